@@ -1,0 +1,163 @@
+# Caboose: one non-recursive Makefile (STYLE.md point 11).
+#   make            build/caboose.elf, the kernel image
+#   make iso        build/caboose.iso, a GRUB rescue image
+#   make run        boot Caboose in QEMU (installs missing Debian packages)
+#   make test       every test tier; ends with "N passed, N failed"
+#   make bench      benchmarks (bench/), figures on stdout
+
+BUILD    := build
+CC       := gcc
+LD       := ld
+HOSTCC   := gcc
+
+KCFLAGS  := -std=c11 -ffreestanding -fno-stack-protector -fno-pic -fno-pie \
+            -mno-red-zone -mcmodel=kernel -mgeneral-regs-only -mno-sse -mno-mmx \
+            -mno-80387 -fno-omit-frame-pointer -fno-common -fno-strict-aliasing \
+            -fcf-protection=none -fno-asynchronous-unwind-tables \
+            -O2 -g -Wall -Wextra -Werror -I. -MMD -MP
+KASFLAGS := -I. -MMD -MP -D__ASSEMBLY__ -g
+KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
+            -T kernel/arch/x86_64/linker.ld
+
+# ---- kernel sources, one list per folder ----
+ARCH_SRCS := \
+	kernel/arch/x86_64/boot.S \
+	kernel/arch/x86_64/trampoline.S \
+	kernel/arch/x86_64/trap_entry.S \
+	kernel/arch/x86_64/switch.S \
+	kernel/arch/x86_64/start.c \
+	kernel/arch/x86_64/cpu.c \
+	kernel/arch/x86_64/trap.c \
+	kernel/arch/x86_64/mmu.c \
+	kernel/arch/x86_64/lapic.c \
+	kernel/arch/x86_64/ioapic.c \
+	kernel/arch/x86_64/acpi.c \
+	kernel/arch/x86_64/time.c \
+	kernel/arch/x86_64/smp.c \
+	kernel/arch/x86_64/multiboot.c \
+	kernel/arch/x86_64/serial.c
+
+LIB_SRCS := \
+	kernel/lib/string.c \
+	kernel/lib/format.c \
+	kernel/lib/cmdline.c
+
+CONSOLE_SRCS := \
+	kernel/console/printk.c \
+	kernel/console/panic.c \
+	kernel/console/ksyms.c
+
+BOOT_SRCS := \
+	kernel/boot/main.c \
+	kernel/boot/settings.c
+
+MM_SRCS := \
+	kernel/mm/page.c \
+	kernel/mm/slab.c \
+	kernel/mm/kstack.c \
+	kernel/mm/mm_init.c
+
+SCHED_SRCS := \
+	kernel/sched/sched.c \
+	kernel/sched/thread.c \
+	kernel/sched/waitq.c \
+	kernel/sched/timer.c
+
+SYNC_SRCS := \
+	kernel/sync/spinlock.c \
+	kernel/sync/mutex.c \
+	kernel/sync/cond.c \
+	kernel/sync/sem.c \
+	kernel/sync/rcu.c
+
+KTEST_SRCS := \
+	kernel/test/ktest.c \
+	kernel/test/kt_mm.c \
+	kernel/test/kt_sched.c \
+	kernel/test/kt_sync.c \
+	kernel/test/kt_rcu.c \
+	kernel/test/kt_time.c \
+	kernel/test/kt_fault.c
+
+KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
+               $(SCHED_SRCS) $(SYNC_SRCS) $(KTEST_SRCS)
+KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
+
+.PHONY: all iso run test test-host test-qemu bench clean deps-run deps-test
+all: $(BUILD)/caboose.elf
+
+$(BUILD)/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KASFLAGS) -c $< -o $@
+
+# Two links: the first gives the symbol table, which the second embeds in
+# .ksyms, placed last so that no other address moves (checked).
+$(BUILD)/caboose.pass1.elf: $(KERNEL_OBJS) kernel/arch/x86_64/linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJS)
+
+$(BUILD)/ksyms.S: $(BUILD)/caboose.pass1.elf tools/mksyms.sh
+	sh tools/mksyms.sh $< > $@
+
+$(BUILD)/ksyms.o: $(BUILD)/ksyms.S
+	$(CC) $(KASFLAGS) -c $< -o $@
+
+$(BUILD)/caboose.elf: $(BUILD)/caboose.pass1.elf $(BUILD)/ksyms.o tools/check-image.sh
+	$(LD) $(KLDFLAGS) -o $@.tmp $(KERNEL_OBJS) $(BUILD)/ksyms.o
+	sh tools/check-image.sh $(BUILD)/caboose.pass1.elf $@.tmp
+	mv $@.tmp $@
+
+# ---- GRUB ISO ----
+iso: $(BUILD)/caboose.iso
+$(BUILD)/caboose.iso: $(BUILD)/caboose.elf tools/grub.cfg
+	@mkdir -p $(BUILD)/iso/boot/grub
+	cp $(BUILD)/caboose.elf $(BUILD)/iso/boot/caboose.elf
+	cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(BUILD)/iso 2> $(BUILD)/grub-mkrescue.log || \
+		{ cat $(BUILD)/grub-mkrescue.log >&2; exit 1; }
+
+# ---- running ----
+QEMU      := qemu-system-x86_64
+SMP       ?= 2
+MEM       ?= 512M
+CMDLINE   ?= console=ttyS0
+run: deps-run $(BUILD)/caboose.elf
+	@echo "Caboose in QEMU: serial console below; quit with Ctrl-A then X." >&2
+	$(QEMU) -accel tcg,thread=multi -smp $(SMP) -m $(MEM) -nographic -no-reboot \
+		-kernel $(BUILD)/caboose.elf -append "$(CMDLINE)" \
+		-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80 \
+		-device virtio-net-pci,netdev=n0 \
+		-device isa-debug-exit,iobase=0xf4,iosize=4
+
+deps-run:
+	@sh tools/deps.sh run
+
+deps-test:
+	@sh tools/deps.sh test
+
+# ---- tests ----
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer -pthread
+HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c \
+                 kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
+                 kernel/sync/spinlock.c
+HOST_TESTS := $(wildcard tests/host/test_*.c)
+$(BUILD)/host/unit: $(HOST_TESTS) tests/host/host_arch.c $(HOST_PORTABLE) $(wildcard kernel/*/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) tests/host/host_arch.c $(HOST_PORTABLE) \
+		-lcriterion
+
+test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit
+	python3 tests/run.py
+
+bench: deps-test $(BUILD)/caboose.elf
+	sh bench/boot
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

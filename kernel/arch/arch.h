@@ -1,0 +1,162 @@
+/*
+ * The small interface between the portable kernel and the architecture.
+ * Everything above kernel/arch uses only this header. On the host (unit
+ * tests, CABOOSE_HOST) the same names are provided by tests/host/host_arch.c.
+ *
+ * Interrupt state: irq_save() disables interrupts on this CPU and returns a
+ * token for irq_restore(). Preemption: preempt_disable()/enable() nest, and a
+ * thread is only switched away by the timer when its CPU's count is 0.
+ */
+#ifndef ARCH_ARCH_H
+#define ARCH_ARCH_H
+
+#include "kernel/lib/types.h"
+
+#define MAX_CPUS 64
+#define PAGE_SIZE 4096
+#define PAGE_SHIFT 12
+
+struct thread;
+struct context;
+
+/*
+ * Per-CPU data, reached through this_cpu(). Fields here are only touched by
+ * their own CPU with interrupts disabled, except where noted.
+ */
+struct cpu {
+	struct cpu *self;            /* must stay first: %gs:0 */
+	unsigned id;                 /* dense index 0..ncpus-1 */
+	u32 apic_id;
+	struct thread *current;      /* running thread, NULL in the scheduler loop */
+	int preempt_count;           /* >0: no preemption (spinlocks, RCU readers) */
+	int irq_depth;               /* >0: inside an interrupt handler */
+	volatile bool need_resched;  /* set by timer, IPIs; cleared by the scheduler */
+	volatile bool online;        /* [atomic] set once by the CPU itself */
+	volatile bool idle;          /* [atomic] halted in the scheduler loop */
+	struct context *sched_ctx;   /* saved context of this CPU's scheduler loop */
+	u64 irq_count;               /* interrupts taken */
+	u64 ctx_switches;
+	void *arch;                  /* struct arch_cpu, private to kernel/arch */
+} __aligned(CACHELINE);
+
+extern struct cpu cpus[MAX_CPUS];
+extern unsigned ncpus;           /* CPUs online */
+
+#ifdef CABOOSE_HOST
+struct cpu *this_cpu(void);
+unsigned long irq_save(void);
+void irq_restore(unsigned long flags);
+bool irqs_enabled(void);
+void irq_enable(void);
+void irq_disable(void);
+void cpu_pause(void);
+#else
+static inline struct cpu *this_cpu(void)
+{
+	struct cpu *c;
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+	return c;
+}
+static inline unsigned long irq_save(void)
+{
+	unsigned long f;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(f) : : "memory");
+	return f;
+}
+static inline void irq_restore(unsigned long f)
+{
+	if (f & (1UL << 9))
+		__asm__ volatile("sti" ::: "memory");
+}
+static inline bool irqs_enabled(void)
+{
+	unsigned long f;
+	__asm__ volatile("pushfq; popq %0" : "=r"(f));
+	return f & (1UL << 9);
+}
+static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void cpu_pause(void) { __asm__ volatile("pause" ::: "memory"); }
+#endif
+
+static inline unsigned cpu_id(void) { return this_cpu()->id; }
+
+static inline void preempt_disable(void)
+{
+	this_cpu()->preempt_count++;
+	__asm__ volatile("" ::: "memory");
+}
+static inline void preempt_enable(void)
+{
+	__asm__ volatile("" ::: "memory");
+	this_cpu()->preempt_count--;
+}
+
+/* --- mechanism the portable kernel calls --- */
+
+/* Physical <-> direct-map virtual addresses. */
+#ifdef CABOOSE_HOST
+extern uptr host_direct_base;
+#define DIRECT_BASE host_direct_base
+#else
+#define DIRECT_BASE 0xffff800000000000UL
+#endif
+static inline void *phys_to_virt(u64 pa) { return (void *)(uptr)(pa + DIRECT_BASE); }
+static inline u64 virt_to_phys(const void *va) { return (u64)(uptr)va - DIRECT_BASE; }
+
+/* Kernel virtual mappings outside the direct map (stacks, device windows).
+ * arch_kunmap flushes this CPU only: see tlb_shootdown. */
+#define KMAP_W  (1u << 0)
+#define KMAP_X  (1u << 1)
+#define KMAP_NC (1u << 2)
+int arch_kmap(u64 va, u64 pa, u64 size, unsigned prot);
+void arch_kunmap(u64 va, u64 size);
+u64 arch_kvirt_to_phys(u64 va);      /* 0 when unmapped */
+bool arch_kaddr_mapped(u64 va);
+/* Kernel stack slots: [guard][stack] repeated from KSTACK_AREA. */
+#define KSTACK_AREA_BASE 0xffffc00000000000UL
+#define KSTACK_SIZE   16384
+#define KSTACK_GUARD  16384
+#define KSTACK_SLOT   (KSTACK_SIZE + KSTACK_GUARD)
+#define KSTACK_SLOTS  32768
+
+/* Halt until an interrupt arrives; called with interrupts disabled, returns
+ * with interrupts disabled (the enable and halt are atomic). */
+void arch_halt(void);
+/* Switch stacks: save callee-saved state in *from, resume to. */
+void arch_switch(struct context **from, struct context *to);
+/* Prepare a new thread's stack so arch_switch to it calls entry(). */
+struct context *arch_thread_init(void *stack_top, void (*entry)(void));
+/* Inter-processor interrupts. */
+void arch_send_resched(unsigned cpu);
+void arch_send_freeze(unsigned cpu);
+/* Monotonic time since boot in nanoseconds; timer programming. */
+u64 arch_clock_ns(void);
+void arch_timer_arm(u64 deadline_ns);  /* one-shot, this CPU */
+void arch_timer_set_handler(void (*fn)(void)); /* runs in interrupt context */
+void arch_udelay(u64 us);
+extern u64 tsc_hz;
+/* The console device (COM1 on PCs). Output is synchronous and polled. */
+void arch_console_init(void);
+void arch_console_write(const char *s, size_t n);
+int arch_console_getc(void);      /* -1 when no byte is waiting */
+/* Exit the emulator (isa-debug-exit) with status (code << 1) | 1, or halt. */
+__noreturn void arch_exit(int code);
+/* Boot-time steps the portable kmain calls, in this order. */
+void arch_mm_init(u64 max_phys, u64 (*pt_alloc)(void));
+void arch_irq_init(void);
+int arch_cpus_possible(u32 *apic_ids, int max);
+/* Start CPU idx (APIC id) on stack_top, with interrupt stacks ist[0..2]
+ * (double fault, NMI, machine check); it calls entry() once online.
+ * Returns 0 or -ETIMEDOUT. */
+int arch_cpu_start(unsigned idx, u32 apic_id, u64 stack_top, const u64 ist[3],
+		   void (*entry)(void));
+/* Make every other CPU drop cached translations for [va, va+len). Call with
+ * interrupts enabled and no spinlock held. */
+void tlb_shootdown(u64 va, u64 len);
+/* Stop this CPU for good (interrupts off). */
+__noreturn void arch_die(void);
+/* Print a backtrace starting from frame pointer fp (0: from the caller). */
+void arch_backtrace(u64 fp, u64 pc);
+
+#endif

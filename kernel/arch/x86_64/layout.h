@@ -1,0 +1,36 @@
+/*
+ * Virtual and physical memory layout of Caboose on x86-64. Included by
+ * assembly and C.
+ *
+ *   0xffff800000000000  direct map of all physical memory (NX, 2 MiB pages)
+ *   0xffffc00000000000  kernel stacks, each under an unmapped guard page
+ *   0xffffd00000000000  device memory (MMIO), uncached
+ *   0xffffffff80000000  kernel image (text on a 2 MiB page, rest 4 KiB)
+ */
+#ifndef ARCH_LAYOUT_H
+#define ARCH_LAYOUT_H
+
+#define KERNEL_VMA        0xffffffff80000000
+#define KERNEL_PHYS       0x200000          /* text starts here, 2 MiB aligned */
+#define DIRECT_MAP_BASE   0xffff800000000000
+#define KSTACK_AREA       0xffffc00000000000
+#define MMIO_AREA         0xffffd00000000000
+#define MMIO_AREA_SIZE    0x0000000040000000 /* 1 GiB of device windows */
+#define AP_TRAMPOLINE     0x8000            /* real-mode start page for APs */
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE  4096
+#define BOOT_STACK_SIZE 16384
+
+/* GDT selectors */
+#define SEL_KCODE 0x08
+#define SEL_KDATA 0x10
+#define SEL_UDATA 0x1b
+#define SEL_UCODE 0x23
+#define SEL_TSS   0x28
+
+
+/* Kernel stack slot geometry: KSTACK_SIZE, KSTACK_GUARD, KSTACK_SLOT and
+ * KSTACK_SLOTS are in kernel/arch/arch.h (the stack allocator uses them). */
+
+#endif

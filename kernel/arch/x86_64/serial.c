@@ -1,0 +1,32 @@
+/* 16550 UART driver, polled. */
+#include "kernel/arch/x86_64/serial.h"
+#include "kernel/arch/x86_64/serial_reg.h"
+#include "kernel/arch/x86_64/x86.h"
+
+bool serial_init(u16 port)
+{
+	outb(port + UART_IER, 0);
+	outb(port + UART_LCR, UART_LCR_DLAB);
+	outb(port + UART_DLL, 1); /* 115200 baud */
+	outb(port + UART_DLM, 0);
+	outb(port + UART_LCR, UART_LCR_8N1);
+	outb(port + UART_FCR, UART_FCR_ENABLE_CLEAR);
+	outb(port + UART_MCR, UART_MCR_DTR_RTS_OUT2);
+	/* A missing port reads back all ones. */
+	return inb(port + UART_LSR) != 0xff;
+}
+
+void serial_putc(u16 port, char c)
+{
+	for (int spins = 0; spins < 100000; spins++)
+		if (inb(port + UART_LSR) & UART_LSR_THR_EMPTY)
+			break;
+	outb(port + UART_THR, (u8)c);
+}
+
+int serial_getc(u16 port)
+{
+	if (!(inb(port + UART_LSR) & UART_LSR_DATA_READY))
+		return -1;
+	return inb(port + UART_RBR);
+}

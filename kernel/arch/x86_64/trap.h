@@ -1,0 +1,56 @@
+/*
+ * Trap frames and interrupt vectors on x86-64 (private to kernel/arch).
+ *
+ * Vector plan:
+ *   0x00-0x1f  CPU exceptions
+ *   0x20-0x2f  legacy 8259 PIC, remapped and masked (spurious only)
+ *   0x30-0xcf  allocated to devices (IOAPIC lines, MSI/MSI-X) by irq_alloc
+ *   0xe0       LAPIC timer
+ *   0xf0-0xf4  IPIs: reschedule, TLB shootdown, freeze, stop, call
+ *   0xfe       LAPIC error, 0xff LAPIC spurious
+ */
+#ifndef ARCH_TRAP_H
+#define ARCH_TRAP_H
+
+#include "kernel/lib/types.h"
+
+struct trapframe {
+	u64 r15, r14, r13, r12, r11, r10, r9, r8;
+	u64 rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	u64 vector, error;
+	u64 rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+
+#define VEC_PIC_BASE     0x20
+#define VEC_DYN_FIRST    0x30
+#define VEC_DYN_LAST     0xcf
+#define VEC_TIMER        0xe0
+#define VEC_IPI_RESCHED  0xf0
+#define VEC_IPI_TLB      0xf1
+#define VEC_IPI_FREEZE   0xf2
+#define VEC_IPI_STOP     0xf3
+#define VEC_IPI_CALL     0xf4
+#define VEC_APIC_ERROR   0xfe
+#define VEC_SPURIOUS     0xff
+
+#define EXC_DE 0
+#define EXC_NMI 2
+#define EXC_BP 3
+#define EXC_UD 6
+#define EXC_DF 8
+#define EXC_GP 13
+#define EXC_PF 14
+#define EXC_MC 18
+
+#define IST_DF 1
+#define IST_NMI 2
+#define IST_MC 3
+
+typedef void (*irq_handler_t)(struct trapframe *tf, void *arg);
+
+void idt_init(void);      /* build the IDT (once) */
+void idt_load(void);      /* load it on this CPU */
+void trap_set_handler(u8 vector, irq_handler_t fn, void *arg);
+extern u64 irq_counts[][256];
+
+#endif

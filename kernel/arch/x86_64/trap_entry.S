@@ -1,0 +1,75 @@
+/*
+ * Interrupt and exception entry stubs. Each stub pushes an error code (0 for
+ * vectors where the CPU pushes none) and its vector, then trap_common saves
+ * the general registers as a struct trapframe (trap.h) and calls
+ * trap_dispatch(tf). Kernel mode only for now: no swapgs.
+ */
+	.text
+	.code64
+
+/* vectors that push an error code: 8, 10-14, 17, 21, 29, 30 */
+.macro STUB n
+	.org trap_stubs_start + \n * 16   /* fails the build if a stub outgrows 16 bytes */
+trap_stub_\n:
+	.if (\n == 8) || (\n >= 10 && \n <= 14) || (\n == 17) || (\n == 21) || (\n == 29) || (\n == 30)
+	.else
+	pushq $0
+	.endif
+	pushq $\n
+	jmp trap_common
+.endm
+
+	.globl trap_stubs_start
+	.align 16
+trap_stubs_start:
+.altmacro
+.set i, 0
+.rept 256
+	STUB %i
+	.set i, i + 1
+.endr
+
+	.org trap_stubs_start + 256 * 16
+trap_common:
+	pushq %rax
+	pushq %rbx
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %rbp
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	cld
+	movq %rsp, %rdi
+	/* a frame record so backtraces walk from the handler into the
+	 * interrupted code: [rbp] = interrupted rbp, [rbp+8] = its rip */
+	pushq 136(%rsp)            /* tf->rip; the address uses %rsp before the push */
+	pushq %rbp
+	movq %rsp, %rbp
+	call trap_dispatch
+	addq $16, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+	addq $16, %rsp
+	iretq
+

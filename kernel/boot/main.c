@@ -1,0 +1,94 @@
+/*
+ * kmain: the portable half of boot. The architecture has set up this CPU,
+ * the console and exception handling, and filled boot_info. Here: settings,
+ * memory, interrupts and time, the scheduler, the other CPUs; then this
+ * context becomes CPU 0's scheduler loop and the init thread takes over.
+ */
+#include "kernel/boot/boot.h"
+#include "kernel/console/console.h"
+#include "kernel/mm/mm.h"
+#include "kernel/sched/sched.h"
+#include "kernel/sync/rcu.h"
+#include "kernel/test/ktest.h"
+#include "kernel/lib/string.h"
+
+struct boot_info boot_info;
+static unsigned max_cpus = MAX_CPUS;
+u64 boot_ready_ns;
+
+static int set_smp(const char *v)
+{
+	u64 n;
+	if (kstrtou64(v, NULL, false, &n) < 0 || n == 0 || n > MAX_CPUS)
+		return -EINVAL;
+	max_cpus = (unsigned)n;
+	return 0;
+}
+KPARAM("smp", set_smp, "at most this many CPUs (1-64); default: all");
+
+static int set_console(const char *v)
+{
+	if (strcmp(v, "ttyS0") == 0 || strncmp(v, "ttyS0,", 6) == 0)
+		return 0;
+	return -EINVAL; /* only COM1 is supported so far */
+}
+KPARAM("console", set_console, "ttyS0 (COM1, 115200 8N1): the only console so far");
+
+void thread_init_reaper(void);
+
+static void ap_entry(void)
+{
+	timers_init_cpu();
+	sched_loop();
+}
+
+static void start_cpus(void)
+{
+	u32 ids[MAX_CPUS];
+	int n = arch_cpus_possible(ids, MAX_CPUS);
+	for (int i = 1; i < n && (unsigned)i < max_cpus; i++) {
+		struct kstack stack, ist[3];
+		if (kstack_alloc(&stack) < 0 || kstack_alloc(&ist[0]) < 0 ||
+		    kstack_alloc(&ist[1]) < 0 || kstack_alloc(&ist[2]) < 0)
+			panic("smp: no memory for CPU %d's stacks", i);
+		u64 tops[3] = { ist[0].hi, ist[1].hi, ist[2].hi };
+		if (arch_cpu_start((unsigned)i, ids[i], stack.hi, tops, ap_entry) < 0) {
+			pr_err("smp: CPU %d (APIC %u) did not start", i, ids[i]);
+			continue;
+		}
+		ncpus++;
+	}
+	if ((unsigned)n > max_cpus)
+		pr_info("smp: %d CPUs present, %u used (smp=%u)", n, max_cpus, max_cpus);
+}
+
+static void init_main(void *arg)
+{
+	(void)arg;
+	boot_ready_ns = arch_clock_ns();
+	printk(LOG_INFO, "caboose: ready: %u CPUs online, boot %llu ms", ncpus,
+	       (unsigned long long)(boot_ready_ns / 1000000));
+	if (ktest_selected())
+		ktest_run_selected();
+}
+
+__noreturn void kmain(void)
+{
+	pr_info("caboose: loaded by %s; command line '%s'", boot_info.loader,
+		boot_info.cmdline_raw);
+	settings_apply(boot_info.cmdline_raw);
+	for (int i = 0; i < boot_info.nmods; i++)
+		pr_info("boot: module %d: %#llx-%#llx '%s'", i,
+			(unsigned long long)boot_info.mods[i].start,
+			(unsigned long long)boot_info.mods[i].end, boot_info.mods[i].name);
+	mm_init(&boot_info);
+	arch_irq_init();
+	sched_init();
+	rcu_init();
+	timers_init_cpu();
+	start_cpus();
+	thread_init_reaper();
+	if (!thread_create("init", init_main, NULL, 0, 0))
+		panic("kmain: cannot create the init thread");
+	sched_loop();
+}

@@ -1,0 +1,106 @@
+/*
+ * Memory: physical pages, kernel objects, kernel stacks.
+ *
+ * Pages. Every physical page has a struct page. page_alloc(order) returns a
+ * block of 2^order pages with reference count 1 (NULL when memory is out).
+ * Whoever holds a reference may take another (page_get) and each reference
+ * is dropped with page_put; the block returns to the allocator when the
+ * count reaches zero. Zero-copy paths share pages this way: the page cache,
+ * user memory and NIC descriptors each hold their own reference. Order-0
+ * pages come from a per-CPU cache; page_put from any context is allowed
+ * (interrupt handlers included).
+ *
+ * Objects. kmalloc/kfree, and typed caches (kmem_cache_create), keep
+ * metadata checks on in every build: freeing a pointer kmalloc never
+ * returned, freeing twice, or writing past the end of an object panics with
+ * a message that says which.
+ *
+ * Stacks. kstack_alloc maps a kernel stack in its own slot with an unmapped
+ * guard region below it, so an overflow faults instead of corrupting memory.
+ */
+#ifndef MM_MM_H
+#define MM_MM_H
+
+#include "kernel/arch/arch.h"
+#include "kernel/lib/list.h"
+
+#define PAGE_MAX_ORDER 10   /* blocks of up to 4 MiB */
+
+enum page_flags {
+	PG_RESERVED = 1 << 0,   /* never handed out (firmware, kernel image, holes) */
+	PG_BUDDY = 1 << 1,      /* head of a free block in the buddy lists */
+	PG_PCP = 1 << 2,        /* free, in a per-CPU cache */
+	PG_SLAB = 1 << 3,       /* part of a slab */
+	PG_LARGE = 1 << 4,      /* head of a large kmalloc block */
+};
+
+struct page {
+	u32 refcount;           /* [atomic] 0 when free */
+	u16 flags;              /* [owner; buddy lock when free] */
+	u8 order;               /* block order (head pages) */
+	u8 pcp_cpu;
+	struct list_node link;  /* [buddy lock / pcp lock / slab cache lock] */
+	void *private;          /* slab: its struct slab; large kmalloc: size */
+};
+
+/* -- pages -- */
+struct boot_info;
+void page_init_early(const struct boot_info *bi, u64 limit);   /* pages below limit */
+void page_init_late(const struct boot_info *bi, u64 limit);    /* the rest */
+struct page *page_alloc(unsigned order);
+struct page *page_alloc_zeroed(unsigned order);
+void page_get(struct page *p);
+void page_put(struct page *p);
+u32 page_refcount(const struct page *p);
+u64 page_to_phys(const struct page *p);
+struct page *phys_to_page(u64 pa);
+void *page_address(const struct page *p);
+struct page *virt_to_page(const void *va);
+/* Return every per-CPU cached page to the buddy lists (for accounting). */
+void page_drain_caches(void);
+
+struct page_stats {
+	u64 total, free, free_in_pcp;
+	u64 free_blocks[PAGE_MAX_ORDER + 1];
+	u64 allocs, frees, pcp_hits, pcp_refills, pcp_drains;
+	u64 pcp_count[MAX_CPUS];
+};
+void page_stats(struct page_stats *s);
+u64 page_free_count(void);        /* free pages, per-CPU caches included */
+u64 page_max_phys(void);
+
+/* -- objects -- */
+struct kmem_cache;
+struct kmem_cache *kmem_cache_create(const char *name, size_t size);
+void *kmem_cache_alloc(struct kmem_cache *c);
+void kmem_cache_free(struct kmem_cache *c, void *obj);
+
+#define KM_ZERO 1
+void *kmalloc(size_t size, int flags);
+void *kzalloc(size_t size);
+void kfree(void *p);
+size_t ksize(const void *p);     /* usable size of a kmalloc'd object */
+void slab_init(void);
+
+struct kmem_cache_stats {
+	const char *name;
+	u32 obj_size, slot_size, objs_per_slab;
+	u64 slabs, inuse, allocs, frees;
+};
+/* Fill up to max entries; returns the number of caches. */
+int kmem_cache_stats(struct kmem_cache_stats *out, int max);
+
+/* -- kernel stacks -- */
+struct kstack {
+	u64 lo, hi;      /* mapped range; hi is the initial stack pointer */
+	int slot;
+};
+int kstack_alloc(struct kstack *ks);
+/* Unmaps (with a TLB shootdown) and frees; needs interrupts enabled. */
+void kstack_free(struct kstack *ks);
+u64 kstack_count(void);
+
+/* Boot: pages, kernel page tables, objects. */
+void mm_init(const struct boot_info *bi);
+
+#endif

@@ -1,0 +1,26 @@
+/* Memory bring-up order: pages below 4 GiB (which the boot page tables
+ * map), then the kernel's page tables (built from those pages), then the
+ * rest of memory, then the object allocator. */
+#include "kernel/mm/mm.h"
+#include "kernel/boot/boot.h"
+
+static u64 pt_alloc(void)
+{
+	struct page *p = page_alloc(0);
+	return p ? page_to_phys(p) : 0;
+}
+
+void mm_init(const struct boot_info *bi)
+{
+	page_init_early(bi, GiB(4));
+	u64 top = page_max_phys();
+	for (int i = 0; i < bi->nmem; i++) {
+		const struct boot_mem_range *m = &bi->mem[i];
+		if (m->type == BOOT_MEM_ACPI || m->type == BOOT_MEM_NVS)
+			top = MAX(top, m->base + m->len);
+	}
+	top = MAX(top, bi->kernel_end);
+	arch_mm_init(top, pt_alloc);
+	page_init_late(bi, GiB(4));
+	slab_init();
+}

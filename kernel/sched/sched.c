@@ -1,0 +1,339 @@
+/*
+ * The scheduler: per-CPU run queues and the per-CPU event loop (sched.h).
+ *
+ * Locks, in the order they may be taken:
+ *   [T] thread->lock   the thread's state. Handed across the context
+ *                      switch: the side that switches away takes it, the
+ *                      side that resumes releases it, so a thread is never
+ *                      woken or picked while its registers are being saved.
+ *   [Q] rq->lock       one run queue. Never two at once.
+ * All scheduler locks are taken with interrupts off (raw_ variants).
+ */
+#include "kernel/sched/sched.h"
+#include "kernel/sched/sched_priv.h"
+#include "kernel/console/console.h"
+#include "kernel/sync/rcu.h"
+
+#define TIMESLICE_NS 10000000ULL   /* 10 ms */
+
+struct runq rqs[MAX_CPUS];
+static volatile bool frozen;
+
+void sched_init(void)
+{
+	for (int i = 0; i < MAX_CPUS; i++) {
+		spin_init(&rqs[i].lock, "runq");
+		list_init(&rqs[i].queue);
+		timer_init(&rqs[i].slice);
+	}
+}
+
+/* ---- policy: put and next ---- */
+
+static void rq_push(unsigned cpu, struct thread *t)
+{
+	struct runq *rq = &rqs[cpu];
+	raw_spin_lock(&rq->lock);
+	t->cpu = cpu;
+	list_push_back(&rq->queue, &t->rq_link);
+	rq->len++;
+	raw_spin_unlock(&rq->lock);
+}
+
+/* After queueing on cpu: make sure someone will run it. */
+static void kick(unsigned cpu)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (cpu != cpu_id() && cpus[cpu].idle) {
+		arch_send_resched(cpu);
+		return;
+	}
+	if (frozen)
+		return;
+	/* the target is busy: wake an idle CPU, which will steal */
+	for (unsigned i = 0; i < MAX_CPUS; i++) {
+		if (i != cpu && i != cpu_id() && cpus[i].online && cpus[i].idle) {
+			arch_send_resched(i);
+			return;
+		}
+	}
+}
+
+/* Make t runnable on cpu (t->lock held). */
+void sched_enqueue(struct thread *t, unsigned cpu)
+{
+	t->state = THREAD_RUNNABLE;
+	rq_push(cpu, t);
+	kick(cpu);
+}
+
+static struct thread *take_nofreeze(struct runq *rq)
+{
+	struct list_node *n;
+	list_for_each(n, &rq->queue) {
+		struct thread *t = list_entry(n, struct thread, rq_link);
+		if (t->flags & THREAD_NOFREEZE) {
+			list_remove(n);
+			rq->len--;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+static struct thread *steal(unsigned me)
+{
+	unsigned victim = me;
+	u32 most = 0;
+	for (unsigned i = 0; i < MAX_CPUS; i++) {
+		u32 len = READ_ONCE(rqs[i].len);
+		if (i != me && len > most) {
+			most = len;
+			victim = i;
+		}
+	}
+	if (victim == me)
+		return NULL;
+	struct runq *rq = &rqs[victim];
+	struct thread *t = NULL;
+	raw_spin_lock(&rq->lock);
+	/* take the coldest: from the tail, skipping pinned threads */
+	for (struct list_node *n = rq->queue.prev; n != &rq->queue; n = n->prev) {
+		struct thread *c = list_entry(n, struct thread, rq_link);
+		if (!(c->flags & THREAD_PINNED)) {
+			list_remove(n);
+			rq->len--;
+			rq->stolen++;
+			t = c;
+			break;
+		}
+	}
+	raw_spin_unlock(&rq->lock);
+	if (t) {
+		rqs[me].steals++;
+		t->migrations++;
+	}
+	return t;
+}
+
+static struct thread *next(unsigned me)
+{
+	struct runq *rq = &rqs[me];
+	struct thread *t = NULL;
+	raw_spin_lock(&rq->lock);
+	if (frozen) {
+		t = take_nofreeze(rq);
+	} else {
+		struct list_node *n = list_pop_front(&rq->queue);
+		if (n) {
+			t = list_entry(n, struct thread, rq_link);
+			rq->len--;
+		}
+	}
+	raw_spin_unlock(&rq->lock);
+	if (!t && !frozen)
+		t = steal(me);
+	return t;
+}
+
+void sched_reap(struct thread *t);
+
+static void put(struct thread *t)
+{
+	switch (t->state) {
+	case THREAD_RUNNING:   /* preempted or yielded */
+		t->state = THREAD_RUNNABLE;
+		rq_push(cpu_id(), t);
+		break;
+	case THREAD_BLOCKED:   /* a waker will queue it */
+		break;
+	case THREAD_DEAD:      /* reaped once its lock is released */
+		break;
+	case THREAD_RUNNABLE:
+		panic("sched: put of runnable thread %s", t->name);
+	}
+}
+
+/* ---- mechanism: run and halt ---- */
+
+static void slice_expired(void *arg)
+{
+	(void)arg;
+	struct cpu *c = this_cpu();
+	c->need_resched = true;
+	if (c->current && c->preempt_count == 0)
+		rcu_qs();   /* the interrupted thread is outside any RCU reader */
+}
+
+static void run(struct cpu *c, struct thread *t)
+{
+	raw_spin_lock(&t->lock);
+	t->cpu = c->id;
+	t->state = THREAD_RUNNING;
+	c->current = t;
+	c->need_resched = false;
+	t->started_ns = arch_clock_ns();
+	t->switches++;
+	c->ctx_switches++;
+	timer_arm(&rqs[c->id].slice, t->started_ns + TIMESLICE_NS, slice_expired, NULL);
+	arch_switch(&c->sched_ctx, t->ctx);
+	/* back in the loop with t->lock held by the thread's side */
+	c->current = NULL;
+	t->runtime_ns += arch_clock_ns() - t->started_ns;
+}
+
+static void halt(struct cpu *c)
+{
+	struct runq *rq = &rqs[c->id];
+	rq->frozen = frozen;
+	timer_cancel(&rq->slice);
+	rcu_idle_enter();
+	u64 t0 = arch_clock_ns();
+	arch_halt();
+	rq->idle_ns += arch_clock_ns() - t0;
+	rcu_idle_exit();
+	rq->frozen = false;
+}
+
+__noreturn void sched_loop(void)
+{
+	struct cpu *c = this_cpu();
+	irq_disable();
+	for (;;) {
+		rcu_qs();
+		rcu_run_callbacks();
+		struct thread *t = next(c->id);
+		if (!t) {
+			/* publish idleness before the last look, so that a waker
+			 * either sees us idle (and sends an IPI) or we see its
+			 * thread */
+			c->idle = true;
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			t = next(c->id);
+			if (!t) {
+				halt(c);
+				c->idle = false;
+				continue;
+			}
+			c->idle = false;
+		}
+		run(c, t);
+		put(t);
+		bool dead = t->state == THREAD_DEAD;
+		raw_spin_unlock(&t->lock);
+		if (dead)
+			sched_reap(t);   /* t may be freed from here on */
+	}
+}
+
+/* Switch from the current thread to this CPU's scheduler loop. Called with
+ * interrupts off and t->lock held; returns the same way, maybe on another
+ * CPU. */
+void sched_switch_out(struct thread *t)
+{
+	arch_switch(&t->ctx, this_cpu()->sched_ctx);
+}
+
+void thread_yield(void)
+{
+	unsigned long f = irq_save();
+	struct thread *t = this_cpu()->current;
+	raw_spin_lock(&t->lock);
+	sched_switch_out(t);
+	raw_spin_unlock(&t->lock);
+	irq_restore(f);
+}
+
+void sched_preempt(void)
+{
+	thread_yield();
+}
+
+void sched_wake(struct thread *t)
+{
+	unsigned long f = irq_save();
+	raw_spin_lock(&t->lock);
+	if (t->state == THREAD_BLOCKED) {
+		unsigned cpu = t->cpu;
+		if (!cpus[cpu].online)
+			cpu = cpu_id();
+		t->wait_chan = NULL;
+		sched_enqueue(t, cpu);
+	} else if (t->state == THREAD_RUNNING) {
+		t->wake_pending = true;
+	}
+	raw_spin_unlock(&t->lock);
+	irq_restore(f);
+}
+
+/* Block the current thread unless a wakeup already came. */
+void sched_block(const char *chan)
+{
+	unsigned long f = irq_save();
+	struct thread *t = this_cpu()->current;
+	if (this_cpu()->preempt_count)
+		panic("sched_block: thread %s would sleep in atomic context (preempt count %d)",
+		      t->name, this_cpu()->preempt_count);
+	raw_spin_lock(&t->lock);
+	if (t->wake_pending) {
+		t->wake_pending = false;
+	} else {
+		t->state = THREAD_BLOCKED;
+		t->wait_chan = chan;
+		sched_switch_out(t);
+	}
+	raw_spin_unlock(&t->lock);
+	irq_restore(f);
+}
+
+/* ---- freeze ---- */
+
+bool sched_frozen(void) { return frozen; }
+
+int sched_freeze(u64 timeout_ns)
+{
+	struct thread *me = thread_current();
+	if (!me || !(me->flags & THREAD_NOFREEZE))
+		return -EPERM;
+	frozen = true;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < MAX_CPUS; i++)
+		if (i != cpu_id() && cpus[i].online)
+			arch_send_freeze(i);
+	u64 deadline = arch_clock_ns() + timeout_ns;
+	for (;;) {
+		bool all = true;
+		for (unsigned i = 0; i < MAX_CPUS; i++)
+			if (i != cpu_id() && cpus[i].online && !(rqs[i].frozen && cpus[i].idle))
+				all = false;
+		if (all)
+			return 0;
+		if (arch_clock_ns() > deadline)
+			return -ETIMEDOUT;
+		thread_sleep_ns(100000);
+	}
+}
+
+void sched_thaw(void)
+{
+	frozen = false;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < MAX_CPUS; i++)
+		if (i != cpu_id() && cpus[i].online)
+			arch_send_resched(i);
+}
+
+void sched_stats(unsigned cpu, struct sched_cpu_stats *s)
+{
+	struct runq *rq = &rqs[cpu];
+	s->runnable = READ_ONCE(rq->len);
+	s->idle = cpus[cpu].idle;
+	s->frozen = rq->frozen;
+	s->online = cpus[cpu].online;
+	s->steals = rq->steals;
+	s->stolen = rq->stolen;
+	s->switches = cpus[cpu].ctx_switches;
+	s->idle_ns = rq->idle_ns;
+	struct thread *cur = READ_ONCE(cpus[cpu].current);
+	s->current = cur ? cur->name : NULL;
+}

@@ -1,0 +1,1 @@
+#include "kernel/test/ktest.h"
