@@ -86,10 +86,15 @@ static inline void preempt_disable(void)
 	this_cpu()->preempt_count++;
 	__asm__ volatile("" ::: "memory");
 }
+/* Implemented by the scheduler: switch away now if a reschedule is due and
+ * this context may sleep (a thread, interrupts on, not in a handler). */
+void preempt_resched(void);
 static inline void preempt_enable(void)
 {
 	__asm__ volatile("" ::: "memory");
-	this_cpu()->preempt_count--;
+	struct cpu *c = this_cpu();
+	if (--c->preempt_count == 0 && unlikely(c->need_resched))
+		preempt_resched();
 }
 
 /* --- mechanism the portable kernel calls --- */
@@ -119,6 +124,17 @@ bool arch_kaddr_mapped(u64 va);
 #define KSTACK_GUARD  16384
 #define KSTACK_SLOT   (KSTACK_SIZE + KSTACK_GUARD)
 #define KSTACK_SLOTS  32768
+
+/* Device interrupts. arch_irq_alloc takes a free vector and calls
+ * fn(arg) from interrupt context whenever it fires (DESIGN principle 6:
+ * note the event, wake a thread). Returns the vector or -ENOSPC. Route it
+ * with an MSI/MSI-X message (arch_msi_message) or an I/O APIC line. */
+int arch_irq_alloc(void (*fn)(void *arg), void *arg);
+void arch_irq_free(int vector);
+void arch_msi_message(unsigned cpu, int vector, u64 *addr, u32 *data);
+int arch_irq_route_isa(unsigned irq, int vector, unsigned cpu);
+void arch_irq_self(int vector);     /* raise vector on this CPU (tests) */
+u64 arch_irq_count(unsigned cpu, int vector);
 
 /* Halt until an interrupt arrives; called with interrupts disabled, returns
  * with interrupts disabled (the enable and halt are atomic). */

@@ -249,6 +249,13 @@ void sched_preempt(void)
 	thread_yield();
 }
 
+void preempt_resched(void)
+{
+	struct cpu *c = this_cpu();
+	if (c->current && c->irq_depth == 0 && c->preempt_count == 0 && irqs_enabled())
+		thread_yield();
+}
+
 void sched_wake(struct thread *t)
 {
 	unsigned long f = irq_save();

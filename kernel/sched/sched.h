@@ -96,6 +96,8 @@ struct thread *thread_current(void);
 void thread_yield(void);
 void thread_sleep_ns(u64 ns);
 u64 thread_count(void);
+/* Wait (up to a second) until every dead thread's stack has been freed. */
+void thread_wait_reaped(void);
 
 /* Walk all threads (for the REPL and tests); fn runs under the threads lock
  * with interrupts disabled and must not block. */

@@ -198,3 +198,15 @@ void thread_for_each(void (*fn)(struct thread *t, void *arg), void *arg)
 		fn(list_entry(n, struct thread, all_link), arg);
 	spin_unlock_irqrestore(&threads_lock, f);
 }
+
+void thread_wait_reaped(void)
+{
+	for (int i = 0; i < 1000; i++) {
+		unsigned long f = spin_lock_irqsave(&reap_lock);
+		bool empty = list_empty(&reap_list);
+		spin_unlock_irqrestore(&reap_lock, f);
+		if (empty && reaper && READ_ONCE(reaper->state) == THREAD_BLOCKED)
+			return;
+		thread_sleep_ns(1000000);
+	}
+}

@@ -124,3 +124,36 @@ void ktest_run_selected(void)
 	printk(LOG_INFO, "ktest: %d passed, %d failed", passed, nfailed);
 	arch_exit(nfailed ? 1 : 0);
 }
+
+struct kt_worker {
+	void (*fn)(int, void *);
+	void *arg;
+	int idx;
+};
+
+static void kt_worker_main(void *p)
+{
+	struct kt_worker *w = p;
+	w->fn(w->idx, w->arg);
+}
+
+int kt_run_on_all_cpus(void (*fn)(int idx, void *arg), void *arg, int per_cpu)
+{
+	int n = (int)ncpus * per_cpu;
+	struct kt_worker *ws = kzalloc(sizeof(*ws) * (size_t)n);
+	struct thread **ts = kzalloc(sizeof(*ts) * (size_t)n);
+	if (!ws || !ts)
+		panic("kt_run_on_all_cpus: out of memory");
+	for (int i = 0; i < n; i++) {
+		ws[i] = (struct kt_worker){ fn, arg, i };
+		ts[i] = thread_create("kt_worker", kt_worker_main, &ws[i], i % (int)ncpus,
+				      THREAD_PINNED);
+		if (!ts[i])
+			panic("kt_run_on_all_cpus: cannot create worker %d", i);
+	}
+	for (int i = 0; i < n; i++)
+		thread_join(ts[i]);
+	kfree(ws);
+	kfree(ts);
+	return n;
+}

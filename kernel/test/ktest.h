@@ -42,6 +42,22 @@ void ktest_metric(const char *name, u64 value, const char *unit);
 		}                                                            \
 	} while (0)
 
+/* A small deterministic generator for tests (xorshift64*). */
+static inline u64 kt_rand(u64 *state)
+{
+	u64 x = *state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Run one function per online CPU in threads pinned there (plus `extra`
+ * unpinned copies spread over the CPUs), and wait for all of them.
+ * fn gets the worker index. Returns the number of workers. */
+int kt_run_on_all_cpus(void (*fn)(int idx, void *arg), void *arg, int per_cpu);
+
 /* Run the tests the command line selected; returns when done. */
 void ktest_run_selected(void);
 bool ktest_selected(void);

@@ -13,6 +13,7 @@
 #include "kernel/arch/x86_64/apic.h"
 #include "kernel/arch/x86_64/mmu.h"
 #include "kernel/console/console.h"
+#include "kernel/sync/spinlock.h"
 
 struct idt_entry {
 	u16 off_lo;
@@ -78,6 +79,62 @@ void trap_set_handler(u8 vector, irq_handler_t fn, void *arg)
 	handlers[vector].arg = arg;
 	__atomic_store_n(&handlers[vector].fn, fn, __ATOMIC_RELEASE);
 }
+
+/* ---- dynamically allocated device vectors ---- */
+
+static spinlock_t dyn_lock = SPINLOCK_INIT("irq_alloc");
+static struct {
+	void (*fn)(void *);
+	void *arg;
+} dyn[256];
+
+static void dyn_irq(struct trapframe *tf, void *arg)
+{
+	(void)tf;
+	int v = (int)(uptr)arg;
+	dyn[v].fn(dyn[v].arg);
+}
+
+int arch_irq_alloc(void (*fn)(void *arg), void *arg)
+{
+	unsigned long f = spin_lock_irqsave(&dyn_lock);
+	for (int v = VEC_DYN_FIRST; v <= VEC_DYN_LAST; v++) {
+		if (!dyn[v].fn && !handlers[v].fn) {
+			dyn[v].fn = fn;
+			dyn[v].arg = arg;
+			trap_set_handler((u8)v, dyn_irq, (void *)(uptr)v);
+			spin_unlock_irqrestore(&dyn_lock, f);
+			return v;
+		}
+	}
+	spin_unlock_irqrestore(&dyn_lock, f);
+	return -ENOSPC;
+}
+
+void arch_irq_free(int v)
+{
+	if (v < VEC_DYN_FIRST || v > VEC_DYN_LAST)
+		return;
+	unsigned long f = spin_lock_irqsave(&dyn_lock);
+	trap_set_handler((u8)v, NULL, NULL);
+	dyn[v].fn = NULL;
+	dyn[v].arg = NULL;
+	spin_unlock_irqrestore(&dyn_lock, f);
+}
+
+void arch_msi_message(unsigned cpu, int vector, u64 *addr, u32 *data)
+{
+	msi_compose(cpus[cpu].apic_id, (u8)vector, addr, data);
+}
+
+int arch_irq_route_isa(unsigned irq, int vector, unsigned cpu)
+{
+	return ioapic_route_isa(irq, (u8)vector, cpus[cpu].apic_id);
+}
+
+void arch_irq_self(int vector) { lapic_send_ipi(this_cpu()->apic_id, (u8)vector); }
+
+u64 arch_irq_count(unsigned cpu, int vector) { return irq_counts[cpu][vector & 255]; }
 
 extern const char boot_stack_guard[];
 
