@@ -86,6 +86,9 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 .PHONY: all iso run test test-host test-qemu bench clean deps-run deps-test
 all: $(BUILD)/caboose.elf
 
+# flags live here: a change to this file rebuilds everything
+$(KERNEL_OBJS): Makefile
+
 $(BUILD)/%.c.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -c $< -o $@

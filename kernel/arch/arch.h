@@ -172,7 +172,9 @@ int arch_cpu_start(unsigned idx, u32 apic_id, u64 stack_top, const u64 ist[3],
 void tlb_shootdown(u64 va, u64 len);
 /* Stop this CPU for good (interrupts off). */
 __noreturn void arch_die(void);
-/* Print a backtrace starting from frame pointer fp (0: from the caller). */
-void arch_backtrace(u64 fp, u64 pc);
+/* Print a backtrace: pc (0: none), then the frame-pointer chain from fp.
+ * sp (0: unknown) is the stack pointer at pc, used when pc's function had
+ * not set up its frame (leaf functions, prologues). */
+void arch_backtrace(u64 fp, u64 pc, u64 sp);
 
 #endif

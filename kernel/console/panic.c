@@ -14,7 +14,7 @@ static volatile int panic_cpu = -1;
 /* Implemented by the architecture: registers of a trap frame (or of the
  * caller when tf is NULL), and the other CPUs stopped. */
 void arch_dump_trapframe(struct trapframe *tf);
-void arch_trapframe_pc_fp(struct trapframe *tf, u64 *pc, u64 *fp);
+void arch_trapframe_regs(struct trapframe *tf, u64 *pc, u64 *fp, u64 *sp);
 void arch_stop_other_cpus(void);
 const char *sched_thread_name(void);
 
@@ -38,12 +38,12 @@ static void vpanic(struct trapframe *tf, const char *fmt, va_list ap)
 	printk(LOG_EMERG, "panic: %s", msg);
 	printk(LOG_EMERG, "panic: on cpu %d, thread %s", me, sched_thread_name());
 	arch_dump_trapframe(tf);
-	u64 pc = 0, fp = 0;
+	u64 pc = 0, fp = 0, sp = 0;
 	if (tf)
-		arch_trapframe_pc_fp(tf, &pc, &fp);
+		arch_trapframe_regs(tf, &pc, &fp, &sp);
 	else
 		fp = (u64)__builtin_frame_address(0);
-	arch_backtrace(fp, pc);
+	arch_backtrace(fp, pc, sp);
 	printk(LOG_EMERG, "panic: end of report");
 	if (panic_action == PANIC_EXIT)
 		arch_exit(2);

@@ -3,9 +3,12 @@
  * top of them (power-of-two classes up to 2 KiB, whole pages above).
  *
  * A slab is a block of pages that starts with a struct slab header and holds
- * equal slots. Each slot is the object followed by an 8-byte canary derived
- * from the object's address; an allocation bitmap in the header marks slots
- * in use. kfree/kmem_cache_free check, in every build, that the pointer is a
+ * equal slots. A slot is [object: obj_size bytes][8 spare][8-byte trailer].
+ * The trailer records the size the caller asked for (kmalloc rounds up to a
+ * class) and an 8-byte canary derived from the object's address sits right
+ * after those requested bytes, so writing even one byte past the request is
+ * caught at free time. An allocation bitmap in the header marks slots in
+ * use. kfree/kmem_cache_free check, in every build, that the pointer is a
  * slot start in a slab of this allocator, that the slot is in use (else:
  * double free), and that the canary is intact (else: overrun). Each check
  * panics with a message naming the failure.
@@ -57,6 +60,35 @@ static u64 large_allocs, large_frees; /* [atomic] */
 
 static inline u64 canary_of(const void *obj) { return CANARY_KEY ^ (u64)(uptr)obj; }
 
+/* trailer: requested size in the high half, a check of it in the low half */
+static inline u64 trailer_of(const void *obj, u32 size)
+{
+	return ((u64)size << 32) | (u32)((canary_of(obj) >> 7) ^ size);
+}
+
+static void arm_canary(struct kmem_cache *c, void *obj, u32 size)
+{
+	u64 canary = canary_of(obj), trailer = trailer_of(obj, size);
+	memcpy((char *)obj + size, &canary, sizeof(canary));
+	memcpy((char *)obj + c->obj_size + sizeof(u64), &trailer, sizeof(trailer));
+}
+
+/* The requested size, or panics if the trailer or canary was overwritten. */
+static u32 check_canary(struct kmem_cache *c, void *obj)
+{
+	u64 trailer, canary;
+	memcpy(&trailer, (char *)obj + c->obj_size + sizeof(u64), sizeof(trailer));
+	u32 size = (u32)(trailer >> 32);
+	if (size > c->obj_size || trailer != trailer_of(obj, size))
+		panic("kfree: overrun past the end of %p (cache %s): trailer %#llx smashed",
+		      obj, c->name, (unsigned long long)trailer);
+	memcpy(&canary, (char *)obj + size, sizeof(canary));
+	if (canary != canary_of(obj))
+		panic("kfree: overrun past the end of %p (cache %s, size %u): canary %#llx",
+		      obj, c->name, size, (unsigned long long)canary);
+	return size;
+}
+
 struct kmem_cache *kmem_cache_create(const char *name, size_t size)
 {
 	if (size == 0 || size > 8192)
@@ -70,7 +102,7 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size)
 	spin_unlock_irqrestore(&caches_lock, f);
 	c->name = name;
 	c->obj_size = (u32)size;
-	c->slot_size = (u32)ALIGN_UP(size + sizeof(u64), 16);
+	c->slot_size = (u32)ALIGN_UP(size + 2 * sizeof(u64), 16);
 	/* at least 8 objects per slab, at most 4 pages, bounded by the bitmap */
 	c->order = 0;
 	while (c->order < 2 &&
@@ -103,7 +135,7 @@ static struct slab *slab_new(struct kmem_cache *c)
 	return s;
 }
 
-void *kmem_cache_alloc(struct kmem_cache *c)
+static void *cache_alloc(struct kmem_cache *c, u32 size)
 {
 	unsigned long f = spin_lock_irqsave(&c->lock);
 	struct slab *s;
@@ -135,10 +167,11 @@ void *kmem_cache_alloc(struct kmem_cache *c)
 	c->allocs++;
 	spin_unlock_irqrestore(&c->lock, f);
 	char *obj = s->objs + (u64)idx * c->slot_size;
-	u64 canary = canary_of(obj);
-	memcpy(obj + c->obj_size, &canary, sizeof(canary));
+	arm_canary(c, obj, size);
 	return obj;
 }
+
+void *kmem_cache_alloc(struct kmem_cache *c) { return cache_alloc(c, c->obj_size); }
 
 static struct slab *slab_of(const void *obj, struct page **pgp)
 {
@@ -159,18 +192,21 @@ static void slab_free_obj(struct kmem_cache *c, struct slab *s, void *obj)
 	if ((char *)obj < s->objs || off % c->slot_size || off / c->slot_size >= s->nobjs)
 		panic("kfree: %p is not the start of an object in cache %s", obj, c->name);
 	u32 idx = (u32)(off / c->slot_size);
-	u64 canary;
-	memcpy(&canary, (char *)obj + c->obj_size, sizeof(canary));
 
 	unsigned long f = spin_lock_irqsave(&c->lock);
 	if (!(s->bitmap[idx / 64] & (1ULL << (idx % 64)))) {
 		spin_unlock_irqrestore(&c->lock, f);
 		panic("kfree: double free of %p (cache %s)", obj, c->name);
 	}
-	if (canary != canary_of(obj)) {
+	spin_unlock_irqrestore(&c->lock, f);
+	check_canary(c, obj);
+	/* poison the trailer so a second free of this slot cannot pass the
+	 * canary check even if the bitmap were wrong */
+	memset((char *)obj + c->obj_size + sizeof(u64), 0, sizeof(u64));
+	f = spin_lock_irqsave(&c->lock);
+	if (!(s->bitmap[idx / 64] & (1ULL << (idx % 64)))) {
 		spin_unlock_irqrestore(&c->lock, f);
-		panic("kfree: overrun past the end of %p (cache %s, object size %u): canary %#llx",
-		      obj, c->name, c->obj_size, (unsigned long long)canary);
+		panic("kfree: double free of %p (cache %s, freed concurrently)", obj, c->name);
 	}
 	s->bitmap[idx / 64] &= ~(1ULL << (idx % 64));
 	bool was_full = s->inuse == s->nobjs;
@@ -227,7 +263,7 @@ void *kmalloc(size_t size, int flags)
 		size = 1;
 	for (unsigned i = 0; i < ARRAY_SIZE(kmalloc_sizes); i++) {
 		if (size <= kmalloc_sizes[i]) {
-			p = kmem_cache_alloc(kmalloc_caches[i]);
+			p = cache_alloc(kmalloc_caches[i], (u32)size);
 			if (p && (flags & KM_ZERO))
 				memset(p, 0, size);
 			return p;
@@ -285,8 +321,11 @@ size_t ksize(const void *p)
 {
 	struct page *pg;
 	struct slab *s = slab_of(p, &pg);
-	if (s)
-		return s->cache->obj_size;
+	if (s) {
+		u64 trailer;
+		memcpy(&trailer, (const char *)p + s->cache->obj_size + sizeof(u64), sizeof(trailer));
+		return (size_t)(trailer >> 32);
+	}
 	if (pg && (pg->flags & PG_LARGE))
 		return (size_t)(uptr)pg->private;
 	return 0;

@@ -249,10 +249,33 @@ void arch_dump_trapframe(struct trapframe *tf)
 	       (unsigned long long)read_cr3());
 }
 
-void arch_trapframe_pc_fp(struct trapframe *tf, u64 *pc, u64 *fp)
+void arch_trapframe_regs(struct trapframe *tf, u64 *pc, u64 *fp, u64 *sp)
 {
 	*pc = tf->rip;
 	*fp = tf->rbp;
+	*sp = tf->rsp;
+}
+
+extern const char _text_start[], _text_end[];
+
+static bool is_text(u64 a) { return a >= (u64)_text_start && a < (u64)_text_end; }
+
+/* Had the function containing pc pushed %rbp yet? Leaf functions may have
+ * no frame at all, and a fault can hit a prologue. */
+static bool frame_set_up(u64 pc)
+{
+	u64 off = 0;
+	if (!ksym_lookup(pc, &off) || !is_text(pc - off))
+		return true;
+	const u8 *f = (const u8 *)(pc - off);
+	u64 push = 0;
+	if (f[0] == 0xf3 && f[1] == 0x0f && f[2] == 0x1e && f[3] == 0xfa) /* endbr64 */
+		push = 4;
+	if (f[push] != 0x55) /* no push %rbp at entry: a frameless function */
+		return false;
+	/* push %rbp; mov %rsp,%rbp (48 89 e5) may be separated by one other
+	 * instruction; be conservative: set up once pc is past the push */
+	return off > push;
 }
 
 static bool frame_readable(u64 fp)
@@ -269,12 +292,22 @@ static void print_frame(int i, u64 pc)
 	       (unsigned long long)off);
 }
 
-void arch_backtrace(u64 fp, u64 pc)
+void arch_backtrace(u64 fp, u64 pc, u64 sp)
 {
 	int i = 0;
 	printk(LOG_EMERG, "backtrace:");
 	if (pc)
 		print_frame(i++, pc);
+	if (pc && sp && !frame_set_up(pc) && frame_readable(sp)) {
+		/* the return address is on top of the stack, fp is the caller's */
+		u64 ret = *(u64 *)sp;
+		if (is_text(ret)) {
+			u64 off = 0;
+			const char *sym = ksym_lookup(ret - 1, &off);
+			printk(LOG_EMERG, "  #%-2d %016llx %s+%#llx", i++, (unsigned long long)ret,
+			       sym ? sym : "?", (unsigned long long)off + 1);
+		}
+	}
 	while (i < 32 && fp && frame_readable(fp)) {
 		u64 *f = (u64 *)fp;
 		u64 ret = f[1], next = f[0];
