@@ -89,29 +89,36 @@ all: $(BUILD)/caboose.elf
 # flags live here: a change to this file rebuilds everything
 $(KERNEL_OBJS): Makefile
 
+# quiet by default; make V=1 shows the commands
+Q := $(if $(V),,@)
+
 $(BUILD)/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<" >&2)
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
 $(BUILD)/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(KASFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  AS      $<" >&2)
+	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
 
 # Two links: the first gives the symbol table, which the second embeds in
 # .ksyms, placed last so that no other address moves (checked).
 $(BUILD)/caboose.pass1.elf: $(KERNEL_OBJS) kernel/arch/x86_64/linker.ld
-	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJS)
+	@$(if $(Q),echo "  LD      $@" >&2)
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJS)
 
 $(BUILD)/ksyms.S: $(BUILD)/caboose.pass1.elf tools/mksyms.sh
-	sh tools/mksyms.sh $< > $@
+	$(Q)sh tools/mksyms.sh $< > $@
 
 $(BUILD)/ksyms.o: $(BUILD)/ksyms.S
-	$(CC) $(KASFLAGS) -c $< -o $@
+	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
 
 $(BUILD)/caboose.elf: $(BUILD)/caboose.pass1.elf $(BUILD)/ksyms.o tools/check-image.sh
-	$(LD) $(KLDFLAGS) -o $@.tmp $(KERNEL_OBJS) $(BUILD)/ksyms.o
-	sh tools/check-image.sh $(BUILD)/caboose.pass1.elf $@.tmp
-	mv $@.tmp $@
+	@$(if $(Q),echo "  LD      $@ (with symbols)" >&2)
+	$(Q)$(LD) $(KLDFLAGS) -o $@.tmp $(KERNEL_OBJS) $(BUILD)/ksyms.o
+	$(Q)sh tools/check-image.sh $(BUILD)/caboose.pass1.elf $@.tmp
+	$(Q)mv $@.tmp $@
 
 # ---- GRUB ISO ----
 iso: $(BUILD)/caboose.iso
