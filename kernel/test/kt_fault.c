@@ -52,3 +52,25 @@ KTEST_EXPLICIT(stack_overflow)
 	recurse(0);
 	ktest_fail(__FILE__, __LINE__, "the stack overflow was not caught");
 }
+
+extern const char _text_start[];
+char kt_exec_data[16] = { (char)0xc3 }; /* ret */
+
+KTEST_EXPLICIT(fault_write_text)
+{
+	*(volatile char *)_text_start = 0; /* W^X: text is read-only */
+	ktest_fail(__FILE__, __LINE__, "writing kernel text did not fault");
+}
+
+KTEST_EXPLICIT(fault_exec_data)
+{
+	void (*fn)(void) = (void (*)(void))(void *)kt_exec_data; /* NX: data cannot run */
+	fn();
+	ktest_fail(__FILE__, __LINE__, "executing data did not fault");
+}
+
+KTEST_EXPLICIT(fault_gp)
+{
+	*(volatile u64 *)0x8000000000000000ULL = 1; /* non-canonical: #GP */
+	ktest_fail(__FILE__, __LINE__, "non-canonical access did not fault");
+}

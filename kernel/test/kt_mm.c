@@ -288,3 +288,75 @@ KTEST_EXPLICIT(boot_module)
 	printk(LOG_INFO, "ktest: boot_module: '%s', %llu bytes at %#llx", m->name,
 	       (unsigned long long)(m->end - m->start), (unsigned long long)m->start);
 }
+
+/* ---- kernel page tables: W^X, NX, large pages, guard pages ---- */
+
+extern const char _text_start[], _rodata_start[], _data_start[];
+extern char kt_data_word[];
+char kt_data_word[64];
+static const char kt_rodata_word[64] = "read-only";
+
+KTEST(page_tables_wx)
+{
+	unsigned prot;
+	bool large;
+	KT_ASSERT(arch_kaddr_prot((u64)_text_start, &prot, &large), "text unmapped");
+	KT_ASSERT(prot == KMAP_X, "text is %s%s", prot & KMAP_W ? "writable " : "",
+		  prot & KMAP_X ? "executable" : "not executable");
+	KT_ASSERT(large, "kernel text is not on a large page");
+	KT_ASSERT(arch_kaddr_prot((u64)kt_rodata_word, &prot, &large));
+	KT_ASSERT(prot == 0, "rodata has prot %#x", prot);
+	KT_ASSERT(arch_kaddr_prot((u64)kt_data_word, &prot, &large));
+	KT_ASSERT(prot == KMAP_W, "data has prot %#x (want writable, no execute)", prot);
+	void *heap = kmalloc(64, 0);
+	KT_ASSERT(arch_kaddr_prot((u64)heap, &prot, &large));
+	KT_ASSERT(prot == KMAP_W && large, "direct map: prot %#x large %d", prot, large);
+	kfree(heap);
+	/* a thread's stack sits right above an unmapped guard */
+	u64 sp = (u64)__builtin_frame_address(0);
+	u64 lo = sp - (sp - KSTACK_AREA_BASE) % KSTACK_SLOT + KSTACK_GUARD;
+	KT_ASSERT(arch_kaddr_mapped(lo), "stack bottom %#llx unmapped", (unsigned long long)lo);
+	KT_ASSERT(!arch_kaddr_mapped(lo - 8), "no guard page below the stack");
+	KT_ASSERT(!arch_kaddr_mapped(0), "page 0 is mapped");
+}
+
+/* ---- TLB shootdown: a remapped page is seen everywhere at once ---- */
+
+static volatile u64 *tlb_va;
+static u64 tlb_seen[MAX_CPUS];
+
+static void tlb_read(int idx, void *arg)
+{
+	(void)idx;
+	(void)arg;
+	tlb_seen[cpu_id()] = *tlb_va;
+}
+
+KTEST(tlb_shootdown_remap)
+{
+	struct kstack ks;
+	KT_ASSERT(kstack_alloc(&ks) == 0);
+	struct page *a = page_alloc(0), *b = page_alloc(0);
+	KT_ASSERT(a && b);
+	*(u64 *)page_address(a) = 0xaaaaaaaaULL;
+	*(u64 *)page_address(b) = 0xbbbbbbbbULL;
+	u64 orig = arch_kvirt_to_phys(ks.lo);
+	tlb_va = (volatile u64 *)ks.lo;
+	KT_ASSERT(arch_kmap(ks.lo, page_to_phys(a), PAGE_SIZE, KMAP_W) == 0);
+	tlb_shootdown(ks.lo, PAGE_SIZE);
+	kt_run_on_all_cpus(tlb_read, NULL, 1); /* every CPU caches va -> a */
+	for (unsigned c = 0; c < ncpus; c++)
+		KT_ASSERT(tlb_seen[c] == 0xaaaaaaaaULL, "cpu %u read %#llx", c,
+			  (unsigned long long)tlb_seen[c]);
+	KT_ASSERT(arch_kmap(ks.lo, page_to_phys(b), PAGE_SIZE, KMAP_W) == 0);
+	tlb_shootdown(ks.lo, PAGE_SIZE);
+	kt_run_on_all_cpus(tlb_read, NULL, 1);
+	for (unsigned c = 0; c < ncpus; c++)
+		KT_ASSERT(tlb_seen[c] == 0xbbbbbbbbULL, "cpu %u still reads %#llx after shootdown",
+			  c, (unsigned long long)tlb_seen[c]);
+	KT_ASSERT(arch_kmap(ks.lo, orig, PAGE_SIZE, KMAP_W) == 0);
+	tlb_shootdown(ks.lo, PAGE_SIZE);
+	kstack_free(&ks);
+	page_put(a);
+	page_put(b);
+}

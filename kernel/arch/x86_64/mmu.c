@@ -223,3 +223,20 @@ int arch_kmap(u64 va, u64 pa, u64 size, unsigned prot) { return mmu_map(va, pa, 
 void arch_kunmap(u64 va, u64 size) { mmu_unmap(va, size); }
 u64 arch_kvirt_to_phys(u64 va) { return mmu_translate(va); }
 bool arch_kaddr_mapped(u64 va) { return mmu_is_mapped(va); }
+
+bool arch_kaddr_prot(u64 va, unsigned *prot, bool *large)
+{
+	u64 *t = table(read_cr3() & PTE_ADDR);
+	for (int l = 3; l >= 0; l--) {
+		u64 e = t[(va >> (12 + 9 * l)) & 511];
+		if (!(e & PTE_P))
+			return false;
+		if (l == 0 || (e & PTE_PS)) {
+			*prot = ((e & PTE_W) ? KMAP_W : 0) | ((e & PTE_NX) ? 0 : KMAP_X);
+			*large = l > 0;
+			return true;
+		}
+		t = table(e & PTE_ADDR);
+	}
+	return false;
+}
