@@ -320,21 +320,36 @@ KTEST(page_tables_wx)
 	KT_ASSERT(!arch_kaddr_mapped(0), "page 0 is mapped");
 }
 
-/* ---- TLB shootdown: a remapped page is seen everywhere at once ---- */
+/* ---- TLB shootdown: a remapped page is seen everywhere at once ----
+ * Reader threads stay alive across both reads: a thread exit would free a
+ * stack, and that shootdown would flush the stale entry for us. */
 
 static volatile u64 *tlb_va;
 static u64 tlb_seen[MAX_CPUS];
+static struct sem tlb_go[MAX_CPUS], tlb_done;
 
-static void tlb_read(int idx, void *arg)
+static void tlb_reader(void *arg)
 {
-	(void)idx;
-	(void)arg;
-	tlb_seen[cpu_id()] = *tlb_va;
+	unsigned c = (unsigned)(uptr)arg;
+	for (int round = 0; round < 2; round++) {
+		sem_down(&tlb_go[c]);
+		tlb_seen[c] = *tlb_va;
+		sem_up(&tlb_done);
+	}
+}
+
+static void tlb_round(void)
+{
+	for (unsigned c = 0; c < ncpus; c++)
+		sem_up(&tlb_go[c]);
+	for (unsigned c = 0; c < ncpus; c++)
+		sem_down(&tlb_done);
 }
 
 KTEST(tlb_shootdown_remap)
 {
 	struct kstack ks;
+	struct thread *ts[MAX_CPUS];
 	KT_ASSERT(kstack_alloc(&ks) == 0);
 	struct page *a = page_alloc(0), *b = page_alloc(0);
 	KT_ASSERT(a && b);
@@ -342,15 +357,25 @@ KTEST(tlb_shootdown_remap)
 	*(u64 *)page_address(b) = 0xbbbbbbbbULL;
 	u64 orig = arch_kvirt_to_phys(ks.lo);
 	tlb_va = (volatile u64 *)ks.lo;
+	sem_init(&tlb_done, 0, "tlb_done");
+	for (unsigned c = 0; c < ncpus; c++) {
+		sem_init(&tlb_go[c], 0, "tlb_go");
+		ts[c] = thread_create("tlb_reader", tlb_reader, (void *)(uptr)c, (int)c,
+				      THREAD_PINNED);
+		KT_ASSERT(ts[c] != NULL);
+	}
+	thread_wait_reaped();
 	KT_ASSERT(arch_kmap(ks.lo, page_to_phys(a), PAGE_SIZE, KMAP_W) == 0);
 	tlb_shootdown(ks.lo, PAGE_SIZE);
-	kt_run_on_all_cpus(tlb_read, NULL, 1); /* every CPU caches va -> a */
+	tlb_round(); /* every CPU caches va -> a */
 	for (unsigned c = 0; c < ncpus; c++)
 		KT_ASSERT(tlb_seen[c] == 0xaaaaaaaaULL, "cpu %u read %#llx", c,
 			  (unsigned long long)tlb_seen[c]);
 	KT_ASSERT(arch_kmap(ks.lo, page_to_phys(b), PAGE_SIZE, KMAP_W) == 0);
 	tlb_shootdown(ks.lo, PAGE_SIZE);
-	kt_run_on_all_cpus(tlb_read, NULL, 1);
+	tlb_round();
+	for (unsigned c = 0; c < ncpus; c++)
+		thread_join(ts[c]);
 	for (unsigned c = 0; c < ncpus; c++)
 		KT_ASSERT(tlb_seen[c] == 0xbbbbbbbbULL, "cpu %u still reads %#llx after shootdown",
 			  c, (unsigned long long)tlb_seen[c]);
