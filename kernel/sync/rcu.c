@@ -14,6 +14,7 @@
  */
 #include "kernel/sync/rcu.h"
 #include "kernel/sched/sched.h"
+#include "kernel/sync/sync.h"
 #include "kernel/console/console.h"
 
 static struct {
@@ -31,11 +32,13 @@ struct rcu_cpu {
 	u64 count;
 } __aligned(CACHELINE);
 static struct rcu_cpu rcu_cpus[MAX_CPUS];
+static struct mutex barrier_lock;   /* one rcu_barrier at a time */
 
 void rcu_init(void)
 {
 	spin_init(&rcu.lock, "rcu");
 	waitq_init(&rcu.wq, "rcu_gp");
+	mutex_init(&barrier_lock, "rcu_barrier");
 	for (int i = 0; i < MAX_CPUS; i++)
 		rcu_cpus[i].tail = &rcu_cpus[i].head;
 }
@@ -178,9 +181,10 @@ void rcu_barrier(void)
 {
 	/* Callbacks run in order per CPU: queue one on every CPU and wait for
 	 * them all. A pinned helper thread queues each. */
-	static struct barrier_cb cbs[MAX_CPUS];
+	static struct barrier_cb cbs[MAX_CPUS];   /* [barrier_lock] */
 	static struct waitq wq;
 	int left = 0;
+	mutex_lock(&barrier_lock);
 	waitq_init(&wq, "rcu_barrier");
 	for (unsigned i = 0; i < MAX_CPUS; i++) {
 		if (!cpus[i].online)
@@ -198,6 +202,7 @@ void rcu_barrier(void)
 		thread_join(t);
 	}
 	wait_event(&wq, __atomic_load_n(&left, __ATOMIC_ACQUIRE) == 0);
+	mutex_unlock(&barrier_lock);
 }
 
 void rcu_stats(struct rcu_stats *s)
