@@ -55,13 +55,15 @@ MM_SRCS := \
 	kernel/mm/page.c \
 	kernel/mm/slab.c \
 	kernel/mm/kstack.c \
-	kernel/mm/mm_init.c
+	kernel/mm/mm_init.c \
+	kernel/mm/mm_repl.c
 
 SCHED_SRCS := \
 	kernel/sched/sched.c \
 	kernel/sched/thread.c \
 	kernel/sched/waitq.c \
-	kernel/sched/timer.c
+	kernel/sched/timer.c \
+	kernel/sched/sched_repl.c
 
 SYNC_SRCS := \
 	kernel/sync/spinlock.c \
@@ -70,6 +72,9 @@ SYNC_SRCS := \
 	kernel/sync/sem.c \
 	kernel/sync/rcu.c
 
+REPL_SRCS := \
+	kernel/repl/repl.c
+
 KTEST_SRCS := \
 	kernel/test/ktest.c \
 	kernel/test/kt_mm.c \
@@ -77,10 +82,11 @@ KTEST_SRCS := \
 	kernel/test/kt_sync.c \
 	kernel/test/kt_rcu.c \
 	kernel/test/kt_time.c \
-	kernel/test/kt_fault.c
+	kernel/test/kt_fault.c \
+	kernel/test/kt_repl.c
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
-               $(SCHED_SRCS) $(SYNC_SRCS) $(KTEST_SRCS)
+               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: all iso run test test-host test-qemu bench clean deps-run deps-test

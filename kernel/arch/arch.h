@@ -159,6 +159,13 @@ extern u64 tsc_hz;
 void arch_console_init(void);
 void arch_console_write(const char *s, size_t n);
 int arch_console_getc(void);      /* -1 when no byte is waiting */
+/* Serial ports ttyS0..ttyS3 (COM1..COM4 on PCs). arch_uart_init returns
+ * false when the port is absent. arch_uart_rx_irq routes the port's
+ * receive interrupt to vector on cpu. */
+bool arch_uart_init(unsigned n);
+void arch_uart_write(unsigned n, const char *s, size_t len);
+int arch_uart_getc(unsigned n);
+int arch_uart_rx_irq(unsigned n, int vector, unsigned cpu);
 /* Exit the emulator (isa-debug-exit) with status (code << 1) | 1, or halt. */
 __noreturn void arch_exit(int code);
 /* Boot-time steps the portable kmain calls, in this order. */
@@ -179,5 +186,10 @@ __noreturn void arch_die(void);
  * sp (0: unknown) is the stack pointer at pc, used when pc's function had
  * not set up its frame (leaf functions, prologues). */
 void arch_backtrace(u64 fp, u64 pc, u64 sp);
+/* The same walk, handing each frame to emit (for the REPL). */
+typedef void (*bt_emit_t)(void *arg, int depth, u64 addr, const char *sym, u64 off);
+void arch_backtrace_walk(u64 fp, u64 pc, u64 sp, bt_emit_t emit, void *arg);
+/* Frame pointer and resume address saved in a switched-out context. */
+void arch_context_frame(const struct context *ctx, u64 *fp, u64 *pc);
 
 #endif

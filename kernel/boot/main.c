@@ -10,6 +10,7 @@
 #include "kernel/sched/sched.h"
 #include "kernel/sync/rcu.h"
 #include "kernel/test/ktest.h"
+#include "kernel/repl/repl.h"
 #include "kernel/lib/string.h"
 
 struct boot_info boot_info;
@@ -65,6 +66,7 @@ static void start_cpus(void)
 static void init_main(void *arg)
 {
 	(void)arg;
+	repl_start();
 	boot_ready_ns = arch_clock_ns();
 	printk(LOG_INFO, "caboose: ready: %u CPUs online, boot %llu ms", ncpus,
 	       (unsigned long long)(boot_ready_ns / 1000000));
@@ -88,7 +90,9 @@ __noreturn void kmain(void)
 	timers_init_cpu();
 	start_cpus();
 	thread_init_reaper();
-	if (!thread_create("init", init_main, NULL, 0, 0))
+	struct thread *init = thread_create("init", init_main, NULL, 0, 0);
+	if (!init)
 		panic("kmain: cannot create the init thread");
+	thread_put(init);
 	sched_loop();
 }

@@ -16,6 +16,7 @@
 #include "kernel/sched/sched.h"
 #include "kernel/sync/sync.h"
 #include "kernel/console/console.h"
+#include "kernel/lib/counter.h"
 
 static struct {
 	spinlock_t lock;
@@ -218,3 +219,8 @@ void rcu_stats(struct rcu_stats *s)
 	for (int i = 0; i < MAX_CPUS; i++)
 		s->callbacks_pending += rcu_cpus[i].count;
 }
+
+static u64 c_gp(void) { return rcu.gp_completed; }
+static u64 c_cbs(void) { return rcu.callbacks_run; }
+KCOUNTER("rcu.grace_periods", "periods", c_gp);
+KCOUNTER("rcu.callbacks_run", "callbacks", c_cbs);

@@ -30,3 +30,8 @@ int serial_getc(u16 port)
 		return -1;
 	return inb(port + UART_RBR);
 }
+
+void serial_enable_rx_irq(u16 port)
+{
+	outb(port + UART_IER, UART_IER_RX);
+}

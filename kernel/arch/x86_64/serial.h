@@ -9,5 +9,6 @@
 bool serial_init(u16 port);
 void serial_putc(u16 port, char c);
 int serial_getc(u16 port);
+void serial_enable_rx_irq(u16 port);
 
 #endif

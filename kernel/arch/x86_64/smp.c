@@ -12,6 +12,7 @@
 #include "kernel/arch/x86_64/trap.h"
 #include "kernel/arch/x86_64/x86.h"
 #include "kernel/console/console.h"
+#include "kernel/lib/counter.h"
 #include "kernel/lib/string.h"
 #include "kernel/sync/spinlock.h"
 
@@ -210,3 +211,6 @@ __noreturn void arch_exit(int code)
 	console_write("exit: no isa-debug-exit device; halting\n", 41);
 	arch_die();
 }
+
+static u64 c_tlb(void) { return tlb_shootdowns; }
+KCOUNTER("tlb.shootdowns", "events", c_tlb);

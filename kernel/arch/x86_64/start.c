@@ -31,6 +31,41 @@ void smp_mark_lapic_up(void);
 
 void arch_console_init(void) { serial_ok = serial_init(console_port); }
 
+static const u16 uart_ports[4] = { COM1_PORT, COM2_PORT, 0x3e8, 0x2e8 };
+static const u8 uart_irqs[4] = { 4, 3, 4, 3 };
+static bool uart_present[4];
+
+bool arch_uart_init(unsigned n)
+{
+	if (n >= 4)
+		return false;
+	uart_present[n] = serial_init(uart_ports[n]);
+	return uart_present[n];
+}
+
+void arch_uart_write(unsigned n, const char *s, size_t len)
+{
+	if (n >= 4 || !uart_present[n])
+		return;
+	for (size_t i = 0; i < len; i++)
+		serial_putc(uart_ports[n], s[i]);
+}
+
+int arch_uart_getc(unsigned n)
+{
+	if (n >= 4 || !uart_present[n])
+		return -1;
+	return serial_getc(uart_ports[n]);
+}
+
+int arch_uart_rx_irq(unsigned n, int vector, unsigned cpu)
+{
+	if (n >= 4 || !uart_present[n])
+		return -ENOENT;
+	serial_enable_rx_irq(uart_ports[n]);
+	return arch_irq_route_isa(uart_irqs[n], vector, cpu);
+}
+
 void arch_console_write(const char *s, size_t n)
 {
 	if (!serial_ok)

@@ -284,28 +284,28 @@ static bool frame_readable(u64 fp)
 	       mmu_is_mapped(fp + 8);
 }
 
-static void print_frame(int i, u64 pc)
+static void print_emit(void *arg, int i, u64 addr, const char *sym, u64 off)
 {
-	u64 off = 0;
-	const char *sym = ksym_lookup(pc, &off);
-	printk(LOG_EMERG, "  #%-2d %016llx %s+%#llx", i, (unsigned long long)pc, sym ? sym : "?",
-	       (unsigned long long)off);
+	(void)arg;
+	printk(LOG_EMERG, "  #%-2d %016llx %s+%#llx", i, (unsigned long long)addr,
+	       sym ? sym : "?", (unsigned long long)off);
 }
 
-void arch_backtrace(u64 fp, u64 pc, u64 sp)
+void arch_backtrace_walk(u64 fp, u64 pc, u64 sp, bt_emit_t emit, void *arg)
 {
 	int i = 0;
-	printk(LOG_EMERG, "backtrace:");
-	if (pc)
-		print_frame(i++, pc);
+	u64 off = 0;
+	const char *sym;
+	if (pc) {
+		sym = ksym_lookup(pc, &off);
+		emit(arg, i++, pc, sym, off);
+	}
 	if (pc && sp && !frame_set_up(pc) && frame_readable(sp)) {
 		/* the return address is on top of the stack, fp is the caller's */
 		u64 ret = *(u64 *)sp;
 		if (is_text(ret)) {
-			u64 off = 0;
-			const char *sym = ksym_lookup(ret - 1, &off);
-			printk(LOG_EMERG, "  #%-2d %016llx %s+%#llx", i++, (unsigned long long)ret,
-			       sym ? sym : "?", (unsigned long long)off + 1);
+			sym = ksym_lookup(ret - 1, &off);
+			emit(arg, i++, ret, sym, off + 1);
 		}
 	}
 	while (i < 32 && fp && frame_readable(fp)) {
@@ -314,12 +314,25 @@ void arch_backtrace(u64 fp, u64 pc, u64 sp)
 		if (!ret)
 			break;
 		/* a return address points after the call: look up ret-1 */
-		u64 off = 0;
-		const char *sym = ksym_lookup(ret - 1, &off);
-		printk(LOG_EMERG, "  #%-2d %016llx %s+%#llx", i++, (unsigned long long)ret,
-		       sym ? sym : "?", (unsigned long long)off + 1);
+		sym = ksym_lookup(ret - 1, &off);
+		emit(arg, i++, ret, sym, off + 1);
 		if (next == fp)
 			break;
 		fp = next;
 	}
+}
+
+void arch_backtrace(u64 fp, u64 pc, u64 sp)
+{
+	printk(LOG_EMERG, "backtrace:");
+	arch_backtrace_walk(fp, pc, sp, print_emit, NULL);
+}
+
+void arch_context_frame(const struct context *ctx, u64 *fp, u64 *pc)
+{
+	/* arch_switch pushed rbp rbx r12 r13 r14 r15, then the call pushed
+	 * the return address: [r15 r14 r13 r12 rbx rbp ret] from ctx up */
+	const u64 *w = (const u64 *)ctx;
+	*fp = w[5];
+	*pc = w[6];
 }

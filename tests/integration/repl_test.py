@@ -1,0 +1,367 @@
+#!/usr/bin/python3
+"""REPL tests (issue 3): drive the kernel REPL on the guest's second serial
+port (a unix socket chardev) and check every command's output, in live mode
+and while frozen, during a CPU-heavy in-kernel workload; then a fuzz run of
+random bytes and overlong lines.
+
+Usable alone:  python3 tests/integration/repl_test.py [--seed N]
+or from tests/run.py through run_all(), which returns (name, ok, detail)
+results. Progress goes to stderr.
+"""
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KERNEL = os.path.join(ROOT, "build", "caboose.elf")
+PROMPT = b"caboose> "
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Guest:
+    """QEMU running Caboose with COM1 to a file and COM2 on a socket."""
+
+    def __init__(self, logdir, name, smp, cmdline):
+        self.dir = tempfile.mkdtemp(prefix="caboose-repl-")
+        self.sock_path = os.path.join(self.dir, "repl.sock")
+        self.console = os.path.join(logdir, name + ".console.log")
+        self.transcript = open(os.path.join(logdir, name + ".repl.log"), "wb")
+        accel = "tcg,thread=multi" if smp > 1 else "tcg"
+        self.proc = subprocess.Popen(
+            ["qemu-system-x86_64", "-accel", accel, "-smp", str(smp), "-m", "512M",
+             "-display", "none", "-no-reboot", "-kernel", KERNEL, "-append", cmdline,
+             "-serial", "file:" + self.console,
+             "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % self.sock_path,
+             "-serial", "chardev:repl",
+             "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 20
+        while not os.path.exists(self.sock_path):
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("QEMU did not create the REPL socket")
+            time.sleep(0.05)
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(self.sock_path)
+        self.sock.settimeout(0.5)
+        self.buf = b""
+
+    def read_until(self, pat, timeout=30):
+        end = time.time() + timeout
+        while pat not in self.buf:
+            if time.time() > end:
+                raise TimeoutError("no %r from the REPL; last output %r" % (pat, self.buf[-300:]))
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                raise EOFError("REPL socket closed")
+            self.transcript.write(data)
+            self.buf += data
+        i = self.buf.index(pat) + len(pat)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out.decode("utf-8", "replace")
+
+    def drain(self, quiet=0.7, limit=20):
+        """Discard output until the REPL has been silent for `quiet` s."""
+        end = time.time() + limit
+        last = time.time()
+        while time.time() < end and time.time() - last < quiet:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                raise EOFError("REPL socket closed")
+            self.transcript.write(data)
+            last = time.time()
+        self.buf = b""
+
+    def send(self, data):
+        self.transcript.write(b"\n>>> " + data[:200] + b"\n")
+        self.sock.sendall(data)
+
+    def cmd(self, line, timeout=30):
+        """Run a command; return its output without the echoed line and prompt."""
+        self.send(line.encode() + b"\r")
+        out = self.read_until(PROMPT, timeout)
+        body = out[: -len(PROMPT)].replace("\r\n", "\n")
+        lines = body.split("\n")
+        # the first line is the echo of what we typed
+        return "\n".join(lines[1:]).strip("\n")
+
+    def json(self, line, timeout=30):
+        out = self.cmd("json " + line, timeout)
+        for l in out.split("\n"):
+            if l.startswith("{"):
+                return json.loads(l)
+        raise ValueError("no JSON in reply to %r: %r" % (line, out))
+
+    def console_text(self):
+        with open(self.console, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.transcript.close()
+        try:
+            os.unlink(self.sock_path)
+            os.rmdir(self.dir)
+        except OSError:
+            pass
+
+
+class Results:
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.items = []
+
+    def check(self, name, cond, detail=""):
+        name = self.prefix + name
+        self.items.append((name, bool(cond), "" if cond else detail))
+        log(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail))
+        return bool(cond)
+
+
+def progress(g):
+    return g.json("x/1g kt_workload_progress")["memory"]["values"][0]
+
+
+def check_all_commands(g, r, mode, smp):
+    """Every command, human and JSON, with checks on what it says."""
+    h = g.cmd("help")
+    r.check(mode + " help lists commands",
+            all(c in h for c in ("threads", "runq", "mem", "slab", "irq", "counters", "x ",
+                                 "w ", "bt", "freeze", "thaw", "loglevel", "settings", "uptime")),
+            h[:300])
+    j = g.json("help")
+    r.check(mode + " json help", j["ok"] and len(j["commands"]) >= 15, str(j)[:200])
+
+    j = g.json("uptime")
+    r.check(mode + " uptime", j["ok"] and j["uptime"]["cpus_online"] == smp
+            and j["uptime"]["uptime_ms"] > 0
+            and j["uptime"]["frozen"] == ("yes" if mode == "frozen" else "no"), str(j))
+    r.check(mode + " uptime human", "uptime_ms" in g.cmd("uptime"))
+
+    j = g.json("threads")
+    names = [t["name"] for t in j["threads"]]
+    repl = [t for t in j["threads"] if t["name"] == "repl"]
+    workers = [t for t in j["threads"] if t["name"] == "kt_worker"]
+    r.check(mode + " threads", j["ok"] and repl and "F" in repl[0]["flags"]
+            and repl[0]["state"] == "running" and len(workers) == 2 * smp
+            and all(isinstance(t["runtime_us"], int) for t in j["threads"]), str(names))
+    if mode == "frozen":
+        r.check("frozen threads: no worker running",
+                all(t["state"] != "running" for t in workers), str(workers))
+    r.check(mode + " threads human", "wait" in g.cmd("threads"))
+
+    j = g.json("runq")
+    rows = j["runq"]
+    r.check(mode + " runq", j["ok"] and len(rows) == smp
+            and all(k in rows[0] for k in ("runnable", "steals", "stolen", "idle", "frozen")),
+            str(j)[:300])
+    if mode == "frozen":
+        others = [row for row in rows if row["current"] != "repl"]
+        r.check("frozen runq: other CPUs frozen",
+                len(others) >= smp - 1 and all(row["frozen"] == "yes" for row in others),
+                str(rows))
+    r.check(mode + " runq human", "steals" in g.cmd("runq"))
+
+    j = g.json("mem")
+    p = j["pages"]
+    r.check(mode + " mem", j["ok"] and 0 < p["free"] <= p["total"]
+            and p["used"] == p["total"] - p["free"] and len(j["cpu_caches"]) == smp
+            and len(j["free_blocks"]) == 11 and p["kernel_stacks"] > 0, str(p))
+
+    j = g.json("slab")
+    caches = {c["cache"]: c for c in j["slab"]}
+    r.check(mode + " slab", j["ok"] and "kmalloc-64" in caches and "thread" in caches
+            and caches["thread"]["inuse"] >= 3, str(list(caches))[:200])
+
+    j = g.json("irq")
+    vec = {v["vector"]: v for v in j["irq"]}
+    r.check(mode + " irq", j["ok"] and 224 in vec and vec[224]["total"] > 0
+            and ("cpu%d" % (smp - 1)) in vec[224], str(j)[:300])
+
+    j = g.json("counters")
+    ctr = {c["name"]: c["value"] for c in j["counters"]}
+    r.check(mode + " counters", j["ok"] and ctr.get("sched.context_switches", 0) > 0
+            and ctr.get("repl.lines", 0) > 0 and "page.free" in ctr, str(ctr)[:300])
+    j = g.json("counters repl.")
+    r.check(mode + " counters prefix", all(c["name"].startswith("repl.") for c in j["counters"])
+            and len(j["counters"]) == 4, str(j))
+
+    j = g.json("settings")
+    given = {s["option"]: s["value"] for s in j["given"]}
+    r.check(mode + " settings", j["ok"] and given.get("ktest") == "repl_workload"
+            and any(o["option"] == "smp" for o in j["options"]), str(j)[:300])
+
+    j = g.json("loglevel")
+    r.check(mode + " loglevel", j["ok"] and j["loglevel"]["level"] == 3, str(j))
+    j = g.json("loglevel 4")
+    r.check(mode + " loglevel set", j["ok"] and j["loglevel"]["level"] == 4, str(j))
+    g.json("loglevel 3")
+
+    j = g.json("x/1g kt_workload_target")
+    r.check(mode + " x symbol", j["ok"] and j["memory"]["values"] == [3000000000], str(j))
+    out = g.cmd("x/4x boot_tsc0")
+    r.check(mode + " x human", "<boot_tsc0+0x0>:" in out, out)
+    j = g.json("x/2w kt_workload_target+4")
+    r.check(mode + " x offset", j["ok"] and j["memory"]["unit"] == 4, str(j))
+    j = g.json("x/1g 0x10")
+    r.check(mode + " x unmapped refused", not j["ok"] and "not mapped" in j["error"], str(j))
+
+    value = 0x1234 if mode == "live" else 0x5678
+    j = g.json("w kt_repl_scratch %#x" % value)
+    back = g.json("x/1g kt_repl_scratch")
+    r.check(mode + " w then x", j["ok"] and back["memory"]["values"] == [value], str(back))
+    j = g.json("w _text_start 1")
+    r.check(mode + " w text refused", not j["ok"] and "not writable" in j["error"], str(j))
+    j = g.json("w 0x10 1")
+    r.check(mode + " w unmapped refused", not j["ok"] and "not mapped" in j["error"], str(j))
+
+    threads = g.json("threads")["threads"]
+    blocked = [t for t in threads if t["state"] == "blocked"]
+    target = blocked[0] if blocked else None
+    if mode == "frozen":
+        target = next((t for t in threads if t["name"] == "kt_worker"), target)
+    j = g.json("bt %d" % target["id"]) if target else {"ok": False}
+    frames = j.get("backtrace", [])
+    r.check(mode + " bt", j["ok"] and len(frames) >= 2
+            and all("+0x" in f["symbol"] for f in frames), str(j)[:400])
+    out = g.cmd("bt %d" % target["id"]) if target else ""
+    r.check(mode + " bt human", "symbol" in out, out[:200])
+    j = g.json("bt 999999")
+    r.check(mode + " bt missing thread", not j["ok"] and "no thread" in j["error"], str(j))
+
+    # bad input to commands
+    out = g.cmd("nosuchcommand")
+    r.check(mode + " unknown command", "error: unknown command 'nosuchcommand'" in out, out)
+    out = g.cmd("x/1g zz9")
+    r.check(mode + " bad symbol", "error: no symbol 'zz9'" in out, out)
+    out = g.cmd("loglevel 99")
+    r.check(mode + " bad number", "error: bad log level" in out, out)
+    out = g.cmd("x/999g kt_repl_scratch")
+    r.check(mode + " bad count", "error: count 999 out of range" in out, out)
+
+
+def test_live_and_frozen(logdir, smp=2):
+    r = Results("repl[smp=%d] " % smp)
+    g = Guest(logdir, "repl-smp%d" % smp, smp, "console=ttyS0 ktest=repl_workload")
+    try:
+        g.read_until(PROMPT, 60)
+        start = time.time()
+        while progress(g) == 0 and time.time() - start < 30:
+            time.sleep(0.2)
+        r.check("workload started", progress(g) > 0)
+        check_all_commands(g, r, "live", smp)
+
+        before = progress(g)
+        r.check("workload unfinished before freeze", before < 3000000000, str(before))
+        j = g.json("freeze")
+        r.check("freeze", j["ok"] and j["freeze"]["frozen"] == "yes", str(j))
+        a = progress(g)
+        time.sleep(1.5)
+        b = progress(g)
+        r.check("no progress while frozen", a == b, "%d -> %d" % (a, b))
+        check_all_commands(g, r, "frozen", smp)
+        c = progress(g)
+        r.check("still no progress after frozen commands", c == a, "%d -> %d" % (a, c))
+        j = g.json("thaw")
+        r.check("thaw", j["ok"] and j["thaw"]["was_frozen"] == "yes", str(j))
+        time.sleep(1.0)
+        d = progress(g)
+        r.check("progress after thaw", d > c, "%d -> %d" % (c, d))
+        status = g.wait_exit(240)
+        text = g.console_text()
+        r.check("workload finishes after thaw",
+                status == 1 and "ktest: PASS repl_workload" in text,
+                "exit %s; console tail %r" % (status, text[-400:]))
+        r.check("no panic", "panic:" not in text, text[-400:])
+    except Exception as e:  # a crash of the harness is a failure, not a skip
+        r.check("harness", False, "%s: %s" % (type(e).__name__, e))
+    finally:
+        g.close()
+    return r.items
+
+
+def test_fuzz(logdir, seed=1234, smp=2):
+    r = Results("repl-fuzz ")
+    rng = random.Random(seed)
+    g = Guest(logdir, "repl-fuzz", smp, "console=ttyS0")
+    try:
+        g.read_until(PROMPT, 60)
+        for _ in range(40):
+            n = rng.randint(1, 600)
+            junk = bytes(rng.randint(0, 255) for _ in range(n))
+            g.send(junk)
+            time.sleep(0.01)
+        g.send(b"A" * 5000 + b"\r")
+        g.send(b"threads \x00\x01\xff garbage\r")
+        g.send(b"\x1b[A\x1b[B\x7f\x7f\x08\r")
+        g.send(b"\x03")
+        time.sleep(0.5)
+        # resynchronise: cancel any partial line, let the replies to the
+        # garbage lines come out, then a command must answer
+        g.send(b"\x03\r")
+        g.drain()
+        ok = None
+        try:
+            ok = g.json("uptime", timeout=20)
+        except (ValueError, TimeoutError) as e:
+            log("no answer after garbage: %s" % e)
+        r.check("answers after garbage", ok is not None and ok["ok"]
+                and ok["uptime"]["cpus_online"] == smp, str(ok))
+        out = g.cmd("A" * 300)
+        r.check("overlong line refused", "error: line too long" in out, out[:200])
+        g.send(b"uptime \x01\r")
+        out = g.read_until(PROMPT, 10)
+        r.check("unprintable byte refused", "error: line has an unprintable byte 0x01" in out,
+                out[:200])
+        j = g.json("counters repl.")
+        ctr = {c["name"]: c["value"] for c in j["counters"]}
+        r.check("refusals counted", ctr.get("repl.lines_refused", 0) >= 2, str(ctr))
+        j = g.json("threads")
+        r.check("kernel alive after fuzz", j["ok"] and any(t["name"] == "repl" for t in j["threads"]))
+        text = g.console_text()
+        r.check("no panic after fuzz", "panic:" not in text, text[-400:])
+    except Exception as e:
+        r.check("harness", False, "%s: %s" % (type(e).__name__, e))
+    finally:
+        g.close()
+    return r.items
+
+
+def run_all(logdir, seed=1234):
+    os.makedirs(logdir, exist_ok=True)
+    return test_live_and_frozen(logdir, 2) + test_fuzz(logdir, seed)
+
+
+if __name__ == "__main__":
+    seed = 1234
+    if "--seed" in sys.argv:
+        seed = int(sys.argv[sys.argv.index("--seed") + 1])
+    results = run_all(os.path.join(ROOT, "build", "test-logs"), seed)
+    failed = sum(1 for _, ok, _ in results if not ok)
+    print("%d passed, %d failed" % (len(results) - failed, failed))
+    sys.exit(1 if failed or not results else 0)
