@@ -26,7 +26,8 @@ int cmdline_parse(struct cmdline *c, const char *raw, bool skip_image)
 		}
 	}
 	char *out = c->buf;
-	char *end = c->buf + sizeof(c->buf) - 1;
+	char *end = c->buf + sizeof(c->buf); /* one past the last byte */
+	bool input_cut = c->truncated;       /* raw went on past CMDLINE_MAX */
 	while (p < raw + n) {
 		while (p < raw + n && is_space(*p))
 			p++;
@@ -37,10 +38,15 @@ int cmdline_parse(struct cmdline *c, const char *raw, bool skip_image)
 			break;
 		}
 		struct cmdline_arg *a = &c->arg[c->nargs++];
+		char *word = out;
 		a->key = out;
 		a->val = "";
-		bool in_quote = false, have_val = false;
-		while (p < raw + n && (in_quote || !is_space(*p)) && out < end) {
+		bool in_quote = false, have_val = false, cut = false;
+		while (p < raw + n && (in_quote || !is_space(*p))) {
+			if (out + 1 >= end) { /* no room for this byte and the NUL */
+				cut = true;
+				break;
+			}
 			char ch = *p++;
 			if (ch == '"') {
 				in_quote = !in_quote;
@@ -54,8 +60,12 @@ int cmdline_parse(struct cmdline *c, const char *raw, bool skip_image)
 			}
 			*out++ = ch;
 		}
-		if (out >= end) {
+		/* a word cut short, by our buffer or by the end of what the loader
+		 * gave, is dropped: smp=16 cut to smp=1 must not take effect */
+		if (cut || (input_cut && p >= raw + n)) {
+			c->nargs--;
 			c->truncated = true;
+			out = word;
 			*out = '\0';
 			break;
 		}

@@ -21,11 +21,12 @@ static void pad(struct out *o, char c, int n)
 		put(o, c);
 }
 
-enum { F_LEFT = 1, F_ZERO = 2, F_PLUS = 4, F_SPACE = 8, F_ALT = 16 };
+enum { F_LEFT = 1, F_ZERO = 2, F_PLUS = 4, F_SPACE = 8, F_ALT = 16, F_PTR = 32 };
 
 static void put_number(struct out *o, u64 v, bool neg, unsigned base, bool upper,
 		       int flags, int width, int prec)
 {
+	bool zero = v == 0;
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
 	int n = 0;
@@ -44,12 +45,14 @@ static void put_number(struct out *o, u64 v, bool neg, unsigned base, bool upper
 		sign = '+';
 	else if (flags & F_SPACE)
 		sign = ' ';
-	if ((flags & F_ALT) && base == 16)
+	int zeros = prec > n ? prec - n : 0;
+	/* C: '#' adds 0x only to nonzero values, and for octal makes the first
+	 * digit a 0 (no extra 0 when one is already there); %p always has 0x */
+	if ((flags & F_PTR) || ((flags & F_ALT) && base == 16 && !zero))
 		prefix = upper ? "0X" : "0x";
-	else if ((flags & F_ALT) && base == 8)
+	else if ((flags & F_ALT) && base == 8 && zeros == 0 && !(n > 0 && tmp[n - 1] == '0'))
 		prefix = "0";
 
-	int zeros = prec > n ? prec - n : 0;
 	int total = n + zeros + (sign != 0) + (int)strlen(prefix);
 	if (prec < 0 && (flags & F_ZERO) && !(flags & F_LEFT) && width > total) {
 		zeros += width - total;
@@ -157,7 +160,7 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 		}
 		case 'p': {
 			uptr v = (uptr)va_arg(ap, void *);
-			put_number(&o, v, false, 16, false, F_ALT | (flags & F_LEFT), width, -1);
+			put_number(&o, v, false, 16, false, F_PTR | (flags & F_LEFT), width, -1);
 			break;
 		}
 		case 'c': {

@@ -290,7 +290,8 @@ static int reserved_ranges(const struct boot_info *bi, struct range *r, int max)
 {
 	int n = 0;
 	r[n++] = (struct range){ 0, MiB(1) };
-	r[n++] = (struct range){ bi->kernel_start, bi->kernel_end };
+	r[n++] = (struct range){ ALIGN_DOWN(bi->kernel_start, PAGE_SIZE),
+				 ALIGN_UP(bi->kernel_end, PAGE_SIZE) };
 	for (int i = 0; i < bi->nmods && n < max - 1; i++)
 		r[n++] = (struct range){ ALIGN_DOWN(bi->mods[i].start, PAGE_SIZE),
 					 ALIGN_UP(bi->mods[i].end, PAGE_SIZE) };

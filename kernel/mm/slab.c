@@ -270,7 +270,9 @@ void *kmalloc(size_t size, int flags)
 		}
 	}
 	/* large: whole pages; the size is kept in the head page, and the
-	 * canary follows the object when the last page has room for it */
+	 * canary follows the object (checked first: size + 8 must not wrap) */
+	if (size > ((u64)PAGE_SIZE << PAGE_MAX_ORDER) - sizeof(u64))
+		return NULL;
 	u64 need = size + sizeof(u64);
 	unsigned order = 0;
 	while (((u64)PAGE_SIZE << order) < need && order <= PAGE_MAX_ORDER)
@@ -282,6 +284,10 @@ void *kmalloc(size_t size, int flags)
 		return NULL;
 	pg->flags |= PG_LARGE;
 	pg->private = (void *)(uptr)size;
+	for (u32 i = 1; i < (1u << order); i++) {
+		pg[i].flags |= PG_LARGE;   /* tail pages point at their head */
+		pg[i].private = pg;
+	}
 	p = page_address(pg);
 	u64 canary = canary_of(p);
 	memcpy((char *)p + size, &canary, sizeof(canary));
@@ -303,10 +309,16 @@ void kfree(void *p)
 		slab_free_obj(s->cache, s, p);
 		return;
 	}
-	if (!pg || !(pg->flags & PG_LARGE) || page_address(pg) != p) {
-		if (pg && page_refcount(pg) == 0)
+	if (!pg || !(pg->flags & PG_LARGE) || page_address(pg) != p || page_refcount(pg) == 0) {
+		if (pg && IS_ALIGNED((uptr)p, PAGE_SIZE) && page_refcount(pg) == 0 &&
+		    !(pg->flags & PG_LARGE))
 			panic("kfree: double free of %p (its pages are already free)", p);
 		panic("kfree: bad pointer %p (not returned by kmalloc)", p);
+	}
+	unsigned order = pg->order;
+	for (u32 i = 1; i < (1u << order); i++) {
+		pg[i].flags &= (u16)~PG_LARGE;
+		pg[i].private = NULL;
 	}
 	u64 size = (u64)(uptr)pg->private, canary;
 	memcpy(&canary, (char *)p + size, sizeof(canary));
@@ -326,7 +338,7 @@ size_t ksize(const void *p)
 		memcpy(&trailer, (const char *)p + s->cache->obj_size + sizeof(u64), sizeof(trailer));
 		return (size_t)(trailer >> 32);
 	}
-	if (pg && (pg->flags & PG_LARGE))
+	if (pg && (pg->flags & PG_LARGE) && page_address(pg) == p && page_refcount(pg))
 		return (size_t)(uptr)pg->private;
 	return 0;
 }

@@ -266,7 +266,10 @@ void sched_wake(struct thread *t)
 			cpu = cpu_id();
 		t->wait_chan = NULL;
 		sched_enqueue(t, cpu);
-	} else if (t->state == THREAD_RUNNING) {
+	} else if (t->state != THREAD_DEAD) {
+		/* running, or preempted between wait_prepare and wait_block (and
+		 * so queued as runnable): either way its next wait_block must not
+		 * sleep, because the waker has already taken it off the wait queue */
 		t->wake_pending = true;
 	}
 	raw_spin_unlock(&t->lock);
