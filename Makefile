@@ -89,7 +89,7 @@ KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) 
                $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: all iso run test test-host test-qemu bench clean deps-run deps-test
+.PHONY: all iso run repl test test-host test-qemu bench clean deps-run deps-test
 all: $(BUILD)/caboose.elf
 
 # flags live here: a change to this file rebuilds everything
@@ -141,12 +141,18 @@ SMP       ?= 2
 MEM       ?= 512M
 CMDLINE   ?= console=ttyS0
 run: deps-run $(BUILD)/caboose.elf
-	@echo "Caboose in QEMU: serial console below; quit with Ctrl-A then X." >&2
-	$(QEMU) -accel tcg,thread=multi -smp $(SMP) -m $(MEM) -nographic -no-reboot \
+	@echo "Caboose in QEMU: console below; quit with Ctrl-A then X." >&2
+	@echo "The REPL is on $(BUILD)/repl.sock: run 'make repl' in another terminal." >&2
+	$(QEMU) -accel tcg,thread=multi -smp $(SMP) -m $(MEM) -display none -no-reboot \
 		-kernel $(BUILD)/caboose.elf -append "$(CMDLINE)" \
+		-chardev socket,id=repl,path=$(BUILD)/repl.sock,server=on,wait=off \
+		-serial mon:stdio -serial chardev:repl \
 		-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80 \
 		-device virtio-net-pci,netdev=n0 \
 		-device isa-debug-exit,iobase=0xf4,iosize=4
+
+repl:
+	@python3 tools/repl.py $(BUILD)/repl.sock
 
 deps-run:
 	@sh tools/deps.sh run
