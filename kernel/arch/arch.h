@@ -118,8 +118,8 @@ int arch_kmap(u64 va, u64 pa, u64 size, unsigned prot);
 void arch_kunmap(u64 va, u64 size);
 u64 arch_kvirt_to_phys(u64 va);      /* 0 when unmapped */
 bool arch_kaddr_mapped(u64 va);
-/* Protection of a kernel address (KMAP_W, KMAP_X), and whether it sits on a
- * large page; false when unmapped. */
+/* Protection of a kernel address (KMAP_W, KMAP_X, KMAP_NC for device
+ * memory), and whether it sits on a large page; false when unmapped. */
 bool arch_kaddr_prot(u64 va, unsigned *prot, bool *large);
 /* Kernel stack slots: [guard][stack] repeated from KSTACK_AREA. */
 #define KSTACK_AREA_BASE 0xffffc00000000000UL

@@ -736,10 +736,16 @@ static int cmd_x(struct repl_out *o, int argc, char **argv)
 	if (addr % unit)
 		return repl_error(o, -EINVAL, "address %#llx not aligned to %llu",
 				  (unsigned long long)addr, (unsigned long long)unit);
-	for (u64 a = ALIGN_DOWN(addr, PAGE_SIZE); a < addr + count * unit; a += PAGE_SIZE)
-		if (a < DIRECT_BASE || !arch_kaddr_mapped(a))
+	for (u64 a = ALIGN_DOWN(addr, PAGE_SIZE); a < addr + count * unit; a += PAGE_SIZE) {
+		unsigned prot;
+		bool large;
+		if (a < DIRECT_BASE || !arch_kaddr_prot(a, &prot, &large))
 			return repl_error(o, -EFAULT, "address %#llx is not mapped",
 					  (unsigned long long)MAX(a, addr));
+		if (prot & KMAP_NC) /* device registers: a read can have effects */
+			return repl_error(o, -EPERM, "address %#llx is device memory; not read",
+					  (unsigned long long)MAX(a, addr));
+	}
 	u64 off = 0;
 	const char *sym = ksym_lookup(addr, &off);
 	repl_obj_begin(o, "memory");
@@ -801,7 +807,7 @@ static int cmd_w(struct repl_out *o, int argc, char **argv)
 	bool large;
 	if (addr < DIRECT_BASE || !arch_kaddr_prot(addr, &prot, &large))
 		return repl_error(o, -EFAULT, "address %#llx is not mapped", (unsigned long long)addr);
-	if (!(prot & KMAP_W) || (prot & KMAP_X))
+	if (!(prot & KMAP_W) || (prot & (KMAP_X | KMAP_NC)))
 		return repl_error(o, -EPERM, "address %#llx is not writable data",
 				  (unsigned long long)addr);
 	u64 old;

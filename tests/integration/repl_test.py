@@ -231,6 +231,11 @@ def check_all_commands(g, r, mode, smp):
     j = g.json("x/1g 0x10")
     r.check(mode + " x unmapped refused", not j["ok"] and "not mapped" in j["error"], str(j))
 
+    # the first device window is the local APIC: reading registers can have
+    # effects, so the REPL refuses
+    j = g.json("x/1w 0xffffd00000000000")
+    r.check(mode + " x device memory refused", not j["ok"] and "device memory" in j["error"], str(j))
+
     value = 0x1234 if mode == "live" else 0x5678
     j = g.json("w kt_repl_scratch %#x" % value)
     back = g.json("x/1g kt_repl_scratch")

@@ -232,7 +232,8 @@ bool arch_kaddr_prot(u64 va, unsigned *prot, bool *large)
 		if (!(e & PTE_P))
 			return false;
 		if (l == 0 || (e & PTE_PS)) {
-			*prot = ((e & PTE_W) ? KMAP_W : 0) | ((e & PTE_NX) ? 0 : KMAP_X);
+			*prot = ((e & PTE_W) ? KMAP_W : 0) | ((e & PTE_NX) ? 0 : KMAP_X) |
+				((e & PTE_PCD) ? KMAP_NC : 0);
 			*large = l > 0;
 			return true;
 		}
