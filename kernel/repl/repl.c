@@ -766,7 +766,7 @@ static int cmd_x(struct repl_out *o, int argc, char **argv)
 		if (i % (16 / unit) == 0) {
 			u64 at = addr + i * unit;
 			if (sym)
-				out_fmt("%s%016llx <%s+%#llx>:", i ? "\n" : "", (unsigned long long)at,
+				out_fmt("%s%016llx <%s+0x%llx>:", i ? "\n" : "", (unsigned long long)at,
 					sym, (unsigned long long)(off + i * unit));
 			else
 				out_fmt("%s%016llx:", i ? "\n" : "", (unsigned long long)at);

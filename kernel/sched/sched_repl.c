@@ -90,7 +90,7 @@ static void bt_row(void *arg, int depth, u64 addr, const char *sym, u64 off)
 	char d[8], a[24], s[64];
 	ksnprintf(d, sizeof(d), "%d", depth);
 	ksnprintf(a, sizeof(a), "%#llx", (unsigned long long)addr);
-	ksnprintf(s, sizeof(s), "%s+%#llx", sym ? sym : "?", (unsigned long long)off);
+	ksnprintf(s, sizeof(s), "%s+0x%llx", sym ? sym : "?", (unsigned long long)off);
 	const char *cells[3] = { d, a, s };
 	repl_row(o, cells);
 }

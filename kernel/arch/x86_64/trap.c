@@ -168,10 +168,10 @@ static void report_exception(struct trapframe *tf)
 				  (tf->error & 2) ? "write" : "read";
 		if (in_stack_guard(cr2, &stack_lo))
 			panic_trap(tf, "kernel stack overflow: %s of guard page %#llx below stack %#llx "
-				   "at %s+%#llx", acc, (unsigned long long)cr2,
+				   "at %s+0x%llx", acc, (unsigned long long)cr2,
 				   (unsigned long long)stack_lo, sym ? sym : "?",
 				   (unsigned long long)off);
-		panic_trap(tf, "page fault: %s of %#llx (%s) at %#llx <%s+%#llx>", acc,
+		panic_trap(tf, "page fault: %s of %#llx (%s) at %#llx <%s+0x%llx>", acc,
 			   (unsigned long long)cr2, why, (unsigned long long)tf->rip,
 			   sym ? sym : "?", (unsigned long long)off);
 	}
@@ -180,11 +180,11 @@ static void report_exception(struct trapframe *tf)
 		 * overflow, where pushing the #PF frame itself faulted. */
 		if (in_stack_guard(tf->rsp - 8, &stack_lo) || in_stack_guard(tf->rsp, &stack_lo))
 			panic_trap(tf, "double fault: kernel stack overflow (rsp %#llx in the guard page "
-				   "below stack %#llx) at %s+%#llx", (unsigned long long)tf->rsp,
+				   "below stack %#llx) at %s+0x%llx", (unsigned long long)tf->rsp,
 				   (unsigned long long)stack_lo, sym ? sym : "?",
 				   (unsigned long long)off);
 	}
-	panic_trap(tf, "exception %s, error %#llx, at %#llx <%s+%#llx>", name,
+	panic_trap(tf, "exception %s, error %#llx, at %#llx <%s+0x%llx>", name,
 		   (unsigned long long)tf->error, (unsigned long long)tf->rip, sym ? sym : "?",
 		   (unsigned long long)off);
 }
@@ -287,7 +287,7 @@ static bool frame_readable(u64 fp)
 static void print_emit(void *arg, int i, u64 addr, const char *sym, u64 off)
 {
 	(void)arg;
-	printk(LOG_EMERG, "  #%-2d %016llx %s+%#llx", i, (unsigned long long)addr,
+	printk(LOG_EMERG, "  #%-2d %016llx %s+0x%llx", i, (unsigned long long)addr,
 	       sym ? sym : "?", (unsigned long long)off);
 }
 
