@@ -177,7 +177,7 @@ test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit
 	python3 tests/run.py
 
 bench: deps-test $(BUILD)/caboose.elf
-	sh bench/boot
+	@python3 bench/boot
 
 clean:
 	rm -rf $(BUILD)

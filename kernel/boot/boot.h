@@ -32,6 +32,7 @@ struct boot_module {
 struct boot_info {
 	const char *loader;
 	char cmdline_raw[CMDLINE_MAX];
+	bool cmdline_has_image;         /* first word is the image (QEMU, iPXE; not GRUB 2) */
 	int nmem;
 	struct boot_mem_range mem[BOOT_MEM_MAX];
 	int nmods;
@@ -57,7 +58,7 @@ struct kparam {
 
 /* Apply the command line: call each option's setter, report unknown and
  * invalid ones. Returns the number of problems reported. */
-int settings_apply(const char *raw);
+int settings_apply(const char *raw, bool skip_image);
 const struct kparam *settings_find(const char *name);
 /* All known options (for the REPL and the README), n of them. */
 const struct kparam *const *settings_all(size_t *n);

@@ -78,7 +78,7 @@ __noreturn void kmain(void)
 {
 	pr_info("caboose: loaded by %s; command line '%s'", boot_info.loader,
 		boot_info.cmdline_raw);
-	settings_apply(boot_info.cmdline_raw);
+	settings_apply(boot_info.cmdline_raw, boot_info.cmdline_has_image);
 	for (int i = 0; i < boot_info.nmods; i++)
 		pr_info("boot: module %d: %#llx-%#llx '%s'", i,
 			(unsigned long long)boot_info.mods[i].start,

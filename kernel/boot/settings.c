@@ -26,10 +26,10 @@ const struct kparam *settings_find(const char *name)
 	return NULL;
 }
 
-int settings_apply(const char *raw)
+int settings_apply(const char *raw, bool skip_image)
 {
 	int problems = 0;
-	if (cmdline_parse(&kernel_cmdline, raw, true) < 0) {
+	if (cmdline_parse(&kernel_cmdline, raw, skip_image) < 0) {
 		pr_warn("cmdline: too long (over %d bytes or %d options); the rest is ignored",
 			CMDLINE_MAX, CMDLINE_MAX_ARGS);
 		problems++;

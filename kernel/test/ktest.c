@@ -106,6 +106,8 @@ void ktest_run_selected(void)
 			if (!done) {
 				ktest_fail(__FILE__, __LINE__, "timed out after %llu s",
 					   (unsigned long long)(KTEST_TIMEOUT_NS / 1000000000ULL));
+				printk(LOG_ERR, "ktest: FAIL %s (%llu ms)", t->name,
+				       (unsigned long long)((arch_clock_ns() - t0) / 1000000));
 				printk(LOG_ERR, "ktest: %d passed, %d failed", passed, nfailed + 1);
 				arch_exit(1);
 			}

@@ -66,6 +66,9 @@ void multiboot_parse(u32 info_pa, struct boot_info *bi)
 	}
 	if (mb->flags & MB_INFO_CMDLINE)
 		copy_str(bi->cmdline_raw, sizeof(bi->cmdline_raw), mb->cmdline);
+	/* QEMU and iPXE start the command line with the image's name or URI;
+	 * GRUB 2 passes only the arguments after the file */
+	bi->cmdline_has_image = strncmp(bi->loader, "GRUB", 4) != 0;
 	if (mb->flags & MB_INFO_MMAP) {
 		u64 p = mb->mmap_addr, end = (u64)mb->mmap_addr + mb->mmap_length;
 		while (p + sizeof(struct mb_mmap) <= end) {

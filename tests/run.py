@@ -1,0 +1,844 @@
+#!/usr/bin/python3
+"""Caboose test runner: every tier, one result per check.
+
+Run by `make test` after the build (build/caboose.elf, build/caboose.iso,
+build/host/unit).  Python 3 standard library only.
+
+Tiers, in order (select with --tiers, default all):
+  host      build/host/unit (Criterion); one result per Criterion test
+  ktest     `ktest=list` once, then `ktest=all` under -smp 1, 2 and 4; one result
+            per `ktest: PASS/FAIL name` line plus one per boot (CPU count, summary
+            line, exit status 1)
+  explicit  the explicit in-kernel tests of EXPLICIT below, one boot each
+  boot      boot paths: iPXE over TFTP, the GRUB ISO, an unknown command-line option
+  repl      the kernel REPL on COM2 (tests/integration/repl_test.py): every command,
+            live and frozen during a CPU-heavy workload, then fuzzing
+
+Output: progress and one `PASS name` / `FAIL name: reason` line per result on
+stderr (a failure is followed by the tail of the relevant output); the full
+serial logs in build/test-logs/; stdout carries exactly one line, the last:
+`N passed, M failed`.  The exit status is 0 only if nothing failed and at least
+one result was recorded.
+
+QEMU exit statuses (isa-debug-exit at 0xf4, status = value << 1 | 1):
+  1 = every selected ktest passed, 3 = some failed, 5 = kernel panic with
+  ktest set.  Anything else (0 = reset/triple fault under -no-reboot, our own
+  timeout) is a failure.
+
+Timeouts (seconds) can be set by option or environment variable:
+  --timeout          CABOOSE_TEST_TIMEOUT           each ktest=all boot (default 300)
+  --explicit-timeout CABOOSE_TEST_EXPLICIT_TIMEOUT  other -kernel boots: ktest=list,
+                                                    explicit tests, cmdline (default 120)
+  --silence-timeout  CABOOSE_TEST_SILENCE_TIMEOUT   any -kernel boot that prints
+                                                    nothing for this long (default 150;
+                                                    0 = never)
+  --boot-timeout     CABOOSE_TEST_BOOT_TIMEOUT      iPXE and GRUB boots (default 90)
+  --host-timeout     CABOOSE_TEST_HOST_TIMEOUT      build/host/unit (default 600)
+
+The kernel image and ISO are copied into build/test-logs/ at the start, so every
+boot of one run uses the same image even if the build changes meanwhile, and the
+logs can be matched with the image that produced them.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
+MEM = "512M"
+
+# ---------------------------------------------------------------------------
+# Explicit in-kernel tests: `ktest=all` skips them; each gets a boot of its own.
+#   status:   expected QEMU exit status (1 = pass, 5 = panic)
+#   expect:   strings that must all appear in the serial output
+#   order:    function names that must appear in the panic backtrace in this
+#             order (innermost first), possibly with other frames between
+#   module:   pass a Multiboot module starting with MODULE_MAGIC (-initrd)
+# Adding or removing a test is one line here.
+# ---------------------------------------------------------------------------
+PANIC = 5
+PASSED = 1
+FAILED = 3
+
+
+def explicit(name, status, expect=(), order=(), module=False, smp=2):
+    return dict(name=name, status=status, expect=list(expect), order=list(order),
+                module=module, smp=smp)
+
+
+EXPLICIT = [
+    explicit("fault_backtrace", PANIC, ["page fault"],
+             order=["kt_fault_level3", "kt_fault_level2", "kt_fault_level1"]),
+    explicit("stack_overflow", PANIC, ["kernel stack overflow"]),
+    explicit("slab_double_free", PANIC, ["kfree: double free"]),
+    explicit("slab_overrun", PANIC, ["kfree: overrun"]),
+    explicit("slab_bad_pointer", PANIC, ["kfree: bad pointer"]),
+    explicit("page_double_put", PANIC, ["page_put: page", "freed twice"]),
+    explicit("spinlock_recursion", PANIC, ["already held by this CPU"]),
+    explicit("mutex_recursion", PANIC, ["already held by this thread"]),
+    explicit("boot_module", PASSED, ["ktest: PASS boot_module"], module=True),
+    explicit("fault_write_text", PANIC, ["page fault: write of", "protection violation"]),
+    explicit("fault_exec_data", PANIC, ["page fault: instruction fetch", "protection violation"]),
+    explicit("fault_gp", PANIC, ["general protection (#GP)"]),
+]
+
+# explicit tests that another tier boots (the repl tier runs repl_workload
+# and drives the REPL while it runs)
+EXPLICIT_ELSEWHERE = {"repl_workload"}
+
+# -smp N and the accelerator for the ktest=all boots
+KTEST_BOOTS = [(1, "tcg"), (2, "tcg,thread=multi"), (4, "tcg,thread=multi")]
+
+MODULE_MAGIC = b"CABOOSE-TEST-MODULE"
+
+# ---------------------------------------------------------------------------
+# Serial output patterns (never anchored at line start: firmware escape codes
+# may precede a line).
+# ---------------------------------------------------------------------------
+ANSI_RE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|c)")
+READY_RE = re.compile(r"caboose: ready: (\d+) CPUs online, boot (\d+) ms")
+RUN_RE = re.compile(r"ktest: RUN (\S+)")
+RESULT_RE = re.compile(r"ktest: (PASS|FAIL) (\S+) \((\d+) ms\)")
+FAILAT_RE = re.compile(r"ktest: (\S+): FAIL at (.*)")
+SUMMARY_RE = re.compile(r"ktest: (\d+) passed, (\d+) failed")
+NOTEST_RE = re.compile(r"ktest: no test named '([^']*)'")
+LIST_RE = re.compile(r"ktest: ([A-Za-z0-9_.-]+)( \(explicit\))?\s*$")
+PANIC_RE = re.compile(r"panic: (.*)")
+FRAME_RE = re.compile(r"#(\d+)\s+([0-9a-fA-F]+)\s+([A-Za-z0-9_.$]+)(\+0x[0-9a-fA-F]+)?")
+TAIL_LINES = 30
+
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.failures = []
+
+    def add(self, name, ok, reason="", tail=None):
+        if ok:
+            self.passed += 1
+            err("PASS %s" % name)
+        else:
+            self.failed += 1
+            self.failures.append(name)
+            err("FAIL %s: %s" % (name, reason))
+            if tail:
+                err("  ---- output tail ----")
+                for line in tail:
+                    err("  | " + line)
+                err("  ---------------------")
+
+
+def err(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+def clean(text):
+    """Serial output as lines, with escape codes and carriage returns removed."""
+    text = ANSI_RE.sub("", text).replace("\r", "")
+    return text.split("\n")
+
+
+def tail_of(lines, n=TAIL_LINES):
+    lines = [l for l in lines if l.strip()]
+    return lines[-n:]
+
+
+# ---------------------------------------------------------------------------
+# Child processes: QEMU and the host unit-test binary.  We keep their own PIDs
+# and kill only those (and, for Criterion, the process group it was started in,
+# which holds nothing but its own workers).
+# ---------------------------------------------------------------------------
+LIVE = {}  # pid -> (Popen, kill_group)
+
+
+def kill_child(proc, group=False):
+    if proc.poll() is None:
+        try:
+            if group:
+                os.killpg(proc.pid, signal.SIGTERM)
+            else:
+                proc.terminate()
+            proc.wait(timeout=5)
+        except (subprocess.TimeoutExpired, ProcessLookupError, PermissionError):
+            pass
+        if proc.poll() is None:
+            try:
+                if group:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
+    LIVE.pop(proc.pid, None)
+
+
+def kill_all_children():
+    for proc, group in list(LIVE.values()):
+        kill_child(proc, group)
+
+
+def on_signal(signum, _frame):
+    kill_all_children()
+    err("tests/run.py: stopped by signal %d" % signum)
+    sys.exit(128 + signum)
+
+
+class Boot:
+    """The outcome of one QEMU run."""
+
+    def __init__(self, status, lines, elapsed, timed_out, stopped, log, why=""):
+        self.status = status        # QEMU's exit status, None if we killed it
+        self.lines = lines          # cleaned serial output
+        self.elapsed = elapsed
+        self.timed_out = timed_out  # we killed it: WHY says which limit
+        self.stopped = stopped      # we killed it after `stop_when` matched
+        self.log = log
+        self.why = why
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+    def status_str(self):
+        if self.timed_out:
+            return "%s (QEMU killed)" % self.why
+        if self.status is not None and self.status < 0:
+            return "QEMU killed by signal %d" % -self.status
+        return "exit status %s" % self.status
+
+    def tail(self):
+        return tail_of(self.lines) + ["(full log: %s)" % os.path.relpath(self.log, ROOT)]
+
+
+def qemu(args, log, timeout, stop_when=None, settle=30.0, silence=0):
+    """Run QEMU with ARGS, serial/monitor output to LOG.
+
+    Returns a Boot.  QEMU is killed after TIMEOUT seconds, or (if SILENCE is
+    non-zero) once it has printed nothing for SILENCE seconds.  If STOP_WHEN (a
+    regex) matches the output, QEMU is killed and Boot.stopped is set.  Once
+    the ktest summary or a panic is printed QEMU should exit on its own; it
+    gets SETTLE seconds to do so.
+    """
+    cmd = [QEMU] + args
+    t0 = time.monotonic()
+    with open(log, "wb") as f:
+        f.write(("# " + " ".join(cmd) + "\n").encode())
+        f.flush()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=f,
+                                stderr=subprocess.STDOUT, cwd=ROOT,
+                                start_new_session=True)
+    LIVE[proc.pid] = (proc, False)
+    deadline = t0 + timeout
+    timed_out = stopped = False
+    why = ""
+    size, grew = -1, t0
+    final_re = re.compile(r"%s|%s" % (SUMMARY_RE.pattern, PANIC_RE.pattern))
+    settled = False
+    try:
+        while True:
+            try:
+                proc.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            cur = os.stat(log).st_size
+            if cur != size:
+                size, grew = cur, now
+            elif silence and now - grew >= silence:
+                timed_out = True
+                why = "no output for %.0f s" % (now - grew)
+                break
+            if stop_when is not None or not settled:
+                with open(log, "rb") as f:
+                    text = ANSI_RE.sub("", f.read().decode("utf-8", "replace"))
+                if stop_when is not None and re.search(stop_when, text):
+                    stopped = True
+                    break
+                if not settled and final_re.search(text):
+                    settled = True
+                    deadline = min(deadline, now + settle)
+            if now >= deadline:
+                timed_out = True
+                why = ("no exit %.0f s after the final line" % settle if settled
+                       else "timed out after %.0f s" % (now - t0))
+                break
+    finally:
+        kill_child(proc)
+    elapsed = time.monotonic() - t0
+    with open(log, "rb") as f:
+        lines = clean(f.read().decode("utf-8", "replace"))
+    status = None if (timed_out or stopped) else proc.returncode
+    return Boot(status, lines, elapsed, timed_out, stopped, log, why)
+
+
+def kernel_args(smp, accel, cmdline, initrd=None, kernel=None):
+    a = ["-accel", accel, "-smp", str(smp), "-m", MEM, "-nographic", "-no-reboot",
+         "-kernel", kernel, "-append", cmdline,
+         # a NIC like `make run` has, but with no way out of QEMU
+         "-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0",
+         "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    if initrd:
+        a += ["-initrd", initrd]
+    return a
+
+
+def accel_for(smp):
+    return "tcg" if smp == 1 else "tcg,thread=multi"
+
+
+def write_module(path):
+    with open(path, "wb") as f:
+        f.write(MODULE_MAGIC + b"\n" + bytes(range(256)) * 16)
+
+
+def ready_cpus(boot):
+    m = READY_RE.search(boot.text)
+    return int(m.group(1)) if m else None
+
+
+def panic_line(boot):
+    m = PANIC_RE.search(boot.text)
+    return m.group(0).strip() if m else None
+
+
+# ---------------------------------------------------------------------------
+# Tier: host unit tests (Criterion)
+# ---------------------------------------------------------------------------
+CRIT_SYNTH_RE = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| "
+                           r"Failing: (\d+) \| Crashing: (\d+)")
+CRIT_LINE_RE = re.compile(r"^\[(PASS|FAIL|SKIP)\] (\S+?)::(\S+?):")
+
+
+def criterion_block(lines, tname):
+    """The --verbose lines from `[RUN ] TNAME` to `[FAIL] TNAME`: its messages."""
+    end = None
+    for i, line in enumerate(lines):
+        if line.startswith("[FAIL] %s:" % tname):
+            end = i
+    if end is None:
+        return None
+    start = max(0, end - 40)
+    for i in range(end, start - 1, -1):
+        if lines[i].rstrip() == "[RUN ] " + tname:
+            start = i
+            break
+    return [l for l in lines[start:end + 1]
+            if l.startswith("[----]") or tname in l][-TAIL_LINES:]
+
+
+def tier_host(res, opts, state):
+    unit = opts.host_unit
+    name = "host-unit"
+    if not os.path.isfile(unit) or not os.access(unit, os.X_OK):
+        res.add(name, False, "%s is missing or not executable (build it with "
+                "`make build/host/unit`)" % os.path.relpath(unit, ROOT))
+        return
+    log = os.path.join(opts.logs, "host-unit.log")
+    jpath = os.path.join(opts.logs, "host-unit.json")
+    err("== host unit tests: %s" % os.path.relpath(unit, ROOT))
+    t0 = time.monotonic()
+    with open(log, "wb") as f:
+        proc = subprocess.Popen([unit, "--verbose", "--color=never", "--json=" + jpath],
+                                stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
+                                cwd=ROOT, start_new_session=True)
+        LIVE[proc.pid] = (proc, True)
+        timed_out = False
+        try:
+            proc.wait(timeout=opts.host_timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            kill_child(proc, group=True)
+    elapsed = time.monotonic() - t0
+    with open(log, "rb") as f:
+        lines = clean(f.read().decode("utf-8", "replace"))
+    tail = tail_of(lines) + ["(full log: %s)" % os.path.relpath(log, ROOT)]
+
+    # per-test results: the JSON report, or else the --verbose lines
+    tests = []  # (suite::name, status, messages)
+    report = None
+    if os.path.exists(jpath):
+        try:
+            with open(jpath) as f:
+                report = json.load(f)
+        except (OSError, ValueError) as e:
+            report = None
+            res.add(name + " report", False, "unreadable JSON report %s: %s" % (jpath, e))
+    if report is not None:
+        for suite in report.get("test_suites", []):
+            for t in suite.get("tests", []):
+                tests.append(("%s::%s" % (suite.get("name"), t.get("name")),
+                              t.get("status", "?"), t.get("messages", [])))
+    else:
+        for line in lines:
+            m = CRIT_LINE_RE.match(line)
+            if m:
+                st = {"PASS": "PASSED", "FAIL": "FAILED", "SKIP": "SKIPPED"}[m.group(1)]
+                tests.append(("%s::%s" % (m.group(2), m.group(3)), st, [line]))
+
+    counted = 0
+    all_ok = True
+    for tname, st, msgs in sorted(tests):
+        if st == "SKIPPED":
+            err("SKIP host %s: %s (not counted)" % (tname, "; ".join(msgs)))
+            continue
+        counted += 1
+        if st == "PASSED":
+            res.add("host %s" % tname, True)
+        else:
+            all_ok = False
+            res.add("host %s" % tname, False,
+                    "%s: %s" % (st.lower(), "; ".join(msgs) or "no message"),
+                    criterion_block(lines, tname))
+
+    # the run as a whole: it must finish, report a synthesis that agrees with
+    # the per-test results, and exit 0 if everything passed
+    synth = None
+    for line in lines:
+        m = CRIT_SYNTH_RE.search(line)
+        if m:
+            synth = tuple(int(x) for x in m.groups())
+    problems = []
+    if timed_out:
+        problems.append("timed out after %.0f s (killed)" % elapsed)
+    elif proc.returncode < 0:
+        problems.append("crashed: killed by signal %d" % -proc.returncode)
+    if synth is None and not timed_out:
+        problems.append("no Criterion synthesis line (the runner itself crashed?)")
+    else:
+        tested, passing, failing, crashing = synth
+        if tested == 0:
+            problems.append("Criterion ran no tests")
+        if tested != counted:
+            problems.append("synthesis says %d tests, %d per-test results found"
+                            % (tested, counted))
+        if failing or crashing:
+            all_ok = False
+    if report is None and synth is not None:
+        problems.append("no JSON report written (per-test results taken from the log)")
+    if not timed_out and proc.returncode is not None and proc.returncode >= 0:
+        if all_ok and proc.returncode != 0:
+            problems.append("all tests passed but the binary exited with status %d"
+                            % proc.returncode)
+        if not all_ok and proc.returncode == 0:
+            problems.append("tests failed but the binary exited with status 0")
+    res.add(name + " run", not problems, "; ".join(problems), tail if problems else None)
+    err("   (host unit tests took %.1f s)" % elapsed)
+
+
+# ---------------------------------------------------------------------------
+# Tier: ktest=list and ktest=all boots
+# ---------------------------------------------------------------------------
+def tier_ktest(res, opts, state):
+    err("== ktest=list")
+    b = qemu(kernel_args(1, "tcg", "console=ttyS0 ktest=list", kernel=opts.kernel),
+             os.path.join(opts.logs, "ktest-list.log"), opts.explicit_timeout,
+             silence=opts.silence_timeout)
+    regular, expl = [], []
+    for line in b.lines:
+        if RUN_RE.search(line) or SUMMARY_RE.search(line) or NOTEST_RE.search(line):
+            continue
+        m = LIST_RE.search(line)
+        if m:
+            (expl if m.group(2) else regular).append(m.group(1))
+    state["regular"], state["explicit"] = regular, expl
+    problems = []
+    if b.status != PASSED:
+        problems.append(b.status_str() + " (expected 1)")
+    if not regular:
+        problems.append("no regular tests listed")
+    res.add("ktest list", not problems, "; ".join(problems), b.tail() if problems else None)
+    if regular or expl:
+        err("   regular: %s" % " ".join(regular))
+        err("   explicit: %s" % " ".join(expl))
+    # every explicit test the kernel has must have an expectation here
+    table = {e["name"] for e in EXPLICIT} | EXPLICIT_ELSEWHERE
+    for n in expl:
+        if n not in table:
+            res.add("ktest[explicit] %s table" % n, False,
+                    "the kernel has this explicit test but tests/run.py's EXPLICIT "
+                    "table has no expectation for it")
+
+    for smp, accel in KTEST_BOOTS:
+        tag = "ktest[smp=%d]" % smp
+        err("== %s: ktest=all, -smp %d -accel %s" % (tag, smp, accel))
+        b = qemu(kernel_args(smp, accel, "console=ttyS0 ktest=all", kernel=opts.kernel),
+                 os.path.join(opts.logs, "ktest-smp%d.log" % smp), opts.timeout,
+                 silence=opts.silence_timeout)
+        err("   (%.1f s)" % b.elapsed)
+        check_ktest_all(res, tag, smp, b, regular)
+
+
+def failure_context(lines, test):
+    """The lines of LINES that belong to TEST's failure."""
+    out = []
+    for line in lines:
+        m = FAILAT_RE.search(line)
+        if m and m.group(1) == test:
+            out.append(line.strip())
+    return out
+
+
+def check_ktest_all(res, tag, smp, b, regular):
+    started, finished, notfound = [], {}, []
+    for line in b.lines:
+        m = RUN_RE.search(line)
+        if m:
+            started.append(m.group(1))
+            continue
+        m = RESULT_RE.search(line)
+        if m:
+            finished[m.group(2)] = (m.group(1), int(m.group(3)))
+            continue
+        m = NOTEST_RE.search(line)
+        if m:
+            notfound.append(m.group(1))
+    # one result per finished test
+    for test, (verdict, ms) in finished.items():
+        if verdict == "PASS":
+            res.add("%s %s" % (tag, test), True)
+        else:
+            ctx = failure_context(b.lines, test)
+            res.add("%s %s" % (tag, test), False,
+                    "; ".join(ctx) or "FAIL (%d ms)" % ms, b.tail())
+    # started but never finished: a hang, an in-kernel timeout, or a panic
+    unfinished = [t for t in started if t not in finished]
+    for test in unfinished:
+        why = failure_context(b.lines, test)
+        p = panic_line(b)
+        if p:
+            why.append(p)
+        why.append(b.status_str())
+        res.add("%s %s" % (tag, test), False, "started but did not finish: " + "; ".join(why),
+                b.tail())
+    # listed by ktest=list but never started: if the run was cut short (a test
+    # hung or the kernel died) that is reported once, in the boot result;
+    # otherwise ktest=all skipped it, which is a failure of its own
+    summary_seen = any(SUMMARY_RE.search(l) for l in b.lines)
+    cut_short = bool(unfinished) or not summary_seen
+    unreached = [t for t in regular if t not in started and t not in finished]
+    if not cut_short:
+        for test in unreached:
+            res.add("%s %s" % (tag, test), False,
+                    "listed by ktest=list but not run by ktest=all (%s)" % b.status_str())
+
+    # the boot as a whole
+    problems = []
+    n = ready_cpus(b)
+    if n is None:
+        problems.append("no 'caboose: ready: N CPUs online' line")
+    elif n != smp:
+        problems.append("ready line says %d CPUs online, expected %d" % (n, smp))
+    sm = None
+    for line in b.lines:
+        m = SUMMARY_RE.search(line)
+        if m:
+            sm = (int(m.group(1)), int(m.group(2)))
+    if sm is None:
+        problems.append("no final 'ktest: N passed, M failed' line")
+    else:
+        npass = sum(1 for v, _ in finished.values() if v == "PASS")
+        nfail = sum(1 for v, _ in finished.values() if v == "FAIL") + len(notfound) + \
+            len(unfinished)
+        if sm != (npass, nfail):
+            problems.append("summary says %d passed, %d failed; the lines say %d, %d"
+                            % (sm + (npass, nfail)))
+    if notfound:
+        problems.append("kernel reported unknown tests: %s" % ", ".join(notfound))
+    if cut_short and unreached:
+        problems.append("never reached: %s" % " ".join(unreached))
+    if b.status != PASSED:
+        p = panic_line(b)
+        problems.append(b.status_str() + " (expected 1)" + (" after " + p if p else ""))
+    res.add("%s boot" % tag, not problems, "; ".join(problems), b.tail() if problems else None)
+
+
+# ---------------------------------------------------------------------------
+# Tier: explicit tests, one boot each
+# ---------------------------------------------------------------------------
+def backtrace_funcs(lines):
+    funcs, inside = [], False
+    for line in lines:
+        if "backtrace:" in line:
+            inside, funcs = True, []
+            continue
+        if inside:
+            m = FRAME_RE.search(line)
+            if m:
+                funcs.append(m.group(3))
+            elif line.strip():
+                inside = False
+    return funcs
+
+
+def tier_explicit(res, opts, state):
+    module = os.path.join(opts.logs, "module.bin")
+    write_module(module)
+    for e in EXPLICIT:
+        name = "ktest[explicit] %s" % e["name"]
+        err("== %s (-smp %d, expect exit %d)" % (name, e["smp"], e["status"]))
+        b = qemu(kernel_args(e["smp"], accel_for(e["smp"]),
+                             "console=ttyS0 ktest=%s" % e["name"],
+                             initrd=module if e["module"] else None, kernel=opts.kernel),
+                 os.path.join(opts.logs, "explicit-%s.log" % e["name"]),
+                 opts.explicit_timeout, silence=opts.silence_timeout)
+        err("   (%.1f s)" % b.elapsed)
+        problems = []
+        text = b.text
+        nf = NOTEST_RE.search(text)
+        if nf:
+            problems.append("the kernel has no test named '%s'" % nf.group(1))
+        elif not re.search(r"ktest: RUN %s\b" % re.escape(e["name"]), text):
+            problems.append("'ktest: RUN %s' never printed" % e["name"])
+        problems += failure_context(b.lines, e["name"])
+        if b.status != e["status"]:
+            p = panic_line(b)
+            problems.append("%s, expected %d%s" % (b.status_str(), e["status"],
+                                                   " (" + p + ")" if p and e["status"] != PANIC
+                                                   else ""))
+        if e["status"] == PANIC:
+            if not panic_line(b):
+                problems.append("no 'panic:' line")
+            if "backtrace:" not in text:
+                problems.append("no 'backtrace:'")
+        for s in e["expect"]:
+            if s not in text:
+                problems.append("output lacks %r" % s)
+        if e["order"]:
+            funcs = backtrace_funcs(b.lines)
+            pos, missing = 0, None
+            for fn in e["order"]:
+                try:
+                    pos = funcs.index(fn, pos) + 1
+                except ValueError:
+                    missing = fn
+                    break
+            if missing:
+                problems.append("backtrace lacks %s in order %s (frames: %s)"
+                                % (missing, " < ".join(e["order"]),
+                                   " ".join(funcs) or "none"))
+        res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
+
+
+# ---------------------------------------------------------------------------
+# Tier: boot paths
+# ---------------------------------------------------------------------------
+def tier_boot(res, opts, state):
+    # (b) iPXE from QEMU's TFTP server, Multiboot kernel + module
+    name = "boot ipxe-tftp"
+    err("== %s" % name)
+    tftp = os.path.join(opts.build, "tftp")
+    shutil.rmtree(tftp, ignore_errors=True)
+    os.makedirs(tftp)
+    shutil.copy(opts.kernel, os.path.join(tftp, "caboose.elf"))
+    write_module(os.path.join(tftp, "module.bin"))
+    with open(os.path.join(tftp, "boot.ipxe"), "w") as f:
+        f.write("#!ipxe\n"
+                "kernel tftp://${next-server}/caboose.elf console=ttyS0 ktest=boot_module\n"
+                "module tftp://${next-server}/module.bin\n"
+                "boot\n")
+    b = qemu(["-accel", "tcg", "-smp", "1", "-m", MEM, "-nographic", "-no-reboot",
+              "-boot", "order=n,reboot-timeout=0",
+              "-netdev", "user,id=n0,restrict=on,tftp=%s,bootfile=boot.ipxe" % tftp,
+              "-device", "virtio-net-pci,netdev=n0",
+              "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
+             os.path.join(opts.logs, "boot-ipxe.log"), opts.boot_timeout)
+    err("   (%.1f s)" % b.elapsed)
+    problems = []
+    if "ktest: PASS boot_module" not in b.text:
+        problems.append("no 'ktest: PASS boot_module'")
+    if b.status != PASSED:
+        problems.append(b.status_str() + " (expected 1)")
+    res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
+
+    # (c) the GRUB ISO, no ktest: wait for the ready line, then stop QEMU
+    name = "boot grub-iso"
+    err("== %s" % name)
+    if not os.path.isfile(opts.iso):
+        res.add(name, False, "%s is missing (make iso)" % os.path.relpath(opts.iso, ROOT))
+    else:
+        b = qemu(["-accel", "tcg,thread=multi", "-smp", "2", "-m", MEM, "-nographic",
+                  "-no-reboot", "-cdrom", opts.iso,
+                  "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
+                 os.path.join(opts.logs, "boot-grub-iso.log"), opts.boot_timeout,
+                 stop_when=READY_RE.pattern + "|" + PANIC_RE.pattern)
+        err("   (%.1f s)" % b.elapsed)
+        problems = []
+        n = ready_cpus(b)
+        p = panic_line(b)
+        if p:
+            problems.append(p)
+        if n is None:
+            problems.append("no ready line (%s)" % ("stopped" if b.stopped else b.status_str()))
+        elif n != 2:
+            problems.append("ready line says %d CPUs online, expected 2" % n)
+        res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
+
+    # (c2) GRUB passes the command line and a module: an ISO of our own whose
+    # entry has unknown options first and last (GRUB, unlike QEMU and iPXE,
+    # passes no image name before the options)
+    name = "boot grub-cmdline-module"
+    err("== %s" % name)
+    d = os.path.join(opts.logs, "grub-cmdline")
+    os.makedirs(os.path.join(d, "boot", "grub"))
+    shutil.copy(opts.kernel, os.path.join(d, "boot", "caboose.elf"))
+    write_module(os.path.join(d, "boot", "module.bin"))
+    with open(os.path.join(d, "boot", "grub", "grub.cfg"), "w") as f:
+        f.write("set timeout=0\nset default=0\n"
+                "serial --unit=0 --speed=115200\n"
+                "terminal_input serial\nterminal_output serial\n"
+                "menuentry \"Caboose test\" {\n"
+                "\tmultiboot /boot/caboose.elf bogus_first=1 console=ttyS0 "
+                "ktest=boot_module bogus_last=2\n"
+                "\tmodule /boot/module.bin\n"
+                "\tboot\n}\n")
+    iso = os.path.join(opts.logs, "grub-cmdline.iso")
+    mk = subprocess.run(["grub-mkrescue", "-o", iso, d], stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    if mk.returncode != 0 or not os.path.isfile(iso):
+        res.add(name, False, "grub-mkrescue failed (status %d)" % mk.returncode,
+                tail_of(mk.stdout.decode("utf-8", "replace").split("\n")))
+    else:
+        b = qemu(["-accel", "tcg", "-smp", "1", "-m", MEM, "-nographic", "-no-reboot",
+                  "-cdrom", iso, "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
+                 os.path.join(opts.logs, "boot-grub-cmdline.log"), opts.boot_timeout)
+        err("   (%.1f s)" % b.elapsed)
+        problems = []
+        for opt in ("bogus_first=1", "bogus_last=2"):
+            if "cmdline: unknown option '%s' (ignored)" % opt not in b.text:
+                problems.append("no \"cmdline: unknown option '%s' (ignored)\"" % opt)
+        if "ktest: PASS boot_module" not in b.text:
+            problems.append("no 'ktest: PASS boot_module'")
+        if b.status != PASSED:
+            problems.append(b.status_str() + " (expected 1)")
+        res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
+
+    # (d) an unknown command-line option is reported and ignored
+    name = "boot cmdline-unknown-option"
+    err("== %s" % name)
+    module = os.path.join(opts.logs, "module.bin")
+    write_module(module)
+    b = qemu(kernel_args(1, "tcg", "console=ttyS0 bogus_option=1 ktest=boot_module",
+                         initrd=module, kernel=opts.kernel),
+             os.path.join(opts.logs, "boot-cmdline.log"), opts.explicit_timeout,
+             silence=opts.silence_timeout)
+    err("   (%.1f s)" % b.elapsed)
+    problems = []
+    if "cmdline: unknown option 'bogus_option=1' (ignored)" not in b.text:
+        problems.append("no \"cmdline: unknown option 'bogus_option=1' (ignored)\"")
+    if "ktest: PASS boot_module" not in b.text:
+        problems.append("no 'ktest: PASS boot_module'")
+    if b.status != PASSED:
+        problems.append(b.status_str() + " (expected 1)")
+    res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
+
+
+def tier_repl(res, opts, state):
+    """The REPL (tests/integration/repl_test.py): every command live and
+    frozen during a workload, then fuzzing."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import repl_test
+    repl_test.KERNEL = opts.kernel
+    for name, ok, detail in repl_test.run_all(opts.logs):
+        res.add(name, ok, detail)
+
+
+# ---------------------------------------------------------------------------
+TIERS = [("host", tier_host), ("ktest", tier_ktest), ("explicit", tier_explicit),
+         ("boot", tier_boot), ("repl", tier_repl)]
+
+
+def env_float(name, default):
+    v = os.environ.get(name)
+    return float(v) if v else default
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n", 2)[2])
+    ap.add_argument("--tiers", default=os.environ.get("CABOOSE_TEST_TIERS", "all"),
+                    help="comma-separated subset of: %s (default all)"
+                    % ", ".join(t for t, _ in TIERS))
+    ap.add_argument("--timeout", type=float,
+                    default=env_float("CABOOSE_TEST_TIMEOUT", 300))
+    ap.add_argument("--silence-timeout", type=float,
+                    default=env_float("CABOOSE_TEST_SILENCE_TIMEOUT", 150))
+    ap.add_argument("--explicit-timeout", type=float,
+                    default=env_float("CABOOSE_TEST_EXPLICIT_TIMEOUT", 120))
+    ap.add_argument("--boot-timeout", type=float,
+                    default=env_float("CABOOSE_TEST_BOOT_TIMEOUT", 90))
+    ap.add_argument("--host-timeout", type=float,
+                    default=env_float("CABOOSE_TEST_HOST_TIMEOUT", 600))
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--kernel", default=None, help="default BUILD/caboose.elf")
+    ap.add_argument("--iso", default=None, help="default BUILD/caboose.iso")
+    ap.add_argument("--host-unit", default=None, help="default BUILD/host/unit")
+    opts = ap.parse_args()
+    opts.build = os.path.abspath(opts.build)
+    opts.kernel = os.path.abspath(opts.kernel or os.path.join(opts.build, "caboose.elf"))
+    opts.iso = os.path.abspath(opts.iso or os.path.join(opts.build, "caboose.iso"))
+    opts.host_unit = os.path.abspath(opts.host_unit or os.path.join(opts.build, "host", "unit"))
+    opts.logs = os.path.join(opts.build, "test-logs")
+    wanted = [t for t, _ in TIERS] if opts.tiers == "all" else opts.tiers.split(",")
+    unknown = set(wanted) - {t for t, _ in TIERS}
+    if unknown:
+        ap.error("unknown tier(s): %s" % ", ".join(sorted(unknown)))
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    shutil.rmtree(opts.logs, ignore_errors=True)
+    os.makedirs(opts.logs)
+    # one image for the whole run, kept beside its logs
+    for attr in ("kernel", "iso"):
+        src = getattr(opts, attr)
+        if os.path.isfile(src):
+            dst = os.path.join(opts.logs, os.path.basename(src))
+            shutil.copy(src, dst)
+            setattr(opts, attr, dst)
+    res = Results()
+    state = {}
+    t0 = time.monotonic()
+    try:
+        for tname, fn in TIERS:
+            if tname not in wanted:
+                continue
+            if tname in ("ktest", "explicit", "boot", "repl") and not os.path.isfile(opts.kernel):
+                res.add(tname, False, "%s is missing (make)" % os.path.relpath(opts.kernel, ROOT))
+                continue
+            try:
+                fn(res, opts, state)
+            except Exception as e:  # a runner bug must not look like success
+                import traceback
+                traceback.print_exc()
+                res.add("%s tier" % tname, False, "test runner error: %r" % e)
+    finally:
+        kill_all_children()
+    err("== %.0f s in all; logs in %s" % (time.monotonic() - t0, os.path.relpath(opts.logs, ROOT)))
+    if res.failures:
+        err("failed:")
+        for n in res.failures:
+            err("  " + n)
+    sys.stdout.write("%d passed, %d failed\n" % (res.passed, res.failed))
+    sys.stdout.flush()
+    return 0 if res.failed == 0 and res.passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
