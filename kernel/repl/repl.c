@@ -695,6 +695,17 @@ static int cmd_irq(struct repl_out *o, int argc, char **argv)
 	return 0;
 }
 
+/* Parse an address argument, reporting what is wrong with it. */
+static int addr_arg(struct repl_out *o, const char *s, u64 *addr)
+{
+	int err = repl_parse_addr(s, addr);
+	if (err == -ENOENT)
+		return repl_error(o, err, "no symbol '%s'", s);
+	if (err)
+		return repl_error(o, err, "bad address '%s'", s);
+	return 0;
+}
+
 /* x/N[b|w|g] ADDR: N units of 1, 4 or 8 bytes (default 8) */
 REPL_CMD("x", cmd_x, "/N[bwg] ADDR|SYM[+OFF]", "read memory (refuses unmapped addresses)");
 static int cmd_x(struct repl_out *o, int argc, char **argv)
@@ -725,11 +736,9 @@ static int cmd_x(struct repl_out *o, int argc, char **argv)
 	}
 	if (ai >= argc)
 		return repl_error(o, -EINVAL, "usage: x/N[bwg] ADDR|SYMBOL[+OFFSET]");
-	int err = repl_parse_addr(argv[ai], &addr);
-	if (err == -ENOENT)
-		return repl_error(o, err, "no symbol '%s'", argv[ai]);
+	int err = addr_arg(o, argv[ai], &addr);
 	if (err)
-		return repl_error(o, err, "bad address '%s'", argv[ai]);
+		return err;
 	if (count == 0 || count > 256)
 		return repl_error(o, -ERANGE, "count %llu out of range (1-256)",
 				  (unsigned long long)count);
@@ -787,11 +796,9 @@ static int cmd_w(struct repl_out *o, int argc, char **argv)
 	u64 addr, val, size = 8;
 	if (argc < 3 || argc > 4)
 		return repl_error(o, -EINVAL, "usage: w ADDR|SYMBOL[+OFFSET] VALUE [1|4|8]");
-	int err = repl_parse_addr(argv[1], &addr);
-	if (err == -ENOENT)
-		return repl_error(o, err, "no symbol '%s'", argv[1]);
+	int err = addr_arg(o, argv[1], &addr);
 	if (err)
-		return repl_error(o, err, "bad address '%s'", argv[1]);
+		return err;
 	if (repl_parse_u64(argv[2], &val) < 0)
 		return repl_error(o, -EINVAL, "bad value '%s'", argv[2]);
 	if (argc == 4 && (repl_parse_u64(argv[3], &size) < 0 ||
