@@ -35,7 +35,8 @@ ARCH_SRCS := \
 	kernel/arch/x86_64/time.c \
 	kernel/arch/x86_64/smp.c \
 	kernel/arch/x86_64/multiboot.c \
-	kernel/arch/x86_64/serial.c
+	kernel/arch/x86_64/serial.c \
+	kernel/arch/x86_64/pci_conf.c
 
 LIB_SRCS := \
 	kernel/lib/string.c \
@@ -72,8 +73,18 @@ SYNC_SRCS := \
 	kernel/sync/sem.c \
 	kernel/sync/rcu.c
 
+NIC_SRCS := \
+	nic/pci.c \
+	nic/virtio_pci.c \
+	nic/virtio_net.c \
+	nic/nic.c
+
 REPL_SRCS := \
 	kernel/repl/repl.c
+
+ZEROCOPY_SRCS := \
+	zerocopy/pkb.c \
+	zerocopy/pkb_repl.c
 
 KTEST_SRCS := \
 	kernel/test/ktest.c \
@@ -86,7 +97,7 @@ KTEST_SRCS := \
 	kernel/test/kt_repl.c
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
-               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(KTEST_SRCS)
+               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: all iso run repl test test-host test-qemu bench clean deps-run deps-test
@@ -166,9 +177,9 @@ HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werro
                -fno-omit-frame-pointer -pthread
 HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
-                 kernel/sync/spinlock.c
+                 kernel/sync/spinlock.c zerocopy/pkb.c
 HOST_TESTS := $(wildcard tests/host/test_*.c)
-$(BUILD)/host/unit: $(HOST_TESTS) tests/host/host_arch.c $(HOST_PORTABLE) $(wildcard kernel/*/*.h tests/host/*.h)
+$(BUILD)/host/unit: $(HOST_TESTS) tests/host/host_arch.c $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) tests/host/host_arch.c $(HOST_PORTABLE) \
 		-lcriterion

@@ -13,6 +13,9 @@ Tiers, in order (select with --tiers, default all):
   boot      boot paths: iPXE over TFTP, the GRUB ISO, an unknown command-line option
   repl      the kernel REPL on COM2 (tests/integration/repl_test.py): every command,
             live and frozen during a CPU-heavy workload, then fuzzing
+  nic       virtio-net with two queue pairs on a tap in a network namespace the
+            test creates (tests/integration/nic_test.py; needs root): echo of
+            frames checked byte for byte, per-queue and copy counters
 
 Output: progress and one `PASS name` / `FAIL name: reason` line per result on
 stderr (a failure is followed by the tail of the relevant output); the full
@@ -757,9 +760,20 @@ def tier_repl(res, opts, state):
         res.add(name, ok, detail)
 
 
+def tier_nic(res, opts, state):
+    """The NIC path (tests/integration/nic_test.py): virtio-net with two
+    queue pairs on a tap in a network namespace; frames echoed byte for
+    byte; per-queue counters, ring wraps and copy counters checked."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import nic_test
+    nic_test.KERNEL = opts.kernel
+    for name, ok, detail in nic_test.run_all(opts.logs):
+        res.add(name, ok, detail)
+
+
 # ---------------------------------------------------------------------------
 TIERS = [("host", tier_host), ("ktest", tier_ktest), ("explicit", tier_explicit),
-         ("boot", tier_boot), ("repl", tier_repl)]
+         ("boot", tier_boot), ("repl", tier_repl), ("nic", tier_nic)]
 
 
 def env_float(name, default):
@@ -819,7 +833,7 @@ def main():
         for tname, fn in TIERS:
             if tname not in wanted:
                 continue
-            if tname in ("ktest", "explicit", "boot", "repl") and not os.path.isfile(opts.kernel):
+            if tname in ("ktest", "explicit", "boot", "repl", "nic") and not os.path.isfile(opts.kernel):
                 res.add(tname, False, "%s is missing (make)" % os.path.relpath(opts.kernel, ROOT))
                 continue
             try:

@@ -107,7 +107,16 @@ extern uptr host_direct_base;
 #define DIRECT_BASE 0xffff800000000000UL
 #endif
 static inline void *phys_to_virt(u64 pa) { return (void *)(uptr)(pa + DIRECT_BASE); }
+#ifdef CABOOSE_HOST
 static inline u64 virt_to_phys(const void *va) { return (u64)(uptr)va - DIRECT_BASE; }
+#else
+/* Direct-map addresses, and the kernel image's own (static data). */
+static inline u64 virt_to_phys(const void *va)
+{
+	u64 a = (u64)(uptr)va;
+	return a >= 0xffffffff80000000UL ? a - 0xffffffff80000000UL : a - DIRECT_BASE;
+}
+#endif
 
 /* Kernel virtual mappings outside the direct map (stacks, device windows).
  * arch_kunmap flushes this CPU only: see tlb_shootdown. */
@@ -138,6 +147,12 @@ void arch_msi_message(unsigned cpu, int vector, u64 *addr, u32 *data);
 int arch_irq_route_isa(unsigned irq, int vector, unsigned cpu);
 void arch_irq_self(int vector);     /* raise vector on this CPU (tests) */
 u64 arch_irq_count(unsigned cpu, int vector);
+
+/* PCI configuration space (mechanism #1 on PCs), 32-bit aligned access. */
+u32 arch_pci_read32(u8 bus, u8 dev, u8 fn, u16 off);
+void arch_pci_write32(u8 bus, u8 dev, u8 fn, u16 off, u32 v);
+/* Map device memory (uncached); NULL if the window is full. */
+void *arch_map_device(u64 phys, u64 size);
 
 /* Halt until an interrupt arrives; called with interrupts disabled, returns
  * with interrupts disabled (the enable and halt are atomic). */

@@ -11,6 +11,8 @@
 #include "kernel/sync/rcu.h"
 #include "kernel/test/ktest.h"
 #include "kernel/repl/repl.h"
+#include "nic/nic.h"
+#include "zerocopy/pkb.h"
 #include "kernel/lib/string.h"
 
 struct boot_info boot_info;
@@ -67,6 +69,7 @@ static void init_main(void *arg)
 {
 	(void)arg;
 	repl_start();
+	nic_init();
 	boot_ready_ns = arch_clock_ns();
 	printk(LOG_INFO, "caboose: ready: %u CPUs online, boot %llu ms", ncpus,
 	       (unsigned long long)(boot_ready_ns / 1000000));
@@ -84,6 +87,7 @@ __noreturn void kmain(void)
 			(unsigned long long)boot_info.mods[i].start,
 			(unsigned long long)boot_info.mods[i].end, boot_info.mods[i].name);
 	mm_init(&boot_info);
+	pkb_init();
 	arch_irq_init();
 	sched_init();
 	rcu_init();

@@ -62,6 +62,9 @@ typedef uintptr_t uptr;
 #define ENOSPC 28
 #define ERANGE 34
 #define ENOSYS 38
+#define ENODEV 19
+#define ENETDOWN 100
 #define ETIMEDOUT 110
+#define ENOTSUP 95
 
 #endif

@@ -40,6 +40,22 @@ static void rq_push(unsigned cpu, struct thread *t)
 	raw_spin_unlock(&rq->lock);
 }
 
+static unsigned kick_rotor; /* [atomic] spreads wakeups over idle CPUs */
+
+/* Wake one idle CPU other than `except` (it will steal); round-robin, so
+ * a burst of new work does not keep waking the same CPU. */
+static void kick_idle(unsigned except)
+{
+	unsigned start = __atomic_fetch_add(&kick_rotor, 1, __ATOMIC_RELAXED);
+	for (unsigned k = 0; k < MAX_CPUS; k++) {
+		unsigned i = (start + k) % MAX_CPUS;
+		if (i != except && i != cpu_id() && cpus[i].online && cpus[i].idle) {
+			arch_send_resched(i);
+			return;
+		}
+	}
+}
+
 /* After queueing on cpu: make sure someone will run it. */
 static void kick(unsigned cpu)
 {
@@ -48,15 +64,8 @@ static void kick(unsigned cpu)
 		arch_send_resched(cpu);
 		return;
 	}
-	if (frozen)
-		return;
-	/* the target is busy: wake an idle CPU, which will steal */
-	for (unsigned i = 0; i < MAX_CPUS; i++) {
-		if (i != cpu && i != cpu_id() && cpus[i].online && cpus[i].idle) {
-			arch_send_resched(i);
-			return;
-		}
-	}
+	if (!frozen)
+		kick_idle(cpu); /* the target is busy: an idle CPU will steal */
 }
 
 /* Make t runnable on cpu (t->lock held). */
@@ -108,10 +117,13 @@ static struct thread *steal(unsigned me)
 			break;
 		}
 	}
+	u32 left = rq->len;
 	raw_spin_unlock(&rq->lock);
 	if (t) {
 		rqs[me].steals++;
 		t->migrations++;
+		if (left > 1)
+			kick_idle(victim); /* more to take: wake another thief */
 	}
 	return t;
 }

@@ -41,12 +41,14 @@ class Guest:
              "-serial", "file:" + self.console,
              "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % self.sock_path,
              "-serial", "chardev:repl",
+             "-d", "cpu_reset,guest_errors", "-D", os.path.join(logdir, name + ".qemu.log"),
              "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 20
         while not os.path.exists(self.sock_path):
             if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("QEMU did not create the REPL socket")
+                raise RuntimeError("QEMU did not create the REPL socket (exit %s)"
+                                   % self.proc.poll())
             time.sleep(0.05)
         self.sock = socket.socket(socket.AF_UNIX)
         self.sock.connect(self.sock_path)
@@ -63,7 +65,7 @@ class Guest:
             except socket.timeout:
                 continue
             if not data:
-                raise EOFError("REPL socket closed")
+                raise EOFError("REPL socket closed (QEMU exit %s)" % self.proc.poll())
             self.transcript.write(data)
             self.buf += data
         i = self.buf.index(pat) + len(pat)

@@ -1,0 +1,306 @@
+/*
+ * The NIC registry, delivery to the stack's receive hook, the `nic` REPL
+ * command, and a test service: with nictest=echo every frame of the test
+ * EtherType (0x88b5, IEEE local experimental), and every IPv4 UDP datagram
+ * to port 7, is sent back from the CPU that received it with its addresses
+ * (and ports) swapped, touching headers only: the payload pages go back out
+ * as they came in. (Swapping source and destination keeps the IPv4 and UDP
+ * checksums valid: they are sums.) Until the network stack exists, UDP
+ * frames give a test several flows to spread over the receive queues.
+ */
+#include "nic/nic.h"
+#include "nic/pci.h"
+#include "kernel/boot/boot.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/counter.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/repl/repl.h"
+#include "kernel/sched/sched.h"
+
+#define ETH_P_TEST 0x88b5
+
+static struct nic *nics[NIC_MAX];
+static int nnics;
+static u64 rx_no_hook;   /* [atomic] */
+
+int nic_register(struct nic *nic)
+{
+	if (nnics == NIC_MAX)
+		return -ENOSPC;
+	nics[nnics++] = nic;
+	return 0;
+}
+
+struct nic *nic_get(int i) { return i >= 0 && i < nnics ? nics[i] : NULL; }
+int nic_count(void) { return nnics; }
+
+void nic_set_rx_hook(struct nic *nic, nic_rx_hook_t hook)
+{
+	__atomic_store_n(&nic->rx, hook, __ATOMIC_RELEASE);
+}
+
+void nic_deliver(struct nic *nic, struct pkb *b)
+{
+	nic_rx_hook_t hook = __atomic_load_n(&nic->rx, __ATOMIC_ACQUIRE);
+	if (!hook) {
+		__atomic_fetch_add(&rx_no_hook, 1, __ATOMIC_RELAXED);
+		pkb_free(b);
+		return;
+	}
+	hook(nic, b);
+}
+
+int nic_xmit(struct nic *nic, struct pkb *b) { return nic->ops->xmit(nic, b); }
+
+/* ---- the echo test service ---- */
+
+static bool echo_enabled;
+static u64 echo_frames, echo_other, echo_dropped; /* [atomic] */
+
+static int set_nictest(const char *v)
+{
+	if (strcmp(v, "echo") != 0)
+		return -EINVAL;
+	echo_enabled = true;
+	return 0;
+}
+KPARAM("nictest", set_nictest, "echo: send back every frame of EtherType 0x88b5 (tests)");
+
+static void swap(u8 *a, u8 *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		u8 t = a[i];
+		a[i] = b[i];
+		b[i] = t;
+	}
+}
+
+/* An IPv4 UDP datagram to port 7 whose headers the driver split off whole. */
+static bool udp_echo_frame(u8 *eth, u32 hlen)
+{
+	if (hlen < 14 + 20 + 8 || (eth[12] << 8 | eth[13]) != 0x0800)
+		return false;
+	u8 *ip = eth + 14;
+	u32 ihl = (ip[0] & 0xf) * 4u;
+	if ((ip[0] >> 4) != 4 || ihl < 20 || hlen != 14 + ihl + 8 || ip[9] != 17)
+		return false;
+	u8 *udp = ip + ihl;
+	if ((udp[2] << 8 | udp[3]) != 7)
+		return false;
+	swap(ip + 12, ip + 16, 4);
+	swap(udp, udp + 2, 2);
+	return true;
+}
+
+/* ---- TSO-sized sends: a request frame "TSO!" + u16 port asks for one
+ * TCP/IPv4 segment of TSO_BYTES payload, built from references to pattern
+ * pages (no payload copy), segmented by the device (gso_size 1448) ---- */
+
+#define TSO_BYTES 65000
+#define TSO_PAGES ((TSO_BYTES + PAGE_SIZE - 1) / PAGE_SIZE)
+static struct page *tso_pages[TSO_PAGES];
+static u64 tso_sent;
+
+static u16 csum_fold(u32 s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (u16)s;
+}
+
+static u32 csum_add(u32 s, const u8 *p, u32 n)
+{
+	for (u32 i = 0; i + 1 < n; i += 2)
+		s += (u32)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		s += (u32)(p[n - 1] << 8);
+	return s;
+}
+
+static void tso_send(struct nic *nic, const u8 *req_eth, u16 port)
+{
+	if (!(nic->features & NIC_F_TSO4) || !(nic->features & NIC_F_TX_CSUM))
+		return;
+	struct pkb *b = pkb_alloc();
+	if (!b)
+		return;
+	for (unsigned i = 0; i < TSO_PAGES; i++) {
+		u32 len = MIN((u32)PAGE_SIZE, (u32)(TSO_BYTES - i * PAGE_SIZE));
+		if (pkb_add_frag(b, tso_pages[i], 0, len) != 0) {
+			pkb_free(b);
+			return;
+		}
+	}
+	u8 *tcp = pkb_push(b, 20), *ip = pkb_push(b, 20), *eth = pkb_push(b, 14);
+	memcpy(eth, req_eth + 6, 6);   /* back to the requester */
+	memcpy(eth + 6, req_eth, 6);
+	eth[12] = 0x08;
+	eth[13] = 0x00;
+	static const u8 src[4] = { 10, 213, 9, 2 }, dst[4] = { 10, 213, 9, 1 };
+	u16 tot = 20 + 20 + TSO_BYTES;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	ip[2] = (u8)(tot >> 8);
+	ip[3] = (u8)tot;
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, src, 4);
+	memcpy(ip + 16, dst, 4);
+	u16 ic = (u16)~csum_fold(csum_add(0, ip, 20));
+	ip[10] = (u8)(ic >> 8);
+	ip[11] = (u8)ic;
+	memset(tcp, 0, 20);
+	tcp[0] = 0x00;
+	tcp[1] = 9;                    /* from port 9 */
+	tcp[2] = (u8)(port >> 8);
+	tcp[3] = (u8)port;
+	tcp[7] = 1;                    /* seq 1 */
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x18;                /* PSH ACK */
+	tcp[14] = 0xff;
+	tcp[15] = 0xff;
+	/* partial checksum: the pseudo-header sum; the device adds the rest */
+	u32 ph = csum_add(csum_add(0, src, 4), dst, 4) + 6 + 20 + TSO_BYTES;
+	u16 pc = csum_fold(ph);
+	tcp[16] = (u8)(pc >> 8);
+	tcp[17] = (u8)pc;
+	b->flags |= PKB_CSUM_PARTIAL;
+	b->csum_start = 14 + 20;
+	b->csum_offset = 16;
+	b->gso_size = 1448;
+	b->gso_type = 1;
+	for (int tries = 0; tries < 1000; tries++) {
+		int err = nic_xmit(nic, b);
+		if (err == 0) {
+			__atomic_fetch_add(&tso_sent, 1, __ATOMIC_RELAXED);
+			return;
+		}
+		if (err != -EAGAIN)
+			return;
+		thread_yield();
+	}
+	pkb_free(b);
+}
+
+static u64 c_tso(void) { return tso_sent; }
+KCOUNTER("nictest.tso_sent", "segments", c_tso);
+
+static void echo_rx(struct nic *nic, struct pkb *b)
+{
+	if (pkb_hdr_len(b) == 14 && b->len >= 6) {
+		u8 req[6];
+		pkb_copy_out(b, 0, req, 6);
+		u8 *e = pkb_hdr(b);
+		if ((e[12] << 8 | e[13]) == ETH_P_TEST && memcmp(req, "TSO!", 4) == 0) {
+			tso_send(nic, e, (u16)(req[4] << 8 | req[5]));
+			pkb_free(b);
+			return;
+		}
+	}
+	u8 *eth = pkb_hdr(b);
+	u32 hlen = pkb_hdr_len(b);
+	bool test = hlen >= 14 && (eth[12] << 8 | eth[13]) == ETH_P_TEST;
+	if (!test && !udp_echo_frame(eth, hlen)) {
+		__atomic_fetch_add(&echo_other, 1, __ATOMIC_RELAXED);
+		pkb_free(b);
+		return;
+	}
+	swap(eth, eth + 6, 6);
+	for (int tries = 0;; tries++) {
+		int err = nic_xmit(nic, b);
+		if (err == 0) {
+			__atomic_fetch_add(&echo_frames, 1, __ATOMIC_RELAXED);
+			return;
+		}
+		if (err != -EAGAIN || tries == 1000) {
+			if (err == -EAGAIN)
+				pkb_free(b);
+			__atomic_fetch_add(&echo_dropped, 1, __ATOMIC_RELAXED);
+			return;
+		}
+		thread_yield(); /* the ring is full: let the device catch up */
+	}
+}
+
+static u64 c_echo(void) { return echo_frames; }
+static u64 c_echo_other(void) { return echo_other; }
+static u64 c_echo_drop(void) { return echo_dropped; }
+static u64 c_no_hook(void) { return rx_no_hook; }
+KCOUNTER("nictest.echoed", "frames", c_echo);
+KCOUNTER("nictest.not_test", "frames", c_echo_other);
+KCOUNTER("nictest.dropped", "frames", c_echo_drop);
+KCOUNTER("nic.rx_no_hook", "frames", c_no_hook);
+
+void nic_init(void)
+{
+	pci_init();
+	int n = virtio_net_probe();
+	if (n == 0)
+		pr_info("nic: no network device found");
+	if (echo_enabled) {
+		for (unsigned i = 0; i < TSO_PAGES; i++) {
+			tso_pages[i] = page_alloc(0);
+			if (!tso_pages[i]) {
+				pr_err("nictest: no memory for the TSO pattern");
+				return;
+			}
+			u8 *p = page_address(tso_pages[i]);
+			for (u32 k = 0; k < PAGE_SIZE; k++)
+				p[k] = (u8)((i * PAGE_SIZE + k) * 7 + 3);
+		}
+		for (int i = 0; i < nnics; i++)
+			nic_set_rx_hook(nics[i], echo_rx);
+	}
+}
+
+/* ---- REPL ---- */
+
+REPL_CMD("nic", cmd_nic, "", "network devices and per-queue counters");
+static int cmd_nic(struct repl_out *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	repl_table_begin(o, "nics", "name::6 driver::10 mac::17 link::4 mtu:n:5 speed:n:6 "
+			 "queues:n:6 link_changes:n:12");
+	for (int i = 0; i < nnics; i++) {
+		struct nic *n = nics[i];
+		char mac[24], mtu[8], sp[12], q[8], lc[24];
+		ksnprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
+			  n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+		ksnprintf(mtu, sizeof(mtu), "%u", n->mtu);
+		ksnprintf(sp, sizeof(sp), "%u", n->speed_mbps);
+		ksnprintf(q, sizeof(q), "%u", n->ntxq);
+		ksnprintf(lc, sizeof(lc), "%llu", (unsigned long long)n->link_changes);
+		const char *cells[8] = { n->name, n->driver, mac, n->link_up ? "up" : "down", mtu, sp,
+					 q, lc };
+		repl_row(o, cells);
+	}
+	repl_table_end(o);
+	repl_table_begin(o, "queues", "nic::6 dir::3 queue:n:5 packets:n:10 bytes:n:12 "
+			 "drops:n:7 ring_full:n:9 kicks:n:9 wraps:n:7 irqs:n:8 hdr_hits:n:9 "
+			 "hdr_misses:n:10 miss_bytes:n:10");
+	for (int i = 0; i < nnics; i++) {
+		struct nic *n = nics[i];
+		for (int dir = 0; dir < 2; dir++) {
+			for (unsigned qi = 0; qi < (dir ? n->ntxq : n->nrxq); qi++) {
+				struct nic_queue_stats st;
+				n->ops->stats(n, qi, dir == 1, &st);
+				u64 v[10] = { qi, st.packets, st.bytes, st.drops, st.ring_full, st.kicks,
+					      st.wraps, st.irqs, st.hdr_hits, st.hdr_misses };
+				char b[11][24];
+				const char *cells[13] = { n->name, dir ? "tx" : "rx" };
+				for (int k = 0; k < 10; k++) {
+					ksnprintf(b[k], 24, "%llu", (unsigned long long)v[k]);
+					cells[k + 2] = b[k];
+				}
+				ksnprintf(b[10], 24, "%llu", (unsigned long long)st.miss_bytes);
+				cells[12] = b[10];
+				repl_row(o, cells);
+			}
+		}
+	}
+	repl_table_end(o);
+	return 0;
+}

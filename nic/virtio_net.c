@@ -1,0 +1,591 @@
+/*
+ * virtio-net driver (modern PCI), multiqueue.
+ *
+ * Transmit: queue q = cpu % npairs; with a queue per CPU the CPU uses it with
+ * preemption off and no lock, otherwise under the queue's lock. Each packet is
+ * one ring slot with an indirect table [virtio_net_hdr][headers][payload
+ * fragments]; the virtio_net_hdr is its own descriptor (a per-slot array).
+ * Completed slots are reclaimed on the next transmit on that queue; a full
+ * ring returns -EAGAIN and the caller keeps the packet.
+ *
+ * Receive with header split: each posted buffer is a two-descriptor chain
+ * [virtio_net_hdr + predicted header bytes, inside the pkb's own header
+ * zone][one page for the payload]. When the prediction matches the packet's
+ * real header length the payload lands page-aligned at offset 0 and nothing
+ * is copied; otherwise the payload is copied once into a fresh page and the
+ * copy counted (copy.rx_miss), and the next prediction follows the packet.
+ * Interrupts: the handler only notes the event and wakes the queue's poll
+ * thread (pinned to the queue's CPU), which processes a budget of packets,
+ * refills, and re-arms the interrupt when idle (NAPI-like). A received
+ * packet is handed up only after its replacement buffer is posted; if
+ * memory is out the packet is dropped (counted) and its buffer reposted, so
+ * the ring never runs empty.
+ */
+#include "nic/nic.h"
+#include "nic/virtio.h"
+#include "nic/virtio_net_reg.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/sched/sched.h"
+
+#define RX_BUDGET 64
+#define PREDICT_DEFAULT 54   /* Ethernet + IPv4 + TCP without options */
+#define PREDICT_MIN 14
+#define PREDICT_MAX (PKB_HDR_ROOM - VIRTIO_NET_HDR_LEN - 16)
+#define VNET_RING_MAX 256
+
+struct vnet;
+
+struct vnet_txq {
+	struct vq vq;
+	spinlock_t lock;                 /* only when CPUs share queues */
+	struct virtio_net_hdr *vhdr;     /* one per ring slot */
+	struct nic_queue_stats st;
+} __aligned(CACHELINE);
+
+struct vnet_rxq {
+	struct vq vq;
+	struct vnet *vn;
+	unsigned idx, cpu;
+	u16 predict;                     /* header bytes the next buffer expects */
+	volatile bool irq_pending;
+	struct waitq wq;
+	struct nic_queue_stats st;
+} __aligned(CACHELINE);
+
+struct vnet {
+	struct virtio_pci vp;
+	struct nic nic;
+	u16 npairs, max_pairs;
+	bool shared_tx;
+	struct vnet_rxq rx[NIC_MAX_QUEUES];
+	struct vnet_txq tx[NIC_MAX_QUEUES];
+	struct vq ctrl;
+	bool have_ctrl;
+};
+
+static const char *const vnet_feature_names[64] = {
+	[VIRTIO_NET_F_CSUM] = "CSUM", [VIRTIO_NET_F_GUEST_CSUM] = "GUEST_CSUM",
+	[2] = "CTRL_GUEST_OFFLOADS", [VIRTIO_NET_F_MTU] = "MTU", [VIRTIO_NET_F_MAC] = "MAC",
+	[VIRTIO_NET_F_GUEST_TSO4] = "GUEST_TSO4", [8] = "GUEST_TSO6", [9] = "GUEST_ECN",
+	[10] = "GUEST_UFO", [VIRTIO_NET_F_HOST_TSO4] = "HOST_TSO4", [12] = "HOST_TSO6",
+	[13] = "HOST_ECN", [14] = "HOST_UFO", [VIRTIO_NET_F_MRG_RXBUF] = "MRG_RXBUF",
+	[VIRTIO_NET_F_STATUS] = "STATUS", [VIRTIO_NET_F_CTRL_VQ] = "CTRL_VQ", [18] = "CTRL_RX",
+	[19] = "CTRL_VLAN", [21] = "GUEST_ANNOUNCE", [VIRTIO_NET_F_MQ] = "MQ",
+	[23] = "CTRL_MAC_ADDR", [VIRTIO_NET_F_SPEED_DUPLEX] = "SPEED_DUPLEX",
+};
+
+static inline u8 cfg8(struct vnet *vn, u32 off) { return *(volatile u8 *)(vn->vp.device + off); }
+static inline u16 cfg16(struct vnet *vn, u32 off) { return *(volatile u16 *)(vn->vp.device + off); }
+static inline u32 cfg32(struct vnet *vn, u32 off) { return *(volatile u32 *)(vn->vp.device + off); }
+static inline bool has(struct vnet *vn, int bit) { return vn->vp.features & (1ULL << bit); }
+
+/* ---- receive ---- */
+
+/* Header length of an Ethernet frame: Ethernet (+ one VLAN tag), then IPv4
+ * with its options and a TCP or UDP header when present. */
+static u32 frame_header_len(u32 (*byte)(void *ctx, u32 i), void *ctx, u32 len)
+{
+	if (len < 14)
+		return len;
+	u32 h = 14;
+	u16 type = (u16)(byte(ctx, 12) << 8 | byte(ctx, 13));
+	if (type == 0x8100 && len >= 18) {
+		type = (u16)(byte(ctx, 16) << 8 | byte(ctx, 17));
+		h = 18;
+	}
+	if (type != 0x0800 || len < h + 20)
+		return h;
+	u32 ihl = (byte(ctx, h) & 0xf) * 4;
+	u8 proto = (u8)byte(ctx, h + 9);
+	u16 frag = (u16)((byte(ctx, h + 6) & 0x1f) << 8 | byte(ctx, h + 7));
+	if (ihl < 20 || len < h + ihl)
+		return h;
+	h += ihl;
+	if (frag)
+		return h; /* later fragments carry no transport header */
+	if (proto == 6 && len >= h + 20) {
+		u32 doff = (byte(ctx, h + 12) >> 4) * 4;
+		if (doff >= 20 && len >= h + doff)
+			h += doff;
+	} else if (proto == 17 && len >= h + 8) {
+		h += 8;
+	}
+	return h;
+}
+
+struct split_view {
+	const u8 *zone;   /* frame bytes in the header zone */
+	u32 in_zone;
+	const u8 *page;   /* the rest */
+};
+
+static u32 view_byte(void *ctx, u32 i)
+{
+	struct split_view *v = ctx;
+	return i < v->in_zone ? v->zone[i] : v->page[i - v->in_zone];
+}
+
+/* A posted buffer holds its page as a fragment of length 0 until the device
+ * fills it: only this driver sees a pkb in that state. */
+static int rx_post(struct vnet_rxq *q, struct pkb *b)
+{
+	struct page *pg = b->nfrags ? b->frags[0].page : page_alloc(0);
+	if (!pg)
+		return -ENOMEM;
+	b->nfrags = 1;
+	b->frags[0] = (struct pkb_frag){ pg, 0, 0 };
+	b->len = 0;
+	b->flags = 0;
+	b->hdr_start = (u16)(PKB_HDR_ROOM - VIRTIO_NET_HDR_LEN - q->predict);
+	struct pkb_sg in[2] = {
+		{ virt_to_phys(b->hdr + b->hdr_start), VIRTIO_NET_HDR_LEN + q->predict },
+		{ page_to_phys(pg), PAGE_SIZE },
+	};
+	return vq_add(&q->vq, NULL, 0, in, 2, b);
+}
+
+static int rx_post_new(struct vnet_rxq *q)
+{
+	struct pkb *b = pkb_alloc();
+	if (!b)
+		return -ENOMEM;
+	int err = rx_post(q, b);
+	if (err)
+		pkb_free(b);
+	return err;
+}
+
+static void rx_refill(struct vnet_rxq *q)
+{
+	bool added = false;
+	while (q->vq.num_free > 0 && rx_post_new(q) == 0)
+		added = true;
+	if (added)
+		vq_kick(&q->vq);
+}
+
+/* Make the payload page-aligned after a missed prediction: copy it once
+ * into a fresh page (counted), and keep the headers contiguous at the end of
+ * the header zone. Returns 0 or -ENOMEM. */
+static int rx_fix_split(struct vnet_rxq *q, struct pkb *b, u32 frame_len, u32 in_zone,
+			u32 hlen)
+{
+	u8 *zone = b->hdr + b->hdr_start + VIRTIO_NET_HDR_LEN;
+	struct page *old = b->frags[0].page;
+	const u8 *page = page_address(old);
+	u32 payload = frame_len - hlen;
+	struct page *np = NULL;
+	if (payload) {
+		np = page_alloc(0);
+		if (!np)
+			return -ENOMEM;
+		u8 *dst = page_address(np);
+		u32 n = 0;
+		if (hlen < in_zone) { /* payload starts in the zone */
+			memcpy(dst, zone + hlen, in_zone - hlen);
+			n = in_zone - hlen;
+		}
+		u32 from = hlen > in_zone ? hlen - in_zone : 0;
+		memcpy(dst + n, page + from, payload - n);
+		pkb_count_copy(PKB_COPY_RX_MISS, payload);
+	}
+	/* headers: [vnet hdr][hlen bytes] must end at the end of the zone */
+	u32 have = MIN(hlen, in_zone);
+	u8 tmp[PKB_HDR_ROOM];
+	memcpy(tmp, b->hdr + b->hdr_start, VIRTIO_NET_HDR_LEN + have);
+	if (hlen > in_zone)
+		memcpy(tmp + VIRTIO_NET_HDR_LEN + have, page, hlen - in_zone);
+	b->hdr_start = (u16)(PKB_HDR_ROOM - VIRTIO_NET_HDR_LEN - hlen);
+	memcpy(b->hdr + b->hdr_start, tmp, VIRTIO_NET_HDR_LEN + hlen);
+	page_put(old);
+	if (np) {
+		b->frags[0] = (struct pkb_frag){ np, 0, payload };
+		b->nfrags = 1;
+	} else {
+		b->nfrags = 0;
+	}
+	b->len = payload;
+	q->st.hdr_misses++;
+	q->st.miss_bytes += payload;
+	return 0;
+}
+
+static void rx_one(struct vnet_rxq *q, struct pkb *b, u32 used_len)
+{
+	struct vnet *vn = q->vn;
+	u32 predicted = PKB_HDR_ROOM - VIRTIO_NET_HDR_LEN - b->hdr_start;
+	if (used_len < VIRTIO_NET_HDR_LEN + 14 || used_len > VIRTIO_NET_HDR_LEN + predicted + PAGE_SIZE) {
+		q->st.drops++; /* runt or impossible length: reuse the buffer */
+		if (rx_post(q, b))
+			pkb_free(b);
+		return;
+	}
+	u32 frame_len = used_len - VIRTIO_NET_HDR_LEN;
+	u32 in_zone = MIN(frame_len, predicted);
+	struct split_view v = { b->hdr + b->hdr_start + VIRTIO_NET_HDR_LEN, in_zone,
+				page_address(b->frags[0].page) };
+	u32 hlen = frame_header_len(view_byte, &v, frame_len);
+	hlen = MIN(hlen, (u32)PREDICT_MAX);
+
+	/* the replacement goes in first: the ring must not shrink */
+	if (rx_post_new(q) != 0) {
+		q->st.drops++;
+		if (rx_post(q, b))
+			pkb_free(b);
+		return;
+	}
+	if (hlen == predicted && frame_len >= predicted) {
+		q->st.hdr_hits++;
+		b->frags[0].len = frame_len - predicted;
+		b->len = frame_len - predicted;
+		if (b->len == 0) {
+			page_put(b->frags[0].page);
+			b->nfrags = 0;
+		}
+	} else if (rx_fix_split(q, b, frame_len, in_zone, hlen) != 0) {
+		q->st.drops++;
+		pkb_free(b);
+		return;
+	}
+	q->predict = (u16)MAX(hlen, (u32)PREDICT_MIN);
+	struct virtio_net_hdr *vh = (struct virtio_net_hdr *)pkb_hdr(b);
+	if (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+		b->flags |= PKB_CSUM_VALID;
+	pkb_pull(b, VIRTIO_NET_HDR_LEN);
+	b->queue = (u16)q->idx;
+	q->st.packets++;
+	q->st.bytes += frame_len;
+	nic_deliver(&vn->nic, b);
+}
+
+static int rx_process(struct vnet_rxq *q, int budget)
+{
+	int n = 0;
+	u32 len;
+	struct pkb *b;
+	while (n < budget && (b = vq_get_used(&q->vq, &len)) != NULL) {
+		rx_one(q, b, len);
+		n++;
+	}
+	return n;
+}
+
+static void rx_poll_main(void *arg)
+{
+	struct vnet_rxq *q = arg;
+	for (;;) {
+		int n = rx_process(q, RX_BUDGET);
+		rx_refill(q);
+		if (n == RX_BUDGET) {
+			thread_yield();
+			continue;
+		}
+		if (vq_enable_intr(&q->vq)) {
+			vq_disable_intr(&q->vq);
+			continue;
+		}
+		wait_event(&q->wq, q->irq_pending);
+		q->irq_pending = false;
+		vq_disable_intr(&q->vq);
+	}
+}
+
+static void rx_irq(void *arg)
+{
+	struct vnet_rxq *q = arg;
+	q->st.irqs++;
+	q->irq_pending = true;
+	waitq_wake_one(&q->wq);
+}
+
+/* ---- transmit ---- */
+
+static void tx_reclaim(struct vnet_txq *q)
+{
+	struct pkb *b;
+	while ((b = vq_get_used(&q->vq, NULL)) != NULL)
+		pkb_free(b);
+}
+
+static int vnet_xmit(struct nic *nic, struct pkb *b)
+{
+	struct vnet *vn = nic->priv;
+	struct pkb_sg sg[VQ_MAX_SEGS];
+	int err = 0;
+
+	preempt_disable();
+	struct vnet_txq *q = &vn->tx[cpu_id() % vn->npairs];
+	if (vn->shared_tx)
+		spin_lock(&q->lock);
+	tx_reclaim(q);
+	if (!nic->link_up) {
+		q->st.drops++;
+		err = -ENETDOWN;
+		goto out_free;
+	}
+	if (q->vq.num_free == 0) {
+		q->st.ring_full++;
+		err = -EAGAIN;
+		goto out;
+	}
+	u16 slot = q->vq.free_head;
+	struct virtio_net_hdr *vh = &q->vhdr[slot];
+	memset(vh, 0, sizeof(*vh));
+	if ((b->flags & PKB_CSUM_PARTIAL) && (nic->features & NIC_F_TX_CSUM)) {
+		vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		vh->csum_start = b->csum_start;
+		vh->csum_offset = b->csum_offset;
+	}
+	if (b->gso_size && (nic->features & NIC_F_TSO4)) {
+		vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		vh->gso_size = b->gso_size;
+		vh->hdr_len = (u16)pkb_hdr_len(b);
+	}
+	sg[0] = (struct pkb_sg){ virt_to_phys(vh), VIRTIO_NET_HDR_LEN };
+	int n = pkb_to_sg(b, sg + 1, VQ_MAX_SEGS - 1);
+	if (n <= 0) {
+		q->st.drops++;
+		err = n ? n : -EINVAL;
+		goto out_free;
+	}
+	u32 bytes = pkb_hdr_len(b) + b->len;
+	err = vq_add(&q->vq, sg, n + 1, NULL, 0, b);
+	if (err) {
+		q->st.drops++;
+		goto out_free;
+	}
+	vq_kick(&q->vq);
+	q->st.packets++;
+	q->st.bytes += bytes;
+	goto out;
+out_free:
+	pkb_free(b);
+out:
+	if (vn->shared_tx)
+		spin_unlock(&q->lock);
+	preempt_enable();
+	return err;
+}
+
+static void vnet_stats(struct nic *nic, unsigned qi, bool tx, struct nic_queue_stats *out)
+{
+	struct vnet *vn = nic->priv;
+	if (qi >= vn->npairs) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	struct vq *vq = tx ? &vn->tx[qi].vq : &vn->rx[qi].vq;
+	*out = tx ? vn->tx[qi].st : vn->rx[qi].st;
+	out->kicks = vq->kicks;
+	out->wraps = vq->wraps;
+}
+
+static const struct nic_ops vnet_ops = {
+	.xmit = vnet_xmit,
+	.stats = vnet_stats,
+};
+
+/* ---- control queue and configuration changes ---- */
+
+static int ctrl_mq(struct vnet *vn, u16 pairs)
+{
+	static struct {
+		struct virtio_net_ctrl_hdr hdr;
+		u16 pairs;
+		u8 ack;
+	} __packed cmd;
+	cmd.hdr.class_ = VIRTIO_NET_CTRL_MQ;
+	cmd.hdr.cmd = VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET;
+	cmd.pairs = pairs;
+	cmd.ack = 0xff;
+	struct pkb_sg out[2] = { { virt_to_phys(&cmd.hdr), 2 }, { virt_to_phys(&cmd.pairs), 2 } };
+	struct pkb_sg in[1] = { { virt_to_phys(&cmd.ack), 1 } };
+	if (vq_add(&vn->ctrl, out, 2, in, 1, &cmd) != 0)
+		return -EIO;
+	vq_kick(&vn->ctrl);
+	u64 deadline = arch_clock_ns() + 1000000000ULL;
+	while (!vq_get_used(&vn->ctrl, NULL)) {
+		if (arch_clock_ns() > deadline)
+			return -ETIMEDOUT;
+		cpu_pause();
+	}
+	return cmd.ack == VIRTIO_NET_OK ? 0 : -EIO;
+}
+
+static void config_irq(void *arg)
+{
+	struct vnet *vn = arg;
+	bool up = !has(vn, VIRTIO_NET_F_STATUS) ||
+		  (cfg16(vn, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP);
+	if (up != vn->nic.link_up) {
+		vn->nic.link_up = up;
+		vn->nic.link_changes++;
+		printk(LOG_INFO, "%s: link %s", vn->nic.name, up ? "up" : "down");
+	}
+	if (virtio_status(&vn->vp) & VIRTIO_STATUS_NEEDS_RESET)
+		printk(LOG_ERR, "%s: device needs a reset (not supported yet): traffic stops",
+		       vn->nic.name);
+}
+
+/* ---- probe ---- */
+
+static int vnet_setup_queues(struct vnet *vn, struct pci_dev *d)
+{
+	bool msix = pci_msix_setup(d) == 0;
+	unsigned want = MIN((unsigned)vn->max_pairs, ncpus);
+	want = MIN(want, (unsigned)NIC_MAX_QUEUES);
+	if (msix && d->msix_entries < 1 + 2 * want)
+		want = MAX(1u, (unsigned)(d->msix_entries - 1) / 2);
+	if (!msix)
+		pr_warn("%s: no MSI-X: receive queues are polled", vn->nic.name);
+	vn->npairs = (u16)want;
+	vn->shared_tx = vn->npairs < ncpus;
+
+	if (msix) {
+		int v = arch_irq_alloc(config_irq, vn);
+		if (v < 0 || pci_msix_set(d, 0, v, 0) || virtio_set_config_vector(&vn->vp, 0))
+			pr_warn("%s: no configuration-change interrupt", vn->nic.name);
+	}
+	for (unsigned i = 0; i < vn->npairs; i++) {
+		struct vnet_rxq *rq = &vn->rx[i];
+		struct vnet_txq *tq = &vn->tx[i];
+		rq->vn = vn;
+		rq->idx = i;
+		rq->cpu = i % ncpus;
+		rq->predict = PREDICT_DEFAULT;
+		waitq_init(&rq->wq, "vnet_rx");
+		spin_init(&tq->lock, "vnet_tx");
+		u16 rx_entry = msix ? (u16)(1 + 2 * i) : VIRTIO_MSI_NO_VECTOR;
+		u16 tx_entry = msix ? (u16)(2 + 2 * i) : VIRTIO_MSI_NO_VECTOR;
+		int err = vq_create(&rq->vq, &vn->vp, (u16)(2 * i), VNET_RING_MAX, rx_entry);
+		if (!err)
+			err = vq_create(&tq->vq, &vn->vp, (u16)(2 * i + 1), VNET_RING_MAX,
+					VIRTIO_MSI_NO_VECTOR);
+		(void)tx_entry; /* transmit completions are reaped on the next send */
+		if (err) {
+			pr_err("%s: queue pair %u: cannot set up its queues (%d); device has %u",
+			       vn->nic.name, i, err, vn->vp.nqueues);
+			return err;
+		}
+		tq->vhdr = kzalloc(sizeof(struct virtio_net_hdr) * tq->vq.size);
+		if (!tq->vhdr)
+			return -ENOMEM;
+		vq_disable_intr(&tq->vq);
+		if (msix) {
+			int v = arch_irq_alloc(rx_irq, rq);
+			if (v < 0 || pci_msix_set(d, rx_entry, v, rq->cpu))
+				return -ENOSPC;
+		}
+	}
+	if (vn->have_ctrl) {
+		int err = vq_create(&vn->ctrl, &vn->vp, (u16)(2 * vn->max_pairs), 64,
+				    VIRTIO_MSI_NO_VECTOR);
+		if (err) {
+			pr_warn("%s: no control queue (%d): one queue pair", vn->nic.name, err);
+			vn->have_ctrl = false;
+		}
+	}
+	if (msix)
+		pci_msix_enable(d, true);
+	return 0;
+}
+
+static int vnet_probe_one(struct pci_dev *d, int index)
+{
+	struct vnet *vn = kzalloc(sizeof(*vn));
+	if (!vn)
+		return -ENOMEM;
+	ksnprintf(vn->nic.name, sizeof(vn->nic.name), "vnet%d", index);
+	vn->nic.driver = "virtio-net";
+	int err = virtio_pci_init(&vn->vp, d);
+	if (err)
+		goto fail;
+	u64 want = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_RING_INDIRECT_DESC) |
+		   (1ULL << VIRTIO_F_RING_EVENT_IDX) | (1ULL << VIRTIO_NET_F_MAC) |
+		   (1ULL << VIRTIO_NET_F_STATUS) | (1ULL << VIRTIO_NET_F_MQ) |
+		   (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CSUM) |
+		   (1ULL << VIRTIO_NET_F_GUEST_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |
+		   (1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_NET_F_SPEED_DUPLEX);
+	err = virtio_negotiate(&vn->vp, want, vnet_feature_names, 64, vn->nic.name);
+	if (err)
+		goto fail;
+	if (!has(vn, VIRTIO_F_RING_INDIRECT_DESC)) {
+		pr_err("%s: device lacks indirect descriptors, which this driver needs",
+		       vn->nic.name);
+		err = -ENOTSUP;
+		goto fail;
+	}
+	for (int i = 0; i < 6; i++)
+		vn->nic.mac[i] = has(vn, VIRTIO_NET_F_MAC) ? cfg8(vn, VIRTIO_NET_CFG_MAC + (u32)i)
+							   : (u8)(i == 0 ? 0x02 : i);
+	vn->max_pairs = has(vn, VIRTIO_NET_F_MQ) ? cfg16(vn, VIRTIO_NET_CFG_MAX_PAIRS) : 1;
+	if (vn->max_pairs == 0)
+		vn->max_pairs = 1;
+	vn->have_ctrl = has(vn, VIRTIO_NET_F_CTRL_VQ);
+	vn->nic.mtu = has(vn, VIRTIO_NET_F_MTU) ? cfg16(vn, VIRTIO_NET_CFG_MTU) : 1500;
+	vn->nic.speed_mbps = has(vn, VIRTIO_NET_F_SPEED_DUPLEX) ? cfg32(vn, VIRTIO_NET_CFG_SPEED) : 0;
+	vn->nic.link_up = !has(vn, VIRTIO_NET_F_STATUS) ||
+			  (cfg16(vn, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP);
+	vn->nic.features = (has(vn, VIRTIO_NET_F_CSUM) ? NIC_F_TX_CSUM : 0) |
+			   (has(vn, VIRTIO_NET_F_GUEST_CSUM) ? NIC_F_RX_CSUM : 0) |
+			   (has(vn, VIRTIO_NET_F_HOST_TSO4) ? NIC_F_TSO4 : 0);
+	err = vnet_setup_queues(vn, d);
+	if (err)
+		goto fail;
+	virtio_driver_ok(&vn->vp);
+	if (vn->npairs > 1) {
+		if (!vn->have_ctrl || ctrl_mq(vn, vn->npairs) != 0) {
+			pr_warn("%s: could not enable %u queue pairs; using 1", vn->nic.name,
+				vn->npairs);
+			vn->npairs = 1;
+			vn->shared_tx = ncpus > 1;
+		}
+	}
+	vn->nic.ntxq = vn->npairs;
+	vn->nic.nrxq = vn->npairs;
+	vn->nic.ops = &vnet_ops;
+	vn->nic.priv = vn;
+	for (unsigned i = 0; i < vn->npairs; i++) {
+		rx_refill(&vn->rx[i]);
+		if (vn->rx[i].vq.num_free == vn->rx[i].vq.size) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		struct thread *t = thread_create("vnet_rx", rx_poll_main, &vn->rx[i],
+						 (int)vn->rx[i].cpu, THREAD_PINNED);
+		if (!t) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		thread_put(t);
+	}
+	nic_register(&vn->nic);
+	const u8 *m = vn->nic.mac;
+	pr_info("%s: virtio-net at %02x:%02x.%u, MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s, "
+		"%u Mb/s, mtu %u, %u queue pair%s in use (device max %u), rings of %u",
+		vn->nic.name, d->bus, d->dev, d->fn, m[0], m[1], m[2], m[3], m[4], m[5],
+		vn->nic.link_up ? "up" : "down", vn->nic.speed_mbps, vn->nic.mtu, vn->npairs,
+		vn->npairs == 1 ? "" : "s", vn->max_pairs, vn->rx[0].vq.size);
+	return 0;
+fail:
+	pr_err("%s: setup failed (%d); device left reset", vn->nic.name, err);
+	virtio_reset(&vn->vp);
+	return err; /* vn and partial queues stay allocated: the device may still own them */
+}
+
+int virtio_net_probe(void)
+{
+	int n = 0;
+	for (int i = 0; i < pci_count(); i++) {
+		struct pci_dev *d = pci_get(i);
+		if (d->vendor != VIRTIO_PCI_VENDOR)
+			continue;
+		bool net = d->device == VIRTIO_NET_PCI_DEVICE_MODERN ||
+			   (d->device == VIRTIO_NET_PCI_DEVICE_TRANS && d->subsys == 1);
+		if (net && vnet_probe_one(d, n) == 0)
+			n++;
+	}
+	return n;
+}
