@@ -328,15 +328,18 @@ def test_fuzz(logdir, seed=1234, smp=2):
         g.send(b"\x1b[A\x1b[B\x7f\x7f\x08\r")
         g.send(b"\x03")
         time.sleep(0.5)
-        # resynchronise: cancel any partial line, let the replies to the
-        # garbage lines come out, then a command must answer
-        g.send(b"\x03\r")
-        g.drain()
+        # resynchronise: the garbage overflowed the input ring (dropped and
+        # counted), which may have swallowed our own Ctrl-C; so cancel, let
+        # the replies come out, and try again until a command answers
         ok = None
-        try:
-            ok = g.json("uptime", timeout=20)
-        except (ValueError, TimeoutError) as e:
-            log("no answer after garbage: %s" % e)
+        for attempt in range(5):
+            g.send(b"\x03")
+            g.drain()
+            try:
+                ok = g.json("uptime", timeout=20)
+                break
+            except (ValueError, TimeoutError) as e:
+                log("no answer after garbage (attempt %d): %s" % (attempt + 1, e))
         r.check("answers after garbage", ok is not None and ok["ok"]
                 and ok["uptime"]["cpus_online"] == smp, str(ok))
         out = g.cmd("A" * 300)
