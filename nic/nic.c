@@ -184,6 +184,78 @@ static void tso_send(struct nic *nic, const u8 *req_eth, u16 port)
 	pkb_free(b);
 }
 
+/* ---- floods for the NIC benchmark and the full-ring test ----
+ * "FLD!" u32 count u16 size: send count frames of EtherType 0x88b6 back to
+ * the requester as fast as the ring takes them: [Ethernet][u32 sequence]
+ * in the header zone, the rest referenced from one shared page. A full ring
+ * makes the sender yield and retry, so no frame is lost.
+ * Frames of EtherType 0x88b7 are counted and dropped (receive benchmark). */
+
+#define ETH_P_FLOOD 0x88b6
+#define ETH_P_SINK 0x88b7
+static struct page *flood_page;
+static u64 flood_frames, flood_ns, flood_ticks, flood_retries;
+static u64 sink_frames, sink_first_ns, sink_last_ns;
+
+static void flood(struct nic *nic, const u8 *req_eth, u32 count, u32 size)
+{
+	size = MAX(size, 60u);
+	size = MIN(size, 14u + 4 + PAGE_SIZE);
+	u64 t0 = arch_clock_ns(), k0 = arch_cycles(), retries = 0, sent = 0;
+	for (u32 seq = 0; seq < count; seq++) {
+		struct pkb *b = pkb_alloc();
+		if (!b)
+			break;
+		if (pkb_add_frag(b, flood_page, 0, size - 18) != 0) {
+			pkb_free(b);
+			break;
+		}
+		u8 *h = pkb_push(b, 18);
+		memcpy(h, req_eth + 6, 6);
+		memcpy(h + 6, nic->mac, 6);
+		h[12] = ETH_P_FLOOD >> 8;
+		h[13] = ETH_P_FLOOD & 0xff;
+		h[14] = (u8)(seq >> 24);
+		h[15] = (u8)(seq >> 16);
+		h[16] = (u8)(seq >> 8);
+		h[17] = (u8)seq;
+		for (;;) {
+			int err = nic_xmit(nic, b);
+			if (err == 0) {
+				sent++;
+				break;
+			}
+			if (err != -EAGAIN)
+				goto out;
+			retries++;
+			thread_yield();
+		}
+	}
+out:;
+	u64 ns = arch_clock_ns() - t0, k = arch_cycles() - k0;
+	__atomic_fetch_add(&flood_frames, sent, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&flood_ns, ns, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&flood_ticks, k, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&flood_retries, retries, __ATOMIC_RELAXED);
+	printk(LOG_INFO, "nictest: flood of %llu frames of %u bytes on cpu %u: %llu us, %llu TSC "
+	       "ticks a frame, %llu retries on a full ring", (unsigned long long)sent, size,
+	       cpu_id(), (unsigned long long)(ns / 1000),
+	       (unsigned long long)(sent ? k / sent : 0), (unsigned long long)retries);
+}
+
+static u64 c_flood(void) { return flood_frames; }
+static u64 c_flood_ns(void) { return flood_ns; }
+static u64 c_flood_ticks(void) { return flood_ticks; }
+static u64 c_flood_retries(void) { return flood_retries; }
+static u64 c_sink(void) { return sink_frames; }
+static u64 c_sink_ns(void) { return sink_last_ns - sink_first_ns; }
+KCOUNTER("nictest.flood_frames", "frames", c_flood);
+KCOUNTER("nictest.flood_ns", "ns", c_flood_ns);
+KCOUNTER("nictest.flood_tsc_ticks", "ticks", c_flood_ticks);
+KCOUNTER("nictest.flood_ring_full_retries", "retries", c_flood_retries);
+KCOUNTER("nictest.sink_frames", "frames", c_sink);
+KCOUNTER("nictest.sink_span_ns", "ns", c_sink_ns);
+
 static u64 c_tso(void) { return tso_sent; }
 KCOUNTER("nictest.tso_sent", "segments", c_tso);
 
@@ -195,6 +267,27 @@ static void echo_rx(struct nic *nic, struct pkb *b)
 		u8 *e = pkb_hdr(b);
 		if ((e[12] << 8 | e[13]) == ETH_P_TEST && memcmp(req, "TSO!", 4) == 0) {
 			tso_send(nic, e, (u16)(req[4] << 8 | req[5]));
+			pkb_free(b);
+			return;
+		}
+		if ((e[12] << 8 | e[13]) == ETH_P_TEST && memcmp(req, "FLD!", 4) == 0 &&
+		    b->len >= 10) {
+			u8 arg[6];
+			pkb_copy_out(b, 4, arg, 6);
+			u8 eth[14];
+			memcpy(eth, e, 14);
+			pkb_free(b);
+			flood(nic, eth, (u32)arg[0] << 24 | (u32)arg[1] << 16 | (u32)arg[2] << 8 | arg[3],
+			      (u32)arg[4] << 8 | arg[5]);
+			return;
+		}
+		if ((e[12] << 8 | e[13]) == ETH_P_SINK) {
+			u64 now = arch_clock_ns();
+			u64 zero = 0;
+			__atomic_compare_exchange_n(&sink_first_ns, &zero, now, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+			__atomic_store_n(&sink_last_ns, now, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&sink_frames, 1, __ATOMIC_RELAXED);
 			pkb_free(b);
 			return;
 		}
@@ -250,6 +343,11 @@ void nic_init(void)
 			for (u32 k = 0; k < PAGE_SIZE; k++)
 				p[k] = (u8)((i * PAGE_SIZE + k) * 7 + 3);
 		}
+		flood_page = page_alloc_zeroed(0);
+		if (!flood_page) {
+			pr_err("nictest: no memory for the flood page");
+			return;
+		}
 		for (int i = 0; i < nnics; i++)
 			nic_set_rx_hook(nics[i], echo_rx);
 	}
@@ -280,7 +378,7 @@ static int cmd_nic(struct repl_out *o, int argc, char **argv)
 	repl_table_end(o);
 	repl_table_begin(o, "queues", "nic::6 dir::3 queue:n:5 packets:n:10 bytes:n:12 "
 			 "drops:n:7 ring_full:n:9 kicks:n:9 wraps:n:7 irqs:n:8 hdr_hits:n:9 "
-			 "hdr_misses:n:10 miss_bytes:n:10");
+			 "hdr_misses:n:10 miss_bytes:n:10 inflight:n:8");
 	for (int i = 0; i < nnics; i++) {
 		struct nic *n = nics[i];
 		for (int dir = 0; dir < 2; dir++) {
@@ -290,13 +388,16 @@ static int cmd_nic(struct repl_out *o, int argc, char **argv)
 				u64 v[10] = { qi, st.packets, st.bytes, st.drops, st.ring_full, st.kicks,
 					      st.wraps, st.irqs, st.hdr_hits, st.hdr_misses };
 				char b[11][24];
-				const char *cells[13] = { n->name, dir ? "tx" : "rx" };
+				const char *cells[14] = { n->name, dir ? "tx" : "rx" };
 				for (int k = 0; k < 10; k++) {
 					ksnprintf(b[k], 24, "%llu", (unsigned long long)v[k]);
 					cells[k + 2] = b[k];
 				}
 				ksnprintf(b[10], 24, "%llu", (unsigned long long)st.miss_bytes);
 				cells[12] = b[10];
+				char inf[24];
+				ksnprintf(inf, 24, "%llu", (unsigned long long)st.inflight);
+				cells[13] = inf;
 				repl_row(o, cells);
 			}
 		}

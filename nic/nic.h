@@ -30,6 +30,7 @@ struct nic_queue_stats {
 	u64 packets, bytes, drops;
 	u64 hdr_hits, hdr_misses, miss_bytes;  /* receive: header-split prediction */
 	u64 ring_full, kicks, wraps, irqs;
+	u64 inflight;        /* buffers the device holds now (posted / not reclaimed) */
 };
 
 struct nic_ops {

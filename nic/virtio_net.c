@@ -157,13 +157,13 @@ static int rx_post_new(struct vnet_rxq *q)
 	return err;
 }
 
+/* Fill the ring and tell the device about every buffer posted since the
+ * last notice, including the replacements rx_one posted. */
 static void rx_refill(struct vnet_rxq *q)
 {
-	bool added = false;
 	while (q->vq.num_free > 0 && rx_post_new(q) == 0)
-		added = true;
-	if (added)
-		vq_kick(&q->vq);
+		;
+	vq_kick(&q->vq);
 }
 
 /* Make the payload page-aligned after a missed prediction: copy it once
@@ -380,6 +380,7 @@ static void vnet_stats(struct nic *nic, unsigned qi, bool tx, struct nic_queue_s
 	*out = tx ? vn->tx[qi].st : vn->rx[qi].st;
 	out->kicks = vq->kicks;
 	out->wraps = vq->wraps;
+	out->inflight = (u64)(vq->size - READ_ONCE(vq->num_free));
 }
 
 static const struct nic_ops vnet_ops = {
