@@ -187,8 +187,10 @@ $(BUILD)/host/unit: $(HOST_TESTS) tests/host/host_arch.c $(HOST_PORTABLE) $(wild
 test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit
 	python3 tests/run.py
 
+# each benchmark prints one JSON document on stdout; bench/nic needs root
 bench: deps-test $(BUILD)/caboose.elf
 	@python3 bench/boot
+	@python3 bench/nic
 
 clean:
 	rm -rf $(BUILD)
