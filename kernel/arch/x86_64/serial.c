@@ -26,9 +26,17 @@ void serial_putc(u16 port, char c)
 
 int serial_getc(u16 port)
 {
-	if (!(inb(port + UART_LSR) & UART_LSR_DATA_READY))
-		return -1;
-	return inb(port + UART_RBR);
+	for (;;) {
+		u8 lsr = inb(port + UART_LSR);
+		if (!(lsr & UART_LSR_DATA_READY))
+			return -1;
+		u8 c = inb(port + UART_RBR);
+		/* a break (the line held low, e.g. a peer connecting) or a framing
+		 * or parity error arrives as a byte that was never sent: skip it */
+		if (lsr & (UART_LSR_BREAK | UART_LSR_FRAMING | UART_LSR_PARITY))
+			continue;
+		return c;
+	}
 }
 
 void serial_enable_rx_irq(u16 port)

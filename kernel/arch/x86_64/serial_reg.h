@@ -21,6 +21,9 @@
 #define UART_MCR_DTR_RTS_OUT2 0x0b
 #define UART_LSR_DATA_READY 0x01
 #define UART_LSR_THR_EMPTY  0x20
+#define UART_LSR_PARITY     0x04
+#define UART_LSR_FRAMING    0x08
+#define UART_LSR_BREAK      0x10
 #define UART_IER_RX 0x01
 
 #endif
