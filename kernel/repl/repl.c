@@ -11,9 +11,11 @@
  * 6). Lines longer than REPL_LINE_MAX, and lines with bytes that are not
  * printable ASCII, are refused with an error, never run.
  *
- * Locks: [I] the ring is single-producer (the interrupt, on one CPU) and
- * single-consumer (the REPL thread) with atomic indices; everything else is
- * touched only by the REPL thread.
+ * Locks: [I] the ring has one consumer (the REPL thread) and producers that
+ * hold rx_lock: the interrupt handler, and the REPL thread's own check for
+ * a lost interrupt (two CPUs must never both read the UART's data register
+ * for one byte). Indices are atomic; everything else is touched only by the
+ * REPL thread.
  */
 #include "kernel/repl/repl.h"
 #include "kernel/arch/arch.h"
@@ -23,6 +25,7 @@
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/sched/sched.h"
+#include "kernel/sync/spinlock.h"
 
 #define REPL_LINE_MAX 200
 #define REPL_ARGS_MAX 16
@@ -305,10 +308,13 @@ int repl_parse_addr(const char *s, u64 *out)
 
 /* ---- input ---- */
 
+static spinlock_t rx_lock = SPINLOCK_INIT("repl_rx");
+
 static void rx_irq(void *arg)
 {
 	(void)arg;
 	int c;
+	unsigned long f = spin_lock_irqsave(&rx_lock);
 	while ((c = arch_uart_getc((unsigned)repl_port)) >= 0) {
 		u32 h = __atomic_load_n(&ring_head, __ATOMIC_RELAXED);
 		u32 t = __atomic_load_n(&ring_tail, __ATOMIC_ACQUIRE);
@@ -320,6 +326,7 @@ static void rx_irq(void *arg)
 		ring[h % RING_SIZE] = (u8)c;
 		__atomic_store_n(&ring_head, h + 1, __ATOMIC_RELEASE);
 	}
+	spin_unlock_irqrestore(&rx_lock, f);
 	waitq_wake_one(&rx_wq);
 }
 
