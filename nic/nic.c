@@ -53,6 +53,27 @@ void nic_deliver(struct nic *nic, struct pkb *b)
 
 int nic_xmit(struct nic *nic, struct pkb *b) { return nic->ops->xmit(nic, b); }
 
+static u64 tx_waits; /* [atomic] */
+
+int nic_xmit_wait(struct nic *nic, struct pkb *b, u64 timeout_ns)
+{
+	u64 deadline = arch_clock_ns() + timeout_ns;
+	for (;;) {
+		int err = nic_xmit(nic, b);
+		if (err != -EAGAIN)
+			return err;
+		__atomic_fetch_add(&tx_waits, 1, __ATOMIC_RELAXED);
+		u64 now = arch_clock_ns();
+		if (now >= deadline || nic->ops->tx_wait(nic, deadline - now) != 0) {
+			pkb_free(b);
+			return -ETIMEDOUT;
+		}
+	}
+}
+
+static u64 c_tx_waits(void) { return tx_waits; }
+KCOUNTER("nic.tx_full_waits", "waits", c_tx_waits);
+
 /* ---- the echo test service ---- */
 
 static bool echo_enabled;
@@ -171,17 +192,8 @@ static void tso_send(struct nic *nic, const u8 *req_eth, u16 port)
 	b->csum_offset = 16;
 	b->gso_size = 1448;
 	b->gso_type = 1;
-	for (int tries = 0; tries < 1000; tries++) {
-		int err = nic_xmit(nic, b);
-		if (err == 0) {
-			__atomic_fetch_add(&tso_sent, 1, __ATOMIC_RELAXED);
-			return;
-		}
-		if (err != -EAGAIN)
-			return;
-		thread_yield();
-	}
-	pkb_free(b);
+	if (nic_xmit_wait(nic, b, 1000000000ULL) == 0)
+		__atomic_fetch_add(&tso_sent, 1, __ATOMIC_RELAXED);
 }
 
 /* ---- floods for the NIC benchmark and the full-ring test ----
@@ -219,19 +231,15 @@ static void flood(struct nic *nic, const u8 *req_eth, u32 count, u32 size)
 		h[15] = (u8)(seq >> 16);
 		h[16] = (u8)(seq >> 8);
 		h[17] = (u8)seq;
-		for (;;) {
-			int err = nic_xmit(nic, b);
-			if (err == 0) {
-				sent++;
-				break;
-			}
-			if (err != -EAGAIN)
-				goto out;
-			retries++;
-			thread_yield();
+		int err = nic_xmit(nic, b);
+		if (err == -EAGAIN) {
+			retries++; /* the ring is full: sleep on the completion interrupt */
+			err = nic_xmit_wait(nic, b, 1000000000ULL);
 		}
+		if (err != 0)
+			break;
+		sent++;
 	}
-out:;
 	u64 ns = arch_clock_ns() - t0, k = arch_cycles() - k0;
 	__atomic_fetch_add(&flood_frames, sent, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&flood_ns, ns, __ATOMIC_RELAXED);
@@ -301,20 +309,10 @@ static void echo_rx(struct nic *nic, struct pkb *b)
 		return;
 	}
 	swap(eth, eth + 6, 6);
-	for (int tries = 0;; tries++) {
-		int err = nic_xmit(nic, b);
-		if (err == 0) {
-			__atomic_fetch_add(&echo_frames, 1, __ATOMIC_RELAXED);
-			return;
-		}
-		if (err != -EAGAIN || tries == 1000) {
-			if (err == -EAGAIN)
-				pkb_free(b);
-			__atomic_fetch_add(&echo_dropped, 1, __ATOMIC_RELAXED);
-			return;
-		}
-		thread_yield(); /* the ring is full: let the device catch up */
-	}
+	if (nic_xmit_wait(nic, b, 1000000000ULL) == 0)
+		__atomic_fetch_add(&echo_frames, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&echo_dropped, 1, __ATOMIC_RELAXED);
 }
 
 static u64 c_echo(void) { return echo_frames; }

@@ -35,6 +35,9 @@ struct nic_queue_stats {
 
 struct nic_ops {
 	int (*xmit)(struct nic *nic, struct pkb *b);
+	/* Sleep until the calling CPU's transmit queue has room (or timeout):
+	 * 0, or -ETIMEDOUT. For senders that got -EAGAIN. */
+	int (*tx_wait)(struct nic *nic, u64 timeout_ns);
 	void (*stats)(struct nic *nic, unsigned q, bool tx, struct nic_queue_stats *out);
 };
 
@@ -58,6 +61,9 @@ struct nic *nic_get(int i);
 int nic_count(void);
 void nic_set_rx_hook(struct nic *nic, nic_rx_hook_t hook);
 int nic_xmit(struct nic *nic, struct pkb *b);
+/* nic_xmit, waiting for room while the ring is full (up to timeout_ns);
+ * on failure b has been freed and the drop counted. */
+int nic_xmit_wait(struct nic *nic, struct pkb *b, u64 timeout_ns);
 /* Deliver a received packet (drivers): to the hook, or dropped and counted. */
 void nic_deliver(struct nic *nic, struct pkb *b);
 

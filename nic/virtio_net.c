@@ -6,7 +6,9 @@
  * one ring slot with an indirect table [virtio_net_hdr][headers][payload
  * fragments]; the virtio_net_hdr is its own descriptor (a per-slot array).
  * Completed slots are reclaimed on the next transmit on that queue; a full
- * ring returns -EAGAIN and the caller keeps the packet.
+ * ring returns -EAGAIN and the caller keeps the packet, and may sleep in
+ * tx_wait on the queue's completion interrupt (MSI-X, routed to the
+ * queue's CPU; enabled only while someone waits).
  *
  * Receive with header split: each posted buffer is a two-descriptor chain
  * [virtio_net_hdr + predicted header bytes, inside the pkb's own header
@@ -40,6 +42,7 @@ struct vnet;
 struct vnet_txq {
 	struct vq vq;
 	spinlock_t lock;                 /* only when CPUs share queues */
+	struct waitq room_wq;            /* senders waiting for a full ring */
 	struct virtio_net_hdr *vhdr;     /* one per ring slot */
 	struct nic_queue_stats st;
 } __aligned(CACHELINE);
@@ -302,6 +305,14 @@ static void rx_irq(void *arg)
 
 /* ---- transmit ---- */
 
+/* Transmit completions interrupt only while a sender waits for room. */
+static void tx_irq(void *arg)
+{
+	struct vnet_txq *q = arg;
+	q->st.irqs++;
+	waitq_wake_all(&q->room_wq);
+}
+
 static void tx_reclaim(struct vnet_txq *q)
 {
 	struct pkb *b;
@@ -369,6 +380,32 @@ out:
 	return err;
 }
 
+static bool tx_room(struct vnet_txq *q)
+{
+	return q->vq.num_free > 0 || vq_has_used(&q->vq);
+}
+
+static int vnet_tx_wait(struct nic *nic, u64 timeout_ns)
+{
+	struct vnet *vn = nic->priv;
+	struct vnet_txq *q = &vn->tx[cpu_id() % vn->npairs];
+	if (tx_room(q))
+		return 0;
+	/* ask for an interrupt at the next completion, then sleep on it */
+	if (vn->shared_tx)
+		spin_lock(&q->lock);
+	bool already = vq_enable_intr(&q->vq);
+	if (vn->shared_tx)
+		spin_unlock(&q->lock);
+	bool ok = already || wait_event_timeout(&q->room_wq, tx_room(q), timeout_ns);
+	if (vn->shared_tx)
+		spin_lock(&q->lock);
+	vq_disable_intr(&q->vq);
+	if (vn->shared_tx)
+		spin_unlock(&q->lock);
+	return ok ? 0 : -ETIMEDOUT;
+}
+
 static void vnet_stats(struct nic *nic, unsigned qi, bool tx, struct nic_queue_stats *out)
 {
 	struct vnet *vn = nic->priv;
@@ -385,6 +422,7 @@ static void vnet_stats(struct nic *nic, unsigned qi, bool tx, struct nic_queue_s
 
 static const struct nic_ops vnet_ops = {
 	.xmit = vnet_xmit,
+	.tx_wait = vnet_tx_wait,
 	.stats = vnet_stats,
 };
 
@@ -458,13 +496,12 @@ static int vnet_setup_queues(struct vnet *vn, struct pci_dev *d)
 		rq->predict = PREDICT_DEFAULT;
 		waitq_init(&rq->wq, "vnet_rx");
 		spin_init(&tq->lock, "vnet_tx");
+		waitq_init(&tq->room_wq, "vnet_tx_room");
 		u16 rx_entry = msix ? (u16)(1 + 2 * i) : VIRTIO_MSI_NO_VECTOR;
 		u16 tx_entry = msix ? (u16)(2 + 2 * i) : VIRTIO_MSI_NO_VECTOR;
 		int err = vq_create(&rq->vq, &vn->vp, (u16)(2 * i), VNET_RING_MAX, rx_entry);
 		if (!err)
-			err = vq_create(&tq->vq, &vn->vp, (u16)(2 * i + 1), VNET_RING_MAX,
-					VIRTIO_MSI_NO_VECTOR);
-		(void)tx_entry; /* transmit completions are reaped on the next send */
+			err = vq_create(&tq->vq, &vn->vp, (u16)(2 * i + 1), VNET_RING_MAX, tx_entry);
 		if (err) {
 			pr_err("%s: queue pair %u: cannot set up its queues (%d); device has %u",
 			       vn->nic.name, i, err, vn->vp.nqueues);
@@ -477,6 +514,9 @@ static int vnet_setup_queues(struct vnet *vn, struct pci_dev *d)
 		if (msix) {
 			int v = arch_irq_alloc(rx_irq, rq);
 			if (v < 0 || pci_msix_set(d, rx_entry, v, rq->cpu))
+				return -ENOSPC;
+			v = arch_irq_alloc(tx_irq, tq);
+			if (v < 0 || pci_msix_set(d, tx_entry, v, i % ncpus))
 				return -ENOSPC;
 		}
 	}

@@ -288,6 +288,11 @@ def inside(logdir, count, seed, kernel):
               and sum(t["ring_full"] for t in txq.values()) > 0,
               "retries %s, ring_full %s" % (c4.get("nictest.flood_ring_full_retries"),
                                             [t["ring_full"] for t in txq.values()]))
+        ctr_all = {x["name"]: x["value"] for x in g.json("counters nic.")["counters"]}
+        check("nic: a full ring sleeps on the queue's completion interrupt",
+              ctr_all.get("nic.tx_full_waits", 0) > 0 and sum(t["irqs"] for t in txq.values()) > 0,
+              "waits %s, tx irqs %s" % (ctr_all.get("nic.tx_full_waits"),
+                                        [t["irqs"] for t in txq.values()]))
         # bursts larger than the receive ring (256) but smaller than the
         # tap's queue (set to 10000 below), so the host drops nothing and the
         # guest must refill and re-notify to see them all
