@@ -289,6 +289,12 @@ static void echo_rx(struct nic *nic, struct pkb *b)
 			      (u32)arg[4] << 8 | arg[5]);
 			return;
 		}
+		if ((e[12] << 8 | e[13]) == ETH_P_TEST && memcmp(req, "RST!", 4) == 0) {
+			pkb_free(b);
+			int err = nic->ops->inject ? nic->ops->inject(nic, "bad-descriptor") : -ENOTSUP;
+			printk(LOG_INFO, "nictest: injected a bad descriptor (%d)", err);
+			return;
+		}
 		if ((e[12] << 8 | e[13]) == ETH_P_SINK) {
 			u64 now = arch_clock_ns();
 			u64 zero = 0;
@@ -359,18 +365,19 @@ static int cmd_nic(struct repl_out *o, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	repl_table_begin(o, "nics", "name::6 driver::10 mac::17 link::4 mtu:n:5 speed:n:6 "
-			 "queues:n:6 link_changes:n:12");
+			 "queues:n:6 link_changes:n:12 resets:n:6");
 	for (int i = 0; i < nnics; i++) {
 		struct nic *n = nics[i];
-		char mac[24], mtu[8], sp[12], q[8], lc[24];
+		char mac[24], mtu[8], sp[12], q[8], lc[24], rs[24];
 		ksnprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
 			  n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
 		ksnprintf(mtu, sizeof(mtu), "%u", n->mtu);
 		ksnprintf(sp, sizeof(sp), "%u", n->speed_mbps);
 		ksnprintf(q, sizeof(q), "%u", n->ntxq);
 		ksnprintf(lc, sizeof(lc), "%llu", (unsigned long long)n->link_changes);
-		const char *cells[8] = { n->name, n->driver, mac, n->link_up ? "up" : "down", mtu, sp,
-					 q, lc };
+		ksnprintf(rs, sizeof(rs), "%llu", (unsigned long long)n->resets);
+		const char *cells[9] = { n->name, n->driver, mac, n->link_up ? "up" : "down", mtu, sp,
+					 q, lc, rs };
 		repl_row(o, cells);
 	}
 	repl_table_end(o);

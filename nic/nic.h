@@ -38,6 +38,8 @@ struct nic_ops {
 	/* Sleep until the calling CPU's transmit queue has room (or timeout):
 	 * 0, or -ETIMEDOUT. For senders that got -EAGAIN. */
 	int (*tx_wait)(struct nic *nic, u64 timeout_ns);
+	/* Fault injection for tests ("bad-descriptor"); -ENOTSUP if unknown. */
+	int (*inject)(struct nic *nic, const char *what);
 	void (*stats)(struct nic *nic, unsigned q, bool tx, struct nic_queue_stats *out);
 };
 
@@ -54,6 +56,7 @@ struct nic {
 	nic_rx_hook_t rx;        /* set by the stack (nic_set_rx_hook) */
 	void *priv;
 	u64 link_changes;
+	u64 resets;              /* device resets recovered from */
 };
 
 int nic_register(struct nic *nic);

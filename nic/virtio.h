@@ -45,6 +45,7 @@ struct vq {
 	u64 kicks, wraps;
 	struct page *mem;
 	unsigned order;
+	u16 msix_entry;
 };
 
 int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *d);
@@ -58,6 +59,12 @@ u8 virtio_status(struct virtio_pci *vp);
 int virtio_set_config_vector(struct virtio_pci *vp, u16 entry);
 
 int vq_create(struct vq *q, struct virtio_pci *vp, u16 index, u16 max_size, u16 msix_entry);
+/* Re-initialize a created queue in place and give it to the device again
+ * (after a device reset). */
+int vq_program(struct vq *q);
+/* After a device reset: one outstanding cookie at a time, NULL when none. */
+void *vq_detach(struct vq *q);
+int vq_add_malformed(struct vq *q);
 /* Add one chain; returns 0 or -ENOSPC (ring full) / -EINVAL (too many
  * segments). */
 int vq_add(struct vq *q, const struct pkb_sg *out, int nout, const struct pkb_sg *in, int nin,

@@ -22,6 +22,10 @@
  * packet is handed up only after its replacement buffer is posted; if
  * memory is out the packet is dropped (counted) and its buffer reposted, so
  * the ring never runs empty.
+ *
+ * Device reset: when the device flags NEEDS_RESET, a thread of the driver
+ * stops the queues, resets the device, drops (and counts) the buffers it
+ * held, sets it up again and resumes (vnet_recover).
  */
 #include "nic/nic.h"
 #include "nic/virtio.h"
@@ -30,6 +34,7 @@
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/sched/sched.h"
+#include "kernel/sync/rcu.h"
 
 #define RX_BUDGET 64
 #define PREDICT_DEFAULT 54   /* Ethernet + IPv4 + TCP without options */
@@ -65,7 +70,13 @@ struct vnet {
 	struct vnet_rxq rx[NIC_MAX_QUEUES];
 	struct vnet_txq tx[NIC_MAX_QUEUES];
 	struct vq ctrl;
-	bool have_ctrl;
+	bool have_ctrl, msix;
+	u64 want;                        /* features offered at probe */
+	/* device reset recovery (vnet_recover) */
+	volatile bool stopping;          /* queues are being torn down */
+	volatile bool reset_pending;
+	int parked;                      /* [atomic] poll threads parked */
+	struct waitq restart_wq, reset_wq;
 };
 
 static const char *const vnet_feature_names[64] = {
@@ -278,7 +289,14 @@ static int rx_process(struct vnet_rxq *q, int budget)
 static void rx_poll_main(void *arg)
 {
 	struct vnet_rxq *q = arg;
+	struct vnet *vn = q->vn;
 	for (;;) {
+		if (vn->stopping) { /* a device reset is under way: stay off the ring */
+			__atomic_fetch_add(&vn->parked, 1, __ATOMIC_ACQ_REL);
+			wait_event(&vn->restart_wq, !vn->stopping);
+			__atomic_fetch_sub(&vn->parked, 1, __ATOMIC_ACQ_REL);
+			continue;
+		}
 		int n = rx_process(q, RX_BUDGET);
 		rx_refill(q);
 		if (n == RX_BUDGET) {
@@ -330,6 +348,11 @@ static int vnet_xmit(struct nic *nic, struct pkb *b)
 	struct vnet_txq *q = &vn->tx[cpu_id() % vn->npairs];
 	if (vn->shared_tx)
 		spin_lock(&q->lock);
+	if (vn->stopping) {
+		q->st.drops++;
+		err = -ENETDOWN;
+		goto out_free;
+	}
 	tx_reclaim(q);
 	if (!nic->link_up) {
 		q->st.drops++;
@@ -397,7 +420,10 @@ static int vnet_tx_wait(struct nic *nic, u64 timeout_ns)
 	bool already = vq_enable_intr(&q->vq);
 	if (vn->shared_tx)
 		spin_unlock(&q->lock);
-	bool ok = already || wait_event_timeout(&q->room_wq, tx_room(q), timeout_ns);
+	bool ok = already ||
+		  wait_event_timeout(&q->room_wq, tx_room(q) || vn->stopping, timeout_ns);
+	if (vn->stopping)
+		return -ENETDOWN;
 	if (vn->shared_tx)
 		spin_lock(&q->lock);
 	vq_disable_intr(&q->vq);
@@ -420,9 +446,12 @@ static void vnet_stats(struct nic *nic, unsigned qi, bool tx, struct nic_queue_s
 	out->inflight = (u64)(vq->size - READ_ONCE(vq->num_free));
 }
 
+static int vnet_inject(struct nic *nic, const char *what);
+
 static const struct nic_ops vnet_ops = {
 	.xmit = vnet_xmit,
 	.tx_wait = vnet_tx_wait,
+	.inject = vnet_inject,
 	.stats = vnet_stats,
 };
 
@@ -463,9 +492,108 @@ static void config_irq(void *arg)
 		vn->nic.link_changes++;
 		printk(LOG_INFO, "%s: link %s", vn->nic.name, up ? "up" : "down");
 	}
-	if (virtio_status(&vn->vp) & VIRTIO_STATUS_NEEDS_RESET)
-		printk(LOG_ERR, "%s: device needs a reset (not supported yet): traffic stops",
-		       vn->nic.name);
+	if ((virtio_status(&vn->vp) & VIRTIO_STATUS_NEEDS_RESET) && !vn->reset_pending) {
+		vn->reset_pending = true;
+		waitq_wake_one(&vn->reset_wq);
+	}
+}
+
+/*
+ * Recover from a device that flagged NEEDS_RESET: stop senders (they run
+ * with preemption off, so a grace period sees them all out) and park the
+ * poll threads, reset the device, drop every buffer it held (counted),
+ * negotiate again, give it fresh rings in the same memory, refill, resume.
+ */
+static void vnet_recover(struct vnet *vn)
+{
+	const char *nm = vn->nic.name;
+	printk(LOG_ERR, "%s: device needs a reset: resetting it", nm);
+	vn->stopping = true;
+	synchronize_rcu();
+	for (unsigned i = 0; i < vn->npairs; i++) {
+		vn->rx[i].irq_pending = true;
+		waitq_wake_one(&vn->rx[i].wq);
+		waitq_wake_all(&vn->tx[i].room_wq);
+	}
+	u64 deadline = arch_clock_ns() + 2000000000ULL;
+	while (__atomic_load_n(&vn->parked, __ATOMIC_ACQUIRE) < (int)vn->npairs) {
+		if (arch_clock_ns() > deadline) {
+			printk(LOG_ERR, "%s: poll threads did not stop; device left down", nm);
+			return;
+		}
+		thread_sleep_ns(1000000);
+	}
+	struct pci_dev *d = vn->vp.pci;
+	virtio_reset(&vn->vp);
+	u64 dropped = 0;
+	struct pkb *b;
+	for (unsigned i = 0; i < vn->npairs; i++) {
+		while ((b = vq_detach(&vn->rx[i].vq)) != NULL) {
+			pkb_free(b);
+			dropped++;
+		}
+		while ((b = vq_detach(&vn->tx[i].vq)) != NULL) {
+			pkb_free(b);
+			dropped++;
+			vn->tx[i].st.drops++;
+		}
+	}
+	if (vn->have_ctrl)
+		while (vq_detach(&vn->ctrl))
+			; /* the control command is static */
+	int err = virtio_pci_init(&vn->vp, d);
+	if (!err)
+		err = virtio_negotiate(&vn->vp, vn->want, vnet_feature_names, 64, nm);
+	if (!err && vn->msix)
+		err = virtio_set_config_vector(&vn->vp, 0);
+	for (unsigned i = 0; !err && i < vn->npairs; i++) {
+		err = vq_program(&vn->rx[i].vq);
+		if (!err)
+			err = vq_program(&vn->tx[i].vq);
+		vq_disable_intr(&vn->tx[i].vq);
+	}
+	if (!err && vn->have_ctrl)
+		err = vq_program(&vn->ctrl);
+	if (err) {
+		printk(LOG_ERR, "%s: could not bring the device back (%d); it stays down", nm, err);
+		return;
+	}
+	virtio_driver_ok(&vn->vp);
+	if (vn->npairs > 1 && ctrl_mq(vn, vn->npairs) != 0)
+		printk(LOG_ERR, "%s: queue pairs not re-enabled after the reset", nm);
+	for (unsigned i = 0; i < vn->npairs; i++)
+		rx_refill(&vn->rx[i]);
+	vn->nic.resets++;
+	vn->stopping = false;
+	waitq_wake_all(&vn->restart_wq);
+	printk(LOG_INFO, "%s: device reset done: %llu buffers it held were dropped; running again",
+	       nm, (unsigned long long)dropped);
+}
+
+static void reset_main(void *arg)
+{
+	struct vnet *vn = arg;
+	for (;;) {
+		wait_event(&vn->reset_wq, vn->reset_pending);
+		vnet_recover(vn);
+		vn->reset_pending = false;
+	}
+}
+
+static int vnet_inject(struct nic *nic, const char *what)
+{
+	struct vnet *vn = nic->priv;
+	if (strcmp(what, "bad-descriptor") != 0)
+		return -ENOTSUP;
+	preempt_disable();
+	struct vnet_txq *q = &vn->tx[cpu_id() % vn->npairs];
+	if (vn->shared_tx)
+		spin_lock(&q->lock);
+	int err = vq_add_malformed(&q->vq);
+	if (vn->shared_tx)
+		spin_unlock(&q->lock);
+	preempt_enable();
+	return err;
 }
 
 /* ---- probe ---- */
@@ -473,6 +601,7 @@ static void config_irq(void *arg)
 static int vnet_setup_queues(struct vnet *vn, struct pci_dev *d)
 {
 	bool msix = pci_msix_setup(d) == 0;
+	vn->msix = msix;
 	unsigned want = MIN((unsigned)vn->max_pairs, ncpus);
 	want = MIN(want, (unsigned)NIC_MAX_QUEUES);
 	if (msix && d->msix_entries < 1 + 2 * want)
@@ -549,6 +678,9 @@ static int vnet_probe_one(struct pci_dev *d, int index)
 		   (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CSUM) |
 		   (1ULL << VIRTIO_NET_F_GUEST_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |
 		   (1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_NET_F_SPEED_DUPLEX);
+	vn->want = want;
+	waitq_init(&vn->restart_wq, "vnet_restart");
+	waitq_init(&vn->reset_wq, "vnet_reset");
 	err = virtio_negotiate(&vn->vp, want, vnet_feature_names, 64, vn->nic.name);
 	if (err)
 		goto fail;
@@ -602,6 +734,12 @@ static int vnet_probe_one(struct pci_dev *d, int index)
 		}
 		thread_put(t);
 	}
+	struct thread *rt = thread_create("vnet_reset", reset_main, vn, -1, 0);
+	if (!rt) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	thread_put(rt);
 	nic_register(&vn->nic);
 	const u8 *m = vn->nic.mac;
 	pr_info("%s: virtio-net at %02x:%02x.%u, MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s, "

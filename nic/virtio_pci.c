@@ -192,23 +192,73 @@ int vq_create(struct vq *q, struct virtio_pci *vp, u16 index, u16 max_size, u16 
 	q->used = (struct vring_used *)(base + used_off);
 	q->indirect = (struct vring_desc *)(base + ind_off);
 	q->cookie = cookie;
+	q->msix_entry = msix_entry;
+	return vq_program(q);
+}
+
+/* (Re)initialize the ring in its memory and give it to the device. */
+int vq_program(struct vq *q)
+{
+	struct virtio_pci *vp = q->vp;
+	memset(page_address(q->mem), 0, PAGE_SIZE << q->order);
+	memset(q->cookie, 0, sizeof(void *) * q->size);
 	q->event_idx = vp->features & (1ULL << VIRTIO_F_RING_EVENT_IDX);
-	for (u16 i = 0; i < size; i++)
+	for (u16 i = 0; i < q->size; i++)
 		q->desc[i].next = (u16)(i + 1);
-	q->num_free = size;
+	q->num_free = q->size;
 	q->free_head = 0;
-	u64 pa = page_to_phys(pg);
+	q->avail_idx = q->last_used = q->kicked_idx = 0;
+	cc_w16(vp, VIRTIO_CC_Q_SELECT, q->index);
+	cc_w16(vp, VIRTIO_CC_Q_SIZE, q->size);
+	u64 pa = page_to_phys(q->mem);
 	cc_w64(vp, VIRTIO_CC_Q_DESC, pa);
-	cc_w64(vp, VIRTIO_CC_Q_AVAIL, pa + desc_sz);
-	cc_w64(vp, VIRTIO_CC_Q_USED, pa + used_off);
-	cc_w16(vp, VIRTIO_CC_Q_MSIX, msix_entry);
-	if (msix_entry != VIRTIO_MSI_NO_VECTOR && cc_r16(vp, VIRTIO_CC_Q_MSIX) != msix_entry) {
-		pr_err("virtio: queue %u refused MSI-X entry %u", index, msix_entry);
+	cc_w64(vp, VIRTIO_CC_Q_AVAIL, pa + ((u8 *)q->avail - (u8 *)q->desc));
+	cc_w64(vp, VIRTIO_CC_Q_USED, pa + ((u8 *)q->used - (u8 *)q->desc));
+	cc_w16(vp, VIRTIO_CC_Q_MSIX, q->msix_entry);
+	if (q->msix_entry != VIRTIO_MSI_NO_VECTOR && cc_r16(vp, VIRTIO_CC_Q_MSIX) != q->msix_entry) {
+		pr_err("virtio: queue %u refused MSI-X entry %u", q->index, q->msix_entry);
 		return -EIO;
 	}
 	u16 noff = cc_r16(vp, VIRTIO_CC_Q_NOFF);
 	q->notify = (volatile u16 *)(vp->notify_base + (u32)noff * vp->notify_mult);
 	cc_w16(vp, VIRTIO_CC_Q_ENABLE, 1);
+	return 0;
+}
+
+/* After a device reset: hand back every chain's cookie (the device no
+ * longer owns them); the caller frees them. */
+void *vq_detach(struct vq *q)
+{
+	for (u16 i = 0; i < q->size; i++) {
+		if (q->cookie[i]) {
+			void *c = q->cookie[i];
+			q->cookie[i] = NULL;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Post a deliberately malformed chain (an indirect table whose length is
+ * not a multiple of a descriptor): the device must flag NEEDS_RESET. For
+ * fault-injection tests only. */
+int vq_add_malformed(struct vq *q)
+{
+	if (q->num_free == 0)
+		return -ENOSPC;
+	u16 head = q->free_head;
+	struct vring_desc *d = &q->desc[head];
+	q->free_head = d->next;
+	q->num_free--;
+	d->addr = virt_to_phys(&q->indirect[(u32)head * VQ_MAX_SEGS]);
+	d->len = 15;
+	d->flags = VRING_DESC_F_INDIRECT;
+	q->cookie[head] = NULL;
+	q->avail->ring[q->avail_idx & (q->size - 1)] = head;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	q->avail_idx++;
+	WRITE_ONCE(q->avail->idx, q->avail_idx);
+	*q->notify = q->index;
 	return 0;
 }
 

@@ -353,6 +353,34 @@ def inside(logdir, count, seed, kernel):
             if addr[2] != PACKET_OUTGOING and data[14:27] == b"after-link-up":
                 back = data
         check("nic: echo works after link up", back == echo_of(frame), repr(back)[:100])
+        # device reset: a malformed descriptor makes the device flag
+        # NEEDS_RESET; the driver resets it, drops what it held, runs again
+        s.send(GUEST_MAC + bytes.fromhex("0200000000ab") + struct.pack("!H", ETH_P_TEST) +
+               b"RST!" + bytes(42))
+        n = None
+        end = time.time() + 15
+        while time.time() < end:
+            n = g.json("nic")["nics"][0]
+            if n["resets"] >= 1:
+                break
+            time.sleep(0.3)
+        check("nic: device reset recovered", n is not None and n["resets"] == 1, json.dumps(n))
+        frame2 = GUEST_MAC + bytes.fromhex("020000aabbcd") + struct.pack("!H", ETH_P_TEST) + \
+            b"after-reset!!" + bytes(40)
+        back = None
+        end = time.time() + 10
+        while time.time() < end and back is None:
+            s.send(frame2)
+            t1 = time.time() + 1
+            while time.time() < t1 and back is None:
+                try:
+                    data, addr = s.recvfrom(4096)
+                except socket.timeout:
+                    continue
+                if addr[2] != PACKET_OUTGOING and data[14:27] == b"after-reset!!":
+                    back = data
+        check("nic: echo works after the device reset", back == echo_of(frame2), repr(back)[:80])
+
         # every live packet buffer is accounted for: posted for receive, or
         # waiting in a transmit ring to be reclaimed
         c2 = {x["name"]: x["value"] for x in g.json("counters")["counters"]}
