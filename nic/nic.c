@@ -383,7 +383,7 @@ static int cmd_nic(struct repl_out *o, int argc, char **argv)
 	repl_table_end(o);
 	repl_table_begin(o, "queues", "nic::6 dir::3 queue:n:5 packets:n:10 bytes:n:12 "
 			 "drops:n:7 ring_full:n:9 kicks:n:9 wraps:n:7 irqs:n:8 hdr_hits:n:9 "
-			 "hdr_misses:n:10 miss_bytes:n:10 inflight:n:8");
+			 "hdr_misses:n:10 miss_bytes:n:10 inflight:n:8 cycles:n:12");
 	for (int i = 0; i < nnics; i++) {
 		struct nic *n = nics[i];
 		for (int dir = 0; dir < 2; dir++) {
@@ -393,16 +393,18 @@ static int cmd_nic(struct repl_out *o, int argc, char **argv)
 				u64 v[10] = { qi, st.packets, st.bytes, st.drops, st.ring_full, st.kicks,
 					      st.wraps, st.irqs, st.hdr_hits, st.hdr_misses };
 				char b[11][24];
-				const char *cells[14] = { n->name, dir ? "tx" : "rx" };
+				const char *cells[15] = { n->name, dir ? "tx" : "rx" };
 				for (int k = 0; k < 10; k++) {
 					ksnprintf(b[k], 24, "%llu", (unsigned long long)v[k]);
 					cells[k + 2] = b[k];
 				}
 				ksnprintf(b[10], 24, "%llu", (unsigned long long)st.miss_bytes);
 				cells[12] = b[10];
-				char inf[24];
+				char inf[24], cyc[24];
 				ksnprintf(inf, 24, "%llu", (unsigned long long)st.inflight);
+				ksnprintf(cyc, 24, "%llu", (unsigned long long)st.cycles);
 				cells[13] = inf;
+				cells[14] = cyc;
 				repl_row(o, cells);
 			}
 		}

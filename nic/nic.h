@@ -31,6 +31,8 @@ struct nic_queue_stats {
 	u64 hdr_hits, hdr_misses, miss_bytes;  /* receive: header-split prediction */
 	u64 ring_full, kicks, wraps, irqs;
 	u64 inflight;        /* buffers the device holds now (posted / not reclaimed) */
+	u64 cycles;          /* CPU cycles in the driver's per-packet path (TSC;
+				guest instructions under QEMU -icount shift=0) */
 };
 
 struct nic_ops {
