@@ -66,22 +66,21 @@ static int cmd_runq(struct repl_out *o, int argc, char **argv)
 
 struct find {
 	u64 id;
-	struct thread *t;
-	u64 fp, pc;
-	enum thread_state state;
-	unsigned cpu;
+	struct thread *t;   /* with a reference taken under the threads lock */
 };
 
 static void find_thread(struct thread *t, void *arg)
 {
 	struct find *f = arg;
-	if (t->id != f->id)
+	if (t->id != f->id || f->t)
 		return;
-	f->t = t;
-	f->state = t->state;
-	f->cpu = t->cpu;
-	if (t->state != THREAD_RUNNING && t->ctx)
-		arch_context_frame(t->ctx, &f->fp, &f->pc);
+	int r = __atomic_load_n(&t->refs, __ATOMIC_RELAXED);
+	while (r > 0) /* never revive a thread whose last reference is going */
+		if (__atomic_compare_exchange_n(&t->refs, &r, r + 1, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED)) {
+			f->t = t;
+			return;
+		}
 }
 
 static void bt_row(void *arg, int depth, u64 addr, const char *sym, u64 off)
@@ -101,26 +100,39 @@ static int cmd_bt(struct repl_out *o, int argc, char **argv)
 	struct find f = { 0 };
 	if (argc != 2 || repl_parse_u64(argv[1], &f.id) < 0)
 		return repl_error(o, -EINVAL, "usage: bt THREAD-ID (see 'threads')");
-	/* the walk reads the thread's stack: it must stay switched out, which
-	 * holding the threads lock does not guarantee; the frame is captured
-	 * under the lock and the stack read only if the thread is still not
-	 * running (and stacks of dead threads are freed by the reaper later) */
 	thread_for_each(find_thread, &f);
-	if (!f.t)
+	struct thread *t = f.t;
+	if (!t)
 		return repl_error(o, -ENOENT, "no thread %llu", (unsigned long long)f.id);
-	if (f.t == thread_current()) {
-		f.fp = (u64)__builtin_frame_address(0);
-		f.pc = 0;
-	} else if (f.state == THREAD_RUNNING) {
-		return repl_error(o, -EBUSY, "thread %llu is running on cpu %u; 'freeze' first",
-				  (unsigned long long)f.id, f.cpu);
-	} else if (f.state == THREAD_DEAD) {
-		return repl_error(o, -ENOENT, "thread %llu has exited", (unsigned long long)f.id);
+	int err = 0;
+	if (t == thread_current()) {
+		repl_table_begin(o, "backtrace", "depth:n:5 address::18 symbol::40");
+		arch_backtrace_walk((u64)__builtin_frame_address(0), 0, 0, bt_row, o);
+		repl_table_end(o);
+		thread_put(t);
+		return 0;
 	}
-	repl_table_begin(o, "backtrace", "depth:n:5 address::18 symbol::40");
-	arch_backtrace_walk(f.fp, f.pc, 0, bt_row, o);
-	repl_table_end(o);
-	return 0;
+	/* Holding the thread's lock keeps it from being switched in (the
+	 * scheduler takes that lock to run it), so its stack holds still, and
+	 * a thread that is not dead keeps its stack. */
+	unsigned long fl = irq_save();
+	raw_spin_lock(&t->lock);
+	if (t->state == THREAD_RUNNING) {
+		err = repl_error(o, -EBUSY, "thread %llu is running on cpu %u; 'freeze' first",
+				 (unsigned long long)f.id, t->cpu);
+	} else if (t->state == THREAD_DEAD || !t->ctx) {
+		err = repl_error(o, -ENOENT, "thread %llu has exited", (unsigned long long)f.id);
+	} else {
+		u64 fp, pc;
+		arch_context_frame(t->ctx, &fp, &pc);
+		repl_table_begin(o, "backtrace", "depth:n:5 address::18 symbol::40");
+		arch_backtrace_walk(fp, pc, 0, bt_row, o);
+		repl_table_end(o);
+	}
+	raw_spin_unlock(&t->lock);
+	irq_restore(fl);
+	thread_put(t);
+	return err;
 }
 
 static u64 c_switches(void)
