@@ -752,7 +752,11 @@ static int cmd_x(struct repl_out *o, int argc, char **argv)
 	if (addr % unit)
 		return repl_error(o, -EINVAL, "address %#llx not aligned to %llu",
 				  (unsigned long long)addr, (unsigned long long)unit);
-	for (u64 a = ALIGN_DOWN(addr, PAGE_SIZE); a < addr + count * unit; a += PAGE_SIZE) {
+	u64 end = addr + count * unit;
+	if (end < addr) /* the range wraps past the top: nothing there is ours */
+		return repl_error(o, -EFAULT, "address %#llx is not mapped",
+				  (unsigned long long)addr);
+	for (u64 a = ALIGN_DOWN(addr, PAGE_SIZE); a < end; a += PAGE_SIZE) {
 		unsigned prot;
 		bool large;
 		if (a < DIRECT_BASE || !arch_kaddr_prot(a, &prot, &large))

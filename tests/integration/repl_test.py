@@ -232,6 +232,8 @@ def check_all_commands(g, r, mode, smp):
     r.check(mode + " x offset", j["ok"] and j["memory"]["unit"] == 4, str(j))
     j = g.json("x/1g 0x10")
     r.check(mode + " x unmapped refused", not j["ok"] and "not mapped" in j["error"], str(j))
+    j = g.json("x/256g 0xfffffffffffffff8")   # the range wraps past the top
+    r.check(mode + " x wrapping range refused", not j["ok"] and "not mapped" in j["error"], str(j))
 
     # the first device window is the local APIC: reading registers can have
     # effects, so the REPL refuses
