@@ -205,6 +205,7 @@ static void tso_send(struct nic *nic, const u8 *req_eth, u16 port)
 
 #define ETH_P_FLOOD 0x88b6
 #define ETH_P_SINK 0x88b7
+#define FLOOD_MAX 1000000   /* a request cannot keep a poll thread busy for long */
 static struct page *flood_page;
 static u64 flood_frames, flood_ns, flood_ticks, flood_retries;
 static u64 sink_frames, sink_first_ns, sink_last_ns;
@@ -269,24 +270,24 @@ KCOUNTER("nictest.tso_sent", "segments", c_tso);
 
 static void echo_rx(struct nic *nic, struct pkb *b)
 {
-	if (pkb_hdr_len(b) == 14 && b->len >= 6) {
-		u8 req[6];
-		pkb_copy_out(b, 0, req, 6);
+	/* requests are read in place from the first payload page: looking is
+	 * not a copy (copy.rx_read counts bytes moved to a reader) */
+	const u8 *req = b->nfrags && b->frags[0].len >= 10 ?
+			(const u8 *)page_address(b->frags[0].page) + b->frags[0].off : NULL;
+	if (pkb_hdr_len(b) == 14 && req) {
 		u8 *e = pkb_hdr(b);
 		if ((e[12] << 8 | e[13]) == ETH_P_TEST && memcmp(req, "TSO!", 4) == 0) {
 			tso_send(nic, e, (u16)(req[4] << 8 | req[5]));
 			pkb_free(b);
 			return;
 		}
-		if ((e[12] << 8 | e[13]) == ETH_P_TEST && memcmp(req, "FLD!", 4) == 0 &&
-		    b->len >= 10) {
-			u8 arg[6];
-			pkb_copy_out(b, 4, arg, 6);
+		if ((e[12] << 8 | e[13]) == ETH_P_TEST && memcmp(req, "FLD!", 4) == 0) {
+			u32 count = (u32)req[4] << 24 | (u32)req[5] << 16 | (u32)req[6] << 8 | req[7];
+			u32 size = (u32)req[8] << 8 | req[9];
 			u8 eth[14];
 			memcpy(eth, e, 14);
 			pkb_free(b);
-			flood(nic, eth, (u32)arg[0] << 24 | (u32)arg[1] << 16 | (u32)arg[2] << 8 | arg[3],
-			      (u32)arg[4] << 8 | arg[5]);
+			flood(nic, eth, MIN(count, FLOOD_MAX), size);
 			return;
 		}
 		if ((e[12] << 8 | e[13]) == ETH_P_TEST && memcmp(req, "RST!", 4) == 0) {
