@@ -640,6 +640,16 @@ def tier_explicit(res, opts, state):
 # ---------------------------------------------------------------------------
 # Tier: boot paths
 # ---------------------------------------------------------------------------
+def boot_module_problems(b):
+    """What is wrong with a boot that should pass ktest=boot_module."""
+    problems = []
+    if "ktest: PASS boot_module" not in b.text:
+        problems.append("no 'ktest: PASS boot_module'")
+    if b.status != PASSED:
+        problems.append(b.status_str() + " (expected 1)")
+    return problems
+
+
 def tier_boot(res, opts, state):
     # (b) iPXE from QEMU's TFTP server, Multiboot kernel + module
     name = "boot ipxe-tftp"
@@ -661,11 +671,7 @@ def tier_boot(res, opts, state):
               "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
              os.path.join(opts.logs, "boot-ipxe.log"), opts.boot_timeout)
     err("   (%.1f s)" % b.elapsed)
-    problems = []
-    if "ktest: PASS boot_module" not in b.text:
-        problems.append("no 'ktest: PASS boot_module'")
-    if b.status != PASSED:
-        problems.append(b.status_str() + " (expected 1)")
+    problems = boot_module_problems(b)
     res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
 
     # (c) the GRUB ISO, no ktest: wait for the ready line, then stop QEMU
@@ -720,14 +726,10 @@ def tier_boot(res, opts, state):
                   "-cdrom", iso, "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
                  os.path.join(opts.logs, "boot-grub-cmdline.log"), opts.boot_timeout)
         err("   (%.1f s)" % b.elapsed)
-        problems = []
+        problems = boot_module_problems(b)
         for opt in ("bogus_first=1", "bogus_last=2"):
             if "cmdline: unknown option '%s' (ignored)" % opt not in b.text:
                 problems.append("no \"cmdline: unknown option '%s' (ignored)\"" % opt)
-        if "ktest: PASS boot_module" not in b.text:
-            problems.append("no 'ktest: PASS boot_module'")
-        if b.status != PASSED:
-            problems.append(b.status_str() + " (expected 1)")
         res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
 
     # (d) an unknown command-line option is reported and ignored
@@ -740,13 +742,9 @@ def tier_boot(res, opts, state):
              os.path.join(opts.logs, "boot-cmdline.log"), opts.explicit_timeout,
              silence=opts.silence_timeout)
     err("   (%.1f s)" % b.elapsed)
-    problems = []
+    problems = boot_module_problems(b)
     if "cmdline: unknown option 'bogus_option=1' (ignored)" not in b.text:
         problems.append("no \"cmdline: unknown option 'bogus_option=1' (ignored)\"")
-    if "ktest: PASS boot_module" not in b.text:
-        problems.append("no 'ktest: PASS boot_module'")
-    if b.status != PASSED:
-        problems.append(b.status_str() + " (expected 1)")
     res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
 
 

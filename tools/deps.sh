@@ -21,12 +21,18 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
 	exit 1
 fi
 
-missing=
-for p in $pkgs; do
-	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-	[ "$st" = installed ] || missing="$missing $p"
-done
-missing=${missing# }
+# prints the packages of "$@" that are not installed
+not_installed() {
+	out=
+	for p in "$@"; do
+		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+		[ "$st" = installed ] || out="$out $p"
+	done
+	echo "${out# }"
+}
+
+# shellcheck disable=SC2086  # word splitting of the package list is intended
+missing=$(not_installed $pkgs)
 [ -z "$missing" ] && exit 0
 
 echo "deps: missing Debian packages: $missing" >&2
@@ -55,13 +61,10 @@ $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-reco
 }
 
 # check again: apt-get can succeed without installing what was asked
-still=
-for p in $missing; do
-	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-	[ "$st" = installed ] || still="$still $p"
-done
+# shellcheck disable=SC2086
+still=$(not_installed $missing)
 if [ -n "$still" ]; then
-	echo "deps: still not installed:$still" >&2
+	echo "deps: still not installed: $still" >&2
 	exit 1
 fi
 echo "deps: installed $missing" >&2
