@@ -2,7 +2,7 @@
  * The NIC registry, delivery to the stack's receive hook, the `nic` REPL
  * command, and a test service: with nictest=echo every frame of the test
  * EtherType (0x88b5, IEEE local experimental), and every IPv4 UDP datagram
- * to port 7, is sent back from the CPU that received it with its addresses
+ * or TCP segment to port 7, is sent back from the CPU that received it with its addresses
  * (and ports) swapped, touching headers only: the payload pages go back out
  * as they came in. (Swapping source and destination keeps the IPv4 and UDP
  * checksums valid: they are sums.) Until the network stack exists, UDP
@@ -97,20 +97,23 @@ static void swap(u8 *a, u8 *b, size_t n)
 	}
 }
 
-/* An IPv4 UDP datagram to port 7 whose headers the driver split off whole. */
-static bool udp_echo_frame(u8 *eth, u32 hlen)
+/* An IPv4 UDP datagram or TCP segment to port 7 whose headers the driver
+ * split off whole. (TCP: large-receive segments come back the same way,
+ * still coalesced, for the device to segment again.) */
+static bool ip_echo_frame(u8 *eth, u32 hlen)
 {
 	if (hlen < 14 + 20 + 8 || (eth[12] << 8 | eth[13]) != 0x0800)
 		return false;
 	u8 *ip = eth + 14;
 	u32 ihl = (ip[0] & 0xf) * 4u;
-	if ((ip[0] >> 4) != 4 || ihl < 20 || hlen != 14 + ihl + 8 || ip[9] != 17)
+	if ((ip[0] >> 4) != 4 || ihl < 20 || hlen < 14 + ihl + 8)
 		return false;
-	u8 *udp = ip + ihl;
-	if ((udp[2] << 8 | udp[3]) != 7)
+	u8 *l4 = ip + ihl;
+	u32 l4len = ip[9] == 17 ? 8 : ip[9] == 6 && hlen >= 14 + ihl + 20 ? (l4[12] >> 4) * 4u : 0;
+	if (!l4len || hlen != 14 + ihl + l4len || (l4[2] << 8 | l4[3]) != 7)
 		return false;
 	swap(ip + 12, ip + 16, 4);
-	swap(udp, udp + 2, 2);
+	swap(l4, l4 + 2, 2);
 	return true;
 }
 
@@ -310,7 +313,7 @@ static void echo_rx(struct nic *nic, struct pkb *b)
 	u8 *eth = pkb_hdr(b);
 	u32 hlen = pkb_hdr_len(b);
 	bool test = hlen >= 14 && (eth[12] << 8 | eth[13]) == ETH_P_TEST;
-	if (!test && !udp_echo_frame(eth, hlen)) {
+	if (!test && !ip_echo_frame(eth, hlen)) {
 		__atomic_fetch_add(&echo_other, 1, __ATOMIC_RELAXED);
 		pkb_free(b);
 		return;
@@ -384,28 +387,22 @@ static int cmd_nic(struct repl_out *o, int argc, char **argv)
 	repl_table_end(o);
 	repl_table_begin(o, "queues", "nic::6 dir::3 queue:n:5 packets:n:10 bytes:n:12 "
 			 "drops:n:7 ring_full:n:9 kicks:n:9 wraps:n:7 irqs:n:8 hdr_hits:n:9 "
-			 "hdr_misses:n:10 miss_bytes:n:10 inflight:n:8 cycles:n:12");
+			 "hdr_misses:n:10 miss_bytes:n:10 large:n:7 inflight:n:8 cycles:n:12");
 	for (int i = 0; i < nnics; i++) {
 		struct nic *n = nics[i];
 		for (int dir = 0; dir < 2; dir++) {
 			for (unsigned qi = 0; qi < (dir ? n->ntxq : n->nrxq); qi++) {
 				struct nic_queue_stats st;
 				n->ops->stats(n, qi, dir == 1, &st);
-				u64 v[10] = { qi, st.packets, st.bytes, st.drops, st.ring_full, st.kicks,
-					      st.wraps, st.irqs, st.hdr_hits, st.hdr_misses };
-				char b[11][24];
-				const char *cells[15] = { n->name, dir ? "tx" : "rx" };
-				for (int k = 0; k < 10; k++) {
+				u64 v[14] = { qi, st.packets, st.bytes, st.drops, st.ring_full, st.kicks,
+					      st.wraps, st.irqs, st.hdr_hits, st.hdr_misses,
+					      st.miss_bytes, st.large, st.inflight, st.cycles };
+				char b[14][24];
+				const char *cells[16] = { n->name, dir ? "tx" : "rx" };
+				for (int k = 0; k < 14; k++) {
 					ksnprintf(b[k], 24, "%llu", (unsigned long long)v[k]);
 					cells[k + 2] = b[k];
 				}
-				ksnprintf(b[10], 24, "%llu", (unsigned long long)st.miss_bytes);
-				cells[12] = b[10];
-				char inf[24], cyc[24];
-				ksnprintf(inf, 24, "%llu", (unsigned long long)st.inflight);
-				ksnprintf(cyc, 24, "%llu", (unsigned long long)st.cycles);
-				cells[13] = inf;
-				cells[14] = cyc;
 				repl_row(o, cells);
 			}
 		}

@@ -22,6 +22,8 @@
 #define NIC_F_TX_CSUM (1u << 0)   /* device finishes partial checksums we send */
 #define NIC_F_RX_CSUM (1u << 1)   /* device validates checksums it receives */
 #define NIC_F_TSO4    (1u << 2)   /* device segments TCP/IPv4 we send */
+#define NIC_F_LRO4    (1u << 3)   /* device may hand up coalesced TCP/IPv4 segments
+				     (pkb gso_size set), up to 64 KiB */
 
 struct nic;
 typedef void (*nic_rx_hook_t)(struct nic *nic, struct pkb *b);
@@ -29,6 +31,7 @@ typedef void (*nic_rx_hook_t)(struct nic *nic, struct pkb *b);
 struct nic_queue_stats {
 	u64 packets, bytes, drops;
 	u64 hdr_hits, hdr_misses, miss_bytes;  /* receive: header-split prediction */
+	u64 large;           /* receive: segments over a page or coalesced (large receive) */
 	u64 ring_full, kicks, wraps, irqs;
 	u64 inflight;        /* buffers the device holds now (posted / not reclaimed) */
 	u64 cycles;          /* CPU cycles in the driver's per-packet path (TSC;

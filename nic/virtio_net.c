@@ -31,6 +31,7 @@
 #include "nic/virtio.h"
 #include "nic/virtio_net_reg.h"
 #include "kernel/console/console.h"
+#include "kernel/boot/boot.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/sched/sched.h"
@@ -41,6 +42,13 @@
 #define PREDICT_MIN 14
 #define PREDICT_MAX (PKB_HDR_ROOM - VIRTIO_NET_HDR_LEN - 16)
 #define VNET_RING_MAX 256
+/* Large receive without mergeable buffers: every buffer must hold a 64 KiB
+ * segment (Virtio 1.2 §5.1.6.3.1), 16 pages after the header zone. Only
+ * RX_BIG_POSTED of them are kept posted per queue (4 MiB), not a ring's
+ * worth; pages a small packet leaves unused are reposted (the stash). */
+#define RX_BIG_PAGES 16
+#define RX_BIG_POSTED 64
+#define RX_STASH 64
 
 struct vnet;
 
@@ -57,6 +65,10 @@ struct vnet_rxq {
 	struct vnet *vn;
 	unsigned idx, cpu;
 	u16 predict;                     /* header bytes the next buffer expects */
+	u16 rx_pages;                    /* pages a posted buffer holds */
+	u16 max_posted;                  /* buffers kept posted */
+	unsigned nstash;
+	struct page *stash[RX_STASH];    /* see stash_get */
 	volatile bool irq_pending;
 	struct waitq wq;
 	struct nic_queue_stats st;
@@ -129,35 +141,86 @@ static u32 frame_header_len(u32 (*byte)(void *ctx, u32 i), void *ctx, u32 len)
 	return h;
 }
 
+/* The frame as the device wrote it: in_zone bytes in the header zone, then
+ * the buffer's pages back to back. */
 struct split_view {
-	const u8 *zone;   /* frame bytes in the header zone */
+	const u8 *zone;
 	u32 in_zone;
-	const u8 *page;   /* the rest */
+	const struct pkb *b;
 };
 
 static u32 view_byte(void *ctx, u32 i)
 {
 	struct split_view *v = ctx;
-	return i < v->in_zone ? v->zone[i] : v->page[i - v->in_zone];
+	if (i < v->in_zone)
+		return v->zone[i];
+	i -= v->in_zone;
+	return ((const u8 *)page_address(v->b->frags[i / PAGE_SIZE].page))[i % PAGE_SIZE];
 }
 
-/* A posted buffer holds its page as a fragment of length 0 until the device
- * fills it: only this driver sees a pkb in that state. */
+/* Copy frame bytes [from, from+n) out of the view (the rx_miss copy). */
+static void view_copy(const struct split_view *v, u32 from, u8 *dst, u32 n)
+{
+	if (from < v->in_zone) {
+		u32 k = MIN(n, v->in_zone - from);
+		memcpy(dst, v->zone + from, k);
+		dst += k;
+		from += k;
+		n -= k;
+	}
+	while (n) {
+		u32 i = from - v->in_zone, off = i % PAGE_SIZE;
+		u32 k = MIN(n, (u32)PAGE_SIZE - off);
+		memcpy(dst, (const u8 *)page_address(v->b->frags[i / PAGE_SIZE].page) + off, k);
+		dst += k;
+		from += k;
+		n -= k;
+	}
+}
+
+/* Receive pages that a packet did not fill wait here for the next post
+ * (large receive posts RX_BIG_PAGES pages a buffer, small packets use one).
+ * Only the queue's poll thread (or the reset thread, while it is parked)
+ * touches the stash. */
+static struct page *stash_get(struct vnet_rxq *q)
+{
+	return q->nstash ? q->stash[--q->nstash] : page_alloc(0);
+}
+
+static void stash_put(struct vnet_rxq *q, struct page *pg)
+{
+	if (q->nstash < RX_STASH)
+		q->stash[q->nstash++] = pg;
+	else
+		page_put(pg);
+}
+
+/* Post b as [virtio_net_hdr + predicted header bytes][rx_pages pages]. A
+ * posted buffer holds its pages as fragments of length 0 until the device
+ * fills them: only this driver sees a pkb in that state. On -ENOMEM the
+ * pages b holds stay with it (pkb_free returns them). */
 static int rx_post(struct vnet_rxq *q, struct pkb *b)
 {
-	struct page *pg = b->nfrags ? b->frags[0].page : page_alloc(0);
-	if (!pg)
-		return -ENOMEM;
-	b->nfrags = 1;
-	b->frags[0] = (struct pkb_frag){ pg, 0, 0 };
+	while (b->nfrags < q->rx_pages) {
+		struct page *pg = stash_get(q);
+		if (!pg)
+			return -ENOMEM;
+		b->frags[b->nfrags++] = (struct pkb_frag){ pg, 0, 0 };
+	}
+	while (b->nfrags > q->rx_pages)
+		stash_put(q, b->frags[--b->nfrags].page);
+	struct pkb_sg in[1 + RX_BIG_PAGES];
+	for (unsigned i = 0; i < b->nfrags; i++) {
+		b->frags[i].off = 0;
+		b->frags[i].len = 0;
+		in[1 + i] = (struct pkb_sg){ page_to_phys(b->frags[i].page), PAGE_SIZE };
+	}
 	b->len = 0;
 	b->flags = 0;
+	b->gso_size = b->gso_type = 0;
 	b->hdr_start = (u16)(PKB_HDR_ROOM - VIRTIO_NET_HDR_LEN - q->predict);
-	struct pkb_sg in[2] = {
-		{ virt_to_phys(b->hdr + b->hdr_start), VIRTIO_NET_HDR_LEN + q->predict },
-		{ page_to_phys(pg), PAGE_SIZE },
-	};
-	return vq_add(&q->vq, NULL, 0, in, 2, b);
+	in[0] = (struct pkb_sg){ virt_to_phys(b->hdr + b->hdr_start), VIRTIO_NET_HDR_LEN + q->predict };
+	return vq_add(&q->vq, NULL, 0, in, 1 + (int)b->nfrags, b);
 }
 
 static int rx_post_new(struct vnet_rxq *q)
@@ -171,59 +234,93 @@ static int rx_post_new(struct vnet_rxq *q)
 	return err;
 }
 
-/* Fill the ring and tell the device about every buffer posted since the
- * last notice, including the replacements rx_one posted. */
+/* Fill the ring (up to max_posted buffers) and tell the device about every
+ * buffer posted since the last notice, including rx_one's replacements. */
 static void rx_refill(struct vnet_rxq *q)
 {
-	while (q->vq.num_free > 0 && rx_post_new(q) == 0)
+	while (q->vq.num_free > 0 && q->vq.size - q->vq.num_free < q->max_posted &&
+	       rx_post_new(q) == 0)
 		;
 	vq_kick(&q->vq);
 }
 
 /* Make the payload page-aligned after a missed prediction: copy it once
- * into a fresh page (counted), and keep the headers contiguous at the end of
- * the header zone. Returns 0 or -ENOMEM. */
-static int rx_fix_split(struct vnet_rxq *q, struct pkb *b, u32 frame_len, u32 in_zone,
-			u32 hlen)
+ * into fresh pages (counted), and keep the headers contiguous at the end of
+ * the header zone. Returns 0 or -ENOMEM (b unchanged). */
+static int rx_fix_split(struct vnet_rxq *q, struct pkb *b, const struct split_view *v,
+			u32 frame_len, u32 hlen)
 {
-	u8 *zone = b->hdr + b->hdr_start + VIRTIO_NET_HDR_LEN;
-	struct page *old = b->frags[0].page;
-	const u8 *page = page_address(old);
 	u32 payload = frame_len - hlen;
-	struct page *np = NULL;
-	if (payload) {
-		np = page_alloc(0);
-		if (!np)
+	u32 npages = (payload + PAGE_SIZE - 1) / PAGE_SIZE;
+	/* the zone's unused bytes can push a full buffer one page over */
+	struct page *np[RX_BIG_PAGES + 1];
+	_Static_assert(RX_BIG_PAGES + 1 <= PKB_MAX_FRAGS, "a missed split must fit a pkb");
+	for (u32 i = 0; i < npages; i++) {
+		np[i] = page_alloc(0);
+		if (!np[i]) {
+			while (i--)
+				page_put(np[i]);
 			return -ENOMEM;
-		u8 *dst = page_address(np);
-		u32 n = 0;
-		if (hlen < in_zone) { /* payload starts in the zone */
-			memcpy(dst, zone + hlen, in_zone - hlen);
-			n = in_zone - hlen;
 		}
-		u32 from = hlen > in_zone ? hlen - in_zone : 0;
-		memcpy(dst + n, page + from, payload - n);
-		pkb_count_copy(PKB_COPY_RX_MISS, payload);
 	}
+	for (u32 i = 0; i < npages; i++)
+		view_copy(v, hlen + i * PAGE_SIZE, page_address(np[i]),
+			  MIN((u32)PAGE_SIZE, payload - i * PAGE_SIZE));
+	if (payload)
+		pkb_count_copy(PKB_COPY_RX_MISS, payload);
 	/* headers: [vnet hdr][hlen bytes] must end at the end of the zone */
-	u32 have = MIN(hlen, in_zone);
 	u8 tmp[PKB_HDR_ROOM];
-	memcpy(tmp, b->hdr + b->hdr_start, VIRTIO_NET_HDR_LEN + have);
-	if (hlen > in_zone)
-		memcpy(tmp + VIRTIO_NET_HDR_LEN + have, page, hlen - in_zone);
+	memcpy(tmp, b->hdr + b->hdr_start, VIRTIO_NET_HDR_LEN);
+	view_copy(v, 0, tmp + VIRTIO_NET_HDR_LEN, hlen);
 	b->hdr_start = (u16)(PKB_HDR_ROOM - VIRTIO_NET_HDR_LEN - hlen);
 	memcpy(b->hdr + b->hdr_start, tmp, VIRTIO_NET_HDR_LEN + hlen);
-	page_put(old);
-	if (np) {
-		b->frags[0] = (struct pkb_frag){ np, 0, payload };
-		b->nfrags = 1;
-	} else {
-		b->nfrags = 0;
-	}
+	for (u32 i = 0; i < b->nfrags; i++)
+		stash_put(q, b->frags[i].page);
+	for (u32 i = 0; i < npages; i++)
+		b->frags[i] = (struct pkb_frag){ np[i], 0, MIN((u32)PAGE_SIZE, payload - i * PAGE_SIZE) };
+	b->nfrags = (u16)npages;
 	b->len = payload;
 	q->st.hdr_misses++;
 	q->st.miss_bytes += payload;
 	return 0;
+}
+
+/* The payload landed at offset 0 of the first page: give the pkb the pages
+ * it filled and keep the rest for the next post. */
+static void rx_take_pages(struct vnet_rxq *q, struct pkb *b, u32 payload)
+{
+	u32 used = (payload + PAGE_SIZE - 1) / PAGE_SIZE;
+	while (b->nfrags > used)
+		stash_put(q, b->frags[--b->nfrags].page);
+	for (u32 i = 0; i < used; i++)
+		b->frags[i].len = MIN((u32)PAGE_SIZE, payload - i * PAGE_SIZE);
+	b->len = payload;
+}
+
+/* Offload metadata from the device: checksums it vouches for or left
+ * partial (a packet from the same host), and large-receive segments. */
+static void rx_offloads(struct vnet_rxq *q, struct pkb *b, const struct virtio_net_hdr *vh)
+{
+	if (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+		b->flags |= PKB_CSUM_VALID;
+	if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		b->flags |= PKB_CSUM_PARTIAL | PKB_CSUM_VALID;
+		b->csum_start = vh->csum_start;
+		b->csum_offset = vh->csum_offset;
+	}
+	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		b->gso_type = vh->gso_type;
+		b->gso_size = vh->gso_size;
+	}
+	if (b->len > PAGE_SIZE || vh->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		q->st.large++;
+}
+
+static void rx_drop(struct vnet_rxq *q, struct pkb *b)
+{
+	q->st.drops++;
+	if (rx_post(q, b)) /* reuse the buffer */
+		pkb_free(b);
 }
 
 static void rx_one(struct vnet_rxq *q, struct pkb *b, u32 used_len)
@@ -231,43 +328,32 @@ static void rx_one(struct vnet_rxq *q, struct pkb *b, u32 used_len)
 	struct vnet *vn = q->vn;
 	u64 c0 = arch_cycles();
 	u32 predicted = PKB_HDR_ROOM - VIRTIO_NET_HDR_LEN - b->hdr_start;
-	if (used_len < VIRTIO_NET_HDR_LEN + 14 || used_len > VIRTIO_NET_HDR_LEN + predicted + PAGE_SIZE) {
-		q->st.drops++; /* runt or impossible length: reuse the buffer */
-		if (rx_post(q, b))
-			pkb_free(b);
+	if (used_len < VIRTIO_NET_HDR_LEN + 14 ||
+	    used_len > VIRTIO_NET_HDR_LEN + predicted + b->nfrags * PAGE_SIZE) {
+		rx_drop(q, b); /* runt or impossible length */
 		return;
 	}
 	u32 frame_len = used_len - VIRTIO_NET_HDR_LEN;
-	u32 in_zone = MIN(frame_len, predicted);
-	struct split_view v = { b->hdr + b->hdr_start + VIRTIO_NET_HDR_LEN, in_zone,
-				page_address(b->frags[0].page) };
+	struct split_view v = { b->hdr + b->hdr_start + VIRTIO_NET_HDR_LEN,
+				MIN(frame_len, predicted), b };
 	u32 hlen = frame_header_len(view_byte, &v, frame_len);
 	hlen = MIN(hlen, (u32)PREDICT_MAX);
 
 	/* the replacement goes in first: the ring must not shrink */
 	if (rx_post_new(q) != 0) {
-		q->st.drops++;
-		if (rx_post(q, b))
-			pkb_free(b);
+		rx_drop(q, b);
 		return;
 	}
 	if (hlen == predicted && frame_len >= predicted) {
 		q->st.hdr_hits++;
-		b->frags[0].len = frame_len - predicted;
-		b->len = frame_len - predicted;
-		if (b->len == 0) {
-			page_put(b->frags[0].page);
-			b->nfrags = 0;
-		}
-	} else if (rx_fix_split(q, b, frame_len, in_zone, hlen) != 0) {
+		rx_take_pages(q, b, frame_len - predicted);
+	} else if (rx_fix_split(q, b, &v, frame_len, hlen) != 0) {
 		q->st.drops++;
 		pkb_free(b);
 		return;
 	}
 	q->predict = (u16)MAX(hlen, (u32)PREDICT_MIN);
-	struct virtio_net_hdr *vh = (struct virtio_net_hdr *)pkb_hdr(b);
-	if (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID)
-		b->flags |= PKB_CSUM_VALID;
+	rx_offloads(q, b, (const struct virtio_net_hdr *)pkb_hdr(b));
 	pkb_pull(b, VIRTIO_NET_HDR_LEN);
 	b->queue = (u16)q->idx;
 	q->st.packets++;
@@ -627,6 +713,9 @@ static int vnet_setup_queues(struct vnet *vn, struct pci_dev *d)
 		rq->idx = i;
 		rq->cpu = i % ncpus;
 		rq->predict = PREDICT_DEFAULT;
+		bool big = has(vn, VIRTIO_NET_F_GUEST_TSO4);
+		rq->rx_pages = big ? RX_BIG_PAGES : 1;
+		rq->max_posted = big ? RX_BIG_POSTED : VNET_RING_MAX;
 		waitq_init(&rq->wq, "vnet_rx");
 		spin_init(&tq->lock, "vnet_tx");
 		waitq_init(&tq->room_wq, "vnet_tx_room");
@@ -666,6 +755,17 @@ static int vnet_setup_queues(struct vnet *vn, struct pci_dev *d)
 	return 0;
 }
 
+static bool vnet_lro = true;
+
+static int set_lro(const char *v)
+{
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		return -EINVAL;
+	vnet_lro = strcmp(v, "on") == 0;
+	return 0;
+}
+KPARAM("vnet.lro", set_lro, "on|off: take coalesced 64 KiB TCP segments (GUEST_TSO4), default on");
+
 static int vnet_probe_one(struct pci_dev *d, int index)
 {
 	struct vnet *vn = kzalloc(sizeof(*vn));
@@ -682,6 +782,8 @@ static int vnet_probe_one(struct pci_dev *d, int index)
 		   (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CSUM) |
 		   (1ULL << VIRTIO_NET_F_GUEST_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |
 		   (1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_NET_F_SPEED_DUPLEX);
+	if (vnet_lro)
+		want |= 1ULL << VIRTIO_NET_F_GUEST_TSO4;
 	vn->want = want;
 	waitq_init(&vn->restart_wq, "vnet_restart");
 	waitq_init(&vn->reset_wq, "vnet_reset");
@@ -707,7 +809,8 @@ static int vnet_probe_one(struct pci_dev *d, int index)
 			  (cfg16(vn, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP);
 	vn->nic.features = (has(vn, VIRTIO_NET_F_CSUM) ? NIC_F_TX_CSUM : 0) |
 			   (has(vn, VIRTIO_NET_F_GUEST_CSUM) ? NIC_F_RX_CSUM : 0) |
-			   (has(vn, VIRTIO_NET_F_HOST_TSO4) ? NIC_F_TSO4 : 0);
+			   (has(vn, VIRTIO_NET_F_HOST_TSO4) ? NIC_F_TSO4 : 0) |
+			   (has(vn, VIRTIO_NET_F_GUEST_TSO4) ? NIC_F_LRO4 : 0);
 	err = vnet_setup_queues(vn, d);
 	if (err)
 		goto fail;
