@@ -153,6 +153,53 @@ u8 *pkb_pull(struct pkb *b, u32 len)
 
 void pkb_hdr_reset(struct pkb *b) { b->hdr_start = PKB_HDR_ROOM; }
 
+static u64 pullup_bytes[MAX_CPUS]; /* per CPU */
+
+u8 *pkb_pullup(struct pkb *b, u32 len)
+{
+	u32 have = pkb_hdr_len(b);
+	if (have >= len)
+		return pkb_hdr(b);
+	u32 k = len - have;
+	if (len > PKB_HDR_ROOM || k > b->len)
+		return NULL;
+	memmove(b->hdr + b->hdr_start - k, b->hdr + b->hdr_start, have);
+	b->hdr_start = (u16)(b->hdr_start - k);
+	u8 *dst = b->hdr + PKB_HDR_ROOM - k;
+	for (u32 done = 0, i = 0; done < k; i++) {
+		u32 n = MIN(k - done, b->frags[i].len);
+		memcpy(dst + done, (const u8 *)page_address(b->frags[i].page) + b->frags[i].off, n);
+		done += n;
+	}
+	pkb_advance(b, k);
+	__atomic_fetch_add(&pullup_bytes[cpu_id()], k, __ATOMIC_RELAXED);
+	return pkb_hdr(b);
+}
+
+u64 pkb_pullup_bytes(void)
+{
+	u64 s = 0;
+	for (unsigned c = 0; c < MAX_CPUS; c++)
+		s += __atomic_load_n(&pullup_bytes[c], __ATOMIC_RELAXED);
+	return s;
+}
+
+const u8 *pkb_payload_ptr(const struct pkb *b, u32 off, u32 len)
+{
+	if (off > b->len || len > b->len - off)
+		return NULL;
+	for (unsigned i = 0; i < b->nfrags; i++) {
+		const struct pkb_frag *f = &b->frags[i];
+		if (off < f->len) {
+			if (len > f->len - off)
+				return NULL;
+			return (const u8 *)page_address(f->page) + f->off + off;
+		}
+		off -= f->len;
+	}
+	return len == 0 ? (const u8 *)"" : NULL;
+}
+
 /* ---- payload ---- */
 
 static bool contiguous(const struct pkb_frag *a, const struct pkb_frag *b)

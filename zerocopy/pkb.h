@@ -41,7 +41,9 @@
 
 #include "kernel/mm/mm.h"
 
-#define PKB_MAX_FRAGS 18     /* 64 KiB of payload in 4 KiB pages, plus 2 */
+/* 64 KiB of payload in 4 KiB pages takes 17 fragments; a 64 KiB datagram
+ * reassembled from 1480-byte IP fragments (each in its own page) takes 45 */
+#define PKB_MAX_FRAGS 48
 #define PKB_HDR_ROOM 192     /* virtio-net header, Ethernet + VLAN, IPv4 + options, TCP + options */
 
 struct pkb_frag {
@@ -90,6 +92,19 @@ u8 *pkb_push(struct pkb *b, u32 len);
 u8 *pkb_pull(struct pkb *b, u32 len);
 /* Remove all headers. */
 void pkb_hdr_reset(struct pkb *b);
+/* Make at least len header bytes contiguous in the zone, moving the first
+ * bytes of the payload to the end of the headers when the NIC split the
+ * frame before a header ended (a receive path parsing a header the driver
+ * did not predict, e.g. ICMP or ARP). The moved bytes are header bytes, not
+ * payload: counted as pkb.pullup_bytes, not as a copy. Returns the
+ * outermost header, or NULL (b unchanged) when the packet is shorter than
+ * len or the zone has no room. The payload then starts off page offset 0. */
+u8 *pkb_pullup(struct pkb *b, u32 len);
+/* Read-only pointer to payload bytes [off, off+len) when they lie in one
+ * fragment (looking in place is not a copy), else NULL. */
+const u8 *pkb_payload_ptr(const struct pkb *b, u32 off, u32 len);
+/* Header bytes moved by pkb_pullup (sum over CPUs). */
+u64 pkb_pullup_bytes(void);
 
 /* ---- payload ---- */
 /* Append a reference to bytes [off, off+len) of page (takes its own page

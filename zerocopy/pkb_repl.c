@@ -34,3 +34,6 @@ COPY_COUNTERS(PKB_COPY_TX_LINEARIZE, tx_linearize);
 
 static u64 c_pkb_live(void) { return pkb_live(); }
 KCOUNTER("pkb.live", "buffers", c_pkb_live);
+
+static u64 c_pullup(void) { return pkb_pullup_bytes(); }
+KCOUNTER("pkb.pullup_bytes", "bytes", c_pullup);

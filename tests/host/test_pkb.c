@@ -606,28 +606,30 @@ Test(pkb, join_too_many_fragments_moves_nothing)
 {
 	struct page *p = pattern_page(41);
 	struct pkb *d = pkb_alloc(), *s = pkb_alloc();
-	for (unsigned i = 0; i < 10; i++)
+	/* ND + NS = PKB_MAX_FRAGS + 1 fragments that do not merge */
+	enum { ND = PKB_MAX_FRAGS / 2 + 1, NS = PKB_MAX_FRAGS - PKB_MAX_FRAGS / 2 };
+	for (unsigned i = 0; i < ND; i++)
 		cr_assert_eq(pkb_add_frag(d, p, i * 16, 8), 0);
-	for (unsigned i = 0; i < 9; i++)
+	for (unsigned i = 0; i < NS; i++)
 		cr_assert_eq(pkb_add_frag(s, p, 2048 + i * 16, 8), 0);
 	struct pkb dcopy = *d, scopy = *s;
 	u32 refs = page_refcount(p);
-	cr_assert_eq(pkb_join(d, s), -ENOSPC, "10 + 9 fragments");
+	cr_assert_eq(pkb_join(d, s), -ENOSPC, "one fragment too many");
 	cr_assert_eq(memcmp(&dcopy, d, sizeof(dcopy)), 0);
 	cr_assert_eq(memcmp(&scopy, s, sizeof(scopy)), 0, "src must be untouched");
 	cr_assert_eq(page_refcount(p), refs);
 	cr_assert_eq(pkb_live(), 2);
 
-	/* the same with src starting where dst ends: 18 after the merge, fits */
+	/* the same with src starting where dst ends: full after the merge, fits */
 	pkb_free(s);
 	s = pkb_alloc();
-	cr_assert_eq(pkb_add_frag(s, p, 9 * 16 + 8, 8), 0);
-	for (unsigned i = 1; i < 9; i++)
+	cr_assert_eq(pkb_add_frag(s, p, (ND - 1) * 16 + 8, 8), 0);
+	for (unsigned i = 1; i < NS; i++)
 		cr_assert_eq(pkb_add_frag(s, p, 2048 + i * 16, 8), 0);
 	refs = page_refcount(p);
 	cr_assert_eq(pkb_join(d, s), 0);
 	cr_assert_eq(d->nfrags, PKB_MAX_FRAGS);
-	cr_assert_eq(d->frags[9].len, 16, "the meeting fragments merge");
+	cr_assert_eq(d->frags[ND - 1].len, 16, "the meeting fragments merge");
 	cr_assert_eq(page_refcount(p), refs - 1, "a merge gives one reference back");
 	check_frags(d);
 	pkb_free(d);
@@ -741,20 +743,22 @@ Test(pkb, copy_in_and_out_count_exact_bytes)
 		     "an empty copy is no event");
 	cr_assert_eq(s1.bytes[PKB_COPY_TX_WRITE], s0.bytes[PKB_COPY_TX_WRITE]);
 
-	/* -ENOSPC: 6 fragments + 13 pages > 18; nothing appended, nothing counted */
+	/* -ENOSPC: 6 fragments + (MAX - 5) pages is one too many; nothing
+	 * appended, nothing counted */
 	struct pkb copy = *b;
 	u64 free_before = page_free_count();
 	pkb_copy_stats(&s0);
-	cr_assert_eq(pkb_copy_in(b, src, 12 * PAGE_SIZE + 1), -ENOSPC);
+	const u32 room = (PKB_MAX_FRAGS - 6) * PAGE_SIZE;
+	cr_assert_eq(pkb_copy_in(b, src, room + 1), -ENOSPC);
 	cr_assert_eq(pkb_copy_in(b, src, 0xffffffffu), -ENOSPC);
 	cr_assert_eq(memcmp(&copy, b, sizeof(copy)), 0);
 	cr_assert_eq(page_free_count(), free_before);
-	cr_assert_eq(pkb_copy_in(b, src, 12 * PAGE_SIZE), 0, "exactly 18 fragments");
+	cr_assert_eq(pkb_copy_in(b, src, room), 0, "exactly PKB_MAX_FRAGS fragments");
 	cr_assert_eq(b->nfrags, PKB_MAX_FRAGS);
 	pkb_copy_stats(&s1);
-	cr_assert_eq(s1.bytes[PKB_COPY_TX_WRITE] - s0.bytes[PKB_COPY_TX_WRITE], 12 * PAGE_SIZE);
-	memcpy(model + len, src, 12 * PAGE_SIZE);
-	check_payload(b, model, len + 12 * PAGE_SIZE);
+	cr_assert_eq(s1.bytes[PKB_COPY_TX_WRITE] - s0.bytes[PKB_COPY_TX_WRITE], room);
+	memcpy(model + len, src, room);
+	check_payload(b, model, len + room);
 	pkb_free(b);
 	check_no_leaks();
 }
@@ -1586,4 +1590,63 @@ Test(pkb_init, first_use_races_create_one_cache, .init = host_slab_init, .timeou
 	cache_stats("pkb", &count);
 	cr_assert_eq(count, 1, "pkb_init after first use made another cache");
 	cr_assert_eq(pkb_live(), 0);
+}
+
+Test(pkb, pullup_moves_header_bytes_from_the_payload_front)
+{
+	static u8 model[3 * PAGE_SIZE];
+	struct pkb *b = make_payload(2 * PAGE_SIZE + 100, 91, model);
+	u8 *eth = pkb_push(b, 14);
+	memset(eth, 0xee, 14);
+	u64 moved0 = pkb_pullup_bytes();
+	struct pkb_copy_stats s0, s1;
+	pkb_copy_stats(&s0);
+
+	cr_assert_eq(pkb_pullup(b, 10), pkb_hdr(b), "enough already: nothing moves");
+	cr_assert_eq(pkb_hdr_len(b), 14);
+	/* 14 header bytes in the zone, 28 more wanted from the payload */
+	u8 *h = pkb_pullup(b, 42);
+	cr_assert_not_null(h);
+	cr_assert_eq(h, pkb_hdr(b));
+	cr_assert_eq(pkb_hdr_len(b), 42);
+	for (int i = 0; i < 14; i++)
+		cr_assert_eq(h[i], 0xee, "the old headers stay in front");
+	cr_assert_eq(memcmp(h + 14, model, 28), 0, "then the payload's first bytes");
+	cr_assert_eq(b->len, 2 * PAGE_SIZE + 100 - 28);
+	cr_assert_eq(pkb_pullup_bytes() - moved0, 28);
+	pkb_copy_stats(&s1);
+	for (int p = 0; p < PKB_COPY_NPATHS; p++)
+		cr_assert_eq(s1.bytes[p], s0.bytes[p], "a pullup is not a payload copy");
+	check_payload(b, model + 28, b->len);
+
+	/* across a fragment boundary */
+	struct pkb *c = pkb_alloc();
+	struct page *pg = pattern_page(92);
+	cr_assert_eq(pkb_add_frag(c, pg, 0, 5), 0);
+	cr_assert_eq(pkb_add_frag(c, pg, 100, 50), 0);
+	h = pkb_pullup(c, 20);
+	cr_assert_not_null(h);
+	const u8 *src = page_address(pg);
+	cr_assert_eq(memcmp(h, src, 5), 0);
+	cr_assert_eq(memcmp(h + 5, src + 100, 15), 0);
+	cr_assert_eq(c->len, 35);
+	cr_assert_eq(c->nfrags, 1);
+	cr_assert_eq(c->frags[0].off, 115);
+
+	/* refusals leave the pkb as it was */
+	struct pkb copy = *c;
+	cr_assert_null(pkb_pullup(c, 20 + 36), "packet too short");
+	cr_assert_null(pkb_pullup(c, PKB_HDR_ROOM + 1), "zone too small");
+	cr_assert_eq(memcmp(&copy, c, sizeof(copy)), 0);
+
+	/* payload_ptr: in place, inside one fragment only */
+	cr_assert_eq(pkb_payload_ptr(c, 0, 35), src + 115);
+	cr_assert_eq(pkb_payload_ptr(c, 30, 5), src + 145);
+	cr_assert_null(pkb_payload_ptr(c, 30, 6));
+	cr_assert_null(pkb_payload_ptr(c, 0xffffffffu, 2));
+	cr_assert_null(pkb_payload_ptr(b, PAGE_SIZE - 40, 20), "spans two fragments");
+	pkb_free(b);
+	pkb_free(c);
+	page_put(pg);
+	check_no_leaks();
 }
