@@ -79,6 +79,24 @@ NIC_SRCS := \
 	nic/virtio_net.c \
 	nic/nic.c
 
+# the portable part builds on the host too (unit tests, fuzzers)
+NET_PORTABLE := \
+	netstack/netif.c \
+	netstack/checksum.c \
+	netstack/ether.c \
+	netstack/arp.c \
+	netstack/route.c \
+	netstack/ipv4.c \
+	netstack/ip_frag.c \
+	netstack/icmp.c \
+	netstack/udp.c \
+	netstack/socket.c \
+	netstack/dhcp.c
+NET_SRCS := $(NET_PORTABLE) \
+	netstack/net_init.c \
+	netstack/net_repl.c \
+	netstack/services.c
+
 REPL_SRCS := \
 	kernel/repl/repl.c
 
@@ -97,7 +115,8 @@ KTEST_SRCS := \
 	kernel/test/kt_repl.c
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
-               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(KTEST_SRCS)
+               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(NET_SRCS) \
+               $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: all iso run repl test test-host test-qemu bench clean deps-run deps-test

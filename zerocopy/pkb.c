@@ -163,7 +163,10 @@ u8 *pkb_pullup(struct pkb *b, u32 len)
 	u32 k = len - have;
 	if (len > PKB_HDR_ROOM || k > b->len)
 		return NULL;
-	memmove(b->hdr + b->hdr_start - k, b->hdr + b->hdr_start, have);
+	/* the whole zone moves, so headers pulled earlier (still in front of
+	 * hdr_start) keep their place relative to the rest and can be pushed
+	 * back */
+	memmove(b->hdr, b->hdr + k, PKB_HDR_ROOM - k);
 	b->hdr_start = (u16)(b->hdr_start - k);
 	u8 *dst = b->hdr + PKB_HDR_ROOM - k;
 	for (u32 done = 0, i = 0; done < k; i++) {

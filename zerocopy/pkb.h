@@ -61,6 +61,8 @@ struct pkb {
 	u16 gso_size, gso_type;           /* segmentation offload request */
 	u32 hash;                         /* flow hash (receive steering) */
 	u16 queue;                        /* NIC queue it came in on / goes out on */
+	u16 nh_len;                       /* receive: length of the network header the
+					     stack just pulled (it can push it back) */
 	struct pkb *next;                 /* for queues of packets; owner's use */
 	struct pkb_frag frags[PKB_MAX_FRAGS];
 	u8 hdr[PKB_HDR_ROOM] __aligned(16);
@@ -98,7 +100,8 @@ void pkb_hdr_reset(struct pkb *b);
  * did not predict, e.g. ICMP or ARP). The moved bytes are header bytes, not
  * payload: counted as pkb.pullup_bytes, not as a copy. Returns the
  * outermost header, or NULL (b unchanged) when the packet is shorter than
- * len or the zone has no room. The payload then starts off page offset 0. */
+ * len or the zone has no room. The payload then starts off page offset 0.
+ * Headers pulled earlier move with the zone: pkb_push can restore them. */
 u8 *pkb_pullup(struct pkb *b, u32 len);
 /* Read-only pointer to payload bytes [off, off+len) when they lie in one
  * fragment (looking in place is not a copy), else NULL. */

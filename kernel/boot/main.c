@@ -10,6 +10,7 @@
 #include "kernel/sched/sched.h"
 #include "kernel/sync/rcu.h"
 #include "kernel/test/ktest.h"
+#include "netstack/net.h"
 #include "kernel/repl/repl.h"
 #include "nic/nic.h"
 #include "zerocopy/pkb.h"
@@ -70,6 +71,7 @@ static void init_main(void *arg)
 	(void)arg;
 	repl_start();
 	nic_init();
+	net_init();
 	boot_ready_ns = arch_clock_ns();
 	printk(LOG_INFO, "caboose: ready: %u CPUs online, boot %llu ms", ncpus,
 	       (unsigned long long)(boot_ready_ns / 1000000));

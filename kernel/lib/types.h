@@ -66,5 +66,20 @@ typedef uintptr_t uptr;
 #define ENETDOWN 100
 #define ETIMEDOUT 110
 #define ENOTSUP 95
+#define EBADF 9
+#define EPIPE 32
+#define EDESTADDRREQ 89
+#define EMSGSIZE 90
+#define EPROTONOSUPPORT 93
+#define ENOPROTOOPT 92
+#define EADDRINUSE 98
+#define EADDRNOTAVAIL 99
+#define ENETUNREACH 101
+#define ECONNRESET 104
+#define ENOBUFS 105
+#define EISCONN 106
+#define ENOTCONN 107
+#define ECONNREFUSED 111
+#define EHOSTUNREACH 113
 
 #endif

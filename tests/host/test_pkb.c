@@ -1650,3 +1650,21 @@ Test(pkb, pullup_moves_header_bytes_from_the_payload_front)
 	page_put(pg);
 	check_no_leaks();
 }
+
+Test(pkb, pullup_keeps_pulled_headers_restorable)
+{
+	static u8 model[PAGE_SIZE];
+	struct pkb *b = make_payload(200, 93, model);
+	u8 *h = pkb_push(b, 20);
+	for (int i = 0; i < 20; i++)
+		h[i] = (u8)(0xa0 + i);
+	pkb_pull(b, 20);                       /* the "IP header" pulled */
+	cr_assert_not_null(pkb_pullup(b, 8));  /* the next header from the payload */
+	cr_assert_eq(memcmp(pkb_hdr(b), model, 8), 0);
+	u8 *back = pkb_push(b, 20);
+	for (int i = 0; i < 20; i++)
+		cr_assert_eq(back[i], 0xa0 + i, "pulled header byte %d restored", i);
+	cr_assert_eq(memcmp(back + 20, model, 8), 0);
+	pkb_free(b);
+	check_no_leaks();
+}

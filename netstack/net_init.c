@@ -1,0 +1,76 @@
+/*
+ * Start-up of the stack in the kernel: the `ip=` and `services=` options,
+ * attaching to the NICs, and the timer thread that calls net_tick.
+ *
+ *   ip=dhcp                 (default) the DHCP client configures the first NIC
+ *   ip=ADDR/PREFIX[,GW]     a static address, e.g. ip=10.0.2.15/24,10.0.2.2
+ *   ip=off                  no address (the stack still answers nothing)
+ */
+#include "netstack/net_priv.h"
+#include "netstack/services.h"
+#include "nic/nic.h"
+#include "kernel/boot/boot.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/string.h"
+
+#define TICK_NS 100000000ULL
+
+static struct ip_setting ip_conf = { .mode = IP_SET_DHCP };
+
+static int set_ip(const char *v)
+{
+	struct ip_setting c;
+	int err = net_parse_ip_setting(v, &c);
+	if (!err)
+		ip_conf = c;
+	return err;
+}
+KPARAM("ip", set_ip, "dhcp (default), ADDR/PREFIX[,GW] (static), or off");
+
+static void tick_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		thread_sleep_ns(TICK_NS);
+		net_tick(net_now_ns());
+	}
+}
+
+void net_init(void)
+{
+	int attached = 0;
+	for (int i = 0; i < nic_count(); i++) {
+		struct nic *n = nic_get(i);
+		if (__atomic_load_n(&n->rx, __ATOMIC_ACQUIRE)) {
+			pr_info("net: %s keeps its test receive hook; no stack on it", n->name);
+			continue;
+		}
+		if (net_attach(n) >= 0)
+			attached++;
+	}
+	struct thread *t = thread_create("net_tick", tick_main, NULL, -1, 0);
+	if (t)
+		thread_put(t);
+	else
+		pr_err("net: no timer thread: ARP, fragments and DHCP will not time out");
+	if (attached == 0) {
+		pr_info("net: no interface");
+		return;
+	}
+	switch (ip_conf.mode) {
+	case IP_SET_STATIC: {
+		int err = net_if_set_addr(0, ip_conf.addr, ip_conf.prefix, ip_conf.gw);
+		if (err)
+			pr_err("net: ip= address refused (%d)", err);
+		break;
+	}
+	case IP_SET_DHCP:
+		net_if_dhcp(0);
+		pr_info("net: %s: DHCP started", net_ifs[0]->name);
+		break;
+	case IP_SET_OFF:
+		pr_info("net: ip=off: no address");
+		break;
+	}
+	services_start();
+}

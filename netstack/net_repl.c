@@ -1,0 +1,175 @@
+/*
+ * The stack in the REPL: `ip` (interfaces, addresses, the DHCP lease),
+ * `arp`, `route`, `sockets`, `netstat` (every drop reason, ICMP and
+ * fragment counts), and the counters net.drop.<reason>.
+ */
+#include "netstack/net_priv.h"
+#include "kernel/lib/counter.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/repl/repl.h"
+
+static void fmt_ip(char *buf, size_t n, ip4_t a)
+{
+	ksnprintf(buf, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+static void fmt_u64(char *buf, size_t n, u64 v) { ksnprintf(buf, n, "%llu", (unsigned long long)v); }
+
+REPL_CMD("ip", cmd_ip, "", "interfaces: address, gateway, DHCP state and lease");
+static int cmd_ip(struct repl_out *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	repl_table_begin(o, "interfaces", "name::6 mac::17 link::4 mtu:n:5 addr::15 prefix:n:6 "
+			 "gateway::15 dhcp::10 server::15 lease_s:n:8 left_s:n:8 t1_left_s:n:9 "
+			 "t2_left_s:n:9");
+	for (int i = 0; i < net_if_count(); i++) {
+		struct netif_info f;
+		if (net_if_info(i, &f))
+			continue;
+		char mac[24], mtu[8], addr[16], pfx[4], gw[16], srv[16], l[24], lf[24], t1[24], t2[24];
+		ksnprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", f.mac[0], f.mac[1],
+			  f.mac[2], f.mac[3], f.mac[4], f.mac[5]);
+		ksnprintf(mtu, sizeof(mtu), "%u", f.mtu);
+		fmt_ip(addr, sizeof(addr), f.addr);
+		ksnprintf(pfx, sizeof(pfx), "%u", net_prefix_len(f.mask));
+		fmt_ip(gw, sizeof(gw), f.gw);
+		fmt_ip(srv, sizeof(srv), f.dhcp_server);
+		fmt_u64(l, sizeof(l), f.lease_s);
+		fmt_u64(lf, sizeof(lf), f.lease_left_s);
+		fmt_u64(t1, sizeof(t1), f.t1_left_s);
+		fmt_u64(t2, sizeof(t2), f.t2_left_s);
+		const char *cells[13] = { f.name, mac, f.up ? "up" : "down", mtu, addr, pfx, gw,
+					  f.dhcp_state, srv, l, lf, t1, t2 };
+		repl_row(o, cells);
+	}
+	repl_table_end(o);
+	return 0;
+}
+
+REPL_CMD("arp", cmd_arp, "", "the ARP table");
+static int cmd_arp(struct repl_out *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	static struct arp_info a[64];  /* the REPL thread is the only user */
+	int n = arp_list(a, 64);
+	repl_table_begin(o, "arp", "ip::15 mac::17 state::10 age_ms:n:8 queued:n:6 if:n:3");
+	for (int i = 0; i < n; i++) {
+		char ip[16], mac[24], age[24], q[12], ifx[8];
+		fmt_ip(ip, sizeof(ip), a[i].ip);
+		ksnprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", a[i].mac[0],
+			  a[i].mac[1], a[i].mac[2], a[i].mac[3], a[i].mac[4], a[i].mac[5]);
+		fmt_u64(age, sizeof(age), a[i].age_ms);
+		ksnprintf(q, sizeof(q), "%u", a[i].queued);
+		ksnprintf(ifx, sizeof(ifx), "%d", a[i].ifindex);
+		const char *cells[6] = { ip, mac, a[i].state, age, q, ifx };
+		repl_row(o, cells);
+	}
+	repl_table_end(o);
+	return 0;
+}
+
+REPL_CMD("route", cmd_route, "", "the IPv4 route table");
+static int cmd_route(struct repl_out *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct route_info r[16];
+	int n = route_list(r, 16);
+	repl_table_begin(o, "routes", "dest::15 prefix:n:6 gateway::15 if:n:3");
+	for (int i = 0; i < n; i++) {
+		char d[16], p[4], g[16], ifx[8];
+		fmt_ip(d, sizeof(d), r[i].dst);
+		ksnprintf(p, sizeof(p), "%u", net_prefix_len(r[i].mask));
+		fmt_ip(g, sizeof(g), r[i].gw);
+		ksnprintf(ifx, sizeof(ifx), "%d", r[i].ifindex);
+		const char *cells[4] = { d, p, g, ifx };
+		repl_row(o, cells);
+	}
+	repl_table_end(o);
+	return 0;
+}
+
+static void sock_row(struct socket *s, void *arg)
+{
+	struct repl_out *o = arg;
+	char l[24], p[24], v[7][24];
+	spin_lock(&s->lock);
+	struct sockaddr_in4 la = s->local, pa = s->peer;
+	bool conn = s->connected;
+	struct sock_stats st = s->st;
+	u32 rq = s->rq_bytes;
+	spin_unlock(&s->lock);
+	char ip[16];
+	fmt_ip(ip, sizeof(ip), la.addr);
+	ksnprintf(l, sizeof(l), "%s:%u", ip, la.port);
+	fmt_ip(ip, sizeof(ip), pa.addr);
+	if (conn)
+		ksnprintf(p, sizeof(p), "%s:%u", ip, pa.port);
+	else
+		ksnprintf(p, sizeof(p), "*");
+	u64 vals[7] = { rq, st.rx_packets, st.rx_bytes, st.rx_drops, st.tx_packets, st.tx_bytes,
+			st.tx_errors };
+	for (int i = 0; i < 7; i++)
+		fmt_u64(v[i], 24, vals[i]);
+	const char *cells[10] = { s->ops->name, l, p, v[0], v[1], v[2], v[3], v[4], v[5], v[6] };
+	repl_row(o, cells);
+}
+
+REPL_CMD("sockets", cmd_sockets, "", "every socket with its counters");
+static int cmd_sockets(struct repl_out *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	repl_table_begin(o, "sockets", "proto::5 local::21 peer::21 rq_bytes:n:8 rx_packets:n:10 "
+			 "rx_bytes:n:10 rx_drops:n:8 tx_packets:n:10 tx_bytes:n:10 tx_errors:n:9");
+	sock_for_each(sock_row, o);
+	repl_table_end(o);
+	return 0;
+}
+
+REPL_CMD("netstat", cmd_netstat, "", "drops by reason, ICMP and fragment counters");
+static int cmd_netstat(struct repl_out *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	repl_table_begin(o, "drops", "reason::15 count:n:8 meaning::50");
+	for (int r = 0; r < NET_DROP_COUNT; r++) {
+		char c[24];
+		fmt_u64(c, sizeof(c), net_drop_count((enum net_drop)r));
+		const char *cells[3] = { net_drop_name((enum net_drop)r), c,
+					 net_drop_text((enum net_drop)r) };
+		repl_row(o, cells);
+	}
+	repl_table_end(o);
+	struct icmp_stats is;
+	icmp_stats(&is);
+	struct frag_stats fs;
+	ip_frag_stats(&fs);
+	repl_obj_begin(o, "ip");
+	repl_kv_u64(o, "icmp_echo_requests", is.echo_requests);
+	repl_kv_u64(o, "icmp_echo_replies_sent", is.echo_replies_sent);
+	repl_kv_u64(o, "icmp_errors_sent", is.errors_sent);
+	repl_kv_u64(o, "icmp_errors_received", is.errors_received);
+	repl_kv_u64(o, "reassembly_datagrams", fs.datagrams);
+	repl_kv_u64(o, "reassembly_bytes", fs.bytes);
+	repl_kv_u64(o, "reassembled", fs.reassembled);
+	repl_kv_u64(o, "fragments_sent", fs.fragments_sent);
+	repl_obj_end(o);
+	return 0;
+}
+
+#define DROP_COUNTER(name, text)                                                   \
+	static u64 c_drop_##name(void) { return net_drop_count(NET_DROP_##name); }  \
+	KCOUNTER("net.drop." #name, "packets", c_drop_##name);
+NET_DROPS(DROP_COUNTER)
+
+static u64 c_reasm(void)
+{
+	struct frag_stats fs;
+	ip_frag_stats(&fs);
+	return fs.reassembled;
+}
+KCOUNTER("net.ip.reassembled", "datagrams", c_reasm);
