@@ -196,11 +196,12 @@ HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werro
                -fno-omit-frame-pointer -pthread
 HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
-                 kernel/sync/spinlock.c zerocopy/pkb.c
+                 kernel/sync/spinlock.c zerocopy/pkb.c $(NET_PORTABLE)
 HOST_TESTS := $(wildcard tests/host/test_*.c)
-$(BUILD)/host/unit: $(HOST_TESTS) tests/host/host_arch.c $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h tests/host/*.h)
+HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c
+$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) tests/host/host_arch.c $(HOST_PORTABLE) \
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) \
 		-lcriterion
 
 test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit
