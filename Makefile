@@ -119,7 +119,7 @@ KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) 
                $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: all iso run repl test test-host test-qemu bench clean deps-run deps-test
+.PHONY: fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test
 all: $(BUILD)/caboose.elf
 
 # flags live here: a change to this file rebuilds everything
@@ -203,6 +203,22 @@ $(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard ke
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) \
 		-lcriterion
+
+# libFuzzer targets (clang): the stack's input path, from the real code
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_NAMES := frames ipv4 dhcp
+FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+fuzz_id = $(if $(filter frames,$1),0,$(if $(filter ipv4,$1),1,2))
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_net.c $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -DFUZZ_TARGET=$(call fuzz_id,$*) -o $@ tests/fuzz/fuzz_net.c \
+		$(HOST_SUPPORT) $(HOST_PORTABLE)
+
+# longer fuzzing than make test does (FUZZ_SECONDS per target)
+FUZZ_SECONDS ?= 300
+fuzz: deps-test $(FUZZ_BINS)
+	python3 tests/fuzz/run.py --seconds $(FUZZ_SECONDS)
 
 test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit
 	python3 tests/run.py

@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""Run the libFuzzer targets of the network stack (tests/fuzz/fuzz_net.c) for
+a bounded time each, from a seed corpus this script writes (valid ARP, ICMP,
+UDP, fragmented and DHCP packets in the targets' record format).
+
+  tests/fuzz/run.py [--seconds N] [--targets frames,ipv4,dhcp]
+
+Prints one JSON document on stdout (per target: runs, seconds, status) and
+progress on stderr; exits 1 if a target crashed (its input is kept in
+build/fuzz/artifacts/). make test runs it briefly; make fuzz for longer.
+"""
+import argparse
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.path.join(ROOT, "build", "fuzz")
+US = bytes([10, 0, 0, 2])
+PEER = bytes([10, 0, 0, 7])
+MAC = bytes.fromhex("020000000002")
+PEER_MAC = bytes.fromhex("020000000007")
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ip(proto, data, frag=0, ident=1, src=PEER, dst=US):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(data), ident, frag, 64, proto, 0, src, dst)
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + data
+
+
+def eth(payload, etype=0x0800, dst=MAC):
+    return dst + PEER_MAC + struct.pack("!H", etype) + payload
+
+
+def rec(data, flags=0, split=14):
+    return struct.pack("<BBH", flags, split, len(data)) + data
+
+
+def icmp_echo(n):
+    body = bytes(range(256)) * (n // 256 + 1)
+    h = struct.pack("!BBHHH", 8, 0, 0, 1, 1) + body[:n]
+    return h[:2] + struct.pack("!H", csum(h)) + h[4:]
+
+
+def udp(sport, dport, data):
+    return struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
+
+
+def arp(op, tpa):
+    return struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, PEER_MAC, PEER, bytes(6), tpa)
+
+
+def dhcp(msgtype, xid=0, yiaddr=US):
+    m = struct.pack("!BBBB4sHH4s4s4s4s16s64s128s4s", 2, 1, 6, 0, struct.pack("!I", xid), 0, 0,
+                    bytes(4), yiaddr, bytes(4), bytes(4), MAC + bytes(10), bytes(64), bytes(128),
+                    bytes.fromhex("63825363"))
+    opts = bytes([53, 1, msgtype, 54, 4, 10, 0, 0, 1, 1, 4, 255, 255, 255, 0, 3, 4, 10, 0, 0, 1,
+                  51, 4, 0, 0, 14, 16, 255])
+    return (m + opts).ljust(300, b"\0")
+
+
+def seeds():
+    big = icmp_echo(3000)
+    frags = [ip(1, big[o:o + 1480], frag=(o // 8) | (0x2000 if o + 1480 < len(big) else 0),
+                ident=9) for o in range(0, len(big), 1480)]
+    return {
+        "frames": {
+            "arp_request": rec(eth(arp(1, US), 0x0806)),
+            "arp_then_ping": rec(eth(arp(2, US), 0x0806)) + rec(eth(ip(1, icmp_echo(56))), split=34),
+            "udp_echo": rec(eth(ip(17, udp(4000, 7, b"hello"))), split=42),
+            "fragments": b"".join(rec(eth(f), flags=0, split=34) for f in frags),
+            "dhcp_offer": rec(eth(ip(17, udp(67, 68, dhcp(2)))), flags=2, split=42),
+        },
+        "ipv4": {
+            "ping": rec(ip(1, icmp_echo(100)), flags=4),
+            "options": rec(bytes([0x46]) + ip(17, udp(1, 7, b"x"))[1:20] + bytes([1, 1, 1, 0]) +
+                           udp(1, 7, b"x"), flags=4),
+            "fragments": b"".join(rec(f, flags=4) for f in reversed(frags)),
+            "udp_no_socket": rec(ip(17, udp(1, 9999, b"abc")), flags=4),
+        },
+        "dhcp": {
+            "offer": rec(dhcp(2), flags=4),
+            "ack": rec(dhcp(5), flags=4 | 0x10),
+            "nak_bound": rec(dhcp(6), flags=4 | 0x20),
+        },
+    }
+
+
+def run(name, seconds, log):
+    binary = os.path.join(BUILD, "fuzz_" + name)
+    if not os.access(binary, os.X_OK):
+        return {"target": name, "status": "missing", "detail": binary + " not built"}
+    corpus = os.path.join(BUILD, "corpus", name)
+    art = os.path.join(BUILD, "artifacts", name) + os.sep
+    os.makedirs(corpus, exist_ok=True)
+    os.makedirs(art, exist_ok=True)
+    for sname, data in seeds()[name].items():
+        with open(os.path.join(corpus, "seed_" + sname), "wb") as f:
+            f.write(data)
+    t0 = time.monotonic()
+    with open(log, "wb") as lf:
+        p = subprocess.run([binary, "-max_total_time=%d" % seconds, "-rss_limit_mb=2048",
+                            "-timeout=10", "-print_final_stats=1", "-artifact_prefix=" + art,
+                            corpus], stdout=lf, stderr=subprocess.STDOUT,
+                           timeout=seconds + 120)
+    text = open(log, "rb").read().decode("utf-8", "replace")
+    runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", text)
+    cov = re.findall(r"cov: (\d+)", text)
+    res = {"target": name, "seconds": round(time.monotonic() - t0, 1),
+           "runs": int(runs[-1]) if runs else 0, "coverage": int(cov[-1]) if cov else 0,
+           "status": "ok" if p.returncode == 0 else "crash", "log": log}
+    if p.returncode != 0:
+        res["detail"] = "\n".join(text.splitlines()[-25:])
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--targets", default="frames,ipv4,dhcp")
+    a = ap.parse_args()
+    os.makedirs(BUILD, exist_ok=True)
+    results = []
+    for name in a.targets.split(","):
+        print("fuzz: %s for %d s" % (name, a.seconds), file=sys.stderr, flush=True)
+        r = run(name, a.seconds, os.path.join(BUILD, name + ".log"))
+        print("fuzz: %s: %s, %s runs" % (name, r["status"], r.get("runs")), file=sys.stderr)
+        results.append(r)
+    print(json.dumps({"fuzz": results}, indent=1))
+    return 0 if all(r["status"] == "ok" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
