@@ -91,7 +91,12 @@ NET_PORTABLE := \
 	netstack/icmp.c \
 	netstack/udp.c \
 	netstack/socket.c \
-	netstack/dhcp.c
+	netstack/dhcp.c \
+	netstack/tcp.c \
+	netstack/tcp_input.c \
+	netstack/tcp_output.c \
+	netstack/tcp_timer.c \
+	netstack/tcp_cc.c
 NET_SRCS := $(NET_PORTABLE) \
 	netstack/net_init.c \
 	netstack/net_repl.c \

@@ -18,6 +18,7 @@
 static ip_proto_handler_t handlers[256] = {
 	[IPPROTO_ICMP] = icmp_input,
 	[IPPROTO_UDP] = udp_input,
+	[IPPROTO_TCP] = tcp_input,
 };
 
 void ip_set_proto_handler(u8 proto, ip_proto_handler_t fn)
@@ -133,6 +134,45 @@ static void csum_finish(struct pkb *b)
 	b->flags &= ~PKB_CSUM_PARTIAL;
 }
 
+/* Loopback delivery without recursion: a packet sent to ourselves while
+ * another is being delivered (a reply, an ACK) waits in the queue, and the
+ * first sender delivers them all in turn. */
+static spinlock_t loop_lock = SPINLOCK_INIT("ip_loop");
+static struct pkb *loop_head, *loop_tail;   /* [loop_lock] */
+static bool loop_busy;                      /* [loop_lock] */
+
+static void loop_deliver(struct netif *ifp, struct pkb *b)
+{
+	b->cb[0] = (u32)ifp->index;
+	b->next = NULL;
+	spin_lock(&loop_lock);
+	if (loop_tail)
+		loop_tail->next = b;
+	else
+		loop_head = b;
+	loop_tail = b;
+	if (loop_busy) {
+		spin_unlock(&loop_lock);
+		return;
+	}
+	loop_busy = true;
+	for (;;) {
+		struct pkb *p = loop_head;
+		if (!p) {
+			loop_busy = false;
+			break;
+		}
+		loop_head = p->next;
+		if (!loop_head)
+			loop_tail = NULL;
+		spin_unlock(&loop_lock);
+		p->next = NULL;
+		ip_input(net_ifs[p->cb[0]], p);
+		spin_lock(&loop_lock);
+	}
+	spin_unlock(&loop_lock);
+}
+
 /* The interface that owns local address dst (127/8: the first one). */
 static struct netif *local_if(ip4_t dst)
 {
@@ -212,7 +252,7 @@ int ip_output_if(struct netif *ifp, struct pkb *b, ip4_t src, ip4_t dst, u8 prot
 		/* loopback: the receive side trusts what never left memory */
 		b->flags = (b->flags & ~PKB_CSUM_PARTIAL) | PKB_CSUM_VALID;
 		b->gso_size = b->gso_type = 0;
-		ip_input(ifp, b);
+		loop_deliver(ifp, b);
 		return 0;
 	}
 	return arp_output(ifp, b, nh);

@@ -103,6 +103,12 @@ u64 net_now_ns(void);
 /* socket options (sock_setopt) */
 #define SO_RCVBUF 8
 #define SO_SNDBUF 7
+#define SO_KEEPALIVE 9
+#define SO_NONBLOCK 0x800       /* value 1: every call as with MSG_DONTWAIT */
+#define TCP_NODELAY 0x101
+#define TCP_CONGESTION 0x10d    /* value: TCP_CC_NEWRENO or TCP_CC_CUBIC */
+#define TCP_CC_NEWRENO 1
+#define TCP_CC_CUBIC 2
 
 struct socket;
 struct waitq;
@@ -135,6 +141,15 @@ long sock_recvfrom(struct socket *s, void *buf, u32 len, int flags, struct socka
 /* Zero-copy receive: the next datagram as a pkb (payload only) for the
  * caller to own; *from gets the sender. -EAGAIN with MSG_DONTWAIT. */
 int sock_recv_pkb(struct socket *s, struct pkb **out, int flags, struct sockaddr_in4 *from);
+/* Stream sockets: listen for connections (backlog: accept queue length),
+ * take the next one (blocking unless MSG_DONTWAIT), shut down one or both
+ * directions. */
+int sock_listen(struct socket *s, int backlog);
+int sock_accept(struct socket *s, struct socket **out, int flags);
+#define SHUT_RD 0
+#define SHUT_WR 1
+#define SHUT_RDWR 2
+int sock_shutdown(struct socket *s, int how);
 unsigned sock_poll(struct socket *s);
 struct waitq *sock_waitq(struct socket *s);
 int sock_setopt(struct socket *s, int opt, u32 value);
@@ -185,6 +200,16 @@ void sock_close(struct socket *s);
 	X(udp_no_socket, "UDP datagram for a port with no socket")              \
 	X(udp_rcvbuf, "UDP datagram dropped: receive buffer full")              \
 	X(dhcp_bad, "malformed or unexpected DHCP message")                     \
+	X(tcp_short, "TCP segment shorter than its header")                     \
+	X(tcp_csum, "bad TCP checksum")                                         \
+	X(tcp_no_conn, "TCP segment for no connection (answered with RST)")     \
+	X(tcp_window, "TCP segment outside the receive window")                 \
+	X(tcp_paws, "TCP segment with an old timestamp (PAWS)")                 \
+	X(tcp_rst_ignored, "TCP RST not exactly at the expected sequence")      \
+	X(tcp_syn_ignored, "TCP SYN on a synchronized connection")              \
+	X(tcp_bad_ack, "TCP segment acknowledging data never sent")             \
+	X(tcp_backlog, "TCP SYN dropped: the listen queue is full")             \
+	X(tcp_rcvbuf, "TCP data beyond the receive buffer")                     \
 	X(nomem, "no memory for a packet")                                      \
 	X(tx_error, "the NIC refused a packet")
 

@@ -178,6 +178,7 @@ struct socket {
 	struct waitq wq;                /* readers and writers wait here */
 	struct sockaddr_in4 local, peer; /* [S] (and [U] for UDP's local) */
 	bool bound, connected, closed;  /* [S] */
+	bool nonblock;                  /* [S] every call as with MSG_DONTWAIT */
 	struct pkb *rq_head, *rq_tail;  /* [S] received datagrams, IPv4+UDP headers kept */
 	u32 rq_bytes, rcvbuf, sndbuf;   /* [S] */
 	int error;                      /* [S] pending error (e.g. ICMP unreachable) */
@@ -193,9 +194,20 @@ struct sock_ops {
 	int (*connect)(struct socket *s, const struct sockaddr_in4 *peer);
 	long (*send_pkb)(struct socket *s, struct pkb *b, int flags, const struct sockaddr_in4 *to);
 	void (*close)(struct socket *s);
+	/* stream sockets (NULL for datagrams: the generic code does it) */
+	int (*listen)(struct socket *s, int backlog);
+	int (*accept)(struct socket *s, struct socket **out, int flags);
+	long (*recv)(struct socket *s, void *buf, u32 len, int flags);
+	unsigned (*poll)(struct socket *s);
+	int (*shutdown)(struct socket *s, int how);
+	void (*destroy)(struct socket *s);     /* last reference gone */
+	int (*setopt)(struct socket *s, int opt, u32 value); /* protocol options */
 	const char *name;
 };
 extern const struct sock_ops udp_sock_ops;
+/* Set up the generic part of a socket a protocol allocated (refs 1, on the
+ * list of all sockets). */
+void sock_init_common(struct socket *s, const struct sock_ops *ops, int type);
 
 void sock_get(struct socket *s);
 void sock_put(struct socket *s);
@@ -204,6 +216,10 @@ void sock_put(struct socket *s);
 bool sock_queue_rcv(struct socket *s, struct pkb *b, u32 payload_len);
 /* Walk all sockets (the REPL); fn runs under the socket list lock. */
 void sock_for_each(void (*fn)(struct socket *s, void *arg), void *arg);
+
+int tcp_sock_create(struct socket **out);
+void tcp_input(struct netif *ifp, struct pkb *b, ip4_t src, ip4_t dst);
+void tcp_tick(u64 now);
 
 int udp_bind(struct socket *s, const struct sockaddr_in4 *local);
 void udp_unhash(struct socket *s);

@@ -23,12 +23,21 @@ int sock_create(int type, struct socket **out)
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
+	if (type == SOCK_STREAM)
+		return tcp_sock_create(out);
 	if (type != SOCK_DGRAM)
-		return type == SOCK_STREAM ? -EPROTONOSUPPORT : -EINVAL;
+		return -EINVAL;
 	struct socket *s = kzalloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->ops = &udp_sock_ops;
+	sock_init_common(s, &udp_sock_ops, type);
+	*out = s;
+	return 0;
+}
+
+void sock_init_common(struct socket *s, const struct sock_ops *ops, int type)
+{
+	s->ops = ops;
 	s->type = type;
 	s->refs = 1;
 	s->rcvbuf = RCVBUF_DEFAULT;
@@ -39,8 +48,6 @@ int sock_create(int type, struct socket **out)
 	spin_lock(&all_lock);
 	list_push_back(&all_sockets, &s->all);
 	spin_unlock(&all_lock);
-	*out = s;
-	return 0;
 }
 
 void sock_get(struct socket *s) { __atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED); }
@@ -65,7 +72,10 @@ void sock_put(struct socket *s)
 	list_remove(&s->all);
 	spin_unlock(&all_lock);
 	drain(s);
-	kfree(s);
+	if (s->ops->destroy)
+		s->ops->destroy(s);
+	else
+		kfree(s);
 }
 
 void sock_close(struct socket *s)
@@ -109,11 +119,32 @@ long sock_send_pkb(struct socket *s, struct pkb *b, int flags, const struct sock
 	return s->ops->send_pkb(s, b, flags, to);
 }
 
+/* Streams take any length, in pieces of at most STREAM_CHUNK. */
+#define STREAM_CHUNK (16u * PAGE_SIZE)
+
 long sock_sendto(struct socket *s, const void *buf, u32 len, int flags,
 		 const struct sockaddr_in4 *to)
 {
 	if (!s || (!buf && len))
 		return -EINVAL;
+	if (s->type == SOCK_STREAM) {
+		u32 done = 0;
+		do {
+			u32 n = MIN(len - done, STREAM_CHUNK);
+			struct pkb *b = pkb_alloc();
+			if (!b || (n && pkb_copy_in(b, (const u8 *)buf + done, n) != 0)) {
+				pkb_free(b);
+				return done ? (long)done : -ENOMEM;
+			}
+			long r = s->ops->send_pkb(s, b, flags, NULL);
+			if (r < 0)
+				return done ? (long)done : r;
+			done += (u32)r;
+			if ((u32)r < n)
+				break;
+		} while (done < len);
+		return done;
+	}
 	if (len > IP_MAX_LEN)
 		return -EMSGSIZE;
 	struct pkb *b = pkb_alloc();
@@ -179,7 +210,7 @@ static int dequeue(struct socket *s, int flags, struct pkb **out)
 			return err;
 		if (closed)
 			return -EBADF;
-		if (flags & MSG_DONTWAIT)
+		if ((flags & MSG_DONTWAIT) || s->nonblock)
 			return -EAGAIN;
 		wait_event(&s->wq, READ_ONCE(s->rq_head) || READ_ONCE(s->closed) ||
 					   READ_ONCE(s->error));
@@ -203,6 +234,11 @@ long sock_recvfrom(struct socket *s, void *buf, u32 len, int flags, struct socka
 {
 	if (!s || (!buf && len))
 		return -EINVAL;
+	if (s->ops->recv) {
+		if (from)
+			sock_getname(s, NULL, from);
+		return s->ops->recv(s, buf, len, flags);
+	}
 	struct pkb *b;
 	int err = dequeue(s, flags, &b);
 	if (err)
@@ -222,6 +258,8 @@ int sock_recv_pkb(struct socket *s, struct pkb **out, int flags, struct sockaddr
 {
 	if (!s || !out)
 		return -EINVAL;
+	if (s->ops->recv)
+		return -EOPNOTSUPP; /* streams: sock_recvfrom */
 	struct pkb *b;
 	int err = dequeue(s, flags, &b);
 	if (err)
@@ -250,6 +288,8 @@ unsigned sock_poll(struct socket *s)
 {
 	if (!s)
 		return POLLERR;
+	if (s->ops->poll)
+		return s->ops->poll(s);
 	unsigned m = 0;
 	spin_lock(&s->lock);
 	if (s->rq_head)
@@ -276,13 +316,18 @@ int sock_setopt(struct socket *s, int opt, u32 value)
 		s->rcvbuf = MIN(MAX(value, 2 * DGRAM_OVERHEAD), RCVBUF_MAX);
 		spin_unlock(&s->lock);
 		return 0;
+	case SO_NONBLOCK:
+		spin_lock(&s->lock);
+		s->nonblock = value != 0;
+		spin_unlock(&s->lock);
+		return 0;
 	case SO_SNDBUF:
 		spin_lock(&s->lock);
 		s->sndbuf = MIN(MAX(value, 2 * DGRAM_OVERHEAD), RCVBUF_MAX);
 		spin_unlock(&s->lock);
 		return 0;
 	default:
-		return -ENOPROTOOPT;
+		return s->ops->setopt ? s->ops->setopt(s, opt, value) : -ENOPROTOOPT;
 	}
 }
 
@@ -322,4 +367,25 @@ void sock_for_each(void (*fn)(struct socket *s, void *arg), void *arg)
 	list_for_each(it, &all_sockets)
 		fn(list_entry(it, struct socket, all), arg);
 	spin_unlock(&all_lock);
+}
+
+int sock_listen(struct socket *s, int backlog)
+{
+	if (!s)
+		return -EINVAL;
+	return s->ops->listen ? s->ops->listen(s, backlog) : -EOPNOTSUPP;
+}
+
+int sock_accept(struct socket *s, struct socket **out, int flags)
+{
+	if (!s || !out)
+		return -EINVAL;
+	return s->ops->accept ? s->ops->accept(s, out, flags) : -EOPNOTSUPP;
+}
+
+int sock_shutdown(struct socket *s, int how)
+{
+	if (!s || how < SHUT_RD || how > SHUT_RDWR)
+		return -EINVAL;
+	return s->ops->shutdown ? s->ops->shutdown(s, how) : -EOPNOTSUPP;
 }

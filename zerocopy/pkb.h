@@ -63,6 +63,7 @@ struct pkb {
 	u16 queue;                        /* NIC queue it came in on / goes out on */
 	u16 nh_len;                       /* receive: length of the network header the
 					     stack just pulled (it can push it back) */
+	u32 cb[2];                        /* scratch for the protocol that owns it */
 	struct pkb *next;                 /* for queues of packets; owner's use */
 	struct pkb_frag frags[PKB_MAX_FRAGS];
 	u8 hdr[PKB_HDR_ROOM] __aligned(16);

@@ -50,6 +50,7 @@ bool irqs_enabled(void);
 void irq_enable(void);
 void irq_disable(void);
 void cpu_pause(void);
+u64 arch_cycles(void);
 #else
 static inline struct cpu *this_cpu(void)
 {

@@ -81,5 +81,9 @@ typedef uintptr_t uptr;
 #define ENOTCONN 107
 #define ECONNREFUSED 111
 #define EHOSTUNREACH 113
+#define EOPNOTSUPP 95
+#define ECONNABORTED 103
+#define EALREADY 114
+#define EINPROGRESS 115
 
 #endif

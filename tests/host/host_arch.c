@@ -92,6 +92,11 @@ void cpu_pause(void)
  * is never switched away. */
 void preempt_resched(void) { this_cpu()->need_resched = false; }
 
+u64 arch_cycles(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+
 u64 arch_clock_ns(void)
 {
 	struct timespec ts;

@@ -8,6 +8,7 @@
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/sched/sched.h"
+#include "netstack/net_priv.h"
 
 #include <stdlib.h>
 
@@ -23,7 +24,12 @@ u64 host_net_now(void) { return fake_now; }
 
 void host_net_advance(u64 ns)
 {
-	fake_now += ns;
+	/* in steps of 10 ms, as the kernel's TCP timer thread ticks */
+	u64 end = fake_now + ns;
+	while (fake_now < end) {
+		fake_now = MIN(end, fake_now + 10000000ULL);
+		tcp_tick(fake_now);
+	}
 	net_tick(fake_now);
 }
 

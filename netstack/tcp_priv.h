@@ -1,0 +1,186 @@
+/*
+ * Inside TCP (netstack/tcp_*.c only).
+ *
+ * A connection is a struct tcb, which begins with its struct socket. Its
+ * state is guarded by tcb->sk.lock [S]; the connection table and the
+ * timer wheel have their own locks ([T] in tcp.c, [W] in tcp_timer.c),
+ * never held while taking [S]... except that the table lock may be taken
+ * under [S] to unhash. Order: [S] -> [T] -> [W].
+ *
+ * Segments are never sent with [S] held (a packet to ourselves comes
+ * straight back into tcp_input, which takes [S]): code under the lock adds
+ * them to a struct tcp_xmit list and tcp_xmit_flush sends the list after
+ * the unlock.
+ *
+ * Sequence space: snd_una <= snd_nxt <= snd_max; the send queue holds the
+ * bytes from snd_una on (snd_q, payload-only pkbs sharing the pages the
+ * sender gave: zero-copy), then a FIN when fin_queued. Receive: in-order
+ * bytes wait in rcv_q for the reader; out-of-order segments wait in ooo_q,
+ * sorted by sequence number (b->hash), trimmed so none overlap.
+ */
+#ifndef NETSTACK_TCP_PRIV_H
+#define NETSTACK_TCP_PRIV_H
+
+#include "netstack/net_priv.h"
+#include "netstack/tcp_wire.h"
+
+enum tcp_state {
+	TCP_CLOSED, TCP_LISTEN, TCP_SYN_SENT, TCP_SYN_RECEIVED, TCP_ESTABLISHED,
+	TCP_FIN_WAIT_1, TCP_FIN_WAIT_2, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_LAST_ACK,
+	TCP_TIME_WAIT,
+};
+const char *tcp_state_name(enum tcp_state s);
+
+/* sequence comparisons, modulo 2^32 */
+static inline bool seq_lt(u32 a, u32 b) { return (int32_t)(a - b) < 0; }
+static inline bool seq_le(u32 a, u32 b) { return (int32_t)(a - b) <= 0; }
+static inline bool seq_gt(u32 a, u32 b) { return (int32_t)(a - b) > 0; }
+static inline bool seq_ge(u32 a, u32 b) { return (int32_t)(a - b) >= 0; }
+static inline u32 seq_max(u32 a, u32 b) { return seq_gt(a, b) ? a : b; }
+
+#define TCP_MSS_DEFAULT 536      /* RFC 9293 §3.7.1, without an MSS option */
+#define TCP_INIT_CWND 10         /* segments (RFC 6928) */
+#define TCP_RTO_MIN_NS (200ULL * 1000000)
+#define TCP_RTO_MAX_NS (60ULL * 1000000000ULL)
+#define TCP_RTO_INIT_NS (1000ULL * 1000000)
+#define TCP_DELACK_NS (40ULL * 1000000)
+#define TCP_MSL_NS (30ULL * 1000000000ULL)
+#define TCP_SYN_RETRIES 6
+#define TCP_RETRIES 15
+#define TCP_RCVBUF_DEFAULT (256u * 1024)
+#define TCP_SNDBUF_DEFAULT (512u * 1024)
+
+enum tcp_timer {
+	TT_REXMIT,    /* retransmission, and SYN retries; also the persist probe */
+	TT_DELACK,
+	TT_KEEPALIVE,
+	TT_2MSL,      /* TIME_WAIT, and FIN_WAIT_2 after close */
+	TT_COUNT
+};
+
+struct tcp_xmit {
+	struct pkb *head, *tail;
+	struct netif *ifp;
+};
+
+struct tcb {
+	struct socket sk;                 /* first: a tcb is a socket */
+	enum tcp_state state;             /* [S] */
+	/* the four-tuple (fixed once hashed) */
+	ip4_t laddr, raddr;
+	u16 lport, rport;
+	bool hashed;                      /* [T] in the connection table */
+	struct list_node hlink;           /* [T] */
+
+	/* send: [S] */
+	u32 iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+	u32 snd_up;                       /* unused: no urgent data */
+	struct pkb *snd_q_head, *snd_q_tail;
+	u32 snd_q_bytes;                  /* bytes from snd_una on */
+	bool fin_queued;                  /* a FIN follows the queue */
+	u16 mss;                          /* most payload a segment carries to the peer */
+	u16 adv_mss;                      /* the MSS we announced */
+	u16 peer_mss;                     /* what the peer announced */
+	u8 snd_wscale, rcv_wscale;
+	bool ws_ok, ts_ok, sack_ok;
+	bool nodelay, keepalive;
+	u32 ts_recent;                    /* last timestamp from the peer (PAWS) */
+	u64 ts_recent_ns;
+	/* congestion: [S] */
+	u8 cc;                            /* TCP_CC_* */
+	u32 cwnd, ssthresh, recover, dupacks;
+	bool in_recovery;
+	u32 cubic_wmax, cubic_k_ms;       /* CUBIC */
+	u64 cubic_epoch_ns;
+	/* RTT and retransmission: [S] */
+	u64 srtt_ns, rttvar_ns, rto_ns;
+	u32 rtt_seq;                      /* Karn: the segment being timed */
+	u64 rtt_start_ns;
+	bool rtt_timing;
+	u32 backoff;                      /* consecutive time-outs */
+	u64 retransmits, segs_out, segs_in, bytes_acked, bytes_received;
+	u32 cubic_west;                   /* CUBIC's Reno-friendly window, bytes */
+	u32 probes;                       /* unanswered persist or keepalive probes */
+
+	/* receive: [S] */
+	u32 irs, rcv_nxt, rcv_adv;        /* rcv_adv: right edge we announced */
+	struct pkb *rcv_q_head, *rcv_q_tail, *ooo_q;
+	u32 rcv_q_bytes, ooo_bytes;
+	u32 segs_since_ack;
+	bool fin_received;                /* the peer's FIN is in sequence */
+	bool ack_now;
+
+	/* timers: [S] deadlines (0 = off); the wheel node is [W] */
+	u64 timer[TT_COUNT];
+	u64 wheel_at;                     /* [W] the deadline it is filed under */
+	struct list_node wlink;           /* [W] */
+	bool on_wheel;                    /* [W] */
+
+	/* listening sockets: [S] */
+	struct tcb *parent;               /* a child not yet accepted */
+	struct list_node accept_q;        /* on the parent: children ready */
+	struct list_node child_link;      /* on a child: in the parent's queue */
+	u32 backlog, n_accept, n_synq;
+	bool in_accept_q;
+
+	int soft_error;                   /* [S] for the reader/writer: ECONNRESET, ... */
+	bool user_closed;                 /* [S] the socket's owner closed it */
+	bool rd_shut, wr_shut;            /* [S] */
+};
+
+static inline struct tcb *sk_tcb(struct socket *s) { return (struct tcb *)s; }
+
+/* tcp.c: the table, ISNs, state changes, sockets */
+struct tcb *tcp_lookup(ip4_t laddr, u16 lport, ip4_t raddr, u16 rport);  /* with a ref */
+struct tcb *tcp_lookup_listener(ip4_t laddr, u16 lport);                 /* with a ref */
+int tcp_hash(struct tcb *t);
+void tcp_unhash(struct tcb *t);
+struct tcb *tcp_alloc(void);
+u32 tcp_isn(ip4_t laddr, u16 lport, ip4_t raddr, u16 rport);
+void tcp_set_state(struct tcb *t, enum tcp_state st);
+/* The connection is over: unhash, stop timers, wake everyone; [S] held. */
+void tcp_done(struct tcb *t);
+/* A new connection from a listener's SYN ([S] of the listener held). */
+struct tcb *tcp_child(struct tcb *lis, ip4_t laddr, u16 lport, ip4_t raddr, u16 rport);
+void tcp_child_established(struct tcb *child);   /* [S] of the child held */
+u32 tcp_rcv_window(const struct tcb *t);         /* bytes we can take now */
+void tcp_wake(struct tcb *t);
+
+/* tcp_output.c */
+void tcp_output(struct tcb *t, struct tcp_xmit *x);          /* send what may go now */
+void tcp_send_ack(struct tcb *t, struct tcp_xmit *x);
+void tcp_send_syn(struct tcb *t, struct tcp_xmit *x);        /* SYN or SYN-ACK */
+void tcp_retransmit(struct tcb *t, struct tcp_xmit *x, u32 seq, u32 len);
+void tcp_send_probe(struct tcb *t, struct tcp_xmit *x);      /* zero-window probe */
+/* A RST answering segment `in` (its header at the zone's start) that
+ * belongs to no connection (RFC 9293 §3.10.7.1). */
+void tcp_send_reset_for(struct netif *ifp, const struct tcp_hdr *th, u32 seglen, ip4_t src,
+			ip4_t dst, struct tcp_xmit *x);
+void tcp_send_rst(struct tcb *t, struct tcp_xmit *x);
+void tcp_xmit_flush(struct tcp_xmit *x);
+u32 tcp_flight(const struct tcb *t);
+u32 tcp_now_ts(void);                                       /* our timestamp clock, 1 ms */
+
+/* tcp_timer.c */
+void tcp_timer_arm(struct tcb *t, enum tcp_timer which, u64 at);  /* [S] held */
+void tcp_timer_stop(struct tcb *t, enum tcp_timer which);        /* [S] held */
+void tcp_timers_stop(struct tcb *t);                             /* [S] held */
+void tcp_rtt_sample(struct tcb *t, u64 rtt_ns);
+void tcp_rearm_rexmit(struct tcb *t);                            /* [S] held */
+
+/* tcp_cc.c */
+void tcp_cc_init(struct tcb *t);
+void tcp_cc_ack(struct tcb *t, u32 acked);        /* new data acked, not in recovery */
+void tcp_cc_loss(struct tcb *t);                  /* fast retransmit: enter recovery */
+void tcp_cc_timeout(struct tcb *t);
+
+/* counters */
+struct tcp_stats_all {
+	u64 active_opens, passive_opens, established, resets_sent, resets_received;
+	u64 retransmits, timeouts, segs_in, segs_out, bad_segments, challenge_acks;
+	u64 time_wait_reused, syn_dropped_backlog;
+};
+extern struct tcp_stats_all tcp_stats;            /* [atomic] fields */
+#define TCP_STAT(f) __atomic_fetch_add(&tcp_stats.f, 1, __ATOMIC_RELAXED)
+
+#endif
