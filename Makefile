@@ -174,7 +174,7 @@ $(BUILD)/caboose.iso: $(BUILD)/caboose.elf tools/grub.cfg
 QEMU      := qemu-system-x86_64
 SMP       ?= 2
 MEM       ?= 512M
-CMDLINE   ?= console=ttyS0
+CMDLINE   ?= console=ttyS0 services=http,echo,discard
 run: deps-run $(BUILD)/caboose.elf
 	@echo "Caboose in QEMU: console below; quit with Ctrl-A then X." >&2
 	@echo "The REPL is on $(BUILD)/repl.sock: run 'make repl' in another terminal." >&2

@@ -27,6 +27,15 @@ static int set_ip(const char *v)
 }
 KPARAM("ip", set_ip, "dhcp (default), ADDR/PREFIX[,GW] (static), or off");
 
+static void tcp_tick_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		thread_sleep_ns(10000000);
+		tcp_tick(net_now_ns());
+	}
+}
+
 static void tick_main(void *arg)
 {
 	(void)arg;
@@ -53,6 +62,11 @@ void net_init(void)
 		thread_put(t);
 	else
 		pr_err("net: no timer thread: ARP, fragments and DHCP will not time out");
+	t = thread_create("tcp_timer", tcp_tick_main, NULL, -1, 0);
+	if (t)
+		thread_put(t);
+	else
+		pr_err("net: no TCP timer thread: TCP will not retransmit");
 	if (attached == 0) {
 		pr_info("net: no interface");
 		return;

@@ -7,10 +7,22 @@
 #include "kernel/boot/boot.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
+#include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
+#include "kernel/sched/sched.h"
 
 enum { SVC_DISCARD = 1, SVC_ECHO = 2, SVC_HTTP = 4 };
 static unsigned wanted;
+/* The first occurrence of pat in buf[0, len), or NULL. */
+static char *strstr_bounded(char *buf, u32 len, const char *pat)
+{
+	u32 pl = (u32)strlen(pat);
+	for (u32 i = 0; i + pl <= len; i++)
+		if (memcmp(buf + i, pat, pl) == 0)
+			return buf + i;
+	return NULL;
+}
+
 static u64 echo_datagrams, echo_bytes, discard_datagrams, discard_bytes; /* [atomic] */
 
 static int set_services(const char *v)
@@ -77,6 +89,275 @@ static void discard_main(void *arg)
 	}
 }
 
+/* ---- TCP: echo, discard, and the HTTP responder ---- */
+
+static u64 tcp_conns, http_requests, http_errors; /* [atomic] */
+
+static void spawn(const char *name, void (*fn)(void *), struct socket *c)
+{
+	struct thread *t = thread_create(name, fn, c, -1, 0);
+	if (!t) {
+		pr_err("services: no thread for a %s connection", name);
+		sock_close(c);
+		return;
+	}
+	thread_put(t);
+}
+
+struct tcp_service {
+	const char *name;
+	u16 port;
+	void (*conn)(void *sock);
+	struct socket *lis;
+};
+
+static void accept_main(void *arg)
+{
+	struct tcp_service *svc = arg;
+	for (;;) {
+		struct socket *c;
+		if (sock_accept(svc->lis, &c, 0) != 0) {
+			thread_sleep_ns(10000000);
+			continue;
+		}
+		__atomic_fetch_add(&tcp_conns, 1, __ATOMIC_RELAXED);
+		spawn(svc->name, svc->conn, c);
+	}
+}
+
+static void tcp_echo_conn(void *arg)
+{
+	struct socket *s = arg;
+	static const u32 bufsz = 16384;
+	u8 *buf = kmalloc(bufsz, 0);
+	while (buf) {
+		long n = sock_recvfrom(s, buf, bufsz, 0, NULL);
+		if (n <= 0 || sock_sendto(s, buf, (u32)n, 0, NULL) != n)
+			break;
+	}
+	kfree(buf);
+	sock_close(s);
+}
+
+static void tcp_discard_conn(void *arg)
+{
+	struct socket *s = arg;
+	u8 *buf = kmalloc(16384, 0);
+	while (buf && sock_recvfrom(s, buf, 16384, 0, NULL) > 0)
+		;
+	kfree(buf);
+	sock_close(s);
+}
+
+/* The HTTP/1.1 responder: GET (or HEAD) of /, /64k, /1m; keep-alive unless
+ * the client says otherwise; bodies are pages made once at start and sent
+ * by reference (zero-copy). */
+struct http_body {
+	const char *path;
+	u32 len;
+	struct page **pages;
+};
+static struct http_body bodies[3] = { { "/", 612, NULL }, { "/64k", 65536, NULL },
+				      { "/1m", 1048576, NULL } };
+
+static const char welcome[] =
+	"<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to Caboose!</title>\n</head>\n<body>\n"
+	"<h1>Welcome to Caboose!</h1>\n<p>This page was served by Caboose, a kernel for network "
+	"appliances, from its own TCP/IP stack. The body you are reading went out of a page the "
+	"kernel made once at boot: no byte of it was copied on the way to the wire.</p>\n"
+	"<p>Headers ride last.</p>\n</body>\n</html>\n";
+
+static bool make_bodies(void)
+{
+	for (int i = 0; i < 3; i++) {
+		u32 np = (bodies[i].len + PAGE_SIZE - 1) / PAGE_SIZE;
+		bodies[i].pages = kzalloc(np * sizeof(struct page *));
+		if (!bodies[i].pages)
+			return false;
+		for (u32 k = 0; k < np; k++) {
+			struct page *pg = page_alloc(0);
+			if (!pg)
+				return false;
+			bodies[i].pages[k] = pg;
+			u8 *p = page_address(pg);
+			for (u32 j = 0; j < PAGE_SIZE; j++)
+				p[j] = (u8)('a' + (k * PAGE_SIZE + j) % 26);
+		}
+	}
+	/* "/" is 612 bytes, like the page people compare with */
+	u8 *p = page_address(bodies[0].pages[0]);
+	u32 n = sizeof(welcome) - 1;
+	memset(p, ' ', 612);
+	memcpy(p, welcome, MIN(n, 611u));
+	p[611] = '\n';
+	return true;
+}
+
+/* Send header text and then body bytes [0, len) of b, by reference. */
+static int http_send(struct socket *s, const char *hdr, u32 hlen, const struct http_body *b,
+		     bool with_body)
+{
+	struct pkb *p = pkb_alloc();
+	if (!p || pkb_copy_in(p, hdr, hlen) != 0) {
+		pkb_free(p);
+		return -ENOMEM;
+	}
+	u32 off = 0, len = with_body && b ? b->len : 0;
+	while (off < len) {
+		u32 n = MIN((u32)PAGE_SIZE, len - off);
+		if (p->nfrags == PKB_MAX_FRAGS) {
+			if (sock_send_pkb(s, p, 0, NULL) < 0)
+				return -EPIPE;
+			p = pkb_alloc();
+			if (!p)
+				return -ENOMEM;
+		}
+		if (pkb_add_frag(p, b->pages[off / PAGE_SIZE], 0, n) != 0) {
+			pkb_free(p);
+			return -ENOMEM;
+		}
+		off += n;
+	}
+	return sock_send_pkb(s, p, 0, NULL) < 0 ? -EPIPE : 0;
+}
+
+static bool header_says(const char *req, const char *end, const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value);
+	for (const char *l = req; l && l < end; l = strchr(l, '\n')) {
+		if (*l == '\n')
+			l++;
+		bool match = true;
+		for (size_t i = 0; i < nl && match; i++) {
+			char c = l[i];
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c + 32);
+			char d = name[i];
+			if (d >= 'A' && d <= 'Z')
+				d = (char)(d + 32);
+			match = c == d;
+		}
+		if (!match || l[nl] != ':')
+			continue;
+		const char *v = l + nl + 1;
+		while (*v == ' ')
+			v++;
+		bool vm = true;
+		for (size_t i = 0; i < vl && vm; i++) {
+			char c = v[i];
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c + 32);
+			vm = c == value[i];
+		}
+		if (vm)
+			return true;
+	}
+	return false;
+}
+
+/* Answer one request (req .. end, the blank line excluded). false: close. */
+static bool http_answer(struct socket *s, char *req, char *end)
+{
+	*end = 0;
+	char *sp1 = strchr(req, ' ');
+	char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	char *eol = strchr(req, '\r');
+	if (!sp1 || !sp2 || !eol || sp2 > eol) {
+		__atomic_fetch_add(&http_errors, 1, __ATOMIC_RELAXED);
+		static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+					  "Connection: close\r\n\r\n";
+		http_send(s, bad, sizeof(bad) - 1, NULL, false);
+		return false;
+	}
+	*sp1 = *sp2 = 0;
+	bool v11 = strncmp(sp2 + 1, "HTTP/1.1", 8) == 0;
+	bool keep = v11 ? !header_says(eol, end, "connection", "close")
+			: header_says(eol, end, "connection", "keep-alive");
+	bool head = strcmp(req, "HEAD") == 0;
+	const struct http_body *b = NULL;
+	for (int i = 0; i < 3; i++)
+		if (strcmp(sp1 + 1, bodies[i].path) == 0)
+			b = &bodies[i];
+	char hdr[256];
+	int n;
+	if (strcmp(req, "GET") != 0 && !head) {
+		n = ksnprintf(hdr, sizeof(hdr), "HTTP/1.1 405 Method Not Allowed\r\nServer: caboose\r\n"
+			      "Allow: GET, HEAD\r\nContent-Length: 0\r\nConnection: %s\r\n\r\n",
+			      keep ? "keep-alive" : "close");
+		b = NULL;
+	} else if (!b) {
+		n = ksnprintf(hdr, sizeof(hdr), "HTTP/1.1 404 Not Found\r\nServer: caboose\r\n"
+			      "Content-Length: 0\r\nConnection: %s\r\n\r\n", keep ? "keep-alive" : "close");
+	} else {
+		n = ksnprintf(hdr, sizeof(hdr), "HTTP/1.1 200 OK\r\nServer: caboose\r\nContent-Type: %s\r\n"
+			      "Content-Length: %u\r\nConnection: %s\r\n\r\n",
+			      b == &bodies[0] ? "text/html" : "application/octet-stream", b->len,
+			      keep ? "keep-alive" : "close");
+	}
+	__atomic_fetch_add(&http_requests, 1, __ATOMIC_RELAXED);
+	if (http_send(s, hdr, (u32)n, b, !head) != 0)
+		return false;
+	return keep;
+}
+
+#define HTTP_REQ_MAX 8192
+
+static void http_conn(void *arg)
+{
+	struct socket *s = arg;
+	sock_setopt(s, TCP_NODELAY, 1);
+	char *req = kmalloc(HTTP_REQ_MAX + 1, 0);
+	u32 have = 0;
+	bool open = req != NULL;
+	while (open) {
+		long n = sock_recvfrom(s, req + have, HTTP_REQ_MAX - have, 0, NULL);
+		if (n <= 0)
+			break;
+		have += (u32)n;
+		req[have] = 0;
+		char *end;
+		while (open && (end = strstr_bounded(req, have, "\r\n\r\n")) != NULL) {
+			u32 used = (u32)(end - req) + 4;
+			open = http_answer(s, req, end);
+			memmove(req, req + used, have - used);
+			have -= used;
+			req[have] = 0;
+		}
+		if (open && have == HTTP_REQ_MAX) {
+			static const char big[] = "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+						  "Content-Length: 0\r\nConnection: close\r\n\r\n";
+			http_send(s, big, sizeof(big) - 1, NULL, false);
+			__atomic_fetch_add(&http_errors, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	kfree(req);
+	sock_shutdown(s, SHUT_WR);
+	sock_close(s);
+}
+
+static void start_tcp(struct tcp_service *svc)
+{
+	struct socket *l;
+	struct sockaddr_in4 a = { IP4_ANY, svc->port };
+	if (sock_create(SOCK_STREAM, &l) != 0 || sock_bind(l, &a) != 0 || sock_listen(l, 1024) != 0) {
+		pr_err("services: %s: cannot listen on TCP port %u", svc->name, svc->port);
+		return;
+	}
+	svc->lis = l;
+	struct thread *t = thread_create(svc->name, accept_main, svc, -1, 0);
+	if (!t) {
+		pr_err("services: %s: no thread", svc->name);
+		return;
+	}
+	thread_put(t);
+	pr_info("services: %s on TCP port %u", svc->name, svc->port);
+}
+
+static struct tcp_service svc_echo = { "tcp_echo", 7, tcp_echo_conn, NULL };
+static struct tcp_service svc_discard = { "tcp_discard", 9, tcp_discard_conn, NULL };
+static struct tcp_service svc_http = { "http", 80, http_conn, NULL };
+
 static void start_udp(const char *name, u16 port, void (*fn)(void *))
 {
 	struct socket *s = udp_socket(port);
@@ -96,12 +377,20 @@ static void start_udp(const char *name, u16 port, void (*fn)(void *))
 
 void services_start(void)
 {
-	if (wanted & SVC_ECHO)
+	if (wanted & SVC_ECHO) {
 		start_udp("udp_echo", 7, echo_main);
-	if (wanted & SVC_DISCARD)
+		start_tcp(&svc_echo);
+	}
+	if (wanted & SVC_DISCARD) {
 		start_udp("udp_discard", 9, discard_main);
-	if (wanted & SVC_HTTP)
-		pr_err("services: http needs TCP, which this kernel does not have yet: not started");
+		start_tcp(&svc_discard);
+	}
+	if (wanted & SVC_HTTP) {
+		if (make_bodies())
+			start_tcp(&svc_http);
+		else
+			pr_err("services: http: no memory for its pages");
+	}
 }
 
 static u64 c_echo(void) { return echo_datagrams; }
@@ -112,3 +401,9 @@ KCOUNTER("services.udp_echo_datagrams", "datagrams", c_echo);
 KCOUNTER("services.udp_echo_bytes", "bytes", c_echo_b);
 KCOUNTER("services.udp_discard_datagrams", "datagrams", c_disc);
 KCOUNTER("services.udp_discard_bytes", "bytes", c_disc_b);
+static u64 c_tcp_conns(void) { return tcp_conns; }
+static u64 c_http_req(void) { return http_requests; }
+static u64 c_http_err(void) { return http_errors; }
+KCOUNTER("services.tcp_connections", "connections", c_tcp_conns);
+KCOUNTER("services.http_requests", "requests", c_http_req);
+KCOUNTER("services.http_bad_requests", "requests", c_http_err);

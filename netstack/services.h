@@ -1,10 +1,12 @@
 /*
  * In-kernel services for tests and benchmarks, chosen with
  * services=discard,echo,http (any subset; none by default):
- *   echo     UDP port 7: every datagram goes back to its sender, zero-copy
- *            (the received pages are sent again)
- *   discard  UDP port 9: datagrams are counted and dropped
- *   http     needs TCP (not built yet): refused at boot with a clear error
+ *   echo     port 7, UDP (every datagram goes back to its sender, zero-copy:
+ *            the received pages are sent again) and TCP
+ *   discard  port 9, UDP and TCP: counted and dropped
+ *   http     TCP port 80: an HTTP/1.1 responder for GET and HEAD of / (612
+ *            bytes), /64k and /1m, keep-alive, bodies sent from pages made
+ *            once at start (zero-copy)
  */
 #ifndef NETSTACK_SERVICES_H
 #define NETSTACK_SERVICES_H
