@@ -173,3 +173,65 @@ static u64 c_reasm(void)
 	return fs.reassembled;
 }
 KCOUNTER("net.ip.reassembled", "datagrams", c_reasm);
+
+/* ---- TCP connections ---- */
+
+#include "netstack/tcp_priv.h"
+
+void tcp_for_each(void (*fn)(struct tcb *t, void *arg), void *arg,
+		  bool (*want)(struct tcb *t, void *arg));
+
+static void tcp_row(struct tcb *t, void *arg)
+{
+	struct repl_out *o = arg;
+	char l[24], r[24], ip[16], v[14][24];
+	spin_lock(&t->sk.lock);
+	fmt_ip(ip, sizeof(ip), t->laddr);
+	ksnprintf(l, sizeof(l), "%s:%u", ip, t->lport);
+	fmt_ip(ip, sizeof(ip), t->raddr);
+	ksnprintf(r, sizeof(r), "%s:%u", ip, t->rport);
+	u64 vals[14] = { t->cwnd, t->ssthresh == 0xffffffffu ? 0 : t->ssthresh,
+			 t->srtt_ns / 1000, t->rttvar_ns / 1000, t->rto_ns / 1000000, t->mss,
+			 t->snd_wnd, tcp_rcv_window(t), t->bytes_acked, t->bytes_received,
+			 t->retransmits, t->snd_q_bytes, t->rcv_q_bytes + t->ooo_bytes, t->ooo_bytes };
+	const char *state = tcp_state_name(t->state), *cc = t->cc == TCP_CC_CUBIC ? "cubic" : "newreno";
+	spin_unlock(&t->sk.lock);
+	for (int i = 0; i < 14; i++)
+		fmt_u64(v[i], 24, vals[i]);
+	const char *cells[18] = { l, r, state, cc, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
+				  v[8], v[9], v[10], v[11], v[12], v[13] };
+	repl_row(o, cells);
+}
+
+REPL_CMD("tcp", cmd_tcp, "", "TCP connections: state, windows, RTT, bytes, retransmits");
+static int cmd_tcp(struct repl_out *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	repl_table_begin(o, "tcp", "local::21 remote::21 state::11 cc::7 cwnd:n:8 ssthresh:n:8 "
+			 "srtt_us:n:8 rttvar_us:n:9 rto_ms:n:6 mss:n:5 snd_wnd:n:8 rcv_wnd:n:8 "
+			 "bytes_acked:n:11 bytes_received:n:14 retransmits:n:11 snd_q:n:7 rcv_q:n:7 "
+			 "ooo:n:6");
+	tcp_for_each(tcp_row, o, NULL);
+	repl_table_end(o);
+	repl_obj_begin(o, "tcp_totals");
+	repl_kv_u64(o, "active_opens", tcp_stats.active_opens);
+	repl_kv_u64(o, "passive_opens", tcp_stats.passive_opens);
+	repl_kv_u64(o, "established", tcp_stats.established);
+	repl_kv_u64(o, "resets_sent", tcp_stats.resets_sent);
+	repl_kv_u64(o, "resets_received", tcp_stats.resets_received);
+	repl_kv_u64(o, "retransmits", tcp_stats.retransmits);
+	repl_kv_u64(o, "timeouts", tcp_stats.timeouts);
+	repl_kv_u64(o, "segs_in", tcp_stats.segs_in);
+	repl_kv_u64(o, "segs_out", tcp_stats.segs_out);
+	repl_kv_u64(o, "challenge_acks", tcp_stats.challenge_acks);
+	repl_kv_u64(o, "time_wait_reused", tcp_stats.time_wait_reused);
+	repl_kv_u64(o, "syn_dropped_backlog", tcp_stats.syn_dropped_backlog);
+	repl_obj_end(o);
+	return 0;
+}
+
+static u64 c_tcp_retx(void) { return tcp_stats.retransmits; }
+static u64 c_tcp_est(void) { return tcp_stats.established; }
+KCOUNTER("net.tcp.retransmits", "segments", c_tcp_retx);
+KCOUNTER("net.tcp.established", "connections", c_tcp_est);

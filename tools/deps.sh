@@ -7,7 +7,7 @@
 set -eu
 
 RUN_PKGS="qemu-system-x86 make gcc binutils libc6-dev"
-TEST_PKGS="$RUN_PKGS ipxe-qemu grub-pc-bin grub-common xorriso mtools libcriterion-dev python3 clang iproute2"
+TEST_PKGS="$RUN_PKGS ipxe-qemu grub-pc-bin grub-common xorriso mtools libcriterion-dev python3 clang iproute2 curl wrk dnsmasq-base iputils-ping"
 
 case "${1:-}" in
 run)  pkgs=$RUN_PKGS ;;

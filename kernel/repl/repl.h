@@ -48,7 +48,7 @@ void repl_kv_u64(struct repl_out *o, const char *key, u64 v);
 void repl_kv_str(struct repl_out *o, const char *key, const char *v);
 void repl_obj_end(struct repl_out *o);
 
-#define REPL_MAX_COLS 16
+#define REPL_MAX_COLS 24
 void repl_table_begin(struct repl_out *o, const char *name, const char *cols);
 void repl_row(struct repl_out *o, const char *const *cells);
 void repl_table_end(struct repl_out *o);
