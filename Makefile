@@ -232,6 +232,7 @@ test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit
 bench: deps-test $(BUILD)/caboose.elf
 	@python3 bench/boot
 	@python3 bench/nic
+	@python3 bench/net
 
 clean:
 	rm -rf $(BUILD)
