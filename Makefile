@@ -225,7 +225,7 @@ FUZZ_SECONDS ?= 300
 fuzz: deps-test $(FUZZ_BINS)
 	python3 tests/fuzz/run.py --seconds $(FUZZ_SECONDS)
 
-test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit
+test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit $(FUZZ_BINS)
 	python3 tests/run.py
 
 # each benchmark prints one JSON document on stdout; bench/nic needs root

@@ -227,6 +227,9 @@ static int cmd_tcp(struct repl_out *o, int argc, char **argv)
 	repl_kv_u64(o, "challenge_acks", tcp_stats.challenge_acks);
 	repl_kv_u64(o, "time_wait_reused", tcp_stats.time_wait_reused);
 	repl_kv_u64(o, "syn_dropped_backlog", tcp_stats.syn_dropped_backlog);
+	repl_kv_u64(o, "syncookies_sent", tcp_stats.syncookies_sent);
+	repl_kv_u64(o, "syncookies_ok", tcp_stats.syncookies_ok);
+	repl_kv_u64(o, "syncookies_failed", tcp_stats.syncookies_failed);
 	repl_obj_end(o);
 	return 0;
 }

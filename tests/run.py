@@ -16,6 +16,20 @@ Tiers, in order (select with --tiers, default all):
   nic       virtio-net with two queue pairs on a tap in a network namespace the
             test creates (tests/integration/nic_test.py; needs root): echo of
             frames checked byte for byte, per-queue and copy counters
+  net       the network stack (tests/integration/net_test.py; needs root, and
+            dnsmasq, ping, ip): in a network namespace with a tap, a DHCP lease
+            from dnsmasq (and its renewal), ping to 65507 bytes and UDP echo
+            checked byte for byte (fragments both ways), ICMP port unreachable,
+            ARP on both sides, hostile frames each checked against its
+            net.drop.* counter; a static ip= boot; QEMU's user-mode network
+            as `make run` has it (about 70 s, mostly waiting for timeouts)
+  tcp       TCP against Linux in a network namespace (tests/integration/
+            tcp_test.py; needs root, curl, wrk): curl and wrk against the HTTP
+            responder, 64 MiB each way through echo, 1000 connections, a SYN
+            flood met with cookies; then behind a seeded lossy relay at 1%, 5%
+            and 10% loss
+  fuzz      the libFuzzer targets of the network stack (tests/fuzz/run.py),
+            20 s each from a seed corpus
 
 Output: progress and one `PASS name` / `FAIL name: reason` line per result on
 stderr (a failure is followed by the tail of the relevant output); the full
@@ -769,9 +783,48 @@ def tier_nic(res, opts, state):
         res.add(name, ok, detail)
 
 
+def tier_net(res, opts, state):
+    """The network stack (tests/integration/net_test.py): DHCP from dnsmasq,
+    ping and UDP echo with fragments, ARP, hostile input and its drop
+    counters, in a network namespace; a static address; QEMU's user-mode
+    network."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import net_test
+    net_test.KERNEL = opts.kernel
+    for name, ok, detail in net_test.run_all(opts.logs):
+        res.add(name, ok, detail)
+
+
+def tier_tcp(res, opts, state):
+    """TCP against Linux (tests/integration/tcp_test.py)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import tcp_test
+    tcp_test.KERNEL = opts.kernel
+    for name, ok, detail in tcp_test.run_all(opts.logs):
+        res.add(name, ok, detail)
+
+
+def tier_fuzz(res, opts, state):
+    """The libFuzzer targets, bounded (tests/fuzz/run.py); built by make."""
+    seconds = int(env_float("CABOOSE_FUZZ_SECONDS", 20))
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "fuzz", "run.py"),
+                        "--seconds", str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=3 * (seconds + 180))
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError:
+        res.add("fuzz", False, "tests/fuzz/run.py printed no JSON: " + p.stderr[-800:])
+        return
+    for r in doc["fuzz"]:
+        res.add("fuzz %s: %d s, no crash, no leak" % (r["target"], seconds), r["status"] == "ok"
+                and r.get("runs", 0) > 1000,
+                "%s, %s runs: %s" % (r["status"], r.get("runs"), r.get("detail", "")))
+
+
 # ---------------------------------------------------------------------------
 TIERS = [("host", tier_host), ("ktest", tier_ktest), ("explicit", tier_explicit),
-         ("boot", tier_boot), ("repl", tier_repl), ("nic", tier_nic)]
+         ("boot", tier_boot), ("repl", tier_repl), ("nic", tier_nic), ("net", tier_net),
+         ("tcp", tier_tcp), ("fuzz", tier_fuzz)]
 
 
 def env_float(name, default):
@@ -831,7 +884,8 @@ def main():
         for tname, fn in TIERS:
             if tname not in wanted:
                 continue
-            if tname in ("ktest", "explicit", "boot", "repl", "nic") and not os.path.isfile(opts.kernel):
+            if tname in ("ktest", "explicit", "boot", "repl", "nic", "net", "tcp") and \
+                    not os.path.isfile(opts.kernel):
                 res.add(tname, False, "%s is missing (make)" % os.path.relpath(opts.kernel, ROOT))
                 continue
             try:

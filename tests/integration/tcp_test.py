@@ -26,6 +26,7 @@ import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -51,6 +52,36 @@ def body_of(path):
     """What the responder serves (services.c): the pattern pages."""
     n = {"/64k": 65536, "/1m": 1 << 20}[path]
     return bytes((ord("a") + i % 26) for i in range(n))
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def syn_flood(n):
+    """n SYNs to port 80 from 10.213.9.77 (no host interface owns it, so no
+    RST comes back from the host) from n source ports, as raw frames."""
+    r = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    r.bind(("tap0", 0))
+    mac = open("/sys/class/net/tap0/address").read().strip()
+    src, dst = socket.inet_aton("10.213.9.77"), socket.inet_aton(GUEST)
+    # the guest's MAC: from the host's neighbour table (curl talked to it)
+    neigh = subprocess.run(["ip", "neigh", "show", GUEST], stdout=subprocess.PIPE, text=True).stdout
+    gmac = bytes.fromhex(neigh.split("lladdr")[1].split()[0].replace(":", ""))
+    for i in range(n):
+        tcp = struct.pack("!HHIIBBHHH", 20000 + i, 80, 1000 * i, 0, 5 << 4, 0x02, 65535, 0, 0)
+        c = csum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+        tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i & 0xFFFF, 0, 64, 6, 0, src, dst)
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        r.send(gmac + bytes.fromhex(mac.replace(":", "")) + b"\x08\x00" + ip + tcp)
+    r.close()
+    return n
 
 
 def inside(logdir, kernel):
@@ -171,6 +202,17 @@ def inside(logdir, kernel):
               "%d of 1000 (%d connected)" % (ok, len(socks)))
         log("tcp: 1000 connections answered in %.1f s" % (time.time() - t0))
 
+        # a SYN flood from an address nobody answers for fills the SYN queue;
+        # the service stays up through SYN cookies
+        n_flood = syn_flood(3000)
+        codes = []
+        for _ in range(5):
+            p = subprocess.run(["curl", "-s", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}",
+                                "http://%s/" % GUEST], stdout=subprocess.PIPE, text=True)
+            codes.append(p.stdout)
+        check("during a SYN flood of %d the service answers (SYN cookies)" % n_flood,
+              codes == ["200"] * 5, codes)
+
         # the kernel's view
         g = rt.Guest.__new__(rt.Guest)
         g.sock_path, g.console, g.proc = sock_path, console, q
@@ -191,6 +233,9 @@ def inside(logdir, kernel):
         check("HTTP bodies leave without a copy (copy.tx_write is echo + headers)",
               0 <= tx_write <= BULK + reqs_k * 200 + 1000000 and reqs_k >= reqs,
               json.dumps({k: v for k, v in c.items() if k.startswith(("copy", "services"))}))
+        tot = g.json("tcp")["tcp_totals"]
+        check("the flood was met with SYN cookies", tot.get("syncookies_sent", 0) > 0,
+              json.dumps(tot))
         text = open(console, "rb").read().decode("utf-8", "replace")
         check("no panic", "panic" not in text.lower(), text[-800:])
         g.sock.close()
@@ -233,7 +278,9 @@ def lossy(logdir, kernel, loss, seed):
     q = subprocess.Popen(
         ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
          "-display", "none", "-no-reboot", "-kernel", kernel,
-         "-append", "console=ttyS0 repl=off ip=%s/24,10.213.10.1 services=http,echo" % LOSSY_GUEST,
+         "-append", "console=ttyS0 ip=%s/24,10.213.10.1 services=http,echo" % LOSSY_GUEST,
+         "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % os.path.join(logdir, tag + "-repl.sock"),
+         "-serial", "chardev:repl",
          "-serial", "file:" + console,
          "-netdev", "socket,id=n0,udp=127.0.0.1:40002,localaddr=127.0.0.1:40001",
          "-device", "virtio-net-pci,netdev=n0"],
