@@ -17,6 +17,12 @@ void eth_input(struct netif *ifp, struct pkb *b)
 		net_drop(b, NET_DROP_eth_short);
 		return;
 	}
+	/* the MTU, plus the Ethernet header and one VLAN tag; large-receive
+	 * segments (gso_size set by the NIC) are longer by design */
+	if (pkb_hdr_len(b) + b->len > (u32)ifp->mtu + ETH_HLEN + ETH_VLAN_HLEN && !b->gso_size) {
+		net_drop(b, NET_DROP_eth_too_long);
+		return;
+	}
 	if (memcmp(e->dst, ifp->mac, 6) != 0 && memcmp(e->dst, eth_broadcast, 6) != 0) {
 		net_drop(b, NET_DROP_eth_not_ours);
 		return;

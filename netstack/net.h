@@ -164,6 +164,7 @@ void sock_close(struct socket *s);
 #define NET_DROPS(X)                                                            \
 	X(eth_short, "frame shorter than an Ethernet header")                  \
 	X(eth_not_ours, "frame for another MAC address")                        \
+	X(eth_too_long, "frame longer than the MTU allows (not a coalesced one)") \
 	X(eth_vlan, "802.1Q-tagged frame (VLANs are not supported)")            \
 	X(eth_proto, "EtherType the stack does not speak")                      \
 	X(no_if, "frame from a NIC with no interface")                          \

@@ -53,8 +53,8 @@ static int cmd_arp(struct repl_out *o, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	static struct arp_info a[64];  /* the REPL thread is the only user */
-	int n = arp_list(a, 64);
+	static struct arp_info a[256];  /* the table's size; the REPL thread is the only user */
+	int n = arp_list(a, 256);
 	repl_table_begin(o, "arp", "ip::15 mac::17 state::10 age_ms:n:8 queued:n:6 if:n:3");
 	for (int i = 0; i < n; i++) {
 		char ip[16], mac[24], age[24], q[12], ifx[8];

@@ -826,3 +826,47 @@ static const struct sock_ops tcp_sock_ops = {
 	.setopt = tcp_setopt,
 	.name = "tcp",
 };
+
+/* ---- SYN cookies: when the SYN queue is full, the SYN-ACK's sequence
+ * number carries the connection's state (RFC 4987 §3.6):
+ *   bits 31..27  a 64-second counter, mod 32
+ *   bits 26..24  the peer's MSS, as an index in cookie_mss
+ *   bits 23..0   SipHash of the four-tuple, the counter and the peer's ISN
+ * A cookie is good for two counter steps (64 to 128 s). Window scaling,
+ * timestamps and SACK are not kept: such connections go without them. ---- */
+
+static const u16 cookie_mss[8] = { 536, 1024, 1220, 1380, 1440, 1460, 4312, 8960 };
+
+static u32 cookie_hash(ip4_t la, u16 lp, ip4_t ra, u16 rp, u32 count, u32 peer_isn)
+{
+	if (!secret[0] && !secret[1])
+		(void)tcp_isn(la, lp, ra, rp); /* sets the secret */
+	u64 h = siphash2((u64)la << 32 | ra, (u64)lp << 48 | (u64)rp << 32 | peer_isn) ^ count;
+	h = siphash2(h, count);
+	return (u32)h & 0xffffff;
+}
+
+static u32 cookie_count(void) { return (u32)(net_now_ns() / 1000000000ULL / 64); }
+
+u32 tcp_cookie_make(ip4_t la, u16 lp, ip4_t ra, u16 rp, u32 peer_isn, u16 peer_mss, u16 *mss)
+{
+	u32 idx = 0;
+	for (u32 i = 0; i < 8; i++)
+		if (cookie_mss[i] <= peer_mss)
+			idx = i;
+	*mss = cookie_mss[idx];
+	u32 c = cookie_count();
+	return (c & 31) << 27 | idx << 24 | cookie_hash(la, lp, ra, rp, c, peer_isn);
+}
+
+u16 tcp_cookie_check(ip4_t la, u16 lp, ip4_t ra, u16 rp, u32 peer_isn, u32 cookie)
+{
+	u32 now = cookie_count();
+	for (u32 age = 0; age < 2; age++) {
+		u32 c = now - age;
+		if ((cookie >> 27) == (c & 31) &&
+		    (cookie & 0xffffff) == cookie_hash(la, lp, ra, rp, c, peer_isn))
+			return cookie_mss[(cookie >> 24) & 7];
+	}
+	return 0;
+}

@@ -129,7 +129,68 @@ static void set_mss(struct tcb *t)
 	t->mss = (u16)MAX(m, 64u);
 }
 
+static void conn_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *th, struct seg *s,
+		       struct tcp_xmit *x);
+
 /* ---- listening ---- */
+
+/* An ACK for a listener: the end of a handshake we answered with a SYN
+ * cookie, if the cookie checks out; anything else is reset. */
+static void cookie_ack(struct tcb *lis, struct pkb *b, const struct tcp_hdr *th,
+		       const struct seg *s, ip4_t src, ip4_t dst, struct tcp_xmit *x)
+{
+	u16 lp = be16(th->dport), rp = be16(th->sport);
+	u16 mss = (s->flags & TH_RST) ? 0 : tcp_cookie_check(dst, lp, src, rp, s->seq - 1, s->ack - 1);
+	if (!mss || lis->n_accept >= lis->backlog) {
+		if (!(s->flags & TH_RST)) {
+			TCP_STAT(syncookies_failed);
+			tcp_send_reset_for(NULL, th, s->len, src, dst, x);
+		}
+		net_drop(b, NET_DROP_tcp_no_conn);
+		return;
+	}
+	struct tcb *c = tcp_child(lis, dst, lp, src, rp);
+	if (!c) {
+		net_drop(b, NET_DROP_nomem);
+		return;
+	}
+	spin_lock(&c->sk.lock);
+	c->irs = s->seq - 1;
+	c->rcv_nxt = s->seq;
+	c->rcv_adv = s->seq + 65535;
+	c->iss = s->ack - 1;
+	c->snd_una = c->snd_nxt = c->snd_max = s->ack;
+	c->snd_wnd = s->wnd;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = s->ack;
+	c->peer_mss = mss;
+	c->adv_mss = mss;
+	c->mss = mss;
+	tcp_cc_init(c);
+	tcp_set_state(c, TCP_ESTABLISHED);
+	if (tcp_hash(c) != 0) {
+		tcp_done(c);
+		spin_unlock(&c->sk.lock);
+		pkb_free(b);
+		return;
+	}
+	TCP_STAT(syncookies_ok);
+	TCP_STAT(passive_opens);
+	sock_get(&c->sk); /* ours while the data goes in */
+	tcp_child_established(c);
+	if (s->len || (s->flags & TH_FIN)) {
+		struct seg sc = *s;
+		conn_input(c, b, th, &sc, x);
+	} else
+		pkb_free(b);
+	if (c->state != TCP_CLOSED) {
+		tcp_output(c, x);
+		if (c->ack_now)
+			tcp_send_ack(c, x);
+	}
+	spin_unlock(&c->sk.lock);
+	sock_put(&c->sk);
+}
 
 static void listen_input(struct tcb *lis, struct pkb *b, const struct tcp_hdr *th,
 			 const struct seg *s, ip4_t src, ip4_t dst, struct tcp_xmit *x)
@@ -138,19 +199,27 @@ static void listen_input(struct tcb *lis, struct pkb *b, const struct tcp_hdr *t
 		pkb_free(b);
 		return;
 	}
-	if (s->flags & TH_ACK) {
-		tcp_send_reset_for(NULL, th, s->len, src, dst, x);
-		net_drop(b, NET_DROP_tcp_no_conn);
+	if ((s->flags & TH_ACK) && !(s->flags & TH_SYN)) {
+		cookie_ack(lis, b, th, s, src, dst, x);
 		return;
 	}
-	if (!(s->flags & TH_SYN) || (s->flags & TH_FIN)) {
+	if (!(s->flags & TH_SYN) || (s->flags & (TH_FIN | TH_ACK))) {
 		pkb_free(b);
 		return;
 	}
 	pkb_free(b); /* data on a SYN is not kept: the peer sends it again */
-	if (lis->n_synq + lis->n_accept >= lis->backlog) {
+	if (lis->n_accept >= lis->backlog) {
+		/* nobody is accepting: no use taking more */
 		TCP_STAT(syn_dropped_backlog);
 		net_count_drop(NET_DROP_tcp_backlog);
+		return;
+	}
+	if (lis->n_synq + lis->n_accept >= lis->backlog) {
+		/* the SYN queue is full (a flood?): answer with a cookie, keep nothing */
+		u16 mss;
+		u32 cookie = tcp_cookie_make(dst, be16(th->dport), src, be16(th->sport), s->seq,
+					     s->mss ? s->mss : TCP_MSS_DEFAULT, &mss);
+		tcp_send_cookie_synack(th, s->seq, src, dst, cookie, mss, x);
 		return;
 	}
 	struct tcb *c = tcp_child(lis, dst, be16(th->dport), src, be16(th->sport));

@@ -358,3 +358,30 @@ void tcp_send_reset_for(struct netif *ifp, const struct tcp_hdr *th, u32 seglen,
 	TCP_STAT(resets_sent);
 	xmit_add(x, b, dst, src);
 }
+
+void tcp_send_cookie_synack(const struct tcp_hdr *syn, u32 peer_isn, ip4_t src, ip4_t dst,
+			    u32 cookie, u16 mss, struct tcp_xmit *x)
+{
+	struct pkb *b = pkb_alloc();
+	if (!b)
+		return;
+	struct tcp_hdr *r = (struct tcp_hdr *)pkb_push(b, TCP_HLEN + 4);
+	memset(r, 0, TCP_HLEN);
+	memcpy(r->sport, syn->dport, 2);
+	memcpy(r->dport, syn->sport, 2);
+	put_be32(r->seq, cookie);
+	put_be32(r->ack, peer_isn + 1);
+	r->doff = 6 << 4;
+	r->flags = TH_SYN | TH_ACK;
+	put_be16(r->win, 65535);
+	u8 *o = (u8 *)(r + 1);
+	o[0] = TCPOPT_MSS;
+	o[1] = 4;
+	put_be16(o + 2, mss);
+	put_be16(r->csum, csum_fold(csum_pseudo(dst, src, IPPROTO_TCP, TCP_HLEN + 4)));
+	b->flags = PKB_CSUM_PARTIAL;
+	b->csum_start = 0;
+	b->csum_offset = 16;
+	TCP_STAT(syncookies_sent);
+	xmit_add(x, b, dst, src);
+}

@@ -145,6 +145,9 @@ struct tcb *tcp_child(struct tcb *lis, ip4_t laddr, u16 lport, ip4_t raddr, u16 
 void tcp_child_established(struct tcb *child);   /* [S] of the child held */
 u32 tcp_rcv_window(const struct tcb *t);         /* bytes we can take now */
 void tcp_wake(struct tcb *t);
+u32 tcp_cookie_make(ip4_t la, u16 lp, ip4_t ra, u16 rp, u32 peer_isn, u16 peer_mss, u16 *mss);
+/* The MSS a good cookie carries, or 0. */
+u16 tcp_cookie_check(ip4_t la, u16 lp, ip4_t ra, u16 rp, u32 peer_isn, u32 cookie);
 
 /* tcp_output.c */
 void tcp_output(struct tcb *t, struct tcp_xmit *x);          /* send what may go now */
@@ -157,6 +160,9 @@ void tcp_send_probe(struct tcb *t, struct tcp_xmit *x);      /* zero-window prob
 void tcp_send_reset_for(struct netif *ifp, const struct tcp_hdr *th, u32 seglen, ip4_t src,
 			ip4_t dst, struct tcp_xmit *x);
 void tcp_send_rst(struct tcb *t, struct tcp_xmit *x);
+/* A SYN-ACK carrying a cookie, for a SYN no state is kept for. */
+void tcp_send_cookie_synack(const struct tcp_hdr *syn, u32 peer_isn, ip4_t src, ip4_t dst,
+			    u32 cookie, u16 mss, struct tcp_xmit *x);
 void tcp_xmit_flush(struct tcp_xmit *x);
 u32 tcp_flight(const struct tcb *t);
 u32 tcp_now_ts(void);                                       /* our timestamp clock, 1 ms */
@@ -179,6 +185,7 @@ struct tcp_stats_all {
 	u64 active_opens, passive_opens, established, resets_sent, resets_received;
 	u64 retransmits, timeouts, segs_in, segs_out, bad_segments, challenge_acks;
 	u64 time_wait_reused, syn_dropped_backlog;
+	u64 syncookies_sent, syncookies_ok, syncookies_failed;
 };
 extern struct tcp_stats_all tcp_stats;            /* [atomic] fields */
 #define TCP_STAT(f) __atomic_fetch_add(&tcp_stats.f, 1, __ATOMIC_RELAXED)

@@ -336,7 +336,7 @@ KCOUNTER("nic.rx_no_hook", "frames", c_no_hook);
 
 void nic_init(void)
 {
-	pci_init();
+	pci_init(); /* done already at boot (kmain); a second call finds the table */
 	int n = virtio_net_probe();
 	if (n == 0)
 		pr_info("nic: no network device found");

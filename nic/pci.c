@@ -110,6 +110,10 @@ static void add(u8 bus, u8 dev, u8 fn)
 
 int pci_init(void)
 {
+	static bool done;
+	if (done)
+		return ndevs;
+	done = true;
 	for (unsigned bus = 0; bus < 256; bus++) {
 		for (u8 dev = 0; dev < 32; dev++) {
 			if ((arch_pci_read32((u8)bus, dev, 0, PCI_VENDOR_ID) & 0xffff) == 0xffff)

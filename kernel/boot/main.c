@@ -11,6 +11,7 @@
 #include "kernel/sync/rcu.h"
 #include "kernel/test/ktest.h"
 #include "netstack/net.h"
+#include "nic/pci.h"
 #include "kernel/repl/repl.h"
 #include "nic/nic.h"
 #include "zerocopy/pkb.h"
@@ -94,6 +95,10 @@ __noreturn void kmain(void)
 	sched_init();
 	rcu_init();
 	timers_init_cpu();
+	/* PCI enumeration sizes BARs by turning decoding off and on: done while
+	 * one CPU runs, because QEMU's multi-threaded TCG can crash when the
+	 * memory map changes under another vCPU's access */
+	pci_init();
 	start_cpus();
 	thread_init_reaper();
 	struct thread *init = thread_create("init", init_main, NULL, 0, 0);

@@ -14,12 +14,8 @@
 static const u8 peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x07 };
 static u8 frame[70000], out[70000];
 
-static void setup(void)
+static void learn_peer(void)
 {
-	host_net_setup(0);
-	cr_assert_eq(net_if_set_addr(0, US, 24, 0), 0);
-	host_net_tx_drop_all();
-	/* the peer's MAC is known */
 	u8 f[64];
 	memcpy(f, host_nic_mac, 6);
 	memcpy(f + 6, peer_mac, 6);
@@ -35,6 +31,14 @@ static void setup(void)
 	put_be32(a->tpa, US);
 	host_net_rx(f, 42, 14);
 	host_net_tx_drop_all();
+}
+
+static void setup(void)
+{
+	host_net_setup(0);
+	cr_assert_eq(net_if_set_addr(0, US, 24, 0), 0);
+	host_net_tx_drop_all();
+	learn_peer(); /* the peer's MAC is known */
 }
 
 static void fill(u8 *p, u32 n, u32 seed)
@@ -303,18 +307,23 @@ Test(tcp_peer, handshake_then_data_both_ways)
 	struct socket *l;
 	u32 iss;
 	struct socket *s = accept_peer(&l, &iss);
-	/* the peer sends 3000 bytes in two segments; we ACK the second at once */
+	/* the peer sends 2920 bytes in two segments; we ACK the second at once */
 	static u8 d[3000];
 	fill(d, 3000, 2);
 	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1, TH_ACK, 65535, NULL, 0, d, 1460);
 	cr_assert_eq(host_net_tx_count(), 0, "the first is acknowledged later");
-	peer_seg(PPORT, 80, ISN_PEER + 1461, iss + 1, TH_ACK | TH_PSH, 65535, NULL, 0, d + 1460, 1540 - 0);
+	peer_seg(PPORT, 80, ISN_PEER + 1461, iss + 1, TH_ACK | TH_PSH, 65535, NULL, 0, d + 1460, 1460);
 	cr_assert(next_seg(&g));
-	cr_assert_eq(g.ack, ISN_PEER + 1 + 3000);
+	cr_assert_eq(g.ack, ISN_PEER + 1 + 2920);
 	cr_assert_eq(g.len, 0);
 	u8 buf[4000];
-	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL), 3000);
-	cr_assert_eq(memcmp(buf, d, 3000), 0);
+	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL), 2920);
+	cr_assert_eq(memcmp(buf, d, 2920), 0);
+	/* a frame longer than the MTU is dropped and counted */
+	host_net_tx_drop_all(); /* (the reader's window update) */
+	peer_seg(PPORT, 80, ISN_PEER + 2921, iss + 1, TH_ACK, 65535, NULL, 0, d, 1500);
+	cr_assert_eq(net_drop_count(NET_DROP_eth_too_long), 1);
+	cr_assert_eq(host_net_tx_count(), 0);
 	/* we send 5000 bytes: the peer's window and MSS cut them */
 	static u8 e[5000];
 	fill(e, 5000, 3);
@@ -331,20 +340,20 @@ Test(tcp_peer, handshake_then_data_both_ways)
 		}
 		if (round == 0) {
 			cr_assert_eq(at, 3 * 1460, "Nagle holds the small tail while data is unacked");
-			peer_seg(PPORT, 80, ISN_PEER + 3001, iss + 1 + at, TH_ACK, 65535, NULL, 0, NULL, 0);
+			peer_seg(PPORT, 80, ISN_PEER + 2921, iss + 1 + at, TH_ACK, 65535, NULL, 0, NULL, 0);
 		}
 	}
 	cr_assert_eq(at, 5000);
-	peer_seg(PPORT, 80, ISN_PEER + 3001, iss + 1 + 5000, TH_ACK, 65535, NULL, 0, NULL, 0);
+	peer_seg(PPORT, 80, ISN_PEER + 2921, iss + 1 + 5000, TH_ACK, 65535, NULL, 0, NULL, 0);
 	cr_assert_eq(sk_tcb(s)->snd_una, iss + 1 + 5000);
 	cr_assert_eq(sk_tcb(s)->timer[TT_REXMIT], 0, "nothing in flight, no timer");
 	sock_close(s);
 	cr_assert(next_seg(&g));
 	cr_assert_eq(g.flags, TH_FIN | TH_ACK);
 	cr_assert_eq(g.seq, iss + 1 + 5000);
-	peer_seg(PPORT, 80, ISN_PEER + 3001, iss + 5002, TH_ACK | TH_FIN, 65535, NULL, 0, NULL, 0);
+	peer_seg(PPORT, 80, ISN_PEER + 2921, iss + 5002, TH_ACK | TH_FIN, 65535, NULL, 0, NULL, 0);
 	cr_assert(next_seg(&g));
-	cr_assert_eq(g.ack, ISN_PEER + 3002, "the FIN is acknowledged");
+	cr_assert_eq(g.ack, ISN_PEER + 2922, "the FIN is acknowledged");
 	cr_assert_str_eq(tcp_state_name(sk_tcb(s)->state), "TIME_WAIT");
 	sock_close(l);
 	host_net_advance(61ULL * 1000000000ULL);
@@ -405,17 +414,17 @@ Test(tcp_peer, out_of_order_data_waits_then_fills_in)
 	struct socket *s = accept_peer(&l, &iss);
 	static u8 d[4000];
 	fill(d, 4000, 5);
-	peer_seg(PPORT, 80, ISN_PEER + 1 + 2000, iss + 1, TH_ACK, 65535, NULL, 0, d + 2000, 2000);
+	peer_seg(PPORT, 80, ISN_PEER + 1 + 1000, iss + 1, TH_ACK, 65535, NULL, 0, d + 1000, 1400);
 	cr_assert(next_seg(&g));
 	cr_assert_eq(g.ack, ISN_PEER + 1, "a duplicate ACK for the gap");
 	u8 buf[5000];
 	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL), -EAGAIN);
 	/* overlapping the queued part */
-	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1, TH_ACK, 65535, NULL, 0, d, 2500);
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1, TH_ACK, 65535, NULL, 0, d, 1200);
 	cr_assert(next_seg(&g));
-	cr_assert_eq(g.ack, ISN_PEER + 1 + 4000);
-	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL), 4000);
-	cr_assert_eq(memcmp(buf, d, 4000), 0);
+	cr_assert_eq(g.ack, ISN_PEER + 1 + 2400);
+	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL), 2400);
+	cr_assert_eq(memcmp(buf, d, 2400), 0);
 	sock_close(s);
 	sock_close(l);
 	host_net_advance(1000ULL * 1000000000ULL); /* the orphan gives up */
@@ -522,6 +531,65 @@ Test(tcp_peer, window_scale_and_timestamps_are_negotiated)
 	sock_close(s);
 	sock_close(l);
 	host_net_advance(1000ULL * 1000000000ULL); /* the orphan gives up */
+	host_net_tx_drop_all();
+	cr_assert_eq(pkb_live(), 0);
+}
+
+Test(tcp_peer, a_full_syn_queue_answers_with_cookies)
+{
+	static struct seen g;
+	struct socket *l;
+	cr_assert_eq(sock_create(SOCK_STREAM, &l), 0);
+	struct sockaddr_in4 a = { 0, 80 };
+	cr_assert_eq(sock_bind(l, &a), 0);
+	cr_assert_eq(sock_listen(l, 2), 0);
+	u8 mss[4] = { TCPOPT_MSS, 4, 0x05, 0xb4 };
+	/* two half-open connections fill the SYN queue (a flood would) */
+	for (u16 i = 0; i < 2; i++) {
+		peer_seg(PPORT + i, 80, ISN_PEER, 0, TH_SYN, 65535, mss, 4, NULL, 0);
+		cr_assert(next_seg(&g));
+		cr_assert_eq(g.flags, TH_SYN | TH_ACK);
+	}
+	/* the third gets a cookie: no state kept */
+	peer_seg(PPORT + 7, 80, ISN_PEER + 5, 0, TH_SYN, 65535, mss, 4, NULL, 0);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.flags, TH_SYN | TH_ACK);
+	cr_assert_eq(g.ack, ISN_PEER + 6);
+	cr_assert_eq(g.mss, 1460);
+	cr_assert_eq(tcp_stats.syncookies_sent, 1);
+	u32 cookie = g.seq;
+	/* a wrong cookie is reset */
+	peer_seg(PPORT + 8, 80, ISN_PEER + 6, cookie + 1, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.flags, TH_RST);
+	cr_assert_eq(tcp_stats.syncookies_failed, 1);
+	/* the right one makes a connection, with data on the ACK */
+	peer_seg(PPORT + 7, 80, ISN_PEER + 6, cookie + 1, TH_ACK | TH_PSH, 65535, NULL, 0,
+		 (const u8 *)"GET", 3);
+	cr_assert_eq(tcp_stats.syncookies_ok, 1);
+	struct socket *s;
+	cr_assert_eq(sock_accept(l, &s, MSG_DONTWAIT), 0);
+	struct sockaddr_in4 p;
+	sock_getname(s, NULL, &p);
+	cr_assert_eq(p.port, PPORT + 7);
+	u8 buf[8];
+	cr_assert_eq(sock_recvfrom(s, buf, 8, MSG_DONTWAIT, NULL), 3);
+	cr_assert_eq(memcmp(buf, "GET", 3), 0);
+	cr_assert_eq(sk_tcb(s)->mss, 1460);
+	/* an old cookie (over 128 s) no longer works */
+	peer_seg(PPORT + 9, 80, ISN_PEER + 5, 0, TH_SYN, 65535, mss, 4, NULL, 0);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(tcp_stats.syncookies_sent, 2, "the queue is still full");
+	u32 old = g.seq;
+	host_net_advance(130ULL * 1000000000ULL);
+	host_net_tx_drop_all();
+	learn_peer();
+	peer_seg(PPORT + 9, 80, ISN_PEER + 6, old + 1, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.flags, TH_RST, "a stale cookie");
+	sock_close(s);
+	sock_close(l);
+	host_net_advance(1000ULL * 1000000000ULL);
 	host_net_tx_drop_all();
 	cr_assert_eq(pkb_live(), 0);
 }

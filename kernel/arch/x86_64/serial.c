@@ -16,11 +16,17 @@ bool serial_init(u16 port)
 	return inb(port + UART_LSR) != 0xff;
 }
 
+/* Wait for the transmitter before each byte. Under QEMU a port whose
+ * reader is slow (a socket chardev under load) keeps the holding register
+ * full for a while: writing anyway would overwrite a byte, so the wait is
+ * long (seconds) and only a dead port is given up on. */
 void serial_putc(u16 port, char c)
 {
-	for (int spins = 0; spins < 100000; spins++)
+	for (int spins = 0; spins < 5000000; spins++) {
 		if (inb(port + UART_LSR) & UART_LSR_THR_EMPTY)
 			break;
+		__asm__ volatile("pause");
+	}
 	outb(port + UART_THR, (u8)c);
 }
 
