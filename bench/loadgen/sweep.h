@@ -1,0 +1,39 @@
+/*
+ * bench/loadgen/sweep.h: reading a latency-versus-load sweep.
+ *
+ * A sweep runs the same load at increasing offered rates.  A step "keeps
+ * up" when it achieved at least LG_KEEP_UP of the offered rate with no
+ * errors or timeouts and its p99 stayed within LG_KNEE_P99_FACTOR times the
+ * p99 of the first (lightest) step.  The knee is the last step of the run of
+ * steps, from the first, that all keep up: the highest load the server takes
+ * before its tail latency or its throughput gives way.
+ *
+ * A step is saturated when it achieved less than LG_SATURATED of the offered
+ * rate or more than 1% of its requests failed; a sweep stops after the first
+ * saturated step (heavier steps only take longer to say the same).
+ */
+#ifndef LOADGEN_SWEEP_H
+#define LOADGEN_SWEEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LG_KEEP_UP 0.95
+#define LG_KNEE_P99_FACTOR 4.0
+#define LG_SATURATED 0.90
+
+struct lg_step {
+	double offered;         /* requests per second */
+	double achieved;
+	uint64_t p99_ns;
+	uint64_t requests;      /* measured requests scheduled */
+	uint64_t failed;        /* errors + timeouts */
+};
+
+bool lg_step_keeps_up(const struct lg_step *s, uint64_t base_p99_ns);
+bool lg_step_saturated(const struct lg_step *s);
+/* index of the knee in STEPS[0..N), or -1 if even the first step fails */
+int lg_knee(const struct lg_step *steps, size_t n);
+
+#endif
