@@ -209,6 +209,10 @@ void lg_engine_response(struct lg_engine *e, unsigned conn, uint64_t now, bool o
 	e->all.bytes += bytes;
 	if (cn->measured)
 		e->measured.bytes += bytes;
+	if (ok && now >= measure_start(e) && now < lg_engine_window_end(e)) {
+		e->window_completed++;
+		e->window_bytes += bytes;
+	}
 	if (ok) {
 		COUNT(e, cn->measured, completed);
 		if (cn->measured) {

@@ -18,6 +18,9 @@
  *   then no new requests; outstanding ones get up to `drain` more; what is
  *   still unanswered then counts as a timeout (never sent: `unsent`).
  * For the measured requests: scheduled = completed + errors + timeouts.
+ * Throughput is counted apart: responses that arrived inside the measured
+ * window (window_completed), since a server that cannot keep up still
+ * completes many measured requests late, during the drain.
  *
  * The caller (the transport) owns connections: it calls lg_engine_conn_up
  * when one is connected, lg_engine_response when a response has arrived
@@ -97,6 +100,10 @@ struct lg_engine {
 	struct hist latency;        /* ns, due -> response, measured only */
 	struct hist service;        /* ns, sent -> response, measured only */
 	uint64_t max_queue;         /* the FIFO's high-water mark */
+	/* 2xx responses that arrived inside the measured window, whenever
+	 * their requests were due: the throughput the server delivered */
+	uint64_t window_completed;
+	uint64_t window_bytes;
 };
 
 int lg_engine_init(struct lg_engine *e, const struct lg_config *cfg,

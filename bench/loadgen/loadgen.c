@@ -55,7 +55,7 @@ struct step_result {
 	struct lg_counts all, measured;
 	struct hist latency, service;
 	uint64_t max_queue;
-	double achieved_rps, mb_per_s;
+	double scheduled_rps, achieved_rps, mb_per_s;
 	uint64_t connect_failures, reconnects, protocol_errors;
 	bool ran;
 	char error[128];
@@ -271,8 +271,9 @@ static int run_step(const struct options *o, double rate, struct step_result *r)
 	r->all = e.all;
 	r->measured = e.measured;
 	r->max_queue = e.max_queue;
-	r->achieved_rps = (double)e.measured.completed / o->duration_s;
-	r->mb_per_s = (double)e.measured.bytes / o->duration_s / 1e6;
+	r->scheduled_rps = (double)e.measured.scheduled / o->duration_s;
+	r->achieved_rps = (double)e.window_completed / o->duration_s;
+	r->mb_per_s = (double)e.window_bytes / o->duration_s / 1e6;
 	r->connect_failures = n.connect_failures;
 	r->reconnects = n.reconnects;
 	r->protocol_errors = n.protocol_errors;
@@ -352,8 +353,9 @@ static void json_result(const struct step_result *r, const char *indent)
 		printf("\n%s}", indent);
 		return;
 	}
-	printf("%s\"ran\": true,\n%s\"achieved_rps\": %.1f,\n%s\"mb_per_s\": %.3f,\n",
-	       in2, in2, r->achieved_rps, in2, r->mb_per_s);
+	printf("%s\"ran\": true,\n%s\"scheduled_rps\": %.1f,\n%s\"achieved_rps\": %.1f,\n"
+	       "%s\"mb_per_s\": %.3f,\n", in2, in2, r->scheduled_rps, in2, r->achieved_rps, in2,
+	       r->mb_per_s);
 	printf("%s\"errors\": %llu,\n%s\"timeouts\": %llu,\n", in2,
 	       (unsigned long long)r->measured.errors, in2,
 	       (unsigned long long)r->measured.timeouts);
@@ -401,8 +403,9 @@ static void progress(const struct step_result *r)
 		fprintf(stderr, "loadgen: %.0f/s: not run: %s\n", r->cfg.rate, r->error);
 		return;
 	}
-	fprintf(stderr, "loadgen: %.0f/s offered: %.0f/s achieved, p50 %.2f ms, p99 %.2f ms, "
-		"max %.2f ms, %llu errors, %llu timeouts\n", r->cfg.rate, r->achieved_rps,
+	fprintf(stderr, "loadgen: %.0f/s offered (%.0f/s scheduled): %.0f/s achieved, p50 %.2f ms, "
+		"p99 %.2f ms, max %.2f ms, %llu errors, %llu timeouts\n", r->cfg.rate,
+		r->scheduled_rps, r->achieved_rps,
 		us(hist_value_at(&r->latency, 50)) / 1000, us(hist_value_at(&r->latency, 99)) / 1000,
 		us(r->latency.max) / 1000, (unsigned long long)r->measured.errors,
 		(unsigned long long)r->measured.timeouts);
@@ -411,7 +414,7 @@ static void progress(const struct step_result *r)
 static struct lg_step step_summary(const struct step_result *r)
 {
 	return (struct lg_step){
-		.offered = r->cfg.rate, .achieved = r->achieved_rps,
+		.offered = r->cfg.rate, .scheduled = r->scheduled_rps, .achieved = r->achieved_rps,
 		.p99_ns = hist_value_at(&r->latency, 99), .requests = r->measured.scheduled,
 		.failed = r->measured.errors + r->measured.timeouts,
 	};
@@ -465,7 +468,7 @@ int main(int argc, char **argv)
 			json_result(&res[i], "    ");
 		}
 		printf("\n  ],\n  \"knee\": {\n    \"rule\": \"highest step from the first on that "
-		       "achieves >= %g of the offered rate with no errors or timeouts and p99 <= "
+		       "achieves >= %g of its scheduled rate with no errors or timeouts and p99 <= "
 		       "%g x the first step's p99\",\n", LG_KEEP_UP, LG_KNEE_P99_FACTOR);
 		if (knee >= 0)
 			printf("    \"step\": %d,\n    \"offered_rps\": %.1f,\n    \"achieved_rps\": %.1f,\n"

@@ -5,13 +5,13 @@
 
 bool lg_step_keeps_up(const struct lg_step *s, uint64_t base_p99_ns)
 {
-	return s->achieved >= LG_KEEP_UP * s->offered && s->failed == 0 &&
+	return s->achieved >= LG_KEEP_UP * s->scheduled && s->failed == 0 &&
 	       (double)s->p99_ns <= LG_KNEE_P99_FACTOR * (double)base_p99_ns;
 }
 
 bool lg_step_saturated(const struct lg_step *s)
 {
-	return s->achieved < LG_SATURATED * s->offered ||
+	return s->achieved < LG_SATURATED * s->scheduled ||
 	       (double)s->failed > 0.01 * (double)s->requests;
 }
 

@@ -2,14 +2,16 @@
  * bench/loadgen/sweep.h: reading a latency-versus-load sweep.
  *
  * A sweep runs the same load at increasing offered rates.  A step "keeps
- * up" when it achieved at least LG_KEEP_UP of the offered rate with no
- * errors or timeouts and its p99 stayed within LG_KNEE_P99_FACTOR times the
+ * up" when the responses that arrived in its measured window are at least
+ * LG_KEEP_UP of the requests it scheduled there (a Poisson schedule's count
+ * varies around the nominal rate, so that count, not the nominal rate, is
+ * the yardstick), with no errors or timeouts, and its p99 stayed within LG_KNEE_P99_FACTOR times the
  * p99 of the first (lightest) step.  The knee is the last step of the run of
  * steps, from the first, that all keep up: the highest load the server takes
  * before its tail latency or its throughput gives way.
  *
- * A step is saturated when it achieved less than LG_SATURATED of the offered
- * rate or more than 1% of its requests failed; a sweep stops after the first
+ * A step is saturated when it achieved less than LG_SATURATED of its
+ * scheduled rate or more than 1% of its requests failed; a sweep stops after the first
  * saturated step (heavier steps only take longer to say the same).
  */
 #ifndef LOADGEN_SWEEP_H
@@ -24,8 +26,9 @@
 #define LG_SATURATED 0.90
 
 struct lg_step {
-	double offered;         /* requests per second */
-	double achieved;
+	double offered;         /* requests per second, nominal */
+	double scheduled;       /* requests per second the schedule actually had */
+	double achieved;        /* responses per second in the window */
 	uint64_t p99_ns;
 	uint64_t requests;      /* measured requests scheduled */
 	uint64_t failed;        /* errors + timeouts */

@@ -100,7 +100,7 @@ Test(http, request_text)
 
 static struct lg_step step(double offered, double achieved, double p99_ms, uint64_t failed)
 {
-	return (struct lg_step){ .offered = offered, .achieved = achieved,
+	return (struct lg_step){ .offered = offered, .scheduled = offered, .achieved = achieved,
 				 .p99_ns = (uint64_t)(p99_ms * 1e6), .requests = 10000,
 				 .failed = failed };
 }
@@ -135,5 +135,13 @@ Test(sweep, knee_rules)
 	cr_assert_eq(lg_knee(none, 1), -1);
 	cr_assert_eq(lg_knee(gap, 3), 0);
 	cr_assert(lg_step_saturated(&none[0]));
+	/* a Poisson schedule that drew fewer requests than nominal is judged
+	 * by what it drew */
+	struct lg_step drawn = { .offered = 200, .scheduled = 180, .achieved = 175, .p99_ns = 1,
+				 .requests = 1080 };
+
+	cr_assert(lg_step_keeps_up(&drawn, 1));
+	drawn.achieved = 170;
+	cr_assert(!lg_step_keeps_up(&drawn, 1));
 	cr_assert(!lg_step_saturated(&slow[1]), "94.5%% is below the knee rule but not saturated");
 }

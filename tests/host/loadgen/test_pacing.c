@@ -124,6 +124,12 @@ Test(pacing, slow_server_does_not_move_the_schedule)
 	/* the drain (2 s) ends the run: what was not answered by then is a
 	 * timeout, and the books balance */
 	cr_assert_gt(s.e.measured.timeouts, 0);
+	/* throughput counts answers inside the window: the server's 250/s,
+	 * not the measured requests it finished late, during the drain */
+	cr_expect(s.e.window_completed >= 498 && s.e.window_completed <= 501,
+		  "%llu answers in the 2 s window", (unsigned long long)s.e.window_completed);
+	cr_expect_gt(s.e.measured.completed, 900, "answered late: %llu",
+		     (unsigned long long)s.e.measured.completed);
 	cr_assert_eq(s.e.measured.scheduled,
 		     s.e.measured.completed + s.e.measured.errors + s.e.measured.timeouts);
 	sim_free(&s);
