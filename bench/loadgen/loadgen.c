@@ -415,7 +415,7 @@ static struct lg_step step_summary(const struct step_result *r)
 {
 	return (struct lg_step){
 		.offered = r->cfg.rate, .scheduled = r->scheduled_rps, .achieved = r->achieved_rps,
-		.p99_ns = hist_value_at(&r->latency, 99), .requests = r->measured.scheduled,
+		.p50_ns = hist_value_at(&r->latency, 50), .requests = r->measured.scheduled,
 		.failed = r->measured.errors + r->measured.timeouts,
 	};
 }
@@ -468,12 +468,13 @@ int main(int argc, char **argv)
 			json_result(&res[i], "    ");
 		}
 		printf("\n  ],\n  \"knee\": {\n    \"rule\": \"highest step from the first on that "
-		       "achieves >= %g of its scheduled rate with no errors or timeouts and p99 <= "
-		       "%g x the first step's p99\",\n", LG_KEEP_UP, LG_KNEE_P99_FACTOR);
+		       "achieves >= %g of its scheduled rate with no errors or timeouts and p50 <= "
+		       "%g x the first step's p50\",\n", LG_KEEP_UP, LG_KNEE_P50_FACTOR);
 		if (knee >= 0)
 			printf("    \"step\": %d,\n    \"offered_rps\": %.1f,\n    \"achieved_rps\": %.1f,\n"
-			       "    \"p99_us\": %.1f\n  }", knee, steps[knee].offered,
-			       steps[knee].achieved, us(steps[knee].p99_ns));
+			       "    \"p50_us\": %.1f,\n    \"p99_us\": %.1f\n  }", knee,
+			       steps[knee].offered, steps[knee].achieved, us(steps[knee].p50_ns),
+			       us(hist_value_at(&res[knee].latency, 99)));
 		else
 			printf("    \"step\": null\n  }");
 	}

@@ -98,10 +98,10 @@ Test(http, request_text)
 	cr_assert_eq(http_request(buf, 16, "10.0.0.2", "/64k"), -ENOSPC);
 }
 
-static struct lg_step step(double offered, double achieved, double p99_ms, uint64_t failed)
+static struct lg_step step(double offered, double achieved, double p50_ms, uint64_t failed)
 {
 	return (struct lg_step){ .offered = offered, .scheduled = offered, .achieved = achieved,
-				 .p99_ns = (uint64_t)(p99_ms * 1e6), .requests = 10000,
+				 .p50_ns = (uint64_t)(p50_ms * 1e6), .requests = 10000,
 				 .failed = failed };
 }
 
@@ -109,7 +109,7 @@ Test(sweep, knee_is_the_last_step_that_keeps_up)
 {
 	struct lg_step s[] = {
 		step(100, 100, 2, 0), step(200, 199, 2.2, 0), step(400, 398, 3, 0),
-		step(800, 790, 7.9, 0),         /* p99 3.95x the first: still in */
+		step(800, 790, 7.9, 0),         /* p50 3.95x the first: still in */
 		step(1600, 1100, 250, 0),       /* throughput and tail give way */
 		step(3200, 1150, 900, 0),
 	};
@@ -129,7 +129,7 @@ Test(sweep, knee_rules)
 	struct lg_step gap[] = { step(100, 100, 2, 0), step(200, 100, 2, 0),
 				 step(300, 300, 2, 0) };
 
-	cr_assert_eq(lg_knee(tail, 2), 0, "p99 over 4x the first");
+	cr_assert_eq(lg_knee(tail, 2), 0, "p50 over 4x the first");
 	cr_assert_eq(lg_knee(fail, 2), 0, "a failed request");
 	cr_assert_eq(lg_knee(slow, 2), 0, "under 95%% of the offered rate");
 	cr_assert_eq(lg_knee(none, 1), -1);
@@ -137,7 +137,7 @@ Test(sweep, knee_rules)
 	cr_assert(lg_step_saturated(&none[0]));
 	/* a Poisson schedule that drew fewer requests than nominal is judged
 	 * by what it drew */
-	struct lg_step drawn = { .offered = 200, .scheduled = 180, .achieved = 175, .p99_ns = 1,
+	struct lg_step drawn = { .offered = 200, .scheduled = 180, .achieved = 175, .p50_ns = 1,
 				 .requests = 1080 };
 
 	cr_assert(lg_step_keeps_up(&drawn, 1));
