@@ -193,7 +193,8 @@ LOADGEN_CORE := bench/loadgen/hist.c bench/loadgen/pace.c bench/loadgen/engine.c
                 bench/loadgen/http.c bench/loadgen/sweep.c
 LOADGEN_SRCS := $(LOADGEN_CORE) bench/loadgen/net.c bench/loadgen/loadgen.c
 LOADGEN_TESTS := $(wildcard tests/host/loadgen/test_*.c)
-$(BUILD)/host/loadgen-unit: $(LOADGEN_TESTS) $(LOADGEN_CORE) $(wildcard bench/loadgen/*.h)
+$(BUILD)/host/loadgen-unit: $(LOADGEN_TESTS) $(LOADGEN_CORE) $(wildcard bench/loadgen/*.h) \
+                            $(wildcard tests/host/loadgen/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(LOADGEN_TESTS) $(LOADGEN_CORE) -lcriterion -lm
 
