@@ -124,7 +124,7 @@ KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) 
                $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test
+.PHONY: fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test deps-bench
 all: $(BUILD)/caboose.elf
 
 # flags live here: a change to this file rebuilds everything
@@ -195,6 +195,9 @@ deps-run:
 deps-test:
 	@sh tools/deps.sh test
 
+deps-bench:
+	@sh tools/deps.sh bench
+
 # ---- tests ----
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -225,14 +228,37 @@ FUZZ_SECONDS ?= 300
 fuzz: deps-test $(FUZZ_BINS)
 	python3 tests/fuzz/run.py --seconds $(FUZZ_SECONDS)
 
-test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit $(FUZZ_BINS)
+
+# bench/loadgen: the pacing, histogram and sweep logic, tested on the host
+# with a fake clock (tests/host/loadgen/)
+LOADGEN_CORE := bench/loadgen/hist.c bench/loadgen/pace.c bench/loadgen/engine.c \
+                bench/loadgen/http.c bench/loadgen/sweep.c
+LOADGEN_SRCS := $(LOADGEN_CORE) bench/loadgen/net.c bench/loadgen/loadgen.c
+LOADGEN_TESTS := $(wildcard tests/host/loadgen/test_*.c)
+$(BUILD)/host/loadgen-unit: $(LOADGEN_TESTS) $(LOADGEN_CORE) $(wildcard bench/loadgen/*.h) \
+                            $(wildcard tests/host/loadgen/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(LOADGEN_TESTS) $(LOADGEN_CORE) -lcriterion -lm
+
+test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit \
+      $(BUILD)/host/loadgen-unit $(FUZZ_BINS)
 	python3 tests/run.py
 
-# each benchmark prints one JSON document on stdout; bench/nic needs root
-bench: deps-test $(BUILD)/caboose.elf
+# ---- benchmarks ----
+$(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $@" >&2)
+	$(Q)$(HOSTCC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -o $@ \
+		$(LOADGEN_SRCS) -lm
+
+# Each benchmark prints one JSON document on stdout (three documents in a
+# row); bench/nic and bench/run need root for their network namespaces.
+# bench/run: Caboose and a Linux guest side by side (wrk, loadgen).
+bench: deps-bench $(BUILD)/caboose.elf $(BUILD)/bench/loadgen
 	@python3 bench/boot
 	@python3 bench/nic
 	@python3 bench/net
+	@python3 bench/run
 
 clean:
 	rm -rf $(BUILD)

@@ -2,10 +2,11 @@
 """Caboose test runner: every tier, one result per check.
 
 Run by `make test` after the build (build/caboose.elf, build/caboose.iso,
-build/host/unit).  Python 3 standard library only.
+build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
 
 Tiers, in order (select with --tiers, default all):
-  host      build/host/unit (Criterion); one result per Criterion test
+  host      build/host/unit and build/host/loadgen-unit (Criterion); one result
+            per Criterion test
   ktest     `ktest=list` once, then `ktest=all` under -smp 1, 2 and 4; one result
             per `ktest: PASS/FAIL name` line plus one per boot (CPU count, summary
             line, exit status 1)
@@ -358,14 +359,19 @@ def criterion_block(lines, tname):
 
 
 def tier_host(res, opts, state):
-    unit = opts.host_unit
-    name = "host-unit"
+    run_criterion(res, opts, opts.host_unit, "host-unit", "host")
+    run_criterion(res, opts, opts.loadgen_unit, "loadgen-unit", "host loadgen")
+
+
+def run_criterion(res, opts, unit, name, prefix):
+    """One Criterion binary: one result per test (PREFIX suite::test) and
+    one for the run as a whole (NAME run)."""
     if not os.path.isfile(unit) or not os.access(unit, os.X_OK):
         res.add(name, False, "%s is missing or not executable (build it with "
-                "`make build/host/unit`)" % os.path.relpath(unit, ROOT))
+                "`make %s`)" % (os.path.relpath(unit, ROOT), os.path.relpath(unit, ROOT)))
         return
-    log = os.path.join(opts.logs, "host-unit.log")
-    jpath = os.path.join(opts.logs, "host-unit.json")
+    log = os.path.join(opts.logs, name + ".log")
+    jpath = os.path.join(opts.logs, name + ".json")
     err("== host unit tests: %s" % os.path.relpath(unit, ROOT))
     t0 = time.monotonic()
     with open(log, "wb") as f:
@@ -415,10 +421,10 @@ def tier_host(res, opts, state):
             continue
         counted += 1
         if st == "PASSED":
-            res.add("host %s" % tname, True)
+            res.add("%s %s" % (prefix, tname), True)
         else:
             all_ok = False
-            res.add("host %s" % tname, False,
+            res.add("%s %s" % (prefix, tname), False,
                     "%s: %s" % (st.lower(), "; ".join(msgs) or "no message"),
                     criterion_block(lines, tname))
 
@@ -853,11 +859,14 @@ def main():
     ap.add_argument("--kernel", default=None, help="default BUILD/caboose.elf")
     ap.add_argument("--iso", default=None, help="default BUILD/caboose.iso")
     ap.add_argument("--host-unit", default=None, help="default BUILD/host/unit")
+    ap.add_argument("--loadgen-unit", default=None, help="default BUILD/host/loadgen-unit")
     opts = ap.parse_args()
     opts.build = os.path.abspath(opts.build)
     opts.kernel = os.path.abspath(opts.kernel or os.path.join(opts.build, "caboose.elf"))
     opts.iso = os.path.abspath(opts.iso or os.path.join(opts.build, "caboose.iso"))
     opts.host_unit = os.path.abspath(opts.host_unit or os.path.join(opts.build, "host", "unit"))
+    opts.loadgen_unit = os.path.abspath(opts.loadgen_unit or
+                                        os.path.join(opts.build, "host", "loadgen-unit"))
     opts.logs = os.path.join(opts.build, "test-logs")
     wanted = [t for t, _ in TIERS] if opts.tiers == "all" else opts.tiers.split(",")
     unknown = set(wanted) - {t for t, _ in TIERS}

@@ -1,18 +1,21 @@
 #!/bin/sh
-# Usage: tools/deps.sh run|test
-# Installs the Debian packages that `make run` or `make test` needs, but only
-# the missing ones: `apt-get update` runs once, and only if something is
-# missing.  Uses sudo when not root (if sudo exists); otherwise names the
-# missing packages and fails.  Progress and errors go to stderr.
+# Usage: tools/deps.sh run|test|bench
+# Installs the Debian packages that `make run`, `make test` or `make bench`
+# needs, but only the missing ones: `apt-get update` runs once, and only if
+# something is missing.  Uses sudo when not root (if sudo exists); otherwise
+# names the missing packages and fails.  Progress and errors go to stderr.
 set -eu
 
 RUN_PKGS="qemu-system-x86 make gcc binutils libc6-dev"
 TEST_PKGS="$RUN_PKGS ipxe-qemu grub-pc-bin grub-common xorriso mtools libcriterion-dev python3 clang iproute2 curl wrk dnsmasq-base iputils-ping"
+# bench/run: wrk (closed-loop load), gnuplot-nox (PNG plots), curl (readiness)
+BENCH_PKGS="$TEST_PKGS gnuplot-nox"
 
 case "${1:-}" in
 run)  pkgs=$RUN_PKGS ;;
 test) pkgs=$TEST_PKGS ;;
-*)    echo "usage: $0 run|test" >&2; exit 2 ;;
+bench) pkgs=$BENCH_PKGS ;;
+*)    echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
