@@ -651,8 +651,8 @@ static void conn_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *th, s
 		ok = rwnd > 0 && ((seq_ge(s->seq, t->rcv_nxt) && seq_lt(s->seq, t->rcv_nxt + rwnd)) ||
 				  (seq_ge(s->seq + slen - 1, t->rcv_nxt) &&
 				   seq_lt(s->seq + slen - 1, t->rcv_nxt + rwnd)));
-	if (!ok && slen == 0 && s->seq == t->rcv_nxt - 1)
-		ok = true; /* a keepalive probe: answered below with an ACK */
+	/* (a window or keepalive probe carries SND.UNA - 1: it lands here and
+	 * its answer, an ACK with our window, is what the prober waits for) */
 	if (!ok) {
 		if (!(s->flags & TH_RST))
 			t->ack_now = true;

@@ -280,9 +280,13 @@ static void peer_seg(u16 sport, u16 dport, u32 seq, u32 ack, u8 flags, u16 win, 
 
 /* A passive open on port 80 from the fake peer: returns the server socket
  * and our ISN. The peer offers MSS 1460 and no other option. */
+static u32 listener_rcvbuf; /* 0: the default */
+
 static struct socket *accept_peer(struct socket **lis, u32 *iss)
 {
 	*lis = listener(80);
+	if (listener_rcvbuf)
+		cr_assert_eq(sock_setopt(*lis, SO_RCVBUF, listener_rcvbuf), 0);
 	u8 mss[4] = { TCPOPT_MSS, 4, 0x05, 0xb4 };
 	peer_seg(PPORT, 80, ISN_PEER, 0, TH_SYN, 65535, mss, 4, NULL, 0);
 	struct seen g;
@@ -587,6 +591,37 @@ Test(tcp_peer, a_full_syn_queue_answers_with_cookies)
 	peer_seg(PPORT + 9, 80, ISN_PEER + 6, old + 1, TH_ACK, 65535, NULL, 0, NULL, 0);
 	cr_assert(next_seg(&g));
 	cr_assert_eq(g.flags, TH_RST, "a stale cookie");
+	sock_close(s);
+	sock_close(l);
+	host_net_advance(1000ULL * 1000000000ULL);
+	host_net_tx_drop_all();
+	cr_assert_eq(pkb_live(), 0);
+}
+
+Test(tcp_peer, a_window_probe_is_answered_even_when_the_update_was_lost)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	listener_rcvbuf = 2920;
+	struct socket *s = accept_peer(&l, &iss);
+	static u8 d[2920];
+	fill(d, sizeof(d), 9);
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1, TH_ACK, 65535, NULL, 0, d, 1460);
+	peer_seg(PPORT, 80, ISN_PEER + 1461, iss + 1, TH_ACK, 65535, NULL, 0, d + 1460, 1460);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.ack, ISN_PEER + 2921);
+	cr_assert_eq(g.win, 0, "the buffer is full");
+	/* the reader empties it; the window update it sends is lost */
+	u8 buf[4000];
+	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL), 2920);
+	cr_assert(next_seg(&g), "a window update");
+	cr_assert_gt(g.win, 0);
+	/* the peer's persist probe (Linux sends SND.UNA - 1, no data) gets the window */
+	peer_seg(PPORT, 80, ISN_PEER + 2920, iss + 1, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert(next_seg(&g), "the probe is answered");
+	cr_assert_eq(g.ack, ISN_PEER + 2921);
+	cr_assert_gt(g.win, 0);
 	sock_close(s);
 	sock_close(l);
 	host_net_advance(1000ULL * 1000000000ULL);
