@@ -56,12 +56,8 @@ static u32 put_options(struct tcb *t, u8 *o, bool syn)
 			o[n++] = 3;
 			o[n++] = t->rcv_wscale;
 		}
-		if (t->sack_ok || t->state == TCP_SYN_SENT || t->state == TCP_CLOSED) {
-			o[n++] = TCPOPT_NOP;
-			o[n++] = TCPOPT_NOP;
-			o[n++] = TCPOPT_SACK_OK;
-			o[n++] = 2;
-		}
+		/* no SACK-permitted yet: this TCP neither sends nor reads SACK
+		 * blocks (RFC 2018 is still to come), so it does not invite them */
 	}
 	if (t->ts_ok || (syn && (t->state == TCP_SYN_SENT || t->state == TCP_CLOSED))) {
 		o[n++] = TCPOPT_NOP;
