@@ -396,11 +396,12 @@ static void data_input(struct tcb *t, struct pkb *b, struct seg *s)
 		}
 		s->seq = t->rcv_nxt;
 	}
-	/* the part past the window is not taken */
-	u32 wnd = MAX(tcp_rcv_window(t), t->rcv_adv - t->rcv_nxt);
-	if (s->len > wnd) {
-		pkb_trim(b, wnd);
-		s->len = wnd;
+	/* the part past the window's right edge is not taken */
+	u32 edge = t->rcv_nxt + MAX(tcp_rcv_window(t), t->rcv_adv - t->rcv_nxt);
+	if (seq_gt(s->seq + s->len, edge)) {
+		u32 keep = seq_gt(edge, s->seq) ? edge - s->seq : 0;
+		pkb_trim(b, keep);
+		s->len = keep;
 		s->flags &= (u8)~TH_FIN;
 		net_count_drop(NET_DROP_tcp_rcvbuf);
 	}
@@ -640,17 +641,16 @@ static void conn_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *th, s
 		net_drop(b, NET_DROP_tcp_paws);
 		return;
 	}
-	/* acceptability (RFC 9293 §3.10.7.4, first check) */
+	/* acceptability (RFC 9293 §3.10.7.4, first check), with the right edge
+	 * included as Linux does: a peer that filled our window exactly (its
+	 * first segment lost, the rest waiting out of order) sends its ACKs at
+	 * RCV.NXT + RCV.WND, and refusing them would refuse the ACKs for our
+	 * own data too: both sides would stall */
 	u32 rwnd = MAX(tcp_rcv_window(t), t->rcv_adv - t->rcv_nxt);
 	u32 slen = s->len + ((s->flags & TH_FIN) ? 1 : 0);
-	bool ok;
-	if (slen == 0)
-		ok = rwnd == 0 ? s->seq == t->rcv_nxt
-			       : seq_ge(s->seq, t->rcv_nxt) && seq_lt(s->seq, t->rcv_nxt + rwnd);
-	else
-		ok = rwnd > 0 && ((seq_ge(s->seq, t->rcv_nxt) && seq_lt(s->seq, t->rcv_nxt + rwnd)) ||
-				  (seq_ge(s->seq + slen - 1, t->rcv_nxt) &&
-				   seq_lt(s->seq + slen - 1, t->rcv_nxt + rwnd)));
+	bool ok = seq_le(s->seq, t->rcv_nxt + rwnd) &&
+		  (slen == 0 ? seq_ge(s->seq, t->rcv_nxt) : seq_gt(s->seq + slen, t->rcv_nxt));
+	/* (data past the window is cut off in data_input; the ACK still counts) */
 	/* (a window or keepalive probe carries SND.UNA - 1: it lands here and
 	 * its answer, an ACK with our window, is what the prober waits for) */
 	if (!ok) {

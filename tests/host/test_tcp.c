@@ -628,3 +628,38 @@ Test(tcp_peer, a_window_probe_is_answered_even_when_the_update_was_lost)
 	host_net_tx_drop_all();
 	cr_assert_eq(pkb_live(), 0);
 }
+
+Test(tcp_peer, acks_at_the_right_edge_of_a_full_window_are_taken)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	listener_rcvbuf = 2920;
+	struct socket *s = accept_peer(&l, &iss);
+	cr_assert_eq(sock_sendto(s, "hello", 5, 0, NULL), 5);
+	host_net_tx_drop_all();
+	/* the peer's first segment is lost, its second waits out of order: the
+	 * window (2920) is now full up to its right edge */
+	static u8 d[2920];
+	fill(d, sizeof(d), 11);
+	peer_seg(PPORT, 80, ISN_PEER + 1461, iss + 1, TH_ACK, 65535, NULL, 0, d + 1460, 1460);
+	host_net_tx_drop_all();
+	/* its next ACK (for our 5 bytes) has SEG.SEQ = RCV.NXT + RCV.WND */
+	peer_seg(PPORT, 80, ISN_PEER + 2921, iss + 6, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert_eq(sk_tcb(s)->snd_una, iss + 6, "the ACK was taken");
+	/* a segment wholly past the edge is not kept, but its ACK counts too */
+	peer_seg(PPORT, 80, ISN_PEER + 2921, iss + 6, TH_ACK, 65535, NULL, 0, d, 100);
+	cr_assert_eq(sk_tcb(s)->ooo_bytes, 1460);
+	/* the lost segment comes again: everything is in order */
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 6, TH_ACK, 65535, NULL, 0, d, 1460);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.ack, ISN_PEER + 2921);
+	u8 buf[4000];
+	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL), 2920);
+	cr_assert_eq(memcmp(buf, d, 2920), 0);
+	sock_close(s);
+	sock_close(l);
+	host_net_advance(1000ULL * 1000000000ULL);
+	host_net_tx_drop_all();
+	cr_assert_eq(pkb_live(), 0);
+}

@@ -279,9 +279,9 @@ def lossy(logdir, kernel, loss, seed):
         ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
          "-display", "none", "-no-reboot", "-kernel", kernel,
          "-append", "console=ttyS0 ip=%s/24,10.213.10.1 services=http,echo" % LOSSY_GUEST,
+         "-serial", "file:" + console,
          "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % os.path.join(logdir, tag + "-repl.sock"),
          "-serial", "chardev:repl",
-         "-serial", "file:" + console,
          "-netdev", "socket,id=n0,udp=127.0.0.1:40002,localaddr=127.0.0.1:40001",
          "-device", "virtio-net-pci,netdev=n0"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -290,6 +290,8 @@ def lossy(logdir, kernel, loss, seed):
         while time.time() < deadline and not (os.path.exists(console) and
                                               b"services: http on" in open(console, "rb").read()):
             time.sleep(0.2)
+        if not (os.path.exists(console) and b"services: http on" in open(console, "rb").read()):
+            raise RuntimeError("no ready line in 60 s")
         t0 = time.time()
         s = socket.create_connection((LOSSY_GUEST, 7), timeout=120)
         data = os.urandom(LOSSY_BYTES)
