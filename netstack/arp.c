@@ -53,6 +53,20 @@ static struct pkb *take_queue(struct arp_entry *e)
 	return q;
 }
 
+/* Free an entry; its waiting packets go onto *dead, for the caller to drop
+ * after the lock. */
+static void free_entry(struct arp_entry *e, struct pkb **dead)
+{
+	struct pkb *q = take_queue(e);
+	while (q) {
+		struct pkb *n = q->next;
+		q->next = *dead;
+		*dead = q;
+		q = n;
+	}
+	e->state = ARP_FREE;
+}
+
 static void drop_list(struct pkb *q, enum net_drop why)
 {
 	while (q) {
@@ -252,14 +266,7 @@ void arp_tick(u64 now)
 			e->state = ARP_FREE;
 		} else if (e->state == ARP_INCOMPLETE && now - e->updated_ns >= ARP_RETRY_NS) {
 			if (e->tries >= ARP_TRIES) {
-				struct pkb *q = take_queue(e);
-				while (q) {
-					struct pkb *n = q->next;
-					q->next = dead;
-					dead = q;
-					q = n;
-				}
-				e->state = ARP_FREE;
+				free_entry(e, &dead);
 			} else if (nres < 16) {
 				e->tries++;
 				e->updated_ns = now;
@@ -282,14 +289,7 @@ void arp_flush_if(struct netif *ifp)
 	for (int i = 0; i < ARP_SIZE; i++) {
 		struct arp_entry *e = &table[i];
 		if (e->state != ARP_FREE && e->ifp == ifp) {
-			struct pkb *q = take_queue(e);
-			while (q) {
-				struct pkb *n = q->next;
-				q->next = dead;
-				dead = q;
-				q = n;
-			}
-			e->state = ARP_FREE;
+			free_entry(e, &dead);
 		}
 	}
 	spin_unlock(&arp_lock);

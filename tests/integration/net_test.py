@@ -59,6 +59,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from repl_test import csum  # noqa: E402  (one checksum for the tests)
 ROOT = os.path.dirname(os.path.dirname(HERE))
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 
@@ -94,13 +96,6 @@ def mac_str(b):
 # ---------------------------------------------------------------------------
 # packets, built by hand
 # ---------------------------------------------------------------------------
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def eth(payload, etype=0x0800, dst=GUEST_MAC, src=None):
@@ -369,17 +364,7 @@ class VM:
     def repl(self):
         if self.g is None:
             rt = self.rt
-            g = rt.Guest.__new__(rt.Guest)   # attach to the running guest's REPL
-            g.sock_path, g.console, g.proc = self.sock_path, self.console, self.proc
-            g.transcript = self.transcript
-            g.sock = socket.socket(socket.AF_UNIX)
-            g.sock.connect(self.sock_path)
-            g.sock.settimeout(0.5)
-            g.buf = b""
-            g.send(b"\x03")
-            g.read_until(rt.PROMPT, 30)
-            g.drain()
-            self.g = g
+            self.g = rt.Guest.attach(self.sock_path, self.proc, self.transcript, self.console)
         return self.g
 
     def json(self, cmd):

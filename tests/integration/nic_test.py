@@ -22,6 +22,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from repl_test import csum  # noqa: E402  (one checksum for the tests)
 ROOT = os.path.dirname(os.path.dirname(HERE))
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 ETH_P_TEST = 0x88B5
@@ -32,13 +34,6 @@ PACKET_OUTGOING = 4
 ETH_P_ALL = 0x0003
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def udp_packet(src, dst, sport, dport, data):
@@ -224,16 +219,8 @@ def inside(logdir, count, seed, kernel, lro):
         check("nic echo: every frame back, every byte right", got == count and not bad,
               "%d of %d back; %s" % (got, count, "; ".join(bad[:5])))
 
-        g = rt.Guest.__new__(rt.Guest)  # attach to the running guest's REPL
-        g.sock_path, g.console, g.proc = sock_path, console, q
-        g.transcript = open(os.path.join(logdir, tag + ".repl.log"), "wb")
-        g.sock = socket.socket(socket.AF_UNIX)
-        g.sock.connect(sock_path)
-        g.sock.settimeout(0.5)
-        g.buf = b""
-        g.send(b"\x03")
-        g.read_until(rt.PROMPT, 30)
-        g.drain()
+        g = rt.Guest.attach(sock_path, q, open(os.path.join(logdir, tag + ".repl.log"), "wb"),
+                            console)
         j = g.json("nic")
         qs = j["queues"]
         tx = {x["queue"]: x for x in qs if x["dir"] == "tx"}

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,16 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 PROMPT = b"caboose> "
+
+
+def csum(data):
+    """The Internet checksum (RFC 1071) of data, for building test packets."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
 
 
 def log(msg):
@@ -54,6 +65,21 @@ class Guest:
         self.sock.connect(self.sock_path)
         self.sock.settimeout(0.5)
         self.buf = b""
+
+    @classmethod
+    def attach(cls, sock_path, proc, transcript, console=None, timeout=30):
+        """The REPL of a guest someone else started (COM2 on sock_path):
+        connected, at a fresh prompt. transcript: an open binary file."""
+        g = cls.__new__(cls)
+        g.sock_path, g.console, g.proc, g.transcript = sock_path, console, proc, transcript
+        g.sock = socket.socket(socket.AF_UNIX)
+        g.sock.connect(sock_path)
+        g.sock.settimeout(0.5)
+        g.buf = b""
+        g.send(b"\x03")
+        g.read_until(PROMPT, timeout)
+        g.drain()
+        return g
 
     def read_until(self, pat, timeout=30):
         end = time.time() + timeout

@@ -33,6 +33,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from repl_test import csum  # noqa: E402  (one checksum for the tests)
 ROOT = os.path.dirname(os.path.dirname(HERE))
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 GUEST = "10.213.9.2"
@@ -54,13 +56,6 @@ def body_of(path):
     return bytes((ord("a") + i % 26) for i in range(n))
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def syn_flood(n):
@@ -214,16 +209,7 @@ def inside(logdir, kernel):
               codes == ["200"] * 5, codes)
 
         # the kernel's view
-        g = rt.Guest.__new__(rt.Guest)
-        g.sock_path, g.console, g.proc = sock_path, console, q
-        g.transcript = open(os.path.join(logdir, "tcp.repl.log"), "wb")
-        g.sock = socket.socket(socket.AF_UNIX)
-        g.sock.connect(sock_path)
-        g.sock.settimeout(0.5)
-        g.buf = b""
-        g.send(b"\x03")
-        g.read_until(rt.PROMPT, 30)
-        g.drain()
+        g = rt.Guest.attach(sock_path, q, open(os.path.join(logdir, "tcp.repl.log"), "wb"), console)
         c = {x["name"]: x["value"] for x in g.json("counters")["counters"]}
         reqs_k = c.get("services.http_requests", 0)
         tx_write = c.get("copy.tx_write", -1)
