@@ -164,7 +164,8 @@ static void cookie_ack(struct tcb *lis, struct pkb *b, const struct tcp_hdr *th,
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	c->peer_mss = mss;
-	c->adv_mss = mss;
+	tcp_route_caps(c);
+	c->adv_mss = mss; /* what the cookie promised */
 	c->mss = mss;
 	tcp_cc_init(c);
 	tcp_set_state(c, TCP_ESTABLISHED);

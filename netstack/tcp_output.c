@@ -144,18 +144,22 @@ static struct pkb *data_segment(struct tcb *t, u32 seq, u32 len)
 	return b;
 }
 
-static u32 max_segment(struct tcb *t, struct netif **ifp_out)
+void tcp_route_caps(struct tcb *t)
 {
 	struct netif *ifp;
 	ip4_t nh, src;
-	u32 m = t->mss;
-	if (!net_is_local(t->raddr) && route_lookup(t->raddr, &ifp, &nh, &src) == 0 &&
-	    (ifp->nic->features & NIC_F_TSO4) && (ifp->nic->features & NIC_F_TX_CSUM)) {
-		*ifp_out = ifp;
-		return MAX(m, (TSO_MAX / m) * m);
-	}
-	*ifp_out = NULL;
-	return m;
+	bool local = net_is_local(t->raddr);
+	bool routed = !local && route_lookup(t->raddr, &ifp, &nh, &src) == 0;
+	u32 mtu = local ? 65535 : routed ? ifp->mtu : 1500;
+	t->adv_mss = (u16)MIN(mtu - 40, 65495u);
+	t->tso = routed && (ifp->nic->features & NIC_F_TSO4) && (ifp->nic->features & NIC_F_TX_CSUM);
+}
+
+/* The largest segment to build: one MSS, or up to 64 KiB for the NIC to
+ * cut (TSO; what the route offers was noted once, by tcp_route_caps). */
+static u32 max_segment(const struct tcb *t)
+{
+	return t->tso ? MAX((u32)t->mss, (TSO_MAX / t->mss) * t->mss) : t->mss;
 }
 
 void tcp_output(struct tcb *t, struct tcp_xmit *x)
@@ -167,8 +171,7 @@ void tcp_output(struct tcb *t, struct tcp_xmit *x)
 	default:
 		return;
 	}
-	struct netif *tso_if;
-	u32 maxseg = max_segment(t, &tso_if);
+	u32 maxseg = max_segment(t);
 	bool sent = false;
 	for (;;) {
 		u32 off = t->snd_nxt - t->snd_una;
@@ -205,7 +208,7 @@ void tcp_output(struct tcb *t, struct tcp_xmit *x)
 			flags |= TH_FIN;
 		if (len && off + len == t->snd_q_bytes)
 			flags |= TH_PSH;
-		if (len > t->mss && tso_if) {
+		if (len > t->mss && t->tso) {
 			b->gso_size = t->mss;
 			b->gso_type = 1;
 		}
@@ -250,12 +253,7 @@ void tcp_send_syn(struct tcb *t, struct tcp_xmit *x)
 	}
 	u8 flags = TH_SYN | (t->state == TCP_SYN_RECEIVED ? TH_ACK : 0);
 	if (t->state == TCP_SYN_SENT || t->state == TCP_SYN_RECEIVED) {
-		/* our MSS: what the route's MTU carries */
-		struct netif *ifp;
-		ip4_t nh, src;
-		u32 mtu = net_is_local(t->raddr) ? 65535 :
-			  route_lookup(t->raddr, &ifp, &nh, &src) == 0 ? ifp->mtu : 1500;
-		t->adv_mss = (u16)MIN(mtu - 40, 65495u);
+		tcp_route_caps(t); /* our MSS: what the route's MTU carries */
 		if (t->state == TCP_SYN_SENT) {
 			/* the scale that lets the receive buffer show in full */
 			u8 ws = 0;

@@ -80,6 +80,7 @@ struct tcb {
 	bool fin_queued;                  /* a FIN follows the queue */
 	u16 mss;                          /* most payload a segment carries to the peer */
 	u16 adv_mss;                      /* the MSS we announced */
+	bool tso;                         /* the route's NIC segments for us (tcp_route_caps) */
 	u16 peer_mss;                     /* what the peer announced */
 	u8 snd_wscale, rcv_wscale;
 	bool ws_ok, ts_ok, sack_ok;
@@ -164,6 +165,8 @@ void tcp_send_rst(struct tcb *t, struct tcp_xmit *x);
 void tcp_send_cookie_synack(const struct tcp_hdr *syn, u32 peer_isn, ip4_t src, ip4_t dst,
 			    u32 cookie, u16 mss, struct tcp_xmit *x);
 void tcp_xmit_flush(struct tcp_xmit *x);
+/* Note what the route to the peer offers (our MSS, TSO), once per connection. */
+void tcp_route_caps(struct tcb *t);
 u32 tcp_flight(const struct tcb *t);
 u32 tcp_now_ts(void);                                       /* our timestamp clock, 1 ms */
 
