@@ -275,6 +275,17 @@ static void peer_seg(u16 sport, u16 dport, u32 seq, u32 ack, u8 flags, u16 win, 
 	host_net_rx(frame, 14 + 20 + tl, 14 + 20 + 20 + olen);
 }
 
+/* Close both sockets, let every timer run out (an orphan gives up after
+ * its retries), and check that no buffer is left. */
+static void close_and_check(struct socket *s, struct socket *l)
+{
+	sock_close(s);
+	sock_close(l);
+	host_net_advance(1000ULL * 1000000000ULL);
+	host_net_tx_drop_all();
+	cr_assert_eq(pkb_live(), 0, "every buffer came back");
+}
+
 #define PPORT 40000
 #define ISN_PEER 1000000u
 
@@ -403,11 +414,7 @@ Test(tcp_peer, loss_is_repaired_by_timeout_and_by_fast_retransmit)
 	cr_assert(!sk_tcb(s)->in_recovery);
 	cr_assert_eq(sk_tcb(s)->snd_una, iss + 1 + sizeof(e));
 	host_net_tx_drop_all();
-	sock_close(s);
-	sock_close(l);
-	host_net_advance(1000ULL * 1000000000ULL); /* the orphan gives up */
-	host_net_tx_drop_all();
-	cr_assert_eq(pkb_live(), 0);
+	close_and_check(s, l);
 }
 
 Test(tcp_peer, out_of_order_data_waits_then_fills_in)
@@ -429,11 +436,7 @@ Test(tcp_peer, out_of_order_data_waits_then_fills_in)
 	cr_assert_eq(g.ack, ISN_PEER + 1 + 2400);
 	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL), 2400);
 	cr_assert_eq(memcmp(buf, d, 2400), 0);
-	sock_close(s);
-	sock_close(l);
-	host_net_advance(1000ULL * 1000000000ULL); /* the orphan gives up */
-	host_net_tx_drop_all();
-	cr_assert_eq(pkb_live(), 0);
+	close_and_check(s, l);
 }
 
 Test(tcp_peer, rst_and_syn_in_the_window_get_a_challenge_ack)
@@ -501,11 +504,7 @@ Test(tcp_peer, zero_window_is_probed)
 	while (next_seg(&g))
 		got += g.len;
 	cr_assert_geq(got, 5);
-	sock_close(s);
-	sock_close(l);
-	host_net_advance(1000ULL * 1000000000ULL); /* the orphan gives up */
-	host_net_tx_drop_all();
-	cr_assert_eq(pkb_live(), 0);
+	close_and_check(s, l);
 }
 
 Test(tcp_peer, window_scale_and_timestamps_are_negotiated)
@@ -532,11 +531,7 @@ Test(tcp_peer, window_scale_and_timestamps_are_negotiated)
 	peer_seg(PPORT, 80, ISN_PEER + 1, g.seq + 1, TH_ACK, 1000, old, 12, (const u8 *)"x", 1);
 	cr_assert_eq(net_drop_count(NET_DROP_tcp_paws), 1);
 	host_net_tx_drop_all();
-	sock_close(s);
-	sock_close(l);
-	host_net_advance(1000ULL * 1000000000ULL); /* the orphan gives up */
-	host_net_tx_drop_all();
-	cr_assert_eq(pkb_live(), 0);
+	close_and_check(s, l);
 }
 
 Test(tcp_peer, a_full_syn_queue_answers_with_cookies)
@@ -591,11 +586,7 @@ Test(tcp_peer, a_full_syn_queue_answers_with_cookies)
 	peer_seg(PPORT + 9, 80, ISN_PEER + 6, old + 1, TH_ACK, 65535, NULL, 0, NULL, 0);
 	cr_assert(next_seg(&g));
 	cr_assert_eq(g.flags, TH_RST, "a stale cookie");
-	sock_close(s);
-	sock_close(l);
-	host_net_advance(1000ULL * 1000000000ULL);
-	host_net_tx_drop_all();
-	cr_assert_eq(pkb_live(), 0);
+	close_and_check(s, l);
 }
 
 Test(tcp_peer, a_window_probe_is_answered_even_when_the_update_was_lost)
@@ -622,11 +613,7 @@ Test(tcp_peer, a_window_probe_is_answered_even_when_the_update_was_lost)
 	cr_assert(next_seg(&g), "the probe is answered");
 	cr_assert_eq(g.ack, ISN_PEER + 2921);
 	cr_assert_gt(g.win, 0);
-	sock_close(s);
-	sock_close(l);
-	host_net_advance(1000ULL * 1000000000ULL);
-	host_net_tx_drop_all();
-	cr_assert_eq(pkb_live(), 0);
+	close_and_check(s, l);
 }
 
 Test(tcp_peer, acks_at_the_right_edge_of_a_full_window_are_taken)
@@ -657,9 +644,5 @@ Test(tcp_peer, acks_at_the_right_edge_of_a_full_window_are_taken)
 	u8 buf[4000];
 	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL), 2920);
 	cr_assert_eq(memcmp(buf, d, 2920), 0);
-	sock_close(s);
-	sock_close(l);
-	host_net_advance(1000ULL * 1000000000ULL);
-	host_net_tx_drop_all();
-	cr_assert_eq(pkb_live(), 0);
+	close_and_check(s, l);
 }

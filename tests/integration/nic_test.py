@@ -96,9 +96,6 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def sh(*args, check=True):
-    return subprocess.run(list(args), check=check, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
 
 
 # ---------------------------------------------------------------------------
@@ -469,29 +466,9 @@ def run_all(logdir, count=3000, seed=7):
 
 def run_ns(logdir, count, seed, lro):
     os.makedirs(logdir, exist_ok=True)
-    if os.geteuid() != 0:
-        return [("nic echo (needs root for a network namespace)", False,
-                 "run as root: the test creates a network namespace and a tap device")]
-    ns = "caboose-nic-%d" % os.getpid()
-    try:
-        sh("ip", "netns", "add", ns)
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
-        sh("ip", "-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap", "multi_queue")
-        sh("ip", "-n", ns, "link", "set", "tap0", "txqueuelen", "10000")
-        sh("ip", "-n", ns, "link", "set", "tap0", "up")
-        p = subprocess.run(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__),
-                            "--inside", logdir, str(count), str(seed), KERNEL,
-                            "on" if lro else "off"],
-                           stdout=subprocess.PIPE, stderr=None, text=True, timeout=600)
-        try:
-            return [tuple(r) for r in json.loads(p.stdout)]
-        except ValueError:
-            return [("nic harness", False, "inside part printed no results (exit %d)" % p.returncode)]
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        return [("nic harness", False, "%s: %s" % (e, getattr(e, "stderr", "")))]
-    finally:
-        sh("ip", "netns", "del", ns, check=False)
-
+    from repl_test import run_in_netns
+    return run_in_netns("nic", __file__, [logdir, count, seed, KERNEL, "on" if lro else "off"],
+                        [("tap0", True, None)])
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--inside":

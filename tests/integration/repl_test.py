@@ -33,6 +33,44 @@ def csum(data):
     return ~s & 0xFFFF
 
 
+def run_in_netns(label, script, args, taps, timeout=600):
+    """Run `python3 script --inside ARGS...` in a network namespace made for
+    it, with taps: a list of (name, multi_queue, "ADDR/PREFIX" or None), each
+    up with a 10000-frame queue. The inside part prints a JSON list of
+    (name, ok, detail); that list is returned, or one failing
+    "<label> harness" result. The namespace is deleted in any case."""
+    if os.geteuid() != 0:
+        return [("%s (needs root for a network namespace)" % label, False,
+                 "run as root: the test creates a network namespace and a tap device")]
+    ns = "caboose-%s-%d" % (label, os.getpid())
+
+    def sh(*a, check=True):
+        return subprocess.run(list(a), check=check, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        sh("ip", "netns", "add", ns)
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+        for name, mq, addr in taps:
+            sh("ip", "-n", ns, "tuntap", "add", "dev", name, "mode", "tap",
+               *(["multi_queue"] if mq else []))
+            sh("ip", "-n", ns, "link", "set", name, "txqueuelen", "10000")
+            if addr:
+                sh("ip", "-n", ns, "addr", "add", addr, "dev", name)
+            sh("ip", "-n", ns, "link", "set", name, "up")
+        p = subprocess.run(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(script),
+                            "--inside"] + [str(a) for a in args],
+                           stdout=subprocess.PIPE, stderr=None, text=True, timeout=timeout)
+        try:
+            return [tuple(r) for r in json.loads(p.stdout)]
+        except ValueError:
+            return [("%s harness" % label, False,
+                     "inside part printed no results (exit %d)" % p.returncode)]
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+        return [("%s harness" % label, False, "%s: %s" % (e, getattr(e, "stderr", "")))]
+    finally:
+        sh("ip", "netns", "del", ns, check=False)
+
+
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 

@@ -45,9 +45,6 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def sh(*args, check=True):
-    return subprocess.run(list(args), check=check, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
 
 
 def body_of(path):
@@ -353,31 +350,9 @@ def inside_all(logdir, kernel):
 
 def run_all(logdir):
     os.makedirs(logdir, exist_ok=True)
-    if os.geteuid() != 0:
-        return [("tcp (needs root for a network namespace)", False,
-                 "run as root: the test creates a network namespace and a tap device")]
-    ns = "caboose-tcp-%d" % os.getpid()
-    try:
-        sh("ip", "netns", "add", ns)
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
-        sh("ip", "-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap", "multi_queue")
-        sh("ip", "-n", ns, "addr", "add", "10.213.9.1/24", "dev", "tap0")
-        sh("ip", "-n", ns, "link", "set", "tap0", "up")
-        sh("ip", "-n", ns, "tuntap", "add", "dev", "tap1", "mode", "tap")
-        sh("ip", "-n", ns, "addr", "add", "10.213.10.1/24", "dev", "tap1")
-        sh("ip", "-n", ns, "link", "set", "tap1", "up")
-        p = subprocess.run(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__),
-                            "--inside", logdir, KERNEL], stdout=subprocess.PIPE, stderr=None,
-                           text=True, timeout=600)
-        try:
-            return [tuple(r) for r in json.loads(p.stdout)]
-        except ValueError:
-            return [("tcp harness", False, "inside part printed no results (exit %d)" % p.returncode)]
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        return [("tcp harness", False, "%s: %s" % (e, getattr(e, "stderr", "")))]
-    finally:
-        sh("ip", "netns", "del", ns, check=False)
-
+    from repl_test import run_in_netns
+    return run_in_netns("tcp", __file__, [logdir, KERNEL],
+                        [("tap0", True, "10.213.9.1/24"), ("tap1", False, "10.213.10.1/24")])
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--inside":
