@@ -1300,6 +1300,8 @@ def run_all(logdir, seed=5):
     try:
         sh("ip", "netns", "add", ns)
         sh("ip", "-n", ns, "link", "set", "lo", "up")
+        for knob in ("all", "default"):   # no stray IPv6 frames from the host
+            sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % knob)
         sh("ip", "-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap", "multi_queue")
         sh("ip", "-n", ns, "link", "set", "tap0", "txqueuelen", "10000")
         sh("ip", "-n", ns, "addr", "add", HOST_IP + "/24", "dev", "tap0")

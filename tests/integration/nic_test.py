@@ -298,7 +298,7 @@ def inside(logdir, count, seed, kernel, lro):
             if i % 16 == 15:
                 await_frame(s, lambda d, i=i: d[54:58] == struct.pack("!I", i), 2)
         time.sleep(0.5)
-        rx0 = sum(x["hdr_misses"] for x in g.json("nic")["queues"] if x["dir"] == "rx")
+        rx0 = sum(x["miss_bytes"] for x in g.json("nic")["queues"] if x["dir"] == "rx")
         big_frame = lro_frame(big_payload, seq=1000000)
         v = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         v.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
@@ -324,13 +324,15 @@ def inside(logdir, count, seed, kernel, lro):
             check("nic: a 60,000-byte GSO send arrives as segments, every byte echoed",
                   got_data == big_payload, "got %d bytes" % len(got_data))
         rxq = [x for x in g.json("nic")["queues"] if x["dir"] == "rx"]
-        misses = sum(x["hdr_misses"] for x in rxq)
+        # a stray small frame may miss the prediction; the large segment's
+        # 60,000 payload bytes must not have been copied
+        miss_bytes = sum(x["miss_bytes"] for x in rxq)
         large = sum(x["large"] for x in rxq)
         check("nic: large receives counted by the driver, split with no copy" if lro_on else
               "nic: no large receive when it is off",
-              (large >= 1 and misses == rx0) if lro_on else large == 0,
-              "large %s, header-split misses %d (were %d)" % ([x["large"] for x in rxq],
-                                                              misses, rx0))
+              (large >= 1 and miss_bytes - rx0 < 1500) if lro_on else large == 0,
+              "large %s, bytes copied on header-split misses %d (were %d)" %
+              ([x["large"] for x in rxq], miss_bytes, rx0))
 
         # a flood from the kernel fills the transmit ring: the sender waits
         # and retries, and every frame arrives (no buffer lost)

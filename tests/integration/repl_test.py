@@ -50,6 +50,11 @@ def run_in_netns(label, script, args, taps, timeout=600):
     try:
         sh("ip", "netns", "add", ns)
         sh("ip", "-n", ns, "link", "set", "lo", "up")
+        # no IPv6 on the test's links: the host would send router
+        # solicitations and MLD reports the tests did not ask for
+        for knob in ("all", "default"):
+            sh("ip", "netns", "exec", ns, "sysctl", "-qw",
+               "net.ipv6.conf.%s.disable_ipv6=1" % knob)
         for name, mq, addr in taps:
             sh("ip", "-n", ns, "tuntap", "add", "dev", name, "mode", "tap",
                *(["multi_queue"] if mq else []))
