@@ -96,7 +96,8 @@ NET_PORTABLE := \
 	netstack/tcp_input.c \
 	netstack/tcp_output.c \
 	netstack/tcp_timer.c \
-	netstack/tcp_cc.c
+	netstack/tcp_cc.c \
+	netstack/tcp_sack.c
 NET_SRCS := $(NET_PORTABLE) \
 	netstack/net_init.c \
 	netstack/net_repl.c \

@@ -5,6 +5,7 @@
  *   ip=dhcp                 (default) the DHCP client configures the first NIC
  *   ip=ADDR/PREFIX[,GW]     a static address, e.g. ip=10.0.2.15/24,10.0.2.2
  *   ip=off                  no address (the stack still answers nothing)
+ *   tcp.sack=off            TCP neither offers nor uses SACK (NewReno recovery)
  */
 #include "netstack/net_priv.h"
 #include "netstack/services.h"
@@ -26,6 +27,15 @@ static int set_ip(const char *v)
 	return err;
 }
 KPARAM("ip", set_ip, "dhcp (default), ADDR/PREFIX[,GW] (static), or off");
+
+static int set_sack(const char *v)
+{
+	if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+		return -EINVAL;
+	tcp_sack_set_enabled(strcmp(v, "on") == 0);
+	return 0;
+}
+KPARAM("tcp.sack", set_sack, "on|off: offer and use selective acknowledgments (RFC 2018), default on");
 
 static void tcp_tick_main(void *arg)
 {

@@ -22,6 +22,8 @@ struct seg {
 	u16 mss;
 	int ws;                  /* -1: none */
 	bool sack_ok;
+	u8 nsack;                /* SACK blocks (RFC 2018) */
+	struct sack_range sack[4];
 };
 
 static u32 time_wait_count;      /* [atomic] */
@@ -49,6 +51,14 @@ static void parse_options(const u8 *o, u32 n, struct seg *s)
 			s->ws = MIN(v[0], TCP_MAX_WSCALE);
 		else if (k == TCPOPT_SACK_OK && l == 2)
 			s->sack_ok = true;
+		else if (k == TCPOPT_SACK) {
+			if (l < 10 || (l - 2) % 8)
+				TCP_STAT(sack_blocks_bad); /* malformed: ignored */
+			else
+				for (u32 j = 0; j < (l - 2u) / 8 && s->nsack < 4; j++)
+					s->sack[s->nsack++] = (struct sack_range){ be32(v + 8 * j),
+										   be32(v + 8 * j + 4) };
+		}
 		else if (k == TCPOPT_TS && l == 10) {
 			s->ts = true;
 			s->tsval = be32(v);
@@ -117,7 +127,7 @@ static void take_syn_options(struct tcb *t, const struct seg *s)
 		t->ts_recent = s->tsval;
 		t->ts_recent_ns = net_now_ns();
 	}
-	t->sack_ok = s->sack_ok;
+	t->sack_ok = s->sack_ok && tcp_sack_enabled();
 }
 
 /* The MSS we send with, once both sides' options are known. */
@@ -422,6 +432,7 @@ static void data_input(struct tcb *t, struct pkb *b, struct seg *s)
 		tcp_wake(t);
 	} else {
 		b->hash = s->seq;
+		tcp_sack_note_ooo(t, s->seq);
 		ooo_insert(t, b);
 		t->ack_now = true; /* a duplicate ACK tells the sender */
 		s->flags &= (u8)~TH_FIN; /* a FIN past a gap waits for its retransmission */
@@ -467,7 +478,14 @@ static void new_ack(struct tcb *t, const struct seg *s, struct tcp_xmit *x)
 		t->rtt_timing = false;
 	t->backoff = 0;
 	t->probes = 0;
-	if (t->in_recovery) {
+	if (t->in_recovery && t->sack_ok) {
+		/* RFC 6675: a cumulative ACK past the recovery point ends it; a
+		 * partial one leaves the scoreboard to pick the next hole */
+		if (seq_ge(s->ack, t->recover)) {
+			t->in_recovery = false;
+			t->cwnd = MAX(t->ssthresh, 2u * t->mss);
+		}
+	} else if (t->in_recovery) {
 		if (seq_ge(s->ack, t->recover)) {
 			t->in_recovery = false;
 			t->cwnd = MAX(t->ssthresh, 2u * t->mss);       /* RFC 6582 §3.2 step 3 */
@@ -484,6 +502,8 @@ static void new_ack(struct tcb *t, const struct seg *s, struct tcp_xmit *x)
 	t->snd_una = s->ack;
 	if (seq_lt(t->snd_nxt, t->snd_una))
 		t->snd_nxt = t->snd_una;
+	if (t->sack_ok)
+		tcp_sack_cumack(t);
 	if (t->snd_una == t->snd_max)
 		tcp_timer_stop(t, TT_REXMIT);
 	else
@@ -509,9 +529,39 @@ static void new_ack(struct tcb *t, const struct seg *s, struct tcp_xmit *x)
 	}
 }
 
+/* Enter SACK-based loss recovery (RFC 6675 §5, step 4). */
+static void sack_recovery(struct tcb *t, struct tcp_xmit *x)
+{
+	tcp_cc_loss(t);
+	t->recover = t->snd_max;
+	t->in_recovery = true;
+	t->rtt_timing = false;
+	t->cwnd = t->ssthresh;
+	t->high_rxt = t->snd_una;
+	t->sack_recoveries++;
+	TCP_STAT(sack_recoveries);
+	/* the first segment presumed lost goes now, whatever the pipe */
+	u32 before = t->retransmits;
+	tcp_retransmit(t, x, t->snd_una, t->mss);
+	if (t->retransmits != before && x->tail) {
+		t->high_rxt = t->snd_una + x->tail->len;
+		TCP_STAT(sack_rexmits);
+	}
+}
+
 static void dup_ack(struct tcb *t, struct tcp_xmit *x)
 {
+	if (t->sack_ok) {
+		/* RFC 6675 §5: DupThresh duplicates, or enough SACKed above the
+		 * first byte that it counts as lost */
+		++t->dupacks;
+		if (!t->in_recovery && (t->dupacks >= 3 || tcp_sack_is_lost(t, t->snd_una)))
+			sack_recovery(t, x);
+		return;
+	}
 	if (++t->dupacks == 3 && !t->in_recovery) {
+		t->nr_recoveries++;
+		TCP_STAT(nr_recoveries);
 		/* fast retransmit (RFC 5681 §3.2), recovery per RFC 6582 */
 		tcp_cc_loss(t);
 		t->recover = t->snd_max;
@@ -554,14 +604,22 @@ static bool ack_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *th, st
 		return false;
 	}
 	u32 wnd = s->wnd << t->snd_wscale;
+	u32 newly_sacked = 0;
+	if (t->sack_ok && s->nsack)
+		newly_sacked = tcp_sack_update(t, s->sack, s->nsack);
 	if (seq_gt(s->ack, t->snd_una)) {
 		new_ack(t, s, x);
 		if (t->state == TCP_CLOSED) {
 			pkb_free(b);
 			return false;
 		}
-	} else if (s->ack == t->snd_una && s->len == 0 && !(s->flags & (TH_FIN | TH_SYN)) &&
-		   wnd == t->snd_wnd && t->snd_max != t->snd_una) {
+		/* a partial ACK whose SACK blocks already show the next loss */
+		if (t->sack_ok && !t->in_recovery && t->n_sacked &&
+		    tcp_sack_is_lost(t, t->snd_una))
+			sack_recovery(t, x);
+	} else if (s->ack == t->snd_una && t->snd_max != t->snd_una &&
+		   ((s->len == 0 && !(s->flags & (TH_FIN | TH_SYN)) && wnd == t->snd_wnd) ||
+		    newly_sacked)) {
 		dup_ack(t, x);
 	}
 	/* the send window (RFC 9293 §3.10.7.4: SND.WL1/WL2) */

@@ -40,11 +40,12 @@ void tcp_xmit_flush(struct tcp_xmit *x)
 	}
 }
 
-/* The options of a segment: SYN ones, or timestamps. Returns their length
- * (a multiple of 4). */
-static u32 put_options(struct tcb *t, u8 *o, bool syn)
+/* The options of a segment: SYN ones, or timestamps and SACK blocks (as
+ * many as fit in sack_room bytes). Returns their length (a multiple of 4). */
+static u32 put_options(struct tcb *t, u8 *o, bool syn, u32 sack_room)
 {
 	u32 n = 0;
+	bool offer = syn && (t->state == TCP_SYN_SENT || t->state == TCP_CLOSED);
 	if (syn) {
 		o[n++] = TCPOPT_MSS;
 		o[n++] = 4;
@@ -56,17 +57,40 @@ static u32 put_options(struct tcb *t, u8 *o, bool syn)
 			o[n++] = 3;
 			o[n++] = t->rcv_wscale;
 		}
-		/* no SACK-permitted yet: this TCP neither sends nor reads SACK
-		 * blocks (RFC 2018 is still to come), so it does not invite them */
 	}
-	if (t->ts_ok || (syn && (t->state == TCP_SYN_SENT || t->state == TCP_CLOSED))) {
-		o[n++] = TCPOPT_NOP;
-		o[n++] = TCPOPT_NOP;
+	bool sack_ok = syn && (offer ? tcp_sack_enabled() : t->sack_ok);
+	if (t->ts_ok || offer) {
+		/* SACK-permitted rides in the timestamp's padding */
+		o[n++] = sack_ok ? TCPOPT_SACK_OK : TCPOPT_NOP;
+		o[n++] = sack_ok ? 2 : TCPOPT_NOP;
+		sack_ok = false;
 		o[n++] = TCPOPT_TS;
 		o[n++] = 10;
 		put_be32(o + n, tcp_now_ts());
 		put_be32(o + n + 4, t->ts_recent);
 		n += 8;
+	}
+	if (sack_ok) {
+		o[n++] = TCPOPT_NOP;
+		o[n++] = TCPOPT_NOP;
+		o[n++] = TCPOPT_SACK_OK;
+		o[n++] = 2;
+	}
+	if (!syn && t->ooo_q && t->sack_ok) {
+		/* RFC 2018 §3: what the out-of-order queue holds */
+		sack_room = MIN(sack_room, 40 - n);
+		struct sack_range r[4];
+		unsigned k = sack_room >= 12 ? tcp_sack_blocks(t, r, MIN((sack_room - 4) / 8, 4u)) : 0;
+		if (k) {
+			o[n++] = TCPOPT_NOP;
+			o[n++] = TCPOPT_NOP;
+			o[n++] = TCPOPT_SACK;
+			o[n++] = (u8)(2 + 8 * k);
+			for (unsigned i = 0; i < k; i++, n += 8) {
+				put_be32(o + n, r[i].start);
+				put_be32(o + n + 4, r[i].end);
+			}
+		}
 	}
 	return n;
 }
@@ -91,7 +115,10 @@ static void finish_segment(struct tcb *t, struct tcp_xmit *x, struct pkb *b, u32
 {
 	u8 opts[40];
 	bool syn = flags & TH_SYN;
-	u32 olen = put_options(t, opts, syn);
+	/* SACK blocks go where the MSS leaves room: always on a bare ACK, on
+	 * a data segment only if it is short enough, never on a TSO one */
+	u32 room = !b->len ? 40 : b->gso_size || b->len >= t->mss ? 0 : t->mss - b->len;
+	u32 olen = put_options(t, opts, syn, room);
 	struct tcp_hdr *th = (struct tcp_hdr *)pkb_push(b, TCP_HLEN + olen);
 	put_be16(th->sport, t->lport);
 	put_be16(th->dport, t->rport);
@@ -173,6 +200,9 @@ void tcp_output(struct tcb *t, struct tcp_xmit *x)
 	}
 	u32 maxseg = max_segment(t);
 	bool sent = false;
+	bool sack_rec = t->in_recovery && t->sack_ok;
+	if (sack_rec && tcp_sack_retransmit(t, x, maxseg, false))
+		sent = true; /* NextSeg rule 1: lost holes first */
 	for (;;) {
 		u32 off = t->snd_nxt - t->snd_una;
 		u32 avail = off <= t->snd_q_bytes ? t->snd_q_bytes - off : 0;
@@ -184,6 +214,12 @@ void tcp_output(struct tcb *t, struct tcp_xmit *x)
 		u32 wnd = MIN(t->snd_wnd, t->cwnd);
 		u32 inflight = t->snd_nxt - t->snd_una;
 		u32 usable = wnd > inflight ? wnd - inflight : 0;
+		if (sack_rec) {
+			/* RFC 6675: the pipe, not the flight, is held under cwnd */
+			u32 pipe = tcp_sack_pipe(t);
+			u32 rw = t->snd_wnd > inflight ? t->snd_wnd - inflight : 0;
+			usable = MIN(rw, t->cwnd > pipe ? t->cwnd - pipe : 0);
+		}
 		u32 len = MIN(avail, MIN(usable, maxseg));
 		if (avail && len == 0) {
 			/* window closed: the persist probe takes over when nothing is
@@ -230,6 +266,9 @@ void tcp_output(struct tcb *t, struct tcp_xmit *x)
 		if (flags & TH_FIN)
 			break;
 	}
+	/* NextSeg rule 3: nothing new could go, a hole not yet deemed lost */
+	if (sack_rec && !sent && tcp_sack_retransmit(t, x, maxseg, true))
+		sent = true;
 	if (!sent && t->ack_now)
 		tcp_send_ack(t, x);
 }
@@ -275,7 +314,7 @@ void tcp_retransmit(struct tcb *t, struct tcp_xmit *x, u32 seq, u32 len)
 {
 	u32 off = seq - t->snd_una;
 	u32 avail = off <= t->snd_q_bytes ? t->snd_q_bytes - off : 0;
-	len = MIN(len, avail);
+	len = MIN(len, MIN(avail, max_segment(t)));
 	u8 flags = TH_ACK;
 	bool fin = t->fin_queued && off + len == t->snd_q_bytes && seq_lt(seq + len, t->snd_max);
 	if (fin)
@@ -287,6 +326,10 @@ void tcp_retransmit(struct tcb *t, struct tcp_xmit *x, u32 seq, u32 len)
 		return;
 	if (b->len < len)
 		flags &= (u8)~TH_FIN;
+	if (b->len > t->mss) {
+		b->gso_size = t->mss; /* only when the NIC segments (max_segment) */
+		b->gso_type = 1;
+	}
 	t->retransmits++;
 	TCP_STAT(retransmits);
 	finish_segment(t, x, b, seq, flags | (b->len ? TH_PSH : 0));

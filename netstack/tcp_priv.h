@@ -58,6 +58,10 @@ enum tcp_timer {
 	TT_COUNT
 };
 
+#define TCP_SACK_RANGES 16        /* the sender's scoreboard */
+#define TCP_SACK_RECENT 4         /* the receiver's recent out-of-order arrivals */
+struct sack_range { u32 start, end; };
+
 struct tcp_xmit {
 	struct pkb *head, *tail;
 	struct netif *ifp;
@@ -102,6 +106,12 @@ struct tcb {
 	u64 retransmits, segs_out, segs_in, bytes_acked, bytes_received;
 	u32 cubic_west;                   /* CUBIC's Reno-friendly window, bytes */
 	u32 probes;                       /* unanswered persist or keepalive probes */
+	/* SACK (tcp_sack.c): [S] */
+	struct sack_range sacked[TCP_SACK_RANGES]; /* SACKed above snd_una, sorted */
+	u8 n_sacked;
+	u32 sacked_bytes;
+	u32 high_rxt;                     /* RFC 6675 HighRxt: retransmitted below this */
+	u64 sack_recoveries, nr_recoveries; /* recoveries entered, by kind */
 
 	/* receive: [S] */
 	u32 irs, rcv_nxt, rcv_adv;        /* rcv_adv: right edge we announced */
@@ -109,6 +119,8 @@ struct tcb {
 	u32 rcv_q_bytes, ooo_bytes;
 	u32 segs_since_ack;
 	bool fin_received;                /* the peer's FIN is in sequence */
+	u32 sack_recent[TCP_SACK_RECENT]; /* starts of recent out-of-order arrivals */
+	u8 n_sack_recent;
 	bool ack_now;
 
 	/* timers: [S] deadlines (0 = off); the wheel node is [W] */
@@ -177,6 +189,18 @@ void tcp_timers_stop(struct tcb *t);                             /* [S] held */
 void tcp_rtt_sample(struct tcb *t, u64 rtt_ns);
 void tcp_rearm_rexmit(struct tcb *t);                            /* [S] held */
 
+/* tcp_sack.c */
+bool tcp_sack_enabled(void);
+void tcp_sack_note_ooo(struct tcb *t, u32 seq);          /* receiver: data landed out of order */
+unsigned tcp_sack_blocks(const struct tcb *t, struct sack_range *out, unsigned max);
+u32 tcp_sack_update(struct tcb *t, const struct sack_range *blk, unsigned n); /* newly SACKed */
+void tcp_sack_cumack(struct tcb *t);                     /* snd_una moved */
+void tcp_sack_clear(struct tcb *t);
+u32 tcp_sack_high(const struct tcb *t);                  /* the highest SACKed byte + 1 */
+bool tcp_sack_is_lost(const struct tcb *t, u32 seq);
+u32 tcp_sack_pipe(const struct tcb *t);
+u32 tcp_sack_retransmit(struct tcb *t, struct tcp_xmit *x, u32 maxseg, bool rule3);
+
 /* tcp_cc.c */
 void tcp_cc_init(struct tcb *t);
 void tcp_cc_ack(struct tcb *t, u32 acked);        /* new data acked, not in recovery */
@@ -189,6 +213,7 @@ struct tcp_stats_all {
 	u64 retransmits, timeouts, segs_in, segs_out, bad_segments, challenge_acks;
 	u64 time_wait_reused, syn_dropped_backlog;
 	u64 syncookies_sent, syncookies_ok, syncookies_failed;
+	u64 sack_recoveries, nr_recoveries, sack_blocks_bad, sack_rexmits;
 };
 extern struct tcp_stats_all tcp_stats;            /* [atomic] fields */
 #define TCP_STAT(f) __atomic_fetch_add(&tcp_stats.f, 1, __ATOMIC_RELAXED)

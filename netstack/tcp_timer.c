@@ -96,6 +96,9 @@ static void rexmit_timeout(struct tcb *t, struct tcp_xmit *x, u64 now)
 	}
 	tcp_cc_timeout(t);
 	t->in_recovery = false;
+	/* the receiver may have dropped what it SACKed (RFC 2018 §8): start
+	 * the scoreboard afresh */
+	tcp_sack_clear(t);
 	t->dupacks = 0;
 	t->rtt_timing = false;
 	backoff(t);

@@ -235,19 +235,24 @@ LOSSY_GUEST = "10.213.10.2"
 LOSSY_BYTES = 2 << 20
 
 
-def lossy(logdir, kernel, loss, seed):
+def lossy(logdir, kernel, loss, seed, sack=True):
     """One boot behind the seeded lossy relay (tap1 <-> relay <-> QEMU's UDP
     socket netdev): 2 MiB each way through echo and a 1 MiB HTTP body must
-    arrive intact; the relay's log must match the schedule its seed gives."""
+    arrive intact; the relay's log must match the schedule its seed gives;
+    the guest's losses are repaired by SACK recovery (RFC 6675), or by
+    NewReno's when it boots with tcp.sack=off."""
     sys.path.insert(0, HERE)
     import lossy_relay
+    import repl_test as rt
     results = []
 
+    label = "%d%%%s" % (round(loss * 100), "" if sack else " sack off")
+
     def check(name, cond, detail=""):
-        results.append(("tcp lossy %d%%: %s" % (round(loss * 100), name), bool(cond),
+        results.append(("tcp lossy %s: %s" % (label, name), bool(cond),
                         "" if cond else str(detail)[:1500]))
 
-    tag = "tcp-lossy-%d" % round(loss * 100)
+    tag = "tcp-lossy-%d%s" % (round(loss * 100), "" if sack else "-nosack")
     console = os.path.join(logdir, tag + ".console.log")
     rlog = os.path.join(logdir, tag + ".relay.log")
     for f in (console, rlog):
@@ -261,7 +266,8 @@ def lossy(logdir, kernel, loss, seed):
     q = subprocess.Popen(
         ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
          "-display", "none", "-no-reboot", "-kernel", kernel,
-         "-append", "console=ttyS0 ip=%s/24,10.213.10.1 services=http,echo" % LOSSY_GUEST,
+         "-append", "console=ttyS0 ip=%s/24,10.213.10.1 services=http,echo%s" %
+         (LOSSY_GUEST, "" if sack else " tcp.sack=off"),
          "-serial", "file:" + console,
          "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % os.path.join(logdir, tag + "-repl.sock"),
          "-serial", "chardev:repl",
@@ -298,7 +304,17 @@ def lossy(logdir, kernel, loss, seed):
                             "http://%s/1m" % LOSSY_GUEST], stdout=subprocess.PIPE, text=True)
         ok = p.stdout == "200" and open(out, "rb").read() == body_of("/1m")
         check("a 1 MiB HTTP body arrives intact", ok, p.stdout)
-        log("tcp: %d%% loss: done in %.1f s" % (round(loss * 100), time.time() - t0))
+        log("tcp: %s loss: done in %.1f s" % (label, time.time() - t0))
+        g = rt.Guest.attach(os.path.join(logdir, tag + "-repl.sock"), q,
+                            open(os.path.join(logdir, tag + ".repl.log"), "wb"), console)
+        tot = g.json("tcp")["tcp_totals"]
+        g.sock.close()
+        if sack:
+            check("the guest's losses were repaired by SACK recovery", tot["sack_recoveries"] > 0
+                  and tot["newreno_recoveries"] == 0 and tot["sack_rexmits"] > 0, json.dumps(tot))
+        else:
+            check("without SACK, NewReno recovery repaired the losses",
+                  tot["newreno_recoveries"] > 0 and tot["sack_recoveries"] == 0, json.dumps(tot))
     except Exception as e:
         check("harness", False, "%s: %s" % (type(e).__name__, e))
     finally:
@@ -345,6 +361,7 @@ def inside_all(logdir, kernel):
     res = inside(logdir, kernel)
     for i, loss in enumerate((0.01, 0.05, 0.10)):
         res += lossy(logdir, kernel, loss, seed=100 + i)
+    res += lossy(logdir, kernel, 0.05, seed=101, sack=False)
     return res
 
 
