@@ -555,7 +555,14 @@ static void dup_ack(struct tcb *t, struct tcp_xmit *x)
 		/* RFC 6675 §5: DupThresh duplicates, or enough SACKed above the
 		 * first byte that it counts as lost */
 		++t->dupacks;
-		if (!t->in_recovery && (t->dupacks >= 3 || tcp_sack_is_lost(t, t->snd_una)))
+		/* Early Retransmit (RFC 5827): with under 4 segments out and
+		 * nothing new to send, fewer duplicates can come: one less than
+		 * the segments out will do */
+		u32 thresh = 3, out = (tcp_flight(t) + t->mss - 1) / t->mss;
+		bool unsent = t->snd_una + t->snd_q_bytes != t->snd_max;
+		if (out < 4 && !unsent)
+			thresh = MAX(out, 2u) - 1;
+		if (!t->in_recovery && (t->dupacks >= thresh || tcp_sack_is_lost(t, t->snd_una)))
 			sack_recovery(t, x);
 		return;
 	}

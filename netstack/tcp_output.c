@@ -211,7 +211,10 @@ void tcp_output(struct tcb *t, struct tcp_xmit *x)
 			fin_pending = false; /* the FIN is out already */
 		if (!avail && !fin_pending)
 			break;
-		u32 wnd = MIN(t->snd_wnd, t->cwnd);
+		/* Limited Transmit (RFC 3042): the first two duplicate ACKs
+		 * each let one new segment go past cwnd */
+		u32 limited = !t->in_recovery && t->dupacks && t->dupacks < 3 ? t->dupacks * t->mss : 0;
+		u32 wnd = MIN(t->snd_wnd, t->cwnd + limited);
 		u32 inflight = t->snd_nxt - t->snd_una;
 		u32 usable = wnd > inflight ? wnd - inflight : 0;
 		if (sack_rec) {

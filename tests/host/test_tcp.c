@@ -876,3 +876,46 @@ Test(tcp_peer, sack_off_neither_offers_nor_uses_it)
 	tcp_sack_set_enabled(true);
 	close_and_check(s, l);
 }
+
+Test(tcp_peer, limited_transmit_and_early_retransmit)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	struct socket *s = accept_sack_peer(&l, &iss);
+	struct tcb *t = sk_tcb(s);
+	const u32 M = 1460;
+	static u8 e[20 * 1460];
+	fill(e, sizeof(e), 24);
+	cr_assert_eq(sock_sendto(s, e, sizeof(e), 0, NULL), (long)sizeof(e));
+	host_net_tx_drop_all(); /* the initial window: 10 segments */
+	/* each of the first two duplicates lets one new segment go (RFC 3042) */
+	u32 b1[1][2] = { { 1 * M, 2 * M } }, b2[1][2] = { { 1 * M, 3 * M } };
+	peer_sack(iss, 0, b1, 1);
+	cr_assert(next_seg(&g), "a new segment on the first duplicate");
+	cr_assert_eq(g.seq, iss + 1 + 10 * M);
+	cr_assert(!next_seg(&g), "only one");
+	peer_sack(iss, 0, b2, 1);
+	cr_assert(next_seg(&g), "and one on the second");
+	cr_assert_eq(g.seq, iss + 1 + 11 * M);
+	cr_assert(!t->in_recovery);
+	host_net_tx_drop_all();
+	/* everything acked but the last three segments, the first of them lost */
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + 12 * M, TH_ACK, 65535, NULL, 0, NULL, 0);
+	host_net_tx_drop_all();
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + 17 * M, TH_ACK, 65535, NULL, 0, NULL, 0);
+	host_net_tx_drop_all();
+	cr_assert_eq(t->snd_max, iss + 1 + 20 * M, "all sent");
+	/* three segments out and nothing new to send: two duplicates are
+	 * enough (RFC 5827) */
+	u32 b3[1][2] = { { 18 * M, 19 * M } }, b4[1][2] = { { 18 * M, 20 * M } };
+	peer_sack(iss, 17 * M, b3, 1);
+	cr_assert(!t->in_recovery);
+	peer_sack(iss, 17 * M, b4, 1);
+	cr_assert(t->in_recovery, "early retransmit");
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.seq, iss + 1 + 17 * M);
+	cr_assert_eq(memcmp(g.data, e + 17 * M, g.len), 0);
+	host_net_tx_drop_all();
+	close_and_check(s, l);
+}
