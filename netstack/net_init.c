@@ -37,12 +37,13 @@ static int set_sack(const char *v)
 }
 KPARAM("tcp.sack", set_sack, "on|off: offer and use selective acknowledgments (RFC 2018), default on");
 
+/* Each CPU's TCP timer thread turns that CPU's timer wheel. */
 static void tcp_tick_main(void *arg)
 {
-	(void)arg;
+	unsigned cpu = (unsigned)(uintptr_t)arg;
 	for (;;) {
 		thread_sleep_ns(10000000);
-		tcp_tick(net_now_ns());
+		tcp_tick_cpu(cpu, net_now_ns());
 	}
 }
 
@@ -72,11 +73,14 @@ void net_init(void)
 		thread_put(t);
 	else
 		pr_err("net: no timer thread: ARP, fragments and DHCP will not time out");
-	t = thread_create("tcp_timer", tcp_tick_main, NULL, -1, 0);
-	if (t)
-		thread_put(t);
-	else
-		pr_err("net: no TCP timer thread: TCP will not retransmit");
+	for (unsigned c = 0; c < ncpus; c++) {
+		t = thread_create("tcp_timer", tcp_tick_main, (void *)(uintptr_t)c, (int)c,
+				  THREAD_PINNED);
+		if (t)
+			thread_put(t);
+		else
+			pr_err("net: no TCP timer thread on CPU %u: its connections will not retransmit", c);
+	}
 	if (attached == 0) {
 		pr_info("net: no interface");
 		return;

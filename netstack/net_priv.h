@@ -219,7 +219,8 @@ void sock_for_each(void (*fn)(struct socket *s, void *arg), void *arg);
 
 int tcp_sock_create(struct socket **out);
 void tcp_input(struct netif *ifp, struct pkb *b, ip4_t src, ip4_t dst);
-void tcp_tick(u64 now);
+void tcp_tick(u64 now);                  /* every CPU's timer wheel (tests) */
+void tcp_tick_cpu(unsigned cpu, u64 now); /* one CPU's, every 10 ms */
 void tcp_sack_set_enabled(bool on);        /* tcp.sack= (tcp_sack.c) */
 
 int udp_bind(struct socket *s, const struct sockaddr_in4 *local);

@@ -258,6 +258,9 @@ struct tcb *tcp_alloc(void)
 	t->peer_mss = TCP_MSS_DEFAULT;
 	t->rto_ns = TCP_RTO_INIT_NS;
 	t->cc = TCP_CC_CUBIC;
+	/* owned by the CPU it is born on: a passive open's SYN arrived on the
+	 * receive queue steered to it; an active open's caller runs there */
+	t->cpu = (u16)this_cpu()->id;
 	list_init(&t->hlink);
 	list_init(&t->accept_q);
 	list_init(&t->child_link);
@@ -777,6 +780,7 @@ static void tcp_close(struct socket *s)
 static void tcp_destroy(struct socket *s)
 {
 	struct tcb *t = sk_tcb(s);
+	tcp_wheel_remove(t);
 	free_list(t->snd_q_head);
 	free_list(t->rcv_q_head);
 	free_list(t->ooo_q);

@@ -123,6 +123,7 @@ struct tcb {
 	u8 n_sack_recent;
 	bool ack_now;
 
+	u16 cpu;                          /* the owner: whose timer wheel, fixed at birth */
 	/* timers: [S] deadlines (0 = off); the wheel node is [W] */
 	u64 timer[TT_COUNT];
 	u64 wheel_at;                     /* [W] the deadline it is filed under */
@@ -188,6 +189,8 @@ void tcp_timer_stop(struct tcb *t, enum tcp_timer which);        /* [S] held */
 void tcp_timers_stop(struct tcb *t);                             /* [S] held */
 void tcp_rtt_sample(struct tcb *t, u64 rtt_ns);
 void tcp_rearm_rexmit(struct tcb *t);                            /* [S] held */
+void tcp_wheel_remove(struct tcb *t);                            /* before freeing t */
+void tcp_wheel_stats(unsigned cpu, u64 *filed, u64 *fired, u64 *visits);
 
 /* tcp_sack.c */
 bool tcp_sack_enabled(void);

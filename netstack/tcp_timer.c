@@ -2,12 +2,92 @@
  * TCP timers: retransmission (RFC 6298, with exponential backoff and
  * Karn's rule), SYN retries, the persist probe of a zero window (RFC 9293
  * §3.8.6.1), delayed ACKs, keepalive, TIME_WAIT and the FIN_WAIT_2 limit
- * of an orphan. Each connection keeps one deadline per timer ([S]);
- * tcp_tick (every 10 ms from the kernel's TCP timer thread, or a test)
- * visits the connections with a deadline due. (A scan of the table, not
- * yet a timer wheel: fine for thousands of connections, not for millions.)
+ * of an orphan.
+ *
+ * Each connection keeps one deadline per timer ([S]) and is filed once on
+ * the timer wheel of the CPU that owns it (t->cpu), under its earliest
+ * deadline: 256 slots of 10 ms, a deadline further than a turn away
+ * waits in its slot for the turn it is due. Arming an earlier deadline
+ * moves the connection; stopping leaves it filed, and the visit finds
+ * nothing due and files it again under what is left (if anything). The
+ * wheel holds no reference: tcp_destroy takes a connection off it, and
+ * the tick takes a reference only if the count is not already zero.
+ * tcp_tick_cpu runs every 10 ms in each CPU's TCP timer thread.
  */
 #include "netstack/tcp_priv.h"
+
+#define WHEEL_SLOTS 256
+#define WHEEL_TICK_NS 10000000ULL
+
+struct wheel {
+	spinlock_t lock;                  /* [W] */
+	struct list_node slot[WHEEL_SLOTS];
+	u64 next_tick;                    /* the first tick not yet visited */
+	u32 filed;
+	bool ready;
+	u64 fired, visits;                /* statistics */
+};
+static struct wheel wheels[MAX_CPUS];
+
+static struct wheel *wheel_of(struct tcb *t)
+{
+	struct wheel *w = &wheels[t->cpu < MAX_CPUS ? t->cpu : 0];
+	if (!__atomic_load_n(&w->ready, __ATOMIC_ACQUIRE)) {
+		spin_lock(&w->lock);
+		if (!w->ready) {
+			for (int i = 0; i < WHEEL_SLOTS; i++)
+				list_init(&w->slot[i]);
+			w->next_tick = net_now_ns() / WHEEL_TICK_NS;
+			__atomic_store_n(&w->ready, true, __ATOMIC_RELEASE);
+		}
+		spin_unlock(&w->lock);
+	}
+	return w;
+}
+
+static u64 earliest(const struct tcb *t)
+{
+	u64 e = 0;
+	for (int i = 0; i < TT_COUNT; i++)
+		if (t->timer[i] && (!e || t->timer[i] < e))
+			e = t->timer[i];
+	return e;
+}
+
+/* File t under its earliest deadline if that is earlier than where it is
+ * filed ([S] held). */
+static void wheel_file(struct tcb *t)
+{
+	u64 at = earliest(t);
+	if (!at)
+		return;
+	struct wheel *w = wheel_of(t);
+	spin_lock(&w->lock);
+	if (!t->on_wheel || at < t->wheel_at) {
+		if (t->on_wheel)
+			list_remove(&t->wlink);
+		else
+			w->filed++;
+		/* never in a slot the tick has passed */
+		u64 tick = MAX(at / WHEEL_TICK_NS, w->next_tick);
+		list_push_back(&w->slot[tick % WHEEL_SLOTS], &t->wlink);
+		t->wheel_at = at;
+		t->on_wheel = true;
+	}
+	spin_unlock(&w->lock);
+}
+
+void tcp_wheel_remove(struct tcb *t)
+{
+	struct wheel *w = wheel_of(t);
+	spin_lock(&w->lock);
+	if (t->on_wheel) {
+		list_remove(&t->wlink);
+		t->on_wheel = false;
+		w->filed--;
+	}
+	spin_unlock(&w->lock);
+}
 
 #define KEEPALIVE_INTVL_NS (75ULL * 1000000000ULL)
 #define KEEPALIVE_PROBES 9
@@ -17,6 +97,7 @@ void tcp_time_wait_end(struct tcb *t);
 void tcp_timer_arm(struct tcb *t, enum tcp_timer which, u64 at)
 {
 	t->timer[which] = at ? at : 1;
+	wheel_file(t);
 }
 
 void tcp_timer_stop(struct tcb *t, enum tcp_timer which) { t->timer[which] = 0; }
@@ -133,9 +214,8 @@ static void keepalive_timeout(struct tcb *t, struct tcp_xmit *x, u64 now)
 	tcp_timer_arm(t, TT_KEEPALIVE, now + KEEPALIVE_INTVL_NS);
 }
 
-static void fire(struct tcb *t, void *arg)
+static void fire(struct tcb *t, u64 now)
 {
-	u64 now = *(u64 *)arg;
 	struct tcp_xmit x = { 0 };
 	spin_lock(&t->sk.lock);
 	for (int i = 0; i < TT_COUNT && t->state != TCP_CLOSED; i++) {
@@ -160,27 +240,74 @@ static void fire(struct tcb *t, void *arg)
 			break;
 		}
 	}
-	if (t->state != TCP_CLOSED)
+	if (t->state != TCP_CLOSED) {
 		tcp_output(t, &x);
+		wheel_file(t); /* under what is left */
+	}
 	spin_unlock(&t->sk.lock);
 	tcp_xmit_flush(&x);
 }
 
-static bool due(struct tcb *t, void *arg)
+/* Visit the slots from the last tick up to now on one CPU's wheel. */
+void tcp_tick_cpu(unsigned cpu, u64 now)
 {
-	u64 now = *(u64 *)arg;
-	for (int i = 0; i < TT_COUNT; i++) {
-		u64 d = READ_ONCE(t->timer[i]);
-		if (d && d <= now)
-			return true;
+	enum { BATCH = 64 };
+	struct wheel *w = &wheels[cpu];
+	if (!__atomic_load_n(&w->ready, __ATOMIC_ACQUIRE))
+		return;
+	u64 now_tick = now / WHEEL_TICK_NS;
+	for (;;) {
+		struct tcb *batch[BATCH];
+		int n = 0;
+		spin_lock(&w->lock);
+		/* a late tick visits each slot once, not each missed tick */
+		if (now_tick >= w->next_tick + WHEEL_SLOTS)
+			w->next_tick = now_tick - WHEEL_SLOTS + 1;
+		while (w->next_tick <= now_tick && n < BATCH) {
+			struct list_node *head = &w->slot[w->next_tick % WHEEL_SLOTS], *it, *nx;
+			for (it = head->next; it != head && n < BATCH; it = nx) {
+				nx = it->next;
+				struct tcb *t = list_entry(it, struct tcb, wlink);
+				w->visits++;
+				if (t->wheel_at / WHEEL_TICK_NS > now_tick)
+					continue; /* a later turn */
+				/* (due later in this tick: fire finds nothing
+				 * yet and files it in the next slot) */
+				list_remove(&t->wlink);
+				t->on_wheel = false;
+				w->filed--;
+				u32 r = __atomic_load_n(&t->sk.refs, __ATOMIC_RELAXED);
+				while (r && !__atomic_compare_exchange_n(&t->sk.refs, &r, r + 1, false,
+									 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+					;
+				if (r)
+					batch[n++] = t; /* else: being destroyed */
+			}
+			if (it != head)
+				break; /* the batch is full: this slot again */
+			w->next_tick++;
+		}
+		spin_unlock(&w->lock);
+		for (int i = 0; i < n; i++) {
+			fire(batch[i], now);
+			sock_put(&batch[i]->sk);
+		}
+		w->fired += (u64)n;
+		if (n < BATCH)
+			break;
 	}
-	return false;
 }
-
-void tcp_for_each(void (*fn)(struct tcb *t, void *arg), void *arg,
-		  bool (*want)(struct tcb *t, void *arg));
 
 void tcp_tick(u64 now)
 {
-	tcp_for_each(fire, &now, due);
+	for (unsigned c = 0; c < MAX_CPUS; c++)
+		tcp_tick_cpu(c, now);
+}
+
+void tcp_wheel_stats(unsigned cpu, u64 *filed, u64 *fired, u64 *visits)
+{
+	struct wheel *w = &wheels[cpu];
+	*filed = w->filed;
+	*fired = w->fired;
+	*visits = w->visits;
 }

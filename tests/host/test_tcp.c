@@ -919,3 +919,56 @@ Test(tcp_peer, limited_transmit_and_early_retransmit)
 	host_net_tx_drop_all();
 	close_and_check(s, l);
 }
+
+Test(tcp_peer, keepalive_far_ahead_waits_its_turn_on_the_wheel)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	struct socket *s = accept_peer(&l, &iss);
+	struct tcb *t = sk_tcb(s);
+	cr_assert_eq(sock_setopt(s, SO_KEEPALIVE, 1), 0);
+	/* any segment arms the keepalive two hours out: many turns of the wheel */
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert(t->on_wheel);
+	u64 at = t->timer[TT_KEEPALIVE];
+	cr_assert_gt(at, host_net_now() + 7000ULL * 1000000000ULL);
+	u64 filed, fired0, fired1, visits;
+	/* the stopped handshake timer's slot comes first: the visit finds
+	 * nothing due and files it under the keepalive */
+	host_net_advance(2000000000ULL);
+	tcp_wheel_stats(t->cpu, &filed, &fired0, &visits);
+	cr_assert_eq(filed, 1, "one connection filed once (the listener has no timer)");
+	host_net_advance(at - host_net_now() - 20000000ULL);
+	cr_assert_eq(host_net_tx_count(), 0, "no probe before its time");
+	tcp_wheel_stats(t->cpu, &filed, &fired1, &visits);
+	cr_assert_eq(fired1, fired0, "visited each turn, never fired early");
+	learn_peer(); /* (the ARP entry aged out meanwhile) */
+	host_net_advance(40000000ULL);
+	cr_assert(next_seg(&g), "the keepalive probe, on time");
+	cr_assert_eq(g.seq, iss, "SND.UNA - 1");
+	cr_assert_eq(g.len, 0);
+	cr_assert(t->on_wheel, "filed again for the next probe");
+	close_and_check(s, l);
+	tcp_wheel_stats(0, &filed, &fired1, &visits);
+	cr_assert_eq(filed, 0, "freed connections leave the wheel");
+}
+
+Test(tcp_peer, a_deadline_inside_a_tick_fires_on_the_next_one)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	host_net_advance(3000000ULL); /* 3 ms past a tick: deadlines fall between ticks */
+	struct socket *s = accept_peer(&l, &iss);
+	cr_assert_eq(sock_sendto(s, "abc", 3, 0, NULL), 3);
+	cr_assert(next_seg(&g));
+	u64 due = sk_tcb(s)->timer[TT_REXMIT];
+	cr_assert_neq(due % 10000000ULL, 0, "a deadline between two ticks");
+	host_net_advance(due - host_net_now() - 1000000ULL);
+	cr_assert_eq(host_net_tx_count(), 0, "not before its deadline");
+	host_net_advance(20000000ULL);
+	cr_assert(next_seg(&g), "retransmitted within a tick of the deadline, not a turn later");
+	cr_assert_eq(g.seq, iss + 1);
+	close_and_check(s, l);
+}
