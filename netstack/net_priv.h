@@ -210,6 +210,8 @@ extern const struct sock_ops udp_sock_ops;
 void sock_init_common(struct socket *s, const struct sock_ops *ops, int type);
 
 void sock_get(struct socket *s);
+/* A reference unless the count already reached zero (an RCU reader's find). */
+bool sock_tryget(struct socket *s);
 void sock_put(struct socket *s);
 /* Queue a received datagram (zone starting at its IPv4 header); wakes
  * readers and the upcall. Consumes b; false if dropped (buffer full). */

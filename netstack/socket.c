@@ -52,6 +52,15 @@ void sock_init_common(struct socket *s, const struct sock_ops *ops, int type)
 
 void sock_get(struct socket *s) { __atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED); }
 
+bool sock_tryget(struct socket *s)
+{
+	u32 r = __atomic_load_n(&s->refs, __ATOMIC_RELAXED);
+	while (r && !__atomic_compare_exchange_n(&s->refs, &r, r + 1, false, __ATOMIC_ACQUIRE,
+						 __ATOMIC_RELAXED))
+		;
+	return r != 0;
+}
+
 static void drain(struct socket *s)
 {
 	struct pkb *b = s->rq_head;

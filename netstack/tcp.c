@@ -7,8 +7,15 @@
  *
  * References: the table holds one on every hashed connection; the owner of
  * the socket holds one (accept hands the queue's over). tcp_done unhashes;
- * the socket is freed when the last goes.
+ * the socket is freed when the last goes, its memory a grace period later.
+ *
+ * Lookups take no lock (RCU): a segment's connection is found by walking
+ * its bucket inside rcu_read_lock and taking a reference unless the count
+ * already reached zero. Writers (hash, unhash) hold [T]; the walk sees a
+ * connection either in the bucket or not, and a removed one stays readable
+ * until the grace period ends.
  */
+#include "kernel/sync/rcu.h"
 #include "netstack/tcp_priv.h"
 #include "kernel/lib/string.h"
 
@@ -45,7 +52,7 @@ static void table_init_locked(void)
 	for (int i = 0; i < TCP_HASH; i++)
 		list_init(&conns[i]);
 	list_init(&listeners);
-	table_ready = true;
+	__atomic_store_n(&table_ready, true, __ATOMIC_RELEASE);
 }
 
 static u32 bucket(ip4_t la, u16 lp, ip4_t ra, u16 rp)
@@ -57,38 +64,38 @@ static u32 bucket(ip4_t la, u16 lp, ip4_t ra, u16 rp)
 struct tcb *tcp_lookup(ip4_t la, u16 lp, ip4_t ra, u16 rp)
 {
 	struct tcb *found = NULL;
-	spin_lock(&table_lock);
-	if (table_ready) {
-		struct list_node *it;
-		list_for_each(it, &conns[bucket(la, lp, ra, rp)]) {
-			struct tcb *t = list_entry(it, struct tcb, hlink);
-			if (t->lport == lp && t->rport == rp && t->laddr == la && t->raddr == ra) {
+	if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE))
+		return NULL;
+	rcu_read_lock();
+	struct list_node *it;
+	list_for_each_rcu(it, &conns[bucket(la, lp, ra, rp)]) {
+		struct tcb *t = list_entry(it, struct tcb, hlink);
+		if (t->lport == lp && t->rport == rp && t->laddr == la && t->raddr == ra) {
+			if (sock_tryget(&t->sk))
 				found = t;
-				sock_get(&t->sk);
-				break;
-			}
+			break; /* (one being freed: as if already gone) */
 		}
 	}
-	spin_unlock(&table_lock);
+	rcu_read_unlock();
 	return found;
 }
 
 struct tcb *tcp_lookup_listener(ip4_t la, u16 lp)
 {
 	struct tcb *found = NULL;
-	spin_lock(&table_lock);
-	if (table_ready) {
-		struct list_node *it;
-		list_for_each(it, &listeners) {
-			struct tcb *t = list_entry(it, struct tcb, hlink);
-			if (t->lport == lp && (t->laddr == la || t->laddr == 0) &&
-			    (!found || t->laddr == la))
-				found = t;
-		}
-		if (found)
-			sock_get(&found->sk);
+	if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE))
+		return NULL;
+	rcu_read_lock();
+	struct list_node *it;
+	list_for_each_rcu(it, &listeners) {
+		struct tcb *t = list_entry(it, struct tcb, hlink);
+		if (t->lport == lp && (t->laddr == la || t->laddr == 0) &&
+		    (!found || t->laddr == la))
+			found = t;
 	}
-	spin_unlock(&table_lock);
+	if (found && !sock_tryget(&found->sk))
+		found = NULL;
+	rcu_read_unlock();
 	return found;
 }
 
@@ -119,9 +126,9 @@ int tcp_hash(struct tcb *t)
 	if (t->hashed) {
 		err = -EINVAL;
 	} else if (t->state == TCP_LISTEN) {
-		list_push_back(&listeners, &t->hlink);
+		list_push_back_rcu(&listeners, &t->hlink);
 	} else {
-		list_push_back(&conns[bucket(t->laddr, t->lport, t->raddr, t->rport)], &t->hlink);
+		list_push_back_rcu(&conns[bucket(t->laddr, t->lport, t->raddr, t->rport)], &t->hlink);
 		nconns++;
 	}
 	if (!err) {
@@ -138,7 +145,7 @@ void tcp_unhash(struct tcb *t)
 	spin_lock(&table_lock);
 	was = t->hashed;
 	if (was) {
-		list_remove(&t->hlink);
+		list_remove_rcu(&t->hlink);
 		if (t->state != TCP_LISTEN)
 			nconns--;
 		t->hashed = false;
@@ -777,6 +784,11 @@ static void tcp_close(struct socket *s)
 	tcp_wake(t);
 }
 
+static void tcp_free_rcu(struct rcu_head *h)
+{
+	kfree(container_of(h, struct tcb, rcu));
+}
+
 static void tcp_destroy(struct socket *s)
 {
 	struct tcb *t = sk_tcb(s);
@@ -784,7 +796,8 @@ static void tcp_destroy(struct socket *s)
 	free_list(t->snd_q_head);
 	free_list(t->rcv_q_head);
 	free_list(t->ooo_q);
-	kfree(t);
+	/* a lookup may still be reading it: free after a grace period */
+	call_rcu(&t->rcu, tcp_free_rcu);
 }
 
 static int tcp_setopt(struct socket *s, int opt, u32 v)

@@ -23,6 +23,7 @@
 
 #include "netstack/net_priv.h"
 #include "netstack/tcp_wire.h"
+#include "kernel/sync/rcu.h"
 
 enum tcp_state {
 	TCP_CLOSED, TCP_LISTEN, TCP_SYN_SENT, TCP_SYN_RECEIVED, TCP_ESTABLISHED,
@@ -74,7 +75,8 @@ struct tcb {
 	ip4_t laddr, raddr;
 	u16 lport, rport;
 	bool hashed;                      /* [T] in the connection table */
-	struct list_node hlink;           /* [T] */
+	struct list_node hlink;           /* [T] to change, RCU to walk */
+	struct rcu_head rcu;              /* freeing after a grace period */
 
 	/* send: [S] */
 	u32 iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;

@@ -276,11 +276,7 @@ void tcp_tick_cpu(unsigned cpu, u64 now)
 				list_remove(&t->wlink);
 				t->on_wheel = false;
 				w->filed--;
-				u32 r = __atomic_load_n(&t->sk.refs, __ATOMIC_RELAXED);
-				while (r && !__atomic_compare_exchange_n(&t->sk.refs, &r, r + 1, false,
-									 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-					;
-				if (r)
+				if (sock_tryget(&t->sk))
 					batch[n++] = t; /* else: being destroyed */
 			}
 			if (it != head)

@@ -52,6 +52,34 @@ static inline struct list_node *list_pop_front(struct list_node *h)
 	return n;
 }
 
+/*
+ * RCU variants: readers walk a list with list_for_each_rcu inside
+ * rcu_read_lock, with no lock; writers, under the list's lock, add with
+ * list_push_back_rcu (the node is complete before it is published) and
+ * take out with list_remove_rcu, which leaves the node's next pointer so
+ * a reader standing on it walks on; the node may be freed or reused only
+ * after a grace period (call_rcu).
+ */
+static inline void list_push_back_rcu(struct list_node *h, struct list_node *n)
+{
+	struct list_node *prev = h->prev;
+	n->next = h;
+	n->prev = prev;
+	__atomic_store_n(&prev->next, n, __ATOMIC_RELEASE);
+	h->prev = n;
+}
+
+static inline void list_remove_rcu(struct list_node *n)
+{
+	__atomic_store_n(&n->prev->next, n->next, __ATOMIC_RELEASE);
+	n->next->prev = n->prev;
+	n->prev = NULL;
+}
+
+#define list_for_each_rcu(it, h)                                                 \
+	for ((it) = __atomic_load_n(&(h)->next, __ATOMIC_ACQUIRE); (it) != (h); \
+	     (it) = __atomic_load_n(&(it)->next, __ATOMIC_ACQUIRE))
+
 #define list_entry(n, type, member) container_of(n, type, member)
 #define list_for_each(it, h) for ((it) = (h)->next; (it) != (h); (it) = (it)->next)
 #define list_for_each_safe(it, tmp, h) \
