@@ -181,6 +181,7 @@ struct socket {
 	bool nonblock;                  /* [S] every call as with MSG_DONTWAIT */
 	struct pkb *rq_head, *rq_tail;  /* [S] received datagrams, IPv4+UDP headers kept */
 	u32 rq_bytes, rcvbuf, sndbuf;   /* [S] */
+	bool rcvbuf_set;                /* [S] SO_RCVBUF given: no auto-tuning */
 	int error;                      /* [S] pending error (e.g. ICMP unreachable) */
 	void (*upcall)(struct socket *, void *);
 	void *upcall_arg;

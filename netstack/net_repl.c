@@ -184,7 +184,7 @@ void tcp_for_each(void (*fn)(struct tcb *t, void *arg), void *arg,
 static void tcp_row(struct tcb *t, void *arg)
 {
 	struct repl_out *o = arg;
-	char l[24], r[24], ip[16], v[22][24], sack[72];
+	char l[24], r[24], ip[16], v[23][24], sack[72];
 	spin_lock(&t->sk.lock);
 	/* the sender's scoreboard, offsets from the ISN (up to 4 ranges) */
 	u32 sl = 0;
@@ -200,21 +200,21 @@ static void tcp_row(struct tcb *t, void *arg)
 	ksnprintf(l, sizeof(l), "%s:%u", ip, t->lport);
 	fmt_ip(ip, sizeof(ip), t->raddr);
 	ksnprintf(r, sizeof(r), "%s:%u", ip, t->rport);
-	u64 vals[22] = { t->cwnd, t->ssthresh == 0xffffffffu ? 0 : t->ssthresh,
+	u64 vals[23] = { t->cwnd, t->ssthresh == 0xffffffffu ? 0 : t->ssthresh,
 			 t->srtt_ns / 1000, t->rttvar_ns / 1000, t->rto_ns / 1000000, t->mss,
 			 t->snd_wnd, tcp_rcv_window(t), t->bytes_acked, t->bytes_received,
 			 t->retransmits, t->snd_q_bytes, t->rcv_q_bytes, t->ooo_bytes,
 			 t->snd_una - t->iss, t->snd_nxt - t->iss, t->snd_max - t->iss,
 			 t->rcv_nxt - t->irs, t->rcv_adv - t->irs, t->ooo_q ? t->ooo_q->hash - t->irs : 0,
-			 t->sack_recoveries + t->nr_recoveries, t->cpu };
+			 t->sack_recoveries + t->nr_recoveries, t->cpu, t->sk.rcvbuf };
 	const char *sk = t->sack_ok ? "sack" : "-";
 	const char *state = tcp_state_name(t->state), *cc = t->cc == TCP_CC_CUBIC ? "cubic" : "newreno";
 	spin_unlock(&t->sk.lock);
-	for (int i = 0; i < 22; i++)
+	for (int i = 0; i < 23; i++)
 		fmt_u64(v[i], 24, vals[i]);
-	const char *cells[28] = { l, r, state, v[21], cc, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
+	const char *cells[29] = { l, r, state, v[21], cc, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
 				  v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17],
-				  v[18], v[19], sk, v[20], sack };
+				  v[18], v[19], sk, v[20], sack, v[22] };
 	repl_row(o, cells);
 }
 
@@ -228,7 +228,7 @@ static int cmd_tcp(struct repl_out *o, int argc, char **argv)
 			 "srtt_us:n:8 rttvar_us:n:9 rto_ms:n:6 mss:n:5 snd_wnd:n:8 rcv_wnd:n:8 "
 			 "bytes_acked:n:11 bytes_received:n:14 retransmits:n:11 snd_q:n:7 rcv_q:n:7 "
 			 "ooo:n:6 snd_una:n:10 snd_nxt:n:10 snd_max:n:10 rcv_nxt:n:10 rcv_adv:n:10 "
-			 "ooo_seq:n:10 opts::5 recoveries:n:10 sacked::24");
+			 "ooo_seq:n:10 opts::5 recoveries:n:10 sacked::24 rcvbuf:n:8");
 	tcp_for_each(tcp_row, o, NULL);
 	repl_table_end(o);
 	repl_obj_begin(o, "tcp_totals");

@@ -323,6 +323,7 @@ int sock_setopt(struct socket *s, int opt, u32 value)
 	case SO_RCVBUF:
 		spin_lock(&s->lock);
 		s->rcvbuf = MIN(MAX(value, 2 * DGRAM_OVERHEAD), RCVBUF_MAX);
+		s->rcvbuf_set = true;
 		spin_unlock(&s->lock);
 		return 0;
 	case SO_NONBLOCK:

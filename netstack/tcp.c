@@ -357,6 +357,7 @@ struct tcb *tcp_child(struct tcb *lis, ip4_t la, u16 lp, ip4_t ra, u16 rp)
 	c->raddr = ra;
 	c->rport = rp;
 	c->sk.rcvbuf = lis->sk.rcvbuf;
+	c->sk.rcvbuf_set = lis->sk.rcvbuf_set;
 	c->sk.sndbuf = lis->sk.sndbuf;
 	c->nodelay = lis->nodelay;
 	c->keepalive = lis->keepalive;
@@ -612,6 +613,46 @@ static void window_update(struct tcb *t, struct tcp_xmit *x)
 		tcp_send_ack(t, x);
 }
 
+/* Receive-buffer auto-tuning (the idea of Dynamic Right-Sizing): once an
+ * RTT, compare what the reader took in that RTT with the buffer; a sender
+ * limited by our window can double its rate each RTT in slow start, so
+ * the buffer grows to four times the reader's take, up to
+ * TCP_RCVBUF_MAX. A buffer set with SO_RCVBUF stays as set; without an RTT
+ * estimate (no timestamps, nothing sent) nothing changes. [S] held. */
+static void rcv_autotune(struct tcb *t, u32 took)
+{
+	if (t->sk.rcvbuf_set || t->sk.rcvbuf >= TCP_RCVBUF_MAX)
+		return;
+	u64 rtt = t->rcv_rtt_ns ? t->rcv_rtt_ns : t->srtt_ns;
+	u64 now = net_now_ns();
+	if (!t->rcv_space_ns || !rtt) {
+		t->rcv_space_ns = now;
+		t->rcv_space_bytes = 0;
+		return;
+	}
+	t->rcv_space_bytes += took;
+	u64 elapsed = now - t->rcv_space_ns;
+	if (elapsed < rtt)
+		return;
+	u64 per_rtt = (u64)t->rcv_space_bytes * rtt / elapsed;
+	u64 want = MIN(4 * per_rtt, (u64)TCP_RCVBUF_MAX);
+	if (want > t->sk.rcvbuf) {
+		t->sk.rcvbuf = (u32)want;
+		t->rcvbuf_grown++;
+	}
+	t->rcv_space_ns = now;
+	t->rcv_space_bytes = 0;
+}
+
+u8 tcp_rcv_wscale(const struct tcb *t)
+{
+	u32 most = t->sk.rcvbuf_set ? t->sk.rcvbuf : MAX(t->sk.rcvbuf, TCP_RCVBUF_MAX);
+	u8 ws = 0;
+	while (ws < TCP_MAX_WSCALE && (most >> ws) > 0xffff)
+		ws++;
+	return ws;
+}
+
 static long tcp_recv(struct socket *s, void *buf, u32 len, int flags)
 {
 	struct tcb *t = sk_tcb(s);
@@ -636,6 +677,7 @@ static long tcp_recv(struct socket *s, void *buf, u32 len, int flags)
 			}
 			s->st.rx_bytes += done;
 			struct tcp_xmit x = { 0 };
+			rcv_autotune(t, done);
 			window_update(t, &x);
 			spin_unlock(&s->lock);
 			tcp_xmit_flush(&x);

@@ -244,12 +244,8 @@ static void listen_input(struct tcb *lis, struct pkb *b, const struct tcp_hdr *t
 	c->rcv_nxt = s->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
 	take_syn_options(c, s);
-	if (c->ws_ok) {
-		u8 ws = 0;
-		while (ws < TCP_MAX_WSCALE && (c->sk.rcvbuf >> ws) > 0xffff)
-			ws++;
-		c->rcv_wscale = ws;
-	}
+	if (c->ws_ok)
+		c->rcv_wscale = tcp_rcv_wscale(c);
 	c->iss = tcp_isn(c->laddr, c->lport, c->raddr, c->rport);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_wnd = s->wnd; /* never scaled in a SYN */
@@ -724,6 +720,13 @@ static void conn_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *th, s
 			t->ack_now = true;
 		net_drop(b, NET_DROP_tcp_window);
 		return;
+	}
+	/* the receiver's RTT: a data segment echoing our clock (RFC 7323 §4) */
+	if (t->ts_ok && s->ts && s->tsecr && s->len) {
+		/* (the clock's grain is 1 ms: no sample below it) */
+		u64 r = MAX((u64)(u32)(tcp_now_ts() - s->tsecr), 1ULL) * 1000000ULL;
+		if (r < 60ULL * 1000000000ULL)
+			t->rcv_rtt_ns = t->rcv_rtt_ns ? (7 * t->rcv_rtt_ns + r) / 8 : r;
 	}
 	/* timestamps: remember the peer's (RFC 7323 §4.3) */
 	if (t->ts_ok && s->ts && seq_le(s->seq, t->rcv_nxt) && seq_ge(s->tsval, t->ts_recent)) {

@@ -297,11 +297,8 @@ void tcp_send_syn(struct tcb *t, struct tcp_xmit *x)
 	if (t->state == TCP_SYN_SENT || t->state == TCP_SYN_RECEIVED) {
 		tcp_route_caps(t); /* our MSS: what the route's MTU carries */
 		if (t->state == TCP_SYN_SENT) {
-			/* the scale that lets the receive buffer show in full */
-			u8 ws = 0;
-			while (ws < TCP_MAX_WSCALE && (t->sk.rcvbuf >> ws) > 0xffff)
-				ws++;
-			t->rcv_wscale = ws;
+			/* the scale that lets the largest receive buffer show */
+			t->rcv_wscale = tcp_rcv_wscale(t);
 		}
 	}
 	finish_segment(t, x, b, t->iss, flags);

@@ -49,6 +49,7 @@ static inline u32 seq_max(u32 a, u32 b) { return seq_gt(a, b) ? a : b; }
 #define TCP_SYN_RETRIES 6
 #define TCP_RETRIES 15
 #define TCP_RCVBUF_DEFAULT (256u * 1024)
+#define TCP_RCVBUF_MAX (4u << 20)        /* auto-tuning's ceiling */
 #define TCP_SNDBUF_DEFAULT (512u * 1024)
 
 enum tcp_timer {
@@ -122,6 +123,10 @@ struct tcb {
 	u32 segs_since_ack;
 	bool fin_received;                /* the peer's FIN is in sequence */
 	u32 sack_recent[TCP_SACK_RECENT]; /* starts of recent out-of-order arrivals */
+	u64 rcv_rtt_ns;                   /* the receiver's RTT estimate (timestamps) */
+	u64 rcv_space_ns;                 /* auto-tuning: this measurement began */
+	u32 rcv_space_bytes;              /* auto-tuning: bytes the reader took since */
+	u32 rcvbuf_grown;                 /* times auto-tuning grew the buffer */
 	u8 n_sack_recent;
 	bool ack_now;
 
@@ -160,6 +165,7 @@ void tcp_done(struct tcb *t);
 struct tcb *tcp_child(struct tcb *lis, ip4_t laddr, u16 lport, ip4_t raddr, u16 rport);
 void tcp_child_established(struct tcb *child);   /* [S] of the child held */
 u32 tcp_rcv_window(const struct tcb *t);         /* bytes we can take now */
+u8 tcp_rcv_wscale(const struct tcb *t);          /* the scale the largest buffer needs */
 void tcp_wake(struct tcb *t);
 u32 tcp_cookie_make(ip4_t la, u16 lp, ip4_t ra, u16 rp, u32 peer_isn, u16 peer_mss, u16 *mss);
 /* The MSS a good cookie carries, or 0. */

@@ -972,3 +972,64 @@ Test(tcp_peer, a_deadline_inside_a_tick_fires_on_the_next_one)
 	cr_assert_eq(g.seq, iss + 1);
 	close_and_check(s, l);
 }
+
+/* The peer streams data with timestamps over a 20 ms path; the reader keeps
+ * up. Returns the receive buffer after `rounds` round trips. */
+static u32 stream_to_reader(bool set_rcvbuf, int rounds)
+{
+	static struct seen g;
+	struct socket *l = listener(80);
+	if (set_rcvbuf)
+		cr_assert_eq(sock_setopt(l, SO_RCVBUF, 256 * 1024), 0);
+	u8 opts[20] = { TCPOPT_MSS, 4, 0x05, 0xb4, TCPOPT_NOP, TCPOPT_WSCALE, 3, 7,
+			TCPOPT_NOP, TCPOPT_NOP, TCPOPT_TS, 10, 0, 0, 0, 1, 0, 0, 0, 0 };
+	peer_seg(PPORT, 80, ISN_PEER, 0, TH_SYN, 65535, opts, 20, NULL, 0);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.ws, set_rcvbuf ? 3 : 7, "the scale fits the largest buffer (%d)", g.ws);
+	u32 iss = g.seq, echo = g.tsval, seq = ISN_PEER + 1, tsval = 2;
+	u8 ts[12] = { TCPOPT_NOP, TCPOPT_NOP, TCPOPT_TS, 10 };
+	put_be32(ts + 4, tsval);
+	put_be32(ts + 8, echo);
+	peer_seg(PPORT, 80, seq, iss + 1, TH_ACK, 1000, ts, 12, NULL, 0);
+	struct socket *s;
+	cr_assert_eq(sock_accept(l, &s, MSG_DONTWAIT), 0);
+	struct tcb *t = sk_tcb(s);
+	static u8 d[1448], buf[1 << 16];
+	fill(d, sizeof(d), 31);
+	u32 window = 65535u << t->rcv_wscale, sent_total = 0;
+	for (int r = 0; r < rounds; r++) {
+		/* a window's worth (up to 64 segments) this round trip, each
+		 * echoing the clock of our latest ACK */
+		u32 n = MIN(window / 1448, 64u);
+		for (u32 i = 0; i < n; i++) {
+			put_be32(ts + 4, ++tsval);
+			put_be32(ts + 8, echo);
+			peer_seg(PPORT, 80, seq, iss + 1, TH_ACK, 1000, ts, 12, d, 1448);
+			seq += 1448;
+			sent_total += 1448;
+			while (sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL) > 0)
+				;
+		}
+		while (next_seg(&g)) {
+			window = (u32)g.win << t->rcv_wscale;
+			echo = g.tsval;
+		}
+		host_net_advance(20000000ULL);
+	}
+	cr_assert_eq(t->bytes_received, sent_total);
+	u32 rb = t->sk.rcvbuf;
+	close_and_check(s, l);
+	return rb;
+}
+
+Test(tcp_peer, the_receive_buffer_grows_for_a_fast_reader)
+{
+	u32 rb = stream_to_reader(false, 12);
+	cr_assert_gt(rb, TCP_RCVBUF_DEFAULT, "auto-tuned up from %u to %u", TCP_RCVBUF_DEFAULT, rb);
+	cr_assert_leq(rb, TCP_RCVBUF_MAX);
+}
+
+Test(tcp_peer, a_buffer_set_by_the_program_stays_as_set)
+{
+	cr_assert_eq(stream_to_reader(true, 12), 256 * 1024);
+}
