@@ -545,20 +545,27 @@ static void sack_recovery(struct tcb *t, struct tcp_xmit *x)
 	}
 }
 
+/* Has a SACK connection seen enough to call its first segment lost? RFC
+ * 6675 §5: DupThresh duplicates, or DupThresh segments' worth SACKed above
+ * it (IsLost). Early Retransmit (RFC 5827): with under 4 segments out and
+ * nothing new to send, fewer can come; one less than the segments out
+ * will do. */
+static bool sack_loss(const struct tcb *t)
+{
+	u32 thresh = 3, out = (tcp_flight(t) + t->mss - 1) / t->mss;
+	bool unsent = t->snd_una + t->snd_q_bytes != t->snd_max;
+	if (out < 4 && !unsent)
+		thresh = MAX(out, 2u) - 1;
+	u32 sacked_segs = (t->sacked_bytes + t->mss - 1) / t->mss;
+	return t->dupacks >= thresh || (t->n_sacked && sacked_segs >= thresh) ||
+	       tcp_sack_is_lost(t, t->snd_una);
+}
+
 static void dup_ack(struct tcb *t, struct tcp_xmit *x)
 {
 	if (t->sack_ok) {
-		/* RFC 6675 §5: DupThresh duplicates, or enough SACKed above the
-		 * first byte that it counts as lost */
 		++t->dupacks;
-		/* Early Retransmit (RFC 5827): with under 4 segments out and
-		 * nothing new to send, fewer duplicates can come: one less than
-		 * the segments out will do */
-		u32 thresh = 3, out = (tcp_flight(t) + t->mss - 1) / t->mss;
-		bool unsent = t->snd_una + t->snd_q_bytes != t->snd_max;
-		if (out < 4 && !unsent)
-			thresh = MAX(out, 2u) - 1;
-		if (!t->in_recovery && (t->dupacks >= thresh || tcp_sack_is_lost(t, t->snd_una)))
+		if (!t->in_recovery && sack_loss(t))
 			sack_recovery(t, x);
 		return;
 	}
@@ -616,9 +623,8 @@ static bool ack_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *th, st
 			pkb_free(b);
 			return false;
 		}
-		/* a partial ACK whose SACK blocks already show the next loss */
-		if (t->sack_ok && !t->in_recovery && t->n_sacked &&
-		    tcp_sack_is_lost(t, t->snd_una))
+		/* an ACK whose SACK blocks already show the next loss */
+		if (t->sack_ok && !t->in_recovery && t->n_sacked && sack_loss(t))
 			sack_recovery(t, x);
 	} else if (s->ack == t->snd_una && t->snd_max != t->snd_una &&
 		   ((s->len == 0 && !(s->flags & (TH_FIN | TH_SYN)) && wnd == t->snd_wnd) ||

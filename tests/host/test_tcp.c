@@ -1033,3 +1033,55 @@ Test(tcp_peer, a_buffer_set_by_the_program_stays_as_set)
 {
 	cr_assert_eq(stream_to_reader(true, 12), 256 * 1024);
 }
+
+Test(tcp_peer, a_loss_at_every_position_of_a_flight_is_repaired_alone)
+{
+	static struct seen g;
+	const u32 M = 1460;
+	for (u32 lost = 0; lost < 10; lost++) {
+		struct socket *l;
+		u32 iss;
+		struct socket *s = accept_sack_peer(&l, &iss);
+		struct tcb *t = sk_tcb(s);
+		static u8 e[10 * 1460];
+		fill(e, sizeof(e), 40 + lost);
+		cr_assert_eq(sock_sendto(s, e, sizeof(e), 0, NULL), (long)sizeof(e));
+		host_net_tx_drop_all();
+		/* the peer acks what came before the hole and SACKs what came
+		 * after it, one segment at a time (as each arrives) */
+		u32 after = 0;
+		for (u32 k = lost + 1; k < 10; k++) {
+			u32 b[1][2] = { { (lost + 1) * M, (k + 1) * M } };
+			peer_sack(iss, lost * M, b, 1);
+			after++;
+		}
+		if (lost == 9)
+			peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + 9 * M, TH_ACK, 65535, NULL, 0, NULL, 0);
+		/* the hole alone goes again: by SACK when segments followed it
+		 * (early retransmit when few did), by the timeout when it was
+		 * the last */
+		u32 again = 0;
+		for (int pass = 0; pass < 2 && !again; pass++) {
+			if (pass == 1) {
+				cr_assert_eq(after, 0, "no timeout needed with %u SACKed after", after);
+				host_net_advance(t->rto_ns + 10000000ULL); /* one timeout */
+			}
+			while (next_seg(&g)) {
+				if (!g.len)
+					continue;
+				cr_assert_eq(g.seq, iss + 1 + lost * M, "only the lost segment %u is resent",
+					     lost);
+				cr_assert_eq(memcmp(g.data, e + lost * M, g.len), 0);
+				again++;
+			}
+		}
+		cr_assert_eq(again, 1, "segment %u sent again once (%u)", lost, again);
+		peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + 10 * M, TH_ACK, 65535, NULL, 0, NULL, 0);
+		cr_assert_eq(t->snd_una, iss + 1 + 10 * M);
+		cr_assert(!t->in_recovery);
+		host_net_tx_drop_all();
+		close_and_check(s, l);
+		host_net_tx_drop_all();
+		learn_peer();
+	}
+}
