@@ -105,6 +105,7 @@ u64 net_now_ns(void);
 #define SO_SNDBUF 7
 #define SO_KEEPALIVE 9
 #define SO_NONBLOCK 0x800       /* value 1: every call as with MSG_DONTWAIT */
+#define SO_RCVTIMEO 20          /* value: ms a receive waits at most, then -EAGAIN; 0: no limit */
 #define TCP_NODELAY 0x101
 #define TCP_CONGESTION 0x10d    /* value: TCP_CC_NEWRENO or TCP_CC_CUBIC */
 #define TCP_CC_NEWRENO 1

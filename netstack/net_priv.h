@@ -182,6 +182,7 @@ struct socket {
 	struct pkb *rq_head, *rq_tail;  /* [S] received datagrams, IPv4+UDP headers kept */
 	u32 rq_bytes, rcvbuf, sndbuf;   /* [S] */
 	bool rcvbuf_set;                /* [S] SO_RCVBUF given: no auto-tuning */
+	u32 rcvtimeo_ms;                /* [S] SO_RCVTIMEO: 0, or how long a receive waits */
 	int error;                      /* [S] pending error (e.g. ICMP unreachable) */
 	void (*upcall)(struct socket *, void *);
 	void *upcall_arg;

@@ -221,6 +221,12 @@ static int dequeue(struct socket *s, int flags, struct pkb **out)
 			return -EBADF;
 		if ((flags & MSG_DONTWAIT) || s->nonblock)
 			return -EAGAIN;
+		if (s->rcvtimeo_ms) {
+			if (!wait_event_timeout(&s->wq, READ_ONCE(s->rq_head) || READ_ONCE(s->closed) ||
+						READ_ONCE(s->error), s->rcvtimeo_ms * 1000000ULL))
+				return -EAGAIN;
+			continue;
+		}
 		wait_event(&s->wq, READ_ONCE(s->rq_head) || READ_ONCE(s->closed) ||
 					   READ_ONCE(s->error));
 	}
@@ -324,6 +330,11 @@ int sock_setopt(struct socket *s, int opt, u32 value)
 		spin_lock(&s->lock);
 		s->rcvbuf = MIN(MAX(value, 2 * DGRAM_OVERHEAD), RCVBUF_MAX);
 		s->rcvbuf_set = true;
+		spin_unlock(&s->lock);
+		return 0;
+	case SO_RCVTIMEO:
+		spin_lock(&s->lock);
+		s->rcvtimeo_ms = value;
 		spin_unlock(&s->lock);
 		return 0;
 	case SO_NONBLOCK:

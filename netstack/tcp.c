@@ -694,6 +694,14 @@ static long tcp_recv(struct socket *s, void *buf, u32 len, int flags)
 			return 0;
 		if (nb)
 			return -EAGAIN;
+		if (s->rcvtimeo_ms) {
+			if (!wait_event_timeout(&s->wq, READ_ONCE(t->rcv_q_head) ||
+						READ_ONCE(t->fin_received) || READ_ONCE(t->soft_error) ||
+						READ_ONCE(t->state) == TCP_CLOSED,
+						s->rcvtimeo_ms * 1000000ULL))
+				return -EAGAIN;
+			continue;
+		}
 		wait_event(&s->wq, READ_ONCE(t->rcv_q_head) || READ_ONCE(t->fin_received) ||
 					   READ_ONCE(t->soft_error) || READ_ONCE(t->state) == TCP_CLOSED);
 	}

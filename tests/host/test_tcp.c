@@ -1085,3 +1085,21 @@ Test(tcp_peer, a_loss_at_every_position_of_a_flight_is_repaired_alone)
 		learn_peer();
 	}
 }
+
+Test(tcp_peer, a_receive_timeout_returns_eagain_after_its_time)
+{
+	struct socket *l;
+	u32 iss;
+	struct socket *s = accept_peer(&l, &iss);
+	cr_assert_eq(sock_setopt(s, SO_RCVTIMEO, 500), 0);
+	u64 t0 = host_net_now();
+	u8 buf[16];
+	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), 0, NULL), -EAGAIN);
+	cr_assert_geq(host_net_now() - t0, 490000000ULL, "it waited its 500 ms");
+	/* data that is there comes at once */
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1, TH_ACK | TH_PSH, 65535, NULL, 0,
+		 (const u8 *)"hi", 2);
+	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), 0, NULL), 2);
+	host_net_tx_drop_all();
+	close_and_check(s, l);
+}
