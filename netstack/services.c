@@ -46,6 +46,19 @@ static int set_services(const char *v)
 }
 KPARAM("services", set_services, "discard,echo,http (any subset): in-kernel test services");
 
+static u32 http_idle_s = 60;  /* a keep-alive connection idle this long is closed */
+static int set_http_idle(const char *v)
+{
+	const char *end;
+	u64 n;
+	if (kstrtou64(v, &end, false, &n) < 0 || *end || n == 0 || n > 86400)
+		return -EINVAL;
+	http_idle_s = (u32)n;
+	return 0;
+}
+KPARAM("http.idle", set_http_idle, "seconds (1-86400, default 60): the HTTP service closes a "
+       "connection that sends nothing for this long");
+
 static struct socket *udp_socket(u16 port)
 {
 	struct socket *s;
@@ -91,7 +104,7 @@ static void discard_main(void *arg)
 
 /* ---- TCP: echo, discard, and the HTTP responder ---- */
 
-static u64 tcp_conns, http_requests, http_errors; /* [atomic] */
+static u64 tcp_conns, http_requests, http_errors, http_idle_closes; /* [atomic] */
 
 static void spawn(const char *name, void (*fn)(void *), struct socket *c)
 {
@@ -306,11 +319,15 @@ static void http_conn(void *arg)
 {
 	struct socket *s = arg;
 	sock_setopt(s, TCP_NODELAY, 1);
+	/* an idle client does not hold its thread forever */
+	sock_setopt(s, SO_RCVTIMEO, http_idle_s * 1000);
 	char *req = kmalloc(HTTP_REQ_MAX + 1, 0);
 	u32 have = 0;
 	bool open = req != NULL;
 	while (open) {
 		long n = sock_recvfrom(s, req + have, HTTP_REQ_MAX - have, 0, NULL);
+		if (n == -EAGAIN)
+			__atomic_fetch_add(&http_idle_closes, 1, __ATOMIC_RELAXED);
 		if (n <= 0)
 			break;
 		have += (u32)n;
@@ -407,3 +424,5 @@ static u64 c_http_err(void) { return http_errors; }
 KCOUNTER("services.tcp_connections", "connections", c_tcp_conns);
 KCOUNTER("services.http_requests", "requests", c_http_req);
 KCOUNTER("services.http_bad_requests", "requests", c_http_err);
+static u64 c_http_idle(void) { return http_idle_closes; }
+KCOUNTER("services.http_idle_closes", "connections", c_http_idle);

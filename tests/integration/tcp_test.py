@@ -92,7 +92,7 @@ def inside(logdir, kernel):
     q = subprocess.Popen(
         ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
          "-display", "none", "-no-reboot", "-kernel", kernel,
-         "-append", "console=ttyS0 ip=%s/24,10.213.9.1 services=http,echo,discard" % GUEST,
+         "-append", "console=ttyS0 ip=%s/24,10.213.9.1 services=http,echo,discard http.idle=2" % GUEST,
          "-serial", "file:" + console,
          "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock_path,
          "-serial", "chardev:repl",
@@ -130,6 +130,25 @@ def inside(logdir, kernel):
         check("wrk -c20: requests served with no socket error and no non-2xx",
               reqs > 100 and "Socket errors" not in p.stdout and "Non-2xx" not in p.stdout, p.stdout)
         log("tcp: wrk: %d requests in 3 s" % reqs)
+
+        # an idle keep-alive client is let go (http.idle=2): one request,
+        # then silence; the server closes within a few seconds
+        s = socket.create_connection((GUEST, 80), timeout=15)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        got, t0, eof_at = b"", time.time(), None
+        while True:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            if not b:
+                eof_at = time.time() - t0
+                break
+            got += b
+        s.close()
+        check("an idle keep-alive connection is closed by the server after http.idle (2 s)",
+              b"200 OK" in got and eof_at is not None and 1.5 <= eof_at <= 8,
+              "answered %s, EOF after %s s" % (b"200 OK" in got, eof_at))
 
         # 64 MiB each way at once through the echo service
         s = socket.create_connection((GUEST, 7), timeout=60)
@@ -209,6 +228,8 @@ def inside(logdir, kernel):
         g = rt.Guest.attach(sock_path, q, open(os.path.join(logdir, "tcp.repl.log"), "wb"), console)
         c = {x["name"]: x["value"] for x in g.json("counters")["counters"]}
         reqs_k = c.get("services.http_requests", 0)
+        check("the idle close is counted (services.http_idle_closes)",
+              c.get("services.http_idle_closes", 0) >= 1, json.dumps(c.get("services.http_idle_closes")))
         tx_write = c.get("copy.tx_write", -1)
         # echo and discard copy what they send (a program's write); the
         # HTTP bodies (about 1.1 MB for curl, 612 bytes a request for wrk)
