@@ -155,6 +155,11 @@ unsigned sock_poll(struct socket *s);
 struct waitq *sock_waitq(struct socket *s);
 int sock_setopt(struct socket *s, int opt, u32 value);
 int sock_getname(struct socket *s, struct sockaddr_in4 *local, struct sockaddr_in4 *peer);
+/* The CPU that owns the socket's flow (a TCP connection's: where its
+ * segments arrive and its timers run), or -1. A program that works the
+ * socket from that CPU keeps the flow on one queue pair: the host steers a
+ * flow's receive queue after the queue it was last sent on. */
+int sock_owner_cpu(struct socket *s);
 void sock_stats(struct socket *s, struct sock_stats *out);
 /* In-kernel users: fn(s, arg) runs (in the receiving thread, no lock held)
  * whenever data arrives; it must not sleep. */

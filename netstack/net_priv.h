@@ -204,6 +204,7 @@ struct sock_ops {
 	int (*shutdown)(struct socket *s, int how);
 	void (*destroy)(struct socket *s);     /* last reference gone */
 	int (*setopt)(struct socket *s, int opt, u32 value); /* protocol options */
+	int (*owner_cpu)(struct socket *s);    /* NULL: any CPU */
 	const char *name;
 };
 extern const struct sock_ops udp_sock_ops;

@@ -106,9 +106,14 @@ static void discard_main(void *arg)
 
 static u64 tcp_conns, http_requests, http_errors, http_idle_closes; /* [atomic] */
 
+/* A connection's thread runs on the CPU that owns the connection: its
+ * receive queue's CPU, so what it sends leaves by that CPU's transmit
+ * queue and the host keeps steering the flow there (no reordering between
+ * queues). */
 static void spawn(const char *name, void (*fn)(void *), struct socket *c)
 {
-	struct thread *t = thread_create(name, fn, c, -1, 0);
+	int cpu = sock_owner_cpu(c);
+	struct thread *t = thread_create(name, fn, c, cpu, cpu >= 0 ? THREAD_PINNED : 0);
 	if (!t) {
 		pr_err("services: no thread for a %s connection", name);
 		sock_close(c);

@@ -879,7 +879,10 @@ static int tcp_setopt(struct socket *s, int opt, u32 v)
 	return err;
 }
 
+static int tcp_owner_cpu(struct socket *s) { return sk_tcb(s)->cpu; }
+
 static const struct sock_ops tcp_sock_ops = {
+	.owner_cpu = tcp_owner_cpu,
 	.bind = tcp_bind,
 	.connect = tcp_connect,
 	.send_pkb = tcp_send_pkb,

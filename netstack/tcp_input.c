@@ -12,6 +12,7 @@
 
 #define TW_MAX 8192              /* connections kept in TIME_WAIT at most */
 #define CHALLENGE_PER_S 1000     /* RFC 5961 §7: challenge ACKs a second */
+#define PAWS_SLACK 1             /* timestamp ticks */
 #define PAWS_IDLE_NS (24ULL * 24 * 3600 * 1000000000ULL)
 
 struct seg {
@@ -702,8 +703,10 @@ static void conn_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *th, s
 	t->segs_in++;
 	if (t->keepalive && t->state == TCP_ESTABLISHED)
 		tcp_timer_arm(t, TT_KEEPALIVE, now + 7200ULL * 1000000000ULL);
-	/* PAWS (RFC 7323 §5.3) */
-	if (t->ts_ok && s->ts && !(s->flags & TH_RST) && seq_lt(s->tsval, t->ts_recent) &&
+	/* PAWS (RFC 7323 §5.3), with one tick of slack as Linux has: segments
+	 * reordered between two receive queues can carry a timestamp a tick
+	 * older than one already seen, and are no old duplicates */
+	if (t->ts_ok && s->ts && !(s->flags & TH_RST) && seq_lt(s->tsval + PAWS_SLACK, t->ts_recent) &&
 	    now - t->ts_recent_ns < PAWS_IDLE_NS) {
 		t->ack_now = true;
 		net_drop(b, NET_DROP_tcp_paws);
