@@ -66,6 +66,8 @@ static void cubic_ack(struct tcb *t, u32 acked)
 
 void tcp_cc_ack(struct tcb *t, u32 acked)
 {
+	if (t->cwnd < t->mss)
+		t->cwnd = t->mss; /* never below one segment (and never 0: it divides) */
 	if (t->cwnd < t->ssthresh) {
 		t->cwnd += MIN(acked, 2u * t->mss);
 		return;

@@ -314,6 +314,7 @@ static void syn_sent_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *t
 		tcp_wake(t);
 	} else {
 		/* simultaneous open (RFC 9293 §3.5) */
+		tcp_cc_init(t); /* (its windows: the ACK that completes it grows them) */
 		tcp_set_state(t, TCP_SYN_RECEIVED);
 		t->snd_nxt = t->iss;
 		tcp_send_syn(t, x);

@@ -1103,3 +1103,175 @@ Test(tcp_peer, a_receive_timeout_returns_eagain_after_its_time)
 	host_net_tx_drop_all();
 	close_and_check(s, l);
 }
+
+/* ---- every handshake, RST and FIN path ---- */
+
+/* An active open to the fake peer (non-blocking): our SYN's sequence. */
+static struct socket *connect_to_peer(u16 lport, u32 *iss)
+{
+	static struct seen g;
+	struct socket *c;
+	cr_assert_eq(sock_create(SOCK_STREAM, &c), 0);
+	cr_assert_eq(sock_setopt(c, SO_NONBLOCK, 1), 0);
+	struct sockaddr_in4 me = { 0, lport }, to = { PEER, PPORT };
+	cr_assert_eq(sock_bind(c, &me), 0);
+	cr_assert_eq(sock_connect(c, &to), -EINPROGRESS);
+	cr_assert(next_seg(&g), "a SYN");
+	cr_assert_eq(g.flags, TH_SYN);
+	*iss = g.seq;
+	return c;
+}
+
+static void peer_to(u16 lport, u32 seq, u32 ack, u8 flags)
+{
+	peer_seg(PPORT, lport, seq, ack, flags, 65535, NULL, 0, NULL, 0);
+}
+
+Test(tcp_peer, simultaneous_open)
+{
+	static struct seen g;
+	u32 iss;
+	struct socket *c = connect_to_peer(5000, &iss);
+	/* the peer's own SYN crosses ours (RFC 9293 §3.5, figure 8) */
+	u8 mss[4] = { TCPOPT_MSS, 4, 0x05, 0xb4 };
+	peer_seg(PPORT, 5000, ISN_PEER, 0, TH_SYN, 65535, mss, 4, NULL, 0);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(c)->state), "SYN_RECEIVED");
+	cr_assert(next_seg(&g), "a SYN-ACK");
+	cr_assert_eq(g.flags, TH_SYN | TH_ACK);
+	cr_assert_eq(g.seq, iss);
+	cr_assert_eq(g.ack, ISN_PEER + 1);
+	/* the peer's SYN-ACK for ours */
+	peer_to(5000, ISN_PEER, iss + 1, TH_SYN | TH_ACK);
+	host_net_tx_drop_all();
+	peer_to(5000, ISN_PEER + 1, iss + 1, TH_ACK);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(c)->state), "ESTABLISHED");
+	cr_assert_eq(sock_sendto(c, "x", 1, 0, NULL), 1);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.seq, iss + 1);
+	cr_assert_eq(g.len, 1);
+	sock_close(c);
+	host_net_advance(1000ULL * 1000000000ULL);
+	host_net_tx_drop_all();
+	cr_assert_eq(pkb_live(), 0);
+}
+
+Test(tcp_peer, a_reset_answering_our_syn_refuses_the_connection)
+{
+	u32 iss;
+	struct socket *c = connect_to_peer(5001, &iss);
+	/* a RST with a wrong ACK is ignored (RFC 9293 §3.10.7.3) */
+	peer_to(5001, 0, iss + 5, TH_RST | TH_ACK);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(c)->state), "SYN_SENT");
+	host_net_tx_drop_all();
+	peer_to(5001, 0, iss + 1, TH_RST | TH_ACK);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(c)->state), "CLOSED");
+	u8 b[4];
+	cr_assert_eq(sock_recvfrom(c, b, 4, 0, NULL), -ECONNREFUSED);
+	sock_close(c);
+	cr_assert_eq(pkb_live(), 0);
+}
+
+Test(tcp_peer, simultaneous_close_goes_through_closing)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	struct socket *s = accept_peer(&l, &iss);
+	sock_close(s);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.flags, TH_FIN | TH_ACK);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(s)->state), "FIN_WAIT_1");
+	/* the peer's FIN crosses ours, not acking it */
+	peer_to(80, ISN_PEER + 1, iss + 1, TH_FIN | TH_ACK);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(s)->state), "CLOSING");
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.ack, ISN_PEER + 2, "the FIN is acknowledged");
+	peer_to(80, ISN_PEER + 2, iss + 2, TH_ACK);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(s)->state), "TIME_WAIT");
+	/* a retransmitted FIN in TIME_WAIT is acknowledged again */
+	peer_to(80, ISN_PEER + 1, iss + 2, TH_FIN | TH_ACK);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.ack, ISN_PEER + 2);
+	/* 2 MSL later it is gone */
+	host_net_advance(2 * TCP_MSL_NS + 100000000ULL);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(s)->state), "CLOSED");
+	host_net_tx_drop_all();
+	sock_close(l);
+	cr_assert_eq(pkb_live(), 0);
+}
+
+Test(tcp_peer, passive_close_through_close_wait_and_last_ack)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	struct socket *s = accept_peer(&l, &iss);
+	peer_to(80, ISN_PEER + 1, iss + 1, TH_FIN | TH_ACK);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(s)->state), "CLOSE_WAIT");
+	u8 b[4];
+	cr_assert_eq(sock_recvfrom(s, b, 4, MSG_DONTWAIT, NULL), 0, "EOF");
+	host_net_tx_drop_all();
+	sock_close(s);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.flags, TH_FIN | TH_ACK);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(s)->state), "LAST_ACK");
+	/* the FIN is lost: it goes again after the RTO */
+	host_net_advance(sk_tcb(s)->rto_ns + 20000000ULL);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.flags, TH_FIN | TH_ACK);
+	cr_assert_eq(g.seq, iss + 1);
+	peer_to(80, ISN_PEER + 2, iss + 2, TH_ACK);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(s)->state), "CLOSED");
+	sock_close(l);
+	host_net_tx_drop_all();
+	cr_assert_eq(pkb_live(), 0);
+}
+
+Test(tcp_peer, rst_in_close_wait_and_in_syn_received)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	struct socket *s = accept_peer(&l, &iss);
+	peer_to(80, ISN_PEER + 1, iss + 1, TH_FIN | TH_ACK);
+	host_net_tx_drop_all();
+	peer_to(80, ISN_PEER + 2, 0, TH_RST);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(s)->state), "CLOSED");
+	u8 b[4];
+	cr_assert_eq(sock_sendto(s, "x", 1, 0, NULL), -EPIPE, "the peer is gone");
+	sock_close(s);
+	/* a half-open connection (SYN_RECEIVED) reset by the peer leaves no
+	 * trace and nothing for accept */
+	u8 mss[4] = { TCPOPT_MSS, 4, 0x05, 0xb4 };
+	peer_seg(PPORT + 1, 80, ISN_PEER, 0, TH_SYN, 65535, mss, 4, NULL, 0);
+	cr_assert(next_seg(&g));
+	peer_seg(PPORT + 1, 80, ISN_PEER + 1, 0, TH_RST, 0, NULL, 0, NULL, 0);
+	struct socket *s2;
+	cr_assert_eq(sock_accept(l, &s2, MSG_DONTWAIT), -EAGAIN);
+	cr_assert_eq(host_net_tx_count(), 0, "no answer to the RST");
+	(void)b;
+	sock_close(l);
+	host_net_advance(1000000000ULL);
+	cr_assert_eq(pkb_live(), 0);
+}
+
+Test(tcp_peer, an_orphan_in_fin_wait_2_is_given_up)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	struct socket *s = accept_peer(&l, &iss);
+	struct tcb *t = sk_tcb(s);
+	sock_close(s);
+	cr_assert(next_seg(&g));
+	peer_to(80, ISN_PEER + 1, iss + 2, TH_ACK);
+	cr_assert_str_eq(tcp_state_name(t->state), "FIN_WAIT_2");
+	/* the peer never closes: the orphan goes after its 2 MSL */
+	host_net_advance(TCP_MSL_NS);
+	cr_assert_str_eq(tcp_state_name(t->state), "FIN_WAIT_2");
+	host_net_advance(TCP_MSL_NS + 100000000ULL);
+	cr_assert_str_eq(tcp_state_name(t->state), "CLOSED");
+	sock_close(l);
+	host_net_tx_drop_all();
+	cr_assert_eq(pkb_live(), 0);
+}
