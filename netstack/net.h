@@ -215,6 +215,7 @@ void sock_close(struct socket *s);
 	X(tcp_rst_ignored, "TCP RST not exactly at the expected sequence")      \
 	X(tcp_syn_ignored, "TCP SYN on a synchronized connection")              \
 	X(tcp_bad_ack, "TCP segment acknowledging data never sent")             \
+	X(tcp_old_ack, "TCP segment acknowledging below SND.UNA - MAX.SND.WND (RFC 5961)") \
 	X(tcp_backlog, "TCP SYN dropped: the listen queue is full")             \
 	X(tcp_rcvbuf, "TCP data beyond the receive buffer")                     \
 	X(nomem, "no memory for a packet")                                      \

@@ -11,7 +11,7 @@
 #include "kernel/lib/string.h"
 
 #define TW_MAX 8192              /* connections kept in TIME_WAIT at most */
-#define CHALLENGE_PER_S 1000     /* RFC 5961 §7: challenge ACKs a second */
+#define CHALLENGE_PER_S 10       /* RFC 5961 §7: challenge ACKs a second, per connection */
 #define PAWS_SLACK 1             /* timestamp ticks */
 #define PAWS_IDLE_NS (24ULL * 24 * 3600 * 1000000000ULL)
 
@@ -28,7 +28,6 @@ struct seg {
 };
 
 static u32 time_wait_count;      /* [atomic] */
-static u64 challenge_second, challenge_n; /* [atomic-ish] rate limit */
 
 /* Options (RFC 9293 §3.2): lengths checked; a malformed list ends the scan. */
 static void parse_options(const u8 *o, u32 n, struct seg *s)
@@ -69,19 +68,22 @@ static void parse_options(const u8 *o, u32 n, struct seg *s)
 	}
 }
 
-static bool challenge_ok(void)
+/* The limit is per connection: a limit shared by all connections is a
+ * counter an off-path attacker can observe through its own connection and
+ * so learn whether its guesses hit another one (CVE-2016-5696). [S] held. */
+static bool challenge_ok(struct tcb *t)
 {
 	u64 sec = net_now_ns() / 1000000000ULL;
-	if (__atomic_load_n(&challenge_second, __ATOMIC_RELAXED) != sec) {
-		__atomic_store_n(&challenge_second, sec, __ATOMIC_RELAXED);
-		__atomic_store_n(&challenge_n, 0, __ATOMIC_RELAXED);
+	if (t->challenge_sec != sec) {
+		t->challenge_sec = sec;
+		t->challenge_n = 0;
 	}
-	return __atomic_add_fetch(&challenge_n, 1, __ATOMIC_RELAXED) <= CHALLENGE_PER_S;
+	return ++t->challenge_n <= CHALLENGE_PER_S;
 }
 
 static void challenge_ack(struct tcb *t, struct tcp_xmit *x)
 {
-	if (challenge_ok()) {
+	if (challenge_ok(t)) {
 		TCP_STAT(challenge_acks);
 		tcp_send_ack(t, x);
 	}
@@ -172,6 +174,7 @@ static void cookie_ack(struct tcb *lis, struct pkb *b, const struct tcp_hdr *th,
 	c->iss = s->ack - 1;
 	c->snd_una = c->snd_nxt = c->snd_max = s->ack;
 	c->snd_wnd = s->wnd;
+	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	c->peer_mss = mss;
@@ -250,6 +253,7 @@ static void listen_input(struct tcb *lis, struct pkb *b, const struct tcp_hdr *t
 	c->iss = tcp_isn(c->laddr, c->lport, c->raddr, c->rport);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_wnd = s->wnd; /* never scaled in a SYN */
+	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = c->iss;
 	int err = tcp_hash(c);
@@ -300,6 +304,7 @@ static void syn_sent_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *t
 	take_syn_options(t, s);
 	set_mss(t);
 	t->snd_wnd = s->wnd;
+	t->max_snd_wnd = t->snd_wnd;
 	t->snd_wl1 = s->seq;
 	t->snd_wl2 = s->ack;
 	if (ack_ok) {
@@ -598,6 +603,7 @@ static bool ack_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *th, st
 		if (seq_gt(s->ack, t->snd_una) && seq_le(s->ack, t->snd_max)) {
 			tcp_set_state(t, TCP_ESTABLISHED);
 			t->snd_wnd = s->wnd << t->snd_wscale;
+			t->max_snd_wnd = MAX(t->max_snd_wnd, t->snd_wnd);
 			t->snd_wl1 = s->seq;
 			t->snd_wl2 = s->ack;
 			if (t->backoff == 0)
@@ -613,6 +619,13 @@ static bool ack_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *th, st
 	if (seq_gt(s->ack, t->snd_max)) {
 		tcp_send_ack(t, x);             /* RFC 5961 §5.2 */
 		net_drop(b, NET_DROP_tcp_bad_ack);
+		return false;
+	}
+	/* RFC 5961 §5.2: an ACK older than the largest window the peer ever
+	 * offered is no ACK of this connection's (blind data injection) */
+	if (seq_lt(s->ack, t->snd_una - MAX(t->max_snd_wnd, 65535u))) {
+		challenge_ack(t, x);
+		net_drop(b, NET_DROP_tcp_old_ack);
 		return false;
 	}
 	u32 wnd = s->wnd << t->snd_wscale;
@@ -637,10 +650,19 @@ static bool ack_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *th, st
 	if (seq_lt(t->snd_wl1, s->seq) || (t->snd_wl1 == s->seq && seq_le(t->snd_wl2, s->ack))) {
 		bool opened = t->snd_wnd == 0 && wnd > 0;
 		t->snd_wnd = wnd;
+		t->max_snd_wnd = MAX(t->max_snd_wnd, wnd);
 		t->snd_wl1 = s->seq;
 		t->snd_wl2 = s->ack;
 		if (opened && t->snd_una == t->snd_max)
 			tcp_timer_stop(t, TT_REXMIT); /* the persist probe is done */
+		if (opened && t->snd_max != t->snd_una && t->snd_max - t->snd_una <= 1) {
+			/* the probe byte went past a closed window and was not
+			 * taken: send it again now with what follows, rather than
+			 * waiting out a backed-off timer */
+			t->snd_nxt = t->snd_una;
+			t->backoff = 0;
+			tcp_rearm_rexmit(t);
+		}
 		if (wnd)
 			t->probes = 0;
 	}

@@ -315,6 +315,13 @@ void tcp_retransmit(struct tcb *t, struct tcp_xmit *x, u32 seq, u32 len)
 	u32 off = seq - t->snd_una;
 	u32 avail = off <= t->snd_q_bytes ? t->snd_q_bytes - off : 0;
 	len = MIN(len, MIN(avail, max_segment(t)));
+	/* never past the peer's window: what lies beyond waits (but the first
+	 * unacknowledged byte may go, as a probe would) */
+	u32 wnd_end = t->snd_una + t->snd_wnd;
+	u32 room = seq_lt(seq, wnd_end) ? wnd_end - seq : 0;
+	if (!room && seq != t->snd_una)
+		return;
+	len = MIN(len, MAX(room, 1u));
 	u8 flags = TH_ACK;
 	bool fin = t->fin_queued && off + len == t->snd_q_bytes && seq_lt(seq + len, t->snd_max);
 	if (fin)
@@ -344,8 +351,13 @@ void tcp_send_probe(struct tcb *t, struct tcp_xmit *x)
 	u32 off = t->snd_nxt - t->snd_una;
 	if (off < t->snd_q_bytes) {
 		struct pkb *b = data_segment(t, t->snd_nxt, 1);
-		if (b)
+		if (b) {
 			finish_segment(t, x, b, t->snd_nxt, TH_ACK);
+			/* the byte is sent: a receiver with room takes it, and
+			 * its ACK must be one of data we sent */
+			t->snd_nxt++;
+			t->snd_max = seq_max(t->snd_max, t->snd_nxt);
+		}
 	} else {
 		struct pkb *b = pkb_alloc();
 		if (b)

@@ -81,6 +81,9 @@ struct tcb {
 
 	/* send: [S] */
 	u32 iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+	u32 max_snd_wnd;                  /* the largest window the peer offered (RFC 5961 §5.2) */
+	u64 challenge_sec;                /* challenge ACKs sent this second (RFC 5961 §7) */
+	u32 challenge_n;
 	u32 snd_up;                       /* unused: no urgent data */
 	struct pkb *snd_q_head, *snd_q_tail;
 	u32 snd_q_bytes;                  /* bytes from snd_una on */
