@@ -332,9 +332,6 @@ class Conn:
         self.snd_nxt = sadd(self.snd_nxt, len(data))
         return self.recv(len(data), timeout)
 
-    def rst(self):
-        self.send(RST, ack=0)
-
 
 # ---------------------------------------------------------------------------
 # the guest's view
@@ -759,9 +756,10 @@ class Checks:
                    len(probes) >= 5 and times[0] <= 2.0 and backoff,
                    "probe times after the GET: %s" % ["%.2f" % x for x in times])
         after = [x for x in times if x > z.answer_s]
-        self.check("6. zero window: probes go on after the attacker vanished",
-                   len(after) >= 1, "probe times %s, attacker silent from %.0f s" % (
-                       ["%.2f" % x for x in times], z.answer_s))
+        self.check("6. zero window: probes go on after the attacker vanished (it answered "
+                   "those before)", len(after) >= 1 and z.answers >= len(times) - len(after) - 1,
+                   "probe times %s, %d answered, attacker silent from %.0f s" % (
+                       ["%.2f" % x for x in times], z.answers, z.answer_s))
         self.check("6. zero window: the attacker's thread ran without error", z.error is None,
                    repr(z.error))
         rows, _ = self.v.tcp()
