@@ -29,6 +29,13 @@ Tiers, in order (select with --tiers, default all):
             responder, 64 MiB each way through echo, 1000 connections, a SYN
             flood met with cookies; then behind a seeded lossy relay at 1%, 5%
             and 10% loss
+  hostile   hostile input against TCP (tests/integration/tcp_hostile_test.py;
+            needs root, curl): raw frames from spoofed addresses inject
+            out-of-window data, RSTs, SYNs and bad ACKs into live connections
+            (RFC 5961), tiny- and zero-window clients hold /1m, 3000 half-open
+            connections fill the SYN queue; each checked on the wire and
+            against the guest's counters, with curl served throughout (about
+            60 s)
   fuzz      the libFuzzer targets of the network stack (tests/fuzz/run.py),
             20 s each from a seed corpus
 
@@ -810,6 +817,15 @@ def tier_tcp(res, opts, state):
         res.add(name, ok, detail)
 
 
+def tier_hostile(res, opts, state):
+    """Hostile input against TCP (tests/integration/tcp_hostile_test.py)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import tcp_hostile_test
+    tcp_hostile_test.KERNEL = opts.kernel
+    for name, ok, detail in tcp_hostile_test.run_all(opts.logs):
+        res.add(name, ok, detail)
+
+
 def tier_fuzz(res, opts, state):
     """The libFuzzer targets, bounded (tests/fuzz/run.py); built by make."""
     seconds = int(env_float("CABOOSE_FUZZ_SECONDS", 20))
@@ -830,7 +846,7 @@ def tier_fuzz(res, opts, state):
 # ---------------------------------------------------------------------------
 TIERS = [("host", tier_host), ("ktest", tier_ktest), ("explicit", tier_explicit),
          ("boot", tier_boot), ("repl", tier_repl), ("nic", tier_nic), ("net", tier_net),
-         ("tcp", tier_tcp), ("fuzz", tier_fuzz)]
+         ("tcp", tier_tcp), ("hostile", tier_hostile), ("fuzz", tier_fuzz)]
 
 
 def env_float(name, default):
@@ -893,7 +909,8 @@ def main():
         for tname, fn in TIERS:
             if tname not in wanted:
                 continue
-            if tname in ("ktest", "explicit", "boot", "repl", "nic", "net", "tcp") and \
+            if tname in ("ktest", "explicit", "boot", "repl", "nic", "net", "tcp",
+                         "hostile") and \
                     not os.path.isfile(opts.kernel):
                 res.add(tname, False, "%s is missing (make)" % os.path.relpath(opts.kernel, ROOT))
                 continue
