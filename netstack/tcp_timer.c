@@ -269,10 +269,15 @@ void tcp_tick_cpu(unsigned cpu, u64 now)
 				nx = it->next;
 				struct tcb *t = list_entry(it, struct tcb, wlink);
 				w->visits++;
-				if (t->wheel_at / WHEEL_TICK_NS > now_tick)
-					continue; /* a later turn */
-				/* (due later in this tick: fire finds nothing
-				 * yet and files it in the next slot) */
+				if (t->wheel_at > now) {
+					if (t->wheel_at / WHEEL_TICK_NS > now_tick)
+						continue; /* a later turn */
+					/* due later in this tick: the next slot */
+					list_remove(&t->wlink);
+					list_push_back(&w->slot[(now_tick + 1) % WHEEL_SLOTS],
+						       &t->wlink);
+					continue;
+				}
 				list_remove(&t->wlink);
 				t->on_wheel = false;
 				w->filed--;

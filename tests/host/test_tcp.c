@@ -1275,3 +1275,38 @@ Test(tcp_peer, an_orphan_in_fin_wait_2_is_given_up)
 	host_net_tx_drop_all();
 	cr_assert_eq(pkb_live(), 0);
 }
+
+Test(tcp_peer, hundreds_of_deadlines_in_one_tick_fire_once_each, .timeout = 20)
+{
+	static struct seen g;
+	struct socket *l;
+	cr_assert_eq(sock_create(SOCK_STREAM, &l), 0);
+	struct sockaddr_in4 a = { 0, 80 };
+	cr_assert_eq(sock_bind(l, &a), 0);
+	cr_assert_eq(sock_listen(l, 400), 0);
+	/* the SYNs come 5 ms into a tick and the ticks run 3 ms into theirs:
+	 * every deadline is met by a tick a little before it */
+	host_net_advance(5000000ULL);
+	u8 mss[4] = { TCPOPT_MSS, 4, 0x05, 0xb4 };
+	for (u16 i = 0; i < 300; i++)
+		peer_seg(PPORT + i, 80, ISN_PEER, 0, TH_SYN, 65535, mss, 4, NULL, 0);
+	host_net_tx_drop_all();
+	host_net_advance(8000000ULL);
+	u64 filed, fired0, fired1, visits;
+	tcp_wheel_stats(0, &filed, &fired0, &visits);
+	cr_assert_eq(filed, 300);
+	/* every SYN-ACK is resent after 1 s, once, from one crowded slot */
+	host_net_advance(1020000000ULL);
+	u32 n = 0;
+	while (next_seg(&g))
+		if (g.flags == (TH_SYN | TH_ACK))
+			n++;
+	cr_assert_eq(n, 300, "each half-open connection resent its SYN-ACK (%u)", n);
+	tcp_wheel_stats(0, &filed, &fired1, &visits);
+	cr_assert_leq(fired1 - fired0, 2 * 300, "each fired about once, no spinning (%llu)",
+		      (unsigned long long)(fired1 - fired0));
+	sock_close(l); /* resets the half-open ones */
+	host_net_advance(1000000000ULL);
+	host_net_tx_drop_all();
+	cr_assert_eq(pkb_live(), 0, "every buffer came back");
+}
