@@ -106,6 +106,8 @@ u64 net_now_ns(void);
 #define SO_KEEPALIVE 9
 #define SO_NONBLOCK 0x800       /* value 1: every call as with MSG_DONTWAIT */
 #define SO_RCVTIMEO 20          /* value: ms a receive waits at most, then -EAGAIN; 0: no limit */
+#define SO_SNDTIMEO 21          /* value: ms a send waits for room at most, then -EAGAIN */
+#define SO_LINGER 13            /* value 0 only: close aborts (RST), dropping unsent data */
 #define TCP_NODELAY 0x101
 #define TCP_CONGESTION 0x10d    /* value: TCP_CC_NEWRENO or TCP_CC_CUBIC */
 #define TCP_CC_NEWRENO 1

@@ -183,6 +183,7 @@ struct socket {
 	u32 rq_bytes, rcvbuf, sndbuf;   /* [S] */
 	bool rcvbuf_set;                /* [S] SO_RCVBUF given: no auto-tuning */
 	u32 rcvtimeo_ms;                /* [S] SO_RCVTIMEO: 0, or how long a receive waits */
+	u32 sndtimeo_ms;                /* [S] SO_SNDTIMEO: 0, or how long a send waits */
 	int error;                      /* [S] pending error (e.g. ICMP unreachable) */
 	void (*upcall)(struct socket *, void *);
 	void *upcall_arg;

@@ -57,7 +57,7 @@ static int set_http_idle(const char *v)
 	return 0;
 }
 KPARAM("http.idle", set_http_idle, "seconds (1-86400, default 60): the HTTP service closes a "
-       "connection that sends nothing for this long");
+       "connection that sends nothing, or takes none of its response, for this long");
 
 static struct socket *udp_socket(u16 port)
 {
@@ -104,7 +104,20 @@ static void discard_main(void *arg)
 
 /* ---- TCP: echo, discard, and the HTTP responder ---- */
 
-static u64 tcp_conns, http_requests, http_errors, http_idle_closes; /* [atomic] */
+static u64 tcp_conns, http_requests, http_errors, http_idle_closes, http_stalls; /* [atomic] */
+
+/* A send that found no room for http.idle seconds: the client takes
+ * nothing (a zero window); the close will abort rather than keep the
+ * unsent response queued while probes go on. */
+static long http_push(struct socket *s, struct pkb *p)
+{
+	long r = sock_send_pkb(s, p, 0, NULL);
+	if (r == -EAGAIN) {
+		__atomic_fetch_add(&http_stalls, 1, __ATOMIC_RELAXED);
+		sock_setopt(s, SO_LINGER, 0);
+	}
+	return r;
+}
 
 /* A connection's thread runs on the CPU that owns the connection: its
  * receive queue's CPU, so what it sends leaves by that CPU's transmit
@@ -224,7 +237,7 @@ static int http_send(struct socket *s, const char *hdr, u32 hlen, const struct h
 	while (off < len) {
 		u32 n = MIN((u32)PAGE_SIZE, len - off);
 		if (p->nfrags == PKB_MAX_FRAGS) {
-			if (sock_send_pkb(s, p, 0, NULL) < 0)
+			if (http_push(s, p) < 0)
 				return -EPIPE;
 			p = pkb_alloc();
 			if (!p)
@@ -236,7 +249,7 @@ static int http_send(struct socket *s, const char *hdr, u32 hlen, const struct h
 		}
 		off += n;
 	}
-	return sock_send_pkb(s, p, 0, NULL) < 0 ? -EPIPE : 0;
+	return http_push(s, p) < 0 ? -EPIPE : 0;
 }
 
 static bool header_says(const char *req, const char *end, const char *name, const char *value)
@@ -324,8 +337,10 @@ static void http_conn(void *arg)
 {
 	struct socket *s = arg;
 	sock_setopt(s, TCP_NODELAY, 1);
-	/* an idle client does not hold its thread forever */
+	/* an idle client does not hold its thread forever, nor one that
+	 * takes nothing of the response (a zero window) */
 	sock_setopt(s, SO_RCVTIMEO, http_idle_s * 1000);
+	sock_setopt(s, SO_SNDTIMEO, http_idle_s * 1000);
 	char *req = kmalloc(HTTP_REQ_MAX + 1, 0);
 	u32 have = 0;
 	bool open = req != NULL;
@@ -431,3 +446,5 @@ KCOUNTER("services.http_requests", "requests", c_http_req);
 KCOUNTER("services.http_bad_requests", "requests", c_http_err);
 static u64 c_http_idle(void) { return http_idle_closes; }
 KCOUNTER("services.http_idle_closes", "connections", c_http_idle);
+static u64 c_http_stall(void) { return http_stalls; }
+KCOUNTER("services.http_send_stalls", "connections", c_http_stall);

@@ -338,8 +338,9 @@ int sock_setopt(struct socket *s, int opt, u32 value)
 		spin_unlock(&s->lock);
 		return 0;
 	case SO_RCVTIMEO:
+	case SO_SNDTIMEO:
 		spin_lock(&s->lock);
-		s->rcvtimeo_ms = value;
+		*(opt == SO_RCVTIMEO ? &s->rcvtimeo_ms : &s->sndtimeo_ms) = value;
 		spin_unlock(&s->lock);
 		return 0;
 	case SO_NONBLOCK:

@@ -595,10 +595,19 @@ static long tcp_send_pkb(struct socket *s, struct pkb *b, int flags, const struc
 			pkb_free(b);
 			return -EAGAIN;
 		}
-		wait_event(&s->wq, (can_send(t) && READ_ONCE(t->snd_q_bytes) < s->sndbuf) ||
-					   READ_ONCE(t->soft_error) || READ_ONCE(t->wr_shut) ||
-					   (!can_send(t) && READ_ONCE(t->state) != TCP_SYN_SENT &&
-					    READ_ONCE(t->state) != TCP_SYN_RECEIVED));
+#define SEND_READY ((can_send(t) && READ_ONCE(t->snd_q_bytes) < s->sndbuf) ||                \
+		    READ_ONCE(t->soft_error) || READ_ONCE(t->wr_shut) ||                        \
+		    (!can_send(t) && READ_ONCE(t->state) != TCP_SYN_SENT &&                     \
+		     READ_ONCE(t->state) != TCP_SYN_RECEIVED))
+		if (s->sndtimeo_ms) {
+			if (!wait_event_timeout(&s->wq, SEND_READY, s->sndtimeo_ms * 1000000ULL)) {
+				pkb_free(b);
+				return -EAGAIN; /* the peer took nothing for that long */
+			}
+			continue;
+		}
+		wait_event(&s->wq, SEND_READY);
+#undef SEND_READY
 	}
 }
 
@@ -816,8 +825,8 @@ static void tcp_close(struct socket *s)
 		tcp_done(t);
 		break;
 	default:
-		if (t->rcv_q_bytes) {
-			/* unread data: abort (RFC 2525 §2.17) */
+		if (t->rcv_q_bytes || t->linger0) {
+			/* unread data: abort (RFC 2525 §2.17); or asked to */
 			tcp_send_rst(t, &x);
 			tcp_done(t);
 			break;
@@ -864,6 +873,12 @@ static int tcp_setopt(struct socket *s, int opt, u32 v)
 		break;
 	case SO_KEEPALIVE:
 		t->keepalive = v != 0;
+		break;
+	case SO_LINGER:
+		if (v != 0)
+			err = -EINVAL; /* a close that waits is not offered */
+		else
+			t->linger0 = true;
 		break;
 	case TCP_CONGESTION:
 		if (v != TCP_CC_NEWRENO && v != TCP_CC_CUBIC)

@@ -315,13 +315,13 @@ void tcp_retransmit(struct tcb *t, struct tcp_xmit *x, u32 seq, u32 len)
 	u32 off = seq - t->snd_una;
 	u32 avail = off <= t->snd_q_bytes ? t->snd_q_bytes - off : 0;
 	len = MIN(len, MIN(avail, max_segment(t)));
-	/* never past the peer's window: what lies beyond waits (but the first
-	 * unacknowledged byte may go, as a probe would) */
+	/* never past the peer's window: what lies beyond waits (a closed
+	 * window is the persist probe's business) */
 	u32 wnd_end = t->snd_una + t->snd_wnd;
 	u32 room = seq_lt(seq, wnd_end) ? wnd_end - seq : 0;
-	if (!room && seq != t->snd_una)
+	if (!room)
 		return;
-	len = MIN(len, MAX(room, 1u));
+	len = MIN(len, room);
 	u8 flags = TH_ACK;
 	bool fin = t->fin_queued && off + len == t->snd_q_bytes && seq_lt(seq + len, t->snd_max);
 	if (fin)

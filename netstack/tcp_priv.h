@@ -95,6 +95,7 @@ struct tcb {
 	u8 snd_wscale, rcv_wscale;
 	bool ws_ok, ts_ok, sack_ok;
 	bool nodelay, keepalive;
+	bool linger0;                     /* SO_LINGER 0: close aborts */
 	u32 ts_recent;                    /* last timestamp from the peer (PAWS) */
 	u64 ts_recent_ns;
 	/* congestion: [S] */

@@ -1310,3 +1310,31 @@ Test(tcp_peer, hundreds_of_deadlines_in_one_tick_fire_once_each, .timeout = 20)
 	host_net_tx_drop_all();
 	cr_assert_eq(pkb_live(), 0, "every buffer came back");
 }
+
+Test(tcp_peer, a_send_timeout_and_an_aborting_close)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	struct socket *s = accept_peer(&l, &iss);
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1, TH_ACK, 0, NULL, 0, NULL, 0); /* window 0 */
+	cr_assert_eq(sock_setopt(s, SO_SNDBUF, 4096), 0);
+	cr_assert_eq(sock_setopt(s, SO_SNDTIMEO, 500), 0);
+	static u8 d[8192];
+	long n = sock_sendto(s, d, sizeof(d), 0, NULL);
+	cr_assert_eq(n, (long)sizeof(d), "an empty queue takes a whole send (%ld)", n);
+	u64 t0 = host_net_now();
+	cr_assert_eq(sock_sendto(s, d, sizeof(d), 0, NULL), -EAGAIN, "no room for 500 ms");
+	cr_assert_geq(host_net_now() - t0, 490000000ULL);
+	cr_assert_eq(sock_setopt(s, SO_LINGER, 5), -EINVAL, "only an aborting linger");
+	cr_assert_eq(sock_setopt(s, SO_LINGER, 0), 0);
+	host_net_tx_drop_all();
+	sock_close(s);
+	cr_assert(next_seg(&g), "a RST");
+	cr_assert_eq(g.flags & TH_RST, TH_RST);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(s)->state), "CLOSED");
+	sock_close(l);
+	host_net_advance(1000000000ULL);
+	host_net_tx_drop_all();
+	cr_assert_eq(pkb_live(), 0, "the unsent data went with it");
+}

@@ -150,6 +150,30 @@ def inside(logdir, kernel):
               b"200 OK" in got and eof_at is not None and 1.5 <= eof_at <= 8,
               "answered %s, EOF after %s s" % (b"200 OK" in got, eof_at))
 
+        # a client that takes none of its response (its window closes) is
+        # dropped after http.idle: the server aborts rather than keep the
+        # response queued
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(20)
+        s.connect((GUEST, 80))
+        s.sendall(b"GET /1m HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(6)
+        got, reset = 0, False
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += len(b)
+        except ConnectionResetError:
+            reset = True
+        except socket.timeout:
+            pass
+        s.close()
+        check("a client whose window stays closed is aborted after http.idle (2 s)",
+              reset and got < (1 << 20), "reset %s after %d bytes" % (reset, got))
+
         # 64 MiB each way at once through the echo service
         s = socket.create_connection((GUEST, 7), timeout=60)
         chunk = os.urandom(1 << 20)
@@ -234,6 +258,8 @@ def inside(logdir, kernel):
         check("flows stay on their queue pair: no PAWS drops, no retransmissions on a clean link",
               c.get("net.drop.tcp_paws", -1) == 0 and c.get("net.tcp.retransmits", -1) == 0,
               json.dumps({k: c.get(k) for k in ("net.drop.tcp_paws", "net.tcp.retransmits")}))
+        check("the stalled send is counted (services.http_send_stalls)",
+              c.get("services.http_send_stalls", 0) >= 1, json.dumps(c.get("services.http_send_stalls")))
         check("the idle close is counted (services.http_idle_closes)",
               c.get("services.http_idle_closes", 0) >= 1, json.dumps(c.get("services.http_idle_closes")))
         tx_write = c.get("copy.tx_write", -1)
