@@ -41,7 +41,8 @@ ARCH_SRCS := \
 LIB_SRCS := \
 	kernel/lib/string.c \
 	kernel/lib/format.c \
-	kernel/lib/cmdline.c
+	kernel/lib/cmdline.c \
+	kernel/lib/hist.c
 
 CONSOLE_SRCS := \
 	kernel/console/printk.c \
@@ -202,7 +203,7 @@ deps-bench:
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -fno-omit-frame-pointer -pthread
-HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c \
+HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c kernel/lib/hist.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
                  kernel/sync/spinlock.c zerocopy/pkb.c $(NET_PORTABLE)
 HOST_TESTS := $(wildcard tests/host/test_*.c)
