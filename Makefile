@@ -101,7 +101,8 @@ NET_PORTABLE := \
 NET_SRCS := $(NET_PORTABLE) \
 	netstack/net_init.c \
 	netstack/net_repl.c \
-	netstack/services.c
+	netstack/services.c \
+	netstack/metrics.c
 
 REPL_SRCS := \
 	kernel/repl/repl.c
