@@ -176,7 +176,9 @@ $(BUILD)/caboose.iso: $(BUILD)/caboose.elf tools/grub.cfg
 QEMU      := qemu-system-x86_64
 SMP       ?= 2
 MEM       ?= 512M
-CMDLINE   ?= console=ttyS0 services=http,echo,discard
+CMDLINE   ?= console=ttyS0 services=http,echo,discard,metrics
+HTTP_PORT ?= 8080
+METRICS_PORT ?= 9100
 run: deps-run $(BUILD)/caboose.elf
 	@echo "Caboose in QEMU: console below; quit with Ctrl-A then X." >&2
 	@echo "The REPL is on $(BUILD)/repl.sock: run 'make repl' in another terminal." >&2
@@ -184,7 +186,7 @@ run: deps-run $(BUILD)/caboose.elf
 		-kernel $(BUILD)/caboose.elf -append "$(CMDLINE)" \
 		-chardev socket,id=repl,path=$(BUILD)/repl.sock,server=on,wait=off \
 		-serial mon:stdio -serial chardev:repl \
-		-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80 \
+		-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$(HTTP_PORT)-:80,hostfwd=tcp:127.0.0.1:$(METRICS_PORT)-:9100 \
 		-device virtio-net-pci,netdev=n0 \
 		-device isa-debug-exit,iobase=0xf4,iosize=4
 

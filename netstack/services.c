@@ -358,9 +358,13 @@ static void http_conn(void *arg)
  * METRICS_DEADLINE_NS of the connection's start, however slowly it trickles
  * in (else 408); the answer must leave within a second such deadline; at
  * most METRICS_CONNS connections are served at a time (the others are
- * closed at once). */
+ * closed at once). After answering, what the client still sends is read
+ * and dropped for up to METRICS_LINGER_NS (until it closes): closing with
+ * unread bytes would reset the connection, and the client could lose the
+ * answer (a 431 to a client still sending, say). */
 #define METRICS_REQ_MAX 2048
 #define METRICS_DEADLINE_NS (5ULL * 1000000000ULL)
+#define METRICS_LINGER_NS (2ULL * 1000000000ULL)
 #define METRICS_CONNS 8
 
 static u32 metrics_active;                                         /* [atomic] */
@@ -429,6 +433,20 @@ static int metrics_read(struct socket *s, char *req)
 	}
 }
 
+static void metrics_linger(struct socket *s, char *buf, u32 size)
+{
+	u64 deadline = arch_clock_ns() + METRICS_LINGER_NS;
+	for (;;) {
+		long n = sock_recvfrom(s, buf, size, MSG_DONTWAIT, NULL);
+		if (n == -EAGAIN) {
+			if (!wait_ready(s, POLLIN, deadline))
+				return;
+		} else if (n <= 0) {
+			return;
+		}
+	}
+}
+
 static void metrics_conn(void *arg)
 {
 	struct socket *s = arg;
@@ -482,9 +500,11 @@ static void metrics_conn(void *arg)
 	}
 out:
 	kfree(doc);
+	sock_shutdown(s, SHUT_WR);
+	if (req)
+		metrics_linger(s, req, METRICS_REQ_MAX);
 	kfree(req);
 	__atomic_fetch_sub(&metrics_active, 1, __ATOMIC_RELAXED);
-	sock_shutdown(s, SHUT_WR);
 	sock_close(s);
 }
 
