@@ -41,7 +41,8 @@ ARCH_SRCS := \
 LIB_SRCS := \
 	kernel/lib/string.c \
 	kernel/lib/format.c \
-	kernel/lib/cmdline.c
+	kernel/lib/cmdline.c \
+	kernel/lib/hist.c
 
 CONSOLE_SRCS := \
 	kernel/console/printk.c \
@@ -101,7 +102,8 @@ NET_PORTABLE := \
 NET_SRCS := $(NET_PORTABLE) \
 	netstack/net_init.c \
 	netstack/net_repl.c \
-	netstack/services.c
+	netstack/services.c \
+	netstack/metrics.c
 
 REPL_SRCS := \
 	kernel/repl/repl.c
@@ -175,7 +177,9 @@ $(BUILD)/caboose.iso: $(BUILD)/caboose.elf tools/grub.cfg
 QEMU      := qemu-system-x86_64
 SMP       ?= 2
 MEM       ?= 512M
-CMDLINE   ?= console=ttyS0 services=http,echo,discard
+CMDLINE   ?= console=ttyS0 services=http,echo,discard,metrics
+HTTP_PORT ?= 8080
+METRICS_PORT ?= 9100
 run: deps-run $(BUILD)/caboose.elf
 	@echo "Caboose in QEMU: console below; quit with Ctrl-A then X." >&2
 	@echo "The REPL is on $(BUILD)/repl.sock: run 'make repl' in another terminal." >&2
@@ -183,7 +187,7 @@ run: deps-run $(BUILD)/caboose.elf
 		-kernel $(BUILD)/caboose.elf -append "$(CMDLINE)" \
 		-chardev socket,id=repl,path=$(BUILD)/repl.sock,server=on,wait=off \
 		-serial mon:stdio -serial chardev:repl \
-		-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80 \
+		-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$(HTTP_PORT)-:80,hostfwd=tcp:127.0.0.1:$(METRICS_PORT)-:9100 \
 		-device virtio-net-pci,netdev=n0 \
 		-device isa-debug-exit,iobase=0xf4,iosize=4
 
@@ -203,7 +207,7 @@ deps-bench:
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -fno-omit-frame-pointer -pthread
-HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c \
+HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c kernel/lib/hist.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
                  kernel/sync/spinlock.c zerocopy/pkb.c $(NET_PORTABLE)
 HOST_TESTS := $(wildcard tests/host/test_*.c)

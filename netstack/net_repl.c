@@ -270,3 +270,17 @@ static u64 c_tcp_retx(void) { return tcp_stats.retransmits; }
 static u64 c_tcp_est(void) { return tcp_stats.established; }
 KCOUNTER("net.tcp.retransmits", "segments", c_tcp_retx);
 KCOUNTER("net.tcp.established", "connections", c_tcp_est);
+/* the rest of the totals, for the metrics service (metrics.c exports net.tcp.*) */
+#define TCP_COUNTER(field, unit)                                                   \
+	static u64 c_tcp_##field(void) { return __atomic_load_n(&tcp_stats.field, __ATOMIC_RELAXED); } \
+	KCOUNTER("net.tcp." #field, unit, c_tcp_##field);
+TCP_COUNTER(active_opens, "connections")
+TCP_COUNTER(passive_opens, "connections")
+TCP_COUNTER(resets_sent, "segments")
+TCP_COUNTER(resets_received, "segments")
+TCP_COUNTER(timeouts, "events")
+TCP_COUNTER(segs_in, "segments")
+TCP_COUNTER(segs_out, "segments")
+TCP_COUNTER(challenge_acks, "segments")
+TCP_COUNTER(syn_dropped_backlog, "segments")
+TCP_COUNTER(syncookies_sent, "segments")

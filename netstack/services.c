@@ -3,6 +3,7 @@
  * socket layer the way a program will, blocking in sock_recv_pkb.
  */
 #include "netstack/services.h"
+#include "netstack/metrics.h"
 #include "netstack/net_priv.h"
 #include "kernel/boot/boot.h"
 #include "kernel/console/console.h"
@@ -11,7 +12,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/sched/sched.h"
 
-enum { SVC_DISCARD = 1, SVC_ECHO = 2, SVC_HTTP = 4 };
+enum { SVC_DISCARD = 1, SVC_ECHO = 2, SVC_HTTP = 4, SVC_METRICS = 8 };
 static unsigned wanted;
 /* The first occurrence of pat in buf[0, len), or NULL. */
 static char *strstr_bounded(char *buf, u32 len, const char *pat)
@@ -37,6 +38,8 @@ static int set_services(const char *v)
 			w |= SVC_ECHO;
 		else if (n == 4 && strncmp(v, "http", n) == 0)
 			w |= SVC_HTTP;
+		else if (n == 7 && strncmp(v, "metrics", n) == 0)
+			w |= SVC_METRICS;
 		else
 			return -EINVAL;
 		v += n + (e ? 1 : 0);
@@ -44,7 +47,8 @@ static int set_services(const char *v)
 	wanted = w;
 	return 0;
 }
-KPARAM("services", set_services, "discard,echo,http (any subset): in-kernel test services");
+KPARAM("services", set_services,
+       "discard,echo,http,metrics (any subset): in-kernel test services");
 
 static u32 http_idle_s = 60;  /* a keep-alive connection idle this long is closed */
 static int set_http_idle(const char *v)
@@ -333,6 +337,9 @@ static bool http_answer(struct socket *s, char *req, char *end)
 
 #define HTTP_REQ_MAX 8192
 
+/* Each request is timed (metrics.h): t0 when the read that brought its
+ * first byte returned, t1 when its response was queued; metrics_response
+ * watches for the ACK of its last byte. */
 static void http_conn(void *arg)
 {
 	struct socket *s = arg;
@@ -342,7 +349,9 @@ static void http_conn(void *arg)
 	sock_setopt(s, SO_RCVTIMEO, http_idle_s * 1000);
 	sock_setopt(s, SO_SNDTIMEO, http_idle_s * 1000);
 	char *req = kmalloc(HTTP_REQ_MAX + 1, 0);
+	struct metrics_conn *mc = metrics_conn_new();
 	u32 have = 0;
+	u64 t_first = 0;
 	bool open = req != NULL;
 	while (open) {
 		long n = sock_recvfrom(s, req + have, HTTP_REQ_MAX - have, 0, NULL);
@@ -350,15 +359,20 @@ static void http_conn(void *arg)
 			__atomic_fetch_add(&http_idle_closes, 1, __ATOMIC_RELAXED);
 		if (n <= 0)
 			break;
+		u64 t_read = net_now_ns();
+		if (have == 0)
+			t_first = t_read;
 		have += (u32)n;
 		req[have] = 0;
 		char *end;
 		while (open && (end = strstr_bounded(req, have, "\r\n\r\n")) != NULL) {
 			u32 used = (u32)(end - req) + 4;
 			open = http_answer(s, req, end);
+			metrics_response(mc, s, t_first, net_now_ns());
 			memmove(req, req + used, have - used);
 			have -= used;
 			req[have] = 0;
+			t_first = t_read; /* what is left came with this read */
 		}
 		if (open && have == HTTP_REQ_MAX) {
 			static const char big[] = "HTTP/1.1 431 Request Header Fields Too Large\r\n"
@@ -369,7 +383,165 @@ static void http_conn(void *arg)
 		}
 	}
 	kfree(req);
+	metrics_conn_put(mc);
 	sock_shutdown(s, SHUT_WR);
+	sock_close(s);
+}
+
+/* The metrics service, TCP port 9100: GET (or HEAD) of /metrics, the
+ * Prometheus text format, and /metrics.json (metrics.h); anything else is
+ * 404. One request a connection, then close. Hostile clients are bounded:
+ * the request must arrive whole in METRICS_REQ_MAX bytes (else 431) within
+ * METRICS_DEADLINE_NS of the connection's start, however slowly it trickles
+ * in (else 408); the answer must leave within a second such deadline; at
+ * most METRICS_CONNS connections are served at a time (the others are
+ * closed at once). After answering, what the client still sends is read
+ * and dropped for up to METRICS_LINGER_NS (until it closes): closing with
+ * unread bytes would reset the connection, and the client could lose the
+ * answer (a 431 to a client still sending, say). */
+#define METRICS_REQ_MAX 2048
+#define METRICS_DEADLINE_NS (5ULL * 1000000000ULL)
+#define METRICS_LINGER_NS (2ULL * 1000000000ULL)
+#define METRICS_CONNS 8
+
+static u32 metrics_active;                                         /* [atomic] */
+static u64 metrics_served, metrics_refused, metrics_timeouts, metrics_bad; /* [atomic] */
+
+/* Wait until s has something for `events`, or the deadline passes (false). */
+static bool wait_ready(struct socket *s, unsigned events, u64 deadline)
+{
+	u64 now = arch_clock_ns();
+	if (now >= deadline)
+		return false;
+	return wait_event_timeout(sock_waitq(s), sock_poll(s) & (events | POLLERR | POLLHUP),
+				  deadline - now);
+}
+
+static bool send_until(struct socket *s, const char *p, u32 len, u64 deadline)
+{
+	while (len) {
+		long n = sock_sendto(s, p, len, MSG_DONTWAIT, NULL);
+		if (n > 0) {
+			p += n;
+			len -= (u32)n;
+		} else if (n != -EAGAIN || !wait_ready(s, POLLOUT, deadline)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void metrics_reply(struct socket *s, const char *status, const char *type,
+			  const char *body, u32 blen, bool head)
+{
+	char hdr[256];
+	int n = ksnprintf(hdr, sizeof(hdr), "HTTP/1.1 %s\r\nServer: caboose\r\nContent-Type: %s\r\n"
+			  "Content-Length: %u\r\nConnection: close\r\n\r\n", status, type, blen);
+	u64 deadline = arch_clock_ns() + METRICS_DEADLINE_NS;
+	if (send_until(s, hdr, (u32)n, deadline) && !head && blen)
+		send_until(s, body, blen, deadline);
+}
+
+/* Read one request's head into req (NUL-terminated, the blank line cut
+ * off): 0, or the HTTP status to answer with (408, 431), or -1 (the peer
+ * left or failed: no answer). */
+static int metrics_read(struct socket *s, char *req)
+{
+	u64 deadline = arch_clock_ns() + METRICS_DEADLINE_NS;
+	u32 have = 0;
+	for (;;) {
+		char *end = strstr_bounded(req, have, "\r\n\r\n");
+		if (end) {
+			*end = 0;
+			return 0;
+		}
+		if (have == METRICS_REQ_MAX)
+			return 431;
+		long n = sock_recvfrom(s, req + have, METRICS_REQ_MAX - have, MSG_DONTWAIT, NULL);
+		if (n == -EAGAIN) {
+			if (!wait_ready(s, POLLIN, deadline))
+				return 408;
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		have += (u32)n;
+		req[have] = 0;
+	}
+}
+
+static void metrics_linger(struct socket *s, char *buf, u32 size)
+{
+	u64 deadline = arch_clock_ns() + METRICS_LINGER_NS;
+	for (;;) {
+		long n = sock_recvfrom(s, buf, size, MSG_DONTWAIT, NULL);
+		if (n == -EAGAIN) {
+			if (!wait_ready(s, POLLIN, deadline))
+				return;
+		} else if (n <= 0) {
+			return;
+		}
+	}
+}
+
+static void metrics_conn(void *arg)
+{
+	struct socket *s = arg;
+	char *req = NULL, *doc = NULL;
+	if (__atomic_add_fetch(&metrics_active, 1, __ATOMIC_RELAXED) > METRICS_CONNS) {
+		__atomic_fetch_add(&metrics_refused, 1, __ATOMIC_RELAXED);
+		goto out;
+	}
+	sock_setopt(s, TCP_NODELAY, 1);
+	req = kmalloc(METRICS_REQ_MAX + 1, 0);
+	if (!req)
+		goto out;
+	int st = metrics_read(s, req);
+	if (st != 0) {
+		if (st == 408)
+			__atomic_fetch_add(&metrics_timeouts, 1, __ATOMIC_RELAXED);
+		else if (st == 431)
+			__atomic_fetch_add(&metrics_bad, 1, __ATOMIC_RELAXED);
+		if (st > 0)
+			metrics_reply(s, st == 408 ? "408 Request Timeout" : "431 Request Header Fields Too Large",
+				      "text/plain", NULL, 0, false);
+		goto out;
+	}
+	char *sp1 = strchr(req, ' ');
+	char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	char *eol = strchr(req, '\r');
+	if (!eol)
+		eol = req + strlen(req);
+	if (!sp1 || !sp2 || sp2 > eol || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+		__atomic_fetch_add(&metrics_bad, 1, __ATOMIC_RELAXED);
+		metrics_reply(s, "400 Bad Request", "text/plain", NULL, 0, false);
+		goto out;
+	}
+	*sp1 = *sp2 = 0;
+	char *path = sp1 + 1, *query = strchr(path, '?');
+	if (query)
+		*query = 0;
+	bool head = strcmp(req, "HEAD") == 0;
+	bool json = strcmp(path, "/metrics.json") == 0;
+	u32 len = 0;
+	if (strcmp(req, "GET") != 0 && !head) {
+		metrics_reply(s, "405 Method Not Allowed", "text/plain", NULL, 0, false);
+	} else if (!json && strcmp(path, "/metrics") != 0) {
+		metrics_reply(s, "404 Not Found", "text/plain", NULL, 0, head);
+	} else if (metrics_render(json ? METRICS_JSON : METRICS_PROMETHEUS, &doc, &len) != 0) {
+		metrics_reply(s, "503 Service Unavailable", "text/plain", NULL, 0, head);
+	} else {
+		__atomic_fetch_add(&metrics_served, 1, __ATOMIC_RELAXED);
+		metrics_reply(s, "200 OK", json ? "application/json" : "text/plain; version=0.0.4",
+			      doc, len, head);
+	}
+out:
+	kfree(doc);
+	sock_shutdown(s, SHUT_WR);
+	if (req)
+		metrics_linger(s, req, METRICS_REQ_MAX);
+	kfree(req);
+	__atomic_fetch_sub(&metrics_active, 1, __ATOMIC_RELAXED);
 	sock_close(s);
 }
 
@@ -394,6 +566,7 @@ static void start_tcp(struct tcp_service *svc)
 static struct tcp_service svc_echo = { "tcp_echo", 7, tcp_echo_conn, NULL };
 static struct tcp_service svc_discard = { "tcp_discard", 9, tcp_discard_conn, NULL };
 static struct tcp_service svc_http = { "http", 80, http_conn, NULL };
+static struct tcp_service svc_metrics = { "metrics", 9100, metrics_conn, NULL };
 
 static void start_udp(const char *name, u16 port, void (*fn)(void *))
 {
@@ -422,6 +595,10 @@ void services_start(void)
 		start_udp("udp_discard", 9, discard_main);
 		start_tcp(&svc_discard);
 	}
+	if ((wanted & (SVC_HTTP | SVC_METRICS)) && metrics_init() != 0)
+		pr_err("services: no memory for the latency histograms");
+	if (wanted & SVC_METRICS)
+		start_tcp(&svc_metrics);
 	if (wanted & SVC_HTTP) {
 		if (make_bodies())
 			start_tcp(&svc_http);
@@ -448,3 +625,11 @@ static u64 c_http_idle(void) { return http_idle_closes; }
 KCOUNTER("services.http_idle_closes", "connections", c_http_idle);
 static u64 c_http_stall(void) { return http_stalls; }
 KCOUNTER("services.http_send_stalls", "connections", c_http_stall);
+static u64 c_met_served(void) { return metrics_served; }
+static u64 c_met_refused(void) { return metrics_refused; }
+static u64 c_met_timeouts(void) { return metrics_timeouts; }
+static u64 c_met_bad(void) { return metrics_bad; }
+KCOUNTER("services.metrics_served", "requests", c_met_served);
+KCOUNTER("services.metrics_refused", "connections", c_met_refused);
+KCOUNTER("services.metrics_timeouts", "connections", c_met_timeouts);
+KCOUNTER("services.metrics_bad_requests", "requests", c_met_bad);

@@ -308,10 +308,12 @@ static void free_list(struct pkb *b)
 }
 
 static void abort_child(struct tcb *c);
+static void ack_watch_cancel(struct tcb *t);
 
 void tcp_done(struct tcb *t)
 {
 	tcp_set_state(t, TCP_CLOSED);
+	ack_watch_cancel(t);
 	tcp_timers_stop(t);
 	free_list(t->snd_q_head);
 	t->snd_q_head = t->snd_q_tail = NULL;
@@ -852,6 +854,7 @@ static void tcp_destroy(struct socket *s)
 {
 	struct tcb *t = sk_tcb(s);
 	tcp_wheel_remove(t);
+	ack_watch_cancel(t);  /* none left after tcp_done; a socket never connected has none */
 	free_list(t->snd_q_head);
 	free_list(t->rcv_q_head);
 	free_list(t->ooo_q);
@@ -911,6 +914,63 @@ static const struct sock_ops tcp_sock_ops = {
 	.setopt = tcp_setopt,
 	.name = "tcp",
 };
+
+/* ---- acknowledgment watches (tcp_ack_watch in net.h): how the in-kernel
+ * services learn when the last byte of a response was acknowledged. A
+ * watch's sequence number is the end of the data queued when it was set;
+ * new_ack (tcp_input.c) fires the watches snd_una has reached. ---- */
+
+int tcp_ack_watch(struct socket *s, void (*fn)(void *arg, u64 now_ns), void *arg)
+{
+	if (!s || !fn)
+		return -EINVAL;
+	if (s->ops != &tcp_sock_ops)
+		return -EOPNOTSUPP;
+	struct tcb *t = sk_tcb(s);
+	int err = 0;
+	bool now = false;
+	spin_lock(&s->lock);
+	if (t->state < TCP_ESTABLISHED) {
+		err = -ENOTCONN;
+	} else if (t->snd_q_bytes == 0) {
+		now = true;               /* everything queued is acknowledged */
+	} else if (t->n_watch == TCP_ACK_WATCH_MAX) {
+		err = -EBUSY;
+	} else {
+		u32 data_start = t->snd_una + (t->snd_una == t->iss ? 1 : 0);  /* past our SYN */
+		struct tcp_ack_watch *w = &t->watch[(t->watch_head + t->n_watch) % TCP_ACK_WATCH_MAX];
+		*w = (struct tcp_ack_watch){ data_start + t->snd_q_bytes, fn, arg };
+		t->n_watch++;
+	}
+	spin_unlock(&s->lock);
+	if (now) {
+		u64 ns = net_now_ns();
+		fn(arg, ns ? ns : 1);
+	}
+	return err;
+}
+
+void tcp_ack_watch_fire(struct tcb *t, u64 now)
+{
+	while (t->n_watch && seq_ge(t->snd_una, t->watch[t->watch_head].seq)) {
+		struct tcp_ack_watch w = t->watch[t->watch_head];
+		t->watch_head = (u8)((t->watch_head + 1) % TCP_ACK_WATCH_MAX);
+		t->n_watch--;
+		w.fn(w.arg, now ? now : 1);
+	}
+}
+
+/* The connection is over: every watch left fires with 0. [S] held (or the
+ * last reference). */
+static void ack_watch_cancel(struct tcb *t)
+{
+	while (t->n_watch) {
+		struct tcp_ack_watch w = t->watch[t->watch_head];
+		t->watch_head = (u8)((t->watch_head + 1) % TCP_ACK_WATCH_MAX);
+		t->n_watch--;
+		w.fn(w.arg, 0);
+	}
+}
 
 /* ---- SYN cookies: when the SYN queue is full, the SYN-ACK's sequence
  * number carries the connection's state (RFC 4987 §3.6):

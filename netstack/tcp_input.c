@@ -512,6 +512,9 @@ static void new_ack(struct tcb *t, const struct seg *s, struct tcp_xmit *x)
 	else
 		tcp_rearm_rexmit(t);
 	tcp_wake(t); /* room in the send buffer */
+	/* ack watches (tcp_ack_watch in tcp.c): services time their responses */
+	if (t->n_watch)
+		tcp_ack_watch_fire(t, now);
 	if (fin_acked) {
 		switch (t->state) {
 		case TCP_FIN_WAIT_1:

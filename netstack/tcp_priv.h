@@ -151,6 +151,15 @@ struct tcb {
 	int soft_error;                   /* [S] for the reader/writer: ECONNRESET, ... */
 	bool user_closed;                 /* [S] the socket's owner closed it */
 	bool rd_shut, wr_shut;            /* [S] */
+
+	/* acknowledgment watches (tcp_ack_watch, net.h): [S]; a ring in the
+	 * order of their sequence numbers, fired by tcp_ack_watch_fire */
+	struct tcp_ack_watch {
+		u32 seq;                  /* fires when snd_una reaches it */
+		void (*fn)(void *arg, u64 now_ns);
+		void *arg;
+	} watch[TCP_ACK_WATCH_MAX];
+	u8 watch_head, n_watch;
 };
 
 static inline struct tcb *sk_tcb(struct socket *s) { return (struct tcb *)s; }
@@ -168,6 +177,8 @@ void tcp_done(struct tcb *t);
 /* A new connection from a listener's SYN ([S] of the listener held). */
 struct tcb *tcp_child(struct tcb *lis, ip4_t laddr, u16 lport, ip4_t raddr, u16 rport);
 void tcp_child_established(struct tcb *child);   /* [S] of the child held */
+/* Fire the watches snd_una has reached; now: the ACK's time. [S] held. */
+void tcp_ack_watch_fire(struct tcb *t, u64 now);
 u32 tcp_rcv_window(const struct tcb *t);         /* bytes we can take now */
 u8 tcp_rcv_wscale(const struct tcb *t);          /* the scale the largest buffer needs */
 void tcp_wake(struct tcb *t);

@@ -1338,3 +1338,100 @@ Test(tcp_peer, a_send_timeout_and_an_aborting_close)
 	host_net_tx_drop_all();
 	cr_assert_eq(pkb_live(), 0, "the unsent data went with it");
 }
+
+/* tcp_ack_watch: a watch fires when the peer acknowledges the last byte
+ * queued before it was set, in order, at the ACK's time; not on a partial
+ * ACK; at once when nothing is outstanding; with 0 when a reset ends the
+ * connection; at most TCP_ACK_WATCH_MAX wait at a time. */
+struct fired {
+	int n;
+	int id[16];
+	u64 at[16];
+};
+
+static struct fired fired;
+static int watch_ids[16];
+
+static void on_acked(void *arg, u64 now)
+{
+	cr_assert_lt(fired.n, 16);
+	fired.id[fired.n] = *(int *)arg;
+	fired.at[fired.n++] = now;
+}
+
+static int watch(struct socket *s, int id)
+{
+	watch_ids[id] = id;
+	return tcp_ack_watch(s, on_acked, &watch_ids[id]);
+}
+
+Test(tcp_peer, ack_watches_fire_when_their_bytes_are_acknowledged)
+{
+	static struct seen g;
+	struct socket *l, *u;
+	u32 iss;
+	memset(&fired, 0, sizeof(fired));
+	cr_assert_eq(sock_create(SOCK_DGRAM, &u), 0);
+	cr_assert_eq(tcp_ack_watch(u, on_acked, NULL), -EOPNOTSUPP);
+	sock_close(u);
+	cr_assert_eq(sock_create(SOCK_STREAM, &u), 0);
+	cr_assert_eq(tcp_ack_watch(u, on_acked, NULL), -ENOTCONN);
+	sock_close(u);
+	struct socket *s = accept_peer(&l, &iss);
+	cr_assert_eq(sock_setopt(s, TCP_NODELAY, 1), 0);
+
+	cr_assert_eq(watch(s, 0), 0, "nothing outstanding: fires at once");
+	cr_assert_eq(fired.n, 1);
+	cr_assert_eq(fired.at[0], host_net_now());
+
+	static u8 e[3000];
+	fill(e, sizeof(e), 4);
+	cr_assert_eq(sock_sendto(s, e, 1000, 0, NULL), 1000);
+	cr_assert_eq(watch(s, 1), 0);
+	cr_assert_eq(sock_sendto(s, e + 1000, 2000, 0, NULL), 2000);
+	cr_assert_eq(watch(s, 2), 0);
+	while (next_seg(&g))
+		;
+	cr_assert_eq(fired.n, 1, "nothing acknowledged yet");
+	host_net_advance(3000000);
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + 500, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert_eq(fired.n, 1, "a partial ACK fires nothing");
+	host_net_advance(2000000);
+	u64 t1 = host_net_now();
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + 1000, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert_eq(fired.n, 2, "the first response is acknowledged");
+	cr_assert_eq(fired.id[1], 1);
+	cr_assert_eq(fired.at[1], t1);
+	host_net_advance(4000000);
+	u64 t2 = host_net_now();
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + 2999, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert_eq(fired.n, 2, "one byte short");
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + 3000, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert_eq(fired.n, 3);
+	cr_assert_eq(fired.id[2], 2);
+	cr_assert_eq(fired.at[2], t2);
+
+	/* at most TCP_ACK_WATCH_MAX wait; one ACK past several fires them in order */
+	cr_assert_eq(sock_sendto(s, e, 100, 0, NULL), 100);
+	for (int i = 0; i < TCP_ACK_WATCH_MAX; i++) {
+		cr_assert_eq(watch(s, 3 + i), 0);
+		cr_assert_eq(sock_sendto(s, e, 10, 0, NULL), 10);
+	}
+	cr_assert_eq(watch(s, 3 + TCP_ACK_WATCH_MAX), -EBUSY);
+	while (next_seg(&g))
+		;
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + 3000 + 115, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert_eq(fired.n, 5, "the first two (100 and 110 bytes) are acknowledged, not the third (120)");
+	cr_assert_eq(fired.id[3], 3);
+	cr_assert_eq(fired.id[4], 4);
+	/* a reset ends the connection: the rest fire with 0 */
+	peer_seg(PPORT, 80, ISN_PEER + 1, 0, TH_RST, 0, NULL, 0, NULL, 0);
+	cr_assert_str_eq(tcp_state_name(sk_tcb(s)->state), "CLOSED");
+	cr_assert_eq(fired.n, 3 + TCP_ACK_WATCH_MAX);
+	for (int i = 5; i < fired.n; i++) {
+		cr_assert_eq(fired.id[i], i);
+		cr_assert_eq(fired.at[i], 0, "watch %d: the connection ended first", i);
+	}
+	cr_assert_eq(watch(s, 9), -ENOTCONN);
+	close_and_check(s, l);
+}

@@ -1,12 +1,19 @@
 #!/usr/bin/python3
 """TCP against Linux (issue 6), inside a network namespace this test creates:
 Caboose (-smp 2, virtio-net with two queue pairs on a multi-queue tap,
-ip=10.213.9.2/24, services=http,echo,discard) and the host's own TCP stack
-as the peer, with real clients from Debian:
+ip=10.213.9.2/24, services=http,echo,discard,metrics) and the host's own TCP
+stack as the peer, with real clients from Debian:
 
   - curl fetches /, /64k and /1m and checks status, length and bytes;
   - wrk runs keep-alive requests for a few seconds: no socket error, no
     non-2xx answer;
+  - the server-side latency histograms (after `latency reset` in the REPL):
+    GET :9100/metrics parses as Prometheus text (every line a comment or
+    `name{labels} value`, cumulative buckets, +Inf = _count) and its total
+    count covers every request curl and wrk made; /metrics.json parses, its
+    counts match, its percentiles are ordered; the REPL's `latency` has the
+    same counts; hostile requests to port 9100 (trickled, huge, garbage)
+    get 408, 431, 400 and the service still answers;
   - 64 MiB go each way at once through the echo service and come back
     byte for byte;
   - 1000 connections are open at once, each gets its answer;
@@ -39,6 +46,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 GUEST = "10.213.9.2"
 BULK = 64 << 20
+METRICS_PORT = 9100
+PROM_LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*",?)*\})? '
+                       r'(-?[0-9.]+(e[-+]?[0-9]+)?|\+Inf|-Inf|NaN)$')
+STAGES = ("queue", "ack", "total")
 
 
 def log(msg):
@@ -53,6 +64,142 @@ def body_of(path):
     return bytes((ord("a") + i % 26) for i in range(n))
 
 
+
+
+def parse_prometheus(text):
+    """{(name, frozenset(labels)): value} of a text exposition, and the
+    lines that are neither a comment nor `name{labels} value`."""
+    samples, bad = {}, []
+    for line in text.split("\n"):
+        if not line or line.startswith("#"):
+            continue
+        if not PROM_LINE.match(line):
+            bad.append(line)
+            continue
+        head, value = line.rsplit(" ", 1)
+        name, _, labels = head.partition("{")
+        lab = frozenset(tuple(kv.split("=", 1)) for kv in re.findall(r'[a-zA-Z_]+="[^"]*"', labels))
+        samples[(name, lab)] = float(value)
+    return samples, bad
+
+
+def http_raw(port, data, timeout=15):
+    """Send data to GUEST:port and read until the server closes."""
+    s = socket.create_connection((GUEST, port), timeout=timeout)
+    try:
+        if data:
+            s.sendall(data)
+        got = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+        return got
+    except OSError as e:
+        return b"error: %s" % str(e).encode()
+    finally:
+        s.close()
+
+
+def check_metrics(check, g, made, logdir):
+    """The server-side histograms after `made` requests since the reset."""
+    time.sleep(1.0)  # the last ACKs
+    out = os.path.join(logdir, "tcp-metrics.txt")
+    p = subprocess.run(["curl", "-s", "-m", "20", "-o", out, "-w", "%{http_code} %{content_type}",
+                        "http://%s:%d/metrics" % (GUEST, METRICS_PORT)],
+                       stdout=subprocess.PIPE, text=True)
+    text = open(out).read() if os.path.exists(out) else ""
+    samples, bad = parse_prometheus(text)
+    check("GET :9100/metrics: 200, Prometheus text, every line a comment or a sample",
+          p.stdout.startswith("200 text/plain") and samples and not bad, "%s %r" % (p.stdout, bad[:5]))
+    h = "caboose_http_request_stage_seconds"
+
+    def sample(name, **labels):
+        return samples.get((name, frozenset(('%s' % k, '"%s"' % v) for k, v in labels.items())))
+    prom = {}
+    for st in STAGES:
+        buckets = sorted((float(dict(l)["le"].strip('"')) if dict(l)["le"] != '"+Inf"' else
+                          float("inf"), v) for (n, l), v in samples.items()
+                         if n == h + "_bucket" and dict(l).get("stage") == '"%s"' % st)
+        counts = [v for _, v in buckets]
+        prom[st] = (sample(h + "_count", stage=st), sample(h + "_sum", stage=st))
+        check("/metrics %s: cumulative buckets, +Inf = _count, a _sum" % st,
+              len(buckets) >= 10 and counts == sorted(counts) and buckets[-1][0] == float("inf")
+              and counts[-1] == prom[st][0] and prom[st][1] is not None, repr((buckets, prom[st])))
+    unwatched = sample("caboose_http_latency_unwatched_total") or 0
+    unacked = sample("caboose_http_latency_unacked_total") or 0
+    q, total = prom["queue"][0] or 0, prom["total"][0] or 0
+    check("/metrics: total count covers the %d requests made since the reset (and no more "
+          "than were sent)" % made, made <= total and q <= made + 40,
+          "queue %s ack %s total %s" % (q, prom["ack"][0], total))
+    check("/metrics: every response is timed to its ACK, or counted unwatched or unacked",
+          q == total + unwatched + unacked and prom["ack"][0] == total,
+          "queue %s = total %s + unwatched %s + unacked %s?" % (q, total, unwatched, unacked))
+    check("/metrics: TCP and drop counters", sample("caboose_net_tcp_segs_in_total") and
+          sample("caboose_net_drops_total", reason="tcp_csum") is not None,
+          [k for k in samples if "tcp" in k[0]][:5])
+
+    p = subprocess.run(["curl", "-s", "-m", "20", "http://%s:%d/metrics.json" % (GUEST, METRICS_PORT)],
+                       stdout=subprocess.PIPE, text=True)
+    try:
+        doc = json.loads(p.stdout)
+        stages = doc["latency"]["stages"]
+    except (ValueError, KeyError) as e:
+        check("/metrics.json parses", False, "%s: %r" % (e, p.stdout[:300]))
+        return
+    for st in STAGES:
+        d = stages[st]
+        pct = [d["min_ns"], d["p50_ns"], d["p90_ns"], d["p99_ns"], d["p99_9_ns"], d["max_ns"]]
+        check("/metrics.json %s: count and sum as in /metrics, min <= p50 <= p90 <= p99 <= "
+              "p99.9 <= max, buckets add up" % st,
+              d["count"] == prom[st][0] and abs(d["sum_ns"] / 1e9 - prom[st][1]) < 1e-6 and
+              pct == sorted(pct) and d["count"] > 0 and pct[-1] > 0 and
+              sum(b[2] for b in d["buckets"]) == d["count"],
+              json.dumps({k: v for k, v in d.items() if k != "buckets"}))
+    log("tcp: server-side latency, us: " + "; ".join(
+        "%s p50 %.0f p99 %.0f max %.0f (%d)" % (st, stages[st]["p50_ns"] / 1e3,
+                                                stages[st]["p99_ns"] / 1e3,
+                                                stages[st]["max_ns"] / 1e3, stages[st]["count"])
+        for st in STAGES))
+    rows = {r["stage"]: r for r in g.json("latency")["latency"]}
+    check("REPL latency: the same counts as /metrics.json, percentiles in order",
+          all(rows[st]["count"] == stages[st]["count"] and
+              rows[st]["p50_us"] <= rows[st]["p99_us"] <= rows[st]["max_us"] and
+              abs(rows[st]["max_us"] * 1000 - stages[st]["max_ns"]) < 1 for st in STAGES),
+          json.dumps(rows))
+
+
+def check_metrics_hostile(check):
+    """Port 9100 against bad clients: each is answered or cut off, and the
+    service still serves afterwards."""
+    t0 = time.time()
+    slow = socket.create_connection((GUEST, METRICS_PORT), timeout=20)
+    slow.sendall(b"GET /metr")           # and never the rest
+    r = http_raw(METRICS_PORT, b"GET /metrics HTTP/1.1\r\nX-Pad: " + b"a" * 100000 + b"\r\n\r\n")
+    check("metrics: a 100 kB request head gets 431", r.startswith(b"HTTP/1.1 431 "), r[:80])
+    r = http_raw(METRICS_PORT, bytes(range(256)) * 4 + b"\r\n\r\n")
+    check("metrics: binary garbage gets 400", r.startswith(b"HTTP/1.1 400 "), r[:80])
+    r = http_raw(METRICS_PORT, b"GET /etc/passwd HTTP/1.1\r\n\r\n")
+    check("metrics: other paths get 404", r.startswith(b"HTTP/1.1 404 "), r[:80])
+    r = http_raw(METRICS_PORT, b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+    check("metrics: POST gets 405", r.startswith(b"HTTP/1.1 405 "), r[:80])
+    got = b""
+    try:
+        while True:
+            b = slow.recv(4096)
+            if not b:
+                break
+            got += b
+    except OSError as e:
+        got += b"error: %s" % str(e).encode()
+    slow.close()
+    dt = time.time() - t0
+    check("metrics: a request that never ends is cut off (408) within the deadline",
+          got.startswith(b"HTTP/1.1 408 ") and 3 < dt < 12, "%r after %.1f s" % (got[:80], dt))
+    r = http_raw(METRICS_PORT, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("metrics: still serving after the hostile clients", r.startswith(b"HTTP/1.1 200 OK")
+          and b"caboose_http_request_stage_seconds_count" in r, r[:80])
 
 
 def syn_flood(n):
@@ -92,7 +239,7 @@ def inside(logdir, kernel):
     q = subprocess.Popen(
         ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
          "-display", "none", "-no-reboot", "-kernel", kernel,
-         "-append", "console=ttyS0 ip=%s/24,10.213.9.1 services=http,echo,discard http.idle=2" % GUEST,
+         "-append", "console=ttyS0 ip=%s/24,10.213.9.1 services=http,echo,discard,metrics http.idle=2" % GUEST,
          "-serial", "file:" + console,
          "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock_path,
          "-serial", "chardev:repl",
@@ -110,6 +257,10 @@ def inside(logdir, kernel):
                 raise RuntimeError("QEMU exited with status %s" % q.returncode)
             time.sleep(0.2)
         time.sleep(0.5)
+        g = rt.Guest.attach(sock_path, q, open(os.path.join(logdir, "tcp.repl.log"), "wb"), console)
+        reset = g.json("latency reset")
+        check("REPL latency reset", reset.get("ok") and g.json("latency")["latency"][2]["count"] == 0,
+              json.dumps(reset))
 
         # curl: status, length, bytes
         for path in ("/", "/64k", "/1m"):
@@ -130,6 +281,10 @@ def inside(logdir, kernel):
         check("wrk -c20: requests served with no socket error and no non-2xx",
               reqs > 100 and "Socket errors" not in p.stdout and "Non-2xx" not in p.stdout, p.stdout)
         log("tcp: wrk: %d requests in 3 s" % reqs)
+
+        # the server-side view of those requests: 3 by curl, reqs by wrk
+        check_metrics(check, g, 3 + reqs, logdir)
+        check_metrics_hostile(check)
 
         # an idle keep-alive client is let go (http.idle=2): one request,
         # then silence; the server closes within a few seconds
@@ -249,7 +404,6 @@ def inside(logdir, kernel):
               codes == ["200"] * 5, codes)
 
         # the kernel's view
-        g = rt.Guest.attach(sock_path, q, open(os.path.join(logdir, "tcp.repl.log"), "wb"), console)
         c = {x["name"]: x["value"] for x in g.json("counters")["counters"]}
         reqs_k = c.get("services.http_requests", 0)
         # each connection is worked from the CPU that owns it, so the host
