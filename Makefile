@@ -263,6 +263,7 @@ bench: deps-bench $(BUILD)/caboose.elf $(BUILD)/bench/loadgen
 	@python3 bench/boot
 	@python3 bench/nic
 	@python3 bench/net
+	@python3 bench/tcp
 	@python3 bench/run
 
 clean:
