@@ -162,6 +162,10 @@ int sock_getname(struct socket *s, struct sockaddr_in4 *local, struct sockaddr_i
  * socket from that CPU keeps the flow on one queue pair: the host steers a
  * flow's receive queue after the queue it was last sent on. */
 int sock_owner_cpu(struct socket *s);
+/* When the first byte the last receive returned arrived from the network
+ * (net_now_ns), or 0 when the protocol keeps no such time (stream sockets
+ * do). */
+u64 sock_read_stamp(struct socket *s);
 void sock_stats(struct socket *s, struct sock_stats *out);
 /* In-kernel users: fn(s, arg) runs (in the receiving thread, no lock held)
  * whenever data arrives; it must not sleep. */

@@ -206,6 +206,7 @@ struct sock_ops {
 	void (*destroy)(struct socket *s);     /* last reference gone */
 	int (*setopt)(struct socket *s, int opt, u32 value); /* protocol options */
 	int (*owner_cpu)(struct socket *s);    /* NULL: any CPU */
+	u64 (*read_stamp)(struct socket *s);   /* NULL: no arrival times kept */
 	const char *name;
 };
 extern const struct sock_ops udp_sock_ops;

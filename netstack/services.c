@@ -337,9 +337,10 @@ static bool http_answer(struct socket *s, char *req, char *end)
 
 #define HTTP_REQ_MAX 8192
 
-/* Each request is timed (metrics.h): t0 when the read that brought its
- * first byte returned, t1 when its response was queued; metrics_response
- * watches for the ACK of its last byte. */
+/* Each request is timed (metrics.h): t0 when its first byte arrived from
+ * the network (the socket's read stamp; the read's return if none), t1
+ * when its response was queued; metrics_response watches for the ACK of
+ * its last byte. */
 static void http_conn(void *arg)
 {
 	struct socket *s = arg;
@@ -359,7 +360,9 @@ static void http_conn(void *arg)
 			__atomic_fetch_add(&http_idle_closes, 1, __ATOMIC_RELAXED);
 		if (n <= 0)
 			break;
-		u64 t_read = net_now_ns();
+		u64 t_read = sock_read_stamp(s);
+		if (!t_read)
+			t_read = net_now_ns();
 		if (have == 0)
 			t_first = t_read;
 		have += (u32)n;

@@ -52,6 +52,11 @@ void sock_init_common(struct socket *s, const struct sock_ops *ops, int type)
 
 void sock_get(struct socket *s) { __atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED); }
 
+u64 sock_read_stamp(struct socket *s)
+{
+	return s && s->ops->read_stamp ? s->ops->read_stamp(s) : 0;
+}
+
 int sock_owner_cpu(struct socket *s)
 {
 	return s && s->ops->owner_cpu ? s->ops->owner_cpu(s) : -1;

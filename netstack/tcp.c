@@ -672,6 +672,8 @@ static long tcp_recv(struct socket *s, void *buf, u32 len, int flags)
 		spin_lock(&s->lock);
 		if (t->rcv_q_head) {
 			u32 done = 0;
+			/* (bytes left unread keep the older stamp: an early one) */
+			t->read_stamp_ns = t->rcv_stamp_ns;
 			while (done < len && t->rcv_q_head) {
 				struct pkb *b = t->rcv_q_head;
 				u32 n = pkb_copy_out(b, 0, (u8 *)buf + done, len - done);
@@ -898,9 +900,11 @@ static int tcp_setopt(struct socket *s, int opt, u32 v)
 }
 
 static int tcp_owner_cpu(struct socket *s) { return sk_tcb(s)->cpu; }
+static u64 tcp_read_stamp(struct socket *s) { return READ_ONCE(sk_tcb(s)->read_stamp_ns); }
 
 static const struct sock_ops tcp_sock_ops = {
 	.owner_cpu = tcp_owner_cpu,
+	.read_stamp = tcp_read_stamp,
 	.bind = tcp_bind,
 	.connect = tcp_connect,
 	.send_pkb = tcp_send_pkb,

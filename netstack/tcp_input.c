@@ -331,6 +331,8 @@ static void syn_sent_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *t
 static void rcv_q_append(struct tcb *t, struct pkb *b)
 {
 	b->next = NULL;
+	if (!t->rcv_q_head)
+		t->rcv_stamp_ns = net_now_ns(); /* the oldest unread byte came now */
 	if (t->rcv_q_tail)
 		t->rcv_q_tail->next = b;
 	else

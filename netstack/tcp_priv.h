@@ -128,6 +128,8 @@ struct tcb {
 	bool fin_received;                /* the peer's FIN is in sequence */
 	u32 sack_recent[TCP_SACK_RECENT]; /* starts of recent out-of-order arrivals */
 	u64 rcv_rtt_ns;                   /* the receiver's RTT estimate (timestamps) */
+	u64 rcv_stamp_ns;                 /* when the oldest unread byte arrived */
+	u64 read_stamp_ns;                /* ... of the first byte the last read returned */
 	u64 rcv_space_ns;                 /* auto-tuning: this measurement began */
 	u32 rcv_space_bytes;              /* auto-tuning: bytes the reader took since */
 	u32 rcvbuf_grown;                 /* times auto-tuning grew the buffer */

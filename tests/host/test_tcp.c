@@ -1435,3 +1435,24 @@ Test(tcp_peer, ack_watches_fire_when_their_bytes_are_acknowledged)
 	cr_assert_eq(watch(s, 9), -ENOTCONN);
 	close_and_check(s, l);
 }
+
+Test(tcp_peer, a_read_knows_when_its_bytes_arrived)
+{
+	struct socket *l;
+	u32 iss;
+	struct socket *s = accept_peer(&l, &iss);
+	u64 arrived = host_net_now();
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1, TH_ACK | TH_PSH, 65535, NULL, 0,
+		 (const u8 *)"GET / HTTP/1.1\r\n\r\n", 18);
+	host_net_advance(50000000ULL); /* the reader comes 50 ms later */
+	u8 buf[64];
+	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL), 18);
+	cr_assert_eq(sock_read_stamp(s), arrived, "the arrival, not the read");
+	u64 later = host_net_now();
+	peer_seg(PPORT, 80, ISN_PEER + 19, iss + 1, TH_ACK | TH_PSH, 65535, NULL, 0,
+		 (const u8 *)"x", 1);
+	cr_assert_eq(sock_recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL), 1);
+	cr_assert_eq(sock_read_stamp(s), later);
+	host_net_tx_drop_all();
+	close_and_check(s, l);
+}
