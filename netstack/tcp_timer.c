@@ -61,6 +61,12 @@ static void wheel_file(struct tcb *t)
 	u64 at = earliest(t);
 	if (!at)
 		return;
+	/* Filed already at or before this deadline: nothing to do, and no
+	 * lock on the path every ACK takes. Reading without [W] is safe: if
+	 * the tick is taking t off the wheel meanwhile, its fire() needs [S],
+	 * which we hold, and files t again under what is then earliest. */
+	if (READ_ONCE(t->on_wheel) && at >= READ_ONCE(t->wheel_at))
+		return;
 	struct wheel *w = wheel_of(t);
 	spin_lock(&w->lock);
 	if (!t->on_wheel || at < t->wheel_at) {
