@@ -330,6 +330,9 @@ def inside(logdir, kernel):
               reset and got < (1 << 20), "reset %s after %d bytes" % (reset, got))
 
         # 64 MiB each way at once through the echo service
+        def counters():
+            return {x["name"]: x["value"] for x in g.json("counters")["counters"]}
+        c_bulk0 = counters()
         s = socket.create_connection((GUEST, 7), timeout=60)
         chunk = os.urandom(1 << 20)
         want = hashlib.sha256()
@@ -356,6 +359,8 @@ def inside(logdir, kernel):
         check("64 MiB each way through echo, byte for byte (sha256)",
               n_got[0] == BULK and got.digest() == want.digest(), "%d of %d bytes" % (n_got[0], BULK))
         log("tcp: 64 MiB each way in %.1f s (%.1f MB/s each way)" % (dt, BULK / dt / 1e6))
+        c_bulk1 = counters()
+        bulk_retx = c_bulk1["net.tcp.retransmits"] - c_bulk0["net.tcp.retransmits"]
 
         # discard: 16 MiB one way, the guest counts every byte
         s = socket.create_connection((GUEST, 9), timeout=60)
@@ -408,10 +413,16 @@ def inside(logdir, kernel):
         reqs_k = c.get("services.http_requests", 0)
         # each connection is worked from the CPU that owns it, so the host
         # keeps its flow on one queue pair: nothing arrives reordered
-        # between queues (which showed as PAWS drops and retransmissions)
-        check("flows stay on their queue pair: no PAWS drops, no retransmissions on a clean link",
-              c.get("net.drop.tcp_paws", -1) == 0 and c.get("net.tcp.retransmits", -1) == 0,
-              json.dumps({k: c.get(k) for k in ("net.drop.tcp_paws", "net.tcp.retransmits")}))
+        # between queues (which showed as ~200 PAWS drops a run and dozens
+        # of retransmissions in the bulk transfer). The zero-window client
+        # draws probes that count as retransmissions, so the count is
+        # taken around the bulk transfer, with room for a spurious
+        # timeout on a loaded host
+        check("flows stay on their queue pair: no PAWS drops; the 64 MiB echo retransmits "
+              "at most 10 segments (%d)" % bulk_retx,
+              c.get("net.drop.tcp_paws", -1) == 0 and 0 <= bulk_retx <= 10,
+              json.dumps({"net.drop.tcp_paws": c.get("net.drop.tcp_paws"),
+                          "bulk_retransmits": bulk_retx}))
         check("the stalled send is counted (services.http_send_stalls)",
               c.get("services.http_send_stalls", 0) >= 1, json.dumps(c.get("services.http_send_stalls")))
         check("the idle close is counted (services.http_idle_closes)",
