@@ -96,11 +96,13 @@ NET_PORTABLE := \
 	netstack/tcp_input.c \
 	netstack/tcp_output.c \
 	netstack/tcp_timer.c \
-	netstack/tcp_cc.c
+	netstack/tcp_cc.c \
+	netstack/iperf_json.c
 NET_SRCS := $(NET_PORTABLE) \
 	netstack/net_init.c \
 	netstack/net_repl.c \
-	netstack/services.c
+	netstack/services.c \
+	netstack/iperf.c
 
 REPL_SRCS := \
 	kernel/repl/repl.c

@@ -11,7 +11,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/sched/sched.h"
 
-enum { SVC_DISCARD = 1, SVC_ECHO = 2, SVC_HTTP = 4 };
+enum { SVC_DISCARD = 1, SVC_ECHO = 2, SVC_HTTP = 4, SVC_IPERF = 8 };
 static unsigned wanted;
 /* The first occurrence of pat in buf[0, len), or NULL. */
 static char *strstr_bounded(char *buf, u32 len, const char *pat)
@@ -37,6 +37,8 @@ static int set_services(const char *v)
 			w |= SVC_ECHO;
 		else if (n == 4 && strncmp(v, "http", n) == 0)
 			w |= SVC_HTTP;
+		else if (n == 5 && strncmp(v, "iperf", n) == 0)
+			w |= SVC_IPERF;
 		else
 			return -EINVAL;
 		v += n + (e ? 1 : 0);
@@ -44,7 +46,8 @@ static int set_services(const char *v)
 	wanted = w;
 	return 0;
 }
-KPARAM("services", set_services, "discard,echo,http (any subset): in-kernel test services");
+KPARAM("services", set_services,
+       "discard,echo,http,iperf (any subset): in-kernel test services");
 
 static struct socket *udp_socket(u16 port)
 {
@@ -390,6 +393,13 @@ void services_start(void)
 			start_tcp(&svc_http);
 		else
 			pr_err("services: http: no memory for its pages");
+	}
+	if (wanted & SVC_IPERF) {
+		int err = iperf_start();
+		if (err)
+			pr_err("services: iperf: cannot start (error %d)", err);
+		else
+			pr_info("services: iperf on TCP port %u", IPERF_PORT);
 	}
 }
 
