@@ -253,13 +253,15 @@ $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile
 	$(Q)$(HOSTCC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -o $@ \
 		$(LOADGEN_SRCS) -lm
 
-# Each benchmark prints one JSON document on stdout (three documents in a
-# row); bench/nic and bench/run need root for their network namespaces.
-# bench/run: Caboose and a Linux guest side by side (wrk, loadgen).
+# Each benchmark prints one JSON document on stdout (five documents in a
+# row); bench/nic, bench/net, bench/tcp and bench/run need root for their
+# network namespaces. bench/tcp: iperf3 both ways and wrk, Caboose and the
+# Linux guest. bench/run: Caboose and a Linux guest side by side (wrk, loadgen).
 bench: deps-bench $(BUILD)/caboose.elf $(BUILD)/bench/loadgen
 	@python3 bench/boot
 	@python3 bench/nic
 	@python3 bench/net
+	@python3 bench/tcp
 	@python3 bench/run
 
 clean:
