@@ -376,10 +376,14 @@ static void tx_main(void *arg)
 {
 	struct iperf_stream *sp = arg;
 	while (!stopping()) {
-		if (!(sock_poll(sp->sock) & POLLOUT)) {
+		unsigned m = sock_poll(sp->sock);
+		if (!(m & POLLOUT)) {
+			if (m & (POLLERR | POLLHUP)) {   /* reset or closed: no room will come */
+				sp->err = -EPIPE;
+				break;
+			}
 			stream_wait(sp->sock, POLLOUT);
-			if (!(sock_poll(sp->sock) & POLLOUT))
-				continue;
+			continue;
 		}
 		if (over_rate(sp)) {
 			thread_sleep_ns(1000000);
@@ -778,13 +782,15 @@ static void ctl_main(void *arg)
 		if (f.ie)
 			send_error(s, f.ie, f.err);
 	}
+	/* free for the next client now: a client that runs tests back to back
+	 * connects again as soon as it has closed, maybe before we saw it */
 	sock_set_upcall(s, NULL, NULL);
-	close_gently(s, CLOSE_WAIT);
 	test.ctrl = NULL;
 	spin_lock(&iperf_lock);
 	test.phase = PH_IDLE;
 	test.want = test.nstreams = 0;
 	spin_unlock(&iperf_lock);
+	close_gently(s, CLOSE_WAIT);
 }
 
 /* ---- start-up and counters ---- */
