@@ -174,9 +174,15 @@ def iperf_checks(check, rt, sock_path, q, logdir, console):
     check("iperf3 -u: refused with an error (UDP is not supported)",
           "not implemented" in str(d.get("error")), raw[-600:])
     # one test at a time: a second client is told the server is busy
+    def tests_begun():
+        return open(console, "rb").read().count(b"iperf: test from") if os.path.exists(console) else 0
+    begun = tests_begun()
     first = subprocess.Popen(["iperf3", "-c", GUEST, "-J", "-t", "4"], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
-    time.sleep(1.5)
+    end = time.time() + 10
+    while tests_begun() == begun and time.time() < end:   # the guest has its parameters
+        time.sleep(0.1)
+    time.sleep(0.5)
     d, raw = iperf3("-t", "1", timeout=30)
     out, _ = first.communicate(timeout=60)
     check("a second iperf3 client while a test runs: the server is busy",
