@@ -98,12 +98,14 @@ NET_PORTABLE := \
 	netstack/tcp_output.c \
 	netstack/tcp_timer.c \
 	netstack/tcp_cc.c \
-	netstack/tcp_sack.c
+	netstack/tcp_sack.c \
+	netstack/iperf_json.c
 NET_SRCS := $(NET_PORTABLE) \
 	netstack/net_init.c \
 	netstack/net_repl.c \
 	netstack/services.c \
-	netstack/metrics.c
+	netstack/metrics.c \
+	netstack/iperf.c
 
 REPL_SRCS := \
 	kernel/repl/repl.c
@@ -220,8 +222,13 @@ $(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard ke
 # libFuzzer targets (clang): the stack's input path, from the real code
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_NAMES := frames ipv4 dhcp
+FUZZ_NAMES := frames ipv4 dhcp iperf
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+# the iperf3 parameter parser has a target of its own
+$(BUILD)/fuzz/fuzz_iperf: tests/fuzz/fuzz_iperf.c netstack/iperf_json.c kernel/lib/string.c \
+                          netstack/services.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_iperf.c netstack/iperf_json.c kernel/lib/string.c
 fuzz_id = $(if $(filter frames,$1),0,$(if $(filter ipv4,$1),1,2))
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_net.c $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
@@ -256,9 +263,10 @@ $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile
 	$(Q)$(HOSTCC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -o $@ \
 		$(LOADGEN_SRCS) -lm
 
-# Each benchmark prints one JSON document on stdout (three documents in a
-# row); bench/nic and bench/run need root for their network namespaces.
-# bench/run: Caboose and a Linux guest side by side (wrk, loadgen).
+# Each benchmark prints one JSON document on stdout (five documents in a
+# row); bench/nic, bench/net, bench/tcp and bench/run need root for their
+# network namespaces. bench/tcp: iperf3 both ways and wrk, Caboose and the
+# Linux guest. bench/run: Caboose and a Linux guest side by side (wrk, loadgen).
 bench: deps-bench $(BUILD)/caboose.elf $(BUILD)/bench/loadgen
 	@python3 bench/boot
 	@python3 bench/nic

@@ -12,7 +12,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/sched/sched.h"
 
-enum { SVC_DISCARD = 1, SVC_ECHO = 2, SVC_HTTP = 4, SVC_METRICS = 8 };
+enum { SVC_DISCARD = 1, SVC_ECHO = 2, SVC_HTTP = 4, SVC_METRICS = 8, SVC_IPERF = 16 };
 static unsigned wanted;
 /* The first occurrence of pat in buf[0, len), or NULL. */
 static char *strstr_bounded(char *buf, u32 len, const char *pat)
@@ -40,6 +40,8 @@ static int set_services(const char *v)
 			w |= SVC_HTTP;
 		else if (n == 7 && strncmp(v, "metrics", n) == 0)
 			w |= SVC_METRICS;
+		else if (n == 5 && strncmp(v, "iperf", n) == 0)
+			w |= SVC_IPERF;
 		else
 			return -EINVAL;
 		v += n + (e ? 1 : 0);
@@ -48,7 +50,7 @@ static int set_services(const char *v)
 	return 0;
 }
 KPARAM("services", set_services,
-       "discard,echo,http,metrics (any subset): in-kernel test services");
+       "discard,echo,http,metrics,iperf (any subset): in-kernel test services");
 
 static u32 http_idle_s = 60;  /* a keep-alive connection idle this long is closed */
 static int set_http_idle(const char *v)
@@ -607,6 +609,13 @@ void services_start(void)
 			start_tcp(&svc_http);
 		else
 			pr_err("services: http: no memory for its pages");
+	}
+	if (wanted & SVC_IPERF) {
+		int err = iperf_start();
+		if (err)
+			pr_err("services: iperf: cannot start (error %d)", err);
+		else
+			pr_info("services: iperf on TCP port %u", IPERF_PORT);
 	}
 }
 

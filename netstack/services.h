@@ -1,6 +1,6 @@
 /*
  * In-kernel services for tests and benchmarks, chosen with
- * services=discard,echo,http,metrics (any subset; none by default):
+ * services=discard,echo,http,metrics,iperf (any subset; none by default):
  *   echo     port 7, UDP (every datagram goes back to its sender, zero-copy:
  *            the received pages are sent again) and TCP
  *   discard  port 9, UDP and TCP: counted and dropped
@@ -10,10 +10,85 @@
  *            (metrics.h)
  *   metrics  TCP port 9100: GET /metrics (Prometheus text) and
  *            /metrics.json: the HTTP latency histograms and counters
+ *   iperf    TCP port 5201: an iperf3 server (netstack/iperf.c) for
+ *            Debian's iperf3 client: TCP, 1 to IPERF_MAX_STREAMS streams,
+ *            normal and reverse (-R, sent zero-copy from one page of
+ *            pattern), time- or byte-limited; one test at a time
  */
 #ifndef NETSTACK_SERVICES_H
 #define NETSTACK_SERVICES_H
 
+#include "kernel/lib/types.h"
+
 void services_start(void);
+
+/* ---- iperf: the service (iperf.c) ---- */
+#define IPERF_PORT 5201
+#define IPERF_MAX_STREAMS 8
+#define IPERF_COOKIE_LEN 37        /* 36 characters of [a-z2-7] and a NUL */
+#define IPERF_PARAMS_MAX 8192      /* longest parameter JSON taken (iperf3's own limit) */
+#define IPERF_RESULTS_MAX 65536    /* longest results JSON taken */
+
+/* Start the listener on IPERF_PORT (services=iperf): 0 or a negative errno. */
+int iperf_start(void);
+
+/* ---- iperf: the parameter parser (iperf_json.c, portable: host-tested) ----
+ *
+ * iperf3's client sends its test parameters as one JSON object, e.g.
+ *   {"tcp":true,"omit":0,"time":2,"num":0,"blockcount":0,"parallel":1,
+ *    "len":131072,"pacing_timer":1000,"client_version":"3.12"}
+ * The parser is bounded: it reads only json[0, len), nests at most
+ * IPERF_JSON_MAX_DEPTH deep, keeps no more than a short prefix of any
+ * string, and rejects numbers longer than IPERF_JSON_MAX_DIGITS digits; it
+ * allocates nothing and recurses only as deep as the nesting limit. */
+#define IPERF_JSON_MAX_DEPTH 8
+#define IPERF_JSON_MAX_DIGITS 40
+
+/* iperf3's error numbers that this server sends after SERVER_ERROR (the
+ * client prints its own text for each, e.g. 13 "an option you are trying
+ * to set is not implemented yet"). */
+enum iperf_error {
+	IPERF_IE_DURATION = 5,
+	IPERF_IE_NUMSTREAMS = 6,
+	IPERF_IE_BLOCKSIZE = 7,
+	IPERF_IE_BUFSIZE = 8,
+	IPERF_IE_MSS = 10,
+	IPERF_IE_OMIT = 12,
+	IPERF_IE_UNIMP = 13,
+	IPERF_IE_BURST = 15,
+	IPERF_IE_BADTOS = 21,
+	IPERF_IE_INITTEST = 101,
+	IPERF_IE_RECVCOOKIE = 106,
+	IPERF_IE_CTRLCLOSE = 109,
+	IPERF_IE_MESSAGE = 110,
+	IPERF_IE_RECVPARAMS = 114,
+	IPERF_IE_SENDRESULTS = 116,
+	IPERF_IE_RECVRESULTS = 117,
+	IPERF_IE_NOMSG = 144,
+	IPERF_IE_STREAMACCEPT = 204,
+};
+
+/* What a test asks for. Absent keys keep the defaults iperf_params_parse
+ * sets (TCP, 1 stream, 10 s, 128 KiB blocks); unknown keys are skipped. */
+struct iperf_params {
+	bool udp, sctp, reverse, bidir, nodelay, tcp;
+	u64 time_s, omit_s, parallel, blksize, window, mss, tos, burst;
+	u64 bytes, blocks;          /* -n, -k: the client ends the test */
+	u64 rate_bps;               /* -b: 0 = unlimited */
+	u8 cc;                      /* TCP_CC_* from "congestion", 0 = default */
+	char cc_name[16];           /* "congestion" as given (cut), "" if none */
+	char client_version[16];    /* "client_version" (cut), "" if none */
+};
+
+/* Parse and check the parameter JSON json[0, len) (no NUL needed) into p.
+ * Returns 0, or an iperf3 error number (enum iperf_error) with *why set to
+ * a constant text for the log: malformed JSON, a duplicate key, a value of
+ * the wrong type or out of range, or a test this server does not run (UDP,
+ * SCTP, bidirectional, more than IPERF_MAX_STREAMS streams). */
+int iperf_params_parse(const char *json, u32 len, struct iperf_params *p, const char **why);
+
+/* 0 if json[0, len) is exactly one well-formed JSON object (with the limits
+ * above), else -EINVAL. */
+int iperf_json_check_object(const char *json, u32 len);
 
 #endif

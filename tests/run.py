@@ -25,10 +25,11 @@ Tiers, in order (select with --tiers, default all):
             net.drop.* counter; a static ip= boot; QEMU's user-mode network
             as `make run` has it (about 70 s, mostly waiting for timeouts)
   tcp       TCP against Linux in a network namespace (tests/integration/
-            tcp_test.py; needs root, curl, wrk): curl and wrk against the HTTP
-            responder, 64 MiB each way through echo, 1000 connections, a SYN
-            flood met with cookies; then behind a seeded lossy relay at 1%, 5%
-            and 10% loss
+            tcp_test.py; needs root, curl, wrk, iperf3): curl and wrk against the HTTP
+            responder, 64 MiB each way through echo, 1000 connections, iperf3
+            against the iperf service (both ways, 4 streams, refusals, hostile
+            control connections), a SYN flood met with cookies; then behind a
+            seeded lossy relay at 1%, 5% and 10% loss
   hostile   hostile input against TCP (tests/integration/tcp_hostile_test.py;
             needs root, curl): raw frames from spoofed addresses inject
             out-of-window data, RSTs, SYNs and bad ACKs into live connections

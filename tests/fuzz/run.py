@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Run the libFuzzer targets of the network stack (tests/fuzz/fuzz_net.c) for
-a bounded time each, from a seed corpus this script writes (valid ARP, ICMP,
-UDP, fragmented and DHCP packets in the targets' record format).
+"""Run the libFuzzer targets of the network stack (tests/fuzz/fuzz_net.c, and
+tests/fuzz/fuzz_iperf.c for the iperf3 parameter parser) for a bounded time
+each, from a seed corpus this script writes (valid ARP, ICMP, UDP,
+fragmented and DHCP packets in the targets' record format; iperf3 3.12's
+parameter messages).
 
-  tests/fuzz/run.py [--seconds N] [--targets frames,ipv4,dhcp]
+  tests/fuzz/run.py [--seconds N] [--targets frames,ipv4,dhcp,iperf]
 
 Prints one JSON document on stdout (per target: runs, seconds, status) and
 progress on stderr; exits 1 if a target crashed (its input is kept in
@@ -96,6 +98,18 @@ def seeds():
             "ack": rec(dhcp(5), flags=4 | 0x10),
             "nak_bound": rec(dhcp(6), flags=4 | 0x20),
         },
+        # what iperf3 3.12 sends (iperf -t 2; -R -P 4 -w 1M -C cubic -b 100M)
+        "iperf": {
+            "plain": b'{"tcp":true,"omit":0,"time":2,"num":0,"blockcount":0,"parallel":1,'
+                     b'"len":131072,"pacing_timer":1000,"client_version":"3.12"}',
+            "reverse": b'{"tcp":true,"omit":0,"time":2,"num":0,"blockcount":0,"parallel":4,'
+                       b'"reverse":true,"window":1048576,"len":131072,"bandwidth":100000000,'
+                       b'"pacing_timer":1000,"congestion":"cubic","client_version":"3.12"}',
+            "results": b'{"cpu_util_total":2.33,"cpu_util_user":0.1,"cpu_util_system":2.2e-05,'
+                       b'"sender_has_retransmits":1,"streams":[{"id":1,"bytes":52953088,'
+                       b'"retransmits":0,"jitter":0,"errors":0,"packets":0,"start_time":0,'
+                       b'"end_time":2.000213}]}',
+        },
     }
 
 
@@ -130,7 +144,7 @@ def run(name, seconds, log):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=20)
-    ap.add_argument("--targets", default="frames,ipv4,dhcp")
+    ap.add_argument("--targets", default="frames,ipv4,dhcp,iperf")
     a = ap.parse_args()
     os.makedirs(BUILD, exist_ok=True)
     results = []

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """TCP against Linux (issue 6), inside a network namespace this test creates:
 Caboose (-smp 2, virtio-net with two queue pairs on a multi-queue tap,
-ip=10.213.9.2/24, services=http,echo,discard,metrics) and the host's own TCP
+ip=10.213.9.2/24, services=http,echo,discard,metrics,iperf) and the host's own TCP
 stack as the peer, with real clients from Debian:
 
   - curl fetches /, /64k and /1m and checks status, length and bytes;
@@ -17,6 +17,13 @@ stack as the peer, with real clients from Debian:
   - 64 MiB go each way at once through the echo service and come back
     byte for byte;
   - 1000 connections are open at once, each gets its answer;
+  - iperf3 from Debian against the iperf service (port 5201): -t 2 both
+    ways, -P 4, a byte-limited -R test; its JSON shows no error and bytes
+    above a floor, and the reverse test's data left without a copy; UDP is
+    refused with an error, a second client while a test runs is told the
+    server is busy; hostile control connections (random bytes, a bad JSON
+    length, broken JSON, silence) get SERVER_ERROR or a close, and the
+    service goes on working;
   - the kernel's counters: the HTTP bodies went out without a payload copy
     (copy.tx_write holds the response headers only), nothing panicked;
   - then, behind a seeded lossy relay (lossy_relay.py: drops, duplicates,
@@ -223,6 +230,147 @@ def syn_flood(n):
     return n
 
 
+# ---- iperf3 against the iperf service ----
+IPERF_PORT = 5201
+IPERF_FLOOR = 4 << 20      # bytes a 2 s test moves at the very least, even under a loaded TCG
+IPERF_COOKIE = b"abcdefghijklmnopqrstuvwxyz2345672345\x00"
+
+
+def iperf3(*args, timeout=60):
+    """Debian's iperf3 client against the guest, -J: (parsed JSON, raw)."""
+    p = subprocess.run(["iperf3", "-c", GUEST, "-J"] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    try:
+        return json.loads(p.stdout), p.stdout
+    except ValueError:
+        return {"error": "no JSON from iperf3 (exit %d)" % p.returncode}, p.stdout
+
+
+def iperf_summary(d):
+    e = d.get("end", {})
+    return {"error": d.get("error"), "sent": e.get("sum_sent", {}).get("bytes"),
+            "received": e.get("sum_received", {}).get("bytes"),
+            "seconds": e.get("sum_received", {}).get("seconds"),
+            "streams": len(e.get("streams", []))}
+
+
+def iperf_raw(payload, wait=12):
+    """Connect to the iperf service, send payload, read until the server
+    closes (or wait runs out): (bytes read, closed by the server?)."""
+    s = socket.create_connection((GUEST, IPERF_PORT), timeout=10)
+    s.settimeout(0.5)
+    if payload:
+        s.sendall(payload)
+    got, closed, end = b"", False, time.time() + wait
+    while time.time() < end:
+        try:
+            b = s.recv(4096)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            closed = True
+            break
+        if not b:
+            closed = True
+            break
+        got += b
+    s.close()
+    return got, closed
+
+
+def server_error(got, ie):
+    """SERVER_ERROR (-2) and iperf3 error number ie, as the client reads them."""
+    return len(got) >= 9 and got[0] == 0xFE and struct.unpack("!i", got[1:5])[0] == ie
+
+
+def iperf_checks(check, rt, sock_path, q, logdir, console):
+    def counters():
+        g = rt.Guest.attach(sock_path, q, open(os.path.join(logdir, "tcp-iperf.repl.log"), "ab"),
+                            console)
+        c = {x["name"]: x["value"] for x in g.json("counters")["counters"]}
+        g.sock.close()
+        return c
+
+    for name, args in (("-t 2 (Caboose receives)", ["-t", "2"]),
+                       ("-t 2 -P 4", ["-t", "2", "-P", "4"])):
+        d, raw = iperf3(*args)
+        r = iperf_summary(d)
+        check("iperf3 %s: no error, over %d bytes received" % (name, IPERF_FLOOR),
+              r["error"] is None and (r["received"] or 0) > IPERF_FLOOR and
+              r["streams"] == (4 if "-P" in args else 1), raw[-600:])
+        log("tcp: iperf3 %s: %s" % (name, r))
+    before = counters()
+    d, raw = iperf3("-t", "2", "-R")
+    r = iperf_summary(d)
+    check("iperf3 -t 2 -R (Caboose sends): no error, over %d bytes received" % IPERF_FLOOR,
+          r["error"] is None and (r["received"] or 0) > IPERF_FLOOR, raw[-600:])
+    log("tcp: iperf3 -t 2 -R: %s" % r)
+    after = counters()
+    sent = after.get("services.iperf_bytes_sent", 0) - before.get("services.iperf_bytes_sent", 0)
+    copied = after.get("copy.tx_write", 0) - before.get("copy.tx_write", 0)
+    check("iperf3 -R: the data left without a copy (copy.tx_write grew by control bytes only)",
+          sent >= (r["received"] or 1) and copied < 65536,
+          "sent %d bytes, copy.tx_write grew by %d" % (sent, copied))
+    d, raw = iperf3("-n", "8M", "-R")
+    r = iperf_summary(d)
+    check("iperf3 -n 8M -R: the client ends the test at 8 MiB",
+          r["error"] is None and (r["received"] or 0) >= 8 << 20, raw[-600:])
+
+    # what the service does not do is refused, not hung
+    d, raw = iperf3("-u", "-t", "1", timeout=30)
+    check("iperf3 -u: refused with an error (UDP is not supported)",
+          "not implemented" in str(d.get("error")), raw[-600:])
+    # one test at a time: a second client is told the server is busy
+    def tests_begun():
+        return open(console, "rb").read().count(b"iperf: test from") if os.path.exists(console) else 0
+    begun = tests_begun()
+    first = subprocess.Popen(["iperf3", "-c", GUEST, "-J", "-t", "4"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    end = time.time() + 10
+    while tests_begun() == begun and time.time() < end:   # the guest has its parameters
+        time.sleep(0.1)
+    time.sleep(0.5)
+    d, raw = iperf3("-t", "1", timeout=30)
+    out, _ = first.communicate(timeout=60)
+    check("a second iperf3 client while a test runs: the server is busy",
+          "busy" in str(d.get("error")), raw[-600:])
+    try:
+        r = iperf_summary(json.loads(out))
+    except ValueError:
+        r = {"error": out[-300:]}
+    check("the test that was running meanwhile ends well", r.get("error") is None and
+          (r.get("received") or 0) > IPERF_FLOOR, r)
+
+    # hostile control connections
+    import random
+    junk = bytes(random.Random(7).getrandbits(8) for _ in range(200))
+    got, closed = iperf_raw(junk)
+    check("random bytes instead of a cookie: SERVER_ERROR (cannot receive cookie), closed",
+          server_error(got, 106) and closed, (got[:16], closed))
+    got, closed = iperf_raw(IPERF_COOKIE + b"\xff\xff\xff\xff")
+    check("a parameter JSON length of 4 GiB: SERVER_ERROR (cannot receive parameters), closed",
+          got[:1] == b"\x09" and server_error(got[1:], 114) and closed, (got[:16], closed))
+    bad = b'{"tcp":true,"time":2,"parallel":{"x":[1,2,}'
+    got, closed = iperf_raw(IPERF_COOKIE + struct.pack("!I", len(bad)) + bad)
+    check("broken parameter JSON: SERVER_ERROR (cannot receive parameters), closed",
+          got[:1] == b"\x09" and server_error(got[1:], 114) and closed, (got[:16], closed))
+    t0 = time.time()
+    got, closed = iperf_raw(b"", wait=15)
+    check("a control connection that says nothing is closed within 10 s",
+          closed and got == b"" and time.time() - t0 < 10, (got[:16], closed, time.time() - t0))
+    d, raw = iperf3("-t", "1")
+    r = iperf_summary(d)
+    check("after all that, iperf3 -t 1 still works",
+          r["error"] is None and (r["received"] or 0) > IPERF_FLOOR // 2, raw[-600:])
+    c = counters()
+    check("iperf counters: tests done, refusals and bad input counted",
+          c.get("services.iperf_tests_done", 0) >= 6 and
+          c.get("services.iperf_access_denied", 0) >= 1 and
+          c.get("services.iperf_bad_input", 0) >= 3 and
+          c.get("services.iperf_tests_failed", 0) >= 3,
+          json.dumps({k: v for k, v in c.items() if k.startswith("services.iperf")}))
+
+
 def inside(logdir, kernel):
     sys.path.insert(0, HERE)
     import repl_test as rt
@@ -239,7 +387,7 @@ def inside(logdir, kernel):
     q = subprocess.Popen(
         ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
          "-display", "none", "-no-reboot", "-kernel", kernel,
-         "-append", "console=ttyS0 ip=%s/24,10.213.9.1 services=http,echo,discard,metrics http.idle=2" % GUEST,
+         "-append", "console=ttyS0 ip=%s/24,10.213.9.1 services=http,echo,discard,metrics,iperf http.idle=2" % GUEST,
          "-serial", "file:" + console,
          "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock_path,
          "-serial", "chardev:repl",
@@ -251,7 +399,7 @@ def inside(logdir, kernel):
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
-            if os.path.exists(console) and b"services: http on TCP port 80" in open(console, "rb").read():
+            if os.path.exists(console) and b"services: iperf on TCP port 5201" in open(console, "rb").read():
                 break
             if q.poll() is not None:
                 raise RuntimeError("QEMU exited with status %s" % q.returncode)
@@ -396,6 +544,8 @@ def inside(logdir, kernel):
         check("1000 concurrent connections each answered", ok == 1000,
               "%d of 1000 (%d connected)" % (ok, len(socks)))
         log("tcp: 1000 connections answered in %.1f s" % (time.time() - t0))
+
+        iperf_checks(check, rt, sock_path, q, logdir, console)
 
         # a SYN flood from an address nobody answers for fills the SYN queue;
         # the service stays up through SYN cookies
