@@ -567,8 +567,12 @@ static int start_test(struct fail *f)
 	count(&n_streams, n);
 	for (u32 i = 0; i < n; i++) {
 		struct iperf_stream *sp = &test.st[i];
+		/* on the connection's owner CPU: its segments leave by that
+		 * CPU's queue and the host keeps the flow there (net.h) */
+		int cpu = sock_owner_cpu(sp->sock);
 		sp->worker = thread_create(test.p.reverse ? "iperf_tx" : "iperf_rx",
-					   test.p.reverse ? tx_main : rx_main, sp, -1, 0);
+					   test.p.reverse ? tx_main : rx_main, sp, cpu,
+					   cpu >= 0 ? THREAD_PINNED : 0);
 		if (!sp->worker)
 			return failed(f, IPERF_IE_INITTEST, ENOMEM, "no thread for a stream");
 	}
