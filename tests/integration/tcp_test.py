@@ -283,7 +283,7 @@ def server_error(got, ie):
     return len(got) >= 9 and got[0] == 0xFE and struct.unpack("!i", got[1:5])[0] == ie
 
 
-def iperf_checks(check, g):
+def iperf_checks(check, g, console):
     """g: the guest's REPL, attached (it takes one client at a time)."""
     def counters():
         return {x["name"]: x["value"] for x in g.json("counters")["counters"]}
@@ -542,7 +542,7 @@ def inside(logdir, kernel):
               "%d of 1000 (%d connected)" % (ok, len(socks)))
         log("tcp: 1000 connections answered in %.1f s" % (time.time() - t0))
 
-        iperf_checks(check, g)
+        iperf_checks(check, g, console)
 
         # a SYN flood from an address nobody answers for fills the SYN queue;
         # the service stays up through SYN cookies
