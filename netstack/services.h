@@ -44,9 +44,11 @@ int iperf_start(void);
 #define IPERF_JSON_MAX_DEPTH 8
 #define IPERF_JSON_MAX_DIGITS 40
 
-/* iperf3's error numbers that this server sends after SERVER_ERROR (the
- * client prints its own text for each, e.g. 13 "an option you are trying
- * to set is not implemented yet"). */
+/* iperf3's error numbers that this server sends after SERVER_ERROR when
+ * it refuses a test (UDP, SCTP, --bidir, out-of-range values: a deliberate
+ * refusal, logged and counted in services.iperf_bad_input). The client
+ * prints its own text for each number; for 13 (IPERF_IE_UNIMP) that text
+ * is iperf3's wording for an unsupported option. */
 enum iperf_error {
 	IPERF_IE_DURATION = 5,
 	IPERF_IE_NUMSTREAMS = 6,

@@ -313,7 +313,8 @@ def iperf_checks(check, g, console):
     check("iperf3 -n 8M -R: the client ends the test at 8 MiB",
           r["error"] is None and (r["received"] or 0) >= 8 << 20, raw[-600:])
 
-    # what the service does not do is refused, not hung
+    # what the service does not do (UDP) is refused with iperf3's error 13,
+    # which the client words as "...not implemented yet"; not hung
     d, raw = iperf3("-u", "-t", "1", timeout=30)
     check("iperf3 -u: refused with an error (UDP is not supported)",
           "not implemented" in str(d.get("error")), raw[-600:])
