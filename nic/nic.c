@@ -387,19 +387,22 @@ static int cmd_nic(struct repl_out *o, int argc, char **argv)
 	repl_table_end(o);
 	repl_table_begin(o, "queues", "nic::6 dir::3 queue:n:5 packets:n:10 bytes:n:12 "
 			 "drops:n:7 ring_full:n:9 kicks:n:9 wraps:n:7 irqs:n:8 hdr_hits:n:9 "
-			 "hdr_misses:n:10 miss_bytes:n:10 large:n:7 inflight:n:8 cycles:n:12");
+			 "hdr_misses:n:10 miss_bytes:n:10 large:n:7 inflight:n:8 cycles:n:12 "
+			 "avail:n:5 used:n:5 seen:n:5 kicked:n:6 used_ev:n:7 avail_ev:n:8");
 	for (int i = 0; i < nnics; i++) {
 		struct nic *n = nics[i];
 		for (int dir = 0; dir < 2; dir++) {
 			for (unsigned qi = 0; qi < (dir ? n->ntxq : n->nrxq); qi++) {
 				struct nic_queue_stats st;
 				n->ops->stats(n, qi, dir == 1, &st);
-				u64 v[14] = { qi, st.packets, st.bytes, st.drops, st.ring_full, st.kicks,
+				u64 v[20] = { qi, st.packets, st.bytes, st.drops, st.ring_full, st.kicks,
 					      st.wraps, st.irqs, st.hdr_hits, st.hdr_misses,
-					      st.miss_bytes, st.large, st.inflight, st.cycles };
-				char b[14][24];
-				const char *cells[16] = { n->name, dir ? "tx" : "rx" };
-				for (int k = 0; k < 14; k++) {
+					      st.miss_bytes, st.large, st.inflight, st.cycles,
+					      st.ring_avail, st.ring_used, st.ring_seen, st.ring_kicked, st.used_event,
+					      st.avail_event };
+				char b[20][24];
+				const char *cells[22] = { n->name, dir ? "tx" : "rx" };
+				for (int k = 0; k < 20; k++) {
 					ksnprintf(b[k], 24, "%llu", (unsigned long long)v[k]);
 					cells[k + 2] = b[k];
 				}

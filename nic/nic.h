@@ -34,6 +34,10 @@ struct nic_queue_stats {
 	u64 large;           /* receive: segments over a page or coalesced (large receive) */
 	u64 ring_full, kicks, wraps, irqs;
 	u64 inflight;        /* buffers the device holds now (posted / not reclaimed) */
+	/* ring indexes (free-running, 16 bits): published to the device, completed
+	 * by it, consumed by the driver, at the last notification check; where the driver asks for an interrupt
+	 * and where the device asks for a notification (event index) */
+	u64 ring_avail, ring_used, ring_seen, ring_kicked, used_event, avail_event;
 	u64 cycles;          /* CPU cycles in the driver's per-packet path (TSC;
 				guest instructions under QEMU -icount shift=0) */
 };

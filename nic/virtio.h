@@ -74,6 +74,13 @@ void vq_kick(struct vq *q);
 /* Next completed chain's cookie (and bytes written), or NULL. */
 void *vq_get_used(struct vq *q, u32 *len);
 bool vq_has_used(struct vq *q);
+/* A snapshot of the ring's indexes (any context; for the REPL and the
+ * watchdog). */
+struct vq_indexes {
+	u16 avail, used, seen, kicked, used_event, avail_event;
+	bool no_intr;
+};
+void vq_indexes(struct vq *q, struct vq_indexes *ix);
 /* Ask for an interrupt at the next completion; returns true if some are
  * already there (poll again instead of sleeping). */
 bool vq_enable_intr(struct vq *q);

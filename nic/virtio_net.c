@@ -534,6 +534,14 @@ static void vnet_stats(struct nic *nic, unsigned qi, bool tx, struct nic_queue_s
 	out->kicks = vq->kicks;
 	out->wraps = vq->wraps;
 	out->inflight = (u64)(vq->size - READ_ONCE(vq->num_free));
+	struct vq_indexes ix;
+	vq_indexes(vq, &ix);
+	out->ring_avail = ix.avail;
+	out->ring_used = ix.used;
+	out->ring_seen = ix.seen;
+	out->ring_kicked = ix.kicked;
+	out->used_event = ix.used_event;
+	out->avail_event = ix.avail_event;
 }
 
 static int vnet_inject(struct nic *nic, const char *what);
@@ -766,6 +774,17 @@ static int set_lro(const char *v)
 }
 KPARAM("vnet.lro", set_lro, "on|off: take coalesced 64 KiB TCP segments (GUEST_TSO4), default on");
 
+static bool vnet_event_idx = false;
+static int set_event_idx(const char *v)
+{
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		return -EINVAL;
+	vnet_event_idx = strcmp(v, "on") == 0;
+	return 0;
+}
+KPARAM("vnet.event_idx", set_event_idx,
+       "on|off: event-index notification suppression (EVENT_IDX), default off");
+
 static int vnet_probe_one(struct pci_dev *d, int index)
 {
 	struct vnet *vn = kzalloc(sizeof(*vn));
@@ -777,13 +796,15 @@ static int vnet_probe_one(struct pci_dev *d, int index)
 	if (err)
 		goto fail;
 	u64 want = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_RING_INDIRECT_DESC) |
-		   (1ULL << VIRTIO_F_RING_EVENT_IDX) | (1ULL << VIRTIO_NET_F_MAC) |
+		   (1ULL << VIRTIO_NET_F_MAC) |
 		   (1ULL << VIRTIO_NET_F_STATUS) | (1ULL << VIRTIO_NET_F_MQ) |
 		   (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CSUM) |
 		   (1ULL << VIRTIO_NET_F_GUEST_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |
 		   (1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_NET_F_SPEED_DUPLEX);
 	if (vnet_lro)
 		want |= 1ULL << VIRTIO_NET_F_GUEST_TSO4;
+	if (vnet_event_idx)
+		want |= 1ULL << VIRTIO_F_RING_EVENT_IDX;
 	vn->want = want;
 	waitq_init(&vn->restart_wq, "vnet_restart");
 	waitq_init(&vn->reset_wq, "vnet_reset");

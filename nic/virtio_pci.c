@@ -322,6 +322,17 @@ void vq_kick(struct vq *q)
 
 bool vq_has_used(struct vq *q) { return READ_ONCE(q->used->idx) != q->last_used; }
 
+void vq_indexes(struct vq *q, struct vq_indexes *ix)
+{
+	ix->avail = q->avail_idx;
+	ix->used = READ_ONCE(q->used->idx);
+	ix->seen = q->last_used;
+	ix->kicked = q->kicked_idx;
+	ix->used_event = q->event_idx ? READ_ONCE(*used_event(q)) : 0;
+	ix->avail_event = q->event_idx ? READ_ONCE(*avail_event(q)) : 0;
+	ix->no_intr = !q->event_idx && (READ_ONCE(q->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
 void *vq_get_used(struct vq *q, u32 *len)
 {
 	if (!vq_has_used(q))
