@@ -363,11 +363,29 @@ void nic_init(void)
 
 /* ---- REPL ---- */
 
-REPL_CMD("nic", cmd_nic, "", "network devices and per-queue counters");
+REPL_CMD("nic", cmd_nic, "[inject WHAT [NIC]]",
+	 "network devices and per-queue counters; inject drop-rx-irq|drop-tx-kick|bad-descriptor "
+	 "loses one interrupt or notification, or queues a malformed descriptor (tests)");
 static int cmd_nic(struct repl_out *o, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc >= 3 && strcmp(argv[1], "inject") == 0) {
+		int i = 0;
+		if (argc >= 4) {
+			for (i = 0; i < nnics && strcmp(nics[i]->name, argv[3]); i++)
+				;
+		}
+		if (i >= nnics)
+			return repl_error(o, -ENODEV, "no NIC named %s", argv[3]);
+		struct nic *n = nics[i];
+		int err = n->ops->inject ? n->ops->inject(n, argv[2]) : -ENOTSUP;
+		if (err)
+			return repl_error(o, err, "%s: %s", argv[2], err == -ENOTSUP ? "unknown fault" : "injection failed");
+		printk(LOG_INFO, "%s: injected %s", n->name, argv[2]);
+		repl_printf(o, "%s: injected %s\n", n->name, argv[2]);
+		return 0;
+	}
+	if (argc >= 2)
+		return repl_error(o, -EINVAL, "usage: nic [inject WHAT [NIC]]");
 	repl_table_begin(o, "nics", "name::6 driver::10 mac::17 link::4 mtu:n:5 speed:n:6 "
 			 "queues:n:6 link_changes:n:12 resets:n:6");
 	for (int i = 0; i < nnics; i++) {
@@ -388,21 +406,21 @@ static int cmd_nic(struct repl_out *o, int argc, char **argv)
 	repl_table_begin(o, "queues", "nic::6 dir::3 queue:n:5 packets:n:10 bytes:n:12 "
 			 "drops:n:7 ring_full:n:9 kicks:n:9 wraps:n:7 irqs:n:8 hdr_hits:n:9 "
 			 "hdr_misses:n:10 miss_bytes:n:10 large:n:7 inflight:n:8 cycles:n:12 "
-			 "avail:n:5 used:n:5 seen:n:5 kicked:n:6 used_ev:n:7 avail_ev:n:8");
+			 "avail:n:5 used:n:5 seen:n:5 kicked:n:6 used_ev:n:7 avail_ev:n:8 stalls:n:6");
 	for (int i = 0; i < nnics; i++) {
 		struct nic *n = nics[i];
 		for (int dir = 0; dir < 2; dir++) {
 			for (unsigned qi = 0; qi < (dir ? n->ntxq : n->nrxq); qi++) {
 				struct nic_queue_stats st;
 				n->ops->stats(n, qi, dir == 1, &st);
-				u64 v[20] = { qi, st.packets, st.bytes, st.drops, st.ring_full, st.kicks,
+				u64 v[21] = { qi, st.packets, st.bytes, st.drops, st.ring_full, st.kicks,
 					      st.wraps, st.irqs, st.hdr_hits, st.hdr_misses,
 					      st.miss_bytes, st.large, st.inflight, st.cycles,
 					      st.ring_avail, st.ring_used, st.ring_seen, st.ring_kicked, st.used_event,
-					      st.avail_event };
-				char b[20][24];
-				const char *cells[22] = { n->name, dir ? "tx" : "rx" };
-				for (int k = 0; k < 20; k++) {
+					      st.avail_event, st.stalls };
+				char b[21][24];
+				const char *cells[23] = { n->name, dir ? "tx" : "rx" };
+				for (int k = 0; k < 21; k++) {
 					ksnprintf(b[k], 24, "%llu", (unsigned long long)v[k]);
 					cells[k + 2] = b[k];
 				}

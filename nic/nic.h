@@ -33,6 +33,7 @@ struct nic_queue_stats {
 	u64 hdr_hits, hdr_misses, miss_bytes;  /* receive: header-split prediction */
 	u64 large;           /* receive: segments over a page or coalesced (large receive) */
 	u64 ring_full, kicks, wraps, irqs;
+	u64 stalls;          /* the watchdog found the queue stalled and recovered it */
 	u64 inflight;        /* buffers the device holds now (posted / not reclaimed) */
 	/* ring indexes (free-running, 16 bits): published to the device, completed
 	 * by it, consumed by the driver, at the last notification check; where the driver asks for an interrupt

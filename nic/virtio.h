@@ -71,6 +71,8 @@ int vq_add(struct vq *q, const struct pkb_sg *out, int nout, const struct pkb_sg
 	   void *cookie);
 /* Tell the device about new chains if it wants to hear (event index). */
 void vq_kick(struct vq *q);
+/* Notify the device whatever it asked for (the watchdog, a full ring). */
+void vq_notify(struct vq *q);
 /* Next completed chain's cookie (and bytes written), or NULL. */
 void *vq_get_used(struct vq *q, u32 *len);
 bool vq_has_used(struct vq *q);

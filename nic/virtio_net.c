@@ -23,6 +23,20 @@
  * memory is out the packet is dropped (counted) and its buffer reposted, so
  * the ring never runs empty.
  *
+ * Watchdog (one thread per queue pair, on the queue's CPU): a queue with work
+ * outstanding and no progress for vnet.watchdog_ms is stalled: a transmit
+ * queue whose device index has not moved while descriptors wait (a lost
+ * notification: the device is notified again, senders waiting for room are
+ * woken), a receive queue with completions its poll thread, asleep for an
+ * interrupt, has not taken (a lost interrupt: the thread is woken). Each
+ * stall is logged once with the ring's state and counted (nic.watchdog.*,
+ * REPL `nic`); a transmit queue still stalled 5 periods later gets a device
+ * reset. Between stalls it reclaims transmit completions on an idle queue
+ * (they are otherwise reclaimed by the next transmit) and notifies an idle
+ * receive queue (a device that ran out of buffers and missed the refill's
+ * notification delivers again). `nic inject drop-rx-irq|drop-tx-kick`
+ * loses one interrupt or one notification on purpose, for the tests.
+ *
  * Device reset: when the device flags NEEDS_RESET, a thread of the driver
  * stops the queues, resets the device, drops (and counts) the buffers it
  * held, sets it up again and resumes (vnet_recover).
@@ -32,6 +46,7 @@
 #include "nic/virtio_net_reg.h"
 #include "kernel/console/console.h"
 #include "kernel/boot/boot.h"
+#include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/sched/sched.h"
@@ -52,12 +67,21 @@
 
 struct vnet;
 
+/* what the watchdog saw of a queue at its last look */
+struct vnet_wd {
+	u16 idx;                         /* the index whose moving is progress */
+	u64 since;                       /* ns since no progress, 0 while progressing */
+	bool stalled;                    /* this stall is logged and counted */
+};
+
 struct vnet_txq {
 	struct vq vq;
 	spinlock_t lock;                 /* only when CPUs share queues */
 	struct waitq room_wq;            /* senders waiting for a full ring */
 	struct virtio_net_hdr *vhdr;     /* one per ring slot */
 	struct nic_queue_stats st;
+	struct vnet_wd wd;               /* [watchdog thread] */
+	volatile bool drop_kick;         /* injected: lose the next notification */
 } __aligned(CACHELINE);
 
 struct vnet_rxq {
@@ -70,8 +94,11 @@ struct vnet_rxq {
 	unsigned nstash;
 	struct page *stash[RX_STASH];    /* see stash_get */
 	volatile bool irq_pending;
+	volatile bool sleeping;          /* the poll thread waits for an interrupt */
+	volatile bool drop_irq;          /* injected: lose the next interrupt */
 	struct waitq wq;
 	struct nic_queue_stats st;
+	struct vnet_wd wd;               /* [watchdog thread] */
 } __aligned(CACHELINE);
 
 struct vnet {
@@ -395,16 +422,26 @@ static void rx_poll_main(void *arg)
 			vq_disable_intr(&q->vq);
 			continue;
 		}
+		q->sleeping = true;
 		wait_event(&q->wq, q->irq_pending);
+		q->sleeping = false;
 		q->irq_pending = false;
 		vq_disable_intr(&q->vq);
 	}
 }
 
+static u64 wd_rx_irqs_dropped, wd_tx_kicks_dropped; /* [atomic] injected losses */
+
 static void rx_irq(void *arg)
 {
 	struct vnet_rxq *q = arg;
 	q->st.irqs++;
+	if (q->drop_irq) { /* a lost interrupt, on purpose (nic inject): one in all */
+		for (unsigned i = 0; i < q->vn->npairs; i++)
+			q->vn->rx[i].drop_irq = false;
+		__atomic_fetch_add(&wd_rx_irqs_dropped, 1, __ATOMIC_RELAXED);
+		return;
+	}
 	q->irq_pending = true;
 	waitq_wake_one(&q->wq);
 }
@@ -449,7 +486,9 @@ static int vnet_xmit(struct nic *nic, struct pkb *b)
 		goto out_free;
 	}
 	if (q->vq.num_free == 0) {
+		/* the device may have missed a notification: tell it again */
 		q->st.ring_full++;
+		vq_notify(&q->vq);
 		err = -EAGAIN;
 		goto out;
 	}
@@ -479,7 +518,14 @@ static int vnet_xmit(struct nic *nic, struct pkb *b)
 		q->st.drops++;
 		goto out_free;
 	}
-	vq_kick(&q->vq);
+	if (q->drop_kick) { /* a lost notification, on purpose (nic inject): one in all */
+		for (unsigned i = 0; i < vn->npairs; i++)
+			vn->tx[i].drop_kick = false;
+		q->vq.kicked_idx = q->vq.avail_idx;
+		__atomic_fetch_add(&wd_tx_kicks_dropped, 1, __ATOMIC_RELAXED);
+	} else {
+		vq_kick(&q->vq);
+	}
 	q->st.packets++;
 	q->st.bytes += bytes;
 	goto out;
@@ -678,9 +724,146 @@ static void reset_main(void *arg)
 	}
 }
 
+/* ---- watchdog ---- */
+
+static u64 wd_period_ms = 1000; /* vnet.watchdog_ms; 0: off */
+static u64 wd_tx_stalls, wd_rx_stalls, wd_resets; /* [atomic] */
+
+static int set_watchdog(const char *v)
+{
+	u64 n;
+	if (kstrtou64(v, NULL, false, &n) < 0 || (n && n < 10) || n > 600000)
+		return -EINVAL;
+	wd_period_ms = n;
+	return 0;
+}
+KPARAM("vnet.watchdog_ms", set_watchdog,
+       "a queue with work outstanding and no progress this long is stalled and recovered "
+       "(10-600000; 0: no watchdog), default 1000");
+
+static u64 c_wd_tx(void) { return wd_tx_stalls; }
+static u64 c_wd_rx(void) { return wd_rx_stalls; }
+static u64 c_wd_resets(void) { return wd_resets; }
+static u64 c_wd_irq_drop(void) { return wd_rx_irqs_dropped; }
+static u64 c_wd_kick_drop(void) { return wd_tx_kicks_dropped; }
+KCOUNTER("nic.watchdog.tx_stalls", "stalls", c_wd_tx);
+KCOUNTER("nic.watchdog.rx_stalls", "stalls", c_wd_rx);
+KCOUNTER("nic.watchdog.resets", "resets", c_wd_resets);
+KCOUNTER("nic.inject.rx_irqs_dropped", "interrupts", c_wd_irq_drop);
+KCOUNTER("nic.inject.tx_kicks_dropped", "notifications", c_wd_kick_drop);
+
+static void wd_log(struct vnet *vn, const char *dir, unsigned qi, struct vq *vq, u64 ms,
+		   const char *action)
+{
+	struct vq_indexes ix;
+	vq_indexes(vq, &ix);
+	printk(LOG_WARN, "%s: watchdog: %s queue %u stalled for %llu ms (avail %u used %u seen %u "
+	       "kicked %u, %u in flight): %s", vn->nic.name, dir, qi, (unsigned long long)ms,
+	       ix.avail, ix.used, ix.seen, ix.kicked, (unsigned)(vq->size - READ_ONCE(vq->num_free)),
+	       action);
+}
+
+/* Progress since the last look? Returns how long there has been none (ns),
+ * 0 when there was some or no work is outstanding. */
+static u64 wd_idle(struct vnet_wd *wd, bool outstanding, u16 idx, u64 now)
+{
+	bool moved = idx != wd->idx;
+	wd->idx = idx;
+	if (moved || !outstanding) {
+		wd->since = 0;
+		wd->stalled = false;
+		return 0;
+	}
+	if (!wd->since)
+		wd->since = now;
+	return now - wd->since;
+}
+
+static void wd_tx(struct vnet *vn, unsigned qi, u64 now, u64 bound)
+{
+	struct vnet_txq *q = &vn->tx[qi];
+	struct vq_indexes ix;
+	preempt_disable();
+	if (vn->shared_tx)
+		spin_lock(&q->lock);
+	vq_indexes(&q->vq, &ix);
+	/* progress: the device completing descriptors */
+	u64 idle = wd_idle(&q->wd, ix.avail != ix.used, ix.used, now);
+	if (idle >= bound) {
+		if (!q->wd.stalled) {
+			q->wd.stalled = true;
+			q->st.stalls++;
+			__atomic_fetch_add(&wd_tx_stalls, 1, __ATOMIC_RELAXED);
+			wd_log(vn, "tx", qi, &q->vq, idle / 1000000, "notifying the device again");
+		}
+		vq_notify(&q->vq);
+	}
+	tx_reclaim(q); /* completions a quiet queue would keep until its next transmit */
+	if (vn->shared_tx)
+		spin_unlock(&q->lock);
+	preempt_enable();
+	if (idle >= bound)
+		waitq_wake_all(&q->room_wq);
+	if (idle >= 5 * bound && !vn->reset_pending) {
+		wd_log(vn, "tx", qi, &q->vq, idle / 1000000, "resetting the device");
+		__atomic_fetch_add(&wd_resets, 1, __ATOMIC_RELAXED);
+		q->wd.since = 0;
+		vn->reset_pending = true;
+		waitq_wake_one(&vn->reset_wq);
+	}
+}
+
+static void wd_rx(struct vnet *vn, unsigned qi, u64 now, u64 bound)
+{
+	struct vnet_rxq *q = &vn->rx[qi];
+	struct vq_indexes ix;
+	vq_indexes(&q->vq, &ix);
+	/* only a poll thread asleep for an interrupt can miss completions */
+	/* progress: the poll thread taking completions */
+	u64 idle = wd_idle(&q->wd, ix.used != ix.seen && q->sleeping, ix.seen, now);
+	if (idle >= bound) {
+		if (!q->wd.stalled) {
+			q->wd.stalled = true;
+			q->st.stalls++;
+			__atomic_fetch_add(&wd_rx_stalls, 1, __ATOMIC_RELAXED);
+			wd_log(vn, "rx", qi, &q->vq, idle / 1000000, "waking its poll thread");
+		}
+		q->irq_pending = true;
+		waitq_wake_one(&q->wq);
+	} else if (ix.used == ix.seen && q->sleeping) {
+		vq_notify(&q->vq); /* idle: a refill's notification may have been missed */
+	}
+}
+
+static void wd_main(void *arg)
+{
+	struct vnet_rxq *rq = arg;
+	struct vnet *vn = rq->vn;
+	unsigned qi = rq->idx;
+	for (;;) {
+		u64 period = wd_period_ms * 1000000ULL;
+		thread_sleep_ns(period / 2);
+		if (vn->stopping || vn->reset_pending)
+			continue;
+		u64 now = arch_clock_ns();
+		wd_tx(vn, qi, now, period);
+		wd_rx(vn, qi, now, period);
+	}
+}
+
 static int vnet_inject(struct nic *nic, const char *what)
 {
 	struct vnet *vn = nic->priv;
+	if (strcmp(what, "drop-rx-irq") == 0) {
+		for (unsigned i = 0; i < vn->npairs; i++)
+			vn->rx[i].drop_irq = true;
+		return 0;
+	}
+	if (strcmp(what, "drop-tx-kick") == 0) {
+		for (unsigned i = 0; i < vn->npairs; i++)
+			vn->tx[i].drop_kick = true;
+		return 0;
+	}
 	if (strcmp(what, "bad-descriptor") != 0)
 		return -ENOTSUP;
 	preempt_disable();
@@ -855,6 +1038,15 @@ static int vnet_probe_one(struct pci_dev *d, int index)
 			goto fail;
 		}
 		struct thread *t = thread_create("vnet_rx", rx_poll_main, &vn->rx[i],
+						 (int)vn->rx[i].cpu, THREAD_PINNED);
+		if (!t) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		thread_put(t);
+	}
+	for (unsigned i = 0; wd_period_ms && i < vn->npairs; i++) {
+		struct thread *t = thread_create("vnet_wd", wd_main, &vn->rx[i],
 						 (int)vn->rx[i].cpu, THREAD_PINNED);
 		if (!t) {
 			err = -ENOMEM;

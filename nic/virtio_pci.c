@@ -320,6 +320,14 @@ void vq_kick(struct vq *q)
 	}
 }
 
+void vq_notify(struct vq *q)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	q->kicked_idx = q->avail_idx;
+	*q->notify = q->index;
+	q->kicks++;
+}
+
 bool vq_has_used(struct vq *q) { return READ_ONCE(q->used->idx) != q->last_used; }
 
 void vq_indexes(struct vq *q, struct vq_indexes *ix)

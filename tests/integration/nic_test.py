@@ -29,6 +29,7 @@ KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 ETH_P_TEST = 0x88B5
 GUEST_MAC = bytes.fromhex("525400c0ffee")
 PACKET_OUTGOING = 4
+WATCHDOG_MS = 200   # the guest's stall bound (vnet.watchdog_ms)
 
 
 ETH_P_ALL = 0x0003
@@ -123,7 +124,8 @@ def inside(logdir, count, seed, kernel, lro):
     q = subprocess.Popen(
         ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
          "-display", "none", "-no-reboot", "-kernel", kernel,
-         "-append", "console=ttyS0 nictest=echo" + ("" if lro else " vnet.lro=off"),
+         "-append", "console=ttyS0 nictest=echo vnet.watchdog_ms=%d" % WATCHDOG_MS
+         + ("" if lro else " vnet.lro=off"),
          "-serial", "file:" + console,
          "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock_path,
          "-serial", "chardev:repl",
@@ -431,6 +433,39 @@ def inside(logdir, count, seed, kernel, lro):
             b"after-reset!!" + bytes(40)
         back = await_frame(s, lambda d: d[14:27] == b"after-reset!!", 10, resend=frame2)
         check("nic: echo works after the device reset", back == echo_of(frame2), repr(back)[:80])
+
+        # the watchdog: one lost receive interrupt, then one lost transmit
+        # notification, each on a quiet link (nothing else would recover
+        # them); the echo must come back within the stall bound plus one
+        # look (the watchdog looks every half bound) and a margin for TCG
+        def lost(what, counter, marker):
+            def wd():
+                return {x["name"]: x["value"] for x in g.json("counters nic.")["counters"]}
+            before = wd()
+            g.cmd("nic inject " + what)
+            fr = GUEST_MAC + bytes.fromhex("020000aabbce") + struct.pack("!H", ETH_P_TEST) + \
+                marker + bytes(40)
+            t0 = time.time()
+            s.send(fr)
+            back = await_frame(s, lambda d: d[14:14 + len(marker)] == marker, 10)
+            took = time.time() - t0
+            after = wd()
+            bound = 1.5 * WATCHDOG_MS / 1000 + 1.0
+            check("nic: a %s is noticed and recovered by the watchdog within %.1f s" % (
+                  "lost receive interrupt" if "irq" in what else "lost transmit notification",
+                  bound),
+                  back == echo_of(fr) and took <= bound and
+                  after.get(counter, 0) - before.get(counter, 0) >= 1 and
+                  after.get("nic.watchdog.resets", 0) == before.get("nic.watchdog.resets", 0),
+                  "echo %s after %.2f s; counters before %s after %s" % (
+                      "back" if back == echo_of(fr) else "missing", took, before, after))
+        lost("drop-rx-irq", "nic.watchdog.rx_stalls", b"lost-irq!")
+        lost("drop-tx-kick", "nic.watchdog.tx_stalls", b"lost-kick")
+        text = open(console, "rb").read().decode("utf-8", "replace")
+        check("nic: each watchdog recovery logged once with the ring's state",
+              text.count("watchdog: rx queue") == 1 and text.count("watchdog: tx queue") == 1
+              and "in flight): waking its poll thread" in text,
+              "\n".join(l for l in text.splitlines() if "watchdog" in l)[-600:])
 
         # every live packet buffer is accounted for: posted for receive, or
         # waiting in a transmit ring to be reclaimed
