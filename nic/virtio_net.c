@@ -436,6 +436,10 @@ static void rx_irq(void *arg)
 {
 	struct vnet_rxq *q = arg;
 	q->st.irqs++;
+	/* no more interrupts until the poll thread has looked (it re-arms them
+	 * when the ring is empty); without event indexes the device would
+	 * otherwise interrupt for every packet until the thread runs */
+	vq_disable_intr(&q->vq);
 	if (q->drop_irq) { /* a lost interrupt, on purpose (nic inject): one in all */
 		for (unsigned i = 0; i < q->vn->npairs; i++)
 			q->vn->rx[i].drop_irq = false;
