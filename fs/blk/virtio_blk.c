@@ -42,6 +42,7 @@
 #include "nic/virtio.h"
 #include "kernel/boot/boot.h"
 #include "kernel/console/console.h"
+#include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/sched/sched.h"
@@ -281,12 +282,18 @@ static int vblk_submit(struct blk_disk *d, struct blk_req *r)
 
 /* ---- completion ---- */
 
+static u64 irqs_dropped; /* [atomic] injected losses */
+static u64 c_irqs_dropped(void) { return irqs_dropped; }
+KCOUNTER("blk.inject.irqs_dropped", "interrupts", c_irqs_dropped);
+
 static void vblk_irq(void *arg)
 {
 	struct vblk_queue *q = arg;
 	__atomic_fetch_add(&q->st.irqs, 1, __ATOMIC_RELAXED);
-	if (q->drop_irq) { /* a lost interrupt, on purpose (blk inject) */
-		q->drop_irq = false;
+	if (q->drop_irq) { /* a lost interrupt, on purpose (blk inject): one in all */
+		for (unsigned i = 0; i < q->vb->nq; i++)
+			q->vb->q[i].drop_irq = false;
+		__atomic_fetch_add(&irqs_dropped, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	q->irq_pending = true;
