@@ -92,6 +92,10 @@ int blk_submit(struct blk_disk *d, struct blk_req *r)
 		return err;
 	r->error = 0;
 	r->next = NULL;
+	if (r->op == BLK_FLUSH && !(d->features & BLK_F_FLUSH)) {
+		r->end_io(r); /* no volatile cache: nothing to flush */
+		return 0;
+	}
 	return d->ops->submit(d, r);
 }
 
@@ -172,12 +176,7 @@ static int range_op(struct blk_disk *d, enum blk_op op, u64 sector, u32 nsectors
 	return run_sync(d, &r);
 }
 
-int blk_flush(struct blk_disk *d)
-{
-	if (!(d->features & BLK_F_FLUSH))
-		return 0; /* no volatile cache: what was written is stable */
-	return range_op(d, BLK_FLUSH, 0, 0);
-}
+int blk_flush(struct blk_disk *d) { return range_op(d, BLK_FLUSH, 0, 0); }
 
 int blk_discard(struct blk_disk *d, u64 sector, u32 nsectors)
 {

@@ -20,8 +20,11 @@
  *   -EOPNOTSUPP  discard or write-zeroes on a disk that does not offer it
  * An accepted request completes exactly once: end_io(r) runs in thread
  * context (the disk's completion thread; it must not sleep for long and
- * must not submit and wait), with r->error 0 or -EIO (the device reported
- * an error, or stopped answering and was reset: never a hang). blk_submit
+ * must not submit and wait), with r->error 0, -EIO (the device reported
+ * an error, or stopped answering and was reset: never a hang) or
+ * -EOPNOTSUPP (the device refused the operation). A flush on a disk
+ * without a volatile cache has nothing to do: its end_io runs in
+ * blk_submit, before it returns 0. blk_submit
  * may sleep while the disk's queue is full (a bounded queue depth): call
  * it from a thread, never from interrupt context.
  *
@@ -33,7 +36,6 @@
  * completes; they return 0 or the errno above. blk_write with BLK_FUA
  * returns once the data is on stable storage (the write is followed by a
  * flush when the disk has a volatile cache: virtio-blk has no FUA bit).
- * A flush on a disk without a volatile cache succeeds at once.
  *
  * Locks: the registry is written at boot only (before other CPUs use it);
  * each driver documents its own.
@@ -70,7 +72,7 @@ struct blk_req {
 	struct blk_seg seg[BLK_MAX_SEGS];
 	void (*end_io)(struct blk_req *r);
 	void *priv;              /* the submitter's */
-	int error;               /* set before end_io: 0 or -EIO */
+	int error;               /* set before end_io: 0, -EIO or -EOPNOTSUPP */
 	/* the disk's, while it holds the request */
 	u64 start_ns;
 	struct blk_req *next;

@@ -316,19 +316,19 @@ static void reap(struct vblk_queue *q)
 	for (;;) {
 		struct blk_req *done = NULL, **tail = &done;
 		int n = 0;
-		u64 now = arch_clock_ns();
 		spin_lock(&q->lock);
 		if (q->vb->resetting) {
 			spin_unlock(&q->lock);
 			return;
 		}
+		u64 now = arch_clock_ns(); /* under the lock: after every start_ns on the ring */
 		struct vblk_slot *s;
 		while (n < VBLK_REAP_BATCH && (s = vq_get_used(&q->vq, NULL)) != NULL) {
 			struct blk_req *r = s->req;
 			s->req = NULL;
 			q->inflight--;
 			u8 st = READ_ONCE(s->status);
-			r->error = st == VIRTIO_BLK_S_OK ? 0 : -EIO;
+			r->error = st == VIRTIO_BLK_S_OK ? 0 : st == VIRTIO_BLK_S_UNSUPP ? -EOPNOTSUPP : -EIO;
 			if (r->error)
 				q->st.errors++;
 			hist_record(q->lat[r->op != BLK_READ], now - r->start_ns);

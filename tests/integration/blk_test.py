@@ -270,7 +270,8 @@ def run_smp1(logdir, check):
     tmp = tempfile.mkdtemp(prefix="caboose-blk-")
     img = os.path.join(tmp, "disk.img")
     make_image(img, IMAGE_SECTORS)
-    b = Boot(logdir, tag, 1, drive(img, "d0"))
+    # the modern device id (0x1042); the other boots have transitional ones (0x1001)
+    b = Boot(logdir, tag, 1, drive(img, "d0", extra_dev=",disable-legacy=on"))
     writes = []
     try:
         check_reads(b, check, tag, img)
