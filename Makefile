@@ -80,6 +80,13 @@ NIC_SRCS := \
 	nic/virtio_net.c \
 	nic/nic.c
 
+# the block layer and disk drivers (beside nic/ in the layers)
+BLK_SRCS := \
+	fs/blk/blk.c \
+	fs/blk/blk_repl.c \
+	fs/blk/virtio_blk.c \
+	fs/blk/kt_blk.c
+
 # the portable part builds on the host too (unit tests, fuzzers)
 NET_PORTABLE := \
 	netstack/netif.c \
@@ -125,7 +132,8 @@ KTEST_SRCS := \
 	kernel/test/kt_repl.c
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
-               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(NET_SRCS) \
+               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(BLK_SRCS) \
+               $(NET_SRCS) \
                $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 

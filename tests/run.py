@@ -14,6 +14,13 @@ Tiers, in order (select with --tiers, default all):
   boot      boot paths: iPXE over TFTP, the GRUB ISO, an unknown command-line option
   repl      the kernel REPL on COM2 (tests/integration/repl_test.py): every command,
             live and frozen during a CPU-heavy workload, then fuzzing
+  blk       virtio-blk and the block layer (tests/integration/blk_test.py; no
+            root): raw images made by the test, read through the REPL's `blk`
+            (hashes against the host file), writes read back and found in the
+            host file, flush, FUA, discard, write zeroes, checked concurrent
+            reads on 1 CPU and on 2 CPUs with 2 queues, a bounded depth, a
+            lost interrupt and a hung device (EIO, reset), a read-only disk
+            (EROFS), blkdebug I/O errors (EIO), a disk of 0 bytes (about 15 s)
   nic       virtio-net with two queue pairs on a tap in a network namespace the
             test creates (tests/integration/nic_test.py; needs root): echo of
             frames checked byte for byte, per-queue and copy counters
@@ -786,6 +793,15 @@ def tier_repl(res, opts, state):
         res.add(name, ok, detail)
 
 
+def tier_blk(res, opts, state):
+    """Disks (tests/integration/blk_test.py): virtio-blk through the REPL."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import blk_test
+    blk_test.KERNEL = opts.kernel
+    for name, ok, detail in blk_test.run_all(opts.logs):
+        res.add(name, ok, detail)
+
+
 def tier_nic(res, opts, state):
     """The NIC path (tests/integration/nic_test.py): virtio-net with two
     queue pairs on a tap in a network namespace; frames echoed byte for
@@ -846,8 +862,8 @@ def tier_fuzz(res, opts, state):
 
 # ---------------------------------------------------------------------------
 TIERS = [("host", tier_host), ("ktest", tier_ktest), ("explicit", tier_explicit),
-         ("boot", tier_boot), ("repl", tier_repl), ("nic", tier_nic), ("net", tier_net),
-         ("tcp", tier_tcp), ("hostile", tier_hostile), ("fuzz", tier_fuzz)]
+         ("boot", tier_boot), ("repl", tier_repl), ("blk", tier_blk), ("nic", tier_nic),
+         ("net", tier_net), ("tcp", tier_tcp), ("hostile", tier_hostile), ("fuzz", tier_fuzz)]
 
 
 def env_float(name, default):

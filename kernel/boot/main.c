@@ -14,6 +14,7 @@
 #include "nic/pci.h"
 #include "kernel/repl/repl.h"
 #include "nic/nic.h"
+#include "fs/blk/blk.h"
 #include "zerocopy/pkb.h"
 #include "kernel/lib/string.h"
 
@@ -72,6 +73,7 @@ static void init_main(void *arg)
 	(void)arg;
 	repl_start();
 	nic_init();
+	blk_init();
 	net_init();
 	boot_ready_ns = arch_clock_ns();
 	printk(LOG_INFO, "caboose: ready: %u CPUs online, boot %llu ms", ncpus,
