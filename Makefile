@@ -42,7 +42,8 @@ LIB_SRCS := \
 	kernel/lib/string.c \
 	kernel/lib/format.c \
 	kernel/lib/cmdline.c \
-	kernel/lib/hist.c
+	kernel/lib/hist.c \
+	kernel/lib/param.c
 
 CONSOLE_SRCS := \
 	kernel/console/printk.c \

@@ -5,7 +5,7 @@
 #include "netstack/services.h"
 #include "netstack/metrics.h"
 #include "netstack/net_priv.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"

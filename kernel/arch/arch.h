@@ -11,6 +11,7 @@
 #define ARCH_ARCH_H
 
 #include "kernel/lib/types.h"
+#include "kernel/lib/cmdline.h"
 
 #define MAX_CPUS 64
 #define PAGE_SIZE 4096
@@ -215,5 +216,42 @@ typedef void (*bt_emit_t)(void *arg, int depth, u64 addr, const char *sym, u64 o
 void arch_backtrace_walk(u64 fp, u64 pc, u64 sp, bt_emit_t emit, void *arg);
 /* Frame pointer and resume address saved in a switched-out context. */
 void arch_context_frame(const struct context *ctx, u64 *fp, u64 *pc);
+
+/* --- what the loader handed over, in a loader-neutral form --- */
+
+#define BOOT_MEM_MAX 64
+#define BOOT_MOD_MAX 8
+
+enum { BOOT_MEM_USABLE = 1, BOOT_MEM_RESERVED = 2, BOOT_MEM_ACPI = 3, BOOT_MEM_NVS = 4 };
+
+struct boot_mem_range {
+	u64 base, len;
+	u32 type;
+};
+
+struct boot_module {
+	u64 start, end;          /* physical, end exclusive */
+	char name[96];           /* the module's string (its file name or URI first) */
+};
+
+struct boot_info {
+	const char *loader;
+	char cmdline_raw[CMDLINE_MAX];
+	bool cmdline_has_image;         /* first word is the image (QEMU, iPXE; not GRUB 2) */
+	int nmem;
+	struct boot_mem_range mem[BOOT_MEM_MAX];
+	int nmods;
+	struct boot_module mods[BOOT_MOD_MAX];
+	u64 kernel_start, kernel_end;   /* physical */
+};
+
+/* Filled by the architecture's boot code (e.g. kernel/arch/x86_64/
+ * multiboot.c) before it calls kmain. */
+extern struct boot_info boot_info;
+
+/* The portable kernel's start (kernel/boot/main.c), called by the
+ * architecture once this CPU, the console and exception handling are up and
+ * boot_info is filled. */
+__noreturn void kmain(void);
 
 #endif

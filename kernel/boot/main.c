@@ -4,7 +4,8 @@
  * memory, interrupts and time, the scheduler, the other CPUs; then this
  * context becomes CPU 0's scheduler loop and the init thread takes over.
  */
-#include "kernel/boot/boot.h"
+#include "kernel/arch/arch.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/mm/mm.h"
 #include "kernel/sched/sched.h"
@@ -17,7 +18,6 @@
 #include "zerocopy/pkb.h"
 #include "kernel/lib/string.h"
 
-struct boot_info boot_info;
 static unsigned max_cpus = MAX_CPUS;
 u64 boot_ready_ns;
 
@@ -84,7 +84,7 @@ __noreturn void kmain(void)
 {
 	pr_info("caboose: loaded by %s; command line '%s'", boot_info.loader,
 		boot_info.cmdline_raw);
-	settings_apply(boot_info.cmdline_raw, boot_info.cmdline_has_image);
+	param_apply(boot_info.cmdline_raw, boot_info.cmdline_has_image);
 	for (int i = 0; i < boot_info.nmods; i++)
 		pr_info("boot: module %d: %#llx-%#llx '%s'", i,
 			(unsigned long long)boot_info.mods[i].start,

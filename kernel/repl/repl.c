@@ -19,7 +19,7 @@
  */
 #include "kernel/repl/repl.h"
 #include "kernel/arch/arch.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
@@ -598,12 +598,12 @@ static int cmd_settings(struct repl_out *o, int argc, char **argv)
 	repl_table_begin(o, "given", "option::12 value::20 known::6");
 	for (int i = 0; i < kernel_cmdline.nargs; i++) {
 		const char *cells[3] = { kernel_cmdline.arg[i].key, kernel_cmdline.arg[i].val,
-					 settings_find(kernel_cmdline.arg[i].key) ? "yes" : "no" };
+					 param_find(kernel_cmdline.arg[i].key) ? "yes" : "no" };
 		repl_row(o, cells);
 	}
 	repl_table_end(o);
 	size_t n;
-	const struct kparam *const *all = settings_all(&n);
+	const struct kparam *const *all = param_all(&n);
 	repl_table_begin(o, "options", "option::10 help::50");
 	for (size_t i = 0; i < n; i++) {
 		const char *cells[2] = { all[i]->name, all[i]->help };

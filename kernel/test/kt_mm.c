@@ -1,6 +1,6 @@
 /* In-kernel tests of the page and object allocators. */
 #include "kernel/test/ktest.h"
-#include "kernel/boot/boot.h"
+#include "kernel/arch/arch.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"

@@ -15,10 +15,11 @@
 #include "kernel/arch/x86_64/serial_reg.h"
 #include "kernel/arch/x86_64/trap.h"
 #include "kernel/arch/x86_64/x86.h"
-#include "kernel/boot/boot.h"
 #include "kernel/console/console.h"
 
 #define MULTIBOOT_LOADER_MAGIC 0x2BADB002
+
+struct boot_info boot_info;
 
 static u8 bsp_ist[3][8192] __aligned(16);
 static bool serial_ok;
