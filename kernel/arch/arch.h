@@ -191,6 +191,12 @@ bool arch_uart_init(unsigned n);
 void arch_uart_write(unsigned n, const char *s, size_t len);
 int arch_uart_getc(unsigned n);
 int arch_uart_rx_irq(unsigned n, int vector, unsigned cpu);
+/* Panic's helpers: the registers of a trap frame (or of the caller when tf
+ * is NULL) printed, pc/fp/sp taken from one, and the other CPUs stopped. */
+struct trapframe;
+void arch_dump_trapframe(struct trapframe *tf);
+void arch_trapframe_regs(struct trapframe *tf, u64 *pc, u64 *fp, u64 *sp);
+void arch_stop_other_cpus(void);
 /* Exit the emulator (isa-debug-exit) with status (code << 1) | 1, or halt. */
 __noreturn void arch_exit(int code);
 /* Boot-time steps the portable kmain calls, in this order. */
@@ -253,5 +259,12 @@ extern struct boot_info boot_info;
  * architecture once this CPU, the console and exception handling are up and
  * boot_info is filled. */
 __noreturn void kmain(void);
+
+#ifndef CABOOSE_HOST
+/* The kernel image's sections, from the linker script (text and rodata
+ * read-only, the embedded symbol table last). */
+extern const char _text_start[], _text_end[], _rodata_start[], _rodata_end[];
+extern const char _data_start[], _bss_end[], _ksyms_start[], _ksyms_end[];
+#endif
 
 #endif

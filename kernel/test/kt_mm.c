@@ -291,7 +291,6 @@ KTEST_EXPLICIT(boot_module)
 
 /* ---- kernel page tables: W^X, NX, large pages, guard pages ---- */
 
-extern const char _text_start[], _rodata_start[], _data_start[];
 extern char kt_data_word[];
 char kt_data_word[64];
 static const char kt_rodata_word[64] = "read-only";

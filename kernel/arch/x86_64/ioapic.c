@@ -3,6 +3,7 @@
  * 0x20-0x2f and masked so that only the APICs deliver interrupts.
  */
 #include "kernel/arch/x86_64/apic.h"
+#include "kernel/arch/x86_64/init.h"
 #include "kernel/arch/x86_64/mmu.h"
 #include "kernel/arch/x86_64/trap.h"
 #include "kernel/arch/x86_64/x86.h"

@@ -5,6 +5,7 @@
  * is cut and reported, never followed out of range.
  */
 #include "kernel/arch/arch.h"
+#include "kernel/arch/x86_64/init.h"
 #include "kernel/arch/x86_64/layout.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"

@@ -136,8 +136,6 @@ void arch_irq_self(int vector) { lapic_send_ipi(this_cpu()->apic_id, (u8)vector)
 
 u64 arch_irq_count(unsigned cpu, int vector) { return irq_counts[cpu][vector & 255]; }
 
-extern const char boot_stack_guard[];
-
 /* Which kernel stack guard, if any, holds addr. */
 static bool in_stack_guard(u64 addr, u64 *stack_lo)
 {
@@ -255,8 +253,6 @@ void arch_trapframe_regs(struct trapframe *tf, u64 *pc, u64 *fp, u64 *sp)
 	*fp = tf->rbp;
 	*sp = tf->rsp;
 }
-
-extern const char _text_start[], _text_end[];
 
 static bool is_text(u64 a) { return a >= (u64)_text_start && a < (u64)_text_end; }
 
