@@ -99,6 +99,10 @@ static inline void preempt_disable(void)
 /* Implemented by the scheduler: switch away now if a reschedule is due and
  * this context may sleep (a thread, interrupts on, not in a handler). */
 void preempt_resched(void);
+/* The scheduler registers fn at boot: called on return from an interrupt
+ * that interrupted a preemptible thread (preempt count 0, interrupts on)
+ * while a reschedule is due; it switches away. */
+void arch_set_preempt_handler(void (*fn)(void));
 static inline void preempt_enable(void)
 {
 	__asm__ volatile("" ::: "memory");

@@ -39,8 +39,6 @@ static int set_console(const char *v)
 }
 KPARAM("console", set_console, "ttyS0 (COM1, 115200 8N1): the only console so far");
 
-void thread_init_reaper(void);
-
 static void ap_entry(void)
 {
 	timers_init_cpu();

@@ -4,14 +4,13 @@
  * halts or exits the emulator (panic=exit). A panic inside a panic prints one
  * line and halts at once.
  */
+#include "kernel/arch/arch.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/format.h"
-#include "kernel/arch/arch.h"
+#include "kernel/sched/sched.h"
 
 enum panic_action panic_action = PANIC_HALT;
 static volatile int panic_cpu = -1;
-
-const char *sched_thread_name(void);
 
 static void vpanic(struct trapframe *tf, const char *fmt, va_list ap)
 {

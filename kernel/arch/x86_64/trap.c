@@ -187,9 +187,15 @@ static void report_exception(struct trapframe *tf)
 		   (unsigned long long)off);
 }
 
-/* Implemented by the scheduler: called on interrupt return when a
- * reschedule is pending and the interrupted thread may be preempted. */
-void sched_preempt(void);
+/* Registered by the scheduler at boot (arch_set_preempt_handler): called
+ * on interrupt return when a reschedule is pending and the interrupted
+ * thread may be preempted. */
+static void (*preempt_handler)(void);
+
+void arch_set_preempt_handler(void (*fn)(void))
+{
+	__atomic_store_n(&preempt_handler, fn, __ATOMIC_RELEASE);
+}
 
 void trap_dispatch(struct trapframe *tf)
 {
@@ -215,8 +221,11 @@ void trap_dispatch(struct trapframe *tf)
 		lapic_eoi();
 	}
 	c->irq_depth--;
-	if (c->need_resched && c->current && c->preempt_count == 0 && (tf->rflags & RFLAGS_IF))
-		sched_preempt();
+	if (c->need_resched && c->current && c->preempt_count == 0 && (tf->rflags & RFLAGS_IF)) {
+		void (*fn)(void) = __atomic_load_n(&preempt_handler, __ATOMIC_ACQUIRE);
+		if (fn)
+			fn();
+	}
 }
 
 void arch_dump_trapframe(struct trapframe *tf)
