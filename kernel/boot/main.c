@@ -19,7 +19,6 @@
 #include "kernel/lib/string.h"
 
 static unsigned max_cpus = MAX_CPUS;
-u64 boot_ready_ns;
 
 static int set_smp(const char *v)
 {
@@ -71,9 +70,10 @@ static void init_main(void *arg)
 	repl_start();
 	nic_init();
 	net_init();
-	boot_ready_ns = arch_clock_ns();
+	u64 ready_ns = arch_clock_ns();
+	repl_boot_ready(ready_ns);
 	printk(LOG_INFO, "caboose: ready: %u CPUs online, boot %llu ms", ncpus,
-	       (unsigned long long)(boot_ready_ns / 1000000));
+	       (unsigned long long)(ready_ns / 1000000));
 	if (ktest_selected())
 		ktest_run_selected();
 }

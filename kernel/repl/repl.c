@@ -552,7 +552,9 @@ static int cmd_help(struct repl_out *o, int argc, char **argv)
 	return 0;
 }
 
-extern u64 boot_ready_ns;
+static u64 boot_ready_ns;
+
+void repl_boot_ready(u64 ns) { boot_ready_ns = ns; }
 
 REPL_CMD("uptime", cmd_uptime, "", "time since boot, boot-to-ready time, CPUs");
 static int cmd_uptime(struct repl_out *o, int argc, char **argv)

@@ -58,5 +58,8 @@ int repl_parse_addr(const char *s, u64 *out);
 int repl_parse_u64(const char *s, u64 *out);
 
 void repl_start(void);
+/* kmain reports the time the kernel became ready (arch_clock_ns), which
+ * the uptime command shows. */
+void repl_boot_ready(u64 ns);
 
 #endif
