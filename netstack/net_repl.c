@@ -4,6 +4,7 @@
  * fragment counts), and the counters net.drop.<reason>.
  */
 #include "netstack/net_priv.h"
+#include "netstack/tcp_priv.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -175,11 +176,6 @@ static u64 c_reasm(void)
 KCOUNTER("net.ip.reassembled", "datagrams", c_reasm);
 
 /* ---- TCP connections ---- */
-
-#include "netstack/tcp_priv.h"
-
-void tcp_for_each(void (*fn)(struct tcb *t, void *arg), void *arg,
-		  bool (*want)(struct tcb *t, void *arg));
 
 static void tcp_row(struct tcb *t, void *arg)
 {
