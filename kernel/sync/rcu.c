@@ -133,8 +133,6 @@ void call_rcu(struct rcu_head *h, void (*fn)(struct rcu_head *))
 	spin_unlock_irqrestore(&rcu.lock, f);
 }
 
-bool rcu_has_callbacks(void) { return rcu_cpus[cpu_id()].head != NULL; }
-
 void rcu_run_callbacks(void)
 {
 	struct rcu_cpu *rc = &rcu_cpus[cpu_id()];
