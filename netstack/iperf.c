@@ -812,21 +812,25 @@ int iperf_start(void)
 		p[i] = (u8)('0' + i % 10);
 	int err = sock_create(SOCK_STREAM, &l);
 	if (err)
-		return err;
+		goto fail_pattern;
 	/* children take the listener's buffer size, and with it the window
 	 * scale they announce: make it the data sockets' */
 	sock_setopt(l, SO_RCVBUF, SOCK_BUF);
-	if ((err = sock_bind(l, &a)) != 0 || (err = sock_listen(l, 64)) != 0) {
-		sock_close(l);
-		return err;
-	}
+	if ((err = sock_bind(l, &a)) != 0 || (err = sock_listen(l, 64)) != 0)
+		goto fail_close;
 	struct thread *t = thread_create("iperf", accept_main, l, -1, 0);
 	if (!t) {
-		sock_close(l);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto fail_close;
 	}
 	thread_put(t);
 	return 0;
+fail_close:
+	sock_close(l);
+fail_pattern:
+	page_put(pattern);
+	pattern = NULL;
+	return err;
 }
 
 static u64 c_tests(void) { return n_tests; }
