@@ -623,7 +623,7 @@ static int cmd_counters(struct repl_out *o, int argc, char **argv)
 		if (argc > 1 && strncmp(all[i]->name, argv[1], strlen(argv[1])) != 0)
 			continue;
 		char v[24];
-		ksnprintf(v, sizeof(v), "%llu", (unsigned long long)all[i]->read());
+		ksnprintf(v, sizeof(v), "%llu", (unsigned long long)kcounter_read(all[i]));
 		const char *cells[3] = { all[i]->name, v, all[i]->unit };
 		repl_row(o, cells);
 	}
