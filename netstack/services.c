@@ -650,29 +650,16 @@ void services_start(void)
 	}
 }
 
-static u64 c_echo(void) { return echo_datagrams; }
-static u64 c_echo_b(void) { return echo_bytes; }
-static u64 c_disc(void) { return discard_datagrams; }
-static u64 c_disc_b(void) { return discard_bytes; }
-KCOUNTER("services.udp_echo_datagrams", "datagrams", c_echo);
-KCOUNTER("services.udp_echo_bytes", "bytes", c_echo_b);
-KCOUNTER("services.udp_discard_datagrams", "datagrams", c_disc);
-KCOUNTER("services.udp_discard_bytes", "bytes", c_disc_b);
-static u64 c_tcp_conns(void) { return tcp_conns; }
-static u64 c_http_req(void) { return http_requests; }
-static u64 c_http_err(void) { return http_errors; }
-KCOUNTER("services.tcp_connections", "connections", c_tcp_conns);
-KCOUNTER("services.http_requests", "requests", c_http_req);
-KCOUNTER("services.http_bad_requests", "requests", c_http_err);
-static u64 c_http_idle(void) { return http_idle_closes; }
-KCOUNTER("services.http_idle_closes", "connections", c_http_idle);
-static u64 c_http_stall(void) { return http_stalls; }
-KCOUNTER("services.http_send_stalls", "connections", c_http_stall);
-static u64 c_met_served(void) { return metrics_served; }
-static u64 c_met_refused(void) { return metrics_refused; }
-static u64 c_met_timeouts(void) { return metrics_timeouts; }
-static u64 c_met_bad(void) { return metrics_bad; }
-KCOUNTER("services.metrics_served", "requests", c_met_served);
-KCOUNTER("services.metrics_refused", "connections", c_met_refused);
-KCOUNTER("services.metrics_timeouts", "connections", c_met_timeouts);
-KCOUNTER("services.metrics_bad_requests", "requests", c_met_bad);
+KCOUNTER_VAR("services.udp_echo_datagrams", "datagrams", echo_datagrams);
+KCOUNTER_VAR("services.udp_echo_bytes", "bytes", echo_bytes);
+KCOUNTER_VAR("services.udp_discard_datagrams", "datagrams", discard_datagrams);
+KCOUNTER_VAR("services.udp_discard_bytes", "bytes", discard_bytes);
+KCOUNTER_VAR("services.tcp_connections", "connections", tcp_conns);
+KCOUNTER_VAR("services.http_requests", "requests", http_requests);
+KCOUNTER_VAR("services.http_bad_requests", "requests", http_errors);
+KCOUNTER_VAR("services.http_idle_closes", "connections", http_idle_closes);
+KCOUNTER_VAR("services.http_send_stalls", "connections", http_stalls);
+KCOUNTER_VAR("services.metrics_served", "requests", metrics_served);
+KCOUNTER_VAR("services.metrics_refused", "connections", metrics_refused);
+KCOUNTER_VAR("services.metrics_timeouts", "connections", metrics_timeouts);
+KCOUNTER_VAR("services.metrics_bad_requests", "requests", metrics_bad);

@@ -631,14 +631,10 @@ static int cmd_counters(struct repl_out *o, int argc, char **argv)
 	return 0;
 }
 
-static u64 c_repl_lines(void) { return lines_run; }
-static u64 c_repl_refused(void) { return lines_refused; }
-static u64 c_repl_dropped(void) { return rx_dropped; }
-static u64 c_repl_rx(void) { return rx_bytes; }
-KCOUNTER("repl.lines", "lines", c_repl_lines);
-KCOUNTER("repl.lines_refused", "lines", c_repl_refused);
-KCOUNTER("repl.rx_bytes", "bytes", c_repl_rx);
-KCOUNTER("repl.rx_dropped", "bytes", c_repl_dropped);
+KCOUNTER_VAR("repl.lines", "lines", lines_run);
+KCOUNTER_VAR("repl.lines_refused", "lines", lines_refused);
+KCOUNTER_VAR("repl.rx_bytes", "bytes", rx_bytes);
+KCOUNTER_VAR("repl.rx_dropped", "bytes", rx_dropped);
 
 REPL_CMD("freeze", cmd_freeze, "", "halt every other CPU (the REPL keeps running)");
 static int cmd_freeze(struct repl_out *o, int argc, char **argv)

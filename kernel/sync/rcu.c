@@ -218,7 +218,5 @@ void rcu_stats(struct rcu_stats *s)
 		s->callbacks_pending += rcu_cpus[i].count;
 }
 
-static u64 c_gp(void) { return rcu.gp_completed; }
-static u64 c_cbs(void) { return rcu.callbacks_run; }
-KCOUNTER("rcu.grace_periods", "periods", c_gp);
-KCOUNTER("rcu.callbacks_run", "callbacks", c_cbs);
+KCOUNTER_VAR("rcu.grace_periods", "periods", rcu.gp_completed);
+KCOUNTER_VAR("rcu.callbacks_run", "callbacks", rcu.callbacks_run);

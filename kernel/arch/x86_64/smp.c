@@ -212,5 +212,4 @@ __noreturn void arch_exit(int code)
 	arch_die();
 }
 
-static u64 c_tlb(void) { return tlb_shootdowns; }
-KCOUNTER("tlb.shootdowns", "events", c_tlb);
+KCOUNTER_VAR("tlb.shootdowns", "events", tlb_shootdowns);
