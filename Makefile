@@ -3,6 +3,7 @@
 #   make iso        build/caboose.iso, a GRUB rescue image
 #   make run        boot Caboose in QEMU (installs missing Debian packages)
 #   make test       every test tier; ends with "N passed, N failed"
+#   make check-layers  the include rules of the layers (tools/check-layers)
 #   make bench      benchmarks (bench/), figures on stdout
 
 BUILD    := build
@@ -42,7 +43,8 @@ LIB_SRCS := \
 	kernel/lib/string.c \
 	kernel/lib/format.c \
 	kernel/lib/cmdline.c \
-	kernel/lib/hist.c
+	kernel/lib/hist.c \
+	kernel/lib/param.c
 
 CONSOLE_SRCS := \
 	kernel/console/printk.c \
@@ -137,7 +139,8 @@ KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) 
                $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test deps-bench
+.PHONY: fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test deps-bench \
+        check-layers
 all: $(BUILD)/caboose.elf
 
 # flags live here: a change to this file rebuilds everything
@@ -263,6 +266,10 @@ $(BUILD)/host/loadgen-unit: $(LOADGEN_TESTS) $(LOADGEN_CORE) $(wildcard bench/lo
 test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit \
       $(BUILD)/host/loadgen-unit $(FUZZ_BINS)
 	python3 tests/run.py
+
+# the layers of DESIGN.md (also the first tier of make test)
+check-layers:
+	@python3 tools/check-layers
 
 # ---- benchmarks ----
 $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile

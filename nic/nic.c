@@ -10,7 +10,7 @@
  */
 #include "nic/nic.h"
 #include "nic/pci.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"

@@ -45,7 +45,7 @@
 #include "nic/virtio.h"
 #include "nic/virtio_net_reg.h"
 #include "kernel/console/console.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"

@@ -5,6 +5,8 @@ Run by `make test` after the build (build/caboose.elf, build/caboose.iso,
 build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
 
 Tiers, in order (select with --tiers, default all):
+  layers    tools/check-layers (one result per rule) and its own test
+            (tests/tools/test_check_layers.py, one result per case)
   host      build/host/unit and build/host/loadgen-unit (Criterion); one result
             per Criterion test
   ktest     `ktest=list` once, then `ktest=all` under -smp 1, 2 and 4; one result
@@ -860,8 +862,25 @@ def tier_fuzz(res, opts, state):
                 "%s, %s runs: %s" % (r["status"], r.get("runs"), r.get("detail", "")))
 
 
+def tier_layers(res, opts, state):
+    """tools/check-layers over the tree and its test: each prints `ok NAME`
+    or `FAIL NAME: detail` lines, one result each."""
+    for tag, cmd in (("layers", [sys.executable, os.path.join(ROOT, "tools", "check-layers")]),
+                     ("layers test", [sys.executable, os.path.join(ROOT, "tests", "tools",
+                                                                   "test_check_layers.py")])):
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           cwd=ROOT, timeout=300)
+        lines = [l for l in p.stdout.splitlines() if l.strip()]
+        for l in lines:
+            name, _, detail = l.partition(" ")[2].partition(": ")
+            res.add("%s %s" % (tag, name), l.startswith("ok "), detail)
+        if not lines or p.returncode != (1 if any(l.startswith("FAIL") for l in lines) else 0):
+            res.add(tag + " run", False, "exit status %d: %s" % (p.returncode, p.stderr[-800:]))
+
+
 # ---------------------------------------------------------------------------
-TIERS = [("host", tier_host), ("ktest", tier_ktest), ("explicit", tier_explicit),
+TIERS = [("layers", tier_layers),
+         ("host", tier_host), ("ktest", tier_ktest), ("explicit", tier_explicit),
          ("boot", tier_boot), ("repl", tier_repl), ("blk", tier_blk), ("nic", tier_nic),
          ("net", tier_net), ("tcp", tier_tcp), ("hostile", tier_hostile), ("fuzz", tier_fuzz)]
 

@@ -40,7 +40,7 @@
 #include "fs/blk/blk_priv.h"
 #include "fs/blk/virtio_blk_reg.h"
 #include "nic/virtio.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"

@@ -1,6 +1,6 @@
 /* In-kernel tests of the page and object allocators. */
 #include "kernel/test/ktest.h"
-#include "kernel/boot/boot.h"
+#include "kernel/arch/arch.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
@@ -295,7 +295,6 @@ KTEST_EXPLICIT(boot_module)
 
 /* ---- kernel page tables: W^X, NX, large pages, guard pages ---- */
 
-extern const char _text_start[], _rodata_start[], _data_start[];
 extern char kt_data_word[];
 char kt_data_word[64];
 static const char kt_rodata_word[64] = "read-only";

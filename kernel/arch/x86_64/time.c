@@ -6,6 +6,7 @@
  */
 #include "kernel/arch/arch.h"
 #include "kernel/arch/x86_64/apic.h"
+#include "kernel/arch/x86_64/init.h"
 #include "kernel/arch/x86_64/trap.h"
 #include "kernel/arch/x86_64/x86.h"
 #include "kernel/console/console.h"
