@@ -264,6 +264,18 @@ test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit \
       $(BUILD)/host/loadgen-unit $(FUZZ_BINS)
 	python3 tests/run.py
 
+# ---- user programs (apps/): static musl binaries that also run on Linux ----
+# apps/httpd, the web server
+MUSLCC := musl-gcc
+APP_CFLAGS := -std=c11 -D_GNU_SOURCE -static -O2 -g -Wall -Wextra -Werror -pthread
+HTTPD_PURE := apps/httpd/parse.c apps/httpd/resp.c
+HTTPD_SRCS := $(HTTPD_PURE) apps/httpd/main.c apps/httpd/worker.c apps/httpd/file.c \
+              apps/httpd/log.c
+$(BUILD)/apps/httpd: $(HTTPD_SRCS) $(wildcard apps/httpd/*.h) Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MUSLCC  $@" >&2)
+	$(Q)$(MUSLCC) $(APP_CFLAGS) -o $@ $(HTTPD_SRCS)
+
 # ---- benchmarks ----
 $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile
 	@mkdir -p $(dir $@)
