@@ -261,11 +261,12 @@ $(BUILD)/host/loadgen-unit: $(LOADGEN_TESTS) $(LOADGEN_CORE) $(wildcard bench/lo
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(LOADGEN_TESTS) $(LOADGEN_CORE) -lcriterion -lm
 
 test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit \
-      $(BUILD)/host/loadgen-unit $(FUZZ_BINS)
+      $(BUILD)/host/loadgen-unit $(FUZZ_BINS) $(BUILD)/apps/httpd $(BUILD)/host/httpd-unit
 	python3 tests/run.py
 
 # ---- user programs (apps/): static musl binaries that also run on Linux ----
-# apps/httpd, the web server
+# apps/httpd, the web server; its parser and heads are tested on the host
+# (build/host/httpd-unit, Criterion)
 MUSLCC := musl-gcc
 APP_CFLAGS := -std=c11 -D_GNU_SOURCE -static -O2 -g -Wall -Wextra -Werror -pthread
 HTTPD_PURE := apps/httpd/parse.c apps/httpd/resp.c
@@ -275,6 +276,11 @@ $(BUILD)/apps/httpd: $(HTTPD_SRCS) $(wildcard apps/httpd/*.h) Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MUSLCC  $@" >&2)
 	$(Q)$(MUSLCC) $(APP_CFLAGS) -o $@ $(HTTPD_SRCS)
+$(BUILD)/host/httpd-unit: $(wildcard tests/host/httpd/test_*.c) $(HTTPD_PURE) \
+                          $(wildcard apps/httpd/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(wildcard tests/host/httpd/test_*.c) $(HTTPD_PURE) \
+		-lcriterion
 
 # ---- benchmarks ----
 $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile

@@ -5,8 +5,8 @@ Run by `make test` after the build (build/caboose.elf, build/caboose.iso,
 build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
 
 Tiers, in order (select with --tiers, default all):
-  host      build/host/unit and build/host/loadgen-unit (Criterion); one result
-            per Criterion test
+  host      build/host/unit, build/host/loadgen-unit and build/host/httpd-unit
+            (Criterion); one result per Criterion test
   ktest     `ktest=list` once, then `ktest=all` under -smp 1, 2 and 4; one result
             per `ktest: PASS/FAIL name` line plus one per boot (CPU count, summary
             line, exit status 1)
@@ -376,6 +376,8 @@ def criterion_block(lines, tname):
 def tier_host(res, opts, state):
     run_criterion(res, opts, opts.host_unit, "host-unit", "host")
     run_criterion(res, opts, opts.loadgen_unit, "loadgen-unit", "host loadgen")
+    run_criterion(res, opts, os.path.join(opts.build, "host", "httpd-unit"), "httpd-unit",
+                  "host httpd")
 
 
 def run_criterion(res, opts, unit, name, prefix):
