@@ -230,7 +230,7 @@ $(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard ke
 # libFuzzer targets (clang): the stack's input path, from the real code
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_NAMES := frames ipv4 dhcp iperf
+FUZZ_NAMES := frames ipv4 dhcp iperf httpd
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # the iperf3 parameter parser has a target of its own
 $(BUILD)/fuzz/fuzz_iperf: tests/fuzz/fuzz_iperf.c netstack/iperf_json.c kernel/lib/string.c \
@@ -266,7 +266,7 @@ test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit \
 
 # ---- user programs (apps/): static musl binaries that also run on Linux ----
 # apps/httpd, the web server; its parser and heads are tested on the host
-# (build/host/httpd-unit, Criterion)
+# (build/host/httpd-unit, Criterion) and fuzzed (build/fuzz/fuzz_httpd)
 MUSLCC := musl-gcc
 APP_CFLAGS := -std=c11 -D_GNU_SOURCE -static -O2 -g -Wall -Wextra -Werror -pthread
 HTTPD_PURE := apps/httpd/parse.c apps/httpd/resp.c
@@ -281,6 +281,9 @@ $(BUILD)/host/httpd-unit: $(wildcard tests/host/httpd/test_*.c) $(HTTPD_PURE) \
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(wildcard tests/host/httpd/test_*.c) $(HTTPD_PURE) \
 		-lcriterion
+$(BUILD)/fuzz/fuzz_httpd: tests/fuzz/fuzz_httpd.c $(HTTPD_PURE) $(wildcard apps/httpd/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_httpd.c $(HTTPD_PURE)
 
 # ---- benchmarks ----
 $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile
