@@ -139,7 +139,7 @@ KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) 
                $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test deps-bench \
+.PHONY: check-layers fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test deps-bench \
         check-layers
 all: $(BUILD)/caboose.elf
 
@@ -233,7 +233,7 @@ $(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard ke
 # libFuzzer targets (clang): the stack's input path, from the real code
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_NAMES := frames ipv4 dhcp iperf
+FUZZ_NAMES := frames ipv4 dhcp iperf httpd
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # the iperf3 parameter parser has a target of its own
 $(BUILD)/fuzz/fuzz_iperf: tests/fuzz/fuzz_iperf.c netstack/iperf_json.c kernel/lib/string.c \
@@ -264,12 +264,33 @@ $(BUILD)/host/loadgen-unit: $(LOADGEN_TESTS) $(LOADGEN_CORE) $(wildcard bench/lo
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(LOADGEN_TESTS) $(LOADGEN_CORE) -lcriterion -lm
 
 test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit \
-      $(BUILD)/host/loadgen-unit $(FUZZ_BINS)
+      $(BUILD)/host/loadgen-unit $(FUZZ_BINS) $(BUILD)/apps/httpd $(BUILD)/host/httpd-unit
 	python3 tests/run.py
 
 # the layers of DESIGN.md (also the first tier of make test)
 check-layers:
 	@python3 tools/check-layers
+
+# ---- user programs (apps/): static musl binaries that also run on Linux ----
+# apps/httpd, the web server; its parser and heads are tested on the host
+# (build/host/httpd-unit, Criterion) and fuzzed (build/fuzz/fuzz_httpd)
+MUSLCC := musl-gcc
+APP_CFLAGS := -std=c11 -D_GNU_SOURCE -static -O2 -g -Wall -Wextra -Werror -pthread
+HTTPD_PURE := apps/httpd/parse.c apps/httpd/resp.c
+HTTPD_SRCS := $(HTTPD_PURE) apps/httpd/main.c apps/httpd/worker.c apps/httpd/file.c \
+              apps/httpd/log.c
+$(BUILD)/apps/httpd: $(HTTPD_SRCS) $(wildcard apps/httpd/*.h) Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MUSLCC  $@" >&2)
+	$(Q)$(MUSLCC) $(APP_CFLAGS) -o $@ $(HTTPD_SRCS)
+$(BUILD)/host/httpd-unit: $(wildcard tests/host/httpd/test_*.c) $(HTTPD_PURE) \
+                          $(wildcard apps/httpd/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(wildcard tests/host/httpd/test_*.c) $(HTTPD_PURE) \
+		-lcriterion
+$(BUILD)/fuzz/fuzz_httpd: tests/fuzz/fuzz_httpd.c $(HTTPD_PURE) $(wildcard apps/httpd/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_httpd.c $(HTTPD_PURE)
 
 # ---- benchmarks ----
 $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile

@@ -7,8 +7,11 @@ build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
 Tiers, in order (select with --tiers, default all):
   layers    tools/check-layers (one result per rule) and its own test
             (tests/tools/test_check_layers.py, one result per case)
-  host      build/host/unit and build/host/loadgen-unit (Criterion); one result
-            per Criterion test
+  host      build/host/unit, build/host/loadgen-unit and build/host/httpd-unit
+            (Criterion); one result per Criterion test
+  httpd     apps/httpd on Linux, loopback only (tests/host/httpd/httpd_test.py;
+            curl, wrk): bodies, conditionals, ranges, every error, pipelining,
+            time-outs, 1000 connections, the access log (about 10 s)
   ktest     `ktest=list` once, then `ktest=all` under -smp 1, 2 and 4; one result
             per `ktest: PASS/FAIL name` line plus one per boot (CPU count, summary
             line, exit status 1)
@@ -378,6 +381,8 @@ def criterion_block(lines, tname):
 def tier_host(res, opts, state):
     run_criterion(res, opts, opts.host_unit, "host-unit", "host")
     run_criterion(res, opts, opts.loadgen_unit, "loadgen-unit", "host loadgen")
+    run_criterion(res, opts, os.path.join(opts.build, "host", "httpd-unit"), "httpd-unit",
+                  "host httpd")
 
 
 def run_criterion(res, opts, unit, name, prefix):
@@ -845,6 +850,15 @@ def tier_hostile(res, opts, state):
         res.add(name, ok, detail)
 
 
+def tier_httpd(res, opts, state):
+    """apps/httpd on Linux (tests/host/httpd/httpd_test.py)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "host", "httpd"))
+    import httpd_test
+    binary = os.path.join(opts.build, "apps", "httpd")
+    for name, ok, detail in httpd_test.run_all(opts.logs, binary):
+        res.add(name, ok, detail)
+
+
 def tier_fuzz(res, opts, state):
     """The libFuzzer targets, bounded (tests/fuzz/run.py); built by make."""
     seconds = int(env_float("CABOOSE_FUZZ_SECONDS", 20))
@@ -879,10 +893,10 @@ def tier_layers(res, opts, state):
 
 
 # ---------------------------------------------------------------------------
-TIERS = [("layers", tier_layers),
-         ("host", tier_host), ("ktest", tier_ktest), ("explicit", tier_explicit),
-         ("boot", tier_boot), ("repl", tier_repl), ("blk", tier_blk), ("nic", tier_nic),
-         ("net", tier_net), ("tcp", tier_tcp), ("hostile", tier_hostile), ("fuzz", tier_fuzz)]
+TIERS = [("layers", tier_layers), ("host", tier_host), ("httpd", tier_httpd), ("ktest", tier_ktest),
+         ("explicit", tier_explicit), ("boot", tier_boot), ("repl", tier_repl), ("blk", tier_blk),
+         ("nic", tier_nic), ("net", tier_net), ("tcp", tier_tcp), ("hostile", tier_hostile),
+         ("fuzz", tier_fuzz)]
 
 
 def env_float(name, default):
