@@ -412,7 +412,7 @@ def inside(logdir, kernel):
         for path in ("/", "/64k", "/1m"):
             out = os.path.join(logdir, "tcp-curl.out")
             p = subprocess.run(["curl", "-s", "-m", "20", "-o", out, "-w", "%{http_code} %{size_download}",
-                                "http://%s%s" % (GUEST, path)], stdout=subprocess.PIPE, text=True)
+                                "http://%s:80%s" % (GUEST, path)], stdout=subprocess.PIPE, text=True)
             data = open(out, "rb").read() if os.path.exists(out) else b""
             want_len = 612 if path == "/" else len(body_of(path))
             ok = p.stdout == "200 %d" % want_len and len(data) == want_len and \
@@ -420,7 +420,7 @@ def inside(logdir, kernel):
             check("curl %s: 200, %d bytes, right bytes" % (path, want_len), ok, p.stdout)
 
         # wrk: keep-alive load, no errors
-        p = subprocess.run(["wrk", "-t2", "-c20", "-d3s", "http://%s/" % GUEST],
+        p = subprocess.run(["wrk", "-t2", "-c20", "-d3s", "http://%s:80/" % GUEST],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
         m = re.search(r"(\d+) requests in", p.stdout)
         reqs = int(m.group(1)) if m else 0
@@ -551,7 +551,7 @@ def inside(logdir, kernel):
         codes = []
         for _ in range(5):
             p = subprocess.run(["curl", "-s", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}",
-                                "http://%s/" % GUEST], stdout=subprocess.PIPE, text=True)
+                                "http://%s:80/" % GUEST], stdout=subprocess.PIPE, text=True)
             codes.append(p.stdout)
         check("during a SYN flood of %d the service answers (SYN cookies)" % n_flood,
               codes == ["200"] * 5, codes)
@@ -667,7 +667,7 @@ def lossy(logdir, kernel, loss, seed, sack=True):
               "%d of %d bytes back" % (len(got), LOSSY_BYTES))
         out = os.path.join(logdir, tag + ".curl.out")
         p = subprocess.run(["curl", "-s", "-m", "120", "-o", out, "-w", "%{http_code}",
-                            "http://%s/1m" % LOSSY_GUEST], stdout=subprocess.PIPE, text=True)
+                            "http://%s:80/1m" % LOSSY_GUEST], stdout=subprocess.PIPE, text=True)
         ok = p.stdout == "200" and open(out, "rb").read() == body_of("/1m")
         check("a 1 MiB HTTP body arrives intact", ok, p.stdout)
         log("tcp: %s loss: done in %.1f s" % (label, time.time() - t0))
