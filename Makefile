@@ -2,6 +2,7 @@
 #   make            build/caboose.elf, the kernel image
 #   make iso        build/caboose.iso, a GRUB rescue image
 #   make run        boot Caboose in QEMU (installs missing Debian packages)
+#   make run-smoke  boot make run's QEMU command in the background, curl it
 #   make test       every test tier; ends with "N passed, N failed"
 #   make check-layers  the include rules of the layers (tools/check-layers)
 #   make bench      benchmarks (bench/), figures on stdout
@@ -139,8 +140,8 @@ KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) 
                $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: check-layers fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test deps-bench \
-        check-layers
+.PHONY: check-layers fuzz all iso run run-cmd run-smoke repl test test-host test-qemu bench clean \
+        deps-run deps-test deps-bench
 all: $(BUILD)/caboose.elf
 
 # flags live here: a change to this file rebuilds everything
@@ -193,19 +194,35 @@ MEM       ?= 512M
 CMDLINE   ?= console=ttyS0 services=http,echo,discard,metrics
 HTTP_PORT ?= 8080
 METRICS_PORT ?= 9100
+REPL_SOCK ?= $(BUILD)/repl.sock
+RUN_KERNEL ?= $(BUILD)/caboose.elf
+# make run's QEMU command, the one source for `make run` and for the smoke
+# check that boots it (`make run-smoke`, the test tier "smoke": it reads the
+# command with `make -s run-cmd` and picks free ports, its own REPL_SOCK and
+# the kernel image of its run)
+RUN_QEMU = $(QEMU) -accel tcg,thread=multi -smp $(SMP) -m $(MEM) -display none -no-reboot \
+	-kernel $(RUN_KERNEL) -append "$(CMDLINE)" \
+	-chardev socket,id=repl,path=$(REPL_SOCK),server=on,wait=off \
+	-serial mon:stdio -serial chardev:repl \
+	-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$(HTTP_PORT)-:80,hostfwd=tcp:127.0.0.1:$(METRICS_PORT)-:9100 \
+	-device virtio-net-pci,netdev=n0 \
+	-device isa-debug-exit,iobase=0xf4,iosize=4
 run: deps-run $(BUILD)/caboose.elf
 	@echo "Caboose in QEMU: console below; quit with Ctrl-A then X." >&2
-	@echo "The REPL is on $(BUILD)/repl.sock: run 'make repl' in another terminal." >&2
-	$(QEMU) -accel tcg,thread=multi -smp $(SMP) -m $(MEM) -display none -no-reboot \
-		-kernel $(BUILD)/caboose.elf -append "$(CMDLINE)" \
-		-chardev socket,id=repl,path=$(BUILD)/repl.sock,server=on,wait=off \
-		-serial mon:stdio -serial chardev:repl \
-		-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$(HTTP_PORT)-:80,hostfwd=tcp:127.0.0.1:$(METRICS_PORT)-:9100 \
-		-device virtio-net-pci,netdev=n0 \
-		-device isa-debug-exit,iobase=0xf4,iosize=4
+	@echo "The REPL is on $(REPL_SOCK): run 'make repl' in another terminal." >&2
+	$(RUN_QEMU)
+
+# the command above, as a shell would run it (for tools/run_smoke.py)
+run-cmd:
+	@printf '%s\n' '$(strip $(RUN_QEMU))'
+
+# boots `make run`'s command with -smp 1 and 2, fetches / and /metrics
+# through the forwarded ports with curl, stops QEMU by its PID
+run-smoke: deps-run $(BUILD)/caboose.elf
+	@python3 tools/run_smoke.py
 
 repl:
-	@python3 tools/repl.py $(BUILD)/repl.sock
+	@python3 tools/repl.py $(REPL_SOCK)
 
 deps-run:
 	@sh tools/deps.sh run

@@ -17,6 +17,10 @@ Tiers, in order (select with --tiers, default all):
             line, exit status 1)
   explicit  the explicit in-kernel tests of EXPLICIT below, one boot each
   boot      boot paths: iPXE over TFTP, the GRUB ISO, an unknown command-line option
+  smoke     `make run`'s own QEMU command (make run-cmd), -smp 1 and 2, in the
+            background on free localhost ports: curl gets / (200, the page)
+            and /metrics through its forwarded ports, then QEMU is stopped by
+            its PID (tools/run_smoke.py, which `make run-smoke` runs too)
   repl      the kernel REPL on COM2 (tests/integration/repl_test.py): every command,
             live and frozen during a CPU-heavy workload, then fuzzing
   blk       virtio-blk and the block layer (tests/integration/blk_test.py; no
@@ -790,6 +794,15 @@ def tier_boot(res, opts, state):
     res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
 
 
+def tier_smoke(res, opts, state):
+    """make run's QEMU command, booted as make run-smoke does
+    (tools/run_smoke.py), with this run's kernel image."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import run_smoke
+    for name, ok, detail in run_smoke.run_all(opts.logs, opts.kernel):
+        res.add(name, ok, detail)
+
+
 def tier_repl(res, opts, state):
     """The REPL (tests/integration/repl_test.py): every command live and
     frozen during a workload, then fuzzing."""
@@ -894,9 +907,9 @@ def tier_layers(res, opts, state):
 
 # ---------------------------------------------------------------------------
 TIERS = [("layers", tier_layers), ("host", tier_host), ("httpd", tier_httpd), ("ktest", tier_ktest),
-         ("explicit", tier_explicit), ("boot", tier_boot), ("repl", tier_repl), ("blk", tier_blk),
-         ("nic", tier_nic), ("net", tier_net), ("tcp", tier_tcp), ("hostile", tier_hostile),
-         ("fuzz", tier_fuzz)]
+         ("explicit", tier_explicit), ("boot", tier_boot), ("smoke", tier_smoke), ("repl", tier_repl),
+         ("blk", tier_blk), ("nic", tier_nic), ("net", tier_net), ("tcp", tier_tcp),
+         ("hostile", tier_hostile), ("fuzz", tier_fuzz)]
 
 
 def env_float(name, default):
@@ -959,7 +972,7 @@ def main():
         for tname, fn in TIERS:
             if tname not in wanted:
                 continue
-            if tname in ("ktest", "explicit", "boot", "repl", "nic", "net", "tcp",
+            if tname in ("ktest", "explicit", "boot", "smoke", "repl", "nic", "net", "tcp",
                          "hostile") and \
                     not os.path.isfile(opts.kernel):
                 res.add(tname, False, "%s is missing (make)" % os.path.relpath(opts.kernel, ROOT))

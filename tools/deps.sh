@@ -6,9 +6,28 @@
 # names the missing packages and fails.  Progress and errors go to stderr.
 set -eu
 
-RUN_PKGS="qemu-system-x86 make gcc binutils libc6-dev"
-TEST_PKGS="$RUN_PKGS ipxe-qemu grub-pc-bin grub-common xorriso mtools libcriterion-dev python3 clang iproute2 curl wrk dnsmasq-base iputils-ping iperf3 musl-tools"
-# bench/run: wrk (closed-loop load), gnuplot-nox (PNG plots), curl (readiness)
+# One list for every entry point: `make run`, `make run-smoke`, `make test`
+# (and .ci/run, which calls `tools/deps.sh test`) and `make bench`.  Installed
+# with --no-install-recommends, so whatever a command needs is named here even
+# when another package only recommends it.  Checked on a minimal Debian 12
+# (debootstrap --variant=minbase; ../shared/tools/fresh-check).
+#
+# make run: the build (make gcc binutils libc6-dev), QEMU and the option ROM of
+# its virtio-net-pci (ipxe-qemu); python3 for `make repl` (tools/repl.py);
+# curl for `curl localhost:8080/` and `make run-smoke` (tools/run_smoke.py)
+RUN_PKGS="make gcc binutils libc6-dev qemu-system-x86 ipxe-qemu python3 curl"
+# make test, besides: the GRUB ISO (grub-pc-bin grub-common xorriso mtools),
+# host unit tests (libcriterion-dev), the fuzz targets (clang, and
+# libclang-rt-14-dev: clang-14's libFuzzer and sanitizer runtimes and headers,
+# only recommended by clang), network namespaces and taps (iproute2: ip;
+# procps: sysctl), the clients (wrk; netbase: /etc/services, which wrk's
+# getaddrinfo reads; dnsmasq-base; iputils-ping; iperf3), and musl-tools
+# (musl-gcc -static: apps/httpd)
+TEST_PKGS="$RUN_PKGS grub-pc-bin grub-common xorriso mtools libcriterion-dev clang libclang-rt-14-dev iproute2 procps netbase wrk dnsmasq-base iputils-ping iperf3 musl-tools"
+# make bench, besides: gnuplot-nox (bench/run's PNG plots); bench/linux-guest
+# uses apt-get, dpkg-deb and objdump (apt, dpkg and binutils) and gcc -static
+# (libc6-dev's libc.a), and takes busybox, nginx and iperf3 from downloaded
+# packages without installing them
 BENCH_PKGS="$TEST_PKGS gnuplot-nox"
 
 case "${1:-}" in

@@ -6,8 +6,8 @@
  * request it held up (no coordinated omission).  A warm-up is run and not
  * counted.
  *
- *   loadgen --url http://10.213.9.2/ --rate 500 [options]
- *   loadgen --url http://10.213.9.2/ --sweep 100,200,400,800 [options]
+ *   loadgen --url http://10.213.9.2:80/ --rate 500 [options]
+ *   loadgen --url http://10.213.9.2:80/ --sweep 100,200,400,800 [options]
  *
  * stdout: one JSON document (settings, then the result, or one result per
  * sweep step and the knee); stderr: progress and errors.  Exit status 0 if

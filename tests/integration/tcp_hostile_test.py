@@ -371,7 +371,7 @@ def row_for(rows, conn):
 def curl(path, timeout=30):
     """(http code, bytes) of curl from the namespace's own stack."""
     p = subprocess.run(["curl", "-s", "-m", str(timeout), "-o", "/dev/null", "-w",
-                        "%{http_code} %{size_download}", "http://%s%s" % (GUEST, path)],
+                        "%{http_code} %{size_download}", "http://%s:80%s" % (GUEST, path)],
                        stdout=subprocess.PIPE, text=True)
     parts = p.stdout.split()
     return (parts[0], int(parts[1])) if len(parts) == 2 else (p.stdout, 0)
