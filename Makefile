@@ -107,6 +107,11 @@ NET_SRCS := $(NET_PORTABLE) \
 	netstack/metrics.c \
 	netstack/iperf.c
 
+# the RAM root from the initial archive (portable: host unit tests)
+FS_PORTABLE := \
+	fs/ramfs.c
+FS_SRCS := $(FS_PORTABLE)
+
 REPL_SRCS := \
 	kernel/repl/repl.c
 
@@ -126,7 +131,7 @@ KTEST_SRCS := \
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
                $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(NET_SRCS) \
-               $(KTEST_SRCS)
+               $(FS_SRCS) $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test deps-bench
@@ -211,10 +216,10 @@ HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werro
                -fno-omit-frame-pointer -pthread
 HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c kernel/lib/hist.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
-                 kernel/sync/spinlock.c zerocopy/pkb.c $(NET_PORTABLE)
+                 kernel/sync/spinlock.c zerocopy/pkb.c $(NET_PORTABLE) $(FS_PORTABLE)
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c
-$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h tests/host/*.h)
+$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) \
 		-lcriterion
