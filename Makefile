@@ -25,6 +25,8 @@ ARCH_SRCS := \
 	kernel/arch/x86_64/trampoline.S \
 	kernel/arch/x86_64/trap_entry.S \
 	kernel/arch/x86_64/switch.S \
+	kernel/arch/x86_64/user_entry.S \
+	kernel/arch/x86_64/user.c \
 	kernel/arch/x86_64/start.c \
 	kernel/arch/x86_64/cpu.c \
 	kernel/arch/x86_64/trap.c \
@@ -112,6 +114,18 @@ FS_PORTABLE := \
 	fs/ramfs.c
 FS_SRCS := $(FS_PORTABLE)
 
+PROC_SRCS := \
+	kernel/proc/vm.c \
+	kernel/proc/elf.c \
+	kernel/proc/proc.c \
+	kernel/proc/init.c
+
+SYSCALL_SRCS := \
+	kernel/syscall/syscall.c \
+	kernel/syscall/sys_io.c \
+	kernel/syscall/sys_mm.c \
+	kernel/syscall/sys_misc.c
+
 REPL_SRCS := \
 	kernel/repl/repl.c
 
@@ -131,7 +145,7 @@ KTEST_SRCS := \
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
                $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(NET_SRCS) \
-               $(FS_SRCS) $(KTEST_SRCS)
+               $(FS_SRCS) $(PROC_SRCS) $(SYSCALL_SRCS) $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test deps-bench
@@ -283,3 +297,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
