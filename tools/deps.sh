@@ -7,7 +7,7 @@
 set -eu
 
 RUN_PKGS="qemu-system-x86 make gcc binutils libc6-dev"
-TEST_PKGS="$RUN_PKGS ipxe-qemu grub-pc-bin grub-common xorriso mtools libcriterion-dev python3 clang iproute2 curl wrk dnsmasq-base iputils-ping iperf3"
+TEST_PKGS="$RUN_PKGS ipxe-qemu grub-pc-bin grub-common xorriso mtools libcriterion-dev python3 clang iproute2 curl wrk dnsmasq-base iputils-ping iperf3 musl-tools"
 # bench/run: wrk (closed-loop load), gnuplot-nox (PNG plots), curl (readiness)
 BENCH_PKGS="$TEST_PKGS gnuplot-nox"
 

@@ -8,7 +8,7 @@
 #include "kernel/lib/format.h"
 #include "kernel/repl/repl.h"
 
-#define NR_MAX 512   /* numbers at or above count as one bucket */
+#define NR_MAX 1024  /* counted one by one below this; the last bucket takes the rest */
 
 /* Linux x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl) */
 enum {
