@@ -141,7 +141,8 @@ KTEST_SRCS := \
 	kernel/test/kt_rcu.c \
 	kernel/test/kt_time.c \
 	kernel/test/kt_fault.c \
-	kernel/test/kt_repl.c
+	kernel/test/kt_repl.c \
+	kernel/test/kt_user.c
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
                $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(NET_SRCS) \

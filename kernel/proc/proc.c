@@ -81,6 +81,12 @@ int proc_spawn(const char *path, const char *const *argv, const char *const *env
 	const struct ramfs_file *f = ramfs_lookup(path);
 	if (!f)
 		return -ENOENT;
+	return proc_spawn_image(path, f->data, f->size, argv, envp, out);
+}
+
+int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *const *argv,
+		     const char *const *envp, struct proc **out)
+{
 	struct proc *p = kzalloc(sizeof(*p));
 	struct exec_image img;
 	int r = -ENOMEM;
@@ -91,13 +97,13 @@ int proc_spawn(const char *path, const char *const *argv, const char *const *env
 	p->vm = vm_create();
 	if (!p->vm)
 		goto fail;
-	r = elf_load(p->vm, f->data, f->size, argv, envp, &img);
+	r = elf_load(p->vm, data, size, argv, envp, &img);
 	if (r < 0)
 		goto fail_vm;
 	arch_user_init(&p->user, p->vm->root);
 	p->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
-	size_t n = strnlen(path, sizeof(p->name) - 1);
-	memcpy(p->name, path, n);
+	size_t n = strnlen(name, sizeof(p->name) - 1);
+	memcpy(p->name, name, n);
 	waitq_init(&p->exit_wq, "proc_exit");
 	p->state = PROC_RUNNING;
 	p->entry_pc = img.entry;

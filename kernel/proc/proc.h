@@ -121,6 +121,9 @@ struct proc *proc_current(void);
  * -ENOMEM, -E2BIG. */
 int proc_spawn(const char *path, const char *const *argv, const char *const *envp,
 	       struct proc **out);
+/* The same from a program image in memory (tests); name is for the logs. */
+int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *const *argv,
+		     const char *const *envp, struct proc **out);
 /* Wait for the end of p and free it; returns its wait status. */
 int proc_wait(struct proc *p);
 /* End the current process with a wait status (exit: code << 8; a
