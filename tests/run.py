@@ -43,7 +43,9 @@ Tiers, in order (select with --tiers, default all):
             output, the kernel's exit/signal log line and QEMU's status
             checked (printf, argv/envp/auxv, brk/mmap, -EFAULT and -ENOSYS,
             a fault of each kind ending only its process while a second
-            program runs); the REPL's ps and syscalls after a program ran
+            program runs); the REPL's ps and syscalls after a program ran; then
+            the same binaries on Linux (bench/linux-guest's kernel, built if
+            missing) and on Caboose: same output, same exit status or signal
   fuzz      the libFuzzer targets of the network stack (tests/fuzz/run.py),
             20 s each from a seed corpus
 
@@ -878,7 +880,7 @@ USER_CASES = [
               expect=["SMEP off (the CPU lacks it), SMAP off (the CPU lacks it)"] + HELLO_OUT),
     user_case("argv, envp and auxv", "/tests/args", "one,two",
               expect=["argc=3", "argv[0]=/tests/args", "argv[1]=one", "argv[2]=two",
-                      "env HOME=/", "env PATH=/bin:/tests", "env TERM=linux", "AT_PAGESZ=4096",
+                      "env HOME=/", "env TERM=linux", "AT_PAGESZ=4096",
                       "AT_PHNUM ok=1", "AT_PHDR ok=1", "AT_ENTRY ok=1", "AT_RANDOM ok=1",
                       "AT_HWCAP sse2=1", "stack aligned=1",
                       "proc: pid 1 (/tests/args) exited with status 0"]),
@@ -896,13 +898,24 @@ USER_CASES = [
                       "clock_gettime(-5, &ts) = -1 Invalid argument",
                       "uname(kernel address) = -1 Bad address",
                       "getrandom(NULL, 16, 0) = -1 Bad address",
-                      "ioctl(1, TIOCGWINSZ) = -1 Not a tty",
-                      "rt_sigaction(SIGKILL) = -1 Invalid argument",
+                      "rt_sigaction(SIGKILL, bad act) = -1 Bad address",
+                      "rt_sigaction(SIGKILL, &act) = -1 Invalid argument",
+                      "rt_sigprocmask(9, &set) = -1 Invalid argument",
+                      "writev(1, bad iov, 1) = -1 Bad address",
+                      "mmap(PROT_READ|PROT_WRITE, file 9) = -1 Bad file descriptor",
+                      "arch_prctl(ARCH_SET_FS, kernel address) = -1 Operation not permitted",
                       "unimplemented 999 = -1 Function not implemented",
-                      "unimplemented fork = -1 Function not implemented",
+                      "unimplemented 400 = -1 Function not implemented",
                       "uname(&u) = 0", "machine=x86_64", "monotonic ok=1",
                       "getrandom(r, 32, 0) = 32", "pid=1 tid==pid=1", "efault: done",
                       "proc: pid 1 (/tests/efault) exited with status 0"]),
+    user_case("calls Caboose lacks: ENOSYS, logged; the console is no tty", "/tests/enosys",
+              expect=["ioctl(1, TIOCGWINSZ, &ws) = -1 Not a tty",
+                      "syscall: pid 1 (/tests/enosys) called 57, which Caboose lacks: -ENOSYS",
+                      "fork = -1 Function not implemented",
+                      "getppid = -1 Function not implemented",
+                      "unimplemented 999 = -1 Function not implemented", "enosys: done",
+                      "proc: pid 1 (/tests/enosys) exited with status 0"]),
     crash_case("segv", "SIGSEGV: write of unmapped address 0 at pc"),
     crash_case("read0", "SIGSEGV: read of unmapped address 0x8 at pc"),
     crash_case("fpe", "SIGFPE: divide error (#DE) at pc"),
@@ -958,6 +971,89 @@ def tier_user(res, opts, state):
             problems.append("%s, expected %d" % (b.status_str(), want))
         res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
     user_repl(res, opts)
+    user_vs_linux(res, opts)
+
+
+# The same binaries on Linux (the guest bench/linux-guest builds from Debian's
+# kernel package) and on Caboose, each as the first and only program (rdinit=
+# and init=); their output and how they ended must be the same.
+DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", ""),
+                 ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
+LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
+BOOT_NOISE = ("SeaBIOS", "caboose: starting", "iPXE", "Press Ctrl-B")
+
+
+def program_lines(lines):
+    """What the program printed: every line but the kernels' logs and the
+    firmware's banners (Caboose runs with loglevel=2, so no log line splits
+    one of the program's)."""
+    out = []
+    for l in lines[1:]:   # the first is the QEMU command
+        # SeaBIOS ends its last line without a newline
+        l = re.sub(r"^Booting from ROM\.*", "", l)
+        if not l.strip() or re.match(r"\s*\[\s*\d+\.\d+\]", l) or l.startswith(BOOT_NOISE):
+            continue
+        if l.startswith("---[ end Kernel panic"):
+            break
+        out.append(l)
+    return out
+
+
+def linux_guest_kernel(opts):
+    kernel = os.path.join(opts.build, "linux-guest", "vmlinuz")
+    if os.path.isfile(kernel):
+        return kernel, ""
+    err("   building the Linux guest (bench/linux-guest: Debian's kernel package)")
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "linux-guest")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=900)
+    if p.returncode != 0 or not os.path.isfile(kernel):
+        return None, "bench/linux-guest failed: " + p.stderr[-600:]
+    return kernel, ""
+
+
+def user_vs_linux(res, opts):
+    kernel, why = linux_guest_kernel(opts)
+    for prog, args in DIFF_PROGRAMS:
+        name = "user same output as Linux: %s%s" % (prog, " " + args if args else "")
+        err("== %s" % name)
+        if not kernel:
+            res.add(name, False, why)
+            continue
+        tag = prog + ("-" + args.replace(",", "-") if args else "")
+        lx = qemu(["-accel", "tcg", "-m", MEM, "-nographic", "-no-reboot", "-nic", "none",
+                   "-kernel", kernel, "-initrd", opts.initrd, "-append",
+                   "console=ttyS0 quiet panic=-1 rdinit=/tests/%s%s"
+                   % (prog, " -- " + args.replace(",", " ") if args else "")],
+                  os.path.join(opts.logs, "user-linux-%s.log" % tag), opts.explicit_timeout,
+                  stop_when=r"---\[ end Kernel panic")
+        cb = qemu(user_args(opts, "console=ttyS0 loglevel=2 panic=exit ip=off init=/tests/%s "
+                            "init.exit=qemu%s" % (prog, " init.args=" + args if args else ""),
+                            "max"),
+                  os.path.join(opts.logs, "user-caboose-%s.log" % tag), opts.explicit_timeout)
+        problems = []
+        m = LINUX_EXIT_RE.search(lx.text)
+        if not m:
+            problems.append("Linux: no exit status (%s)" % lx.status_str())
+            lx_end = None
+        else:
+            st = int(m.group(1), 16)
+            lx_end = "exit %d" % (st >> 8) if st & 0x7f == 0 else "signal %d" % (st & 0x7f)
+        cb_end = None
+        if cb.status is None or cb.status < 0 or not cb.status & 1:
+            problems.append("Caboose: %s" % cb.status_str())
+        else:
+            code = cb.status >> 1
+            cb_end = "signal %d" % (code - 64) if 64 < code < 126 else "exit %d" % code
+        if lx_end and cb_end and lx_end != cb_end:
+            problems.append("Linux: %s, Caboose: %s" % (lx_end, cb_end))
+        a, b = program_lines(lx.lines), program_lines(cb.lines)
+        if a != b:
+            import difflib
+            d = list(difflib.unified_diff(a, b, "linux", "caboose", lineterm="", n=1))
+            problems.append("outputs differ:\n" + "\n".join(d[:40]))
+        elif not a:
+            problems.append("no output on either")
+        res.add(name, not problems, "; ".join(problems))
 
 
 def user_repl(res, opts):

@@ -89,7 +89,8 @@ void proc_run_init(void)
 	int nprog = split(progs, prog, INIT_MAX_PROGS);
 	int nargs = split(args, (char **)argv + 1, INIT_MAX_ARGS);
 	argv[nargs + 1] = NULL;
-	static const char *const envp[] = { "HOME=/", "PATH=/bin:/tests", "TERM=linux", NULL };
+	/* what Linux gives its init */
+	static const char *const envp[] = { "HOME=/", "TERM=linux", NULL };
 	int code = 0;
 	for (int i = 0; i < nprog; i++) {
 		argv[0] = prog[i];

@@ -134,28 +134,30 @@ long sys_getrandom(const u64 a[6])
 #define SIGSET_SIZE 8
 #define UNBLOCKABLE ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))
 
+/* The checks in Linux's order (kernel/signal.c): the set size, reading the
+ * new action, the signal number, writing the old action. */
 long sys_rt_sigaction(const u64 a[6])
 {
 	struct proc *p = proc_current();
 	s64 sig = (s32)a[0];
-	if (a[3] != SIGSET_SIZE || sig < 1 || sig > PROC_NSIG)
+	if (a[3] != SIGSET_SIZE)
 		return -EINVAL;
 	struct k_sigaction act;
-	if (a[1]) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			return -EINVAL;
-		if (copy_from_user(&act, a[1], sizeof(act)) < 0)
-			return -EFAULT;
-	}
-	if (a[2] && copy_to_user(a[2], &p->sigact[sig - 1], sizeof(act)) < 0)
+	if (a[1] && copy_from_user(&act, a[1], sizeof(act)) < 0)
 		return -EFAULT;
+	if (sig < 1 || sig > PROC_NSIG || (a[1] && (sig == SIGKILL || sig == SIGSTOP)))
+		return -EINVAL;
+	struct k_sigaction old = p->sigact[sig - 1];
 	if (a[1]) {
 		act.mask &= ~UNBLOCKABLE;
 		p->sigact[sig - 1] = act;
 	}
+	if (a[2] && copy_to_user(a[2], &old, sizeof(old)) < 0)
+		return -EFAULT;
 	return 0;
 }
 
+/* Linux's order: the set size, reading the new set, how, writing the old. */
 long sys_rt_sigprocmask(const u64 a[6])
 {
 	struct proc *p = proc_current();
@@ -163,21 +165,19 @@ long sys_rt_sigprocmask(const u64 a[6])
 		return -EINVAL;
 	u64 set = 0, old = p->sigmask;
 	if (a[1]) {
-		if (a[0] > SIG_SETMASK)
-			return -EINVAL;
 		if (copy_from_user(&set, a[1], sizeof(set)) < 0)
 			return -EFAULT;
-	}
-	if (a[2] && copy_to_user(a[2], &old, sizeof(old)) < 0)
-		return -EFAULT;
-	if (a[1]) {
+		set &= ~UNBLOCKABLE;
 		if (a[0] == SIG_BLOCK)
 			p->sigmask |= set;
 		else if (a[0] == SIG_UNBLOCK)
 			p->sigmask &= ~set;
-		else
+		else if (a[0] == SIG_SETMASK)
 			p->sigmask = set;
-		p->sigmask &= ~UNBLOCKABLE;
+		else
+			return -EINVAL;
 	}
+	if (a[2] && copy_to_user(a[2], &old, sizeof(old)) < 0)
+		return -EFAULT;
 	return 0;
 }
