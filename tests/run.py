@@ -1057,8 +1057,8 @@ def user_vs_linux(res, opts):
 
 
 def user_repl(res, opts):
-    """After programs ran (init.exit=stay), the REPL still answers: ps and
-    syscalls show what they did."""
+    """After programs ran, and while a third waits on the console, the REPL
+    still answers: syscalls counts what they did, ps shows the live one."""
     name = "user REPL ps and syscalls after programs ran"
     err("== %s" % name)
     sock = os.path.join(opts.logs, "user-repl.sock")
@@ -1066,7 +1066,8 @@ def user_repl(res, opts):
     if os.path.exists(sock):
         os.unlink(sock)
     a = kernel_args(2, accel_for(2), "console=ttyS0 panic=exit ip=off "
-                    "init=/tests/efault,/tests/crash", initrd=opts.initrd, kernel=opts.kernel)
+                    "init=/tests/efault,/tests/crash,/tests/wait", initrd=opts.initrd,
+                    kernel=opts.kernel)
     a = [x for x in a if x != "-nographic"]
     a += ["-cpu", "max", "-display", "none", "-serial", "file:" + log,
           "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock, "-serial", "chardev:repl"]
@@ -1081,11 +1082,11 @@ def user_repl(res, opts):
             if os.path.exists(log):
                 with open(log, "rb") as f:
                     text = ANSI_RE.sub("", f.read().decode("utf-8", "replace"))
-                if "killed by SIGSEGV" in text:
+                if "wait: reading" in text:
                     break
             time.sleep(0.2)
-        if "killed by SIGSEGV" not in text:
-            problems.append("the programs did not run to their end")
+        if "killed by SIGSEGV" not in text or "wait: reading" not in text:
+            problems.append("the programs did not run (the third waits on the console)")
         else:
             p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "repl.py"), sock,
                                 "-c", "json syscalls", "-c", "json ps"],
@@ -1106,8 +1107,12 @@ def user_repl(res, opts):
                     problems.append("syscalls lacks 999 as ENOSYS")
                 if rows.get("write", {}).get("errors", 0) < 3:
                     problems.append("write errors not counted: %r" % rows.get("write"))
-                if docs[1].get("processes"):
-                    problems.append("ps lists processes that ended: %r" % docs[1]["processes"])
+                procs = docs[1].get("processes", [])
+                if len(procs) != 1 or procs[0].get("pid") != 3 or \
+                        procs[0].get("name") != "/tests/wait" or \
+                        procs[0].get("state") != "running" or not procs[0].get("pages"):
+                    problems.append("ps should list /tests/wait alone, running, with its "
+                                    "pages (the others ended): %r" % procs)
     finally:
         kill_child(proc)
     res.add(name, not problems, "; ".join(problems))

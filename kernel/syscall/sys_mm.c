@@ -75,10 +75,9 @@ long sys_mmap(const u64 a[6])
 		}
 	} else {
 		/* a hint is taken when that range is free and below the gap */
-		if (!(addr & (PAGE_SIZE - 1)) && addr >= VM_MIN && addr <= vm->mmap_top - len &&
-		    len <= vm->mmap_top && vm_range_free(vm, addr, len))
-			;
-		else if (!(addr = vm_find_free(vm, len)))
+		bool hint_ok = !(addr & (PAGE_SIZE - 1)) && addr >= VM_MIN && len <= vm->mmap_top &&
+			       addr <= vm->mmap_top - len && vm_range_free(vm, addr, len);
+		if (!hint_ok && !(addr = vm_find_free(vm, len)))
 			return -ENOMEM;
 	}
 	int r = vm_map_anon(vm, addr, len, uprot, kind);

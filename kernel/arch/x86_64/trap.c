@@ -204,7 +204,10 @@ void trap_dispatch(struct trapframe *tf)
 			handlers[v].fn(tf, handlers[v].arg);
 			return;
 		}
-		if ((tf->cs & 3) == 3 && trap_user_fault(tf, exc_names[v]))
+		/* a fault of the program's own making; an NMI or a machine check
+		 * is the machine's and is reported as before */
+		if ((tf->cs & 3) == 3 && v != EXC_NMI && v != EXC_MC &&
+		    trap_user_fault(tf, exc_names[v]))
 			return;
 		/* a bad user pointer met by arch_copy_user: the copy comes up short */
 		if ((v == EXC_PF || v == EXC_GP) && (tf->cs & 3) == 0 && trap_fixup(tf))
