@@ -3,6 +3,7 @@
 #   make iso        build/caboose.iso, a GRUB rescue image
 #   make run        boot Caboose in QEMU (installs missing Debian packages)
 #   make test       every test tier; ends with "N passed, N failed"
+#   make check-layers  the include rules of the layers (tools/check-layers)
 #   make bench      benchmarks (bench/), figures on stdout
 
 BUILD    := build
@@ -44,7 +45,8 @@ LIB_SRCS := \
 	kernel/lib/string.c \
 	kernel/lib/format.c \
 	kernel/lib/cmdline.c \
-	kernel/lib/hist.c
+	kernel/lib/hist.c \
+	kernel/lib/param.c
 
 CONSOLE_SRCS := \
 	kernel/console/printk.c \
@@ -82,6 +84,13 @@ NIC_SRCS := \
 	nic/virtio_net.c \
 	nic/nic.c
 
+# the block layer and disk drivers (beside nic/ in the layers)
+BLK_SRCS := \
+	fs/blk/blk.c \
+	fs/blk/blk_repl.c \
+	fs/blk/virtio_blk.c \
+	fs/blk/kt_blk.c
+
 # the portable part builds on the host too (unit tests, fuzzers)
 NET_PORTABLE := \
 	netstack/netif.c \
@@ -118,7 +127,8 @@ PROC_SRCS := \
 	kernel/proc/vm.c \
 	kernel/proc/elf.c \
 	kernel/proc/proc.c \
-	kernel/proc/init.c
+	kernel/proc/init.c \
+	kernel/proc/kt_proc.c
 
 SYSCALL_SRCS := \
 	kernel/syscall/syscall.c \
@@ -141,15 +151,16 @@ KTEST_SRCS := \
 	kernel/test/kt_rcu.c \
 	kernel/test/kt_time.c \
 	kernel/test/kt_fault.c \
-	kernel/test/kt_repl.c \
-	kernel/test/kt_user.c
+	kernel/test/kt_repl.c
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
-               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(NET_SRCS) \
-               $(FS_SRCS) $(PROC_SRCS) $(SYSCALL_SRCS) $(KTEST_SRCS)
+               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(BLK_SRCS) \
+               $(NET_SRCS) $(FS_SRCS) $(PROC_SRCS) $(SYSCALL_SRCS) \
+               $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test deps-bench
+.PHONY: check-layers fuzz all iso run repl test test-host test-qemu bench clean deps-run deps-test deps-bench \
+        check-layers
 all: $(BUILD)/caboose.elf
 
 # flags live here: a change to this file rebuilds everything
@@ -242,7 +253,7 @@ $(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard ke
 # libFuzzer targets (clang): the stack's input path, from the real code
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_NAMES := frames ipv4 dhcp iperf
+FUZZ_NAMES := frames ipv4 dhcp iperf httpd
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # the iperf3 parameter parser has a target of its own
 $(BUILD)/fuzz/fuzz_iperf: tests/fuzz/fuzz_iperf.c netstack/iperf_json.c kernel/lib/string.c \
@@ -273,8 +284,33 @@ $(BUILD)/host/loadgen-unit: $(LOADGEN_TESTS) $(LOADGEN_CORE) $(wildcard bench/lo
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(LOADGEN_TESTS) $(LOADGEN_CORE) -lcriterion -lm
 
 test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit \
-      $(BUILD)/host/loadgen-unit $(FUZZ_BINS)
+      $(BUILD)/host/loadgen-unit $(FUZZ_BINS) $(BUILD)/apps/httpd $(BUILD)/host/httpd-unit
 	python3 tests/run.py
+
+# the layers of DESIGN.md (also the first tier of make test)
+check-layers:
+	@python3 tools/check-layers
+
+# ---- user programs (apps/): static musl binaries that also run on Linux ----
+# apps/httpd, the web server; its parser and heads are tested on the host
+# (build/host/httpd-unit, Criterion) and fuzzed (build/fuzz/fuzz_httpd)
+MUSLCC := musl-gcc
+APP_CFLAGS := -std=c11 -D_GNU_SOURCE -static -O2 -g -Wall -Wextra -Werror -pthread
+HTTPD_PURE := apps/httpd/parse.c apps/httpd/resp.c
+HTTPD_SRCS := $(HTTPD_PURE) apps/httpd/main.c apps/httpd/worker.c apps/httpd/file.c \
+              apps/httpd/log.c
+$(BUILD)/apps/httpd: $(HTTPD_SRCS) $(wildcard apps/httpd/*.h) Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MUSLCC  $@" >&2)
+	$(Q)$(MUSLCC) $(APP_CFLAGS) -o $@ $(HTTPD_SRCS)
+$(BUILD)/host/httpd-unit: $(wildcard tests/host/httpd/test_*.c) $(HTTPD_PURE) \
+                          $(wildcard apps/httpd/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(wildcard tests/host/httpd/test_*.c) $(HTTPD_PURE) \
+		-lcriterion
+$(BUILD)/fuzz/fuzz_httpd: tests/fuzz/fuzz_httpd.c $(HTTPD_PURE) $(wildcard apps/httpd/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_httpd.c $(HTTPD_PURE)
 
 # ---- benchmarks ----
 $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile

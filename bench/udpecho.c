@@ -6,10 +6,16 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		printf("usage: udpecho [PORT]\n"
+		       "A UDP echo server (default port 7) for the Linux guest of the benchmarks.\n");
+		return 0;
+	}
 	int port = argc > 1 ? atoi(argv[1]) : 7;
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };

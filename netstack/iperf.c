@@ -812,36 +812,32 @@ int iperf_start(void)
 		p[i] = (u8)('0' + i % 10);
 	int err = sock_create(SOCK_STREAM, &l);
 	if (err)
-		return err;
+		goto fail_pattern;
 	/* children take the listener's buffer size, and with it the window
 	 * scale they announce: make it the data sockets' */
 	sock_setopt(l, SO_RCVBUF, SOCK_BUF);
-	if ((err = sock_bind(l, &a)) != 0 || (err = sock_listen(l, 64)) != 0) {
-		sock_close(l);
-		return err;
-	}
+	if ((err = sock_bind(l, &a)) != 0 || (err = sock_listen(l, 64)) != 0)
+		goto fail_close;
 	struct thread *t = thread_create("iperf", accept_main, l, -1, 0);
 	if (!t) {
-		sock_close(l);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto fail_close;
 	}
 	thread_put(t);
 	return 0;
+fail_close:
+	sock_close(l);
+fail_pattern:
+	page_put(pattern);
+	pattern = NULL;
+	return err;
 }
 
-static u64 c_tests(void) { return n_tests; }
-static u64 c_done(void) { return n_done; }
-static u64 c_failed(void) { return n_failed; }
-static u64 c_denied(void) { return n_denied; }
-static u64 c_bad(void) { return n_bad; }
-static u64 c_streams(void) { return n_streams; }
-static u64 c_rx(void) { return bytes_rx; }
-static u64 c_tx(void) { return bytes_tx; }
-KCOUNTER("services.iperf_tests", "tests", c_tests);
-KCOUNTER("services.iperf_tests_done", "tests", c_done);
-KCOUNTER("services.iperf_tests_failed", "tests", c_failed);
-KCOUNTER("services.iperf_access_denied", "connections", c_denied);
-KCOUNTER("services.iperf_bad_input", "connections", c_bad);
-KCOUNTER("services.iperf_streams", "streams", c_streams);
-KCOUNTER("services.iperf_bytes_received", "bytes", c_rx);
-KCOUNTER("services.iperf_bytes_sent", "bytes", c_tx);
+KCOUNTER_VAR("services.iperf_tests", "tests", n_tests);
+KCOUNTER_VAR("services.iperf_tests_done", "tests", n_done);
+KCOUNTER_VAR("services.iperf_tests_failed", "tests", n_failed);
+KCOUNTER_VAR("services.iperf_access_denied", "connections", n_denied);
+KCOUNTER_VAR("services.iperf_bad_input", "connections", n_bad);
+KCOUNTER_VAR("services.iperf_streams", "streams", n_streams);
+KCOUNTER_VAR("services.iperf_bytes_received", "bytes", bytes_rx);
+KCOUNTER_VAR("services.iperf_bytes_sent", "bytes", bytes_tx);

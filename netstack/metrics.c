@@ -265,7 +265,7 @@ static void render_prom(struct mbuf *b, struct hist *h)
 			continue;
 		prom_name(nm, sizeof(nm), all[i]->name);
 		mb_printf(b, "# HELP %s Kernel counter %s (%s).\n# TYPE %s counter\n%s %llu\n", nm,
-			  all[i]->name, all[i]->unit, nm, nm, (unsigned long long)all[i]->read());
+			  all[i]->name, all[i]->unit, nm, nm, (unsigned long long)kcounter_read(all[i]));
 	}
 }
 
@@ -310,7 +310,7 @@ static void render_json(struct mbuf *b, struct hist *h)
 	const struct kcounter *const *all = kcounters(&n);
 	for (size_t i = 0; i < n; i++)
 		mb_printf(b, "%s\"%s\":%llu", i ? "," : "", all[i]->name,
-			  (unsigned long long)all[i]->read());
+			  (unsigned long long)kcounter_read(all[i]));
 	mb_printf(b, "}}\n");
 }
 

@@ -10,7 +10,7 @@
 #include "netstack/net_priv.h"
 #include "netstack/services.h"
 #include "nic/nic.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
 

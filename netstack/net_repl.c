@@ -4,6 +4,7 @@
  * fragment counts), and the counters net.drop.<reason>.
  */
 #include "netstack/net_priv.h"
+#include "netstack/tcp_priv.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -176,11 +177,6 @@ KCOUNTER("net.ip.reassembled", "datagrams", c_reasm);
 
 /* ---- TCP connections ---- */
 
-#include "netstack/tcp_priv.h"
-
-void tcp_for_each(void (*fn)(struct tcb *t, void *arg), void *arg,
-		  bool (*want)(struct tcb *t, void *arg));
-
 static void tcp_row(struct tcb *t, void *arg)
 {
 	struct repl_out *o = arg;
@@ -266,14 +262,10 @@ static int cmd_tcp(struct repl_out *o, int argc, char **argv)
 	return 0;
 }
 
-static u64 c_tcp_retx(void) { return tcp_stats.retransmits; }
-static u64 c_tcp_est(void) { return tcp_stats.established; }
-KCOUNTER("net.tcp.retransmits", "segments", c_tcp_retx);
-KCOUNTER("net.tcp.established", "connections", c_tcp_est);
+KCOUNTER_VAR("net.tcp.retransmits", "segments", tcp_stats.retransmits);
+KCOUNTER_VAR("net.tcp.established", "connections", tcp_stats.established);
 /* the rest of the totals, for the metrics service (metrics.c exports net.tcp.*) */
-#define TCP_COUNTER(field, unit)                                                   \
-	static u64 c_tcp_##field(void) { return __atomic_load_n(&tcp_stats.field, __ATOMIC_RELAXED); } \
-	KCOUNTER("net.tcp." #field, unit, c_tcp_##field);
+#define TCP_COUNTER(field, unit) KCOUNTER_VAR("net.tcp." #field, unit, tcp_stats.field);
 TCP_COUNTER(active_opens, "connections")
 TCP_COUNTER(passive_opens, "connections")
 TCP_COUNTER(resets_sent, "segments")

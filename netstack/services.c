@@ -5,7 +5,7 @@
 #include "netstack/services.h"
 #include "netstack/metrics.h"
 #include "netstack/net_priv.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
@@ -204,17 +204,33 @@ static const char welcome[] =
 	"kernel made once at boot: no byte of it was copied on the way to the wire.</p>\n"
 	"<p>Headers ride last.</p>\n</body>\n</html>\n";
 
+static u32 body_npages(const struct http_body *b) { return (b->len + PAGE_SIZE - 1) / PAGE_SIZE; }
+
+/* Give back what make_bodies made (all of it, or as far as it got). */
+static void free_bodies(void)
+{
+	for (int i = 0; i < 3; i++) {
+		if (!bodies[i].pages)
+			continue;
+		for (u32 k = 0; k < body_npages(&bodies[i]); k++)
+			if (bodies[i].pages[k])
+				page_put(bodies[i].pages[k]);
+		kfree(bodies[i].pages);
+		bodies[i].pages = NULL;
+	}
+}
+
 static bool make_bodies(void)
 {
 	for (int i = 0; i < 3; i++) {
-		u32 np = (bodies[i].len + PAGE_SIZE - 1) / PAGE_SIZE;
+		u32 np = body_npages(&bodies[i]);
 		bodies[i].pages = kzalloc(np * sizeof(struct page *));
 		if (!bodies[i].pages)
-			return false;
+			goto fail;
 		for (u32 k = 0; k < np; k++) {
 			struct page *pg = page_alloc(0);
 			if (!pg)
-				return false;
+				goto fail;
 			bodies[i].pages[k] = pg;
 			u8 *p = page_address(pg);
 			for (u32 j = 0; j < PAGE_SIZE; j++)
@@ -228,6 +244,9 @@ static bool make_bodies(void)
 	memcpy(p, welcome, MIN(n, 611u));
 	p[611] = '\n';
 	return true;
+fail:
+	free_bodies();
+	return false;
 }
 
 /* Send header text and then body bytes [0, len) of b, by reference. */
@@ -550,22 +569,34 @@ out:
 	sock_close(s);
 }
 
-static void start_tcp(struct tcp_service *svc)
+/* Listen and start the service's accept thread; 0 or a negative errno,
+ * with nothing left behind on failure. */
+static int start_tcp(struct tcp_service *svc)
 {
 	struct socket *l;
 	struct sockaddr_in4 a = { IP4_ANY, svc->port };
-	if (sock_create(SOCK_STREAM, &l) != 0 || sock_bind(l, &a) != 0 || sock_listen(l, 1024) != 0) {
-		pr_err("services: %s: cannot listen on TCP port %u", svc->name, svc->port);
-		return;
-	}
+	const char *what = "cannot listen on";
+	int err = sock_create(SOCK_STREAM, &l);
+	if (err)
+		goto fail;
+	if ((err = sock_bind(l, &a)) != 0 || (err = sock_listen(l, 1024)) != 0)
+		goto fail_close;
 	svc->lis = l;
 	struct thread *t = thread_create(svc->name, accept_main, svc, -1, 0);
 	if (!t) {
-		pr_err("services: %s: no thread", svc->name);
-		return;
+		err = -ENOMEM;
+		what = "no thread for";
+		svc->lis = NULL;
+		goto fail_close;
 	}
 	thread_put(t);
 	pr_info("services: %s on TCP port %u", svc->name, svc->port);
+	return 0;
+fail_close:
+	sock_close(l);
+fail:
+	pr_err("services: %s: %s TCP port %u (error %d)", svc->name, what, svc->port, err);
+	return err;
 }
 
 static struct tcp_service svc_echo = { "tcp_echo", 7, tcp_echo_conn, NULL };
@@ -605,10 +636,10 @@ void services_start(void)
 	if (wanted & SVC_METRICS)
 		start_tcp(&svc_metrics);
 	if (wanted & SVC_HTTP) {
-		if (make_bodies())
-			start_tcp(&svc_http);
-		else
+		if (!make_bodies())
 			pr_err("services: http: no memory for its pages");
+		else if (start_tcp(&svc_http) != 0)
+			free_bodies();
 	}
 	if (wanted & SVC_IPERF) {
 		int err = iperf_start();
@@ -619,29 +650,16 @@ void services_start(void)
 	}
 }
 
-static u64 c_echo(void) { return echo_datagrams; }
-static u64 c_echo_b(void) { return echo_bytes; }
-static u64 c_disc(void) { return discard_datagrams; }
-static u64 c_disc_b(void) { return discard_bytes; }
-KCOUNTER("services.udp_echo_datagrams", "datagrams", c_echo);
-KCOUNTER("services.udp_echo_bytes", "bytes", c_echo_b);
-KCOUNTER("services.udp_discard_datagrams", "datagrams", c_disc);
-KCOUNTER("services.udp_discard_bytes", "bytes", c_disc_b);
-static u64 c_tcp_conns(void) { return tcp_conns; }
-static u64 c_http_req(void) { return http_requests; }
-static u64 c_http_err(void) { return http_errors; }
-KCOUNTER("services.tcp_connections", "connections", c_tcp_conns);
-KCOUNTER("services.http_requests", "requests", c_http_req);
-KCOUNTER("services.http_bad_requests", "requests", c_http_err);
-static u64 c_http_idle(void) { return http_idle_closes; }
-KCOUNTER("services.http_idle_closes", "connections", c_http_idle);
-static u64 c_http_stall(void) { return http_stalls; }
-KCOUNTER("services.http_send_stalls", "connections", c_http_stall);
-static u64 c_met_served(void) { return metrics_served; }
-static u64 c_met_refused(void) { return metrics_refused; }
-static u64 c_met_timeouts(void) { return metrics_timeouts; }
-static u64 c_met_bad(void) { return metrics_bad; }
-KCOUNTER("services.metrics_served", "requests", c_met_served);
-KCOUNTER("services.metrics_refused", "connections", c_met_refused);
-KCOUNTER("services.metrics_timeouts", "connections", c_met_timeouts);
-KCOUNTER("services.metrics_bad_requests", "requests", c_met_bad);
+KCOUNTER_VAR("services.udp_echo_datagrams", "datagrams", echo_datagrams);
+KCOUNTER_VAR("services.udp_echo_bytes", "bytes", echo_bytes);
+KCOUNTER_VAR("services.udp_discard_datagrams", "datagrams", discard_datagrams);
+KCOUNTER_VAR("services.udp_discard_bytes", "bytes", discard_bytes);
+KCOUNTER_VAR("services.tcp_connections", "connections", tcp_conns);
+KCOUNTER_VAR("services.http_requests", "requests", http_requests);
+KCOUNTER_VAR("services.http_bad_requests", "requests", http_errors);
+KCOUNTER_VAR("services.http_idle_closes", "connections", http_idle_closes);
+KCOUNTER_VAR("services.http_send_stalls", "connections", http_stalls);
+KCOUNTER_VAR("services.metrics_served", "requests", metrics_served);
+KCOUNTER_VAR("services.metrics_refused", "connections", metrics_refused);
+KCOUNTER_VAR("services.metrics_timeouts", "connections", metrics_timeouts);
+KCOUNTER_VAR("services.metrics_bad_requests", "requests", metrics_bad);

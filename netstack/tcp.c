@@ -157,7 +157,6 @@ void tcp_unhash(struct tcb *t)
 
 /* Every hashed connection and listener with a reference, for the timers
  * and the REPL: fn(t, arg) runs without the table lock. */
-void tcp_for_each(void (*fn)(struct tcb *t, void *arg), void *arg, bool (*want)(struct tcb *t, void *arg));
 void tcp_for_each(void (*fn)(struct tcb *t, void *arg), void *arg, bool (*want)(struct tcb *t, void *arg))
 {
 	enum { BATCH = 64 };

@@ -691,7 +691,6 @@ static void enter_time_wait(struct tcb *t)
 	tcp_timer_arm(t, TT_2MSL, net_now_ns() + 2 * TCP_MSL_NS);
 }
 
-void tcp_time_wait_end(struct tcb *t);
 void tcp_time_wait_end(struct tcb *t)
 {
 	__atomic_fetch_sub(&time_wait_count, 1, __ATOMIC_RELAXED);

@@ -187,6 +187,15 @@ void tcp_wake(struct tcb *t);
 u32 tcp_cookie_make(ip4_t la, u16 lp, ip4_t ra, u16 rp, u32 peer_isn, u16 peer_mss, u16 *mss);
 /* The MSS a good cookie carries, or 0. */
 u16 tcp_cookie_check(ip4_t la, u16 lp, ip4_t ra, u16 rp, u32 peer_isn, u32 cookie);
+/* Every hashed connection and listener for which want(t, arg) holds (all
+ * when want is NULL), each with a reference: fn(t, arg) runs without the
+ * table lock (the timers, the REPL). */
+void tcp_for_each(void (*fn)(struct tcb *t, void *arg), void *arg,
+		  bool (*want)(struct tcb *t, void *arg));
+
+/* tcp_input.c (tcp_input itself is in net_priv.h) */
+/* TIME-WAIT is over (its 2MSL timer fired): the connection is done. [S] held. */
+void tcp_time_wait_end(struct tcb *t);
 
 /* tcp_output.c */
 void tcp_output(struct tcb *t, struct tcp_xmit *x);          /* send what may go now */

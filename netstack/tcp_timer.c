@@ -98,8 +98,6 @@ void tcp_wheel_remove(struct tcb *t)
 #define KEEPALIVE_INTVL_NS (75ULL * 1000000000ULL)
 #define KEEPALIVE_PROBES 9
 
-void tcp_time_wait_end(struct tcb *t);
-
 void tcp_timer_arm(struct tcb *t, enum tcp_timer which, u64 at)
 {
 	t->timer[which] = at ? at : 1;

@@ -10,7 +10,7 @@
  */
 #include "nic/nic.h"
 #include "nic/pci.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
@@ -71,8 +71,7 @@ int nic_xmit_wait(struct nic *nic, struct pkb *b, u64 timeout_ns)
 	}
 }
 
-static u64 c_tx_waits(void) { return tx_waits; }
-KCOUNTER("nic.tx_full_waits", "waits", c_tx_waits);
+KCOUNTER_VAR("nic.tx_full_waits", "waits", tx_waits);
 
 /* ---- the echo test service ---- */
 
@@ -255,21 +254,15 @@ static void flood(struct nic *nic, const u8 *req_eth, u32 count, u32 size)
 	       (unsigned long long)(sent ? k / sent : 0), (unsigned long long)retries);
 }
 
-static u64 c_flood(void) { return flood_frames; }
-static u64 c_flood_ns(void) { return flood_ns; }
-static u64 c_flood_ticks(void) { return flood_ticks; }
-static u64 c_flood_retries(void) { return flood_retries; }
-static u64 c_sink(void) { return sink_frames; }
 static u64 c_sink_ns(void) { return sink_last_ns - sink_first_ns; }
-KCOUNTER("nictest.flood_frames", "frames", c_flood);
-KCOUNTER("nictest.flood_ns", "ns", c_flood_ns);
-KCOUNTER("nictest.flood_tsc_ticks", "ticks", c_flood_ticks);
-KCOUNTER("nictest.flood_ring_full_retries", "retries", c_flood_retries);
-KCOUNTER("nictest.sink_frames", "frames", c_sink);
+KCOUNTER_VAR("nictest.flood_frames", "frames", flood_frames);
+KCOUNTER_VAR("nictest.flood_ns", "ns", flood_ns);
+KCOUNTER_VAR("nictest.flood_tsc_ticks", "ticks", flood_ticks);
+KCOUNTER_VAR("nictest.flood_ring_full_retries", "retries", flood_retries);
+KCOUNTER_VAR("nictest.sink_frames", "frames", sink_frames);
 KCOUNTER("nictest.sink_span_ns", "ns", c_sink_ns);
 
-static u64 c_tso(void) { return tso_sent; }
-KCOUNTER("nictest.tso_sent", "segments", c_tso);
+KCOUNTER_VAR("nictest.tso_sent", "segments", tso_sent);
 
 static void echo_rx(struct nic *nic, struct pkb *b)
 {
@@ -325,14 +318,10 @@ static void echo_rx(struct nic *nic, struct pkb *b)
 		__atomic_fetch_add(&echo_dropped, 1, __ATOMIC_RELAXED);
 }
 
-static u64 c_echo(void) { return echo_frames; }
-static u64 c_echo_other(void) { return echo_other; }
-static u64 c_echo_drop(void) { return echo_dropped; }
-static u64 c_no_hook(void) { return rx_no_hook; }
-KCOUNTER("nictest.echoed", "frames", c_echo);
-KCOUNTER("nictest.not_test", "frames", c_echo_other);
-KCOUNTER("nictest.dropped", "frames", c_echo_drop);
-KCOUNTER("nic.rx_no_hook", "frames", c_no_hook);
+KCOUNTER_VAR("nictest.echoed", "frames", echo_frames);
+KCOUNTER_VAR("nictest.not_test", "frames", echo_other);
+KCOUNTER_VAR("nictest.dropped", "frames", echo_dropped);
+KCOUNTER_VAR("nic.rx_no_hook", "frames", rx_no_hook);
 
 void nic_init(void)
 {

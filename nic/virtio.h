@@ -1,5 +1,7 @@
 /*
- * Virtio 1.x over modern PCI, and split virtqueues (nic-internal).
+ * Virtio 1.x over modern PCI, and split virtqueues: the transport of the
+ * virtio drivers, virtio-net here and virtio-blk in fs/blk (the disk driver
+ * sits beside nic/ in the layers, so it includes this header sideways).
  *
  * A driver: virtio_pci_init (reset, acknowledge, map the structures),
  * virtio_negotiate (offer what it wants, keep what the device has; the
@@ -56,6 +58,9 @@ int virtio_negotiate(struct virtio_pci *vp, u64 want, const char *const *names, 
 void virtio_driver_ok(struct virtio_pci *vp);
 void virtio_reset(struct virtio_pci *vp);
 u8 virtio_status(struct virtio_pci *vp);
+/* Changes whenever the device configuration does (§4.1.4.3): read it
+ * before and after a multi-part field. */
+u8 virtio_config_generation(struct virtio_pci *vp);
 int virtio_set_config_vector(struct virtio_pci *vp, u16 entry);
 
 int vq_create(struct vq *q, struct virtio_pci *vp, u16 index, u16 max_size, u16 msix_entry);

@@ -45,7 +45,7 @@
 #include "nic/virtio.h"
 #include "nic/virtio_net_reg.h"
 #include "kernel/console/console.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -745,16 +745,11 @@ KPARAM("vnet.watchdog_ms", set_watchdog,
        "a queue with work outstanding and no progress this long is stalled and recovered "
        "(10-600000; 0: no watchdog), default 1000");
 
-static u64 c_wd_tx(void) { return wd_tx_stalls; }
-static u64 c_wd_rx(void) { return wd_rx_stalls; }
-static u64 c_wd_resets(void) { return wd_resets; }
-static u64 c_wd_irq_drop(void) { return wd_rx_irqs_dropped; }
-static u64 c_wd_kick_drop(void) { return wd_tx_kicks_dropped; }
-KCOUNTER("nic.watchdog.tx_stalls", "stalls", c_wd_tx);
-KCOUNTER("nic.watchdog.rx_stalls", "stalls", c_wd_rx);
-KCOUNTER("nic.watchdog.resets", "resets", c_wd_resets);
-KCOUNTER("nic.inject.rx_irqs_dropped", "interrupts", c_wd_irq_drop);
-KCOUNTER("nic.inject.tx_kicks_dropped", "notifications", c_wd_kick_drop);
+KCOUNTER_VAR("nic.watchdog.tx_stalls", "stalls", wd_tx_stalls);
+KCOUNTER_VAR("nic.watchdog.rx_stalls", "stalls", wd_rx_stalls);
+KCOUNTER_VAR("nic.watchdog.resets", "resets", wd_resets);
+KCOUNTER_VAR("nic.inject.rx_irqs_dropped", "interrupts", wd_rx_irqs_dropped);
+KCOUNTER_VAR("nic.inject.tx_kicks_dropped", "notifications", wd_tx_kicks_dropped);
 
 static void wd_log(struct vnet *vn, const char *dir, unsigned qi, struct vq *vq, u64 ms,
 		   const char *action)

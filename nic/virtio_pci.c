@@ -21,6 +21,7 @@ static inline void cc_w64(struct virtio_pci *vp, u32 off, u64 v)
 }
 
 u8 virtio_status(struct virtio_pci *vp) { return cc_r8(vp, VIRTIO_CC_STATUS); }
+u8 virtio_config_generation(struct virtio_pci *vp) { return cc_r8(vp, VIRTIO_CC_CFG_GEN); }
 
 void virtio_reset(struct virtio_pci *vp)
 {

@@ -5,8 +5,13 @@ Run by `make test` after the build (build/caboose.elf, build/caboose.iso,
 build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
 
 Tiers, in order (select with --tiers, default all):
-  host      build/host/unit and build/host/loadgen-unit (Criterion); one result
-            per Criterion test
+  layers    tools/check-layers (one result per rule) and its own test
+            (tests/tools/test_check_layers.py, one result per case)
+  host      build/host/unit, build/host/loadgen-unit and build/host/httpd-unit
+            (Criterion); one result per Criterion test
+  httpd     apps/httpd on Linux, loopback only (tests/host/httpd/httpd_test.py;
+            curl, wrk): bodies, conditionals, ranges, every error, pipelining,
+            time-outs, 1000 connections, the access log (about 10 s)
   ktest     `ktest=list` once, then `ktest=all` under -smp 1, 2 and 4; one result
             per `ktest: PASS/FAIL name` line plus one per boot (CPU count, summary
             line, exit status 1)
@@ -14,6 +19,13 @@ Tiers, in order (select with --tiers, default all):
   boot      boot paths: iPXE over TFTP, the GRUB ISO, an unknown command-line option
   repl      the kernel REPL on COM2 (tests/integration/repl_test.py): every command,
             live and frozen during a CPU-heavy workload, then fuzzing
+  blk       virtio-blk and the block layer (tests/integration/blk_test.py; no
+            root): raw images made by the test, read through the REPL's `blk`
+            (hashes against the host file), writes read back and found in the
+            host file, flush, FUA, discard, write zeroes, checked concurrent
+            reads on 1 CPU and on 2 CPUs with 2 queues, a bounded depth, a
+            lost interrupt and a hung device (EIO, reset), a read-only disk
+            (EROFS), blkdebug I/O errors (EIO), a disk of 0 bytes (about 15 s)
   nic       virtio-net with two queue pairs on a tap in a network namespace the
             test creates (tests/integration/nic_test.py; needs root): echo of
             frames checked byte for byte, per-queue and copy counters
@@ -378,6 +390,8 @@ def criterion_block(lines, tname):
 def tier_host(res, opts, state):
     run_criterion(res, opts, opts.host_unit, "host-unit", "host")
     run_criterion(res, opts, opts.loadgen_unit, "loadgen-unit", "host loadgen")
+    run_criterion(res, opts, os.path.join(opts.build, "host", "httpd-unit"), "httpd-unit",
+                  "host httpd")
 
 
 def run_criterion(res, opts, unit, name, prefix):
@@ -795,6 +809,15 @@ def tier_repl(res, opts, state):
         res.add(name, ok, detail)
 
 
+def tier_blk(res, opts, state):
+    """Disks (tests/integration/blk_test.py): virtio-blk through the REPL."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import blk_test
+    blk_test.KERNEL = opts.kernel
+    for name, ok, detail in blk_test.run_all(opts.logs):
+        res.add(name, ok, detail)
+
+
 def tier_nic(res, opts, state):
     """The NIC path (tests/integration/nic_test.py): virtio-net with two
     queue pairs on a tap in a network namespace; frames echoed byte for
@@ -836,6 +859,15 @@ def tier_hostile(res, opts, state):
         res.add(name, ok, detail)
 
 
+def tier_httpd(res, opts, state):
+    """apps/httpd on Linux (tests/host/httpd/httpd_test.py)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "host", "httpd"))
+    import httpd_test
+    binary = os.path.join(opts.build, "apps", "httpd")
+    for name, ok, detail in httpd_test.run_all(opts.logs, binary):
+        res.add(name, ok, detail)
+
+
 def tier_fuzz(res, opts, state):
     """The libFuzzer targets, bounded (tests/fuzz/run.py); built by make."""
     seconds = int(env_float("CABOOSE_FUZZ_SECONDS", 20))
@@ -851,6 +883,22 @@ def tier_fuzz(res, opts, state):
         res.add("fuzz %s: %d s, no crash, no leak" % (r["target"], seconds), r["status"] == "ok"
                 and r.get("runs", 0) > 1000,
                 "%s, %s runs: %s" % (r["status"], r.get("runs"), r.get("detail", "")))
+
+
+def tier_layers(res, opts, state):
+    """tools/check-layers over the tree and its test: each prints `ok NAME`
+    or `FAIL NAME: detail` lines, one result each."""
+    for tag, cmd in (("layers", [sys.executable, os.path.join(ROOT, "tools", "check-layers")]),
+                     ("layers test", [sys.executable, os.path.join(ROOT, "tests", "tools",
+                                                                   "test_check_layers.py")])):
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           cwd=ROOT, timeout=300)
+        lines = [l for l in p.stdout.splitlines() if l.strip()]
+        for l in lines:
+            name, _, detail = l.partition(" ")[2].partition(": ")
+            res.add("%s %s" % (tag, name), l.startswith("ok "), detail)
+        if not lines or p.returncode != (1 if any(l.startswith("FAIL") for l in lines) else 0):
+            res.add(tag + " run", False, "exit status %d: %s" % (p.returncode, p.stderr[-800:]))
 
 
 # ---------------------------------------------------------------------------
@@ -1119,9 +1167,10 @@ def user_repl(res, opts):
 
 
 # ---------------------------------------------------------------------------
-TIERS = [("host", tier_host), ("ktest", tier_ktest), ("explicit", tier_explicit),
-         ("boot", tier_boot), ("repl", tier_repl), ("nic", tier_nic), ("net", tier_net),
-         ("tcp", tier_tcp), ("hostile", tier_hostile), ("user", tier_user), ("fuzz", tier_fuzz)]
+TIERS = [("layers", tier_layers), ("host", tier_host), ("httpd", tier_httpd), ("ktest", tier_ktest),
+         ("explicit", tier_explicit), ("boot", tier_boot), ("repl", tier_repl), ("blk", tier_blk),
+         ("nic", tier_nic), ("net", tier_net), ("tcp", tier_tcp), ("hostile", tier_hostile),
+         ("user", tier_user), ("fuzz", tier_fuzz)]
 
 
 def env_float(name, default):

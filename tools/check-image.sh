@@ -5,6 +5,15 @@
 #    `objcopy -O binary` (laid out by physical address) produces.
 # 2. Embedding the symbol table must not move any symbol.
 set -eu
+case "${1:-}" in
+-h|--help)
+	sed -n '2,6s/^# \{0,1\}//p' "$0"
+	exit 0 ;;
+esac
+if [ $# -ne 2 ]; then
+	echo "usage: check-image.sh PASS1.ELF FINAL.ELF" >&2
+	exit 2
+fi
 pass1=$1 final=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

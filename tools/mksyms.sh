@@ -3,6 +3,15 @@
 # Turns the kernel's symbols (text, data, rodata, bss) into the .ksyms
 # section layout of kernel/console/ksyms.h, sorted by address.
 set -eu
+case "${1:-}" in
+-h|--help)
+	sed -n '2,4s/^# \{0,1\}//p' "$0"
+	exit 0 ;;
+esac
+if [ $# -ne 1 ]; then
+	echo "usage: mksyms.sh KERNEL.ELF > ksyms.S" >&2
+	exit 2
+fi
 elf=$1
 nm -n -S --defined-only "$elf" | awk '
 	# lines: ADDR [SIZE] TYPE NAME

@@ -7,6 +7,7 @@ build/repl.sock).
                                          run commands, print their output on
                                          stdout (JSON when prefixed), exit
 """
+import argparse
 import os
 import select
 import socket
@@ -86,11 +87,16 @@ def interactive(sock):
 
 
 def main():
-    args = sys.argv[1:]
-    path = "build/repl.sock"
-    if args and not args[0].startswith("-"):
-        path = args.pop(0)
-    cmds = [args[i + 1] for i in range(len(args) - 1) if args[i] == "-c"]
+    ap = argparse.ArgumentParser(
+        prog="tools/repl.py", description=__doc__.split("\n\n")[0].replace("\n", " "),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("socket", nargs="?", default="build/repl.sock",
+                    help="the REPL's unix socket (default build/repl.sock)")
+    ap.add_argument("-c", dest="cmds", action="append", default=[], metavar="COMMAND",
+                    help="run COMMAND, print its output, exit (repeatable)")
+    opts = ap.parse_args()
+    path, cmds = opts.socket, opts.cmds
     sock = socket.socket(socket.AF_UNIX)
     try:
         sock.connect(path)

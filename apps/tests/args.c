@@ -4,14 +4,12 @@
 #include <string.h>
 #include <sys/auxv.h>
 
-extern char **environ;
-
-int main(int argc, char **argv)
+int main(int argc, char **argv, char **envp)
 {
 	printf("argc=%d\n", argc);
 	for (int i = 0; i < argc; i++)
 		printf("argv[%d]=%s\n", i, argv[i]);
-	for (char **e = environ; *e; e++)
+	for (char **e = envp; *e; e++)
 		printf("env %s\n", *e);
 	printf("AT_PAGESZ=%lu\n", getauxval(AT_PAGESZ));
 	printf("AT_PHNUM ok=%d\n", getauxval(AT_PHNUM) > 0);

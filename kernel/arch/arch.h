@@ -11,6 +11,7 @@
 #define ARCH_ARCH_H
 
 #include "kernel/lib/types.h"
+#include "kernel/lib/cmdline.h"
 
 #define MAX_CPUS 64
 #define PAGE_SIZE 4096
@@ -103,6 +104,10 @@ static inline void preempt_disable(void)
 /* Implemented by the scheduler: switch away now if a reschedule is due and
  * this context may sleep (a thread, interrupts on, not in a handler). */
 void preempt_resched(void);
+/* The scheduler registers fn at boot: called on return from an interrupt
+ * that interrupted a preemptible thread (preempt count 0, interrupts on)
+ * while a reschedule is due; it switches away. */
+void arch_set_preempt_handler(void (*fn)(void));
 static inline void preempt_enable(void)
 {
 	__asm__ volatile("" ::: "memory");
@@ -195,6 +200,12 @@ bool arch_uart_init(unsigned n);
 void arch_uart_write(unsigned n, const char *s, size_t len);
 int arch_uart_getc(unsigned n);
 int arch_uart_rx_irq(unsigned n, int vector, unsigned cpu);
+/* Panic's helpers: the registers of a trap frame (or of the caller when tf
+ * is NULL) printed, pc/fp/sp taken from one, and the other CPUs stopped. */
+struct trapframe;
+void arch_dump_trapframe(struct trapframe *tf);
+void arch_trapframe_regs(struct trapframe *tf, u64 *pc, u64 *fp, u64 *sp);
+void arch_stop_other_cpus(void);
 /* Exit the emulator (isa-debug-exit) with status (code << 1) | 1, or halt. */
 __noreturn void arch_exit(int code);
 /* Boot-time steps the portable kmain calls, in this order. */
@@ -294,5 +305,49 @@ void arch_set_syscall_handler(long (*fn)(u64 nr, const u64 args[6]));
 /* CPU protections in force (for the boot log and the REPL). */
 bool arch_smep_on(void);
 bool arch_smap_on(void);
+
+/* --- what the loader handed over, in a loader-neutral form --- */
+
+#define BOOT_MEM_MAX 64
+#define BOOT_MOD_MAX 8
+
+enum { BOOT_MEM_USABLE = 1, BOOT_MEM_RESERVED = 2, BOOT_MEM_ACPI = 3, BOOT_MEM_NVS = 4 };
+
+struct boot_mem_range {
+	u64 base, len;
+	u32 type;
+};
+
+struct boot_module {
+	u64 start, end;          /* physical, end exclusive */
+	char name[96];           /* the module's string (its file name or URI first) */
+};
+
+struct boot_info {
+	const char *loader;
+	char cmdline_raw[CMDLINE_MAX];
+	bool cmdline_has_image;         /* first word is the image (QEMU, iPXE; not GRUB 2) */
+	int nmem;
+	struct boot_mem_range mem[BOOT_MEM_MAX];
+	int nmods;
+	struct boot_module mods[BOOT_MOD_MAX];
+	u64 kernel_start, kernel_end;   /* physical */
+};
+
+/* Filled by the architecture's boot code (e.g. kernel/arch/x86_64/
+ * multiboot.c) before it calls kmain. */
+extern struct boot_info boot_info;
+
+/* The portable kernel's start (kernel/boot/main.c), called by the
+ * architecture once this CPU, the console and exception handling are up and
+ * boot_info is filled. */
+__noreturn void kmain(void);
+
+#ifndef CABOOSE_HOST
+/* The kernel image's sections, from the linker script (text and rodata
+ * read-only, the embedded symbol table last). */
+extern const char _text_start[], _text_end[], _rodata_start[], _rodata_end[];
+extern const char _data_start[], _bss_end[], _ksyms_start[], _ksyms_end[];
+#endif
 
 #endif

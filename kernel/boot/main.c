@@ -4,7 +4,8 @@
  * memory, interrupts and time, the scheduler, the other CPUs; then this
  * context becomes CPU 0's scheduler loop and the init thread takes over.
  */
-#include "kernel/boot/boot.h"
+#include "kernel/arch/arch.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/mm/mm.h"
 #include "kernel/sched/sched.h"
@@ -14,15 +15,14 @@
 #include "nic/pci.h"
 #include "kernel/repl/repl.h"
 #include "nic/nic.h"
+#include "fs/blk/blk.h"
 #include "zerocopy/pkb.h"
 #include "kernel/lib/string.h"
 #include "kernel/proc/proc.h"
 #include "kernel/syscall/syscall.h"
 #include "fs/ramfs.h"
 
-struct boot_info boot_info;
 static unsigned max_cpus = MAX_CPUS;
-u64 boot_ready_ns;
 
 static int set_smp(const char *v)
 {
@@ -41,8 +41,6 @@ static int set_console(const char *v)
 	return -EINVAL; /* only COM1 is supported so far */
 }
 KPARAM("console", set_console, "ttyS0 (COM1, 115200 8N1): the only console so far");
-
-void thread_init_reaper(void);
 
 static void ap_entry(void)
 {
@@ -95,10 +93,12 @@ static void init_main(void *arg)
 	(void)arg;
 	repl_start();
 	nic_init();
+	blk_init();
 	net_init();
-	boot_ready_ns = arch_clock_ns();
+	u64 ready_ns = arch_clock_ns();
+	repl_boot_ready(ready_ns);
 	printk(LOG_INFO, "caboose: ready: %u CPUs online, boot %llu ms", ncpus,
-	       (unsigned long long)(boot_ready_ns / 1000000));
+	       (unsigned long long)(ready_ns / 1000000));
 	if (ktest_selected())
 		ktest_run_selected();
 	proc_run_init();
@@ -108,7 +108,7 @@ __noreturn void kmain(void)
 {
 	pr_info("caboose: loaded by %s; command line '%s'", boot_info.loader,
 		boot_info.cmdline_raw);
-	settings_apply(boot_info.cmdline_raw, boot_info.cmdline_has_image);
+	param_apply(boot_info.cmdline_raw, boot_info.cmdline_has_image);
 	for (int i = 0; i < boot_info.nmods; i++)
 		pr_info("boot: module %d: %#llx-%#llx '%s'", i,
 			(unsigned long long)boot_info.mods[i].start,

@@ -29,7 +29,6 @@ void vprintk(int level, const char *fmt, va_list ap);
 
 /* Raw console output, bypassing levels and prefixes (still serialized). */
 void console_write(const char *s, size_t n);
-size_t console_log_tail(char *buf, size_t size);
 /* Set by panic: console output stops taking its lock. */
 extern volatile bool console_panicking;
 

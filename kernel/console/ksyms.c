@@ -1,5 +1,6 @@
 /* Symbol lookups in the embedded table (see ksyms.h). */
 #include "kernel/console/ksyms.h"
+#include "kernel/arch/arch.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
 
@@ -40,8 +41,6 @@ u64 ksym_table_address(const struct ksym_table *t, const char *name)
 }
 
 #ifndef CABOOSE_HOST
-extern const char _ksyms_start[];
-
 static const struct ksym_table *kernel_table(void)
 {
 	const struct ksym_table *t = (const struct ksym_table *)_ksyms_start;

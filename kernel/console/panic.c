@@ -4,19 +4,13 @@
  * halts or exits the emulator (panic=exit). A panic inside a panic prints one
  * line and halts at once.
  */
+#include "kernel/arch/arch.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/format.h"
-#include "kernel/arch/arch.h"
+#include "kernel/sched/sched.h"
 
 enum panic_action panic_action = PANIC_HALT;
 static volatile int panic_cpu = -1;
-
-/* Implemented by the architecture: registers of a trap frame (or of the
- * caller when tf is NULL), and the other CPUs stopped. */
-void arch_dump_trapframe(struct trapframe *tf);
-void arch_trapframe_regs(struct trapframe *tf, u64 *pc, u64 *fp, u64 *sp);
-void arch_stop_other_cpus(void);
-const char *sched_thread_name(void);
 
 static void vpanic(struct trapframe *tf, const char *fmt, va_list ap)
 {

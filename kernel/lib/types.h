@@ -60,6 +60,7 @@ typedef uintptr_t uptr;
 #define EEXIST 17
 #define EINVAL 22
 #define ENOSPC 28
+#define EROFS 30
 #define ERANGE 34
 #define ENOSYS 38
 #define ENODEV 19

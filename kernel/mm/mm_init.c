@@ -2,7 +2,7 @@
  * map), then the kernel's page tables (built from those pages), then the
  * rest of memory, then the object allocator. */
 #include "kernel/mm/mm.h"
-#include "kernel/boot/boot.h"
+#include "kernel/arch/arch.h"
 
 static u64 pt_alloc(void)
 {

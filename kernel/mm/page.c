@@ -10,7 +10,7 @@
  * reverse.
  */
 #include "kernel/mm/mm.h"
-#include "kernel/boot/boot.h"
+#include "kernel/arch/arch.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
 #include "kernel/sync/spinlock.h"

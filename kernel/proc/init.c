@@ -11,7 +11,7 @@
  * if it could not be started.
  */
 #include "kernel/proc/proc.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
 

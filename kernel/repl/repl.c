@@ -19,7 +19,7 @@
  */
 #include "kernel/repl/repl.h"
 #include "kernel/arch/arch.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
@@ -121,8 +121,6 @@ static void out_json_str(const char *s)
 	}
 	out_raw("\"", 1);
 }
-
-bool repl_json(const struct repl_out *o) { return o->json; }
 
 void repl_printf(struct repl_out *o, const char *fmt, ...)
 {
@@ -552,7 +550,9 @@ static int cmd_help(struct repl_out *o, int argc, char **argv)
 	return 0;
 }
 
-extern u64 boot_ready_ns;
+static u64 boot_ready_ns;
+
+void repl_boot_ready(u64 ns) { boot_ready_ns = ns; }
 
 REPL_CMD("uptime", cmd_uptime, "", "time since boot, boot-to-ready time, CPUs");
 static int cmd_uptime(struct repl_out *o, int argc, char **argv)
@@ -598,12 +598,12 @@ static int cmd_settings(struct repl_out *o, int argc, char **argv)
 	repl_table_begin(o, "given", "option::12 value::20 known::6");
 	for (int i = 0; i < kernel_cmdline.nargs; i++) {
 		const char *cells[3] = { kernel_cmdline.arg[i].key, kernel_cmdline.arg[i].val,
-					 settings_find(kernel_cmdline.arg[i].key) ? "yes" : "no" };
+					 param_find(kernel_cmdline.arg[i].key) ? "yes" : "no" };
 		repl_row(o, cells);
 	}
 	repl_table_end(o);
 	size_t n;
-	const struct kparam *const *all = settings_all(&n);
+	const struct kparam *const *all = param_all(&n);
 	repl_table_begin(o, "options", "option::10 help::50");
 	for (size_t i = 0; i < n; i++) {
 		const char *cells[2] = { all[i]->name, all[i]->help };
@@ -623,7 +623,7 @@ static int cmd_counters(struct repl_out *o, int argc, char **argv)
 		if (argc > 1 && strncmp(all[i]->name, argv[1], strlen(argv[1])) != 0)
 			continue;
 		char v[24];
-		ksnprintf(v, sizeof(v), "%llu", (unsigned long long)all[i]->read());
+		ksnprintf(v, sizeof(v), "%llu", (unsigned long long)kcounter_read(all[i]));
 		const char *cells[3] = { all[i]->name, v, all[i]->unit };
 		repl_row(o, cells);
 	}
@@ -631,14 +631,10 @@ static int cmd_counters(struct repl_out *o, int argc, char **argv)
 	return 0;
 }
 
-static u64 c_repl_lines(void) { return lines_run; }
-static u64 c_repl_refused(void) { return lines_refused; }
-static u64 c_repl_dropped(void) { return rx_dropped; }
-static u64 c_repl_rx(void) { return rx_bytes; }
-KCOUNTER("repl.lines", "lines", c_repl_lines);
-KCOUNTER("repl.lines_refused", "lines", c_repl_refused);
-KCOUNTER("repl.rx_bytes", "bytes", c_repl_rx);
-KCOUNTER("repl.rx_dropped", "bytes", c_repl_dropped);
+KCOUNTER_VAR("repl.lines", "lines", lines_run);
+KCOUNTER_VAR("repl.lines_refused", "lines", lines_refused);
+KCOUNTER_VAR("repl.rx_bytes", "bytes", rx_bytes);
+KCOUNTER_VAR("repl.rx_dropped", "bytes", rx_dropped);
 
 REPL_CMD("freeze", cmd_freeze, "", "halt every other CPU (the REPL keeps running)");
 static int cmd_freeze(struct repl_out *o, int argc, char **argv)

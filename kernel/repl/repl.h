@@ -39,7 +39,6 @@ struct repl_cmd {
 	static const struct repl_cmd *const __repl_cmd_ptr_##f __section(".repl_cmd") \
 		__attribute__((used)) = &__repl_cmd_##f
 
-bool repl_json(const struct repl_out *o);
 void repl_printf(struct repl_out *o, const char *fmt, ...) __printf(2, 3);
 int repl_error(struct repl_out *o, int err, const char *fmt, ...) __printf(3, 4);
 
@@ -58,5 +57,8 @@ int repl_parse_addr(const char *s, u64 *out);
 int repl_parse_u64(const char *s, u64 *out);
 
 void repl_start(void);
+/* kmain reports the time the kernel became ready (arch_clock_ns), which
+ * the uptime command shows. */
+void repl_boot_ready(u64 ns);
 
 #endif

@@ -26,6 +26,8 @@ void sched_init(void)
 		list_init(&rqs[i].queue);
 		timer_init(&rqs[i].slice);
 	}
+	/* the timer interrupt (or any other) preempts a thread through this */
+	arch_set_preempt_handler(thread_yield);
 }
 
 /* ---- policy: put and next ---- */
@@ -148,8 +150,6 @@ static struct thread *next(unsigned me)
 	return t;
 }
 
-void sched_reap(struct thread *t);
-
 static void put(struct thread *t)
 {
 	switch (t->state) {
@@ -259,11 +259,6 @@ void thread_yield(void)
 	sched_switch_out(t);
 	raw_spin_unlock(&t->lock);
 	irq_restore(f);
-}
-
-void sched_preempt(void)
-{
-	thread_yield();
 }
 
 void preempt_resched(void)

@@ -102,6 +102,8 @@ void thread_sleep_ns(u64 ns);
 u64 thread_count(void);
 /* Wait (up to a second) until every dead thread's stack has been freed. */
 void thread_wait_reaped(void);
+/* Start the thread that frees dead threads' stacks (kmain, once). */
+void thread_init_reaper(void);
 
 /* Walk all threads (for the REPL and tests); fn runs under the threads lock
  * with interrupts disabled and must not block. */
@@ -177,6 +179,7 @@ struct sched_cpu_stats {
 	const char *current;
 };
 void sched_stats(unsigned cpu, struct sched_cpu_stats *s);
+/* The running thread's name, or "(scheduler loop)" (panic reports it). */
 const char *sched_thread_name(void);
 
 #endif

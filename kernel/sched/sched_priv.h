@@ -19,5 +19,6 @@ extern struct runq rqs[MAX_CPUS];
 void sched_enqueue(struct thread *t, unsigned cpu);   /* t->lock held */
 void sched_switch_out(struct thread *t);              /* t->lock held, irqs off */
 void sched_block(const char *chan);
+void sched_reap(struct thread *t);    /* a dead thread, its lock released (thread.c) */
 
 #endif

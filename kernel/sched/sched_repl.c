@@ -135,20 +135,6 @@ static int cmd_bt(struct repl_out *o, int argc, char **argv)
 	return err;
 }
 
-static u64 c_switches(void)
-{
-	u64 n = 0;
-	for (unsigned c = 0; c < MAX_CPUS; c++)
-		n += cpus[c].ctx_switches;
-	return n;
-}
-static u64 c_steals(void)
-{
-	u64 n = 0;
-	for (unsigned c = 0; c < MAX_CPUS; c++)
-		n += rqs[c].steals;
-	return n;
-}
 static u64 c_threads(void) { return thread_count(); }
 static u64 c_timers(void)
 {
@@ -157,7 +143,7 @@ static u64 c_timers(void)
 		n += timers_fired(c);
 	return n;
 }
-KCOUNTER("sched.context_switches", "switches", c_switches);
-KCOUNTER("sched.steals", "threads", c_steals);
+KCOUNTER_PCPU("sched.context_switches", "switches", cpus, ctx_switches);
+KCOUNTER_PCPU("sched.steals", "threads", rqs, steals);
 KCOUNTER("sched.threads", "threads", c_threads);
 KCOUNTER("timer.fired", "timers", c_timers);

@@ -26,4 +26,3 @@ bool cond_wait_until(struct cond *c, struct mutex *m, u64 deadline_ns)
 }
 
 void cond_signal(struct cond *c) { waitq_wake_one(&c->wq); }
-void cond_broadcast(struct cond *c) { waitq_wake_all(&c->wq); }

@@ -35,14 +35,6 @@ void mutex_lock(struct mutex *m)
 	m->acquired++;
 }
 
-bool mutex_trylock(struct mutex *m)
-{
-	if (!try_take(m, thread_current()))
-		return false;
-	m->acquired++;
-	return true;
-}
-
 void mutex_unlock(struct mutex *m)
 {
 	struct thread *me = thread_current();
@@ -51,9 +43,4 @@ void mutex_unlock(struct mutex *m)
 		      me ? me->name : "-");
 	__atomic_store_n(&m->owner, NULL, __ATOMIC_RELEASE);
 	waitq_wake_one(&m->wq);
-}
-
-bool mutex_held(const struct mutex *m)
-{
-	return __atomic_load_n(&m->owner, __ATOMIC_RELAXED) == thread_current();
 }

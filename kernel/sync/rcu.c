@@ -133,8 +133,6 @@ void call_rcu(struct rcu_head *h, void (*fn)(struct rcu_head *))
 	spin_unlock_irqrestore(&rcu.lock, f);
 }
 
-bool rcu_has_callbacks(void) { return rcu_cpus[cpu_id()].head != NULL; }
-
 void rcu_run_callbacks(void)
 {
 	struct rcu_cpu *rc = &rcu_cpus[cpu_id()];
@@ -220,7 +218,5 @@ void rcu_stats(struct rcu_stats *s)
 		s->callbacks_pending += rcu_cpus[i].count;
 }
 
-static u64 c_gp(void) { return rcu.gp_completed; }
-static u64 c_cbs(void) { return rcu.callbacks_run; }
-KCOUNTER("rcu.grace_periods", "periods", c_gp);
-KCOUNTER("rcu.callbacks_run", "callbacks", c_cbs);
+KCOUNTER_VAR("rcu.grace_periods", "periods", rcu.gp_completed);
+KCOUNTER_VAR("rcu.callbacks_run", "callbacks", rcu.callbacks_run);

@@ -39,7 +39,6 @@ void rcu_qs(void);
 void rcu_idle_enter(void);
 void rcu_idle_exit(void);
 void rcu_run_callbacks(void);
-bool rcu_has_callbacks(void);
 void rcu_init(void);
 
 struct rcu_stats {

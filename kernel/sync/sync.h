@@ -1,7 +1,7 @@
 /*
  * Sleeping synchronization for threads: mutexes, condition variables and
  * counting semaphores. None may be used from interrupt handlers, except
- * sem_up and cond_signal/broadcast, which never sleep.
+ * sem_up and cond_signal, which never sleep.
  *
  * mutex_lock on a mutex the caller already holds, or mutex_unlock by a
  * thread that does not hold it, panics.
@@ -20,9 +20,7 @@ struct mutex {
 
 void mutex_init(struct mutex *m, const char *name);
 void mutex_lock(struct mutex *m);
-bool mutex_trylock(struct mutex *m);
 void mutex_unlock(struct mutex *m);
-bool mutex_held(const struct mutex *m);  /* by the calling thread */
 
 struct cond {
 	struct waitq wq;
@@ -35,7 +33,6 @@ void cond_wait(struct cond *c, struct mutex *m);
 /* As cond_wait, giving up at deadline; returns false on timeout. */
 bool cond_wait_until(struct cond *c, struct mutex *m, u64 deadline_ns);
 void cond_signal(struct cond *c);
-void cond_broadcast(struct cond *c);
 
 struct sem {
 	int count;              /* [atomic] */

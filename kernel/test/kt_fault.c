@@ -1,6 +1,7 @@
 /* Faults that must be reported, with a symbolized backtrace, and end the
  * kernel: each runs in a boot of its own (tests/run.py checks the output). */
 #include "kernel/test/ktest.h"
+#include "kernel/arch/arch.h"
 #include "kernel/console/console.h"
 
 static volatile u64 *volatile bad_address = (u64 *)0x10;
@@ -53,7 +54,6 @@ KTEST_EXPLICIT(stack_overflow)
 	ktest_fail(__FILE__, __LINE__, "the stack overflow was not caught");
 }
 
-extern const char _text_start[];
 char kt_exec_data[16] = { (char)0xc3 }; /* ret */
 
 KTEST_EXPLICIT(fault_write_text)

@@ -1,6 +1,6 @@
 /* The in-kernel test runner; see ktest.h. */
 #include "kernel/test/ktest.h"
-#include "kernel/boot/boot.h"
+#include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"

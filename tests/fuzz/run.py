@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Run the libFuzzer targets of the network stack (tests/fuzz/fuzz_net.c, and
-tests/fuzz/fuzz_iperf.c for the iperf3 parameter parser) for a bounded time
-each, from a seed corpus this script writes (valid ARP, ICMP, UDP,
-fragmented and DHCP packets in the targets' record format; iperf3 3.12's
-parameter messages).
+tests/fuzz/fuzz_iperf.c for the iperf3 parameter parser, tests/fuzz/
+fuzz_httpd.c for apps/httpd's request parser) for a bounded time each, from
+a seed corpus this script writes (valid ARP, ICMP, UDP, fragmented and DHCP
+packets in the targets' record format; iperf3 3.12's parameter messages;
+requests as curl and wrk send them, after one byte of piece size).
 
-  tests/fuzz/run.py [--seconds N] [--targets frames,ipv4,dhcp,iperf]
+  tests/fuzz/run.py [--seconds N] [--targets frames,ipv4,dhcp,iperf,httpd]
 
 Prints one JSON document on stdout (per target: runs, seconds, status) and
 progress on stderr; exits 1 if a target crashed (its input is kept in
@@ -110,6 +111,18 @@ def seeds():
                        b'"retransmits":0,"jitter":0,"errors":0,"packets":0,"start_time":0,'
                        b'"end_time":2.000213}]}',
         },
+        # apps/httpd: one byte of piece size, then what clients send
+        "httpd": {
+            "curl": b"\x07GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/7.88.1\r\n"
+                    b"Accept: */*\r\n\r\n",
+            "wrk_pipelined": b"\x20" + b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n" * 3,
+            "conditional_range": b"\x03GET /1m?x=%2e HTTP/1.1\r\nHost: h\r\nRange: bytes=-500\r\n"
+                                 b"If-None-Match: W/\"a\", \"5f-264\"\r\nIf-Range: \"5f-264\"\r\n"
+                                 b"If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n",
+            "head_http10": b"\x01HEAD /a%20b/./c/../d.html HTTP/1.0\nConnection: keep-alive\n\n",
+            "post_body": b"\x0bPOST /form HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+                         b"GET http://h/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+        },
     }
 
 
@@ -144,7 +157,7 @@ def run(name, seconds, log):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=20)
-    ap.add_argument("--targets", default="frames,ipv4,dhcp,iperf")
+    ap.add_argument("--targets", default="frames,ipv4,dhcp,iperf,httpd")
     a = ap.parse_args()
     os.makedirs(BUILD, exist_ok=True)
     results = []

@@ -29,7 +29,6 @@
 #define TESTS_HOST_HOST_H
 
 #include "kernel/arch/arch.h"
-#include "kernel/boot/boot.h"
 
 /* The arena: physical address pa lives at host_direct_base + pa. */
 #define HOST_MEM_SIZE   MiB(64)

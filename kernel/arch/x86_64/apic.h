@@ -57,7 +57,6 @@ void ioapic_init(void);
 /* Route an ISA IRQ (after MADT overrides) or GSI to vector on a CPU. */
 int ioapic_route_isa(unsigned irq, u8 vector, u32 apic_id);
 int ioapic_route_gsi(u32 gsi, u8 vector, u32 apic_id, bool level, bool active_low);
-void ioapic_mask_gsi(u32 gsi, bool masked);
 void ioapic_add_override(u8 irq, u32 gsi, u16 flags);
 
 void msi_compose(u32 apic_id, u8 vector, u64 *addr, u32 *data);

@@ -3,6 +3,7 @@
  * 0x20-0x2f and masked so that only the APICs deliver interrupts.
  */
 #include "kernel/arch/x86_64/apic.h"
+#include "kernel/arch/x86_64/init.h"
 #include "kernel/arch/x86_64/mmu.h"
 #include "kernel/arch/x86_64/trap.h"
 #include "kernel/arch/x86_64/x86.h"
@@ -135,16 +136,4 @@ int ioapic_route_isa(unsigned irq, u8 vector, u32 apic_id)
 		level = trig == 3;
 	}
 	return ioapic_route_gsi(gsi, vector, apic_id, level, low);
-}
-
-void ioapic_mask_gsi(u32 gsi, bool masked)
-{
-	struct ioapic *io = find(gsi);
-	if (!io)
-		return;
-	unsigned long f = spin_lock_irqsave(&ioapic_lock);
-	u32 n = gsi - io->gsi_base;
-	u32 lo = rd(io, IOAPIC_REG_REDIR(n));
-	wr(io, IOAPIC_REG_REDIR(n), masked ? lo | IOAPIC_MASKED : lo & ~IOAPIC_MASKED);
-	spin_unlock_irqrestore(&ioapic_lock, f);
 }

@@ -30,11 +30,6 @@ static u64 nx_bit;                /* PTE_NX when the CPU has NX */
 static spinlock_t mmu_lock = SPINLOCK_INIT("mmu");
 static u64 mmio_next = MMIO_AREA; /* [mmu_lock] */
 
-extern const char _text_start[], _text_end[], _rodata_start[], _rodata_end[];
-extern const char _data_start[], _bss_end[], _ksyms_start[], _ksyms_end[];
-extern const char boot_stack_guard[];
-extern u64 boot_pml4[];
-
 void mmu_set_pt_allocator(u64 (*alloc)(void)) { pt_alloc = alloc; }
 u64 mmu_kernel_cr3(void) { return kernel_pml4; }
 

@@ -32,4 +32,9 @@ u64 mmu_kernel_cr3(void);
 /* Map device memory uncached; returns its virtual address or NULL. */
 void *mmio_map(u64 pa, u64 size);
 
+/* Built by boot.S: the boot page tables' root (the APs' first CR3 too) and
+ * the unmapped page under the boot stack. */
+extern u64 boot_pml4[];
+extern const char boot_stack_guard[];
+
 #endif

@@ -4,11 +4,11 @@
  * loader's memory can be reused. Lengths are bounded: a loader's bad data
  * is cut and reported, never followed out of range.
  */
+#include "kernel/arch/arch.h"
+#include "kernel/arch/x86_64/init.h"
 #include "kernel/arch/x86_64/layout.h"
-#include "kernel/boot/boot.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
-#include "kernel/arch/arch.h"
 
 #define MB_INFO_MEM     (1u << 0)
 #define MB_INFO_CMDLINE (1u << 2)

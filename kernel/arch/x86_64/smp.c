@@ -7,6 +7,7 @@
 #include "kernel/arch/arch.h"
 #include "kernel/arch/x86_64/apic.h"
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/init.h"
 #include "kernel/arch/x86_64/layout.h"
 #include "kernel/arch/x86_64/mmu.h"
 #include "kernel/arch/x86_64/trap.h"
@@ -19,7 +20,6 @@
 extern const char trampoline_start[], trampoline_end[];
 extern u64 tramp_boot_cr3, tramp_kernel_cr3, tramp_stack, tramp_entry;
 extern u32 tramp_cpu, tramp_efer_nx;
-extern u64 boot_pml4[];
 void ap_start64(void);
 
 static struct {
@@ -213,5 +213,4 @@ __noreturn void arch_exit(int code)
 	arch_die();
 }
 
-static u64 c_tlb(void) { return tlb_shootdowns; }
-KCOUNTER("tlb.shootdowns", "events", c_tlb);
+KCOUNTER_VAR("tlb.shootdowns", "events", tlb_shootdowns);

@@ -9,25 +9,22 @@
 #include "kernel/arch/x86_64/acpi.h"
 #include "kernel/arch/x86_64/apic.h"
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/init.h"
 #include "kernel/arch/x86_64/layout.h"
 #include "kernel/arch/x86_64/mmu.h"
 #include "kernel/arch/x86_64/serial.h"
 #include "kernel/arch/x86_64/serial_reg.h"
 #include "kernel/arch/x86_64/trap.h"
 #include "kernel/arch/x86_64/x86.h"
-#include "kernel/boot/boot.h"
 #include "kernel/console/console.h"
 
 #define MULTIBOOT_LOADER_MAGIC 0x2BADB002
 
+struct boot_info boot_info;
+
 static u8 bsp_ist[3][8192] __aligned(16);
 static bool serial_ok;
 static u16 console_port = COM1_PORT;
-
-void multiboot_parse(u32 info_pa, struct boot_info *bi);
-void time_calibrate(void);
-void smp_ipi_init(void);
-void smp_mark_lapic_up(void);
 
 void arch_console_init(void) { serial_ok = serial_init(console_port); }
 
@@ -104,8 +101,6 @@ void arch_mm_init(u64 max_phys, u64 (*pt_alloc)(void))
 		cpu_feat.smep ? "on" : "off (the CPU lacks it)",
 		cpu_feat.smap ? "on" : "off (the CPU lacks it)");
 }
-
-void pic_disable(void);
 
 void arch_irq_init(void)
 {

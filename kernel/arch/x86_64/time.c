@@ -1,11 +1,13 @@
 /*
  * Time: the TSC is the clock, the local APIC timer the per-CPU one-shot
  * alarm. Both are calibrated once against the PIT (channel 2, gated through
- * port 0x61, polled). The monotonic clock is nanoseconds since the first
- * instruction of the kernel (boot_tsc0, recorded by boot.S).
+ * port 0x61, its count latched and read beside the TSC: time_calibrate).
+ * The monotonic clock is nanoseconds since the first instruction of the
+ * kernel (boot_tsc0, recorded by boot.S).
  */
 #include "kernel/arch/arch.h"
 #include "kernel/arch/x86_64/apic.h"
+#include "kernel/arch/x86_64/init.h"
 #include "kernel/arch/x86_64/trap.h"
 #include "kernel/arch/x86_64/x86.h"
 #include "kernel/console/console.h"
@@ -22,49 +24,94 @@ static u64 ns_mult;          /* ns = (tsc delta * ns_mult) >> 32 */
 static u64 tsc_ticks_per_lapic_tick; /* for arming */
 static void (*timer_fn)(void);
 
-static void pit_wait_setup(u32 ms)
+/* Channel 2 counting down from 0xffff (mode 0, gate high): 54.9 ms before
+ * it wraps. */
+static void pit_start(void)
 {
-	u32 count = PIT_HZ * ms / 1000;
-	outb(PIT_GATE, (inb(PIT_GATE) & ~0x02) | 0x01);
+	outb(PIT_GATE, (inb(PIT_GATE) & ~0x03));
 	outb(PIT_CMD, 0xb0); /* channel 2, lobyte/hibyte, mode 0 */
-	outb(PIT_CH2, count & 0xff);
-	outb(PIT_CH2, (count >> 8) & 0xff);
+	outb(PIT_CH2, 0xff);
+	outb(PIT_CH2, 0xff);
+	outb(PIT_GATE, (inb(PIT_GATE) & ~0x02) | 0x01);
 }
 
-static bool pit_done(void) { return inb(PIT_GATE) & 0x20; }
+static u16 pit_count(void)
+{
+	outb(PIT_CMD, 0x80); /* latch channel 2 */
+	u8 lo = inb(PIT_CH2);
+	u8 hi = inb(PIT_CH2);
+	return (u16)(lo | hi << 8);
+}
 
+/* One reading of the three clocks at (nearly) one moment: of SAMPLES tries,
+ * the one whose two TSC reads lie closest together, so that a reading the
+ * host interrupted (QEMU's vCPU thread descheduled between the reads, as on a
+ * loaded host) is not the one used. */
+#define SAMPLES 16
+struct clocks {
+	u64 tsc, spread;
+	u32 lapic;
+	u16 pit;
+};
+
+static struct clocks read_clocks(void)
+{
+	struct clocks best = { 0, ~0ULL, 0, 0 };
+	for (int i = 0; i < SAMPLES; i++) {
+		u64 a = rdtsc();
+		u16 p = pit_count();
+		u32 l = lapic_timer_current();
+		u64 b = rdtsc();
+		if (b - a < best.spread)
+			best = (struct clocks){ a + (b - a) / 2, b - a, l, p };
+	}
+	return best;
+}
+
+/*
+ * Calibration: read the TSC, the PIT and the LAPIC timer together, wait
+ * CALIBRATE_MS by the PIT, read them together again; the rates follow from
+ * the two readings. Time lost between the readings (the host running
+ * something else) does not matter, only time inside one, which the closest
+ * of SAMPLES tries keeps to a few microseconds. (Timing a PIT countdown by
+ * polling for its end instead read 3195 MHz for a 2600 MHz TSC on a loaded
+ * host: the end was seen late.) Done twice; the pair with the narrower
+ * readings is kept.
+ */
 void time_calibrate(void)
 {
-	u64 best_tsc = 0, best_lapic = 0;
+	u64 best_tsc = 0, best_lapic = 0, best_pit = 0, best_spread = ~0ULL;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		lapic_timer_oneshot(0xffffffff);
-		/* restart channel 2: drop and raise the gate */
-		outb(PIT_GATE, inb(PIT_GATE) & ~0x01);
-		pit_wait_setup(CALIBRATE_MS);
-		u32 l0 = lapic_timer_current();
-		u64 t0 = rdtsc();
+		pit_start();
+		struct clocks c0 = read_clocks();
 		u64 spins = 0;
-		while (!pit_done() && spins++ < 2000000000ULL)
+		while ((u16)(c0.pit - pit_count()) < PIT_HZ * CALIBRATE_MS / 1000 &&
+		       spins++ < 100000000ULL)
 			cpu_relax();
-		u64 t1 = rdtsc();
-		u32 l1 = lapic_timer_current();
-		u64 dt = t1 - t0, dl = l0 - l1;
-		if (!best_tsc || dt < best_tsc) {
-			best_tsc = dt;
-			best_lapic = dl;
+		struct clocks c1 = read_clocks();
+		u64 pit = (u16)(c0.pit - c1.pit);
+		u64 spread = c0.spread + c1.spread;
+		if (pit && spread < best_spread) {
+			best_spread = spread;
+			best_tsc = c1.tsc - c0.tsc;
+			best_lapic = c0.lapic - c1.lapic;
+			best_pit = pit;
 		}
 	}
 	lapic_timer_stop();
-	tsc_hz = best_tsc * 1000 / CALIBRATE_MS;
-	lapic_ticks_per_ms = best_lapic / CALIBRATE_MS;
+	if (!best_pit)
+		panic("time: calibration failed: the PIT did not count");
+	tsc_hz = best_tsc * PIT_HZ / best_pit;
+	lapic_ticks_per_ms = best_lapic * PIT_HZ / best_pit / 1000;
 	if (tsc_hz < 1000000 || lapic_ticks_per_ms == 0)
 		panic("time: calibration failed (tsc %llu Hz, lapic %llu ticks/ms)",
 		      (unsigned long long)tsc_hz, (unsigned long long)lapic_ticks_per_ms);
 	ns_mult = (1000000000ULL << 32) / tsc_hz; /* fits: 1e9 * 2^32 < 2^64 */
 	tsc_ticks_per_lapic_tick = best_tsc / (best_lapic ? best_lapic : 1);
-	pr_info("time: TSC %llu.%03llu MHz, LAPIC timer %llu ticks/ms",
+	pr_info("time: TSC %llu.%03llu MHz, LAPIC timer %llu ticks/ms (readings within %llu TSC ticks)",
 		(unsigned long long)(tsc_hz / 1000000), (unsigned long long)(tsc_hz / 1000 % 1000),
-		(unsigned long long)lapic_ticks_per_ms);
+		(unsigned long long)lapic_ticks_per_ms, (unsigned long long)best_spread);
 }
 
 u64 arch_clock_ns(void)

@@ -137,8 +137,6 @@ void arch_irq_self(int vector) { lapic_send_ipi(this_cpu()->apic_id, (u8)vector)
 
 u64 arch_irq_count(unsigned cpu, int vector) { return irq_counts[cpu][vector & 255]; }
 
-extern const char boot_stack_guard[];
-
 /* Which kernel stack guard, if any, holds addr. */
 static bool in_stack_guard(u64 addr, u64 *stack_lo)
 {
@@ -190,9 +188,15 @@ static void report_exception(struct trapframe *tf)
 		   (unsigned long long)off);
 }
 
-/* Implemented by the scheduler: called on interrupt return when a
- * reschedule is pending and the interrupted thread may be preempted. */
-void sched_preempt(void);
+/* Registered by the scheduler at boot (arch_set_preempt_handler): called
+ * on interrupt return when a reschedule is pending and the interrupted
+ * thread may be preempted. */
+static void (*preempt_handler)(void);
+
+void arch_set_preempt_handler(void (*fn)(void))
+{
+	__atomic_store_n(&preempt_handler, fn, __ATOMIC_RELEASE);
+}
 
 void trap_dispatch(struct trapframe *tf)
 {
@@ -226,8 +230,11 @@ void trap_dispatch(struct trapframe *tf)
 		lapic_eoi();
 	}
 	c->irq_depth--;
-	if (c->need_resched && c->current && c->preempt_count == 0 && (tf->rflags & RFLAGS_IF))
-		sched_preempt();
+	if (c->need_resched && c->current && c->preempt_count == 0 && (tf->rflags & RFLAGS_IF)) {
+		void (*fn)(void) = __atomic_load_n(&preempt_handler, __ATOMIC_ACQUIRE);
+		if (fn)
+			fn();
+	}
 }
 
 void arch_dump_trapframe(struct trapframe *tf)
@@ -264,8 +271,6 @@ void arch_trapframe_regs(struct trapframe *tf, u64 *pc, u64 *fp, u64 *sp)
 	*fp = tf->rbp;
 	*sp = tf->rsp;
 }
-
-extern const char _text_start[], _text_end[];
 
 static bool is_text(u64 a) { return a >= (u64)_text_start && a < (u64)_text_end; }
 

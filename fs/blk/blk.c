@@ -1,0 +1,195 @@
+/*
+ * The block layer (see blk.h): the disk registry, the checks every request
+ * passes before a driver sees it, and the synchronous helpers. The `blk`
+ * REPL command lives in blk_repl.c.
+ */
+#include "fs/blk/blk.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/string.h"
+#include "kernel/sched/sched.h"
+
+static struct blk_disk *disks[BLK_MAX_DISKS];
+static int ndisks;
+
+int blk_register(struct blk_disk *d)
+{
+	if (ndisks == BLK_MAX_DISKS)
+		return -ENOSPC;
+	disks[ndisks++] = d;
+	return 0;
+}
+
+struct blk_disk *blk_get(int i) { return i >= 0 && i < ndisks ? disks[i] : NULL; }
+int blk_count(void) { return ndisks; }
+
+struct blk_disk *blk_find(const char *name)
+{
+	for (int i = 0; i < ndisks; i++)
+		if (strcmp(disks[i]->name, name) == 0)
+			return disks[i];
+	return NULL;
+}
+
+static bool in_range(const struct blk_disk *d, u64 sector, u64 n)
+{
+	/* nsectors < 2^48 and n < 2^32: no overflow once sector is in range */
+	return sector <= d->nsectors && n <= d->nsectors - sector;
+}
+
+static bool aligned(const struct blk_disk *d, u64 sector, u64 n)
+{
+	u64 per = d->sector_size / BLK_SECTOR;
+	return sector % per == 0 && n % per == 0;
+}
+
+static int check_data(const struct blk_disk *d, const struct blk_req *r)
+{
+	if (r->nsegs == 0 || r->nsegs > d->max_segs || r->nsectors == 0 ||
+	    r->nsectors > d->max_sectors)
+		return -EINVAL;
+	u64 bytes = 0;
+	for (unsigned i = 0; i < r->nsegs; i++) {
+		const struct blk_seg *s = &r->seg[i];
+		if (!s->page || s->len == 0 || s->len > d->max_seg_len || s->off >= PAGE_SIZE ||
+		    s->len > PAGE_SIZE - s->off)
+			return -EINVAL;
+		bytes += s->len;
+	}
+	return bytes == (u64)r->nsectors * BLK_SECTOR ? 0 : -EINVAL;
+}
+
+static int check(const struct blk_disk *d, const struct blk_req *r)
+{
+	switch (r->op) {
+	case BLK_READ:
+	case BLK_WRITE:
+		if (r->op == BLK_WRITE && (d->features & BLK_F_RO))
+			return -EROFS;
+		if (!in_range(d, r->sector, r->nsectors) || !aligned(d, r->sector, r->nsectors))
+			return -EINVAL;
+		return check_data(d, r);
+	case BLK_FLUSH:
+		return r->nsectors == 0 && r->nsegs == 0 ? 0 : -EINVAL;
+	case BLK_DISCARD:
+	case BLK_WRITE_ZEROES:
+		if (d->features & BLK_F_RO)
+			return -EROFS;
+		if (!(d->features & (r->op == BLK_DISCARD ? BLK_F_DISCARD : BLK_F_WRITE_ZEROES)))
+			return -EOPNOTSUPP;
+		if (r->nsegs || r->nsectors == 0 || r->nsectors > d->max_discard_sectors ||
+		    !in_range(d, r->sector, r->nsectors) || !aligned(d, r->sector, r->nsectors))
+			return -EINVAL;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int blk_submit(struct blk_disk *d, struct blk_req *r)
+{
+	int err = check(d, r);
+	if (err)
+		return err;
+	r->error = 0;
+	r->next = NULL;
+	if (r->op == BLK_FLUSH && !(d->features & BLK_F_FLUSH)) {
+		r->end_io(r); /* no volatile cache: nothing to flush */
+		return 0;
+	}
+	return d->ops->submit(d, r);
+}
+
+/* ---- synchronous helpers ---- */
+
+struct blk_sync {
+	struct waitq wq;
+	volatile bool done;
+};
+
+static void sync_end_io(struct blk_req *r)
+{
+	struct blk_sync *s = r->priv;
+	__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
+	waitq_wake_all(&s->wq);
+}
+
+/* Submit and sleep until end_io. No timeout here: the driver completes
+ * every request it accepted (with -EIO after resetting a device that
+ * stopped answering), and the request lives on this stack until then. */
+static int run_sync(struct blk_disk *d, struct blk_req *r)
+{
+	struct blk_sync s;
+	waitq_init(&s.wq, "blk_sync");
+	s.done = false;
+	r->end_io = sync_end_io;
+	r->priv = &s;
+	int err = blk_submit(d, r);
+	if (err)
+		return err;
+	wait_event(&s.wq, __atomic_load_n(&s.done, __ATOMIC_ACQUIRE));
+	return r->error;
+}
+
+static int rw(struct blk_disk *d, enum blk_op op, u64 sector, const struct blk_seg *seg,
+	      unsigned nsegs)
+{
+	if (nsegs > BLK_MAX_SEGS)
+		return -EINVAL;
+	struct blk_req *r = kzalloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	u64 bytes = 0;
+	for (unsigned i = 0; i < nsegs; i++)
+		bytes += seg[i].len;
+	r->op = op;
+	r->sector = sector;
+	r->nsectors = bytes % BLK_SECTOR || bytes / BLK_SECTOR > 0xffffffffu ? 0
+									  : (u32)(bytes / BLK_SECTOR);
+	r->nsegs = (u16)nsegs;
+	memcpy(r->seg, seg, nsegs * sizeof(*seg));
+	int err = r->nsectors ? run_sync(d, r) : -EINVAL;
+	kfree(r);
+	return err;
+}
+
+int blk_read(struct blk_disk *d, u64 sector, const struct blk_seg *seg, unsigned nsegs)
+{
+	return rw(d, BLK_READ, sector, seg, nsegs);
+}
+
+int blk_write(struct blk_disk *d, u64 sector, const struct blk_seg *seg, unsigned nsegs,
+	      unsigned flags)
+{
+	int err = rw(d, BLK_WRITE, sector, seg, nsegs);
+	if (!err && (flags & BLK_FUA))
+		err = blk_flush(d);
+	return err;
+}
+
+static int range_op(struct blk_disk *d, enum blk_op op, u64 sector, u32 nsectors)
+{
+	struct blk_req r;
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	r.sector = sector;
+	r.nsectors = nsectors;
+	return run_sync(d, &r);
+}
+
+int blk_flush(struct blk_disk *d) { return range_op(d, BLK_FLUSH, 0, 0); }
+
+int blk_discard(struct blk_disk *d, u64 sector, u32 nsectors)
+{
+	return range_op(d, BLK_DISCARD, sector, nsectors);
+}
+
+int blk_write_zeroes(struct blk_disk *d, u64 sector, u32 nsectors)
+{
+	return range_op(d, BLK_WRITE_ZEROES, sector, nsectors);
+}
+
+void blk_init(void)
+{
+	if (virtio_blk_probe() == 0)
+		pr_info("blk: no disk found");
+}
