@@ -335,8 +335,7 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-# ---- user programs: static musl binaries (apps/tests) in the initial archive ----
-MUSLCC := musl-gcc
+# ---- test programs: static musl binaries (apps/tests) in the initial archive ----
 USER_TEST_NAMES := $(basename $(notdir $(wildcard apps/tests/*.c)))
 USER_TEST_BINS := $(patsubst %,$(BUILD)/user/tests/%,$(USER_TEST_NAMES))
 USER_INITRD := $(BUILD)/user/initrd.cpio
@@ -344,7 +343,7 @@ USER_INITRD := $(BUILD)/user/initrd.cpio
 $(BUILD)/user/tests/%: apps/tests/%.c Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MUSLCC  $<" >&2)
-	$(Q)$(MUSLCC) -static -std=gnu11 -O2 -g -Wall -Wextra -Werror -o $@ $<
+	$(Q)$(MUSLCC) $(APP_CFLAGS) -o $@ $<
 
 $(USER_INITRD): $(USER_TEST_BINS) tools/mkcpio.py
 	@$(if $(Q),echo "  CPIO    $@" >&2)
