@@ -74,14 +74,18 @@ static u64 free_pages_settled(void)
 	return page_free_count();
 }
 
-/* Slab objects in use, over every cache (kmalloc's size classes too). */
+/* Slab objects in use in the caches a process takes from: kmalloc's size
+ * classes (the process, its address space and VMAs) and the threads'.
+ * Others move on their own meanwhile (the NIC frees packet buffers when its
+ * watchdog reclaims transmit completions). */
 static u64 slab_inuse(void)
 {
 	static struct kmem_cache_stats st[64];
 	int n = kmem_cache_stats(st, 64);
 	u64 sum = 0;
 	for (int i = 0; i < n && i < 64; i++)
-		sum += st[i].inuse;
+		if (strncmp(st[i].name, "kmalloc-", 8) == 0 || strcmp(st[i].name, "thread") == 0)
+			sum += st[i].inuse;
 	return sum;
 }
 
@@ -114,9 +118,8 @@ KTEST(user_exit_status_and_pages_back)
 	KT_ASSERT(status == SIGSEGV, "a NULL write gave status %#x", status);
 	u64 after = free_pages_settled();
 	/* 7 threads: at most one new page table for the stack slots */
-	KT_ASSERT(after <= before && before - after <= 1,
-		  "free pages %llu before, %llu after 7 processes", (unsigned long long)before,
-		  (unsigned long long)after);
+	KT_ASSERT(after + 1 >= before, "free pages %llu before, %llu after 7 processes",
+		  (unsigned long long)before, (unsigned long long)after);
 }
 
 /* One pass over every truncation and header byte change of good. */
@@ -159,13 +162,14 @@ KTEST(user_elf_loader_hostile)
 	u64 after = free_pages_settled(), objs_after = slab_inuse();
 	ktest_metric("ran", (u64)ran, "programs");
 	ktest_metric("refused", (u64)refused, "programs");
-	ktest_metric("stack_tables", before - after, "pages");
+	ktest_metric("pages_kept", before > after ? before - after : 0, "pages");
 	KT_ASSERT(ran > 0 && refused > 0, "ran %d refused %d", ran, refused);
 	KT_ASSERT(objs_after == objs_before, "slab objects in use: %llu after the first pass, "
 		  "%llu after the second", (unsigned long long)objs_before,
 		  (unsigned long long)objs_after);
 	u64 stack_tables = (u64)ran / 64 + 1;
-	KT_ASSERT(after <= before && before - after <= stack_tables,
+	/* (more free pages after is no leak: the NIC may have freed buffers) */
+	KT_ASSERT(after + stack_tables >= before,
 		  "free pages %llu after the first pass, %llu after the second (%llu new stack "
 		  "tables allowed)", (unsigned long long)before, (unsigned long long)after,
 		  (unsigned long long)stack_tables);
