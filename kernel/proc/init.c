@@ -53,7 +53,8 @@ static int set_init_exit(const char *v)
 		return -EINVAL;
 	return 0;
 }
-KPARAM("init.exit", set_init_exit, "after the init programs: stay (default) or qemu (exit QEMU with the last status)");
+KPARAM("init.exit", set_init_exit,
+       "after the init programs: stay (default) or qemu (exit QEMU with the last status)");
 
 /* Split s at commas in place; up to max words. */
 static int split(char *s, char **out, int max)
