@@ -27,6 +27,8 @@ ARCH_SRCS := \
 	kernel/arch/x86_64/trampoline.S \
 	kernel/arch/x86_64/trap_entry.S \
 	kernel/arch/x86_64/switch.S \
+	kernel/arch/x86_64/user_entry.S \
+	kernel/arch/x86_64/user.c \
 	kernel/arch/x86_64/start.c \
 	kernel/arch/x86_64/cpu.c \
 	kernel/arch/x86_64/trap.c \
@@ -117,6 +119,24 @@ NET_SRCS := $(NET_PORTABLE) \
 	netstack/metrics.c \
 	netstack/iperf.c
 
+# the RAM root from the initial archive (portable: host unit tests)
+FS_PORTABLE := \
+	fs/ramfs.c
+FS_SRCS := $(FS_PORTABLE)
+
+PROC_SRCS := \
+	kernel/proc/vm.c \
+	kernel/proc/elf.c \
+	kernel/proc/proc.c \
+	kernel/proc/init.c \
+	kernel/proc/kt_proc.c
+
+SYSCALL_SRCS := \
+	kernel/syscall/syscall.c \
+	kernel/syscall/sys_io.c \
+	kernel/syscall/sys_mm.c \
+	kernel/syscall/sys_misc.c
+
 REPL_SRCS := \
 	kernel/repl/repl.c
 
@@ -136,7 +156,7 @@ KTEST_SRCS := \
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
                $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(BLK_SRCS) \
-               $(NET_SRCS) \
+               $(NET_SRCS) $(FS_SRCS) $(PROC_SRCS) $(SYSCALL_SRCS) \
                $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
@@ -239,10 +259,10 @@ HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werro
                -fno-omit-frame-pointer -pthread
 HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c kernel/lib/hist.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
-                 kernel/sync/spinlock.c zerocopy/pkb.c $(NET_PORTABLE)
+                 kernel/sync/spinlock.c zerocopy/pkb.c $(NET_PORTABLE) $(FS_PORTABLE)
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c
-$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h tests/host/*.h)
+$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) \
 		-lcriterion
@@ -331,3 +351,21 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- test programs: static musl binaries (apps/tests) in the initial archive ----
+USER_TEST_NAMES := $(basename $(notdir $(wildcard apps/tests/*.c)))
+USER_TEST_BINS := $(patsubst %,$(BUILD)/user/tests/%,$(USER_TEST_NAMES))
+USER_INITRD := $(BUILD)/user/initrd.cpio
+
+$(BUILD)/user/tests/%: apps/tests/%.c Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MUSLCC  $<" >&2)
+	$(Q)$(MUSLCC) $(APP_CFLAGS) -o $@ $<
+
+$(USER_INITRD): $(USER_TEST_BINS) tools/mkcpio.py
+	@$(if $(Q),echo "  CPIO    $@" >&2)
+	$(Q)python3 tools/mkcpio.py $@ $(foreach b,$(USER_TEST_BINS),tests/$(notdir $(b))=$(b))
+
+.PHONY: user
+user: $(USER_INITRD)
+test: $(USER_INITRD)

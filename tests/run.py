@@ -53,6 +53,15 @@ Tiers, in order (select with --tiers, default all):
             connections fill the SYN queue; each checked on the wire and
             against the guest's counters, with curl served throughout (about
             60 s)
+  user      user programs (apps/tests, static musl binaries in build/user/
+            initrd.cpio): one boot per check with init=PROGRAM init.exit=qemu,
+            under -cpu max (SMEP, SMAP) and once under QEMU's default CPU;
+            output, the kernel's exit/signal log line and QEMU's status
+            checked (printf, argv/envp/auxv, brk/mmap, -EFAULT and -ENOSYS,
+            a fault of each kind ending only its process while a second
+            program runs); the REPL's ps and syscalls after a program ran; then
+            the same binaries on Linux (bench/linux-guest's kernel, built if
+            missing) and on Caboose: same output, same exit status or signal
   fuzz      the libFuzzer targets of the network stack (tests/fuzz/run.py),
             20 s each from a seed corpus
 
@@ -906,10 +915,275 @@ def tier_layers(res, opts, state):
 
 
 # ---------------------------------------------------------------------------
+# Tier: user programs.  Each case: (name, init=, init.args=, -cpu, strings the
+# output must hold in this order, strings it must not hold, init's exit code).
+# With init.exit=qemu QEMU's status is (code << 1) | 1 (kernel/proc/init.c).
+# ---------------------------------------------------------------------------
+def user_case(name, init, args="", cpu="max", expect=(), forbid=(), code=0):
+    return dict(name=name, init=init, args=args, cpu=cpu, expect=list(expect),
+                forbid=list(forbid) + ["panic:"], code=code)
+
+
+def crash_case(how, log):
+    return user_case("crash %s ends only its process" % how, "/tests/crash,/tests/hello", how,
+                     expect=["crash: %s" % how, "proc: pid 1 (/tests/crash): " + log,
+                             "proc: pid 1 (/tests/crash) killed by " + log.split(":")[0],
+                             "hello, world", "proc: pid 2 (/tests/hello) exited with status 0"],
+                     forbid=["crash: still alive"])
+
+
+HELLO_OUT = ["hello, world", "formatted: 42 cafe 2.500",
+             "proc: pid 1 (/tests/hello) exited with status 0"]
+USER_CASES = [
+    user_case("hello via printf (SMEP and SMAP on)", "/tests/hello",
+              expect=["cpu: user mode by syscall/sysret; SMEP on, SMAP on"] + HELLO_OUT),
+    user_case("hello on QEMU's default CPU (no SMEP, no SMAP)", "/tests/hello", cpu=None,
+              expect=["SMEP off (the CPU lacks it), SMAP off (the CPU lacks it)"] + HELLO_OUT),
+    user_case("argv, envp and auxv", "/tests/args", "one,two",
+              expect=["argc=3", "argv[0]=/tests/args", "argv[1]=one", "argv[2]=two",
+                      "env HOME=/", "env TERM=linux", "AT_PAGESZ=4096",
+                      "AT_PHNUM ok=1", "AT_PHDR ok=1", "AT_ENTRY ok=1", "AT_RANDOM ok=1",
+                      "AT_HWCAP sse2=1", "stack aligned=1",
+                      "proc: pid 1 (/tests/args) exited with status 0"]),
+    user_case("brk and mmap growth, touching memory", "/tests/mem",
+              expect=["brk grows by 1 MiB: ok", "mmap 4 MiB: ok", "munmap the middle: ok",
+                      "MAP_FIXED into the hole: ok", "malloc'd memory holds data: ok",
+                      "mem: all ok", "proc: pid 1 (/tests/mem) exited with status 0"],
+              forbid=["FAILED"]),
+    user_case("bad pointers give EFAULT, unimplemented calls ENOSYS", "/tests/efault",
+              expect=["write(1, (void *)1, 10) = -1 Bad address",
+                      "write(1, kernel address, 10) = -1 Bad address",
+                      "write(1, non-canonical, 10) = -1 Bad address",
+                      "write(7, buf, 1) = -1 Bad file descriptor",
+                      "clock_gettime(MONOTONIC, NULL) = -1 Bad address",
+                      "clock_gettime(-5, &ts) = -1 Invalid argument",
+                      "uname(kernel address) = -1 Bad address",
+                      "getrandom(NULL, 16, 0) = -1 Bad address",
+                      "rt_sigaction(SIGKILL, bad act) = -1 Bad address",
+                      "rt_sigaction(SIGKILL, &act) = -1 Invalid argument",
+                      "rt_sigprocmask(9, &set) = -1 Invalid argument",
+                      "writev(1, bad iov, 1) = -1 Bad address",
+                      "mmap(PROT_READ|PROT_WRITE, file 9) = -1 Bad file descriptor",
+                      "arch_prctl(ARCH_SET_FS, kernel address) = -1 Operation not permitted",
+                      "unimplemented 999 = -1 Function not implemented",
+                      "unimplemented 400 = -1 Function not implemented",
+                      "uname(&u) = 0", "machine=x86_64", "monotonic ok=1",
+                      "getrandom(r, 32, 0) = 32", "pid=1 tid==pid=1", "efault: done",
+                      "proc: pid 1 (/tests/efault) exited with status 0"]),
+    user_case("calls Caboose lacks: ENOSYS, logged; the console is no tty", "/tests/enosys",
+              expect=["ioctl(1, TIOCGWINSZ, &ws) = -1 Not a tty",
+                      "syscall: pid 1 (/tests/enosys) called 57, which Caboose lacks: -ENOSYS",
+                      "fork = -1 Function not implemented",
+                      "getppid = -1 Function not implemented",
+                      "unimplemented 999 = -1 Function not implemented", "enosys: done",
+                      "proc: pid 1 (/tests/enosys) exited with status 0"]),
+    crash_case("segv", "SIGSEGV: write of unmapped address 0 at pc"),
+    crash_case("read0", "SIGSEGV: read of unmapped address 0x8 at pc"),
+    crash_case("fpe", "SIGFPE: divide error (#DE) at pc"),
+    crash_case("ill", "SIGILL: invalid opcode (#UD) at pc"),
+    crash_case("guard", "SIGSEGV: write of the stack guard gap"),
+    crash_case("nx", "SIGSEGV: instruction fetch of a mapping that forbids it"),
+    crash_case("kernel", "SIGSEGV: read of kernel address 0xffffffff80200000"),
+    crash_case("text", "SIGSEGV: write of a mapping that forbids it"),
+    user_case("a missing program is reported", "/tests/nothing", code=126,
+              expect=["init: cannot run /tests/nothing: error -2 (not in the initial archive)"]),
+]
+
+
+def in_order(text, strings):
+    pos = 0
+    for s in strings:
+        i = text.find(s, pos)
+        if i < 0:
+            return s
+        pos = i + len(s)
+    return None
+
+
+def user_args(opts, cmdline, cpu, extra=()):
+    a = kernel_args(2, accel_for(2), cmdline, initrd=opts.initrd, kernel=opts.kernel)
+    if cpu:
+        a += ["-cpu", cpu]
+    return a + list(extra)
+
+
+def tier_user(res, opts, state):
+    if not os.path.isfile(opts.initrd):
+        res.add("user tier", False, "%s is missing (make user)" % os.path.relpath(opts.initrd, ROOT))
+        return
+    for i, c in enumerate(USER_CASES):
+        name = "user %s" % c["name"]
+        err("== %s" % name)
+        cmdline = "console=ttyS0 panic=exit ip=off init=%s init.exit=qemu" % c["init"]
+        if c["args"]:
+            cmdline += " init.args=" + c["args"]
+        b = qemu(user_args(opts, cmdline, c["cpu"]), os.path.join(opts.logs, "user-%d.log" % i),
+                 opts.explicit_timeout, silence=opts.silence_timeout)
+        problems = []
+        text = b.text
+        missing = in_order(text, c["expect"])
+        if missing:
+            problems.append("output lacks %r (in order)" % missing)
+        for f in c["forbid"]:
+            if f in text:
+                problems.append("output has %r" % f)
+        want = (c["code"] << 1) | 1
+        if b.status != want:
+            problems.append("%s, expected %d" % (b.status_str(), want))
+        res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
+    user_repl(res, opts)
+    user_vs_linux(res, opts)
+
+
+# The same binaries on Linux (the guest bench/linux-guest builds from Debian's
+# kernel package) and on Caboose, each as the first and only program (rdinit=
+# and init=); their output and how they ended must be the same.
+DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", ""),
+                 ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
+LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
+BOOT_NOISE = ("SeaBIOS", "caboose: starting", "iPXE", "Press Ctrl-B")
+
+
+def program_lines(lines):
+    """What the program printed: every line but the kernels' logs and the
+    firmware's banners (Caboose runs with loglevel=2, so no log line splits
+    one of the program's)."""
+    out = []
+    for l in lines[1:]:   # the first is the QEMU command
+        # SeaBIOS ends its last line without a newline
+        l = re.sub(r"^Booting from ROM\.*", "", l)
+        if not l.strip() or re.match(r"\s*\[\s*\d+\.\d+\]", l) or l.startswith(BOOT_NOISE):
+            continue
+        if l.startswith("---[ end Kernel panic"):
+            break
+        out.append(l)
+    return out
+
+
+def linux_guest_kernel(opts):
+    kernel = os.path.join(opts.build, "linux-guest", "vmlinuz")
+    if os.path.isfile(kernel):
+        return kernel, ""
+    err("   building the Linux guest (bench/linux-guest: Debian's kernel package)")
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "linux-guest")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=900)
+    if p.returncode != 0 or not os.path.isfile(kernel):
+        return None, "bench/linux-guest failed: " + p.stderr[-600:]
+    return kernel, ""
+
+
+def user_vs_linux(res, opts):
+    kernel, why = linux_guest_kernel(opts)
+    for prog, args in DIFF_PROGRAMS:
+        name = "user same output as Linux: %s%s" % (prog, " " + args if args else "")
+        err("== %s" % name)
+        if not kernel:
+            res.add(name, False, why)
+            continue
+        tag = prog + ("-" + args.replace(",", "-") if args else "")
+        lx = qemu(["-accel", "tcg", "-m", MEM, "-nographic", "-no-reboot", "-nic", "none",
+                   "-kernel", kernel, "-initrd", opts.initrd, "-append",
+                   "console=ttyS0 quiet panic=-1 rdinit=/tests/%s%s"
+                   % (prog, " -- " + args.replace(",", " ") if args else "")],
+                  os.path.join(opts.logs, "user-linux-%s.log" % tag), opts.explicit_timeout,
+                  stop_when=r"---\[ end Kernel panic")
+        cb = qemu(user_args(opts, "console=ttyS0 loglevel=2 panic=exit ip=off init=/tests/%s "
+                            "init.exit=qemu%s" % (prog, " init.args=" + args if args else ""),
+                            "max"),
+                  os.path.join(opts.logs, "user-caboose-%s.log" % tag), opts.explicit_timeout)
+        problems = []
+        m = LINUX_EXIT_RE.search(lx.text)
+        if not m:
+            problems.append("Linux: no exit status (%s)" % lx.status_str())
+            lx_end = None
+        else:
+            st = int(m.group(1), 16)
+            lx_end = "exit %d" % (st >> 8) if st & 0x7f == 0 else "signal %d" % (st & 0x7f)
+        cb_end = None
+        if cb.status is None or cb.status < 0 or not cb.status & 1:
+            problems.append("Caboose: %s" % cb.status_str())
+        else:
+            code = cb.status >> 1
+            cb_end = "signal %d" % (code - 64) if 64 < code < 126 else "exit %d" % code
+        if lx_end and cb_end and lx_end != cb_end:
+            problems.append("Linux: %s, Caboose: %s" % (lx_end, cb_end))
+        a, b = program_lines(lx.lines), program_lines(cb.lines)
+        if a != b:
+            import difflib
+            d = list(difflib.unified_diff(a, b, "linux", "caboose", lineterm="", n=1))
+            problems.append("outputs differ:\n" + "\n".join(d[:40]))
+        elif not a:
+            problems.append("no output on either")
+        res.add(name, not problems, "; ".join(problems))
+
+
+def user_repl(res, opts):
+    """After programs ran, and while a third waits on the console, the REPL
+    still answers: syscalls counts what they did, ps shows the live one."""
+    name = "user REPL ps and syscalls after programs ran"
+    err("== %s" % name)
+    sock = os.path.join(opts.logs, "user-repl.sock")
+    log = os.path.join(opts.logs, "user-repl.log")
+    if os.path.exists(sock):
+        os.unlink(sock)
+    a = kernel_args(2, accel_for(2), "console=ttyS0 panic=exit ip=off "
+                    "init=/tests/efault,/tests/crash,/tests/wait", initrd=opts.initrd,
+                    kernel=opts.kernel)
+    a = [x for x in a if x != "-nographic"]
+    a += ["-cpu", "max", "-display", "none", "-serial", "file:" + log,
+          "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock, "-serial", "chardev:repl"]
+    proc = subprocess.Popen([QEMU] + a, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
+    LIVE[proc.pid] = (proc, False)
+    problems = []
+    try:
+        deadline = time.monotonic() + opts.explicit_timeout
+        text = ""
+        while time.monotonic() < deadline and proc.poll() is None:
+            if os.path.exists(log):
+                with open(log, "rb") as f:
+                    text = ANSI_RE.sub("", f.read().decode("utf-8", "replace"))
+                if "wait: reading" in text:
+                    break
+            time.sleep(0.2)
+        if "killed by SIGSEGV" not in text or "wait: reading" not in text:
+            problems.append("the programs did not run (the third waits on the console)")
+        else:
+            p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "repl.py"), sock,
+                                "-c", "json syscalls", "-c", "json ps"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=60)
+            docs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+            if len(docs) != 2 or not all(d.get("ok") for d in docs):
+                problems.append("REPL answers: %r %r" % (p.stdout[-400:], p.stderr[-400:]))
+            else:
+                rows = {}
+                for r in docs[0].get("syscalls", []):
+                    rows[r.get("name")] = r
+                for n in ("write", "writev", "exit_group", "uname", "getrandom"):
+                    if n not in rows:
+                        problems.append("syscalls lacks %s" % n)
+                if not any(r.get("nr") == 999 and r.get("name") == "ENOSYS"
+                           for r in docs[0].get("syscalls", [])):
+                    problems.append("syscalls lacks 999 as ENOSYS")
+                if rows.get("write", {}).get("errors", 0) < 3:
+                    problems.append("write errors not counted: %r" % rows.get("write"))
+                procs = docs[1].get("processes", [])
+                if len(procs) != 1 or procs[0].get("pid") != 3 or \
+                        procs[0].get("name") != "/tests/wait" or \
+                        procs[0].get("state") != "running" or not procs[0].get("pages"):
+                    problems.append("ps should list /tests/wait alone, running, with its "
+                                    "pages (the others ended): %r" % procs)
+    finally:
+        kill_child(proc)
+    res.add(name, not problems, "; ".join(problems))
+
+
+# ---------------------------------------------------------------------------
 TIERS = [("layers", tier_layers), ("host", tier_host), ("httpd", tier_httpd), ("ktest", tier_ktest),
          ("explicit", tier_explicit), ("boot", tier_boot), ("smoke", tier_smoke), ("repl", tier_repl),
          ("blk", tier_blk), ("nic", tier_nic), ("net", tier_net), ("tcp", tier_tcp),
-         ("hostile", tier_hostile), ("fuzz", tier_fuzz)]
+         ("hostile", tier_hostile), ("user", tier_user), ("fuzz", tier_fuzz)]
 
 
 def env_float(name, default):
@@ -937,6 +1211,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--kernel", default=None, help="default BUILD/caboose.elf")
     ap.add_argument("--iso", default=None, help="default BUILD/caboose.iso")
+    ap.add_argument("--initrd", default=None, help="default BUILD/user/initrd.cpio")
     ap.add_argument("--host-unit", default=None, help="default BUILD/host/unit")
     ap.add_argument("--loadgen-unit", default=None, help="default BUILD/host/loadgen-unit")
     opts = ap.parse_args()
@@ -944,6 +1219,7 @@ def main():
     opts.kernel = os.path.abspath(opts.kernel or os.path.join(opts.build, "caboose.elf"))
     opts.iso = os.path.abspath(opts.iso or os.path.join(opts.build, "caboose.iso"))
     opts.host_unit = os.path.abspath(opts.host_unit or os.path.join(opts.build, "host", "unit"))
+    opts.initrd = os.path.abspath(opts.initrd or os.path.join(opts.build, "user", "initrd.cpio"))
     opts.loadgen_unit = os.path.abspath(opts.loadgen_unit or
                                         os.path.join(opts.build, "host", "loadgen-unit"))
     opts.logs = os.path.join(opts.build, "test-logs")
@@ -959,7 +1235,7 @@ def main():
     shutil.rmtree(opts.logs, ignore_errors=True)
     os.makedirs(opts.logs)
     # one image for the whole run, kept beside its logs
-    for attr in ("kernel", "iso"):
+    for attr in ("kernel", "iso", "initrd"):
         src = getattr(opts, attr)
         if os.path.isfile(src):
             dst = os.path.join(opts.logs, os.path.basename(src))
@@ -973,7 +1249,7 @@ def main():
             if tname not in wanted:
                 continue
             if tname in ("ktest", "explicit", "boot", "smoke", "repl", "nic", "net", "tcp",
-                         "hostile") and \
+                         "hostile", "user") and \
                     not os.path.isfile(opts.kernel):
                 res.add(tname, False, "%s is missing (make)" % os.path.relpath(opts.kernel, ROOT))
                 continue

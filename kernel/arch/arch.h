@@ -38,6 +38,11 @@ struct cpu {
 	u64 irq_count;               /* interrupts taken */
 	u64 ctx_switches;
 	void *arch;                  /* struct arch_cpu, private to kernel/arch */
+	/* system-call entry (kernel/arch/x86_64/syscall_entry.S reads these
+	 * at fixed offsets): the user stack pointer while the kernel stack is
+	 * found, and the kernel stack top of the user thread running here */
+	u64 user_rsp;
+	u64 kstack_top;
 } __aligned(CACHELINE);
 
 extern struct cpu cpus[MAX_CPUS];
@@ -226,6 +231,80 @@ typedef void (*bt_emit_t)(void *arg, int depth, u64 addr, const char *sym, u64 o
 void arch_backtrace_walk(u64 fp, u64 pc, u64 sp, bt_emit_t emit, void *arg);
 /* Frame pointer and resume address saved in a switched-out context. */
 void arch_context_frame(const struct context *ctx, u64 *fp, u64 *pc);
+
+/* ---- user mode (used by kernel/proc and kernel/syscall) ----
+ *
+ * User addresses are [0, USER_TOP); everything above belongs to the kernel.
+ * A user address space is a top-level page table whose lower half maps the
+ * process's pages (4 KiB, user-accessible, never global) and whose upper
+ * half is the kernel's, shared by every space. Kernel threads and each
+ * CPU's scheduler loop always run on the kernel's own tables: a user
+ * space's tables are loaded only while its thread runs (switch_in), so
+ * changing or freeing them needs no TLB shootdown.
+ */
+#define USER_TOP 0x00007ffffffff000UL  /* as Linux: the last page stays unmapped */
+#define UMAP_W (1u << 0)               /* writable (never together with UMAP_X) */
+#define UMAP_X (1u << 1)               /* executable */
+
+/* The state of a thread that runs in user mode, kept across switches. */
+struct arch_user {
+	u64 root;                      /* physical address of the top page table */
+	u64 fs_base;                   /* the TLS pointer (arch_prctl ARCH_SET_FS) */
+	u8 fpu[512] __aligned(16);     /* FXSAVE image: x87 and SSE registers */
+};
+void arch_user_init(struct arch_user *u, u64 root);
+/* Around a switch to and from a thread with user state (irqs off):
+ * loads its tables, kernel stack for entries from user mode, FS base and
+ * FPU registers; switch_out saves the FPU and goes back to the kernel's
+ * tables. */
+void arch_user_switch_in(struct arch_user *u, u64 kstack_top);
+void arch_user_switch_out(struct arch_user *u);
+void arch_user_set_fs(struct arch_user *u, u64 base);
+/* AT_HWCAP for the ELF auxiliary vector (CPUID 1 EDX on x86-64, as Linux). */
+u64 arch_user_hwcap(void);
+/* Leave for user mode at pc with stack sp (irqs off, state switched in). */
+__noreturn void arch_user_enter(u64 pc, u64 sp);
+/* Copy n bytes where one side is user memory, through the fault fixup:
+ * returns the number of bytes NOT copied (0 on success). Callers check
+ * that the user range lies below USER_TOP first (kernel/proc/uaccess.h). */
+size_t arch_copy_user(void *dst, const void *src, size_t n);
+
+/* User address spaces. Page-table pages come from the allocator given to
+ * arch_mm_init and go back through arch_mm_set_pt_free. */
+void arch_mm_set_pt_free(void (*pt_free)(u64 pa));
+u64 arch_uspace_new(void);                  /* 0: no memory */
+/* Map one 4 KiB page; -ENOMEM when a page table could not be allocated
+ * (nothing changed then), -EINVAL for a bad address or W+X. */
+int arch_uspace_map(u64 root, u64 va, u64 pa, unsigned prot);
+u64 arch_uspace_unmap(u64 root, u64 va);    /* its physical page, or 0 */
+u64 arch_uspace_lookup(u64 root, u64 va, unsigned *prot); /* 0: unmapped */
+/* Free the page tables (every page must be unmapped already). */
+void arch_uspace_free(u64 root);
+
+/* Upcalls the architecture makes into the layers above (set at boot). */
+enum user_fault_kind {
+	UFAULT_PAGE,        /* unmapped or protection: SIGSEGV */
+	UFAULT_PROTECTION,  /* #GP: SIGSEGV */
+	UFAULT_DIVIDE,      /* SIGFPE */
+	UFAULT_FP,          /* x87/SIMD error: SIGFPE */
+	UFAULT_INVALID_OP,  /* SIGILL */
+	UFAULT_BREAKPOINT,  /* SIGTRAP */
+	UFAULT_BUS,         /* alignment, stack segment: SIGBUS */
+};
+struct user_fault {
+	enum user_fault_kind kind;
+	const char *what;   /* the exception's name */
+	u64 pc, sp, addr;   /* addr: the faulting address of a page fault */
+	bool write, exec, present;
+};
+/* fn runs on the thread's kernel stack, interrupts off; it may end the
+ * thread (and so not return). */
+void arch_set_user_fault_handler(void (*fn)(const struct user_fault *f));
+/* fn(nr, args) handles a system call; its result goes back in rax. */
+void arch_set_syscall_handler(long (*fn)(u64 nr, const u64 args[6]));
+/* CPU protections in force (for the boot log and the REPL). */
+bool arch_smep_on(void);
+bool arch_smap_on(void);
 
 /* --- what the loader handed over, in a loader-neutral form --- */
 

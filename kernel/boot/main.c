@@ -18,6 +18,9 @@
 #include "fs/blk/blk.h"
 #include "zerocopy/pkb.h"
 #include "kernel/lib/string.h"
+#include "kernel/proc/proc.h"
+#include "kernel/syscall/syscall.h"
+#include "fs/ramfs.h"
 
 static unsigned max_cpus = MAX_CPUS;
 
@@ -65,6 +68,26 @@ static void start_cpus(void)
 		pr_info("smp: %d CPUs present, %u used (smp=%u)", n, max_cpus, max_cpus);
 }
 
+/* The initial archive: the first module that is a newc cpio. */
+static void load_initial_archive(void)
+{
+	for (int i = 0; i < boot_info.nmods; i++) {
+		const struct boot_module *m = &boot_info.mods[i];
+		const void *va = phys_to_virt(m->start);
+		size_t len = (size_t)(m->end - m->start);
+		if (!ramfs_is_archive(va, len))
+			continue;
+		int r = ramfs_load(va, len);
+		if (r < 0)
+			pr_err("ramfs: module %d: bad archive (error %d); %zu files kept", i, r,
+			       ramfs_count());
+		else
+			pr_info("ramfs: module %d: %zu files, %zu other entries skipped", i,
+				ramfs_count(), ramfs_skipped());
+		return;
+	}
+}
+
 static void init_main(void *arg)
 {
 	(void)arg;
@@ -78,6 +101,7 @@ static void init_main(void *arg)
 	       (unsigned long long)(ready_ns / 1000000));
 	if (ktest_selected())
 		ktest_run_selected();
+	proc_run_init();
 }
 
 __noreturn void kmain(void)
@@ -101,6 +125,9 @@ __noreturn void kmain(void)
 	pci_init();
 	start_cpus();
 	thread_init_reaper();
+	load_initial_archive();
+	proc_init();
+	syscall_init();
 	struct thread *init = thread_create("init", init_main, NULL, 0, 0);
 	if (!init)
 		panic("kmain: cannot create the init thread");

@@ -86,5 +86,10 @@ typedef uintptr_t uptr;
 #define ECONNABORTED 103
 #define EALREADY 114
 #define EINPROGRESS 115
+#define ESRCH 3
+#define ENOEXEC 8
+#define EACCES 13
+#define ENOTTY 25
+#define ENAMETOOLONG 36
 
 #endif

@@ -10,6 +10,8 @@ static u64 pt_alloc(void)
 	return p ? page_to_phys(p) : 0;
 }
 
+static void pt_free(u64 pa) { page_put(phys_to_page(pa)); }
+
 void mm_init(const struct boot_info *bi)
 {
 	page_init_early(bi, GiB(4));
@@ -21,6 +23,7 @@ void mm_init(const struct boot_info *bi)
 	}
 	top = MAX(top, bi->kernel_end);
 	arch_mm_init(top, pt_alloc);
+	arch_mm_set_pt_free(pt_free);
 	page_init_late(bi, GiB(4));
 	slab_init();
 }

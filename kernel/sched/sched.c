@@ -188,8 +188,13 @@ static void run(struct cpu *c, struct thread *t)
 	t->switches++;
 	c->ctx_switches++;
 	timer_arm(&rqs[c->id].slice, t->started_ns + TIMESLICE_NS, slice_expired, NULL);
+	if (t->user)
+		arch_user_switch_in(t->user, t->stack.hi);
 	arch_switch(&c->sched_ctx, t->ctx);
-	/* back in the loop with t->lock held by the thread's side */
+	/* back in the loop with t->lock held by the thread's side; the loop
+	 * runs on the kernel's tables, never on a user space's */
+	if (t->user)
+		arch_user_switch_out(t->user);
 	c->current = NULL;
 	t->runtime_ns += arch_clock_ns() - t->started_ns;
 }

@@ -85,6 +85,10 @@ struct thread {
 	u64 switches, migrations;
 	struct timer sleep_timer;
 	bool timed_out;             /* [T] the sleep timer woke it */
+	/* user-mode state (kernel/proc sets it, on the thread itself with
+	 * interrupts off); NULL for kernel threads. The scheduler switches it
+	 * in and out around the thread's runs. */
+	struct arch_user *user;
 };
 
 struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, int cpu,

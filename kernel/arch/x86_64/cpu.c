@@ -9,6 +9,7 @@
 #include "kernel/arch/x86_64/x86.h"
 #include "kernel/arch/x86_64/trap.h"
 #include "kernel/lib/string.h"
+#include "kernel/console/console.h"
 
 struct cpu cpus[MAX_CPUS];
 struct arch_cpu arch_cpus[MAX_CPUS];
@@ -33,9 +34,15 @@ void cpu_features_init(void)
 	cpu_feat.tsc_deadline = c & (1u << 24);
 	cpu_feat.hypervisor = c & (1u << 31);
 	cpu_feat.pge = d & (1u << 13);
+	if (cpu_feat.max_leaf >= 7) {
+		cpuid(7, 0, &a, &b, &c, &d);
+		cpu_feat.smep = b & (1u << 7);
+		cpu_feat.smap = b & (1u << 20);
+	}
 	cpuid(0x80000000, 0, &a, &b, &c, &d);
 	u32 ext_max = a;
 	cpuid(0x80000001, 0, &a, &b, &c, &d);
+	cpu_feat.syscall = d & (1u << 11);
 	cpu_feat.nx = d & (1u << 20);
 	cpu_feat.pdpe1gb = d & (1u << 26);
 	if (ext_max >= 0x80000004) {
@@ -105,6 +112,48 @@ void cpu_setup(unsigned id, u64 ist_df, u64 ist_nmi, u64 ist_mc)
 	wrmsr(MSR_GS_BASE, (u64)c);
 	wrmsr(MSR_KERNEL_GS, 0);
 }
+
+/* ---- user mode ---- */
+
+#define MSR_STAR   0xC0000081
+#define MSR_LSTAR  0xC0000082
+#define MSR_FMASK  0xC0000084
+#define EFER_SCE   (1UL << 0)
+#define CR4_SMEP   (1UL << 20)
+#define CR4_SMAP   (1UL << 21)
+/* flags syscall clears: IF (entry runs with interrupts off until the
+ * stack is switched), TF, DF, AC (SMAP stays in force), NT */
+#define SYSCALL_FMASK ((1UL << 9) | (1UL << 8) | (1UL << 10) | (1UL << 18) | (1UL << 14))
+
+_Static_assert(__builtin_offsetof(struct cpu, user_rsp) == CPU_USER_RSP, "CPU_USER_RSP");
+_Static_assert(__builtin_offsetof(struct cpu, kstack_top) == CPU_KSTACK_TOP, "CPU_KSTACK_TOP");
+/* sysret takes CS = STAR[63:48] + 16 and SS = STAR[63:48] + 8 */
+_Static_assert(SEL_UCODE == ((SEL_KDATA + 16) | 3) && SEL_UDATA == ((SEL_KDATA + 8) | 3),
+	       "the GDT order sysret needs");
+
+u8 smap_enabled;
+void syscall_entry(void);
+
+void cpu_user_setup(void)
+{
+	if (!cpu_feat.syscall)
+		panic("cpu: no syscall instruction");
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+	wrmsr(MSR_STAR, ((u64)SEL_KDATA << 48) | ((u64)SEL_KCODE << 32));
+	wrmsr(MSR_LSTAR, (u64)syscall_entry);
+	wrmsr(MSR_FMASK, SYSCALL_FMASK);
+	u64 cr4 = read_cr4();
+	if (cpu_feat.smep)
+		cr4 |= CR4_SMEP;
+	if (cpu_feat.smap) {
+		cr4 |= CR4_SMAP;
+		smap_enabled = 1;
+	}
+	write_cr4(cr4);
+}
+
+bool arch_smep_on(void) { return cpu_feat.smep; }
+bool arch_smap_on(void) { return smap_enabled; }
 
 struct context *arch_thread_init(void *stack_top, void (*entry)(void))
 {

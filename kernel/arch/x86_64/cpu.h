@@ -29,6 +29,7 @@ extern struct arch_cpu arch_cpus[MAX_CPUS];
 /* CPU features found by cpu_features_init (BSP). */
 struct cpu_features {
 	bool nx, pdpe1gb, x2apic, tsc_deadline, invariant_tsc, pge, hypervisor;
+	bool smep, smap, syscall;
 	u32 max_leaf;
 	char vendor[13];
 	char brand[49];
@@ -38,5 +39,10 @@ extern struct cpu_features cpu_feat;
 void cpu_features_init(void);
 /* Load GDT, TSS and GS base for CPU `id` on the running CPU. */
 void cpu_setup(unsigned id, u64 ist_df, u64 ist_nmi, u64 ist_mc);
+/* User mode on the running CPU (after cpu_features_init): the syscall
+ * MSRs, SMEP and SMAP where the CPU has them. */
+void cpu_user_setup(void);
+/* Nonzero when SMAP is on (the copy routines and trap entry test it). */
+extern u8 smap_enabled;
 
 #endif

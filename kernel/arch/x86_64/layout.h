@@ -6,6 +6,9 @@
  *   0xffffc00000000000  kernel stacks, each under an unmapped guard page
  *   0xffffd00000000000  device memory (MMIO), uncached
  *   0xffffffff80000000  kernel image (text on a 2 MiB page, rest 4 KiB)
+ *
+ * The lower half, [0, USER_TOP), is the running process's (arch.h); its
+ * layout is kernel/proc's business (kernel/proc/vm.h).
  */
 #ifndef ARCH_LAYOUT_H
 #define ARCH_LAYOUT_H
@@ -28,6 +31,17 @@
 #define SEL_UDATA 0x1b
 #define SEL_UCODE 0x23
 #define SEL_TSS   0x28
+
+/* struct cpu fields the system-call entry reads through %gs (checked in
+ * cpu.c) */
+#define CPU_USER_RSP   72
+#define CPU_KSTACK_TOP 80
+
+/* USER_TOP (arch.h), for assembly */
+#define USER_TOP_ASM 0x00007ffffffff000
+
+/* a trap frame's vector for a system call (no vector of the IDT) */
+#define VEC_SYSCALL 0x100
 
 
 /* Kernel stack slot geometry: KSTACK_SIZE, KSTACK_GUARD, KSTACK_SLOT and

@@ -9,6 +9,7 @@
 
 #define PTE_P   (1ULL << 0)
 #define PTE_W   (1ULL << 1)
+#define PTE_U   (1ULL << 2)
 #define PTE_PWT (1ULL << 3)
 #define PTE_PCD (1ULL << 4)
 #define PTE_PS  (1ULL << 7)
@@ -22,6 +23,8 @@
 #define PT_IDX(va)   (((va) >> 12) & 511)
 
 static u64 (*pt_alloc)(void);
+static void (*pt_free)(u64 pa);
+static bool kernel_half_shared; /* user spaces copy the kernel's top half */
 static u64 kernel_pml4;           /* physical */
 static u64 nx_bit;                /* PTE_NX when the CPU has NX */
 static spinlock_t mmu_lock = SPINLOCK_INIT("mmu");
@@ -52,6 +55,11 @@ static u64 *walk(u64 root, u64 va, int level, bool create)
 		if (!(e & PTE_P)) {
 			if (!create)
 				return NULL;
+			/* every user space holds a copy of the kernel's top level:
+			 * a new slot there would not reach them */
+			if (l == 3 && root == kernel_pml4 && kernel_half_shared)
+				panic("mmu: new top-level kernel slot for %#llx after user spaces exist",
+				      (unsigned long long)va);
 			e = new_table() | PTE_P | PTE_W;
 			t[idx] = e;
 		} else if (e & PTE_PS) {
@@ -132,6 +140,10 @@ void mmu_init(u64 max_phys)
 	u64 root = new_table();
 	map_direct(root, max_phys);
 	map_image(root);
+	/* the stack and device areas get their top-level slots now, so the
+	 * kernel half user spaces copy is complete (see walk) */
+	walk(root, KSTACK_AREA, 2, true);
+	walk(root, MMIO_AREA, 2, true);
 	kernel_pml4 = root;
 	write_cr3(root);
 	pr_info("mmu: direct map %llu MiB (%s pages), kernel text on a 2 MiB page, NX %s",
@@ -235,4 +247,114 @@ bool arch_kaddr_prot(u64 va, unsigned *prot, bool *large)
 		t = table(e & PTE_ADDR);
 	}
 	return false;
+}
+
+/* ---- user address spaces (arch.h) ---- */
+
+#define USER_SLOTS 256   /* top-level entries of the lower half */
+
+void arch_mm_set_pt_free(void (*fn)(u64 pa)) { pt_free = fn; }
+
+u64 arch_uspace_new(void)
+{
+	u64 pa = pt_alloc ? pt_alloc() : 0;
+	if (!pa)
+		return 0;
+	u64 *t = table(pa);
+	memset(t, 0, USER_SLOTS * sizeof(u64));
+	__atomic_store_n(&kernel_half_shared, true, __ATOMIC_RELEASE);
+	memcpy(t + USER_SLOTS, table(kernel_pml4) + USER_SLOTS, USER_SLOTS * sizeof(u64));
+	return pa;
+}
+
+/* The level-0 entry for va in a user space, or NULL (create: tables made
+ * as needed, NULL when out of memory). */
+static u64 *uwalk(u64 root, u64 va, bool create)
+{
+	u64 *t = table(root);
+	for (int l = 3; l > 0; l--) {
+		u64 *e = &t[(va >> (12 + 9 * l)) & 511];
+		if (!(*e & PTE_P)) {
+			if (!create)
+				return NULL;
+			u64 pa = pt_alloc ? pt_alloc() : 0;
+			if (!pa)
+				return NULL;
+			memset(table(pa), 0, PAGE_SIZE);
+			*e = pa | PTE_P | PTE_W | PTE_U;
+		}
+		t = table(*e & PTE_ADDR);
+	}
+	return &t[PT_IDX(va)];
+}
+
+static bool user_va_ok(u64 va) { return va < USER_TOP && IS_ALIGNED(va, PAGE_SIZE); }
+
+int arch_uspace_map(u64 root, u64 va, u64 pa, unsigned prot)
+{
+	if (!user_va_ok(va) || !IS_ALIGNED(pa, PAGE_SIZE) ||
+	    (prot & (UMAP_W | UMAP_X)) == (UMAP_W | UMAP_X))
+		return -EINVAL;
+	u64 *e = uwalk(root, va, true);
+	if (!e)
+		return -ENOMEM;
+	bool was = *e & PTE_P;
+	*e = pa | PTE_P | PTE_U | ((prot & UMAP_W) ? PTE_W : 0) | ((prot & UMAP_X) ? 0 : nx_bit);
+	if (was && (read_cr3() & PTE_ADDR) == root)
+		invlpg(va);
+	return 0;
+}
+
+u64 arch_uspace_unmap(u64 root, u64 va)
+{
+	if (!user_va_ok(va))
+		return 0;
+	u64 *e = uwalk(root, va, false);
+	if (!e || !(*e & PTE_P))
+		return 0;
+	u64 pa = *e & PTE_ADDR;
+	*e = 0;
+	if ((read_cr3() & PTE_ADDR) == root)
+		invlpg(va);
+	return pa;
+}
+
+u64 arch_uspace_lookup(u64 root, u64 va, unsigned *prot)
+{
+	if (va >= USER_TOP)
+		return 0;
+	u64 *e = uwalk(root, ALIGN_DOWN(va, PAGE_SIZE), false);
+	if (!e || !(*e & PTE_P))
+		return 0;
+	if (prot)
+		*prot = ((*e & PTE_W) ? UMAP_W : 0) | ((*e & PTE_NX) ? 0 : UMAP_X);
+	return (*e & PTE_ADDR) | (va & (PAGE_SIZE - 1));
+}
+
+static void free_level(u64 pa, int level)
+{
+	u64 *t = table(pa);
+	if (level > 0) {
+		for (int i = 0; i < 512; i++) {
+			if (!(t[i] & PTE_P))
+				continue;
+			free_level(t[i] & PTE_ADDR, level - 1);
+		}
+	} else {
+		for (int i = 0; i < 512; i++)
+			if (t[i] & PTE_P)
+				panic("mmu: freeing a user page table that still maps a page");
+	}
+	pt_free(pa);
+}
+
+void arch_uspace_free(u64 root)
+{
+	if ((read_cr3() & PTE_ADDR) == root)
+		panic("mmu: freeing the address space in use");
+	u64 *t = table(root);
+	for (int i = 0; i < USER_SLOTS; i++)
+		if (t[i] & PTE_P)
+			free_level(t[i] & PTE_ADDR, 2);
+	pt_free(root);
 }

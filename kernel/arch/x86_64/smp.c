@@ -31,6 +31,7 @@ static struct {
 void ap_main(unsigned idx)
 {
 	cpu_setup(idx, ap_boot.ist[0], ap_boot.ist[1], ap_boot.ist[2]);
+	cpu_user_setup();
 	idt_load();
 	lapic_enable();
 	this_cpu()->apic_id = lapic_id();

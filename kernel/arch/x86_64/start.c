@@ -96,6 +96,10 @@ void arch_mm_init(u64 max_phys, u64 (*pt_alloc)(void))
 {
 	mmu_set_pt_allocator(pt_alloc);
 	mmu_init(max_phys);
+	cpu_user_setup();
+	pr_info("cpu: user mode by syscall/sysret; SMEP %s, SMAP %s",
+		cpu_feat.smep ? "on" : "off (the CPU lacks it)",
+		cpu_feat.smap ? "on" : "off (the CPU lacks it)");
 }
 
 void arch_irq_init(void)

@@ -1,7 +1,8 @@
 /*
  * The IDT and trap dispatch. Exceptions in the kernel are reported (what,
  * where, and for page faults which address and why) and end in panic_trap.
- * Interrupts go to the handler registered for their vector; handlers run
+ * Exceptions in user mode go to the process layer (user.c), and a fault
+ * inside arch_copy_user to its fixup. Interrupts go to the handler registered for their vector; handlers run
  * with interrupts disabled and must do almost nothing (DESIGN principle 6).
  * On the way out, a pending reschedule preempts the interrupted thread if it
  * is preemptible.
@@ -207,6 +208,14 @@ void trap_dispatch(struct trapframe *tf)
 			handlers[v].fn(tf, handlers[v].arg);
 			return;
 		}
+		/* a fault of the program's own making; an NMI or a machine check
+		 * is the machine's and is reported as before */
+		if ((tf->cs & 3) == 3 && v != EXC_NMI && v != EXC_MC &&
+		    trap_user_fault(tf, exc_names[v]))
+			return;
+		/* a bad user pointer met by arch_copy_user: the copy comes up short */
+		if ((v == EXC_PF || v == EXC_GP) && (tf->cs & 3) == 0 && trap_fixup(tf))
+			return;
 		report_exception(tf);
 	}
 	c->irq_depth++;

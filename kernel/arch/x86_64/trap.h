@@ -52,5 +52,9 @@ void idt_init(void);      /* build the IDT (once) */
 void idt_load(void);      /* load it on this CPU */
 void trap_set_handler(u8 vector, irq_handler_t fn, void *arg);
 extern u64 irq_counts[][256];
+/* user.c: hand a user-mode exception to the process layer (false: no
+ * handler); move a kernel fault in arch_copy_user to its fixup. */
+bool trap_user_fault(struct trapframe *tf, const char *name);
+bool trap_fixup(struct trapframe *tf);
 
 #endif

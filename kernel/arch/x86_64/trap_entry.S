@@ -2,7 +2,10 @@
  * Interrupt and exception entry stubs. Each stub pushes an error code (0 for
  * vectors where the CPU pushes none) and its vector, then trap_common saves
  * the general registers as a struct trapframe (trap.h) and calls
- * trap_dispatch(tf). Kernel mode only for now: no swapgs.
+ * trap_dispatch(tf). From user mode (the saved CS has RPL 3) the entry and
+ * the exit swap GS, so %gs always names this CPU's struct cpu in the kernel.
+ * With SMAP on, entry clears AC: user mode may have set it, and a handler
+ * interrupting arch_copy_user must not inherit its open window.
  */
 	.text
 	.code64
@@ -31,7 +34,13 @@ trap_stubs_start:
 
 	.org trap_stubs_start + 256 * 16
 trap_common:
-	pushq %rax
+	testb $3, 24(%rsp)         /* cs, above vector, error and rip */
+	jz 1f
+	swapgs
+1:	testb $1, smap_enabled(%rip)
+	jz 2f
+	clac
+2:	pushq %rax
 	pushq %rbx
 	pushq %rcx
 	pushq %rdx
@@ -71,5 +80,8 @@ trap_common:
 	popq %rbx
 	popq %rax
 	addq $16, %rsp
-	iretq
+	testb $3, 8(%rsp)          /* cs */
+	jz 3f
+	swapgs
+3:	iretq
 

@@ -1,0 +1,24 @@
+/* Calls Caboose does not have yet, or answers differently from Linux
+ * (no terminal layer): -ENOSYS and -ENOTTY. Not compared with Linux. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void show(const char *what, long r)
+{
+	printf("%s = %ld%s%s\n", what, r, r < 0 ? " " : "", r < 0 ? strerror(errno) : "");
+}
+
+int main(void)
+{
+	struct winsize ws;
+	show("ioctl(1, TIOCGWINSZ, &ws)", ioctl(1, TIOCGWINSZ, &ws));
+	show("fork", syscall(SYS_fork));
+	show("getppid", syscall(SYS_getppid));
+	show("unimplemented 999", syscall(999));
+	printf("enosys: done\n");
+	return 0;
+}

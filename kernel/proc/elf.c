@@ -1,0 +1,188 @@
+/*
+ * The ELF64 loader for static programs (ET_EXEC) and the Linux initial
+ * stack; see proc.h. Every header field is checked against the file's
+ * size before use: a bad program gets -ENOEXEC, never a fault.
+ *
+ * The initial stack, from VM_STACK_TOP down (System V x86-64 ABI §3.4.1,
+ * as Linux builds it): 16 random bytes (AT_RANDOM), the platform string,
+ * the argument and environment strings; then, 16-byte aligned at the
+ * bottom, argc, argv[] and NULL, envp[] and NULL, the auxiliary vector
+ * ending with AT_NULL. The entry sees rsp pointing at argc.
+ */
+#include "kernel/proc/proc.h"
+#include "kernel/proc/elf_format.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/string.h"
+
+#define MAX_PHNUM   64
+#define MAX_ARGS    256          /* argv and envp entries each */
+#define MAX_STRINGS (64 * 1024)  /* bytes of argument and environment strings */
+#define NAUX        18
+
+static unsigned seg_prot(u32 flags)
+{
+	return ((flags & PF_W) ? UMAP_W : 0) | ((flags & PF_X) ? UMAP_X : 0);
+}
+
+static int check_header(const u8 *file, size_t size, const struct elf64_ehdr **out)
+{
+	if (size < sizeof(struct elf64_ehdr))
+		return -ENOEXEC;
+	const struct elf64_ehdr *eh = (const void *)file;
+	if (memcmp(eh->e_ident, ELF_MAGIC, 4) != 0 || eh->e_ident[4] != ELFCLASS64 ||
+	    eh->e_ident[5] != ELFDATA2LSB || eh->e_ident[6] != EV_CURRENT ||
+	    eh->e_machine != EM_X86_64 || eh->e_phentsize != sizeof(struct elf64_phdr) ||
+	    eh->e_phnum == 0 || eh->e_phnum > MAX_PHNUM)
+		return -ENOEXEC;
+	if (eh->e_type != ET_EXEC)
+		return -ENOEXEC;   /* static-PIE and dynamic programs: not yet */
+	if (eh->e_phoff > size || (u64)eh->e_phnum * sizeof(struct elf64_phdr) > size - eh->e_phoff)
+		return -ENOEXEC;
+	*out = eh;
+	return 0;
+}
+
+static int load_segments(struct vm *vm, const u8 *file, size_t size,
+			 const struct elf64_ehdr *eh, struct exec_image *img)
+{
+	const struct elf64_phdr *ph = (const void *)(file + eh->e_phoff);
+	u64 top = 0;
+	bool entry_ok = false;
+	img->phdr = 0;
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		const struct elf64_phdr *p = &ph[i];
+		if (p->p_type == PT_INTERP)
+			return -ENOEXEC;   /* a dynamic program: not yet */
+		if (p->p_type == PT_PHDR)
+			img->phdr = p->p_vaddr;
+		if (p->p_type != PT_LOAD || p->p_memsz == 0)
+			continue;
+		if (p->p_filesz > p->p_memsz || p->p_offset > size || p->p_filesz > size - p->p_offset ||
+		    p->p_vaddr < VM_MIN || p->p_memsz > vm->mmap_top ||
+		    p->p_vaddr > vm->mmap_top - p->p_memsz)
+			return -ENOEXEC;
+		if ((p->p_flags & (PF_W | PF_X)) == (PF_W | PF_X))
+			return -ENOEXEC;   /* W^X: no segment is both */
+		u64 lo = ALIGN_DOWN(p->p_vaddr, PAGE_SIZE);
+		u64 hi = ALIGN_UP(p->p_vaddr + p->p_memsz, PAGE_SIZE);
+		/* segments sharing a page would need one protection for both */
+		if (!vm_range_free(vm, lo, hi - lo))
+			return -ENOEXEC;
+		int r = vm_map_anon(vm, lo, hi - lo, seg_prot(p->p_flags), VMA_ELF);
+		if (r < 0)
+			return r;
+		if (vm_poke(vm, p->p_vaddr, file + p->p_offset, p->p_filesz) < 0)
+			return -ENOEXEC;
+		if ((p->p_flags & PF_X) && eh->e_entry >= p->p_vaddr &&
+		    eh->e_entry < p->p_vaddr + p->p_memsz)
+			entry_ok = true;
+		if (!img->phdr && p->p_offset <= eh->e_phoff &&
+		    eh->e_phoff - p->p_offset < p->p_filesz)
+			img->phdr = p->p_vaddr + (eh->e_phoff - p->p_offset);
+		top = MAX(top, hi);
+	}
+	if (!entry_ok)
+		return -ENOEXEC;
+	img->entry = eh->e_entry;
+	img->phnum = eh->e_phnum;
+	img->phent = sizeof(struct elf64_phdr);
+	vm->brk_start = vm->brk = top;
+	return 0;
+}
+
+static int count(const char *const *v, size_t *bytes)
+{
+	int n = 0;
+	for (; v && v[n]; n++) {
+		if (n >= MAX_ARGS)
+			return -E2BIG;
+		*bytes += strlen(v[n]) + 1;
+	}
+	return *bytes > MAX_STRINGS ? -E2BIG : n;
+}
+
+/* Copy strings below *sp, recording their user addresses in ptrs. */
+static int push_strings(struct vm *vm, u64 *sp, const char *const *v, int n, u64 *ptrs)
+{
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(v[i]) + 1;
+		*sp -= len;
+		if (vm_poke(vm, *sp, v[i], len) < 0)
+			return -EFAULT;
+		ptrs[i] = *sp;
+	}
+	return 0;
+}
+
+static int build_stack(struct vm *vm, const char *const *argv, const char *const *envp,
+		       struct exec_image *img)
+{
+	size_t bytes = 0;
+	int argc = count(argv, &bytes), envc = count(envp, &bytes);
+	if (argc < 0 || envc < 0)
+		return -E2BIG;
+	u64 *ptrs = kmalloc(sizeof(u64) * (size_t)(argc + envc + 1), 0);
+	if (!ptrs)
+		return -ENOMEM;
+	u64 sp = VM_STACK_TOP;
+	u8 rnd[16];
+	random_bytes(rnd, sizeof(rnd));
+	sp -= sizeof(rnd);
+	u64 at_random = sp;
+	int r = vm_poke(vm, sp, rnd, sizeof(rnd));
+	static const char platform[] = "x86_64";
+	sp -= sizeof(platform);
+	u64 at_platform = sp;
+	if (!r)
+		r = vm_poke(vm, sp, platform, sizeof(platform));
+	if (!r)
+		r = push_strings(vm, &sp, argv, argc, ptrs);
+	if (!r)
+		r = push_strings(vm, &sp, envp, envc, ptrs + argc);
+	if (r) {
+		kfree(ptrs);
+		return r;
+	}
+	u64 aux[NAUX][2] = {
+		{ AT_PHDR, img->phdr }, { AT_PHENT, img->phent }, { AT_PHNUM, img->phnum },
+		{ AT_PAGESZ, PAGE_SIZE }, { AT_BASE, 0 }, { AT_FLAGS, 0 },
+		{ AT_ENTRY, img->entry }, { AT_UID, 0 }, { AT_EUID, 0 }, { AT_GID, 0 },
+		{ AT_EGID, 0 }, { AT_PLATFORM, at_platform }, { AT_HWCAP, arch_user_hwcap() },
+		{ AT_CLKTCK, 100 }, { AT_SECURE, 0 }, { AT_RANDOM, at_random },
+		{ AT_EXECFN, argc ? ptrs[0] : 0 }, { AT_NULL, 0 },
+	};
+	size_t words = 1 + (size_t)argc + 1 + (size_t)envc + 1 + 2 * NAUX;
+	sp = ALIGN_DOWN(sp - words * 8, 16);
+	img->sp = sp;
+	u64 w = (u64)argc;
+	r = vm_poke(vm, sp, &w, 8);
+	sp += 8;
+	for (int i = 0; i <= argc && !r; i++, sp += 8) {
+		w = i < argc ? ptrs[i] : 0;
+		r = vm_poke(vm, sp, &w, 8);
+	}
+	for (int i = 0; i <= envc && !r; i++, sp += 8) {
+		w = i < envc ? ptrs[argc + i] : 0;
+		r = vm_poke(vm, sp, &w, 8);
+	}
+	if (!r)
+		r = vm_poke(vm, sp, aux, sizeof(aux));
+	kfree(ptrs);
+	return r;
+}
+
+int elf_load(struct vm *vm, const u8 *file, size_t size, const char *const *argv,
+	     const char *const *envp, struct exec_image *img)
+{
+	const struct elf64_ehdr *eh;
+	int r = check_header(file, size, &eh);
+	if (!r)
+		r = load_segments(vm, file, size, eh, img);
+	if (!r)
+		r = vm_map_anon(vm, vm->stack_lo, VM_STACK_SIZE, UMAP_W, VMA_STACK);
+	if (!r)   /* the gap under the stack: never mapped, never handed out */
+		r = vm_map_anon(vm, vm->mmap_top, VM_GUARD_GAP, 0, VMA_GUARD);
+	if (!r)
+		r = build_stack(vm, argv, envp, img);
+	return r;
+}

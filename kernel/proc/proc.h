@@ -1,0 +1,151 @@
+/*
+ * Processes: address spaces, programs and their lives (first increment:
+ * one thread per process, static ELF programs, no fork or exec yet).
+ *
+ * Address space (struct vm), the lower half of the page tables, from the
+ * bottom:
+ *   [0, VM_MIN)                       never mapped (NULL and small offsets)
+ *   the program's segments            where its ELF headers say (ET_EXEC)
+ *   [brk_start, brk_start + VM_BRK_MAX)  the heap (brk), kept free for it
+ *   ... mmap, placed top-down from mmap_top ...
+ *   [mmap_top, stack_lo)              guard gap: never mapped, never given
+ *   [stack_lo, VM_STACK_TOP)          the stack (VM_STACK_SIZE)
+ *   [VM_STACK_TOP, USER_TOP)          unmapped
+ * Pages are populated when mapped (no demand paging yet): every page a VMA
+ * covers is present, zeroed or loaded, so a fault in user mode is always a
+ * bad access. Mappings are never W and X at once (W^X); data, heap and
+ * stack are NX.
+ *
+ * No failure in the middle of a call (DESIGN principle 7): vm_map_anon
+ * allocates everything first (the VMA, every page, the page tables) and
+ * changes nothing when it cannot; vm_unmap reserves the one VMA a split may
+ * need before it unmaps anything.
+ *
+ * Locks: a vm belongs to its one thread, which alone changes it [owner];
+ * the REPL reads the counts racily. [P] procs_lock guards the process table.
+ *
+ * Lifetime: proc_spawn returns a process whose thread already runs;
+ * proc_wait waits for its end and frees it (exactly once per spawn).
+ */
+#ifndef PROC_PROC_H
+#define PROC_PROC_H
+
+#include "kernel/sched/sched.h"
+
+#define VM_MIN        0x10000UL
+#define VM_STACK_TOP  0x00007fffff000000UL
+#define VM_STACK_SIZE (256 * 1024UL)
+#define VM_GUARD_GAP  (1024 * 1024UL)
+#define VM_BRK_MAX    (1024UL * 1024 * 1024)
+
+/* VMA_GUARD and VMA_RESERVED (PROT_NONE) hold no pages: any access faults */
+enum vma_kind { VMA_ELF, VMA_HEAP, VMA_MMAP, VMA_STACK, VMA_GUARD, VMA_RESERVED };
+
+struct vma {
+	struct list_node link;   /* [owner] in start order */
+	u64 start, end;          /* page-aligned, end exclusive */
+	unsigned prot;           /* UMAP_W, UMAP_X (readable always) */
+	enum vma_kind kind;
+};
+
+struct vm {
+	u64 root;                /* the top-level page table */
+	struct list_node vmas;   /* [owner] */
+	u64 pages;               /* [owner] user pages mapped */
+	u64 brk_start, brk;      /* [owner] the heap: brk may be unaligned */
+	u64 mmap_top;            /* mmap places below this (the guard gap) */
+	u64 stack_lo;
+};
+
+struct vm *vm_create(void);
+void vm_destroy(struct vm *vm);
+/* Map [start, start+len) (page-aligned, free) with zeroed pages.
+ * 0, -ENOMEM, -EINVAL (W+X, outside the user half). */
+int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind kind);
+/* Unmap whatever lies in [start, start+len); the guard gap stays.
+ * 0 or -ENOMEM (a split needed a VMA there was no memory for). */
+int vm_unmap(struct vm *vm, u64 start, u64 len);
+/* Is [start, start+len) free of every VMA? */
+bool vm_range_free(const struct vm *vm, u64 start, u64 len);
+/* Does a VMA of that kind overlap [start, start+len)? */
+bool vm_range_has(const struct vm *vm, u64 start, u64 len, enum vma_kind kind);
+/* A free range of len bytes for mmap (top-down), or 0. */
+u64 vm_find_free(const struct vm *vm, u64 len);
+/* Write bytes into the space through the kernel's own mapping of its
+ * pages (for loading; no user access involved). 0 or -EFAULT. */
+int vm_poke(struct vm *vm, u64 va, const void *src, size_t len);
+const struct vma *vm_find(const struct vm *vm, u64 addr);
+/* brk(2): the new break, or the old one when the request fails. */
+u64 vm_brk(struct vm *vm, u64 want);
+
+/* ---- programs ---- */
+struct exec_image {
+	u64 entry, phdr, phnum, phent;
+	u64 sp;                   /* initial stack pointer (argc there) */
+};
+/* Load a static ELF64 x86-64 program (ET_EXEC) from memory into vm and
+ * build the Linux initial stack. -ENOEXEC (not a program we run),
+ * -ENOMEM, -E2BIG (arguments too long). */
+int elf_load(struct vm *vm, const u8 *file, size_t size, const char *const *argv,
+	     const char *const *envp, struct exec_image *img);
+
+/* ---- processes ---- */
+enum proc_state { PROC_RUNNING, PROC_EXITED };
+
+struct k_sigaction {
+	u64 handler, flags, restorer, mask;
+};
+#define PROC_NSIG 64
+
+struct proc {
+	struct arch_user user;    /* first: thread->user points here */
+	int pid;
+	char name[32];
+	enum proc_state state;    /* [P] */
+	int status;               /* wait status, Linux encoding, once exited */
+	struct vm *vm;            /* [owner] NULL once exited */
+	struct thread *thread;    /* set by the thread itself when it starts */
+	u64 entry_pc, entry_sp;   /* where it enters user mode first */
+	u64 clear_child_tid;      /* [owner] */
+	u64 sigmask;              /* [owner] recorded, not yet acted on */
+	struct k_sigaction sigact[PROC_NSIG]; /* [owner] recorded */
+	u64 syscalls;             /* [owner] */
+	struct list_node link;    /* [P] */
+	struct waitq exit_wq;
+	bool exited;              /* [exit_wq.lock] */
+};
+
+/* The process whose thread is running, or NULL in a kernel thread. */
+struct proc *proc_current(void);
+/* Start path from the initial archive. 0 and *out, or -ENOENT, -ENOEXEC,
+ * -ENOMEM, -E2BIG. */
+int proc_spawn(const char *path, const char *const *argv, const char *const *envp,
+	       struct proc **out);
+/* The same from a program image in memory (tests); name is for the logs. */
+int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *const *argv,
+		     const char *const *envp, struct proc **out);
+/* Wait for the end of p and free it; returns its wait status. */
+int proc_wait(struct proc *p);
+/* End the current process with a wait status (exit: code << 8; a
+ * signal: its number). */
+__noreturn void proc_exit(int status);
+/* Boot: the fault handler; and the init= programs (after the system is
+ * ready; returns unless init.exit=qemu). */
+void proc_init(void);
+void proc_run_init(void);
+
+/* Signal numbers (Linux x86-64) the kernel sends. */
+#define SIGILL  4
+#define SIGTRAP 5
+#define SIGBUS  7
+#define SIGFPE  8
+#define SIGKILL 9
+#define SIGSEGV 11
+#define SIGSTOP 19
+const char *signal_name(int sig);
+/* Bytes for AT_RANDOM and getrandom: a generator seeded from the cycle
+ * counter and mixed (splitmix64); unpredictable enough for stack canaries
+ * and hash seeds, not a cryptographic source. */
+void random_bytes(void *buf, size_t n);
+
+#endif

@@ -1,0 +1,225 @@
+/* User address spaces: VMAs over the arch page tables; see proc.h. */
+#include "kernel/proc/proc.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/string.h"
+
+static struct vma *vma_at(struct list_node *n) { return list_entry(n, struct vma, link); }
+
+struct vm *vm_create(void)
+{
+	struct vm *vm = kzalloc(sizeof(*vm));
+	if (!vm)
+		return NULL;
+	vm->root = arch_uspace_new();
+	if (!vm->root) {
+		kfree(vm);
+		return NULL;
+	}
+	list_init(&vm->vmas);
+	vm->stack_lo = VM_STACK_TOP - VM_STACK_SIZE;
+	vm->mmap_top = vm->stack_lo - VM_GUARD_GAP;
+	return vm;
+}
+
+static void unmap_pages(struct vm *vm, u64 start, u64 end)
+{
+	for (u64 va = start; va < end; va += PAGE_SIZE) {
+		u64 pa = arch_uspace_unmap(vm->root, va);
+		if (pa) {
+			page_put(phys_to_page(pa));
+			vm->pages--;
+		}
+	}
+}
+
+void vm_destroy(struct vm *vm)
+{
+	struct list_node *n;
+	while ((n = list_pop_front(&vm->vmas))) {
+		struct vma *v = vma_at(n);
+		unmap_pages(vm, v->start, v->end);
+		kfree(v);
+	}
+	if (vm->pages)
+		panic("vm_destroy: %llu pages still mapped", (unsigned long long)vm->pages);
+	arch_uspace_free(vm->root);
+	kfree(vm);
+}
+
+const struct vma *vm_find(const struct vm *vm, u64 addr)
+{
+	struct list_node *n;
+	list_for_each(n, &vm->vmas) {
+		struct vma *v = vma_at(n);
+		if (addr >= v->start && addr < v->end)
+			return v;
+	}
+	return NULL;
+}
+
+bool vm_range_free(const struct vm *vm, u64 start, u64 len)
+{
+	if (start < VM_MIN || len > USER_TOP || start > USER_TOP - len)
+		return false;
+	struct list_node *n;
+	list_for_each(n, &vm->vmas) {
+		struct vma *v = vma_at(n);
+		if (v->start < start + len && start < v->end)
+			return false;
+	}
+	return true;
+}
+
+bool vm_range_has(const struct vm *vm, u64 start, u64 len, enum vma_kind kind)
+{
+	struct list_node *n;
+	list_for_each(n, &vm->vmas) {
+		struct vma *v = vma_at(n);
+		if (v->kind == kind && v->start < start + len && start < v->end)
+			return true;
+	}
+	return false;
+}
+
+static bool holds_pages(enum vma_kind k) { return k != VMA_GUARD && k != VMA_RESERVED; }
+
+u64 vm_find_free(const struct vm *vm, u64 len)
+{
+	u64 floor = vm->brk_start + VM_BRK_MAX;
+	if (len > vm->mmap_top || vm->mmap_top - len < floor)
+		return 0;
+	u64 cand = vm->mmap_top - len;
+	/* walk down from the highest VMA: each one overlapping the candidate
+	 * pushes it below itself */
+	for (struct list_node *n = vm->vmas.prev; n != &vm->vmas; n = n->prev) {
+		struct vma *v = vma_at(n);
+		if (v->start >= cand + len)
+			continue;
+		if (v->end <= cand)
+			break;
+		if (v->start < len || v->start - len < floor)
+			return 0;
+		cand = v->start - len;
+	}
+	return cand;
+}
+
+/* Insert v in start order, merging with a neighbour of the same kind. */
+static void vma_insert(struct vm *vm, struct vma *v)
+{
+	struct list_node *n;
+	list_for_each(n, &vm->vmas)
+		if (vma_at(n)->start > v->start)
+			break;
+	struct list_node *prev = n->prev;
+	if (prev != &vm->vmas) {
+		struct vma *p = vma_at(prev);
+		if (p->end == v->start && p->prot == v->prot && p->kind == v->kind) {
+			p->end = v->end;
+			kfree(v);
+			return;
+		}
+	}
+	list_insert_between(&v->link, prev, n);
+}
+
+int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind kind)
+{
+	if (!IS_ALIGNED(start | len, PAGE_SIZE) || len == 0 ||
+	    (prot & (UMAP_W | UMAP_X)) == (UMAP_W | UMAP_X) || !vm_range_free(vm, start, len))
+		return -EINVAL;
+	/* a request bigger than what is free fails here, before anything */
+	if (holds_pages(kind) && (len >> PAGE_SHIFT) + 64 > page_free_count())
+		return -ENOMEM;
+	struct vma *v = kzalloc(sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->start = start;
+	v->end = start + len;
+	v->prot = prot;
+	v->kind = kind;
+	if (holds_pages(kind)) {
+		for (u64 va = start; va < start + len; va += PAGE_SIZE) {
+			struct page *pg = page_alloc_zeroed(0);
+			int r = pg ? arch_uspace_map(vm->root, va, page_to_phys(pg), prot) : -ENOMEM;
+			if (r < 0) {
+				if (pg)
+					page_put(pg);
+				unmap_pages(vm, start, va);
+				kfree(v);
+				return r;
+			}
+			vm->pages++;
+		}
+	}
+	vma_insert(vm, v);
+	return 0;
+}
+
+int vm_unmap(struct vm *vm, u64 start, u64 len)
+{
+	u64 end = start + len;
+	/* the one VMA a split of a mapping around the range needs */
+	struct vma *spare = kzalloc(sizeof(*spare));
+	if (!spare)
+		return -ENOMEM;
+	struct list_node *n = vm->vmas.next;
+	while (n != &vm->vmas) {
+		struct vma *v = vma_at(n);
+		n = n->next;
+		if (v->kind == VMA_GUARD || v->end <= start || v->start >= end)
+			continue;
+		u64 lo = MAX(v->start, start), hi = MIN(v->end, end);
+		unmap_pages(vm, lo, hi);
+		if (lo == v->start && hi == v->end) {
+			list_remove(&v->link);
+			kfree(v);
+		} else if (lo == v->start) {
+			v->start = hi;
+		} else if (hi == v->end) {
+			v->end = lo;
+		} else {
+			/* a hole in the middle: v keeps the low part, spare the high */
+			*spare = *v;
+			spare->start = hi;
+			v->end = lo;
+			list_insert_between(&spare->link, &v->link, v->link.next);
+			spare = NULL;
+			break;   /* the range lay inside v: nothing else overlaps */
+		}
+	}
+	kfree(spare);
+	return 0;
+}
+
+int vm_poke(struct vm *vm, u64 va, const void *src, size_t len)
+{
+	const u8 *s = src;
+	while (len) {
+		u64 pa = arch_uspace_lookup(vm->root, va, NULL);
+		if (!pa)
+			return -EFAULT;
+		size_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
+		memcpy(phys_to_virt(pa), s, chunk);
+		s += chunk;
+		va += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+u64 vm_brk(struct vm *vm, u64 want)
+{
+	if (want < vm->brk_start || want - vm->brk_start > VM_BRK_MAX)
+		return vm->brk;
+	u64 old_end = ALIGN_UP(vm->brk, PAGE_SIZE), new_end = ALIGN_UP(want, PAGE_SIZE);
+	if (new_end > old_end) {
+		if (vm_map_anon(vm, old_end, new_end - old_end, UMAP_W, VMA_HEAP) < 0)
+			return vm->brk;
+	} else if (new_end < old_end) {
+		if (vm_unmap(vm, new_end, old_end - new_end) < 0)
+			return vm->brk;
+	}
+	vm->brk = want;
+	return want;
+}

@@ -1,0 +1,183 @@
+/*
+ * Process identity and ending, time, randomness, and the signal calls that
+ * musl's startup and stdio make. Signals are recorded, not yet delivered:
+ * a fault still ends the process with the signal's default action.
+ */
+#include "kernel/syscall/sys_priv.h"
+#include "kernel/lib/string.h"
+
+long sys_exit(const u64 a[6])
+{
+	proc_exit((int)((a[0] & 0xff) << 8));
+}
+
+long sys_getpid(const u64 a[6])
+{
+	(void)a;
+	return proc_current()->pid;   /* one thread per process: tid == pid */
+}
+
+long sys_set_tid_address(const u64 a[6])
+{
+	struct proc *p = proc_current();
+	p->clear_child_tid = a[0];
+	return p->pid;
+}
+
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+#define ARCH_GET_GS 0x1004
+
+long sys_arch_prctl(const u64 a[6])
+{
+	struct proc *p = proc_current();
+	switch (a[0]) {
+	case ARCH_SET_FS:
+		if (a[1] >= USER_TOP)
+			return -EPERM;
+		arch_user_set_fs(&p->user, a[1]);
+		return 0;
+	case ARCH_GET_FS:
+		return copy_to_user(a[1], &p->user.fs_base, sizeof(u64));
+	default:
+		return -EINVAL;   /* GS and the CPUID/shadow-stack codes: not yet */
+	}
+}
+
+struct utsname {
+	char sysname[65], nodename[65], release[65], version[65], machine[65], domainname[65];
+};
+
+static void set_field(char *f, const char *v) { memcpy(f, v, strlen(v) + 1); }
+
+long sys_uname(const u64 a[6])
+{
+	struct utsname u;
+	memset(&u, 0, sizeof(u));
+	set_field(u.sysname, "Caboose");
+	set_field(u.nodename, "caboose");
+	set_field(u.release, "6.1.0-caboose");   /* the Linux ABI level it follows */
+	set_field(u.version, "#1 SMP");
+	set_field(u.machine, "x86_64");
+	set_field(u.domainname, "(none)");
+	return copy_to_user(a[0], &u, sizeof(u));
+}
+
+#define CLOCK_REALTIME           0
+#define CLOCK_MONOTONIC          1
+#define CLOCK_PROCESS_CPUTIME_ID 2
+#define CLOCK_THREAD_CPUTIME_ID  3
+#define CLOCK_MONOTONIC_RAW      4
+#define CLOCK_REALTIME_COARSE    5
+#define CLOCK_MONOTONIC_COARSE   6
+#define CLOCK_BOOTTIME           7
+
+struct timespec {
+	s64 sec, nsec;
+};
+
+/* CLOCK_REALTIME counts from boot as if the machine booted at the epoch:
+ * there is no wall clock (RTC) yet. */
+long sys_clock_gettime(const u64 a[6])
+{
+	u64 ns;
+	switch ((s32)a[0]) {
+	case CLOCK_REALTIME:
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_REALTIME_COARSE:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_BOOTTIME:
+		ns = arch_clock_ns();
+		break;
+	case CLOCK_PROCESS_CPUTIME_ID:
+	case CLOCK_THREAD_CPUTIME_ID: {
+		struct thread *t = thread_current();
+		ns = t->runtime_ns + (arch_clock_ns() - t->started_ns);
+		break;
+	}
+	default:
+		return -EINVAL;
+	}
+	struct timespec ts = { (s64)(ns / 1000000000ULL), (s64)(ns % 1000000000ULL) };
+	return copy_to_user(a[1], &ts, sizeof(ts));
+}
+
+#define GRND_NONBLOCK 1
+#define GRND_RANDOM   2
+#define GRND_INSECURE 4
+
+long sys_getrandom(const u64 a[6])
+{
+	u64 buf = a[0];
+	size_t len = MIN(a[1], 0x1ffffffUL);   /* Linux's cap on one call */
+	if (a[2] & ~(u64)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) ||
+	    (a[2] & (GRND_RANDOM | GRND_INSECURE)) == (GRND_RANDOM | GRND_INSECURE))
+		return -EINVAL;
+	u8 tmp[256];
+	size_t done = 0;
+	while (done < len) {
+		size_t k = MIN(len - done, sizeof(tmp));
+		random_bytes(tmp, k);
+		size_t got = copy_to_user_partial(buf + done, tmp, k);
+		done += got;
+		if (got < k)
+			break;
+	}
+	return done || !len ? (long)done : -EFAULT;
+}
+
+#define SIG_BLOCK   0
+#define SIG_UNBLOCK 1
+#define SIG_SETMASK 2
+#define SIGSET_SIZE 8
+#define UNBLOCKABLE ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))
+
+/* The checks in Linux's order (kernel/signal.c): the set size, reading the
+ * new action, the signal number, writing the old action. */
+long sys_rt_sigaction(const u64 a[6])
+{
+	struct proc *p = proc_current();
+	s64 sig = (s32)a[0];
+	if (a[3] != SIGSET_SIZE)
+		return -EINVAL;
+	struct k_sigaction act;
+	if (a[1] && copy_from_user(&act, a[1], sizeof(act)) < 0)
+		return -EFAULT;
+	if (sig < 1 || sig > PROC_NSIG || (a[1] && (sig == SIGKILL || sig == SIGSTOP)))
+		return -EINVAL;
+	struct k_sigaction old = p->sigact[sig - 1];
+	if (a[1]) {
+		act.mask &= ~UNBLOCKABLE;
+		p->sigact[sig - 1] = act;
+	}
+	if (a[2] && copy_to_user(a[2], &old, sizeof(old)) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+/* Linux's order: the set size, reading the new set, how, writing the old. */
+long sys_rt_sigprocmask(const u64 a[6])
+{
+	struct proc *p = proc_current();
+	if (a[3] != SIGSET_SIZE)
+		return -EINVAL;
+	u64 set = 0, old = p->sigmask;
+	if (a[1]) {
+		if (copy_from_user(&set, a[1], sizeof(set)) < 0)
+			return -EFAULT;
+		set &= ~UNBLOCKABLE;
+		if (a[0] == SIG_BLOCK)
+			p->sigmask |= set;
+		else if (a[0] == SIG_UNBLOCK)
+			p->sigmask &= ~set;
+		else if (a[0] == SIG_SETMASK)
+			p->sigmask = set;
+		else
+			return -EINVAL;
+	}
+	if (a[2] && copy_to_user(a[2], &old, sizeof(old)) < 0)
+		return -EFAULT;
+	return 0;
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""Write a newc cpio archive (the initial archive Caboose and Linux unpack).
+
+Usage: mkcpio.py OUT NAME=FILE [NAME=FILE ...]
+
+NAME is the path inside the archive (e.g. tests/hello), FILE the host file.
+Parent directories get entries of their own (mode 0755), files keep their
+executable bit; owners are root and times zero, so the archive depends only
+on its contents.  Python standard library only (a fresh machine has no cpio).
+"""
+import os
+import sys
+
+
+def header(ino, mode, size, name):
+    fields = [ino, mode, 0, 0, 1, 0, size, 0, 0, 0, 0, len(name) + 1, 0]
+    return b"070701" + b"".join(b"%08X" % f for f in fields)
+
+
+def pad(n):
+    return b"\0" * ((4 - n % 4) % 4)
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.stderr.write(__doc__)
+        return 2
+    out, specs = sys.argv[1], sys.argv[2:]
+    entries, dirs = [], set()
+    for spec in specs:
+        name, _, path = spec.partition("=")
+        name = name.strip("/")
+        if not name or not path:
+            sys.stderr.write("mkcpio: bad NAME=FILE: %r\n" % spec)
+            return 2
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            dirs.add("/".join(parts[:i]))
+        entries.append((name, path))
+    data = bytearray()
+    ino = 1
+    for d in sorted(dirs):
+        n = d.encode()
+        h = header(ino, 0o040755, 0, n) + n + b"\0"
+        data += h + pad(len(h))
+        ino += 1
+    for name, path in entries:
+        with open(path, "rb") as f:
+            body = f.read()
+        mode = 0o100755 if os.access(path, os.X_OK) else 0o100644
+        n = name.encode()
+        h = header(ino, mode, len(body), n) + n + b"\0"
+        data += h + pad(len(h)) + body + pad(len(body))
+        ino += 1
+    n = b"TRAILER!!!"
+    h = header(0, 0, 0, n) + n + b"\0"
+    data += h + pad(len(h))
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
