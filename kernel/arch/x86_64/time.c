@@ -11,12 +11,13 @@
 #include "kernel/arch/x86_64/trap.h"
 #include "kernel/arch/x86_64/x86.h"
 #include "kernel/console/console.h"
+#include "kernel/lib/string.h"
 
 #define PIT_HZ 1193182
 #define PIT_CH2 0x42
 #define PIT_CMD 0x43
 #define PIT_GATE 0x61        /* bit 0 gate, bit 1 speaker, bit 5 output (read) */
-#define CALIBRATE_MS 20
+#define CALIBRATE_MS 10
 
 extern u64 boot_tsc0;
 u64 tsc_hz;
@@ -75,43 +76,76 @@ static struct clocks read_clocks(void)
  * something else) does not matter, only time inside one, which the closest
  * of SAMPLES tries keeps to a few microseconds. (Timing a PIT countdown by
  * polling for its end instead read 3195 MHz for a 2600 MHz TSC on a loaded
- * host: the end was seen late.) Done twice; the pair with the narrower
- * readings is kept.
+ * host: the end was seen late.) But the PIT's 16 bits wrap every 54.9 ms: a
+ * pause that long between two looks at it hides a wrap, so an attempt in
+ * which one gap between looks measures over 8 ms is thrown away (a hidden
+ * wrap always would), and of the attempts left the median rate is kept; if
+ * the host disturbed every attempt, the median of all, with a warning.
  */
+#define ATTEMPTS 5
+struct rate {
+	u64 tsc, lapic, pit;
+};
+
+static bool calibrate_once(struct rate *r)
+{
+	lapic_timer_oneshot(0xffffffff);
+	pit_start();
+	struct clocks c0 = read_clocks();
+	u64 spins = 0, last = c0.tsc, gap = 0;
+	while ((u16)(c0.pit - pit_count()) < PIT_HZ * CALIBRATE_MS / 1000 &&
+	       spins++ < 100000000ULL) {
+		u64 now = rdtsc();
+		gap = MAX(gap, now - last);
+		last = now;
+	}
+	struct clocks c1 = read_clocks();
+	gap = MAX(gap, c1.tsc - last);
+	r->tsc = c1.tsc - c0.tsc;
+	r->lapic = c0.lapic - c1.lapic;
+	r->pit = (u16)(c0.pit - c1.pit);
+	/* a hidden wrap means a gap of 54.9 ms or more, which by the (then
+	 * too short) PIT interval of about CALIBRATE_MS shows as over 8 ms */
+	return r->pit && r->tsc &&
+	       (unsigned __int128)gap * r->pit < (unsigned __int128)r->tsc * (PIT_HZ * 8 / 1000);
+}
+
 void time_calibrate(void)
 {
-	u64 best_tsc = 0, best_lapic = 0, best_pit = 0, best_spread = ~0ULL;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		lapic_timer_oneshot(0xffffffff);
-		pit_start();
-		struct clocks c0 = read_clocks();
-		u64 spins = 0;
-		while ((u16)(c0.pit - pit_count()) < PIT_HZ * CALIBRATE_MS / 1000 &&
-		       spins++ < 100000000ULL)
-			cpu_relax();
-		struct clocks c1 = read_clocks();
-		u64 pit = (u16)(c0.pit - c1.pit);
-		u64 spread = c0.spread + c1.spread;
-		if (pit && spread < best_spread) {
-			best_spread = spread;
-			best_tsc = c1.tsc - c0.tsc;
-			best_lapic = c0.lapic - c1.lapic;
-			best_pit = pit;
-		}
+	struct rate r[ATTEMPTS], any[ATTEMPTS];
+	int n = 0;
+	for (int attempt = 0; attempt < 4 * ATTEMPTS && n < ATTEMPTS; attempt++) {
+		struct rate x;
+		bool ok = calibrate_once(&x);
+		if (attempt < ATTEMPTS)
+			any[attempt] = x;
+		if (ok)
+			r[n++] = x;
 	}
 	lapic_timer_stop();
-	if (!best_pit)
-		panic("time: calibration failed: the PIT did not count");
-	tsc_hz = best_tsc * PIT_HZ / best_pit;
-	lapic_ticks_per_ms = best_lapic * PIT_HZ / best_pit / 1000;
+	if (!n) {
+		pr_warn("time: every calibration was disturbed by the host; the clock may be off");
+		memcpy(r, any, sizeof(r));
+		n = ATTEMPTS;
+	}
+	/* median by TSC rate (insertion sort of a handful) */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && r[j].tsc * r[j - 1].pit < r[j - 1].tsc * r[j].pit; j--) {
+			struct rate t = r[j];
+			r[j] = r[j - 1];
+			r[j - 1] = t;
+		}
+	struct rate m = r[n / 2];
+	tsc_hz = m.tsc * PIT_HZ / m.pit;
+	lapic_ticks_per_ms = m.lapic * PIT_HZ / m.pit / 1000;
 	if (tsc_hz < 1000000 || lapic_ticks_per_ms == 0)
 		panic("time: calibration failed (tsc %llu Hz, lapic %llu ticks/ms)",
 		      (unsigned long long)tsc_hz, (unsigned long long)lapic_ticks_per_ms);
 	ns_mult = (1000000000ULL << 32) / tsc_hz; /* fits: 1e9 * 2^32 < 2^64 */
-	tsc_ticks_per_lapic_tick = best_tsc / (best_lapic ? best_lapic : 1);
-	pr_info("time: TSC %llu.%03llu MHz, LAPIC timer %llu ticks/ms (readings within %llu TSC ticks)",
+	tsc_ticks_per_lapic_tick = m.tsc / (m.lapic ? m.lapic : 1);
+	pr_info("time: TSC %llu.%03llu MHz, LAPIC timer %llu ticks/ms (median of %d readings)",
 		(unsigned long long)(tsc_hz / 1000000), (unsigned long long)(tsc_hz / 1000 % 1000),
-		(unsigned long long)lapic_ticks_per_ms, (unsigned long long)best_spread);
+		(unsigned long long)lapic_ticks_per_ms, n);
 }
 
 u64 arch_clock_ns(void)
