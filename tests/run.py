@@ -6,7 +6,9 @@ build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
 
 Tiers, in order (select with --tiers, default all):
   layers    tools/check-layers (one result per rule) and its own test
-            (tests/tools/test_check_layers.py, one result per case)
+            (tests/tools/test_check_layers.py, one result per case); the test of
+            tools/flamegraph (tests/tools/test_flamegraph.py: SVG widths, nesting,
+            escaping, bad input; one result per case)
   host      build/host/unit, build/host/loadgen-unit and build/host/httpd-unit
             (Criterion); one result per Criterion test
   httpd     apps/httpd on Linux, loopback only (tests/host/httpd/httpd_test.py;
@@ -899,11 +901,14 @@ def tier_fuzz(res, opts, state):
 
 
 def tier_layers(res, opts, state):
-    """tools/check-layers over the tree and its test: each prints `ok NAME`
+    """tools/check-layers over the tree and its test, and the test of
+    tools/flamegraph: each prints `ok NAME`
     or `FAIL NAME: detail` lines, one result each."""
     for tag, cmd in (("layers", [sys.executable, os.path.join(ROOT, "tools", "check-layers")]),
                      ("layers test", [sys.executable, os.path.join(ROOT, "tests", "tools",
-                                                                   "test_check_layers.py")])):
+                                                                   "test_check_layers.py")]),
+                     ("flamegraph test", [sys.executable, os.path.join(ROOT, "tests", "tools",
+                                                                       "test_flamegraph.py")])):
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            cwd=ROOT, timeout=300)
         lines = [l for l in p.stdout.splitlines() if l.strip()]
