@@ -24,7 +24,10 @@ Tiers, in order (select with --tiers, default all):
             and /metrics through its forwarded ports, then QEMU is stopped by
             its PID (tools/run_smoke.py, which `make run-smoke` runs too)
   repl      the kernel REPL on COM2 (tests/integration/repl_test.py): every command,
-            live and frozen during a CPU-heavy workload, then fuzzing
+            live and frozen during a CPU-heavy workload; the sampling profiler
+            (profile start/stop/top/folded: bad arguments refused, the workload's
+            function on top, folded counts adding up to the samples, a restart
+            at another rate, [idle] on an idle machine, profile=on); then fuzzing
   blk       virtio-blk and the block layer (tests/integration/blk_test.py; no
             root): raw images made by the test, read through the REPL's `blk`
             (hashes against the host file), writes read back and found in the
