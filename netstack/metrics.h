@@ -4,9 +4,8 @@
  * that server and client tails can be compared.
  *
  * The stages of one request:
- *   t0  its first byte taken from the socket by the responder's thread
- *       (the time sock_recvfrom returned it: there is no receive timestamp
- *       on packets yet, so time spent in the socket's queue is not counted)
+ *   t0  its first byte reached the socket (sock_read_stamp; the time the
+ *       read returned when the socket keeps no stamp)
  *   t1  the response queued: the last send call for it returned
  *   t2  the peer acknowledged the response's last byte (tcp_ack_watch)
  * and the histograms (kernel/lib/hist.h, per CPU, nanoseconds):
