@@ -92,6 +92,11 @@ static int cmd_status(struct repl_out *o)
 	repl_kv_u64(o, "hz", st.ever ? st.hz : prof_default_hz());
 	repl_kv_u64(o, "duration_ms", st.ever ? (end - st.start_ns) / 1000000 : 0);
 	repl_kv_u64(o, "samples", t.samples);
+	/* what the rate promises; fewer when ticks were lost (QEMU merges a
+	 * timer tick, or an NMI, that comes while the last is pending: a
+	 * vCPU the host does not run takes none) */
+	u64 ms = st.ever ? (end - st.start_ns) / 1000000 : 0;
+	repl_kv_u64(o, "expected", (u64)st.hz * ms / 1000 * ncpus);
 	repl_kv_u64(o, "dropped", t.dropped);
 	repl_kv_u64(o, "truncated", t.truncated);
 	repl_kv_u64(o, "stacks", t.stacks);
