@@ -157,7 +157,8 @@ KTEST_SRCS := \
 	kernel/test/kt_rcu.c \
 	kernel/test/kt_time.c \
 	kernel/test/kt_fault.c \
-	kernel/test/kt_repl.c
+	kernel/test/kt_repl.c \
+	kernel/test/kt_prof.c
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
                $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(PROF_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(BLK_SRCS) \
