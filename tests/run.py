@@ -47,7 +47,9 @@ Tiers, in order (select with --tiers, default all):
             as `make run` has it (about 70 s, mostly waiting for timeouts)
   tcp       TCP against Linux in a network namespace (tests/integration/
             tcp_test.py; needs root, curl, wrk, iperf3): curl and wrk against the HTTP
-            responder, 64 MiB each way through echo, 1000 connections, iperf3
+            responder, its latency histograms in /metrics, /metrics.json and the
+            REPL (with the tail attribution wrk fills: stages that add up to the
+            total to the nanosecond), 64 MiB each way through echo, 1000 connections, iperf3
             against the iperf service (both ways, 4 streams, refusals, hostile
             control connections), a SYN flood met with cookies; then behind a
             seeded lossy relay at 1%, 5% and 10% loss

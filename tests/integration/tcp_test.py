@@ -12,7 +12,10 @@ stack as the peer, with real clients from Debian:
     `name{labels} value`, cumulative buckets, +Inf = _count) and its total
     count covers every request curl and wrk made; /metrics.json parses, its
     counts match, its percentiles are ordered; the REPL's `latency` has the
-    same counts; hostile requests to port 9100 (trickled, huge, garbage)
+    same counts; the tail attribution (requests over the p99 split into
+    socket, sched, app, tcp_output, ack or retrans) is filled by the wrk
+    load, at most 10% of the requests, its stages adding up to the tail's
+    total to the nanosecond, the same in all three; hostile requests to port 9100 (trickled, huge, garbage)
     get 408, 431, 400 and the service still answers;
   - 64 MiB go each way at once through the echo service and come back
     byte for byte;
