@@ -37,6 +37,7 @@ ARCH_SRCS := \
 	kernel/arch/x86_64/ioapic.c \
 	kernel/arch/x86_64/acpi.c \
 	kernel/arch/x86_64/time.c \
+	kernel/arch/x86_64/profile.c \
 	kernel/arch/x86_64/smp.c \
 	kernel/arch/x86_64/multiboot.c \
 	kernel/arch/x86_64/serial.c \
@@ -140,6 +141,10 @@ SYSCALL_SRCS := \
 REPL_SRCS := \
 	kernel/repl/repl.c
 
+PROF_SRCS := \
+	kernel/prof/prof.c \
+	kernel/prof/prof_repl.c
+
 ZEROCOPY_SRCS := \
 	zerocopy/pkb.c \
 	zerocopy/pkb_repl.c
@@ -152,10 +157,11 @@ KTEST_SRCS := \
 	kernel/test/kt_rcu.c \
 	kernel/test/kt_time.c \
 	kernel/test/kt_fault.c \
-	kernel/test/kt_repl.c
+	kernel/test/kt_repl.c \
+	kernel/test/kt_prof.c
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
-               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(BLK_SRCS) \
+               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(PROF_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(BLK_SRCS) \
                $(NET_SRCS) $(FS_SRCS) $(PROC_SRCS) $(SYSCALL_SRCS) \
                $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))

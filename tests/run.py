@@ -6,7 +6,9 @@ build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
 
 Tiers, in order (select with --tiers, default all):
   layers    tools/check-layers (one result per rule) and its own test
-            (tests/tools/test_check_layers.py, one result per case)
+            (tests/tools/test_check_layers.py, one result per case); the test of
+            tools/flamegraph (tests/tools/test_flamegraph.py: SVG widths, nesting,
+            escaping, bad input; one result per case)
   host      build/host/unit, build/host/loadgen-unit and build/host/httpd-unit
             (Criterion); one result per Criterion test
   httpd     apps/httpd on Linux, loopback only (tests/host/httpd/httpd_test.py;
@@ -22,7 +24,10 @@ Tiers, in order (select with --tiers, default all):
             and /metrics through its forwarded ports, then QEMU is stopped by
             its PID (tools/run_smoke.py, which `make run-smoke` runs too)
   repl      the kernel REPL on COM2 (tests/integration/repl_test.py): every command,
-            live and frozen during a CPU-heavy workload, then fuzzing
+            live and frozen during a CPU-heavy workload; the sampling profiler
+            (profile start/stop/top/folded: bad arguments refused, the workload's
+            function on top, folded counts adding up to the samples, a restart
+            at another rate, [idle] on an idle machine, profile=on); then fuzzing
   blk       virtio-blk and the block layer (tests/integration/blk_test.py; no
             root): raw images made by the test, read through the REPL's `blk`
             (hashes against the host file), writes read back and found in the
@@ -42,7 +47,9 @@ Tiers, in order (select with --tiers, default all):
             as `make run` has it (about 70 s, mostly waiting for timeouts)
   tcp       TCP against Linux in a network namespace (tests/integration/
             tcp_test.py; needs root, curl, wrk, iperf3): curl and wrk against the HTTP
-            responder, 64 MiB each way through echo, 1000 connections, iperf3
+            responder, its latency histograms in /metrics, /metrics.json and the
+            REPL (with the tail attribution wrk fills: stages that add up to the
+            total to the nanosecond), 64 MiB each way through echo, 1000 connections, iperf3
             against the iperf service (both ways, 4 streams, refusals, hostile
             control connections), a SYN flood met with cookies; then behind a
             seeded lossy relay at 1%, 5% and 10% loss
@@ -899,11 +906,14 @@ def tier_fuzz(res, opts, state):
 
 
 def tier_layers(res, opts, state):
-    """tools/check-layers over the tree and its test: each prints `ok NAME`
+    """tools/check-layers over the tree and its test, and the test of
+    tools/flamegraph: each prints `ok NAME`
     or `FAIL NAME: detail` lines, one result each."""
     for tag, cmd in (("layers", [sys.executable, os.path.join(ROOT, "tools", "check-layers")]),
                      ("layers test", [sys.executable, os.path.join(ROOT, "tests", "tools",
-                                                                   "test_check_layers.py")])):
+                                                                   "test_check_layers.py")]),
+                     ("flamegraph test", [sys.executable, os.path.join(ROOT, "tests", "tools",
+                                                                       "test_flamegraph.py")])):
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            cwd=ROOT, timeout=300)
         lines = [l for l in p.stdout.splitlines() if l.strip()]
