@@ -18,6 +18,8 @@
 
 struct runq rqs[MAX_CPUS];
 static volatile bool frozen;
+static u32 stw;          /* [atomic] other CPUs must park (sched_stop_others) */
+static u32 stw_parked;   /* [atomic] CPUs parked */
 
 void sched_init(void)
 {
@@ -212,6 +214,43 @@ static void halt(struct cpu *c)
 	rq->frozen = false;
 }
 
+/* Wait here, between threads, while the world is stopped. Interrupts stay
+ * on so that TLB shootdowns and device interrupts are still answered. */
+static void stw_park(void)
+{
+	__atomic_fetch_add(&stw_parked, 1, __ATOMIC_SEQ_CST);
+	irq_enable();
+	while (__atomic_load_n(&stw, __ATOMIC_ACQUIRE))
+		cpu_pause();
+	irq_disable();
+	__atomic_fetch_sub(&stw_parked, 1, __ATOMIC_SEQ_CST);
+}
+
+void sched_stop_others(void)
+{
+	preempt_disable();
+	if (__atomic_exchange_n(&stw, 1, __ATOMIC_SEQ_CST))
+		panic("sched_stop_others: the world is already stopped");
+	u32 want = 0;
+	for (unsigned i = 0; i < MAX_CPUS; i++) {
+		if (i != cpu_id() && cpus[i].online) {
+			want++;
+			arch_send_resched(i);
+		}
+	}
+	while (__atomic_load_n(&stw_parked, __ATOMIC_ACQUIRE) != want)
+		cpu_pause();
+}
+
+void sched_resume_others(void)
+{
+	__atomic_store_n(&stw, 0, __ATOMIC_SEQ_CST);
+	/* every CPU out of its park before another stop may count them */
+	while (__atomic_load_n(&stw_parked, __ATOMIC_ACQUIRE))
+		cpu_pause();
+	preempt_enable();
+}
+
 __noreturn void sched_loop(void)
 {
 	struct cpu *c = this_cpu();
@@ -219,6 +258,8 @@ __noreturn void sched_loop(void)
 	for (;;) {
 		rcu_qs();
 		rcu_run_callbacks();
+		if (unlikely(__atomic_load_n(&stw, __ATOMIC_ACQUIRE)))
+			stw_park();
 		struct thread *t = next(c->id);
 		if (!t) {
 			/* publish idleness before the last look, so that a waker
