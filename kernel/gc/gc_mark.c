@@ -272,8 +272,10 @@ static u64 black_bytes(void)
 	return b;
 }
 
-static void pause_done(u64 ns)
+static void pause_done(u64 ns, u64 tsc)
 {
+	if (tsc > gc.pause_max_tsc)
+		gc.pause_max_tsc = tsc;
 	gc.pauses++;
 	gc.pause_total_ns += ns;
 	if (ns > gc.pause_max_ns)
@@ -285,16 +287,16 @@ void gc_cycle_begin(void)
 {
 	gc_sweep_all();
 	gc_env_stop_world();
-	u64 t0 = arch_clock_ns();
+	u64 t0 = arch_clock_ns(), c0 = arch_cycles();
 	for (int c = 0; c <= GC_NCLASSES; c++)
 		if (!list_empty(&gc_classes[c].unswept))
 			panic("gc: marking would start with unswept spans in class %d", c);
 	__atomic_store_n(&marked_bytes, 0, __ATOMIC_RELAXED);
 	black_bytes0 = black_bytes();
 	__atomic_store_n(&gc_marking, 1, __ATOMIC_SEQ_CST);
-	u64 ns = arch_clock_ns() - t0;
+	u64 ns = arch_clock_ns() - t0, tsc = arch_cycles() - c0;
 	gc_env_start_world();
-	pause_done(ns);
+	pause_done(ns, tsc);
 	/* a first look at the registered roots while the mutators run; the
 	 * final pause looks again */
 	scan_roots(gc_mark_word);
@@ -303,7 +305,7 @@ void gc_cycle_begin(void)
 void gc_cycle_end(void)
 {
 	gc_env_stop_world();
-	u64 t0 = arch_clock_ns();
+	u64 t0 = arch_clock_ns(), c0 = arch_cycles();
 	for (int cpu = 0; cpu < MAX_CPUS; cpu++) {
 		struct gc_pcpu *pc = &gc_pcpu[cpu];
 		for (u32 i = 0; i < pc->nwbuf; i++)
@@ -315,11 +317,12 @@ void gc_cycle_end(void)
 	while (!gc_mark_some(~0ULL))
 		;
 	gc_flush_caches();
-	u64 vns = 0;
+	u64 vns = 0, vtsc = 0;
 	if (gc.verify) {
-		u64 v0 = arch_clock_ns();
+		u64 v0 = arch_clock_ns(), vc0 = arch_cycles();
 		verify();
 		vns = arch_clock_ns() - v0;
+		vtsc = arch_cycles() - vc0;
 	}
 	__atomic_store_n(&gc_marking, 0, __ATOMIC_SEQ_CST);
 	gc.live = __atomic_load_n(&marked_bytes, __ATOMIC_RELAXED) + black_bytes() - black_bytes0;
@@ -327,9 +330,9 @@ void gc_cycle_end(void)
 	u64 trigger = MAX(2 * gc.live, MIN(gc.heap_max / 4, (u64)MiB(1)));
 	__atomic_store_n(&gc.trigger, MIN(trigger, MAX(limit, gc.live)), __ATOMIC_RELAXED);
 	gc_rotate_unswept();
-	u64 ns = arch_clock_ns() - t0 - vns;
+	u64 ns = arch_clock_ns() - t0 - vns, tsc = arch_cycles() - c0 - vtsc;
 	gc_env_start_world();
-	pause_done(ns);
+	pause_done(ns, tsc);
 }
 
 void gc_cycle_run(void)
@@ -365,6 +368,7 @@ void gc_stats(struct gc_stats *s)
 	s->pauses = gc.pauses;
 	s->pause_max_ns = gc.pause_max_ns;
 	s->pause_total_ns = gc.pause_total_ns;
+	s->pause_max_tsc = gc.pause_max_tsc;
 	s->pause_p50_ns = hist_percentile(&gc.pause_hist, 500000);
 	s->pause_p99_ns = hist_percentile(&gc.pause_hist, 990000);
 	s->mark_ns = gc.mark_ns;

@@ -86,6 +86,7 @@ struct gc_state {
 	bool verify, check;
 	/* statistics (written by the collector) */
 	u64 cycles, pauses, pause_total_ns, pause_max_ns, mark_ns, mark_last_ns, sweep_ns;
+	u64 pause_max_tsc;             /* TSC ticks: guest instructions under -icount */
 	u64 verify_runs, verified_objects;
 	u64 over_limit_spans;         /* [A] */
 	u64 unreserved_allocs, over_reservation;  /* [A] */

@@ -26,6 +26,7 @@ static int cmd_gc(struct repl_out *o, int argc, char **argv)
 	repl_kv_u64(o, "pause_p99_ns", s.pause_p99_ns);
 	repl_kv_u64(o, "pause_max_ns", s.pause_max_ns);
 	repl_kv_u64(o, "pause_total_ns", s.pause_total_ns);
+	repl_kv_u64(o, "pause_max_tsc", s.pause_max_tsc);
 	repl_kv_u64(o, "mark_last_ns", s.mark_last_ns);
 	repl_kv_u64(o, "mark_total_ns", s.mark_ns);
 	repl_kv_u64(o, "sweep_total_ns", s.sweep_ns);
