@@ -404,3 +404,29 @@ KTEST(gc_exhaust)
 	ktest_metric("objects", ex_objs, "objects");
 	ktest_metric("pause_max_ns", s1.pause_max_ns, "ns");
 }
+
+/* ---- a thread that ends holding reservations gives them back ---- */
+
+static void exit_reserved(void *arg)
+{
+	static struct gc_resv outer, inner;
+	(void)arg;
+	if (gc_reserve(&outer, 4096, "kt_exit_outer") == 0 &&
+	    gc_reserve(&inner, 4096, "kt_exit_inner") == 0)
+		node_new();
+	thread_exit();
+}
+
+KTEST(gc_reservation_freed_at_exit)
+{
+	struct gc_stats s0, s1;
+	gc_stats(&s0);
+	struct thread *t = thread_create("kt_gc_exit", exit_reserved, NULL, -1, 0);
+	KT_ASSERT(t);
+	thread_join(t);
+	gc_stats(&s1);
+	KT_ASSERT(s1.resv_ok == s0.resv_ok + 2, "%llu reservations made",
+		  (unsigned long long)(s1.resv_ok - s0.resv_ok));
+	KT_ASSERT(s1.reserved_bytes == s0.reserved_bytes, "reserved %llu bytes before, %llu after",
+		  (unsigned long long)s0.reserved_bytes, (unsigned long long)s1.reserved_bytes);
+}
