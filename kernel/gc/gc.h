@@ -135,6 +135,7 @@ struct gc_stats {
 	u64 collections;
 	u64 pauses, pause_max_ns, pause_total_ns, pause_p50_ns, pause_p99_ns;
 	u64 pause_max_tsc;     /* the longest pause in TSC ticks */
+	u64 stop_max_ns;       /* the longest part of a pause spent stopping the CPUs */
 	u64 mark_ns, mark_last_ns, sweep_ns;
 	u64 live_bytes;        /* marked by the last collection */
 	u64 used_bytes;        /* allocated, live or not yet swept */

@@ -272,6 +272,15 @@ static u64 black_bytes(void)
 	return b;
 }
 
+/* A pause runs from the request to stop the other CPUs to their release:
+ * what a mutator on another CPU may wait; stopped() records the first part. */
+static void stopped(u64 t0)
+{
+	u64 ns = arch_clock_ns() - t0;
+	if (ns > gc.stop_max_ns)
+		gc.stop_max_ns = ns;
+}
+
 static void pause_done(u64 ns, u64 tsc)
 {
 	if (tsc > gc.pause_max_tsc)
@@ -286,17 +295,17 @@ static void pause_done(u64 ns, u64 tsc)
 void gc_cycle_begin(void)
 {
 	gc_sweep_all();
-	gc_env_stop_world();
 	u64 t0 = arch_clock_ns(), c0 = arch_cycles();
+	gc_env_stop_world();
+	stopped(t0);
 	for (int c = 0; c <= GC_NCLASSES; c++)
 		if (!list_empty(&gc_classes[c].unswept))
 			panic("gc: marking would start with unswept spans in class %d", c);
 	__atomic_store_n(&marked_bytes, 0, __ATOMIC_RELAXED);
 	black_bytes0 = black_bytes();
 	__atomic_store_n(&gc_marking, 1, __ATOMIC_SEQ_CST);
-	u64 ns = arch_clock_ns() - t0, tsc = arch_cycles() - c0;
 	gc_env_start_world();
-	pause_done(ns, tsc);
+	pause_done(arch_clock_ns() - t0, arch_cycles() - c0);
 	/* a first look at the registered roots while the mutators run; the
 	 * final pause looks again */
 	scan_roots(gc_mark_word);
@@ -304,8 +313,9 @@ void gc_cycle_begin(void)
 
 void gc_cycle_end(void)
 {
-	gc_env_stop_world();
 	u64 t0 = arch_clock_ns(), c0 = arch_cycles();
+	gc_env_stop_world();
+	stopped(t0);
 	for (int cpu = 0; cpu < MAX_CPUS; cpu++) {
 		struct gc_pcpu *pc = &gc_pcpu[cpu];
 		for (u32 i = 0; i < pc->nwbuf; i++)
@@ -330,9 +340,8 @@ void gc_cycle_end(void)
 	u64 trigger = MAX(2 * gc.live, MIN(gc.heap_max / 4, (u64)MiB(1)));
 	__atomic_store_n(&gc.trigger, MIN(trigger, MAX(limit, gc.live)), __ATOMIC_RELAXED);
 	gc_rotate_unswept();
-	u64 ns = arch_clock_ns() - t0 - vns, tsc = arch_cycles() - c0 - vtsc;
 	gc_env_start_world();
-	pause_done(ns, tsc);
+	pause_done(arch_clock_ns() - t0 - vns, arch_cycles() - c0 - vtsc);
 }
 
 void gc_cycle_run(void)
@@ -369,6 +378,7 @@ void gc_stats(struct gc_stats *s)
 	s->pause_max_ns = gc.pause_max_ns;
 	s->pause_total_ns = gc.pause_total_ns;
 	s->pause_max_tsc = gc.pause_max_tsc;
+	s->stop_max_ns = gc.stop_max_ns;
 	s->pause_p50_ns = hist_percentile(&gc.pause_hist, 500000);
 	s->pause_p99_ns = hist_percentile(&gc.pause_hist, 990000);
 	s->mark_ns = gc.mark_ns;

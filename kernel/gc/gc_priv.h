@@ -87,6 +87,7 @@ struct gc_state {
 	/* statistics (written by the collector) */
 	u64 cycles, pauses, pause_total_ns, pause_max_ns, mark_ns, mark_last_ns, sweep_ns;
 	u64 pause_max_tsc;             /* TSC ticks: guest instructions under -icount */
+	u64 stop_max_ns;               /* the longest wait for the other CPUs to park */
 	u64 verify_runs, verified_objects;
 	u64 over_limit_spans;         /* [A] */
 	u64 unreserved_allocs, over_reservation;  /* [A] */

@@ -27,6 +27,7 @@ static int cmd_gc(struct repl_out *o, int argc, char **argv)
 	repl_kv_u64(o, "pause_max_ns", s.pause_max_ns);
 	repl_kv_u64(o, "pause_total_ns", s.pause_total_ns);
 	repl_kv_u64(o, "pause_max_tsc", s.pause_max_tsc);
+	repl_kv_u64(o, "stop_max_ns", s.stop_max_ns);
 	repl_kv_u64(o, "mark_last_ns", s.mark_last_ns);
 	repl_kv_u64(o, "mark_total_ns", s.mark_ns);
 	repl_kv_u64(o, "sweep_total_ns", s.sweep_ns);
@@ -75,6 +76,7 @@ KCOUNTER_VAR("gc.pauses", "pauses", gc.pauses);
 KCOUNTER_VAR("gc.pause_max_ns", "ns", gc.pause_max_ns);
 KCOUNTER_VAR("gc.pause_total_ns", "ns", gc.pause_total_ns);
 KCOUNTER("gc.pause_p99_ns", "ns", c_p99);
+KCOUNTER_VAR("gc.stop_max_ns", "ns", gc.stop_max_ns);
 KCOUNTER_VAR("gc.mark_ns", "ns", gc.mark_ns);
 KCOUNTER_VAR("gc.live_bytes", "bytes", gc.live);
 KCOUNTER("gc.used_bytes", "bytes", c_used);

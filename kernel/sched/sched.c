@@ -18,8 +18,11 @@
 
 struct runq rqs[MAX_CPUS];
 static volatile bool frozen;
-static u32 stw;          /* [atomic] other CPUs must park (sched_stop_others) */
-static u32 stw_parked;   /* [atomic] CPUs parked */
+/* Stop-the-world generations: odd while stopped. A CPU parks for
+ * generation g by writing g into park_gen and halting until the generation
+ * moves on, so a new stop never counts a CPU still leaving the last one. */
+static u64 stw_gen;                   /* [atomic] */
+static u64 park_gen[MAX_CPUS];        /* [atomic] written by their CPU */
 
 void sched_init(void)
 {
@@ -214,40 +217,40 @@ static void halt(struct cpu *c)
 	rq->frozen = false;
 }
 
-/* Wait here, between threads, while the world is stopped. Interrupts stay
- * on so that TLB shootdowns and device interrupts are still answered. */
-static void stw_park(void)
+/* Wait here, between threads, while the world is stopped: halted, so that
+ * an emulated CPU gives its host core to the CPUs still on their way.
+ * Interrupts are taken while halted (TLB shootdowns, devices). */
+static void stw_park(struct cpu *c)
 {
-	__atomic_fetch_add(&stw_parked, 1, __ATOMIC_SEQ_CST);
-	irq_enable();
-	while (__atomic_load_n(&stw, __ATOMIC_ACQUIRE))
-		cpu_pause();
-	irq_disable();
-	__atomic_fetch_sub(&stw_parked, 1, __ATOMIC_SEQ_CST);
+	u64 g = __atomic_load_n(&stw_gen, __ATOMIC_ACQUIRE);
+	if (!(g & 1))
+		return;
+	__atomic_store_n(&park_gen[c->id], g, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&stw_gen, __ATOMIC_ACQUIRE) == g)
+		arch_halt();   /* irqs off here: a wakeup between look and halt is kept */
 }
 
 void sched_stop_others(void)
 {
 	preempt_disable();
-	if (__atomic_exchange_n(&stw, 1, __ATOMIC_SEQ_CST))
+	u64 g = __atomic_add_fetch(&stw_gen, 1, __ATOMIC_SEQ_CST);
+	if (!(g & 1))
 		panic("sched_stop_others: the world is already stopped");
-	u32 want = 0;
-	for (unsigned i = 0; i < MAX_CPUS; i++) {
-		if (i != cpu_id() && cpus[i].online) {
-			want++;
+	for (unsigned i = 0; i < MAX_CPUS; i++)
+		if (i != cpu_id() && cpus[i].online)
 			arch_send_resched(i);
-		}
-	}
-	while (__atomic_load_n(&stw_parked, __ATOMIC_ACQUIRE) != want)
-		cpu_pause();
+	for (unsigned i = 0; i < MAX_CPUS; i++)
+		if (i != cpu_id() && cpus[i].online)
+			while (__atomic_load_n(&park_gen[i], __ATOMIC_ACQUIRE) != g)
+				cpu_pause();
 }
 
 void sched_resume_others(void)
 {
-	__atomic_store_n(&stw, 0, __ATOMIC_SEQ_CST);
-	/* every CPU out of its park before another stop may count them */
-	while (__atomic_load_n(&stw_parked, __ATOMIC_ACQUIRE))
-		cpu_pause();
+	__atomic_add_fetch(&stw_gen, 1, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < MAX_CPUS; i++)
+		if (i != cpu_id() && cpus[i].online)
+			arch_send_resched(i);
 	preempt_enable();
 }
 
@@ -258,8 +261,8 @@ __noreturn void sched_loop(void)
 	for (;;) {
 		rcu_qs();
 		rcu_run_callbacks();
-		if (unlikely(__atomic_load_n(&stw, __ATOMIC_ACQUIRE)))
-			stw_park();
+		if (unlikely(__atomic_load_n(&stw_gen, __ATOMIC_ACQUIRE) & 1))
+			stw_park(c);
 		struct thread *t = next(c->id);
 		if (!t) {
 			/* publish idleness before the last look, so that a waker

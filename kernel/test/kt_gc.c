@@ -291,6 +291,7 @@ KTEST(gc_stress)
 	ktest_metric("pause_p50_ns", s1.pause_p50_ns, "ns");
 	ktest_metric("pause_p99_ns", s1.pause_p99_ns, "ns");
 	ktest_metric("pause_max_tsc", s1.pause_max_tsc, "tsc");
+	ktest_metric("stop_max_ns", s1.stop_max_ns, "ns");
 	ktest_metric("pauses", s1.pauses - s0.pauses, "pauses");
 	ktest_metric("mark_last_ns", s1.mark_last_ns, "ns");
 }
