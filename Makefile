@@ -73,6 +73,15 @@ SCHED_SRCS := \
 	kernel/sched/timer.c \
 	kernel/sched/sched_repl.c
 
+# the GC heap: the portable core (also built on the host) and its kernel side
+GC_PORTABLE := \
+	kernel/gc/gc_heap.c \
+	kernel/gc/gc_mark.c \
+	kernel/gc/gc_resv.c
+GC_SRCS := $(GC_PORTABLE) \
+	kernel/gc/gc_kernel.c \
+	kernel/gc/gc_repl.c
+
 SYNC_SRCS := \
 	kernel/sync/spinlock.c \
 	kernel/sync/mutex.c \
@@ -158,10 +167,12 @@ KTEST_SRCS := \
 	kernel/test/kt_time.c \
 	kernel/test/kt_fault.c \
 	kernel/test/kt_repl.c \
-	kernel/test/kt_prof.c
+	kernel/test/kt_prof.c \
+	kernel/test/kt_gc.c
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
-               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(PROF_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(BLK_SRCS) \
+               $(SCHED_SRCS) $(SYNC_SRCS) $(GC_SRCS) $(REPL_SRCS) $(PROF_SRCS) $(ZEROCOPY_SRCS) \
+               $(NIC_SRCS) $(BLK_SRCS) \
                $(NET_SRCS) $(FS_SRCS) $(PROC_SRCS) $(SYSCALL_SRCS) \
                $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
@@ -265,9 +276,10 @@ HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werro
                -fno-omit-frame-pointer -pthread
 HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c kernel/lib/hist.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
-                 kernel/sync/spinlock.c zerocopy/pkb.c $(NET_PORTABLE) $(FS_PORTABLE)
+                 kernel/sync/spinlock.c zerocopy/pkb.c $(NET_PORTABLE) $(FS_PORTABLE) \
+                 $(GC_PORTABLE)
 HOST_TESTS := $(wildcard tests/host/test_*.c)
-HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c
+HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c tests/host/host_gc.c
 $(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) \

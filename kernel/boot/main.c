@@ -8,6 +8,7 @@
 #include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/mm/mm.h"
+#include "kernel/gc/gc.h"
 #include "kernel/sched/sched.h"
 #include "kernel/sync/rcu.h"
 #include "kernel/test/ktest.h"
@@ -116,6 +117,7 @@ __noreturn void kmain(void)
 			(unsigned long long)boot_info.mods[i].start,
 			(unsigned long long)boot_info.mods[i].end, boot_info.mods[i].name);
 	mm_init(&boot_info);
+	gc_init();
 	pkb_init();
 	arch_irq_init();
 	sched_init();
@@ -127,6 +129,7 @@ __noreturn void kmain(void)
 	pci_init();
 	start_cpus();
 	thread_init_reaper();
+	gc_start_collector();
 	load_initial_archive();
 	proc_init();
 	syscall_init();

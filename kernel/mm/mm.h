@@ -32,6 +32,7 @@ enum page_flags {
 	PG_PCP = 1 << 2,        /* free, in a per-CPU cache */
 	PG_SLAB = 1 << 3,       /* part of a slab */
 	PG_LARGE = 1 << 4,      /* head of a large kmalloc block */
+	PG_GC = 1 << 5,         /* part of a GC heap span (kernel/gc) */
 };
 
 struct page {

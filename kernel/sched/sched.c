@@ -18,6 +18,11 @@
 
 struct runq rqs[MAX_CPUS];
 static volatile bool frozen;
+/* Stop-the-world generations: odd while stopped. A CPU parks for
+ * generation g by writing g into park_gen and halting until the generation
+ * moves on, so a new stop never counts a CPU still leaving the last one. */
+static u64 stw_gen;                   /* [atomic] */
+static u64 park_gen[MAX_CPUS];        /* [atomic] written by their CPU */
 
 void sched_init(void)
 {
@@ -212,6 +217,43 @@ static void halt(struct cpu *c)
 	rq->frozen = false;
 }
 
+/* Wait here, between threads, while the world is stopped: halted, so that
+ * an emulated CPU gives its host core to the CPUs still on their way.
+ * Interrupts are taken while halted (TLB shootdowns, devices). */
+static void stw_park(struct cpu *c)
+{
+	u64 g = __atomic_load_n(&stw_gen, __ATOMIC_ACQUIRE);
+	if (!(g & 1))
+		return;
+	__atomic_store_n(&park_gen[c->id], g, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&stw_gen, __ATOMIC_ACQUIRE) == g)
+		arch_halt();   /* irqs off here: a wakeup between look and halt is kept */
+}
+
+void sched_stop_others(void)
+{
+	preempt_disable();
+	u64 g = __atomic_add_fetch(&stw_gen, 1, __ATOMIC_SEQ_CST);
+	if (!(g & 1))
+		panic("sched_stop_others: the world is already stopped");
+	for (unsigned i = 0; i < MAX_CPUS; i++)
+		if (i != cpu_id() && cpus[i].online)
+			arch_send_resched(i);
+	for (unsigned i = 0; i < MAX_CPUS; i++)
+		if (i != cpu_id() && cpus[i].online)
+			while (__atomic_load_n(&park_gen[i], __ATOMIC_ACQUIRE) != g)
+				cpu_pause();
+}
+
+void sched_resume_others(void)
+{
+	__atomic_add_fetch(&stw_gen, 1, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < MAX_CPUS; i++)
+		if (i != cpu_id() && cpus[i].online)
+			arch_send_resched(i);
+	preempt_enable();
+}
+
 __noreturn void sched_loop(void)
 {
 	struct cpu *c = this_cpu();
@@ -219,6 +261,8 @@ __noreturn void sched_loop(void)
 	for (;;) {
 		rcu_qs();
 		rcu_run_callbacks();
+		if (unlikely(__atomic_load_n(&stw_gen, __ATOMIC_ACQUIRE) & 1))
+			stw_park(c);
 		struct thread *t = next(c->id);
 		if (!t) {
 			/* publish idleness before the last look, so that a waker

@@ -36,6 +36,8 @@
 #include "kernel/mm/mm.h"
 #include "kernel/sync/spinlock.h"
 
+struct gc_resv;
+
 /* ---- timers ---- */
 struct timer {
 	struct list_node link;    /* [timer base lock of cpu] */
@@ -89,6 +91,8 @@ struct thread {
 	 * interrupts off); NULL for kernel threads. The scheduler switches it
 	 * in and out around the thread's runs. */
 	struct arch_user *user;
+	/* the innermost GC heap reservation of the thread (kernel/gc) */
+	struct gc_resv *gc_resv;
 };
 
 struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, int cpu,
@@ -169,6 +173,12 @@ void sched_wake(struct thread *t);
 int sched_freeze(u64 timeout_ns);
 void sched_thaw(void);
 bool sched_frozen(void);
+/* Stop the world (the GC's pauses): every other CPU switches its thread out
+ * at its next preemptible point and waits in its scheduler loop, interrupts
+ * on, until sched_resume_others. The caller (a thread holding no spinlock)
+ * stays on its CPU with preemption off in between; one stopper at a time. */
+void sched_stop_others(void);
+void sched_resume_others(void);
 
 struct sched_cpu_stats {
 	u32 runnable;       /* queued */

@@ -12,6 +12,7 @@
 #include "kernel/sched/sched_priv.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
+#include "kernel/gc/gc.h"
 
 static struct kmem_cache *thread_cache;
 static spinlock_t threads_lock = SPINLOCK_INIT("threads");
@@ -106,6 +107,10 @@ void thread_join(struct thread *t)
 __noreturn void thread_exit(void)
 {
 	struct thread *t = thread_current();
+	/* a thread that ends inside a system call (exit, a fatal signal) gives
+	 * its GC heap reservations back here */
+	while (t->gc_resv)
+		gc_unreserve(t->gc_resv);
 	timer_cancel(&t->sleep_timer);
 	unsigned long f = spin_lock_irqsave(&t->exit_wq.lock);
 	__atomic_store_n(&t->exited, true, __ATOMIC_RELEASE);

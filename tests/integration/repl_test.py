@@ -284,6 +284,26 @@ def check_all_commands(g, r, mode, smp):
     r.check(mode + " counters prefix", all(c["name"].startswith("repl.") for c in j["counters"])
             and len(j["counters"]) == 4, str(j))
 
+    j = g.json("gc")
+    g0 = j.get("gc", {})
+    r.check(mode + " gc", j["ok"] and g0.get("heap_max", 0) > 0
+            and all(k in g0 for k in ("collections", "pause_p99_ns", "pause_max_ns", "live_bytes",
+                                      "heap_bytes", "headroom_pct", "alloc_bytes_per_s",
+                                      "reservation_waits", "mark_last_ns")), str(j)[:300])
+    j = g.json("gc collect")
+    if mode == "frozen":
+        r.check("frozen gc collect refused", not j["ok"] and "frozen" in j.get("error", ""),
+                str(j)[:300])
+    else:
+        r.check("live gc collect", j["ok"] and j["gc"]["collections"] > g0["collections"]
+                and j["gc"]["pauses"] >= 2 * j["gc"]["collections"], str(j)[:300])
+    r.check(mode + " gc human", "pause_max_ns" in g.cmd("gc"))
+    j = g.json("counters gc.")
+    ctr = {c["name"]: c["value"] for c in j["counters"]}
+    r.check(mode + " gc counters", j["ok"] and "gc.collections" in ctr
+            and "gc.pause_p99_ns" in ctr and ctr.get("gc.heap_max", 0) == g0.get("heap_max"),
+            str(ctr)[:300])
+
     j = g.json("settings")
     given = {s["option"]: s["value"] for s in j["given"]}
     r.check(mode + " settings", j["ok"] and given.get("ktest") == "repl_workload"
