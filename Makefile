@@ -83,7 +83,8 @@ NIC_SRCS := \
 	nic/pci.c \
 	nic/virtio_pci.c \
 	nic/virtio_net.c \
-	nic/nic.c
+	nic/nic.c \
+	nic/nictest.c
 
 # the block layer and disk drivers (beside nic/ in the layers)
 BLK_SRCS := \
