@@ -142,6 +142,7 @@ REPL_SRCS := \
 	kernel/repl/repl.c
 
 ZEROCOPY_SRCS := \
+	zerocopy/frame.c \
 	zerocopy/pkb.c \
 	zerocopy/pkb_repl.c
 
@@ -260,7 +261,7 @@ HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werro
                -fno-omit-frame-pointer -pthread
 HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c kernel/lib/hist.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
-                 kernel/sync/spinlock.c zerocopy/pkb.c $(NET_PORTABLE) $(FS_PORTABLE)
+                 kernel/sync/spinlock.c zerocopy/pkb.c zerocopy/frame.c $(NET_PORTABLE) $(FS_PORTABLE)
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c
 $(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h tests/host/*.h)

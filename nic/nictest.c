@@ -11,6 +11,7 @@
  */
 #include "nic/nic.h"
 #include "nic/nictest.h"
+#include "zerocopy/frame.h"
 #include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
@@ -18,6 +19,7 @@
 #include "kernel/sched/sched.h"
 
 #define ETH_P_TEST 0x88b5
+#define ECHO_PORT 7
 
 static bool echo_enabled;
 static u64 echo_frames, echo_other, echo_dropped; /* [atomic] */
@@ -41,22 +43,16 @@ static void swap(u8 *a, u8 *b, size_t n)
 }
 
 /* An IPv4 UDP datagram or TCP segment to port 7 whose headers the driver
- * split off whole. (TCP: large-receive segments come back the same way,
- * still coalesced, for the device to segment again.) */
+ * split off whole, without a VLAN tag. (TCP: large-receive segments come
+ * back the same way, still coalesced, for the device to segment again.) */
 static bool ip_echo_frame(u8 *eth, u32 hlen)
 {
-	if (hlen < 14 + 20 + 8 || (eth[12] << 8 | eth[13]) != 0x0800)
+	struct frame_hdrs f;
+	if (frame_parse_flat(eth, hlen, &f) != hlen || f.l3 != ETH_HLEN ||
+	    f.ethertype != ETH_P_IP || !f.l4 || be16(eth + f.l4 + L4_OFF_DPORT) != ECHO_PORT)
 		return false;
-	u8 *ip = eth + 14;
-	u32 ihl = (ip[0] & 0xf) * 4u;
-	if ((ip[0] >> 4) != 4 || ihl < 20 || hlen < 14 + ihl + 8)
-		return false;
-	u8 *l4 = ip + ihl;
-	u32 l4len = ip[9] == 17 ? 8 : ip[9] == 6 && hlen >= 14 + ihl + 20 ? (l4[12] >> 4) * 4u : 0;
-	if (!l4len || hlen != 14 + ihl + l4len || (l4[2] << 8 | l4[3]) != 7)
-		return false;
-	swap(ip + 12, ip + 16, 4);
-	swap(l4, l4 + 2, 2);
+	swap(eth + f.l3 + IP_OFF_SRC, eth + f.l3 + IP_OFF_DST, 4);
+	swap(eth + f.l4 + L4_OFF_SPORT, eth + f.l4 + L4_OFF_DPORT, 2);
 	return true;
 }
 
@@ -99,22 +95,21 @@ static void tso_send(struct nic *nic, const u8 *req_eth, u16 port)
 			return;
 		}
 	}
-	u8 *tcp = pkb_push(b, 20), *ip = pkb_push(b, 20), *eth = pkb_push(b, 14);
-	memcpy(eth, req_eth + 6, 6);   /* back to the requester */
-	memcpy(eth + 6, req_eth, 6);
-	eth[12] = 0x08;
-	eth[13] = 0x00;
+	u8 *tcp = pkb_push(b, TCP_HLEN), *ip = pkb_push(b, IP_HLEN), *eth = pkb_push(b, ETH_HLEN);
+	memcpy(eth + ETH_OFF_DST, req_eth + ETH_OFF_SRC, ETH_ALEN);   /* back to the requester */
+	memcpy(eth + ETH_OFF_SRC, req_eth + ETH_OFF_DST, ETH_ALEN);
+	put_be16(eth + ETH_OFF_TYPE, ETH_P_IP);
 	static const u8 src[4] = { 10, 213, 9, 2 }, dst[4] = { 10, 213, 9, 1 };
-	u16 tot = 20 + 20 + TSO_BYTES;
+	u16 tot = IP_HLEN + TCP_HLEN + TSO_BYTES;
 	memset(ip, 0, 20);
 	ip[0] = 0x45;
 	ip[2] = (u8)(tot >> 8);
 	ip[3] = (u8)tot;
 	ip[6] = 0x40; /* DF */
 	ip[8] = 64;
-	ip[9] = 6;
-	memcpy(ip + 12, src, 4);
-	memcpy(ip + 16, dst, 4);
+	ip[IP_OFF_PROTO] = IPPROTO_TCP;
+	memcpy(ip + IP_OFF_SRC, src, 4);
+	memcpy(ip + IP_OFF_DST, dst, 4);
 	u16 ic = (u16)~csum_fold(csum_add(0, ip, 20));
 	ip[10] = (u8)(ic >> 8);
 	ip[11] = (u8)ic;
@@ -129,12 +124,12 @@ static void tso_send(struct nic *nic, const u8 *req_eth, u16 port)
 	tcp[14] = 0xff;
 	tcp[15] = 0xff;
 	/* partial checksum: the pseudo-header sum; the device adds the rest */
-	u32 ph = csum_add(csum_add(0, src, 4), dst, 4) + 6 + 20 + TSO_BYTES;
+	u32 ph = csum_add(csum_add(0, src, 4), dst, 4) + IPPROTO_TCP + TCP_HLEN + TSO_BYTES;
 	u16 pc = csum_fold(ph);
 	tcp[16] = (u8)(pc >> 8);
 	tcp[17] = (u8)pc;
 	b->flags |= PKB_CSUM_PARTIAL;
-	b->csum_start = 14 + 20;
+	b->csum_start = ETH_HLEN + IP_HLEN;
 	b->csum_offset = 16;
 	b->gso_size = 1448;
 	b->gso_type = 1;
@@ -214,29 +209,29 @@ static void echo_rx(struct nic *nic, struct pkb *b)
 	 * not a copy (copy.rx_read counts bytes moved to a reader) */
 	const u8 *req = b->nfrags && b->frags[0].len >= 10 ?
 			(const u8 *)page_address(b->frags[0].page) + b->frags[0].off : NULL;
-	if (pkb_hdr_len(b) == 14 && req) {
+	if (pkb_hdr_len(b) == ETH_HLEN && req) {
 		u8 *e = pkb_hdr(b);
-		if ((e[12] << 8 | e[13]) == ETH_P_TEST && memcmp(req, "TSO!", 4) == 0) {
+		if (be16(e + ETH_OFF_TYPE) == ETH_P_TEST && memcmp(req, "TSO!", 4) == 0) {
 			tso_send(nic, e, (u16)(req[4] << 8 | req[5]));
 			pkb_free(b);
 			return;
 		}
-		if ((e[12] << 8 | e[13]) == ETH_P_TEST && memcmp(req, "FLD!", 4) == 0) {
+		if (be16(e + ETH_OFF_TYPE) == ETH_P_TEST && memcmp(req, "FLD!", 4) == 0) {
 			u32 count = (u32)req[4] << 24 | (u32)req[5] << 16 | (u32)req[6] << 8 | req[7];
 			u32 size = (u32)req[8] << 8 | req[9];
-			u8 eth[14];
-			memcpy(eth, e, 14);
+			u8 eth[ETH_HLEN];
+			memcpy(eth, e, ETH_HLEN);
 			pkb_free(b);
 			flood(nic, eth, MIN(count, FLOOD_MAX), size);
 			return;
 		}
-		if ((e[12] << 8 | e[13]) == ETH_P_TEST && memcmp(req, "RST!", 4) == 0) {
+		if (be16(e + ETH_OFF_TYPE) == ETH_P_TEST && memcmp(req, "RST!", 4) == 0) {
 			pkb_free(b);
 			int err = nic->ops->inject ? nic->ops->inject(nic, "bad-descriptor") : -ENOTSUP;
 			printk(LOG_INFO, "nictest: injected a bad descriptor (%d)", err);
 			return;
 		}
-		if ((e[12] << 8 | e[13]) == ETH_P_SINK) {
+		if (be16(e + ETH_OFF_TYPE) == ETH_P_SINK) {
 			u64 now = arch_clock_ns();
 			u64 zero = 0;
 			__atomic_compare_exchange_n(&sink_first_ns, &zero, now, false,
@@ -249,13 +244,13 @@ static void echo_rx(struct nic *nic, struct pkb *b)
 	}
 	u8 *eth = pkb_hdr(b);
 	u32 hlen = pkb_hdr_len(b);
-	bool test = hlen >= 14 && (eth[12] << 8 | eth[13]) == ETH_P_TEST;
+	bool test = hlen >= ETH_HLEN && be16(eth + ETH_OFF_TYPE) == ETH_P_TEST;
 	if (!test && !ip_echo_frame(eth, hlen)) {
 		__atomic_fetch_add(&echo_other, 1, __ATOMIC_RELAXED);
 		pkb_free(b);
 		return;
 	}
-	swap(eth, eth + 6, 6);
+	swap(eth + ETH_OFF_DST, eth + ETH_OFF_SRC, ETH_ALEN);
 	if (nic_xmit_wait(nic, b, 1000000000ULL) == 0)
 		__atomic_fetch_add(&echo_frames, 1, __ATOMIC_RELAXED);
 	else
