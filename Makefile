@@ -107,6 +107,8 @@ NET_PORTABLE := \
 	netstack/socket.c \
 	netstack/dhcp.c \
 	netstack/tcp.c \
+	netstack/tcp_sock.c \
+	netstack/tcp_isn.c \
 	netstack/tcp_input.c \
 	netstack/tcp_output.c \
 	netstack/tcp_timer.c \
