@@ -266,9 +266,11 @@ HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c ke
                  kernel/sync/spinlock.c zerocopy/pkb.c zerocopy/frame.c $(NET_PORTABLE) $(FS_PORTABLE)
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c
-$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h tests/host/*.h)
+# what several test files share (they use Criterion: the unit tests only, not the fuzzers)
+HOST_TEST_SUPPORT := tests/host/tcp_peer.c tests/host/pkb_check.c
+$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) \
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) \
 		-lcriterion
 
 # libFuzzer targets (clang): the stack's input path, from the real code
