@@ -1,6 +1,11 @@
 /*
  * virtio-net driver (modern PCI), multiqueue.
  *
+ * Over 1,000 lines on purpose: one driver, one file (as xv6 and 9front keep
+ * theirs), because transmit, receive, the watchdog and the device reset
+ * share the queue structures and their rules; hardware facts are in
+ * virtio_net_reg.h, the transport in virtio_pci.c.
+ *
  * Transmit: queue q = cpu % npairs; with a queue per CPU the CPU uses it with
  * preemption off and no lock, otherwise under the queue's lock. Each packet is
  * one ring slot with an indirect table [virtio_net_hdr][headers][payload

@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """Caboose test runner: every tier, one result per check.
 
+Over 1,000 lines because it holds one short driver per tier (how to run
+it, how to read its results) so that `make test` is one command; the
+tiers' own checks live in tests/integration/ and tests/host/.
+
 Run by `make test` after the build (build/caboose.elf, build/caboose.iso,
 build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
 
