@@ -10,7 +10,9 @@ build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
 
 Tiers, in order (select with --tiers, default all):
   layers    tools/check-layers (one result per rule) and its own test
-            (tests/tools/test_check_layers.py, one result per case)
+            (tests/tools/test_check_layers.py, one result per case); every
+            tool in tools/ and bench/ answers --help with its usage on stdout
+            and status 0 (tests/tools/test_help.py, one result per tool)
   host      build/host/unit, build/host/loadgen-unit and build/host/httpd-unit
             (Criterion); one result per Criterion test
   httpd     apps/httpd on Linux, loopback only (tests/host/httpd/httpd_test.py;
@@ -903,11 +905,13 @@ def tier_fuzz(res, opts, state):
 
 
 def tier_layers(res, opts, state):
-    """tools/check-layers over the tree and its test: each prints `ok NAME`
-    or `FAIL NAME: detail` lines, one result each."""
+    """tools/check-layers over the tree, its test, and every tool's --help:
+    each prints `ok NAME` or `FAIL NAME: detail` lines, one result each."""
     for tag, cmd in (("layers", [sys.executable, os.path.join(ROOT, "tools", "check-layers")]),
                      ("layers test", [sys.executable, os.path.join(ROOT, "tests", "tools",
-                                                                   "test_check_layers.py")])):
+                                                                   "test_check_layers.py")]),
+                     ("tools", [sys.executable, os.path.join(ROOT, "tests", "tools",
+                                                             "test_help.py")])):
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            cwd=ROOT, timeout=300)
         lines = [l for l in p.stdout.splitlines() if l.strip()]
