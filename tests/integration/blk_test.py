@@ -27,14 +27,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+from tests.lib.log import log  # noqa: E402
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 SECTOR = 512
 IMAGE_SECTORS = 16384          # 8 MiB
 TIMEOUT_MS = 2000              # blk.timeout_ms for the boots
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 # the patterns of fs/blk/blk_repl.c

@@ -62,6 +62,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from repl_test import csum  # noqa: E402  (one checksum for the tests)
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+from tests.lib.log import log  # noqa: E402
+from tests.lib.netns import delete_netns, make_netns, sh  # noqa: E402
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 
 HOST_IP = "10.213.9.1"
@@ -78,15 +81,6 @@ SO_RCVBUFFORCE = 33
 PID_FILE = "net-children.pids"   # what the inside part started, for the outside to kill
 QEMU_CRASHES = []                # boots started again after QEMU crashed (see VM)
 REPL_GARBLED = []                # REPL replies asked for again (see VM.json)
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def sh(*args, check=True, timeout=30):
-    return subprocess.run(list(args), check=check, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=timeout)
 
 
 def mac_str(b):
@@ -1332,14 +1326,7 @@ def run_all(logdir, seed=5):
     except FileNotFoundError:
         pass
     try:
-        sh("ip", "netns", "add", ns)
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
-        for knob in ("all", "default"):   # no stray IPv6 frames from the host
-            sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % knob)
-        sh("ip", "-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap", "multi_queue")
-        sh("ip", "-n", ns, "link", "set", "tap0", "txqueuelen", "10000")
-        sh("ip", "-n", ns, "addr", "add", HOST_IP + "/24", "dev", "tap0")
-        sh("ip", "-n", ns, "link", "set", "tap0", "up")
+        make_netns(ns, [("tap0", True, HOST_IP + "/24")])
         p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__),
                               "--inside", logdir, KERNEL, str(seed)],
                              stdout=subprocess.PIPE, stderr=None, text=True)
@@ -1365,7 +1352,7 @@ def run_all(logdir, seed=5):
             p.kill()
             p.wait()
         kill_leftovers(logdir, ns)
-        sh("ip", "netns", "del", ns, check=False)
+        delete_netns(ns)
 
 
 if __name__ == "__main__":

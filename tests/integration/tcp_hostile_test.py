@@ -60,6 +60,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from repl_test import csum  # noqa: E402  (one checksum for the tests)
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+from tests.lib.log import make_log  # noqa: E402
+
+log = make_log("hostile")
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 GUEST = "10.213.9.2"
 GATEWAY = "10.213.9.1"
@@ -77,10 +81,6 @@ PACKET_IGNORE_OUTGOING = 23
 SO_RCVBUFFORCE = 33
 FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
 M32 = 0xFFFFFFFF
-
-
-def log(msg):
-    print("hostile: " + msg, file=sys.stderr, flush=True)
 
 
 def sadd(a, n):
