@@ -93,7 +93,8 @@ NIC_SRCS := \
 	nic/pci.c \
 	nic/virtio_pci.c \
 	nic/virtio_net.c \
-	nic/nic.c
+	nic/nic.c \
+	nic/nictest.c
 
 # the block layer and disk drivers (beside nic/ in the layers)
 BLK_SRCS := \
@@ -116,6 +117,8 @@ NET_PORTABLE := \
 	netstack/socket.c \
 	netstack/dhcp.c \
 	netstack/tcp.c \
+	netstack/tcp_sock.c \
+	netstack/tcp_isn.c \
 	netstack/tcp_input.c \
 	netstack/tcp_output.c \
 	netstack/tcp_timer.c \
@@ -155,6 +158,7 @@ PROF_SRCS := \
 	kernel/prof/prof_repl.c
 
 ZEROCOPY_SRCS := \
+	zerocopy/frame.c \
 	zerocopy/pkb.c \
 	zerocopy/pkb_repl.c
 
@@ -276,13 +280,15 @@ HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werro
                -fno-omit-frame-pointer -pthread
 HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c kernel/lib/hist.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
-                 kernel/sync/spinlock.c zerocopy/pkb.c $(NET_PORTABLE) $(FS_PORTABLE) \
-                 $(GC_PORTABLE)
+                 kernel/sync/spinlock.c zerocopy/pkb.c zerocopy/frame.c $(NET_PORTABLE) \
+                 $(FS_PORTABLE) $(GC_PORTABLE)
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c tests/host/host_gc.c
-$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h tests/host/*.h)
+# what several test files share (they use Criterion: the unit tests only, not the fuzzers)
+HOST_TEST_SUPPORT := tests/host/tcp_peer.c tests/host/pkb_check.c
+$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_PORTABLE) \
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) \
 		-lcriterion
 
 # libFuzzer targets (clang): the stack's input path, from the real code

@@ -167,7 +167,8 @@ struct tcb {
 
 static inline struct tcb *sk_tcb(struct socket *s) { return (struct tcb *)s; }
 
-/* tcp.c: the table, ISNs, state changes, sockets */
+/* tcp.c: the table and a connection's life; tcp_isn.c: ISNs and SYN cookies;
+ * tcp_sock.c: the socket operations */
 struct tcb *tcp_lookup(ip4_t laddr, u16 lport, ip4_t raddr, u16 rport);  /* with a ref */
 struct tcb *tcp_lookup_listener(ip4_t laddr, u16 lport);                 /* with a ref */
 int tcp_hash(struct tcb *t);
@@ -185,6 +186,21 @@ void tcp_ack_watch_fire(struct tcb *t, u64 now);
 u32 tcp_rcv_window(const struct tcb *t);         /* bytes we can take now */
 u8 tcp_rcv_wscale(const struct tcb *t);          /* the scale the largest buffer needs */
 void tcp_wake(struct tcb *t);
+/* The table's choice of a local port for bind (*port, or an ephemeral
+ * one when 0): 0 or -EADDRINUSE. */
+int tcp_port_pick(ip4_t addr, u16 *port);
+/* [Q]: every listener's accept queue and its children's links to it. */
+extern spinlock_t tcp_accept_lock;
+extern const struct sock_ops tcp_sock_ops;
+void tcp_free_list(struct pkb *b);                /* a list of pkbs (b->next) */
+/* Reset a child that was never accepted and end it (its listener closed). */
+void tcp_abort_child(struct tcb *c);
+/* The socket's last reference is gone: free what the connection still
+ * holds, the tcb a grace period later (sock_ops.destroy). */
+void tcp_destroy(struct socket *s);
+/* The connection is over: every watch left fires with 0. [S] held (or the
+ * last reference). */
+void tcp_ack_watch_cancel(struct tcb *t);
 u32 tcp_cookie_make(ip4_t la, u16 lp, ip4_t ra, u16 rp, u32 peer_isn, u16 peer_mss, u16 *mss);
 /* The MSS a good cookie carries, or 0. */
 u16 tcp_cookie_check(ip4_t la, u16 lp, ip4_t ra, u16 rp, u32 peer_isn, u32 cookie);

@@ -8,8 +8,7 @@
 
 #include "netstack/wire.h"
 
-#define TCP_HLEN 20
-#define TCP_MAX_HLEN 60
+/* TCP_HLEN and TCP_MAX_HLEN: zerocopy/frame.h */
 struct tcp_hdr {
 	u8 sport[2], dport[2];
 	u8 seq[4], ack[4];

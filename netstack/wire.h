@@ -2,46 +2,18 @@
  * Wire formats below TCP: Ethernet (IEEE 802.3), ARP (RFC 826), IPv4
  * (RFC 791), ICMP (RFC 792), UDP (RFC 768), DHCP (RFC 2131/2132). Packed
  * fixed-width structs in network byte order; read and write multi-byte
- * fields only through be16()/be32()/put_be16()/put_be32(). Hardware and
- * protocol facts only: no behaviour lives here.
+ * fields only through be16()/be32()/put_be16()/put_be32()
+ * (kernel/lib/byteorder.h). The constants the NIC layer needs too (ETH_*,
+ * IP_*, IPPROTO_*, UDP_HLEN, TCP_HLEN) are defined once, in
+ * zerocopy/frame.h, included here. Hardware and protocol facts only: no
+ * behaviour lives here.
  */
 #ifndef NETSTACK_WIRE_H
 #define NETSTACK_WIRE_H
 
-#include "kernel/lib/types.h"
-
-static inline u16 be16(const void *p)
-{
-	const u8 *b = p;
-	return (u16)(b[0] << 8 | b[1]);
-}
-static inline u32 be32(const void *p)
-{
-	const u8 *b = p;
-	return (u32)b[0] << 24 | (u32)b[1] << 16 | (u32)b[2] << 8 | b[3];
-}
-static inline void put_be16(void *p, u16 v)
-{
-	u8 *b = p;
-	b[0] = (u8)(v >> 8);
-	b[1] = (u8)v;
-}
-static inline void put_be32(void *p, u32 v)
-{
-	u8 *b = p;
-	b[0] = (u8)(v >> 24);
-	b[1] = (u8)(v >> 16);
-	b[2] = (u8)(v >> 8);
-	b[3] = (u8)v;
-}
+#include "zerocopy/frame.h"   /* byte order, and the constants a header split needs */
 
 /* ---- Ethernet ---- */
-#define ETH_ALEN 6
-#define ETH_HLEN 14
-#define ETH_VLAN_HLEN 4
-#define ETH_P_IP   0x0800
-#define ETH_P_ARP  0x0806
-#define ETH_P_VLAN 0x8100
 struct eth_hdr {
 	u8 dst[ETH_ALEN];
 	u8 src[ETH_ALEN];
@@ -62,15 +34,7 @@ struct arp_pkt {
 } __packed;
 
 /* ---- IPv4 ---- */
-#define IP_HLEN 20             /* without options */
-#define IP_MAX_HLEN 60
 #define IP_MAX_LEN 65535
-#define IP_DF 0x4000           /* in frag_off: don't fragment */
-#define IP_MF 0x2000           /* more fragments */
-#define IP_OFFMASK 0x1fff      /* offset in 8-byte units */
-#define IPPROTO_ICMP 1
-#define IPPROTO_TCP  6
-#define IPPROTO_UDP  17
 #define IPOPT_EOL 0
 #define IPOPT_NOP 1
 struct ip_hdr {
@@ -105,7 +69,6 @@ struct icmp_hdr {
 } __packed;
 
 /* ---- UDP ---- */
-#define UDP_HLEN 8
 struct udp_hdr {
 	u8 sport[2], dport[2];
 	u8 len[2];

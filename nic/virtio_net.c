@@ -1,6 +1,11 @@
 /*
  * virtio-net driver (modern PCI), multiqueue.
  *
+ * Over 1,000 lines on purpose: one driver, one file (as xv6 and 9front keep
+ * theirs), because transmit, receive, the watchdog and the device reset
+ * share the queue structures and their rules; hardware facts are in
+ * virtio_net_reg.h, the transport in virtio_pci.c.
+ *
  * Transmit: queue q = cpu % npairs; with a queue per CPU the CPU uses it with
  * preemption off and no lock, otherwise under the queue's lock. Each packet is
  * one ring slot with an indirect table [virtio_net_hdr][headers][payload
@@ -44,6 +49,7 @@
 #include "nic/nic.h"
 #include "nic/virtio.h"
 #include "nic/virtio_net_reg.h"
+#include "zerocopy/frame.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/param.h"
 #include "kernel/lib/counter.h"
@@ -120,13 +126,17 @@ struct vnet {
 
 static const char *const vnet_feature_names[64] = {
 	[VIRTIO_NET_F_CSUM] = "CSUM", [VIRTIO_NET_F_GUEST_CSUM] = "GUEST_CSUM",
-	[2] = "CTRL_GUEST_OFFLOADS", [VIRTIO_NET_F_MTU] = "MTU", [VIRTIO_NET_F_MAC] = "MAC",
-	[VIRTIO_NET_F_GUEST_TSO4] = "GUEST_TSO4", [8] = "GUEST_TSO6", [9] = "GUEST_ECN",
-	[10] = "GUEST_UFO", [VIRTIO_NET_F_HOST_TSO4] = "HOST_TSO4", [12] = "HOST_TSO6",
-	[13] = "HOST_ECN", [14] = "HOST_UFO", [VIRTIO_NET_F_MRG_RXBUF] = "MRG_RXBUF",
-	[VIRTIO_NET_F_STATUS] = "STATUS", [VIRTIO_NET_F_CTRL_VQ] = "CTRL_VQ", [18] = "CTRL_RX",
-	[19] = "CTRL_VLAN", [21] = "GUEST_ANNOUNCE", [VIRTIO_NET_F_MQ] = "MQ",
-	[23] = "CTRL_MAC_ADDR", [VIRTIO_NET_F_SPEED_DUPLEX] = "SPEED_DUPLEX",
+	[VIRTIO_NET_F_CTRL_GUEST_OFFLOADS] = "CTRL_GUEST_OFFLOADS", [VIRTIO_NET_F_MTU] = "MTU",
+	[VIRTIO_NET_F_MAC] = "MAC", [VIRTIO_NET_F_GUEST_TSO4] = "GUEST_TSO4",
+	[VIRTIO_NET_F_GUEST_TSO6] = "GUEST_TSO6", [VIRTIO_NET_F_GUEST_ECN] = "GUEST_ECN",
+	[VIRTIO_NET_F_GUEST_UFO] = "GUEST_UFO", [VIRTIO_NET_F_HOST_TSO4] = "HOST_TSO4",
+	[VIRTIO_NET_F_HOST_TSO6] = "HOST_TSO6", [VIRTIO_NET_F_HOST_ECN] = "HOST_ECN",
+	[VIRTIO_NET_F_HOST_UFO] = "HOST_UFO", [VIRTIO_NET_F_MRG_RXBUF] = "MRG_RXBUF",
+	[VIRTIO_NET_F_STATUS] = "STATUS", [VIRTIO_NET_F_CTRL_VQ] = "CTRL_VQ",
+	[VIRTIO_NET_F_CTRL_RX] = "CTRL_RX", [VIRTIO_NET_F_CTRL_VLAN] = "CTRL_VLAN",
+	[VIRTIO_NET_F_GUEST_ANNOUNCE] = "GUEST_ANNOUNCE", [VIRTIO_NET_F_MQ] = "MQ",
+	[VIRTIO_NET_F_CTRL_MAC_ADDR] = "CTRL_MAC_ADDR",
+	[VIRTIO_NET_F_SPEED_DUPLEX] = "SPEED_DUPLEX",
 };
 
 static inline u8 cfg8(struct vnet *vn, u32 off) { return *(volatile u8 *)(vn->vp.device + off); }
@@ -136,38 +146,6 @@ static inline bool has(struct vnet *vn, int bit) { return vn->vp.features & (1UL
 
 /* ---- receive ---- */
 
-/* Header length of an Ethernet frame: Ethernet (+ one VLAN tag), then IPv4
- * with its options and a TCP or UDP header when present. */
-static u32 frame_header_len(u32 (*byte)(void *ctx, u32 i), void *ctx, u32 len)
-{
-	if (len < 14)
-		return len;
-	u32 h = 14;
-	u16 type = (u16)(byte(ctx, 12) << 8 | byte(ctx, 13));
-	if (type == 0x8100 && len >= 18) {
-		type = (u16)(byte(ctx, 16) << 8 | byte(ctx, 17));
-		h = 18;
-	}
-	if (type != 0x0800 || len < h + 20)
-		return h;
-	u32 ihl = (byte(ctx, h) & 0xf) * 4;
-	u8 proto = (u8)byte(ctx, h + 9);
-	u16 frag = (u16)((byte(ctx, h + 6) & 0x1f) << 8 | byte(ctx, h + 7));
-	if (ihl < 20 || len < h + ihl)
-		return h;
-	h += ihl;
-	if (frag)
-		return h; /* later fragments carry no transport header */
-	if (proto == 6 && len >= h + 20) {
-		u32 doff = (byte(ctx, h + 12) >> 4) * 4;
-		if (doff >= 20 && len >= h + doff)
-			h += doff;
-	} else if (proto == 17 && len >= h + 8) {
-		h += 8;
-	}
-	return h;
-}
-
 /* The frame as the device wrote it: in_zone bytes in the header zone, then
  * the buffer's pages back to back. */
 struct split_view {
@@ -176,9 +154,9 @@ struct split_view {
 	const struct pkb *b;
 };
 
-static u32 view_byte(void *ctx, u32 i)
+static u32 view_byte(const void *ctx, u32 i)
 {
-	struct split_view *v = ctx;
+	const struct split_view *v = ctx;
 	if (i < v->in_zone)
 		return v->zone[i];
 	i -= v->in_zone;
@@ -355,7 +333,7 @@ static void rx_one(struct vnet_rxq *q, struct pkb *b, u32 used_len)
 	struct vnet *vn = q->vn;
 	u64 c0 = arch_cycles();
 	u32 predicted = PKB_HDR_ROOM - VIRTIO_NET_HDR_LEN - b->hdr_start;
-	if (used_len < VIRTIO_NET_HDR_LEN + 14 ||
+	if (used_len < VIRTIO_NET_HDR_LEN + ETH_HLEN ||
 	    used_len > VIRTIO_NET_HDR_LEN + predicted + b->nfrags * PAGE_SIZE) {
 		rx_drop(q, b); /* runt or impossible length */
 		return;
@@ -363,7 +341,8 @@ static void rx_one(struct vnet_rxq *q, struct pkb *b, u32 used_len)
 	u32 frame_len = used_len - VIRTIO_NET_HDR_LEN;
 	struct split_view v = { b->hdr + b->hdr_start + VIRTIO_NET_HDR_LEN,
 				MIN(frame_len, predicted), b };
-	u32 hlen = frame_header_len(view_byte, &v, frame_len);
+	struct frame_hdrs f;
+	u32 hlen = frame_parse(view_byte, &v, frame_len, &f);
 	hlen = MIN(hlen, (u32)PREDICT_MAX);
 
 	/* the replacement goes in first: the ring must not shrink */

@@ -8,17 +8,29 @@
 #define VIRTIO_NET_PCI_DEVICE_MODERN 0x1041
 #define VIRTIO_NET_PCI_DEVICE_TRANS  0x1000
 
-/* §5.1.3 feature bits */
+/* §5.1.3 feature bits (bit numbers; the driver names every bit a device
+ * may offer in its boot log, and takes only some) */
 #define VIRTIO_NET_F_CSUM        0
 #define VIRTIO_NET_F_GUEST_CSUM  1
+#define VIRTIO_NET_F_CTRL_GUEST_OFFLOADS 2
 #define VIRTIO_NET_F_MTU         3
 #define VIRTIO_NET_F_MAC         5
 #define VIRTIO_NET_F_GUEST_TSO4  7
+#define VIRTIO_NET_F_GUEST_TSO6  8
+#define VIRTIO_NET_F_GUEST_ECN   9
+#define VIRTIO_NET_F_GUEST_UFO   10
 #define VIRTIO_NET_F_HOST_TSO4   11
+#define VIRTIO_NET_F_HOST_TSO6   12
+#define VIRTIO_NET_F_HOST_ECN    13
+#define VIRTIO_NET_F_HOST_UFO    14
 #define VIRTIO_NET_F_MRG_RXBUF   15
 #define VIRTIO_NET_F_STATUS      16
 #define VIRTIO_NET_F_CTRL_VQ     17
+#define VIRTIO_NET_F_CTRL_RX     18
+#define VIRTIO_NET_F_CTRL_VLAN   19
+#define VIRTIO_NET_F_GUEST_ANNOUNCE 21
 #define VIRTIO_NET_F_MQ          22
+#define VIRTIO_NET_F_CTRL_MAC_ADDR 23
 #define VIRTIO_NET_F_SPEED_DUPLEX 63
 
 /* §5.1.4 device configuration, offsets */

@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """Caboose test runner: every tier, one result per check.
 
+Over 1,000 lines because it holds one short driver per tier (how to run
+it, how to read its results) so that `make test` is one command; the
+tiers' own checks live in tests/integration/ and tests/host/.
+
 Run by `make test` after the build (build/caboose.elf, build/caboose.iso,
 build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
 
@@ -8,7 +12,9 @@ Tiers, in order (select with --tiers, default all):
   layers    tools/check-layers (one result per rule) and its own test
             (tests/tools/test_check_layers.py, one result per case); the test of
             tools/flamegraph (tests/tools/test_flamegraph.py: SVG widths, nesting,
-            escaping, bad input; one result per case)
+            escaping, bad input; one result per case); every tool in tools/ and
+            bench/ answers --help with its usage on stdout and status 0
+            (tests/tools/test_help.py, one result per tool)
   host      build/host/unit, build/host/loadgen-unit and build/host/httpd-unit
             (Criterion); one result per Criterion test
   httpd     apps/httpd on Linux, loopback only (tests/host/httpd/httpd_test.py;
@@ -980,14 +986,16 @@ def tier_bench(res, opts, state):
 
 
 def tier_layers(res, opts, state):
-    """tools/check-layers over the tree and its test, and the test of
-    tools/flamegraph: each prints `ok NAME`
-    or `FAIL NAME: detail` lines, one result each."""
+    """tools/check-layers over the tree, its test, the test of
+    tools/flamegraph, and every tool's --help: each prints `ok NAME` or
+    `FAIL NAME: detail` lines, one result each."""
     for tag, cmd in (("layers", [sys.executable, os.path.join(ROOT, "tools", "check-layers")]),
                      ("layers test", [sys.executable, os.path.join(ROOT, "tests", "tools",
                                                                    "test_check_layers.py")]),
                      ("flamegraph test", [sys.executable, os.path.join(ROOT, "tests", "tools",
-                                                                       "test_flamegraph.py")])):
+                                                                       "test_flamegraph.py")]),
+                     ("tools", [sys.executable, os.path.join(ROOT, "tests", "tools",
+                                                             "test_help.py")])):
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            cwd=ROOT, timeout=300)
         lines = [l for l in p.stdout.splitlines() if l.strip()]

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Usage: tools/deps.sh run|test|bench
+# Usage: tools/deps.sh run|test|bench   (--help: the usage, on stdout)
 # Installs the Debian packages that `make run`, `make test` or `make bench`
 # needs, but only the missing ones: `apt-get update` runs once, and only if
 # something is missing.  Uses sudo when not root (if sudo exists); otherwise
@@ -31,11 +31,18 @@ TEST_PKGS="$RUN_PKGS grub-pc-bin grub-common xorriso mtools libcriterion-dev cla
 # nginx and iperf3 from downloaded packages without installing them
 BENCH_PKGS="$TEST_PKGS"
 
+usage() {
+	echo "usage: $0 run|test|bench"
+	echo "Installs the missing Debian packages that make run, make test or make bench needs"
+	echo "(apt-get --no-install-recommends, through sudo when not root)."
+}
+
 case "${1:-}" in
+-h|--help) usage; exit 0 ;;
 run)  pkgs=$RUN_PKGS ;;
 test) pkgs=$TEST_PKGS ;;
 bench) pkgs=$BENCH_PKGS ;;
-*)    echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+*)    usage >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -22,6 +22,9 @@ def pad(n):
 
 
 def main():
+    if len(sys.argv) == 2 and sys.argv[1] in ("-h", "--help"):
+        sys.stdout.write(__doc__)
+        return 0
     if len(sys.argv) < 3:
         sys.stderr.write(__doc__)
         return 2

@@ -27,14 +27,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+from tests.lib.guest import Guest  # noqa: E402
+from tests.lib.log import log  # noqa: E402
+from tests.lib.results import Results  # noqa: E402
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 SECTOR = 512
 IMAGE_SECTORS = 16384          # 8 MiB
 TIMEOUT_MS = 2000              # blk.timeout_ms for the boots
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 # the patterns of fs/blk/blk_repl.c
@@ -74,8 +74,6 @@ class Boot:
     Guest)."""
 
     def __init__(self, logdir, tag, smp, drives, cmdline=""):
-        sys.path.insert(0, HERE)
-        import repl_test as rt
         self.console = os.path.join(logdir, tag + ".console.log")
         sock = os.path.join(logdir, tag + "-repl.sock")
         for stale in (sock, self.console):
@@ -100,9 +98,9 @@ class Boot:
                 raise RuntimeError("no ready line (QEMU exit %s): %s" % (
                     self.proc.returncode, self.proc.stderr.read().decode()[-500:]))
             time.sleep(0.2)
-        self.g = rt.Guest.attach(sock, self.proc,
-                                 open(os.path.join(logdir, tag + ".repl.log"), "wb"),
-                                 self.console)
+        self.g = Guest.attach(sock, self.proc,
+                              open(os.path.join(logdir, tag + ".repl.log"), "wb"),
+                              self.console)
 
     def json(self, line, timeout=60):
         return self.g.json(line, timeout)
@@ -341,18 +339,13 @@ def run_bad(logdir, check):
 
 def run_all(logdir):
     os.makedirs(logdir, exist_ok=True)
-    results = []
-
-    def check(name, cond, detail=""):
-        results.append((name, bool(cond), "" if cond else detail))
-        log(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail))
-
+    check = Results()
     for fn in (run_smp2, run_smp1, run_bad):
         try:
             fn(logdir, check)
         except Exception as e:  # a harness failure is one failed result
             check("%s harness" % fn.__name__, False, "%s: %s" % (type(e).__name__, e))
-    return results
+    return check.items
 
 
 if __name__ == "__main__":

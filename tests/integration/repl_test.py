@@ -9,211 +9,22 @@ Usable alone:  python3 tests/integration/repl_test.py [--seed N]
 or from tests/run.py through run_all(), which returns (name, ok, detail)
 results. Progress goes to stderr.
 """
-import json
 import os
 import random
 import re
-import socket
-import struct
-import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KERNEL = os.path.join(ROOT, "build", "caboose.elf")
-PROMPT = b"caboose> "
-
-
-def csum(data):
-    """The Internet checksum (RFC 1071) of data, for building test packets."""
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def run_in_netns(label, script, args, taps, timeout=600):
-    """Run `python3 script --inside ARGS...` in a network namespace made for
-    it, with taps: a list of (name, multi_queue, "ADDR/PREFIX" or None), each
-    up with a 10000-frame queue. The inside part prints a JSON list of
-    (name, ok, detail); that list is returned, or one failing
-    "<label> harness" result. The namespace is deleted in any case."""
-    if os.geteuid() != 0:
-        return [("%s (needs root for a network namespace)" % label, False,
-                 "run as root: the test creates a network namespace and a tap device")]
-    ns = "caboose-%s-%d" % (label, os.getpid())
-
-    def sh(*a, check=True):
-        return subprocess.run(list(a), check=check, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        sh("ip", "netns", "add", ns)
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
-        # no IPv6 on the test's links: the host would send router
-        # solicitations and MLD reports the tests did not ask for
-        for knob in ("all", "default"):
-            sh("ip", "netns", "exec", ns, "sysctl", "-qw",
-               "net.ipv6.conf.%s.disable_ipv6=1" % knob)
-        for name, mq, addr in taps:
-            sh("ip", "-n", ns, "tuntap", "add", "dev", name, "mode", "tap",
-               *(["multi_queue"] if mq else []))
-            sh("ip", "-n", ns, "link", "set", name, "txqueuelen", "10000")
-            if addr:
-                sh("ip", "-n", ns, "addr", "add", addr, "dev", name)
-            sh("ip", "-n", ns, "link", "set", name, "up")
-        p = subprocess.run(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(script),
-                            "--inside"] + [str(a) for a in args],
-                           stdout=subprocess.PIPE, stderr=None, text=True, timeout=timeout)
-        try:
-            return [tuple(r) for r in json.loads(p.stdout)]
-        except ValueError:
-            return [("%s harness" % label, False,
-                     "inside part printed no results (exit %d)" % p.returncode)]
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        return [("%s harness" % label, False, "%s: %s" % (e, getattr(e, "stderr", "")))]
-    finally:
-        sh("ip", "netns", "del", ns, check=False)
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-class Guest:
-    """QEMU running Caboose with COM1 to a file and COM2 on a socket."""
-
-    def __init__(self, logdir, name, smp, cmdline):
-        self.dir = tempfile.mkdtemp(prefix="caboose-repl-")
-        self.sock_path = os.path.join(self.dir, "repl.sock")
-        self.console = os.path.join(logdir, name + ".console.log")
-        self.transcript = open(os.path.join(logdir, name + ".repl.log"), "wb")
-        accel = "tcg,thread=multi" if smp > 1 else "tcg"
-        self.proc = subprocess.Popen(
-            ["qemu-system-x86_64", "-accel", accel, "-smp", str(smp), "-m", "512M",
-             "-display", "none", "-no-reboot", "-kernel", KERNEL, "-append", cmdline,
-             "-serial", "file:" + self.console,
-             "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % self.sock_path,
-             "-serial", "chardev:repl",
-             "-d", "cpu_reset,guest_errors", "-D", os.path.join(logdir, name + ".qemu.log"),
-             "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 20
-        while not os.path.exists(self.sock_path):
-            if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("QEMU did not create the REPL socket (exit %s)"
-                                   % self.proc.poll())
-            time.sleep(0.05)
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(self.sock_path)
-        self.sock.settimeout(0.5)
-        self.buf = b""
-
-    @classmethod
-    def attach(cls, sock_path, proc, transcript, console=None, timeout=30):
-        """The REPL of a guest someone else started (COM2 on sock_path):
-        connected, at a fresh prompt. transcript: an open binary file."""
-        g = cls.__new__(cls)
-        g.sock_path, g.console, g.proc, g.transcript = sock_path, console, proc, transcript
-        g.sock = socket.socket(socket.AF_UNIX)
-        g.sock.connect(sock_path)
-        g.sock.settimeout(0.5)
-        g.buf = b""
-        g.send(b"\x03")
-        g.read_until(PROMPT, timeout)
-        g.drain()
-        return g
-
-    def read_until(self, pat, timeout=30):
-        end = time.time() + timeout
-        while pat not in self.buf:
-            if time.time() > end:
-                raise TimeoutError("no %r from the REPL; last output %r" % (pat, self.buf[-300:]))
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            if not data:
-                raise EOFError("REPL socket closed (QEMU exit %s)" % self.proc.poll())
-            self.transcript.write(data)
-            self.buf += data
-        i = self.buf.index(pat) + len(pat)
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out.decode("utf-8", "replace")
-
-    def drain(self, quiet=0.7, limit=20):
-        """Discard output until the REPL has been silent for `quiet` s."""
-        end = time.time() + limit
-        last = time.time()
-        while time.time() < end and time.time() - last < quiet:
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            if not data:
-                raise EOFError("REPL socket closed")
-            self.transcript.write(data)
-            last = time.time()
-        self.buf = b""
-
-    def send(self, data):
-        self.transcript.write(b"\n>>> " + data[:200] + b"\n")
-        self.sock.sendall(data)
-
-    def cmd(self, line, timeout=30):
-        """Run a command; return its output without the echoed line and prompt."""
-        self.send(line.encode() + b"\r")
-        out = self.read_until(PROMPT, timeout)
-        body = out[: -len(PROMPT)].replace("\r\n", "\n")
-        lines = body.split("\n")
-        # the first line is the echo of what we typed
-        return "\n".join(lines[1:]).strip("\n")
-
-    def json(self, line, timeout=30):
-        out = self.cmd("json " + line, timeout)
-        for l in out.split("\n"):
-            if l.startswith("{"):
-                return json.loads(l)
-        raise ValueError("no JSON in reply to %r: %r" % (line, out))
-
-    def console_text(self):
-        with open(self.console, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def wait_exit(self, timeout):
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.transcript.close()
-        try:
-            os.unlink(self.sock_path)
-            os.rmdir(self.dir)
-        except OSError:
-            pass
-
-
-class Results:
-    def __init__(self, prefix):
-        self.prefix = prefix
-        self.items = []
-
-    def check(self, name, cond, detail=""):
-        name = self.prefix + name
-        self.items.append((name, bool(cond), "" if cond else detail))
-        log(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail))
-        return bool(cond)
+sys.path.insert(0, ROOT)
+from tests.lib.log import log  # noqa: E402
+# Guest, csum, run_in_netns: from tests/lib; named here too for the scripts
+# that still take them from this module (nic_test.py, tcp_test.py)
+from tests.lib.guest import Guest, PROMPT  # noqa: E402,F401
+from tests.lib.netns import run_in_netns  # noqa: E402,F401
+from tests.lib.packet import csum  # noqa: E402,F401
+from tests.lib.results import Results  # noqa: E402
+KERNEL = os.path.join(ROOT, "build", "caboose.elf")   # tests/run.py sets it
 
 
 def progress(g):
@@ -367,7 +178,7 @@ def check_all_commands(g, r, mode, smp):
 
 def test_live_and_frozen(logdir, smp=2):
     r = Results("repl[smp=%d] " % smp)
-    g = Guest(logdir, "repl-smp%d" % smp, smp, "console=ttyS0 ktest=repl_workload")
+    g = Guest(logdir, "repl-smp%d" % smp, smp, "console=ttyS0 ktest=repl_workload", KERNEL)
     try:
         g.read_until(PROMPT, 60)
         start = time.time()
@@ -408,7 +219,7 @@ def test_live_and_frozen(logdir, smp=2):
 def test_fuzz(logdir, seed=1234, smp=2):
     r = Results("repl-fuzz ")
     rng = random.Random(seed)
-    g = Guest(logdir, "repl-fuzz", smp, "console=ttyS0")
+    g = Guest(logdir, "repl-fuzz", smp, "console=ttyS0", KERNEL)
     try:
         g.read_until(PROMPT, 60)
         for _ in range(40):

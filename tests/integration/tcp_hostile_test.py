@@ -2,8 +2,12 @@
 """Hostile input against Caboose's TCP (the TCP issue's "hostile input"
 list), inside a network namespace this test creates: Caboose (-smp 2,
 virtio-net on a tap with plain frames, ip=10.213.9.2/24 with gateway
-10.213.9.1, services=http,echo,discard), the namespace's own TCP stack for
+10.213.9.1, services=http,echo,discard http.idle=600), the namespace's own TCP stack for
 legitimate clients (curl), and an attacker made of raw frames.
+
+[Over 1,000 lines: one attacker (raw frames, a flow table that records
+every segment) serves all seven groups of checks; it shrinks as its QEMU
+launcher moves to tests/lib/.]
 
 The attacker's flows come from 198.18.0.0/15 (RFC 2544's benchmark range),
 which no interface in the namespace owns and which is not routed there:
@@ -57,9 +61,14 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from repl_test import csum  # noqa: E402  (one checksum for the tests)
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+from tests.lib.guest import Guest  # noqa: E402
+from tests.lib.netns import run_in_netns  # noqa: E402
+from tests.lib.packet import csum  # noqa: E402
+from tests.lib.log import make_log  # noqa: E402
+
+log = make_log("hostile")
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 GUEST = "10.213.9.2"
 GATEWAY = "10.213.9.1"
@@ -77,10 +86,6 @@ PACKET_IGNORE_OUTGOING = 23
 SO_RCVBUFFORCE = 33
 FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
 M32 = 0xFFFFFFFF
-
-
-def log(msg):
-    print("hostile: " + msg, file=sys.stderr, flush=True)
 
 
 def sadd(a, n):
@@ -540,14 +545,17 @@ class Checks:
             counted = (delta(c0, c1, "tcp.challenge_acks") == 1 and
                        delta(c0, c1, "net.drop.tcp_syn_ignored") == 1) if name == "an in-window" \
                 else delta(c0, c1, "net.drop.tcp_window") + delta(c0, c1, "net.drop.tcp_syn_ignored") == 1
+            # no RST for this connection, on the wire: tcp.resets_sent is the
+            # whole guest's, and another connection (the zero-window one of
+            # check 6, given up by its service on a slow host) may move it
+            rst = [x for x in net.segs(a.key)[m:] if x.flags & RST]
             self.check("3. %s SYN is counted (%s)" % (name, "challenge_acks +1, tcp_syn_ignored +1"
                                                      if name == "an in-window" else
                                                      "tcp_window or tcp_syn_ignored +1"),
-                       counted and delta(c0, c1, "tcp.resets_received") == 0 and
-                       delta(c0, c1, "tcp.resets_sent") == 0,
+                       counted and delta(c0, c1, "tcp.resets_received") == 0 and not rst,
                        {k: (c0.get(k), c1.get(k)) for k in (
                            "tcp.challenge_acks", "net.drop.tcp_syn_ignored", "net.drop.tcp_window",
-                           "tcp.resets_received", "tcp.resets_sent")})
+                           "tcp.resets_received", "tcp.resets_sent")} | {"rst on this flow": rst})
             a.cursor = a.mark()
             back = a.exchange(b"after %s SYN" % name.encode())
             self.check("3. the connection survives %s SYN" % name,
@@ -900,7 +908,6 @@ class Checks:
 
 
 def inside(logdir, kernel):
-    import repl_test as rt
     results = []
     console = os.path.join(logdir, "hostile.console.log")
     sock_path = os.path.join(logdir, "hostile-repl.sock")
@@ -909,10 +916,15 @@ def inside(logdir, kernel):
             os.unlink(stale)
     # the attacker's addresses are not routed here, and nothing forwards
     subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=0"], check=True)
+    # http.idle=600: the HTTP service would otherwise close the zero-window
+    # connection of check 6 after 60 s without progress (its default), and on
+    # a loaded host check 6 reads the guest's view of it later than that; 600
+    # s also outlasts the TCP_RETRIES probes the LONG run waits for
     q = subprocess.Popen(
         ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
          "-display", "none", "-no-reboot", "-kernel", kernel,
-         "-append", "console=ttyS0 ip=%s/24,%s services=http,echo,discard" % (GUEST, GATEWAY),
+         "-append", "console=ttyS0 ip=%s/24,%s services=http,echo,discard http.idle=600"
+         % (GUEST, GATEWAY),
          "-serial", "file:" + console,
          "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock_path,
          "-serial", "chardev:repl",
@@ -936,7 +948,7 @@ def inside(logdir, kernel):
             if time.time() > deadline:
                 raise RuntimeError("no 'services: http on TCP port 80' in 60 s")
             time.sleep(0.2)
-        g = rt.Guest.attach(sock_path, q, open(os.path.join(logdir, "hostile.repl.log"), "wb"),
+        g = Guest.attach(sock_path, q, open(os.path.join(logdir, "hostile.repl.log"), "wb"),
                             console)
         v = View(g)
         mac = g.json("ip")["interfaces"][0]["mac"]
@@ -995,7 +1007,6 @@ def inside(logdir, kernel):
 
 def run_all(logdir):
     os.makedirs(logdir, exist_ok=True)
-    from repl_test import run_in_netns
     return run_in_netns("hostile", __file__, [logdir, KERNEL], [("tap0", True, GATEWAY + "/24")],
                         timeout=1500 if LONG else 300)
 
