@@ -349,6 +349,28 @@ static void tlb_round(void)
 		sem_down(&tlb_done);
 }
 
+/* A stack takes the lowest free slot, so stacks that come and go reuse the
+ * page tables of the stack area instead of mapping ever more of it (one
+ * table page per 64 slots; kstack.c). */
+KTEST(kstack_slots_reused)
+{
+	struct kstack a, b;
+	KT_ASSERT(kstack_alloc(&a) == 0);
+	kstack_free(&a);
+	KT_ASSERT(kstack_alloc(&b) == 0);
+	KT_ASSERT(b.slot == a.slot, "a freed slot %d, the next stack took %d", a.slot, b.slot);
+	kstack_free(&b);
+	u64 free0 = page_free_count();
+	for (int i = 0; i < 2000; i++) {
+		KT_ASSERT(kstack_alloc(&a) == 0);
+		kstack_free(&a);
+	}
+	u64 free1 = page_free_count();
+	/* 2000 slots in turn would have needed 31 more table pages */
+	KT_ASSERT(free1 + 4 >= free0, "2000 stacks one after another took %lld pages",
+		  (long long)(free0 - free1));
+}
+
 KTEST(tlb_shootdown_remap)
 {
 	struct kstack ks;
