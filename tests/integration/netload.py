@@ -317,17 +317,27 @@ def many_connections(host, port, n, path="/"):
     return ok, len(socks), time.time() - t0
 
 
-def iperf3(host, *args, timeout=60):
-    """Debian's iperf3 client, -J: a summary dict (error, sent, received)."""
+def iperf3_json(host, *args, timeout=60):
+    """Debian's iperf3 client against HOST, -J: (parsed JSON, raw output)."""
     p = subprocess.run(["iperf3", "-c", host, "-J"] + list(args), stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True, timeout=timeout)
     try:
-        d = json.loads(p.stdout)
+        return json.loads(p.stdout), p.stdout
     except ValueError:
-        d = {"error": "no JSON from iperf3 (exit %d): %s" % (p.returncode, p.stdout[-200:])}
+        return {"error": "no JSON from iperf3 (exit %d)" % p.returncode}, p.stdout
+
+
+def iperf_summary(d):
     e = d.get("end", {})
     return {"error": d.get("error"), "sent": e.get("sum_sent", {}).get("bytes"),
-            "received": e.get("sum_received", {}).get("bytes")}
+            "received": e.get("sum_received", {}).get("bytes"),
+            "seconds": e.get("sum_received", {}).get("seconds"),
+            "streams": len(e.get("streams", []))}
+
+
+def iperf3(host, *args, timeout=60):
+    """iperf3 -c HOST ARGS: its summary (error, sent, received, ...)."""
+    return iperf_summary(iperf3_json(host, *args, timeout=timeout)[0])
 
 
 # ---------------------------------------------------------------------------
