@@ -4,6 +4,9 @@
 #   make run        boot Caboose in QEMU (installs missing Debian packages)
 #   make run-smoke  boot make run's QEMU command in the background, curl it
 #   make test       every test tier; ends with "N passed, N failed"
+#   make matrix     the issue 11 reproductions RUNS times on every CPU, queue and
+#                   network configuration; a JSON summary on stdout
+#   make soak       SOAK_MINUTES of mixed load (SMP CPUs); a JSON summary on stdout
 #   make check-layers  the include rules of the layers (tools/check-layers)
 #   make bench      benchmarks (bench/), figures on stdout
 
@@ -182,7 +185,7 @@ KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: check-layers fuzz all iso run run-cmd run-smoke repl test test-host test-qemu bench clean \
-        deps-run deps-test deps-bench
+        deps-run deps-test deps-bench matrix soak
 all: $(BUILD)/caboose.elf
 
 # flags live here: a change to this file rebuilds everything
@@ -328,6 +331,23 @@ test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit \
       $(BUILD)/host/loadgen-unit $(FUZZ_BINS) $(BUILD)/apps/httpd $(BUILD)/host/httpd-unit \
       $(BUILD)/bench/loadgen
 	python3 tests/run.py
+
+# issue 11, longer than make test runs them (needs root: network namespaces).
+# make matrix: the two reproductions of the issue RUNS times in a row on each
+# configuration of tests/integration/matrix_test.py (MATRIX_CONFIGS: a comma-
+# separated subset; MATRIX_LOADS=full adds the load checks); one JSON
+# summary on stdout. make soak: SOAK_MINUTES of mixed load against one guest
+# with SMP CPUs (tests/integration/soak_test.py); one JSON summary on stdout.
+RUNS ?= 10
+MATRIX_CONFIGS ?= all
+MATRIX_LOADS ?= none
+SOAK_MINUTES ?= 30
+matrix: deps-test $(BUILD)/caboose.elf
+	@python3 tests/integration/matrix_test.py --runs $(RUNS) --configs $(MATRIX_CONFIGS) \
+		--loads $(MATRIX_LOADS)
+
+soak: deps-test $(BUILD)/caboose.elf $(BUILD)/bench/loadgen
+	@python3 tests/integration/soak_test.py --minutes $(SOAK_MINUTES) --smp $(SMP)
 
 # the layers of DESIGN.md (also the first tier of make test)
 check-layers:

@@ -5,6 +5,8 @@
  *   ip=dhcp                 (default) the DHCP client configures the first NIC
  *   ip=ADDR/PREFIX[,GW]     a static address, e.g. ip=10.0.2.15/24,10.0.2.2
  *   ip=off                  no address (the stack still answers nothing)
+ *   ip1=ADDR/PREFIX[,GW]    a static address for the second NIC (none by
+ *                           default), e.g. for a test link beside the first
  *   tcp.sack=off            TCP neither offers nor uses SACK (NewReno recovery)
  */
 #include "netstack/net_priv.h"
@@ -27,6 +29,20 @@ static int set_ip(const char *v)
 	return err;
 }
 KPARAM("ip", set_ip, "dhcp (default), ADDR/PREFIX[,GW] (static), or off");
+
+static struct ip_setting ip1_conf = { .mode = IP_SET_OFF };
+
+static int set_ip1(const char *v)
+{
+	struct ip_setting c;
+	int err = net_parse_ip_setting(v, &c);
+	if (!err && c.mode == IP_SET_DHCP)
+		err = -EINVAL; /* one DHCP client: the first NIC's */
+	if (!err)
+		ip1_conf = c;
+	return err;
+}
+KPARAM("ip1", set_ip1, "ADDR/PREFIX[,GW] (static) or off (default): the second NIC");
 
 static int set_sack(const char *v)
 {
@@ -99,6 +115,14 @@ void net_init(void)
 	case IP_SET_OFF:
 		pr_info("net: ip=off: no address");
 		break;
+	}
+	if (ip1_conf.mode == IP_SET_STATIC) {
+		int err = attached > 1 ? net_if_set_addr(1, ip1_conf.addr, ip1_conf.prefix,
+							 ip1_conf.gw) : -ENODEV;
+		if (err)
+			pr_err("net: ip1= address refused (%d)", err);
+		else
+			pr_info("net: %s: ip1= address set", net_ifs[1]->name);
 	}
 	services_start();
 }

@@ -314,7 +314,12 @@ void tcp_retransmit(struct tcb *t, struct tcp_xmit *x, u32 seq, u32 len)
 {
 	u32 off = seq - t->snd_una;
 	u32 avail = off <= t->snd_q_bytes ? t->snd_q_bytes - off : 0;
-	len = MIN(len, MIN(avail, max_segment(t)));
+	/* only what was sent: bytes queued past snd_max are new data, for
+	 * tcp_output to send under the window and timing rules (a FIN sent
+	 * sits past the last data byte, so this bound keeps it) */
+	u32 data_end = seq_min(t->snd_max, t->snd_una + t->snd_q_bytes);
+	u32 sent = seq_lt(seq, data_end) ? data_end - seq : 0;
+	len = MIN(len, MIN(MIN(avail, sent), max_segment(t)));
 	/* never past the peer's window: what lies beyond waits (a closed
 	 * window is the persist probe's business) */
 	u32 wnd_end = t->snd_una + t->snd_wnd;

@@ -38,6 +38,7 @@ static inline bool seq_le(u32 a, u32 b) { return (int32_t)(a - b) <= 0; }
 static inline bool seq_gt(u32 a, u32 b) { return (int32_t)(a - b) > 0; }
 static inline bool seq_ge(u32 a, u32 b) { return (int32_t)(a - b) >= 0; }
 static inline u32 seq_max(u32 a, u32 b) { return seq_gt(a, b) ? a : b; }
+static inline u32 seq_min(u32 a, u32 b) { return seq_lt(a, b) ? a : b; }
 
 #define TCP_MSS_DEFAULT 536      /* RFC 9293 §3.7.1, without an MSS option */
 #define TCP_INIT_CWND 10         /* segments (RFC 6928) */

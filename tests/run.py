@@ -6,7 +6,8 @@ it, how to read its results) so that `make test` is one command; the
 tiers' own checks live in tests/integration/ and tests/host/.
 
 Run by `make test` after the build (build/caboose.elf, build/caboose.iso,
-build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
+build/host/unit, build/host/loadgen-unit, build/bench/loadgen).  Python 3
+standard library only.
 
 Tiers, in order (select with --tiers, default all):
   layers    tools/check-layers (one result per rule) and its own test
@@ -66,6 +67,24 @@ Tiers, in order (select with --tiers, default all):
             connections fill the SYN queue; each checked on the wire and
             against the guest's counters, with curl served throughout (about
             60 s)
+  matrix    the network must never die (issue 11; tests/integration/
+            matrix_test.py; needs root, curl, wrk, iperf3): one boot each of
+            1 CPU with one queue pair, 2 CPUs with one, 2 with two, 4 with
+            two, 1 CPU on a tap with vnet_hdr=off, and `make run`'s QEMU
+            command (user network) with 1 and 2 CPUs; on each the issue's two
+            reproductions (wrk -t1 -c20 three times back to back; wrk -t1
+            -c16), wrk bursts at 1, 16 and 100 connections and a share of
+            1000 connections, iperf3 both ways and 64 MiB through echo; after
+            each load curl gets 200, no ring is stuck (REPL `nic`) and the
+            watchdog counters stayed 0; `make matrix RUNS=10` repeats the
+            reproductions (about 4 min)
+  soak      a short soak (tests/integration/soak_test.py; needs root, and
+            build/bench/loadgen): CABOOSE_SOAK_MINUTES (default 3) of wrk,
+            the open-loop generator, iperf3, connection churn, ping and
+            echo behind the lossy relay at 1% on CABOOSE_SOAK_SMP CPUs
+            (default 1): no gap over 1 s between responses, no watchdog
+            recovery, memory within 1% and no buffer, connection or slab
+            object left after; `make soak` runs the long one (about 5 min)
   user      user programs (apps/tests, static musl binaries in build/user/
             initrd.cpio): one boot per check with init=PROGRAM init.exit=qemu,
             under -cpu max (SMEP, SMAP) and once under QEMU's default CPU;
@@ -889,6 +908,40 @@ def tier_hostile(res, opts, state):
         res.add(name, ok, detail)
 
 
+def tier_matrix(res, opts, state):
+    """The configuration matrix (tests/integration/matrix_test.py): the
+    issue 11 reproductions and the load checks on every CPU, queue and
+    network configuration."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import matrix_test
+    matrix_test.KERNEL = opts.kernel
+    t0 = time.monotonic()
+    for name, ok, detail in matrix_test.run_all(opts.logs):
+        res.add(name, ok, detail)
+    err("== matrix: %.0f s" % (time.monotonic() - t0))
+
+
+def tier_soak(res, opts, state):
+    """A short soak (tests/integration/soak_test.py): CABOOSE_SOAK_MINUTES
+    (default 3) of mixed load on CABOOSE_SOAK_SMP CPUs (default 1)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import soak_test
+    soak_test.KERNEL = opts.kernel
+    loadgen = os.path.join(opts.build, "bench", "loadgen")
+    if not os.access(loadgen, os.X_OK):
+        res.add("soak", False, "%s is missing (make)" % os.path.relpath(loadgen, ROOT))
+        return
+    soak_test.LOADGEN = loadgen
+    minutes = env_float("CABOOSE_SOAK_MINUTES", 3)
+    smp = int(env_float("CABOOSE_SOAK_SMP", 1))
+    for name, ok, detail in soak_test.run_all(opts.logs, minutes, smp):
+        res.add(name, ok, detail)
+    path = os.path.join(opts.logs, "soak-smp%d-summary.json" % smp)
+    if os.path.exists(path):
+        with open(path) as f:
+            err("== soak: " + f.read().strip())
+
+
 def tier_httpd(res, opts, state):
     """apps/httpd on Linux (tests/host/httpd/httpd_test.py)."""
     sys.path.insert(0, os.path.join(ROOT, "tests", "host", "httpd"))
@@ -1275,8 +1328,8 @@ def user_repl(res, opts):
 TIERS = [("layers", tier_layers), ("host", tier_host), ("httpd", tier_httpd), ("ktest", tier_ktest),
          ("explicit", tier_explicit), ("boot", tier_boot), ("smoke", tier_smoke), ("repl", tier_repl),
          ("blk", tier_blk), ("nic", tier_nic), ("net", tier_net), ("tcp", tier_tcp),
-         ("hostile", tier_hostile), ("user", tier_user), ("bench", tier_bench),
-         ("fuzz", tier_fuzz)]
+         ("hostile", tier_hostile), ("matrix", tier_matrix), ("soak", tier_soak),
+         ("user", tier_user), ("bench", tier_bench), ("fuzz", tier_fuzz)]
 
 
 def env_float(name, default):
@@ -1342,7 +1395,7 @@ def main():
             if tname not in wanted:
                 continue
             if tname in ("ktest", "explicit", "boot", "smoke", "repl", "nic", "net", "tcp",
-                         "hostile", "user", "bench") and \
+                         "hostile", "matrix", "soak", "user", "bench") and \
                     not os.path.isfile(opts.kernel):
                 res.add(tname, False, "%s is missing (make)" % os.path.relpath(opts.kernel, ROOT))
                 continue

@@ -349,6 +349,38 @@ static void tlb_round(void)
 		sem_down(&tlb_done);
 }
 
+/* A stack takes the lowest free slot, so stacks that come and go reuse the
+ * page tables of the stack area instead of mapping ever more of it (one
+ * table page per 64 slots; kstack.c). */
+KTEST(kstack_slots_reused)
+{
+	struct kstack a, b;
+	/* the next stack takes a slot no higher than the one just freed
+	 * (another CPU's thread may free a lower one meanwhile, or take this
+	 * one: a few tries) */
+	bool reused = false;
+	for (int i = 0; i < 5 && !reused; i++) {
+		KT_ASSERT(kstack_alloc(&a) == 0);
+		kstack_free(&a);
+		KT_ASSERT(kstack_alloc(&b) == 0);
+		reused = b.slot <= a.slot;
+		kstack_free(&b);
+		if (!reused)
+			pr_info("ktest: try %d: slot %d freed, the next stack took %d", i, a.slot,
+				b.slot);
+	}
+	KT_ASSERT(reused, "a freed slot is not taken again");
+	u64 free0 = page_free_count();
+	for (int i = 0; i < 2000; i++) {
+		KT_ASSERT(kstack_alloc(&a) == 0);
+		kstack_free(&a);
+	}
+	u64 free1 = page_free_count();
+	/* 2000 slots in turn would have needed 31 more table pages */
+	KT_ASSERT(free1 + 4 >= free0, "2000 stacks one after another took %lld pages",
+		  (long long)(free0 - free1));
+}
+
 KTEST(tlb_shootdown_remap)
 {
 	struct kstack ks;

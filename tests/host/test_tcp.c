@@ -114,6 +114,66 @@ Test(tcp_peer, loss_is_repaired_by_timeout_and_by_fast_retransmit)
 	close_and_check(s, l);
 }
 
+/* A retransmission resends what was sent, never bytes queued behind
+ * snd_max: those have not been sent, so the congestion window, RTT timing
+ * and snd_max never counted them. Nagle holds 500 bytes behind a first
+ * 100 that are lost; the timeout resends the 100 alone, and so do three
+ * duplicate ACKs (NewReno fast retransmit). */
+Test(tcp_peer, a_retransmission_stops_at_snd_max)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	struct socket *s = accept_peer(&l, &iss);
+	struct tcb *t = sk_tcb(s);
+	static u8 e[600];
+	fill(e, sizeof(e), 9);
+	cr_assert_eq(sock_sendto(s, e, 100, 0, NULL), 100);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(g.len, 100);
+	cr_assert_eq(sock_sendto(s, e + 100, 500, 0, NULL), 500);
+	cr_assert(!next_seg(&g), "Nagle holds the small segment while 100 bytes are unacked");
+	cr_assert_eq(t->snd_max, iss + 1 + 100);
+	cr_assert_eq(t->snd_q_bytes, 600u);
+	/* the RTO: the first 100 bytes again, and only those */
+	host_net_advance(TCP_RTO_MIN_NS + 10000000ULL);
+	cr_assert(next_seg(&g), "the timeout resends");
+	cr_assert_eq(g.seq, iss + 1);
+	cr_assert_eq(g.len, 100, "sent %u bytes: past snd_max", g.len);
+	cr_assert_eq(memcmp(g.data, e, 100), 0);
+	cr_assert(!next_seg(&g));
+	cr_assert_eq(t->snd_max, iss + 1 + 100);
+	cr_assert_eq(t->snd_nxt, iss + 1 + 100);
+	/* three duplicate ACKs (of nothing new): the fast retransmit is held
+	 * to snd_max too */
+	for (int i = 0; i < 3; i++)
+		peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1, TH_ACK, 65535, NULL, 0, NULL, 0);
+	bool resent = false;
+	while (next_seg(&g)) {
+		if (g.seq == iss + 1 && g.len) {
+			cr_assert_eq(g.len, 100, "fast retransmit sent %u bytes: past snd_max", g.len);
+			resent = true;
+		}
+		cr_assert(seq_le(g.seq + g.len, t->snd_max), "nothing beyond snd_max");
+	}
+	cr_assert(resent, "the third duplicate ACK resends the first segment");
+	/* the 100 arrive: the 500 follow as new data, and all is acknowledged */
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + 100, TH_ACK, 65535, NULL, 0, NULL, 0);
+	u32 at = 100;
+	while (next_seg(&g)) {
+		if (!g.len)
+			continue;
+		cr_assert_eq(g.seq, iss + 1 + at);
+		cr_assert_eq(memcmp(g.data, e + at, g.len), 0);
+		at += g.len;
+	}
+	cr_assert_eq(at, 600u);
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + 600, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert_eq(t->snd_una, iss + 1 + 600);
+	host_net_tx_drop_all();
+	close_and_check(s, l);
+}
+
 Test(tcp_peer, out_of_order_data_waits_then_fills_in)
 {
 	static struct seen g;

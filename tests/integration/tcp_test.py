@@ -38,7 +38,6 @@ stack as the peer, with real clients from Debian:
 Needs root. From tests/run.py: run_all(logdir) returns (name, ok, detail)
 results. Alone: python3 tests/integration/tcp_test.py.
 """
-import hashlib
 import json
 import os
 import re
@@ -52,6 +51,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from repl_test import csum  # noqa: E402  (one checksum for the tests)
+import netload  # noqa: E402  (the load helpers the matrix and soak share)
 ROOT = os.path.dirname(os.path.dirname(HERE))
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 GUEST = "10.213.9.2"
@@ -295,20 +295,10 @@ IPERF_COOKIE = b"abcdefghijklmnopqrstuvwxyz2345672345\x00"
 
 def iperf3(*args, timeout=60):
     """Debian's iperf3 client against the guest, -J: (parsed JSON, raw)."""
-    p = subprocess.run(["iperf3", "-c", GUEST, "-J"] + list(args), stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=timeout)
-    try:
-        return json.loads(p.stdout), p.stdout
-    except ValueError:
-        return {"error": "no JSON from iperf3 (exit %d)" % p.returncode}, p.stdout
+    return netload.iperf3_json(GUEST, *args, timeout=timeout)
 
 
-def iperf_summary(d):
-    e = d.get("end", {})
-    return {"error": d.get("error"), "sent": e.get("sum_sent", {}).get("bytes"),
-            "received": e.get("sum_received", {}).get("bytes"),
-            "seconds": e.get("sum_received", {}).get("seconds"),
-            "streams": len(e.get("streams", []))}
+iperf_summary = netload.iperf_summary
 
 
 def iperf_raw(payload, wait=12):
@@ -565,36 +555,15 @@ def inside(logdir, kernel):
 
         # 64 MiB each way at once through the echo service
         c_bulk0 = counters()
-        s = socket.create_connection((GUEST, 7), timeout=60)
-        chunk = os.urandom(1 << 20)
-        want = hashlib.sha256()
-        for _ in range(BULK // len(chunk)):
-            want.update(chunk)
-        got = hashlib.sha256()
-        n_got = [0]
-
-        def reader():
-            while n_got[0] < BULK:
-                b = s.recv(1 << 20)
-                if not b:
-                    break
-                got.update(b)
-                n_got[0] += len(b)
-        t = threading.Thread(target=reader)
-        t.start()
-        t0 = time.time()
-        for _ in range(BULK // len(chunk)):
-            s.sendall(chunk)
-        t.join(240)
-        dt = time.time() - t0
-        s.close()
-        check("64 MiB each way through echo, byte for byte (sha256)",
-              n_got[0] == BULK and got.digest() == want.digest(), "%d of %d bytes" % (n_got[0], BULK))
+        good, n_got, dt = netload.echo_bulk(GUEST, 7, BULK)
+        check("64 MiB each way through echo, byte for byte (sha256)", good,
+              "%d of %d bytes" % (n_got, BULK))
         log("tcp: 64 MiB each way in %.1f s (%.1f MB/s each way)" % (dt, BULK / dt / 1e6))
         c_bulk1 = counters()
         bulk_retx = c_bulk1["net.tcp.retransmits"] - c_bulk0["net.tcp.retransmits"]
 
         # discard: 16 MiB one way, the guest counts every byte
+        chunk = os.urandom(1 << 20)
         s = socket.create_connection((GUEST, 9), timeout=60)
         for _ in range(16):
             s.sendall(chunk)
@@ -609,29 +578,10 @@ def inside(logdir, kernel):
         # 1000 takes about that long on a loaded host (101 of them were
         # closed unanswered once, when the requests went after the last
         # connect). The answers are read once all are open.
-        socks, ok = [], 0
-        t0 = time.time()
-        try:
-            for _ in range(1000):
-                c = socket.socket()
-                c.settimeout(30)
-                c.connect((GUEST, 80))
-                socks.append(c)
-                c.sendall(b"GET / HTTP/1.1\r\nHost: caboose\r\n\r\n")
-            for c in socks:
-                d = b""
-                while not (b"\r\n\r\n" in d and len(d) >= d.index(b"\r\n\r\n") + 4 + 612):
-                    b = c.recv(4096)
-                    if not b:
-                        break
-                    d += b
-                ok += d.startswith(b"HTTP/1.1 200 OK")
-        finally:
-            for c in socks:
-                c.close()
+        ok, connected, dt = netload.many_connections(GUEST, 80, 1000)
         check("1000 concurrent connections each answered", ok == 1000,
-              "%d of 1000 (%d connected)" % (ok, len(socks)))
-        log("tcp: 1000 connections answered in %.1f s" % (time.time() - t0))
+              "%d of 1000 (%d connected)" % (ok, connected))
+        log("tcp: 1000 connections answered in %.1f s" % dt)
 
         paws["before_iperf"] = counters().get("net.drop.tcp_paws", -1)
         iperf_checks(check, g, console)
