@@ -47,6 +47,7 @@ LIB_SRCS := \
 	kernel/lib/format.c \
 	kernel/lib/cmdline.c \
 	kernel/lib/hist.c \
+	kernel/lib/random.c \
 	kernel/lib/param.c
 
 CONSOLE_SRCS := \
@@ -122,10 +123,16 @@ NET_SRCS := $(NET_PORTABLE) \
 # the RAM root from the initial archive (portable: host unit tests)
 FS_PORTABLE := \
 	fs/ramfs.c
-FS_SRCS := $(FS_PORTABLE)
+FS_SRCS := $(FS_PORTABLE) \
+	fs/vfs.c \
+	fs/memfs.c \
+	fs/dev.c \
+	fs/pipe.c \
+	fs/kt_vfs.c
 
 PROC_SRCS := \
 	kernel/proc/vm.c \
+	kernel/proc/fd.c \
 	kernel/proc/elf.c \
 	kernel/proc/proc.c \
 	kernel/proc/init.c \
@@ -134,6 +141,7 @@ PROC_SRCS := \
 SYSCALL_SRCS := \
 	kernel/syscall/syscall.c \
 	kernel/syscall/sys_io.c \
+	kernel/syscall/sys_fs.c \
 	kernel/syscall/sys_mm.c \
 	kernel/syscall/sys_misc.c
 
@@ -356,6 +364,10 @@ clean:
 USER_TEST_NAMES := $(basename $(notdir $(wildcard apps/tests/*.c)))
 USER_TEST_BINS := $(patsubst %,$(BUILD)/user/tests/%,$(USER_TEST_NAMES))
 USER_INITRD := $(BUILD)/user/initrd.cpio
+# the device nodes programs expect, for the Linux guest (whose initramfs
+# has only /dev/console); Caboose makes the same ones itself
+USER_DEV_NODES := dev/console=@chr:5:1:0600 dev/null=@chr:1:3:0666 dev/zero=@chr:1:5:0666 \
+	dev/urandom=@chr:1:9:0666
 
 $(BUILD)/user/tests/%: apps/tests/%.c Makefile
 	@mkdir -p $(dir $@)
@@ -364,7 +376,8 @@ $(BUILD)/user/tests/%: apps/tests/%.c Makefile
 
 $(USER_INITRD): $(USER_TEST_BINS) tools/mkcpio.py
 	@$(if $(Q),echo "  CPIO    $@" >&2)
-	$(Q)python3 tools/mkcpio.py $@ $(foreach b,$(USER_TEST_BINS),tests/$(notdir $(b))=$(b))
+	$(Q)python3 tools/mkcpio.py $@ $(foreach b,$(USER_TEST_BINS),tests/$(notdir $(b))=$(b)) \
+		$(USER_DEV_NODES)
 
 .PHONY: user
 user: $(USER_INITRD)

@@ -16,9 +16,10 @@
  * the files before it; it never reads outside [archive, archive + len).
  * Names with a ".." component are skipped.
  *
- * The real VFS (fs/vfs.h, later) takes this table over as the first
- * population of its RAM file system; until then this is the whole
- * interface. Loading happens once, before any lookup (no lock).
+ * The VFS (fs/vfs.h) takes this table over at boot as the first
+ * population of its RAM file system (fs/memfs.c), whose files borrow the
+ * archive's bytes until they are written. Loading happens once, before any
+ * lookup (no lock).
  */
 #ifndef FS_RAMFS_H
 #define FS_RAMFS_H

@@ -62,6 +62,9 @@ Tiers, in order (select with --tiers, default all):
             program runs); the REPL's ps and syscalls after a program ran; then
             the same binaries on Linux (bench/linux-guest's kernel, built if
             missing) and on Caboose: same output, same exit status or signal
+            (hello, args, mem, efault, files: descriptors and the RAM file
+            system's calls with their errors, pipe: pipes in one process, the
+            crashes)
   fuzz      the libFuzzer targets of the network stack (tests/fuzz/run.py),
             20 s each from a seed corpus
 
@@ -1039,7 +1042,7 @@ def tier_user(res, opts, state):
 # kernel package) and on Caboose, each as the first and only program (rdinit=
 # and init=); their output and how they ended must be the same.
 DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", ""),
-                 ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
+                 ("files", ""), ("pipe", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
 LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
 BOOT_NOISE = ("SeaBIOS", "caboose: starting", "iPXE", "Press Ctrl-B")
 

@@ -21,6 +21,7 @@
 #include "kernel/proc/proc.h"
 #include "kernel/syscall/syscall.h"
 #include "fs/ramfs.h"
+#include "fs/vfs.h"
 
 static unsigned max_cpus = MAX_CPUS;
 
@@ -126,6 +127,7 @@ __noreturn void kmain(void)
 	start_cpus();
 	thread_init_reaper();
 	load_initial_archive();
+	vfs_init();
 	proc_init();
 	syscall_init();
 	struct thread *init = thread_create("init", init_main, NULL, 0, 0);

@@ -7,7 +7,6 @@
  */
 #include "kernel/proc/proc.h"
 #include "kernel/proc/uaccess.h"
-#include "fs/ramfs.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -25,30 +24,6 @@ struct proc *proc_current(void)
 	return (struct proc *)t->user;   /* user is the first member */
 }
 
-/* ---- randomness (see proc.h) ---- */
-static u64 rnd_state; /* [atomic] */
-
-static u64 splitmix64(u64 x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-void random_bytes(void *buf, size_t n)
-{
-	u8 *p = buf;
-	while (n) {
-		u64 s = __atomic_add_fetch(&rnd_state, 0x9e3779b97f4a7c15ULL, __ATOMIC_RELAXED);
-		u64 v = splitmix64(s ^ arch_cycles());
-		size_t k = MIN(n, sizeof(v));
-		memcpy(p, &v, k);
-		p += k;
-		n -= k;
-	}
-}
-
 const char *signal_name(int sig)
 {
 	switch (sig) {
@@ -58,6 +33,7 @@ const char *signal_name(int sig)
 	case SIGFPE: return "SIGFPE";
 	case SIGKILL: return "SIGKILL";
 	case SIGSEGV: return "SIGSEGV";
+	case SIGPIPE: return "SIGPIPE";
 	default: return "signal";
 	}
 }
@@ -75,13 +51,56 @@ static void proc_thread(void *arg)
 	arch_user_enter(p->entry_pc, p->entry_sp);
 }
 
+#define EXEC_MAX (4UL << 20)   /* the largest program file exec reads */
+
 int proc_spawn(const char *path, const char *const *argv, const char *const *envp,
 	       struct proc **out)
 {
-	const struct ramfs_file *f = ramfs_lookup(path);
-	if (!f)
-		return -ENOENT;
-	return proc_spawn_image(path, f->data, f->size, argv, envp, out);
+	struct inode *root = vfs_root();
+	struct file *f;
+	int r = vfs_open(root, path, O_RDONLY, 0, &f);
+	vfs_iput(root);
+	if (r < 0)
+		return r;
+	size_t size;
+	u8 *data = vfs_read_all(f, EXEC_MAX, &size, &r);
+	file_put(f);
+	if (!data)
+		return r;
+	r = proc_spawn_image(path, data, size, argv, envp, out);
+	kfree(data);
+	return r;
+}
+
+/* What a first program gets (as Linux gives init): /dev/console as 0, 1
+ * and 2 (one open file), the root as its working directory. A missing
+ * console leaves the descriptors closed, as on Linux. */
+static int proc_files_init(struct proc *p)
+{
+	p->fds = fdtable_new();
+	if (!p->fds)
+		return -ENOMEM;
+	p->cwd = vfs_root();
+	p->umask = 022;
+	struct file *con;
+	if (vfs_open(p->cwd, "/dev/console", O_RDWR, 0, &con) < 0)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		if (i)
+			file_get(con);
+		fd_install(p->fds, i, con, false);
+	}
+	return 0;
+}
+
+static void proc_files_free(struct proc *p)
+{
+	if (p->fds)
+		fdtable_free(p->fds);
+	if (p->cwd)
+		vfs_iput(p->cwd);
+	p->fds = NULL;
+	p->cwd = NULL;
 }
 
 int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *const *argv,
@@ -98,6 +117,9 @@ int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *
 	if (!p->vm)
 		goto fail;
 	r = elf_load(p->vm, data, size, argv, envp, &img);
+	if (r < 0)
+		goto fail_vm;
+	r = proc_files_init(p);
 	if (r < 0)
 		goto fail_vm;
 	arch_user_init(&p->user, p->vm->root);
@@ -125,6 +147,7 @@ int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *
 	*out = p;
 	return 0;
 fail_vm:
+	proc_files_free(p);
 	vm_destroy(p->vm);
 fail:
 	kfree(p);
@@ -157,6 +180,7 @@ __noreturn void proc_exit(int status)
 	struct vm *vm = p->vm;
 	p->vm = NULL;
 	vm_destroy(vm);
+	proc_files_free(p);
 	char what[48];
 	describe_status(status, what, sizeof(what));
 	pr_info("proc: pid %d (%s) %s", p->pid, p->name, what);
@@ -223,6 +247,27 @@ static void user_fault(const struct user_fault *f)
 	}
 	irq_enable();
 	proc_exit(sig);
+}
+
+#define SIG_DFL 0
+#define SIG_IGN 1
+
+void proc_raise_sigpipe(void)
+{
+	struct proc *p = proc_current();
+	u64 h = p->sigact[SIGPIPE - 1].handler;
+	if (h == SIG_IGN || (p->sigmask & (1ULL << (SIGPIPE - 1))))
+		return;
+	if (h != SIG_DFL) {
+		static bool told;
+		if (!told) {
+			told = true;
+			pr_info("proc: pid %d (%s): SIGPIPE handler not run (no signal delivery "
+				"yet): the write fails with EPIPE", p->pid, p->name);
+		}
+		return;
+	}
+	proc_exit(SIGPIPE);
 }
 
 void proc_init(void)

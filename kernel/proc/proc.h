@@ -31,6 +31,7 @@
 #define PROC_PROC_H
 
 #include "kernel/sched/sched.h"
+#include "fs/vfs.h"
 
 #define VM_MIN        0x10000UL
 #define VM_STACK_TOP  0x00007fffff000000UL
@@ -89,6 +90,27 @@ struct exec_image {
 int elf_load(struct vm *vm, const u8 *file, size_t size, const char *const *argv,
 	     const char *const *envp, struct exec_image *img);
 
+/* ---- descriptor tables (fd.c) ----
+ * A table holds one reference to each file it names. A process's table
+ * belongs to its thread [owner]. */
+#define FD_MAX 1024   /* Linux's default RLIMIT_NOFILE */
+struct fdtable {
+	struct file *files[FD_MAX];
+	bool cloexec[FD_MAX];
+};
+struct fdtable *fdtable_new(void);
+/* fork: every file shared, one more reference each; NULL: no memory */
+struct fdtable *fdtable_copy(const struct fdtable *t);
+void fdtable_free(struct fdtable *t);
+void fdtable_close_on_exec(struct fdtable *t);
+/* The lowest free number >= min takes f (the table's reference now), or
+ * -EMFILE (f untouched). */
+int fd_install(struct fdtable *t, int min, struct file *f, bool cloexec);
+/* The file behind fd with a reference for the caller, or NULL. */
+struct file *fd_get(struct fdtable *t, u64 fd);
+int fd_close(struct fdtable *t, u64 fd);
+int fd_count(const struct fdtable *t);
+
 /* ---- processes ---- */
 enum proc_state { PROC_RUNNING, PROC_EXITED };
 
@@ -110,6 +132,9 @@ struct proc {
 	u64 sigmask;              /* [owner] recorded, not yet acted on */
 	struct k_sigaction sigact[PROC_NSIG]; /* [owner] recorded */
 	u64 syscalls;             /* [owner] */
+	struct fdtable *fds;      /* [owner] NULL once exited */
+	struct inode *cwd;        /* [owner] a reference */
+	u32 umask;                /* [owner] */
 	struct list_node link;    /* [P] */
 	struct waitq exit_wq;
 	bool exited;              /* [exit_wq.lock] */
@@ -139,13 +164,14 @@ void proc_run_init(void);
 #define SIGTRAP 5
 #define SIGBUS  7
 #define SIGFPE  8
+#define SIGPIPE 13
 #define SIGKILL 9
 #define SIGSEGV 11
 #define SIGSTOP 19
 const char *signal_name(int sig);
-/* Bytes for AT_RANDOM and getrandom: a generator seeded from the cycle
- * counter and mixed (splitmix64); unpredictable enough for stack canaries
- * and hash seeds, not a cryptographic source. */
-void random_bytes(void *buf, size_t n);
+/* A write found no reader (EPIPE): SIGPIPE's default action ends the
+ * process; ignored or blocked, the call just fails. Handlers are not yet
+ * delivered: one set is logged once and the call fails with -EPIPE. */
+void proc_raise_sigpipe(void);
 
 #endif

@@ -4,6 +4,7 @@
  * a fault still ends the process with the signal's default action.
  */
 #include "kernel/syscall/sys_priv.h"
+#include "kernel/lib/random.h"
 #include "kernel/lib/string.h"
 
 long sys_exit(const u64 a[6])
