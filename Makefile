@@ -133,6 +133,8 @@ FS_SRCS := $(FS_PORTABLE) \
 PROC_SRCS := \
 	kernel/proc/vm.c \
 	kernel/proc/fd.c \
+	kernel/proc/signal.c \
+	kernel/proc/exec.c \
 	kernel/proc/elf.c \
 	kernel/proc/proc.c \
 	kernel/proc/init.c \
@@ -142,6 +144,7 @@ SYSCALL_SRCS := \
 	kernel/syscall/syscall.c \
 	kernel/syscall/sys_io.c \
 	kernel/syscall/sys_fs.c \
+	kernel/syscall/sys_proc.c \
 	kernel/syscall/sys_mm.c \
 	kernel/syscall/sys_misc.c
 
@@ -374,10 +377,10 @@ $(BUILD)/user/tests/%: apps/tests/%.c Makefile
 	@$(if $(Q),echo "  MUSLCC  $<" >&2)
 	$(Q)$(MUSLCC) $(APP_CFLAGS) -o $@ $<
 
-$(USER_INITRD): $(USER_TEST_BINS) tools/mkcpio.py
+$(USER_INITRD): $(USER_TEST_BINS) apps/tests/script tools/mkcpio.py
 	@$(if $(Q),echo "  CPIO    $@" >&2)
 	$(Q)python3 tools/mkcpio.py $@ $(foreach b,$(USER_TEST_BINS),tests/$(notdir $(b))=$(b)) \
-		$(USER_DEV_NODES)
+		tests/script=apps/tests/script $(USER_DEV_NODES)
 
 .PHONY: user
 user: $(USER_INITRD)

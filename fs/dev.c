@@ -54,6 +54,8 @@ static long console_read_uio(struct file *f, struct uio *u, u64 *pos)
 				break;
 			if (f->flags & O_NONBLOCK)
 				return -EAGAIN;
+			if (vfs_signalled())
+				return -EINTR;
 			thread_sleep_ns(2000000);
 			continue;
 		}

@@ -15,8 +15,7 @@
  * Memory: the slots' pages are taken when the pipe is made, so a write
  * never allocates (DESIGN principle 7).
  *
- * Waits are not yet interrupted by signals (no handler delivery): a
- * process blocked on a pipe ends when the other end goes.
+ * A signal to take ends a wait: -EINTR, or the bytes moved so far.
  *
  * Locks: [L] pipe->lock (a mutex: copies to and from user memory may sleep
  * on a page fault) guards the slots and the counts; readers and writers
@@ -54,7 +53,9 @@ static long pipe_read(struct file *f, struct uio *u, u64 *pos)
 		mutex_unlock(&p->lock);
 		if (f->flags & O_NONBLOCK)
 			return -EAGAIN;
-		wait_event(&p->rwait, readable(p));
+		wait_event(&p->rwait, readable(p) || vfs_signalled());
+		if (!readable(p))
+			return -EINTR;
 		mutex_lock(&p->lock);
 	}
 	size_t done = 0;
@@ -124,7 +125,9 @@ static long pipe_write(struct file *f, struct uio *u, u64 *pos)
 				waitq_wake_all(&p->rwait);
 			if (f->flags & O_NONBLOCK)
 				return done ? (long)done : -EAGAIN;
-			wait_event(&p->wwait, writable(p));
+			wait_event(&p->wwait, writable(p) || vfs_signalled());
+			if (!writable(p))
+				return done ? (long)done : -EINTR;
 			mutex_lock(&p->lock);
 			continue;
 		}

@@ -11,6 +11,7 @@
 #include "kernel/mm/mm.h"
 
 struct mutex vfs_ns_lock;
+bool (*vfs_interrupted)(void);
 static struct inode *root;
 const u8 vfs_zero_page[PAGE_SIZE] __aligned(PAGE_SIZE);
 

@@ -204,6 +204,10 @@ const struct file_ops *dev_fops(u32 rdev);
  * no reader left returns -EPIPE (the caller raises SIGPIPE). */
 int pipe_create(unsigned flags, struct file **rd, struct file **wr);
 
+/* Set by the process layer at boot: does the calling thread have a signal
+ * to take, so that a blocking read or write should give up (-EINTR)? */
+extern bool (*vfs_interrupted)(void);
+
 /* Counters the REPL shows: open files and inodes alive. */
 u64 vfs_files_alive(void);
 u64 vfs_inodes_alive(void);

@@ -11,6 +11,7 @@ extern struct mutex vfs_ns_lock;
 void vfs_maybe_destroy(struct inode *ino);
 void vfs_inode_born(void);
 void vfs_inode_died(void);
+static inline bool vfs_signalled(void) { return vfs_interrupted && vfs_interrupted(); }
 /* A page of zeros (holes of files, /dev/zero). */
 extern const u8 vfs_zero_page[PAGE_SIZE];
 /* Directories opened for getdents. */

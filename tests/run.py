@@ -63,7 +63,9 @@ Tiers, in order (select with --tiers, default all):
             the same binaries on Linux (bench/linux-guest's kernel, built if
             missing) and on Caboose: same output, same exit status or signal
             (hello, args, mem, efault, files: descriptors and the RAM file
-            system's calls with their errors, pipe: pipes in one process, the
+            system's calls with their errors, pipe: pipes in one process,
+            procs: fork with copy on write, wait4/waitid, execve of a program
+            and a "#!" script, signal handlers, masks, EINTR, kill, the
             crashes)
   fuzz      the libFuzzer targets of the network stack (tests/fuzz/run.py),
             20 s each from a seed corpus
@@ -975,9 +977,9 @@ USER_CASES = [
                       "proc: pid 1 (/tests/efault) exited with status 0"]),
     user_case("calls Caboose lacks: ENOSYS, logged; the console is no tty", "/tests/enosys",
               expect=["ioctl(1, TIOCGWINSZ, &ws) = -1 Not a tty",
-                      "syscall: pid 1 (/tests/enosys) called 57, which Caboose lacks: -ENOSYS",
-                      "fork = -1 Function not implemented",
-                      "getppid = -1 Function not implemented",
+                      "syscall: pid 1 (/tests/enosys) called 283, which Caboose lacks: -ENOSYS",
+                      "timerfd_create = -1 Function not implemented",
+                      "epoll_create1 = -1 Function not implemented",
                       "unimplemented 999 = -1 Function not implemented", "enosys: done",
                       "proc: pid 1 (/tests/enosys) exited with status 0"]),
     crash_case("segv", "SIGSEGV: write of unmapped address 0 at pc"),
@@ -1042,7 +1044,7 @@ def tier_user(res, opts, state):
 # kernel package) and on Caboose, each as the first and only program (rdinit=
 # and init=); their output and how they ended must be the same.
 DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", ""),
-                 ("files", ""), ("pipe", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
+                 ("files", ""), ("pipe", ""), ("procs", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
 LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
 BOOT_NOISE = ("SeaBIOS", "caboose: starting", "iPXE", "Press Ctrl-B")
 

@@ -6,15 +6,20 @@
  * Locks: [P] procs_lock guards procs and each process's state and link.
  */
 #include "kernel/proc/proc.h"
+#include "kernel/proc/proc_priv.h"
 #include "kernel/proc/uaccess.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/repl/repl.h"
 
-static spinlock_t procs_lock = SPINLOCK_INIT("procs");
-static struct list_node procs = LIST_INIT(procs);   /* [P] */
+spinlock_t procs_lock = SPINLOCK_INIT("procs");
+struct list_node procs = LIST_INIT(procs);          /* [P] */
 static int next_pid = 1;                             /* [atomic] */
+/* every wait for a child sleeps here; a process's end wakes them all (a
+ * queue that outlives every process: no waker touches freed memory) */
+static struct waitq child_wq;
+static u64 child_events;                             /* [atomic] */
 
 struct proc *proc_current(void)
 {
@@ -126,7 +131,9 @@ int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *
 	p->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
 	size_t n = strnlen(name, sizeof(p->name) - 1);
 	memcpy(p->name, name, n);
-	waitq_init(&p->exit_wq, "proc_exit");
+	list_init(&p->children);
+	p->kernel_waits = true;
+	p->pgid = p->pid;
 	p->state = PROC_RUNNING;
 	p->entry_pc = img.entry;
 	p->entry_sp = img.sp;
@@ -162,6 +169,13 @@ static void describe_status(int status, char *buf, size_t n)
 		ksnprintf(buf, n, "killed by %s", signal_name(status & 0x7f));
 }
 
+/* Free a zombie ([P] held, or p unreachable). */
+static void proc_free(struct proc *p)
+{
+	list_remove(&p->link);
+	kfree(p);
+}
+
 __noreturn void proc_exit(int status)
 {
 	struct proc *p = proc_current();
@@ -185,29 +199,155 @@ __noreturn void proc_exit(int status)
 	describe_status(status, what, sizeof(what));
 	pr_info("proc: pid %d (%s) %s", p->pid, p->name, what);
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
-	p->state = PROC_EXITED;
+	/* orphans: nobody will wait for them; the ended ones go now */
+	while (!list_empty(&p->children)) {
+		struct proc *c = list_entry(p->children.next, struct proc, sibling);
+		list_remove(&c->sibling);
+		c->parent = NULL;
+		if (c->state == PROC_ZOMBIE)
+			proc_free(c);
+	}
 	p->status = status;
+	struct proc *parent = p->parent;
+	bool reap_self = !parent && !p->kernel_waits;
+	if (parent) {
+		u64 h = parent->sigact[SIGCHLD - 1].handler;
+		if (h == SIG_IGN) {   /* as Linux: the child is reaped at once */
+			list_remove(&p->sibling);
+			reap_self = true;
+		} else if (h != SIG_DFL) {
+			__atomic_or_fetch(&parent->pending, 1ULL << (SIGCHLD - 1), __ATOMIC_RELEASE);
+		}
+	}
+	if (reap_self)
+		proc_free(p);
+	else
+		__atomic_store_n(&p->state, PROC_ZOMBIE, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&child_events, 1, __ATOMIC_RELEASE);
 	spin_unlock_irqrestore(&procs_lock, fl);
-	fl = spin_lock_irqsave(&p->exit_wq.lock);
-	__atomic_store_n(&p->exited, true, __ATOMIC_RELEASE);
-	spin_unlock_irqrestore(&p->exit_wq.lock, fl);
-	waitq_wake_all(&p->exit_wq);
+	/* p may be freed from here on */
+	waitq_wake_all(&child_wq);
 	thread_exit();
 }
 
 int proc_wait(struct proc *p)
 {
-	wait_event(&p->exit_wq, __atomic_load_n(&p->exited, __ATOMIC_ACQUIRE));
-	/* the waker may still be inside waitq_wake_all: take the lock once
-	 * more so it has let go before p is freed */
-	unsigned long fl = spin_lock_irqsave(&p->exit_wq.lock);
-	spin_unlock_irqrestore(&p->exit_wq.lock, fl);
-	fl = spin_lock_irqsave(&procs_lock);
-	list_remove(&p->link);
-	spin_unlock_irqrestore(&procs_lock, fl);
+	wait_event(&child_wq, __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == PROC_ZOMBIE);
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	int status = p->status;
-	kfree(p);
+	proc_free(p);
+	spin_unlock_irqrestore(&procs_lock, fl);
 	return status;
+}
+
+static bool child_matches(const struct proc *c, int pid, int pgid)
+{
+	if (pid > 0)
+		return c->pid == pid;
+	if (pid == -1)
+		return true;
+	return c->pgid == (pid == 0 ? pgid : -pid);
+}
+
+int proc_wait_child(int pid, bool nohang, int *status)
+{
+	struct proc *p = proc_current();
+	for (;;) {
+		u64 seen = __atomic_load_n(&child_events, __ATOMIC_ACQUIRE);
+		unsigned long fl = spin_lock_irqsave(&procs_lock);
+		bool any = false;
+		struct list_node *n;
+		list_for_each(n, &p->children) {
+			struct proc *c = list_entry(n, struct proc, sibling);
+			if (!child_matches(c, pid, p->pgid))
+				continue;
+			any = true;
+			if (c->state != PROC_ZOMBIE)
+				continue;
+			int got = c->pid;
+			*status = c->status;
+			list_remove(&c->sibling);
+			proc_free(c);
+			spin_unlock_irqrestore(&procs_lock, fl);
+			return got;
+		}
+		spin_unlock_irqrestore(&procs_lock, fl);
+		if (!any)
+			return -ECHILD;
+		if (nohang)
+			return 0;
+		/* an ended child first, as Linux does: the SIGCHLD that came
+		 * with it does not make the wait fail */
+		if (proc_signal_pending())
+			return -EINTR;
+		wait_event(&child_wq, __atomic_load_n(&child_events, __ATOMIC_ACQUIRE) != seen ||
+					      proc_signal_pending());
+	}
+}
+
+/* ---- fork ---- */
+
+static void fork_thread(void *arg)
+{
+	struct proc *p = arg;
+	irq_disable();
+	struct thread *t = thread_current();
+	p->thread = t;
+	t->user = &p->user;
+	arch_user_switch_in(&p->user, t->stack.hi);
+	struct user_regs regs = p->fork_regs;
+	arch_user_resume(&regs);
+}
+
+int proc_fork(const struct user_regs *regs)
+{
+	struct proc *parent = proc_current();
+	struct proc *c = kzalloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->vm = vm_clone(parent->vm);
+	c->fds = fdtable_copy(parent->fds);
+	if (!c->vm || !c->fds) {
+		if (c->vm)
+			vm_destroy(c->vm);
+		if (c->fds)
+			fdtable_free(c->fds);
+		kfree(c);
+		return -ENOMEM;
+	}
+	arch_user_fork(&c->user, &parent->user, c->vm->root);
+	vfs_iget(parent->cwd);
+	c->cwd = parent->cwd;
+	c->umask = parent->umask;
+	memcpy(c->name, parent->name, sizeof(c->name));
+	memcpy(c->sigact, parent->sigact, sizeof(c->sigact));
+	c->sigmask = parent->sigmask;
+	c->pgid = parent->pgid;
+	c->fork_regs = *regs;
+	c->fork_regs.rax = 0;   /* the child's fork returns 0 */
+	list_init(&c->children);
+	c->state = PROC_RUNNING;
+	c->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	c->parent = parent;
+	list_push_back(&parent->children, &c->sibling);
+	list_push_back(&procs, &c->link);
+	spin_unlock_irqrestore(&procs_lock, fl);
+	char tname[24];
+	ksnprintf(tname, sizeof(tname), "pid%d", c->pid);
+	struct thread *t = thread_create(tname, fork_thread, c, -1, 0);
+	if (!t) {
+		fl = spin_lock_irqsave(&procs_lock);
+		list_remove(&c->sibling);
+		list_remove(&c->link);
+		spin_unlock_irqrestore(&procs_lock, fl);
+		vm_destroy(c->vm);
+		proc_files_free(c);
+		kfree(c);
+		return -ENOMEM;
+	}
+	thread_put(t);
+	return c->pid;
 }
 
 /* ---- faults: the signal's default action (no handlers yet) ---- */
@@ -249,29 +389,23 @@ static void user_fault(const struct user_fault *f)
 	proc_exit(sig);
 }
 
-#define SIG_DFL 0
-#define SIG_IGN 1
-
 void proc_raise_sigpipe(void)
 {
+	signal_send(proc_current(), SIGPIPE);
+}
+
+static bool resolve_fault(u64 addr, bool write, bool exec)
+{
 	struct proc *p = proc_current();
-	u64 h = p->sigact[SIGPIPE - 1].handler;
-	if (h == SIG_IGN || (p->sigmask & (1ULL << (SIGPIPE - 1))))
-		return;
-	if (h != SIG_DFL) {
-		static bool told;
-		if (!told) {
-			told = true;
-			pr_info("proc: pid %d (%s): SIGPIPE handler not run (no signal delivery "
-				"yet): the write fails with EPIPE", p->pid, p->name);
-		}
-		return;
-	}
-	proc_exit(SIGPIPE);
+	return p && p->vm && vm_fault(p->vm, addr, write, exec) == 0;
 }
 
 void proc_init(void)
 {
+	waitq_init(&child_wq, "proc_child");
+	arch_set_user_pf_resolver(resolve_fault);
+	arch_set_user_return_hook(signal_on_user_return);
+	vfs_interrupted = proc_signal_pending;
 	arch_set_user_fault_handler(user_fault);
 }
 
@@ -302,7 +436,7 @@ static int cmd_ps(struct repl_out *o, int argc, char **argv)
 		struct vm *vm = READ_ONCE(p->vm);
 		rows[n].pid = p->pid;
 		memcpy(rows[n].name, p->name, sizeof(rows[n].name));
-		rows[n].state = p->state == PROC_RUNNING ? "running" : "exited";
+		rows[n].state = p->state == PROC_RUNNING ? "running" : "zombie";
 		rows[n].pages = vm ? READ_ONCE(vm->pages) : 0;
 		rows[n].syscalls = p->syscalls;
 		n++;

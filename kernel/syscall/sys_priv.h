@@ -61,6 +61,27 @@ long sys_truncate(const u64 a[6]);
 long sys_mmap(const u64 a[6]);
 long sys_munmap(const u64 a[6]);
 long sys_brk(const u64 a[6]);
+/* sys_proc.c */
+long sys_fork(const u64 a[6]);
+long sys_clone(const u64 a[6]);
+long sys_execve(const u64 a[6]);
+long sys_wait4(const u64 a[6]);
+long sys_waitid(const u64 a[6]);
+long sys_getppid(const u64 a[6]);
+long sys_kill(const u64 a[6]);
+long sys_tkill(const u64 a[6]);
+long sys_tgkill(const u64 a[6]);
+long sys_rt_sigreturn(const u64 a[6]);
+long sys_nanosleep(const u64 a[6]);
+long sys_clock_nanosleep(const u64 a[6]);
+long sys_getpgid(const u64 a[6]);
+long sys_getpgrp(const u64 a[6]);
+long sys_setpgid(const u64 a[6]);
+long sys_setsid(const u64 a[6]);
+long sys_getuid(const u64 a[6]);
+long sys_sched_yield(const u64 a[6]);
+long sys_pause(const u64 a[6]);
+long sys_rt_sigsuspend(const u64 a[6]);
 /* sys_misc.c */
 long sys_exit(const u64 a[6]);
 long sys_getpid(const u64 a[6]);

@@ -75,6 +75,30 @@ static const struct sys_entry table[NR_MAX] = {
 	[316] = { sys_renameat2, "renameat2" },
 	[318] = { sys_getrandom, "getrandom" },
 	[439] = { sys_faccessat2, "faccessat2" },
+	[15] = { sys_rt_sigreturn, "rt_sigreturn" },
+	[24] = { sys_sched_yield, "sched_yield" },
+	[35] = { sys_nanosleep, "nanosleep" },
+	[56] = { sys_clone, "clone" },
+	[57] = { sys_fork, "fork" },
+	[58] = { sys_fork, "vfork" },
+	[59] = { sys_execve, "execve" },
+	[61] = { sys_wait4, "wait4" },
+	[62] = { sys_kill, "kill" },
+	[102] = { sys_getuid, "getuid" },
+	[104] = { sys_getuid, "getgid" },
+	[107] = { sys_getuid, "geteuid" },
+	[108] = { sys_getuid, "getegid" },
+	[109] = { sys_setpgid, "setpgid" },
+	[110] = { sys_getppid, "getppid" },
+	[111] = { sys_getpgrp, "getpgrp" },
+	[112] = { sys_setsid, "setsid" },
+	[121] = { sys_getpgid, "getpgid" },
+	[200] = { sys_tkill, "tkill" },
+	[230] = { sys_clock_nanosleep, "clock_nanosleep" },
+	[234] = { sys_tgkill, "tgkill" },
+	[247] = { sys_waitid, "waitid" },
+	[34] = { sys_pause, "pause" },
+	[130] = { sys_rt_sigsuspend, "rt_sigsuspend" },
 };
 
 /* [atomic] calls and failed calls by number; the last bucket is every
@@ -97,6 +121,10 @@ static long dispatch(u64 nr, const u64 args[6])
 		return -ENOSYS;
 	}
 	long r = fn(args);
+	if (p) {   /* for a signal handler's SA_RESTART (kernel/proc/signal.c) */
+		p->last_nr = (long)nr;
+		p->last_result = r;
+	}
 	if (r < 0 && r >= -4095)
 		__atomic_add_fetch(&errors[idx], 1, __ATOMIC_RELAXED);
 	return r;
