@@ -367,6 +367,12 @@ clean:
 USER_TEST_NAMES := $(basename $(notdir $(wildcard apps/tests/*.c)))
 USER_TEST_BINS := $(patsubst %,$(BUILD)/user/tests/%,$(USER_TEST_NAMES))
 USER_INITRD := $(BUILD)/user/initrd.cpio
+# Debian's static busybox (package busybox-static, tools/deps.sh) and the
+# shell scripts it runs in the user tier
+BUSYBOX := /bin/busybox
+USER_SCRIPTS := $(wildcard apps/tests/sh/*.sh)
+# a link in /bin for each of its applets (as `busybox --install -s /bin`)
+BUSYBOX_APPLETS := $(filter-out busybox,$(if $(wildcard $(BUSYBOX)),$(shell $(BUSYBOX) --list)))
 # the device nodes programs expect, for the Linux guest (whose initramfs
 # has only /dev/console); Caboose makes the same ones itself
 USER_DEV_NODES := dev/console=@chr:5:1:0600 dev/null=@chr:1:3:0666 dev/zero=@chr:1:5:0666 \
@@ -377,10 +383,13 @@ $(BUILD)/user/tests/%: apps/tests/%.c Makefile
 	@$(if $(Q),echo "  MUSLCC  $<" >&2)
 	$(Q)$(MUSLCC) $(APP_CFLAGS) -o $@ $<
 
-$(USER_INITRD): $(USER_TEST_BINS) apps/tests/script tools/mkcpio.py
+$(USER_INITRD): $(USER_TEST_BINS) apps/tests/script $(USER_SCRIPTS) tools/mkcpio.py
 	@$(if $(Q),echo "  CPIO    $@" >&2)
 	$(Q)python3 tools/mkcpio.py $@ $(foreach b,$(USER_TEST_BINS),tests/$(notdir $(b))=$(b)) \
-		tests/script=apps/tests/script $(USER_DEV_NODES)
+		tests/script=apps/tests/script $(USER_DEV_NODES) \
+		$(foreach s,$(USER_SCRIPTS),tests/sh/$(notdir $(s))=$(s)) \
+		$(if $(wildcard $(BUSYBOX)),bin/busybox=$(BUSYBOX) \
+		$(foreach a,$(BUSYBOX_APPLETS),bin/$(a)=@lnk:busybox))
 
 .PHONY: user
 user: $(USER_INITRD)

@@ -29,6 +29,7 @@ struct memfs_node {
 	struct page **pages;         /* [lock] regular files */
 	size_t npages;               /* [lock] slots in pages */
 	const u8 *borrowed;          /* [lock] archive bytes until the first change */
+	char *link;                  /* symbolic links: the target, NUL ended */
 };
 
 static struct memfs_node *node_of(struct inode *i) { return (struct memfs_node *)i; }
@@ -215,6 +216,7 @@ static void memfs_destroy(struct inode *i)
 		panic("memfs_destroy: directory %llu not empty", (unsigned long long)i->ino);
 	free_pages(m, 0);
 	kfree(m->pages);
+	kfree(m->link);
 	kfree(i->name);
 	kfree(m);
 	vfs_inode_died();
@@ -354,6 +356,20 @@ const struct file_ops memfs_file_fops = {
 	.seekable = true,
 };
 
+static const char *memfs_get_link(struct inode *i) { return node_of(i)->link; }
+
+int memfs_set_link(struct inode *i, const char *target, size_t len)
+{
+	char *t = kmalloc(len + 1, 0);
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, target, len);
+	t[len] = '\0';
+	node_of(i)->link = t;
+	i->size = len;
+	return 0;
+}
+
 static const struct inode_ops memfs_iops = {
 	.lookup = memfs_lookup,
 	.link = memfs_link,
@@ -362,6 +378,7 @@ static const struct inode_ops memfs_iops = {
 	.readdir = memfs_readdir,
 	.alloc = memfs_alloc,
 	.truncate = memfs_truncate,
+	.get_link = memfs_get_link,
 	.destroy = memfs_destroy,
 };
 

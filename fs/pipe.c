@@ -171,10 +171,33 @@ static void pipe_release(struct file *f)
 	}
 }
 
+/* as Linux: a read end is readable with data, hung up with no writer; a
+ * write end writable with a free slot, in error with no reader */
+static unsigned pipe_poll(struct file *f)
+{
+	struct pipe *p = f->priv;
+	unsigned ev = 0;
+	mutex_lock(&p->lock);
+	if ((f->flags & O_ACCMODE) == O_RDONLY) {
+		if (p->used)
+			ev |= POLLIN | POLLRDNORM;
+		if (!p->writers)
+			ev |= POLLHUP;
+	} else {
+		if (p->used < PIPE_SLOTS)
+			ev |= POLLOUT | POLLWRNORM;
+		if (!p->readers)
+			ev |= POLLERR;
+	}
+	mutex_unlock(&p->lock);
+	return ev;
+}
+
 static const struct file_ops pipe_fops = {
 	.read = pipe_read,
 	.write = pipe_write,
 	.release = pipe_release,
+	.poll = pipe_poll,
 };
 
 int pipe_create(unsigned flags, struct file **rd, struct file **wr)

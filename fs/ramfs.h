@@ -7,7 +7,8 @@
  * archive (a Multiboot module, never freed), so loading copies nothing and
  * a struct ramfs_file points into the archive for as long as the kernel
  * runs. Names are kept as the archive spells them minus a leading "./" or
- * "/"; lookups take absolute paths ("/bin/hello"). Directories, links and
+ * "/"; lookups take absolute paths ("/bin/hello"). Regular files and
+ * symbolic links (whose data is the target) are kept; directories and
  * device nodes are skipped (and counted); a later entry of the same name
  * replaces an earlier one, as cpio -i would.
  *
@@ -34,7 +35,7 @@ struct ramfs_file {
 	u32 mode;             /* permission bits and type, as in the archive */
 };
 
-/* Returns the number of regular files added, or -EINVAL (bad archive: the
+/* Returns the number of files and links added, or -EINVAL (bad archive: the
  * files before the bad entry stay), -ENOMEM. */
 int ramfs_load(const void *archive, size_t len);
 /* NULL when absent; path must be absolute. */

@@ -136,8 +136,23 @@ static int step(struct inode *dir, const char *s, size_t n, struct inode **out)
 	return dir->iops->lookup(dir, s, n, out);
 }
 
+static int walk_depth(struct inode *base, const char *path, bool follow, int depth,
+		      struct inode **out);
+
+/* The inode a symbolic link in dir names. */
+static int follow_link(struct inode *dir, struct inode *link, int depth, struct inode **out)
+{
+	if (depth >= VFS_LINKS_MAX)
+		return -ELOOP;
+	const char *target = link->iops->get_link ? link->iops->get_link(link) : NULL;
+	if (!target || !target[0])
+		return -ENOENT;
+	return walk_depth(dir, target, true, depth + 1, out);
+}
+
 /* Resolve every component but the last. */
-static int walk_parent(struct inode *base, const char *path, struct nameidata *nd)
+static int walk_parent_depth(struct inode *base, const char *path, int depth,
+			     struct nameidata *nd)
 {
 	if (!path[0])
 		return -ENOENT;
@@ -164,17 +179,26 @@ static int walk_parent(struct inode *base, const char *path, struct nameidata *n
 			nd->slash = *p == '/';
 			return 0;
 		}
-		int r = step(dir, s, n, &dir);
+		struct inode *next;
+		int r = step(dir, s, n, &next);
+		if (r == 0 && S_ISLNK(next->mode))
+			r = follow_link(dir, next, depth, &next);
 		if (r < 0)
 			return r;
+		dir = next;
 	}
 }
 
-/* The whole path: the inode, or an error. */
-static int walk(struct inode *base, const char *path, struct inode **out)
+static int walk_parent(struct inode *base, const char *path, struct nameidata *nd)
+{
+	return walk_parent_depth(base, path, 0, nd);
+}
+
+static int walk_depth(struct inode *base, const char *path, bool follow, int depth,
+		      struct inode **out)
 {
 	struct nameidata nd;
-	int r = walk_parent(base, path, &nd);
+	int r = walk_parent_depth(base, path, depth, &nd);
 	if (r < 0)
 		return r;
 	if (nd.len == 0) {
@@ -182,8 +206,46 @@ static int walk(struct inode *base, const char *path, struct inode **out)
 		return 0;
 	}
 	r = step(nd.dir, nd.last, nd.len, out);
+	if (r == 0 && S_ISLNK((*out)->mode) && (follow || nd.slash))
+		r = follow_link(nd.dir, *out, depth, out);
 	if (r == 0 && nd.slash && !S_ISDIR((*out)->mode))
 		return -ENOTDIR;
+	return r;
+}
+
+/* The whole path: the inode, or an error. */
+static int walk(struct inode *base, const char *path, struct inode **out)
+{
+	return walk_depth(base, path, true, 0, out);
+}
+
+int vfs_lookup_nofollow(struct inode *base, const char *path, struct inode **out)
+{
+	mutex_lock(&vfs_ns_lock);
+	struct inode *ino;
+	int r = walk_depth(base, path, false, 0, &ino);
+	if (r == 0) {
+		vfs_iget(ino);
+		*out = ino;
+	}
+	mutex_unlock(&vfs_ns_lock);
+	return r;
+}
+
+long vfs_readlink(struct inode *base, const char *path, char *buf, size_t size)
+{
+	mutex_lock(&vfs_ns_lock);
+	struct inode *ino;
+	long r = walk_depth(base, path, false, 0, &ino);
+	if (r == 0 && !S_ISLNK(ino->mode))
+		r = -EINVAL;
+	if (r == 0) {
+		const char *t = ino->iops->get_link(ino);
+		size_t n = MIN(strlen(t), size);
+		memcpy(buf, t, n);
+		r = (long)n;
+	}
+	mutex_unlock(&vfs_ns_lock);
 	return r;
 }
 
@@ -240,6 +302,17 @@ int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, str
 		ino = nd.dir;
 	} else {
 		r = step(nd.dir, nd.last, nd.len, &ino);
+		if (r == 0 && S_ISLNK(ino->mode)) {
+			if ((flags & O_NOFOLLOW) ||
+			    (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+				r = (flags & O_NOFOLLOW) ? -ELOOP : -EEXIST;
+				goto out;
+			}
+			/* a dangling link is not created through (Linux would) */
+			r = follow_link(nd.dir, ino, 0, &ino);
+			if (r < 0)
+				goto out;
+		}
 		if (r == -ENOENT && (flags & O_CREAT)) {
 			if (nd.slash) {
 				r = -EISDIR;
@@ -292,11 +365,10 @@ out:
 	return 0;
 }
 
-static int make_node(struct inode *base, const char *path, u32 mode, u32 rdev)
+/* Link fresh (a new inode) at path, or drop it. */
+static int make_node_with(struct inode *base, const char *path, struct inode *fresh)
 {
-	struct inode *fresh = root->iops->alloc(root, mode, rdev);
-	if (!fresh)
-		return -ENOMEM;
+	u32 mode = fresh->mode;
 	mutex_lock(&vfs_ns_lock);
 	struct nameidata nd;
 	struct inode *ino;
@@ -323,6 +395,28 @@ out:
 	drop_new(fresh);
 	mutex_unlock(&vfs_ns_lock);
 	return r;
+}
+
+static int make_node(struct inode *base, const char *path, u32 mode, u32 rdev)
+{
+	struct inode *fresh = root->iops->alloc(root, mode, rdev);
+	if (!fresh)
+		return -ENOMEM;
+	return make_node_with(base, path, fresh);
+}
+
+int vfs_symlink(struct inode *base, const char *path, const char *target)
+{
+	if (!target[0])
+		return -ENOENT;
+	struct inode *fresh = root->iops->alloc(root, S_IFLNK | 0777, 0);
+	if (!fresh)
+		return -ENOMEM;
+	if (memfs_set_link(fresh, target, strlen(target)) < 0) {
+		drop_new(fresh);
+		return -ENOMEM;
+	}
+	return make_node_with(base, path, fresh);
 }
 
 int vfs_mkdir(struct inode *base, const char *path, u32 mode)
@@ -640,6 +734,16 @@ static void add_file(const struct ramfs_file *rf)
 	memcpy(path + 1, rf->name, rf->name_len);
 	path[rf->name_len + 1] = '\0';
 	make_parents(rf->name, rf->name_len);
+	if ((rf->mode & S_IFMT) == S_IFLNK) {
+		static char target[VFS_PATH_MAX];
+		size_t n = MIN(rf->size, sizeof(target) - 1);
+		memcpy(target, rf->data, n);
+		target[n] = '\0';
+		int r = vfs_symlink(root, path, target);
+		if (r < 0)
+			pr_err("vfs: symlink %s: error %d", path, r);
+		return;
+	}
 	struct file *f;
 	int r = vfs_open(root, path, O_CREAT | O_EXCL | O_WRONLY, rf->mode & 07777, &f);
 	if (r < 0) {

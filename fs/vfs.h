@@ -17,8 +17,9 @@
  *
  * Names: absolute or relative to a directory inode the caller holds (the
  * process's working directory, or a descriptor's for the *at calls). "."
- * and ".." are understood; no symbolic links yet (the archive's are
- * skipped); a name component is at most VFS_NAME_MAX bytes (-ENAMETOOLONG),
+ * and ".." are understood; symbolic links are followed (up to
+ * VFS_LINKS_MAX in one lookup: -ELOOP), but not as the last component of
+ * unlink, rmdir, rename, lstat and readlink; a name component is at most VFS_NAME_MAX bytes (-ENAMETOOLONG),
  * a path at most VFS_PATH_MAX with its NUL.
  *
  * Data moves through a struct uio: one buffer in user memory (copied
@@ -53,6 +54,8 @@
 #define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
 #define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
 #define S_ISCHR(m) (((m) & S_IFMT) == S_IFCHR)
+#define S_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
+#define VFS_LINKS_MAX 40   /* symbolic links followed in one lookup (-ELOOP) */
 
 /* open flags (Linux x86-64 values) */
 #define O_ACCMODE   0003
@@ -75,6 +78,15 @@
 #define O_SYNC      04010000
 #define O_PATH      010000000
 #define O_TMPFILE   020200000
+
+#define POLLIN   0x001
+#define POLLPRI  0x002
+#define POLLOUT  0x004
+#define POLLERR  0x008
+#define POLLHUP  0x010
+#define POLLNVAL 0x020
+#define POLLRDNORM 0x040
+#define POLLWRNORM 0x100
 
 #define MKDEV(ma, mi) (((u32)(ma) << 8) | (u32)(mi))
 #define MAJOR(d) ((d) >> 8)
@@ -114,6 +126,8 @@ struct inode_ops {
 	/* regular files: set the size (under the inode's lock); memory for a
 	 * bigger size is taken before anything changes */
 	int (*truncate)(struct inode *ino, u64 size);
+	/* symbolic links: the target (NUL ended, valid while [ns] is held) */
+	const char *(*get_link)(struct inode *ino);
 	/* last reference and last link gone */
 	void (*destroy)(struct inode *ino);
 };
@@ -139,6 +153,8 @@ struct file_ops {
 	long (*read)(struct file *f, struct uio *u, u64 *pos);
 	long (*write)(struct file *f, struct uio *u, u64 *pos);
 	void (*release)(struct file *f);
+	/* poll: the POLL* events ready now; NULL: always readable and writable */
+	unsigned (*poll)(struct file *f);
 	bool seekable;               /* lseek and pread/pwrite make sense */
 	bool seek_noop;              /* lseek succeeds and leaves the position at 0 */
 };
@@ -172,6 +188,13 @@ struct inode *vfs_root(void);
 int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, struct file **out);
 /* The inode a path names (a reference). */
 int vfs_lookup(struct inode *base, const char *path, struct inode **out);
+/* The same without following a symbolic link as the last component. */
+int vfs_lookup_nofollow(struct inode *base, const char *path, struct inode **out);
+/* A symbolic link at path to target. */
+int vfs_symlink(struct inode *base, const char *path, const char *target);
+/* A link's target into buf (not NUL ended, cut at size): its length, or
+ * -EINVAL (not a link), or a lookup error. */
+long vfs_readlink(struct inode *base, const char *path, char *buf, size_t size);
 int vfs_mkdir(struct inode *base, const char *path, u32 mode);
 int vfs_mknod(struct inode *base, const char *path, u32 mode, u32 rdev);
 int vfs_unlink(struct inode *base, const char *path);

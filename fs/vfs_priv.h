@@ -23,5 +23,7 @@ extern const struct file_ops memfs_file_fops;
 struct inode *memfs_new_root(void);
 /* Let a new regular file read size bytes from data (never freed). */
 void memfs_borrow(struct inode *ino, const u8 *data, size_t size);
+/* Give a new symbolic link its target (copied): 0 or -ENOMEM. */
+int memfs_set_link(struct inode *ino, const char *target, size_t len);
 
 #endif

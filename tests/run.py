@@ -65,8 +65,11 @@ Tiers, in order (select with --tiers, default all):
             (hello, args, mem, efault, files: descriptors and the RAM file
             system's calls with their errors, pipe: pipes in one process,
             procs: fork with copy on write, wait4/waitid, execve of a program
-            and a "#!" script, signal handlers, masks, EINTR, kill, the
-            crashes)
+            and a "#!" script, signal handlers, masks, EINTR, kill; Debian's
+            static busybox (/bin/busybox from busybox-static, with a link in
+            /bin per applet) running sh/busybox-c.sh, the issue's
+            `sh -c 'echo hi | cat; ls /; for ...'`, and sh/busybox-script.sh,
+            pipes, redirections, subshells, signals and applets; the crashes)
   fuzz      the libFuzzer targets of the network stack (tests/fuzz/run.py),
             20 s each from a seed corpus
 
@@ -1044,7 +1047,8 @@ def tier_user(res, opts, state):
 # kernel package) and on Caboose, each as the first and only program (rdinit=
 # and init=); their output and how they ended must be the same.
 DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", ""),
-                 ("files", ""), ("pipe", ""), ("procs", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
+                 ("files", ""), ("pipe", ""), ("procs", ""),
+                 ("sh/busybox-c.sh", ""), ("sh/busybox-script.sh", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
 LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
 BOOT_NOISE = ("SeaBIOS", "caboose: starting", "iPXE", "Press Ctrl-B")
 
@@ -1085,7 +1089,7 @@ def user_vs_linux(res, opts):
         if not kernel:
             res.add(name, False, why)
             continue
-        tag = prog + ("-" + args.replace(",", "-") if args else "")
+        tag = prog.replace("/", "-") + ("-" + args.replace(",", "-") if args else "")
         lx = qemu(["-accel", "tcg", "-m", MEM, "-nographic", "-no-reboot", "-nic", "none",
                    "-kernel", kernel, "-initrd", opts.initrd, "-append",
                    "console=ttyS0 quiet panic=-1 rdinit=/tests/%s%s"

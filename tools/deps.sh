@@ -23,7 +23,7 @@ RUN_PKGS="make gcc binutils libc6-dev qemu-system-x86 ipxe-qemu python3 curl"
 # procps: sysctl), the clients (wrk; netbase: /etc/services, which wrk's
 # getaddrinfo reads; dnsmasq-base; iputils-ping; iperf3), and musl-tools
 # (musl-gcc -static: apps/httpd)
-TEST_PKGS="$RUN_PKGS grub-pc-bin grub-common xorriso mtools libcriterion-dev clang libclang-rt-14-dev iproute2 procps netbase wrk dnsmasq-base iputils-ping iperf3 musl-tools"
+TEST_PKGS="$RUN_PKGS grub-pc-bin grub-common xorriso mtools libcriterion-dev clang libclang-rt-14-dev iproute2 procps netbase wrk dnsmasq-base iputils-ping iperf3 musl-tools busybox-static"
 # make bench, besides: gnuplot-nox (bench/run's PNG plots); bench/linux-guest
 # uses apt-get, dpkg-deb and objdump (apt, dpkg and binutils) and gcc -static
 # (libc6-dev's libc.a), and takes busybox, nginx and iperf3 from downloaded

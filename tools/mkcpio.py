@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Write a newc cpio archive (the initial archive Caboose and Linux unpack).
 
-Usage: mkcpio.py OUT NAME=FILE|NAME=@chr:MAJOR:MINOR:MODE ...
+Usage: mkcpio.py OUT NAME=FILE|NAME=@chr:MAJOR:MINOR:MODE|NAME=@lnk:TARGET ...
 
 NAME is the path inside the archive (e.g. tests/hello), FILE the host file;
 @chr:1:3:0666 makes a character device node instead (dev/null), which Linux
-creates as it unpacks the archive (Caboose makes its own /dev nodes).
+creates as it unpacks the archive (Caboose makes its own /dev nodes);
+@lnk:TARGET a symbolic link (bin/cat=@lnk:busybox).
 Parent directories get entries of their own (mode 0755), files keep their
 executable bit; owners are root and times zero, so the archive depends only
 on its contents.  Python standard library only (a fresh machine has no cpio).
@@ -47,6 +48,13 @@ def main():
         data += h + pad(len(h))
         ino += 1
     for name, path in entries:
+        if path.startswith("@lnk:"):
+            target = path[5:].encode()
+            n = name.encode()
+            h = header(ino, 0o120777, len(target), n) + n + b"\0"
+            data += h + pad(len(h)) + target + pad(len(target))
+            ino += 1
+            continue
         if path.startswith("@chr:"):
             _, major, minor, mode = path.split(":")
             n = name.encode()

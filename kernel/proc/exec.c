@@ -21,10 +21,10 @@
 #define SHEBANG_MAX 256
 #define MAX_ARGV  1024
 
-static u8 *read_program(struct proc *p, const char *path, size_t *size, int *err)
+static u8 *read_program(struct inode *cwd, const char *path, size_t *size, int *err)
 {
 	struct file *f;
-	int r = vfs_open(p->cwd, path, O_RDONLY, 0, &f);
+	int r = vfs_open(cwd, path, O_RDONLY, 0, &f);
 	if (r < 0) {
 		*err = r;
 		return NULL;
@@ -81,12 +81,12 @@ static void set_name(struct proc *p, const char *path)
 	p->name[n] = '\0';
 }
 
-int proc_execve(const char *path, const char *const *argv, const char *const *envp)
+int exec_prepare(struct inode *cwd, const char *path, const char *const *argv,
+		 const char *const *envp, struct vm **out, struct exec_image *img)
 {
-	struct proc *p = proc_current();
 	size_t size;
 	int r;
-	u8 *data = read_program(p, path, &size, &r);
+	u8 *data = read_program(cwd, path, &size, &r);
 	if (!data)
 		return r;
 	const char **nargv = NULL;
@@ -112,7 +112,7 @@ int proc_execve(const char *path, const char *const *argv, const char *const *en
 			nargv[k++] = argv[i];
 		nargv[k] = NULL;
 		argv = nargv;
-		data = read_program(p, interp, &size, &r);
+		data = read_program(cwd, interp, &size, &r);
 		if (!data)
 			goto out;
 		if (size >= 2 && data[0] == '#' && data[1] == '!') {
@@ -121,13 +121,28 @@ int proc_execve(const char *path, const char *const *argv, const char *const *en
 		}
 	}
 	struct vm *vm = vm_create();
-	struct exec_image img;
-	r = vm ? elf_load(vm, data, size, argv, envp, &img) : -ENOMEM;
+	r = vm ? elf_load(vm, data, size, argv, envp, img) : -ENOMEM;
 	if (r < 0) {
 		if (vm)
 			vm_destroy(vm);
 		goto out;
 	}
+	*out = vm;
+out:
+	kfree(data);
+	kfree(line);
+	kfree(nargv);
+	return r;
+}
+
+int proc_execve(const char *path, const char *const *argv, const char *const *envp)
+{
+	struct proc *p = proc_current();
+	struct vm *vm;
+	struct exec_image img;
+	int r = exec_prepare(p->cwd, path, argv, envp, &vm, &img);
+	if (r < 0)
+		return r;
 	/* past here nothing fails: the old program is gone */
 	irq_disable();
 	struct vm *old = p->vm;
@@ -141,17 +156,12 @@ int proc_execve(const char *path, const char *const *argv, const char *const *en
 			p->sigact[i] = (struct k_sigaction){ 0 };
 	}
 	p->clear_child_tid = 0;
-	set_name(p, argv && argv[0] ? path : path);
+	set_name(p, path);
 	struct user_regs regs;
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = img.entry;
 	regs.rsp = img.sp;
 	regs.rflags = 0x202;
 	arch_user_set_regs(&regs);
-	r = 0;
-out:
-	kfree(data);
-	kfree(line);
-	kfree(nargv);
-	return r;
+	return 0;
 }

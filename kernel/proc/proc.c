@@ -56,24 +56,22 @@ static void proc_thread(void *arg)
 	arch_user_enter(p->entry_pc, p->entry_sp);
 }
 
-#define EXEC_MAX (4UL << 20)   /* the largest program file exec reads */
+static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
+		 struct proc **out);
 
 int proc_spawn(const char *path, const char *const *argv, const char *const *envp,
 	       struct proc **out)
 {
 	struct inode *root = vfs_root();
-	struct file *f;
-	int r = vfs_open(root, path, O_RDONLY, 0, &f);
+	struct vm *vm;
+	struct exec_image img;
+	int r = exec_prepare(root, path, argv, envp, &vm, &img);
 	vfs_iput(root);
 	if (r < 0)
 		return r;
-	size_t size;
-	u8 *data = vfs_read_all(f, EXEC_MAX, &size, &r);
-	file_put(f);
-	if (!data)
-		return r;
-	r = proc_spawn_image(path, data, size, argv, envp, out);
-	kfree(data);
+	r = spawn(path, vm, &img, out);
+	if (r < 0)
+		vm_destroy(vm);
 	return r;
 }
 
@@ -111,22 +109,32 @@ static void proc_files_free(struct proc *p)
 int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *const *argv,
 		     const char *const *envp, struct proc **out)
 {
-	struct proc *p = kzalloc(sizeof(*p));
 	struct exec_image img;
-	int r = -ENOMEM;
+	struct vm *vm = vm_create();
+	if (!vm)
+		return -ENOMEM;
+	int r = elf_load(vm, data, size, argv, envp, &img);
+	if (r == 0)
+		r = spawn(name, vm, &img, out);
+	if (r < 0)
+		vm_destroy(vm);
+	return r;
+}
+
+/* A process of the kernel's (no parent) running the loaded vm; the vm is
+ * the process's on success, still the caller's on failure. */
+static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
+		 struct proc **out)
+{
+	struct proc *p = kzalloc(sizeof(*p));
 	if (!p)
-		goto fail;
+		return -ENOMEM;
 	if ((uptr)p->user.fpu & 15)
 		panic("proc_spawn: FPU area misaligned");
-	p->vm = vm_create();
-	if (!p->vm)
+	int r = proc_files_init(p);
+	if (r < 0)
 		goto fail;
-	r = elf_load(p->vm, data, size, argv, envp, &img);
-	if (r < 0)
-		goto fail_vm;
-	r = proc_files_init(p);
-	if (r < 0)
-		goto fail_vm;
+	p->vm = vm;
 	arch_user_init(&p->user, p->vm->root);
 	p->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
 	size_t n = strnlen(name, sizeof(p->name) - 1);
@@ -135,8 +143,8 @@ int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *
 	p->kernel_waits = true;
 	p->pgid = p->pid;
 	p->state = PROC_RUNNING;
-	p->entry_pc = img.entry;
-	p->entry_sp = img.sp;
+	p->entry_pc = img->entry;
+	p->entry_sp = img->sp;
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	list_push_back(&procs, &p->link);
 	spin_unlock_irqrestore(&procs_lock, fl);
@@ -148,15 +156,13 @@ int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *
 		list_remove(&p->link);
 		spin_unlock_irqrestore(&procs_lock, fl);
 		r = -ENOMEM;
-		goto fail_vm;
+		goto fail;
 	}
 	thread_put(t);   /* the process holds no reference: it ends with its thread */
 	*out = p;
 	return 0;
-fail_vm:
-	proc_files_free(p);
-	vm_destroy(p->vm);
 fail:
+	proc_files_free(p);
 	kfree(p);
 	return r;
 }
@@ -299,7 +305,7 @@ static void fork_thread(void *arg)
 	arch_user_resume(&regs);
 }
 
-int proc_fork(const struct user_regs *regs)
+int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid)
 {
 	struct proc *parent = proc_current();
 	struct proc *c = kzalloc(sizeof(*c));
@@ -328,6 +334,14 @@ int proc_fork(const struct user_regs *regs)
 	list_init(&c->children);
 	c->state = PROC_RUNNING;
 	c->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
+	/* glibc's fork: the child's tid in its own copy of the thread block */
+	u32 tid = (u32)c->pid;
+	if ((clone_flags & CLONE_CHILD_SETTID) && vm_poke(c->vm, child_tid, &tid, sizeof(tid)) < 0)
+		pr_info("proc: pid %d: clone's child tid pointer is bad: not written", parent->pid);
+	if (clone_flags & CLONE_CHILD_CLEARTID)
+		c->clear_child_tid = child_tid;
+	if ((clone_flags & CLONE_PARENT_SETTID) && copy_to_user(parent_tid, &tid, sizeof(tid)) < 0)
+		pr_info("proc: pid %d: clone's parent tid pointer is bad: not written", parent->pid);
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	c->parent = parent;
 	list_push_back(&parent->children, &c->sibling);

@@ -82,6 +82,10 @@ const struct vma *vm_find(const struct vm *vm, u64 addr);
  * touch, a private copy on a write to a shared one. 0, -EFAULT (a bad
  * access), -ENOMEM. */
 int vm_fault(struct vm *vm, u64 addr, bool write, bool exec);
+/* mprotect: [start, start+len) (page-aligned) takes prot (none: no access
+ * at all). 0, -ENOMEM (a part is not mapped), -EINVAL (PROT_NONE over
+ * pages holding data: not supported). */
+int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none);
 /* fork: a copy of src sharing every page copy-on-write; NULL: no memory. */
 struct vm *vm_clone(struct vm *src);
 /* brk(2): the new break, or the old one when the request fails. */
@@ -168,6 +172,11 @@ int proc_spawn(const char *path, const char *const *argv, const char *const *env
  * program's entry (0 returned); on failure the old program is untouched:
  * -ENOENT, -EACCES, -ENOEXEC, -ENOMEM, -E2BIG, -ELOOP. */
 int proc_execve(const char *path, const char *const *argv, const char *const *envp);
+/* Its first half: the program (or the script's interpreter) at path,
+ * relative to cwd, loaded into a new vm with its stack; nothing else
+ * changes. The errors of proc_execve. */
+int exec_prepare(struct inode *cwd, const char *path, const char *const *argv,
+		 const char *const *envp, struct vm **out, struct exec_image *img);
 /* The same from a program image in memory (tests); name is for the logs. */
 int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *const *argv,
 		     const char *const *envp, struct proc **out);
@@ -175,7 +184,10 @@ int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *
 int proc_wait(struct proc *p);
 /* fork: a copy of the calling process, whose thread enters user mode with
  * regs; returns the child's pid, or -ENOMEM (nothing made). */
-int proc_fork(const struct user_regs *regs);
+int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid);
+#define CLONE_PARENT_SETTID  0x00100000
+#define CLONE_CHILD_CLEARTID 0x00200000
+#define CLONE_CHILD_SETTID   0x01000000
 /* wait4's core: a zombie child matching pid (-1: any, > 0: that one, 0 or
  * < -1: a process group) is freed and its pid and status returned; 0 with
  * nohang when none has ended; -ECHILD when none matches; -EINTR when a

@@ -201,7 +201,13 @@ int vm_poke(struct vm *vm, u64 va, const void *src, size_t len)
 {
 	const u8 *s = src;
 	while (len) {
-		u64 pa = arch_uspace_lookup(vm->root, va, NULL);
+		unsigned prot;
+		u64 pa = arch_uspace_lookup(vm->root, va, &prot);
+		const struct vma *v = vm_find(vm, va);
+		/* a page shared since fork gets its own copy first */
+		if ((!pa || !(prot & UMAP_W)) && v && (v->prot & UMAP_W) &&
+		    vm_fault(vm, va, true, false) == 0)
+			pa = arch_uspace_lookup(vm->root, va, NULL);
 		if (!pa && vm_fault(vm, va, false, false) == 0)
 			pa = arch_uspace_lookup(vm->root, va, NULL);
 		if (!pa)
@@ -313,4 +319,80 @@ struct vm *vm_clone(struct vm *src)
 fail:
 	vm_destroy(vm);
 	return NULL;
+}
+
+/* ---- mprotect ---- */
+
+/* Split v at addr (inside it) with the spare *sp; the new VMA is the high part. */
+static void split_at(struct vma *v, u64 addr, struct vma **sp)
+{
+	struct vma *h = *sp;
+	*sp = NULL;
+	*h = *v;
+	h->start = addr;
+	v->end = addr;
+	list_insert_between(&h->link, &v->link, v->link.next);
+}
+
+static bool range_has_pages(struct vm *vm, u64 start, u64 end)
+{
+	for (u64 va = start; va < end; va += PAGE_SIZE)
+		if (arch_uspace_lookup(vm->root, va, NULL))
+			return true;
+	return false;
+}
+
+int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
+{
+	u64 end = start + len;
+	/* every byte must be mapped, and no guard gap in it */
+	u64 at = start;
+	struct list_node *n;
+	list_for_each(n, &vm->vmas) {
+		struct vma *v = vma_at(n);
+		if (v->end <= at || v->start >= end)
+			continue;
+		if (v->start > at || v->kind == VMA_GUARD)
+			return -ENOMEM;
+		at = v->end;
+		if (at >= end)
+			break;
+	}
+	if (at < end)
+		return -ENOMEM;
+	if (none && range_has_pages(vm, start, end))
+		return -EINVAL;   /* PROT_NONE over pages that hold data: not supported */
+	struct vma *spare[2] = { kmalloc(sizeof(struct vma), 0), kmalloc(sizeof(struct vma), 0) };
+	if (!spare[0] || !spare[1]) {
+		kfree(spare[0]);
+		kfree(spare[1]);
+		return -ENOMEM;
+	}
+	list_for_each(n, &vm->vmas) {
+		struct vma *v = vma_at(n);
+		if (v->end <= start || v->start >= end)
+			continue;
+		if (v->start < start) {
+			split_at(v, start, &spare[0]);
+			continue;   /* the high part comes next in the walk */
+		}
+		if (v->end > end)
+			split_at(v, end, &spare[1]);
+		v->prot = prot;
+		if (none)
+			v->kind = VMA_RESERVED;
+		else if (v->kind == VMA_RESERVED)
+			v->kind = VMA_MMAP;
+		/* present pages take the new protection, but never gain W here:
+		 * a write faults and vm_fault gives W (copying a shared page) */
+		for (u64 va = v->start; va < v->end; va += PAGE_SIZE) {
+			unsigned old;
+			u64 pa = arch_uspace_lookup(vm->root, va, &old);
+			if (pa)
+				arch_uspace_map(vm->root, va, pa, (prot & ~UMAP_W) | (old & prot & UMAP_W));
+		}
+	}
+	kfree(spare[0]);
+	kfree(spare[1]);
+	return 0;
 }

@@ -144,7 +144,7 @@ static void fill_stat(struct inode *ino, struct kstat *st)
 	st->nlink = ino->nlink;
 	st->mode = ino->mode;
 	st->rdev = ino->rdev;
-	st->size = S_ISREG(ino->mode) ? (s64)ino->size : 0;
+	st->size = S_ISREG(ino->mode) || S_ISLNK(ino->mode) ? (s64)ino->size : 0;
 	st->blocks = (st->size + 511) / 512;
 	st->mtime = st->ctime = st->atime = (s64)(ino->mtime_ns / 1000000000);
 	st->mtime_ns = st->atime_ns = (s64)(ino->mtime_ns % 1000000000);
@@ -187,7 +187,8 @@ long sys_newfstatat(const u64 a[6])
 	struct inode *base, *ino;
 	r = base_of(dirfd, path, &base);
 	if (r == 0) {
-		r = vfs_lookup(base, path, &ino);
+		r = (flags & AT_SYMLINK_NOFOLLOW) ? vfs_lookup_nofollow(base, path, &ino)
+						  : vfs_lookup(base, path, &ino);
 		vfs_iput(base);
 	}
 	kfree(path);
@@ -198,7 +199,6 @@ long sys_newfstatat(const u64 a[6])
 	return copy_to_user(a[2], &st, sizeof(st));
 }
 
-/* no symbolic links: stat and lstat agree */
 long sys_stat(const u64 a[6])
 {
 	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1], 0 };
@@ -451,7 +451,6 @@ long sys_umask(const u64 a[6])
 	return old;
 }
 
-/* No symbolic links yet: whatever exists is not one. */
 long sys_readlinkat(const u64 a[6])
 {
 	if ((s64)a[3] <= 0)
@@ -460,13 +459,35 @@ long sys_readlinkat(const u64 a[6])
 	int r = at_begin((s32)a[0], a[1], &at);
 	if (r < 0)
 		return r;
-	struct inode *ino;
-	r = vfs_lookup(at.base, at.path, &ino);
+	char *buf = kmalloc(VFS_PATH_MAX, 0);
+	long n = buf ? vfs_readlink(at.base, at.path, buf, MIN(a[3], VFS_PATH_MAX)) : -ENOMEM;
 	at_end(&at);
+	if (n > 0 && copy_to_user(a[2], buf, (size_t)n) < 0)
+		n = -EFAULT;
+	kfree(buf);
+	return n;
+}
+
+long sys_symlinkat(const u64 a[6])
+{
+	char *target;
+	int r = sys_path(a[0], &target);
 	if (r < 0)
 		return r;
-	vfs_iput(ino);
-	return -EINVAL;
+	struct at at;
+	r = at_begin((s32)a[1], a[2], &at);
+	if (r == 0) {
+		r = vfs_symlink(at.base, at.path, target);
+		at_end(&at);
+	}
+	kfree(target);
+	return r;
+}
+
+long sys_symlink(const u64 a[6])
+{
+	const u64 b[6] = { a[0], (u64)(s64)AT_FDCWD, a[1] };
+	return sys_symlinkat(b);
 }
 
 long sys_readlink(const u64 a[6])

@@ -377,3 +377,85 @@ long sys_fsync(const u64 a[6])
 	file_put(f);
 	return r;
 }
+
+/* poll and ppoll. Files say what is ready through their poll op (pipes);
+ * others are always ready (regular files, devices; the console too, whose
+ * read then waits for a byte: it cannot be asked without taking one). A
+ * wait looks again every 2 ms until an event, the timeout or a signal. */
+struct pollfd {
+	s32 fd;
+	s16 events, revents;
+};
+
+#define POLL_MAX FD_MAX
+
+static long do_poll(u64 ufds, u64 nfds, s64 timeout_ns)
+{
+	if (nfds > POLL_MAX)
+		return -EINVAL;
+	struct pollfd *fds = kmalloc(sizeof(*fds) * (nfds ? nfds : 1), 0);
+	if (!fds)
+		return -ENOMEM;
+	long r = 0;
+	if (copy_from_user(fds, ufds, sizeof(*fds) * nfds) < 0) {
+		r = -EFAULT;
+		goto out;
+	}
+	u64 deadline = timeout_ns < 0 ? UINT64_MAX : arch_clock_ns() + (u64)timeout_ns;
+	for (;;) {
+		long ready = 0;
+		for (u64 i = 0; i < nfds; i++) {
+			fds[i].revents = 0;
+			if (fds[i].fd < 0)
+				continue;
+			struct file *f = sys_file((u64)fds[i].fd);
+			unsigned ev;
+			if (!f) {
+				ev = POLLNVAL;
+			} else {
+				ev = f->ops->poll ? f->ops->poll(f) : POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+				file_put(f);
+				ev &= (unsigned)(u16)fds[i].events | POLLERR | POLLHUP | POLLNVAL;
+			}
+			fds[i].revents = (s16)ev;
+			if (ev)
+				ready++;
+		}
+		if (ready || arch_clock_ns() >= deadline) {
+			r = ready;
+			break;
+		}
+		if (proc_signal_pending()) {
+			r = -EINTR;
+			break;
+		}
+		thread_sleep_ns(2000000);
+	}
+	if (r >= 0 && copy_to_user(ufds, fds, sizeof(*fds) * nfds) < 0)
+		r = -EFAULT;
+out:
+	kfree(fds);
+	return r;
+}
+
+long sys_poll(const u64 a[6])
+{
+	s32 ms = (s32)a[2];
+	return do_poll(a[0], a[1], ms < 0 ? -1 : (s64)ms * 1000000);
+}
+
+long sys_ppoll(const u64 a[6])
+{
+	s64 timeout = -1;
+	if (a[2]) {
+		s64 ts[2];
+		if (copy_from_user(ts, a[2], sizeof(ts)) < 0)
+			return -EFAULT;
+		if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
+			return -EINVAL;
+		timeout = ts[0] * 1000000000 + ts[1];
+	}
+	if (a[3])
+		return -EINVAL;   /* a temporary signal mask: not supported */
+	return do_poll(a[0], a[1], timeout);
+}

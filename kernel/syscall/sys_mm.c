@@ -96,3 +96,21 @@ long sys_brk(const u64 a[6])
 {
 	return (long)vm_brk(proc_current()->vm, a[0]);
 }
+
+long sys_mprotect(const u64 a[6])
+{
+	u64 addr = a[0], len = a[1], prot = a[2];
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (prot & ~(u64)(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -EINVAL;   /* PROT_GROWSDOWN/UP: not supported */
+	if (len == 0)
+		return 0;
+	len = ALIGN_UP(len, PAGE_SIZE);
+	if (len == 0 || addr >= USER_TOP || len > USER_TOP - addr)
+		return -ENOMEM;
+	if ((prot & (PROT_WRITE | PROT_EXEC)) == (PROT_WRITE | PROT_EXEC))
+		return -EACCES;   /* W^X */
+	unsigned uprot = ((prot & PROT_WRITE) ? UMAP_W : 0) | ((prot & PROT_EXEC) ? UMAP_X : 0);
+	return vm_protect(proc_current()->vm, addr, len, uprot, prot == 0);
+}

@@ -28,6 +28,8 @@ long sys_pipe(const u64 a[6]);
 long sys_pipe2(const u64 a[6]);
 long sys_ftruncate(const u64 a[6]);
 long sys_fsync(const u64 a[6]);
+long sys_poll(const u64 a[6]);
+long sys_ppoll(const u64 a[6]);
 /* sys_fs.c */
 /* A path from user memory into a kmalloc'd buffer the caller frees. */
 int sys_path(u64 upath, char **out);
@@ -57,10 +59,13 @@ long sys_umask(const u64 a[6]);
 long sys_readlink(const u64 a[6]);
 long sys_readlinkat(const u64 a[6]);
 long sys_truncate(const u64 a[6]);
+long sys_symlink(const u64 a[6]);
+long sys_symlinkat(const u64 a[6]);
 /* sys_mm.c */
 long sys_mmap(const u64 a[6]);
 long sys_munmap(const u64 a[6]);
 long sys_brk(const u64 a[6]);
+long sys_mprotect(const u64 a[6]);
 /* sys_proc.c */
 long sys_fork(const u64 a[6]);
 long sys_clone(const u64 a[6]);

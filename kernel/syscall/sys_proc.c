@@ -18,16 +18,20 @@ long sys_fork(const u64 a[6])
 	(void)a;
 	struct user_regs r;
 	arch_user_get_regs(&r);
-	return proc_fork(&r);
+	return proc_fork(&r, 0, 0, 0);
 }
 
 #define CSIGNAL 0xff
+#define CLONE_FORK_FLAGS (CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID)
+
 long sys_clone(const u64 a[6])
 {
 	/* clone(flags, stack, parent_tid, child_tid, tls) */
-	if ((a[0] & ~(u64)CSIGNAL) || (a[0] & CSIGNAL) != SIGCHLD || a[1])
-		return -EINVAL;   /* threads and namespaces: not supported */
-	return sys_fork(a);
+	if ((a[0] & ~(u64)(CSIGNAL | CLONE_FORK_FLAGS)) || (a[0] & CSIGNAL) != SIGCHLD || a[1])
+		return -EINVAL;   /* threads, vfork's sharing, namespaces: not supported */
+	struct user_regs r;
+	arch_user_get_regs(&r);
+	return proc_fork(&r, a[0], a[2], a[3]);
 }
 
 #define EXEC_STRINGS (128 * 1024)   /* argument and environment bytes */

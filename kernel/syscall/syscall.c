@@ -98,6 +98,11 @@ static const struct sys_entry table[NR_MAX] = {
 	[234] = { sys_tgkill, "tgkill" },
 	[247] = { sys_waitid, "waitid" },
 	[34] = { sys_pause, "pause" },
+	[10] = { sys_mprotect, "mprotect" },
+	[88] = { sys_symlink, "symlink" },
+	[7] = { sys_poll, "poll" },
+	[271] = { sys_ppoll, "ppoll" },
+	[266] = { sys_symlinkat, "symlinkat" },
 	[130] = { sys_rt_sigsuspend, "rt_sigsuspend" },
 };
 

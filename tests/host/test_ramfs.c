@@ -84,9 +84,9 @@ Test(ramfs, loads_regular_files)
 {
 	struct buf b = good_archive();
 	unsigned char *a = exact(&b, b.len);
-	cr_assert_eq(ramfs_load(a, b.len), 3);
-	cr_assert_eq(ramfs_count(), 3);
-	cr_assert_eq(ramfs_skipped(), 3);   /* ".", "bin", "link" */
+	cr_assert_eq(ramfs_load(a, b.len), 4);
+	cr_assert_eq(ramfs_count(), 4);
+	cr_assert_eq(ramfs_skipped(), 2);   /* ".", "bin" */
 	const struct ramfs_file *f = ramfs_lookup("/bin/hello");
 	cr_assert_not_null(f);
 	cr_assert_eq(f->size, 5);
@@ -97,7 +97,10 @@ Test(ramfs, loads_regular_files)
 	cr_assert_eq(ramfs_lookup("/empty")->size, 0);
 	cr_assert_null(ramfs_lookup("bin/hello"));      /* relative */
 	cr_assert_null(ramfs_lookup("/bin"));           /* a directory */
-	cr_assert_null(ramfs_lookup("/link"));
+	const struct ramfs_file *l = ramfs_lookup("/link");   /* a symbolic link */
+	cr_assert_not_null(l);
+	cr_assert_eq(l->mode, 0120777);
+	cr_assert(l->size == 9 && memcmp(l->data, "bin/hello", 9) == 0);
 	cr_assert_null(ramfs_lookup("/bin/hell"));
 	cr_assert_null(ramfs_lookup("/"));
 	cr_assert_null(ramfs_lookup(NULL));
