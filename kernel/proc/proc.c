@@ -3,7 +3,8 @@
  * its own, its end (exit or a fatal fault), waiting for it; the process
  * table and the REPL's ps. See proc.h.
  *
- * Locks: [P] procs_lock guards procs and each process's state and link.
+ * Locks: [P] procs_lock guards procs and each process's state, link,
+ * parent, children and sibling, and the clearing of its fds pointer.
  */
 #include "kernel/proc/proc.h"
 #include "kernel/proc/proc_priv.h"
@@ -96,13 +97,18 @@ static int proc_files_init(struct proc *p)
 	return 0;
 }
 
+/* The table leaves the process under [P] first: the REPL's ps counts
+ * descriptors under that lock. */
 static void proc_files_free(struct proc *p)
 {
-	if (p->fds)
-		fdtable_free(p->fds);
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct fdtable *fds = p->fds;
+	p->fds = NULL;
+	spin_unlock_irqrestore(&procs_lock, fl);
+	if (fds)
+		fdtable_free(fds);
 	if (p->cwd)
 		vfs_iput(p->cwd);
-	p->fds = NULL;
 	p->cwd = NULL;
 }
 
@@ -426,13 +432,14 @@ void proc_init(void)
 /* ---- REPL ---- */
 
 struct ps_row {
-	int pid;
+	int pid, ppid, fds;
 	char name[32];
 	const char *state;
 	u64 pages, syscalls;
 };
 
-REPL_CMD("ps", cmd_ps, "", "processes: pid, state, name, user pages mapped, system calls");
+REPL_CMD("ps", cmd_ps, "",
+	 "processes: pid, parent, state, name, user pages mapped, open descriptors, system calls");
 static int cmd_ps(struct repl_out *o, int argc, char **argv)
 {
 	(void)argc;
@@ -449,6 +456,8 @@ static int cmd_ps(struct repl_out *o, int argc, char **argv)
 		}
 		struct vm *vm = READ_ONCE(p->vm);
 		rows[n].pid = p->pid;
+		rows[n].ppid = p->parent ? p->parent->pid : 0;
+		rows[n].fds = p->fds ? fd_count(p->fds) : 0;   /* freed only after [P] */
 		memcpy(rows[n].name, p->name, sizeof(rows[n].name));
 		rows[n].state = p->state == PROC_RUNNING ? "running" : "zombie";
 		rows[n].pages = vm ? READ_ONCE(vm->pages) : 0;
@@ -456,13 +465,16 @@ static int cmd_ps(struct repl_out *o, int argc, char **argv)
 		n++;
 	}
 	spin_unlock_irqrestore(&procs_lock, fl);
-	repl_table_begin(o, "processes", "pid:n:5 state::8 name::24 pages:n:6 syscalls:n:8");
+	repl_table_begin(o, "processes",
+			 "pid:n:5 ppid:n:5 state::8 name::24 pages:n:6 fds:n:4 syscalls:n:8");
 	for (int i = 0; i < n; i++) {
-		char pid[16], pages[24], calls[24];
+		char pid[16], ppid[16], fds[16], pages[24], calls[24];
 		ksnprintf(pid, sizeof(pid), "%d", rows[i].pid);
+		ksnprintf(ppid, sizeof(ppid), "%d", rows[i].ppid);
+		ksnprintf(fds, sizeof(fds), "%d", rows[i].fds);
 		ksnprintf(pages, sizeof(pages), "%llu", (unsigned long long)rows[i].pages);
 		ksnprintf(calls, sizeof(calls), "%llu", (unsigned long long)rows[i].syscalls);
-		const char *cells[] = { pid, rows[i].state, rows[i].name, pages, calls };
+		const char *cells[] = { pid, ppid, rows[i].state, rows[i].name, pages, fds, calls };
 		repl_row(o, cells);
 	}
 	repl_table_end(o);

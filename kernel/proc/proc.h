@@ -1,6 +1,7 @@
 /*
- * Processes: address spaces, programs and their lives (first increment:
- * one thread per process, static ELF programs, no fork or exec yet).
+ * Processes: address spaces, programs and their lives (one thread per
+ * process; static ELF programs and #! scripts; fork, execve, wait,
+ * signals; descriptor tables over the VFS).
  *
  * Address space (struct vm), the lower half of the page tables, from the
  * bottom:
@@ -27,7 +28,9 @@
  * the REPL reads the counts racily. [P] procs_lock guards the process table.
  *
  * Lifetime: proc_spawn returns a process whose thread already runs;
- * proc_wait waits for its end and frees it (exactly once per spawn).
+ * proc_wait waits for its end and frees it (exactly once per spawn). A
+ * forked process is freed by its parent's wait (a zombie until then), or
+ * at its end when its parent went first or ignores SIGCHLD.
  */
 #ifndef PROC_PROC_H
 #define PROC_PROC_H
@@ -145,7 +148,7 @@ struct proc {
 	u64 sigmask;              /* [owner] recorded, not yet acted on */
 	struct k_sigaction sigact[PROC_NSIG]; /* [owner] recorded */
 	u64 syscalls;             /* [owner] */
-	struct fdtable *fds;      /* [owner] NULL once exited */
+	struct fdtable *fds;      /* [owner] its entries; the pointer [P] to set NULL at exit */
 	struct inode *cwd;        /* [owner] a reference */
 	u32 umask;                /* [owner] */
 	struct list_node link;    /* [P] */
