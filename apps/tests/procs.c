@@ -47,11 +47,11 @@ static void child(const char *what, int (*fn)(void))
 	status(what, st);
 }
 
+static volatile int *volatile null_ptr;
 static int shared = 1;
 static char *big;
 
 static int exit7(void) { return 7; }
-static volatile int *volatile null_ptr;
 static int segv(void) { return *null_ptr; }
 static int cow(void)
 {
@@ -72,6 +72,29 @@ static int sigpipe_child(void)
 
 static volatile sig_atomic_t got;
 static void on_sig(int sig) { got = sig; }
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	printf("SIGSEGV handler: signal %d, code %d, address %p\n", sig, si->si_code, si->si_addr);
+	_exit(33);
+}
+
+static int segv_handled(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, NULL);
+	return *(volatile int *)((char *)null_ptr + 24);
+}
+
+static int segv_ignored(void)
+{
+	signal(SIGSEGV, SIG_IGN);
+	return *null_ptr;
+}
 
 static int hello_exec(void)
 {
@@ -99,6 +122,8 @@ int main(void)
 	T(waitpid(-1, &st, WNOHANG));
 	child("exit 7", exit7);
 	child("null pointer", segv);
+	child("null pointer with a SIGSEGV handler", segv_handled);
+	child("null pointer with SIGSEGV ignored", segv_ignored);
 	child("copy on write", cow);
 	printf("parent: shared=%d big=%c\n", shared, big[100000]);
 	child("write to a pipe nobody reads", sigpipe_child);

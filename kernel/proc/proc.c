@@ -392,6 +392,15 @@ static void user_fault(const struct user_fault *f)
 	if (!p)
 		panic("user_fault: user mode without a process");
 	int sig = fault_signal(f->kind);
+	/* a handler the program set runs (on the way back to user mode); an
+	 * ignored or blocked fault signal ends the process, as on Linux */
+	u64 h = p->sigact[sig - 1].handler;
+	if (h != SIG_DFL && h != SIG_IGN && !(p->sigmask & (1ULL << (sig - 1)))) {
+		p->fault_addr = f->addr;
+		p->fault_code = f->kind == UFAULT_PAGE ? (vm_find(p->vm, f->addr) ? 2 : 1) : 0;
+		signal_send(p, sig);
+		return;
+	}
 	if (f->kind == UFAULT_PAGE) {
 		const struct vma *v = vm_find(p->vm, f->addr);
 		const char *where = f->addr >= USER_TOP ? "kernel address" :

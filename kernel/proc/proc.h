@@ -160,6 +160,8 @@ struct proc {
 	u64 pending;              /* [atomic] signals sent, not yet delivered */
 	long last_nr, last_result; /* [owner] the call a signal interrupted */
 	u64 saved_mask;           /* [owner] rt_sigsuspend's mask to restore */
+	u64 fault_addr;           /* [owner] a fault signal's si_addr, si_code */
+	int fault_code;
 	bool mask_saved;          /* [owner] */
 };
 

@@ -132,6 +132,14 @@ static void deliver(struct proc *p, int sig, struct k_sigaction *act)
 		p->mask_saved = false;
 	}
 	f.info.signo = sig;
+	if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL) {
+		/* si_addr where si_pid would be; SEGV_MAPERR 1, SEGV_ACCERR 2 */
+		f.info.code = p->fault_code;
+		memcpy(&f.info.pid, &p->fault_addr, sizeof(p->fault_addr));
+		f.uc.mc.cr2 = p->fault_addr;
+		p->fault_code = 0;
+		p->fault_addr = 0;
+	}
 	u8 fpu[512] __aligned(16);
 	arch_user_fpu_save(fpu);
 	if (!(act->flags & SA_RESTORER) ||
