@@ -37,7 +37,9 @@
 #define SIGTTOU 22
 #define UNBLOCKABLE ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))
 
-#define ERESTARTSYS 512   /* never seen by a program */
+/* rt_sigreturn hands back the interrupted call's -EINTR: not a call to
+ * restart */
+#define NR_RT_SIGRETURN 15
 
 struct sigcontext {
 	u64 r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip;
@@ -107,7 +109,7 @@ static void deliver(struct proc *p, int sig, struct k_sigaction *act)
 	arch_user_get_regs(&r);
 	/* a call a handler interrupted: start it again (SA_RESTART) */
 	if (p->last_result == -EINTR && r.rax == (u64)-EINTR && (act->flags & SA_RESTART) &&
-	    p->last_nr >= 0) {
+	    p->last_nr >= 0 && p->last_nr != NR_RT_SIGRETURN) {
 		r.rax = (u64)p->last_nr;
 		r.rip -= 2;   /* the syscall instruction */
 	}
