@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -316,6 +317,31 @@ static void descriptors(void)
 	printf("unlinked reads: %.7s\n", buf);
 	T(access("dups", F_OK));
 	close(fd);
+	/* sendfile from a file into a pipe and another file */
+	int sf = open("sf", O_CREAT | O_RDWR | O_TRUNC, 0644);
+	T(write(sf, "sendfile data", 13));
+	int pp[2];
+	pipe(pp);
+	off_t off = 4;
+	T(sendfile(pp[1], sf, &off, 100));
+	printf("offset now %ld\n", (long)off);
+	T(read(pp[0], buf, 100));
+	printf("through the pipe: %.9s\n", buf);
+	T(lseek(sf, 0, SEEK_SET));
+	int sf2 = open("sf2", O_CREAT | O_RDWR | O_TRUNC, 0644);
+	T(sendfile(sf2, sf, NULL, 8));
+	T(lseek(sf, 0, SEEK_CUR));
+	T(pread(sf2, buf, 20, 0));
+	printf("copied: %.8s\n", buf);
+	T(sendfile(sf2, pp[0], NULL, 8));
+	T(sendfile(sf2, 99, NULL, 8));
+	T(sendfile(sf2, sf, (off_t *)8, 8));
+	close(pp[0]);
+	close(pp[1]);
+	close(sf);
+	close(sf2);
+	unlink("sf");
+	unlink("sf2");
 	/* the lowest free number */
 	int a = open("/dev/null", O_RDONLY), b = open("/dev/null", O_RDONLY);
 	close(a);

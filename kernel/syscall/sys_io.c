@@ -8,6 +8,7 @@
 #include "kernel/syscall/sys_priv.h"
 #include "kernel/console/console.h"
 #include "kernel/mm/mm.h"
+#include "kernel/lib/counter.h"
 
 #define MAX_RW_COUNT 0x7ffff000UL   /* Linux's cap on one transfer */
 #define IOV_MAX      1024
@@ -458,4 +459,93 @@ long sys_ppoll(const u64 a[6])
 	if (a[3])
 		return -EINVAL;   /* a temporary signal mask: not supported */
 	return do_poll(a[0], a[1], timeout);
+}
+
+/* sendfile from a regular file to any file (a pipe, the console, another
+ * file): through one kernel page, two copies a byte, counted
+ * (copy.sendfile_file). Sockets, which will take the page cache's pages
+ * by reference, come with the socket calls. */
+static u64 sendfile_bytes;   /* [atomic] */
+KCOUNTER_VAR("copy.sendfile_file", "bytes", sendfile_bytes);
+
+long sys_sendfile(const u64 a[6])
+{
+	struct file *out = sys_file(a[0]), *in = sys_file(a[1]);
+	u64 uoff = a[2];
+	size_t count = MIN(a[3], MAX_RW_COUNT);
+	long r = 0;
+	u8 *buf = NULL;
+	if (!out || !in) {
+		r = -EBADF;
+		goto done;
+	}
+	if ((in->flags & O_ACCMODE) == O_WRONLY || (out->flags & O_ACCMODE) == O_RDONLY) {
+		r = -EBADF;
+		goto done;
+	}
+	if (!in->inode || !S_ISREG(in->inode->mode) || (out->flags & O_APPEND)) {
+		r = -EINVAL;
+		goto done;
+	}
+	u64 off = 0;
+	if (uoff) {
+		s64 o;
+		if (copy_from_user(&o, uoff, sizeof(o)) < 0) {
+			r = -EFAULT;
+			goto done;
+		}
+		if (o < 0) {
+			r = -EINVAL;
+			goto done;
+		}
+		off = (u64)o;
+	}
+	buf = kmalloc(PAGE_SIZE, 0);
+	if (!buf) {
+		r = -ENOMEM;
+		goto done;
+	}
+	size_t moved = 0;
+	while (moved < count) {
+		struct uio ru = { (u64)(uptr)buf, MIN(count - moved, PAGE_SIZE), false };
+		long got = vfs_read(in, &ru, uoff ? &off : NULL);
+		if (got <= 0) {
+			if (got < 0 && !moved)
+				r = got;
+			break;
+		}
+		struct uio wu = { (u64)(uptr)buf, (size_t)got, false };
+		long put = vfs_write(out, &wu, NULL);
+		if (put < 0) {
+			if (!moved)
+				r = finish_write(put);
+			break;
+		}
+		moved += (size_t)put;
+		__atomic_add_fetch(&sendfile_bytes, (u64)put, __ATOMIC_RELAXED);
+		if (put < got) {
+			if (!uoff) {   /* the unsent rest goes back to the file */
+				mutex_lock(&in->pos_lock);
+				in->pos -= (u64)(got - put);
+				mutex_unlock(&in->pos_lock);
+			} else {
+				off -= (u64)(got - put);
+			}
+			break;
+		}
+	}
+	if (r == 0)
+		r = (long)moved;
+	if (r >= 0 && uoff) {
+		s64 o = (s64)off;
+		if (copy_to_user(uoff, &o, sizeof(o)) < 0)
+			r = -EFAULT;
+	}
+done:
+	kfree(buf);
+	if (out)
+		file_put(out);
+	if (in)
+		file_put(in);
+	return r;
 }

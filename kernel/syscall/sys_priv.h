@@ -29,6 +29,7 @@ long sys_pipe2(const u64 a[6]);
 long sys_ftruncate(const u64 a[6]);
 long sys_fsync(const u64 a[6]);
 long sys_poll(const u64 a[6]);
+long sys_sendfile(const u64 a[6]);
 long sys_ppoll(const u64 a[6]);
 /* sys_fs.c */
 /* A path from user memory into a kmalloc'd buffer the caller frees. */

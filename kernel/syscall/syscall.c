@@ -101,6 +101,7 @@ static const struct sys_entry table[NR_MAX] = {
 	[10] = { sys_mprotect, "mprotect" },
 	[88] = { sys_symlink, "symlink" },
 	[7] = { sys_poll, "poll" },
+	[40] = { sys_sendfile, "sendfile" },
 	[271] = { sys_ppoll, "ppoll" },
 	[266] = { sys_symlinkat, "symlinkat" },
 	[130] = { sys_rt_sigsuspend, "rt_sigsuspend" },
