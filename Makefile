@@ -37,6 +37,7 @@ ARCH_SRCS := \
 	kernel/arch/x86_64/ioapic.c \
 	kernel/arch/x86_64/acpi.c \
 	kernel/arch/x86_64/time.c \
+	kernel/arch/x86_64/profile.c \
 	kernel/arch/x86_64/smp.c \
 	kernel/arch/x86_64/multiboot.c \
 	kernel/arch/x86_64/serial.c \
@@ -151,6 +152,10 @@ SYSCALL_SRCS := \
 REPL_SRCS := \
 	kernel/repl/repl.c
 
+PROF_SRCS := \
+	kernel/prof/prof.c \
+	kernel/prof/prof_repl.c
+
 ZEROCOPY_SRCS := \
 	zerocopy/pkb.c \
 	zerocopy/pkb_repl.c
@@ -163,10 +168,11 @@ KTEST_SRCS := \
 	kernel/test/kt_rcu.c \
 	kernel/test/kt_time.c \
 	kernel/test/kt_fault.c \
-	kernel/test/kt_repl.c
+	kernel/test/kt_repl.c \
+	kernel/test/kt_prof.c
 
 KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) \
-               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(BLK_SRCS) \
+               $(SCHED_SRCS) $(SYNC_SRCS) $(REPL_SRCS) $(PROF_SRCS) $(ZEROCOPY_SRCS) $(NIC_SRCS) $(BLK_SRCS) \
                $(NET_SRCS) $(FS_SRCS) $(PROC_SRCS) $(SYSCALL_SRCS) \
                $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
@@ -312,7 +318,8 @@ $(BUILD)/host/loadgen-unit: $(LOADGEN_TESTS) $(LOADGEN_CORE) $(wildcard bench/lo
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(LOADGEN_TESTS) $(LOADGEN_CORE) -lcriterion -lm
 
 test: deps-test $(BUILD)/caboose.elf $(BUILD)/caboose.iso $(BUILD)/host/unit \
-      $(BUILD)/host/loadgen-unit $(FUZZ_BINS) $(BUILD)/apps/httpd $(BUILD)/host/httpd-unit
+      $(BUILD)/host/loadgen-unit $(FUZZ_BINS) $(BUILD)/apps/httpd $(BUILD)/host/httpd-unit \
+      $(BUILD)/bench/loadgen
 	python3 tests/run.py
 
 # the layers of DESIGN.md (also the first tier of make test)
@@ -351,12 +358,16 @@ $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile
 # row); bench/nic, bench/net, bench/tcp and bench/run need root for their
 # network namespaces. bench/tcp: iperf3 both ways and wrk, Caboose and the
 # Linux guest. bench/run: Caboose and a Linux guest side by side (wrk, loadgen).
+# QUICK=1: one short load of each kind (about 3 minutes): checks that every
+# benchmark still works (the bench tier of make test runs the same), not a
+# measurement.
+BENCH_FLAGS := $(if $(filter-out 0,$(QUICK)),--quick)
 bench: deps-bench $(BUILD)/caboose.elf $(BUILD)/bench/loadgen
-	@python3 bench/boot
-	@python3 bench/nic
-	@python3 bench/net
-	@python3 bench/tcp
-	@python3 bench/run
+	@python3 bench/boot $(BENCH_FLAGS)
+	@python3 bench/nic $(BENCH_FLAGS)
+	@python3 bench/net $(BENCH_FLAGS)
+	@python3 bench/tcp $(BENCH_FLAGS)
+	@python3 bench/run $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -29,21 +29,53 @@ static const char *const stage_help[METRICS_NSTAGES] = {
 	[METRICS_TOTAL] = "first byte read to last byte acknowledged",
 };
 
+static const char *const tail_names[METRICS_TAIL_NSTAGES] = {
+	[METRICS_TAIL_SOCKET] = "socket",
+	[METRICS_TAIL_SCHED] = "sched",
+	[METRICS_TAIL_APP] = "app",
+	[METRICS_TAIL_OUTPUT] = "tcp_output",
+	[METRICS_TAIL_ACK] = "ack",
+	[METRICS_TAIL_RETRANS] = "retrans",
+	[METRICS_TAIL_TOTAL] = "total",
+};
+static const char *const tail_help[METRICS_TAIL_NSTAGES] = {
+	[METRICS_TAIL_SOCKET] = "bytes waiting in the socket while the thread was busy",
+	[METRICS_TAIL_SCHED] = "the thread, woken by the bytes, waiting to run",
+	[METRICS_TAIL_APP] = "parsing and the head, outside the send calls",
+	[METRICS_TAIL_OUTPUT] = "inside the send calls (TCP output, the driver)",
+	[METRICS_TAIL_ACK] = "waiting for the last byte's ACK, nothing retransmitted",
+	[METRICS_TAIL_RETRANS] = "waiting for the last byte's ACK, with retransmissions",
+	[METRICS_TAIL_TOTAL] = "first byte arrived to last byte acknowledged",
+};
+
 static struct hist_pcpu stages[METRICS_NSTAGES];   /* [once] parts set by metrics_init */
+static struct hist_pcpu tail[METRICS_TAIL_NSTAGES]; /* [once] the same */
 static bool ready;                                 /* [once] */
 static u64 unwatched, unacked, reset_ns;           /* [atomic] */
+static u64 tail_threshold;   /* [atomic] ns, the p99 of totals; 0: not yet known */
+static u64 responses;        /* [atomic] since the last reset */
+static u8 thr_busy;          /* [atomic] someone is updating tail_threshold */
+static struct hist thr_scratch;  /* [thr_busy] */
+
+static int init_set(struct hist_pcpu *set, int count, unsigned n)
+{
+	for (int i = 0; i < count; i++) {
+		struct hist_cpu *mem = kzalloc(n * sizeof(*mem));
+		if (!mem)
+			return -ENOMEM;   /* the parts already made stay */
+		hist_pcpu_init(&set[i], mem, n);
+	}
+	return 0;
+}
 
 int metrics_init(void)
 {
 	if (ready)
 		return 0;
 	unsigned n = ncpus ? ncpus : 1;
-	for (int i = 0; i < METRICS_NSTAGES; i++) {
-		struct hist_cpu *mem = kzalloc(n * sizeof(*mem));
-		if (!mem)
-			return -ENOMEM;   /* the parts already made stay: a few KiB */
-		hist_pcpu_init(&stages[i], mem, n);
-	}
+	if (init_set(stages, METRICS_NSTAGES, n) < 0 ||
+	    init_set(tail, METRICS_TAIL_NSTAGES, n) < 0)
+		return -ENOMEM;
 	reset_ns = net_now_ns();
 	__atomic_store_n(&ready, true, __ATOMIC_RELEASE);
 	return 0;
@@ -61,6 +93,10 @@ void metrics_reset(void)
 		return;
 	for (int i = 0; i < METRICS_NSTAGES; i++)
 		hist_pcpu_reset(&stages[i]);
+	for (int i = 0; i < METRICS_TAIL_NSTAGES; i++)
+		hist_pcpu_reset(&tail[i]);
+	__atomic_store_n(&tail_threshold, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&responses, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&unwatched, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&unacked, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&reset_ns, net_now_ns(), __ATOMIC_RELAXED);
@@ -72,7 +108,7 @@ struct metrics_conn {
 	u32 refs;                         /* [atomic] the thread, and each busy slot */
 	struct metrics_req {
 		struct metrics_conn *conn;
-		u64 t0, t1;
+		struct metrics_times tm;
 		bool busy;                /* [atomic] */
 	} req[TCP_ACK_WATCH_MAX];
 };
@@ -96,25 +132,60 @@ void metrics_conn_put(struct metrics_conn *c)
 
 /* The watch: in TCP's receive path with the socket's lock held, or in
  * metrics_response when nothing was outstanding. */
-static void acked(void *arg, u64 now)
+/* A request slower than the p99: where its time went (metrics.h). */
+static void record_tail(const struct metrics_times *tm, u64 t2, u32 rexmits)
+{
+	u64 waited = tm->start - tm->t0, sched = MIN(tm->sched_ns, waited);
+	u64 took = tm->t1 - tm->start, send = MIN(tm->send_ns, took);
+	hist_pcpu_record(&tail[METRICS_TAIL_SOCKET], waited - sched);
+	hist_pcpu_record(&tail[METRICS_TAIL_SCHED], sched);
+	hist_pcpu_record(&tail[METRICS_TAIL_APP], took - send);
+	hist_pcpu_record(&tail[METRICS_TAIL_OUTPUT], send);
+	hist_pcpu_record(&tail[rexmits ? METRICS_TAIL_RETRANS : METRICS_TAIL_ACK], t2 - tm->t1);
+	hist_pcpu_record(&tail[METRICS_TAIL_TOTAL], t2 - tm->t0);
+}
+
+static void acked(void *arg, u64 now, u32 rexmits)
 {
 	struct metrics_req *r = arg;
 	struct metrics_conn *c = r->conn;
 	if (now == 0) {
 		__atomic_fetch_add(&unacked, 1, __ATOMIC_RELAXED);
-	} else {
-		u64 t2 = MAX(now, r->t1);   /* another CPU's clock may lag a little */
-		record(METRICS_ACK, t2 - r->t1);
-		record(METRICS_TOTAL, t2 - r->t0);
+	} else if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
+		u64 t2 = MAX(now, r->tm.t1);   /* another CPU's clock may lag a little */
+		record(METRICS_ACK, t2 - r->tm.t1);
+		record(METRICS_TOTAL, t2 - r->tm.t0);
+		u64 thr = __atomic_load_n(&tail_threshold, __ATOMIC_RELAXED);
+		if (thr && t2 - r->tm.t0 > thr)
+			record_tail(&r->tm, t2, rexmits);
 	}
 	__atomic_store_n(&r->busy, false, __ATOMIC_RELEASE);
 	metrics_conn_put(c);
 }
 
-void metrics_response(struct metrics_conn *c, struct socket *s, u64 t0, u64 t1)
+/* The p99 of totals, for the tail's threshold: updated by one thread at a
+ * time (the others go on with the old value), in thread context. */
+static void update_threshold(void)
 {
-	t1 = MAX(t1, t0);
-	record(METRICS_QUEUE, t1 - t0);
+	if (__atomic_exchange_n(&thr_busy, 1, __ATOMIC_ACQUIRE))
+		return;
+	hist_pcpu_read(&stages[METRICS_TOTAL], &thr_scratch);
+	if (thr_scratch.count >= METRICS_TAIL_MIN)
+		__atomic_store_n(&tail_threshold, hist_percentile(&thr_scratch, 990000),
+				 __ATOMIC_RELAXED);
+	__atomic_store_n(&thr_busy, 0, __ATOMIC_RELEASE);
+}
+
+void metrics_response(struct metrics_conn *c, struct socket *s, const struct metrics_times *in)
+{
+	/* the stages must nest: t0 <= start <= t1 */
+	struct metrics_times tm = *in;
+	tm.start = MAX(tm.start, tm.t0);
+	tm.t1 = MAX(tm.t1, tm.start);
+	record(METRICS_QUEUE, tm.t1 - tm.t0);
+	if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) &&
+	    __atomic_add_fetch(&responses, 1, __ATOMIC_RELAXED) % METRICS_TAIL_EVERY == 0)
+		update_threshold();
 	struct metrics_req *r = NULL;
 	for (int i = 0; c && i < TCP_ACK_WATCH_MAX && !r; i++)
 		if (!__atomic_load_n(&c->req[i].busy, __ATOMIC_ACQUIRE))
@@ -123,8 +194,7 @@ void metrics_response(struct metrics_conn *c, struct socket *s, u64 t0, u64 t1)
 		__atomic_fetch_add(&unwatched, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	r->t0 = t0;
-	r->t1 = t1;
+	r->tm = tm;
 	__atomic_store_n(&r->busy, true, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&c->refs, 1, __ATOMIC_RELAXED);
 	if (tcp_ack_watch(s, acked, r) != 0) {
@@ -220,9 +290,25 @@ static bool exported_counter(const char *name)
 	return false;
 }
 
+/* One histogram of a labelled family, Prometheus' way. */
+static void prom_hist(struct mbuf *b, const char *family, const char *stage, const struct hist *h)
+{
+	char le[32], sum[32];
+	for (size_t i = 0; i < ARRAY_SIZE(prom_le_ns); i++) {
+		fmt_seconds(le, sizeof(le), prom_le_ns[i]);
+		mb_printf(b, "%s_bucket{stage=\"%s\",le=\"%s\"} %llu\n", family, stage, le,
+			  (unsigned long long)hist_count_le(h, prom_le_ns[i]));
+	}
+	mb_printf(b, "%s_bucket{stage=\"%s\",le=\"+Inf\"} %llu\n", family, stage,
+		  (unsigned long long)h->count);
+	fmt_seconds(sum, sizeof(sum), h->sum);
+	mb_printf(b, "%s_sum{stage=\"%s\"} %s\n%s_count{stage=\"%s\"} %llu\n", family, stage, sum,
+		  family, stage, (unsigned long long)h->count);
+}
+
 static void render_prom(struct mbuf *b, struct hist *h)
 {
-	char le[32], sum[32], nm[80];
+	char nm[80], thr[32];
 	mb_printf(b, "# HELP caboose_http_request_stage_seconds Server-side latency of HTTP "
 		  "requests by stage: queue (first byte read to response queued), ack (response "
 		  "queued to last byte acknowledged), total (first byte read to last byte "
@@ -230,18 +316,22 @@ static void render_prom(struct mbuf *b, struct hist *h)
 		  "# TYPE caboose_http_request_stage_seconds histogram\n");
 	for (int st = 0; st < METRICS_NSTAGES; st++) {
 		hist_pcpu_read(&stages[st], h);
-		for (size_t i = 0; i < ARRAY_SIZE(prom_le_ns); i++) {
-			fmt_seconds(le, sizeof(le), prom_le_ns[i]);
-			mb_printf(b, "caboose_http_request_stage_seconds_bucket{stage=\"%s\",le=\"%s\"} %llu\n",
-				  stage_names[st], le, (unsigned long long)hist_count_le(h, prom_le_ns[i]));
-		}
-		mb_printf(b, "caboose_http_request_stage_seconds_bucket{stage=\"%s\",le=\"+Inf\"} %llu\n",
-			  stage_names[st], (unsigned long long)h->count);
-		fmt_seconds(sum, sizeof(sum), h->sum);
-		mb_printf(b, "caboose_http_request_stage_seconds_sum{stage=\"%s\"} %s\n"
-			  "caboose_http_request_stage_seconds_count{stage=\"%s\"} %llu\n",
-			  stage_names[st], sum, stage_names[st], (unsigned long long)h->count);
+		prom_hist(b, "caboose_http_request_stage_seconds", stage_names[st], h);
 	}
+	mb_printf(b, "# HELP caboose_http_tail_stage_seconds Where the time of HTTP requests "
+		  "slower than the p99 went: socket (waiting to be read), sched (the woken thread "
+		  "waiting to run), app, tcp_output (in the send calls), ack (waiting for the ACK), "
+		  "retrans (waiting for the ACK, with retransmissions), total.\n"
+		  "# TYPE caboose_http_tail_stage_seconds histogram\n");
+	for (int st = 0; st < METRICS_TAIL_NSTAGES; st++) {
+		hist_pcpu_read(&tail[st], h);
+		prom_hist(b, "caboose_http_tail_stage_seconds", tail_names[st], h);
+	}
+	fmt_seconds(thr, sizeof(thr), __atomic_load_n(&tail_threshold, __ATOMIC_RELAXED));
+	mb_printf(b, "# HELP caboose_http_tail_threshold_seconds The p99 of totals above which "
+		  "a request counts as tail (0 until %d requests were timed).\n"
+		  "# TYPE caboose_http_tail_threshold_seconds gauge\n"
+		  "caboose_http_tail_threshold_seconds %s\n", METRICS_TAIL_MIN, thr);
 	mb_printf(b, "# HELP caboose_http_latency_unwatched_total Responses whose acknowledgment "
 		  "could not be watched (queue figure only).\n"
 		  "# TYPE caboose_http_latency_unwatched_total counter\n"
@@ -269,19 +359,14 @@ static void render_prom(struct mbuf *b, struct hist *h)
 	}
 }
 
-static void render_json(struct mbuf *b, struct hist *h)
+/* "name":{...} for each histogram of a set, comma-separated */
+static void json_stages(struct mbuf *b, struct hist *h, struct hist_pcpu *set,
+			const char *const *names, const char *const *help, int n)
 {
-	u64 now = net_now_ns(), since = __atomic_load_n(&reset_ns, __ATOMIC_RELAXED);
-	mb_printf(b, "{\"latency\":{\"unit\":\"ns\",\"buckets\":{\"scheme\":\"log-linear\","
-		  "\"sub_bits\":%u,\"max_bits\":%u},\"since_reset_ms\":%llu,\"unwatched\":%llu,"
-		  "\"unacked\":%llu,\"stages\":{", HIST_SUB_BITS, HIST_MAX_BITS,
-		  (unsigned long long)(now > since ? (now - since) / 1000000 : 0),
-		  (unsigned long long)__atomic_load_n(&unwatched, __ATOMIC_RELAXED),
-		  (unsigned long long)__atomic_load_n(&unacked, __ATOMIC_RELAXED));
-	for (int st = 0; st < METRICS_NSTAGES; st++) {
-		hist_pcpu_read(&stages[st], h);
+	for (int st = 0; st < n; st++) {
+		hist_pcpu_read(&set[st], h);
 		mb_printf(b, "%s\"%s\":{\"what\":\"%s\",\"count\":%llu,\"sum_ns\":%llu,\"min_ns\":%llu,"
-			  "\"mean_ns\":%llu", st ? "," : "", stage_names[st], stage_help[st],
+			  "\"mean_ns\":%llu", st ? "," : "", names[st], help[st],
 			  (unsigned long long)h->count, (unsigned long long)h->sum,
 			  (unsigned long long)(h->count ? h->min : 0),
 			  (unsigned long long)(h->count ? h->sum / h->count : 0));
@@ -301,7 +386,22 @@ static void render_json(struct mbuf *b, struct hist *h)
 		}
 		mb_printf(b, "]}");
 	}
-	mb_printf(b, "}},\"drops\":{");
+}
+
+static void render_json(struct mbuf *b, struct hist *h)
+{
+	u64 now = net_now_ns(), since = __atomic_load_n(&reset_ns, __ATOMIC_RELAXED);
+	mb_printf(b, "{\"latency\":{\"unit\":\"ns\",\"buckets\":{\"scheme\":\"log-linear\","
+		  "\"sub_bits\":%u,\"max_bits\":%u},\"since_reset_ms\":%llu,\"unwatched\":%llu,"
+		  "\"unacked\":%llu,\"stages\":{", HIST_SUB_BITS, HIST_MAX_BITS,
+		  (unsigned long long)(now > since ? (now - since) / 1000000 : 0),
+		  (unsigned long long)__atomic_load_n(&unwatched, __ATOMIC_RELAXED),
+		  (unsigned long long)__atomic_load_n(&unacked, __ATOMIC_RELAXED));
+	json_stages(b, h, stages, stage_names, stage_help, METRICS_NSTAGES);
+	mb_printf(b, "},\"tail\":{\"threshold_ns\":%llu,\"stages\":{",
+		  (unsigned long long)__atomic_load_n(&tail_threshold, __ATOMIC_RELAXED));
+	json_stages(b, h, tail, tail_names, tail_help, METRICS_TAIL_NSTAGES);
+	mb_printf(b, "}}},\"drops\":{");
 	for (int r = 0; r < NET_DROP_COUNT; r++)
 		mb_printf(b, "%s\"%s\":%llu", r ? "," : "", net_drop_name((enum net_drop)r),
 			  (unsigned long long)net_drop_count((enum net_drop)r));
@@ -345,8 +445,33 @@ static void fmt_us(char *buf, size_t n, u64 ns)
 		  (unsigned long long)(ns % 1000));
 }
 
+/* The tail's stages: what share of the tail requests' time each took. */
+static void tail_table(struct repl_out *o, struct hist *h)
+{
+	hist_pcpu_read(&tail[METRICS_TAIL_TOTAL], h);
+	u64 all = h->sum;
+	repl_table_begin(o, "tail", "stage::10 count:n:9 share_pct:n:9 mean_us:n:11 p50_us:n:11 "
+			 "p99_us:n:11 max_us:n:11");
+	for (int st = 0; st < METRICS_TAIL_NSTAGES; st++) {
+		char v[6][24];
+		hist_pcpu_read(&tail[st], h);
+		u64 share = all ? (h->sum * 10000 + all / 2) / all : 0;
+		ksnprintf(v[0], 24, "%llu", (unsigned long long)h->count);
+		ksnprintf(v[1], 24, "%llu.%02llu", (unsigned long long)(share / 100),
+			  (unsigned long long)(share % 100));
+		fmt_us(v[2], 24, h->count ? h->sum / h->count : 0);
+		fmt_us(v[3], 24, hist_percentile(h, 500000));
+		fmt_us(v[4], 24, hist_percentile(h, 990000));
+		fmt_us(v[5], 24, hist_percentile(h, HIST_PPM));
+		const char *cells[7] = { tail_names[st], v[0], v[1], v[2], v[3], v[4], v[5] };
+		repl_row(o, cells);
+	}
+	repl_table_end(o);
+}
+
 REPL_CMD("latency", cmd_latency, "[reset]",
-	 "server-side HTTP latency by stage (queue, ack, total), in us; reset forgets it");
+	 "server-side HTTP latency by stage (queue, ack, total) and, for requests over the "
+	 "p99, where their time went (tail), in us; reset forgets it");
 static int cmd_latency(struct repl_out *o, int argc, char **argv)
 {
 	static struct hist h;   /* the REPL thread is the only user */
@@ -374,8 +499,10 @@ static int cmd_latency(struct repl_out *o, int argc, char **argv)
 		repl_row(o, cells);
 	}
 	repl_table_end(o);
+	tail_table(o, &h);
 	u64 now = net_now_ns(), since = __atomic_load_n(&reset_ns, __ATOMIC_RELAXED);
 	repl_obj_begin(o, "latency_totals");
+	repl_kv_u64(o, "tail_threshold_ns", __atomic_load_n(&tail_threshold, __ATOMIC_RELAXED));
 	repl_kv_u64(o, "unwatched", __atomic_load_n(&unwatched, __ATOMIC_RELAXED));
 	repl_kv_u64(o, "unacked", __atomic_load_n(&unacked, __ATOMIC_RELAXED));
 	repl_kv_u64(o, "since_reset_ms", now > since ? (now - since) / 1000000 : 0);

@@ -171,17 +171,18 @@ void sock_stats(struct socket *s, struct sock_stats *out);
  * whenever data arrives; it must not sleep. */
 void sock_set_upcall(struct socket *s, void (*fn)(struct socket *s, void *arg), void *arg);
 /* Stream sockets, for in-kernel services that time their responses: call
- * fn(arg, now_ns) once the peer has acknowledged every byte queued on s so
- * far. fn runs exactly once for each call that returned 0: with the time of
- * the acknowledgment (net_now_ns, never 0; from within this call when
- * nothing is outstanding), or with now_ns = 0 if the connection ends first
- * (reset, time-out, abort). It runs in TCP's
+ * fn(arg, now_ns, rexmits) once the peer has acknowledged every byte queued
+ * on s so far. fn runs exactly once for each call that returned 0: with the
+ * time of the acknowledgment (net_now_ns, never 0; from within this call
+ * when nothing is outstanding), or with now_ns = 0 if the connection ends
+ * first (reset, time-out, abort); rexmits is the number of segments the
+ * connection retransmitted between the call and then. It runs in TCP's
  * receive path with the socket's lock held: it must not sleep, nor call
  * into this socket. Watches on one socket fire in the order they were set;
  * TCP_ACK_WATCH_MAX may wait at a time. Returns 0, -EBUSY (that many wait
  * already), -ENOTCONN (not connected, or closed), -EOPNOTSUPP (not TCP). */
 #define TCP_ACK_WATCH_MAX 4
-int tcp_ack_watch(struct socket *s, void (*fn)(void *arg, u64 now_ns), void *arg);
+int tcp_ack_watch(struct socket *s, void (*fn)(void *arg, u64 now_ns, u32 rexmits), void *arg);
 void sock_close(struct socket *s);
 
 /* ---- drop reasons (counters net.drop.<name>) ---- */

@@ -311,9 +311,11 @@ static bool header_says(const char *req, const char *end, const char *name, cons
 	return false;
 }
 
-/* Answer one request (req .. end, the blank line excluded). false: close. */
-static bool http_answer(struct socket *s, char *req, char *end)
+/* Answer one request (req .. end, the blank line excluded). false: close.
+ * *send_ns: the time spent in the send calls of its response. */
+static bool http_answer(struct socket *s, char *req, char *end, u64 *send_ns)
 {
+	*send_ns = 0;
 	*end = 0;
 	char *sp1 = strchr(req, ' ');
 	char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
@@ -351,17 +353,21 @@ static bool http_answer(struct socket *s, char *req, char *end)
 			      keep ? "keep-alive" : "close");
 	}
 	__atomic_fetch_add(&http_requests, 1, __ATOMIC_RELAXED);
-	if (http_send(s, hdr, (u32)n, b, !head) != 0)
-		return false;
-	return keep;
+	u64 t = net_now_ns();
+	int err = http_send(s, hdr, (u32)n, b, !head);
+	*send_ns = net_now_ns() - t;
+	return err == 0 && keep;
 }
 
 #define HTTP_REQ_MAX 8192
 
 /* Each request is timed (metrics.h): t0 when its first byte arrived from
- * the network (the socket's read stamp; the read's return if none), t1
- * when its response was queued; metrics_response watches for the ACK of
- * its last byte. */
+ * the network (the socket's read stamp; the read's return if none), when
+ * the thread took it up (the read returned, or the answer before it in the
+ * same read was queued) and how much of the wait before was the thread's
+ * own (its bytes came while it was blocked in the read: waking and
+ * waiting to run), the time in the send calls, t1 when its response was
+ * queued; metrics_response watches for the ACK of its last byte. */
 static void http_conn(void *arg)
 {
 	struct socket *s = arg;
@@ -376,7 +382,9 @@ static void http_conn(void *arg)
 	u64 t_first = 0;
 	bool open = req != NULL;
 	while (open) {
+		u64 t_call = net_now_ns();
 		long n = sock_recvfrom(s, req + have, HTTP_REQ_MAX - have, 0, NULL);
+		u64 t_ret = net_now_ns();
 		if (n == -EAGAIN)
 			__atomic_fetch_add(&http_idle_closes, 1, __ATOMIC_RELAXED);
 		if (n <= 0)
@@ -389,10 +397,16 @@ static void http_conn(void *arg)
 		have += (u32)n;
 		req[have] = 0;
 		char *end;
+		u64 t_start = t_ret;
 		while (open && (end = strstr_bounded(req, have, "\r\n\r\n")) != NULL) {
 			u32 used = (u32)(end - req) + 4;
-			open = http_answer(s, req, end);
-			metrics_response(mc, s, t_first, net_now_ns());
+			struct metrics_times tm = { .t0 = t_first, .start = t_start };
+			/* bytes that came while the thread was blocked in this read */
+			if (t_start == t_ret && t_ret > MAX(t_first, t_call))
+				tm.sched_ns = t_ret - MAX(t_first, t_call);
+			open = http_answer(s, req, end, &tm.send_ns);
+			tm.t1 = t_start = net_now_ns();
+			metrics_response(mc, s, &tm);
 			memmove(req, req + used, have - used);
 			have -= used;
 			req[have] = 0;

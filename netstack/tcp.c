@@ -923,7 +923,7 @@ static const struct sock_ops tcp_sock_ops = {
  * watch's sequence number is the end of the data queued when it was set;
  * new_ack (tcp_input.c) fires the watches snd_una has reached. ---- */
 
-int tcp_ack_watch(struct socket *s, void (*fn)(void *arg, u64 now_ns), void *arg)
+int tcp_ack_watch(struct socket *s, void (*fn)(void *arg, u64 now_ns, u32 rexmits), void *arg)
 {
 	if (!s || !fn)
 		return -EINVAL;
@@ -942,13 +942,13 @@ int tcp_ack_watch(struct socket *s, void (*fn)(void *arg, u64 now_ns), void *arg
 	} else {
 		u32 data_start = t->snd_una + (t->snd_una == t->iss ? 1 : 0);  /* past our SYN */
 		struct tcp_ack_watch *w = &t->watch[(t->watch_head + t->n_watch) % TCP_ACK_WATCH_MAX];
-		*w = (struct tcp_ack_watch){ data_start + t->snd_q_bytes, fn, arg };
+		*w = (struct tcp_ack_watch){ data_start + t->snd_q_bytes, fn, arg, t->retransmits };
 		t->n_watch++;
 	}
 	spin_unlock(&s->lock);
 	if (now) {
 		u64 ns = net_now_ns();
-		fn(arg, ns ? ns : 1);
+		fn(arg, ns ? ns : 1, 0);
 	}
 	return err;
 }
@@ -959,7 +959,7 @@ void tcp_ack_watch_fire(struct tcb *t, u64 now)
 		struct tcp_ack_watch w = t->watch[t->watch_head];
 		t->watch_head = (u8)((t->watch_head + 1) % TCP_ACK_WATCH_MAX);
 		t->n_watch--;
-		w.fn(w.arg, now ? now : 1);
+		w.fn(w.arg, now ? now : 1, (u32)(t->retransmits - w.rexmit0));
 	}
 }
 
@@ -971,7 +971,7 @@ static void ack_watch_cancel(struct tcb *t)
 		struct tcp_ack_watch w = t->watch[t->watch_head];
 		t->watch_head = (u8)((t->watch_head + 1) % TCP_ACK_WATCH_MAX);
 		t->n_watch--;
-		w.fn(w.arg, 0);
+		w.fn(w.arg, 0, (u32)(t->retransmits - w.rexmit0));
 	}
 }
 

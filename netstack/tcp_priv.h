@@ -158,8 +158,9 @@ struct tcb {
 	 * order of their sequence numbers, fired by tcp_ack_watch_fire */
 	struct tcp_ack_watch {
 		u32 seq;                  /* fires when snd_una reaches it */
-		void (*fn)(void *arg, u64 now_ns);
+		void (*fn)(void *arg, u64 now_ns, u32 rexmits);
 		void *arg;
+		u64 rexmit0;              /* t->retransmits when it was set */
 	} watch[TCP_ACK_WATCH_MAX];
 	u8 watch_head, n_watch;
 };

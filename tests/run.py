@@ -6,7 +6,9 @@ build/host/unit, build/host/loadgen-unit).  Python 3 standard library only.
 
 Tiers, in order (select with --tiers, default all):
   layers    tools/check-layers (one result per rule) and its own test
-            (tests/tools/test_check_layers.py, one result per case)
+            (tests/tools/test_check_layers.py, one result per case); the test of
+            tools/flamegraph (tests/tools/test_flamegraph.py: SVG widths, nesting,
+            escaping, bad input; one result per case)
   host      build/host/unit, build/host/loadgen-unit and build/host/httpd-unit
             (Criterion); one result per Criterion test
   httpd     apps/httpd on Linux, loopback only (tests/host/httpd/httpd_test.py;
@@ -22,7 +24,10 @@ Tiers, in order (select with --tiers, default all):
             and /metrics through its forwarded ports, then QEMU is stopped by
             its PID (tools/run_smoke.py, which `make run-smoke` runs too)
   repl      the kernel REPL on COM2 (tests/integration/repl_test.py): every command,
-            live and frozen during a CPU-heavy workload, then fuzzing
+            live and frozen during a CPU-heavy workload; the sampling profiler
+            (profile start/stop/top/folded: bad arguments refused, the workload's
+            function on top, folded counts adding up to the samples, a restart
+            at another rate, [idle] on an idle machine, profile=on); then fuzzing
   blk       virtio-blk and the block layer (tests/integration/blk_test.py; no
             root): raw images made by the test, read through the REPL's `blk`
             (hashes against the host file), writes read back and found in the
@@ -42,7 +47,9 @@ Tiers, in order (select with --tiers, default all):
             as `make run` has it (about 70 s, mostly waiting for timeouts)
   tcp       TCP against Linux in a network namespace (tests/integration/
             tcp_test.py; needs root, curl, wrk, iperf3): curl and wrk against the HTTP
-            responder, 64 MiB each way through echo, 1000 connections, iperf3
+            responder, its latency histograms in /metrics, /metrics.json and the
+            REPL (with the tail attribution wrk fills: stages that add up to the
+            total to the nanosecond), 64 MiB each way through echo, 1000 connections, iperf3
             against the iperf service (both ways, 4 streams, refusals, hostile
             control connections), a SYN flood met with cookies; then behind a
             seeded lossy relay at 1%, 5% and 10% loss
@@ -70,6 +77,10 @@ Tiers, in order (select with --tiers, default all):
             /bin per applet) running sh/busybox-c.sh, the issue's
             `sh -c 'echo hi | cat; ls /; for ...'`, and sh/busybox-script.sh,
             pipes, redirections, subshells, signals and applets; the crashes)
+  bench     every benchmark of `make bench` with --quick, as `make bench
+            QUICK=1` runs them (needs root; about 3 minutes): each exits 0
+            with one JSON document in which every load ran, on Caboose and
+            on the Linux guest (figures are not checked)
   fuzz      the libFuzzer targets of the network stack (tests/fuzz/run.py),
             20 s each from a seed corpus
 
@@ -906,12 +917,85 @@ def tier_fuzz(res, opts, state):
                 "%s, %s runs: %s" % (r["status"], r.get("runs"), r.get("detail", "")))
 
 
+def bench_checks(name, doc):
+    """What each benchmark's --quick JSON must show: (check, ok, detail)."""
+    out = []
+    if name == "boot":
+        runs = [r for v in doc.get("smp", {}).values() for r in v.get("runs", [])]
+        out.append(("a boot reached its ready line", bool(runs) and
+                    all(r.get("kernel_ms", 0) > 0 for r in runs), json.dumps(runs)[:300]))
+    elif name == "nic":
+        runs = doc.get("runs", [])
+        # the guest queues every frame of its flood; the host's socket and
+        # the guest's receive ring may drop some on a busy host, so only
+        # "some got through" is asserted of those
+        out.append(("the flood was queued, frames got through both ways", bool(runs) and all(
+            r.get("tx_frames") == doc["frames"]["tx"] and r.get("tx_host_saw", 0) > 0 and
+            r.get("rx_frames", 0) > 0 for r in runs), json.dumps(runs)[:300]))
+    elif name == "net":
+        res = doc.get("results", [])
+        for r in res:
+            ok = all(r.get(k, {}).get("n", 0) > 0 for k in ("ping_56", "ping_1472")) and \
+                all(r.get(k, {}).get("requests_per_s", 0) > 0 for k in ("udp_echo_1", "udp_echo_16"))
+            out.append(("%s answered ping and UDP echo" % r.get("system"), ok, json.dumps(r)[:300]))
+        out.append(("ratios computed", len(doc.get("ratios", [])) > 0, "no ratios"))
+    elif name == "tcp":
+        for r in doc.get("results", []):
+            loads = ("iperf3_to_guest", "iperf3_from_guest", "http_612b")
+            ok = all(r.get(k, {}).get("status") == "ok" for k in loads) and \
+                all(r.get(k, {}).get("gbit_per_s", 0) > 0 for k in loads[:2]) and \
+                r.get("http_612b", {}).get("requests", 0) > 0
+            out.append(("%s: iperf3 both ways and wrk" % r.get("system"), ok, json.dumps(r)[:300]))
+    elif name == "run":
+        systems = doc.get("systems", {})
+        for sname, sysd in sorted(systems.items()):
+            loads = sysd.get("loads", {})
+            bad = [k for k, v in loads.items() if v.get("status") != "ok"]
+            out.append(("%s: every load ran (%d)" % (sname, len(loads)), len(loads) >= 6 and not bad,
+                        "not ok: %s" % ", ".join(bad)))
+        rows = doc.get("ratios", {}).get("caboose_over_linux", [])
+        out.append(("ratio table", any(r.get("ratio") for r in rows), json.dumps(rows)[:300]))
+    return out
+
+
+def tier_bench(res, opts, state):
+    """Every benchmark of `make bench` with --quick, as `make bench QUICK=1`
+    runs them: a broken benchmark fails here, not weeks later.  Figures are
+    not checked (a loaded host makes them meaningless), only that each
+    benchmark exits 0 and its JSON shows every load ran."""
+    for name in ("boot", "nic", "net", "tcp", "run"):
+        t0 = time.monotonic()
+        log = os.path.join(opts.logs, "bench-%s.err" % name)
+        try:
+            with open(log, "w") as errf:
+                p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", name), "--quick"],
+                                   stdout=subprocess.PIPE, stderr=errf, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            res.add("bench %s --quick" % name, False, "no result in 600 s (log %s)" % log)
+            continue
+        try:
+            doc = json.loads(p.stdout)
+        except ValueError:
+            doc = None
+        tail = open(log, errors="replace").read().splitlines()[-15:]
+        res.add("bench %s --quick: exit 0, one JSON document (%.0f s)" %
+                (name, time.monotonic() - t0), p.returncode == 0 and doc is not None,
+                "exit %d, log %s" % (p.returncode, log), tail)
+        if doc is None:
+            continue
+        for check, ok, detail in bench_checks(name, doc):
+            res.add("bench %s: %s" % (name, check), ok, detail)
+
+
 def tier_layers(res, opts, state):
-    """tools/check-layers over the tree and its test: each prints `ok NAME`
+    """tools/check-layers over the tree and its test, and the test of
+    tools/flamegraph: each prints `ok NAME`
     or `FAIL NAME: detail` lines, one result each."""
     for tag, cmd in (("layers", [sys.executable, os.path.join(ROOT, "tools", "check-layers")]),
                      ("layers test", [sys.executable, os.path.join(ROOT, "tests", "tools",
-                                                                   "test_check_layers.py")])):
+                                                                   "test_check_layers.py")]),
+                     ("flamegraph test", [sys.executable, os.path.join(ROOT, "tests", "tools",
+                                                                       "test_flamegraph.py")])):
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            cwd=ROOT, timeout=300)
         lines = [l for l in p.stdout.splitlines() if l.strip()]
@@ -1192,7 +1276,8 @@ def user_repl(res, opts):
 TIERS = [("layers", tier_layers), ("host", tier_host), ("httpd", tier_httpd), ("ktest", tier_ktest),
          ("explicit", tier_explicit), ("boot", tier_boot), ("smoke", tier_smoke), ("repl", tier_repl),
          ("blk", tier_blk), ("nic", tier_nic), ("net", tier_net), ("tcp", tier_tcp),
-         ("hostile", tier_hostile), ("user", tier_user), ("fuzz", tier_fuzz)]
+         ("hostile", tier_hostile), ("user", tier_user), ("bench", tier_bench),
+         ("fuzz", tier_fuzz)]
 
 
 def env_float(name, default):
@@ -1258,7 +1343,7 @@ def main():
             if tname not in wanted:
                 continue
             if tname in ("ktest", "explicit", "boot", "smoke", "repl", "nic", "net", "tcp",
-                         "hostile", "user") and \
+                         "hostile", "user", "bench") and \
                     not os.path.isfile(opts.kernel):
                 res.add(tname, False, "%s is missing (make)" % os.path.relpath(opts.kernel, ROOT))
                 continue

@@ -97,7 +97,8 @@ struct lg_engine {
 	unsigned rr;            /* where the search for an idle connection starts */
 	struct lg_counts all;       /* every request, warm-up included */
 	struct lg_counts measured;  /* requests due in the measured window */
-	struct hist latency;        /* ns, due -> response, measured only */
+	struct hist latency;        /* ns, due -> response, measured only; a request
+				     * with no answer counts at the time-out */
 	struct hist service;        /* ns, sent -> response, measured only */
 	uint64_t max_queue;         /* the FIFO's high-water mark */
 	/* 2xx responses that arrived inside the measured window, whenever

@@ -15,6 +15,13 @@ bool lg_step_saturated(const struct lg_step *s)
 	       (double)s->failed > 0.01 * (double)s->requests;
 }
 
+bool lg_second_better(const struct lg_step *first, const struct lg_step *second,
+		      uint64_t base_p50_ns)
+{
+	return lg_step_keeps_up(second, base_p50_ns) ||
+	       (lg_step_saturated(first) && !lg_step_saturated(second));
+}
+
 int lg_knee(const struct lg_step *steps, size_t n)
 {
 	int knee = -1;

@@ -14,6 +14,11 @@
  * move a step's p99 by 10x while its median stays put, and a knee that
  * jumps between runs is no yardstick.  The p99s are reported per step.
  *
+ * One bad step must not decide a sweep: a step that does
+ * not keep up is run once more (loadgen.c), and lg_second_better says
+ * which attempt counts: the second if it keeps up, or if the first was
+ * saturated and the second is not; otherwise the first.
+ *
  * A step is saturated when it achieved less than LG_SATURATED of its
  * scheduled rate or more than 1% of its requests failed; a sweep stops after
  * the first saturated step (heavier steps only take longer to say the same).
@@ -40,6 +45,8 @@ struct lg_step {
 
 bool lg_step_keeps_up(const struct lg_step *s, uint64_t base_p50_ns);
 bool lg_step_saturated(const struct lg_step *s);
+bool lg_second_better(const struct lg_step *first, const struct lg_step *second,
+		      uint64_t base_p50_ns);
 /* index of the knee in STEPS[0..N), or -1 if even the first step fails */
 int lg_knee(const struct lg_step *steps, size_t n);
 

@@ -232,6 +232,38 @@ void arch_backtrace_walk(u64 fp, u64 pc, u64 sp, bt_emit_t emit, void *arg);
 /* Frame pointer and resume address saved in a switched-out context. */
 void arch_context_frame(const struct context *ctx, u64 *fp, u64 *pc);
 
+/* Sampling (for kernel/prof): hz times a second every CPU takes a
+ * non-maskable interrupt (so interrupt handlers and code with interrupts
+ * off are sampled too) and calls fn with what it interrupted. fn runs in
+ * NMI context on any CPU at any instruction: it takes no lock, allocates
+ * nothing, must not fault, and must not use this_cpu() (%gs may hold the
+ * user's base there); s->cpu names the CPU. arch_profile_start returns 0,
+ * -EINVAL for hz outside [ARCH_PROFILE_HZ_MIN, ARCH_PROFILE_HZ_MAX], or
+ * -ENODEV when there is no timer to drive it; arch_profile_stop returns
+ * once no CPU is inside fn. */
+#define ARCH_PROFILE_HZ_MIN 10
+#define ARCH_PROFILE_HZ_MAX 10000
+enum arch_sample_kind {
+	SAMPLE_KERNEL,      /* a thread or the scheduler loop, in the kernel */
+	SAMPLE_IRQ,         /* inside an interrupt handler or the entry code */
+	SAMPLE_IDLE,        /* halted, waiting for work */
+	SAMPLE_USER,        /* in user mode */
+};
+struct arch_sample {
+	unsigned cpu;
+	enum arch_sample_kind kind;
+	u64 pc, fp, sp;     /* interrupted instruction, frame and stack pointers */
+};
+int arch_profile_start(unsigned hz, void (*fn)(const struct arch_sample *s));
+void arch_profile_stop(void);
+/* The call chain of a kernel sample, innermost first: pcs[0] is s->pc,
+ * each further entry a call site (return address - 1). At most max
+ * entries; never faults: the walk stops at a frame that leaves the
+ * interrupted stack, goes down the stack, or is unmapped, and for
+ * SAMPLE_IRQ at the interrupt entry (so only the handler's frames come
+ * back). Returns the number written. */
+int arch_sample_stack(const struct arch_sample *s, u64 *pcs, int max);
+
 /* ---- user mode (used by kernel/proc and kernel/syscall) ----
  *
  * User addresses are [0, USER_TOP); everything above belongs to the kernel.

@@ -14,6 +14,7 @@
 #include "netstack/net.h"
 #include "nic/pci.h"
 #include "kernel/repl/repl.h"
+#include "kernel/prof/prof.h"
 #include "nic/nic.h"
 #include "fs/blk/blk.h"
 #include "zerocopy/pkb.h"
@@ -92,6 +93,7 @@ static void load_initial_archive(void)
 static void init_main(void *arg)
 {
 	(void)arg;
+	prof_init();
 	repl_start();
 	nic_init();
 	blk_init();

@@ -122,6 +122,8 @@ static void out_json_str(const char *s)
 	out_raw("\"", 1);
 }
 
+bool repl_json(const struct repl_out *o) { return o->json; }
+
 void repl_printf(struct repl_out *o, const char *fmt, ...)
 {
 	if (o->json)

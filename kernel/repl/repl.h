@@ -39,6 +39,9 @@ struct repl_cmd {
 	static const struct repl_cmd *const __repl_cmd_ptr_##f __section(".repl_cmd") \
 		__attribute__((used)) = &__repl_cmd_##f
 
+/* Whether the line asked for JSON (commands whose human form is not a
+ * table or key/value list, e.g. `profile folded`, print it by hand). */
+bool repl_json(const struct repl_out *o);
 void repl_printf(struct repl_out *o, const char *fmt, ...) __printf(2, 3);
 int repl_error(struct repl_out *o, int err, const char *fmt, ...) __printf(3, 4);
 

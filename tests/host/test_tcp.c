@@ -1347,15 +1347,17 @@ struct fired {
 	int n;
 	int id[16];
 	u64 at[16];
+	u32 rexmits[16];
 };
 
 static struct fired fired;
 static int watch_ids[16];
 
-static void on_acked(void *arg, u64 now)
+static void on_acked(void *arg, u64 now, u32 rexmits)
 {
 	cr_assert_lt(fired.n, 16);
 	fired.id[fired.n] = *(int *)arg;
+	fired.rexmits[fired.n] = rexmits;
 	fired.at[fired.n++] = now;
 }
 
@@ -1410,6 +1412,8 @@ Test(tcp_peer, ack_watches_fire_when_their_bytes_are_acknowledged)
 	cr_assert_eq(fired.n, 3);
 	cr_assert_eq(fired.id[2], 2);
 	cr_assert_eq(fired.at[2], t2);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(fired.rexmits[i], 0, "watch %d: nothing was retransmitted", i);
 
 	/* at most TCP_ACK_WATCH_MAX wait; one ACK past several fires them in order */
 	cr_assert_eq(sock_sendto(s, e, 100, 0, NULL), 100);
@@ -1433,6 +1437,43 @@ Test(tcp_peer, ack_watches_fire_when_their_bytes_are_acknowledged)
 		cr_assert_eq(fired.at[i], 0, "watch %d: the connection ended first", i);
 	}
 	cr_assert_eq(watch(s, 9), -ENOTCONN);
+	close_and_check(s, l);
+}
+
+/* A watch tells how many segments were retransmitted while it waited
+ * (the HTTP responder files such responses under "retrans", metrics.h). */
+Test(tcp_peer, ack_watches_count_retransmissions)
+{
+	static struct seen g;
+	struct socket *l;
+	u32 iss;
+	memset(&fired, 0, sizeof(fired));
+	struct socket *s = accept_peer(&l, &iss);
+	cr_assert_eq(sock_setopt(s, TCP_NODELAY, 1), 0);
+	static u8 e[1000];
+	fill(e, sizeof(e), 5);
+	cr_assert_eq(sock_sendto(s, e, sizeof(e), 0, NULL), (long)sizeof(e));
+	cr_assert_eq(watch(s, 0), 0);
+	while (next_seg(&g))
+		;
+	/* lost: two timeouts (200 ms, then 400 ms backed off) send it again */
+	host_net_advance(TCP_RTO_MIN_NS + 10000000ULL);
+	cr_assert(next_seg(&g), "the first retransmission");
+	host_net_advance(2 * TCP_RTO_MIN_NS + 10000000ULL);
+	cr_assert(next_seg(&g), "the second retransmission");
+	host_net_tx_drop_all();
+	cr_assert_eq(fired.n, 0);
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + sizeof(e), TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert_eq(fired.n, 1);
+	cr_assert_eq(fired.rexmits[0], 2);
+	/* the next watch starts from there */
+	cr_assert_eq(sock_sendto(s, e, 10, 0, NULL), 10);
+	cr_assert_eq(watch(s, 1), 0);
+	while (next_seg(&g))
+		;
+	peer_seg(PPORT, 80, ISN_PEER + 1, iss + 1 + sizeof(e) + 10, TH_ACK, 65535, NULL, 0, NULL, 0);
+	cr_assert_eq(fired.n, 2);
+	cr_assert_eq(fired.rexmits[1], 0);
 	close_and_check(s, l);
 }
 

@@ -12,7 +12,10 @@ stack as the peer, with real clients from Debian:
     `name{labels} value`, cumulative buckets, +Inf = _count) and its total
     count covers every request curl and wrk made; /metrics.json parses, its
     counts match, its percentiles are ordered; the REPL's `latency` has the
-    same counts; hostile requests to port 9100 (trickled, huge, garbage)
+    same counts; the tail attribution (requests over the p99 split into
+    socket, sched, app, tcp_output, ack or retrans) is filled by the wrk
+    load, at most 10% of the requests, its stages adding up to the tail's
+    total to the nanosecond, the same in all three; hostile requests to port 9100 (trickled, huge, garbage)
     get 408, 431, 400 and the service still answers;
   - 64 MiB go each way at once through the echo service and come back
     byte for byte;
@@ -57,6 +60,9 @@ METRICS_PORT = 9100
 PROM_LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*",?)*\})? '
                        r'(-?[0-9.]+(e[-+]?[0-9]+)?|\+Inf|-Inf|NaN)$')
 STAGES = ("queue", "ack", "total")
+# tail attribution (netstack/metrics.h): socket + sched + app + tcp_output
+# + (ack or retrans) = total, for each request over the p99
+TAIL_STAGES = ("socket", "sched", "app", "tcp_output", "ack", "retrans", "total")
 
 
 def log(msg):
@@ -169,12 +175,63 @@ def check_metrics(check, g, made, logdir):
                                                 stages[st]["p99_ns"] / 1e3,
                                                 stages[st]["max_ns"] / 1e3, stages[st]["count"])
         for st in STAGES))
-    rows = {r["stage"]: r for r in g.json("latency")["latency"]}
+    rep = g.json("latency")
+    rows = {r["stage"]: r for r in rep["latency"]}
     check("REPL latency: the same counts as /metrics.json, percentiles in order",
           all(rows[st]["count"] == stages[st]["count"] and
               rows[st]["p50_us"] <= rows[st]["p99_us"] <= rows[st]["max_us"] and
               abs(rows[st]["max_us"] * 1000 - stages[st]["max_ns"]) < 1 for st in STAGES),
           json.dumps(rows))
+    check_tail(check, samples, doc, rep)
+
+
+def check_tail(check, samples, doc, rep):
+    """Tail attribution after the wrk load: the requests over the p99 are
+    split into stages that add up, in /metrics, /metrics.json and the REPL."""
+    h = "caboose_http_tail_stage_seconds"
+    for st in TAIL_STAGES:
+        buckets = sorted((float(dict(l)["le"].strip('"')) if dict(l)["le"] != '"+Inf"' else
+                          float("inf"), v) for (n, l), v in samples.items()
+                         if n == h + "_bucket" and dict(l).get("stage") == '"%s"' % st)
+        counts = [v for _, v in buckets]
+        check("/metrics tail %s: cumulative buckets, +Inf = _count" % st,
+              len(buckets) >= 10 and counts == sorted(counts) and
+              counts[-1] == samples.get((h + "_count", frozenset({("stage", '"%s"' % st)}))),
+              repr(buckets[-3:]))
+    thr = samples.get(("caboose_http_tail_threshold_seconds", frozenset()))
+    try:
+        tail = doc["latency"]["tail"]
+        ts = tail["stages"]
+    except KeyError as e:
+        check("/metrics.json has the tail", False, "%s: %s" % (e, json.dumps(doc)[:300]))
+        return
+    total = doc["latency"]["stages"]["total"]["count"]
+    n = ts["total"]["count"]
+    check("tail: a p99 threshold, the same in /metrics and /metrics.json",
+          thr and thr > 0 and abs(thr * 1e9 - tail["threshold_ns"]) < 1, "%s %s" % (thr, tail))
+    # over the p99 of their time: about 1% of the requests (more while the
+    # threshold, updated every 128 responses, catches up with the load)
+    check("tail: the wrk load filled it (requests over the p99, at most 10%% of %d)" % total,
+          0 < n <= max(10, total // 10), "tail %d of %d" % (n, total))
+    check("tail: every tail request in each of socket, sched, app, tcp_output; in ack or retrans",
+          all(ts[st]["count"] == n for st in ("socket", "sched", "app", "tcp_output")) and
+          ts["ack"]["count"] + ts["retrans"]["count"] == n,
+          json.dumps({st: ts[st]["count"] for st in TAIL_STAGES}))
+    parts = sum(ts[st]["sum_ns"] for st in TAIL_STAGES if st != "total")
+    check("tail: the stages add up to the total, to the nanosecond",
+          parts == ts["total"]["sum_ns"], "%d != %d" % (parts, ts["total"]["sum_ns"]))
+    check("tail: each tail request was slower than the median",
+          ts["total"]["min_ns"] >= doc["latency"]["stages"]["total"]["p50_ns"] * 0.99,
+          "%s vs %s" % (ts["total"]["min_ns"], doc["latency"]["stages"]["total"]["p50_ns"]))
+    rows = {r["stage"]: r for r in rep.get("tail", [])}
+    check("REPL latency tail: the same counts as /metrics.json, shares add up to 100%",
+          all(rows.get(st, {}).get("count") == ts[st]["count"] for st in TAIL_STAGES) and
+          abs(sum(rows[st]["share_pct"] for st in TAIL_STAGES if st != "total") - 100) < 0.1 and
+          rep["latency_totals"]["tail_threshold_ns"] > 0,
+          json.dumps(rep.get("tail")))
+    log("tcp: tail (%d requests over %.0f us): %s" % (n, tail["threshold_ns"] / 1e3, "; ".join(
+        "%s %.1f%%" % (r["stage"], r["share_pct"]) for r in rep.get("tail", [])
+        if r["stage"] != "total")))
 
 
 def check_metrics_hostile(check):

@@ -46,6 +46,9 @@ void lapic_eoi(void);
 void lapic_send_ipi(u32 apic_id, u8 vector);
 void lapic_send_init(u32 apic_id);
 void lapic_send_sipi(u32 apic_id, u8 page);
+/* An NMI to every other CPU; safe in NMI context (it writes only the low
+ * ICR word, which an interrupted lapic_send_ipi rewrites after). */
+void lapic_send_nmi_others(void);
 void lapic_timer_oneshot(u32 count);
 u32 lapic_timer_current(void);
 void lapic_timer_stop(void);
@@ -58,6 +61,9 @@ void ioapic_init(void);
 int ioapic_route_isa(unsigned irq, u8 vector, u32 apic_id);
 int ioapic_route_gsi(u32 gsi, u8 vector, u32 apic_id, bool level, bool active_low);
 void ioapic_add_override(u8 irq, u32 gsi, u16 flags);
+/* Deliver ISA IRQ irq (an edge-triggered line) as an NMI to apic_id, or
+ * mask it again (on false). */
+int ioapic_isa_nmi(unsigned irq, u32 apic_id, bool on);
 
 void msi_compose(u32 apic_id, u8 vector, u64 *addr, u32 *data);
 

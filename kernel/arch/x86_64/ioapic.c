@@ -18,6 +18,7 @@
 #define IOAPIC_MASKED (1u << 16)
 #define IOAPIC_LEVEL  (1u << 15)
 #define IOAPIC_ACTIVE_LOW (1u << 13)
+#define IOAPIC_DM_NMI (4u << 8)    /* delivery mode NMI (bits 8-10); edge only */
 
 /* 8259 PIC ports */
 #define PIC1_CMD 0x20
@@ -109,12 +110,11 @@ static struct ioapic *find(u32 gsi)
 	return NULL;
 }
 
-int ioapic_route_gsi(u32 gsi, u8 vector, u32 apic_id, bool level, bool active_low)
+static int route(u32 gsi, u32 lo, u32 apic_id)
 {
 	struct ioapic *io = find(gsi);
 	if (!io)
 		return -ENOENT;
-	u32 lo = vector | (level ? IOAPIC_LEVEL : 0) | (active_low ? IOAPIC_ACTIVE_LOW : 0);
 	unsigned long f = spin_lock_irqsave(&ioapic_lock);
 	u32 n = gsi - io->gsi_base;
 	wr(io, IOAPIC_REG_REDIR(n) + 1, apic_id << 24);
@@ -123,17 +123,41 @@ int ioapic_route_gsi(u32 gsi, u8 vector, u32 apic_id, bool level, bool active_lo
 	return 0;
 }
 
+int ioapic_route_gsi(u32 gsi, u8 vector, u32 apic_id, bool level, bool active_low)
+{
+	return route(gsi, vector | (level ? IOAPIC_LEVEL : 0) | (active_low ? IOAPIC_ACTIVE_LOW : 0),
+		     apic_id);
+}
+
+/* An ISA IRQ's GSI and its trigger and polarity (after MADT overrides). */
+static u32 isa_gsi(unsigned irq, bool *level, bool *low)
+{
+	*level = *low = false;
+	if (!isa_override[irq].set)
+		return irq;
+	u16 pol = isa_override[irq].flags & 3, trig = (isa_override[irq].flags >> 2) & 3;
+	*low = pol == 3;
+	*level = trig == 3;
+	return isa_override[irq].gsi;
+}
+
 int ioapic_route_isa(unsigned irq, u8 vector, u32 apic_id)
 {
 	if (irq >= 16)
 		return -EINVAL;
-	u32 gsi = irq;
-	bool level = false, low = false;
-	if (isa_override[irq].set) {
-		gsi = isa_override[irq].gsi;
-		u16 pol = isa_override[irq].flags & 3, trig = (isa_override[irq].flags >> 2) & 3;
-		low = pol == 3;
-		level = trig == 3;
-	}
+	bool level, low;
+	u32 gsi = isa_gsi(irq, &level, &low);
 	return ioapic_route_gsi(gsi, vector, apic_id, level, low);
+}
+
+int ioapic_isa_nmi(unsigned irq, u32 apic_id, bool on)
+{
+	if (irq >= 16)
+		return -EINVAL;
+	bool level, low;
+	u32 gsi = isa_gsi(irq, &level, &low);
+	if (level)
+		return -EINVAL; /* an NMI line must be edge-triggered */
+	return route(gsi, on ? IOAPIC_DM_NMI | (low ? IOAPIC_ACTIVE_LOW : 0) : IOAPIC_MASKED,
+		     apic_id);
 }

@@ -70,6 +70,13 @@ static void icr_send(u32 apic_id, u32 lo)
 
 void lapic_send_ipi(u32 apic_id, u8 vector) { icr_send(apic_id, vector); }
 
+void lapic_send_nmi_others(void)
+{
+	icr_wait();
+	lapic_write(LAPIC_ICR_LO, LAPIC_ICR_ALL_BUT_SELF | LAPIC_ICR_NMI | LAPIC_ICR_ASSERT);
+	icr_wait();
+}
+
 void lapic_send_init(u32 apic_id)
 {
 	icr_send(apic_id, LAPIC_ICR_INIT | LAPIC_ICR_LEVEL | LAPIC_ICR_ASSERT);

@@ -27,7 +27,6 @@ struct idt_entry {
 } __packed;
 
 static struct idt_entry idt[256] __aligned(16);
-extern const char trap_stubs_start[];
 
 static struct {
 	irq_handler_t fn;
@@ -200,14 +199,17 @@ void arch_set_preempt_handler(void (*fn)(void))
 
 void trap_dispatch(struct trapframe *tf)
 {
-	struct cpu *c = this_cpu();
 	u64 v = tf->vector;
 
+	/* An NMI can arrive where %gs still holds the user's base (the
+	 * instructions around swapgs on the way in and out of user mode):
+	 * its handler must not use this_cpu(). */
+	if (v == EXC_NMI && handlers[v].fn) {
+		handlers[v].fn(tf, handlers[v].arg);
+		return;
+	}
+	struct cpu *c = this_cpu();
 	if (v < 32) {
-		if (v == EXC_NMI && handlers[v].fn) {
-			handlers[v].fn(tf, handlers[v].arg);
-			return;
-		}
 		/* a fault of the program's own making; an NMI or a machine check
 		 * is the machine's and is reported as before */
 		if (v == EXC_PF && trap_user_pf(tf)) {
@@ -279,14 +281,14 @@ void arch_trapframe_regs(struct trapframe *tf, u64 *pc, u64 *fp, u64 *sp)
 	*sp = tf->rsp;
 }
 
-static bool is_text(u64 a) { return a >= (u64)_text_start && a < (u64)_text_end; }
+bool trap_is_text(u64 a) { return a >= (u64)_text_start && a < (u64)_text_end; }
 
 /* Had the function containing pc pushed %rbp yet? Leaf functions may have
  * no frame at all, and a fault can hit a prologue. */
-static bool frame_set_up(u64 pc)
+bool trap_frame_set_up(u64 pc)
 {
 	u64 off = 0;
-	if (!ksym_lookup(pc, &off) || !is_text(pc - off))
+	if (!ksym_lookup(pc, &off) || !trap_is_text(pc - off))
 		return true;
 	const u8 *f = (const u8 *)(pc - off);
 	u64 push = 0;
@@ -299,7 +301,7 @@ static bool frame_set_up(u64 pc)
 	return off > push;
 }
 
-static bool frame_readable(u64 fp)
+bool trap_frame_readable(u64 fp)
 {
 	return fp >= 0xffff800000000000ULL && IS_ALIGNED(fp, 8) && mmu_is_mapped(fp) &&
 	       mmu_is_mapped(fp + 8);
@@ -321,15 +323,15 @@ void arch_backtrace_walk(u64 fp, u64 pc, u64 sp, bt_emit_t emit, void *arg)
 		sym = ksym_lookup(pc, &off);
 		emit(arg, i++, pc, sym, off);
 	}
-	if (pc && sp && !frame_set_up(pc) && frame_readable(sp)) {
+	if (pc && sp && !trap_frame_set_up(pc) && trap_frame_readable(sp)) {
 		/* the return address is on top of the stack, fp is the caller's */
 		u64 ret = *(u64 *)sp;
-		if (is_text(ret)) {
+		if (trap_is_text(ret)) {
 			sym = ksym_lookup(ret - 1, &off);
 			emit(arg, i++, ret, sym, off + 1);
 		}
 	}
-	while (i < 32 && fp && frame_readable(fp)) {
+	while (i < 32 && fp && trap_frame_readable(fp)) {
 		u64 *f = (u64 *)fp;
 		u64 ret = f[1], next = f[0];
 		if (!ret)

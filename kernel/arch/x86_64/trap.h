@@ -60,5 +60,14 @@ bool trap_fixup(struct trapframe *tf);
 bool trap_user_pf(struct trapframe *tf);
 /* on the way back to user mode: pending signals */
 void trap_user_return(struct trapframe *tf);
+/* Backtrace helpers (trap.c), used by the profiler's walk (profile.c):
+ * a kernel text address; whether the function holding pc had pushed %rbp
+ * (false in prologues and frameless leaves); a mapped, aligned frame. */
+bool trap_is_text(u64 a);
+bool trap_frame_set_up(u64 pc);
+bool trap_frame_readable(u64 fp);
+/* trap_entry.S: the return address of trap_common's call of trap_dispatch,
+ * and the end of the entry code (which starts at trap_stubs_start) */
+extern const char trap_dispatch_ret[], trap_entry_end[], trap_stubs_start[];
 
 #endif

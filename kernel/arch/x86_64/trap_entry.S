@@ -63,6 +63,10 @@ trap_common:
 	pushq %rbp
 	movq %rsp, %rbp
 	call trap_dispatch
+	/* the profiler's walk stops here: frames above belong to the
+	 * interrupted code */
+	.globl trap_dispatch_ret
+trap_dispatch_ret:
 	addq $16, %rsp
 	popq %r15
 	popq %r14
@@ -84,4 +88,8 @@ trap_common:
 	jz 3f
 	swapgs
 3:	iretq
+	/* [trap_stubs_start, trap_entry_end): the profiler counts a sample
+	 * taken here as interrupt time */
+	.globl trap_entry_end
+trap_entry_end:
 

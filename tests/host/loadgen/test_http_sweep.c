@@ -145,3 +145,22 @@ Test(sweep, knee_rules)
 	cr_assert(!lg_step_keeps_up(&drawn, 1));
 	cr_assert(!lg_step_saturated(&slow[1]), "94.5%% is below the knee rule but not saturated");
 }
+
+/* a step that fell short is run once more: the second attempt counts if it
+ * keeps up, or if it is not saturated where the first was */
+Test(sweep, second_attempt_rules)
+{
+	uint64_t base = 2000000;        /* the first step's p50: 2 ms */
+	struct lg_step transient = step(800, 400, 30, 0);      /* saturated */
+	struct lg_step fine = step(800, 795, 2.5, 0);
+	struct lg_step short_ = step(800, 750, 2.5, 0);         /* 94%: not a keep-up */
+	struct lg_step worse = step(800, 300, 60, 50);
+	struct lg_step tail = step(800, 800, 9, 0);             /* p50 4.5x: not a keep-up */
+
+	cr_assert(lg_second_better(&transient, &fine, base), "a transient bad step");
+	cr_assert(lg_second_better(&transient, &short_, base), "no longer saturated");
+	cr_assert(!lg_second_better(&transient, &worse, base), "still saturated");
+	cr_assert(!lg_second_better(&tail, &short_, base), "neither keeps up: the first stays");
+	cr_assert(lg_second_better(&tail, &fine, base));
+	cr_assert(!lg_second_better(&short_, &tail, base));
+}

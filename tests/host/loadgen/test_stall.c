@@ -91,9 +91,15 @@ Test(stall, black_hole_connection_times_out)
 	cr_assert_geq(s.resets, s.e.all.timeouts);
 	cr_assert_eq(s.e.measured.scheduled,
 		     s.e.measured.completed + s.e.measured.errors + s.e.measured.timeouts);
-	/* a timed-out request has no latency; the rest were not held up */
-	cr_assert_eq(s.e.latency.total, s.e.measured.completed);
-	cr_expect_lt(s.e.latency.max, 1 * SIM_MS, "max %llu ns",
-		     (unsigned long long)s.e.latency.max);
+	/* every measured request has a latency, a timed-out one at least the
+	 * time-out; the rest were not held up */
+	cr_assert_eq(s.e.latency.total, s.e.measured.scheduled);
+	cr_expect_geq(s.e.latency.max, 50 * SIM_MS, "max %llu ns",
+		      (unsigned long long)s.e.latency.max);
+	cr_expect_lt(hist_value_at(&s.e.latency, 50), 1 * SIM_MS, "p50 %llu ns",
+		     (unsigned long long)hist_value_at(&s.e.latency, 50));
+	cr_expect_lt(s.e.service.max, 1 * SIM_MS, "service max %llu ns",
+		     (unsigned long long)s.e.service.max);
+	cr_assert_eq(s.e.service.total, s.e.measured.completed);
 	sim_free(&s);
 }
