@@ -51,6 +51,7 @@ LIB_SRCS := \
 	kernel/lib/format.c \
 	kernel/lib/cmdline.c \
 	kernel/lib/hist.c \
+	kernel/lib/random.c \
 	kernel/lib/param.c
 
 CONSOLE_SRCS := \
@@ -138,10 +139,18 @@ NET_SRCS := $(NET_PORTABLE) \
 # the RAM root from the initial archive (portable: host unit tests)
 FS_PORTABLE := \
 	fs/ramfs.c
-FS_SRCS := $(FS_PORTABLE)
+FS_SRCS := $(FS_PORTABLE) \
+	fs/vfs.c \
+	fs/memfs.c \
+	fs/dev.c \
+	fs/pipe.c \
+	fs/kt_vfs.c
 
 PROC_SRCS := \
 	kernel/proc/vm.c \
+	kernel/proc/fd.c \
+	kernel/proc/signal.c \
+	kernel/proc/exec.c \
 	kernel/proc/elf.c \
 	kernel/proc/proc.c \
 	kernel/proc/init.c \
@@ -150,6 +159,8 @@ PROC_SRCS := \
 SYSCALL_SRCS := \
 	kernel/syscall/syscall.c \
 	kernel/syscall/sys_io.c \
+	kernel/syscall/sys_fs.c \
+	kernel/syscall/sys_proc.c \
 	kernel/syscall/sys_mm.c \
 	kernel/syscall/sys_misc.c
 
@@ -405,15 +416,29 @@ clean:
 USER_TEST_NAMES := $(basename $(notdir $(wildcard apps/tests/*.c)))
 USER_TEST_BINS := $(patsubst %,$(BUILD)/user/tests/%,$(USER_TEST_NAMES))
 USER_INITRD := $(BUILD)/user/initrd.cpio
+# Debian's static busybox (package busybox-static, tools/deps.sh) and the
+# shell scripts it runs in the user tier
+BUSYBOX := /bin/busybox
+USER_SCRIPTS := $(wildcard apps/tests/sh/*.sh)
+# a link in /bin for each of its applets (as `busybox --install -s /bin`)
+BUSYBOX_APPLETS := $(filter-out busybox,$(if $(wildcard $(BUSYBOX)),$(shell $(BUSYBOX) --list)))
+# the device nodes programs expect, for the Linux guest (whose initramfs
+# has only /dev/console); Caboose makes the same ones itself
+USER_DEV_NODES := dev/console=@chr:5:1:0600 dev/null=@chr:1:3:0666 dev/zero=@chr:1:5:0666 \
+	dev/urandom=@chr:1:9:0666
 
 $(BUILD)/user/tests/%: apps/tests/%.c Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MUSLCC  $<" >&2)
 	$(Q)$(MUSLCC) $(APP_CFLAGS) -o $@ $<
 
-$(USER_INITRD): $(USER_TEST_BINS) tools/mkcpio.py
+$(USER_INITRD): $(USER_TEST_BINS) apps/tests/script $(USER_SCRIPTS) tools/mkcpio.py
 	@$(if $(Q),echo "  CPIO    $@" >&2)
-	$(Q)python3 tools/mkcpio.py $@ $(foreach b,$(USER_TEST_BINS),tests/$(notdir $(b))=$(b))
+	$(Q)python3 tools/mkcpio.py $@ $(foreach b,$(USER_TEST_BINS),tests/$(notdir $(b))=$(b)) \
+		tests/script=apps/tests/script $(USER_DEV_NODES) \
+		$(foreach s,$(USER_SCRIPTS),tests/sh/$(notdir $(s))=$(s)) \
+		$(if $(wildcard $(BUSYBOX)),bin/busybox=$(BUSYBOX) \
+		$(foreach a,$(BUSYBOX_APPLETS),bin/$(a)=@lnk:busybox))
 
 .PHONY: user
 user: $(USER_INITRD)

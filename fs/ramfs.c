@@ -12,6 +12,7 @@ enum { F_INO, F_MODE, F_UID, F_GID, F_NLINK, F_MTIME, F_FILESIZE, F_DEVMAJOR, F_
        F_RDEVMAJOR, F_RDEVMINOR, F_NAMESIZE, F_CHECK };
 #define S_IFMT  0170000
 #define S_IFREG 0100000
+#define S_IFLNK 0120000
 #define TRAILER "TRAILER!!!"
 
 static struct ramfs_file *files;
@@ -125,7 +126,8 @@ int ramfs_load(const void *archive, size_t len)
 		size_t size = f[F_FILESIZE];
 		if (data_off > len || size > len - data_off)
 			return -EINVAL;
-		if ((f[F_MODE] & S_IFMT) == S_IFREG && clean_name(&name, &nlen)) {
+		if (((f[F_MODE] & S_IFMT) == S_IFREG || (f[F_MODE] & S_IFMT) == S_IFLNK) &&
+		    clean_name(&name, &nlen)) {
 			int r = add(name, nlen, (const u8 *)base + data_off, size, f[F_MODE]);
 			if (r < 0)
 				return r;

@@ -7,7 +7,8 @@
  * archive (a Multiboot module, never freed), so loading copies nothing and
  * a struct ramfs_file points into the archive for as long as the kernel
  * runs. Names are kept as the archive spells them minus a leading "./" or
- * "/"; lookups take absolute paths ("/bin/hello"). Directories, links and
+ * "/"; lookups take absolute paths ("/bin/hello"). Regular files and
+ * symbolic links (whose data is the target) are kept; directories and
  * device nodes are skipped (and counted); a later entry of the same name
  * replaces an earlier one, as cpio -i would.
  *
@@ -16,9 +17,10 @@
  * the files before it; it never reads outside [archive, archive + len).
  * Names with a ".." component are skipped.
  *
- * The real VFS (fs/vfs.h, later) takes this table over as the first
- * population of its RAM file system; until then this is the whole
- * interface. Loading happens once, before any lookup (no lock).
+ * The VFS (fs/vfs.h) takes this table over at boot as the first
+ * population of its RAM file system (fs/memfs.c), whose files borrow the
+ * archive's bytes until they are written. Loading happens once, before any
+ * lookup (no lock).
  */
 #ifndef FS_RAMFS_H
 #define FS_RAMFS_H
@@ -33,7 +35,7 @@ struct ramfs_file {
 	u32 mode;             /* permission bits and type, as in the archive */
 };
 
-/* Returns the number of regular files added, or -EINVAL (bad archive: the
+/* Returns the number of files and links added, or -EINVAL (bad archive: the
  * files before the bad entry stay), -ENOMEM. */
 int ramfs_load(const void *archive, size_t len);
 /* NULL when absent; path must be absolute. */

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Write a newc cpio archive (the initial archive Caboose and Linux unpack).
 
-Usage: mkcpio.py OUT NAME=FILE [NAME=FILE ...]
+Usage: mkcpio.py OUT NAME=FILE|NAME=@chr:MAJOR:MINOR:MODE|NAME=@lnk:TARGET ...
 
-NAME is the path inside the archive (e.g. tests/hello), FILE the host file.
+NAME is the path inside the archive (e.g. tests/hello), FILE the host file;
+@chr:1:3:0666 makes a character device node instead (dev/null), which Linux
+creates as it unpacks the archive (Caboose makes its own /dev nodes);
+@lnk:TARGET a symbolic link (bin/cat=@lnk:busybox).
 Parent directories get entries of their own (mode 0755), files keep their
 executable bit; owners are root and times zero, so the archive depends only
 on its contents.  Python standard library only (a fresh machine has no cpio).
@@ -12,8 +15,8 @@ import os
 import sys
 
 
-def header(ino, mode, size, name):
-    fields = [ino, mode, 0, 0, 1, 0, size, 0, 0, 0, 0, len(name) + 1, 0]
+def header(ino, mode, size, name, rdev=(0, 0)):
+    fields = [ino, mode, 0, 0, 1, 0, size, 0, 0, rdev[0], rdev[1], len(name) + 1, 0]
     return b"070701" + b"".join(b"%08X" % f for f in fields)
 
 
@@ -48,6 +51,20 @@ def main():
         data += h + pad(len(h))
         ino += 1
     for name, path in entries:
+        if path.startswith("@lnk:"):
+            target = path[5:].encode()
+            n = name.encode()
+            h = header(ino, 0o120777, len(target), n) + n + b"\0"
+            data += h + pad(len(h)) + target + pad(len(target))
+            ino += 1
+            continue
+        if path.startswith("@chr:"):
+            _, major, minor, mode = path.split(":")
+            n = name.encode()
+            h = header(ino, 0o020000 | int(mode, 8), 0, n, (int(major), int(minor))) + n + b"\0"
+            data += h + pad(len(h))
+            ino += 1
+            continue
         with open(path, "rb") as f:
             body = f.read()
         mode = 0o100755 if os.access(path, os.X_OK) else 0o100644

@@ -296,6 +296,37 @@ void arch_user_set_fs(struct arch_user *u, u64 base);
 u64 arch_user_hwcap(void);
 /* Leave for user mode at pc with stack sp (irqs off, state switched in). */
 __noreturn void arch_user_enter(u64 pc, u64 sp);
+/* The user registers saved at the current thread's entry from user mode
+ * (system call, fault or interrupt), in Linux's user_regs_struct order. */
+struct user_regs {
+	u64 r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi;
+	u64 rip, rflags, rsp;
+};
+void arch_user_get_regs(struct user_regs *r);
+/* Replace them (execve, signal delivery, sigreturn): the return to user
+ * mode then restores every register (iretq), not sysret's subset. Only
+ * the user-modifiable flags are taken from rflags. -EINVAL (nothing
+ * changed) for a pc or stack outside the user half. */
+int arch_user_set_regs(const struct user_regs *r);
+/* Enter user mode with every register from r (a forked child's first
+ * entry; irqs off, state switched in). */
+__noreturn void arch_user_resume(const struct user_regs *r);
+/* A forked child's user state: the parent's FS base and live FPU
+ * registers, the child's page tables. */
+void arch_user_fork(struct arch_user *child, const struct arch_user *parent, u64 root);
+/* The live FPU registers of the running user thread to and from a
+ * 512-byte, 16-aligned FXSAVE image (signal frames). */
+void arch_user_fpu_save(void *buf);
+void arch_user_fpu_restore(const void *buf);
+/* execve: a fresh FPU state and FS base, and the new tables loaded. */
+void arch_user_exec(struct arch_user *u, u64 root);
+/* fn(addr, write, exec) makes a user page present (demand zero, copy on
+ * write) and returns true, or false for a bad access. Called for page
+ * faults in user mode and for those of arch_copy_user on user addresses
+ * (interrupts off), before either is treated as an error. */
+void arch_set_user_pf_resolver(bool (*fn)(u64 addr, bool write, bool exec));
+/* fn runs on every return to user mode (interrupts off): pending signals. */
+void arch_set_user_return_hook(void (*fn)(void));
 /* Copy n bytes where one side is user memory, through the fault fixup:
  * returns the number of bytes NOT copied (0 on success). Callers check
  * that the user range lies below USER_TOP first (kernel/proc/uaccess.h). */

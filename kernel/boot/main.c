@@ -23,6 +23,7 @@
 #include "kernel/proc/proc.h"
 #include "kernel/syscall/syscall.h"
 #include "fs/ramfs.h"
+#include "fs/vfs.h"
 
 static unsigned max_cpus = MAX_CPUS;
 
@@ -131,6 +132,7 @@ __noreturn void kmain(void)
 	thread_init_reaper();
 	gc_start_collector();
 	load_initial_archive();
+	vfs_init();
 	proc_init();
 	syscall_init();
 	struct thread *init = thread_create("init", init_main, NULL, 0, 0);

@@ -91,5 +91,17 @@ typedef uintptr_t uptr;
 #define EACCES 13
 #define ENOTTY 25
 #define ENAMETOOLONG 36
+#define ENXIO 6
+#define ECHILD 10
+#define EXDEV 18
+#define ENOTDIR 20
+#define EISDIR 21
+#define ENFILE 23
+#define EMFILE 24
+#define EFBIG 27
+#define ESPIPE 29
+#define EMLINK 31
+#define ENOTEMPTY 39
+#define ELOOP 40
 
 #endif

@@ -12,6 +12,7 @@
 #include "kernel/proc/proc.h"
 #include "kernel/proc/elf_format.h"
 #include "kernel/console/console.h"
+#include "kernel/lib/random.h"
 #include "kernel/lib/string.h"
 
 #define MAX_PHNUM   64

@@ -174,3 +174,42 @@ KTEST(user_elf_loader_hostile)
 		  "tables allowed)", (unsigned long long)before, (unsigned long long)after,
 		  (unsigned long long)stack_tables);
 }
+
+/* Copy on write and demand zero from inside: a space's pages are shared
+ * after vm_clone (the same physical page, read-only in both), a write
+ * fault gives the writer its own copy with the old contents, the other
+ * keeps its page, a first touch maps a zeroed page, and every page comes
+ * back when both spaces go. */
+KTEST(vm_clone_copy_on_write_and_demand_zero)
+{
+	u64 free0 = page_free_count();
+	struct vm *a = vm_create();
+	KT_ASSERT(a);
+	u64 base = 0x600000;
+	KT_ASSERT(vm_map_anon(a, base, 4 * PAGE_SIZE, UMAP_W, VMA_MMAP) == 0);
+	KT_ASSERT(a->pages == 0, "anonymous memory is mapped on first touch: %llu pages",
+		  (unsigned long long)a->pages);
+	KT_ASSERT(vm_poke(a, base + 10, "parent", 7) == 0);
+	KT_ASSERT(a->pages == 1);
+	struct vm *b = vm_clone(a);
+	KT_ASSERT(b);
+	unsigned pa_prot, pb_prot;
+	u64 pa = arch_uspace_lookup(a->root, base, &pa_prot);
+	u64 pb = arch_uspace_lookup(b->root, base, &pb_prot);
+	KT_ASSERT(pa && pa == pb, "shared after fork");
+	KT_ASSERT(!(pa_prot & UMAP_W) && !(pb_prot & UMAP_W), "read-only in both");
+	KT_ASSERT(vm_fault(b, base + 10, true, false) == 0);
+	u64 pb2 = arch_uspace_lookup(b->root, base, &pb_prot);
+	KT_ASSERT(pb2 && pb2 != pa && (pb_prot & UMAP_W), "the writer has its own page");
+	KT_ASSERT(memcmp(phys_to_virt(pb2 + 10 - (pb2 & (PAGE_SIZE - 1))), "parent", 7) == 0);
+	/* the other is now alone on its page: its write fault keeps the page */
+	KT_ASSERT(vm_fault(a, base, true, false) == 0);
+	KT_ASSERT(arch_uspace_lookup(a->root, base, &pa_prot) == pa && (pa_prot & UMAP_W));
+	KT_ASSERT(vm_fault(a, base + PAGE_SIZE, false, false) == 0);
+	KT_ASSERT(a->pages == 2);
+	KT_ASSERT(vm_fault(a, 0x100000, false, false) == -EFAULT, "no mapping there");
+	vm_destroy(b);
+	vm_destroy(a);
+	KT_ASSERT(page_free_count() + 16 >= free0, "%llu free pages, %llu before",
+		  (unsigned long long)page_free_count(), (unsigned long long)free0);
+}

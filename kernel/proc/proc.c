@@ -3,19 +3,24 @@
  * its own, its end (exit or a fatal fault), waiting for it; the process
  * table and the REPL's ps. See proc.h.
  *
- * Locks: [P] procs_lock guards procs and each process's state and link.
+ * Locks: [P] procs_lock guards procs and each process's state, link,
+ * parent, children and sibling, and the clearing of its fds pointer.
  */
 #include "kernel/proc/proc.h"
+#include "kernel/proc/proc_priv.h"
 #include "kernel/proc/uaccess.h"
-#include "fs/ramfs.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/repl/repl.h"
 
-static spinlock_t procs_lock = SPINLOCK_INIT("procs");
-static struct list_node procs = LIST_INIT(procs);   /* [P] */
+spinlock_t procs_lock = SPINLOCK_INIT("procs");
+struct list_node procs = LIST_INIT(procs);          /* [P] */
 static int next_pid = 1;                             /* [atomic] */
+/* every wait for a child sleeps here; a process's end wakes them all (a
+ * queue that outlives every process: no waker touches freed memory) */
+static struct waitq child_wq;
+static u64 child_events;                             /* [atomic] */
 
 struct proc *proc_current(void)
 {
@@ -23,30 +28,6 @@ struct proc *proc_current(void)
 	if (!t || !t->user)
 		return NULL;
 	return (struct proc *)t->user;   /* user is the first member */
-}
-
-/* ---- randomness (see proc.h) ---- */
-static u64 rnd_state; /* [atomic] */
-
-static u64 splitmix64(u64 x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-void random_bytes(void *buf, size_t n)
-{
-	u8 *p = buf;
-	while (n) {
-		u64 s = __atomic_add_fetch(&rnd_state, 0x9e3779b97f4a7c15ULL, __ATOMIC_RELAXED);
-		u64 v = splitmix64(s ^ arch_cycles());
-		size_t k = MIN(n, sizeof(v));
-		memcpy(p, &v, k);
-		p += k;
-		n -= k;
-	}
 }
 
 const char *signal_name(int sig)
@@ -58,6 +39,7 @@ const char *signal_name(int sig)
 	case SIGFPE: return "SIGFPE";
 	case SIGKILL: return "SIGKILL";
 	case SIGSEGV: return "SIGSEGV";
+	case SIGPIPE: return "SIGPIPE";
 	default: return "signal";
 	}
 }
@@ -75,39 +57,100 @@ static void proc_thread(void *arg)
 	arch_user_enter(p->entry_pc, p->entry_sp);
 }
 
+static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
+		 struct proc **out);
+
 int proc_spawn(const char *path, const char *const *argv, const char *const *envp,
 	       struct proc **out)
 {
-	const struct ramfs_file *f = ramfs_lookup(path);
-	if (!f)
-		return -ENOENT;
-	return proc_spawn_image(path, f->data, f->size, argv, envp, out);
+	struct inode *root = vfs_root();
+	struct vm *vm;
+	struct exec_image img;
+	int r = exec_prepare(root, path, argv, envp, &vm, &img);
+	vfs_iput(root);
+	if (r < 0)
+		return r;
+	r = spawn(path, vm, &img, out);
+	if (r < 0)
+		vm_destroy(vm);
+	return r;
+}
+
+/* What a first program gets (as Linux gives init): /dev/console as 0, 1
+ * and 2 (one open file), the root as its working directory. A missing
+ * console leaves the descriptors closed, as on Linux. */
+static int proc_files_init(struct proc *p)
+{
+	p->fds = fdtable_new();
+	if (!p->fds)
+		return -ENOMEM;
+	p->cwd = vfs_root();
+	p->umask = 022;
+	struct file *con;
+	if (vfs_open(p->cwd, "/dev/console", O_RDWR, 0, &con) < 0)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		if (i)
+			file_get(con);
+		fd_install(p->fds, i, con, false);
+	}
+	return 0;
+}
+
+/* The table leaves the process under [P] first: the REPL's ps counts
+ * descriptors under that lock. */
+static void proc_files_free(struct proc *p)
+{
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct fdtable *fds = p->fds;
+	p->fds = NULL;
+	spin_unlock_irqrestore(&procs_lock, fl);
+	if (fds)
+		fdtable_free(fds);
+	if (p->cwd)
+		vfs_iput(p->cwd);
+	p->cwd = NULL;
 }
 
 int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *const *argv,
 		     const char *const *envp, struct proc **out)
 {
-	struct proc *p = kzalloc(sizeof(*p));
 	struct exec_image img;
-	int r = -ENOMEM;
+	struct vm *vm = vm_create();
+	if (!vm)
+		return -ENOMEM;
+	int r = elf_load(vm, data, size, argv, envp, &img);
+	if (r == 0)
+		r = spawn(name, vm, &img, out);
+	if (r < 0)
+		vm_destroy(vm);
+	return r;
+}
+
+/* A process of the kernel's (no parent) running the loaded vm; the vm is
+ * the process's on success, still the caller's on failure. */
+static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
+		 struct proc **out)
+{
+	struct proc *p = kzalloc(sizeof(*p));
 	if (!p)
-		goto fail;
+		return -ENOMEM;
 	if ((uptr)p->user.fpu & 15)
 		panic("proc_spawn: FPU area misaligned");
-	p->vm = vm_create();
-	if (!p->vm)
-		goto fail;
-	r = elf_load(p->vm, data, size, argv, envp, &img);
+	int r = proc_files_init(p);
 	if (r < 0)
-		goto fail_vm;
+		goto fail;
+	p->vm = vm;
 	arch_user_init(&p->user, p->vm->root);
 	p->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
 	size_t n = strnlen(name, sizeof(p->name) - 1);
 	memcpy(p->name, name, n);
-	waitq_init(&p->exit_wq, "proc_exit");
+	list_init(&p->children);
+	p->kernel_waits = true;
+	p->pgid = p->pid;
 	p->state = PROC_RUNNING;
-	p->entry_pc = img.entry;
-	p->entry_sp = img.sp;
+	p->entry_pc = img->entry;
+	p->entry_sp = img->sp;
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	list_push_back(&procs, &p->link);
 	spin_unlock_irqrestore(&procs_lock, fl);
@@ -119,14 +162,13 @@ int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *
 		list_remove(&p->link);
 		spin_unlock_irqrestore(&procs_lock, fl);
 		r = -ENOMEM;
-		goto fail_vm;
+		goto fail;
 	}
 	thread_put(t);   /* the process holds no reference: it ends with its thread */
 	*out = p;
 	return 0;
-fail_vm:
-	vm_destroy(p->vm);
 fail:
+	proc_files_free(p);
 	kfree(p);
 	return r;
 }
@@ -137,6 +179,13 @@ static void describe_status(int status, char *buf, size_t n)
 		ksnprintf(buf, n, "exited with status %d", (status >> 8) & 0xff);
 	else
 		ksnprintf(buf, n, "killed by %s", signal_name(status & 0x7f));
+}
+
+/* Free a zombie ([P] held, or p unreachable). */
+static void proc_free(struct proc *p)
+{
+	list_remove(&p->link);
+	kfree(p);
 }
 
 __noreturn void proc_exit(int status)
@@ -157,33 +206,168 @@ __noreturn void proc_exit(int status)
 	struct vm *vm = p->vm;
 	p->vm = NULL;
 	vm_destroy(vm);
+	proc_files_free(p);
 	char what[48];
 	describe_status(status, what, sizeof(what));
 	pr_info("proc: pid %d (%s) %s", p->pid, p->name, what);
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
-	p->state = PROC_EXITED;
+	/* orphans: nobody will wait for them; the ended ones go now */
+	while (!list_empty(&p->children)) {
+		struct proc *c = list_entry(p->children.next, struct proc, sibling);
+		list_remove(&c->sibling);
+		c->parent = NULL;
+		if (c->state == PROC_ZOMBIE)
+			proc_free(c);
+	}
 	p->status = status;
+	struct proc *parent = p->parent;
+	bool reap_self = !parent && !p->kernel_waits;
+	if (parent) {
+		u64 h = parent->sigact[SIGCHLD - 1].handler;
+		if (h == SIG_IGN) {   /* as Linux: the child is reaped at once */
+			list_remove(&p->sibling);
+			reap_self = true;
+		} else if (h != SIG_DFL) {
+			__atomic_or_fetch(&parent->pending, 1ULL << (SIGCHLD - 1), __ATOMIC_RELEASE);
+		}
+	}
+	if (reap_self)
+		proc_free(p);
+	else
+		__atomic_store_n(&p->state, PROC_ZOMBIE, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&child_events, 1, __ATOMIC_RELEASE);
 	spin_unlock_irqrestore(&procs_lock, fl);
-	fl = spin_lock_irqsave(&p->exit_wq.lock);
-	__atomic_store_n(&p->exited, true, __ATOMIC_RELEASE);
-	spin_unlock_irqrestore(&p->exit_wq.lock, fl);
-	waitq_wake_all(&p->exit_wq);
+	/* p may be freed from here on */
+	waitq_wake_all(&child_wq);
 	thread_exit();
 }
 
 int proc_wait(struct proc *p)
 {
-	wait_event(&p->exit_wq, __atomic_load_n(&p->exited, __ATOMIC_ACQUIRE));
-	/* the waker may still be inside waitq_wake_all: take the lock once
-	 * more so it has let go before p is freed */
-	unsigned long fl = spin_lock_irqsave(&p->exit_wq.lock);
-	spin_unlock_irqrestore(&p->exit_wq.lock, fl);
-	fl = spin_lock_irqsave(&procs_lock);
-	list_remove(&p->link);
-	spin_unlock_irqrestore(&procs_lock, fl);
+	wait_event(&child_wq, __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == PROC_ZOMBIE);
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	int status = p->status;
-	kfree(p);
+	proc_free(p);
+	spin_unlock_irqrestore(&procs_lock, fl);
 	return status;
+}
+
+static bool child_matches(const struct proc *c, int pid, int pgid)
+{
+	if (pid > 0)
+		return c->pid == pid;
+	if (pid == -1)
+		return true;
+	return c->pgid == (pid == 0 ? pgid : -pid);
+}
+
+int proc_wait_child(int pid, bool nohang, int *status)
+{
+	struct proc *p = proc_current();
+	for (;;) {
+		u64 seen = __atomic_load_n(&child_events, __ATOMIC_ACQUIRE);
+		unsigned long fl = spin_lock_irqsave(&procs_lock);
+		bool any = false;
+		struct list_node *n;
+		list_for_each(n, &p->children) {
+			struct proc *c = list_entry(n, struct proc, sibling);
+			if (!child_matches(c, pid, p->pgid))
+				continue;
+			any = true;
+			if (c->state != PROC_ZOMBIE)
+				continue;
+			int got = c->pid;
+			*status = c->status;
+			list_remove(&c->sibling);
+			proc_free(c);
+			spin_unlock_irqrestore(&procs_lock, fl);
+			return got;
+		}
+		spin_unlock_irqrestore(&procs_lock, fl);
+		if (!any)
+			return -ECHILD;
+		if (nohang)
+			return 0;
+		/* an ended child first, as Linux does: the SIGCHLD that came
+		 * with it does not make the wait fail */
+		if (proc_signal_pending())
+			return -EINTR;
+		wait_event(&child_wq, __atomic_load_n(&child_events, __ATOMIC_ACQUIRE) != seen ||
+					      proc_signal_pending());
+	}
+}
+
+/* ---- fork ---- */
+
+static void fork_thread(void *arg)
+{
+	struct proc *p = arg;
+	irq_disable();
+	struct thread *t = thread_current();
+	p->thread = t;
+	t->user = &p->user;
+	arch_user_switch_in(&p->user, t->stack.hi);
+	struct user_regs regs = p->fork_regs;
+	arch_user_resume(&regs);
+}
+
+int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid)
+{
+	struct proc *parent = proc_current();
+	struct proc *c = kzalloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->vm = vm_clone(parent->vm);
+	c->fds = fdtable_copy(parent->fds);
+	if (!c->vm || !c->fds) {
+		if (c->vm)
+			vm_destroy(c->vm);
+		if (c->fds)
+			fdtable_free(c->fds);
+		kfree(c);
+		return -ENOMEM;
+	}
+	arch_user_fork(&c->user, &parent->user, c->vm->root);
+	vfs_iget(parent->cwd);
+	c->cwd = parent->cwd;
+	c->umask = parent->umask;
+	memcpy(c->name, parent->name, sizeof(c->name));
+	memcpy(c->sigact, parent->sigact, sizeof(c->sigact));
+	c->sigmask = parent->sigmask;
+	c->pgid = parent->pgid;
+	c->fork_regs = *regs;
+	c->fork_regs.rax = 0;   /* the child's fork returns 0 */
+	list_init(&c->children);
+	c->state = PROC_RUNNING;
+	c->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
+	/* glibc's fork: the child's tid in its own copy of the thread block */
+	u32 tid = (u32)c->pid;
+	if ((clone_flags & CLONE_CHILD_SETTID) && vm_poke(c->vm, child_tid, &tid, sizeof(tid)) < 0)
+		pr_info("proc: pid %d: clone's child tid pointer is bad: not written", parent->pid);
+	if (clone_flags & CLONE_CHILD_CLEARTID)
+		c->clear_child_tid = child_tid;
+	if ((clone_flags & CLONE_PARENT_SETTID) && copy_to_user(parent_tid, &tid, sizeof(tid)) < 0)
+		pr_info("proc: pid %d: clone's parent tid pointer is bad: not written", parent->pid);
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	c->parent = parent;
+	list_push_back(&parent->children, &c->sibling);
+	list_push_back(&procs, &c->link);
+	spin_unlock_irqrestore(&procs_lock, fl);
+	char tname[24];
+	ksnprintf(tname, sizeof(tname), "pid%d", c->pid);
+	struct thread *t = thread_create(tname, fork_thread, c, -1, 0);
+	if (!t) {
+		fl = spin_lock_irqsave(&procs_lock);
+		list_remove(&c->sibling);
+		list_remove(&c->link);
+		spin_unlock_irqrestore(&procs_lock, fl);
+		vm_destroy(c->vm);
+		proc_files_free(c);
+		kfree(c);
+		return -ENOMEM;
+	}
+	thread_put(t);
+	return c->pid;
 }
 
 /* ---- faults: the signal's default action (no handlers yet) ---- */
@@ -208,6 +392,15 @@ static void user_fault(const struct user_fault *f)
 	if (!p)
 		panic("user_fault: user mode without a process");
 	int sig = fault_signal(f->kind);
+	/* a handler the program set runs (on the way back to user mode); an
+	 * ignored or blocked fault signal ends the process, as on Linux */
+	u64 h = p->sigact[sig - 1].handler;
+	if (h != SIG_DFL && h != SIG_IGN && !(p->sigmask & (1ULL << (sig - 1)))) {
+		p->fault_addr = f->addr;
+		p->fault_code = f->kind == UFAULT_PAGE ? (vm_find(p->vm, f->addr) ? 2 : 1) : 0;
+		signal_send(p, sig);
+		return;
+	}
 	if (f->kind == UFAULT_PAGE) {
 		const struct vma *v = vm_find(p->vm, f->addr);
 		const char *where = f->addr >= USER_TOP ? "kernel address" :
@@ -225,21 +418,37 @@ static void user_fault(const struct user_fault *f)
 	proc_exit(sig);
 }
 
+void proc_raise_sigpipe(void)
+{
+	signal_send(proc_current(), SIGPIPE);
+}
+
+static bool resolve_fault(u64 addr, bool write, bool exec)
+{
+	struct proc *p = proc_current();
+	return p && p->vm && vm_fault(p->vm, addr, write, exec) == 0;
+}
+
 void proc_init(void)
 {
+	waitq_init(&child_wq, "proc_child");
+	arch_set_user_pf_resolver(resolve_fault);
+	arch_set_user_return_hook(signal_on_user_return);
+	vfs_interrupted = proc_signal_pending;
 	arch_set_user_fault_handler(user_fault);
 }
 
 /* ---- REPL ---- */
 
 struct ps_row {
-	int pid;
+	int pid, ppid, fds;
 	char name[32];
 	const char *state;
 	u64 pages, syscalls;
 };
 
-REPL_CMD("ps", cmd_ps, "", "processes: pid, state, name, user pages mapped, system calls");
+REPL_CMD("ps", cmd_ps, "",
+	 "processes: pid, parent, state, name, user pages mapped, open descriptors, system calls");
 static int cmd_ps(struct repl_out *o, int argc, char **argv)
 {
 	(void)argc;
@@ -256,20 +465,25 @@ static int cmd_ps(struct repl_out *o, int argc, char **argv)
 		}
 		struct vm *vm = READ_ONCE(p->vm);
 		rows[n].pid = p->pid;
+		rows[n].ppid = p->parent ? p->parent->pid : 0;
+		rows[n].fds = p->fds ? fd_count(p->fds) : 0;   /* freed only after [P] */
 		memcpy(rows[n].name, p->name, sizeof(rows[n].name));
-		rows[n].state = p->state == PROC_RUNNING ? "running" : "exited";
+		rows[n].state = p->state == PROC_RUNNING ? "running" : "zombie";
 		rows[n].pages = vm ? READ_ONCE(vm->pages) : 0;
 		rows[n].syscalls = p->syscalls;
 		n++;
 	}
 	spin_unlock_irqrestore(&procs_lock, fl);
-	repl_table_begin(o, "processes", "pid:n:5 state::8 name::24 pages:n:6 syscalls:n:8");
+	repl_table_begin(o, "processes",
+			 "pid:n:5 ppid:n:5 state::8 name::24 pages:n:6 fds:n:4 syscalls:n:8");
 	for (int i = 0; i < n; i++) {
-		char pid[16], pages[24], calls[24];
+		char pid[16], ppid[16], fds[16], pages[24], calls[24];
 		ksnprintf(pid, sizeof(pid), "%d", rows[i].pid);
+		ksnprintf(ppid, sizeof(ppid), "%d", rows[i].ppid);
+		ksnprintf(fds, sizeof(fds), "%d", rows[i].fds);
 		ksnprintf(pages, sizeof(pages), "%llu", (unsigned long long)rows[i].pages);
 		ksnprintf(calls, sizeof(calls), "%llu", (unsigned long long)rows[i].syscalls);
-		const char *cells[] = { pid, rows[i].state, rows[i].name, pages, calls };
+		const char *cells[] = { pid, ppid, rows[i].state, rows[i].name, pages, fds, calls };
 		repl_row(o, cells);
 	}
 	repl_table_end(o);

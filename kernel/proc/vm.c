@@ -1,9 +1,14 @@
 /* User address spaces: VMAs over the arch page tables; see proc.h. */
 #include "kernel/proc/proc.h"
 #include "kernel/console/console.h"
+#include "kernel/lib/counter.h"
 #include "kernel/lib/string.h"
 
 static struct vma *vma_at(struct list_node *n) { return list_entry(n, struct vma, link); }
+
+static u64 vm_zero_faults, vm_cow_copies;   /* [atomic] */
+KCOUNTER_VAR("vm.zero_faults", "pages", vm_zero_faults);
+KCOUNTER_VAR("vm.cow_copies", "pages", vm_cow_copies);
 
 struct vm *vm_create(void)
 {
@@ -138,7 +143,7 @@ int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind 
 	v->end = start + len;
 	v->prot = prot;
 	v->kind = kind;
-	if (holds_pages(kind)) {
+	if (kind == VMA_ELF) {   /* the loader writes these at once */
 		for (u64 va = start; va < start + len; va += PAGE_SIZE) {
 			struct page *pg = page_alloc_zeroed(0);
 			int r = pg ? arch_uspace_map(vm->root, va, page_to_phys(pg), prot) : -ENOMEM;
@@ -196,7 +201,15 @@ int vm_poke(struct vm *vm, u64 va, const void *src, size_t len)
 {
 	const u8 *s = src;
 	while (len) {
-		u64 pa = arch_uspace_lookup(vm->root, va, NULL);
+		unsigned prot;
+		u64 pa = arch_uspace_lookup(vm->root, va, &prot);
+		const struct vma *v = vm_find(vm, va);
+		/* a page shared since fork gets its own copy first */
+		if ((!pa || !(prot & UMAP_W)) && v && (v->prot & UMAP_W) &&
+		    vm_fault(vm, va, true, false) == 0)
+			pa = arch_uspace_lookup(vm->root, va, NULL);
+		if (!pa && vm_fault(vm, va, false, false) == 0)
+			pa = arch_uspace_lookup(vm->root, va, NULL);
 		if (!pa)
 			return -EFAULT;
 		size_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
@@ -222,4 +235,164 @@ u64 vm_brk(struct vm *vm, u64 want)
 	}
 	vm->brk = want;
 	return want;
+}
+
+/* ---- demand paging and copy on write ---- */
+
+int vm_fault(struct vm *vm, u64 addr, bool write, bool exec)
+{
+	const struct vma *v = vm_find(vm, addr);
+	if (!v || !holds_pages(v->kind) || (write && !(v->prot & UMAP_W)) ||
+	    (exec && !(v->prot & UMAP_X)))
+		return -EFAULT;
+	u64 va = ALIGN_DOWN(addr, PAGE_SIZE);
+	unsigned prot;
+	u64 pa = arch_uspace_lookup(vm->root, va, &prot);
+	if (!pa) {   /* first touch: a zeroed page */
+		struct page *pg = page_alloc_zeroed(0);
+		if (!pg)
+			return -ENOMEM;
+		int r = arch_uspace_map(vm->root, va, page_to_phys(pg), v->prot);
+		if (r < 0) {
+			page_put(pg);
+			return r;
+		}
+		vm->pages++;
+		__atomic_add_fetch(&vm_zero_faults, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (!write || (prot & UMAP_W))
+		return -EFAULT;   /* present and allowed: not ours to fix */
+	/* a write to a page shared since fork */
+	struct page *old = phys_to_page(ALIGN_DOWN(pa, PAGE_SIZE));
+	if (page_refcount(old) == 1)   /* the others let go: it is ours */
+		return arch_uspace_map(vm->root, va, page_to_phys(old), v->prot);
+	struct page *pg = page_alloc(0);
+	if (!pg)
+		return -ENOMEM;
+	memcpy(page_address(pg), page_address(old), PAGE_SIZE);
+	int r = arch_uspace_map(vm->root, va, page_to_phys(pg), v->prot);
+	if (r < 0) {
+		page_put(pg);
+		return r;
+	}
+	page_put(old);
+	__atomic_add_fetch(&vm_cow_copies, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+struct vm *vm_clone(struct vm *src)
+{
+	struct vm *vm = vm_create();
+	if (!vm)
+		return NULL;
+	vm->brk_start = src->brk_start;
+	vm->brk = src->brk;
+	vm->mmap_top = src->mmap_top;
+	vm->stack_lo = src->stack_lo;
+	struct list_node *n;
+	list_for_each(n, &src->vmas) {
+		struct vma *v = vma_at(n);
+		struct vma *c = kmalloc(sizeof(*c), 0);
+		if (!c)
+			goto fail;
+		*c = *v;
+		list_push_back(&vm->vmas, &c->link);
+		if (!holds_pages(v->kind))
+			continue;
+		for (u64 va = v->start; va < v->end; va += PAGE_SIZE) {
+			unsigned prot;
+			u64 pa = arch_uspace_lookup(src->root, va, &prot);
+			if (!pa)
+				continue;
+			/* both read-only now: the first write copies (vm_fault) */
+			unsigned shared = prot & ~UMAP_W;
+			if (arch_uspace_map(vm->root, va, pa, shared) < 0)
+				goto fail;
+			page_get(phys_to_page(pa));
+			vm->pages++;
+			if (prot & UMAP_W)
+				arch_uspace_map(src->root, va, pa, shared);   /* its table exists */
+		}
+	}
+	return vm;
+fail:
+	vm_destroy(vm);
+	return NULL;
+}
+
+/* ---- mprotect ---- */
+
+/* Split v at addr (inside it) with the spare *sp; the new VMA is the high part. */
+static void split_at(struct vma *v, u64 addr, struct vma **sp)
+{
+	struct vma *h = *sp;
+	*sp = NULL;
+	*h = *v;
+	h->start = addr;
+	v->end = addr;
+	list_insert_between(&h->link, &v->link, v->link.next);
+}
+
+static bool range_has_pages(struct vm *vm, u64 start, u64 end)
+{
+	for (u64 va = start; va < end; va += PAGE_SIZE)
+		if (arch_uspace_lookup(vm->root, va, NULL))
+			return true;
+	return false;
+}
+
+int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
+{
+	u64 end = start + len;
+	/* every byte must be mapped, and no guard gap in it */
+	u64 at = start;
+	struct list_node *n;
+	list_for_each(n, &vm->vmas) {
+		struct vma *v = vma_at(n);
+		if (v->end <= at || v->start >= end)
+			continue;
+		if (v->start > at || v->kind == VMA_GUARD)
+			return -ENOMEM;
+		at = v->end;
+		if (at >= end)
+			break;
+	}
+	if (at < end)
+		return -ENOMEM;
+	if (none && range_has_pages(vm, start, end))
+		return -EINVAL;   /* PROT_NONE over pages that hold data: not supported */
+	struct vma *spare[2] = { kmalloc(sizeof(struct vma), 0), kmalloc(sizeof(struct vma), 0) };
+	if (!spare[0] || !spare[1]) {
+		kfree(spare[0]);
+		kfree(spare[1]);
+		return -ENOMEM;
+	}
+	list_for_each(n, &vm->vmas) {
+		struct vma *v = vma_at(n);
+		if (v->end <= start || v->start >= end)
+			continue;
+		if (v->start < start) {
+			split_at(v, start, &spare[0]);
+			continue;   /* the high part comes next in the walk */
+		}
+		if (v->end > end)
+			split_at(v, end, &spare[1]);
+		v->prot = prot;
+		if (none)
+			v->kind = VMA_RESERVED;
+		else if (v->kind == VMA_RESERVED)
+			v->kind = VMA_MMAP;
+		/* present pages take the new protection, but never gain W here:
+		 * a write faults and vm_fault gives W (copying a shared page) */
+		for (u64 va = v->start; va < v->end; va += PAGE_SIZE) {
+			unsigned old;
+			u64 pa = arch_uspace_lookup(vm->root, va, &old);
+			if (pa)
+				arch_uspace_map(vm->root, va, pa, (prot & ~UMAP_W) | (old & prot & UMAP_W));
+		}
+	}
+	kfree(spare[0]);
+	kfree(spare[1]);
+	return 0;
 }

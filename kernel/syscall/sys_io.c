@@ -1,104 +1,108 @@
 /*
- * read, write, writev, ioctl. Descriptors 0, 1 and 2 are the serial
- * console (COM1) until the VFS brings files; any other gives -EBADF.
- * Every byte crosses between user memory and the console in exactly one
- * copy through a small kernel buffer (counted: copy.user_write,
- * copy.user_read).
+ * Descriptor I/O: read, write, pread64, pwrite64, readv, writev, lseek,
+ * close, dup, dup2, dup3, fcntl, ioctl, pipe2, ftruncate, fsync. The bytes
+ * move through the VFS's file ops (fs/vfs.h), in one copy between user
+ * memory and the file's own storage. A write to a pipe nobody reads raises
+ * SIGPIPE (kernel/proc/signal.c) and returns -EPIPE.
  */
 #include "kernel/syscall/sys_priv.h"
 #include "kernel/console/console.h"
+#include "kernel/mm/mm.h"
 #include "kernel/lib/counter.h"
 
-#define CONSOLE_FDS  3
 #define MAX_RW_COUNT 0x7ffff000UL   /* Linux's cap on one transfer */
 #define IOV_MAX      1024
-#define TIOCGWINSZ   0x5413
 
-static u64 bytes_written, bytes_read;  /* [atomic] */
-static u64 read_user_write(void) { return __atomic_load_n(&bytes_written, __ATOMIC_RELAXED); }
-static u64 read_user_read(void) { return __atomic_load_n(&bytes_read, __ATOMIC_RELAXED); }
-KCOUNTER("copy.user_write", "bytes", read_user_write);
-KCOUNTER("copy.user_read", "bytes", read_user_read);
+/* Descriptor numbers are unsigned int in Linux's calls: the upper half
+ * of the register is ignored. */
+struct file *sys_file(u64 fd) { return fd_get(proc_current()->fds, (u32)fd); }
 
-static bool console_fd(u64 fd) { return fd < CONSOLE_FDS; }
-
-/* Bytes written, or -EFAULT when the first byte could not be read. */
-static long console_write_user(u64 buf, size_t len)
+static long finish_write(long r)
 {
-	char tmp[256];
-	size_t done = 0;
-	while (done < len) {
-		size_t k = MIN(len - done, sizeof(tmp));
-		size_t got = copy_from_user_partial(tmp, buf + done, k);
-		if (got)
-			console_write(tmp, got);
-		done += got;
-		if (got < k)
-			break;
-	}
-	__atomic_add_fetch(&bytes_written, done, __ATOMIC_RELAXED);
-	return done || !len ? (long)done : -EFAULT;
+	if (r == -EPIPE)
+		proc_raise_sigpipe();
+	return r;
+}
+
+long sys_read(const u64 a[6])
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	struct uio u = { a[1], MIN(a[2], MAX_RW_COUNT), true };
+	long r = vfs_read(f, &u, NULL);
+	file_put(f);
+	return r;
 }
 
 long sys_write(const u64 a[6])
 {
-	if (!console_fd(a[0]))
+	struct file *f = sys_file(a[0]);
+	if (!f)
 		return -EBADF;
-	return console_write_user(a[1], MIN(a[2], MAX_RW_COUNT));
+	struct uio u = { a[1], MIN(a[2], MAX_RW_COUNT), true };
+	long r = vfs_write(f, &u, NULL);
+	file_put(f);
+	return finish_write(r);
 }
 
-/* Raw bytes from COM1: waits for the first, then takes what has arrived,
- * up to a newline. (Polled every 2 ms: the console has no receive
- * interrupt path yet.) */
-long sys_read(const u64 a[6])
+/* pread64/pwrite64: at an offset, the file's position untouched. */
+static long rw_at(const u64 a[6], bool write)
 {
-	if (!console_fd(a[0]))
+	struct file *f = sys_file(a[0]);
+	if (!f)
 		return -EBADF;
-	size_t len = MIN(a[2], MAX_RW_COUNT);
-	if (len == 0)
-		return 0;
-	if (!user_range_ok(a[1], len))
-		return -EFAULT;
-	char tmp[128];
-	size_t n = 0, max = MIN(len, sizeof(tmp));
-	while (n < max) {
-		int c = arch_console_getc();
-		if (c < 0) {
-			if (n)
-				break;
-			thread_sleep_ns(2000000);
-			continue;
-		}
-		tmp[n++] = (char)c;
-		if (c == '\n')
-			break;
+	s64 off = (s64)a[3];
+	long r;
+	if (off < 0) {
+		r = -EINVAL;
+	} else if (!f->ops->seekable) {
+		r = -ESPIPE;
+	} else {
+		struct uio u = { a[1], MIN(a[2], MAX_RW_COUNT), true };
+		u64 pos = (u64)off;
+		r = write ? vfs_write(f, &u, &pos) : vfs_read(f, &u, &pos);
 	}
-	if (copy_to_user(a[1], tmp, n) < 0)
-		return -EFAULT;
-	__atomic_add_fetch(&bytes_read, n, __ATOMIC_RELAXED);
-	return (long)n;
+	file_put(f);
+	return write ? finish_write(r) : r;
 }
+
+long sys_pread64(const u64 a[6]) { return rw_at(a, false); }
+long sys_pwrite64(const u64 a[6]) { return rw_at(a, true); }
 
 struct iovec {
 	u64 base, len;
 };
 
-long sys_writev(const u64 a[6])
+/* readv/writev: every length checked before a byte moves (as Linux); a
+ * short transfer ends the call. */
+static long rw_vec(const u64 a[6], bool write)
 {
-	if (!console_fd(a[0]))
+	struct file *f = sys_file(a[0]);
+	if (!f)
 		return -EBADF;
 	u64 uiov = a[1];
 	s64 cnt = (s32)a[2];
-	if (cnt < 0 || cnt > IOV_MAX)
-		return -EINVAL;
-	/* first pass: every length, before any byte moves (as Linux does) */
+	long r = 0;
 	u64 total = 0;
+	if (cnt < 0 || cnt > IOV_MAX) {
+		r = -EINVAL;
+		goto out;
+	}
+	if ((f->flags & O_ACCMODE) == (write ? O_RDONLY : O_WRONLY)) {
+		r = -EBADF;
+		goto out;
+	}
 	for (s64 i = 0; i < cnt; i++) {
 		struct iovec v;
-		if (copy_from_user(&v, uiov + (u64)i * sizeof(v), sizeof(v)) < 0)
-			return -EFAULT;
-		if ((s64)v.len < 0 || v.len > (u64)INT64_MAX - total)
-			return -EINVAL;
+		if (copy_from_user(&v, uiov + (u64)i * sizeof(v), sizeof(v)) < 0) {
+			r = -EFAULT;
+			goto out;
+		}
+		if ((s64)v.len < 0 || v.len > (u64)INT64_MAX - total) {
+			r = -EINVAL;
+			goto out;
+		}
 		total += v.len;
 	}
 	total = MIN(total, MAX_RW_COUNT);
@@ -108,20 +112,440 @@ long sys_writev(const u64 a[6])
 		if (copy_from_user(&v, uiov + (u64)i * sizeof(v), sizeof(v)) < 0)
 			break;
 		size_t want = MIN(v.len, total - done);
-		long r = console_write_user(v.base, want);
-		if (r < 0)
+		if (!want)
+			continue;
+		struct uio u = { v.base, want, true };
+		long k = write ? vfs_write(f, &u, NULL) : vfs_read(f, &u, NULL);
+		if (k < 0) {
+			if (!done)
+				r = k;
 			break;
-		done += (u64)r;
-		if ((size_t)r < want)
+		}
+		done += (u64)k;
+		if ((size_t)k < want)
 			break;
 	}
-	return done || !total ? (long)done : -EFAULT;
+	if (r == 0)
+		r = (long)done;
+out:
+	file_put(f);
+	return write ? finish_write(r) : r;
 }
 
+long sys_readv(const u64 a[6]) { return rw_vec(a, false); }
+long sys_writev(const u64 a[6]) { return rw_vec(a, true); }
+
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+
+long sys_lseek(const u64 a[6])
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	s64 off = (s64)a[1];
+	long r;
+	if (!f->ops->seekable) {
+		r = -ESPIPE;
+		goto out;
+	}
+	if (f->ops->seek_noop) {
+		r = 0;
+		goto out;
+	}
+	bool dir = f->inode && S_ISDIR(f->inode->mode);
+	mutex_lock(&f->pos_lock);
+	s64 base;
+	switch (a[2]) {
+	case SEEK_SET: base = 0; break;
+	case SEEK_CUR: base = (s64)f->pos; break;
+	case SEEK_END:
+		/* a directory's cursor counts entries: it has no end */
+		base = dir || !f->inode ? -1 : (s64)READ_ONCE(f->inode->size);
+		break;
+	default: base = -1; break;   /* SEEK_DATA, SEEK_HOLE: not supported */
+	}
+	if (base < 0 || (off > 0 && base > INT64_MAX - off) || base + off < 0) {
+		r = -EINVAL;
+	} else {
+		f->pos = (u64)(base + off);
+		r = (long)f->pos;
+	}
+	mutex_unlock(&f->pos_lock);
+out:
+	file_put(f);
+	return r;
+}
+
+long sys_close(const u64 a[6])
+{
+	return fd_close(proc_current()->fds, (u32)a[0]);
+}
+
+long sys_dup(const u64 a[6])
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	int r = fd_install(proc_current()->fds, 0, f, false);
+	if (r < 0)
+		file_put(f);
+	return r;
+}
+
+/* newfd takes oldfd's file (closing what it had); flags: O_CLOEXEC */
+static long dup_to(u64 oldfd, u64 newfd, bool cloexec)
+{
+	struct fdtable *t = proc_current()->fds;
+	if (newfd >= FD_MAX)
+		return -EBADF;
+	struct file *f = fd_get(t, oldfd);
+	if (!f)
+		return -EBADF;
+	struct file *old = t->files[newfd];
+	t->files[newfd] = f;
+	t->cloexec[newfd] = cloexec;
+	if (old)
+		file_put(old);
+	return (long)newfd;
+}
+
+long sys_dup2(const u64 a[6])
+{
+	u64 oldfd = (u32)a[0], newfd = (u32)a[1];
+	if (oldfd == newfd) {
+		struct file *f = sys_file(oldfd);
+		if (!f)
+			return -EBADF;
+		file_put(f);
+		return (long)newfd;
+	}
+	return dup_to(oldfd, newfd, false);
+}
+
+long sys_dup3(const u64 a[6])
+{
+	u64 oldfd = (u32)a[0], newfd = (u32)a[1];
+	if (a[2] & ~(u64)O_CLOEXEC)
+		return -EINVAL;
+	if (oldfd == newfd)
+		return -EINVAL;
+	return dup_to(oldfd, newfd, a[2] & O_CLOEXEC);
+}
+
+#define F_DUPFD         0
+#define F_GETFD         1
+#define F_SETFD         2
+#define F_GETFL         3
+#define F_SETFL         4
+#define F_DUPFD_CLOEXEC 1030
+#define FD_CLOEXEC      1
+/* the status flags F_SETFL may change (O_ASYNC and O_DIRECT: not supported) */
+#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_NOATIME)
+
+long sys_fcntl(const u64 a[6])
+{
+	struct fdtable *t = proc_current()->fds;
+	u64 fd = (u32)a[0];
+	struct file *f = fd_get(t, fd);
+	if (!f)
+		return -EBADF;
+	long r;
+	unsigned fl;
+	switch ((u32)a[1]) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		if (a[2] >= FD_MAX) {
+			r = -EINVAL;
+			break;
+		}
+		file_get(f);
+		r = fd_install(t, (int)a[2], f, (u32)a[1] == F_DUPFD_CLOEXEC);
+		if (r < 0)
+			file_put(f);
+		break;
+	case F_GETFD:
+		r = t->cloexec[fd] ? FD_CLOEXEC : 0;
+		break;
+	case F_SETFD:
+		t->cloexec[fd] = a[2] & FD_CLOEXEC;
+		r = 0;
+		break;
+	case F_GETFL:
+		r = __atomic_load_n(&f->flags, __ATOMIC_RELAXED);
+		break;
+	case F_SETFL:
+		fl = __atomic_load_n(&f->flags, __ATOMIC_RELAXED);
+		fl = (fl & ~(unsigned)SETFL_MASK) | ((unsigned)a[2] & SETFL_MASK);
+		__atomic_store_n(&f->flags, fl, __ATOMIC_RELAXED);
+		r = 0;
+		break;
+	default:
+		r = -EINVAL;   /* locks, owners, leases, seals: not supported */
+		break;
+	}
+	file_put(f);
+	return r;
+}
+
+#define FIONBIO 0x5421
+
+/* No terminal layer yet: the console is no tty (-ENOTTY for its ioctls,
+ * which makes isatty() false). FIONBIO works on every file. */
 long sys_ioctl(const u64 a[6])
 {
-	if (!console_fd(a[0]))
+	struct file *f = sys_file(a[0]);
+	if (!f)
 		return -EBADF;
-	(void)TIOCGWINSZ;   /* no terminal layer yet: the console is no tty */
-	return -ENOTTY;
+	long r = -ENOTTY;
+	if ((u32)a[1] == FIONBIO) {
+		int on;
+		r = copy_from_user(&on, a[2], sizeof(on));
+		if (r == 0) {
+			if (on)
+				__atomic_or_fetch(&f->flags, O_NONBLOCK, __ATOMIC_RELAXED);
+			else
+				__atomic_and_fetch(&f->flags, ~(unsigned)O_NONBLOCK, __ATOMIC_RELAXED);
+		}
+	}
+	file_put(f);
+	return r;
+}
+
+#define PIPE2_FLAGS (O_CLOEXEC | O_NONBLOCK)
+
+long sys_pipe2(const u64 a[6])
+{
+	struct proc *p = proc_current();
+	if (a[1] & ~(u64)PIPE2_FLAGS)
+		return -EINVAL;   /* O_DIRECT (packet mode): not supported */
+	struct file *rd, *wr;
+	int r = pipe_create((unsigned)a[1], &rd, &wr);
+	if (r < 0)
+		return r;
+	bool cloexec = a[1] & O_CLOEXEC;
+	int fds[2];
+	fds[0] = fd_install(p->fds, 0, rd, cloexec);
+	if (fds[0] < 0) {
+		file_put(rd);
+		file_put(wr);
+		return fds[0];
+	}
+	fds[1] = fd_install(p->fds, 0, wr, cloexec);
+	if (fds[1] < 0) {
+		fd_close(p->fds, (u64)fds[0]);
+		file_put(wr);
+		return fds[1];
+	}
+	if (copy_to_user(a[0], fds, sizeof(fds)) < 0) {
+		fd_close(p->fds, (u64)fds[0]);
+		fd_close(p->fds, (u64)fds[1]);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+long sys_pipe(const u64 a[6])
+{
+	const u64 b[6] = { a[0], 0 };
+	return sys_pipe2(b);
+}
+
+long sys_ftruncate(const u64 a[6])
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	long r;
+	if ((s64)a[1] < 0)
+		r = -EINVAL;
+	else if (!f->inode || !S_ISREG(f->inode->mode) || (f->flags & O_ACCMODE) == O_RDONLY)
+		r = -EINVAL;
+	else
+		r = vfs_truncate(f->inode, a[1]);
+	file_put(f);
+	return r;
+}
+
+/* RAM files: nothing to write back; pipes and devices cannot sync */
+long sys_fsync(const u64 a[6])
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	long r = f->inode && !S_ISCHR(f->inode->mode) ? 0 : -EINVAL;
+	file_put(f);
+	return r;
+}
+
+/* poll and ppoll. Files say what is ready through their poll op (pipes);
+ * others are always ready (regular files, devices; the console too, whose
+ * read then waits for a byte: it cannot be asked without taking one). A
+ * wait looks again every 2 ms until an event, the timeout or a signal. */
+struct pollfd {
+	s32 fd;
+	s16 events, revents;
+};
+
+#define POLL_MAX FD_MAX
+
+static long do_poll(u64 ufds, u64 nfds, s64 timeout_ns)
+{
+	if (nfds > POLL_MAX)
+		return -EINVAL;
+	struct pollfd *fds = kmalloc(sizeof(*fds) * (nfds ? nfds : 1), 0);
+	if (!fds)
+		return -ENOMEM;
+	long r = 0;
+	if (copy_from_user(fds, ufds, sizeof(*fds) * nfds) < 0) {
+		r = -EFAULT;
+		goto out;
+	}
+	u64 deadline = timeout_ns < 0 ? UINT64_MAX : arch_clock_ns() + (u64)timeout_ns;
+	for (;;) {
+		long ready = 0;
+		for (u64 i = 0; i < nfds; i++) {
+			fds[i].revents = 0;
+			if (fds[i].fd < 0)
+				continue;
+			struct file *f = sys_file((u64)fds[i].fd);
+			unsigned ev;
+			if (!f) {
+				ev = POLLNVAL;
+			} else {
+				ev = f->ops->poll ? f->ops->poll(f) : POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+				file_put(f);
+				ev &= (unsigned)(u16)fds[i].events | POLLERR | POLLHUP | POLLNVAL;
+			}
+			fds[i].revents = (s16)ev;
+			if (ev)
+				ready++;
+		}
+		if (ready || arch_clock_ns() >= deadline) {
+			r = ready;
+			break;
+		}
+		if (proc_signal_pending()) {
+			r = -EINTR;
+			break;
+		}
+		thread_sleep_ns(2000000);
+	}
+	if (r >= 0 && copy_to_user(ufds, fds, sizeof(*fds) * nfds) < 0)
+		r = -EFAULT;
+out:
+	kfree(fds);
+	return r;
+}
+
+long sys_poll(const u64 a[6])
+{
+	s32 ms = (s32)a[2];
+	return do_poll(a[0], a[1], ms < 0 ? -1 : (s64)ms * 1000000);
+}
+
+long sys_ppoll(const u64 a[6])
+{
+	s64 timeout = -1;
+	if (a[2]) {
+		s64 ts[2];
+		if (copy_from_user(ts, a[2], sizeof(ts)) < 0)
+			return -EFAULT;
+		if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
+			return -EINVAL;
+		timeout = ts[0] * 1000000000 + ts[1];
+	}
+	if (a[3])
+		return -EINVAL;   /* a temporary signal mask: not supported */
+	return do_poll(a[0], a[1], timeout);
+}
+
+/* sendfile from a regular file to any file (a pipe, the console, another
+ * file): through one kernel page, two copies a byte, counted
+ * (copy.sendfile_file). Sockets, which will take the page cache's pages
+ * by reference, come with the socket calls. */
+static u64 sendfile_bytes;   /* [atomic] */
+KCOUNTER_VAR("copy.sendfile_file", "bytes", sendfile_bytes);
+
+long sys_sendfile(const u64 a[6])
+{
+	struct file *out = sys_file(a[0]), *in = sys_file(a[1]);
+	u64 uoff = a[2];
+	size_t count = MIN(a[3], MAX_RW_COUNT);
+	long r = 0;
+	u8 *buf = NULL;
+	if (!out || !in) {
+		r = -EBADF;
+		goto done;
+	}
+	if ((in->flags & O_ACCMODE) == O_WRONLY || (out->flags & O_ACCMODE) == O_RDONLY) {
+		r = -EBADF;
+		goto done;
+	}
+	if (!in->inode || !S_ISREG(in->inode->mode) || (out->flags & O_APPEND)) {
+		r = -EINVAL;
+		goto done;
+	}
+	u64 off = 0;
+	if (uoff) {
+		s64 o;
+		if (copy_from_user(&o, uoff, sizeof(o)) < 0) {
+			r = -EFAULT;
+			goto done;
+		}
+		if (o < 0) {
+			r = -EINVAL;
+			goto done;
+		}
+		off = (u64)o;
+	}
+	buf = kmalloc(PAGE_SIZE, 0);
+	if (!buf) {
+		r = -ENOMEM;
+		goto done;
+	}
+	size_t moved = 0;
+	while (moved < count) {
+		struct uio ru = { (u64)(uptr)buf, MIN(count - moved, PAGE_SIZE), false };
+		long got = vfs_read(in, &ru, uoff ? &off : NULL);
+		if (got <= 0) {
+			if (got < 0 && !moved)
+				r = got;
+			break;
+		}
+		struct uio wu = { (u64)(uptr)buf, (size_t)got, false };
+		long put = vfs_write(out, &wu, NULL);
+		if (put < 0) {
+			if (!moved)
+				r = finish_write(put);
+			break;
+		}
+		moved += (size_t)put;
+		__atomic_add_fetch(&sendfile_bytes, (u64)put, __ATOMIC_RELAXED);
+		if (put < got) {
+			if (!uoff) {   /* the unsent rest goes back to the file */
+				mutex_lock(&in->pos_lock);
+				in->pos -= (u64)(got - put);
+				mutex_unlock(&in->pos_lock);
+			} else {
+				off -= (u64)(got - put);
+			}
+			break;
+		}
+	}
+	if (r == 0)
+		r = (long)moved;
+	if (r >= 0 && uoff) {
+		s64 o = (s64)off;
+		if (copy_to_user(uoff, &o, sizeof(o)) < 0)
+			r = -EFAULT;
+	}
+done:
+	kfree(buf);
+	if (out)
+		file_put(out);
+	if (in)
+		file_put(in);
+	return r;
 }

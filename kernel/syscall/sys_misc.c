@@ -1,9 +1,9 @@
 /*
- * Process identity and ending, time, randomness, and the signal calls that
- * musl's startup and stdio make. Signals are recorded, not yet delivered:
- * a fault still ends the process with the signal's default action.
+ * Process identity and ending, time, randomness, rt_sigaction and
+ * rt_sigprocmask (delivery: kernel/proc/signal.c).
  */
 #include "kernel/syscall/sys_priv.h"
+#include "kernel/lib/random.h"
 #include "kernel/lib/string.h"
 
 long sys_exit(const u64 a[6])

@@ -1,13 +1,12 @@
 /*
- * mmap (anonymous), munmap, brk over the process's struct vm
- * (kernel/proc/vm.c). Pages are populated at mmap time: the call either
- * maps everything or changes nothing (-ENOMEM).
+ * mmap (anonymous), munmap, mprotect, brk over the process's struct vm
+ * (kernel/proc/vm.c). Pages are mapped on first touch (demand zero).
  *
  * Differences from Linux, each an error rather than silent wrong
- * behaviour: file mappings (no files yet: -EBADF, or -ENODEV for the
- * console), MAP_GROWSDOWN, MAP_HUGETLB and MAP_LOCKED (-EINVAL), and
- * PROT_WRITE|PROT_EXEC together (-EACCES: W^X). MAP_SHARED anonymous
- * memory is private memory: there is no fork to share it with yet.
+ * behaviour: file mappings (-ENODEV for an open file: not supported yet;
+ * -EBADF otherwise), MAP_SHARED anonymous memory (-EINVAL: fork would copy
+ * it, not share it), MAP_GROWSDOWN, MAP_HUGETLB and MAP_LOCKED (-EINVAL),
+ * and PROT_WRITE|PROT_EXEC together (-EACCES: W^X).
  */
 #include "kernel/syscall/sys_priv.h"
 
@@ -45,8 +44,15 @@ long sys_mmap(const u64 a[6])
 		return -EOPNOTSUPP;
 	if (flags & ~(u64)MAP_SUPPORTED)
 		return -EINVAL;
-	if (!(flags & MAP_ANONYMOUS))
-		return fd >= 0 && fd <= 2 ? -ENODEV : -EBADF;
+	if (!(flags & MAP_ANONYMOUS)) {
+		struct file *f = fd >= 0 ? sys_file((u64)fd) : NULL;
+		if (!f)
+			return -EBADF;
+		file_put(f);
+		return -ENODEV;
+	}
+	if (type != MAP_PRIVATE)
+		return -EINVAL;   /* shared anonymous memory: not supported */
 	if (len == 0 || (off & (PAGE_SIZE - 1)))
 		return -EINVAL;
 	if (len > USER_TOP)
@@ -95,4 +101,22 @@ long sys_munmap(const u64 a[6])
 long sys_brk(const u64 a[6])
 {
 	return (long)vm_brk(proc_current()->vm, a[0]);
+}
+
+long sys_mprotect(const u64 a[6])
+{
+	u64 addr = a[0], len = a[1], prot = a[2];
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (prot & ~(u64)(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -EINVAL;   /* PROT_GROWSDOWN/UP: not supported */
+	if (len == 0)
+		return 0;
+	len = ALIGN_UP(len, PAGE_SIZE);
+	if (len == 0 || addr >= USER_TOP || len > USER_TOP - addr)
+		return -ENOMEM;
+	if ((prot & (PROT_WRITE | PROT_EXEC)) == (PROT_WRITE | PROT_EXEC))
+		return -EACCES;   /* W^X */
+	unsigned uprot = ((prot & PROT_WRITE) ? UMAP_W : 0) | ((prot & PROT_EXEC) ? UMAP_X : 0);
+	return vm_protect(proc_current()->vm, addr, len, uprot, prot == 0);
 }

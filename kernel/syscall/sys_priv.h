@@ -9,14 +9,85 @@
 typedef long (*sys_fn)(const u64 a[6]);
 
 /* sys_io.c */
+/* The file behind a descriptor, with a reference, or NULL (-EBADF). */
+struct file *sys_file(u64 fd);
 long sys_read(const u64 a[6]);
 long sys_write(const u64 a[6]);
+long sys_pread64(const u64 a[6]);
+long sys_pwrite64(const u64 a[6]);
+long sys_readv(const u64 a[6]);
 long sys_writev(const u64 a[6]);
+long sys_lseek(const u64 a[6]);
+long sys_close(const u64 a[6]);
+long sys_dup(const u64 a[6]);
+long sys_dup2(const u64 a[6]);
+long sys_dup3(const u64 a[6]);
+long sys_fcntl(const u64 a[6]);
 long sys_ioctl(const u64 a[6]);
+long sys_pipe(const u64 a[6]);
+long sys_pipe2(const u64 a[6]);
+long sys_ftruncate(const u64 a[6]);
+long sys_fsync(const u64 a[6]);
+long sys_poll(const u64 a[6]);
+long sys_sendfile(const u64 a[6]);
+long sys_ppoll(const u64 a[6]);
+/* sys_fs.c */
+/* A path from user memory into a kmalloc'd buffer the caller frees. */
+int sys_path(u64 upath, char **out);
+long sys_open(const u64 a[6]);
+long sys_openat(const u64 a[6]);
+long sys_creat(const u64 a[6]);
+long sys_fstat(const u64 a[6]);
+long sys_stat(const u64 a[6]);
+long sys_lstat(const u64 a[6]);
+long sys_newfstatat(const u64 a[6]);
+long sys_getdents64(const u64 a[6]);
+long sys_mkdir(const u64 a[6]);
+long sys_mkdirat(const u64 a[6]);
+long sys_unlink(const u64 a[6]);
+long sys_unlinkat(const u64 a[6]);
+long sys_rmdir(const u64 a[6]);
+long sys_rename(const u64 a[6]);
+long sys_renameat(const u64 a[6]);
+long sys_renameat2(const u64 a[6]);
+long sys_getcwd(const u64 a[6]);
+long sys_chdir(const u64 a[6]);
+long sys_fchdir(const u64 a[6]);
+long sys_access(const u64 a[6]);
+long sys_faccessat(const u64 a[6]);
+long sys_faccessat2(const u64 a[6]);
+long sys_umask(const u64 a[6]);
+long sys_readlink(const u64 a[6]);
+long sys_readlinkat(const u64 a[6]);
+long sys_truncate(const u64 a[6]);
+long sys_symlink(const u64 a[6]);
+long sys_symlinkat(const u64 a[6]);
 /* sys_mm.c */
 long sys_mmap(const u64 a[6]);
 long sys_munmap(const u64 a[6]);
 long sys_brk(const u64 a[6]);
+long sys_mprotect(const u64 a[6]);
+/* sys_proc.c */
+long sys_fork(const u64 a[6]);
+long sys_clone(const u64 a[6]);
+long sys_execve(const u64 a[6]);
+long sys_wait4(const u64 a[6]);
+long sys_waitid(const u64 a[6]);
+long sys_getppid(const u64 a[6]);
+long sys_kill(const u64 a[6]);
+long sys_tkill(const u64 a[6]);
+long sys_tgkill(const u64 a[6]);
+long sys_rt_sigreturn(const u64 a[6]);
+long sys_nanosleep(const u64 a[6]);
+long sys_clock_nanosleep(const u64 a[6]);
+long sys_getpgid(const u64 a[6]);
+long sys_getpgrp(const u64 a[6]);
+long sys_setpgid(const u64 a[6]);
+long sys_setsid(const u64 a[6]);
+long sys_getuid(const u64 a[6]);
+long sys_sched_yield(const u64 a[6]);
+long sys_pause(const u64 a[6]);
+long sys_rt_sigsuspend(const u64 a[6]);
 /* sys_misc.c */
 long sys_exit(const u64 a[6]);
 long sys_getpid(const u64 a[6]);

@@ -11,38 +11,100 @@
 #define NR_MAX 1024  /* counted one by one below this; the last bucket takes the rest */
 
 /* Linux x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl) */
-enum {
-	NR_read = 0, NR_write = 1, NR_mmap = 9, NR_munmap = 11, NR_brk = 12,
-	NR_rt_sigaction = 13, NR_rt_sigprocmask = 14, NR_ioctl = 16, NR_writev = 20,
-	NR_getpid = 39, NR_exit = 60, NR_uname = 63, NR_arch_prctl = 158, NR_gettid = 186,
-	NR_set_tid_address = 218, NR_clock_gettime = 228, NR_exit_group = 231,
-	NR_getrandom = 318,
-};
-
 struct sys_entry {
 	sys_fn fn;
 	const char *name;
 };
 
 static const struct sys_entry table[NR_MAX] = {
-	[NR_read] = { sys_read, "read" },
-	[NR_write] = { sys_write, "write" },
-	[NR_mmap] = { sys_mmap, "mmap" },
-	[NR_munmap] = { sys_munmap, "munmap" },
-	[NR_brk] = { sys_brk, "brk" },
-	[NR_rt_sigaction] = { sys_rt_sigaction, "rt_sigaction" },
-	[NR_rt_sigprocmask] = { sys_rt_sigprocmask, "rt_sigprocmask" },
-	[NR_ioctl] = { sys_ioctl, "ioctl" },
-	[NR_writev] = { sys_writev, "writev" },
-	[NR_getpid] = { sys_getpid, "getpid" },
-	[NR_exit] = { sys_exit, "exit" },
-	[NR_uname] = { sys_uname, "uname" },
-	[NR_arch_prctl] = { sys_arch_prctl, "arch_prctl" },
-	[NR_gettid] = { sys_getpid, "gettid" },
-	[NR_set_tid_address] = { sys_set_tid_address, "set_tid_address" },
-	[NR_clock_gettime] = { sys_clock_gettime, "clock_gettime" },
-	[NR_exit_group] = { sys_exit, "exit_group" },
-	[NR_getrandom] = { sys_getrandom, "getrandom" },
+	[0] = { sys_read, "read" },
+	[1] = { sys_write, "write" },
+	[2] = { sys_open, "open" },
+	[3] = { sys_close, "close" },
+	[4] = { sys_stat, "stat" },
+	[5] = { sys_fstat, "fstat" },
+	[6] = { sys_lstat, "lstat" },
+	[8] = { sys_lseek, "lseek" },
+	[9] = { sys_mmap, "mmap" },
+	[11] = { sys_munmap, "munmap" },
+	[12] = { sys_brk, "brk" },
+	[13] = { sys_rt_sigaction, "rt_sigaction" },
+	[14] = { sys_rt_sigprocmask, "rt_sigprocmask" },
+	[16] = { sys_ioctl, "ioctl" },
+	[17] = { sys_pread64, "pread64" },
+	[18] = { sys_pwrite64, "pwrite64" },
+	[19] = { sys_readv, "readv" },
+	[20] = { sys_writev, "writev" },
+	[21] = { sys_access, "access" },
+	[22] = { sys_pipe, "pipe" },
+	[32] = { sys_dup, "dup" },
+	[33] = { sys_dup2, "dup2" },
+	[39] = { sys_getpid, "getpid" },
+	[60] = { sys_exit, "exit" },
+	[63] = { sys_uname, "uname" },
+	[72] = { sys_fcntl, "fcntl" },
+	[74] = { sys_fsync, "fsync" },
+	[75] = { sys_fsync, "fdatasync" },
+	[76] = { sys_truncate, "truncate" },
+	[77] = { sys_ftruncate, "ftruncate" },
+	[79] = { sys_getcwd, "getcwd" },
+	[80] = { sys_chdir, "chdir" },
+	[81] = { sys_fchdir, "fchdir" },
+	[82] = { sys_rename, "rename" },
+	[83] = { sys_mkdir, "mkdir" },
+	[84] = { sys_rmdir, "rmdir" },
+	[85] = { sys_creat, "creat" },
+	[87] = { sys_unlink, "unlink" },
+	[89] = { sys_readlink, "readlink" },
+	[95] = { sys_umask, "umask" },
+	[158] = { sys_arch_prctl, "arch_prctl" },
+	[186] = { sys_getpid, "gettid" },
+	[217] = { sys_getdents64, "getdents64" },
+	[218] = { sys_set_tid_address, "set_tid_address" },
+	[228] = { sys_clock_gettime, "clock_gettime" },
+	[231] = { sys_exit, "exit_group" },
+	[257] = { sys_openat, "openat" },
+	[258] = { sys_mkdirat, "mkdirat" },
+	[262] = { sys_newfstatat, "newfstatat" },
+	[263] = { sys_unlinkat, "unlinkat" },
+	[264] = { sys_renameat, "renameat" },
+	[267] = { sys_readlinkat, "readlinkat" },
+	[269] = { sys_faccessat, "faccessat" },
+	[292] = { sys_dup3, "dup3" },
+	[293] = { sys_pipe2, "pipe2" },
+	[316] = { sys_renameat2, "renameat2" },
+	[318] = { sys_getrandom, "getrandom" },
+	[439] = { sys_faccessat2, "faccessat2" },
+	[15] = { sys_rt_sigreturn, "rt_sigreturn" },
+	[24] = { sys_sched_yield, "sched_yield" },
+	[35] = { sys_nanosleep, "nanosleep" },
+	[56] = { sys_clone, "clone" },
+	[57] = { sys_fork, "fork" },
+	[58] = { sys_fork, "vfork" },
+	[59] = { sys_execve, "execve" },
+	[61] = { sys_wait4, "wait4" },
+	[62] = { sys_kill, "kill" },
+	[102] = { sys_getuid, "getuid" },
+	[104] = { sys_getuid, "getgid" },
+	[107] = { sys_getuid, "geteuid" },
+	[108] = { sys_getuid, "getegid" },
+	[109] = { sys_setpgid, "setpgid" },
+	[110] = { sys_getppid, "getppid" },
+	[111] = { sys_getpgrp, "getpgrp" },
+	[112] = { sys_setsid, "setsid" },
+	[121] = { sys_getpgid, "getpgid" },
+	[200] = { sys_tkill, "tkill" },
+	[230] = { sys_clock_nanosleep, "clock_nanosleep" },
+	[234] = { sys_tgkill, "tgkill" },
+	[247] = { sys_waitid, "waitid" },
+	[34] = { sys_pause, "pause" },
+	[10] = { sys_mprotect, "mprotect" },
+	[88] = { sys_symlink, "symlink" },
+	[7] = { sys_poll, "poll" },
+	[40] = { sys_sendfile, "sendfile" },
+	[271] = { sys_ppoll, "ppoll" },
+	[266] = { sys_symlinkat, "symlinkat" },
+	[130] = { sys_rt_sigsuspend, "rt_sigsuspend" },
 };
 
 /* [atomic] calls and failed calls by number; the last bucket is every
@@ -65,6 +127,10 @@ static long dispatch(u64 nr, const u64 args[6])
 		return -ENOSYS;
 	}
 	long r = fn(args);
+	if (p) {   /* for a signal handler's SA_RESTART (kernel/proc/signal.c) */
+		p->last_nr = (long)nr;
+		p->last_result = r;
+	}
 	if (r < 0 && r >= -4095)
 		__atomic_add_fetch(&errors[idx], 1, __ATOMIC_RELAXED);
 	return r;

@@ -212,9 +212,15 @@ void trap_dispatch(struct trapframe *tf)
 	if (v < 32) {
 		/* a fault of the program's own making; an NMI or a machine check
 		 * is the machine's and is reported as before */
-		if ((tf->cs & 3) == 3 && v != EXC_NMI && v != EXC_MC &&
-		    trap_user_fault(tf, exc_names[v]))
+		if (v == EXC_PF && trap_user_pf(tf)) {
+			trap_user_return(tf);
 			return;
+		}
+		if ((tf->cs & 3) == 3 && v != EXC_NMI && v != EXC_MC &&
+		    trap_user_fault(tf, exc_names[v])) {
+			trap_user_return(tf);
+			return;
+		}
 		/* a bad user pointer met by arch_copy_user: the copy comes up short */
 		if ((v == EXC_PF || v == EXC_GP) && (tf->cs & 3) == 0 && trap_fixup(tf))
 			return;
@@ -237,6 +243,7 @@ void trap_dispatch(struct trapframe *tf)
 		if (fn)
 			fn();
 	}
+	trap_user_return(tf);
 }
 
 void arch_dump_trapframe(struct trapframe *tf)

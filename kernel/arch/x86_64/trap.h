@@ -56,6 +56,10 @@ extern u64 irq_counts[][256];
  * handler); move a kernel fault in arch_copy_user to its fixup. */
 bool trap_user_fault(struct trapframe *tf, const char *name);
 bool trap_fixup(struct trapframe *tf);
+/* a page fault on a user page made present by the process layer (retry) */
+bool trap_user_pf(struct trapframe *tf);
+/* on the way back to user mode: pending signals */
+void trap_user_return(struct trapframe *tf);
 /* Backtrace helpers (trap.c), used by the profiler's walk (profile.c):
  * a kernel text address; whether the function holding pc had pushed %rbp
  * (false in prologues and frameless leaves); a mapped, aligned frame. */

@@ -14,8 +14,19 @@
 
 _Static_assert(USER_TOP == USER_TOP_ASM, "USER_TOP");
 
+/* ---- exception table: (faulting instruction, where to continue) ---- */
+struct ex_entry {
+	u64 insn, fixup;
+};
+extern const struct ex_entry _ex_table_start[], _ex_table_end[];
+
 static long (*syscall_fn)(u64 nr, const u64 args[6]);
 static void (*user_fault_fn)(const struct user_fault *f);
+static bool (*user_pf_fn)(u64 addr, bool write, bool exec);
+static void (*user_return_fn)(void);
+
+void arch_set_user_pf_resolver(bool (*fn)(u64 addr, bool write, bool exec)) { user_pf_fn = fn; }
+void arch_set_user_return_hook(void (*fn)(void)) { user_return_fn = fn; }
 
 void arch_set_syscall_handler(long (*fn)(u64 nr, const u64 args[6])) { syscall_fn = fn; }
 void arch_set_user_fault_handler(void (*fn)(const struct user_fault *f)) { user_fault_fn = fn; }
@@ -65,12 +76,118 @@ u64 arch_user_hwcap(void)
 	return d;
 }
 
-/* Called by syscall_entry, interrupts on. */
-void arch_syscall(struct trapframe *tf);
-void arch_syscall(struct trapframe *tf)
+/* The frame of the running user thread's entry: syscall_entry and the
+ * CPU's own entries both start at the top of its kernel stack. */
+static struct trapframe *user_frame(void)
+{
+	return (struct trapframe *)this_cpu()->kstack_top - 1;
+}
+
+/* A system call's frame whose error field is FULL_RETURN leaves by iretq
+ * with every register (syscall_entry) */
+#define FULL_RETURN 1
+#define RFLAGS_USER 0x40dd5UL    /* CF PF AF ZF SF TF DF OF AC */
+
+void arch_user_get_regs(struct user_regs *r)
+{
+	const struct trapframe *tf = user_frame();
+	*r = (struct user_regs){
+		.r15 = tf->r15, .r14 = tf->r14, .r13 = tf->r13, .r12 = tf->r12, .rbp = tf->rbp,
+		.rbx = tf->rbx, .r11 = tf->r11, .r10 = tf->r10, .r9 = tf->r9, .r8 = tf->r8,
+		.rax = tf->rax, .rcx = tf->rcx, .rdx = tf->rdx, .rsi = tf->rsi, .rdi = tf->rdi,
+		.rip = tf->rip, .rflags = tf->rflags, .rsp = tf->rsp,
+	};
+}
+
+int arch_user_set_regs(const struct user_regs *r)
+{
+	if (r->rip >= USER_TOP || r->rsp >= USER_TOP)
+		return -EINVAL;
+	struct trapframe *tf = user_frame();
+	tf->r15 = r->r15; tf->r14 = r->r14; tf->r13 = r->r13; tf->r12 = r->r12;
+	tf->rbp = r->rbp; tf->rbx = r->rbx; tf->r11 = r->r11; tf->r10 = r->r10;
+	tf->r9 = r->r9; tf->r8 = r->r8; tf->rax = r->rax; tf->rcx = r->rcx;
+	tf->rdx = r->rdx; tf->rsi = r->rsi; tf->rdi = r->rdi;
+	tf->rip = r->rip;
+	tf->rsp = r->rsp;
+	tf->rflags = (r->rflags & RFLAGS_USER) | 0x202;
+	if (tf->vector == VEC_SYSCALL)
+		tf->error = FULL_RETURN;
+	return 0;
+}
+
+void arch_user_fork(struct arch_user *child, const struct arch_user *parent, u64 root)
+{
+	child->root = root;
+	child->fs_base = parent->fs_base;
+	/* the parent runs: its FPU registers are live, not in its area */
+	__asm__ volatile("fxsave64 %0" : "=m"(*(u8(*)[512])child->fpu));
+}
+
+void arch_user_fpu_save(void *buf)
+{
+	__asm__ volatile("fxsave64 %0" : "=m"(*(u8(*)[512])buf));
+}
+
+void arch_user_fpu_restore(const void *buf)
+{
+	/* reserved MXCSR bits would fault: keep the defined ones */
+	u8 tmp[512] __aligned(16);
+	memcpy(tmp, buf, sizeof(tmp));
+	u32 mxcsr;
+	memcpy(&mxcsr, tmp + FXSAVE_MXCSR, 4);
+	mxcsr &= 0xffbf;
+	memcpy(tmp + FXSAVE_MXCSR, &mxcsr, 4);
+	__asm__ volatile("fxrstor64 %0" : : "m"(*(const u8(*)[512])tmp));
+}
+
+void arch_user_exec(struct arch_user *u, u64 root)
+{
+	arch_user_init(u, root);
+	wrmsr(MSR_FS_BASE, 0);
+	__asm__ volatile("fxrstor64 %0" : : "m"(*(const u8(*)[512])u->fpu));
+	write_cr3(root);
+}
+
+/* Called by syscall_entry, interrupts on; a true result asks for the
+ * full return (iretq). */
+int arch_syscall(struct trapframe *tf);
+int arch_syscall(struct trapframe *tf)
 {
 	const u64 args[6] = { tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9 };
-	tf->rax = syscall_fn ? (u64)syscall_fn(tf->rax, args) : (u64)-ENOSYS;
+	tf->error = 0;
+	long r = syscall_fn ? syscall_fn(tf->rax, args) : (long)-ENOSYS;
+	tf->rax = (u64)r;
+	if (user_return_fn) {
+		irq_disable();
+		user_return_fn();
+	}
+	return tf->error == FULL_RETURN;
+}
+
+void trap_user_return(struct trapframe *tf)
+{
+	if ((tf->cs & 3) == 3 && user_return_fn)
+		user_return_fn();
+}
+
+/* A page fault on a user page that the process layer can make present. */
+bool trap_user_pf(struct trapframe *tf)
+{
+	if (tf->vector != EXC_PF || !user_pf_fn)
+		return false;
+	u64 addr = read_cr2();
+	if (addr >= USER_TOP)
+		return false;
+	if ((tf->cs & 3) == 0) {
+		/* the kernel touches user memory only in arch_copy_user */
+		bool in_copy = false;
+		for (const struct ex_entry *e = _ex_table_start; e < _ex_table_end; e++)
+			in_copy |= e->insn == tf->rip;
+		if (!in_copy)
+			return false;
+	}
+	return user_pf_fn(addr, tf->error & 2, tf->error & 16);
 }
 
 /* An exception in user mode: hand it to the process layer. */
@@ -113,11 +230,6 @@ bool trap_user_fault(struct trapframe *tf, const char *name)
 	return true;
 }
 
-/* ---- exception table: (faulting instruction, where to continue) ---- */
-struct ex_entry {
-	u64 insn, fixup;
-};
-extern const struct ex_entry _ex_table_start[], _ex_table_end[];
 
 bool trap_fixup(struct trapframe *tf)
 {

@@ -49,6 +49,8 @@ syscall_entry:
 	sti
 	call arch_syscall
 	cli
+	testl %eax, %eax
+	jnz syscall_full_return
 	popq %r15
 	popq %r14
 	popq %r13
@@ -77,6 +79,59 @@ syscall_entry:
 	swapgs
 	sysretq
 1:	swapgs
+	iretq
+
+/* every register from the frame (execve, signals, sigreturn) */
+syscall_full_return:
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+	addq $16, %rsp                  /* vector, error */
+	swapgs
+	iretq
+
+/* arch_user_resume(regs): struct user_regs (arch.h): r15 0, r14 8, r13 16,
+ * r12 24, rbp 32, rbx 40, r11 48, r10 56, r9 64, r8 72, rax 80, rcx 88,
+ * rdx 96, rsi 104, rdi 112, rip 120, rflags 128, rsp 136 */
+	.globl arch_user_resume
+arch_user_resume:
+	cli
+	pushq $SEL_UDATA
+	pushq 136(%rdi)
+	movq 128(%rdi), %rax
+	andq $0x40dd5, %rax             /* the user's flags only */
+	orq $0x202, %rax                /* IF */
+	pushq %rax
+	pushq $SEL_UCODE
+	pushq 120(%rdi)
+	movq 0(%rdi), %r15
+	movq 8(%rdi), %r14
+	movq 16(%rdi), %r13
+	movq 24(%rdi), %r12
+	movq 32(%rdi), %rbp
+	movq 40(%rdi), %rbx
+	movq 48(%rdi), %r11
+	movq 56(%rdi), %r10
+	movq 64(%rdi), %r9
+	movq 72(%rdi), %r8
+	movq 80(%rdi), %rax
+	movq 88(%rdi), %rcx
+	movq 96(%rdi), %rdx
+	movq 104(%rdi), %rsi
+	movq 112(%rdi), %rdi
+	swapgs
 	iretq
 
 /* arch_user_enter(pc, sp): the first return to user mode, registers zero */

@@ -1,0 +1,99 @@
+/*
+ * The VFS and the RAM file system from inside: names, data, pipes through
+ * kernel buffers, every inode, file and page returned at the end, and the
+ * errors Linux gives (the user tier compares the same from programs).
+ */
+#include "kernel/test/ktest.h"
+#include "fs/vfs.h"
+#include "kernel/lib/string.h"
+#include "kernel/mm/mm.h"
+
+static long kwrite(struct file *f, const void *p, size_t n)
+{
+	struct uio u = { (u64)(uptr)p, n, false };
+	return vfs_write(f, &u, NULL);
+}
+
+static long kread(struct file *f, void *p, size_t n)
+{
+	struct uio u = { (u64)(uptr)p, n, false };
+	return vfs_read(f, &u, NULL);
+}
+
+KTEST(vfs_names_data_and_no_leak)
+{
+	struct inode *root = vfs_root();
+	u64 inodes = vfs_inodes_alive(), files = vfs_files_alive(), pages = page_free_count();
+	KT_ASSERT(vfs_mkdir(root, "/kt", 0755) == 0);
+	KT_ASSERT(vfs_mkdir(root, "/kt", 0755) == -EEXIST);
+	KT_ASSERT(vfs_mkdir(root, "/kt/a/b", 0755) == -ENOENT);
+	struct file *f;
+	KT_ASSERT(vfs_open(root, "/kt/f", O_CREAT | O_RDWR, 0644, &f) == 0);
+	static u8 big[3 * PAGE_SIZE + 100];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (u8)(i * 13);
+	KT_ASSERT(kwrite(f, big, sizeof(big)) == (long)sizeof(big));
+	KT_ASSERT(f->inode->size == sizeof(big));
+	static u8 back[sizeof(big)];
+	u64 pos = 0;
+	struct uio u = { (u64)(uptr)back, sizeof(back), false };
+	KT_ASSERT(vfs_read(f, &u, &pos) == (long)sizeof(back));
+	KT_ASSERT(memcmp(big, back, sizeof(big)) == 0, "data read back differs");
+	struct inode *ino;
+	KT_ASSERT(vfs_lookup(root, "/kt/../kt/./f", &ino) == 0);
+	KT_ASSERT(ino == f->inode);
+	vfs_iput(ino);
+	KT_ASSERT(vfs_lookup(root, "/kt/f/", &ino) == -ENOTDIR);
+	KT_ASSERT(vfs_rename(root, "/kt/f", root, "/kt/g") == 0);
+	KT_ASSERT(vfs_lookup(root, "/kt/f", &ino) == -ENOENT);
+	KT_ASSERT(vfs_rmdir(root, "/kt") == -ENOTEMPTY);
+	KT_ASSERT(vfs_unlink(root, "/kt/g") == 0);
+	/* unlinked and still open: the data stays until the last put */
+	KT_ASSERT(f->inode->nlink == 0);
+	KT_ASSERT(vfs_inodes_alive() == inodes + 2);
+	file_put(f);
+	KT_ASSERT(vfs_inodes_alive() == inodes + 1);
+	char path[16];
+	KT_ASSERT(vfs_lookup(root, "/kt", &ino) == 0);
+	KT_ASSERT(vfs_path_of(ino, path, sizeof(path)) == 4 && strcmp(path, "/kt") == 0);
+	KT_ASSERT(vfs_path_of(ino, path, 3) == -ERANGE);
+	KT_ASSERT(vfs_rmdir(root, "/kt") == 0);
+	KT_ASSERT(vfs_path_of(ino, path, sizeof(path)) == -ENOENT);
+	vfs_iput(ino);
+	KT_ASSERT(vfs_inodes_alive() == inodes, "%llu inodes, %llu before",
+		  (unsigned long long)vfs_inodes_alive(), (unsigned long long)inodes);
+	KT_ASSERT(vfs_files_alive() == files);
+	/* the file's pages went back (the per-CPU caches may hold a few) */
+	KT_ASSERT(page_free_count() + 8 >= pages, "%llu free pages, %llu before",
+		  (unsigned long long)page_free_count(), (unsigned long long)pages);
+	vfs_iput(root);
+}
+
+KTEST(vfs_pipe_eof_epipe_and_capacity)
+{
+	u64 files = vfs_files_alive(), pages = page_free_count();
+	struct file *r, *w;
+	KT_ASSERT(pipe_create(O_NONBLOCK, &r, &w) == 0);
+	char buf[1000];
+	memset(buf, 'p', sizeof(buf));
+	long total = 0, n;
+	while ((n = kwrite(w, buf, sizeof(buf))) > 0)
+		total += n;
+	KT_ASSERT(n == -EAGAIN);
+	KT_ASSERT(total == 64000, "capacity %ld (Linux: 64000 in writes of 1000)", total);
+	KT_ASSERT(kread(w, buf, 1) == -EBADF);
+	KT_ASSERT(kread(r, buf, sizeof(buf)) == 1000);
+	file_put(w);
+	total = 0;
+	while ((n = kread(r, buf, sizeof(buf))) > 0)
+		total += n;
+	KT_ASSERT(n == 0, "end of file after the writer went: %ld", n);
+	KT_ASSERT(total == 63000);
+	file_put(r);
+	KT_ASSERT(pipe_create(0, &r, &w) == 0);
+	file_put(r);
+	KT_ASSERT(kwrite(w, "x", 1) == -EPIPE);
+	file_put(w);
+	KT_ASSERT(vfs_files_alive() == files);
+	KT_ASSERT(page_free_count() + 8 >= pages);
+}

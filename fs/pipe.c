@@ -1,0 +1,234 @@
+/*
+ * Pipes: a ring of PIPE_SLOTS page-sized slots between a read end and a
+ * write end (two struct files sharing one struct pipe), filled the way
+ * Linux fills its pipe buffers, so that capacity and partial writes look
+ * the same to a program: a write first tops up the last slot with its
+ * length modulo the page size when that fits whole, then takes fresh slots
+ * of a page each. (Linux's default: 16 slots, 65,536 bytes at most.)
+ *
+ * A read waits for data, or for the last writer to go (then 0: end of
+ * file). A write of at most PIPE_BUF bytes goes in whole or waits for room
+ * (POSIX atomicity); a longer one goes in as room appears. With no reader
+ * left a write returns what it wrote so far, or -EPIPE (the system-call
+ * layer then raises SIGPIPE). O_NONBLOCK ends waits with -EAGAIN.
+ *
+ * Memory: the slots' pages are taken when the pipe is made, so a write
+ * never allocates (DESIGN principle 7).
+ *
+ * A signal to take ends a wait: -EINTR, or the bytes moved so far.
+ *
+ * Locks: [L] pipe->lock (a mutex: copies to and from user memory may sleep
+ * on a page fault) guards the slots and the counts; readers and writers
+ * sleep on the wait queues, checking the counts again under the lock.
+ */
+#include "fs/vfs_priv.h"
+#include "kernel/mm/mm.h"
+
+#define PIPE_SLOTS 16
+#define PIPE_BUF   4096
+
+struct slot {
+	u8 *page;
+	size_t off, len;             /* [L] the bytes held: page[off, off + len) */
+};
+
+struct pipe {
+	struct mutex lock;
+	struct slot slot[PIPE_SLOTS];
+	unsigned head, used;         /* [L] the oldest slot, slots holding bytes */
+	int readers, writers;        /* [L] open ends */
+	struct waitq rwait, wwait;   /* readers wait for data, writers for room */
+};
+
+static bool readable(struct pipe *p) { return READ_ONCE(p->used) || !READ_ONCE(p->writers); }
+
+static long pipe_read(struct file *f, struct uio *u, u64 *pos)
+{
+	(void)pos;
+	struct pipe *p = f->priv;
+	if (u->len == 0)
+		return 0;
+	mutex_lock(&p->lock);
+	while (!p->used && p->writers) {
+		mutex_unlock(&p->lock);
+		if (f->flags & O_NONBLOCK)
+			return -EAGAIN;
+		wait_event(&p->rwait, readable(p) || vfs_signalled());
+		if (!readable(p))
+			return -EINTR;
+		mutex_lock(&p->lock);
+	}
+	size_t done = 0;
+	bool fault = false;
+	while (p->used && u->len) {
+		struct slot *s = &p->slot[p->head];
+		size_t k = MIN(s->len, u->len);
+		size_t got = uio_to(u, s->page + s->off, k);
+		s->off += got;
+		s->len -= got;
+		done += got;
+		if (!s->len) {
+			s->off = 0;
+			p->head = (p->head + 1) % PIPE_SLOTS;
+			p->used--;
+		}
+		if (got < k) {
+			fault = true;
+			break;
+		}
+	}
+	mutex_unlock(&p->lock);
+	if (done)
+		waitq_wake_all(&p->wwait);
+	return done || !fault ? (long)done : -EFAULT;
+}
+
+static bool writable(struct pipe *p) { return READ_ONCE(p->used) < PIPE_SLOTS || !READ_ONCE(p->readers); }
+
+/* Copy up to n bytes into slot s after what it holds. */
+static size_t fill(struct slot *s, struct uio *u, size_t n)
+{
+	size_t got = uio_from(u, s->page + s->off + s->len, n);
+	s->len += got;
+	return got;
+}
+
+static long pipe_write(struct file *f, struct uio *u, u64 *pos)
+{
+	(void)pos;
+	struct pipe *p = f->priv;
+	size_t want = u->len, done = 0;
+	bool fault = false;
+	mutex_lock(&p->lock);
+	if (!p->readers) {
+		mutex_unlock(&p->lock);
+		return -EPIPE;
+	}
+	/* the length modulo a page tops up the last slot if it fits there */
+	size_t chars = want & (PAGE_SIZE - 1);
+	if (p->used && chars) {
+		struct slot *last = &p->slot[(p->head + p->used - 1) % PIPE_SLOTS];
+		if (last->off + last->len + chars <= PAGE_SIZE) {
+			size_t got = fill(last, u, chars);
+			done += got;
+			fault = got < chars;
+		}
+	}
+	while (u->len && !fault) {
+		if (!p->readers) {
+			mutex_unlock(&p->lock);
+			return done ? (long)done : -EPIPE;
+		}
+		if (p->used == PIPE_SLOTS) {
+			mutex_unlock(&p->lock);
+			if (done)
+				waitq_wake_all(&p->rwait);
+			if (f->flags & O_NONBLOCK)
+				return done ? (long)done : -EAGAIN;
+			wait_event(&p->wwait, writable(p) || vfs_signalled());
+			if (!writable(p))
+				return done ? (long)done : -EINTR;
+			mutex_lock(&p->lock);
+			continue;
+		}
+		/* a write of PIPE_BUF bytes or less needs one slot at most: it
+		 * went into the last slot above or goes whole into a new one */
+		struct slot *s = &p->slot[(p->head + p->used) % PIPE_SLOTS];
+		s->off = s->len = 0;
+		size_t k = MIN(u->len, PAGE_SIZE);
+		size_t got = fill(s, u, k);
+		if (got)
+			p->used++;
+		done += got;
+		fault = got < k;
+	}
+	mutex_unlock(&p->lock);
+	if (done)
+		waitq_wake_all(&p->rwait);
+	return done || !fault ? (long)done : -EFAULT;
+}
+
+static void pipe_release(struct file *f)
+{
+	struct pipe *p = f->priv;
+	if (!p)
+		return;   /* pipe_create gave up before the ends were joined */
+	mutex_lock(&p->lock);
+	if ((f->flags & O_ACCMODE) == O_RDONLY)
+		p->readers--;
+	else
+		p->writers--;
+	bool last = !p->readers && !p->writers;
+	mutex_unlock(&p->lock);
+	waitq_wake_all(&p->rwait);
+	waitq_wake_all(&p->wwait);
+	if (last) {
+		/* no end left: nobody else can reach p (the wake-ups above took
+		 * and released each queue's lock after the sleepers left) */
+		for (int i = 0; i < PIPE_SLOTS; i++)
+			page_put(virt_to_page(p->slot[i].page));
+		kfree(p);
+	}
+}
+
+/* as Linux: a read end is readable with data, hung up with no writer; a
+ * write end writable with a free slot, in error with no reader */
+static unsigned pipe_poll(struct file *f)
+{
+	struct pipe *p = f->priv;
+	unsigned ev = 0;
+	mutex_lock(&p->lock);
+	if ((f->flags & O_ACCMODE) == O_RDONLY) {
+		if (p->used)
+			ev |= POLLIN | POLLRDNORM;
+		if (!p->writers)
+			ev |= POLLHUP;
+	} else {
+		if (p->used < PIPE_SLOTS)
+			ev |= POLLOUT | POLLWRNORM;
+		if (!p->readers)
+			ev |= POLLERR;
+	}
+	mutex_unlock(&p->lock);
+	return ev;
+}
+
+static const struct file_ops pipe_fops = {
+	.read = pipe_read,
+	.write = pipe_write,
+	.release = pipe_release,
+	.poll = pipe_poll,
+};
+
+int pipe_create(unsigned flags, struct file **rd, struct file **wr)
+{
+	struct pipe *p = kzalloc(sizeof(*p));
+	struct file *r = file_alloc(&pipe_fops, O_RDONLY | (flags & O_NONBLOCK));
+	struct file *w = file_alloc(&pipe_fops, O_WRONLY | (flags & O_NONBLOCK));
+	bool ok = p && r && w && page_free_count() > PIPE_SLOTS + 64;
+	for (int i = 0; ok && i < PIPE_SLOTS; i++) {
+		struct page *pg = page_alloc(0);
+		if (!pg)
+			ok = false;
+		else
+			p->slot[i].page = page_address(pg);
+	}
+	if (!ok) {
+		for (int i = 0; p && i < PIPE_SLOTS && p->slot[i].page; i++)
+			page_put(virt_to_page(p->slot[i].page));
+		kfree(p);
+		if (r)
+			file_put(r);   /* no priv yet: release does nothing */
+		if (w)
+			file_put(w);
+		return -ENOMEM;
+	}
+	mutex_init(&p->lock, "pipe");
+	waitq_init(&p->rwait, "pipe_read");
+	waitq_init(&p->wwait, "pipe_write");
+	p->readers = p->writers = 1;
+	r->priv = w->priv = p;
+	*rd = r;
+	*wr = w;
+	return 0;
+}

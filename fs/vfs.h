@@ -1,0 +1,238 @@
+/*
+ * The VFS: inodes with an operations table, open files, path names.
+ *
+ * Objects and ownership:
+ *   struct inode  a file, directory or device node of some file system.
+ *                 Counted references (vfs_iget/vfs_iput); a directory entry
+ *                 does not count as one but as a link (nlink): the file
+ *                 system frees an inode when both reach zero. Its
+ *                 operations table (struct inode_ops) is what another file
+ *                 system (the storage issue's, #14) implements; the RAM file
+ *                 system (fs/memfs.c) is the first.
+ *   struct file   an open file: an inode or a pipe end (later a socket)
+ *                 with its position, flags and its own operations table
+ *                 (struct file_ops). Counted references (file_get/file_put);
+ *                 the descriptor tables of processes hold them, and the last
+ *                 put calls ops->release.
+ *
+ * Names: absolute or relative to a directory inode the caller holds (the
+ * process's working directory, or a descriptor's for the *at calls). "."
+ * and ".." are understood; symbolic links are followed (up to
+ * VFS_LINKS_MAX in one lookup: -ELOOP), but not as the last component of
+ * unlink, rmdir, rename, lstat and readlink; a name component is at most VFS_NAME_MAX bytes (-ENAMETOOLONG),
+ * a path at most VFS_PATH_MAX with its NUL.
+ *
+ * Data moves through a struct uio: one buffer in user memory (copied
+ * through arch_copy_user, so a bad pointer gives a short count or -EFAULT,
+ * never a fault) or in the kernel (exec reading a program, tests).
+ *
+ * Locks, in order: vfs_ns_lock (a mutex: the whole namespace, every
+ * directory's entries, nlink, the cwd names) before an inode's lock (its
+ * data and size). The namespace lock is one for now: a dentry cache with
+ * lock-free lookups (DESIGN principle 8) replaces it with #14.
+ *
+ * No failure in the middle (DESIGN principle 7): each call that creates
+ * something allocates it before it takes the namespace lock and changes
+ * nothing when that fails; a file write allocates the bigger buffer before
+ * it moves a byte.
+ */
+#ifndef FS_VFS_H
+#define FS_VFS_H
+
+#include "kernel/sync/sync.h"
+
+#define VFS_NAME_MAX 255
+#define VFS_PATH_MAX 4096
+
+/* mode bits, as Linux (and POSIX) encode them */
+#define S_IFMT   0170000
+#define S_IFDIR  0040000
+#define S_IFCHR  0020000
+#define S_IFREG  0100000
+#define S_IFIFO  0010000
+#define S_IFLNK  0120000
+#define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
+#define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
+#define S_ISCHR(m) (((m) & S_IFMT) == S_IFCHR)
+#define S_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
+#define VFS_LINKS_MAX 40   /* symbolic links followed in one lookup (-ELOOP) */
+
+/* open flags (Linux x86-64 values) */
+#define O_ACCMODE   0003
+#define O_RDONLY    00
+#define O_WRONLY    01
+#define O_RDWR      02
+#define O_CREAT     0100
+#define O_EXCL      0200
+#define O_NOCTTY    0400
+#define O_TRUNC     01000
+#define O_APPEND    02000
+#define O_NONBLOCK  04000
+#define O_DSYNC     010000
+#define O_DIRECT    040000
+#define O_LARGEFILE 0100000
+#define O_DIRECTORY 0200000
+#define O_NOFOLLOW  0400000
+#define O_NOATIME   01000000
+#define O_CLOEXEC   02000000
+#define O_SYNC      04010000
+#define O_PATH      010000000
+#define O_TMPFILE   020200000
+
+#define POLLIN   0x001
+#define POLLPRI  0x002
+#define POLLOUT  0x004
+#define POLLERR  0x008
+#define POLLHUP  0x010
+#define POLLNVAL 0x020
+#define POLLRDNORM 0x040
+#define POLLWRNORM 0x100
+
+#define MKDEV(ma, mi) (((u32)(ma) << 8) | (u32)(mi))
+#define MAJOR(d) ((d) >> 8)
+#define MINOR(d) ((d) & 0xff)
+
+struct inode;
+struct file;
+
+/* Where bytes go to or come from. */
+struct uio {
+	u64 addr;      /* a user address, or a kernel pointer when !user */
+	size_t len;
+	bool user;
+};
+/* Move up to n bytes between the uio's buffer (advanced) and kernel memory.
+ * Returns the bytes moved; fewer than asked only on a bad user pointer. */
+size_t uio_to(struct uio *u, const void *src, size_t n);     /* a read's result */
+size_t uio_from(struct uio *u, void *dst, size_t n);         /* a write's data */
+
+/* readdir's callback: one entry; returns false to stop (no room). */
+typedef bool (*vfs_filldir_t)(void *arg, const char *name, size_t len, u64 ino, u32 mode);
+
+struct inode_ops {
+	/* directories; the namespace lock is held for all of them. lookup
+	 * returns the child without a reference (valid while the lock is held) */
+	int (*lookup)(struct inode *dir, const char *name, size_t len, struct inode **out);
+	/* link a new inode made by the caller's file system (vfs_prepare) */
+	int (*link)(struct inode *dir, const char *name, size_t len, struct inode *child);
+	int (*unlink)(struct inode *dir, const char *name, size_t len);
+	/* move an entry; the VFS checked types, emptiness and loops */
+	int (*rename)(struct inode *odir, const char *oname, size_t olen,
+		      struct inode *ndir, const char *nname, size_t nlen);
+	/* entries from *pos on ("." and ".." first), advancing *pos */
+	int (*readdir)(struct inode *dir, u64 *pos, vfs_filldir_t fill, void *arg);
+	/* a new inode of this file system (not yet linked), or NULL */
+	struct inode *(*alloc)(struct inode *dir, u32 mode, u32 rdev);
+	/* regular files: set the size (under the inode's lock); memory for a
+	 * bigger size is taken before anything changes */
+	int (*truncate)(struct inode *ino, u64 size);
+	/* symbolic links: the target (NUL ended, valid while [ns] is held) */
+	const char *(*get_link)(struct inode *ino);
+	/* last reference and last link gone */
+	void (*destroy)(struct inode *ino);
+};
+
+struct inode {
+	int refs;                    /* [atomic] */
+	u64 ino;
+	u32 mode;                    /* type and permissions */
+	u32 nlink;                   /* [ns] */
+	u32 rdev;                    /* device nodes: MKDEV(major, minor) */
+	u64 size;                    /* [lock] */
+	u64 mtime_ns, ctime_ns;      /* [lock] */
+	struct mutex lock;
+	const struct inode_ops *iops;
+	const struct file_ops *fops; /* how an open of it reads and writes */
+	struct inode *parent;        /* [ns] directories: the one that holds it */
+	char *name;                  /* [ns] directories: its name there (getcwd) */
+	void *priv;                  /* the file system's */
+};
+
+struct file_ops {
+	/* pos: the file's position, or pread's; NULL for a stream */
+	long (*read)(struct file *f, struct uio *u, u64 *pos);
+	long (*write)(struct file *f, struct uio *u, u64 *pos);
+	void (*release)(struct file *f);
+	/* poll: the POLL* events ready now; NULL: always readable and writable */
+	unsigned (*poll)(struct file *f);
+	bool seekable;               /* lseek and pread/pwrite make sense */
+	bool seek_noop;              /* lseek succeeds and leaves the position at 0 */
+};
+
+struct file {
+	int refs;                    /* [atomic] */
+	unsigned flags;              /* [atomic] O_ACCMODE, O_APPEND, O_NONBLOCK, ... */
+	u64 pos;                     /* [pos_lock] bytes, or a directory's cursor */
+	struct mutex pos_lock;
+	struct inode *inode;         /* a reference, or NULL (pipes) */
+	const struct file_ops *ops;
+	void *priv;                  /* the ops' (a pipe) */
+};
+
+void vfs_iget(struct inode *ino);
+void vfs_iput(struct inode *ino);
+/* A new open file of ops (reference count 1), or NULL. */
+struct file *file_alloc(const struct file_ops *ops, unsigned flags);
+static inline void file_get(struct file *f) { __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED); }
+void file_put(struct file *f);
+
+/* Boot: the root of the RAM file system, populated from the initial
+ * archive (fs/ramfs.h), with /dev/{console,null,zero,urandom}. */
+void vfs_init(void);
+/* The root directory (a reference). */
+struct inode *vfs_root(void);
+
+/* Name-space calls; base is the directory relative names start from.
+ * Errors as Linux gives them (-ENOENT, -ENOTDIR, -EEXIST, -EISDIR,
+ * -ENOTEMPTY, -EINVAL, -ENAMETOOLONG, -ENOMEM, -EBUSY). */
+int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, struct file **out);
+/* The inode a path names (a reference). */
+int vfs_lookup(struct inode *base, const char *path, struct inode **out);
+/* The same without following a symbolic link as the last component. */
+int vfs_lookup_nofollow(struct inode *base, const char *path, struct inode **out);
+/* A symbolic link at path to target. */
+int vfs_symlink(struct inode *base, const char *path, const char *target);
+/* A link's target into buf (not NUL ended, cut at size): its length, or
+ * -EINVAL (not a link), or a lookup error. */
+long vfs_readlink(struct inode *base, const char *path, char *buf, size_t size);
+int vfs_mkdir(struct inode *base, const char *path, u32 mode);
+int vfs_mknod(struct inode *base, const char *path, u32 mode, u32 rdev);
+int vfs_unlink(struct inode *base, const char *path);
+int vfs_rmdir(struct inode *base, const char *path);
+int vfs_rename(struct inode *obase, const char *opath, struct inode *nbase, const char *npath);
+/* The absolute path of a directory into buf; its length with the NUL, or
+ * -ERANGE (too small), -ENOENT (removed). */
+long vfs_path_of(struct inode *dir, char *buf, size_t size);
+
+/* Open files */
+long vfs_read(struct file *f, struct uio *u, u64 *pos);
+long vfs_write(struct file *f, struct uio *u, u64 *pos);
+/* Entries of an open directory from its cursor on. */
+int vfs_readdir(struct file *f, vfs_filldir_t fill, void *arg);
+int vfs_truncate(struct inode *ino, u64 size);
+
+/* Whole file into a kernel buffer (exec): the bytes, or NULL; *size. The
+ * caller kfree()s it. -ENOEXEC style errors through *err. */
+u8 *vfs_read_all(struct file *f, size_t max, size_t *size, int *err);
+
+/* Devices behind character nodes (fs/dev.c): the file ops of a node's
+ * rdev, or NULL (-ENXIO on open). */
+const struct file_ops *dev_fops(u32 rdev);
+#define DEV_CONSOLE MKDEV(5, 1)
+#define DEV_NULL    MKDEV(1, 3)
+#define DEV_ZERO    MKDEV(1, 5)
+#define DEV_URANDOM MKDEV(1, 9)
+
+/* Pipes (fs/pipe.c): the two ends, each with one reference. A write with
+ * no reader left returns -EPIPE (the caller raises SIGPIPE). */
+int pipe_create(unsigned flags, struct file **rd, struct file **wr);
+
+/* Set by the process layer at boot: does the calling thread have a signal
+ * to take, so that a blocking read or write should give up (-EINTR)? */
+extern bool (*vfs_interrupted)(void);
+
+/* Counters the REPL shows: open files and inodes alive. */
+u64 vfs_files_alive(void);
+u64 vfs_inodes_alive(void);
+
+#endif

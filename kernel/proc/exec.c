@@ -1,0 +1,167 @@
+/*
+ * execve: a new program in the calling process. Everything the new image
+ * needs (the file's bytes, the new address space, its initial stack) is
+ * made before the old one is touched, so a failed exec returns to the old
+ * program with an error (DESIGN principle 7); then the switch: the new
+ * page tables and a fresh FPU state, the old space freed, close-on-exec
+ * descriptors closed, caught signals reset to their default action, and
+ * the registers set for the entry.
+ *
+ * Scripts: a file starting with "#!" runs its interpreter (with the one
+ * optional argument after it) on the script's path, as Linux does; an
+ * interpreter that is a script again gives -ELOOP (Linux allows 4 levels).
+ */
+#include "kernel/proc/proc.h"
+#include "kernel/proc/proc_priv.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/string.h"
+#include "kernel/mm/mm.h"
+
+#define EXEC_MAX  (8UL << 20)   /* the largest program file exec reads */
+#define SHEBANG_MAX 256
+#define MAX_ARGV  1024
+
+static u8 *read_program(struct inode *cwd, const char *path, size_t *size, int *err)
+{
+	struct file *f;
+	int r = vfs_open(cwd, path, O_RDONLY, 0, &f);
+	if (r < 0) {
+		*err = r;
+		return NULL;
+	}
+	struct inode *ino = f->inode;
+	u8 *data = NULL;
+	if (!ino || !S_ISREG(ino->mode) || !(ino->mode & 0111))
+		*err = -EACCES;
+	else
+		data = vfs_read_all(f, EXEC_MAX, size, err);
+	file_put(f);
+	return data;
+}
+
+/* "#!interp [arg]\n": interp and arg point into line (NUL ended). */
+static int parse_shebang(const u8 *data, size_t size, char *line, char **interp, char **arg)
+{
+	size_t n = 2;
+	while (n < size && n < SHEBANG_MAX - 1 && data[n] != '\n')
+		n++;
+	memcpy(line, data + 2, n - 2);
+	line[n - 2] = '\0';
+	char *s = line;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s)
+		return -ENOEXEC;
+	*interp = s;
+	while (*s && *s != ' ' && *s != '\t')
+		s++;
+	*arg = NULL;
+	if (*s) {
+		*s++ = '\0';
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s) {
+			*arg = s;
+			char *e = s + strlen(s);
+			while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+				*--e = '\0';
+		}
+	}
+	return 0;
+}
+
+static void set_name(struct proc *p, const char *path)
+{
+	const char *b = path;
+	for (const char *s = path; *s; s++)
+		if (*s == '/' && s[1])
+			b = s + 1;
+	size_t n = strnlen(b, sizeof(p->name) - 1);
+	memcpy(p->name, b, n);
+	p->name[n] = '\0';
+}
+
+int exec_prepare(struct inode *cwd, const char *path, const char *const *argv,
+		 const char *const *envp, struct vm **out, struct exec_image *img)
+{
+	size_t size;
+	int r;
+	u8 *data = read_program(cwd, path, &size, &r);
+	if (!data)
+		return r;
+	const char **nargv = NULL;
+	char *line = NULL;
+	if (size >= 2 && data[0] == '#' && data[1] == '!') {
+		char *interp = NULL, *arg = NULL;
+		line = kmalloc(SHEBANG_MAX, 0);
+		int argc = 0;
+		while (argv && argv[argc] && argc < MAX_ARGV)
+			argc++;
+		nargv = kmalloc(sizeof(char *) * (size_t)(argc + 4), 0);
+		r = !line || !nargv ? -ENOMEM : parse_shebang(data, size, line, &interp, &arg);
+		kfree(data);
+		data = NULL;
+		if (r < 0)
+			goto out;
+		int k = 0;
+		nargv[k++] = interp;
+		if (arg)
+			nargv[k++] = arg;
+		nargv[k++] = path;
+		for (int i = 1; i < argc; i++)
+			nargv[k++] = argv[i];
+		nargv[k] = NULL;
+		argv = nargv;
+		data = read_program(cwd, interp, &size, &r);
+		if (!data)
+			goto out;
+		if (size >= 2 && data[0] == '#' && data[1] == '!') {
+			r = -ELOOP;
+			goto out;
+		}
+	}
+	struct vm *vm = vm_create();
+	r = vm ? elf_load(vm, data, size, argv, envp, img) : -ENOMEM;
+	if (r < 0) {
+		if (vm)
+			vm_destroy(vm);
+		goto out;
+	}
+	*out = vm;
+out:
+	kfree(data);
+	kfree(line);
+	kfree(nargv);
+	return r;
+}
+
+int proc_execve(const char *path, const char *const *argv, const char *const *envp)
+{
+	struct proc *p = proc_current();
+	struct vm *vm;
+	struct exec_image img;
+	int r = exec_prepare(p->cwd, path, argv, envp, &vm, &img);
+	if (r < 0)
+		return r;
+	/* past here nothing fails: the old program is gone */
+	irq_disable();
+	struct vm *old = p->vm;
+	p->vm = vm;
+	arch_user_exec(&p->user, vm->root);
+	irq_enable();
+	vm_destroy(old);
+	fdtable_close_on_exec(p->fds);
+	for (int i = 0; i < PROC_NSIG; i++) {
+		if (p->sigact[i].handler != SIG_IGN)
+			p->sigact[i] = (struct k_sigaction){ 0 };
+	}
+	p->clear_child_tid = 0;
+	set_name(p, path);
+	struct user_regs regs;
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = img.entry;
+	regs.rsp = img.sp;
+	regs.rflags = 0x202;
+	arch_user_set_regs(&regs);
+	return 0;
+}

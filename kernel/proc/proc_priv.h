@@ -1,0 +1,19 @@
+/* Inside kernel/proc: what proc.c and signal.c share. */
+#ifndef PROC_PROC_PRIV_H
+#define PROC_PROC_PRIV_H
+
+#include "kernel/proc/proc.h"
+
+#define SIG_DFL 0
+#define SIG_IGN 1
+
+/* [P] the process table (proc.c) */
+extern spinlock_t procs_lock;
+extern struct list_node procs;
+
+/* Set sig pending in p and wake its thread if it sleeps. */
+void signal_send(struct proc *p, int sig);
+/* The architecture's user-return hook: deliver what is pending. */
+void signal_on_user_return(void);
+
+#endif

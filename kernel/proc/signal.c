@@ -1,0 +1,272 @@
+/*
+ * Signals: sending (kill), delivery on the way back to user mode (the
+ * architecture's user-return hook), the handler's frame and rt_sigreturn.
+ *
+ * A process's pending set is a word of atomic bits; only its own thread
+ * delivers (on return to user mode: after a system call, a fault or an
+ * interrupt), so the frame is built on its own stack by itself. A sender
+ * sets the bit and wakes the thread if it sleeps; the sleeps that can be
+ * interrupted (wait4, nanosleep, pipe and console reads) check
+ * proc_signal_pending and return -EINTR; a handler with SA_RESTART makes
+ * the call start again instead, as on Linux.
+ *
+ * The frame (Linux x86-64's struct rt_sigframe, so that a handler's
+ * ucontext reads as on Linux): the return address (sa_restorer), the
+ * ucontext (flags, link, stack, sigcontext with every register, the old
+ * mask), the siginfo, and the FXSAVE image the sigcontext points to.
+ *
+ * Default actions: SIGCHLD, SIGURG, SIGWINCH and SIGCONT are ignored;
+ * SIGSTOP and friends stop nothing yet (ignored, said once in the log);
+ * every other signal ends the process. Locks: [P] procs_lock (proc.c) to
+ * find a process; the pending word is atomic.
+ */
+#include "kernel/proc/proc.h"
+#include "kernel/proc/proc_priv.h"
+#include "kernel/proc/uaccess.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/string.h"
+
+#define SA_SIGINFO   0x4
+#define SA_ONSTACK   0x08000000
+#define SA_RESTORER  0x04000000
+#define SA_RESTART   0x10000000
+#define SA_NODEFER   0x40000000
+#define SA_RESETHAND 0x80000000
+#define SIGTSTP 20
+#define SIGTTIN 21
+#define SIGTTOU 22
+#define UNBLOCKABLE ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))
+
+/* rt_sigreturn hands back the interrupted call's -EINTR: not a call to
+ * restart */
+#define NR_RT_SIGRETURN 15
+
+struct sigcontext {
+	u64 r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip;
+	u64 eflags;
+	u16 cs, gs, fs, ss;
+	u64 err, trapno, oldmask, cr2, fpstate;
+	u64 reserved[8];
+};
+
+struct ucontext {
+	u64 flags, link;
+	u64 ss_sp;
+	u32 ss_flags, pad;
+	u64 ss_size;
+	struct sigcontext mc;
+	u64 sigmask;
+};
+
+struct siginfo {
+	s32 signo, errno_, code, pad;
+	s32 pid, uid, status, pad2;
+	u8 rest[128 - 32];
+};
+
+struct rt_sigframe {
+	u64 pretcode;
+	struct ucontext uc;
+	struct siginfo info;
+};
+
+_Static_assert(sizeof(struct sigcontext) == 256, "sigcontext");
+_Static_assert(sizeof(struct siginfo) == 128, "siginfo");
+
+static bool default_ignored(int sig)
+{
+	return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT ||
+	       sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+bool proc_signal_pending(void)
+{
+	struct proc *p = proc_current();
+	if (!p)
+		return false;
+	u64 live = __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) & ~p->sigmask;
+	for (int sig = 1; live; sig++, live >>= 1) {
+		if (!(live & 1))
+			continue;
+		u64 h = p->sigact[sig - 1].handler;
+		if (sig == SIGKILL || (h != SIG_IGN && !(h == SIG_DFL && default_ignored(sig))))
+			return true;
+	}
+	return false;
+}
+
+void signal_send(struct proc *p, int sig)
+{
+	__atomic_or_fetch(&p->pending, 1ULL << (sig - 1), __ATOMIC_RELEASE);
+	if (p->thread)
+		sched_wake(p->thread);
+}
+
+/* Build the handler's frame and point the registers at it. */
+static void deliver(struct proc *p, int sig, struct k_sigaction *act)
+{
+	struct user_regs r;
+	arch_user_get_regs(&r);
+	/* a call a handler interrupted: start it again (SA_RESTART) */
+	if (p->last_result == -EINTR && r.rax == (u64)-EINTR && (act->flags & SA_RESTART) &&
+	    p->last_nr >= 0 && p->last_nr != NR_RT_SIGRETURN) {
+		r.rax = (u64)p->last_nr;
+		r.rip -= 2;   /* the syscall instruction */
+	}
+	p->last_result = 0;
+	u64 sp = r.rsp - 128;   /* the red zone */
+	sp = ALIGN_DOWN(sp - 512, 64);
+	u64 fpstate = sp;
+	sp = ALIGN_DOWN(sp - sizeof(struct rt_sigframe), 16) - 8;   /* as after a call */
+	struct rt_sigframe f;
+	memset(&f, 0, sizeof(f));
+	f.pretcode = act->restorer;
+	f.uc.mc = (struct sigcontext){
+		.r8 = r.r8, .r9 = r.r9, .r10 = r.r10, .r11 = r.r11, .r12 = r.r12, .r13 = r.r13,
+		.r14 = r.r14, .r15 = r.r15, .rdi = r.rdi, .rsi = r.rsi, .rbp = r.rbp, .rbx = r.rbx,
+		.rdx = r.rdx, .rax = r.rax, .rcx = r.rcx, .rsp = r.rsp, .rip = r.rip,
+		.eflags = r.rflags, .cs = 0x33, .ss = 0x2b, .oldmask = p->sigmask,
+		.fpstate = fpstate,
+	};
+	f.uc.sigmask = p->mask_saved ? p->saved_mask : p->sigmask;
+	if (p->mask_saved) {   /* rt_sigsuspend: its mask holds for the handler only */
+		f.uc.mc.oldmask = p->saved_mask;
+		p->mask_saved = false;
+	}
+	f.info.signo = sig;
+	if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL) {
+		/* si_addr where si_pid would be; SEGV_MAPERR 1, SEGV_ACCERR 2 */
+		f.info.code = p->fault_code;
+		memcpy(&f.info.pid, &p->fault_addr, sizeof(p->fault_addr));
+		f.uc.mc.cr2 = p->fault_addr;
+		p->fault_code = 0;
+		p->fault_addr = 0;
+	}
+	u8 fpu[512] __aligned(16);
+	arch_user_fpu_save(fpu);
+	if (!(act->flags & SA_RESTORER) ||
+	    copy_to_user(fpstate, fpu, sizeof(fpu)) < 0 ||
+	    copy_to_user(sp, &f, sizeof(f)) < 0) {
+		pr_info("proc: pid %d (%s): cannot deliver %s (bad stack or no restorer)", p->pid,
+			p->name, signal_name(sig));
+		irq_enable();
+		proc_exit(SIGSEGV);
+	}
+	p->sigmask |= act->mask;
+	if (!(act->flags & SA_NODEFER))
+		p->sigmask |= 1ULL << (sig - 1);
+	p->sigmask &= ~UNBLOCKABLE;
+	u64 handler = act->handler;
+	if (act->flags & SA_RESETHAND)
+		act->handler = SIG_DFL;
+	struct user_regs h = r;
+	h.rip = handler;
+	h.rsp = sp;
+	h.rdi = (u64)sig;
+	h.rsi = sp + offsetof(struct rt_sigframe, info);
+	h.rdx = sp + offsetof(struct rt_sigframe, uc);
+	h.rax = 0;
+	if (arch_user_set_regs(&h) < 0) {
+		irq_enable();
+		proc_exit(SIGSEGV);
+	}
+}
+
+/* The user-return hook (interrupts off). */
+void signal_on_user_return(void)
+{
+	struct proc *p = proc_current();
+	if (!p || !p->vm)
+		return;
+	for (;;) {
+		u64 live = __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) & ~p->sigmask;
+		if (!live) {
+			if (p->mask_saved) {   /* rt_sigsuspend ended with no handler run */
+				p->sigmask = p->saved_mask;
+				p->mask_saved = false;
+			}
+			return;
+		}
+		int sig = __builtin_ctzll(live) + 1;
+		__atomic_and_fetch(&p->pending, ~(1ULL << (sig - 1)), __ATOMIC_ACQ_REL);
+		struct k_sigaction *act = &p->sigact[sig - 1];
+		if (sig != SIGKILL && act->handler == SIG_IGN)
+			continue;
+		if (sig == SIGKILL || act->handler == SIG_DFL) {
+			if (sig != SIGKILL && default_ignored(sig))
+				continue;
+			irq_enable();
+			proc_exit(sig);
+		}
+		deliver(p, sig, act);
+		return;   /* one frame at a time: the rest after the handler */
+	}
+}
+
+long sys_rt_sigreturn_impl(void)
+{
+	struct proc *p = proc_current();
+	struct user_regs r;
+	arch_user_get_regs(&r);
+	u64 frame = r.rsp - 8;   /* the handler's ret took pretcode */
+	struct rt_sigframe f;
+	u8 fpu[512] __aligned(16);
+	if (copy_from_user(&f, frame, sizeof(f)) < 0 ||
+	    copy_from_user(fpu, f.uc.mc.fpstate, sizeof(fpu)) < 0) {
+		pr_info("proc: pid %d (%s): rt_sigreturn with a bad frame", p->pid, p->name);
+		proc_exit(SIGSEGV);
+	}
+	const struct sigcontext *m = &f.uc.mc;
+	struct user_regs n = {
+		.r15 = m->r15, .r14 = m->r14, .r13 = m->r13, .r12 = m->r12, .rbp = m->rbp,
+		.rbx = m->rbx, .r11 = m->r11, .r10 = m->r10, .r9 = m->r9, .r8 = m->r8,
+		.rax = m->rax, .rcx = m->rcx, .rdx = m->rdx, .rsi = m->rsi, .rdi = m->rdi,
+		.rip = m->rip, .rflags = m->eflags, .rsp = m->rsp,
+	};
+	if (arch_user_set_regs(&n) < 0) {
+		pr_info("proc: pid %d (%s): rt_sigreturn to a kernel address", p->pid, p->name);
+		proc_exit(SIGSEGV);
+	}
+	arch_user_fpu_restore(fpu);
+	p->sigmask = f.uc.sigmask & ~UNBLOCKABLE;
+	return (long)m->rax;   /* the syscall path stores it in rax again */
+}
+
+long proc_sigsuspend(const u64 *mask)
+{
+	struct proc *p = proc_current();
+	if (mask) {
+		p->saved_mask = p->sigmask;
+		p->mask_saved = true;
+		p->sigmask = *mask & ~UNBLOCKABLE;
+	}
+	while (!proc_signal_pending())
+		thread_sleep_ns(10000000);   /* a sender wakes it sooner */
+	return -EINTR;
+}
+
+int proc_kill(int pid, int sig)
+{
+	struct proc *self = proc_current();
+	if (sig < 0 || sig > PROC_NSIG)
+		return -EINVAL;
+	int found = 0;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct list_node *n;
+	list_for_each(n, &procs) {
+		struct proc *p = list_entry(n, struct proc, link);
+		if (p->state != PROC_RUNNING)
+			continue;
+		bool match = pid > 0 ? p->pid == pid :
+			     pid == 0 ? p->pgid == self->pgid :
+			     pid == -1 ? p != self :
+			     p->pgid == -pid;
+		if (!match)
+			continue;
+		found++;
+		if (sig)
+			signal_send(p, sig);
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+	return found ? 0 : -ESRCH;
+}

@@ -1,0 +1,515 @@
+/*
+ * Name-space calls over the VFS (fs/vfs.h): open, openat, stat and its
+ * kin, getdents64, mkdir, rmdir, unlink, rename, getcwd, chdir, access,
+ * umask, readlink. Paths are copied in whole first (at most VFS_PATH_MAX
+ * bytes with the NUL: -ENAMETOOLONG beyond, -EFAULT for a bad pointer).
+ * There is one user, root: permission bits are kept and shown, not
+ * enforced (as for root on Linux, but for the execute bit in access).
+ */
+#include "kernel/syscall/sys_priv.h"
+#include "kernel/lib/string.h"
+#include "kernel/mm/mm.h"
+
+#define AT_FDCWD            (-100)
+#define AT_SYMLINK_NOFOLLOW 0x100
+#define AT_REMOVEDIR        0x200
+#define AT_EACCESS          0x200
+#define AT_NO_AUTOMOUNT     0x800
+#define AT_EMPTY_PATH       0x1000
+#define AT_STATX_SYNC_TYPE  0x6000   /* statx's sync hints: nothing to sync here */
+
+int sys_path(u64 upath, char **out)
+{
+	char *buf = kmalloc(VFS_PATH_MAX, 0);
+	if (!buf)
+		return -ENOMEM;
+	size_t n = 0;
+	while (n < VFS_PATH_MAX) {
+		/* up to the end of the user page: the next may be unmapped */
+		size_t k = MIN(VFS_PATH_MAX - n, PAGE_SIZE - ((upath + n) & (PAGE_SIZE - 1)));
+		size_t got = copy_from_user_partial(buf + n, upath + n, k);
+		for (size_t i = n; i < n + got; i++) {
+			if (!buf[i]) {
+				*out = buf;
+				return 0;
+			}
+		}
+		n += got;
+		if (got < k) {
+			kfree(buf);
+			return -EFAULT;
+		}
+	}
+	kfree(buf);
+	return -ENAMETOOLONG;
+}
+
+/* Where a relative path starts: the working directory (AT_FDCWD) or a
+ * directory descriptor's inode; a reference. Absolute paths ignore dirfd,
+ * as on Linux. */
+static int base_of(s32 dirfd, const char *path, struct inode **out)
+{
+	struct proc *p = proc_current();
+	if (path[0] == '/' || dirfd == AT_FDCWD) {
+		vfs_iget(p->cwd);
+		*out = p->cwd;
+		return 0;
+	}
+	struct file *f = fd_get(p->fds, (u32)dirfd);
+	if (!f)
+		return -EBADF;
+	int r = 0;
+	if (!f->inode || !S_ISDIR(f->inode->mode))
+		r = -ENOTDIR;
+	else
+		vfs_iget(*out = f->inode);
+	file_put(f);
+	return r;
+}
+
+/* Copy the path in and find its base: the common start of every call. */
+struct at {
+	char *path;
+	struct inode *base;
+};
+
+static int at_begin(s32 dirfd, u64 upath, struct at *at)
+{
+	int r = sys_path(upath, &at->path);
+	if (r < 0)
+		return r;
+	r = base_of(dirfd, at->path, &at->base);
+	if (r < 0)
+		kfree(at->path);
+	return r;
+}
+
+static void at_end(struct at *at)
+{
+	vfs_iput(at->base);
+	kfree(at->path);
+}
+
+static long do_open(s32 dirfd, u64 upath, u64 flags, u64 mode)
+{
+	struct proc *p = proc_current();
+	struct at at;
+	int r = at_begin(dirfd, upath, &at);
+	if (r < 0)
+		return r;
+	struct file *f;
+	r = vfs_open(at.base, at.path, (unsigned)flags | O_LARGEFILE,
+		     (u32)mode & 07777 & ~p->umask, &f);
+	at_end(&at);
+	if (r < 0)
+		return r;
+	r = fd_install(p->fds, 0, f, flags & O_CLOEXEC);
+	if (r < 0)
+		file_put(f);
+	return r;
+}
+
+long sys_open(const u64 a[6]) { return do_open(AT_FDCWD, a[0], a[1], a[2]); }
+long sys_openat(const u64 a[6]) { return do_open((s32)a[0], a[1], a[2], a[3]); }
+long sys_creat(const u64 a[6])
+{
+	return do_open(AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1]);
+}
+
+/* struct stat of Linux x86-64 */
+struct kstat {
+	u64 dev, ino, nlink;
+	u32 mode, uid, gid, pad0;
+	u64 rdev;
+	s64 size, blksize, blocks;
+	s64 atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
+	s64 unused[3];
+};
+
+#define DEV_ROOT MKDEV(0, 1)   /* the RAM file system's device number */
+
+static void fill_stat(struct inode *ino, struct kstat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->blksize = PAGE_SIZE;
+	if (!ino) {   /* a pipe */
+		st->mode = S_IFIFO | 0600;
+		st->nlink = 1;
+		st->dev = MKDEV(0, 2);
+		return;
+	}
+	mutex_lock(&ino->lock);
+	st->dev = DEV_ROOT;
+	st->ino = ino->ino;
+	st->nlink = ino->nlink;
+	st->mode = ino->mode;
+	st->rdev = ino->rdev;
+	st->size = S_ISREG(ino->mode) || S_ISLNK(ino->mode) ? (s64)ino->size : 0;
+	st->blocks = (st->size + 511) / 512;
+	st->mtime = st->ctime = st->atime = (s64)(ino->mtime_ns / 1000000000);
+	st->mtime_ns = st->atime_ns = (s64)(ino->mtime_ns % 1000000000);
+	st->ctime = (s64)(ino->ctime_ns / 1000000000);
+	st->ctime_ns = (s64)(ino->ctime_ns % 1000000000);
+	mutex_unlock(&ino->lock);
+}
+
+long sys_fstat(const u64 a[6])
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	struct kstat st;
+	fill_stat(f->inode, &st);
+	file_put(f);
+	return copy_to_user(a[1], &st, sizeof(st));
+}
+
+long sys_newfstatat(const u64 a[6])
+{
+	s32 dirfd = (s32)a[0];
+	u64 flags = a[3];
+	if (flags & ~(u64)(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE))
+		return -EINVAL;
+	char *path;
+	int r = sys_path(a[1], &path);
+	if (r < 0)
+		return r;
+	struct kstat st;
+	if (!path[0] && (flags & AT_EMPTY_PATH)) {
+		kfree(path);
+		if (dirfd == AT_FDCWD) {
+			fill_stat(proc_current()->cwd, &st);
+			return copy_to_user(a[2], &st, sizeof(st));
+		}
+		const u64 b[6] = { (u64)(u32)dirfd, a[2] };
+		return sys_fstat(b);
+	}
+	struct inode *base, *ino;
+	r = base_of(dirfd, path, &base);
+	if (r == 0) {
+		r = (flags & AT_SYMLINK_NOFOLLOW) ? vfs_lookup_nofollow(base, path, &ino)
+						  : vfs_lookup(base, path, &ino);
+		vfs_iput(base);
+	}
+	kfree(path);
+	if (r < 0)
+		return r;
+	fill_stat(ino, &st);
+	vfs_iput(ino);
+	return copy_to_user(a[2], &st, sizeof(st));
+}
+
+long sys_stat(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1], 0 };
+	return sys_newfstatat(b);
+}
+
+long sys_lstat(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW };
+	return sys_newfstatat(b);
+}
+
+/* struct linux_dirent64: d_ino, d_off, d_reclen, d_type, d_name (NUL
+ * ended), the record padded to 8 bytes */
+#define DIRENT_HDR 19
+enum { DT_UNKNOWN = 0, DT_FIFO = 1, DT_CHR = 2, DT_DIR = 4, DT_REG = 8, DT_LNK = 10 };
+
+struct dents {
+	u64 ubuf;
+	size_t left, done;
+	u64 next;      /* the cursor after this entry (d_off) */
+	int err;
+};
+
+static u8 dtype(u32 mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return DT_DIR;
+	case S_IFREG: return DT_REG;
+	case S_IFCHR: return DT_CHR;
+	case S_IFIFO: return DT_FIFO;
+	case S_IFLNK: return DT_LNK;
+	default: return DT_UNKNOWN;
+	}
+}
+
+static bool put_dirent(void *arg, const char *name, size_t len, u64 ino, u32 mode)
+{
+	struct dents *d = arg;
+	size_t reclen = ALIGN_UP(DIRENT_HDR + len + 1, 8);
+	if (reclen > d->left) {
+		if (!d->done)
+			d->err = -EINVAL;   /* the buffer holds not even one */
+		return false;
+	}
+	u8 rec[DIRENT_HDR + VFS_NAME_MAX + 1 + 8];
+	memset(rec, 0, reclen);
+	s64 off = (s64)++d->next;
+	u16 rl = (u16)reclen;
+	memcpy(rec, &ino, 8);
+	memcpy(rec + 8, &off, 8);
+	memcpy(rec + 16, &rl, 2);
+	rec[18] = dtype(mode);
+	memcpy(rec + DIRENT_HDR, name, len);
+	if (copy_to_user(d->ubuf + d->done, rec, reclen) < 0) {
+		d->err = -EFAULT;
+		return false;
+	}
+	d->done += reclen;
+	d->left -= reclen;
+	return true;
+}
+
+long sys_getdents64(const u64 a[6])
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	struct dents d = { a[1], MIN(a[2], 0x7fffffffUL), 0, READ_ONCE(f->pos), 0 };
+	long r = vfs_readdir(f, put_dirent, &d);
+	file_put(f);
+	if (r < 0)
+		return r;
+	if (d.err && !d.done)
+		return d.err;
+	return (long)d.done;
+}
+
+long sys_mkdirat(const u64 a[6])
+{
+	struct at at;
+	int r = at_begin((s32)a[0], a[1], &at);
+	if (r < 0)
+		return r;
+	r = vfs_mkdir(at.base, at.path, (u32)a[2] & 07777 & ~proc_current()->umask);
+	at_end(&at);
+	return r;
+}
+
+long sys_mkdir(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1] };
+	return sys_mkdirat(b);
+}
+
+long sys_unlinkat(const u64 a[6])
+{
+	if (a[2] & ~(u64)AT_REMOVEDIR)
+		return -EINVAL;
+	struct at at;
+	int r = at_begin((s32)a[0], a[1], &at);
+	if (r < 0)
+		return r;
+	r = (a[2] & AT_REMOVEDIR) ? vfs_rmdir(at.base, at.path) : vfs_unlink(at.base, at.path);
+	at_end(&at);
+	return r;
+}
+
+long sys_unlink(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], 0 };
+	return sys_unlinkat(b);
+}
+
+long sys_rmdir(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], AT_REMOVEDIR };
+	return sys_unlinkat(b);
+}
+
+long sys_renameat2(const u64 a[6])
+{
+	if (a[4])
+		return -EINVAL;   /* RENAME_NOREPLACE, _EXCHANGE, _WHITEOUT: not supported */
+	struct at o, n;
+	int r = at_begin((s32)a[0], a[1], &o);
+	if (r < 0)
+		return r;
+	r = at_begin((s32)a[2], a[3], &n);
+	if (r < 0) {
+		at_end(&o);
+		return r;
+	}
+	r = vfs_rename(o.base, o.path, n.base, n.path);
+	at_end(&n);
+	at_end(&o);
+	return r;
+}
+
+long sys_renameat(const u64 a[6])
+{
+	const u64 b[6] = { a[0], a[1], a[2], a[3], 0 };
+	return sys_renameat2(b);
+}
+
+long sys_rename(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], (u64)(s64)AT_FDCWD, a[1], 0 };
+	return sys_renameat2(b);
+}
+
+long sys_getcwd(const u64 a[6])
+{
+	char *buf = kmalloc(VFS_PATH_MAX, 0);
+	if (!buf)
+		return -ENOMEM;
+	long n = vfs_path_of(proc_current()->cwd, buf, VFS_PATH_MAX);
+	if (n > 0 && (u64)n > a[1])
+		n = -ERANGE;
+	if (n > 0 && copy_to_user(a[0], buf, (size_t)n) < 0)
+		n = -EFAULT;
+	kfree(buf);
+	return n;
+}
+
+static long set_cwd(struct inode *ino)
+{
+	if (!S_ISDIR(ino->mode)) {
+		vfs_iput(ino);
+		return -ENOTDIR;
+	}
+	struct proc *p = proc_current();
+	struct inode *old = p->cwd;
+	p->cwd = ino;
+	vfs_iput(old);
+	return 0;
+}
+
+long sys_chdir(const u64 a[6])
+{
+	struct at at;
+	int r = at_begin(AT_FDCWD, a[0], &at);
+	if (r < 0)
+		return r;
+	struct inode *ino;
+	r = vfs_lookup(at.base, at.path, &ino);
+	at_end(&at);
+	return r < 0 ? r : set_cwd(ino);
+}
+
+long sys_fchdir(const u64 a[6])
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	struct inode *ino = f->inode;
+	long r = -ENOTDIR;
+	if (ino) {
+		vfs_iget(ino);
+		r = set_cwd(ino);
+	}
+	file_put(f);
+	return r;
+}
+
+#define R_OK 4
+#define W_OK 2
+#define X_OK 1
+
+long sys_faccessat2(const u64 a[6])
+{
+	if (a[2] & ~(u64)(R_OK | W_OK | X_OK))
+		return -EINVAL;
+	if (a[3] & ~(u64)(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	struct at at;
+	int r = at_begin((s32)a[0], a[1], &at);
+	if (r < 0)
+		return r;
+	struct inode *ino;
+	r = vfs_lookup(at.base, at.path, &ino);
+	at_end(&at);
+	if (r < 0)
+		return r;
+	/* root may read and write anything; it may execute what has an
+	 * execute bit, and search every directory */
+	if ((a[2] & X_OK) && !S_ISDIR(ino->mode) && !(ino->mode & 0111))
+		r = -EACCES;
+	vfs_iput(ino);
+	return r;
+}
+
+long sys_faccessat(const u64 a[6])
+{
+	const u64 b[6] = { a[0], a[1], a[2], 0 };
+	return sys_faccessat2(b);
+}
+
+long sys_access(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1], 0 };
+	return sys_faccessat2(b);
+}
+
+long sys_umask(const u64 a[6])
+{
+	struct proc *p = proc_current();
+	u32 old = p->umask;
+	p->umask = (u32)a[0] & 0777;
+	return old;
+}
+
+long sys_readlinkat(const u64 a[6])
+{
+	if ((s64)a[3] <= 0)
+		return -EINVAL;
+	struct at at;
+	int r = at_begin((s32)a[0], a[1], &at);
+	if (r < 0)
+		return r;
+	char *buf = kmalloc(VFS_PATH_MAX, 0);
+	long n = buf ? vfs_readlink(at.base, at.path, buf, MIN(a[3], VFS_PATH_MAX)) : -ENOMEM;
+	at_end(&at);
+	if (n > 0 && copy_to_user(a[2], buf, (size_t)n) < 0)
+		n = -EFAULT;
+	kfree(buf);
+	return n;
+}
+
+long sys_symlinkat(const u64 a[6])
+{
+	char *target;
+	int r = sys_path(a[0], &target);
+	if (r < 0)
+		return r;
+	struct at at;
+	r = at_begin((s32)a[1], a[2], &at);
+	if (r == 0) {
+		r = vfs_symlink(at.base, at.path, target);
+		at_end(&at);
+	}
+	kfree(target);
+	return r;
+}
+
+long sys_symlink(const u64 a[6])
+{
+	const u64 b[6] = { a[0], (u64)(s64)AT_FDCWD, a[1] };
+	return sys_symlinkat(b);
+}
+
+long sys_readlink(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1], a[2] };
+	return sys_readlinkat(b);
+}
+
+long sys_truncate(const u64 a[6])
+{
+	struct at at;
+	if ((s64)a[1] < 0)
+		return -EINVAL;
+	int r = at_begin(AT_FDCWD, a[0], &at);
+	if (r < 0)
+		return r;
+	struct inode *ino;
+	r = vfs_lookup(at.base, at.path, &ino);
+	at_end(&at);
+	if (r < 0)
+		return r;
+	r = vfs_truncate(ino, a[1]);
+	vfs_iput(ino);
+	return r;
+}
