@@ -186,7 +186,7 @@ EXPLICIT = [
 
 # explicit tests that another tier boots (the repl tier runs repl_workload
 # and drives the REPL while it runs)
-EXPLICIT_ELSEWHERE = {"repl_workload"}
+EXPLICIT_ELSEWHERE = {"repl_workload", "repl_spin"}
 
 # -smp N and the accelerator for the ktest=all boots
 KTEST_BOOTS = [(1, "tcg"), (2, "tcg,thread=multi"), (4, "tcg,thread=multi")]

@@ -326,7 +326,9 @@ def test_profile(logdir, smp=2):
     the CPU-heavy workload that must name its function first, whose folded
     stacks add up; a restart at another rate; [idle] on an idle machine."""
     r = Results("profile[smp=%d] " % smp)
-    g = Guest(logdir, "profile-smp%d" % smp, smp, "console=ttyS0 ktest=repl_workload "
+    # repl_spin, not repl_workload: a workload that ends would exit QEMU
+    # in the middle of the test on a host slow enough
+    g = Guest(logdir, "profile-smp%d" % smp, smp, "console=ttyS0 ktest=repl_spin "
               "profile.hz=499")
     try:
         g.read_until(PROMPT, 60)

@@ -1,6 +1,8 @@
 """A Caboose guest under QEMU with its REPL (COM2) on a unix socket: the
 launcher (Guest(logdir, name, smp, cmdline): COM1 to LOGDIR/NAME.console.log,
-QEMU's own log to NAME.qemu.log, the REPL transcript to NAME.repl.log) and
+QEMU's own log to NAME.qemu.log (its -d items from
+$CABOOSE_QEMU_D, default cpu_reset,guest_errors; "int,cpu_reset" finds a
+triple fault), its stderr to NAME.qemu.stderr, the REPL transcript to NAME.repl.log) and
 the REPL client (cmd, json, read_until, drain), also for a guest someone
 else started (Guest.attach)."""
 import json
@@ -24,15 +26,18 @@ class Guest:
         self.console = os.path.join(logdir, name + ".console.log")
         self.transcript = open(os.path.join(logdir, name + ".repl.log"), "wb")
         accel = "tcg,thread=multi" if smp > 1 else "tcg"
+        # QEMU's own complaints (an assertion, a chardev error) go to a file:
+        # a pipe nobody reads would hide them, or block QEMU when full
+        self.stderr = open(os.path.join(logdir, name + ".qemu.stderr"), "wb")
         self.proc = subprocess.Popen(
             ["qemu-system-x86_64", "-accel", accel, "-smp", str(smp), "-m", "512M",
              "-display", "none", "-no-reboot", "-kernel", kernel or KERNEL, "-append", cmdline,
              "-serial", "file:" + self.console,
              "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % self.sock_path,
              "-serial", "chardev:repl",
-             "-d", "cpu_reset,guest_errors", "-D", os.path.join(logdir, name + ".qemu.log"),
+             "-d", os.environ.get("CABOOSE_QEMU_D", "cpu_reset,guest_errors"), "-D", os.path.join(logdir, name + ".qemu.log"),
              "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr)
         deadline = time.time() + 20
         while not os.path.exists(self.sock_path):
             if time.time() > deadline or self.proc.poll() is not None:
@@ -130,6 +135,8 @@ class Guest:
             self.proc.kill()
             self.proc.wait()
         self.transcript.close()
+        if getattr(self, "stderr", None):
+            self.stderr.close()
         try:
             os.unlink(self.sock_path)
             os.rmdir(self.dir)
