@@ -134,9 +134,12 @@ KTEST(rcu_grace_periods_end)
 	u64 t0 = arch_clock_ns();
 	for (int i = 0; i < 64; i++)
 		call_rcu(&heads[i], count_cb);
+	/* what the design guarantees is that they run, not how soon: with 4
+	 * vCPUs on a busy 2-core host a grace period has taken over 2 s; the
+	 * bound only turns "never" into a failure (the latency is a metric) */
 	while (__atomic_load_n(&cb_ran, __ATOMIC_RELAXED) < 64 &&
-	       arch_clock_ns() - t0 < 2000000000ULL)
+	       arch_clock_ns() - t0 < 15000000000ULL)
 		thread_sleep_ns(1000000);
 	ktest_metric("callback_latency_us", (arch_clock_ns() - t0) / 1000, "us");
-	KT_ASSERT(cb_ran == 64, "only %d of 64 callbacks ran within 2 s", cb_ran);
+	KT_ASSERT(cb_ran == 64, "only %d of 64 callbacks ran within 15 s", cb_ran);
 }
