@@ -1237,7 +1237,7 @@ def user_vs_linux(res, opts):
         tag = prog.replace("/", "-") + ("-" + args.replace(",", "-") if args else "")
         lx = qemu(["-accel", "tcg", "-m", MEM, "-nographic", "-no-reboot", "-nic", "none",
                    "-kernel", kernel, "-initrd", opts.initrd, "-append",
-                   "console=ttyS0 quiet panic=-1 rdinit=/tests/%s%s"
+                   "console=ttyS0 quiet panic=-1 no_timer_check rdinit=/tests/%s%s"
                    % (prog, " -- " + args.replace(",", " ") if args else "")],
                   os.path.join(opts.logs, "user-linux-%s.log" % tag), opts.explicit_timeout,
                   stop_when=r"---\[ end Kernel panic")
