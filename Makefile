@@ -136,9 +136,14 @@ NET_SRCS := $(NET_PORTABLE) \
 	netstack/metrics.c \
 	netstack/iperf.c
 
-# the RAM root from the initial archive (portable: host unit tests)
+# the RAM root from the initial archive and ext2/ext3's on-disk format
+# (portable: host unit tests, the fuzzer)
+EXT2_PORTABLE := \
+	fs/ext2/ext2.c \
+	fs/ext2/ext2_dir.c
 FS_PORTABLE := \
-	fs/ramfs.c
+	fs/ramfs.c \
+	$(EXT2_PORTABLE)
 FS_SRCS := $(FS_PORTABLE) \
 	fs/vfs.c \
 	fs/memfs.c \
@@ -300,7 +305,7 @@ HOST_TESTS := $(wildcard tests/host/test_*.c)
 HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c tests/host/host_gc.c
 # what several test files share (they use Criterion: the unit tests only, not the fuzzers)
 HOST_TEST_SUPPORT := tests/host/tcp_peer.c tests/host/pkb_check.c
-$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h tests/host/*.h)
+$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h fs/ext2/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) \
 		-lcriterion
