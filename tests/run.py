@@ -106,8 +106,8 @@ Tiers, in order (select with --tiers, default all):
             QUICK=1` runs them (needs root; about 3 minutes): each exits 0
             with one JSON document in which every load ran, on Caboose and
             on the Linux guest (figures are not checked)
-  fuzz      the libFuzzer targets of the network stack (tests/fuzz/run.py),
-            20 s each from a seed corpus
+  fuzz      the libFuzzer targets of the network stack, apps/httpd and the
+            ext2/ext3 reader (tests/fuzz/run.py), 20 s each from a seed corpus
 
 Output: progress and one `PASS name` / `FAIL name: reason` line per result on
 stderr (a failure is followed by the tail of the relevant output); the full
