@@ -8,6 +8,7 @@
 #                   network configuration; a JSON summary on stdout
 #   make soak       SOAK_MINUTES of mixed load (SMP CPUs); a JSON summary on stdout
 #   make check-layers  the include rules of the layers (tools/check-layers)
+#   make disk       build/disk.img, an ext3 image of DISK_DIR (mke2fs -t ext3 -d)
 #   make bench      benchmarks (bench/), figures on stdout
 
 BUILD    := build
@@ -149,6 +150,8 @@ FS_SRCS := $(FS_PORTABLE) \
 	fs/memfs.c \
 	fs/dev.c \
 	fs/pipe.c \
+	fs/vfs_repl.c \
+	fs/ext2/ext2_vfs.c \
 	fs/kt_vfs.c
 
 PROC_SRCS := \
@@ -283,6 +286,20 @@ run-smoke: deps-run $(BUILD)/caboose.elf
 
 repl:
 	@python3 tools/repl.py $(REPL_SOCK)
+
+# An ext3 image of a directory, for -drive file=build/disk.img,if=virtio,format=raw:
+# Caboose mounts it read-only at /mnt/vda. DISK_SIZE as truncate -s takes it.
+DISK_DIR  ?= apps
+DISK_IMG  ?= $(BUILD)/disk.img
+DISK_SIZE ?= 64M
+.PHONY: disk
+disk: deps-test
+	@test -d "$(DISK_DIR)" || { echo "make disk: DISK_DIR=$(DISK_DIR) is not a directory" >&2; exit 1; }
+	@mkdir -p $(dir $(DISK_IMG))
+	rm -f $(DISK_IMG)
+	truncate -s $(DISK_SIZE) $(DISK_IMG)
+	mke2fs -q -F -t ext3 -L caboose -d $(DISK_DIR) $(DISK_IMG)
+	@echo "$(DISK_IMG): ext3 of $(DISK_DIR); boot with -drive file=$(DISK_IMG),if=virtio,format=raw" >&2
 
 deps-run:
 	@sh tools/deps.sh run

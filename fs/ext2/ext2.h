@@ -141,4 +141,10 @@ int ext2_lookup(struct ext2_fs *fs, const struct ext2_inode *dir, const char *na
 /* S_IF* of a directory entry's file type byte, or 0. */
 u32 ext2_ft_mode(u8 ft);
 
+/* The kernel (fs/ext2/ext2_vfs.c): mount every disk of the block layer
+ * that holds ext2 or ext3, read-only, at /mnt/<disk> (boot, after the
+ * disks are probed and the VFS is up). A disk without ext2 is left alone;
+ * one that is refused is logged with the reason. */
+void ext2_boot(void);
+
 #endif
