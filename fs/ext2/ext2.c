@@ -10,6 +10,8 @@
 
 int ext2_complain(struct ext2_fs *fs, int err, const char *fmt, ...)
 {
+	if (fs->quiet)
+		return err;   /* the caller's own read reports it, if it matters */
 	if (err == -EIO)
 		fs->io_errors++;
 	else
@@ -536,13 +538,16 @@ long ext2_read(struct ext2_fs *fs, const struct ext2_inode *in, u64 off, void *b
 			done += k;
 			continue;
 		}
-		/* the blocks after it that follow it on the disk: one read */
+		/* the blocks after it that follow it on the disk: one read (a
+		 * bad pointer ends the run quietly; the next turn reports it) */
+		fs->quiet = true;
 		for (u32 next = pb + 1; done + k < len && k < READ_RUN_MAX; next++) {
 			u32 nb;
 			if (ext2_bmap(fs, in, ++lblk, &nb) < 0 || nb != next)
 				break;
 			k += MIN((size_t)bs, len - done - k);
 		}
+		fs->quiet = false;
 		r = ext2_dev_read(fs, (u64)pb * bs + in_blk, out + done, k);
 		if (r < 0)
 			return done ? (long)done : r;

@@ -64,6 +64,7 @@ struct ext2_fs {
 	u64 max_file_size;        /* what the block tree addresses */
 	u8 *dirbuf;               /* the directory block last read (block_size bytes) */
 	u32 dirbuf_block;         /* its disk block, 0 for none */
+	bool quiet;               /* a look-ahead: its errors are not counted or logged */
 	/* counters */
 	u64 corrupt;              /* -EUCLEAN returned */
 	u64 io_errors;            /* -EIO from the disk */

@@ -689,6 +689,10 @@ Test(ext2, corrupt_inodes_and_pointers)
 	cr_assert_eq(ext2_read(&fs, &in, 0, buf, 3 * 1024), 3 * 1024);   /* before it: fine */
 	cr_assert_eq(ext2_read(&fs, &in, 3 * 1024, buf, 100), -EUCLEAN);
 	cr_assert_eq(fs.corrupt, 1);
+	/* a read across it: the bytes before it, and one complaint, not two */
+	cr_assert_eq(ext2_read(&fs, &in, 1000, buf, 4096), 3 * 1024 - 1000);
+	cr_assert_eq(fs.corrupt, 2);
+	cr_assert_eq(fs.logged, 2);
 	ext2_unmount(&fs);
 	restore(&c);
 	/* an indirect pointer into the superblock */
