@@ -293,12 +293,14 @@ DISK_DIR  ?= apps
 DISK_IMG  ?= $(BUILD)/disk.img
 DISK_SIZE ?= 64M
 .PHONY: disk
-disk: deps-test
+disk:
+	@command -v mke2fs >/dev/null 2>&1 || command -v /sbin/mke2fs >/dev/null 2>&1 || \
+		{ echo "make disk: mke2fs not found (apt-get install e2fsprogs, or make deps-test)" >&2; exit 1; }
 	@test -d "$(DISK_DIR)" || { echo "make disk: DISK_DIR=$(DISK_DIR) is not a directory" >&2; exit 1; }
 	@mkdir -p $(dir $(DISK_IMG))
 	rm -f $(DISK_IMG)
 	truncate -s $(DISK_SIZE) $(DISK_IMG)
-	mke2fs -q -F -t ext3 -L caboose -d $(DISK_DIR) $(DISK_IMG)
+	PATH="$$PATH:/sbin:/usr/sbin" mke2fs -q -F -t ext3 -L caboose -d $(DISK_DIR) $(DISK_IMG)
 	@echo "$(DISK_IMG): ext3 of $(DISK_DIR); boot with -drive file=$(DISK_IMG),if=virtio,format=raw" >&2
 
 deps-run:
