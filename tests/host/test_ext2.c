@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs/ext2/ext2_priv.h"
@@ -417,10 +418,22 @@ static void compare_dir(struct walk *w, const struct ext2_inode *dir, const char
 	cr_assert_eq(ext2_lookup(w->fs, dir, "no-such-name", 12, &ino), -ENOENT);
 }
 
-static void check_image(const char *opts, unsigned mib, bool full, u32 want_bs, u32 want_isz)
+/* htree: e2fsck -D indexes every directory of more than one block */
+static void index_dirs(void)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "e2fsck -fyD '%s' >'%s/e2fsck.log' 2>&1", img, tmp);
+	int r = system(cmd);
+	cr_assert(WIFEXITED(r) && WEXITSTATUS(r) <= 1, "e2fsck -fyD: %d", r);
+}
+
+static void check_image_with(const char *opts, unsigned mib, bool full, u32 want_bs,
+			     u32 want_isz, bool htree)
 {
 	make_tree(full);
 	make_image(opts, mib);
+	if (htree)
+		index_dirs();
 	struct disk d;
 	disk_open(&d, false);
 	struct ext2_fs fs;
@@ -432,6 +445,14 @@ static void check_image(const char *opts, unsigned mib, bool full, u32 want_bs, 
 	struct ext2_inode root;
 	cr_assert_eq(ext2_iget(&fs, EXT2_ROOT_INO, &root), 0);
 	struct walk w = { .fs = &fs, .ns = want_isz >= 256 };
+	if (htree) {
+		u32 ino;
+		struct ext2_inode many;
+		cr_assert_eq(ext2_lookup(&fs, &root, "many", 4, &ino), 0);
+		cr_assert_eq(ext2_iget(&fs, ino, &many), 0);
+		cr_assert(many.flags & EXT2_FL_INDEX, "e2fsck -D did not index 'many' (%#x)",
+			  many.flags);
+	}
 	compare_dir(&w, &root, src, 0);
 	cr_assert_geq(w.files, 600 + 12);
 	cr_assert_eq(w.links, 4);
@@ -440,6 +461,16 @@ static void check_image(const char *opts, unsigned mib, bool full, u32 want_bs, 
 	cr_assert_eq(fs.io_errors, 0);
 	ext2_unmount(&fs);
 	disk_close(&d);
+}
+
+static void check_image(const char *opts, unsigned mib, bool full, u32 want_bs, u32 want_isz)
+{
+	check_image_with(opts, mib, full, want_bs, want_isz, false);
+}
+
+Test(ext2, dir_index_directories_read_linearly)
+{
+	check_image_with("-t ext3 -b 1024", 64, false, 1024, 256, true);
 }
 
 Test(ext2, ext3_4k_blocks_256_byte_inodes)
