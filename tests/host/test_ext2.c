@@ -866,14 +866,27 @@ Test(ext2, random_metadata_damage_never_crashes)
 {
 	struct corrupt_img c;
 	corrupt_setup(&c);
-	/* the metadata: superblock, descriptors, bitmaps and inode tables of
-	 * group 0, and the first directory blocks, are in the first 600 KiB */
-	u64 span = MIN(c.d.size, (u64)600 * 1024);
+	/* where the structure is: the superblock, the group descriptors, the
+	 * inodes in use (the first of group 0's table) and the blocks of the
+	 * root and "names" directories */
+	struct ext2_inode root, names;
+	cr_assert_eq(ext2_iget(&c.fs, EXT2_ROOT_INO, &root), 0);
+	inode_off(&c, "names", &names);
+	u64 bs = c.fs.block_size;
+	struct { u64 at, len; } region[] = {
+		{ EXT2_SB_OFFSET, EXT2_SB_SIZE },
+		{ (c.fs.first_data_block + 1) * bs, (u64)c.fs.groups * GD_SIZE },
+		{ (u64)c.fs.inode_table[0] * bs, 40ull * c.fs.inode_size },
+		{ root.block[0] * bs, bs },
+		{ names.block[0] * bs, bs },
+	};
 	unsigned seed = 12345, mounted = 0, refused = 0, errors = 0;
-	for (int round = 0; round < 300; round++) {
-		for (int k = 0; k < 1 + round % 8; k++) {
+	for (int round = 0; round < 400; round++) {
+		for (int k = 0; k < 1 + round % 4; k++) {
 			seed = seed * 1103515245 + 12345;
-			u64 at = 1024 + (seed >> 4) % (span - 1024);
+			unsigned r = (seed >> 8) % (sizeof(region) / sizeof(region[0]));
+			seed = seed * 1103515245 + 12345;
+			u64 at = region[r].at + (seed >> 4) % region[r].len;
 			seed = seed * 1103515245 + 12345;
 			c.d.mem[at] ^= (u8)(1u << ((seed >> 16) % 8));
 		}
@@ -888,6 +901,7 @@ Test(ext2, random_metadata_damage_never_crashes)
 	cr_log_info("ext2 damage: %u mounted, %u refused, %u errors while reading", mounted, refused,
 		    errors);
 	cr_assert_gt(mounted, 0);
-	cr_assert_gt(errors + refused, 0);
+	cr_assert_gt(refused, 0);
+	cr_assert_gt(errors, 0);
 	corrupt_done(&c);
 }
