@@ -8,6 +8,7 @@
 #                   network configuration; a JSON summary on stdout
 #   make soak       SOAK_MINUTES of mixed load (SMP CPUs); a JSON summary on stdout
 #   make check-layers  the include rules of the layers (tools/check-layers)
+#   make disk       build/disk.img, an ext3 image of DISK_DIR (mke2fs -t ext3 -d)
 #   make bench      benchmarks (bench/), figures on stdout
 
 BUILD    := build
@@ -136,14 +137,21 @@ NET_SRCS := $(NET_PORTABLE) \
 	netstack/metrics.c \
 	netstack/iperf.c
 
-# the RAM root from the initial archive (portable: host unit tests)
+# the RAM root from the initial archive and ext2/ext3's on-disk format
+# (portable: host unit tests, the fuzzer)
+EXT2_PORTABLE := \
+	fs/ext2/ext2.c \
+	fs/ext2/ext2_dir.c
 FS_PORTABLE := \
-	fs/ramfs.c
+	fs/ramfs.c \
+	$(EXT2_PORTABLE)
 FS_SRCS := $(FS_PORTABLE) \
 	fs/vfs.c \
 	fs/memfs.c \
 	fs/dev.c \
 	fs/pipe.c \
+	fs/vfs_repl.c \
+	fs/ext2/ext2_vfs.c \
 	fs/kt_vfs.c
 
 PROC_SRCS := \
@@ -279,6 +287,22 @@ run-smoke: deps-run $(BUILD)/caboose.elf
 repl:
 	@python3 tools/repl.py $(REPL_SOCK)
 
+# An ext3 image of a directory, for -drive file=build/disk.img,if=virtio,format=raw:
+# Caboose mounts it read-only at /mnt/vda. DISK_SIZE as truncate -s takes it.
+DISK_DIR  ?= apps
+DISK_IMG  ?= $(BUILD)/disk.img
+DISK_SIZE ?= 64M
+.PHONY: disk
+disk:
+	@command -v mke2fs >/dev/null 2>&1 || command -v /sbin/mke2fs >/dev/null 2>&1 || \
+		{ echo "make disk: mke2fs not found (apt-get install e2fsprogs, or make deps-test)" >&2; exit 1; }
+	@test -d "$(DISK_DIR)" || { echo "make disk: DISK_DIR=$(DISK_DIR) is not a directory" >&2; exit 1; }
+	@mkdir -p $(dir $(DISK_IMG))
+	rm -f $(DISK_IMG)
+	truncate -s $(DISK_SIZE) $(DISK_IMG)
+	PATH="$$PATH:/sbin:/usr/sbin" mke2fs -q -F -t ext3 -L caboose -d $(DISK_DIR) $(DISK_IMG)
+	@echo "$(DISK_IMG): ext3 of $(DISK_DIR); boot with -drive file=$(DISK_IMG),if=virtio,format=raw" >&2
+
 deps-run:
 	@sh tools/deps.sh run
 
@@ -300,7 +324,7 @@ HOST_TESTS := $(wildcard tests/host/test_*.c)
 HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c tests/host/host_gc.c
 # what several test files share (they use Criterion: the unit tests only, not the fuzzers)
 HOST_TEST_SUPPORT := tests/host/tcp_peer.c tests/host/pkb_check.c
-$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h tests/host/*.h)
+$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h fs/ext2/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) \
 		-lcriterion
@@ -308,13 +332,18 @@ $(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PO
 # libFuzzer targets (clang): the stack's input path, from the real code
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_NAMES := frames ipv4 dhcp iperf httpd
+FUZZ_NAMES := frames ipv4 dhcp iperf httpd ext2
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # the iperf3 parameter parser has a target of its own
 $(BUILD)/fuzz/fuzz_iperf: tests/fuzz/fuzz_iperf.c netstack/iperf_json.c kernel/lib/string.c \
                           netstack/services.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_iperf.c netstack/iperf_json.c kernel/lib/string.c
+# the ext2/ext3 reader (fs/ext2/) has its own: mounting and reading an image
+$(BUILD)/fuzz/fuzz_ext2: tests/fuzz/fuzz_ext2.c $(HOST_SUPPORT) $(HOST_PORTABLE) \
+                         $(wildcard kernel/*/*.h fs/ext2/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ext2.c $(HOST_SUPPORT) $(HOST_PORTABLE)
 fuzz_id = $(if $(filter frames,$1),0,$(if $(filter ipv4,$1),1,2))
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_net.c $(HOST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)

@@ -4,7 +4,7 @@
  * errors Linux gives (the user tier compares the same from programs).
  */
 #include "kernel/test/ktest.h"
-#include "fs/vfs.h"
+#include "fs/vfs_priv.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 
@@ -96,4 +96,46 @@ KTEST(vfs_pipe_eof_epipe_and_capacity)
 	file_put(w);
 	KT_ASSERT(vfs_files_alive() == files);
 	KT_ASSERT(page_free_count() + 8 >= pages);
+}
+
+/* A mount: a second RAM file system's root covers a directory; lookups
+ * cross it both ways, getcwd's names run through it, and the covered
+ * directory cannot be removed or renamed (-EBUSY), nor mounted on twice. */
+KTEST(vfs_mount_covers_a_directory)
+{
+	struct inode *root = vfs_root();
+	struct inode *fsroot = memfs_new_root();
+	KT_ASSERT(fsroot);
+	struct vfs_mount_info info = { "/ktmnt/here", "kt", "ramfs", "rw", "ktest" };
+	KT_ASSERT(vfs_mount(fsroot, &info) == 0);
+	KT_ASSERT(vfs_mount(fsroot, &info) == -EBUSY);
+	struct vfs_mount_info top = { "/", "kt", "ramfs", "rw", "" };
+	KT_ASSERT(vfs_mount(fsroot, &top) == -EBUSY);
+	KT_ASSERT(vfs_mkdir(root, "/ktmnt/here/inner", 0755) == 0);
+	struct inode *ino, *mnt;
+	KT_ASSERT(vfs_lookup(root, "/ktmnt/here", &ino) == 0);
+	KT_ASSERT(ino == fsroot, "the lookup did not cross into the mounted root");
+	vfs_iput(ino);
+	KT_ASSERT(vfs_lookup(root, "/ktmnt", &mnt) == 0);
+	KT_ASSERT(vfs_lookup(root, "/ktmnt/here/inner/../..", &ino) == 0);
+	KT_ASSERT(ino == mnt, "\"..\" of the mounted root does not lead back");
+	vfs_iput(ino);
+	KT_ASSERT(vfs_lookup(root, "/ktmnt/here/inner", &ino) == 0);
+	char path[32];
+	KT_ASSERT(vfs_path_of(ino, path, sizeof(path)) == 18 &&
+		  strcmp(path, "/ktmnt/here/inner") == 0, "getcwd's name: %s", path);
+	vfs_iput(ino);
+	KT_ASSERT(vfs_rmdir(root, "/ktmnt/here") == -EBUSY);
+	KT_ASSERT(vfs_rename(root, "/ktmnt/here", root, "/ktmnt/there") == -EBUSY);
+	KT_ASSERT(vfs_mkdir(root, "/ktmnt/other", 0755) == 0);
+	KT_ASSERT(vfs_rename(root, "/ktmnt/other", root, "/ktmnt/here") == -EBUSY);
+	bool listed = false;
+	const struct vfs_mount_info *mi;
+	for (int i = 0; (mi = vfs_mount_at(i)); i++)
+		listed |= strcmp(mi->path, "/ktmnt/here") == 0 && strcmp(mi->type, "ramfs") == 0;
+	KT_ASSERT(listed, "the mount is not in the table");
+	KT_ASSERT(vfs_rmdir(root, "/ktmnt/here/inner") == 0);
+	KT_ASSERT(vfs_rmdir(root, "/ktmnt/other") == 0);
+	vfs_iput(mnt);
+	vfs_iput(root);
 }

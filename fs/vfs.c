@@ -133,8 +133,15 @@ static int step(struct inode *dir, const char *s, size_t n, struct inode **out)
 		*out = dir->parent ? dir->parent : dir;
 		return 0;
 	}
-	return dir->iops->lookup(dir, s, n, out);
+	int r = dir->iops->lookup(dir, s, n, out);
+	while (r == 0 && (*out)->mounted)
+		*out = (*out)->mounted;
+	return r;
 }
+
+/* Changes to a read-only file system are refused before anything else
+ * about the name is checked (as Linux's mnt_want_write). */
+static bool read_only(const struct inode *dir) { return dir->iops->read_only; }
 
 static int walk_depth(struct inode *base, const char *path, bool follow, int depth,
 		      struct inode **out);
@@ -241,9 +248,13 @@ long vfs_readlink(struct inode *base, const char *path, char *buf, size_t size)
 		r = -EINVAL;
 	if (r == 0) {
 		const char *t = ino->iops->get_link(ino);
-		size_t n = MIN(strlen(t), size);
-		memcpy(buf, t, n);
-		r = (long)n;
+		if (!t) {
+			r = -EIO;   /* unreadable on its disk (logged there) */
+		} else {
+			size_t n = MIN(strlen(t), size);
+			memcpy(buf, t, n);
+			r = (long)n;
+		}
 	}
 	mutex_unlock(&vfs_ns_lock);
 	return r;
@@ -338,6 +349,9 @@ int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, str
 		r = -ENOTDIR;
 	} else if (S_ISDIR(ino->mode) && (flags & O_ACCMODE) != O_RDONLY) {
 		r = -EISDIR;
+	} else if (S_ISREG(ino->mode) && ino->iops->read_only &&
+		   ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))) {
+		r = -EROFS;
 	} else if (S_ISCHR(ino->mode)) {
 		f->ops = dev_fops(ino->rdev);
 		r = f->ops ? 0 : -ENXIO;
@@ -467,6 +481,10 @@ int vfs_unlink(struct inode *base, const char *path)
 		r = -EISDIR;
 		goto out;
 	}
+	if (read_only(nd.dir)) {
+		r = -EROFS;
+		goto out;
+	}
 	r = step(nd.dir, nd.last, nd.len, &ino);
 	if (r < 0)
 		goto out;
@@ -495,10 +513,12 @@ int vfs_rmdir(struct inode *base, const char *path)
 		r = -EINVAL;
 	} else if (is_dotdot(nd.last, nd.len)) {
 		r = -ENOTEMPTY;
+	} else if (read_only(nd.dir)) {
+		r = -EROFS;
 	} else if ((r = step(nd.dir, nd.last, nd.len, &ino)) == 0) {
 		if (!S_ISDIR(ino->mode))
 			r = -ENOTDIR;
-		else if (ino == root)
+		else if (ino == root || ino->covers)
 			r = -EBUSY;
 		else if (!is_empty(ino))
 			r = -ENOTEMPTY;
@@ -534,6 +554,14 @@ int vfs_rename(struct inode *obase, const char *opath, struct inode *nbase, cons
 		r = -EBUSY;
 		goto out;
 	}
+	if (o.dir->iops != n.dir->iops) {
+		r = -EXDEV;   /* (one RAM file system: other iops are other mounts) */
+		goto out;
+	}
+	if (read_only(o.dir)) {
+		r = -EROFS;
+		goto out;
+	}
 	r = step(o.dir, o.last, o.len, &src);
 	if (r < 0)
 		goto out;
@@ -543,7 +571,9 @@ int vfs_rename(struct inode *obase, const char *opath, struct inode *nbase, cons
 	else if (r < 0)
 		goto out;
 	r = 0;
-	if (!S_ISDIR(src->mode) && (o.slash || n.slash)) {
+	if (src->covers || (dst && dst->covers)) {
+		r = -EBUSY;   /* a mount point */
+	} else if (!S_ISDIR(src->mode) && (o.slash || n.slash)) {
 		r = -ENOTDIR;
 	} else if (dst == src) {
 		r = 0;   /* the same file: nothing to do */
@@ -704,6 +734,61 @@ u8 *vfs_read_all(struct file *f, size_t max, size_t *size, int *err)
 	}
 	*size = (size_t)r;
 	return buf;
+}
+
+/* ---- mounts ---- */
+
+static struct vfs_mount_info mounts[VFS_MOUNTS_MAX] = {
+	{ "/", "initrd", "ramfs", "rw", "" },
+};
+static int nmounts = 1;   /* [ns] written; read without the lock (entries never change) */
+
+const struct vfs_mount_info *vfs_mount_at(int i)
+{
+	return i >= 0 && i < __atomic_load_n(&nmounts, __ATOMIC_ACQUIRE) ? &mounts[i] : NULL;
+}
+
+int vfs_mount(struct inode *fsroot, const struct vfs_mount_info *info)
+{
+	char path[sizeof(info->path)];
+	memcpy(path, info->path, sizeof(path));
+	path[sizeof(path) - 1] = '\0';
+	/* mkdir -p */
+	for (size_t i = 1; path[i - 1]; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		char c = path[i];
+		path[i] = '\0';
+		int r = vfs_mkdir(root, path, 0755);
+		path[i] = c;
+		if (r < 0 && r != -EEXIST)
+			return r;
+	}
+	mutex_lock(&vfs_ns_lock);
+	struct inode *mp;
+	int r = walk(root, path, &mp);
+	char *name = NULL;
+	if (r == 0 && !S_ISDIR(mp->mode))
+		r = -ENOTDIR;
+	else if (r == 0 && (mp == root || mp->covers || !mp->name))
+		r = -EBUSY;   /* the root, or already a mount's root */
+	else if (r == 0 && nmounts >= VFS_MOUNTS_MAX)
+		r = -ENOSPC;
+	else if (r == 0 && !(name = kmalloc(strlen(mp->name) + 1, 0)))
+		r = -ENOMEM;
+	if (r == 0) {
+		memcpy(name, mp->name, strlen(mp->name) + 1);
+		vfs_iget(mp);
+		vfs_iget(fsroot);
+		mp->mounted = fsroot;
+		fsroot->covers = mp;
+		fsroot->parent = mp->parent;
+		fsroot->name = name;
+		mounts[nmounts] = *info;
+		__atomic_store_n(&nmounts, nmounts + 1, __ATOMIC_RELEASE);
+	}
+	mutex_unlock(&vfs_ns_lock);
+	return r;
 }
 
 /* ---- boot: the archive's files, the device nodes ---- */

@@ -130,6 +130,9 @@ struct inode_ops {
 	const char *(*get_link)(struct inode *ino);
 	/* last reference and last link gone */
 	void (*destroy)(struct inode *ino);
+	/* a read-only file system: the VFS refuses every change with -EROFS
+	 * before it calls link, unlink, rename or truncate */
+	bool read_only;
 };
 
 struct inode {
@@ -146,6 +149,17 @@ struct inode {
 	struct inode *parent;        /* [ns] directories: the one that holds it */
 	char *name;                  /* [ns] directories: its name there (getcwd) */
 	void *priv;                  /* the file system's */
+	/* what stat reports besides; a disk file system sets dev (0: the RAM
+	 * file system, whose blocks stat computes from the size and whose
+	 * atime is its mtime) */
+	u32 uid, gid;
+	u32 dev;                     /* st_dev */
+	u64 blocks;                  /* 512-byte units, when dev != 0 */
+	u64 atime_ns;                /* when dev != 0 */
+	/* mounts ([ns]): a directory covered by a file system's root names
+	 * that root; the root names the directory it covers */
+	struct inode *mounted;
+	struct inode *covers;
 };
 
 struct file_ops {
@@ -230,6 +244,26 @@ int pipe_create(unsigned flags, struct file **rd, struct file **wr);
 /* Set by the process layer at boot: does the calling thread have a signal
  * to take, so that a blocking read or write should give up (-EINTR)? */
 extern bool (*vfs_interrupted)(void);
+
+/* Mounts. The root of a file system (fsroot, with its own inode_ops)
+ * covers the directory at path (made, with its parents, when missing): a
+ * lookup that reaches that directory continues at fsroot, and ".." of
+ * fsroot leads to the directory's parent. The mount holds a reference to
+ * both for good (no unmount yet). Returns 0, -EBUSY (already covered, or
+ * the root), -ENOTDIR, -ENOSPC (VFS_MOUNTS_MAX), -ENOMEM, or a lookup
+ * error. info strings are copied (cut at their fields' sizes). */
+#define VFS_MOUNTS_MAX 8
+struct vfs_mount_info {
+	char path[64];               /* where */
+	char source[16];             /* "vda" */
+	char type[8];                /* "ext3" */
+	char options[24];            /* "ro" */
+	char state[128];             /* the file system's own words (its journal) */
+};
+int vfs_mount(struct inode *fsroot, const struct vfs_mount_info *info);
+/* The i-th mount (0 is the RAM root), or NULL past the last. Mounts are
+ * never removed: the pointer stays valid. */
+const struct vfs_mount_info *vfs_mount_at(int i);
 
 /* Counters the REPL shows: open files and inodes alive. */
 u64 vfs_files_alive(void);

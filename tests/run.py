@@ -41,7 +41,13 @@ Tiers, in order (select with --tiers, default all):
             host file, flush, FUA, discard, write zeroes, checked concurrent
             reads on 1 CPU and on 2 CPUs with 2 queues, a bounded depth, a
             lost interrupt and a hung device (EIO, reset), a read-only disk
-            (EROFS), blkdebug I/O errors (EIO), a disk of 0 bytes (about 15 s)
+            (EROFS), blkdebug I/O errors (EIO), a disk of 0 bytes (about 15 s);
+            then ext2/ext3 (tests/integration/ext2_test.py): an ext3 image of
+            a generated tree (mke2fs -d) mounted at /mnt/vda, checked through
+            the REPL (mount, ls, stat, cat) and by Debian's busybox from the
+            user tier's initrd (sha256sum and stat of every file against the
+            host's, EROFS on writes), e2fsck -fn clean afterwards, images with
+            extents or needing journal recovery refused (about 2 minutes)
   nic       virtio-net with two queue pairs on a tap in a network namespace the
             test creates (tests/integration/nic_test.py; needs root): echo of
             frames checked byte for byte, per-queue and copy counters
@@ -106,8 +112,8 @@ Tiers, in order (select with --tiers, default all):
             QUICK=1` runs them (needs root; about 3 minutes): each exits 0
             with one JSON document in which every load ran, on Caboose and
             on the Linux guest (figures are not checked)
-  fuzz      the libFuzzer targets of the network stack (tests/fuzz/run.py),
-            20 s each from a seed corpus
+  fuzz      the libFuzzer targets of the network stack, apps/httpd and the
+            ext2/ext3 reader (tests/fuzz/run.py), 20 s each from a seed corpus
 
 Output: progress and one `PASS name` / `FAIL name: reason` line per result on
 stderr (a failure is followed by the tail of the relevant output); the full
@@ -872,6 +878,10 @@ def tier_blk(res, opts, state):
     import blk_test
     blk_test.KERNEL = opts.kernel
     for name, ok, detail in blk_test.run_all(opts.logs):
+        res.add(name, ok, detail)
+    import ext2_test
+    ext2_test.KERNEL = opts.kernel
+    for name, ok, detail in ext2_test.run_all(opts.logs, opts.initrd):
         res.add(name, ok, detail)
 
 

@@ -23,9 +23,10 @@ RUN_PKGS="make gcc binutils libc6-dev qemu-system-x86 ipxe-qemu python3 curl"
 # procps: sysctl), the clients (wrk; netbase: /etc/services, which wrk's
 # getaddrinfo reads; dnsmasq-base; iputils-ping; iperf3), musl-tools
 # (musl-gcc -static: apps/httpd), busybox-static (the user tier's shell
-# scripts), and gnuplot-nox (bench/run's PNG plots: the
-# bench tier runs every benchmark with --quick)
-TEST_PKGS="$RUN_PKGS grub-pc-bin grub-common xorriso mtools libcriterion-dev clang libclang-rt-14-dev iproute2 procps netbase wrk dnsmasq-base iputils-ping iperf3 musl-tools busybox-static gnuplot-nox"
+# scripts), gnuplot-nox (bench/run's PNG plots: the
+# bench tier runs every benchmark with --quick), and e2fsprogs (mke2fs -d and
+# e2fsck: make disk, the ext2 host tests, fuzz seeds and the blk tier's ext3 disk)
+TEST_PKGS="$RUN_PKGS grub-pc-bin grub-common xorriso mtools libcriterion-dev clang libclang-rt-14-dev iproute2 procps netbase wrk dnsmasq-base iputils-ping iperf3 musl-tools busybox-static gnuplot-nox e2fsprogs"
 # make bench needs nothing more since the bench tier of make test runs the
 # benchmarks too: bench/linux-guest uses apt-get, dpkg-deb and objdump (apt,
 # dpkg and binutils) and gcc -static (libc6-dev's libc.a), and takes busybox,

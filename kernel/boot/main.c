@@ -24,6 +24,7 @@
 #include "kernel/syscall/syscall.h"
 #include "fs/ramfs.h"
 #include "fs/vfs.h"
+#include "fs/ext2/ext2.h"
 
 static unsigned max_cpus = MAX_CPUS;
 
@@ -98,6 +99,7 @@ static void init_main(void *arg)
 	repl_start();
 	nic_init();
 	blk_init();
+	ext2_boot();
 	net_init();
 	u64 ready_ns = arch_clock_ns();
 	repl_boot_ready(ready_ns);

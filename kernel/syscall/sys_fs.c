@@ -139,15 +139,21 @@ static void fill_stat(struct inode *ino, struct kstat *st)
 		return;
 	}
 	mutex_lock(&ino->lock);
-	st->dev = DEV_ROOT;
+	st->dev = ino->dev ? ino->dev : DEV_ROOT;
 	st->ino = ino->ino;
 	st->nlink = ino->nlink;
 	st->mode = ino->mode;
+	st->uid = ino->uid;
+	st->gid = ino->gid;
 	st->rdev = ino->rdev;
-	st->size = S_ISREG(ino->mode) || S_ISLNK(ino->mode) ? (s64)ino->size : 0;
-	st->blocks = (st->size + 511) / 512;
-	st->mtime = st->ctime = st->atime = (s64)(ino->mtime_ns / 1000000000);
-	st->mtime_ns = st->atime_ns = (s64)(ino->mtime_ns % 1000000000);
+	st->size = S_ISREG(ino->mode) || S_ISLNK(ino->mode) || (ino->dev && S_ISDIR(ino->mode)) ?
+		   (s64)ino->size : 0;
+	st->blocks = ino->dev ? (s64)ino->blocks : (st->size + 511) / 512;
+	u64 atime = ino->dev ? ino->atime_ns : ino->mtime_ns;
+	st->mtime = (s64)(ino->mtime_ns / 1000000000);
+	st->mtime_ns = (s64)(ino->mtime_ns % 1000000000);
+	st->atime = (s64)(atime / 1000000000);
+	st->atime_ns = (s64)(atime % 1000000000);
 	st->ctime = (s64)(ino->ctime_ns / 1000000000);
 	st->ctime_ns = (s64)(ino->ctime_ns % 1000000000);
 	mutex_unlock(&ino->lock);

@@ -4,9 +4,10 @@ tests/fuzz/fuzz_iperf.c for the iperf3 parameter parser, tests/fuzz/
 fuzz_httpd.c for apps/httpd's request parser) for a bounded time each, from
 a seed corpus this script writes (valid ARP, ICMP, UDP, fragmented and DHCP
 packets in the targets' record format; iperf3 3.12's parameter messages;
-requests as curl and wrk send them, after one byte of piece size).
+requests as curl and wrk send them, after one byte of piece size; for
+tests/fuzz/fuzz_ext2.c, small ext2 and ext3 images made by mke2fs -d).
 
-  tests/fuzz/run.py [--seconds N] [--targets frames,ipv4,dhcp,iperf,httpd]
+  tests/fuzz/run.py [--seconds N] [--targets frames,ipv4,dhcp,iperf,httpd,ext2]
 
 Prints one JSON document on stdout (per target: runs, seconds, status) and
 progress on stderr; exits 1 if a target crashed (its input is kept in
@@ -126,6 +127,37 @@ def seeds():
     }
 
 
+def ext2_seeds():
+    """Small images of a tree with a file, a sparse file, a directory, a
+    fast and a slow link: ext2 (96 KiB) and ext3 (a 1024-block journal)."""
+    import shutil
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="caboose-fuzz-ext2-")
+    try:
+        src = os.path.join(tmp, "src")
+        os.makedirs(os.path.join(src, "d", "e"))
+        with open(os.path.join(src, "a"), "w") as f:
+            f.write("hello\n")
+        with open(os.path.join(src, "d", "big"), "wb") as f:
+            f.write(bytes(range(256)) * 60)
+        with open(os.path.join(src, "sparse"), "wb") as f:
+            f.truncate(100000)
+        os.symlink("a", os.path.join(src, "fast"))
+        os.symlink("y" * 100, os.path.join(src, "d", "slow"))
+        out = {}
+        for name, opts, size in (("ext2", ["-t", "ext2"], "96K"),
+                                 ("ext3", ["-t", "ext3", "-J", "size=1"], "2200K")):
+            img = os.path.join(tmp, name)
+            subprocess.run(["mke2fs", "-q", "-F"] + opts + ["-b", "1024", "-N", "32", "-m", "0",
+                            "-d", src, img, size], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            with open(img, "rb") as f:
+                out[name] = f.read()
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run(name, seconds, log):
     binary = os.path.join(BUILD, "fuzz_" + name)
     if not os.access(binary, os.X_OK):
@@ -134,7 +166,7 @@ def run(name, seconds, log):
     art = os.path.join(BUILD, "artifacts", name) + os.sep
     os.makedirs(corpus, exist_ok=True)
     os.makedirs(art, exist_ok=True)
-    for sname, data in seeds()[name].items():
+    for sname, data in (ext2_seeds() if name == "ext2" else seeds()[name]).items():
         with open(os.path.join(corpus, "seed_" + sname), "wb") as f:
             f.write(data)
     t0 = time.monotonic()
@@ -157,7 +189,7 @@ def run(name, seconds, log):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=20)
-    ap.add_argument("--targets", default="frames,ipv4,dhcp,iperf,httpd")
+    ap.add_argument("--targets", default="frames,ipv4,dhcp,iperf,httpd,ext2")
     a = ap.parse_args()
     os.makedirs(BUILD, exist_ok=True)
     results = []

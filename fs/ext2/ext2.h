@@ -1,0 +1,151 @@
+/*
+ * ext2 and ext3, read-only: the on-disk format's logic, over a function
+ * that reads bytes of the disk (a file on the host in the unit tests and
+ * the fuzzer, the block layer through a small cache in the kernel:
+ * fs/ext2/ext2_vfs.c). This file knows nothing of the VFS.
+ *
+ * What is read: the superblock and group descriptors (checked at mount),
+ * inodes of 128 bytes and more, files through direct, indirect, double and
+ * triple indirect blocks (holes read as zeros, sizes past 4 GiB),
+ * directories linearly (an htree directory is read linearly too), fast and
+ * slow symbolic links, device, FIFO and socket inodes (reported, no data).
+ * ext3's journal is recognised; replaying it is not implemented yet, so an
+ * image that needs recovery is refused (ext2_mount's message says so).
+ * Incompatible features other than filetype and flex_bg are refused at
+ * mount with a message naming them. Nothing is written, ever.
+ *
+ * Corruption: every value read from the disk is checked before it is used
+ * (counts against each other and the device's size, block numbers against
+ * the file system, directory entries against their block). A bad value
+ * gives -EUCLEAN (the file system's structure is wrong) and one log line
+ * naming the inode or block, at most EXT2_LOG_MAX lines per mount; a read
+ * error of the disk gives -EIO. Lookups and reads are bounded by the sizes
+ * checked (a file's block tree has at most 3 levels, a directory is read
+ * up to its size), so a loop of block pointers gives wrong bytes at worst,
+ * never an endless walk; an indirect block naming itself or the
+ * superblock's area is refused.
+ *
+ * Concurrency: none here. A struct ext2_fs is used by one thread at a time
+ * (the kernel's mount holds its lock around every call).
+ */
+#ifndef FS_EXT2_H
+#define FS_EXT2_H
+
+#include "kernel/lib/types.h"
+
+#ifndef EUCLEAN
+#define EUCLEAN 117   /* Linux's "Structure needs cleaning" */
+#endif
+
+#define EXT2_LOG_MAX 20           /* corruption messages per mount, then a count */
+#define EXT2_MAX_GROUPS (1u << 20)
+
+/* Read len bytes at byte off of the disk into buf: 0 or -EIO. The caller
+ * of ext2 guarantees off + len <= the device size it gave at mount. */
+typedef int (*ext2_read_fn)(void *ctx, u64 off, void *buf, size_t len);
+
+struct ext2_fs {
+	ext2_read_fn read;
+	void *ctx;
+	u64 dev_bytes;
+	char name[16];            /* for messages: "vda", "test" */
+	/* from the superblock, checked */
+	u32 block_size;
+	u32 blocks_count, inodes_count, first_data_block;
+	u32 blocks_per_group, inodes_per_group, groups;
+	u32 inode_size, first_ino, rev;
+	u32 compat, incompat, ro_compat;
+	u16 state;
+	u32 journal_inum;
+	char label[17];
+	u8 uuid[16];
+	u32 *inode_table;         /* per group: its inode table's first block */
+	u32 ptrs_per_block;       /* block_size / 4 */
+	u64 max_file_size;        /* what the block tree addresses */
+	u8 *dirbuf;               /* the directory block last read (block_size bytes) */
+	u32 dirbuf_block;         /* its disk block, 0 for none */
+	bool quiet;               /* a look-ahead: its errors are not counted or logged */
+	/* counters */
+	u64 corrupt;              /* -EUCLEAN returned */
+	u64 io_errors;            /* -EIO from the disk */
+	u64 logged;               /* messages printed */
+};
+
+/* Journal states for messages and the `mount` REPL command. */
+const char *ext2_journal_state(const struct ext2_fs *fs);
+
+/* An inode, as read and checked. Times are seconds since 1970 and
+ * nanoseconds (0 for 128-byte inodes). */
+struct ext2_inode {
+	u32 ino;
+	u32 mode;                 /* S_IF* | permissions */
+	u32 uid, gid;
+	u32 links;
+	u32 flags;
+	u64 size;
+	u64 blocks;               /* 512-byte units */
+	s64 atime, mtime, ctime;
+	u32 atime_ns, mtime_ns, ctime_ns;
+	u32 rdev;                 /* device inodes: major << 8 | minor (as fs/vfs.h's MKDEV) */
+	u32 block[15];
+	u32 file_acl;
+};
+
+/* Read and check the superblock and group descriptors. On a refusal, msg
+ * (msgsize bytes) says why in one line: a feature Caboose does not
+ * support (named), a journal needing recovery, or a corrupt field. Returns
+ * 0, -EINVAL (not ext2: no magic), -EOPNOTSUPP (a feature refused),
+ * -EUCLEAN (corrupt), -EIO, -ENOMEM. */
+int ext2_mount(struct ext2_fs *fs, ext2_read_fn read, void *ctx, u64 dev_bytes,
+	       const char *name, char *msg, size_t msgsize);
+void ext2_unmount(struct ext2_fs *fs);
+
+/* The names of the features set in the superblock, space-separated, into
+ * buf (cut at size): "has_journal ext_attr resize_inode dir_index filetype
+ * sparse_super large_file". */
+void ext2_feature_names(const struct ext2_fs *fs, char *buf, size_t size);
+
+/* Inode ino, checked: 0, -EUCLEAN (out of range, not in use, a mode or
+ * size that cannot be, extents or inline data), -EIO. */
+int ext2_iget(struct ext2_fs *fs, u32 ino, struct ext2_inode *out);
+
+/* The disk block holding block lblk of the file, or 0 for a hole. */
+int ext2_bmap(struct ext2_fs *fs, const struct ext2_inode *in, u64 lblk, u32 *pblk);
+
+/* Up to len bytes of a regular file (or a slow link, a directory) from
+ * off into buf: the count (short only at the end of the file), or an
+ * error. */
+long ext2_read(struct ext2_fs *fs, const struct ext2_inode *in, u64 off, void *buf, size_t len);
+
+/* A symbolic link's target, NUL-terminated, into buf of size bytes (at
+ * least the link's size + 1): its length, or an error. */
+long ext2_readlink(struct ext2_fs *fs, const struct ext2_inode *in, char *buf, size_t size);
+
+/* One directory entry. */
+struct ext2_dirent {
+	u32 ino;
+	u32 type;                 /* S_IF* of the entry's type, or 0 if the disk does not say */
+	u32 name_len;
+	char name[256];           /* NUL-terminated */
+};
+
+/* The entry at or after byte *off of directory dir (skipping unused
+ * entries), advancing *off past it: 1 (an entry), 0 (the end), or an
+ * error (a corrupt entry: -EUCLEAN). "." and ".." are returned as on disk. */
+int ext2_dir_next(struct ext2_fs *fs, const struct ext2_inode *dir, u64 *off,
+		  struct ext2_dirent *de);
+
+/* The inode number of name (len bytes) in dir: 0, -ENOENT, or an error. */
+int ext2_lookup(struct ext2_fs *fs, const struct ext2_inode *dir, const char *name, size_t len,
+		u32 *ino);
+
+/* S_IF* of a directory entry's file type byte, or 0. */
+u32 ext2_ft_mode(u8 ft);
+
+/* The kernel (fs/ext2/ext2_vfs.c): mount every disk of the block layer
+ * that holds ext2 or ext3, read-only, at /mnt/<disk> (boot, after the
+ * disks are probed and the VFS is up). A disk without ext2 is left alone;
+ * one that is refused is logged with the reason. */
+void ext2_boot(void);
+
+#endif

@@ -1,0 +1,452 @@
+/*
+ * ext2/ext3 behind the VFS, read-only: a disk of the block layer with an
+ * ext2 or ext3 file system is mounted at boot at /mnt/<disk> (ext2_boot).
+ *
+ * Objects:
+ *   struct e2_mount  one mounted disk: the on-disk reader's state (ext2.h),
+ *                    a small block cache and the inodes met so far.
+ *   struct e2_node   a VFS inode of it (the inode first), with the checked
+ *                    on-disk inode. Nodes are made on first lookup and
+ *                    kept for as long as the kernel runs (no eviction yet:
+ *                    memory grows with the files touched, about 300 bytes
+ *                    each; the dentry and inode caches of issue 14 replace
+ *                    this), so the pointers lookup hands the VFS stay valid.
+ *
+ * The block cache: E2_CACHE_PAGES pages of the disk (4 KiB-aligned), least
+ * recently used evicted, filled by blk_read straight into the page. File
+ * data goes through it too and is copied out (first increment: a page cache
+ * indexed per file and shared by reference with the network path, so that
+ * sendfile sends disk pages without a copy, is a later increment of #14).
+ *
+ * Writes: the VFS refuses them (inode_ops.read_only: -EROFS); the ops that
+ * would change something return -EROFS as well.
+ *
+ * Directories get their parent and name (the VFS's ".." and getcwd) when
+ * first looked up; a directory that shows up under a second parent, or
+ * under itself, is corruption (-EUCLEAN), so the parent links stay a tree.
+ *
+ * Locks: vfs_ns_lock (held by the VFS around lookup and readdir) before
+ * m->lock, which guards everything of a mount [m]: every call into the
+ * reader, the block cache, the node table. File reads take m->lock only,
+ * and copy to the caller after dropping it.
+ */
+#include "fs/ext2/ext2_priv.h"
+#include "fs/blk/blk.h"
+#include "fs/vfs_priv.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/mm/mm.h"
+
+#define E2_CACHE_PAGES 128       /* 512 KiB of the disk per mount */
+#define E2_HASH 256
+#define E2_READ_CHUNK (64u << 10) /* a file read's bounce buffer */
+#define E2_SECTORS_PER_PAGE (PAGE_SIZE / BLK_SECTOR)
+
+struct e2_cached {
+	u64 index;                   /* disk offset / PAGE_SIZE, or ~0 when empty */
+	u64 used;                    /* the tick of its last use */
+	struct page *page;
+};
+
+struct e2_mount {
+	struct mutex lock;
+	struct ext2_fs fs;           /* [m] */
+	struct blk_disk *disk;
+	u32 dev;                     /* st_dev of its files */
+	struct e2_cached cache[E2_CACHE_PAGES];   /* [m] */
+	u64 tick, hits, misses;      /* [m] */
+	struct e2_node *nodes[E2_HASH];           /* [m] */
+	u64 nnodes;                  /* [m] */
+	struct ext2_dirent de;       /* [m] readdir's (too big for a kernel stack) */
+};
+
+struct e2_node {
+	struct inode inode;          /* first: the VFS's inode is the node */
+	struct ext2_inode di;        /* as read and checked */
+	struct e2_mount *m;
+	struct e2_node *next;        /* [m] in its hash chain */
+	char *link;                  /* [m] a symbolic link's target, once read */
+};
+
+static struct e2_node *node_of(struct inode *i) { return (struct e2_node *)i; }
+
+/* ---- the block cache ---- */
+
+/* The cached page of disk page index idx ([m] held). */
+static int cache_page(struct e2_mount *m, u64 idx, struct page **out)
+{
+	struct e2_cached *victim = &m->cache[0];
+	for (int i = 0; i < E2_CACHE_PAGES; i++) {
+		struct e2_cached *c = &m->cache[i];
+		if (c->index == idx) {
+			c->used = ++m->tick;
+			m->hits++;
+			*out = c->page;
+			return 0;
+		}
+		if (c->used < victim->used)
+			victim = c;
+	}
+	m->misses++;
+	struct blk_disk *d = m->disk;
+	u64 first = idx * E2_SECTORS_PER_PAGE;
+	u32 n = (u32)MIN((u64)E2_SECTORS_PER_PAGE, d->nsectors - first);
+	u32 ss = d->sector_size / BLK_SECTOR;   /* I/O in whole logical blocks */
+	n = n / ss * ss;
+	victim->index = ~0ULL;
+	if (n == 0)
+		return -EIO;
+	struct blk_seg seg = { victim->page, 0, n * BLK_SECTOR };
+	int r = blk_read(d, first, &seg, 1);
+	if (r < 0)
+		return r;
+	if (n < E2_SECTORS_PER_PAGE)
+		memset((u8 *)page_address(victim->page) + n * BLK_SECTOR, 0,
+		       PAGE_SIZE - n * BLK_SECTOR);
+	victim->index = idx;
+	victim->used = ++m->tick;
+	*out = victim->page;
+	return 0;
+}
+
+/* ext2_read_fn over the cache ([m] held by every caller of the reader). */
+static int e2_disk_read(void *ctx, u64 off, void *buf, size_t len)
+{
+	struct e2_mount *m = ctx;
+	u8 *out = buf;
+	while (len) {
+		struct page *pg;
+		int r = cache_page(m, off / PAGE_SIZE, &pg);
+		if (r < 0)
+			return r;
+		size_t in = off % PAGE_SIZE, k = MIN(len, PAGE_SIZE - in);
+		memcpy(out, (u8 *)page_address(pg) + in, k);
+		out += k;
+		off += k;
+		len -= k;
+	}
+	return 0;
+}
+
+/* ---- nodes ---- */
+
+static const struct inode_ops e2_iops;
+static const struct file_ops e2_file_fops;
+
+static u64 to_ns(s64 sec, u32 ns)
+{
+	return sec < 0 ? 0 : (u64)sec * 1000000000ull + ns;   /* before 1970: shown as 1970 */
+}
+
+/* The node of inode ino, made on first use ([m] held). */
+static int e2_iget(struct e2_mount *m, u32 ino, struct e2_node **out)
+{
+	struct e2_node **head = &m->nodes[ino % E2_HASH];
+	for (struct e2_node *n = *head; n; n = n->next) {
+		if (n->di.ino == ino) {
+			*out = n;
+			return 0;
+		}
+	}
+	struct ext2_inode di;
+	int r = ext2_iget(&m->fs, ino, &di);
+	if (r < 0)
+		return r;
+	struct e2_node *n = kzalloc(sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->di = di;
+	n->m = m;
+	struct inode *i = &n->inode;
+	i->ino = ino;
+	i->mode = di.mode;
+	i->nlink = di.links;   /* never 0: ext2_iget refuses free inodes */
+	i->rdev = di.rdev;
+	i->size = di.size;
+	i->uid = di.uid;
+	i->gid = di.gid;
+	i->dev = m->dev;
+	i->blocks = di.blocks;
+	i->mtime_ns = to_ns(di.mtime, di.mtime_ns);
+	i->ctime_ns = to_ns(di.ctime, di.ctime_ns);
+	i->atime_ns = to_ns(di.atime, di.atime_ns);
+	i->iops = &e2_iops;
+	i->fops = S_ISREG(di.mode) ? &e2_file_fops : S_ISDIR(di.mode) ? &vfs_dir_fops : NULL;
+	mutex_init(&i->lock, "inode");
+	n->next = *head;
+	*head = n;
+	m->nnodes++;
+	vfs_inode_born();
+	*out = n;
+	return 0;
+}
+
+static int e2_lookup(struct inode *dir, const char *name, size_t len, struct inode **out)
+{
+	struct e2_node *d = node_of(dir);
+	struct e2_mount *m = d->m;
+	mutex_lock(&m->lock);
+	u32 ino;
+	struct e2_node *c = NULL;
+	int r = ext2_lookup(&m->fs, &d->di, name, len, &ino);
+	if (r == 0)
+		r = e2_iget(m, ino, &c);
+	if (r == 0 && S_ISDIR(c->inode.mode)) {
+		if (c == d || (c->inode.parent && c->inode.parent != dir)) {
+			r = ext2_complain(&m->fs, -EUCLEAN, "directory %u holds directory %u, which "
+					  "is already in directory %llu", d->di.ino, ino,
+					  c->inode.parent ? (unsigned long long)c->inode.parent->ino
+							  : (unsigned long long)ino);
+		} else if (!c->inode.parent) {
+			char *nm = kmalloc(len + 1, 0);
+			if (!nm) {
+				r = -ENOMEM;
+			} else {
+				memcpy(nm, name, len);
+				nm[len] = '\0';
+				c->inode.name = nm;
+				c->inode.parent = dir;
+			}
+		}
+	}
+	mutex_unlock(&m->lock);
+	if (r == 0)
+		*out = &c->inode;
+	return r;
+}
+
+static int e2_readdir(struct inode *dir, u64 *pos, vfs_filldir_t fill, void *arg)
+{
+	struct e2_node *d = node_of(dir);
+	struct e2_mount *m = d->m;
+	if (*pos == 0) {
+		if (!fill(arg, ".", 1, dir->ino, dir->mode))
+			return 0;
+		(*pos)++;
+	}
+	if (*pos == 1) {
+		struct inode *up = dir->parent ? dir->parent : dir;
+		if (!fill(arg, "..", 2, up->ino, up->mode))
+			return 0;
+		(*pos)++;
+	}
+	/* then the disk's entries but "." and "..": *pos is 2 + their byte offset */
+	struct ext2_dirent *de = &m->de;
+	int r = 0;
+	mutex_lock(&m->lock);
+	for (;;) {
+		u64 off = *pos - 2;
+		r = ext2_dir_next(&m->fs, &d->di, &off, de);
+		if (r <= 0)
+			break;
+		if ((de->name_len == 1 && de->name[0] == '.') ||
+		    (de->name_len == 2 && de->name[0] == '.' && de->name[1] == '.')) {
+			*pos = off + 2;
+			continue;
+		}
+		u32 mode = de->type;
+		if (!mode) {   /* no filetype feature: the inode says */
+			struct e2_node *c;
+			r = e2_iget(m, de->ino, &c);
+			if (r < 0)
+				break;
+			mode = c->inode.mode;
+		}
+		if (!fill(arg, de->name, de->name_len, de->ino, mode))
+			break;
+		*pos = off + 2;
+	}
+	mutex_unlock(&m->lock);
+	return r < 0 ? r : 0;
+}
+
+static const char *e2_get_link(struct inode *ino)
+{
+	struct e2_node *n = node_of(ino);
+	struct e2_mount *m = n->m;
+	mutex_lock(&m->lock);
+	if (!n->link) {
+		char *t = kmalloc((size_t)n->di.size + 1, 0);
+		if (t && ext2_readlink(&m->fs, &n->di, t, (size_t)n->di.size + 1) < 0) {
+			kfree(t);
+			t = NULL;
+		}
+		n->link = t;
+	}
+	mutex_unlock(&m->lock);
+	return n->link;
+}
+
+static int e2_link(struct inode *dir, const char *name, size_t len, struct inode *child)
+{
+	(void)dir, (void)name, (void)len, (void)child;
+	return -EROFS;
+}
+
+static int e2_unlink(struct inode *dir, const char *name, size_t len)
+{
+	(void)dir, (void)name, (void)len;
+	return -EROFS;
+}
+
+static int e2_rename(struct inode *odir, const char *oname, size_t olen,
+		     struct inode *ndir, const char *nname, size_t nlen)
+{
+	(void)odir, (void)oname, (void)olen, (void)ndir, (void)nname, (void)nlen;
+	return -EROFS;
+}
+
+static struct inode *e2_alloc(struct inode *dir, u32 mode, u32 rdev)
+{
+	(void)dir, (void)mode, (void)rdev;
+	return NULL;
+}
+
+static int e2_truncate(struct inode *ino, u64 size)
+{
+	(void)ino, (void)size;
+	return -EROFS;
+}
+
+/* Never called: nodes always have links (e2_iget) and stay in the table. */
+static void e2_destroy(struct inode *ino)
+{
+	pr_err("ext2: destroy of inode %llu asked: ignored (nodes stay cached)",
+	       (unsigned long long)ino->ino);
+}
+
+static const struct inode_ops e2_iops = {
+	.lookup = e2_lookup,
+	.link = e2_link,
+	.unlink = e2_unlink,
+	.rename = e2_rename,
+	.readdir = e2_readdir,
+	.alloc = e2_alloc,
+	.truncate = e2_truncate,
+	.get_link = e2_get_link,
+	.destroy = e2_destroy,
+	.read_only = true,
+};
+
+/* ---- files ---- */
+
+static long e2_read(struct file *f, struct uio *u, u64 *pos)
+{
+	struct e2_node *n = node_of(f->inode);
+	struct e2_mount *m = n->m;
+	if (*pos >= n->di.size || !u->len)
+		return 0;
+	u8 *buf = kmalloc(MIN((u64)E2_READ_CHUNK, n->di.size - *pos), 0);
+	if (!buf)
+		return -ENOMEM;
+	u64 done = 0;
+	long r = 0;
+	while (u->len && *pos < n->di.size) {
+		size_t want = (size_t)MIN((u64)MIN(u->len, (size_t)E2_READ_CHUNK), n->di.size - *pos);
+		mutex_lock(&m->lock);
+		r = ext2_read(&m->fs, &n->di, *pos, buf, want);
+		mutex_unlock(&m->lock);
+		if (r <= 0)
+			break;
+		size_t got = uio_to(u, buf, (size_t)r);
+		done += got;
+		*pos += got;
+		if (got < (size_t)r) {
+			r = done ? 0 : -EFAULT;
+			break;
+		}
+	}
+	kfree(buf);
+	return done ? (long)done : r;
+}
+
+static long e2_write(struct file *f, struct uio *u, u64 *pos)
+{
+	(void)f, (void)u, (void)pos;
+	return -EROFS;
+}
+
+static const struct file_ops e2_file_fops = {
+	.read = e2_read,
+	.write = e2_write,
+	.seekable = true,
+};
+
+/* ---- mounting at boot ---- */
+
+#define E2_DEV_MAJOR 254   /* Linux's virtio-blk major, vda = minor 0, vdb = 16 */
+
+static int mount_disk(struct blk_disk *d, int index)
+{
+	struct e2_mount *m = kzalloc(sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	mutex_init(&m->lock, "ext2");
+	m->disk = d;
+	m->dev = MKDEV(E2_DEV_MAJOR, index * 16);
+	int r = 0;
+	for (int i = 0; i < E2_CACHE_PAGES; i++) {
+		m->cache[i].index = ~0ULL;
+		m->cache[i].page = page_alloc(0);
+		if (!m->cache[i].page)
+			r = -ENOMEM;
+	}
+	char msg[160] = "no memory for the cache";
+	mutex_lock(&m->lock);
+	if (r == 0)
+		r = ext2_mount(&m->fs, e2_disk_read, m, d->nsectors * BLK_SECTOR, d->name, msg,
+			       sizeof(msg));
+	struct e2_node *rootn = NULL;
+	if (r == 0)
+		r = e2_iget(m, EXT2_ROOT_INO, &rootn);
+	mutex_unlock(&m->lock);
+	if (r == -EINVAL) {
+		pr_info("ext2 %s: not mounted: %s", d->name, msg);
+	} else if (r < 0) {
+		pr_err("ext2 %s: not mounted: %s (error %d)", d->name, msg, r);
+	} else {
+		struct vfs_mount_info info = { 0 };
+		bool ext3 = m->fs.compat & EXT2_COMPAT_HAS_JOURNAL;
+		ksnprintf(info.path, sizeof(info.path), "/mnt/%s", d->name);
+		ksnprintf(info.source, sizeof(info.source), "%s", d->name);
+		ksnprintf(info.type, sizeof(info.type), "%s", ext3 ? "ext3" : "ext2");
+		ksnprintf(info.options, sizeof(info.options), "ro");
+		ksnprintf(info.state, sizeof(info.state), "journal: %s; %u-byte blocks, %u inodes",
+			  ext2_journal_state(&m->fs), m->fs.block_size, m->fs.inodes_count);
+		r = vfs_mount(&rootn->inode, &info);
+		if (r < 0) {
+			pr_err("ext2 %s: mounting at %s failed (error %d)", d->name, info.path, r);
+		} else {
+			char feat[200];
+			ext2_feature_names(&m->fs, feat, sizeof(feat));
+			pr_info("ext2 %s: %s mounted read-only at %s ('%s', %u blocks of %u bytes; "
+				"features: %s; journal: %s)", d->name, info.type, info.path,
+				m->fs.label, m->fs.blocks_count, m->fs.block_size, feat,
+				ext2_journal_state(&m->fs));
+			return 0;
+		}
+	}
+	/* not mounted: give everything back (no node was handed out) */
+	for (int i = 0; i < E2_HASH; i++)
+		for (struct e2_node *n = m->nodes[i], *next; n; n = next) {
+			next = n->next;
+			kfree(n);
+			vfs_inode_died();
+		}
+	ext2_unmount(&m->fs);
+	for (int i = 0; i < E2_CACHE_PAGES; i++)
+		if (m->cache[i].page)
+			page_put(m->cache[i].page);
+	kfree(m);
+	return r;
+}
+
+void ext2_boot(void)
+{
+	for (int i = 0; i < blk_count(); i++) {
+		struct blk_disk *d = blk_get(i);
+		if (d)
+			mount_disk(d, i);
+	}
+}

@@ -1,0 +1,343 @@
+#!/usr/bin/python3
+"""ext2/ext3 through the VFS (issue 14), part of the `blk` tier.
+
+The test writes a directory tree (small, empty, 3 MiB and sparse files, a
+4.4 GiB sparse file, a deep directory, a 255-byte name, 300 entries in one
+directory, fast and slow symbolic links, a hard link, a FIFO, modes and
+owners), makes an ext3 image of it with `mke2fs -t ext3 -d` (as `make disk`
+does), and boots Caboose with the image as a virtio disk:
+
+  repl   the REPL's `mount` shows /mnt/vda as ext3, read-only, with its
+         journal state; `ls` lists the tree's names; `stat` of a file, the
+         huge sparse file, a slow link and the FIFO gives what the host's
+         lstat gives (mode, size, links, owner, mtime; a link's target);
+         `cat` gives a file's first bytes
+  user   Debian's static busybox (the user tier's initrd) runs a script
+         kept on the disk itself: sha256sum of every file under
+         /mnt/vda/tree (the huge one but its last bytes), `stat -c` of every
+         entry, readlink of the links, getcwd in the deep directory, and
+         writes that must fail with EROFS; everything is compared with the
+         same computed on the host over the source tree
+  fsck   `e2fsck -fn` finds the image clean afterwards
+  refuse an image with an incompatible feature (extents, as ext4 has) and
+         one that needs journal recovery are not mounted, with a log line
+         naming the reason, and the system still boots
+
+Usage: tests/integration/ext2_test.py [--initrd build/user/initrd.cpio]
+Prints PASS/FAIL lines on stderr and "N passed, M failed" on stdout.
+"""
+import argparse
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+from tests.lib.results import Results  # noqa: E402
+import blk_test  # noqa: E402
+
+KERNEL = os.path.join(ROOT, "build", "caboose.elf")
+INITRD = os.path.join(ROOT, "build", "user", "initrd.cpio")
+HUGE = 4700000000
+
+SCRIPT = r"""#!/bin/busybox sh
+export PATH=/bin
+cd /mnt/vda/tree || exit 3
+echo "== sha256"
+busybox find . -type f ! -name huge.bin | busybox sort | while read -r f; do
+    busybox sha256sum "$f"
+done
+echo "== huge"
+busybox tail -c 100 huge.bin | busybox sha256sum
+echo "== stat"
+busybox find . | busybox sort | while read -r f; do
+    busybox stat -c '%n %f %u %g %h %Y' "$f"
+done
+echo "== links"
+for l in fast-link slow-link dangling; do busybox readlink $l; done
+echo "== deep"
+cd deep/d1/d2/d3/d4/d5/d6/d7/d8 && busybox realpath . && cd /mnt/vda/tree
+echo "== writes"
+{ echo x > /mnt/vda/tree/new; } 2>/dev/null; echo "create $?"
+busybox rm small.txt 2>/dev/null; echo "rm $?"
+busybox mkdir /mnt/vda/x 2>/dev/null; echo "mkdir $?"
+busybox mv small.txt moved 2>/dev/null; echo "mv $?"
+{ echo hi >> small.txt; } 2>/dev/null; echo "append $?"
+busybox cp small.txt copy 2>&1 | busybox grep -c "Read-only file system"
+echo "== end"
+"""
+
+
+def pat(i, n):
+    return bytes(((j * 131 + i * 7 + (j >> 9)) ^ (j >> 17)) & 0xff for j in range(n))
+
+
+def make_tree(src):
+    t = os.path.join(src, "tree")
+    os.makedirs(t)
+
+    def put(rel, data, mode=None):
+        p = os.path.join(t, rel)
+        with open(p, "wb") as f:
+            f.write(data)
+        if mode is not None:
+            os.chmod(p, mode)
+
+    put("small.txt", b"hello, ext3 on Caboose\n")
+    put("empty", b"")
+    put("big.bin", pat(1, (3 << 20) + 123))
+    with open(os.path.join(t, "sparse.bin"), "wb") as f:
+        f.write(pat(2, 5000))
+        f.seek(300000)
+        f.write(pat(3, 3000))
+        f.truncate(2000000)
+    with open(os.path.join(t, "huge.bin"), "wb") as f:
+        f.write(pat(4, 64))
+        f.seek((1 << 32) - 10)
+        f.write(pat(5, 100))
+        f.seek(HUGE - 100)
+        f.write(pat(6, 100))
+    d = os.path.join(t, "deep")
+    for i in range(1, 13):
+        d = os.path.join(d, "d%d" % i)
+    os.makedirs(d)
+    with open(os.path.join(d, "leaf"), "wb") as f:
+        f.write(b"at the bottom\n")
+    put("n" * 255, b"a long name\n")
+    put("with space", b"spaces\n")
+    os.makedirs(os.path.join(t, "many"))
+    for i in range(300):
+        put("many/entry-%03d" % i, pat(10 + i, i))
+    os.symlink("small.txt", os.path.join(t, "fast-link"))
+    os.symlink("x" * 150 + "/target", os.path.join(t, "slow-link"))
+    os.symlink("nowhere", os.path.join(t, "dangling"))
+    os.link(os.path.join(t, "big.bin"), os.path.join(t, "big.hard"))
+    os.mkfifo(os.path.join(t, "fifo"), 0o640)
+    put("secret", b"s\n", 0o600)
+    put("tool", b"#!/bin/sh\n", 0o4755)
+    os.makedirs(os.path.join(t, "private"), 0o700)
+    os.chmod(os.path.join(t, "private"), 0o700)
+    if os.getuid() == 0:
+        os.chown(os.path.join(t, "secret"), 1234, 5678)
+        os.lchown(os.path.join(t, "fast-link"), 42, 43)
+    with open(os.path.join(src, "check.sh"), "w") as f:
+        f.write(SCRIPT)
+    os.chmod(os.path.join(src, "check.sh"), 0o755)
+    return t
+
+
+def expected(tree):
+    """What the script prints, computed on the host."""
+    out = ["== sha256"]
+    names = []
+    for dirpath, dirnames, filenames in os.walk(tree):
+        for n in dirnames + filenames:
+            names.append(os.path.join(dirpath, n))
+    rel = lambda p: "." + p[len(tree):]  # noqa: E731
+    files = sorted((rel(p).encode() for p in names
+                    if stat.S_ISREG(os.lstat(p).st_mode) and not p.endswith("/huge.bin")))
+    for f in files:
+        with open(os.path.join(tree, f.decode()[2:]), "rb") as fh:
+            out.append("%s  %s" % (hashlib.sha256(fh.read()).hexdigest(), f.decode()))
+    out.append("== huge")
+    with open(os.path.join(tree, "huge.bin"), "rb") as fh:
+        fh.seek(HUGE - 100)
+        out.append("%s  -" % hashlib.sha256(fh.read()).hexdigest())
+    out.append("== stat")
+    for p in sorted([tree] + names, key=lambda p: rel(p).encode()):
+        st = os.lstat(p)
+        out.append("%s %x %d %d %d %d" % (rel(p), st.st_mode, st.st_uid, st.st_gid, st.st_nlink,
+                                          int(st.st_mtime)))
+    out.append("== links")
+    out += ["small.txt", "x" * 150 + "/target", "nowhere"]
+    out += ["== deep", "/mnt/vda/tree/deep/d1/d2/d3/d4/d5/d6/d7/d8"]
+    out += ["== writes", "create 1", "rm 1", "mkdir 1", "mv 1", "append 1", "1", "== end"]
+    return out
+
+
+def mkfs(src, img, opts=("-t", "ext3"), size="64M"):
+    if os.path.exists(img):
+        os.unlink(img)
+    with open(img, "wb") as f:
+        f.truncate(int(size[:-1]) << 20)
+    p = subprocess.run(["mke2fs", "-q", "-F"] + list(opts) + ["-L", "cabtest", "-d", src, img],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("mke2fs %s: %s" % (" ".join(opts), p.stdout[-400:]))
+
+
+def fsck(img):
+    p = subprocess.run(["e2fsck", "-fn", img], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    return p.returncode, p.stdout
+
+
+def run_repl(logdir, check, img, tree):
+    b = blk_test.Boot(logdir, "ext2-repl", 2, blk_test.drive(img, "d0"))
+    try:
+        m = b.json("mount")["mounts"]
+        vda = [x for x in m if x.get("path") == "/mnt/vda"]
+        check("ext2 repl: mount shows /mnt/vda ext3 ro with its journal state",
+              len(vda) == 1 and vda[0]["type"] == "ext3" and vda[0]["options"] == "ro" and
+              "journal: clean" in vda[0]["state"], str(m))
+        ls = b.json("ls /mnt/vda/tree", timeout=120)["ls"]
+        got = sorted(e["name"] for e in ls)
+        want = sorted(os.listdir(tree) + [".", ".."])
+        check("ext2 repl: ls /mnt/vda/tree lists the source's %d names" % (len(want) - 2),
+              got == want, "got %s, want %s" % (got[:20], want[:20]))
+        many = b.json("ls /mnt/vda/tree/many", timeout=120)["ls"]
+        check("ext2 repl: ls of a 300-entry directory", len(many) == 302, str(len(many)))
+        bad = []
+        for rel in ("small.txt", "huge.bin", "slow-link", "fifo", "fast-link", "secret",
+                    "tool", "private", "big.hard"):
+            st = os.lstat(os.path.join(tree, rel))
+            s = b.json("stat /mnt/vda/tree/" + rel)["stat"]
+            want = {"mode": "%04o" % (st.st_mode & 0o7777), "links": st.st_nlink,
+                    "uid": st.st_uid, "gid": st.st_gid,
+                    "mtime": int(st.st_mtime)}
+            gotd = {"mode": s["mode"], "links": s["links"], "uid": s["uid"], "gid": s["gid"],
+                    "mtime": int(s["mtime"].split(".")[0])}
+            if not stat.S_ISDIR(st.st_mode):
+                want["size"] = st.st_size
+                gotd["size"] = s["size"]
+            if stat.S_ISLNK(st.st_mode):
+                want["target"] = os.readlink(os.path.join(tree, rel))
+                gotd["target"] = s.get("target")
+            if want != gotd:
+                bad.append("%s: %s, host %s" % (rel, gotd, want))
+        check("ext2 repl: stat of files, links, a FIFO and a directory as the host's lstat",
+              not bad, "; ".join(bad)[:800])
+        c = b.json("cat /mnt/vda/tree/small.txt")["cat"]
+        check("ext2 repl: cat gives the file's bytes",
+              c["text"] == "hello, ext3 on Caboose\n" and c["bytes"] == 23, str(c))
+        c = b.json("cat /mnt/vda/tree/big.bin")["cat"]
+        check("ext2 repl: cat gives the first KiB of a big file",
+              c["bytes"] == 1024 and c["size"] == (3 << 20) + 123, str(c)[:200])
+        text = b.text()
+        check("ext2 repl: the mount is logged with its features and journal",
+              "ext2 vda: ext3 mounted read-only at /mnt/vda" in text and "has_journal" in text,
+              text[-800:])
+    finally:
+        b.stop()
+
+
+def run_user(logdir, check, img, tree, initrd):
+    if not os.path.isfile(initrd):
+        check("ext2 user: busybox over /mnt/vda", False,
+              "%s is missing (make user)" % os.path.relpath(initrd, ROOT))
+        return
+    log = os.path.join(logdir, "ext2-user.console.log")
+    cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
+           "-display", "none", "-no-reboot", "-kernel", KERNEL, "-initrd", initrd,
+           "-append", "console=ttyS0 loglevel=2 panic=exit ip=off init=/bin/busybox "
+           "init.args=sh,/mnt/vda/check.sh init.exit=qemu",
+           "-serial", "file:" + log, "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+           "-cpu", "max"] + blk_test.drive(img, "d0")
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        status = p.wait(timeout=400)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        status = None
+    text = open(log, "rb").read().decode("utf-8", "replace").replace("\r\n", "\n")
+    lines = text.split("\n")
+    try:
+        start = lines.index("== sha256")
+        end = lines.index("== end")
+        got = lines[start:end + 1]
+    except ValueError:
+        got = []
+    want = expected(tree)
+    check("ext2 user: busybox's script ran and QEMU exited 0", status == 1,
+          "QEMU status %s; console tail: %s" % (status, text[-1500:]))
+    sect = lambda ls, a, b: ls[ls.index(a):ls.index(b)] if a in ls and b in ls else []  # noqa
+    for a, b, what in (("== sha256", "== huge", "sha256sum of every file as the host's"),
+                       ("== huge", "== stat", "the last bytes of the 4.4 GiB sparse file"),
+                       ("== stat", "== links", "stat of every entry (mode, owner, links, "
+                                               "mtime) as the host's"),
+                       ("== links", "== deep", "readlink of fast, slow and dangling links"),
+                       ("== deep", "== writes", "getcwd in a deep directory"),
+                       ("== writes", "== end", "create, rm, mkdir, mv, append fail; "
+                                               "EROFS named")):
+        g, w = sect(got, a, b), sect(want, a, b)
+        diff = [(x, y) for x, y in zip(g, w) if x != y]
+        check("ext2 user: %s (%d lines)" % (what, len(w) - 1), g == w and g,
+              "%d vs %d lines; first differences: %s" % (len(g), len(w), diff[:4]))
+
+
+def run_refused(logdir, check, src):
+    for tag, opts, words in (
+            ("extents", ("-t", "ext4", "-O", "^64bit,^metadata_csum,^flex_bg"),
+             "incompatible feature extent"),
+            ("needs-recovery", ("-t", "ext3"), "journal replay is not implemented")):
+        img = os.path.join(logdir, "ext2-%s.img" % tag)
+        mkfs(src, img, opts, "16M")
+        if tag == "needs-recovery":
+            p = subprocess.run(["debugfs", "-w", "-R", "feature needs_recovery", img],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if p.returncode != 0:
+                check("ext2 refuses %s" % tag, False, "debugfs: " + p.stdout[-300:])
+                continue
+        b = blk_test.Boot(logdir, "ext2-" + tag, 1, blk_test.drive(img, "d0"))
+        try:
+            m = b.json("mount")["mounts"]
+            text = b.text()
+            check("ext2 refuses %s with a message naming it, and boots" % tag,
+                  not any(x.get("path") == "/mnt/vda" for x in m) and words in text and
+                  "ext2 vda: not mounted" in text,
+                  "mounts %s; console: %s" % (m, text[-600:]))
+        finally:
+            b.stop()
+
+
+def run_all(logdir, initrd=INITRD):
+    os.makedirs(logdir, exist_ok=True)
+    blk_test.KERNEL = KERNEL
+    check = Results()
+    work = os.path.join(logdir, "ext2-tree")
+    shutil.rmtree(work, ignore_errors=True)
+    src = os.path.join(work, "src")
+    img = os.path.join(logdir, "ext2-disk.img")
+    try:
+        tree = make_tree(src)
+        mkfs(src, img)
+        code, out = fsck(img)
+        check("ext2 image: e2fsck -fn clean before booting", code == 0, out[-400:])
+        for fn, args in ((run_repl, (img, tree)), (run_user, (img, tree, initrd))):
+            t0 = time.time()
+            try:
+                fn(logdir, check, *args)
+            except Exception as e:  # a harness failure is one failed result
+                check("%s harness" % fn.__name__, False, "%s: %s" % (type(e).__name__, e))
+            sys.stderr.write("ext2: %s took %.0f s\n" % (fn.__name__, time.time() - t0))
+        code, out = fsck(img)
+        check("ext2 image: e2fsck -fn clean after Caboose read it", code == 0, out[-400:])
+        try:
+            run_refused(logdir, check, os.path.join(src, "tree", "deep"))
+        except Exception as e:
+            check("run_refused harness", False, "%s: %s" % (type(e).__name__, e))
+    except Exception as e:
+        check("ext2 harness", False, "%s: %s" % (type(e).__name__, e))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return check.items
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--initrd", default=INITRD)
+    ap.add_argument("--kernel", default=KERNEL)
+    a = ap.parse_args()
+    KERNEL = a.kernel
+    res = run_all(os.path.join(ROOT, "build", "test-logs"), a.initrd)
+    failed = sum(1 for _, ok, _ in res if not ok)
+    print("%d passed, %d failed" % (len(res) - failed, failed))
+    sys.exit(1 if failed or not res else 0)
