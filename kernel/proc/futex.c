@@ -248,7 +248,10 @@ long futex_call(u64 uaddr, u64 op, u64 val, u64 utime, u64 uaddr2, u64 val3)
 			return -EFAULT;
 		s32 n = (s32)val;
 		/* as Linux's loop, which counts after each wake: 0 or less wakes one */
-		return futex_wake_vm(vm, uaddr, n <= 0 ? 1 : n);
+		unsigned long fl = spin_lock_irqsave(&futex_lock);
+		int r = wake_locked(vm, uaddr, n <= 0 ? 1 : n, mask);
+		spin_unlock_irqrestore(&futex_lock, fl);
+		return r;
 	}
 	case FUTEX_REQUEUE:
 		return futex_requeue(vm, uaddr, uaddr2, (s32)val, (s32)utime, false, 0);
