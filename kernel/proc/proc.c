@@ -618,14 +618,15 @@ void proc_init(void)
 /* ---- REPL ---- */
 
 struct ps_row {
-	int pid, ppid, fds;
+	int pid, ppid, fds, threads;
 	char name[32];
 	const char *state;
 	u64 pages, syscalls;
 };
 
 REPL_CMD("ps", cmd_ps, "",
-	 "processes: pid, parent, state, name, user pages mapped, open descriptors, system calls");
+	 "processes: pid, parent, state, name, threads, user pages mapped, open descriptors, "
+	 "system calls");
 static int cmd_ps(struct repl_out *o, int argc, char **argv)
 {
 	(void)argc;
@@ -644,6 +645,7 @@ static int cmd_ps(struct repl_out *o, int argc, char **argv)
 		rows[n].pid = p->pid;
 		rows[n].ppid = p->parent ? p->parent->pid : 0;
 		rows[n].fds = p->fds ? fd_count(p->fds) : 0;   /* freed only after [P] */
+		rows[n].threads = p->nthreads;
 		memcpy(rows[n].name, p->name, sizeof(rows[n].name));
 		rows[n].state = p->state == PROC_RUNNING ? "running" : "zombie";
 		rows[n].pages = vm ? READ_ONCE(vm->pages) : 0;
@@ -652,15 +654,17 @@ static int cmd_ps(struct repl_out *o, int argc, char **argv)
 	}
 	spin_unlock_irqrestore(&procs_lock, fl);
 	repl_table_begin(o, "processes",
-			 "pid:n:5 ppid:n:5 state::8 name::24 pages:n:6 fds:n:4 syscalls:n:8");
+			 "pid:n:5 ppid:n:5 state::8 name::24 threads:n:7 pages:n:6 fds:n:4 "
+			 "syscalls:n:8");
 	for (int i = 0; i < n; i++) {
-		char pid[16], ppid[16], fds[16], pages[24], calls[24];
+		char pid[16], ppid[16], fds[16], thr[16], pages[24], calls[24];
+		ksnprintf(thr, sizeof(thr), "%d", rows[i].threads);
 		ksnprintf(pid, sizeof(pid), "%d", rows[i].pid);
 		ksnprintf(ppid, sizeof(ppid), "%d", rows[i].ppid);
 		ksnprintf(fds, sizeof(fds), "%d", rows[i].fds);
 		ksnprintf(pages, sizeof(pages), "%llu", (unsigned long long)rows[i].pages);
 		ksnprintf(calls, sizeof(calls), "%llu", (unsigned long long)rows[i].syscalls);
-		const char *cells[] = { pid, ppid, rows[i].state, rows[i].name, pages, fds, calls };
+		const char *cells[] = { pid, ppid, rows[i].state, rows[i].name, thr, pages, fds, calls };
 		repl_row(o, cells);
 	}
 	repl_table_end(o);

@@ -283,6 +283,9 @@ bool proc_signal_pending(void);
 /* rt_sigreturn: the registers and mask from the handler's frame; returns
  * the rax to go back with (a bad frame ends the process). */
 long sys_rt_sigreturn_impl(void);
+/* rt_sigaction's core: sig's action into *old, then act (unless NULL). */
+void proc_sigaction(struct proc *p, int sig, const struct k_sigaction *act,
+		    struct k_sigaction *old);
 /* rt_sigpending: the blocked signals pending for the calling thread (its
  * own and its process's). */
 long proc_sigpending(void);

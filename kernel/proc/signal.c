@@ -409,3 +409,14 @@ long proc_sigpending(void)
 	return (long)((__atomic_load_n(&ut->pending, __ATOMIC_ACQUIRE) |
 		       __atomic_load_n(&ut->proc->pending, __ATOMIC_ACQUIRE)) & ut->sigmask);
 }
+
+/* the threads share the actions: one change at a time ([P]) */
+void proc_sigaction(struct proc *p, int sig, const struct k_sigaction *act,
+		    struct k_sigaction *old)
+{
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	*old = p->sigact[sig - 1];
+	if (act)
+		p->sigact[sig - 1] = *act;
+	spin_unlock_irqrestore(&procs_lock, fl);
+}

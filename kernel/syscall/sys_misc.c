@@ -3,7 +3,6 @@
  * rt_sigprocmask (delivery: kernel/proc/signal.c).
  */
 #include "kernel/syscall/sys_priv.h"
-#include "kernel/proc/proc_priv.h"
 #include "kernel/lib/random.h"
 #include "kernel/lib/string.h"
 
@@ -161,12 +160,8 @@ long sys_rt_sigaction(const u64 a[6])
 	if (sig < 1 || sig > PROC_NSIG || (a[1] && (sig == SIGKILL || sig == SIGSTOP)))
 		return -EINVAL;
 	act.mask &= ~UNBLOCKABLE;
-	/* the threads share the actions: one change at a time */
-	unsigned long fl = spin_lock_irqsave(&procs_lock);
-	struct k_sigaction old = p->sigact[sig - 1];
-	if (a[1])
-		p->sigact[sig - 1] = act;
-	spin_unlock_irqrestore(&procs_lock, fl);
+	struct k_sigaction old;
+	proc_sigaction(p, (int)sig, a[1] ? &act : NULL, &old);
 	if (a[2] && copy_to_user(a[2], &old, sizeof(old)) < 0)
 		return -EFAULT;
 	return 0;
