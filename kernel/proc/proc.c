@@ -475,6 +475,7 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 	spin_unlock_irqrestore(&procs_lock, fl);
 	char tname[24];
 	ksnprintf(tname, sizeof(tname), "pid%d", c->pid);
+	int pid = c->pid;   /* c may be gone once its thread runs (SIGCHLD ignored) */
 	struct thread *t = thread_create(tname, fork_thread, ut, -1, 0);
 	if (!t) {
 		fl = spin_lock_irqsave(&procs_lock);
@@ -488,7 +489,7 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 		return -ENOMEM;
 	}
 	thread_put(t);
-	return c->pid;
+	return pid;
 }
 
 int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_tid,
@@ -526,6 +527,7 @@ int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_
 	spin_unlock_irqrestore(&procs_lock, fl);
 	char tname[24];
 	ksnprintf(tname, sizeof(tname), "pid%d.%d", p->pid, ut->tid);
+	/* tid (above) is returned: ut may be gone once its thread runs */
 	struct thread *t = thread_create(tname, fork_thread, ut, -1, 0);
 	if (!t) {
 		fl = spin_lock_irqsave(&procs_lock);
@@ -536,9 +538,8 @@ int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_
 		kfree(ut);
 		return -ENOMEM;
 	}
-	int r = ut->tid;   /* ut may be gone once its thread runs */
 	thread_put(t);
-	return r;
+	return (int)tid;
 }
 
 /* ---- faults: the signal's default action (no handlers yet) ---- */
