@@ -158,6 +158,7 @@ PROC_SRCS := \
 	kernel/proc/vm.c \
 	kernel/proc/fd.c \
 	kernel/proc/signal.c \
+	kernel/proc/futex.c \
 	kernel/proc/exec.c \
 	kernel/proc/elf.c \
 	kernel/proc/proc.c \
@@ -444,6 +445,9 @@ clean:
 # ---- test programs: static musl binaries (apps/tests) in the initial archive ----
 USER_TEST_NAMES := $(basename $(notdir $(wildcard apps/tests/*.c)))
 USER_TEST_BINS := $(patsubst %,$(BUILD)/user/tests/%,$(USER_TEST_NAMES))
+# the thread tests also with glibc's static pthreads (gcc -static): tests/NAME-glibc
+USER_GLIBC_NAMES := threads futex
+USER_TEST_BINS += $(patsubst %,$(BUILD)/user/tests/%-glibc,$(USER_GLIBC_NAMES))
 USER_INITRD := $(BUILD)/user/initrd.cpio
 # Debian's static busybox (package busybox-static, tools/deps.sh) and the
 # shell scripts it runs in the user tier
@@ -460,6 +464,11 @@ $(BUILD)/user/tests/%: apps/tests/%.c Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MUSLCC  $<" >&2)
 	$(Q)$(MUSLCC) $(APP_CFLAGS) -o $@ $<
+
+$(BUILD)/user/tests/%-glibc: apps/tests/%.c Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GLIBCC  $<" >&2)
+	$(Q)gcc $(APP_CFLAGS) -o $@ $<
 
 $(USER_INITRD): $(USER_TEST_BINS) apps/tests/script $(USER_SCRIPTS) tools/mkcpio.py
 	@$(if $(Q),echo "  CPIO    $@" >&2)

@@ -1163,8 +1163,8 @@ def in_order(text, strings):
     return None
 
 
-def user_args(opts, cmdline, cpu, extra=()):
-    a = kernel_args(2, accel_for(2), cmdline, initrd=opts.initrd, kernel=opts.kernel)
+def user_args(opts, cmdline, cpu, extra=(), smp=2):
+    a = kernel_args(smp, accel_for(smp), cmdline, initrd=opts.initrd, kernel=opts.kernel)
     if cpu:
         a += ["-cpu", cpu]
     return a + list(extra)
@@ -1200,9 +1200,14 @@ def tier_user(res, opts, state):
 
 # The same binaries on Linux (the guest bench/linux-guest builds from Debian's
 # kernel package) and on Caboose, each as the first and only program (rdinit=
-# and init=); their output and how they ended must be the same.
+# and init=); their output and how they ended must be the same. Caboose runs
+# them with 2 CPUs, or with the CPUs a third element names; the thread tests
+# run with both, built with musl and with glibc (NAME-glibc).
 DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", ""),
                  ("files", ""), ("pipe", ""), ("procs", ""),
+                 ("threads", ""), ("threads", "", 1), ("threads-glibc", ""),
+                 ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
+                 ("futex-glibc", ""),
                  ("sh/busybox-c.sh", ""), ("sh/busybox-script.sh", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
 LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
 BOOT_NOISE = ("SeaBIOS", "caboose: starting", "iPXE", "Press Ctrl-B")
@@ -1238,13 +1243,17 @@ def linux_guest_kernel(opts):
 
 def user_vs_linux(res, opts):
     kernel, why = linux_guest_kernel(opts)
-    for prog, args in DIFF_PROGRAMS:
-        name = "user same output as Linux: %s%s" % (prog, " " + args if args else "")
+    for entry in DIFF_PROGRAMS:
+        prog, args = entry[:2]
+        smp = entry[2] if len(entry) > 2 else 2
+        name = "user same output as Linux: %s%s%s" % (prog, " " + args if args else "",
+                                                      " (%d CPU)" % smp if smp != 2 else "")
         err("== %s" % name)
         if not kernel:
             res.add(name, False, why)
             continue
-        tag = prog.replace("/", "-") + ("-" + args.replace(",", "-") if args else "")
+        tag = prog.replace("/", "-") + ("-" + args.replace(",", "-") if args else "") + \
+            ("-smp%d" % smp if smp != 2 else "")
         lx = qemu(["-accel", "tcg", "-m", MEM, "-nographic", "-no-reboot", "-nic", "none",
                    "-kernel", kernel, "-initrd", opts.initrd, "-append",
                    "console=ttyS0 quiet panic=-1 no_timer_check rdinit=/tests/%s%s"
@@ -1253,7 +1262,7 @@ def user_vs_linux(res, opts):
                   stop_when=r"---\[ end Kernel panic")
         cb = qemu(user_args(opts, "console=ttyS0 loglevel=2 panic=exit ip=off init=/tests/%s "
                             "init.exit=qemu%s" % (prog, " init.args=" + args if args else ""),
-                            "max"),
+                            "max", smp=smp),
                   os.path.join(opts.logs, "user-caboose-%s.log" % tag), opts.explicit_timeout)
         problems = []
         m = LINUX_EXIT_RE.search(lx.text)

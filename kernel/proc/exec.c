@@ -135,19 +135,57 @@ out:
 	return r;
 }
 
+/* The other threads of the process end (Linux's de_thread); false when
+ * the process is ending anyway (or another thread execs first). */
+static bool end_other_threads(struct uthread *ut)
+{
+	struct proc *p = ut->proc;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	if (p->exiting || p->execing) {
+		spin_unlock_irqrestore(&procs_lock, fl);
+		return false;
+	}
+	if (p->nthreads == 1) {
+		spin_unlock_irqrestore(&procs_lock, fl);
+		return true;
+	}
+	p->execing = ut;
+	struct list_node *n;
+	list_for_each(n, &p->threads) {
+		struct uthread *o = list_entry(n, struct uthread, link);
+		if (o != ut && o->thread)
+			sched_wake(o->thread);
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+	wait_event(&p->thread_wq, READ_ONCE(p->nthreads) == 1 || READ_ONCE(p->exiting));
+	fl = spin_lock_irqsave(&procs_lock);
+	p->execing = NULL;
+	bool ok = !p->exiting;
+	spin_unlock_irqrestore(&procs_lock, fl);
+	return ok;
+}
+
 int proc_execve(const char *path, const char *const *argv, const char *const *envp)
 {
-	struct proc *p = proc_current();
+	struct uthread *ut = uthread_current();
+	struct proc *p = ut->proc;
 	struct vm *vm;
 	struct exec_image img;
 	int r = exec_prepare(p->cwd, path, argv, envp, &vm, &img);
 	if (r < 0)
 		return r;
-	/* past here nothing fails: the old program is gone */
+	if (!end_other_threads(ut)) {
+		vm_destroy(vm);
+		return -EINTR;   /* never seen: this thread ends on its way out */
+	}
+	/* past here nothing fails: the old program is gone; the thread
+	 * left takes the process's id, as on Linux */
+	ut->tid = p->pid;
+	vm->threads = 1;
 	irq_disable();
 	struct vm *old = p->vm;
 	p->vm = vm;
-	arch_user_exec(&p->user, vm->root);
+	arch_user_exec(&ut->user, vm->root);
 	irq_enable();
 	vm_destroy(old);
 	fdtable_close_on_exec(p->fds);
@@ -155,7 +193,10 @@ int proc_execve(const char *path, const char *const *argv, const char *const *en
 		if (p->sigact[i].handler != SIG_IGN)
 			p->sigact[i] = (struct k_sigaction){ 0 };
 	}
-	p->clear_child_tid = 0;
+	ut->clear_child_tid = 0;
+	ut->robust_list = 0;
+	ut->ss_sp = 0;
+	ut->ss_size = 0;
 	set_name(p, path);
 	struct user_regs regs;
 	memset(&regs, 0, sizeof(regs));

@@ -17,7 +17,7 @@
 struct tiny {
 	struct elf64_ehdr eh;
 	struct elf64_phdr ph;
-	u8 code[48];
+	u8 code[80];
 } __packed;
 
 /* A static program of one read+execute segment running code. */
@@ -61,6 +61,37 @@ static const u8 write_ok[] = {
 	0x0f, 0x05,                             /* 29: syscall */
 	'o', 'k', '\n',                         /* 31 */
 };
+/* Threads: three clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|
+ * CLONE_THREAD); the first thread ends alone (exit), the other two sleep in
+ * pause() until the first thread's exit_group(42) ends them. ebx tells a
+ * new thread which it is (3: the first). */
+static const u8 threads42[] = {
+	0xbb, 3, 0, 0, 0,                       /* 0: mov ebx, 3 */
+	0xbf, 0x00, 0x0f, 0x01, 0x00,           /* 5: mov edi, 0x10f00 */
+	0x48, 0x8d, 0xb4, 0x24, 0x00, 0xe0, 0xff, 0xff, /* 10: lea rsi, [rsp - 0x2000] */
+	0x31, 0xd2,                             /* 18: xor edx, edx */
+	0x4d, 0x31, 0xd2,                       /* 20: xor r10, r10 */
+	0x4d, 0x31, 0xc0,                       /* 23: xor r8, r8 */
+	0xb8, 56, 0, 0, 0,                      /* 26: mov eax, 56 (clone) */
+	0x0f, 0x05,                             /* 31: syscall */
+	0x85, 0xc0,                             /* 33: test eax, eax */
+	0x74, 16,                               /* 35: jz 53 (the new thread) */
+	0xff, 0xcb,                             /* 37: dec ebx */
+	0x75, 0xdc,                             /* 39: jnz 5 */
+	0xbf, 42, 0, 0, 0,                      /* 41: mov edi, 42 */
+	0xb8, 0xe7, 0, 0, 0,                    /* 46: mov eax, 231 (exit_group) */
+	0x0f, 0x05,                             /* 51: syscall */
+	0x83, 0xfb, 3,                          /* 53: cmp ebx, 3 */
+	0x75, 9,                                /* 56: jne 67 */
+	0x31, 0xff,                             /* 58: xor edi, edi */
+	0xb8, 60, 0, 0, 0,                      /* 60: mov eax, 60 (exit: this thread) */
+	0x0f, 0x05,                             /* 65: syscall */
+	0xb8, 34, 0, 0, 0,                      /* 67: mov eax, 34 (pause) */
+	0x0f, 0x05,                             /* 72: syscall */
+	0xeb, 0xf7,                             /* 74: jmp 67 */
+};
+_Static_assert(sizeof(threads42) == 76, "threads42's jumps");
+
 /* a write to address 0 */
 static const u8 null_write[] = { 0x31, 0xc0, 0xc7, 0x00, 1, 0, 0, 0 }; /* movl $1, (%rax) */
 
@@ -119,6 +150,36 @@ KTEST(user_exit_status_and_pages_back)
 	u64 after = free_pages_settled();
 	/* 7 threads: at most one new page table for the stack slots */
 	KT_ASSERT(after + 1 >= before, "free pages %llu before, %llu after 7 processes",
+		  (unsigned long long)before, (unsigned long long)after);
+}
+
+/* A process of four threads (one ends alone, exit_group ends the rest,
+ * two of them asleep): its status comes back, and so does everything it
+ * took: pages, slab objects (the threads, their uthreads, the process),
+ * kernel threads. */
+KTEST(user_threads_freed)
+{
+	struct tiny t;
+	int status = -1;
+	size_t size = make_program(&t, threads42, sizeof(threads42));
+	KT_ASSERT(run(&t, size, &status) == 0, "spawn");
+	KT_ASSERT(status == 42 << 8, "status %#x", status);
+	u64 before = free_pages_settled(), objs_before = slab_inuse();
+	u64 threads_before = thread_count();
+	for (int i = 0; i < 5; i++) {
+		KT_ASSERT(run(&t, size, &status) == 0, "spawn");
+		KT_ASSERT(status == 42 << 8, "status %#x", status);
+	}
+	u64 after = free_pages_settled(), objs_after = slab_inuse();
+	u64 threads_after = thread_count();
+	ktest_metric("pages_kept", before > after ? before - after : 0, "pages");
+	KT_ASSERT(threads_after == threads_before, "kernel threads: %llu before, %llu after",
+		  (unsigned long long)threads_before, (unsigned long long)threads_after);
+	KT_ASSERT(objs_after <= objs_before, "slab objects in use: %llu before, %llu after 5 "
+		  "threaded processes", (unsigned long long)objs_before,
+		  (unsigned long long)objs_after);
+	/* 20 threads: at most one new page table for the stack slots */
+	KT_ASSERT(after + 1 >= before, "free pages %llu before, %llu after 5 threaded processes",
 		  (unsigned long long)before, (unsigned long long)after);
 }
 

@@ -22,12 +22,44 @@ static int next_pid = 1;                             /* [atomic] */
 static struct waitq child_wq;
 static u64 child_events;                             /* [atomic] */
 
-struct proc *proc_current(void)
+struct uthread *uthread_current(void)
 {
 	struct thread *t = thread_current();
 	if (!t || !t->user)
 		return NULL;
-	return (struct proc *)t->user;   /* user is the first member */
+	return (struct uthread *)t->user;   /* user is the first member */
+}
+
+struct proc *proc_current(void)
+{
+	struct uthread *ut = uthread_current();
+	return ut ? ut->proc : NULL;
+}
+
+/* A thread of p (not yet on its list), or NULL. */
+static struct uthread *uthread_new(struct proc *p)
+{
+	struct uthread *ut = kzalloc(sizeof(*ut));
+	if (!ut)
+		return NULL;
+	if ((uptr)ut->user.fpu & 15)
+		panic("uthread_new: FPU area misaligned");
+	ut->proc = p;
+	ut->tid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
+	return ut;
+}
+
+/* A new process's first fields (its one thread ut not yet started). */
+static void proc_setup(struct proc *p, struct uthread *ut)
+{
+	p->pid = ut->tid;
+	list_init(&p->children);
+	list_init(&p->threads);
+	list_push_back(&p->threads, &ut->link);
+	p->nthreads = 1;
+	p->vm->threads = 1;
+	waitq_init(&p->thread_wq, "proc_threads");
+	p->state = PROC_RUNNING;
 }
 
 const char *signal_name(int sig)
@@ -48,13 +80,13 @@ const char *signal_name(int sig)
 
 static void proc_thread(void *arg)
 {
-	struct proc *p = arg;
+	struct uthread *ut = arg;
 	irq_disable();
 	struct thread *t = thread_current();
-	p->thread = t;
-	t->user = &p->user;
-	arch_user_switch_in(&p->user, t->stack.hi);
-	arch_user_enter(p->entry_pc, p->entry_sp);
+	ut->thread = t;
+	t->user = &ut->user;
+	arch_user_switch_in(&ut->user, t->stack.hi);
+	arch_user_enter(ut->proc->entry_pc, ut->proc->entry_sp);
 }
 
 static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
@@ -135,20 +167,17 @@ static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
 	struct proc *p = kzalloc(sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	if ((uptr)p->user.fpu & 15)
-		panic("proc_spawn: FPU area misaligned");
-	int r = proc_files_init(p);
+	struct uthread *ut = uthread_new(p);
+	int r = ut ? proc_files_init(p) : -ENOMEM;
 	if (r < 0)
 		goto fail;
 	p->vm = vm;
-	arch_user_init(&p->user, p->vm->root);
-	p->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
+	arch_user_init(&ut->user, p->vm->root);
+	proc_setup(p, ut);
 	size_t n = strnlen(name, sizeof(p->name) - 1);
 	memcpy(p->name, name, n);
-	list_init(&p->children);
 	p->kernel_waits = true;
 	p->pgid = p->pid;
-	p->state = PROC_RUNNING;
 	p->entry_pc = img->entry;
 	p->entry_sp = img->sp;
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
@@ -156,7 +185,7 @@ static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
 	spin_unlock_irqrestore(&procs_lock, fl);
 	char tname[24];
 	ksnprintf(tname, sizeof(tname), "pid%d", p->pid);
-	struct thread *t = thread_create(tname, proc_thread, p, -1, 0);
+	struct thread *t = thread_create(tname, proc_thread, ut, -1, 0);
 	if (!t) {
 		fl = spin_lock_irqsave(&procs_lock);
 		list_remove(&p->link);
@@ -168,7 +197,9 @@ static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
 	*out = p;
 	return 0;
 fail:
+	p->vm = NULL;   /* the caller's again */
 	proc_files_free(p);
+	kfree(ut);
 	kfree(p);
 	return r;
 }
@@ -188,21 +219,102 @@ static void proc_free(struct proc *p)
 	kfree(p);
 }
 
-__noreturn void proc_exit(int status)
+/* The robust futex list (set_robust_list) of a thread that ends: each
+ * lock it still holds gets FUTEX_OWNER_DIED and one waiter is woken, as on
+ * Linux. struct robust_list_head: next, futex_offset, list_op_pending. */
+#define FUTEX_WAITERS    0x80000000u
+#define FUTEX_OWNER_DIED 0x40000000u
+#define FUTEX_TID_MASK   0x3fffffffu
+#define ROBUST_LIST_LIMIT 2048
+
+static void robust_one(struct uthread *ut, u64 uaddr)
 {
-	struct proc *p = proc_current();
-	if (!p)
-		panic("proc_exit: not a process");
-	if (p->clear_child_tid) {
-		u32 zero = 0;
-		(void)copy_to_user(p->clear_child_tid, &zero, sizeof(zero));
+	u32 v;
+	if ((uaddr & 3) || copy_from_user(&v, uaddr, 4) < 0 || (v & FUTEX_TID_MASK) != (u32)ut->tid)
+		return;
+	u32 n = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+	if (copy_to_user(uaddr, &n, 4) < 0)
+		return;
+	if (v & FUTEX_WAITERS)
+		futex_wake_vm(ut->proc->vm, uaddr, 1);
+}
+
+static void robust_exit(struct uthread *ut)
+{
+	u64 head[3];
+	if (!ut->robust_list || copy_from_user(head, ut->robust_list, sizeof(head)) < 0)
+		return;
+	s64 off = (s64)head[1];
+	u64 entry = head[0] & ~1ULL, pending = head[2] & ~1ULL;
+	for (int i = 0; entry != ut->robust_list && i < ROBUST_LIST_LIMIT; i++) {
+		u64 next;
+		if (copy_from_user(&next, entry, 8) < 0)
+			break;
+		if (entry != pending)
+			robust_one(ut, entry + (u64)off);
+		entry = next & ~1ULL;
 	}
-	/* back to the kernel's tables before the space goes */
+	if (pending)
+		robust_one(ut, pending + (u64)off);
+}
+
+static __noreturn void proc_end(struct proc *p, int status);
+
+/* The calling thread leaves its process: its exit-time duties in user
+ * memory, off the list, back to the kernel's tables. group: the whole
+ * process ends with status (exit_group, a fatal signal). The last thread
+ * out ends the process. */
+static __noreturn void thread_end(int status, bool group)
+{
+	struct uthread *ut = uthread_current();
+	if (!ut)
+		panic("thread_end: not a user thread");
+	struct proc *p = ut->proc;
+	robust_exit(ut);
+	if (ut->clear_child_tid) {
+		u32 zero = 0;
+		if (copy_to_user(ut->clear_child_tid, &zero, sizeof(zero)) == 0)
+			futex_wake_vm(p->vm, ut->clear_child_tid, 1);
+	}
+	/* back to the kernel's tables before anyone may free the space */
 	irq_disable();
 	struct thread *t = thread_current();
-	arch_user_switch_out(&p->user);
+	arch_user_switch_out(&ut->user);
 	t->user = NULL;
 	irq_enable();
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	if (group && !p->exiting) {
+		p->exiting = true;
+		p->exit_status = status;
+	}
+	list_remove(&ut->link);
+	p->nthreads--;
+	p->vm->threads--;
+	bool last = p->nthreads == 0;
+	if (p->exiting)
+		status = p->exit_status;
+	struct list_node *n;
+	list_for_each(n, &p->threads) {   /* the others see exiting on their way out */
+		struct uthread *o = list_entry(n, struct uthread, link);
+		if (p->exiting && o->thread)
+			sched_wake(o->thread);
+	}
+	waitq_wake_all(&p->thread_wq);   /* an execve waiting for the others to go */
+	spin_unlock_irqrestore(&procs_lock, fl);
+	kfree(ut);
+	if (!last)
+		thread_exit();   /* p may be freed from here on */
+	proc_end(p, status);
+}
+
+__noreturn void proc_exit(int status) { thread_end(status, true); }
+
+__noreturn void proc_thread_exit(int status) { thread_end(status, false); }
+
+/* The process's last thread is gone: its space, files, and the news to
+ * its parent. */
+static __noreturn void proc_end(struct proc *p, int status)
+{
 	struct vm *vm = p->vm;
 	p->vm = NULL;
 	vm_destroy(vm);
@@ -228,7 +340,7 @@ __noreturn void proc_exit(int status)
 			list_remove(&p->sibling);
 			reap_self = true;
 		} else if (h != SIG_DFL) {
-			__atomic_or_fetch(&parent->pending, 1ULL << (SIGCHLD - 1), __ATOMIC_RELEASE);
+			signal_send(parent, SIGCHLD);
 		}
 	}
 	if (reap_self)
@@ -301,22 +413,26 @@ int proc_wait_child(int pid, bool nohang, int *status)
 
 static void fork_thread(void *arg)
 {
-	struct proc *p = arg;
+	struct uthread *ut = arg;
 	irq_disable();
 	struct thread *t = thread_current();
-	p->thread = t;
-	t->user = &p->user;
-	arch_user_switch_in(&p->user, t->stack.hi);
-	struct user_regs regs = p->fork_regs;
+	ut->thread = t;
+	t->user = &ut->user;
+	arch_user_switch_in(&ut->user, t->stack.hi);
+	struct user_regs regs = ut->start_regs;
 	arch_user_resume(&regs);
 }
 
 int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid)
 {
-	struct proc *parent = proc_current();
+	struct uthread *self = uthread_current();
+	struct proc *parent = self->proc;
 	struct proc *c = kzalloc(sizeof(*c));
-	if (!c)
+	struct uthread *ut = c ? uthread_new(c) : NULL;
+	if (!ut) {
+		kfree(c);
 		return -ENOMEM;
+	}
 	c->vm = vm_clone(parent->vm);
 	c->fds = fdtable_copy(parent->fds);
 	if (!c->vm || !c->fds) {
@@ -324,38 +440,43 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 			vm_destroy(c->vm);
 		if (c->fds)
 			fdtable_free(c->fds);
+		kfree(ut);
 		kfree(c);
 		return -ENOMEM;
 	}
-	arch_user_fork(&c->user, &parent->user, c->vm->root);
+	/* the calling thread alone goes on in the child */
+	arch_user_fork(&ut->user, &self->user, c->vm->root);
+	proc_setup(c, ut);
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	vfs_iget(parent->cwd);
 	c->cwd = parent->cwd;
-	c->umask = parent->umask;
-	memcpy(c->name, parent->name, sizeof(c->name));
 	memcpy(c->sigact, parent->sigact, sizeof(c->sigact));
-	c->sigmask = parent->sigmask;
 	c->pgid = parent->pgid;
-	c->fork_regs = *regs;
-	c->fork_regs.rax = 0;   /* the child's fork returns 0 */
-	list_init(&c->children);
-	c->state = PROC_RUNNING;
-	c->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
+	spin_unlock_irqrestore(&procs_lock, fl);
+	c->umask = __atomic_load_n(&parent->umask, __ATOMIC_RELAXED);
+	memcpy(c->name, parent->name, sizeof(c->name));
+	ut->sigmask = self->sigmask;
+	ut->ss_sp = self->ss_sp;
+	ut->ss_size = self->ss_size;
+	ut->start_regs = *regs;
+	ut->start_regs.rax = 0;   /* the child's fork returns 0 */
 	/* glibc's fork: the child's tid in its own copy of the thread block */
 	u32 tid = (u32)c->pid;
 	if ((clone_flags & CLONE_CHILD_SETTID) && vm_poke(c->vm, child_tid, &tid, sizeof(tid)) < 0)
 		pr_info("proc: pid %d: clone's child tid pointer is bad: not written", parent->pid);
 	if (clone_flags & CLONE_CHILD_CLEARTID)
-		c->clear_child_tid = child_tid;
+		ut->clear_child_tid = child_tid;
 	if ((clone_flags & CLONE_PARENT_SETTID) && copy_to_user(parent_tid, &tid, sizeof(tid)) < 0)
 		pr_info("proc: pid %d: clone's parent tid pointer is bad: not written", parent->pid);
-	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	fl = spin_lock_irqsave(&procs_lock);
 	c->parent = parent;
 	list_push_back(&parent->children, &c->sibling);
 	list_push_back(&procs, &c->link);
 	spin_unlock_irqrestore(&procs_lock, fl);
 	char tname[24];
 	ksnprintf(tname, sizeof(tname), "pid%d", c->pid);
-	struct thread *t = thread_create(tname, fork_thread, c, -1, 0);
+	int pid = c->pid;   /* c may be gone once its thread runs (SIGCHLD ignored) */
+	struct thread *t = thread_create(tname, fork_thread, ut, -1, 0);
 	if (!t) {
 		fl = spin_lock_irqsave(&procs_lock);
 		list_remove(&c->sibling);
@@ -363,11 +484,62 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 		spin_unlock_irqrestore(&procs_lock, fl);
 		vm_destroy(c->vm);
 		proc_files_free(c);
+		kfree(ut);
 		kfree(c);
 		return -ENOMEM;
 	}
 	thread_put(t);
-	return c->pid;
+	return pid;
+}
+
+int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_tid,
+		      u64 child_tid, u64 tls)
+{
+	struct uthread *self = uthread_current();
+	struct proc *p = self->proc;
+	struct uthread *ut = uthread_new(p);
+	if (!ut)
+		return -ENOMEM;
+	arch_user_fork(&ut->user, &self->user, p->vm->root);
+	if (clone_flags & CLONE_SETTLS)
+		ut->user.fs_base = tls;   /* loaded when it first runs (not the caller's MSR) */
+	ut->sigmask = self->sigmask;   /* no alternate stack: Linux clears it for CLONE_VM */
+	ut->start_regs = *regs;
+	ut->start_regs.rax = 0;
+	u32 tid = (u32)ut->tid;
+	/* one address space: both pointers are written now, as Linux does
+	 * before either thread runs on (a bad one is skipped, as there) */
+	if (clone_flags & CLONE_CHILD_SETTID)
+		(void)copy_to_user(child_tid, &tid, sizeof(tid));
+	if (clone_flags & CLONE_PARENT_SETTID)
+		(void)copy_to_user(parent_tid, &tid, sizeof(tid));
+	if (clone_flags & CLONE_CHILD_CLEARTID)
+		ut->clear_child_tid = child_tid;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	if (p->exiting || p->execing) {
+		spin_unlock_irqrestore(&procs_lock, fl);
+		kfree(ut);
+		return -EAGAIN;
+	}
+	list_push_back(&p->threads, &ut->link);
+	p->nthreads++;
+	p->vm->threads++;
+	spin_unlock_irqrestore(&procs_lock, fl);
+	char tname[24];
+	ksnprintf(tname, sizeof(tname), "pid%d.%d", p->pid, ut->tid);
+	/* tid (above) is returned: ut may be gone once its thread runs */
+	struct thread *t = thread_create(tname, fork_thread, ut, -1, 0);
+	if (!t) {
+		fl = spin_lock_irqsave(&procs_lock);
+		list_remove(&ut->link);
+		p->nthreads--;
+		p->vm->threads--;
+		spin_unlock_irqrestore(&procs_lock, fl);
+		kfree(ut);
+		return -ENOMEM;
+	}
+	thread_put(t);
+	return (int)tid;
 }
 
 /* ---- faults: the signal's default action (no handlers yet) ---- */
@@ -388,24 +560,25 @@ static int fault_signal(enum user_fault_kind k)
 
 static void user_fault(const struct user_fault *f)
 {
-	struct proc *p = proc_current();
-	if (!p)
+	struct uthread *ut = uthread_current();
+	if (!ut)
 		panic("user_fault: user mode without a process");
+	struct proc *p = ut->proc;
 	int sig = fault_signal(f->kind);
 	/* a handler the program set runs (on the way back to user mode); an
 	 * ignored or blocked fault signal ends the process, as on Linux */
 	u64 h = p->sigact[sig - 1].handler;
-	if (h != SIG_DFL && h != SIG_IGN && !(p->sigmask & (1ULL << (sig - 1)))) {
-		p->fault_addr = f->addr;
-		p->fault_code = f->kind == UFAULT_PAGE ? (vm_find(p->vm, f->addr) ? 2 : 1) : 0;
-		signal_send(p, sig);
+	if (h != SIG_DFL && h != SIG_IGN && !(ut->sigmask & (1ULL << (sig - 1)))) {
+		ut->fault_addr = f->addr;
+		ut->fault_code = f->kind == UFAULT_PAGE ? (vm_kind_at(p->vm, f->addr) >= 0 ? 2 : 1) : 0;
+		uthread_signal(ut, sig);
 		return;
 	}
 	if (f->kind == UFAULT_PAGE) {
-		const struct vma *v = vm_find(p->vm, f->addr);
+		int kind = vm_kind_at(p->vm, f->addr);
 		const char *where = f->addr >= USER_TOP ? "kernel address" :
-				    !v ? "unmapped address" :
-				    v->kind == VMA_GUARD ? "the stack guard gap" :
+				    kind < 0 ? "unmapped address" :
+				    kind == VMA_GUARD ? "the stack guard gap" :
 				    "a mapping that forbids it";
 		pr_info("proc: pid %d (%s): %s: %s of %s %#llx at pc %#llx", p->pid, p->name,
 			signal_name(sig), f->exec ? "instruction fetch" : f->write ? "write" : "read",
@@ -420,13 +593,18 @@ static void user_fault(const struct user_fault *f)
 
 void proc_raise_sigpipe(void)
 {
-	signal_send(proc_current(), SIGPIPE);
+	uthread_signal(uthread_current(), SIGPIPE);   /* to the thread, as Linux */
 }
 
 static bool resolve_fault(u64 addr, bool write, bool exec)
 {
-	struct proc *p = proc_current();
-	return p && p->vm && vm_fault(p->vm, addr, write, exec) == 0;
+	struct uthread *ut = uthread_current();
+	if (!ut || !ut->proc->vm)
+		return false;
+	int r = vm_fault(ut->proc->vm, addr, write, exec);
+	if (r == VM_FAULT_FLUSH)   /* done before this thread goes back to user mode */
+		ut->flush_pending = true;
+	return r >= 0;
 }
 
 void proc_init(void)
@@ -441,14 +619,15 @@ void proc_init(void)
 /* ---- REPL ---- */
 
 struct ps_row {
-	int pid, ppid, fds;
+	int pid, ppid, fds, threads;
 	char name[32];
 	const char *state;
 	u64 pages, syscalls;
 };
 
 REPL_CMD("ps", cmd_ps, "",
-	 "processes: pid, parent, state, name, user pages mapped, open descriptors, system calls");
+	 "processes: pid, parent, state, name, threads, user pages mapped, open descriptors, "
+	 "system calls");
 static int cmd_ps(struct repl_out *o, int argc, char **argv)
 {
 	(void)argc;
@@ -467,6 +646,7 @@ static int cmd_ps(struct repl_out *o, int argc, char **argv)
 		rows[n].pid = p->pid;
 		rows[n].ppid = p->parent ? p->parent->pid : 0;
 		rows[n].fds = p->fds ? fd_count(p->fds) : 0;   /* freed only after [P] */
+		rows[n].threads = p->nthreads;
 		memcpy(rows[n].name, p->name, sizeof(rows[n].name));
 		rows[n].state = p->state == PROC_RUNNING ? "running" : "zombie";
 		rows[n].pages = vm ? READ_ONCE(vm->pages) : 0;
@@ -475,15 +655,17 @@ static int cmd_ps(struct repl_out *o, int argc, char **argv)
 	}
 	spin_unlock_irqrestore(&procs_lock, fl);
 	repl_table_begin(o, "processes",
-			 "pid:n:5 ppid:n:5 state::8 name::24 pages:n:6 fds:n:4 syscalls:n:8");
+			 "pid:n:5 ppid:n:5 state::8 name::24 threads:n:7 pages:n:6 fds:n:4 "
+			 "syscalls:n:8");
 	for (int i = 0; i < n; i++) {
-		char pid[16], ppid[16], fds[16], pages[24], calls[24];
+		char pid[16], ppid[16], fds[16], thr[16], pages[24], calls[24];
+		ksnprintf(thr, sizeof(thr), "%d", rows[i].threads);
 		ksnprintf(pid, sizeof(pid), "%d", rows[i].pid);
 		ksnprintf(ppid, sizeof(ppid), "%d", rows[i].ppid);
 		ksnprintf(fds, sizeof(fds), "%d", rows[i].fds);
 		ksnprintf(pages, sizeof(pages), "%llu", (unsigned long long)rows[i].pages);
 		ksnprintf(calls, sizeof(calls), "%llu", (unsigned long long)rows[i].syscalls);
-		const char *cells[] = { pid, ppid, rows[i].state, rows[i].name, pages, fds, calls };
+		const char *cells[] = { pid, ppid, rows[i].state, rows[i].name, thr, pages, fds, calls };
 		repl_row(o, cells);
 	}
 	repl_table_end(o);

@@ -1,7 +1,9 @@
 /*
- * Processes: address spaces, programs and their lives (one thread per
- * process; static ELF programs and #! scripts; fork, execve, wait,
- * signals; descriptor tables over the VFS).
+ * Processes: address spaces, programs and their lives (static ELF
+ * programs and #! scripts; fork, execve, wait, signals; descriptor tables
+ * over the VFS), and their threads (clone with CLONE_THREAD: struct
+ * uthread, several per process, sharing its vm, descriptors, working
+ * directory and signal actions; futexes in futex.c).
  *
  * Address space (struct vm), the lower half of the page tables, from the
  * bottom:
@@ -24,8 +26,15 @@
  * changes nothing when it cannot; vm_unmap reserves the one VMA a split may
  * need before it unmaps anything.
  *
- * Locks: a vm belongs to its one thread, which alone changes it [owner];
- * the REPL reads the counts racily. [P] procs_lock guards the process table.
+ * Locks: a vm is shared by the threads of its process. [M] vm->mutex
+ * (sleeping) serialises the calls that change it (mmap, munmap, mprotect,
+ * brk, fork's copy); [V] vm->lock (a spinlock, interrupts off) guards the
+ * VMA list and the page tables against the fault path, which cannot
+ * sleep. A change that removes or narrows a translation while the space
+ * may be live on another CPU (more than one thread) shoots the other
+ * CPUs' TLBs down before the pages are freed. The REPL reads the counts
+ * racily. [P] procs_lock guards the process table and each process's
+ * thread list.
  *
  * Lifetime: proc_spawn returns a process whose thread already runs;
  * proc_wait waits for its end and frees it (exactly once per spawn). A
@@ -56,14 +65,21 @@ struct vma {
 
 struct vm {
 	u64 root;                /* the top-level page table */
-	struct list_node vmas;   /* [owner] */
-	u64 pages;               /* [owner] user pages mapped */
-	u64 brk_start, brk;      /* [owner] the heap: brk may be unaligned */
+	struct list_node vmas;   /* [V] (changes also under [M]) */
+	u64 pages;               /* [V] user pages mapped */
+	u64 brk_start, brk;      /* [M] the heap: brk may be unaligned */
+	spinlock_t lock;         /* [V] */
+	struct mutex mutex;      /* [M] */
+	int threads;             /* [P] threads using it: > 1 needs shootdowns */
 	u64 mmap_top;            /* mmap places below this (the guard gap) */
 	u64 stack_lo;
 };
 
 struct vm *vm_create(void);
+/* The syscall side's lock ([M]) around a sequence of the calls below
+ * (mmap's check and map); vm_fault and vm_poke take only [V]. */
+void vm_lock(struct vm *vm);
+void vm_unlock(struct vm *vm);
 void vm_destroy(struct vm *vm);
 /* Map [start, start+len) (page-aligned, free) with zeroed pages.
  * 0, -ENOMEM, -EINVAL (W+X, outside the user half). */
@@ -81,10 +97,19 @@ u64 vm_find_free(const struct vm *vm, u64 len);
  * pages (for loading; no user access involved). 0 or -EFAULT. */
 int vm_poke(struct vm *vm, u64 va, const void *src, size_t len);
 const struct vma *vm_find(const struct vm *vm, u64 addr);
+/* The kind of the VMA holding addr (enum vma_kind), or -1: none ([V]
+ * taken, for the fault path's reports). */
+int vm_kind_at(struct vm *vm, u64 addr);
 /* Make the page at addr present for the access: a zeroed page on first
- * touch, a private copy on a write to a shared one. 0, -EFAULT (a bad
- * access), -ENOMEM. */
+ * touch, a private copy on a write to a shared one. 0, VM_FAULT_FLUSH (a
+ * page was replaced while other threads may cache the old one: shoot
+ * their TLBs down before user mode goes on), -EFAULT (a bad access),
+ * -ENOMEM. */
+#define VM_FAULT_FLUSH 1
 int vm_fault(struct vm *vm, u64 addr, bool write, bool exec);
+/* madvise: [start, start+len) must be mapped (else -ENOMEM); free:
+ * its pages go (the next touch finds zeros). */
+int vm_discard(struct vm *vm, u64 start, u64 len, bool free);
 /* mprotect: [start, start+len) (page-aligned) takes prot (none: no access
  * at all). 0, -ENOMEM (a part is not mapped), -EINVAL (PROT_NONE over
  * pages holding data: not supported). */
@@ -106,10 +131,11 @@ int elf_load(struct vm *vm, const u8 *file, size_t size, const char *const *argv
 	     const char *const *envp, struct exec_image *img);
 
 /* ---- descriptor tables (fd.c) ----
- * A table holds one reference to each file it names. A process's table
- * belongs to its thread [owner]. */
+ * A table holds one reference to each file it names. The threads of a
+ * process share it: [F] its lock guards the entries. */
 #define FD_MAX 1024   /* Linux's default RLIMIT_NOFILE */
 struct fdtable {
+	spinlock_t lock;
 	struct file *files[FD_MAX];
 	bool cloexec[FD_MAX];
 };
@@ -124,6 +150,12 @@ int fd_install(struct fdtable *t, int min, struct file *f, bool cloexec);
 /* The file behind fd with a reference for the caller, or NULL. */
 struct file *fd_get(struct fdtable *t, u64 fd);
 int fd_close(struct fdtable *t, u64 fd);
+/* dup2/dup3's core: newfd takes f (the table's reference now); the file
+ * it named before is closed. */
+void fd_replace(struct fdtable *t, u64 newfd, struct file *f, bool cloexec);
+/* F_GETFD / F_SETFD: -EBADF for a closed descriptor */
+int fd_get_cloexec(struct fdtable *t, u64 fd);
+int fd_set_cloexec(struct fdtable *t, u64 fd, bool on);
 int fd_count(const struct fdtable *t);
 
 /* ---- processes ---- */
@@ -134,39 +166,64 @@ struct k_sigaction {
 };
 #define PROC_NSIG 64
 
-struct proc {
+/* A thread of a user process: its registers' home (arch_user), its id,
+ * its signal mask and thread-directed signals. Only the thread itself
+ * touches its [own] fields. */
+struct uthread {
 	struct arch_user user;    /* first: thread->user points here */
-	int pid;
+	struct proc *proc;
+	int tid;
+	struct thread *thread;    /* set by the thread itself when it starts */
+	struct list_node link;    /* [P] in proc->threads */
+	struct user_regs start_regs; /* a forked or cloned thread's first entry */
+	u64 clear_child_tid;      /* [own] set_tid_address, CLONE_CHILD_CLEARTID */
+	u64 robust_list, robust_len; /* [own] set_robust_list */
+	u64 sigmask;              /* [own] */
+	u64 pending;              /* [atomic] thread-directed signals (tgkill, faults) */
+	long last_nr, last_result; /* [own] the call a signal interrupted */
+	u64 saved_mask;           /* [own] rt_sigsuspend's mask to restore */
+	u64 fault_addr;           /* [own] a fault signal's si_addr, si_code */
+	int fault_code;
+	bool mask_saved;          /* [own] */
+	u64 ss_sp, ss_size;       /* [own] sigaltstack (ss_size 0: none) */
+	bool flush_pending;       /* [own] a copy-on-write fault replaced a page:
+				   * shoot the TLBs down before user mode */
+	u64 syscalls;             /* [own] */
+};
+
+struct proc {
+	int pid;                  /* the thread group's id (its first thread's tid) */
 	char name[32];
 	enum proc_state state;    /* [P] */
 	int status;               /* wait status, Linux encoding, once exited */
-	struct vm *vm;            /* [owner] NULL once exited */
-	struct thread *thread;    /* set by the thread itself when it starts */
-	u64 entry_pc, entry_sp;   /* where it enters user mode first */
-	struct user_regs fork_regs; /* a forked child's first entry */
-	u64 clear_child_tid;      /* [owner] */
-	u64 sigmask;              /* [owner] recorded, not yet acted on */
-	struct k_sigaction sigact[PROC_NSIG]; /* [owner] recorded */
-	u64 syscalls;             /* [owner] */
-	struct fdtable *fds;      /* [owner] its entries; the pointer [P] to set NULL at exit */
-	struct inode *cwd;        /* [owner] a reference */
-	u32 umask;                /* [owner] */
+	struct vm *vm;            /* shared by its threads; NULL once exited */
+	u64 entry_pc, entry_sp;   /* where a spawned process enters user mode */
+	struct k_sigaction sigact[PROC_NSIG]; /* [P] changes; read racily */
+	u64 syscalls;             /* [atomic] */
+	struct fdtable *fds;      /* [F] its entries; the pointer [P] to set NULL at exit */
+	struct inode *cwd;        /* a reference; [P] to change */
+	u32 umask;                /* [atomic] */
 	struct list_node link;    /* [P] */
 	struct proc *parent;      /* [P] NULL: the kernel waits (proc_wait), or nobody */
 	struct list_node children; /* [P] */
 	struct list_node sibling;  /* [P] in the parent's children */
 	bool kernel_waits;        /* spawned by the kernel: proc_wait frees it */
-	int pgid;                 /* [owner] */
-	u64 pending;              /* [atomic] signals sent, not yet delivered */
-	long last_nr, last_result; /* [owner] the call a signal interrupted */
-	u64 saved_mask;           /* [owner] rt_sigsuspend's mask to restore */
-	u64 fault_addr;           /* [owner] a fault signal's si_addr, si_code */
-	int fault_code;
-	bool mask_saved;          /* [owner] */
+	int pgid;                 /* [P] */
+	u64 pending;              /* [atomic] process-directed signals sent, not yet taken */
+	struct list_node threads; /* [P] its live uthreads */
+	int nthreads;             /* [P] */
+	bool exiting;             /* [P] exit_group or a fatal signal: every thread goes */
+	int exit_status;          /* [P] the status when exiting */
+	struct uthread *execing;  /* [P] a thread in execve ending the others */
+	struct waitq thread_wq;   /* the exec'ing thread waits here for the others */
+	struct rlimit_pair { u64 cur, max; } rlim[16]; /* [own: one setter at a time] */
+	bool rlim_set[16];        /* set by the program (else the defaults) */
 };
 
 /* The process whose thread is running, or NULL in a kernel thread. */
 struct proc *proc_current(void);
+/* The user thread running, or NULL in a kernel thread. */
+struct uthread *uthread_current(void);
 /* Start path from the initial archive. 0 and *out, or -ENOENT, -ENOEXEC,
  * -ENOMEM, -E2BIG. */
 int proc_spawn(const char *path, const char *const *argv, const char *const *envp,
@@ -190,8 +247,27 @@ int proc_wait(struct proc *p);
 /* fork: a copy of the calling process, whose thread enters user mode with
  * regs; returns the child's pid, or -ENOMEM (nothing made). */
 int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid);
+/* clone with CLONE_THREAD: a new thread of the calling process entering
+ * user mode with regs (stack and TLS already set there); returns its tid
+ * or -ENOMEM, -EAGAIN (the process is exiting). */
+int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_tid,
+		      u64 child_tid, u64 tls);
+#define CLONE_VM             0x00000100
+#define CLONE_FS             0x00000200
+#define CLONE_FILES          0x00000400
+#define CLONE_SIGHAND        0x00000800
+#define CLONE_PIDFD          0x00001000
+#define CLONE_PTRACE         0x00002000
+#define CLONE_VFORK          0x00004000
+#define CLONE_PARENT         0x00008000
+#define CLONE_THREAD         0x00010000
+#define CLONE_NEWNS          0x00020000
+#define CLONE_SYSVSEM        0x00040000
+#define CLONE_SETTLS         0x00080000
 #define CLONE_PARENT_SETTID  0x00100000
 #define CLONE_CHILD_CLEARTID 0x00200000
+#define CLONE_DETACHED       0x00400000
+#define CLONE_UNTRACED       0x00800000
 #define CLONE_CHILD_SETTID   0x01000000
 /* wait4's core: a zombie child matching pid (-1: any, > 0: that one, 0 or
  * < -1: a process group) is freed and its pid and status returned; 0 with
@@ -207,12 +283,34 @@ bool proc_signal_pending(void);
 /* rt_sigreturn: the registers and mask from the handler's frame; returns
  * the rax to go back with (a bad frame ends the process). */
 long sys_rt_sigreturn_impl(void);
+/* rt_sigaction's core: sig's action into *old, then act (unless NULL). */
+void proc_sigaction(struct proc *p, int sig, const struct k_sigaction *act,
+		    struct k_sigaction *old);
+/* rt_sigpending: the blocked signals pending for the calling thread (its
+ * own and its process's). */
+long proc_sigpending(void);
+/* sigaltstack(2) for the calling thread. */
+long proc_sigaltstack(u64 uss, u64 uold);
 /* pause and rt_sigsuspend (with mask, unless NULL): sleep until a signal
  * is to be taken; -EINTR. */
 long proc_sigsuspend(const u64 *mask);
 /* End the current process with a wait status (exit: code << 8; a
- * signal: its number). */
+ * signal: its number): every thread of it ends (exit_group). */
 __noreturn void proc_exit(int status);
+/* End the calling thread only (exit); the last one ends the process with
+ * status. */
+__noreturn void proc_thread_exit(int status);
+/* Send sig to thread tid (of process tgid, unless tgid <= 0): tkill and
+ * tgkill. 0, -ESRCH, -EINVAL. */
+int proc_tkill(int tgid, int tid, int sig);
+/* ---- futexes (futex.c) ---- */
+/* futex(2): op with its arguments as the call got them. */
+long futex_call(u64 uaddr, u64 op, u64 val, u64 utime, u64 uaddr2, u64 val3);
+/* Wake up to n waiters on the private futex at uaddr of vm (thread exit's
+ * clear_child_tid, robust futexes). */
+int futex_wake_vm(struct vm *vm, u64 uaddr, int n);
+/* Counts for tests: waiters queued now. */
+int futex_waiters(void);
 /* Boot: the fault handler; and the init= programs (after the system is
  * ready; returns unless init.exit=qemu). */
 void proc_init(void);

@@ -11,8 +11,11 @@
 extern spinlock_t procs_lock;
 extern struct list_node procs;
 
-/* Set sig pending in p and wake its thread if it sleeps. */
+/* A process-directed signal: sig pending in p, its threads woken (one
+ * that does not block it takes it). [P] held or p known to live. */
 void signal_send(struct proc *p, int sig);
+/* A thread-directed one (tgkill, faults, SIGPIPE). */
+void uthread_signal(struct uthread *ut, int sig);
 /* The architecture's user-return hook: deliver what is pending. */
 void signal_on_user_return(void);
 

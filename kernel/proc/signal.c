@@ -2,13 +2,20 @@
  * Signals: sending (kill), delivery on the way back to user mode (the
  * architecture's user-return hook), the handler's frame and rt_sigreturn.
  *
- * A process's pending set is a word of atomic bits; only its own thread
- * delivers (on return to user mode: after a system call, a fault or an
- * interrupt), so the frame is built on its own stack by itself. A sender
- * sets the bit and wakes the thread if it sleeps; the sleeps that can be
- * interrupted (wait4, nanosleep, pipe and console reads) check
- * proc_signal_pending and return -EINTR; a handler with SA_RESTART makes
- * the call start again instead, as on Linux.
+ * Two pending sets, words of atomic bits: the process's (kill: any of its
+ * threads that does not block the signal takes it) and each thread's own
+ * (tgkill, tkill, faults, SIGPIPE). A thread delivers only to itself (on
+ * return to user mode: after a system call, a fault or an interrupt), so
+ * the frame is built on its own stack (or its alternate stack) by itself;
+ * two threads racing for one process-directed signal clear its bit
+ * atomically and only the one that saw it set takes it. Each thread has
+ * its own mask. A sender sets the bit and wakes the threads that sleep;
+ * the sleeps that can be interrupted (wait4, nanosleep, futex, pipe and
+ * console reads) check proc_signal_pending and return -EINTR; a handler
+ * with SA_RESTART makes the call start again instead, as on Linux. A
+ * process that is ending (exit_group, a fatal signal, execve in another
+ * thread) looks like a pending signal to each of its threads, which then
+ * end on their way back to user mode.
  *
  * The frame (Linux x86-64's struct rt_sigframe, so that a handler's
  * ucontext reads as on Linux): the return address (sa_restorer), the
@@ -17,8 +24,9 @@
  *
  * Default actions: SIGCHLD, SIGURG, SIGWINCH and SIGCONT are ignored;
  * SIGSTOP and friends stop nothing yet (ignored, said once in the log);
- * every other signal ends the process. Locks: [P] procs_lock (proc.c) to
- * find a process; the pending word is atomic.
+ * every other signal ends the process (all its threads). Locks: [P]
+ * procs_lock (proc.c) to find a process or a thread; the pending words
+ * are atomic.
  */
 #include "kernel/proc/proc.h"
 #include "kernel/proc/proc_priv.h"
@@ -79,12 +87,24 @@ static bool default_ignored(int sig)
 	       sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
+/* The other threads must go: the process ends, or one of them execs. */
+static bool must_end(const struct uthread *ut)
+{
+	struct proc *p = ut->proc;
+	struct uthread *ex = READ_ONCE(p->execing);
+	return READ_ONCE(p->exiting) || (ex && ex != ut);
+}
+
 bool proc_signal_pending(void)
 {
-	struct proc *p = proc_current();
-	if (!p)
+	struct uthread *ut = uthread_current();
+	if (!ut)
 		return false;
-	u64 live = __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) & ~p->sigmask;
+	struct proc *p = ut->proc;
+	if (must_end(ut))
+		return true;
+	u64 live = (__atomic_load_n(&ut->pending, __ATOMIC_ACQUIRE) |
+		    __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE)) & ~ut->sigmask;
 	for (int sig = 1; live; sig++, live >>= 1) {
 		if (!(live & 1))
 			continue;
@@ -98,12 +118,62 @@ bool proc_signal_pending(void)
 void signal_send(struct proc *p, int sig)
 {
 	__atomic_or_fetch(&p->pending, 1ULL << (sig - 1), __ATOMIC_RELEASE);
-	if (p->thread)
-		sched_wake(p->thread);
+	struct list_node *n;
+	list_for_each(n, &p->threads) {
+		struct uthread *ut = list_entry(n, struct uthread, link);
+		if (ut->thread)
+			sched_wake(ut->thread);
+	}
+}
+
+void uthread_signal(struct uthread *ut, int sig)
+{
+	__atomic_or_fetch(&ut->pending, 1ULL << (sig - 1), __ATOMIC_RELEASE);
+	if (ut->thread)
+		sched_wake(ut->thread);
+}
+
+#define SS_ONSTACK 1
+#define SS_DISABLE 2
+#define MINSIGSTKSZ 2048
+
+static bool on_altstack(const struct uthread *ut, u64 sp)
+{
+	return ut->ss_size && sp > ut->ss_sp && sp - ut->ss_sp <= ut->ss_size;
+}
+
+long proc_sigaltstack(u64 uss, u64 uold)
+{
+	struct uthread *ut = uthread_current();
+	struct user_regs r;
+	arch_user_get_regs(&r);
+	bool on = on_altstack(ut, r.rsp);
+	struct { u64 sp; s32 flags, pad; u64 size; } ss, old = {
+		ut->ss_sp, ut->ss_size ? (on ? SS_ONSTACK : 0) : SS_DISABLE, 0, ut->ss_size };
+	if (uss) {
+		if (copy_from_user(&ss, uss, sizeof(ss)) < 0)
+			return -EFAULT;
+		if (on)
+			return -EPERM;
+		if (ss.flags & ~(SS_DISABLE | SS_ONSTACK | (s32)0x80000000))   /* SS_AUTODISARM */
+			return -EINVAL;
+		if (ss.flags & SS_DISABLE) {
+			ut->ss_sp = 0;
+			ut->ss_size = 0;
+		} else {
+			if (ss.size < MINSIGSTKSZ)
+				return -ENOMEM;
+			ut->ss_sp = ss.sp;
+			ut->ss_size = ss.size;
+		}
+	}
+	if (uold && copy_to_user(uold, &old, sizeof(old)) < 0)
+		return -EFAULT;
+	return 0;
 }
 
 /* Build the handler's frame and point the registers at it. */
-static void deliver(struct proc *p, int sig, struct k_sigaction *act)
+static void deliver(struct uthread *p, int sig, struct k_sigaction *act)
 {
 	struct user_regs r;
 	arch_user_get_regs(&r);
@@ -114,7 +184,10 @@ static void deliver(struct proc *p, int sig, struct k_sigaction *act)
 		r.rip -= 2;   /* the syscall instruction */
 	}
 	p->last_result = 0;
+	bool on = on_altstack(p, r.rsp);
 	u64 sp = r.rsp - 128;   /* the red zone */
+	if ((act->flags & SA_ONSTACK) && p->ss_size && !on)
+		sp = p->ss_sp + p->ss_size;
 	sp = ALIGN_DOWN(sp - 512, 64);
 	u64 fpstate = sp;
 	sp = ALIGN_DOWN(sp - sizeof(struct rt_sigframe), 16) - 8;   /* as after a call */
@@ -128,6 +201,9 @@ static void deliver(struct proc *p, int sig, struct k_sigaction *act)
 		.eflags = r.rflags, .cs = 0x33, .ss = 0x2b, .oldmask = p->sigmask,
 		.fpstate = fpstate,
 	};
+	f.uc.ss_sp = p->ss_sp;
+	f.uc.ss_size = p->ss_size;
+	f.uc.ss_flags = p->ss_size ? (on ? SS_ONSTACK : 0) : SS_DISABLE;
 	f.uc.sigmask = p->mask_saved ? p->saved_mask : p->sigmask;
 	if (p->mask_saved) {   /* rt_sigsuspend: its mask holds for the handler only */
 		f.uc.mc.oldmask = p->saved_mask;
@@ -147,8 +223,8 @@ static void deliver(struct proc *p, int sig, struct k_sigaction *act)
 	if (!(act->flags & SA_RESTORER) ||
 	    copy_to_user(fpstate, fpu, sizeof(fpu)) < 0 ||
 	    copy_to_user(sp, &f, sizeof(f)) < 0) {
-		pr_info("proc: pid %d (%s): cannot deliver %s (bad stack or no restorer)", p->pid,
-			p->name, signal_name(sig));
+		pr_info("proc: pid %d (%s): cannot deliver %s (bad stack or no restorer)",
+			p->proc->pid, p->proc->name, signal_name(sig));
 		irq_enable();
 		proc_exit(SIGSEGV);
 	}
@@ -172,23 +248,51 @@ static void deliver(struct proc *p, int sig, struct k_sigaction *act)
 	}
 }
 
+/* Take one pending signal the thread does not block: its own first, then
+ * the process's. 0: none. */
+static int take_signal(struct uthread *ut)
+{
+	struct proc *p = ut->proc;
+	for (;;) {
+		u64 own = __atomic_load_n(&ut->pending, __ATOMIC_ACQUIRE) & ~ut->sigmask;
+		u64 *set = own ? &ut->pending : &p->pending;
+		u64 live = own ? own : __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) & ~ut->sigmask;
+		if (!live)
+			return 0;
+		int sig = __builtin_ctzll(live) + 1;
+		u64 bit = 1ULL << (sig - 1);
+		if (__atomic_fetch_and(set, ~bit, __ATOMIC_ACQ_REL) & bit)
+			return sig;
+		/* another thread took that process-directed signal first */
+	}
+}
+
 /* The user-return hook (interrupts off). */
 void signal_on_user_return(void)
 {
-	struct proc *p = proc_current();
-	if (!p || !p->vm)
+	struct uthread *ut = uthread_current();
+	if (!ut || !ut->proc->vm)
 		return;
+	struct proc *p = ut->proc;
+	if (ut->flush_pending) {   /* a copy-on-write fault's page replaced */
+		ut->flush_pending = false;
+		irq_enable();
+		tlb_shootdown(0, USER_TOP);
+		irq_disable();
+	}
+	if (must_end(ut)) {
+		irq_enable();
+		proc_thread_exit(0);   /* the status is the process's */
+	}
 	for (;;) {
-		u64 live = __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) & ~p->sigmask;
-		if (!live) {
-			if (p->mask_saved) {   /* rt_sigsuspend ended with no handler run */
-				p->sigmask = p->saved_mask;
-				p->mask_saved = false;
+		int sig = take_signal(ut);
+		if (!sig) {
+			if (ut->mask_saved) {   /* rt_sigsuspend ended with no handler run */
+				ut->sigmask = ut->saved_mask;
+				ut->mask_saved = false;
 			}
 			return;
 		}
-		int sig = __builtin_ctzll(live) + 1;
-		__atomic_and_fetch(&p->pending, ~(1ULL << (sig - 1)), __ATOMIC_ACQ_REL);
 		struct k_sigaction *act = &p->sigact[sig - 1];
 		if (sig != SIGKILL && act->handler == SIG_IGN)
 			continue;
@@ -198,14 +302,14 @@ void signal_on_user_return(void)
 			irq_enable();
 			proc_exit(sig);
 		}
-		deliver(p, sig, act);
+		deliver(ut, sig, act);
 		return;   /* one frame at a time: the rest after the handler */
 	}
 }
 
 long sys_rt_sigreturn_impl(void)
 {
-	struct proc *p = proc_current();
+	struct uthread *p = uthread_current();
 	struct user_regs r;
 	arch_user_get_regs(&r);
 	u64 frame = r.rsp - 8;   /* the handler's ret took pretcode */
@@ -213,7 +317,8 @@ long sys_rt_sigreturn_impl(void)
 	u8 fpu[512] __aligned(16);
 	if (copy_from_user(&f, frame, sizeof(f)) < 0 ||
 	    copy_from_user(fpu, f.uc.mc.fpstate, sizeof(fpu)) < 0) {
-		pr_info("proc: pid %d (%s): rt_sigreturn with a bad frame", p->pid, p->name);
+		pr_info("proc: pid %d (%s): rt_sigreturn with a bad frame", p->proc->pid,
+			p->proc->name);
 		proc_exit(SIGSEGV);
 	}
 	const struct sigcontext *m = &f.uc.mc;
@@ -224,7 +329,8 @@ long sys_rt_sigreturn_impl(void)
 		.rip = m->rip, .rflags = m->eflags, .rsp = m->rsp,
 	};
 	if (arch_user_set_regs(&n) < 0) {
-		pr_info("proc: pid %d (%s): rt_sigreturn to a kernel address", p->pid, p->name);
+		pr_info("proc: pid %d (%s): rt_sigreturn to a kernel address", p->proc->pid,
+			p->proc->name);
 		proc_exit(SIGSEGV);
 	}
 	arch_user_fpu_restore(fpu);
@@ -234,7 +340,7 @@ long sys_rt_sigreturn_impl(void)
 
 long proc_sigsuspend(const u64 *mask)
 {
-	struct proc *p = proc_current();
+	struct uthread *p = uthread_current();
 	if (mask) {
 		p->saved_mask = p->sigmask;
 		p->mask_saved = true;
@@ -269,4 +375,48 @@ int proc_kill(int pid, int sig)
 	}
 	spin_unlock_irqrestore(&procs_lock, fl);
 	return found ? 0 : -ESRCH;
+}
+
+int proc_tkill(int tgid, int tid, int sig)
+{
+	if (sig < 0 || sig > PROC_NSIG)
+		return -EINVAL;
+	int r = -ESRCH;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct list_node *n, *m;
+	list_for_each(n, &procs) {
+		struct proc *p = list_entry(n, struct proc, link);
+		if (p->state != PROC_RUNNING || (tgid > 0 && p->pid != tgid))
+			continue;
+		list_for_each(m, &p->threads) {
+			struct uthread *ut = list_entry(m, struct uthread, link);
+			if (ut->tid != tid)
+				continue;
+			if (sig)
+				uthread_signal(ut, sig);
+			r = 0;
+			goto out;
+		}
+	}
+out:
+	spin_unlock_irqrestore(&procs_lock, fl);
+	return r;
+}
+
+long proc_sigpending(void)
+{
+	struct uthread *ut = uthread_current();
+	return (long)((__atomic_load_n(&ut->pending, __ATOMIC_ACQUIRE) |
+		       __atomic_load_n(&ut->proc->pending, __ATOMIC_ACQUIRE)) & ut->sigmask);
+}
+
+/* the threads share the actions: one change at a time ([P]) */
+void proc_sigaction(struct proc *p, int sig, const struct k_sigaction *act,
+		    struct k_sigaction *old)
+{
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	*old = p->sigact[sig - 1];
+	if (act)
+		p->sigact[sig - 1] = *act;
+	spin_unlock_irqrestore(&procs_lock, fl);
 }

@@ -21,9 +21,57 @@ struct vm *vm_create(void)
 		return NULL;
 	}
 	list_init(&vm->vmas);
+	spin_init(&vm->lock, "vm");
+	mutex_init(&vm->mutex, "vm");
 	vm->stack_lo = VM_STACK_TOP - VM_STACK_SIZE;
 	vm->mmap_top = vm->stack_lo - VM_GUARD_GAP;
 	return vm;
+}
+
+void vm_lock(struct vm *vm) { mutex_lock(&vm->mutex); }
+void vm_unlock(struct vm *vm) { mutex_unlock(&vm->mutex); }
+
+static u64 vm_shootdowns;   /* [atomic] */
+KCOUNTER_VAR("vm.shootdowns", "calls", vm_shootdowns);
+
+/* Another CPU may hold translations of this space: one of its threads
+ * runs there (or ran there last). */
+static bool vm_shared(struct vm *vm) { return READ_ONCE(vm->threads) > 1; }
+
+static void vm_shootdown(struct vm *vm, u64 start, u64 len)
+{
+	if (!vm_shared(vm))
+		return;
+	tlb_shootdown(start, len);
+	__atomic_add_fetch(&vm_shootdowns, 1, __ATOMIC_RELAXED);
+}
+
+/* Unmap the pages of [start, end) (no VMA covers it any more, so no fault
+ * maps them again) in batches: the page-table entries go under [V], the
+ * other CPUs drop their translations, and only then are the pages freed.
+ * Caller holds [M] (or owns vm alone) and no spinlock. */
+#define UNMAP_BATCH 64
+static void unmap_pages_flush(struct vm *vm, u64 start, u64 end)
+{
+	u64 batch[UNMAP_BATCH];
+	u64 va = start;
+	while (va < end) {
+		u64 from = va;
+		int n = 0;
+		unsigned long fl = spin_lock_irqsave(&vm->lock);
+		for (; va < end && n < UNMAP_BATCH; va += PAGE_SIZE) {
+			u64 pa = arch_uspace_unmap(vm->root, va);
+			if (pa) {
+				batch[n++] = pa;
+				vm->pages--;
+			}
+		}
+		spin_unlock_irqrestore(&vm->lock, fl);
+		if (n)
+			vm_shootdown(vm, from, va - from);
+		for (int i = 0; i < n; i++)
+			page_put(phys_to_page(batch[i]));
+	}
 }
 
 static void unmap_pages(struct vm *vm, u64 start, u64 end)
@@ -60,6 +108,15 @@ const struct vma *vm_find(const struct vm *vm, u64 addr)
 			return v;
 	}
 	return NULL;
+}
+
+int vm_kind_at(struct vm *vm, u64 addr)
+{
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
+	const struct vma *v = vm_find(vm, addr);
+	int k = v ? (int)v->kind : -1;
+	spin_unlock_irqrestore(&vm->lock, fl);
+	return k;
 }
 
 bool vm_range_free(const struct vm *vm, u64 start, u64 len)
@@ -139,6 +196,7 @@ int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind 
 	struct vma *v = kzalloc(sizeof(*v));
 	if (!v)
 		return -ENOMEM;
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
 	v->start = start;
 	v->end = start + len;
 	v->prot = prot;
@@ -151,6 +209,7 @@ int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind 
 				if (pg)
 					page_put(pg);
 				unmap_pages(vm, start, va);
+				spin_unlock_irqrestore(&vm->lock, fl);
 				kfree(v);
 				return r;
 			}
@@ -158,7 +217,41 @@ int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind 
 		}
 	}
 	vma_insert(vm, v);
+	spin_unlock_irqrestore(&vm->lock, fl);
 	return 0;
+}
+
+/* One step of vm_unmap under [V]: the first VMA overlapping [start, end)
+ * loses its part in the range; that part in *lo, *hi. False: none left. */
+static bool unmap_step(struct vm *vm, u64 start, u64 end, struct vma **spare, struct vma **dead,
+		       u64 *lo, u64 *hi)
+{
+	struct list_node *n;
+	list_for_each(n, &vm->vmas) {
+		struct vma *v = vma_at(n);
+		if (v->kind == VMA_GUARD || v->end <= start || v->start >= end)
+			continue;
+		*lo = MAX(v->start, start);
+		*hi = MIN(v->end, end);
+		if (*lo == v->start && *hi == v->end) {
+			list_remove(&v->link);
+			*dead = v;
+		} else if (*lo == v->start) {
+			v->start = *hi;
+		} else if (*hi == v->end) {
+			v->end = *lo;
+		} else {
+			/* a hole in the middle: v keeps the low part, spare the high */
+			struct vma *h = *spare;
+			*spare = NULL;
+			*h = *v;
+			h->start = *hi;
+			v->end = *lo;
+			list_insert_between(&h->link, &v->link, v->link.next);
+		}
+		return true;
+	}
+	return false;
 }
 
 int vm_unmap(struct vm *vm, u64 start, u64 len)
@@ -168,52 +261,46 @@ int vm_unmap(struct vm *vm, u64 start, u64 len)
 	struct vma *spare = kzalloc(sizeof(*spare));
 	if (!spare)
 		return -ENOMEM;
-	struct list_node *n = vm->vmas.next;
-	while (n != &vm->vmas) {
-		struct vma *v = vma_at(n);
-		n = n->next;
-		if (v->kind == VMA_GUARD || v->end <= start || v->start >= end)
-			continue;
-		u64 lo = MAX(v->start, start), hi = MIN(v->end, end);
-		unmap_pages(vm, lo, hi);
-		if (lo == v->start && hi == v->end) {
-			list_remove(&v->link);
-			kfree(v);
-		} else if (lo == v->start) {
-			v->start = hi;
-		} else if (hi == v->end) {
-			v->end = lo;
-		} else {
-			/* a hole in the middle: v keeps the low part, spare the high */
-			*spare = *v;
-			spare->start = hi;
-			v->end = lo;
-			list_insert_between(&spare->link, &v->link, v->link.next);
-			spare = NULL;
-			break;   /* the range lay inside v: nothing else overlaps */
-		}
+	for (;;) {
+		struct vma *dead = NULL;
+		u64 lo, hi;
+		unsigned long fl = spin_lock_irqsave(&vm->lock);
+		bool more = unmap_step(vm, start, end, &spare, &dead, &lo, &hi);
+		spin_unlock_irqrestore(&vm->lock, fl);
+		if (!more)
+			break;
+		kfree(dead);
+		unmap_pages_flush(vm, lo, hi);
+		if (!spare)
+			break;   /* the range lay inside one VMA: nothing else overlaps */
 	}
 	kfree(spare);
 	return 0;
 }
 
+static int fault_locked(struct vm *vm, u64 addr, bool write, bool exec);
+
+/* Used on a space no other thread runs in (loading, a fork child's). */
 int vm_poke(struct vm *vm, u64 va, const void *src, size_t len)
 {
 	const u8 *s = src;
 	while (len) {
 		unsigned prot;
+		unsigned long fl = spin_lock_irqsave(&vm->lock);
 		u64 pa = arch_uspace_lookup(vm->root, va, &prot);
 		const struct vma *v = vm_find(vm, va);
 		/* a page shared since fork gets its own copy first */
 		if ((!pa || !(prot & UMAP_W)) && v && (v->prot & UMAP_W) &&
-		    vm_fault(vm, va, true, false) == 0)
+		    fault_locked(vm, va, true, false) >= 0)
 			pa = arch_uspace_lookup(vm->root, va, NULL);
-		if (!pa && vm_fault(vm, va, false, false) == 0)
+		if (!pa && fault_locked(vm, va, false, false) >= 0)
 			pa = arch_uspace_lookup(vm->root, va, NULL);
+		size_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
+		if (pa)
+			memcpy(phys_to_virt(pa), s, chunk);
+		spin_unlock_irqrestore(&vm->lock, fl);
 		if (!pa)
 			return -EFAULT;
-		size_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
-		memcpy(phys_to_virt(pa), s, chunk);
 		s += chunk;
 		va += chunk;
 		len -= chunk;
@@ -241,6 +328,14 @@ u64 vm_brk(struct vm *vm, u64 want)
 
 int vm_fault(struct vm *vm, u64 addr, bool write, bool exec)
 {
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
+	int r = fault_locked(vm, addr, write, exec);
+	spin_unlock_irqrestore(&vm->lock, fl);
+	return r;
+}
+
+static int fault_locked(struct vm *vm, u64 addr, bool write, bool exec)
+{
 	const struct vma *v = vm_find(vm, addr);
 	if (!v || !holds_pages(v->kind) || (write && !(v->prot & UMAP_W)) ||
 	    (exec && !(v->prot & UMAP_X)))
@@ -261,8 +356,11 @@ int vm_fault(struct vm *vm, u64 addr, bool write, bool exec)
 		__atomic_add_fetch(&vm_zero_faults, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	if (!write || (prot & UMAP_W))
-		return -EFAULT;   /* present and allowed: not ours to fix */
+	if (!write || (prot & UMAP_W)) {
+		/* present and allowed: another thread resolved it first (the
+		 * fault dropped this CPU's stale entry), or not ours to fix */
+		return (!exec || (prot & UMAP_X)) && vm_shared(vm) ? 0 : -EFAULT;
+	}
 	/* a write to a page shared since fork */
 	struct page *old = phys_to_page(ALIGN_DOWN(pa, PAGE_SIZE));
 	if (page_refcount(old) == 1)   /* the others let go: it is ours */
@@ -278,7 +376,8 @@ int vm_fault(struct vm *vm, u64 addr, bool write, bool exec)
 	}
 	page_put(old);
 	__atomic_add_fetch(&vm_cow_copies, 1, __ATOMIC_RELAXED);
-	return 0;
+	/* another CPU may still read the old page through its TLB */
+	return vm_shared(vm) ? VM_FAULT_FLUSH : 0;
 }
 
 struct vm *vm_clone(struct vm *src)
@@ -286,6 +385,8 @@ struct vm *vm_clone(struct vm *src)
 	struct vm *vm = vm_create();
 	if (!vm)
 		return NULL;
+	vm_lock(src);
+	unsigned long fl = spin_lock_irqsave(&src->lock);
 	vm->brk_start = src->brk_start;
 	vm->brk = src->brk;
 	vm->mmap_top = src->mmap_top;
@@ -315,10 +416,44 @@ struct vm *vm_clone(struct vm *src)
 				arch_uspace_map(src->root, va, pa, shared);   /* its table exists */
 		}
 	}
+	spin_unlock_irqrestore(&src->lock, fl);
+	/* the other threads' CPUs must not keep writing through W entries */
+	vm_shootdown(src, 0, USER_TOP);
+	vm_unlock(src);
 	return vm;
 fail:
+	spin_unlock_irqrestore(&src->lock, fl);
+	vm_shootdown(src, 0, USER_TOP);
+	vm_unlock(src);
 	vm_destroy(vm);
 	return NULL;
+}
+
+/* Is every byte of [start, end) in a VMA (not the guard gap)? */
+static bool range_mapped(struct vm *vm, u64 start, u64 end)
+{
+	u64 at = start;
+	struct list_node *n;
+	list_for_each(n, &vm->vmas) {
+		struct vma *v = vma_at(n);
+		if (v->end <= at || v->start >= end)
+			continue;
+		if (v->start > at || v->kind == VMA_GUARD)
+			return false;
+		at = v->end;
+		if (at >= end)
+			break;
+	}
+	return at >= end;
+}
+
+int vm_discard(struct vm *vm, u64 start, u64 len, bool free)
+{
+	if (!range_mapped(vm, start, start + len))
+		return -ENOMEM;
+	if (free)
+		unmap_pages_flush(vm, start, start + len);
+	return 0;
 }
 
 /* ---- mprotect ---- */
@@ -368,6 +503,7 @@ int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
 		kfree(spare[1]);
 		return -ENOMEM;
 	}
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
 	list_for_each(n, &vm->vmas) {
 		struct vma *v = vma_at(n);
 		if (v->end <= start || v->start >= end)
@@ -392,6 +528,8 @@ int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
 				arch_uspace_map(vm->root, va, pa, (prot & ~UMAP_W) | (old & prot & UMAP_W));
 		}
 	}
+	spin_unlock_irqrestore(&vm->lock, fl);
+	vm_shootdown(vm, start, len);
 	kfree(spare[0]);
 	kfree(spare[1]);
 	return 0;

@@ -203,11 +203,7 @@ static long dup_to(u64 oldfd, u64 newfd, bool cloexec)
 	struct file *f = fd_get(t, oldfd);
 	if (!f)
 		return -EBADF;
-	struct file *old = t->files[newfd];
-	t->files[newfd] = f;
-	t->cloexec[newfd] = cloexec;
-	if (old)
-		file_put(old);
+	fd_replace(t, newfd, f, cloexec);
 	return (long)newfd;
 }
 
@@ -266,11 +262,11 @@ long sys_fcntl(const u64 a[6])
 			file_put(f);
 		break;
 	case F_GETFD:
-		r = t->cloexec[fd] ? FD_CLOEXEC : 0;
+		r = fd_get_cloexec(t, fd);
+		r = r < 0 ? r : r ? FD_CLOEXEC : 0;
 		break;
 	case F_SETFD:
-		t->cloexec[fd] = a[2] & FD_CLOEXEC;
-		r = 0;
+		r = fd_set_cloexec(t, fd, a[2] & FD_CLOEXEC);
 		break;
 	case F_GETFL:
 		r = __atomic_load_n(&f->flags, __ATOMIC_RELAXED);

@@ -6,7 +6,13 @@
 #include "kernel/lib/random.h"
 #include "kernel/lib/string.h"
 
+/* exit ends the calling thread; the last one ends the process */
 long sys_exit(const u64 a[6])
+{
+	proc_thread_exit((int)((a[0] & 0xff) << 8));
+}
+
+long sys_exit_group(const u64 a[6])
 {
 	proc_exit((int)((a[0] & 0xff) << 8));
 }
@@ -14,14 +20,20 @@ long sys_exit(const u64 a[6])
 long sys_getpid(const u64 a[6])
 {
 	(void)a;
-	return proc_current()->pid;   /* one thread per process: tid == pid */
+	return proc_current()->pid;   /* the thread group's id */
+}
+
+long sys_gettid(const u64 a[6])
+{
+	(void)a;
+	return uthread_current()->tid;
 }
 
 long sys_set_tid_address(const u64 a[6])
 {
-	struct proc *p = proc_current();
-	p->clear_child_tid = a[0];
-	return p->pid;
+	struct uthread *ut = uthread_current();
+	ut->clear_child_tid = a[0];
+	return ut->tid;
 }
 
 #define ARCH_SET_GS 0x1001
@@ -31,7 +43,7 @@ long sys_set_tid_address(const u64 a[6])
 
 long sys_arch_prctl(const u64 a[6])
 {
-	struct proc *p = proc_current();
+	struct uthread *p = uthread_current();
 	switch (a[0]) {
 	case ARCH_SET_FS:
 		if (a[1] >= USER_TOP)
@@ -147,11 +159,9 @@ long sys_rt_sigaction(const u64 a[6])
 		return -EFAULT;
 	if (sig < 1 || sig > PROC_NSIG || (a[1] && (sig == SIGKILL || sig == SIGSTOP)))
 		return -EINVAL;
-	struct k_sigaction old = p->sigact[sig - 1];
-	if (a[1]) {
-		act.mask &= ~UNBLOCKABLE;
-		p->sigact[sig - 1] = act;
-	}
+	act.mask &= ~UNBLOCKABLE;
+	struct k_sigaction old;
+	proc_sigaction(p, (int)sig, a[1] ? &act : NULL, &old);
 	if (a[2] && copy_to_user(a[2], &old, sizeof(old)) < 0)
 		return -EFAULT;
 	return 0;
@@ -160,7 +170,7 @@ long sys_rt_sigaction(const u64 a[6])
 /* Linux's order: the set size, reading the new set, how, writing the old. */
 long sys_rt_sigprocmask(const u64 a[6])
 {
-	struct proc *p = proc_current();
+	struct uthread *p = uthread_current();
 	if (a[3] != SIGSET_SIZE)
 		return -EINVAL;
 	u64 set = 0, old = p->sigmask;
@@ -180,4 +190,13 @@ long sys_rt_sigprocmask(const u64 a[6])
 	if (a[2] && copy_to_user(a[2], &old, sizeof(old)) < 0)
 		return -EFAULT;
 	return 0;
+}
+
+/* Linux's order: the size, then writing the set */
+long sys_rt_sigpending(const u64 a[6])
+{
+	if (a[1] > SIGSET_SIZE)
+		return -EINVAL;
+	u64 set = (u64)proc_sigpending();
+	return copy_to_user(a[0], &set, a[1]);
 }

@@ -30,9 +30,20 @@
 #define MAP_SUPPORTED (MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | MAP_EXECUTABLE | \
 		       MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_FIXED_NOREPLACE)
 
+static long do_mmap(struct vm *vm, const u64 a[6]);
+
+/* The threads of a process share its vm: one change at a time ([M]). */
 long sys_mmap(const u64 a[6])
 {
 	struct vm *vm = proc_current()->vm;
+	vm_lock(vm);
+	long r = do_mmap(vm, a);
+	vm_unlock(vm);
+	return r;
+}
+
+static long do_mmap(struct vm *vm, const u64 a[6])
+{
 	u64 addr = a[0], len = a[1], prot = a[2], flags = a[3], off = a[5];
 	s32 fd = (s32)a[4];
 	u64 type = flags & MAP_TYPE;
@@ -95,12 +106,20 @@ long sys_munmap(const u64 a[6])
 	u64 addr = a[0], len = a[1];
 	if ((addr & (PAGE_SIZE - 1)) || len == 0 || addr >= USER_TOP || len > USER_TOP - addr)
 		return -EINVAL;
-	return vm_unmap(proc_current()->vm, addr, ALIGN_UP(len, PAGE_SIZE));
+	struct vm *vm = proc_current()->vm;
+	vm_lock(vm);
+	long r = vm_unmap(vm, addr, ALIGN_UP(len, PAGE_SIZE));
+	vm_unlock(vm);
+	return r;
 }
 
 long sys_brk(const u64 a[6])
 {
-	return (long)vm_brk(proc_current()->vm, a[0]);
+	struct vm *vm = proc_current()->vm;
+	vm_lock(vm);
+	long r = (long)vm_brk(vm, a[0]);
+	vm_unlock(vm);
+	return r;
 }
 
 long sys_mprotect(const u64 a[6])
@@ -118,5 +137,9 @@ long sys_mprotect(const u64 a[6])
 	if ((prot & (PROT_WRITE | PROT_EXEC)) == (PROT_WRITE | PROT_EXEC))
 		return -EACCES;   /* W^X */
 	unsigned uprot = ((prot & PROT_WRITE) ? UMAP_W : 0) | ((prot & PROT_EXEC) ? UMAP_X : 0);
-	return vm_protect(proc_current()->vm, addr, len, uprot, prot == 0);
+	struct vm *vm = proc_current()->vm;
+	vm_lock(vm);
+	long r = vm_protect(vm, addr, len, uprot, prot == 0);
+	vm_unlock(vm);
+	return r;
 }

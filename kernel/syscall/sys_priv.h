@@ -88,8 +88,20 @@ long sys_getuid(const u64 a[6]);
 long sys_sched_yield(const u64 a[6]);
 long sys_pause(const u64 a[6]);
 long sys_rt_sigsuspend(const u64 a[6]);
+long sys_futex(const u64 a[6]);
+long sys_set_robust_list(const u64 a[6]);
+long sys_get_robust_list(const u64 a[6]);
+long sys_sched_getaffinity(const u64 a[6]);
+long sys_sched_setaffinity(const u64 a[6]);
+long sys_sigaltstack(const u64 a[6]);
+long sys_prlimit64(const u64 a[6]);
+long sys_getrlimit(const u64 a[6]);
+long sys_setrlimit(const u64 a[6]);
+long sys_madvise(const u64 a[6]);
 /* sys_misc.c */
 long sys_exit(const u64 a[6]);
+long sys_exit_group(const u64 a[6]);
+long sys_gettid(const u64 a[6]);
 long sys_getpid(const u64 a[6]);
 long sys_set_tid_address(const u64 a[6]);
 long sys_arch_prctl(const u64 a[6]);
@@ -98,5 +110,6 @@ long sys_clock_gettime(const u64 a[6]);
 long sys_getrandom(const u64 a[6]);
 long sys_rt_sigaction(const u64 a[6]);
 long sys_rt_sigprocmask(const u64 a[6]);
+long sys_rt_sigpending(const u64 a[6]);
 
 #endif

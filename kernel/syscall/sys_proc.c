@@ -1,13 +1,19 @@
 /*
- * Processes: fork, vfork, clone (fork's flags only), execve, wait4,
- * waitid, getppid, kill, tkill, tgkill, rt_sigreturn, nanosleep,
- * clock_nanosleep, the process-group calls, the identity calls (one user:
- * root), sched_yield.
+ * Processes and threads: fork, vfork, clone, clone3 (-ENOSYS: both libcs
+ * fall back to clone), execve, wait4, waitid, getppid, kill, tkill,
+ * tgkill, rt_sigreturn, nanosleep, clock_nanosleep, the process-group
+ * calls, the identity calls (one user: root), sched_yield, futex,
+ * set_robust_list, get_robust_list, sched_getaffinity,
+ * sched_setaffinity, the rlimit calls, sigaltstack, madvise.
  *
  * vfork is fork (copy-on-write makes it cheap; the parent does not wait
- * for the child's exec, which POSIX allows). clone takes only what fork
- * means (SIGCHLD as the exit signal, nothing shared): threads are not
- * there yet, and any other flag returns -EINVAL, counted.
+ * for the child's exec, which POSIX allows). clone makes either a process
+ * as fork does (SIGCHLD as the exit signal, nothing shared) or a thread
+ * (CLONE_THREAD with CLONE_VM, CLONE_FS, CLONE_FILES and CLONE_SIGHAND,
+ * what both libcs' pthread_create ask for). The combinations Linux
+ * refuses give -EINVAL as there; the ones Linux allows and Caboose does
+ * not support (sharing some of these without being a thread, e.g.
+ * posix_spawn's CLONE_VM|CLONE_VFORK; namespaces) give -EINVAL too.
  */
 #include "kernel/syscall/sys_priv.h"
 #include "kernel/lib/string.h"
@@ -23,15 +29,38 @@ long sys_fork(const u64 a[6])
 
 #define CSIGNAL 0xff
 #define CLONE_FORK_FLAGS (CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID)
+#define CLONE_THREAD_NEEDS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
+#define CLONE_THREAD_FLAGS (CLONE_THREAD_NEEDS | CLONE_SYSVSEM | CLONE_SETTLS | \
+			    CLONE_FORK_FLAGS | CLONE_DETACHED)
 
 long sys_clone(const u64 a[6])
 {
 	/* clone(flags, stack, parent_tid, child_tid, tls) */
-	if ((a[0] & ~(u64)(CSIGNAL | CLONE_FORK_FLAGS)) || (a[0] & CSIGNAL) != SIGCHLD || a[1])
-		return -EINVAL;   /* threads, vfork's sharing, namespaces: not supported */
+	u64 fl = a[0];
+	/* what Linux refuses (kernel/fork.c), in its order */
+	if ((fl & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS))
+		return -EINVAL;
+	if ((fl & CLONE_THREAD) && !(fl & CLONE_SIGHAND))
+		return -EINVAL;
+	if ((fl & CLONE_SIGHAND) && !(fl & CLONE_VM))
+		return -EINVAL;
+	if ((fl & CLONE_PIDFD) && (fl & CLONE_PARENT_SETTID))
+		return -EINVAL;
 	struct user_regs r;
 	arch_user_get_regs(&r);
-	return proc_fork(&r, a[0], a[2], a[3]);
+	if (fl & CLONE_THREAD) {
+		if ((fl & CLONE_THREAD_NEEDS) != CLONE_THREAD_NEEDS ||
+		    (fl & ~(u64)(CSIGNAL | CLONE_THREAD_FLAGS)))
+			return -EINVAL;   /* a thread with its own files or fs: not supported */
+		if ((fl & CLONE_SETTLS) && a[4] >= USER_TOP)
+			return -EPERM;   /* as ARCH_SET_FS */
+		if (a[1])
+			r.rsp = a[1];
+		return proc_clone_thread(&r, fl, a[2], a[3], a[4]);
+	}
+	if ((fl & ~(u64)(CSIGNAL | CLONE_FORK_FLAGS)) || (fl & CSIGNAL) != SIGCHLD || a[1])
+		return -EINVAL;   /* vfork's sharing, namespaces: not supported */
+	return proc_fork(&r, fl, a[2], a[3]);
 }
 
 #define EXEC_STRINGS (128 * 1024)   /* argument and environment bytes */
@@ -186,21 +215,18 @@ long sys_kill(const u64 a[6])
 	return proc_kill(pid, (s32)a[1]);
 }
 
-/* one thread a process: a thread id is its process id */
 long sys_tkill(const u64 a[6])
 {
 	if ((s32)a[0] <= 0)
 		return -EINVAL;
-	return proc_kill((s32)a[0], (s32)a[1]);
+	return proc_tkill(0, (s32)a[0], (s32)a[1]);
 }
 
 long sys_tgkill(const u64 a[6])
 {
 	if ((s32)a[0] <= 0 || (s32)a[1] <= 0)
 		return -EINVAL;
-	if (a[0] != a[1])
-		return -ESRCH;
-	return proc_kill((s32)a[1], (s32)a[2]);
+	return proc_tkill((s32)a[0], (s32)a[1], (s32)a[2]);
 }
 
 long sys_rt_sigreturn(const u64 a[6])
@@ -327,4 +353,171 @@ long sys_rt_sigsuspend(const u64 a[6])
 	if (copy_from_user(&mask, a[0], sizeof(mask)) < 0)
 		return -EFAULT;
 	return proc_sigsuspend(&mask);
+}
+
+long sys_futex(const u64 a[6]) { return futex_call(a[0], a[1], a[2], a[3], a[4], a[5]); }
+
+/* struct robust_list_head: next, futex_offset, list_op_pending */
+#define ROBUST_HEAD_SIZE 24
+
+long sys_set_robust_list(const u64 a[6])
+{
+	if (a[1] != ROBUST_HEAD_SIZE)
+		return -EINVAL;
+	struct uthread *ut = uthread_current();
+	ut->robust_list = a[0];
+	ut->robust_len = a[1];
+	return 0;
+}
+
+/* get_robust_list(pid, head_ptr, len_ptr): pid 0 or a thread's id */
+long sys_get_robust_list(const u64 a[6])
+{
+	struct uthread *ut = uthread_current();
+	s32 tid = (s32)a[0];
+	if (tid && tid != ut->tid)
+		return proc_tkill(0, tid, 0) < 0 ? -ESRCH : -EPERM;   /* others': not supported */
+	u64 len = ROBUST_HEAD_SIZE;
+	if (copy_to_user(a[2], &len, sizeof(len)) < 0)
+		return -EFAULT;
+	return copy_to_user(a[1], &ut->robust_list, sizeof(u64));
+}
+
+/* sched_getaffinity(pid, len, mask): every CPU, as Linux with no
+ * affinity set; the mask is one long (Linux: nr_cpu_ids bits rounded up to
+ * longs). */
+long sys_sched_getaffinity(const u64 a[6])
+{
+	s32 pid = (s32)a[0];
+	u64 len = a[1];
+	if (len * 8 < ncpus || (len & 7))
+		return -EINVAL;
+	if (pid < 0)
+		return -ESRCH;
+	if (pid && proc_tkill(0, pid, 0) < 0)
+		return -ESRCH;
+	u64 mask = ncpus >= 64 ? ~0ULL : (1ULL << ncpus) - 1;
+	if (copy_to_user(a[2], &mask, sizeof(mask)) < 0)
+		return -EFAULT;
+	return sizeof(mask);
+}
+
+/* Caboose places threads itself: a mask holding every CPU is accepted,
+ * any narrower one is not supported (-EINVAL). */
+long sys_sched_setaffinity(const u64 a[6])
+{
+	s32 pid = (s32)a[0];
+	if (pid < 0)
+		return -ESRCH;
+	if (pid && proc_tkill(0, pid, 0) < 0)
+		return -ESRCH;
+	u64 mask = 0;
+	u64 n = MIN(a[1], sizeof(mask));
+	if (n && copy_from_user(&mask, a[2], n) < 0)
+		return -EFAULT;
+	u64 all = ncpus >= 64 ? ~0ULL : (1ULL << ncpus) - 1;
+	if (!(mask & all))
+		return -EINVAL;
+	return (mask & all) == all ? 0 : -EINVAL;
+}
+
+long sys_sigaltstack(const u64 a[6]) { return proc_sigaltstack(a[0], a[1]); }
+
+/* ---- resource limits: Linux's defaults for a first process; the
+ * descriptor limit is the table's size. Setting one lowers or restates it
+ * (raising above these: not supported, -EPERM). ---- */
+#define RLIM_INFINITY (~0ULL)
+#define RLIMIT_NLIMITS 16
+struct rlim {
+	u64 cur, max;
+};
+static const struct rlim rlim_default[RLIMIT_NLIMITS] = {
+	[0] = { RLIM_INFINITY, RLIM_INFINITY },            /* CPU */
+	[1] = { RLIM_INFINITY, RLIM_INFINITY },            /* FSIZE */
+	[2] = { RLIM_INFINITY, RLIM_INFINITY },            /* DATA */
+	[3] = { 8UL << 20, RLIM_INFINITY },                /* STACK */
+	[4] = { 0, RLIM_INFINITY },                        /* CORE */
+	[5] = { RLIM_INFINITY, RLIM_INFINITY },            /* RSS */
+	[6] = { 4096, 4096 },                              /* NPROC */
+	[7] = { FD_MAX, FD_MAX },                          /* NOFILE */
+	[8] = { 8UL << 20, 8UL << 20 },                    /* MEMLOCK */
+	[9] = { RLIM_INFINITY, RLIM_INFINITY },            /* AS */
+	[10] = { RLIM_INFINITY, RLIM_INFINITY },           /* LOCKS */
+	[11] = { 4096, 4096 },                             /* SIGPENDING */
+	[12] = { 819200, 819200 },                         /* MSGQUEUE */
+	[13] = { 0, 0 },                                   /* NICE */
+	[14] = { 0, 0 },                                   /* RTPRIO */
+	[15] = { RLIM_INFINITY, RLIM_INFINITY },           /* RTTIME */
+};
+
+static long do_prlimit(s32 pid, u64 res, u64 unew, u64 uold)
+{
+	if (res >= RLIMIT_NLIMITS)
+		return -EINVAL;
+	struct proc *p = proc_current();
+	if (pid && pid != p->pid && proc_tkill(0, pid, 0) < 0 && proc_kill(pid, 0) < 0)
+		return -ESRCH;
+	if (pid && pid != p->pid)
+		return -EPERM;   /* another process's limits: not supported */
+	struct rlim n;
+	if (unew) {
+		if (copy_from_user(&n, unew, sizeof(n)) < 0)
+			return -EFAULT;
+		if (n.cur > n.max)
+			return -EINVAL;
+	}
+	struct rlim old = rlim_default[res];
+	if (p->rlim_set[res])
+		old = (struct rlim){ p->rlim[res].cur, p->rlim[res].max };
+	if (unew) {
+		if (n.max > old.max)
+			return -EPERM;
+		p->rlim[res] = (struct rlimit_pair){ n.cur, n.max };
+		p->rlim_set[res] = true;
+	}
+	if (uold && copy_to_user(uold, &old, sizeof(old)) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+long sys_prlimit64(const u64 a[6]) { return do_prlimit((s32)a[0], a[1], a[2], a[3]); }
+long sys_getrlimit(const u64 a[6]) { return do_prlimit(0, a[0], 0, a[1]); }
+long sys_setrlimit(const u64 a[6]) { return do_prlimit(0, a[0], a[1], 0); }
+
+#define MADV_NORMAL     0
+#define MADV_RANDOM     1
+#define MADV_SEQUENTIAL 2
+#define MADV_WILLNEED   3
+#define MADV_DONTNEED   4
+#define MADV_FREE       8
+
+/* The hints are taken (and do nothing); MADV_DONTNEED and MADV_FREE give
+ * the pages back (the next touch finds zeros, as Linux's private anonymous
+ * memory); the rest: -EINVAL. */
+long sys_madvise(const u64 a[6])
+{
+	u64 addr = a[0], len = a[1], adv = a[2];
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	len = ALIGN_UP(len, PAGE_SIZE);
+	if (addr >= USER_TOP || len > USER_TOP - addr)
+		return -EINVAL;
+	switch (adv) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_DONTNEED:
+	case MADV_FREE:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!len)
+		return 0;
+	struct vm *vm = proc_current()->vm;
+	vm_lock(vm);
+	long r = vm_discard(vm, addr, len, adv == MADV_DONTNEED || adv == MADV_FREE);
+	vm_unlock(vm);
+	return r;
 }

@@ -58,11 +58,11 @@ static const struct sys_entry table[NR_MAX] = {
 	[89] = { sys_readlink, "readlink" },
 	[95] = { sys_umask, "umask" },
 	[158] = { sys_arch_prctl, "arch_prctl" },
-	[186] = { sys_getpid, "gettid" },
+	[186] = { sys_gettid, "gettid" },
 	[217] = { sys_getdents64, "getdents64" },
 	[218] = { sys_set_tid_address, "set_tid_address" },
 	[228] = { sys_clock_gettime, "clock_gettime" },
-	[231] = { sys_exit, "exit_group" },
+	[231] = { sys_exit_group, "exit_group" },
 	[257] = { sys_openat, "openat" },
 	[258] = { sys_mkdirat, "mkdirat" },
 	[262] = { sys_newfstatat, "newfstatat" },
@@ -105,6 +105,17 @@ static const struct sys_entry table[NR_MAX] = {
 	[271] = { sys_ppoll, "ppoll" },
 	[266] = { sys_symlinkat, "symlinkat" },
 	[130] = { sys_rt_sigsuspend, "rt_sigsuspend" },
+	[202] = { sys_futex, "futex" },
+	[273] = { sys_set_robust_list, "set_robust_list" },
+	[274] = { sys_get_robust_list, "get_robust_list" },
+	[203] = { sys_sched_setaffinity, "sched_setaffinity" },
+	[204] = { sys_sched_getaffinity, "sched_getaffinity" },
+	[131] = { sys_sigaltstack, "sigaltstack" },
+	[97] = { sys_getrlimit, "getrlimit" },
+	[160] = { sys_setrlimit, "setrlimit" },
+	[302] = { sys_prlimit64, "prlimit64" },
+	[28] = { sys_madvise, "madvise" },
+	[127] = { sys_rt_sigpending, "rt_sigpending" },
 };
 
 /* [atomic] calls and failed calls by number; the last bucket is every
@@ -115,9 +126,12 @@ static long dispatch(u64 nr, const u64 args[6])
 {
 	unsigned idx = nr < NR_MAX ? (unsigned)nr : NR_MAX - 1;
 	u64 n = __atomic_add_fetch(&calls[idx], 1, __ATOMIC_RELAXED);
-	struct proc *p = proc_current();
-	if (p)
-		p->syscalls++;
+	struct uthread *ut = uthread_current();
+	struct proc *p = ut ? ut->proc : NULL;
+	if (ut) {
+		ut->syscalls++;
+		__atomic_add_fetch(&p->syscalls, 1, __ATOMIC_RELAXED);
+	}
 	sys_fn fn = nr < NR_MAX ? table[nr].fn : NULL;
 	if (!fn) {
 		__atomic_add_fetch(&errors[idx], 1, __ATOMIC_RELAXED);
@@ -127,9 +141,9 @@ static long dispatch(u64 nr, const u64 args[6])
 		return -ENOSYS;
 	}
 	long r = fn(args);
-	if (p) {   /* for a signal handler's SA_RESTART (kernel/proc/signal.c) */
-		p->last_nr = (long)nr;
-		p->last_result = r;
+	if (ut) {   /* for a signal handler's SA_RESTART (kernel/proc/signal.c) */
+		ut->last_nr = (long)nr;
+		ut->last_result = r;
 	}
 	if (r < 0 && r >= -4095)
 		__atomic_add_fetch(&errors[idx], 1, __ATOMIC_RELAXED);
