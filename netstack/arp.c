@@ -8,6 +8,15 @@
  * entry (RFC 826's merge); other ARP traffic only refreshes entries that
  * exist, so an ARP storm cannot fill the table. A full table evicts the
  * oldest resolved entry; when all are incomplete the new packet is dropped.
+ *
+ * Every change to the table happens under the lock, between two steps of a
+ * sequence count (write_begin/write_end). arp_output, called for every
+ * packet sent, first looks for a resolved entry without the lock (the
+ * entry it found last is tried first): a look the count shows was not
+ * disturbed by a change gives the MAC address; anything else (no resolved
+ * entry, a change meanwhile) takes the lock. Under wrk on 2 CPUs the lock
+ * had become the most taken one (up to 3% of all samples in
+ * raw_spin_lock) once the route table's lock was gone.
  */
 #include "netstack/net_priv.h"
 #include "kernel/lib/string.h"
@@ -34,6 +43,59 @@ struct arp_entry {
 static struct arp_entry table[ARP_SIZE];   /* [A] */
 static spinlock_t arp_lock = SPINLOCK_INIT("arp");
 static u64 requests_sent, replies_sent;     /* [A] */
+static u32 arp_seq;                         /* [A] to write; odd during a change */
+static u32 arp_hint;                        /* [atomic] index of the last lock-free hit */
+static u64 fast_hits, fast_misses;          /* [atomic] lock-free looks: MAC found or not */
+
+static void write_begin(void)
+{
+	spin_lock(&arp_lock);
+	__atomic_store_n(&arp_seq, arp_seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void write_end(void)
+{
+	__atomic_store_n(&arp_seq, arp_seq + 1, __ATOMIC_RELEASE);
+	spin_unlock(&arp_lock);
+}
+
+static bool resolved_as(const struct arp_entry *e, struct netif *ifp, ip4_t ip)
+{
+	return __atomic_load_n(&e->state, __ATOMIC_RELAXED) == ARP_RESOLVED &&
+	       __atomic_load_n(&e->ip, __ATOMIC_RELAXED) == ip &&
+	       __atomic_load_n(&e->ifp, __ATOMIC_RELAXED) == ifp;
+}
+
+/* The MAC address of a resolved entry for (ifp, ip), read without the
+ * lock; false when there is none or the table kept changing. */
+static bool lookup_unlocked(struct netif *ifp, ip4_t ip, u8 mac[6])
+{
+	for (int tries = 0; tries < 4; tries++) {
+		u32 seq = __atomic_load_n(&arp_seq, __ATOMIC_ACQUIRE);
+		if (seq & 1)
+			continue;
+		u32 i = __atomic_load_n(&arp_hint, __ATOMIC_RELAXED) % ARP_SIZE;
+		if (!resolved_as(&table[i], ifp, ip)) {
+			for (i = 0; i < ARP_SIZE && !resolved_as(&table[i], ifp, ip); i++)
+				;
+		}
+		if (i < ARP_SIZE) {
+			for (int k = 0; k < 6; k++)
+				mac[k] = __atomic_load_n(&table[i].mac[k], __ATOMIC_RELAXED);
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&arp_seq, __ATOMIC_RELAXED) != seq)
+			continue;
+		if (i == ARP_SIZE)
+			break;
+		__atomic_store_n(&arp_hint, i, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&fast_hits, 1, __ATOMIC_RELAXED);
+		return true;
+	}
+	__atomic_fetch_add(&fast_misses, 1, __ATOMIC_RELAXED);
+	return false;
+}
 
 static struct arp_entry *find(struct netif *ifp, ip4_t ip)
 {
@@ -161,7 +223,7 @@ void arp_input(struct netif *ifp, struct pkb *b)
 	u8 mac[6];
 	memcpy(mac, a->sha, 6);
 	u64 now = net_now_ns();
-	spin_lock(&arp_lock);
+	write_begin();
 	struct arp_entry *e = spa ? find(ifp, spa) : NULL;
 	if (!e && for_us && spa) {
 		e = alloc_entry(); /* free, or resolved (whose queue is empty) */
@@ -180,7 +242,7 @@ void arp_input(struct netif *ifp, struct pkb *b)
 	}
 	if (for_us && op == ARP_OP_REQUEST)
 		replies_sent++;
-	spin_unlock(&arp_lock);
+	write_end();
 	flush_queue(ifp, q, mac);
 
 	if (for_us && op == ARP_OP_REQUEST) {
@@ -204,21 +266,23 @@ int arp_output(struct netif *ifp, struct pkb *b, ip4_t nh)
 {
 	if (net_is_broadcast(ifp, nh))
 		return eth_output(ifp, b, eth_broadcast, ETH_P_IP);
+	u8 mac[6];
+	if (lookup_unlocked(ifp, nh, mac))
+		return eth_output(ifp, b, mac, ETH_P_IP);
 	u64 now = net_now_ns();
 	bool send_req = false;
 	struct pkb *dropped = NULL;
-	spin_lock(&arp_lock);
+	write_begin();
 	struct arp_entry *e = find(ifp, nh);
 	if (e && e->state == ARP_RESOLVED) {
-		u8 mac[6];
 		memcpy(mac, e->mac, 6);
-		spin_unlock(&arp_lock);
+		write_end();
 		return eth_output(ifp, b, mac, ETH_P_IP);
 	}
 	if (!e) {
 		e = alloc_entry();
 		if (!e) {
-			spin_unlock(&arp_lock);
+			write_end();
 			net_drop(b, NET_DROP_arp_table_full);
 			return -ENOBUFS;
 		}
@@ -246,7 +310,7 @@ int arp_output(struct netif *ifp, struct pkb *b, ip4_t nh)
 		e->q_head = b;
 	e->q_tail = b;
 	e->nq++;
-	spin_unlock(&arp_lock);
+	write_end();
 	if (dropped)
 		net_drop(dropped, NET_DROP_arp_queue_full);
 	if (send_req)
@@ -254,12 +318,18 @@ int arp_output(struct netif *ifp, struct pkb *b, ip4_t nh)
 	return 0;
 }
 
+void arp_fast_stats(u64 *hits, u64 *misses)
+{
+	*hits = __atomic_load_n(&fast_hits, __ATOMIC_RELAXED);
+	*misses = __atomic_load_n(&fast_misses, __ATOMIC_RELAXED);
+}
+
 void arp_tick(u64 now)
 {
 	struct { struct netif *ifp; ip4_t ip; } resend[16];
 	int nres = 0;
 	struct pkb *dead = NULL;
-	spin_lock(&arp_lock);
+	write_begin();
 	for (int i = 0; i < ARP_SIZE; i++) {
 		struct arp_entry *e = &table[i];
 		if (e->state == ARP_RESOLVED && now - e->updated_ns > ARP_TTL_S * 1000000000ULL) {
@@ -276,7 +346,7 @@ void arp_tick(u64 now)
 			}
 		}
 	}
-	spin_unlock(&arp_lock);
+	write_end();
 	drop_list(dead, NET_DROP_arp_unresolved);
 	for (int i = 0; i < nres; i++)
 		arp_send(resend[i].ifp, ARP_OP_REQUEST, eth_broadcast, zero_mac, resend[i].ip);
@@ -285,14 +355,14 @@ void arp_tick(u64 now)
 void arp_flush_if(struct netif *ifp)
 {
 	struct pkb *dead = NULL;
-	spin_lock(&arp_lock);
+	write_begin();
 	for (int i = 0; i < ARP_SIZE; i++) {
 		struct arp_entry *e = &table[i];
 		if (e->state != ARP_FREE && e->ifp == ifp) {
 			free_entry(e, &dead);
 		}
 	}
-	spin_unlock(&arp_lock);
+	write_end();
 	drop_list(dead, NET_DROP_arp_unresolved);
 }
 

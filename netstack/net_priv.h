@@ -111,6 +111,8 @@ struct arp_info {
 	int ifindex;
 };
 int arp_list(struct arp_info *out, int max);
+/* arp_output's looks without the lock: MAC found, or not (then it locks) */
+void arp_fast_stats(u64 *hits, u64 *misses);
 int arp_lookup(ip4_t ip, u8 mac[6]);                /* tests: 0 if resolved */
 
 /* ---- routes ---- */

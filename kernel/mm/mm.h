@@ -8,7 +8,8 @@
  * count reaches zero. Zero-copy paths share pages this way: the page cache,
  * user memory and NIC descriptors each hold their own reference. Order-0
  * pages come from a per-CPU cache; page_put from any context is allowed
- * (interrupt handlers included).
+ * (interrupt handlers included). Before it returns NULL, page_alloc empties
+ * the per-CPU caches (objects, then pages) and tries once more.
  *
  * Objects. kmalloc/kfree, and typed caches (kmem_cache_create), keep
  * metadata checks on in every build: freeing a pointer kmalloc never
@@ -57,7 +58,8 @@ u64 page_to_phys(const struct page *p);
 struct page *phys_to_page(u64 pa);
 void *page_address(const struct page *p);
 struct page *virt_to_page(const void *va);
-/* Return every per-CPU cached page to the buddy lists (for accounting). */
+/* Return every per-CPU cached page to the buddy lists (for accounting),
+ * after the object caches' per-CPU caches (slab_reclaim). */
 void page_drain_caches(void);
 
 struct page_stats {
@@ -86,10 +88,27 @@ void slab_init(void);
 struct kmem_cache_stats {
 	const char *name;
 	u32 obj_size, slot_size, objs_per_slab;
-	u64 slabs, inuse, allocs, frees;
+	u64 slabs, inuse, allocs, frees;   /* inuse: handed out, not freed */
+	/* per-CPU caches (slab.c): objects held in them (free, but still out of
+	 * their slabs), each CPU's capacity, CPUs that have one; calls served
+	 * there; batches moved from and to the slabs */
+	u64 cached;
+	u32 cpu_limit, cpus;
+	u64 cpu_allocs, cpu_frees, refills, drains;
 };
 /* Fill up to max entries; returns the number of caches. */
 int kmem_cache_stats(struct kmem_cache_stats *out, int max);
+
+struct slab_cpu_cache_stats {
+	u64 stacks, pool, pool_exhausted;  /* per-CPU stacks in use, their pool, misses */
+	u64 reclaims, reclaimed;           /* slab_reclaim calls, objects it moved */
+};
+void slab_cpu_cache_stats(struct slab_cpu_cache_stats *out);
+/* Empty every CPU's cache of every object cache back into the slabs (empty
+ * slabs go back to the page allocator); returns the objects moved. Memory
+ * pressure: page_alloc calls it before it fails. Any context, no slab lock
+ * held. */
+u64 slab_reclaim(void);
 
 /* -- kernel stacks -- */
 struct kstack {

@@ -45,7 +45,8 @@ static int cmd_mem(struct repl_out *o, int argc, char **argv)
 	return 0;
 }
 
-REPL_CMD("slab", cmd_slab, "", "object caches: size, slabs, objects in use");
+REPL_CMD("slab", cmd_slab, "",
+	 "object caches: size, slabs, objects in use, per-CPU caches (cached, limit, hits, batches)");
 static int cmd_slab(struct repl_out *o, int argc, char **argv)
 {
 	(void)argc;
@@ -53,21 +54,42 @@ static int cmd_slab(struct repl_out *o, int argc, char **argv)
 	static struct kmem_cache_stats st[64];
 	int n = kmem_cache_stats(st, 64);
 	repl_table_begin(o, "slab", "cache::14 size:n:5 slot:n:5 per_slab:n:8 slabs:n:6 "
-			 "inuse:n:8 allocs:n:10 frees:n:10");
+			 "inuse:n:8 allocs:n:10 frees:n:10 cached:n:6 cpu_limit:n:9 "
+			 "cpu_allocs:n:10 cpu_frees:n:10 refills:n:8 drains:n:8");
 	for (int i = 0; i < n; i++) {
-		char v[7][24];
-		u64 nums[7] = { st[i].obj_size, st[i].slot_size, st[i].objs_per_slab, st[i].slabs,
-				st[i].inuse, st[i].allocs, st[i].frees };
-		const char *cells[8] = { st[i].name };
-		for (int k = 0; k < 7; k++) {
+		enum { NUMS = 13 };
+		char v[NUMS][24];
+		u64 nums[NUMS] = { st[i].obj_size, st[i].slot_size, st[i].objs_per_slab,
+				   st[i].slabs, st[i].inuse, st[i].allocs, st[i].frees,
+				   st[i].cached, st[i].cpu_limit, st[i].cpu_allocs,
+				   st[i].cpu_frees, st[i].refills, st[i].drains };
+		const char *cells[NUMS + 1] = { st[i].name };
+		for (int k = 0; k < NUMS; k++) {
 			ksnprintf(v[k], sizeof(v[k]), "%llu", (unsigned long long)nums[k]);
 			cells[k + 1] = v[k];
 		}
 		repl_row(o, cells);
 	}
 	repl_table_end(o);
+	struct slab_cpu_cache_stats cs;
+	slab_cpu_cache_stats(&cs);
+	repl_obj_begin(o, "cpu_caches");
+	repl_kv_u64(o, "stacks", cs.stacks);
+	repl_kv_u64(o, "pool", cs.pool);
+	repl_kv_u64(o, "pool_exhausted", cs.pool_exhausted);
+	repl_kv_u64(o, "reclaims", cs.reclaims);
+	repl_kv_u64(o, "reclaimed", cs.reclaimed);
+	repl_obj_end(o);
 	return 0;
 }
+
+static u64 c_slab_reclaims(void)
+{
+	struct slab_cpu_cache_stats cs;
+	slab_cpu_cache_stats(&cs);
+	return cs.reclaims;
+}
+KCOUNTER("slab.reclaims", "calls", c_slab_reclaims);
 
 static u64 c_page_allocs(void)
 {

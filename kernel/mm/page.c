@@ -171,6 +171,7 @@ static void pcp_free(struct page *p)
 
 void page_drain_caches(void)
 {
+	slab_reclaim();   /* empty slabs come back as pages first */
 	for (int i = 0; i < MAX_CPUS; i++) {
 		unsigned long f = irq_save();
 		raw_spin_lock(&pcp[i].lock);
@@ -183,17 +184,26 @@ void page_drain_caches(void)
 
 /* ---- public interface ---- */
 
+static struct page *take(unsigned order)
+{
+	if (order == 0)
+		return pcp_alloc();
+	unsigned long f = spin_lock_irqsave(&buddy.lock);
+	struct page *p = buddy_take(order);
+	spin_unlock_irqrestore(&buddy.lock, f);
+	return p;
+}
+
 struct page *page_alloc(unsigned order)
 {
-	struct page *p;
 	if (order > PAGE_MAX_ORDER)
 		return NULL;
-	if (order == 0) {
-		p = pcp_alloc();
-	} else {
-		unsigned long f = spin_lock_irqsave(&buddy.lock);
-		p = buddy_take(order);
-		spin_unlock_irqrestore(&buddy.lock, f);
+	struct page *p = take(order);
+	if (unlikely(!p)) {
+		/* memory pressure: what the per-CPU caches (objects' and pages')
+		 * hold goes back to the buddy lists, then one more try */
+		page_drain_caches();
+		p = take(order);
 	}
 	if (!p)
 		return NULL;

@@ -13,9 +13,34 @@
  * double free), and that the canary is intact (else: overrun). Each check
  * panics with a message naming the failure.
  *
+ * Per-CPU caches. In front of each cache's slabs every CPU keeps a small
+ * stack of free objects (struct cpu_cache, a "magazine" of at most `limit`
+ * objects, sized so that it holds about 32 KiB). kmem_cache_alloc and
+ * kmem_cache_free/kfree take from and give to the calling CPU's stack with
+ * interrupts off and only that stack's own lock, which no other CPU takes
+ * on the fast path; the cache's shared lock is taken once per `batch`
+ * objects, when the stack is empty (refill from partial slabs) or full
+ * (drain half of it back). An object freed on another CPU than the one that
+ * allocated it simply joins that CPU's stack. Objects in a stack stay
+ * marked in use in their slab's bitmap; their trailer is overwritten with a
+ * "free in a CPU cache" mark, so a second free of one is caught there (a
+ * double free racing on two CPUs is caught when the stack drains: the slab
+ * bit is clear by then). Memory pressure: page_alloc calls slab_reclaim()
+ * before it fails, which empties every stack (page_drain_caches, used for
+ * accounting, does too). An allocation that finds no partial slab takes the
+ * old path (one object straight from a new slab) and the next refill uses
+ * that slab.
+ *
+ * Counters: allocs and frees count every call (per CPU in the stacks, in
+ * the cache for the slow path); inuse as reported is the objects handed out
+ * and not freed: the slabs' in-use count minus the objects in stacks.
+ *
  * Locks: [C] cache->lock guards the cache's slab lists, every slab header of
- * the cache and the counters. kmalloc may be called with interrupts
- * disabled; it never sleeps.
+ * the cache and the cache's counters. [K] cpu_cache->lock guards one CPU's
+ * stack and its counters; taken with interrupts off, by its CPU, or by
+ * slab_reclaim and kmem_cache_stats from elsewhere. Order: [K] before [C];
+ * several [K] of one cache in increasing CPU order. kmalloc may be called
+ * with interrupts disabled; it never sleeps.
  */
 #include "kernel/mm/mm.h"
 #include "kernel/console/console.h"
@@ -27,6 +52,11 @@
 #define CANARY_KEY 0xc0ffee5a11adb0b5ULL
 #define SLAB_MAX_OBJS 512
 #define MAX_CACHES 48
+#define CPU_CACHE_MAX 64        /* objects per CPU stack, at most */
+#define CPU_CACHE_MIN 8
+#define CPU_CACHE_BYTES 32768   /* a stack holds about this many bytes */
+#define CPU_CACHE_POOL 256      /* stacks for all caches and CPUs */
+#define FREE_MARK_KEY 0xf7eec0c0a5ed1e55ULL
 
 struct slab {
 	u32 magic;
@@ -44,11 +74,26 @@ struct kmem_cache {
 	u32 slot_size;   /* object + canary, 16-byte aligned */
 	u32 nobjs;       /* per slab */
 	u32 order;       /* slab size: 2^order pages */
+	u32 limit, batch;          /* per-CPU stack: capacity, objects moved at a time */
 	spinlock_t lock;
 	struct list_node partial;  /* [C] slabs with free slots */
 	struct list_node full;     /* [C] */
-	u64 slabs, inuse, allocs, frees; /* [C] */
+	u64 slabs, inuse, allocs, frees; /* [C] inuse: out of the slabs (stacks included) */
+	struct cpu_cache *cpu[MAX_CPUS];   /* [atomic] set once, on the CPU's first use */
 };
+
+struct cpu_cache {
+	spinlock_t lock;
+	u32 n;                             /* [K] objects in objs[] */
+	u64 allocs, frees;                 /* [K] served by this stack */
+	u64 refills, drains;               /* [K] batches moved from / to the slabs */
+	void *objs[CPU_CACHE_MAX];         /* [K] */
+} __aligned(CACHELINE);
+
+static struct cpu_cache cpu_pool[CPU_CACHE_POOL];
+static u32 cpu_pool_used;              /* [atomic] */
+static u64 cpu_pool_exhausted;         /* [atomic] CPUs left without a stack */
+static u64 reclaims, reclaimed;        /* [atomic] slab_reclaim calls, objects */
 
 static struct kmem_cache caches[MAX_CACHES];
 static int ncaches;
@@ -65,6 +110,9 @@ static inline u64 trailer_of(const void *obj, u32 size)
 {
 	return ((u64)size << 32) | (u32)((canary_of(obj) >> 7) ^ size);
 }
+
+/* An object sitting in a per-CPU stack carries this in its trailer. */
+static inline u64 free_mark_of(const void *obj) { return FREE_MARK_KEY ^ (u64)(uptr)obj; }
 
 static void arm_canary(struct kmem_cache *c, void *obj, u32 size)
 {
@@ -110,6 +158,8 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size)
 		c->order++;
 	u64 usable = (PAGE_SIZE << c->order) - ALIGN_UP(sizeof(struct slab), 16);
 	c->nobjs = (u32)MIN(usable / c->slot_size, (u64)SLAB_MAX_OBJS);
+	c->limit = MIN(MAX(CPU_CACHE_BYTES / c->slot_size, (u32)CPU_CACHE_MIN), (u32)CPU_CACHE_MAX);
+	c->batch = c->limit / 2;
 	spin_init(&c->lock, name);
 	list_init(&c->partial);
 	list_init(&c->full);
@@ -135,20 +185,9 @@ static struct slab *slab_new(struct kmem_cache *c)
 	return s;
 }
 
-static void *cache_alloc(struct kmem_cache *c, u32 size)
+/* Take a free slot of partial slab s. [C] */
+static void *slab_take(struct kmem_cache *c, struct slab *s)
 {
-	unsigned long f = spin_lock_irqsave(&c->lock);
-	struct slab *s;
-	if (list_empty(&c->partial)) {
-		spin_unlock_irqrestore(&c->lock, f);
-		s = slab_new(c);   /* outside the lock: page_alloc has its own */
-		if (!s)
-			return NULL;
-		f = spin_lock_irqsave(&c->lock);
-		list_push_front(&c->partial, &s->link);
-		c->slabs++;
-	}
-	s = list_entry(c->partial.next, struct slab, link);
 	u32 idx = 0;
 	for (u32 w = 0; w < ARRAY_SIZE(s->bitmap); w++) {
 		if (~s->bitmap[w]) {
@@ -158,17 +197,158 @@ static void *cache_alloc(struct kmem_cache *c, u32 size)
 	}
 	if (idx >= s->nobjs)
 		panic("kmem_cache_alloc(%s): partial slab %p has no free slot", c->name, s);
-	s->bitmap[idx / 64] |= 1ULL << (idx % 64);
+	__atomic_store_n(&s->bitmap[idx / 64], s->bitmap[idx / 64] | (1ULL << (idx % 64)),
+			 __ATOMIC_RELAXED);
 	if (++s->inuse == s->nobjs) {
 		list_remove(&s->link);
 		list_push_front(&c->full, &s->link);
 	}
 	c->inuse++;
+	return s->objs + (u64)idx * c->slot_size;
+}
+
+/* The slow path: one object straight from the slabs, a new slab if none has
+ * room (allocated outside the lock: page_alloc has its own). */
+static void *cache_alloc_slow(struct kmem_cache *c, u32 size)
+{
+	unsigned long f = spin_lock_irqsave(&c->lock);
+	if (list_empty(&c->partial)) {
+		spin_unlock_irqrestore(&c->lock, f);
+		struct slab *s = slab_new(c);
+		if (!s)
+			return NULL;
+		f = spin_lock_irqsave(&c->lock);
+		list_push_front(&c->partial, &s->link);
+		c->slabs++;
+	}
+	char *obj = slab_take(c, list_entry(c->partial.next, struct slab, link));
 	c->allocs++;
 	spin_unlock_irqrestore(&c->lock, f);
-	char *obj = s->objs + (u64)idx * c->slot_size;
 	arm_canary(c, obj, size);
 	return obj;
+}
+
+/* This CPU's stack for c, NULL when the pool of stacks is used up (then
+ * every operation of this CPU on c takes the slow path). Interrupts off. */
+static struct cpu_cache *cpu_cache_of(struct kmem_cache *c)
+{
+	unsigned cpu = cpu_id();
+	struct cpu_cache *k = __atomic_load_n(&c->cpu[cpu], __ATOMIC_ACQUIRE);
+	if (likely(k))
+		return k;
+	u32 i = __atomic_fetch_add(&cpu_pool_used, 1, __ATOMIC_RELAXED);
+	if (i >= CPU_CACHE_POOL) {
+		__atomic_store_n(&cpu_pool_used, CPU_CACHE_POOL, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&cpu_pool_exhausted, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	k = &cpu_pool[i];
+	spin_init(&k->lock, "slab_cpu");
+	/* only this CPU sets its own entry; readers elsewhere see it whole */
+	__atomic_store_n(&c->cpu[cpu], k, __ATOMIC_RELEASE);
+	return k;
+}
+
+/* Fill k with up to a batch of objects from partial slabs (never a new
+ * slab: that needs page_alloc, which must not run under [K]). [K] */
+static void cpu_cache_refill(struct kmem_cache *c, struct cpu_cache *k)
+{
+	raw_spin_lock(&c->lock);
+	while (k->n < c->batch && !list_empty(&c->partial)) {
+		void *obj = slab_take(c, list_entry(c->partial.next, struct slab, link));
+		u64 mark = free_mark_of(obj);
+		memcpy((char *)obj + c->obj_size + sizeof(u64), &mark, sizeof(mark));
+		k->objs[k->n++] = obj;
+	}
+	raw_spin_unlock(&c->lock);
+	k->refills++;
+}
+
+static void slab_release(struct kmem_cache *c, struct slab *s)
+{
+	struct page *pg = virt_to_page(s);
+	s->magic = 0;
+	for (u32 i = 0; i < (1u << c->order); i++) {
+		pg[i].flags &= (u16)~PG_SLAB;
+		pg[i].private = NULL;
+	}
+	page_put(pg);
+}
+
+/* Give slot idx of s back. Returns s when the caller must release it (after
+ * dropping the lock): it is empty and not the only partial slab. [C] */
+static struct slab *slab_put(struct kmem_cache *c, struct slab *s, u32 idx, void *obj,
+			     const char *how)
+{
+	if (!(s->bitmap[idx / 64] & (1ULL << (idx % 64))))
+		panic("kfree: double free of %p (cache %s, %s)", obj, c->name, how);
+	__atomic_store_n(&s->bitmap[idx / 64], s->bitmap[idx / 64] & ~(1ULL << (idx % 64)),
+			 __ATOMIC_RELAXED);
+	bool was_full = s->inuse == s->nobjs;
+	s->inuse--;
+	c->inuse--;
+	if (was_full) {
+		list_remove(&s->link);
+		list_push_front(&c->partial, &s->link);
+	}
+	if (s->inuse == 0 && c->partial.next != c->partial.prev) {
+		list_remove(&s->link);
+		c->slabs--;
+		return s;
+	}
+	return NULL;
+}
+
+static u32 slot_index(struct kmem_cache *c, struct slab *s, const void *obj)
+{
+	u64 off = (u64)((const char *)obj - s->objs);
+	if ((const char *)obj < s->objs || off % c->slot_size || off / c->slot_size >= s->nobjs)
+		panic("kfree: %p is not the start of an object in cache %s", obj, c->name);
+	return (u32)(off / c->slot_size);
+}
+
+/* Move the n oldest objects of k back to their slabs. [K] */
+static void cpu_cache_drain(struct kmem_cache *c, struct cpu_cache *k, u32 n)
+{
+	struct slab *release[CPU_CACHE_MAX];
+	u32 nrel = 0;
+	raw_spin_lock(&c->lock);
+	for (u32 i = 0; i < n; i++) {
+		void *obj = k->objs[i];
+		struct slab *s = virt_to_page(obj)->private;
+		struct slab *r = slab_put(c, s, slot_index(c, s, obj), obj,
+					  "freed twice on two CPUs");
+		if (r)
+			release[nrel++] = r;
+	}
+	raw_spin_unlock(&c->lock);
+	k->n -= n;
+	memmove(&k->objs[0], &k->objs[n], k->n * sizeof(k->objs[0]));
+	k->drains++;
+	for (u32 i = 0; i < nrel; i++)
+		slab_release(c, release[i]);
+}
+
+static void *cache_alloc(struct kmem_cache *c, u32 size)
+{
+	unsigned long f = irq_save();
+	struct cpu_cache *k = cpu_cache_of(c);
+	if (likely(k)) {
+		raw_spin_lock(&k->lock);
+		if (k->n == 0)
+			cpu_cache_refill(c, k);
+		if (likely(k->n)) {
+			void *obj = k->objs[--k->n];
+			k->allocs++;
+			raw_spin_unlock(&k->lock);
+			irq_restore(f);
+			arm_canary(c, obj, size);
+			return obj;
+		}
+		raw_spin_unlock(&k->lock);
+	}
+	irq_restore(f);
+	return cache_alloc_slow(c, size);
 }
 
 void *kmem_cache_alloc(struct kmem_cache *c) { return cache_alloc(c, c->obj_size); }
@@ -188,52 +368,38 @@ static struct slab *slab_of(const void *obj, struct page **pgp)
 
 static void slab_free_obj(struct kmem_cache *c, struct slab *s, void *obj)
 {
-	u64 off = (u64)((char *)obj - s->objs);
-	if ((char *)obj < s->objs || off % c->slot_size || off / c->slot_size >= s->nobjs)
-		panic("kfree: %p is not the start of an object in cache %s", obj, c->name);
-	u32 idx = (u32)(off / c->slot_size);
-
-	unsigned long f = spin_lock_irqsave(&c->lock);
-	if (!(s->bitmap[idx / 64] & (1ULL << (idx % 64)))) {
-		spin_unlock_irqrestore(&c->lock, f);
+	u32 idx = slot_index(c, s, obj);
+	u64 word = __atomic_load_n(&s->bitmap[idx / 64], __ATOMIC_RELAXED);
+	if (!(word & (1ULL << (idx % 64))))
 		panic("kfree: double free of %p (cache %s)", obj, c->name);
-	}
-	spin_unlock_irqrestore(&c->lock, f);
+	u64 trailer;
+	memcpy(&trailer, (char *)obj + c->obj_size + sizeof(u64), sizeof(trailer));
+	if (trailer == free_mark_of(obj))
+		panic("kfree: double free of %p (cache %s, already in a CPU cache)", obj, c->name);
 	check_canary(c, obj);
-	/* poison the trailer so a second free of this slot cannot pass the
-	 * canary check even if the bitmap were wrong */
-	memset((char *)obj + c->obj_size + sizeof(u64), 0, sizeof(u64));
-	f = spin_lock_irqsave(&c->lock);
-	if (!(s->bitmap[idx / 64] & (1ULL << (idx % 64)))) {
-		spin_unlock_irqrestore(&c->lock, f);
-		panic("kfree: double free of %p (cache %s, freed concurrently)", obj, c->name);
+	/* the mark: a second free of this slot cannot pass the checks */
+	u64 mark = free_mark_of(obj);
+	memcpy((char *)obj + c->obj_size + sizeof(u64), &mark, sizeof(mark));
+
+	unsigned long f = irq_save();
+	struct cpu_cache *k = cpu_cache_of(c);
+	if (likely(k)) {
+		raw_spin_lock(&k->lock);
+		if (k->n == c->limit)
+			cpu_cache_drain(c, k, c->batch);
+		k->objs[k->n++] = obj;
+		k->frees++;
+		raw_spin_unlock(&k->lock);
+		irq_restore(f);
+		return;
 	}
-	s->bitmap[idx / 64] &= ~(1ULL << (idx % 64));
-	bool was_full = s->inuse == s->nobjs;
-	s->inuse--;
-	c->inuse--;
+	raw_spin_lock(&c->lock);
+	struct slab *release = slab_put(c, s, idx, obj, "freed concurrently");
 	c->frees++;
-	struct slab *release = NULL;
-	if (was_full) {
-		list_remove(&s->link);
-		list_push_front(&c->partial, &s->link);
-	}
-	if (s->inuse == 0 && c->partial.next != c->partial.prev) {
-		/* empty, and not the only partial slab: give its pages back */
-		list_remove(&s->link);
-		c->slabs--;
-		release = s;
-	}
-	spin_unlock_irqrestore(&c->lock, f);
-	if (release) {
-		struct page *pg = virt_to_page(release);
-		release->magic = 0;
-		for (u32 i = 0; i < (1u << c->order); i++) {
-			pg[i].flags &= (u16)~PG_SLAB;
-			pg[i].private = NULL;
-		}
-		page_put(pg);
-	}
+	raw_spin_unlock(&c->lock);
+	irq_restore(f);
+	if (release)
+		slab_release(c, release);
 }
 
 void kmem_cache_free(struct kmem_cache *c, void *obj)
@@ -246,6 +412,31 @@ void kmem_cache_free(struct kmem_cache *c, void *obj)
 	if (s->cache != c)
 		panic("kmem_cache_free(%s): %p belongs to cache %s", c->name, obj, s->cache->name);
 	slab_free_obj(c, s, obj);
+}
+
+u64 slab_reclaim(void)
+{
+	u64 moved = 0;
+	int n = __atomic_load_n(&ncaches, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++) {
+		struct kmem_cache *c = &caches[i];
+		for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
+			struct cpu_cache *k = __atomic_load_n(&c->cpu[cpu], __ATOMIC_ACQUIRE);
+			if (!k)
+				continue;
+			unsigned long f = irq_save();
+			raw_spin_lock(&k->lock);
+			if (k->n) {
+				moved += k->n;
+				cpu_cache_drain(c, k, k->n);
+			}
+			raw_spin_unlock(&k->lock);
+			irq_restore(f);
+		}
+	}
+	__atomic_fetch_add(&reclaims, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&reclaimed, moved, __ATOMIC_RELAXED);
+	return moved;
 }
 
 /* ---- kmalloc ---- */
@@ -357,19 +548,57 @@ void slab_init(void)
 
 int kmem_cache_stats(struct kmem_cache_stats *out, int max)
 {
-	int n = 0;
-	for (int i = 0; i < ncaches && n < max; i++, n++) {
+	int n = 0, nc = __atomic_load_n(&ncaches, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < nc && n < max; i++, n++) {
 		struct kmem_cache *c = &caches[i];
-		unsigned long f = spin_lock_irqsave(&c->lock);
-		out[n] = (struct kmem_cache_stats){ c->name, c->obj_size, c->slot_size, c->nobjs,
-						    c->slabs, c->inuse, c->allocs, c->frees };
-		spin_unlock_irqrestore(&c->lock, f);
+		struct cpu_cache *ks[MAX_CPUS];
+		unsigned nk = 0;
+		for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
+			struct cpu_cache *k = __atomic_load_n(&c->cpu[cpu], __ATOMIC_ACQUIRE);
+			if (k)
+				ks[nk++] = k;
+		}
+		/* one consistent view: every stack of c, then c ([K] before [C]) */
+		unsigned long f = irq_save();
+		for (unsigned j = 0; j < nk; j++)
+			raw_spin_lock(&ks[j]->lock);
+		raw_spin_lock(&c->lock);
+		struct kmem_cache_stats st = { .name = c->name, .obj_size = c->obj_size,
+					       .slot_size = c->slot_size, .objs_per_slab = c->nobjs,
+					       .slabs = c->slabs, .inuse = c->inuse,
+					       .allocs = c->allocs, .frees = c->frees };
+		st.cpu_limit = c->limit;
+		st.cpus = nk;
+		for (unsigned j = 0; j < nk; j++) {
+			st.cached += ks[j]->n;
+			st.cpu_allocs += ks[j]->allocs;
+			st.cpu_frees += ks[j]->frees;
+			st.refills += ks[j]->refills;
+			st.drains += ks[j]->drains;
+		}
+		st.inuse -= st.cached;
+		st.allocs += st.cpu_allocs;
+		st.frees += st.cpu_frees;
+		raw_spin_unlock(&c->lock);
+		for (unsigned j = nk; j-- > 0;)
+			raw_spin_unlock(&ks[j]->lock);
+		irq_restore(f);
+		out[n] = st;
 	}
 	if (n < max) {
-		out[n] = (struct kmem_cache_stats){ "kmalloc-large", 0, 0, 0, 0,
-						    large_allocs - large_frees, large_allocs,
-						    large_frees };
+		out[n] = (struct kmem_cache_stats){ .name = "kmalloc-large",
+						    .inuse = large_allocs - large_frees,
+						    .allocs = large_allocs, .frees = large_frees };
 		n++;
 	}
 	return n;
+}
+
+void slab_cpu_cache_stats(struct slab_cpu_cache_stats *out)
+{
+	out->stacks = MIN(__atomic_load_n(&cpu_pool_used, __ATOMIC_RELAXED), (u32)CPU_CACHE_POOL);
+	out->pool = CPU_CACHE_POOL;
+	out->pool_exhausted = __atomic_load_n(&cpu_pool_exhausted, __ATOMIC_RELAXED);
+	out->reclaims = __atomic_load_n(&reclaims, __ATOMIC_RELAXED);
+	out->reclaimed = __atomic_load_n(&reclaimed, __ATOMIC_RELAXED);
 }

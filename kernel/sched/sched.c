@@ -49,15 +49,35 @@ static void rq_push(unsigned cpu, struct thread *t)
 
 static unsigned kick_rotor; /* [atomic] spreads wakeups over idle CPUs */
 
+/* Wake idle CPU i with an IPI, unless one is already on its way: a CPU
+ * clears its `kicked` as it publishes its idleness (sched_loop), before its
+ * last look at the run queues, so a waker that finds the flag set knows
+ * that an IPI sent after that moment will end the CPU's halt, and that the
+ * CPU looks at the queues after it (it goes round the loop again). Under
+ * emulation an IPI is an exit to the device model: a burst of wake-ups
+ * (one per received packet) would send one each. */
+static bool kick_cpu(unsigned i)
+{
+	struct runq *rq = &rqs[i];
+	if (__atomic_exchange_n(&rq->kicked, true, __ATOMIC_SEQ_CST)) {
+		__atomic_fetch_add(&rq->kicks_saved, 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	__atomic_fetch_add(&rq->kicks, 1, __ATOMIC_RELAXED);
+	arch_send_resched(i);
+	return true;
+}
+
 /* Wake one idle CPU other than `except` (it will steal); round-robin, so
- * a burst of new work does not keep waking the same CPU. */
+ * a burst of new work does not keep waking the same CPU. An idle CPU
+ * already woken counts: it will steal too. */
 static void kick_idle(unsigned except)
 {
 	unsigned start = __atomic_fetch_add(&kick_rotor, 1, __ATOMIC_RELAXED);
 	for (unsigned k = 0; k < MAX_CPUS; k++) {
 		unsigned i = (start + k) % MAX_CPUS;
 		if (i != except && i != cpu_id() && cpus[i].online && cpus[i].idle) {
-			arch_send_resched(i);
+			kick_cpu(i);
 			return;
 		}
 	}
@@ -68,7 +88,7 @@ static void kick(unsigned cpu)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (cpu != cpu_id() && cpus[cpu].idle) {
-		arch_send_resched(cpu);
+		kick_cpu(cpu);
 		return;
 	}
 	if (!frozen)
@@ -269,6 +289,7 @@ __noreturn void sched_loop(void)
 			 * either sees us idle (and sends an IPI) or we see its
 			 * thread */
 			c->idle = true;
+			__atomic_store_n(&rqs[c->id].kicked, false, __ATOMIC_SEQ_CST);
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 			t = next(c->id);
 			if (!t) {

@@ -11,6 +11,8 @@ struct runq {
 	u64 steals, stolen;       /* [Q] / owner */
 	u64 idle_ns;
 	volatile bool frozen;     /* halted because of a freeze */
+	bool kicked;              /* [atomic] sent a wake-up IPI since it last went idle */
+	u64 kicks, kicks_saved;   /* [atomic] IPIs sent to wake it; not sent: one was on its way */
 	struct timer slice;       /* preemption timer of this CPU */
 } __aligned(CACHELINE);
 

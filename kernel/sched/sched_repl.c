@@ -145,5 +145,7 @@ static u64 c_timers(void)
 }
 KCOUNTER_PCPU("sched.context_switches", "switches", cpus, ctx_switches);
 KCOUNTER_PCPU("sched.steals", "threads", rqs, steals);
+KCOUNTER_PCPU("sched.wake_ipis", "IPIs", rqs, kicks);
+KCOUNTER_PCPU("sched.wake_ipis_saved", "IPIs", rqs, kicks_saved);
 KCOUNTER("sched.threads", "threads", c_threads);
 KCOUNTER("timer.fired", "timers", c_timers);

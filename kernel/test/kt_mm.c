@@ -201,8 +201,13 @@ KTEST(slab_storm)
 
 /* ---- reference counts ---- */
 
-KTEST(page_refcount)
+/* One round of page_refcount's block: *exact when the free count moved by
+ * exactly what the block's puts should move it (nothing else in the
+ * system allocated or freed pages meanwhile: the NIC's buffers and the
+ * per-CPU object caches, which page_drain_caches empties, do). */
+static void refcount_round(bool *finished, bool *exact)
 {
+	*finished = *exact = false;
 	struct page *p = page_alloc(2);
 	KT_ASSERT(p != NULL);
 	KT_ASSERT(page_refcount(p) == 1, "new block has refcount %u", page_refcount(p));
@@ -214,14 +219,32 @@ KTEST(page_refcount)
 	u64 free0 = page_free_count();
 	page_put(p);
 	page_put(p);
-	page_drain_caches();
-	KT_ASSERT(page_free_count() == free0, "block freed while still referenced");
+	/* what the design guarantees, whatever else runs: still held */
 	KT_ASSERT(page_refcount(p) == 1);
-	page_put(p);
+	KT_ASSERT(!(p->flags & (PG_BUDDY | PG_PCP)), "block on a free list while referenced");
 	page_drain_caches();
-	KT_ASSERT(page_free_count() == free0 + 4, "free count %llu, expected %llu",
-		  (unsigned long long)page_free_count(), (unsigned long long)(free0 + 4));
+	bool same = page_free_count() == free0;
+	page_put(p);
 	KT_ASSERT(page_refcount(p) == 0);
+	page_drain_caches();
+	*exact = same && page_free_count() == free0 + 4;
+	*finished = true;
+}
+
+KTEST(page_refcount)
+{
+	/* the free count is exact only while nothing else moves it: up to 5
+	 * rounds (on 2 CPUs a packet buffer cached on the other CPU came back
+	 * as a page between two drains) */
+	for (int rounds = 0;; rounds++) {
+		bool finished, exact;
+		refcount_round(&finished, &exact);
+		if (!finished)
+			return;   /* an assertion failed (reported) */
+		if (exact)
+			break;
+		KT_ASSERT(rounds < 4, "the free count never moved by exactly the block's 4 pages");
+	}
 	/* a shared order-0 page, as the page cache and a NIC would share it */
 	struct page *q = page_alloc_zeroed(0);
 	KT_ASSERT(q != NULL);

@@ -7,6 +7,8 @@
  * is tested in test_dhcp.c; the fixture and frame builders are in
  * net_frames.h.
  */
+#include <pthread.h>
+
 #include "tests/host/net_frames.h"
 
 /* ---- Ethernet ---- */
@@ -138,6 +140,46 @@ Test(net_arp, entries_age_out)
 	cr_assert_eq(arp_lookup(PEER, mac), 0);
 	host_net_advance(121ULL * 1000000000ULL);
 	cr_assert_eq(arp_lookup(PEER, mac), -ENOENT);
+}
+
+/* arp_output reads resolved entries without the lock (arp.c): what it
+ * sends follows every change of the table, the entry it used last
+ * included: a new MAC for the peer, the entry aging out. */
+Test(net_arp, lookups_without_the_lock_follow_changes)
+{
+	struct socket *s;
+	cr_assert_eq(sock_create(SOCK_DGRAM, &s), 0);
+	struct sockaddr_in4 to = { PEER, 9 };
+	u8 data[4] = "abcd";
+	learn_peer();
+	u64 h0, m0, h1, m1;
+	arp_fast_stats(&h0, &m0);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(sock_sendto(s, data, 4, 0, &to), 4);
+		host_net_tx_bytes(out, sizeof(out), NULL);
+		cr_assert_eq(memcmp(out, peer_mac, 6), 0);
+	}
+	arp_fast_stats(&h1, &m1);
+	cr_assert_eq(h1 - h0, 3, "the resolved entry was not found without the lock");
+	/* the peer moves to another MAC: the next datagram goes there */
+	static const u8 moved[6] = { 0x02, 0x99, 0x88, 0x77, 0x66, 0x55 };
+	u32 n = arp_frame(frame, ARP_OP_REPLY, moved, PEER, US);
+	host_net_rx(frame, n, 14);
+	cr_assert_eq(sock_sendto(s, data, 4, 0, &to), 4);
+	host_net_tx_bytes(out, sizeof(out), NULL);
+	cr_assert_eq(memcmp(out, moved, 6), 0, "sent to the old MAC");
+	/* the entry ages out: the next datagram waits for a new request */
+	host_net_advance(121ULL * 1000000000ULL);
+	host_net_tx_drop_all();
+	cr_assert_eq(sock_sendto(s, data, 4, 0, &to), 4);
+	cr_assert_eq(host_net_tx_count(), 1);
+	host_net_tx_bytes(out, sizeof(out), NULL);
+	cr_assert_eq(be16(out + 12), ETH_P_ARP, "sent with an aged-out entry");
+	arp_fast_stats(&h1, &m1);
+	cr_assert_gt(m1 - m0, 0);
+	sock_close(s);
+	host_net_tx_drop_all();
+	host_net_advance(5ULL * 1000000000ULL);
 }
 
 Test(net_arp, address_change_announces_itself)
@@ -823,4 +865,105 @@ Test(net_conf, set_addr_checks_its_arguments, .init = setup_no_addr)
 	cr_assert_str_eq(f.dhcp_state, "off");
 	struct route_info r[4];
 	cr_assert_eq(route_list(r, 4), 2, "connected and default");
+}
+
+/* ---- the route table read without its lock ---- */
+
+/* route_lookup takes no lock (route.c): while another CPU adds and removes
+ * routes as fast as it can, every lookup returns a route that was in the
+ * table as a whole (interface, next hop and source of one route), never
+ * parts of two. */
+struct route_race {
+	struct netif *a, *b;
+	volatile bool stop;
+	u64 lookups, found_a, found_b, unreachable;
+	const char *error;
+};
+
+#define RR_GW IP4(192, 168, 7, 1)
+#define RR_DST IP4(10, 77, 0, 9)
+
+static void *route_writer(void *arg)
+{
+	struct route_race *r = arg;
+	host_set_cpu(1);
+	for (int i = 0; i < 200000 && !r->error; i++) {
+		/* the connected route of a and a default through b, added and
+		 * removed in alternating orders, so that each table slot holds
+		 * a's route in one turn and b's in the next */
+		if (i & 2) {
+			route_add(IP4(10, 77, 0, 0), 0xffffff00u, 0, r->a);
+			route_add(0, 0, RR_GW, r->b);
+		} else {
+			route_add(0, 0, RR_GW, r->b);
+			route_add(IP4(10, 77, 0, 0), 0xffffff00u, 0, r->a);
+		}
+		if (i & 1) {
+			route_del_if(r->a);
+			route_del_if(r->b);
+		} else {
+			route_del_if(r->b);
+			route_del_if(r->a);
+		}
+	}
+	r->stop = true;
+	return NULL;
+}
+
+static void *route_reader(void *arg)
+{
+	struct route_race *r = arg;
+	host_set_cpu(2);
+	while (!r->stop) {
+		struct netif *ifp;
+		ip4_t nh, src;
+		int err = route_lookup(RR_DST, &ifp, &nh, &src);
+		r->lookups++;
+		if (err == -ENETUNREACH) {
+			r->unreachable++;
+		} else if (err != 0) {
+			r->error = "unexpected error";
+		} else if (ifp == r->a) {
+			r->found_a++;
+			if (nh != RR_DST || src != r->a->addr)
+				r->error = "interface a with another route's next hop or source";
+		} else if (ifp == r->b) {
+			r->found_b++;
+			if (nh != RR_GW || src != r->b->addr)
+				r->error = "interface b with another route's next hop or source";
+		} else {
+			r->error = "an interface that was never in the table";
+		}
+		if (r->error)
+			break;
+	}
+	return NULL;
+}
+
+Test(net_route, lookup_without_lock_sees_whole_routes)
+{
+	static struct netif a = { .index = 0, .addr = IP4(10, 77, 0, 2) };
+	static struct netif b = { .index = 1, .addr = IP4(192, 168, 7, 2) };
+	static struct route_race r;
+	r = (struct route_race){ .a = &a, .b = &b };
+	pthread_t w, rd;
+	cr_assert_eq(pthread_create(&rd, NULL, route_reader, &r), 0);
+	cr_assert_eq(pthread_create(&w, NULL, route_writer, &r), 0);
+	cr_assert_eq(pthread_join(w, NULL), 0);
+	cr_assert_eq(pthread_join(rd, NULL), 0);
+	cr_assert_null(r.error, "after %llu lookups: %s", (unsigned long long)r.lookups, r.error);
+	cr_assert_gt(r.lookups, 0);
+	/* and the table is empty again, for one last look */
+	struct netif *ifp;
+	ip4_t nh, src;
+	cr_assert_eq(route_lookup(RR_DST, &ifp, &nh, &src), -ENETUNREACH);
+	route_add(IP4(10, 77, 0, 0), 0xffffff00u, 0, &a);
+	route_add(0, 0, RR_GW, &b);
+	cr_assert_eq(route_lookup(RR_DST, &ifp, &nh, &src), 0);
+	cr_assert_eq(ifp, &a, "the longer prefix wins");
+	cr_assert_eq(nh, RR_DST);
+	cr_assert_eq(route_lookup(IP4(8, 8, 8, 8), &ifp, &nh, &src), 0);
+	cr_assert_eq(ifp, &b);
+	cr_assert_eq(nh, RR_GW);
+	cr_assert_eq(src, b.addr);
 }

@@ -232,8 +232,11 @@ Test(slab, cache_create_alloc_free_stats)
 		cr_assert_eq(s.inuse, (u64)i + 1);
 		cr_assert_eq(s.allocs, (u64)i + 1);
 	}
+	/* the slabs hold the N objects and what this CPU's cache took with them
+	 * (at most its limit) */
 	u64 slabs_full = s.slabs;
-	cr_assert_eq(slabs_full, (N + s.objs_per_slab - 1) / s.objs_per_slab);
+	cr_assert_geq(slabs_full, (N + s.objs_per_slab - 1) / s.objs_per_slab);
+	cr_assert_leq(slabs_full, (N + s.cpu_limit + s.objs_per_slab - 1) / s.objs_per_slab);
 	for (int i = 0; i < N; i++) {
 		cr_assert(intact(o[i], 100, (u64)i), "object %d overwritten", i);
 		kmem_cache_free(c, o[i]);
@@ -241,7 +244,12 @@ Test(slab, cache_create_alloc_free_stats)
 		cr_assert_eq(s.inuse, (u64)(N - 1 - i));
 		cr_assert_eq(s.frees, (u64)i + 1);
 	}
-	/* empty slabs go back to the page allocator, but one is kept */
+	/* empty slabs go back to the page allocator, but one is kept (once the
+	 * CPU's cache gives back the free objects it holds) */
+	cr_assert_leq(s.cached, s.cpu_limit);
+	cr_assert_eq(slab_reclaim(), s.cached);
+	s = stats_of("thing");
+	cr_assert_eq(s.cached, 0);
 	cr_assert_eq(s.slabs, 1, "%llu slabs left with no object in use", (unsigned long long)s.slabs);
 	cr_assert_eq(s.allocs, N);
 }
@@ -533,9 +541,15 @@ static void assert_all_free(u64 baseline)
 {
 	struct kmem_cache_stats all[64];
 	int n = kmem_cache_stats(all, 64);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++)
 		cr_assert_eq(all[i].inuse, 0, "%s: %llu objects still in use", all[i].name,
 			     (unsigned long long)all[i].inuse);
+	/* free objects the CPUs' caches hold keep their slabs until drained */
+	slab_reclaim();
+	n = kmem_cache_stats(all, 64);
+	for (int i = 0; i < n; i++) {
+		cr_assert_eq(all[i].cached, 0, "%s: %llu objects left in CPU caches", all[i].name,
+			     (unsigned long long)all[i].cached);
 		if (strncmp(all[i].name, "kmalloc-", 8) == 0 && strcmp(all[i].name, "kmalloc-large"))
 			cr_assert_eq(all[i].slabs, 1, "%s keeps %llu empty slabs, want 1", all[i].name,
 				     (unsigned long long)all[i].slabs);
@@ -654,4 +668,203 @@ Test(slab, concurrent_kmalloc_four_cpus)
 		}
 	}
 	assert_all_free(baseline);
+}
+
+/* ---- per-CPU caches ---- */
+
+/* allocs - frees is what is out; what the slabs hold out is that plus what
+ * the CPUs' caches keep */
+static void assert_counts_add_up(const struct kmem_cache_stats *s, u64 out)
+{
+	cr_assert_eq(s->allocs - s->frees, out, "%s: allocs %llu - frees %llu, %llu out", s->name,
+		     (unsigned long long)s->allocs, (unsigned long long)s->frees,
+		     (unsigned long long)out);
+	cr_assert_eq(s->inuse, out, "%s: inuse %llu, %llu out", s->name,
+		     (unsigned long long)s->inuse, (unsigned long long)out);
+	cr_assert_leq(s->cached, (u64)s->cpus * s->cpu_limit, "%s: %llu cached on %u CPUs of %u",
+		      s->name, (unsigned long long)s->cached, s->cpus, s->cpu_limit);
+	cr_assert_leq(s->cpu_allocs, s->allocs);
+	cr_assert_leq(s->cpu_frees, s->frees);
+	cr_assert_leq(out + s->cached, s->slabs * s->objs_per_slab,
+		      "%s: %llu out and %llu cached in %llu slabs of %u", s->name,
+		      (unsigned long long)out, (unsigned long long)s->cached,
+		      (unsigned long long)s->slabs, s->objs_per_slab);
+}
+
+struct xfer {
+	struct kmem_cache *c;
+	unsigned cpu;
+	void **objs;
+	int n;
+};
+
+static void *xfer_alloc_main(void *arg)
+{
+	struct xfer *x = arg;
+	host_set_cpu(x->cpu);
+	for (int i = 0; i < x->n; i++) {
+		x->objs[i] = kmem_cache_alloc(x->c);
+		if (x->objs[i])
+			fill(x->objs[i], 200, (u64)i);
+	}
+	return NULL;
+}
+
+static void *xfer_free_main(void *arg)
+{
+	struct xfer *x = arg;
+	host_set_cpu(x->cpu);
+	for (int i = 0; i < x->n; i++) {
+		if (!intact(x->objs[i], 200, (u64)i))
+			return (void *)1;
+		kmem_cache_free(x->c, x->objs[i]);
+	}
+	return NULL;
+}
+
+static void *run_on_cpu(void *(*fn)(void *), struct xfer *x)
+{
+	pthread_t t;
+	void *ret;
+	cr_assert_eq(pthread_create(&t, NULL, fn, x), 0);
+	cr_assert_eq(pthread_join(t, &ret), 0);
+	return ret;
+}
+
+/* Allocated on CPU 1, freed on CPU 2 (a packet received on one CPU and sent
+ * on the other): the objects join CPU 2's cache, at most its limit stay
+ * there and the rest go back to the slabs in batches; CPU 2 then allocates
+ * from its cache without going to the slabs, and everything adds up. */
+Test(slab, cpu_cache_objects_freed_on_another_cpu)
+{
+	warm_up();
+	u64 baseline = page_free_count();
+	struct kmem_cache *c = kmem_cache_create("xfer200", 200);
+	cr_assert_not_null(c);
+	enum { N = 500 };
+	static void *objs[N];
+	struct xfer x = { c, 1, objs, N };
+	cr_assert_null(run_on_cpu(xfer_alloc_main, &x));
+	for (int i = 0; i < N; i++)
+		cr_assert_not_null(objs[i]);
+	struct kmem_cache_stats s = stats_of("xfer200");
+	assert_counts_add_up(&s, N);
+	cr_assert_eq(s.cpus, 1);
+	cr_assert_gt(s.refills, 0);
+	/* all but the slab-path allocations (one per new slab) came from CPU 1's cache */
+	cr_assert_geq(s.cpu_allocs, N - s.slabs);
+
+	x.cpu = 2;
+	cr_assert_null(run_on_cpu(xfer_free_main, &x), "an object changed between CPUs");
+	s = stats_of("xfer200");
+	assert_counts_add_up(&s, 0);
+	cr_assert_eq(s.cpus, 2);
+	cr_assert_eq(s.cpu_frees, N, "every free went to CPU 2's cache");
+	cr_assert_gt(s.drains, 0, "CPU 2's cache never gave back a batch");
+	cr_assert_leq(s.cached, 2 * (u64)s.cpu_limit);
+
+	/* CPU 2 takes back what its cache holds first */
+	u64 refills = s.refills;
+	x.n = (int)s.cpu_limit / 2;
+	cr_assert_null(run_on_cpu(xfer_alloc_main, &x));
+	s = stats_of("xfer200");
+	cr_assert_eq(s.refills, refills, "CPU 2 went to the slabs with objects in its cache");
+	assert_counts_add_up(&s, (u64)x.n);
+	cr_assert_null(run_on_cpu(xfer_free_main, &x));
+
+	s = stats_of("xfer200");
+	cr_assert_eq(slab_reclaim(), s.cached);
+	s = stats_of("xfer200");
+	assert_counts_add_up(&s, 0);
+	cr_assert_eq(s.cached, 0);
+	cr_assert_eq(s.slabs, 1, "%llu slabs kept", (unsigned long long)s.slabs);
+	/* the slab kept is one page (224-byte slots fit 8 in a page) */
+	cr_assert_leq((u64)s.objs_per_slab * s.slot_size, PAGE_SIZE);
+	page_drain_caches();
+	cr_assert_eq(page_free_count(), baseline - 1,
+		     "pages: %llu free, %llu before (one slab kept)",
+		     (unsigned long long)page_free_count(), (unsigned long long)baseline);
+}
+
+/* A double free is caught while the object sits in a CPU's cache, whichever
+ * CPU frees it the second time. */
+Test(slab, cpu_cache_double_free_on_other_cpu_panics, .signal = SIGABRT)
+{
+	struct kmem_cache *c = kmem_cache_create("xfer200", 200);
+	static void *objs[1];
+	struct xfer x = { c, 1, objs, 1 };
+	cr_assert_null(run_on_cpu(xfer_alloc_main, &x));
+	cr_assert_null(run_on_cpu(xfer_free_main, &x));
+	host_expect_panic("double free");
+	x.cpu = 2;
+	kmem_cache_free(c, objs[0]);
+}
+
+/* Memory pressure: with the free objects of a cache parked in two CPUs'
+ * caches (their slabs held), page_alloc reclaims them before it fails, so
+ * every slab but one comes back as pages. */
+Test(slab, cpu_cache_drained_on_memory_pressure)
+{
+	struct kmem_cache *c = kmem_cache_create("xfer200", 200);
+	cr_assert_not_null(c);
+	enum { N = 60 };
+	static void *objs[2][N];
+	for (unsigned cpu = 1; cpu <= 2; cpu++) {
+		struct xfer x = { c, cpu, objs[cpu - 1], N };
+		cr_assert_null(run_on_cpu(xfer_alloc_main, &x));
+	}
+	for (unsigned cpu = 1; cpu <= 2; cpu++) {
+		struct xfer x = { c, cpu, objs[cpu - 1], N };
+		cr_assert_null(run_on_cpu(xfer_free_main, &x));
+	}
+	struct kmem_cache_stats s = stats_of("xfer200");
+	assert_counts_add_up(&s, 0);
+	cr_assert_gt(s.cached, 0);
+	cr_assert_gt(s.slabs, 1, "the cached objects should hold slabs");
+	struct slab_cpu_cache_stats cs0, cs1;
+	slab_cpu_cache_stats(&cs0);
+
+	/* take every page there is */
+	static struct page *held[HOST_MEM_SIZE / PAGE_SIZE];
+	u64 n = 0;
+	struct page *p;
+	while ((p = page_alloc(0)) != NULL) {
+		cr_assert_lt(n, ARRAY_SIZE(held));
+		held[n++] = p;
+	}
+	slab_cpu_cache_stats(&cs1);
+	cr_assert_gt(cs1.reclaims, cs0.reclaims, "page_alloc failed without reclaiming");
+	cr_assert_geq(cs1.reclaimed - cs0.reclaimed, s.cached);
+	s = stats_of("xfer200");
+	cr_assert_eq(s.cached, 0);
+	cr_assert_eq(s.slabs, 1, "%llu slabs still held", (unsigned long long)s.slabs);
+	cr_assert_eq(page_free_count(), 0);
+	for (u64 i = 0; i < n; i++)
+		page_put(held[i]);
+	/* the cache works as before */
+	void *o = kmem_cache_alloc(c);
+	cr_assert_not_null(o);
+	kmem_cache_free(c, o);
+}
+
+/* A CPU's cache never holds more than its limit, however many objects that
+ * CPU frees. */
+Test(slab, cpu_cache_bounded)
+{
+	struct kmem_cache *c = kmem_cache_create("small16", 16);
+	cr_assert_not_null(c);
+	enum { N = 2000 };
+	static void *o[N];
+	for (int i = 0; i < N; i++)
+		cr_assert_not_null(o[i] = kmem_cache_alloc(c));
+	struct kmem_cache_stats s = stats_of("small16");
+	cr_assert_geq(s.cpu_limit, 8);
+	for (int i = 0; i < N; i++) {
+		kmem_cache_free(c, o[i]);
+		s = stats_of("small16");
+		cr_assert_leq(s.cached, s.cpu_limit, "after %d frees: %llu cached", i + 1,
+			      (unsigned long long)s.cached);
+		assert_counts_add_up(&s, (u64)(N - 1 - i));
+	}
+	cr_assert_geq(s.drains, (N - s.cpu_limit) / s.cpu_limit);
 }
