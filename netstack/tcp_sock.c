@@ -339,13 +339,17 @@ static unsigned tcp_poll(struct socket *s)
 			m |= POLLIN;
 		if (t->fin_received || t->rd_shut)
 			m |= POLLRDHUP;
-		if (can_send(t) && !t->wr_shut && t->snd_q_bytes < s->sndbuf)
+		/* as Linux's tcp_poll: past the handshake a socket is
+		 * writable with room, or once shut for sending (a write then
+		 * fails at once); closed or shut both ways is a hang-up */
+		if (t->state != TCP_SYN_SENT && t->state != TCP_SYN_RECEIVED &&
+		    (t->wr_shut || t->state == TCP_CLOSED || t->snd_q_bytes < s->sndbuf))
 			m |= POLLOUT;
 		if (t->soft_error)
 			m |= POLLERR;
-		if (t->state == TCP_CLOSED && s->connected)
+		if (t->state == TCP_CLOSED)
 			m |= POLLHUP;
-		if (t->fin_received && t->wr_shut)
+		if ((t->fin_received || t->rd_shut) && t->wr_shut)
 			m |= POLLHUP;
 	}
 	spin_unlock(&s->lock);

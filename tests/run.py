@@ -1192,7 +1192,7 @@ def tier_user(res, opts, state):
 # kernel package) and on Caboose, each as the first and only program (rdinit=
 # and init=); their output and how they ended must be the same.
 DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", ""),
-                 ("files", ""), ("pipe", ""), ("procs", ""),
+                 ("files", ""), ("pipe", ""), ("procs", ""), ("sockets", ""), ("epoll", ""),
                  ("sh/busybox-c.sh", ""), ("sh/busybox-script.sh", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
 LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
 BOOT_NOISE = ("SeaBIOS", "caboose: starting", "iPXE", "Press Ctrl-B")
