@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -401,6 +402,45 @@ static void pair(void)
 	close(sv[0]);
 }
 
+static void sendfile_case(void)
+{
+	printf("-- sendfile to a socket\n");
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = addr("127.0.0.1", PORT + 2);
+	T(bind(l, SA(a), sizeof(a)));
+	T(listen(l, 4));
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	T(connect(c, SA(a), sizeof(a)));
+	int s = accept(l, NULL, NULL);
+	int fd = open("/tests/sockets", O_RDONLY);
+	struct stat st;
+	fstat(fd, &st);
+	off_t off = 1000;
+	T(sendfile(s, fd, &off, 30000));
+	printf("offset now %ld\n", (long)off);
+	static char want[30000], got[30000];
+	pread(fd, want, sizeof(want), 1000);
+	long n = 0, r;
+	while (n < (long)sizeof(got) && (r = read(c, got + n, sizeof(got) - n)) > 0)
+		n += r;
+	printf("received %ld, same bytes %d\n", n, memcmp(want, got, sizeof(got)) == 0);
+	off = st.st_size - 10;
+	r = sendfile(s, fd, &off, 100);
+	printf("sendfile at the end: %ld, offset at the end %d\n", r, off == st.st_size);
+	while (n < (long)sizeof(got) + 10 && (r = read(c, got, 10)) > 0)
+		n += r;
+	T(lseek(fd, 0, SEEK_SET));
+	T(sendfile(s, fd, NULL, 100));
+	T(lseek(fd, 0, SEEK_CUR));
+	T(read(c, got, 100));
+	T(sendfile(s, c, NULL, 10));
+	T(sendfile(fd, s, NULL, 10));
+	close(fd);
+	close(c);
+	close(s);
+	close(l);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);   /* a child's lines before it dies, as on a tty */
@@ -410,6 +450,7 @@ int main(void)
 	tcp_exchange();
 	udp();
 	pair();
+	sendfile_case();
 	printf("done\n");
 	return 0;
 }
