@@ -15,7 +15,8 @@ with every client gone, sock.user_open is 1 (the listener: no connection
 leaked); with 20 idle keep-alive connections open, SIGKILL to httpd (the
 REPL's kill) ends it, the kernel closes its sockets (each client reads
 end of file or a reset, sock.user_open goes to 0, no TCP connection of
-port 8080 stays beyond TIME_WAIT), and the guest still answers ping.
+port 8080 stays beyond TIME_WAIT, no open file is left, a new connection
+is refused), and the guest still answers ping.
 
 Needs root (network namespace), curl, wrk, ping. From tests/run.py (tier
 httpd): run_all(logdir) returns (name, ok, detail) results. Alone:
@@ -187,6 +188,18 @@ def inside(logdir, kernel, binary):
                         after and before == 21 and not live,
                         "before %s, after %s, left %r" % (before, counter(g, "sock.user_open"),
                                                           live[:5])))
+        files = wait_for(lambda: counter(g, "vfs.files") == 0, 15)
+        results.append(("Caboose: no open file left once its only program died (vfs.files 0)",
+                        files, "vfs.files = %s" % counter(g, "vfs.files")))
+        try:
+            socket.create_connection((GUEST, PORT), timeout=10).close()
+            refused = "connected"
+        except ConnectionRefusedError:
+            refused = True
+        except OSError as e:
+            refused = repr(e)
+        results.append(("Caboose: the dead program's listener is gone (connect refused)",
+                        refused is True, str(refused)))
         p = subprocess.run(["ping", "-c", "1", "-W", "5", GUEST], capture_output=True, timeout=20)
         results.append(("Caboose: still answers ping after the program died", p.returncode == 0,
                         p.stdout.decode()[-200:]))
