@@ -14,12 +14,14 @@
  * call waits on the socket's wait queue for the readiness it needs, a
  * signal (-EINTR) or its SO_RCVTIMEO/SO_SNDTIMEO (-EAGAIN).
  *
- * Copies: the stack's send and receive work on kernel memory under the
- * socket's spinlock, where user memory cannot be touched (a fault may
- * sleep); so bytes pass through a kernel bounce buffer of at most
- * SOCK_CHUNK bytes: two copies a byte each way, the bounce one counted in
- * copy.sock_bounce. (One copy each way, and sendfile by reference, are
- * issue 13's.)
+ * Copies: a send copies user bytes once, straight into fresh packet
+ * pages (copy.tx_write), and hands the stack the pkb. A receive cannot:
+ * the stack copies out under the socket's spinlock, where user memory
+ * cannot be touched (a fault may sleep), so received bytes pass through a
+ * kernel bounce buffer of at most SOCK_CHUNK bytes: two copies, the
+ * bounce one counted in copy.sock_bounce. sendfile to a socket reads the
+ * file into a kernel page and sends that (two copies). (One copy on
+ * receive and sendfile by reference are issue 13's.)
  *
  * Options kept here and answered as Linux answers them: SO_REUSEADDR,
  * SO_KEEPALIVE, SO_RCVBUF/SO_SNDBUF (Linux doubles what is set, within
@@ -330,41 +332,85 @@ static long unix_io(struct file *f, const struct vec *v, bool write, int flags)
 	return r;
 }
 
+/* Bytes [off, off + n) of the vector copied straight into fresh pages
+ * of a new pkb: the one copy of a send (copy.tx_write). *got: the bytes
+ * copied (fewer than n on a bad pointer); NULL if memory is short. */
+static struct pkb *pkb_from_vec(const struct vec *v, u64 off, u32 n, u32 *got)
+{
+	struct pkb *b = pkb_alloc();
+	*got = 0;
+	if (!b)
+		return NULL;
+	while (*got < n) {
+		struct page *pg = page_alloc(0);
+		if (!pg) {
+			pkb_free(b);
+			return NULL;
+		}
+		u32 k = MIN(n - *got, (u32)PAGE_SIZE);
+		u32 c = (u32)vec_gather(v, off + *got, page_address(pg), k);
+		int r = c ? pkb_add_frag(b, pg, 0, c) : 0;
+		page_put(pg);   /* the pkb holds its own reference */
+		if (r < 0) {
+			pkb_free(b);
+			return NULL;
+		}
+		*got += c;
+		if (c < k)
+			break;
+	}
+	pkb_count_copy(PKB_COPY_TX_WRITE, *got);
+	return b;
+}
+
 /* Send the vector: a stream in chunks (a blocking send sends all unless
- * a signal or an error stops it; what went counts), a datagram whole. */
+ * a signal or an error stops it; what went counts), a datagram whole. A
+ * chunk is copied only once the socket has room for it (or would answer
+ * at once: an error), so that no copy is made in vain. */
 static long send_vec(struct file *f, struct sockfile *sf, const struct vec *v, int flags,
 		     const struct sockaddr_in4 *to)
 {
 	if (sf->type == LX_SOCK_DGRAM && v->total > UDP_MAX_DATA)
 		return -EMSGSIZE;
 	u32 cap = sf->type == LX_SOCK_DGRAM ? (u32)v->total : (u32)MIN(v->total, SOCK_CHUNK);
-	u8 *buf = kmalloc(cap ? cap : 1, 0);
-	if (!buf)
-		return -ENOMEM;
 	u64 done = 0;
 	long r = 0;
 	do {
-		u32 n = (u32)MIN(v->total - done, cap);
-		size_t got = vec_gather(v, done, buf, n);
-		bounce(got);
+		if (sf->type == LX_SOCK_STREAM && !(sock_poll(sf->s) & (POLLOUT | POLLERR | POLLHUP))) {
+			if (nonblocking(f, flags)) {
+				r = -EAGAIN;
+				break;
+			}
+			r = sock_wait(sf->s, POLLOUT, sf->sndtimeo_ns);
+			if (r < 0)
+				break;
+		}
+		u32 n = (u32)MIN(v->total - done, cap), got;
+		struct pkb *b = pkb_from_vec(v, done, n, &got);
+		if (!b) {
+			r = -ENOMEM;
+			break;
+		}
 		if (got < n && !got) {
+			pkb_free(b);
 			r = -EFAULT;
 			break;
 		}
-		long k = send_some(f, sf, buf, (u32)got, flags, to);
+		long k = sock_send_pkb(sf->s, b, MSG_DONTWAIT, to);   /* takes b */
+		if (sf->type == LX_SOCK_STREAM && k == -ENOTCONN)
+			k = -EPIPE;   /* Linux: a stream never connected is a broken pipe */
+		if (k == -EAGAIN && sf->type == LX_SOCK_STREAM && !nonblocking(f, flags))
+			continue;     /* room went meanwhile: wait above, copy again */
 		if (k < 0) {
 			r = k;
 			break;
 		}
 		done += (u64)k;
-		if ((size_t)k < got && (sf->type == LX_SOCK_DGRAM || nonblocking(f, flags)))
-			break;
 		if (got < n)   /* a bad pointer ended the gather */
 			break;
-		if (proc_signal_pending())
+		if (sf->type == LX_SOCK_DGRAM || proc_signal_pending())
 			break;
 	} while (done < v->total);
-	kfree(buf);
 	if (done)
 		return (long)done;
 	if (r == -EPIPE && !(flags & LX_MSG_NOSIGNAL))
