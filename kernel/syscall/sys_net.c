@@ -989,10 +989,6 @@ out:
 
 /* ---- send and receive ---- */
 
-#define SEND_FLAGS (LX_MSG_DONTWAIT | LX_MSG_NOSIGNAL | LX_MSG_MORE | 0x4 /* DONTROUTE */ | \
-		    0x80 /* EOR */ | 0x800 /* CONFIRM */)
-#define RECV_FLAGS (LX_MSG_DONTWAIT | LX_MSG_PEEK | LX_MSG_WAITALL | LX_MSG_TRUNC | \
-		    LX_MSG_CMSG_CLOEXEC | 0x2000 /* ERRQUEUE */)
 
 static long do_send(u64 fd, struct vec *v, int flags, u64 uaddr, u64 alen)
 {
@@ -1040,6 +1036,8 @@ static long do_recv(u64 fd, struct vec *v, int flags, struct sockaddr_in4 *from,
 	*dgram = sf->type == LX_SOCK_DGRAM;
 	if (flags & LX_MSG_OOB)
 		r = -EINVAL;   /* no urgent data is ever kept */
+	else if ((flags & LX_MSG_TRUNC) || (*dgram && (flags & LX_MSG_PEEK)))
+		r = -EINVAL;   /* not offered yet: the stack cannot peek at a datagram */
 	else
 		r = recv_vec(f, sf, v, flags, from, trunc);
 	file_put(f);
