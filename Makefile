@@ -171,6 +171,8 @@ SYSCALL_SRCS := \
 	kernel/syscall/sys_fs.c \
 	kernel/syscall/sys_proc.c \
 	kernel/syscall/sys_mm.c \
+	kernel/syscall/sys_net.c \
+	kernel/syscall/sys_epoll.c \
 	kernel/syscall/sys_misc.c
 
 REPL_SRCS := \

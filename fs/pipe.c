@@ -38,7 +38,16 @@ struct pipe {
 	unsigned head, used;         /* [L] the oldest slot, slots holding bytes */
 	int readers, writers;        /* [L] open ends */
 	struct waitq rwait, wwait;   /* readers wait for data, writers for room */
+	u64 events;                  /* [atomic] wakeups so far (epoll's edges) */
 };
+
+static void wake(struct pipe *p, struct waitq *wq)
+{
+	__atomic_add_fetch(&p->events, 1, __ATOMIC_RELEASE);
+	waitq_wake_all(wq);
+	if (vfs_ready)
+		vfs_ready();
+}
 
 static bool readable(struct pipe *p) { return READ_ONCE(p->used) || !READ_ONCE(p->writers); }
 
@@ -79,7 +88,7 @@ static long pipe_read(struct file *f, struct uio *u, u64 *pos)
 	}
 	mutex_unlock(&p->lock);
 	if (done)
-		waitq_wake_all(&p->wwait);
+		wake(p, &p->wwait);
 	return done || !fault ? (long)done : -EFAULT;
 }
 
@@ -122,7 +131,7 @@ static long pipe_write(struct file *f, struct uio *u, u64 *pos)
 		if (p->used == PIPE_SLOTS) {
 			mutex_unlock(&p->lock);
 			if (done)
-				waitq_wake_all(&p->rwait);
+				wake(p, &p->rwait);
 			if (f->flags & O_NONBLOCK)
 				return done ? (long)done : -EAGAIN;
 			wait_event(&p->wwait, writable(p) || vfs_signalled());
@@ -144,7 +153,7 @@ static long pipe_write(struct file *f, struct uio *u, u64 *pos)
 	}
 	mutex_unlock(&p->lock);
 	if (done)
-		waitq_wake_all(&p->rwait);
+		wake(p, &p->rwait);
 	return done || !fault ? (long)done : -EFAULT;
 }
 
@@ -160,8 +169,8 @@ static void pipe_release(struct file *f)
 		p->writers--;
 	bool last = !p->readers && !p->writers;
 	mutex_unlock(&p->lock);
-	waitq_wake_all(&p->rwait);
-	waitq_wake_all(&p->wwait);
+	wake(p, &p->rwait);
+	wake(p, &p->wwait);
 	if (last) {
 		/* no end left: nobody else can reach p (the wake-ups above took
 		 * and released each queue's lock after the sleepers left) */
@@ -193,11 +202,17 @@ static unsigned pipe_poll(struct file *f)
 	return ev;
 }
 
+static u64 pipe_events(struct file *f)
+{
+	return __atomic_load_n(&((struct pipe *)f->priv)->events, __ATOMIC_ACQUIRE);
+}
+
 static const struct file_ops pipe_fops = {
 	.read = pipe_read,
 	.write = pipe_write,
 	.release = pipe_release,
 	.poll = pipe_poll,
+	.events = pipe_events,
 };
 
 int pipe_create(unsigned flags, struct file **rd, struct file **wr)

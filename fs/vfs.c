@@ -12,6 +12,8 @@
 
 struct mutex vfs_ns_lock;
 bool (*vfs_interrupted)(void);
+void (*vfs_file_unwatch)(struct file *f);
+void (*vfs_ready)(void);
 static struct inode *root;
 const u8 vfs_zero_page[PAGE_SIZE] __aligned(PAGE_SIZE);
 
@@ -84,6 +86,7 @@ struct file *file_alloc(const struct file_ops *ops, unsigned flags)
 	f->flags = flags;
 	f->ops = ops;
 	mutex_init(&f->pos_lock, "file_pos");
+	list_init(&f->ep_links);
 	__atomic_add_fetch(&files_alive, 1, __ATOMIC_RELAXED);
 	return f;
 }
@@ -92,6 +95,9 @@ void file_put(struct file *f)
 {
 	if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	/* nobody else holds f now: nothing can add an entry meanwhile */
+	if (!list_empty(&f->ep_links) && vfs_file_unwatch)
+		vfs_file_unwatch(f);
 	if (f->ops && f->ops->release)
 		f->ops->release(f);
 	if (f->inode)

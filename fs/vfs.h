@@ -169,6 +169,11 @@ struct file_ops {
 	void (*release)(struct file *f);
 	/* poll: the POLL* events ready now; NULL: always readable and writable */
 	unsigned (*poll)(struct file *f);
+	/* events: a count that grows whenever readiness may have changed (a
+	 * wakeup of the file's waiters), for epoll's edge triggering; NULL:
+	 * edges are seen only as rising POLL bits */
+	u64 (*events)(struct file *f);
+	u32 stat_mode;               /* files with no inode: fstat's type (S_IFIFO if 0) */
 	bool seekable;               /* lseek and pread/pwrite make sense */
 	bool seek_noop;              /* lseek succeeds and leaves the position at 0 */
 };
@@ -180,7 +185,8 @@ struct file {
 	struct mutex pos_lock;
 	struct inode *inode;         /* a reference, or NULL (pipes) */
 	const struct file_ops *ops;
-	void *priv;                  /* the ops' (a pipe) */
+	void *priv;                  /* the ops' (a pipe, a socket) */
+	struct list_node ep_links;   /* [the epoll layer's lock] epoll entries watching it */
 };
 
 void vfs_iget(struct inode *ino);
@@ -244,6 +250,14 @@ int pipe_create(unsigned flags, struct file **rd, struct file **wr);
 /* Set by the process layer at boot: does the calling thread have a signal
  * to take, so that a blocking read or write should give up (-EINTR)? */
 extern bool (*vfs_interrupted)(void);
+/* Set by the system-call layer at boot (epoll): called from file_put
+ * when the last reference goes and epoll entries still watch the file
+ * (ep_links not empty), before ops->release; it must drop them. */
+extern void (*vfs_file_unwatch)(struct file *f);
+/* Set by the system-call layer at boot: called after a pipe wakes its
+ * waiters, so that epoll waiters look again. */
+extern void (*vfs_ready)(void);
+#define S_IFSOCK 0140000
 
 /* Mounts. The root of a file system (fsroot, with its own inode_ops)
  * covers the directory at path (made, with its parents, when missing): a

@@ -93,17 +93,20 @@ u64 net_now_ns(void);
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
 
+#define MSG_PEEK     0x02       /* stream sockets: the bytes stay queued */
 #define MSG_DONTWAIT 0x40
 
 #define POLLIN  0x001
 #define POLLOUT 0x004
 #define POLLERR 0x008
 #define POLLHUP 0x010
+#define POLLRDHUP 0x2000        /* the peer shut down its sending side */
 
 /* socket options (sock_setopt) */
 #define SO_RCVBUF 8
 #define SO_SNDBUF 7
 #define SO_KEEPALIVE 9
+#define SO_ERROR 4              /* sock_getopt only: the pending error (positive), cleared */
 #define SO_NONBLOCK 0x800       /* value 1: every call as with MSG_DONTWAIT */
 #define SO_RCVTIMEO 20          /* value: ms a receive waits at most, then -EAGAIN; 0: no limit */
 #define SO_SNDTIMEO 21          /* value: ms a send waits for room at most, then -EAGAIN */
@@ -156,6 +159,16 @@ int sock_shutdown(struct socket *s, int how);
 unsigned sock_poll(struct socket *s);
 struct waitq *sock_waitq(struct socket *s);
 int sock_setopt(struct socket *s, int opt, u32 value);
+/* Read an option: SO_ERROR, SO_RCVBUF, SO_SNDBUF; TCP also TCP_NODELAY,
+ * SO_KEEPALIVE. -ENOPROTOOPT for others. */
+int sock_getopt(struct socket *s, int opt, u32 *value);
+/* A count that grows at every wakeup of the socket's waiters (data, room,
+ * a connection, an error, a close): what changed readiness, for epoll's
+ * edge triggering. */
+u64 sock_events(struct socket *s);
+/* One function (the system-call layer's epoll) called after every socket
+ * wakeup, from any context that wakes (it must not sleep). */
+void sock_set_wake_hook(void (*fn)(struct socket *s));
 int sock_getname(struct socket *s, struct sockaddr_in4 *local, struct sockaddr_in4 *peer);
 /* The CPU that owns the socket's flow (a TCP connection's: where its
  * segments arrive and its timers run), or -1. A program that works the

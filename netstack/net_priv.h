@@ -178,6 +178,7 @@ struct socket {
 	u32 refs;                       /* [atomic] */
 	spinlock_t lock;
 	struct waitq wq;                /* readers and writers wait here */
+	u64 events;                     /* [atomic] wakeups of wq so far (sock_events) */
 	struct sockaddr_in4 local, peer; /* [S] (and [U] for UDP's local) */
 	bool bound, connected, closed;  /* [S] */
 	bool nonblock;                  /* [S] every call as with MSG_DONTWAIT */
@@ -207,6 +208,7 @@ struct sock_ops {
 	int (*shutdown)(struct socket *s, int how);
 	void (*destroy)(struct socket *s);     /* last reference gone */
 	int (*setopt)(struct socket *s, int opt, u32 value); /* protocol options */
+	int (*getopt)(struct socket *s, int opt, u32 *value); /* NULL: -ENOPROTOOPT */
 	int (*owner_cpu)(struct socket *s);    /* NULL: any CPU */
 	u64 (*read_stamp)(struct socket *s);   /* NULL: no arrival times kept */
 	const char *name;
@@ -217,6 +219,8 @@ extern const struct sock_ops udp_sock_ops;
 void sock_init_common(struct socket *s, const struct sock_ops *ops, int type);
 
 void sock_get(struct socket *s);
+/* Wake everyone waiting on s (counted in s->events). */
+void sock_wake(struct socket *s);
 /* A reference unless the count already reached zero (an RCU reader's find). */
 bool sock_tryget(struct socket *s);
 void sock_put(struct socket *s);

@@ -52,6 +52,21 @@ void sock_init_common(struct socket *s, const struct sock_ops *ops, int type)
 
 void sock_get(struct socket *s) { __atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED); }
 
+static void (*wake_hook)(struct socket *s);
+
+void sock_set_wake_hook(void (*fn)(struct socket *s)) { wake_hook = fn; }
+
+void sock_wake(struct socket *s)
+{
+	__atomic_add_fetch(&s->events, 1, __ATOMIC_RELEASE);
+	waitq_wake_all(&s->wq);
+	void (*fn)(struct socket *) = READ_ONCE(wake_hook);
+	if (fn)
+		fn(s);
+}
+
+u64 sock_events(struct socket *s) { return __atomic_load_n(&s->events, __ATOMIC_ACQUIRE); }
+
 u64 sock_read_stamp(struct socket *s)
 {
 	return s && s->ops->read_stamp ? s->ops->read_stamp(s) : 0;
@@ -111,7 +126,7 @@ void sock_close(struct socket *s)
 	spin_lock(&s->lock);
 	drain(s);
 	spin_unlock(&s->lock);
-	waitq_wake_all(&s->wq);
+	sock_wake(s);
 	sock_put(s);
 }
 
@@ -199,7 +214,7 @@ bool sock_queue_rcv(struct socket *s, struct pkb *b, u32 payload_len)
 	void (*up)(struct socket *, void *) = s->upcall;
 	void *arg = s->upcall_arg;
 	spin_unlock(&s->lock);
-	waitq_wake_all(&s->wq);
+	sock_wake(s);
 	if (up)
 		up(s, arg);
 	return true;
@@ -360,6 +375,30 @@ int sock_setopt(struct socket *s, int opt, u32 value)
 		return 0;
 	default:
 		return s->ops->setopt ? s->ops->setopt(s, opt, value) : -ENOPROTOOPT;
+	}
+}
+
+int sock_getopt(struct socket *s, int opt, u32 *value)
+{
+	if (!s || !value)
+		return -EINVAL;
+	switch (opt) {
+	case SO_RCVBUF:
+	case SO_SNDBUF:
+		spin_lock(&s->lock);
+		*value = opt == SO_RCVBUF ? s->rcvbuf : s->sndbuf;
+		spin_unlock(&s->lock);
+		return 0;
+	case SO_ERROR:
+		if (s->ops->getopt)
+			return s->ops->getopt(s, opt, value);
+		spin_lock(&s->lock);
+		*value = (u32)-s->error;
+		s->error = 0;
+		spin_unlock(&s->lock);
+		return 0;
+	default:
+		return s->ops->getopt ? s->ops->getopt(s, opt, value) : -ENOPROTOOPT;
 	}
 }
 

@@ -270,7 +270,7 @@ void tcp_set_state(struct tcb *t, enum tcp_state st)
 
 void tcp_wake(struct tcb *t)
 {
-	waitq_wake_all(&t->sk.wq);
+	sock_wake(&t->sk);
 	void (*up)(struct socket *, void *) = t->sk.upcall;
 	if (up)
 		up(&t->sk, t->sk.upcall_arg);

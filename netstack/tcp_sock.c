@@ -269,6 +269,13 @@ static long tcp_recv(struct socket *s, void *buf, u32 len, int flags)
 	bool nb = (flags & MSG_DONTWAIT) || s->nonblock;
 	for (;;) {
 		spin_lock(&s->lock);
+		if (t->rcv_q_head && (flags & MSG_PEEK)) {
+			u32 done = 0;
+			for (struct pkb *b = t->rcv_q_head; b && done < len; b = b->next)
+				done += pkb_copy_out(b, 0, (u8 *)buf + done, len - done);
+			spin_unlock(&s->lock);
+			return done;
+		}
 		if (t->rcv_q_head) {
 			u32 done = 0;
 			/* (bytes left unread keep the older stamp: an early one) */
@@ -300,8 +307,8 @@ static long tcp_recv(struct socket *s, void *buf, u32 len, int flags)
 		spin_unlock(&s->lock);
 		if (err)
 			return err;
-		if (eof)
-			return t->state == TCP_CLOSED && !s->connected ? -ENOTCONN : 0;
+		if (eof)   /* a shut receive side reads 0 before "not connected" (as Linux) */
+			return t->state == TCP_CLOSED && !s->connected && !t->rd_shut ? -ENOTCONN : 0;
 		if (len == 0)
 			return 0;
 		if (nb)
@@ -330,13 +337,19 @@ static unsigned tcp_poll(struct socket *s)
 	} else {
 		if (t->rcv_q_head || t->fin_received || t->rd_shut)
 			m |= POLLIN;
-		if (can_send(t) && !t->wr_shut && t->snd_q_bytes < s->sndbuf)
+		if (t->fin_received || t->rd_shut)
+			m |= POLLRDHUP;
+		/* as Linux's tcp_poll: past the handshake a socket is
+		 * writable with room, or once shut for sending (a write then
+		 * fails at once); closed or shut both ways is a hang-up */
+		if (t->state != TCP_SYN_SENT && t->state != TCP_SYN_RECEIVED &&
+		    (t->wr_shut || t->state == TCP_CLOSED || t->snd_q_bytes < s->sndbuf))
 			m |= POLLOUT;
 		if (t->soft_error)
 			m |= POLLERR;
-		if (t->state == TCP_CLOSED && s->connected)
+		if (t->state == TCP_CLOSED)
 			m |= POLLHUP;
-		if (t->fin_received && t->wr_shut)
+		if ((t->fin_received || t->rd_shut) && t->wr_shut)
 			m |= POLLHUP;
 	}
 	spin_unlock(&s->lock);
@@ -368,6 +381,12 @@ static int tcp_shutdown(struct socket *s, int how)
 	struct tcp_xmit x = { 0 };
 	spin_lock(&s->lock);
 	int err = t->state == TCP_CLOSED || t->state == TCP_LISTEN ? -ENOTCONN : 0;
+	/* Linux marks an unconnected socket shut too (a read then gives 0,
+	 * a write -EPIPE) and still answers -ENOTCONN */
+	if (t->state == TCP_CLOSED) {
+		t->rd_shut |= how == SHUT_RD || how == SHUT_RDWR;
+		t->wr_shut |= how == SHUT_WR || how == SHUT_RDWR;
+	}
 	if (!err && (how == SHUT_RD || how == SHUT_RDWR))
 		t->rd_shut = true;
 	if (!err && (how == SHUT_WR || how == SHUT_RDWR)) {
@@ -469,6 +488,29 @@ static int tcp_setopt(struct socket *s, int opt, u32 v)
 	return err;
 }
 
+static int tcp_getopt(struct socket *s, int opt, u32 *v)
+{
+	struct tcb *t = sk_tcb(s);
+	int err = 0;
+	spin_lock(&s->lock);
+	switch (opt) {
+	case SO_ERROR:   /* read once, as Linux clears sk_err */
+		*v = (u32)-t->soft_error;
+		t->soft_error = 0;
+		break;
+	case TCP_NODELAY:
+		*v = t->nodelay;
+		break;
+	case SO_KEEPALIVE:
+		*v = t->keepalive;
+		break;
+	default:
+		err = -ENOPROTOOPT;
+	}
+	spin_unlock(&s->lock);
+	return err;
+}
+
 static int tcp_owner_cpu(struct socket *s) { return sk_tcb(s)->cpu; }
 static u64 tcp_read_stamp(struct socket *s) { return READ_ONCE(sk_tcb(s)->read_stamp_ns); }
 
@@ -486,6 +528,7 @@ const struct sock_ops tcp_sock_ops = {
 	.shutdown = tcp_shutdown,
 	.destroy = tcp_destroy,
 	.setopt = tcp_setopt,
+	.getopt = tcp_getopt,
 	.name = "tcp",
 };
 

@@ -38,7 +38,8 @@ static const char usage[] =
 	"  -a ADDR     the IPv4 or IPv6 address to listen on (default 0.0.0.0)\n"
 	"  -p PORT     the TCP port (default 80; 0 picks a free one, named on stderr)\n"
 	"  -w N        worker threads, one event loop and listener each (default:\n"
-	"              the number of CPUs online)\n"
+	"              the number of CPUs online); with 1 the event loop runs in\n"
+	"              the main thread and no thread is made\n"
 	"  -c N        connections per worker at most; more are closed at once\n"
 	"              (default 10000, and never above the descriptor limit)\n"
 	"  -k SECONDS  keep-alive: close a connection idle this long between\n"
@@ -54,6 +55,21 @@ static const char usage[] =
 	"the server, which then prints its counters on stderr.\n"
 	"Limits: request line 4096 bytes (414), head 8192 bytes or 100 fields\n"
 	"(431), request body 1 MiB (413; bodies are read and dropped).\n";
+
+/* -w 1: the stop signals' handler (see main) */
+static int stop_wr = -1;
+static volatile sig_atomic_t stop_sig;
+
+static void on_stop(int sig)
+{
+	int e = errno;
+	stop_sig = sig;
+	atomic_store(&httpd_stop, true);
+	if (write(stop_wr, "x", 1) < 0) {
+		/* the flag alone ends the loop at its next wake-up */
+	}
+	errno = e;
+}
 
 static int bad_flag(const char *what, const char *arg)
 {
@@ -294,24 +310,39 @@ int main(int argc, char **argv)
 		port_of(&cfg.addr), cfg.workers,
 		reuseport ? "a SO_REUSEPORT listener each" : "one shared listener");
 
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 1 << 20);
-	for (i = 0; i < cfg.workers; i++) {
-		int e = pthread_create(&workers[i].thread, &attr, worker_main, &workers[i]);
-		if (e) {
-			fprintf(stderr, "httpd: worker %d: %s\n", i, strerror(e));
-			return 1;
+	if (cfg.workers == 1) {
+		/* one worker runs in this thread (no threads at all); a stop
+		 * signal's handler ends its loop through the stop pipe */
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_stop;
+		stop_wr = stop_pipe[1];
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigprocmask(SIG_UNBLOCK, &sigs, NULL);
+		worker_main(&workers[0]);
+		sig = stop_sig;
+	} else {
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 1 << 20);
+		for (i = 0; i < cfg.workers; i++) {
+			int e = pthread_create(&workers[i].thread, &attr, worker_main, &workers[i]);
+			if (e) {
+				fprintf(stderr, "httpd: worker %d: %s\n", i, strerror(e));
+				return 1;
+			}
 		}
+		while (sigwait(&sigs, &sig) != 0)
+			;
+		atomic_store(&httpd_stop, true);
+		if (write(stop_pipe[1], "x", 1) < 0)
+			perror("httpd: stop pipe");
 	}
-
-	while (sigwait(&sigs, &sig) != 0)
-		;
-	atomic_store(&httpd_stop, true);
-	if (write(stop_pipe[1], "x", 1) < 0)
-		perror("httpd: stop pipe");
 	for (i = 0; i < cfg.workers; i++) {
 		struct stats *s = &workers[i].st;
-		pthread_join(workers[i].thread, NULL);
+		if (cfg.workers > 1)
+			pthread_join(workers[i].thread, NULL);
 		tot.accepted += s->accepted;
 		tot.refused += s->refused;
 		tot.requests += s->requests;

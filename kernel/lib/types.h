@@ -103,5 +103,9 @@ typedef uintptr_t uptr;
 #define EMLINK 31
 #define ENOTEMPTY 39
 #define ELOOP 40
+#define EDOM 33
+#define ENOTSOCK 88
+#define ESOCKTNOSUPPORT 94
+#define EAFNOSUPPORT 97
 
 #endif

@@ -106,6 +106,8 @@ void proc_run_init(void)
 		}
 		pr_info("init: started %s as pid %d", prog[i], p->pid);
 		code = exit_code(proc_wait(p));
+		pr_info("init: %s ended with code %d (%s)", prog[i], code,
+			code < 64 || code == 127 ? "its exit status" : "64 + the signal that killed it");
 	}
 	if (init_exit_qemu) {
 		pr_info("init: leaving QEMU with code %d", code);

@@ -673,3 +673,18 @@ static int cmd_ps(struct repl_out *o, int argc, char **argv)
 		repl_printf(o, "(%d more not shown)\n", more);
 	return 0;
 }
+
+REPL_CMD("kill", cmd_kill, "PID [SIGNAL]",
+	 "send a process a signal by number (default 15, SIGTERM), as kill(2) with PID > 0");
+static int cmd_kill(struct repl_out *o, int argc, char **argv)
+{
+	u64 pid, sig = 15;
+	if (argc < 2 || argc > 3 || repl_parse_u64(argv[1], &pid) < 0 || pid == 0 || pid > INT32_MAX ||
+	    (argc == 3 && (repl_parse_u64(argv[2], &sig) < 0 || sig > PROC_NSIG)))
+		return repl_error(o, -EINVAL, "usage: kill PID [SIGNAL]");
+	int r = proc_kill((int)pid, (int)sig);
+	if (r < 0)
+		return repl_error(o, r, "kill %llu: no such process", (unsigned long long)pid);
+	repl_printf(o, "sent signal %llu to %llu\n", (unsigned long long)sig, (unsigned long long)pid);
+	return 0;
+}

@@ -172,6 +172,30 @@ long proc_sigaltstack(u64 uss, u64 uold)
 	return 0;
 }
 
+/* Calls Linux ends with EINTR after a handler even with SA_RESTART
+ * (signal(7), "Interruption of system calls"): the waits for events and
+ * for time. */
+static bool never_restarted(long nr)
+{
+	switch (nr) {
+	case 7:     /* poll */
+	case 23:    /* select */
+	case 34:    /* pause */
+	case 35:    /* nanosleep */
+	case 128:   /* rt_sigtimedwait */
+	case 130:   /* rt_sigsuspend */
+	case 230:   /* clock_nanosleep */
+	case 232:   /* epoll_wait */
+	case 270:   /* pselect6 */
+	case 271:   /* ppoll */
+	case 281:   /* epoll_pwait */
+	case 441:   /* epoll_pwait2 */
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Build the handler's frame and point the registers at it. */
 static void deliver(struct uthread *p, int sig, struct k_sigaction *act)
 {
@@ -179,7 +203,7 @@ static void deliver(struct uthread *p, int sig, struct k_sigaction *act)
 	arch_user_get_regs(&r);
 	/* a call a handler interrupted: start it again (SA_RESTART) */
 	if (p->last_result == -EINTR && r.rax == (u64)-EINTR && (act->flags & SA_RESTART) &&
-	    p->last_nr >= 0 && p->last_nr != NR_RT_SIGRETURN) {
+	    p->last_nr >= 0 && p->last_nr != NR_RT_SIGRETURN && !never_restarted(p->last_nr)) {
 		r.rax = (u64)p->last_nr;
 		r.rip -= 2;   /* the syscall instruction */
 	}

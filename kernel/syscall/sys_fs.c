@@ -166,6 +166,10 @@ long sys_fstat(const u64 a[6])
 		return -EBADF;
 	struct kstat st;
 	fill_stat(f->inode, &st);
+	if (!f->inode && f->ops->stat_mode) {   /* a socket */
+		st.mode = f->ops->stat_mode;
+		st.dev = MKDEV(0, 8);
+	}
 	file_put(f);
 	return copy_to_user(a[1], &st, sizeof(st));
 }

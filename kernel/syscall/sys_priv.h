@@ -98,6 +98,31 @@ long sys_prlimit64(const u64 a[6]);
 long sys_getrlimit(const u64 a[6]);
 long sys_setrlimit(const u64 a[6]);
 long sys_madvise(const u64 a[6]);
+/* sys_net.c */
+long sys_socket(const u64 a[6]);
+long sys_socketpair(const u64 a[6]);
+long sys_bind(const u64 a[6]);
+long sys_listen(const u64 a[6]);
+long sys_accept(const u64 a[6]);
+long sys_accept4(const u64 a[6]);
+long sys_connect(const u64 a[6]);
+long sys_getsockname(const u64 a[6]);
+long sys_getpeername(const u64 a[6]);
+long sys_shutdown(const u64 a[6]);
+long sys_setsockopt(const u64 a[6]);
+long sys_getsockopt(const u64 a[6]);
+long sys_sendto(const u64 a[6]);
+long sys_recvfrom(const u64 a[6]);
+long sys_sendmsg(const u64 a[6]);
+long sys_recvmsg(const u64 a[6]);
+/* sys_epoll.c */
+void epoll_init(void);
+long sys_epoll_create(const u64 a[6]);
+long sys_epoll_create1(const u64 a[6]);
+long sys_epoll_ctl(const u64 a[6]);
+long sys_epoll_wait(const u64 a[6]);
+long sys_epoll_pwait(const u64 a[6]);
+long sys_epoll_pwait2(const u64 a[6]);
 /* sys_misc.c */
 long sys_exit(const u64 a[6]);
 long sys_exit_group(const u64 a[6]);

@@ -116,6 +116,28 @@ static const struct sys_entry table[NR_MAX] = {
 	[302] = { sys_prlimit64, "prlimit64" },
 	[28] = { sys_madvise, "madvise" },
 	[127] = { sys_rt_sigpending, "rt_sigpending" },
+	[41] = { sys_socket, "socket" },
+	[42] = { sys_connect, "connect" },
+	[43] = { sys_accept, "accept" },
+	[44] = { sys_sendto, "sendto" },
+	[45] = { sys_recvfrom, "recvfrom" },
+	[46] = { sys_sendmsg, "sendmsg" },
+	[47] = { sys_recvmsg, "recvmsg" },
+	[48] = { sys_shutdown, "shutdown" },
+	[49] = { sys_bind, "bind" },
+	[50] = { sys_listen, "listen" },
+	[51] = { sys_getsockname, "getsockname" },
+	[52] = { sys_getpeername, "getpeername" },
+	[53] = { sys_socketpair, "socketpair" },
+	[54] = { sys_setsockopt, "setsockopt" },
+	[55] = { sys_getsockopt, "getsockopt" },
+	[288] = { sys_accept4, "accept4" },
+	[213] = { sys_epoll_create, "epoll_create" },
+	[232] = { sys_epoll_wait, "epoll_wait" },
+	[233] = { sys_epoll_ctl, "epoll_ctl" },
+	[281] = { sys_epoll_pwait, "epoll_pwait" },
+	[291] = { sys_epoll_create1, "epoll_create1" },
+	[441] = { sys_epoll_pwait2, "epoll_pwait2" },
 };
 
 /* [atomic] calls and failed calls by number; the last bucket is every
@@ -150,7 +172,11 @@ static long dispatch(u64 nr, const u64 args[6])
 	return r;
 }
 
-void syscall_init(void) { arch_set_syscall_handler(dispatch); }
+void syscall_init(void)
+{
+	epoll_init();
+	arch_set_syscall_handler(dispatch);
+}
 
 REPL_CMD("syscalls", cmd_syscalls, "",
 	 "system calls by number: name (or 'ENOSYS' for one Caboose lacks), calls, errors");

@@ -1,0 +1,276 @@
+/* epoll: bad arguments, level and edge triggering on pipes and on TCP
+ * sockets over 127.0.0.1, EPOLLONESHOT, EPOLLRDHUP/HUP/ERR, a watched
+ * descriptor closed (with and without a dup), time-outs and EINTR. Prints
+ * what every call returned; the output is the same on Linux (tests/run.py
+ * compares them). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void show(const char *what, long r)
+{
+	if (r < 0)
+		printf("%s = -1 %s\n", what, strerror(errno));
+	else
+		printf("%s = %ld\n", what, r);
+}
+#define T(expr) show(#expr, (long)(expr))
+
+static int ep;
+
+/* epoll_wait, printing each event (bits and the data word) */
+static void wait_show(const char *what, int timeout)
+{
+	struct epoll_event ev[8];
+	int n = epoll_wait(ep, ev, 8, timeout);
+	if (n < 0) {
+		printf("%s: -1 %s\n", what, strerror(errno));
+		return;
+	}
+	/* in the order of their data words: the order of a ready list is
+	 * no contract */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && ev[j - 1].data.u64 > ev[j].data.u64; j--) {
+			struct epoll_event t = ev[j];
+			ev[j] = ev[j - 1];
+			ev[j - 1] = t;
+		}
+	printf("%s: %d", what, n);
+	for (int i = 0; i < n; i++)
+		printf(" [%#x data %llu]", ev[i].events, (unsigned long long)ev[i].data.u64);
+	printf("\n");
+}
+
+static int add(int fd, unsigned events, unsigned long long data)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = data };
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int mod(int fd, unsigned events, unsigned long long data)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = data };
+	return epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+}
+
+static void lo_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+}
+
+static void bad_arguments(void)
+{
+	printf("-- bad arguments\n");
+	int p[2];
+	pipe(p);
+	int file = open("/tests/epoll", O_RDONLY);
+	int null = open("/dev/null", O_RDONLY);
+	struct epoll_event ev = { .events = EPOLLIN };
+	T(epoll_create(0));
+	T(epoll_create(-1));
+	T(epoll_create1(1));
+	T(epoll_ctl(99, EPOLL_CTL_ADD, p[0], &ev));
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, 99, &ev));
+	T(epoll_ctl(p[0], EPOLL_CTL_ADD, p[1], &ev));
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev));
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, file, &ev));
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, null, &ev));
+	T(epoll_ctl(ep, 7, p[0], &ev));
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], NULL));
+	T(epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev));
+	T(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL));
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+	T(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLONESHOT;
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+	T(epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev));
+	T(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL));
+	struct epoll_event out[2];
+	T(epoll_wait(ep, out, 0, 0));
+	T(epoll_wait(ep, out, -1, 0));
+	T(epoll_wait(ep, NULL, 2, 0));
+	T(epoll_wait(99, out, 2, 0));
+	T(epoll_wait(p[0], out, 2, 0));
+	T(epoll_wait(ep, out, 2, 0));
+	T(epoll_wait(ep, out, 2, 30));
+	int e2 = epoll_create1(EPOLL_CLOEXEC);
+	T(fcntl(e2, F_GETFD));
+	T(close(e2));
+	close(p[0]);
+	close(p[1]);
+	close(file);
+	close(null);
+}
+
+static char big[70000];
+
+static void pipes(void)
+{
+	printf("-- pipes, level-triggered\n");
+	int p[2];
+	char buf[100];
+	pipe(p);
+	T(add(p[0], EPOLLIN, 1));
+	T(add(p[1], EPOLLOUT, 2));
+	wait_show("empty", 0);
+	T(write(p[1], "abc", 3));
+	wait_show("data", 0);
+	wait_show("data again", 0);
+	T(read(p[0], buf, sizeof(buf)));
+	wait_show("drained", 0);
+	T(fcntl(p[1], F_SETFL, O_NONBLOCK));
+	long total = 0, r;
+	while ((r = write(p[1], big, sizeof(big))) > 0)
+		total += r;
+	printf("filled %ld\n", total);
+	wait_show("full", 0);
+	T(epoll_ctl(ep, EPOLL_CTL_DEL, p[1], NULL));
+
+	printf("-- pipes, edge-triggered\n");
+	T(mod(p[0], EPOLLIN | EPOLLET, 3));
+	wait_show("after MOD (data waiting)", 0);
+	wait_show("no new data", 0);
+	T(read(p[0], big, sizeof(big)));
+	T(fcntl(p[0], F_SETFL, O_NONBLOCK));
+	T(read(p[0], big, sizeof(big)));
+	wait_show("drained", 0);
+	T(write(p[1], "1", 1));
+	wait_show("one write", 0);
+	wait_show("nothing new", 0);
+	T(write(p[1], "2", 1));
+	wait_show("another write", 0);
+	T(read(p[0], buf, sizeof(buf)));
+
+	printf("-- oneshot\n");
+	T(mod(p[0], EPOLLIN | EPOLLONESHOT, 4));
+	T(write(p[1], "x", 1));
+	wait_show("first", 0);
+	wait_show("disabled", 0);
+	T(mod(p[0], EPOLLIN | EPOLLONESHOT, 5));
+	wait_show("re-armed", 0);
+	T(read(p[0], buf, sizeof(buf)));
+
+	printf("-- hang-up and error\n");
+	T(mod(p[0], EPOLLIN, 6));
+	T(write(p[1], "y", 1));
+	T(close(p[1]));
+	wait_show("writer gone, data left", 0);
+	T(read(p[0], buf, sizeof(buf)));
+	wait_show("writer gone, empty", 0);
+	T(close(p[0]));
+	wait_show("read end closed: entry gone", 0);
+	T(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL));
+	pipe(p);
+	T(add(p[1], EPOLLOUT, 7));
+	T(close(p[0]));
+	wait_show("reader gone", 0);
+	int d = dup(p[1]);
+	T(close(p[1]));
+	wait_show("closed, a dup keeps it", 0);
+	T(epoll_ctl(ep, EPOLL_CTL_DEL, p[1], NULL));
+	T(close(d));
+	wait_show("dup closed too", 0);
+}
+
+static void sockets(void)
+{
+	printf("-- sockets\n");
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(7788);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	T(bind(l, (struct sockaddr *)&a, sizeof(a)));
+	T(listen(l, 8));
+	T(add(l, EPOLLIN, 10));
+	wait_show("listener, nobody", 0);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	connect(c, (struct sockaddr *)&a, sizeof(a));
+	wait_show("listener, a connection", 1000);
+	int s = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+	printf("accepted %d\n", s >= 0);
+	wait_show("listener, taken", 0);
+	T(add(c, EPOLLOUT, 11));
+	wait_show("client writable", 1000);
+	T(epoll_ctl(ep, EPOLL_CTL_DEL, c, NULL));
+	T(add(s, EPOLLIN | EPOLLRDHUP | EPOLLET, 12));
+	wait_show("server, nothing", 0);
+	T(write(c, "hello", 5));
+	wait_show("server, data", 1000);
+	wait_show("server, no new data", 0);
+	T(write(c, "again", 5));
+	wait_show("server, more data", 1000);
+	char buf[64];
+	T(read(s, buf, sizeof(buf)));
+	T(read(s, buf, sizeof(buf)));
+	T(shutdown(c, SHUT_WR));
+	wait_show("server, peer shut down", 1000);
+	T(mod(s, EPOLLIN | EPOLLOUT | EPOLLRDHUP, 13));
+	wait_show("server, level", 0);
+	T(shutdown(s, SHUT_WR));
+	wait_show("server, both shut", 1000);
+	T(close(c));
+	T(close(s));
+	T(close(l));
+	wait_show("all closed", 0);
+}
+
+static void on_usr1(int sig) { (void)sig; }
+
+static void eintr(void)
+{
+	printf("-- EINTR\n");
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;   /* epoll_wait is never restarted */
+	sigaction(SIGUSR1, &sa, NULL);
+	fflush(stdout);
+	pid_t parent = getpid(), pid = fork();
+	if (pid == 0) {
+		usleep(200000);
+		kill(parent, SIGUSR1);
+		_exit(0);
+	}
+	wait_show("waiting for ever", -1);
+	int status;
+	waitpid(pid, &status, 0);
+	printf("child exit %d\n", WEXITSTATUS(status));
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	lo_up();
+	ep = epoll_create1(0);
+	printf("epoll fd %d\n", ep);
+	bad_arguments();
+	pipes();
+	sockets();
+	eintr();
+	T(close(ep));
+	printf("done\n");
+	return 0;
+}

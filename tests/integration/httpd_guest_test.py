@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""apps/httpd as a user program on Caboose (issue 13): the same static
+binary the httpd tier runs on Linux is the first program of a Caboose
+guest (init=/bin/httpd, one worker, so one thread: -w 1 runs the event
+loop in the main thread), serving /www from the initial archive on port
+8080; the guest has 10.213.14.2/24 on a tap in a network namespace this
+test creates (host side 10.213.14.1), and the clients run in it.
+
+Checks: every check of tests/host/httpd/httpd_test.py's checks() against
+the guest (curl bodies by sha256, heads, 304s, ranges, each error status,
+keep-alive with pipelining, HTTP/1.0, the slow client's 408, slowloris,
+the idle time-out, wrk -t1 -c100 -d2s with no errors, 1,000 concurrent
+connections); then the resource checks through the guest's REPL (COM2):
+with every client gone, sock.user_open is 1 (the listener: no connection
+leaked); with 20 idle keep-alive connections open, SIGKILL to httpd (the
+REPL's kill) ends it, the kernel closes its sockets (each client reads
+end of file or a reset, sock.user_open goes to 0, no TCP connection of
+port 8080 stays beyond TIME_WAIT, no open file is left, a new connection
+is refused), and the guest still answers ping.
+
+Needs root (network namespace), curl, wrk, ping. From tests/run.py (tier
+httpd): run_all(logdir) returns (name, ok, detail) results. Alone:
+python3 tests/integration/httpd_guest_test.py [LOGDIR].
+Logs in LOGDIR: httpd-guest.console.log, .repl.log, .qemu.log.
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests", "host", "httpd"))
+
+from tests.lib.guest import Guest          # noqa: E402
+from tests.lib.netns import run_in_netns   # noqa: E402
+import httpd_test                          # noqa: E402
+
+GUEST = "10.213.14.2"
+HOSTSIDE = "10.213.14.1/24"
+PORT = 8080
+
+
+def make_initrd(path, binary, root):
+    """The initial archive: /bin/httpd, /www (httpd_test's files and its
+    two symbolic links), /etc/passwd (a link's target outside /www)."""
+    entries = ["bin/httpd=" + binary, "etc/passwd=" + os.path.join(root, "..", "passwd")]
+    for d, _, names in os.walk(root):
+        for n in names:
+            full = os.path.join(d, n)
+            rel = os.path.relpath(full, root)
+            if os.path.islink(full):
+                entries.append("www/%s=@lnk:%s" % (rel, os.readlink(full)))
+            else:
+                entries.append("www/%s=%s" % (rel, full))
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "mkcpio.py"), path] + entries,
+                   check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+
+
+def boot(logdir, kernel, initrd):
+    cmdline = ("console=ttyS0 ip=%s/24,10.213.14.1 init=/bin/httpd "
+               "init.args=-r,/www,-p,%d,-w,1,-q,-t,%g,-k,%g"
+               % (GUEST, PORT, httpd_test.HEAD_TIMEOUT, httpd_test.IDLE_TIMEOUT))
+    g = Guest.__new__(Guest)
+    # Guest() starts QEMU without a NIC or an archive: the same launch with both
+    g.dir = tempfile.mkdtemp(prefix="caboose-httpd-")
+    g.sock_path = os.path.join(g.dir, "repl.sock")
+    g.console = os.path.join(logdir, "httpd-guest.console.log")
+    g.transcript = open(os.path.join(logdir, "httpd-guest.repl.log"), "wb")
+    g.proc = subprocess.Popen(
+        ["qemu-system-x86_64", "-accel", "tcg", "-smp", "1", "-m", "512M", "-display", "none",
+         "-no-reboot", "-kernel", kernel, "-initrd", initrd, "-append", cmdline,
+         "-serial", "file:" + g.console,
+         "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % g.sock_path,
+         "-serial", "chardev:repl",
+         "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off",
+         "-device", "virtio-net-pci,netdev=n0",
+         "-d", "cpu_reset,guest_errors", "-D", os.path.join(logdir, "httpd-guest.qemu.log"),
+         "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while not os.path.exists(g.sock_path):
+        if time.time() > deadline or g.proc.poll() is not None:
+            raise RuntimeError("QEMU did not start (exit %s)" % g.proc.poll())
+        time.sleep(0.05)
+    a = Guest.attach(g.sock_path, g.proc, g.transcript, g.console, timeout=60)
+    a.dir = g.dir   # Guest.close removes it
+    return a
+
+
+def counter(g, name):
+    out = g.cmd("counters " + name)
+    m = re.search(r"^\s*%s\s+(\d+)" % re.escape(name), out, re.M)
+    return int(m.group(1)) if m else None
+
+
+def wait_for(pred, timeout, step=0.2):
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(step)
+
+
+def inside(logdir, kernel, binary):
+    results = []
+    work = tempfile.mkdtemp(prefix="httpd-guest-")
+    g = None
+    try:
+        root = os.path.join(work, "www")
+        os.makedirs(root)
+        files = httpd_test.make_root(root)
+        with open(os.path.join(work, "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n")
+        initrd = os.path.join(work, "initrd.cpio")
+        make_initrd(initrd, binary, root)
+        g = boot(logdir, kernel, initrd)
+        httpd_test.HOST = GUEST
+
+        def up():
+            try:
+                return httpd_test.get(PORT, "/")[0] == 200
+            except OSError:
+                return False
+        ok = wait_for(up, 60, 0.5)
+        results.append(("httpd on Caboose: answers GET / on port %d" % PORT, ok,
+                        "" if ok else g.console_text()[-800:]))
+        if not ok:
+            return results
+        lm = httpd_test.get(PORT, "/")[1].get("last-modified", "")
+        for name, ok, detail in httpd_test.checks(PORT, files, root, binary):
+            if name == "httpd If-Modified-Since 1970: 200" and lm.endswith("1970 00:00:00 GMT"):
+                # the RAM root's files are made at boot and Caboose has no
+                # real-time clock: their time is in the first second of
+                # 1970, so that date is not older than the file (RFC 9110
+                # section 13.1.3 then says 304)
+                st = httpd_test.get(PORT, "/", {"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"})[0]
+                name, ok, detail = ("httpd If-Modified-Since 1970 with files of 1970 (made at "
+                                    "boot, no real-time clock): 304"), st == 304, \
+                    "Last-Modified %s, status %s" % (lm, st)
+            results.append(("Caboose: " + name, ok, detail))
+
+        # every client gone: only the listener stays open
+        n = wait_for(lambda: counter(g, "sock.user_open") == 1, 15)
+        results.append(("Caboose: with the clients gone, 1 user socket open (the listener)", n,
+                        "sock.user_open = %s" % counter(g, "sock.user_open")))
+
+        # SIGKILL with 20 connections open: the kernel closes them
+        socks = []
+        for _ in range(20):
+            s = httpd_test.connect(PORT, timeout=20)
+            s.sendall(b"GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n")
+            f = s.makefile("rb")
+            httpd_test.read_response(f)
+            f.close()
+            socks.append(s)
+        before = counter(g, "sock.user_open")
+        ps = g.json("ps")
+        pid = next((p["pid"] for p in ps.get("processes", []) if p.get("name") == "/bin/httpd"),
+                   None)
+        g.cmd("kill %s 9" % pid)
+        ended = wait_for(lambda: "/bin/httpd ended with code 73" in g.console_text(), 30)
+        closed = 0
+        for s in socks:
+            s.settimeout(10)
+            try:
+                closed += s.recv(1) == b""
+            except OSError:
+                closed += 1   # a reset
+            s.close()
+        after = wait_for(lambda: counter(g, "sock.user_open") == 0, 15)
+        tcp = g.cmd("tcp")
+        live = [l for l in tcp.splitlines() if ":%d" % PORT in l and "TIME_WAIT" not in l
+                and "TIME-WAIT" not in l]
+        results.append(("Caboose: SIGKILL to httpd with 20 connections open ends it (code 64+9)",
+                        ended, g.console_text()[-400:] if not ended else ""))
+        results.append(("Caboose: its 20 clients read end of file or a reset", closed == 20,
+                        "%d of 20" % closed))
+        results.append(("Caboose: its sockets closed by the kernel (sock.user_open %s -> 0), "
+                        "no connection of port %d left but TIME_WAIT" % (before, PORT),
+                        after and before == 21 and not live,
+                        "before %s, after %s, left %r" % (before, counter(g, "sock.user_open"),
+                                                          live[:5])))
+        files = wait_for(lambda: counter(g, "vfs.files") == 0, 15)
+        results.append(("Caboose: no open file left once its only program died (vfs.files 0)",
+                        files, "vfs.files = %s" % counter(g, "vfs.files")))
+        try:
+            socket.create_connection((GUEST, PORT), timeout=10).close()
+            refused = "connected"
+        except ConnectionRefusedError:
+            refused = True
+        except OSError as e:
+            refused = repr(e)
+        results.append(("Caboose: the dead program's listener is gone (connect refused)",
+                        refused is True, str(refused)))
+        p = subprocess.run(["ping", "-c", "1", "-W", "5", GUEST], capture_output=True, timeout=20)
+        results.append(("Caboose: still answers ping after the program died", p.returncode == 0,
+                        p.stdout.decode()[-200:]))
+        panic = "panic" in g.console_text().lower()
+        results.append(("Caboose: no panic", not panic, g.console_text()[-400:] if panic else ""))
+    except Exception as e:  # a harness error must not look like success
+        results.append(("httpd on Caboose harness", False, repr(e)))
+    finally:
+        if g is not None:
+            g.close()
+            try:
+                g.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def run_all(logdir, kernel=None, binary=None):
+    kernel = os.path.abspath(kernel or os.path.join(ROOT, "build", "caboose.elf"))
+    binary = os.path.abspath(binary or os.path.join(ROOT, "build", "apps", "httpd"))
+    for need in (kernel, binary):
+        if not os.path.isfile(need):
+            return [("httpd on Caboose", False, "%s is missing (make)" % need)]
+    os.makedirs(logdir, exist_ok=True)
+    return run_in_netns("httpd", __file__, [os.path.abspath(logdir), kernel, binary],
+                        [("tap0", False, HOSTSIDE)], timeout=900)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--inside":
+        print(json.dumps(inside(sys.argv[2], sys.argv[3], sys.argv[4])))
+        return 0
+    logdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "test-logs")
+    res = run_all(logdir)
+    bad = 0
+    for name, ok, detail in res:
+        sys.stderr.write("%s %s%s\n" % ("PASS" if ok else "FAIL", name, "" if ok else ": " + detail))
+        bad += not ok
+    print("%d passed, %d failed" % (len(res) - bad, bad))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
