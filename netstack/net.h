@@ -249,6 +249,7 @@ void sock_close(struct socket *s);
 	X(tcp_bad_ack, "TCP segment acknowledging data never sent")             \
 	X(tcp_old_ack, "TCP segment acknowledging below SND.UNA - MAX.SND.WND (RFC 5961)") \
 	X(tcp_backlog, "TCP SYN dropped: the listen queue is full")             \
+	X(tcp_accept_full, "TCP cookie ACK dropped: the accept queue is full (the peer resends)") \
 	X(tcp_rcvbuf, "TCP data beyond the receive buffer")                     \
 	X(nomem, "no memory for a packet")                                      \
 	X(tx_error, "the NIC refused a packet")

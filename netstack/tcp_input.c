@@ -148,18 +148,26 @@ static void conn_input(struct tcb *t, struct pkb *b, const struct tcp_hdr *th, s
 /* ---- listening ---- */
 
 /* An ACK for a listener: the end of a handshake we answered with a SYN
- * cookie, if the cookie checks out; anything else is reset. */
+ * cookie, if the cookie checks out; anything else is reset. A good cookie
+ * while the accept queue is full is dropped, not reset (as Linux does with
+ * tcp_abort_on_overflow off): the peer thinks it is connected and sends
+ * the ACK again with its data, and the cookie stays good for 64-128 s, so
+ * a burst of connections larger than the backlog waits instead of failing. */
 static void cookie_ack(struct tcb *lis, struct pkb *b, const struct tcp_hdr *th,
 		       const struct seg *s, ip4_t src, ip4_t dst, struct tcp_xmit *x)
 {
 	u16 lp = be16(th->dport), rp = be16(th->sport);
 	u16 mss = (s->flags & TH_RST) ? 0 : tcp_cookie_check(dst, lp, src, rp, s->seq - 1, s->ack - 1);
-	if (!mss || lis->n_accept >= lis->backlog) {
+	if (!mss) {
 		if (!(s->flags & TH_RST)) {
 			TCP_STAT(syncookies_failed);
 			tcp_send_reset_for(NULL, th, s->len, src, dst, x);
 		}
 		net_drop(b, NET_DROP_tcp_no_conn);
+		return;
+	}
+	if (lis->n_accept >= lis->backlog) {
+		net_drop(b, NET_DROP_tcp_accept_full);
 		return;
 	}
 	struct tcb *c = tcp_child(lis, dst, lp, src, rp);

@@ -346,6 +346,57 @@ Test(tcp_peer, a_full_syn_queue_answers_with_cookies)
 	close_and_check(s, l);
 }
 
+Test(tcp_peer, a_good_cookie_waits_while_the_accept_queue_is_full)
+{
+	static struct seen g;
+	struct socket *l;
+	cr_assert_eq(sock_create(SOCK_STREAM, &l), 0);
+	struct sockaddr_in4 a = { 0, 80 };
+	cr_assert_eq(sock_bind(l, &a), 0);
+	cr_assert_eq(sock_listen(l, 2), 0);
+	u8 mss[4] = { TCPOPT_MSS, 4, 0x05, 0xb4 };
+	u32 iss[2];
+	for (u16 i = 0; i < 2; i++) {
+		peer_seg(PPORT + i, 80, ISN_PEER, 0, TH_SYN, 65535, mss, 4, NULL, 0);
+		cr_assert(next_seg(&g));
+		iss[i] = g.seq;
+	}
+	/* the SYN queue is full: the third gets a cookie */
+	peer_seg(PPORT + 7, 80, ISN_PEER + 5, 0, TH_SYN, 65535, mss, 4, NULL, 0);
+	cr_assert(next_seg(&g));
+	cr_assert_eq(tcp_stats.syncookies_sent, 1);
+	u32 cookie = g.seq;
+	/* the two half-open ones complete: now the accept queue is full */
+	for (u16 i = 0; i < 2; i++)
+		peer_seg(PPORT + i, 80, ISN_PEER + 1, iss[i] + 1, TH_ACK, 65535, NULL, 0, NULL, 0);
+	/* the cookie's ACK, with data, is dropped and counted: no reset */
+	u64 full0 = net_drop_count(NET_DROP_tcp_accept_full);
+	peer_seg(PPORT + 7, 80, ISN_PEER + 6, cookie + 1, TH_ACK | TH_PSH, 65535, NULL, 0,
+		 (const u8 *)"GET", 3);
+	cr_assert_not(next_seg(&g), "nothing answers it (flags %#x)", g.flags);
+	cr_assert_eq(net_drop_count(NET_DROP_tcp_accept_full), full0 + 1);
+	cr_assert_eq(tcp_stats.syncookies_failed, 0);
+	cr_assert_eq(tcp_stats.syncookies_ok, 0);
+	/* the program takes one; the peer's retransmission gets in */
+	struct socket *s[3];
+	cr_assert_eq(sock_accept(l, &s[0], MSG_DONTWAIT), 0);
+	peer_seg(PPORT + 7, 80, ISN_PEER + 6, cookie + 1, TH_ACK | TH_PSH, 65535, NULL, 0,
+		 (const u8 *)"GET", 3);
+	cr_assert_eq(tcp_stats.syncookies_ok, 1);
+	cr_assert_eq(sock_accept(l, &s[1], MSG_DONTWAIT), 0);
+	cr_assert_eq(sock_accept(l, &s[2], MSG_DONTWAIT), 0);
+	struct sockaddr_in4 p;
+	sock_getname(s[2], NULL, &p);
+	cr_assert_eq(p.port, PPORT + 7, "the cookie's connection is the last in the queue");
+	u8 buf[8];
+	cr_assert_eq(sock_recvfrom(s[2], buf, 8, MSG_DONTWAIT, NULL), 3);
+	cr_assert_eq(memcmp(buf, "GET", 3), 0);
+	host_net_tx_drop_all();
+	sock_close(s[0]);
+	sock_close(s[1]);
+	close_and_check(s[2], l);
+}
+
 Test(tcp_peer, a_window_probe_is_answered_even_when_the_update_was_lost)
 {
 	static struct seen g;
