@@ -1,6 +1,7 @@
 /* Descriptors and the file system: open/openat flags, read/write and
  * their positional and vector forms, lseek, stat, getdents64, mkdir,
  * unlink, rmdir, rename, dup/dup2/dup3, fcntl, getcwd/chdir, truncate,
+ * RLIMIT_NOFILE (the first process's 1024/4096, raised, lowered),
  * the /dev nodes; bad arguments of each. Prints what every call returned;
  * the output is the same on Linux (tests/run.py compares them). Directory
  * listings are printed sorted (file systems order entries differently),
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -435,12 +438,54 @@ static void big(void)
 	T(unlink("/t/big"));
 }
 
+/* the descriptor limit: a first process has 1024 of a hard 4096; the
+ * soft one can go up to the hard one and down below open descriptors */
+static void limits(void)
+{
+	struct rlimit rl;
+	T(getrlimit(RLIMIT_NOFILE, &rl));
+	printf("nofile %llu of %llu\n", (unsigned long long)rl.rlim_cur,
+	       (unsigned long long)rl.rlim_max);
+	T(dup2(0, 1023));
+	T(close(1023));
+	T(dup2(0, 1024));
+	T(poll(NULL, 2000, 0));
+	rl.rlim_cur = rl.rlim_max;
+	T(setrlimit(RLIMIT_NOFILE, &rl));
+	T(dup2(0, 4000));
+	T(fcntl(0, F_DUPFD, 3000));
+	T(dup2(0, 4096));
+	rl.rlim_cur = 8;
+	T(setrlimit(RLIMIT_NOFILE, &rl));
+	T(fcntl(4000, F_GETFD));
+	T(close(4000));
+	T(close(3000));
+	T(fcntl(0, F_DUPFD, 8));
+	T(dup2(0, 8));
+	int fds[16], n = 0;
+	while (n < 16 && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+		n++;
+	printf("opened %d under the limit of 8, then: %s\n", n, n < 16 ? strerror(errno) : "-");
+	while (n > 0)
+		close(fds[--n]);
+	rl.rlim_cur = 9;
+	rl.rlim_max = 8;
+	T(setrlimit(RLIMIT_NOFILE, &rl));
+	rl.rlim_cur = 1024;
+	rl.rlim_max = 4096;
+	T(setrlimit(RLIMIT_NOFILE, &rl));
+	T(getrlimit(RLIMIT_NOFILE, &rl));
+	printf("nofile %llu of %llu\n", (unsigned long long)rl.rlim_cur,
+	       (unsigned long long)rl.rlim_max);
+}
+
 int main(void)
 {
 	basics();
 	errors();
 	names();
 	descriptors();
+	limits();
 	devices_and_dirs();
 	big();
 	printf("files: done\n");

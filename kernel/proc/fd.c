@@ -7,27 +7,49 @@
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 
-struct fdtable *fdtable_new(void)
+#define FILES_ORDER 3   /* FD_MAX pointers: 32 KiB */
+_Static_assert((PAGE_SIZE << FILES_ORDER) == FD_MAX * sizeof(struct file *), "files array");
+
+static struct fdtable *table_alloc(void)
 {
 	struct fdtable *t = kzalloc(sizeof(struct fdtable));
-	if (t)
-		spin_init(&t->lock, "fdtable");
+	if (!t)
+		return NULL;
+	struct page *pg = page_alloc_zeroed(FILES_ORDER);
+	if (!pg) {
+		kfree(t);
+		return NULL;
+	}
+	t->files = page_address(pg);
+	t->limit = FD_SOFT_MAX;
+	spin_init(&t->lock, "fdtable");
 	return t;
+}
+
+static void table_release(struct fdtable *t)
+{
+	page_put(virt_to_page(t->files));
+	kfree(t);
+}
+
+struct fdtable *fdtable_new(void)
+{
+	return table_alloc();
 }
 
 struct fdtable *fdtable_copy(const struct fdtable *t)
 {
-	struct fdtable *n = kmalloc(sizeof(*n), 0);
+	struct fdtable *n = table_alloc();
 	if (!n)
 		return NULL;
 	unsigned long fl = spin_lock_irqsave((spinlock_t *)&t->lock);
-	memcpy(n->files, t->files, sizeof(n->files));
+	memcpy(n->files, t->files, FD_MAX * sizeof(struct file *));
 	memcpy(n->cloexec, t->cloexec, sizeof(n->cloexec));
+	n->limit = t->limit;
 	for (int i = 0; i < FD_MAX; i++)
 		if (n->files[i])
 			file_get(n->files[i]);
 	spin_unlock_irqrestore((spinlock_t *)&t->lock, fl);
-	spin_init(&n->lock, "fdtable");
 	return n;
 }
 
@@ -36,7 +58,19 @@ void fdtable_free(struct fdtable *t)
 	for (int i = 0; i < FD_MAX; i++)
 		if (t->files[i])
 			file_put(t->files[i]);
-	kfree(t);
+	table_release(t);
+}
+
+void fdtable_set_limit(struct fdtable *t, u64 n)
+{
+	unsigned long fl = spin_lock_irqsave(&t->lock);
+	t->limit = (u32)MIN(n, (u64)FD_MAX);
+	spin_unlock_irqrestore(&t->lock, fl);
+}
+
+u32 fdtable_limit(struct fdtable *t)
+{
+	return READ_ONCE(t->limit);
 }
 
 /* execve: the other threads are gone by now (the table is ours alone) */
@@ -54,7 +88,7 @@ void fdtable_close_on_exec(struct fdtable *t)
 int fd_install(struct fdtable *t, int min, struct file *f, bool cloexec)
 {
 	unsigned long fl = spin_lock_irqsave(&t->lock);
-	for (int i = min; i < FD_MAX; i++) {
+	for (int i = min; i < (int)t->limit; i++) {
 		if (!t->files[i]) {
 			t->files[i] = f;
 			t->cloexec[i] = cloexec;

@@ -133,16 +133,22 @@ int elf_load(struct vm *vm, const u8 *file, size_t size, const char *const *argv
 /* ---- descriptor tables (fd.c) ----
  * A table holds one reference to each file it names. The threads of a
  * process share it: [F] its lock guards the entries. */
-#define FD_MAX 1024   /* Linux's default RLIMIT_NOFILE */
+#define FD_MAX 4096       /* Linux's default hard RLIMIT_NOFILE: the table's size */
+#define FD_SOFT_MAX 1024  /* Linux's default soft limit: a new table's `limit` */
 struct fdtable {
 	spinlock_t lock;
-	struct file *files[FD_MAX];
-	bool cloexec[FD_MAX];
+	u32 limit;                /* [F] RLIMIT_NOFILE's soft value: no descriptor at or above */
+	struct file **files;      /* [F] FD_MAX entries (8 pages, page_alloc'd) */
+	bool cloexec[FD_MAX];     /* [F] */
 };
 struct fdtable *fdtable_new(void);
 /* fork: every file shared, one more reference each; NULL: no memory */
 struct fdtable *fdtable_copy(const struct fdtable *t);
 void fdtable_free(struct fdtable *t);
+/* setrlimit(RLIMIT_NOFILE): new descriptors stay below n (at most FD_MAX);
+ * the ones already open above it stay open, as on Linux */
+void fdtable_set_limit(struct fdtable *t, u64 n);
+u32 fdtable_limit(struct fdtable *t);
 void fdtable_close_on_exec(struct fdtable *t);
 /* The lowest free number >= min takes f (the table's reference now), or
  * -EMFILE (f untouched). */

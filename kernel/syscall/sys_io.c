@@ -198,7 +198,7 @@ long sys_dup(const u64 a[6])
 static long dup_to(u64 oldfd, u64 newfd, bool cloexec)
 {
 	struct fdtable *t = proc_current()->fds;
-	if (newfd >= FD_MAX)
+	if (newfd >= fdtable_limit(t))
 		return -EBADF;
 	struct file *f = fd_get(t, oldfd);
 	if (!f)
@@ -252,7 +252,7 @@ long sys_fcntl(const u64 a[6])
 	switch ((u32)a[1]) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		if (a[2] >= FD_MAX) {
+		if (a[2] >= fdtable_limit(t)) {
 			r = -EINVAL;
 			break;
 		}
@@ -384,11 +384,9 @@ struct pollfd {
 	s16 events, revents;
 };
 
-#define POLL_MAX FD_MAX
-
 static long do_poll(u64 ufds, u64 nfds, s64 timeout_ns)
 {
-	if (nfds > POLL_MAX)
+	if (nfds > fdtable_limit(proc_current()->fds))   /* Linux: RLIMIT_NOFILE */
 		return -EINVAL;
 	struct pollfd *fds = kmalloc(sizeof(*fds) * (nfds ? nfds : 1), 0);
 	if (!fds)

@@ -32,7 +32,7 @@
  * back), IP_TOS (kept, not put on the wire). SO_REUSEPORT: -ENOPROTOOPT
  * (the stack has one listener a port). Others: -ENOPROTOOPT.
  *
- * Bounds: a process has FD_MAX descriptors; SOCK_USER_MAX sockets exist
+ * Bounds: a process has RLIMIT_NOFILE descriptors (1024, up to FD_MAX); SOCK_USER_MAX sockets exist
  * at most across all processes (-ENFILE); each socket's buffers are the
  * stack's (bounded by SO_RCVBUF/SO_SNDBUF). The last close of a socket's
  * file, also at a process's exit, closes it in the stack (FIN, or RST

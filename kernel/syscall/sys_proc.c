@@ -424,8 +424,9 @@ long sys_sched_setaffinity(const u64 a[6])
 long sys_sigaltstack(const u64 a[6]) { return proc_sigaltstack(a[0], a[1]); }
 
 /* ---- resource limits: Linux's defaults for a first process; the
- * descriptor limit is the table's size. Setting one lowers or restates it
- * (raising above these: not supported, -EPERM). ---- */
+ * descriptor limit's hard value is the table's size, its soft value is
+ * enforced by the table (fdtable_set_limit). A soft value may go up to the
+ * hard one; raising a hard value is not supported (-EPERM). ---- */
 #define RLIM_INFINITY (~0ULL)
 #define RLIMIT_NLIMITS 16
 struct rlim {
@@ -439,7 +440,7 @@ static const struct rlim rlim_default[RLIMIT_NLIMITS] = {
 	[4] = { 0, RLIM_INFINITY },                        /* CORE */
 	[5] = { RLIM_INFINITY, RLIM_INFINITY },            /* RSS */
 	[6] = { 4096, 4096 },                              /* NPROC */
-	[7] = { FD_MAX, FD_MAX },                          /* NOFILE */
+	[7] = { FD_SOFT_MAX, FD_MAX },                     /* NOFILE */
 	[8] = { 8UL << 20, 8UL << 20 },                    /* MEMLOCK */
 	[9] = { RLIM_INFINITY, RLIM_INFINITY },            /* AS */
 	[10] = { RLIM_INFINITY, RLIM_INFINITY },           /* LOCKS */
@@ -474,6 +475,8 @@ static long do_prlimit(s32 pid, u64 res, u64 unew, u64 uold)
 			return -EPERM;
 		p->rlim[res] = (struct rlimit_pair){ n.cur, n.max };
 		p->rlim_set[res] = true;
+		if (res == 7)   /* NOFILE: the descriptor table enforces it */
+			fdtable_set_limit(p->fds, n.cur);
 	}
 	if (uold && copy_to_user(uold, &old, sizeof(old)) < 0)
 		return -EFAULT;
