@@ -277,6 +277,9 @@ int arch_sample_stack(const struct arch_sample *s, u64 *pcs, int max);
 #define USER_TOP 0x00007ffffffff000UL  /* as Linux: the last page stays unmapped */
 #define UMAP_W (1u << 0)               /* writable (never together with UMAP_X) */
 #define UMAP_X (1u << 1)               /* executable */
+/* no access (PROT_NONE): the entry keeps the page but is not present, so
+ * every access faults; map, unmap and lookup treat it as mapped */
+#define UMAP_NONE (1u << 2)
 
 /* The state of a thread that runs in user mode, kept across switches. */
 struct arch_user {
