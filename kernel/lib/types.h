@@ -105,6 +105,7 @@ typedef uintptr_t uptr;
 #define ELOOP 40
 #define ELIBBAD 80
 #define EOVERFLOW 75
+#define ENODATA 61
 #define EDOM 33
 #define ENOTSOCK 88
 #define ESOCKTNOSUPPORT 94

@@ -5,6 +5,7 @@
 #include "kernel/syscall/sys_priv.h"
 #include "kernel/lib/random.h"
 #include "kernel/lib/string.h"
+#include "kernel/mm/mm.h"
 
 /* exit ends the calling thread; the last one ends the process */
 long sys_exit(const u64 a[6])
@@ -199,4 +200,35 @@ long sys_rt_sigpending(const u64 a[6])
 		return -EINVAL;
 	u64 set = (u64)proc_sigpending();
 	return copy_to_user(a[0], &set, a[1]);
+}
+
+/* struct sysinfo of Linux x86-64 */
+struct ksysinfo {
+	s64 uptime;
+	u64 loads[3];
+	u64 totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+	u16 procs, pad;
+	u32 pad2;
+	u64 totalhigh, freehigh;
+	u32 mem_unit;
+	char reserved[4];
+};
+_Static_assert(sizeof(struct ksysinfo) == 112, "struct sysinfo");
+
+/* sysinfo: uptime, memory in pages (mem_unit PAGE_SIZE), and the threads
+ * the scheduler knows as procs (Linux's nr_threads counts kernel threads
+ * too). No load average is kept: zeros; no swap. */
+long sys_sysinfo(const u64 a[6])
+{
+	struct page_stats ps;
+	page_stats(&ps);
+	struct ksysinfo si;
+	memset(&si, 0, sizeof(si));
+	si.uptime = (s64)(arch_clock_ns() / 1000000000ULL);
+	si.totalram = ps.total;
+	si.freeram = page_free_count();
+	u64 n = thread_count();
+	si.procs = (u16)MIN(n, 0xffffULL);
+	si.mem_unit = PAGE_SIZE;
+	return copy_to_user(a[0], &si, sizeof(si));
 }
