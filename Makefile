@@ -442,7 +442,8 @@ bench: deps-bench $(BUILD)/caboose.elf $(BUILD)/bench/loadgen
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (not the unpacked Debian packages: their /etc has folders named *.d)
+-include $(shell find $(BUILD) -path $(BUILD)/user/debian -prune -o -path $(BUILD)/linux-guest -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # ---- test programs: static musl binaries (apps/tests) in the initial archive ----
 USER_TEST_NAMES := $(basename $(notdir $(wildcard apps/tests/*.c)))
@@ -450,7 +451,18 @@ USER_TEST_BINS := $(patsubst %,$(BUILD)/user/tests/%,$(USER_TEST_NAMES))
 # the thread tests also with glibc's static pthreads (gcc -static): tests/NAME-glibc
 USER_GLIBC_NAMES := threads futex
 USER_TEST_BINS += $(patsubst %,$(BUILD)/user/tests/%-glibc,$(USER_GLIBC_NAMES))
+# small test programs also linked dynamically against glibc (gcc without
+# -static): tests/NAME-dyn, run by the libc6 the next list brings
+USER_DYN_NAMES := hello mem threads
+USER_TEST_BINS += $(patsubst %,$(BUILD)/user/tests/%-dyn,$(USER_DYN_NAMES))
 USER_INITRD := $(BUILD)/user/initrd.cpio
+# Debian's dynamically linked coreutils, unchanged from the .debs, with
+# libc6 and the other libraries they need (tools/debroot.py: apt-get
+# download into build/user/debian/debs, dpkg -x), in /usr/bin (busybox's
+# links hold /bin)
+DEB_PACKAGES := coreutils
+DEB_PROGRAMS := bin/ls:usr/bin/ls,usr/bin/sha256sum,usr/bin/sort,bin/date:usr/bin/date
+USER_DEB_SPECS := $(BUILD)/user/debian.specs
 # Debian's static busybox (package busybox-static, tools/deps.sh) and the
 # shell scripts it runs in the user tier
 BUSYBOX := /bin/busybox
@@ -472,9 +484,20 @@ $(BUILD)/user/tests/%-glibc: apps/tests/%.c Makefile
 	@$(if $(Q),echo "  GLIBCC  $<" >&2)
 	$(Q)gcc $(APP_CFLAGS) -o $@ $<
 
-$(USER_INITRD): $(USER_TEST_BINS) apps/tests/script $(USER_SCRIPTS) tools/mkcpio.py
+$(BUILD)/user/tests/%-dyn: apps/tests/%.c Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GLIBCC  $< (dynamic)" >&2)
+	$(Q)gcc $(filter-out -static,$(APP_CFLAGS)) -o $@ $<
+
+$(USER_DEB_SPECS): tools/debroot.py tests/lib/debs.py Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  DEBROOT $(DEB_PACKAGES)" >&2)
+	$(Q)python3 tools/debroot.py $@ $(BUILD)/user/debian $(DEB_PACKAGES) $(DEB_PROGRAMS)
+
+$(USER_INITRD): $(USER_TEST_BINS) apps/tests/script $(USER_SCRIPTS) tools/mkcpio.py $(USER_DEB_SPECS)
 	@$(if $(Q),echo "  CPIO    $@" >&2)
 	$(Q)python3 tools/mkcpio.py $@ $(foreach b,$(USER_TEST_BINS),tests/$(notdir $(b))=$(b)) \
+		@$(USER_DEB_SPECS) \
 		tests/script=apps/tests/script $(USER_DEV_NODES) \
 		$(foreach s,$(USER_SCRIPTS),tests/sh/$(notdir $(s))=$(s)) \
 		$(if $(wildcard $(BUSYBOX)),bin/busybox=$(BUSYBOX) \

@@ -1218,13 +1218,19 @@ def tier_user(res, opts, state):
 # kernel package) and on Caboose, each as the first and only program (rdinit=
 # and init=); their output and how they ended must be the same. Caboose runs
 # them with 2 CPUs, or with the CPUs a third element names; the thread tests
-# run with both, built with musl and with glibc (NAME-glibc).
+# run with both, built with musl and with glibc (NAME-glibc). NAME-dyn: built
+# with gcc against glibc dynamically, run by Debian's ld.so and libc6 from the
+# archive; sh/coreutils.sh runs Debian's dynamically linked ls, sha256sum,
+# sort and date unchanged from their .debs (tools/debroot.py); interp: execve
+# of programs naming good and bad interpreters.
 DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", ""),
                  ("files", ""), ("pipe", ""), ("procs", ""),
                  ("threads", ""), ("threads", "", 1), ("threads-glibc", ""),
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
                  ("futex-glibc", ""),
                  ("sockets", ""), ("epoll", ""),
+                 ("interp", ""), ("hello-dyn", ""), ("mem-dyn", ""), ("threads-dyn", ""),
+                 ("threads-dyn", "", 1), ("sh/coreutils.sh", ""),
                  ("sh/busybox-c.sh", ""), ("sh/busybox-script.sh", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
 LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
 BOOT_NOISE = ("SeaBIOS", "caboose: starting", "iPXE", "Press Ctrl-B")

@@ -174,11 +174,14 @@ static int load_program(struct vm *vm, const u8 *file, size_t size, struct elf_l
  * mmap would place its span. A file that is no such ELF, or that names
  * an interpreter itself, is -ELIBBAD (Linux says -ELIBBAD for the first
  * and ignores the second's PT_INTERP; Caboose refuses it rather than run
- * a loader that expects to be loaded by another). */
+ * a loader that expects to be loaded by another); one shorter than an ELF
+ * header -EIO, as Linux's short read. */
 static int load_interp(struct vm *vm, const u8 *file, size_t size, struct elf_loaded *out)
 {
 	const struct elf64_ehdr *eh;
 	const char *inner;
+	if (size < sizeof(struct elf64_ehdr))
+		return -EIO;   /* Linux's short read of the interpreter's header */
 	if (check_header(file, size, &eh) < 0 || elf_interp(file, size, &inner) != 0)
 		return -ELIBBAD;
 	u64 lo, hi, bias = 0;
