@@ -171,6 +171,7 @@ SYSCALL_SRCS := \
 	kernel/syscall/sys_fs.c \
 	kernel/syscall/sys_proc.c \
 	kernel/syscall/sys_mm.c \
+	kernel/syscall/sys_select.c \
 	kernel/syscall/sys_net.c \
 	kernel/syscall/sys_epoll.c \
 	kernel/syscall/sys_misc.c
@@ -453,7 +454,7 @@ USER_GLIBC_NAMES := threads futex
 USER_TEST_BINS += $(patsubst %,$(BUILD)/user/tests/%-glibc,$(USER_GLIBC_NAMES))
 # small test programs also linked dynamically against glibc (gcc without
 # -static): tests/NAME-dyn, run by the libc6 the next list brings
-USER_DYN_NAMES := hello mem threads
+USER_DYN_NAMES := hello args procs threads
 USER_TEST_BINS += $(patsubst %,$(BUILD)/user/tests/%-dyn,$(USER_DYN_NAMES))
 USER_INITRD := $(BUILD)/user/initrd.cpio
 # Debian's dynamically linked coreutils, unchanged from the .debs, with
@@ -461,7 +462,9 @@ USER_INITRD := $(BUILD)/user/initrd.cpio
 # download into build/user/debian/debs, dpkg -x), in /usr/bin (busybox's
 # links hold /bin)
 DEB_PACKAGES := coreutils
+# (and libgcc_s, which glibc's pthread_exit and cancellation dlopen)
 DEB_PROGRAMS := bin/ls:usr/bin/ls,usr/bin/sha256sum,usr/bin/sort,bin/date:usr/bin/date
+DEB_PROGRAMS := $(DEB_PROGRAMS),lib/x86_64-linux-gnu/libgcc_s.so.1
 USER_DEB_SPECS := $(BUILD)/user/debian.specs
 # Debian's static busybox (package busybox-static, tools/deps.sh) and the
 # shell scripts it runs in the user tier

@@ -1229,8 +1229,9 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", "")
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
                  ("futex-glibc", ""),
                  ("sockets", ""), ("epoll", ""),
-                 ("interp", ""), ("mmapfile", ""), ("hello-dyn", ""), ("mem-dyn", ""), ("threads-dyn", ""),
-                 ("threads-dyn", "", 1), ("sh/coreutils.sh", ""),
+                 ("interp", ""), ("mmapfile", ""), ("hello-dyn", ""), ("args-dyn", "one,two"),
+                 ("procs-dyn", ""), ("threads-dyn", ""), ("threads-dyn", "", 1),
+                 ("sh/coreutils.sh", ""),
                  ("sh/busybox-c.sh", ""), ("sh/busybox-script.sh", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
 LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
 BOOT_NOISE = ("SeaBIOS", "caboose: starting", "iPXE", "Press Ctrl-B")

@@ -153,6 +153,11 @@ static const struct sys_entry table[NR_MAX] = {
 	[196] = { sys_flistxattr, "flistxattr" },
 	[221] = { sys_fadvise64, "fadvise64" },
 	[332] = { sys_statx, "statx" },
+	[23] = { sys_select, "select" },
+	[270] = { sys_pselect6, "pselect6" },
+	[96] = { sys_gettimeofday, "gettimeofday" },
+	[201] = { sys_time, "time" },
+	[98] = { sys_getrusage, "getrusage" },
 };
 
 /* [atomic] calls and failed calls by number; the last bucket is every
