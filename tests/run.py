@@ -115,7 +115,14 @@ Tiers, in order (select with --tiers, default all):
             static busybox (/bin/busybox from busybox-static, with a link in
             /bin per applet) running sh/busybox-c.sh, the issue's
             `sh -c 'echo hi | cat; ls /; for ...'`, and sh/busybox-script.sh,
-            pipes, redirections, subshells, signals and applets; the crashes)
+            pipes, redirections, subshells, signals and applets; the crashes;
+            Debian's dynamically linked coreutils from their .debs
+            (sh/coreutils.sh: ls, sha256sum, sort, date), glibc programs
+            linked dynamically (NAME-dyn), interp (execve with good and bad
+            PT_INTERP interpreters), mmapfile (private file mappings));
+            then Debian's dynamically linked iperf3 -s on Caboose against
+            the host's iperf3 -c, both ways, -P 1 and 4, in a network
+            namespace (tests/integration/iperf3_dyn_test.py; needs root)
   bench     every benchmark of `make bench` with --quick, as `make bench
             QUICK=1` runs them (needs root; about 3 minutes): each exits 0
             with one JSON document in which every load ran, on Caboose and
@@ -1212,6 +1219,18 @@ def tier_user(res, opts, state):
         res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
     user_repl(res, opts)
     user_vs_linux(res, opts)
+    user_iperf3(res, opts)
+
+
+def user_iperf3(res, opts):
+    """Debian's dynamically linked iperf3 -s on Caboose against the host's
+    iperf3 -c in a namespace (tests/integration/iperf3_dyn_test.py; needs
+    root)."""
+    err("== user iperf3 (Debian's, dynamically linked) on Caboose")
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import iperf3_dyn_test
+    for name, ok, detail in iperf3_dyn_test.run_all(opts.logs, opts.kernel):
+        res.add("user " + name, ok, detail)
 
 
 # The same binaries on Linux (the guest bench/linux-guest builds from Debian's

@@ -118,7 +118,8 @@ int vm_kind_at(struct vm *vm, u64 addr);
 #define VM_FAULT_FLUSH 1
 int vm_fault(struct vm *vm, u64 addr, bool write, bool exec);
 /* madvise: [start, start+len) must be mapped (else -ENOMEM); free:
- * its pages go (the next touch finds zeros). */
+ * its pages go (the next touch finds zeros); -EINVAL over a file mapping
+ * (its pages cannot be read again from the file: not supported). */
 int vm_discard(struct vm *vm, u64 start, u64 len, bool free);
 /* mprotect: [start, start+len) (page-aligned) takes prot (none: no access
  * at all; the pages keep their data). 0, -ENOMEM (a part is not mapped). */

@@ -463,6 +463,10 @@ int vm_discard(struct vm *vm, u64 start, u64 len, bool free)
 {
 	if (!range_mapped(vm, start, start + len))
 		return -ENOMEM;
+	/* Linux reads a private file page in again after MADV_DONTNEED; a
+	 * file mapping's pages here are copies made at mmap: not supported */
+	if (free && vm_range_has(vm, start, len, VMA_FILE))
+		return -EINVAL;
 	if (free)
 		unmap_pages_flush(vm, start, start + len);
 	return 0;
