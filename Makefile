@@ -161,6 +161,7 @@ PROC_SRCS := \
 	kernel/proc/futex.c \
 	kernel/proc/exec.c \
 	kernel/proc/elf.c \
+	kernel/proc/vdso_image.S \
 	kernel/proc/proc.c \
 	kernel/proc/init.c \
 	kernel/proc/kt_proc.c
@@ -226,6 +227,21 @@ $(BUILD)/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  AS      $<" >&2)
 	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
+
+# The vDSO: user-mode code (kernel/proc/vdso/), linked as a shared object
+# of its own and embedded in the kernel image as bytes (vdso_image.S)
+VDSO_SO := $(BUILD)/vdso/vdso.so
+VDSO_CFLAGS := -std=gnu11 -I. -O2 -g0 -Wall -Wextra -Werror -fPIC -shared -nostdlib \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-builtin -mno-red-zone \
+	-Wl,--version-script=kernel/proc/vdso/vdso.map -Wl,-soname=linux-vdso.so.1 \
+	-Wl,--hash-style=both -Wl,-z,max-page-size=4096 -Wl,-z,noseparate-code \
+	-Wl,-z,norelro -Wl,--build-id=none
+$(VDSO_SO): kernel/proc/vdso/vdso.c kernel/proc/vdso/vdso_data.h kernel/proc/vdso/vdso.map
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  VDSO    $@" >&2)
+	$(Q)$(CC) $(VDSO_CFLAGS) -o $@ $<
+$(BUILD)/kernel/proc/vdso_image.S.o: $(VDSO_SO)
+$(BUILD)/kernel/proc/vdso_image.S.o: KASFLAGS += -DVDSO_SO='"$(VDSO_SO)"'
 
 # Two links: the first gives the symbol table, which the second embeds in
 # .ksyms, placed last so that no other address moves (checked).

@@ -1248,7 +1248,8 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", "")
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
                  ("futex-glibc", ""),
                  ("sockets", ""), ("epoll", ""),
-                 ("interp", ""), ("mmapfile", ""), ("hello-dyn", ""), ("args-dyn", "one,two"),
+                 ("interp", ""), ("mmapfile", ""), ("vdso", ""), ("hello-dyn", ""),
+                 ("args-dyn", "one,two"),
                  ("procs-dyn", ""), ("threads-dyn", ""), ("threads-dyn", "", 1),
                  ("sh/coreutils.sh", ""),
                  ("sh/busybox-c.sh", ""), ("sh/busybox-script.sh", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]

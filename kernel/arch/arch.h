@@ -185,6 +185,9 @@ void arch_send_resched(unsigned cpu);
 void arch_send_freeze(unsigned cpu);
 /* Monotonic time since boot in nanoseconds; timer programming. */
 u64 arch_clock_ns(void);
+/* The clock's parameters, for user mode's own reading (the vDSO):
+ * arch_clock_ns() = ((rdtsc - tsc0) * mult) >> 32; mult 0: not set up. */
+void arch_clock_params(u64 *tsc0, u64 *mult);
 void arch_timer_arm(u64 deadline_ns);  /* one-shot, this CPU */
 void arch_timer_set_handler(void (*fn)(void)); /* runs in interrupt context */
 void arch_udelay(u64 us);

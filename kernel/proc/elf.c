@@ -20,11 +20,12 @@
 #include "kernel/console/console.h"
 #include "kernel/lib/random.h"
 #include "kernel/lib/string.h"
+#include "kernel/proc/vdso/vdso_data.h"
 
 #define MAX_PHNUM   64
 #define MAX_ARGS    256          /* argv and envp entries each */
 #define MAX_STRINGS (64 * 1024)  /* bytes of argument and environment strings */
-#define NAUX        19
+#define NAUX        20
 #define INTERP_MAX  4096         /* PATH_MAX, as Linux limits PT_INTERP */
 /* where an ET_DYN program goes (Linux's ELF_ET_DYN_BASE on x86-64: 2/3 of
  * the 47-bit space, page-aligned); its interpreter goes where mmap would
@@ -258,7 +259,7 @@ static int build_stack(struct vm *vm, const char *const *argv, const char *const
 		{ AT_ENTRY, img->prog_entry }, { AT_UID, 0 }, { AT_EUID, 0 }, { AT_GID, 0 },
 		{ AT_EGID, 0 }, { AT_PLATFORM, at_platform }, { AT_HWCAP, arch_user_hwcap() },
 		{ AT_HWCAP2, 0 }, { AT_CLKTCK, 100 }, { AT_SECURE, 0 }, { AT_RANDOM, at_random },
-		{ AT_EXECFN, argc ? ptrs[0] : 0 }, { AT_NULL, 0 },
+		{ AT_EXECFN, argc ? ptrs[0] : 0 }, { AT_SYSINFO_EHDR, img->vdso }, { AT_NULL, 0 },
 	};
 	size_t words = 1 + (size_t)argc + 1 + (size_t)envc + 1 + 2 * NAUX;
 	sp = ALIGN_DOWN(sp - words * 8, 16);
@@ -278,6 +279,37 @@ static int build_stack(struct vm *vm, const char *const *argv, const char *const
 		r = vm_poke(vm, sp, aux, sizeof(aux));
 	kfree(ptrs);
 	return r;
+}
+
+/* The vDSO (kernel/proc/vdso/): its image copied into the space where mmap
+ * would place it, with its data page (the clock's parameters, read-only)
+ * just below; *base: its ELF header's address, for AT_SYSINFO_EHDR. */
+extern const u8 vdso_image[], vdso_image_end[];
+static int load_vdso(struct vm *vm, u64 *base)
+{
+	const u8 *file = vdso_image;
+	size_t size = (size_t)(vdso_image_end - vdso_image);
+	const struct elf64_ehdr *eh;
+	u64 lo, hi;
+	if (check_header(file, size, &eh) < 0 || load_span(phdrs(file, eh), eh->e_phnum, &lo, &hi) < 0)
+		panic("elf: the built-in vDSO is no ELF file we load");
+	u64 at = vm_find_free(vm, VDSO_DATA_SIZE + hi - lo);
+	if (!at)
+		return -ENOMEM;
+	int r = vm_map_anon(vm, at, VDSO_DATA_SIZE, 0, VMA_ELF);
+	if (r < 0)
+		return r;
+	u64 tsc0, mult;
+	arch_clock_params(&tsc0, &mult);
+	struct vdso_data d = { .tsc0 = tsc0, .mult = mult };
+	if ((r = vm_poke(vm, at, &d, sizeof(d))) < 0)
+		return r;
+	struct elf_loaded out;
+	r = load_segments(vm, file, size, eh, at + VDSO_DATA_SIZE - lo, &out);
+	if (r < 0)
+		return r;
+	*base = at + VDSO_DATA_SIZE;
+	return 0;
 }
 
 int elf_load(struct vm *vm, const u8 *file, size_t size, const u8 *interp, size_t isize,
@@ -301,6 +333,9 @@ int elf_load(struct vm *vm, const u8 *file, size_t size, const u8 *interp, size_
 		img->entry = ld.entry;
 		img->base = ld.bias;
 	}
+	r = load_vdso(vm, &img->vdso);
+	if (r < 0)
+		return r;
 	r = vm_map_anon(vm, vm->stack_lo, VM_STACK_SIZE, UMAP_W, VMA_STACK);
 	if (!r)   /* the gap under the stack: never mapped, never handed out */
 		r = vm_map_anon(vm, vm->mmap_top, VM_GUARD_GAP, 0, VMA_GUARD);

@@ -134,6 +134,7 @@ struct exec_image {
 	u64 entry;                /* where user mode starts: the interpreter's or the program's */
 	u64 prog_entry;           /* the program's own entry (AT_ENTRY) */
 	u64 base;                 /* the interpreter's bias (AT_BASE), 0: none */
+	u64 vdso;                 /* the vDSO's ELF header (AT_SYSINFO_EHDR) */
 	u64 phdr, phnum, phent;
 	u64 sp;                   /* initial stack pointer (argc there) */
 };
