@@ -350,7 +350,8 @@ static int prepare(const char *path, struct exec_image *img)
  * interpreter gets it loaded at a bias of its own, runs it first and tells
  * it where the program is (AT_ENTRY, AT_BASE); a missing interpreter is
  * -ENOENT, a PT_INTERP without its NUL -ENOEXEC, an interpreter that is
- * no ELF or names an interpreter itself -ELIBBAD (as the issue asks). */
+ * no ELF or names an interpreter itself -ELIBBAD (as the issue asks), one
+ * shorter than an ELF header -EIO (as Linux). */
 KTEST(user_elf_dyn_and_interpreter)
 {
 	struct tiny_dyn t;
@@ -374,6 +375,8 @@ KTEST(user_elf_dyn_and_interpreter)
 	KT_ASSERT(prepare("/kt-dyn", &img) == 0);
 	KT_ASSERT(img.prog_entry == BASE + DYN_CODE, "AT_ENTRY %#llx",
 		  (unsigned long long)img.prog_entry);
+	KT_ASSERT(img.vdso != 0 && img.vdso != img.base, "AT_SYSINFO_EHDR %#llx",
+		  (unsigned long long)img.vdso);
 	KT_ASSERT(img.base != 0 && img.base > BASE && img.entry == img.base + DYN_CODE,
 		  "AT_BASE %#llx entry %#llx", (unsigned long long)img.base,
 		  (unsigned long long)img.entry);
@@ -387,8 +390,13 @@ KTEST(user_elf_dyn_and_interpreter)
 	KT_ASSERT(prepare("/kt-dyn", &img) == -ENOEXEC, "PT_INTERP without its NUL");
 	KT_ASSERT(put_file("/kt-dyn", &t, make_dyn(&t, ET_EXEC, "/", 1)) == 0);
 	KT_ASSERT(prepare("/kt-dyn", &img) == -ENOEXEC, "PT_INTERP of 1 byte");
-	KT_ASSERT(put_file("/kt-ld", "#!/bin/sh\nhello\n", 16) == 0);
+	static const char text[] = "#!/bin/sh\nthis text is no ELF file, and longer than an "
+				   "ELF header is\n";
+	_Static_assert(sizeof(text) - 1 > sizeof(struct elf64_ehdr), "text's length");
+	KT_ASSERT(put_file("/kt-ld", text, 16) == 0);
 	KT_ASSERT(put_file("/kt-dyn", &t, make_dyn(&t, ET_EXEC, "/kt-ld", 7)) == 0);
+	KT_ASSERT(prepare("/kt-dyn", &img) == -EIO, "an interpreter shorter than an ELF header");
+	KT_ASSERT(put_file("/kt-ld", text, sizeof(text) - 1) == 0);
 	KT_ASSERT(prepare("/kt-dyn", &img) == -ELIBBAD, "an interpreter that is no ELF");
 	struct tiny_dyn ld;
 	KT_ASSERT(put_file("/kt-ld", &ld, make_dyn(&ld, ET_DYN, "/kt-pie", 8)) == 0);
