@@ -6,6 +6,7 @@
  * file system) loaded beside it at a bias of its own, and the interpreter's
  * entry runs first, told where the program is by the auxiliary vector
  * (AT_PHDR, AT_PHNUM, AT_ENTRY, AT_BASE: the interpreter's bias). Every
+ * program also gets the vDSO (AT_SYSINFO_EHDR, kernel/proc/vdso/). Each
  * header field is checked against the file's size before use: a bad
  * program gets -ENOEXEC, a bad interpreter -ELIBBAD, never a fault.
  *

@@ -1,6 +1,6 @@
 /*
- * Processes: address spaces, programs and their lives (static ELF
- * programs and #! scripts; fork, execve, wait, signals; descriptor tables
+ * Processes: address spaces, programs and their lives (ELF programs,
+ * static or dynamically linked with their PT_INTERP loader, and #! scripts; fork, execve, wait, signals; descriptor tables
  * over the VFS), and their threads (clone with CLONE_THREAD: struct
  * uthread, several per process, sharing its vm, descriptors, working
  * directory and signal actions; futexes in futex.c).
@@ -8,9 +8,11 @@
  * Address space (struct vm), the lower half of the page tables, from the
  * bottom:
  *   [0, VM_MIN)                       never mapped (NULL and small offsets)
- *   the program's segments            where its ELF headers say (ET_EXEC)
+ *   the program's segments            where its ELF headers say (ET_EXEC),
+ *                                     or from ELF_ET_DYN_BASE (ET_DYN)
  *   [brk_start, brk_start + VM_BRK_MAX)  the heap (brk), kept free for it
- *   ... mmap, placed top-down from mmap_top ...
+ *   ... mmap, placed top-down from mmap_top (the interpreter and the
+ *       vDSO first, at exec) ...
  *   [mmap_top, stack_lo)              guard gap: never mapped, never given
  *   [stack_lo, VM_STACK_TOP)          the stack (VM_STACK_SIZE)
  *   [VM_STACK_TOP, USER_TOP)          unmapped
