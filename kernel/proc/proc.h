@@ -1,7 +1,7 @@
 /*
  * Processes: address spaces, programs and their lives (ELF programs,
- * static or dynamically linked with their PT_INTERP loader, and #! scripts; fork, execve, wait, signals; descriptor tables
- * over the VFS), and their threads (clone with CLONE_THREAD: struct
+ * static or dynamically linked with their PT_INTERP loader, and #!
+ * scripts; fork, execve, wait, signals; descriptor tables over the VFS), and their threads (clone with CLONE_THREAD: struct
  * uthread, several per process, sharing its vm, descriptors, working
  * directory and signal actions; futexes in futex.c).
  *

@@ -245,7 +245,8 @@ struct kstatx {
 	u64 spare3[12];
 };
 _Static_assert(sizeof(struct kstatx) == 256, "struct statx");
-#define STATX_BASIC_STATS 0x7ffu   /* type, mode, nlink, uid, gid, times but btime, ino, size, blocks */
+/* type, mode, nlink, uid, gid, the times but btime, ino, size, blocks */
+#define STATX_BASIC_STATS 0x7ffu
 #define STATX_RESERVED    0x80000000u
 
 /* statx(dirfd, path, flags, mask, buf): what stat knows, in statx's form
@@ -363,15 +364,17 @@ static long xattr_fd(u64 fd)
 	return 0;
 }
 
-long sys_getxattr(const u64 a[6]) { long r = xattr_path(a[0], true); return r < 0 ? r : -ENODATA; }
-long sys_lgetxattr(const u64 a[6]) { long r = xattr_path(a[0], false); return r < 0 ? r : -ENODATA; }
-long sys_fgetxattr(const u64 a[6]) { long r = xattr_fd(a[0]); return r < 0 ? r : -ENODATA; }
+static long xattr_get(long r) { return r < 0 ? r : -ENODATA; }
+static long xattr_set(long r) { return r < 0 ? r : -EOPNOTSUPP; }
+long sys_getxattr(const u64 a[6]) { return xattr_get(xattr_path(a[0], true)); }
+long sys_lgetxattr(const u64 a[6]) { return xattr_get(xattr_path(a[0], false)); }
+long sys_fgetxattr(const u64 a[6]) { return xattr_get(xattr_fd(a[0])); }
 long sys_listxattr(const u64 a[6]) { return xattr_path(a[0], true); }
 long sys_llistxattr(const u64 a[6]) { return xattr_path(a[0], false); }
 long sys_flistxattr(const u64 a[6]) { return xattr_fd(a[0]); }
-long sys_setxattr(const u64 a[6]) { long r = xattr_path(a[0], true); return r < 0 ? r : -EOPNOTSUPP; }
-long sys_lsetxattr(const u64 a[6]) { long r = xattr_path(a[0], false); return r < 0 ? r : -EOPNOTSUPP; }
-long sys_fsetxattr(const u64 a[6]) { long r = xattr_fd(a[0]); return r < 0 ? r : -EOPNOTSUPP; }
+long sys_setxattr(const u64 a[6]) { return xattr_set(xattr_path(a[0], true)); }
+long sys_lsetxattr(const u64 a[6]) { return xattr_set(xattr_path(a[0], false)); }
+long sys_fsetxattr(const u64 a[6]) { return xattr_set(xattr_fd(a[0])); }
 
 /* fadvise64(fd, offset, len, advice): a hint this kernel has no use for,
  * checked as Linux checks it (a pipe or socket: -ESPIPE) */

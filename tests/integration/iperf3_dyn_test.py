@@ -156,7 +156,8 @@ def main():
     res = run_all(logdir)
     bad = 0
     for name, ok, detail in res:
-        sys.stderr.write("%s %s%s\n" % ("PASS" if ok else "FAIL", name, "" if ok else ": " + detail))
+        sys.stderr.write("%s %s%s\n" % ("PASS" if ok else "FAIL", name,
+                                         "" if ok else ": " + detail))
         bad += not ok
     print("%d passed, %d failed" % (len(res) - bad, bad))
     return 1 if bad else 0
