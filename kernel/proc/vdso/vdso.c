@@ -111,9 +111,9 @@ long __vdso_getcpu(unsigned *cpu, unsigned *node, void *cache)
 	return sys3(SYS_getcpu, (long)cpu, (long)node, (long)cache);
 }
 
-/* the names glibc and others also look up */
-int clock_gettime(long, struct timespec *) __attribute__((weak, alias("__vdso_clock_gettime")));
-int gettimeofday(struct timeval *, void *) __attribute__((weak, alias("__vdso_gettimeofday")));
-long time(long *) __attribute__((weak, alias("__vdso_time")));
-int clock_getres(long, struct timespec *) __attribute__((weak, alias("__vdso_clock_getres")));
-long getcpu(unsigned *, unsigned *, void *) __attribute__((weak, alias("__vdso_getcpu")));
+/* the plain names, weak aliases as Linux's vDSO has them */
+__asm__(".weak clock_gettime\n.set clock_gettime, __vdso_clock_gettime\n"
+	".weak gettimeofday\n.set gettimeofday, __vdso_gettimeofday\n"
+	".weak time\n.set time, __vdso_time\n"
+	".weak clock_getres\n.set clock_getres, __vdso_clock_getres\n"
+	".weak getcpu\n.set getcpu, __vdso_getcpu\n");
