@@ -126,14 +126,7 @@ def inside(logdir, count, seed, kernel, lro):
                                                          mac="52:54:00:c0:ff:ee")),
                     logdir, tag)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if os.path.exists(console) and b"caboose: ready" in open(console, "rb").read():
-                break
-            if q.poll() is not None:
-                raise RuntimeError("QEMU exited with status %s: %s (see %s.qemu.log)"
-                                   % (q.returncode, guest.qemu_stderr(logdir, tag), tag))
-            time.sleep(0.2)
+        guest.wait_console(q, logdir, tag, b"caboose: ready")   # the checks say if not
         text = open(console, "rb").read().decode("utf-8", "replace")
         check("nic boot log names NIC, MAC, features, queue pairs",
               "vnet0: virtio-net at" in text and "52:54:00:c0:ff:ee" in text

@@ -930,16 +930,8 @@ def inside(logdir, kernel):
     ck = Checks(results, None, None, console)
     t_start = time.monotonic()
     try:
-        deadline = time.time() + 60
-        while True:
-            if os.path.exists(console) and b"services: http on TCP port 80" in open(console, "rb").read():
-                break
-            if q.poll() is not None:
-                raise RuntimeError("QEMU exited with status %s: %s"
-                                   % (q.returncode, guest.qemu_stderr(logdir, "hostile")))
-            if time.time() > deadline:
-                raise RuntimeError("no 'services: http on TCP port 80' in 60 s")
-            time.sleep(0.2)
+        if not guest.wait_console(q, logdir, "hostile", b"services: http on TCP port 80"):
+            raise RuntimeError("no 'services: http on TCP port 80' in 60 s")
         g = Guest.attach(sock_path, q, open(os.path.join(logdir, "hostile.repl.log"), "wb"),
                             console)
         v = View(g)

@@ -462,14 +462,7 @@ def inside(logdir, kernel):
         "console=ttyS0 ip=%s/24,10.213.9.1 services=http,echo,discard,metrics,iperf http.idle=2"
         % GUEST, kernel, repl=sock_path, extra=guest.nic_args("tap0", queues=2)), logdir, "tcp")
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if os.path.exists(console) and b"services: iperf on TCP port 5201" in open(console, "rb").read():
-                break
-            if q.poll() is not None:
-                raise RuntimeError("QEMU exited with status %s: %s"
-                                   % (q.returncode, guest.qemu_stderr(logdir, "tcp")))
-            time.sleep(0.2)
+        guest.wait_console(q, logdir, "tcp", b"services: iperf on TCP port 5201")
         time.sleep(0.5)
         g = Guest.attach(sock_path, q, open(os.path.join(logdir, "tcp.repl.log"), "wb"), console)
         reset = g.json("latency reset")

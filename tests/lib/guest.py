@@ -93,6 +93,27 @@ def qemu_stderr(logdir, name, limit=500):
         return ""
 
 
+def wait_console(proc, logdir, name, pattern, timeout=60):
+    """Waits for `pattern` (bytes) in NAME's console: True when it is there,
+    False when `timeout` s pass first; RuntimeError (with QEMU's stderr) when
+    QEMU exits first."""
+    console = os.path.join(logdir, name + ".console.log")
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with open(console, "rb") as f:
+                if pattern in f.read():
+                    return True
+        except FileNotFoundError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError("QEMU exited with status %s: %s (see %s.qemu.log)"
+                               % (proc.returncode, qemu_stderr(logdir, name), name))
+        if time.time() > deadline:
+            return False
+        time.sleep(0.2)
+
+
 class Guest:
     """QEMU running Caboose with COM1 to a file and COM2 on a socket."""
 
