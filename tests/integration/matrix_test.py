@@ -43,7 +43,7 @@ issue's durations, -d5s and -d3s; one JSON summary on stdout, progress on
 stderr; --configs picks configurations, --loads full adds the loads once).
 
 Needs root: one network namespace for the whole run, made by
-repl_test.run_in_netns; the taps are made and removed inside it for each
+tests.lib.netns.run_in_netns; the taps are made and removed inside it for each
 configuration (a single-queue tap for one queue pair). Every QEMU is killed
 by its own PID; nothing leaves the namespace or loopback.
 """
@@ -59,6 +59,7 @@ sys.path.insert(0, HERE)
 import netload as nl  # noqa: E402
 
 ROOT = nl.ROOT
+from tests.lib.log import log  # noqa: E402  (netload put ROOT on sys.path)
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 
 
@@ -79,10 +80,6 @@ CONFIGS = [
 HEAVY = ("conns1000", "iperf", "echo64")
 ECHO_BYTES = 64 << 20
 IPERF_FLOOR = 1 << 20      # bytes a 2 s test moves at the very least
-
-
-def log(msg):
-    nl.log(msg)
 
 
 class Run:
@@ -283,7 +280,7 @@ def inside(logdir, kernel, mode, runs, loads, names):
 
 def run_all(logdir, mode="test", runs=1, loads="full", names="all", timeout=1800):
     os.makedirs(logdir, exist_ok=True)
-    from repl_test import run_in_netns
+    from tests.lib.netns import run_in_netns
     return run_in_netns("matrix", __file__, [logdir, KERNEL, mode, runs, loads, names], [],
                         timeout=timeout)
 

@@ -65,6 +65,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
+from tests.lib import guest  # noqa: E402
 from tests.lib.guest import Guest, PROMPT  # noqa: E402
 from tests.lib.packet import csum  # noqa: E402
 from tests.lib.log import log  # noqa: E402
@@ -304,7 +305,7 @@ class VM:
     the checks."""
 
     def __init__(self, logdir, tag, kernel, cmdline, netargs, children):
-        self.tag = tag
+        self.tag, self.logdir = tag, logdir
         self.console = os.path.join(logdir, tag + ".console.log")
         self.sock_path = os.path.join(logdir, tag + "-repl.sock")
         self.g = None
@@ -313,15 +314,9 @@ class VM:
             for stale in (self.console, self.sock_path):
                 if os.path.exists(stale):
                     os.unlink(stale)
-            self.proc = subprocess.Popen(
-                ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
-                 "-display", "none", "-no-reboot", "-kernel", kernel, "-append", cmdline,
-                 "-serial", "file:" + self.console,
-                 "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % self.sock_path,
-                 "-serial", "chardev:repl",
-                 "-d", "cpu_reset,guest_errors", "-D", os.path.join(logdir, tag + ".qemu.log")] +
-                netargs + ["-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.proc = guest.start(guest.qemu_argv(logdir, tag, 2, cmdline, kernel,
+                                                    repl=self.sock_path, extra=netargs),
+                                    logdir, tag)
             children.add(self.proc, "qemu-system-x86_64")
             end = time.time() + 30
             while time.time() < end and self.proc.poll() is None and \
@@ -353,7 +348,7 @@ class VM:
                 return m
             if self.proc.poll() is not None:
                 raise RuntimeError("QEMU exited with status %s: %s" % (
-                    self.proc.returncode, self.proc.stderr.read().decode()[-400:]))
+                    self.proc.returncode, guest.qemu_stderr(self.logdir, self.tag, 400)))
             time.sleep(0.1)
         return None
 
@@ -437,8 +432,7 @@ class Children:
 
 
 def tap_args(mac):
-    return ["-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no,queues=2,vhost=off",
-            "-device", "virtio-net-pci,netdev=n0,mq=on,vectors=6,speed=10000,mac=" + mac_str(mac)]
+    return guest.nic_args("tap0", queues=2, mac=mac_str(mac))
 
 
 def no_panic(check, vm, name):

@@ -37,8 +37,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-import repl_test as rt  # noqa: E402  (the REPL client)
+from tests.lib import guest  # noqa: E402
+from tests.lib.guest import Guest  # noqa: E402
 
 GUEST = "10.213.9.2"
 HOST = "10.213.9.1"
@@ -46,10 +48,6 @@ ANSI_RE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|c)")
 READY_RE = re.compile(r"caboose: ready: (\d+) CPUs online")
 PAGE_LEN = 612
 WATCHDOG = ("nic.watchdog.tx_stalls", "nic.watchdog.rx_stalls", "nic.watchdog.resets")
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 def console_text(path):
@@ -79,8 +77,8 @@ class Booted:
         return "http://%s:%d/" % self.http
 
     def attach(self, timeout=60):
-        self.g = rt.Guest.attach(self.repl_sock, self.proc, open(self.transcript, "wb"),
-                                 self.console, timeout)
+        self.g = Guest.attach(self.repl_sock, self.proc, open(self.transcript, "wb"),
+                              self.console, timeout)
         return self.g
 
     def text(self):
@@ -124,28 +122,12 @@ def boot_tap(logdir, tag, kernel, smp, queues, vnet_hdr=True, cmdline="", tap="t
     for stale in (console, sock):
         if os.path.exists(stale):
             os.unlink(stale)
-    netdev = "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=off" % tap
-    device = "virtio-net-pci,netdev=n0"
-    if queues > 1:
-        netdev += ",queues=%d" % queues
-        device += ",mq=on,vectors=%d" % (2 * queues + 2)
-    if not vnet_hdr:
-        netdev += ",vnet_hdr=off"
-    accel = "tcg,thread=multi" if smp > 1 else "tcg"
-    args = ["qemu-system-x86_64", "-accel", accel, "-smp", str(smp), "-m", "512M",
-            "-display", "none", "-no-reboot", "-kernel", kernel,
-            "-append", ("console=ttyS0 ip=%s/24,%s services=http,echo,discard,metrics,iperf %s"
-                        % (GUEST, HOST, cmdline)).strip(),
-            "-serial", "file:" + console,
-            "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock,
-            "-serial", "chardev:repl",
-            "-d", "cpu_reset,guest_errors", "-D", os.path.join(logdir, tag + ".qemu.log"),
-            "-netdev", netdev, "-device", device + ",speed=10000",
-            "-device", "isa-debug-exit,iobase=0xf4,iosize=4"] + list(extra)
-    with open(os.path.join(logdir, tag + ".qemu.cmd"), "w") as f:
-        f.write(" ".join(shlex.quote(a) for a in args) + "\n")
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    args = guest.qemu_argv(
+        logdir, tag, smp,
+        ("console=ttyS0 ip=%s/24,%s services=http,echo,discard,metrics,iperf %s"
+         % (GUEST, HOST, cmdline)).strip(), kernel, repl=sock,
+        extra=guest.nic_args(tap, queues=queues, vnet_hdr=vnet_hdr) + list(extra))
+    proc = guest.start(args, logdir, tag)
     b = Booted(proc, console, sock, os.path.join(logdir, tag + ".repl.log"), (GUEST, 80),
                echo=(GUEST, 7), iperf=GUEST, label=tag)
     try:

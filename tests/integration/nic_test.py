@@ -17,14 +17,17 @@ import os
 import random
 import socket
 import struct
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from repl_test import csum  # noqa: E402  (one checksum for the tests)
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+from tests.lib import guest  # noqa: E402
+from tests.lib.guest import Guest  # noqa: E402
+from tests.lib.log import log  # noqa: E402
+from tests.lib.netns import run_in_netns  # noqa: E402
+from tests.lib.packet import csum  # noqa: E402
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 ETH_P_TEST = 0x88B5
 GUEST_MAC = bytes.fromhex("525400c0ffee")
@@ -93,18 +96,12 @@ def await_frame(s, match, timeout, resend=None):
     return None
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
 
 
 # ---------------------------------------------------------------------------
 # inside the namespace
 # ---------------------------------------------------------------------------
 def inside(logdir, count, seed, kernel, lro):
-    sys.path.insert(0, HERE)
-    import repl_test as rt
     results = []
 
     lro_on = lro
@@ -121,29 +118,15 @@ def inside(logdir, count, seed, kernel, lro):
     for stale in (sock_path, console, mon_path):
         if os.path.exists(stale):
             os.unlink(stale)
-    q = subprocess.Popen(
-        ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
-         "-display", "none", "-no-reboot", "-kernel", kernel,
-         "-append", "console=ttyS0 nictest=echo vnet.watchdog_ms=%d" % WATCHDOG_MS
-         + ("" if lro else " vnet.lro=off"),
-         "-serial", "file:" + console,
-         "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock_path,
-         "-serial", "chardev:repl",
-         "-monitor", "unix:%s,server=on,wait=off" % mon_path,
-         "-d", "cpu_reset,guest_errors", "-D", os.path.join(logdir, tag + ".qemu.log"),
-         "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no,queues=2,vhost=off",
-         "-device", "virtio-net-pci,netdev=n0,mq=on,vectors=6,speed=10000,mac=52:54:00:c0:ff:ee",
-         "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cmdline = "console=ttyS0 nictest=echo vnet.watchdog_ms=%d" % WATCHDOG_MS \
+        + ("" if lro else " vnet.lro=off")
+    q = guest.start(guest.qemu_argv(logdir, tag, 2, cmdline, kernel, repl=sock_path,
+                                    monitor=mon_path,
+                                    extra=guest.nic_args("tap0", queues=2,
+                                                         mac="52:54:00:c0:ff:ee")),
+                    logdir, tag)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if os.path.exists(console) and b"caboose: ready" in open(console, "rb").read():
-                break
-            if q.poll() is not None:
-                raise RuntimeError("QEMU exited with status %s: %s (see nic.qemu.log)"
-                                   % (q.returncode, q.stderr.read().decode()[-500:]))
-            time.sleep(0.2)
+        guest.wait_console(q, logdir, tag, b"caboose: ready")   # the checks say if not
         text = open(console, "rb").read().decode("utf-8", "replace")
         check("nic boot log names NIC, MAC, features, queue pairs",
               "vnet0: virtio-net at" in text and "52:54:00:c0:ff:ee" in text
@@ -218,7 +201,7 @@ def inside(logdir, count, seed, kernel, lro):
         check("nic echo: every frame back, every byte right", got == count and not bad,
               "%d of %d back; %s" % (got, count, "; ".join(bad[:5])))
 
-        g = rt.Guest.attach(sock_path, q, open(os.path.join(logdir, tag + ".repl.log"), "wb"),
+        g = Guest.attach(sock_path, q, open(os.path.join(logdir, tag + ".repl.log"), "wb"),
                             console)
         j = g.json("nic")
         qs = j["queues"]
@@ -510,7 +493,6 @@ def run_all(logdir, count=3000, seed=7):
 
 def run_ns(logdir, count, seed, lro):
     os.makedirs(logdir, exist_ok=True)
-    from repl_test import run_in_netns
     return run_in_netns("nic", __file__, [logdir, count, seed, KERNEL, "on" if lro else "off"],
                         [("tap0", True, None)])
 

@@ -18,11 +18,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 from tests.lib.log import log  # noqa: E402
-# Guest, csum, run_in_netns: from tests/lib; named here too for the scripts
-# that still take them from this module (nic_test.py, tcp_test.py)
-from tests.lib.guest import Guest, PROMPT  # noqa: E402,F401
-from tests.lib.netns import run_in_netns  # noqa: E402,F401
-from tests.lib.packet import csum  # noqa: E402,F401
+from tests.lib.guest import Guest, PROMPT  # noqa: E402
 from tests.lib.results import Results  # noqa: E402
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")   # tests/run.py sets it
 

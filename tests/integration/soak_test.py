@@ -44,7 +44,7 @@ run_all(logdir, minutes, smp) returns (name, ok, detail) results.
 
   python3 tests/integration/soak_test.py [--minutes 30] [--smp 2]
 
-Needs root (a network namespace made by repl_test.run_in_netns; nothing
+Needs root (a network namespace made by tests.lib.netns.run_in_netns; nothing
 leaves it). Every process it starts is stopped by its own PID.
 """
 import argparse
@@ -62,6 +62,7 @@ sys.path.insert(0, HERE)
 import netload as nl  # noqa: E402
 
 ROOT = nl.ROOT
+from tests.lib.log import log  # noqa: E402  (netload put ROOT on sys.path)
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 LOADGEN = os.path.join(ROOT, "build", "bench", "loadgen")
 LOSSY_GUEST = "10.213.10.2"
@@ -69,10 +70,6 @@ GAP_LIMIT = 1.0
 SAMPLE_S = 10
 WARMUP_S = 15
 MSL2_S = 60
-
-
-def log(msg):
-    nl.log(msg)
 
 
 class Mix:
@@ -503,7 +500,7 @@ def inside(logdir, kernel, minutes, smp, summary_path, loadgen):
 def run_all(logdir, minutes=3, smp=2, summary_path=None):
     os.makedirs(logdir, exist_ok=True)
     summary_path = summary_path or os.path.join(logdir, "soak-smp%d-summary.json" % smp)
-    from repl_test import run_in_netns
+    from tests.lib.netns import run_in_netns
     return run_in_netns("soak", __file__, [logdir, KERNEL, minutes, smp, summary_path, LOADGEN], [],
                         timeout=minutes * 60 + 900)
 

@@ -63,6 +63,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
+from tests.lib import guest  # noqa: E402
 from tests.lib.guest import Guest  # noqa: E402
 from tests.lib.netns import run_in_netns  # noqa: E402
 from tests.lib.packet import csum  # noqa: E402
@@ -782,7 +783,7 @@ class Checks:
         if times:
             rto = r["rto_ms"] / 1000 if r else 0
             left = RETRIES + 1 - len(probes)
-            t, proj = times[-1], times[-1]
+            proj = times[-1]
             for _ in range(max(left, 0)):
                 proj += rto
                 rto = min(rto * 2, 60)
@@ -920,34 +921,17 @@ def inside(logdir, kernel):
     # connection of check 6 after 60 s without progress (its default), and on
     # a loaded host check 6 reads the guest's view of it later than that; 600
     # s also outlasts the TCP_RETRIES probes the LONG run waits for
-    q = subprocess.Popen(
-        ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
-         "-display", "none", "-no-reboot", "-kernel", kernel,
-         "-append", "console=ttyS0 ip=%s/24,%s services=http,echo,discard http.idle=600"
-         % (GUEST, GATEWAY),
-         "-serial", "file:" + console,
-         "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock_path,
-         "-serial", "chardev:repl",
-         "-d", "cpu_reset,guest_errors", "-D", os.path.join(logdir, "hostile.qemu.log"),
-         "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no,queues=2,vhost=off,"
-         "vnet_hdr=off",
-         "-device", "virtio-net-pci,netdev=n0,mq=on,vectors=6",
-         "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    q = guest.start(guest.qemu_argv(
+        logdir, "hostile", 2, "console=ttyS0 ip=%s/24,%s services=http,echo,discard http.idle=600"
+        % (GUEST, GATEWAY), kernel, repl=sock_path,
+        extra=guest.nic_args("tap0", queues=2, vnet_hdr=False, speed=0)), logdir, "hostile")
     net = None
     z = None
     ck = Checks(results, None, None, console)
     t_start = time.monotonic()
     try:
-        deadline = time.time() + 60
-        while True:
-            if os.path.exists(console) and b"services: http on TCP port 80" in open(console, "rb").read():
-                break
-            if q.poll() is not None:
-                raise RuntimeError("QEMU exited with status %s" % q.returncode)
-            if time.time() > deadline:
-                raise RuntimeError("no 'services: http on TCP port 80' in 60 s")
-            time.sleep(0.2)
+        if not guest.wait_console(q, logdir, "hostile", b"services: http on TCP port 80"):
+            raise RuntimeError("no 'services: http on TCP port 80' in 60 s")
         g = Guest.attach(sock_path, q, open(os.path.join(logdir, "hostile.repl.log"), "wb"),
                             console)
         v = View(g)

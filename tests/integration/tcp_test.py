@@ -49,10 +49,14 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from repl_test import csum  # noqa: E402  (one checksum for the tests)
-import netload  # noqa: E402  (the load helpers the matrix and soak share)
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, ROOT)
+from tests.lib import guest  # noqa: E402
+from tests.lib.guest import Guest  # noqa: E402
+from tests.lib.netns import run_in_netns  # noqa: E402
+from tests.lib.packet import csum  # noqa: E402
+import netload  # noqa: E402  (the load helpers the matrix and soak share)
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 GUEST = "10.213.9.2"
 BULK = 64 << 20
@@ -443,8 +447,6 @@ def iperf_checks(check, g, console):
 
 
 def inside(logdir, kernel):
-    sys.path.insert(0, HERE)
-    import repl_test as rt
     results = []
 
     def check(name, cond, detail=""):
@@ -455,28 +457,14 @@ def inside(logdir, kernel):
     for stale in (sock_path, console):
         if os.path.exists(stale):
             os.unlink(stale)
-    q = subprocess.Popen(
-        ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
-         "-display", "none", "-no-reboot", "-kernel", kernel,
-         "-append", "console=ttyS0 ip=%s/24,10.213.9.1 services=http,echo,discard,metrics,iperf http.idle=2" % GUEST,
-         "-serial", "file:" + console,
-         "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock_path,
-         "-serial", "chardev:repl",
-         "-d", "cpu_reset,guest_errors", "-D", os.path.join(logdir, "tcp.qemu.log"),
-         "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no,queues=2,vhost=off",
-         "-device", "virtio-net-pci,netdev=n0,mq=on,vectors=6,speed=10000",
-         "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    q = guest.start(guest.qemu_argv(
+        logdir, "tcp", 2,
+        "console=ttyS0 ip=%s/24,10.213.9.1 services=http,echo,discard,metrics,iperf http.idle=2"
+        % GUEST, kernel, repl=sock_path, extra=guest.nic_args("tap0", queues=2)), logdir, "tcp")
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if os.path.exists(console) and b"services: iperf on TCP port 5201" in open(console, "rb").read():
-                break
-            if q.poll() is not None:
-                raise RuntimeError("QEMU exited with status %s" % q.returncode)
-            time.sleep(0.2)
+        guest.wait_console(q, logdir, "tcp", b"services: iperf on TCP port 5201")
         time.sleep(0.5)
-        g = rt.Guest.attach(sock_path, q, open(os.path.join(logdir, "tcp.repl.log"), "wb"), console)
+        g = Guest.attach(sock_path, q, open(os.path.join(logdir, "tcp.repl.log"), "wb"), console)
         reset = g.json("latency reset")
         check("REPL latency reset", reset.get("ok") and g.json("latency")["latency"][2]["count"] == 0,
               json.dumps(reset))
@@ -678,7 +666,6 @@ def lossy(logdir, kernel, loss, seed, sack=True):
     NewReno's when it boots with tcp.sack=off."""
     sys.path.insert(0, HERE)
     import lossy_relay
-    import repl_test as rt
     results = []
 
     label = "%d%%%s" % (round(loss * 100), "" if sack else " sack off")
@@ -698,17 +685,13 @@ def lossy(logdir, kernel, loss, seed, sack=True):
                               "--loss", str(loss), "--dup", str(loss / 10), "--reorder", str(loss / 10),
                               "--corrupt", str(loss / 20), "--log", rlog],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    q = subprocess.Popen(
-        ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
-         "-display", "none", "-no-reboot", "-kernel", kernel,
-         "-append", "console=ttyS0 ip=%s/24,10.213.10.1 services=http,echo%s" %
-         (LOSSY_GUEST, "" if sack else " tcp.sack=off"),
-         "-serial", "file:" + console,
-         "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % os.path.join(logdir, tag + "-repl.sock"),
-         "-serial", "chardev:repl",
-         "-netdev", "socket,id=n0,udp=127.0.0.1:40002,localaddr=127.0.0.1:40001",
-         "-device", "virtio-net-pci,netdev=n0"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # QEMU's UDP socket netdev: every frame goes through the relay
+    q = guest.start(guest.qemu_argv(
+        logdir, tag, 2, "console=ttyS0 ip=%s/24,10.213.10.1 services=http,echo%s"
+        % (LOSSY_GUEST, "" if sack else " tcp.sack=off"), kernel,
+        repl=os.path.join(logdir, tag + "-repl.sock"),
+        extra=["-netdev", "socket,id=n0,udp=127.0.0.1:40002,localaddr=127.0.0.1:40001",
+               "-device", "virtio-net-pci,netdev=n0"]), logdir, tag)
     try:
         deadline = time.time() + 60
         while time.time() < deadline and not (os.path.exists(console) and
@@ -740,7 +723,7 @@ def lossy(logdir, kernel, loss, seed, sack=True):
         ok = p.stdout == "200" and open(out, "rb").read() == body_of("/1m")
         check("a 1 MiB HTTP body arrives intact", ok, p.stdout)
         log("tcp: %s loss: done in %.1f s" % (label, time.time() - t0))
-        g = rt.Guest.attach(os.path.join(logdir, tag + "-repl.sock"), q,
+        g = Guest.attach(os.path.join(logdir, tag + "-repl.sock"), q,
                             open(os.path.join(logdir, tag + ".repl.log"), "wb"), console)
         tot = g.json("tcp")["tcp_totals"]
         g.sock.close()
@@ -802,7 +785,6 @@ def inside_all(logdir, kernel):
 
 def run_all(logdir):
     os.makedirs(logdir, exist_ok=True)
-    from repl_test import run_in_netns
     return run_in_netns("tcp", __file__, [logdir, KERNEL],
                         [("tap0", True, "10.213.9.1/24"), ("tap1", False, "10.213.10.1/24")])
 

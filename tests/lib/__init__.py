@@ -7,7 +7,8 @@
   tests.lib.procs    the processes a script started (LIVE), killed by PID
   tests.lib.netns    network namespaces with taps, IPv6 always off;
                      run_in_netns for a test's inside part
-  tests.lib.guest    a Caboose guest under QEMU and its REPL client (Guest)
+  tests.lib.guest    Caboose under QEMU: the one launcher (base_argv,
+                     qemu_argv, nic_args, start) and the REPL client (Guest)
   tests.lib.results  the pass/fail collector (Results)
   tests.lib.packet   checksums for hand-built packets
 
@@ -18,10 +19,8 @@ scripts in bench/ have no .py name and run from anywhere):
     sys.path.insert(0, ROOT)
     from tests.lib.log import log
 
-Python 3 standard library only. Still to come here (issue 17): one QEMU
-launcher for the tests that build their own command lines (net_test.py's
-and tcp_hostile_test.py's VM classes, bench/run's Console), the Linux
-guest's boot (bench/linux-guest, bench/tcp, bench/net), and nic_test.py
-and tcp_test.py, which still take Guest, csum and run_in_netns through
-repl_test.py.
+Python 3 standard library only. Still their own: bench/run's Machine (COM1
+read live from a socket for boot timing, on the shared base_argv and
+nic_args), tools/run_smoke.py's `make run` command (the user's own), and
+the Linux guest's boot (bench/linux-guest).
 """

@@ -1,12 +1,17 @@
-"""A Caboose guest under QEMU with its REPL (COM2) on a unix socket: the
-launcher (Guest(logdir, name, smp, cmdline): COM1 to LOGDIR/NAME.console.log,
-QEMU's own log to NAME.qemu.log (its -d items from
-$CABOOSE_QEMU_D, default cpu_reset,guest_errors; "int,cpu_reset" finds a
-triple fault), its stderr to NAME.qemu.stderr, the REPL transcript to NAME.repl.log) and
-the REPL client (cmd, json, read_until, drain), also for a guest someone
-else started (Guest.attach)."""
+"""Caboose under QEMU: the one launcher every test and benchmark uses.
+
+qemu_argv() builds QEMU's command line (TCG, COM1 to a file, COM2 as the REPL
+on a unix socket, QEMU's log, the isa-debug-exit port); nic_args() adds a
+virtio-net NIC on a tap; start() runs it with its command in NAME.qemu.cmd and
+its stderr in NAME.qemu.stderr (a pipe nobody reads would hide QEMU's
+complaints, or block it when full), and qemu_stderr() reads that back.
+Guest(logdir, name, smp, cmdline) is a guest started that way with its REPL
+client (cmd, json, read_until, drain); Guest.attach is the client for a guest
+someone else started.  QEMU's -d items come from $CABOOSE_QEMU_D (default
+cpu_reset,guest_errors; "int,cpu_reset" finds a triple fault)."""
 import json
 import os
+import shlex
 import socket
 import subprocess
 import tempfile
@@ -17,6 +22,98 @@ KERNEL = os.path.join(ROOT, "build", "caboose.elf")   # the default image
 PROMPT = b"caboose> "
 
 
+QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
+
+
+def accel(smp):
+    """TCG; multi-threaded when the guest has more than one CPU."""
+    return "tcg,thread=multi" if smp > 1 else "tcg"
+
+
+def base_argv(smp, mem="512M"):
+    """The machine every test and benchmark runs, Caboose or the Linux guest:
+    TCG, SMP CPUs, MEM, no display, a triple fault exits instead of
+    rebooting."""
+    return [QEMU, "-accel", accel(smp), "-smp", str(smp), "-m", mem,
+            "-display", "none", "-no-reboot"]
+
+
+def qemu_argv(logdir, name, smp, cmdline, kernel=None, repl=None, monitor=None,
+              mem="512M", extra=()):
+    """QEMU's command line for Caboose: COM1 to LOGDIR/NAME.console.log, COM2
+    on the unix socket `repl` (none: no second serial port), the monitor on
+    the unix socket `monitor` if given, QEMU's log to NAME.qemu.log, exit
+    codes through isa-debug-exit; `extra` (NICs, disks, an initrd) last."""
+    argv = base_argv(smp, mem) + ["-kernel", kernel or KERNEL, "-append", cmdline, "-serial", "file:" + os.path.join(logdir, name + ".console.log")]
+    if repl:
+        argv += ["-chardev", "socket,id=repl,path=%s,server=on,wait=off" % repl,
+                 "-serial", "chardev:repl"]
+    if monitor:
+        argv += ["-monitor", "unix:%s,server=on,wait=off" % monitor]
+    argv += ["-d", os.environ.get("CABOOSE_QEMU_D", "cpu_reset,guest_errors"),
+             "-D", os.path.join(logdir, name + ".qemu.log"),
+             "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    return argv + list(extra)
+
+
+def nic_args(tap, queues=1, vnet_hdr=True, mac=None, speed=10000, netdev="n0"):
+    """A virtio-net-pci NIC on an existing tap: `queues` pairs (more than one:
+    mq=on with a vector per queue, one for config changes, one spare)."""
+    nd = "tap,id=%s,ifname=%s,script=no,downscript=no,vhost=off" % (netdev, tap)
+    dev = "virtio-net-pci,netdev=%s" % netdev
+    if queues > 1:
+        nd += ",queues=%d" % queues
+        dev += ",mq=on,vectors=%d" % (2 * queues + 2)
+    if not vnet_hdr:
+        nd += ",vnet_hdr=off"
+    if speed:
+        dev += ",speed=%d" % speed
+    if mac:
+        dev += ",mac=" + mac
+    return ["-netdev", nd, "-device", dev]
+
+
+def start(argv, logdir, name, prefix=()):
+    """Runs QEMU (behind `prefix`, e.g. ip netns exec NS) with its command
+    line in NAME.qemu.cmd and stderr in NAME.qemu.stderr."""
+    argv = list(prefix) + list(argv)
+    with open(os.path.join(logdir, name + ".qemu.cmd"), "w") as f:
+        f.write(" ".join(shlex.quote(a) for a in argv) + "\n")
+    with open(os.path.join(logdir, name + ".qemu.stderr"), "wb") as err:   # Popen keeps a copy
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=err)
+
+
+def qemu_stderr(logdir, name, limit=500):
+    """The last `limit` characters QEMU wrote to stderr (for an error message)."""
+    try:
+        with open(os.path.join(logdir, name + ".qemu.stderr"), "rb") as f:
+            return f.read().decode("utf-8", "replace")[-limit:]
+    except OSError:
+        return ""
+
+
+def wait_console(proc, logdir, name, pattern, timeout=60):
+    """Waits for `pattern` (bytes) in NAME's console: True when it is there,
+    False when `timeout` s pass first; RuntimeError (with QEMU's stderr) when
+    QEMU exits first."""
+    console = os.path.join(logdir, name + ".console.log")
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with open(console, "rb") as f:
+                if pattern in f.read():
+                    return True
+        except FileNotFoundError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError("QEMU exited with status %s: %s (see %s.qemu.log)"
+                               % (proc.returncode, qemu_stderr(logdir, name), name))
+        if time.time() > deadline:
+            return False
+        time.sleep(0.2)
+
+
 class Guest:
     """QEMU running Caboose with COM1 to a file and COM2 on a socket."""
 
@@ -25,24 +122,13 @@ class Guest:
         self.sock_path = os.path.join(self.dir, "repl.sock")
         self.console = os.path.join(logdir, name + ".console.log")
         self.transcript = open(os.path.join(logdir, name + ".repl.log"), "wb")
-        accel = "tcg,thread=multi" if smp > 1 else "tcg"
-        # QEMU's own complaints (an assertion, a chardev error) go to a file:
-        # a pipe nobody reads would hide them, or block QEMU when full
-        self.stderr = open(os.path.join(logdir, name + ".qemu.stderr"), "wb")
-        self.proc = subprocess.Popen(
-            ["qemu-system-x86_64", "-accel", accel, "-smp", str(smp), "-m", "512M",
-             "-display", "none", "-no-reboot", "-kernel", kernel or KERNEL, "-append", cmdline,
-             "-serial", "file:" + self.console,
-             "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % self.sock_path,
-             "-serial", "chardev:repl",
-             "-d", os.environ.get("CABOOSE_QEMU_D", "cpu_reset,guest_errors"), "-D", os.path.join(logdir, name + ".qemu.log"),
-             "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        self.proc = start(qemu_argv(logdir, name, smp, cmdline, kernel, repl=self.sock_path),
+                          logdir, name)
         deadline = time.time() + 20
         while not os.path.exists(self.sock_path):
             if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("QEMU did not create the REPL socket (exit %s)"
-                                   % self.proc.poll())
+                raise RuntimeError("QEMU did not create the REPL socket (exit %s): %s"
+                                   % (self.proc.poll(), qemu_stderr(logdir, name)))
             time.sleep(0.05)
         self.sock = socket.socket(socket.AF_UNIX)
         self.sock.connect(self.sock_path)
@@ -135,8 +221,6 @@ class Guest:
             self.proc.kill()
             self.proc.wait()
         self.transcript.close()
-        if getattr(self, "stderr", None):
-            self.stderr.close()
         try:
             os.unlink(self.sock_path)
             os.rmdir(self.dir)
