@@ -45,11 +45,13 @@ ARCH_SRCS := \
 	kernel/arch/x86_64/smp.c \
 	kernel/arch/x86_64/multiboot.c \
 	kernel/arch/x86_64/serial.c \
-	kernel/arch/x86_64/pci_conf.c
+	kernel/arch/x86_64/pci_conf.c \
+	kernel/arch/x86_64/rtc.c
 
 LIB_SRCS := \
 	kernel/lib/string.c \
 	kernel/lib/format.c \
+	kernel/lib/civil.c \
 	kernel/lib/cmdline.c \
 	kernel/lib/hist.c \
 	kernel/lib/random.c \
@@ -336,7 +338,7 @@ deps-bench:
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -fno-omit-frame-pointer -pthread
-HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/cmdline.c kernel/lib/hist.c \
+HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/civil.c kernel/lib/cmdline.c kernel/lib/hist.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
                  kernel/sync/spinlock.c zerocopy/pkb.c zerocopy/frame.c $(NET_PORTABLE) \
                  $(FS_PORTABLE) $(GC_PORTABLE)

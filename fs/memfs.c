@@ -79,7 +79,7 @@ static int memfs_link(struct inode *dir, const char *name, size_t len, struct in
 		child->nlink++;   /* its own "." */
 		dir->nlink++;     /* its ".." */
 	}
-	dir->mtime_ns = dir->ctime_ns = arch_clock_ns();
+	dir->mtime_ns = dir->ctime_ns = arch_realtime_ns();
 	return 0;
 }
 
@@ -98,7 +98,7 @@ static void drop_entry(struct inode *dir, struct memfs_dirent *d)
 	} else {
 		c->nlink--;
 	}
-	c->ctime_ns = dir->mtime_ns = dir->ctime_ns = arch_clock_ns();
+	c->ctime_ns = dir->mtime_ns = dir->ctime_ns = arch_realtime_ns();
 	vfs_maybe_destroy(c);
 }
 
@@ -147,7 +147,7 @@ static int memfs_rename(struct inode *odir, const char *oname, size_t olen,
 		odir->nlink--;
 		ndir->nlink++;
 	}
-	u64 now = arch_clock_ns();
+	u64 now = arch_realtime_ns();
 	odir->mtime_ns = odir->ctime_ns = ndir->mtime_ns = ndir->ctime_ns = c->ctime_ns = now;
 	return 0;
 }
@@ -193,7 +193,7 @@ static struct inode *memfs_alloc(struct inode *dir, u32 mode, u32 rdev)
 	i->rdev = rdev;
 	i->iops = &memfs_iops;
 	i->fops = S_ISREG(mode) ? &memfs_file_fops : S_ISDIR(mode) ? &vfs_dir_fops : NULL;
-	i->mtime_ns = i->ctime_ns = arch_clock_ns();
+	i->mtime_ns = i->ctime_ns = arch_realtime_ns();
 	mutex_init(&i->lock, "inode");
 	list_init(&m->entries);
 	vfs_inode_born();
@@ -281,7 +281,7 @@ static int memfs_truncate(struct inode *i, u64 size)
 			       PAGE_SIZE - (size & (PAGE_SIZE - 1)));
 	}
 	i->size = size;
-	i->mtime_ns = i->ctime_ns = arch_clock_ns();
+	i->mtime_ns = i->ctime_ns = arch_realtime_ns();
 	return 0;
 }
 
@@ -344,7 +344,7 @@ static long memfs_write(struct file *f, struct uio *u, u64 *pos)
 	if (off > i->size)
 		i->size = off;
 	if (done)
-		i->mtime_ns = i->ctime_ns = arch_clock_ns();
+		i->mtime_ns = i->ctime_ns = arch_realtime_ns();
 	mutex_unlock(&i->lock);
 	*pos = off;
 	return done || !want ? (long)done : -EFAULT;

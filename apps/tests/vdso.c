@@ -2,7 +2,10 @@
  * __vdso_clock_gettime, __vdso_gettimeofday, __vdso_time and
  * __vdso_getcpu (version LINUX_2.6, which glibc and musl ask for); each
  * clock it gives agrees with the system call within a second and does not
- * go backwards; a bad clock id gets the system call's EINVAL. Prints
+ * go backwards; a bad clock id gets the system call's EINVAL. The wall
+ * clock: CLOCK_REALTIME is a date after 2020 (the RTC's, not time since
+ * boot), and absolute waits on it (clock_nanosleep, FUTEX_CLOCK_REALTIME)
+ * end when it says, not never or at once. Prints
  * yes/no lines only: the output is the same on Linux (tests/run.py
  * compares them). */
 #include <elf.h>
@@ -14,6 +17,11 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+/* <linux/futex.h>'s values (musl-gcc has no kernel headers) */
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_CLOCK_REALTIME 256
+#define FUTEX_BITSET_MATCH_ANY 0xffffffff
 
 static const Elf64_Sym *syms;
 static const char *strs;
@@ -82,6 +90,49 @@ static int parse(void)
 static long long ns(const struct timespec *t) { return t->tv_sec * 1000000000LL + t->tv_nsec; }
 static const char *yes(int b) { return b ? "yes" : "no"; }
 
+static long long ms_since(const struct timespec *a)
+{
+	struct timespec b;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (ns(&b) - ns(a)) / 1000000;
+}
+
+static void wall_clock(void)
+{
+	struct timespec rt, mono, at, start;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	printf("wall clock: CLOCK_REALTIME after 2020-01-01: %s; ahead of CLOCK_MONOTONIC by over a "
+	       "year: %s\n", yes(rt.tv_sec > 1577836800), yes(rt.tv_sec - mono.tv_sec > 31536000));
+	/* 100 ms ahead on the wall clock, absolute */
+	at = rt;
+	at.tv_nsec += 100000000;
+	if (at.tv_nsec >= 1000000000) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	int r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL);
+	long long ms = ms_since(&start);
+	printf("clock_nanosleep(REALTIME, ABSTIME, now + 100 ms): %d, slept 50 ms to 2 s: %s\n", r,
+	       yes(ms >= 50 && ms < 2000));
+	unsigned word = 0;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	at = rt;
+	at.tv_nsec += 100000000;
+	if (at.tv_nsec >= 1000000000) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	errno = 0;
+	long f = syscall(SYS_futex, &word, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, 0, &at, NULL,
+			 FUTEX_BITSET_MATCH_ANY);
+	ms = ms_since(&start);
+	printf("futex(WAIT_BITSET|CLOCK_REALTIME, now + 100 ms): %ld %s, waited 50 ms to 2 s: %s\n",
+	       f, f < 0 && errno == ETIMEDOUT ? "ETIMEDOUT" : "other", yes(ms >= 50 && ms < 2000));
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -132,6 +183,7 @@ int main(void)
 	clock_gettime(CLOCK_MONOTONIC, &g1);
 	clock_gettime(CLOCK_MONOTONIC, &g2);
 	printf("the C library's clock_gettime goes forward: %s\n", yes(ns(&g2) >= ns(&g1)));
+	wall_clock();
 	printf("vdso: done\n");
 	return 0;
 }

@@ -188,6 +188,11 @@ u64 arch_clock_ns(void);
 /* The clock's parameters, for user mode's own reading (the vDSO):
  * arch_clock_ns() = ((rdtsc - tsc0) * mult) >> 32; mult 0: not set up. */
 void arch_clock_params(u64 *tsc0, u64 *mult);
+/* The wall clock: nanoseconds since 1970-01-01 UTC (the RTC read at boot,
+ * carried on by arch_clock_ns), and its offset from arch_clock_ns; the
+ * offset is 0 when the RTC gave no date. */
+u64 arch_realtime_ns(void);
+u64 arch_realtime_offset_ns(void);
 void arch_timer_arm(u64 deadline_ns);  /* one-shot, this CPU */
 void arch_timer_set_handler(void (*fn)(void)); /* runs in interrupt context */
 void arch_udelay(u64 us);

@@ -302,7 +302,7 @@ static int load_vdso(struct vm *vm, u64 *base)
 		return r;
 	u64 tsc0, mult;
 	arch_clock_params(&tsc0, &mult);
-	struct vdso_data d = { .tsc0 = tsc0, .mult = mult };
+	struct vdso_data d = { .tsc0 = tsc0, .mult = mult, .realtime_off = arch_realtime_offset_ns() };
 	if ((r = vm_poke(vm, at, &d, sizeof(d))) < 0)
 		return r;
 	struct elf_loaded out;

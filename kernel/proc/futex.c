@@ -15,8 +15,9 @@
  * Operations: WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE,
  * with FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME (BITSET waits only, as
  * Linux). Timeouts: relative (monotonic) for WAIT, absolute for
- * WAIT_BITSET; every clock counts from boot, so CLOCK_REALTIME's absolute
- * time is the monotonic one. WAKE_OP and the priority-inheritance
+ * WAIT_BITSET (the monotonic clock's, or with FUTEX_CLOCK_REALTIME the wall
+ * clock's, which is the monotonic one shifted: it is never set after
+ * boot). WAKE_OP and the priority-inheritance
  * operations return -ENOSYS, counted (said once in the log).
  */
 #include "kernel/proc/proc.h"
@@ -211,7 +212,12 @@ long futex_call(u64 uaddr, u64 op, u64 val, u64 utime, u64 uaddr2, u64 val3)
 		if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
 			return -EINVAL;
 		u64 ns = (u64)ts.sec * 1000000000ULL + (u64)ts.nsec;
-		deadline = cmd == FUTEX_WAIT ? arch_clock_ns() + ns : ns;
+		if (cmd == FUTEX_WAIT)
+			deadline = arch_clock_ns() + ns;
+		else if (op & FUTEX_CLOCK_REALTIME)   /* the wall clock's time */
+			deadline = ns > arch_realtime_offset_ns() ? ns - arch_realtime_offset_ns() : 1;
+		else
+			deadline = ns;
 		if (!deadline)
 			deadline = 1;   /* 0 means none: time 0 is long past */
 		if (ts.sec > 100000000000LL)

@@ -90,16 +90,19 @@ struct timespec {
 	s64 sec, nsec;
 };
 
-/* CLOCK_REALTIME counts from boot as if the machine booted at the epoch:
- * there is no wall clock (RTC) yet. */
+/* CLOCK_REALTIME: the wall clock (the RTC read at boot, carried by the
+ * TSC; no clock_settime, no NTP slewing); the monotonic clocks count from
+ * boot. */
 long sys_clock_gettime(const u64 a[6])
 {
 	u64 ns;
 	switch ((s32)a[0]) {
 	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE:
+		ns = arch_realtime_ns();
+		break;
 	case CLOCK_MONOTONIC:
 	case CLOCK_MONOTONIC_RAW:
-	case CLOCK_REALTIME_COARSE:
 	case CLOCK_MONOTONIC_COARSE:
 	case CLOCK_BOOTTIME:
 		ns = arch_clock_ns();
@@ -237,7 +240,7 @@ long sys_sysinfo(const u64 a[6])
  * there is no vDSO to answer without a system call) */
 long sys_time(const u64 a[6])
 {
-	s64 t = (s64)(arch_clock_ns() / 1000000000ULL);
+	s64 t = (s64)(arch_realtime_ns() / 1000000000ULL);
 	if (a[0] && copy_to_user(a[0], &t, sizeof(t)) < 0)
 		return -EFAULT;
 	return t;
@@ -245,7 +248,7 @@ long sys_time(const u64 a[6])
 
 long sys_gettimeofday(const u64 a[6])
 {
-	u64 ns = arch_clock_ns();
+	u64 ns = arch_realtime_ns();
 	s64 tv[2] = { (s64)(ns / 1000000000ULL), (s64)(ns % 1000000000ULL / 1000) };
 	if (a[0] && copy_to_user(a[0], tv, sizeof(tv)) < 0)
 		return -EFAULT;

@@ -253,7 +253,9 @@ static int sleep_until(u64 deadline)
 	return 0;
 }
 
-static long do_nanosleep(u64 ureq, u64 urem, bool abs)
+/* abs_off: what an absolute time's clock reads more than the monotonic
+ * one (the wall clock's offset for CLOCK_REALTIME, else 0) */
+static long do_nanosleep(u64 ureq, u64 urem, bool abs, u64 abs_off)
 {
 	struct timespec ts;
 	if (copy_from_user(&ts, ureq, sizeof(ts)) < 0)
@@ -262,7 +264,7 @@ static long do_nanosleep(u64 ureq, u64 urem, bool abs)
 		return -EINVAL;
 	u64 ns = (u64)ts.sec * 1000000000ULL + (u64)ts.nsec;
 	u64 now = arch_clock_ns();
-	u64 deadline = abs ? ns : now + ns;
+	u64 deadline = !abs ? now + ns : ns > abs_off ? ns - abs_off : 0;   /* 0: long past */
 	int r = sleep_until(deadline);
 	if (r == -EINTR && urem && !abs) {
 		u64 rem = deadline > arch_clock_ns() ? deadline - arch_clock_ns() : 0;
@@ -273,10 +275,10 @@ static long do_nanosleep(u64 ureq, u64 urem, bool abs)
 	return r;
 }
 
-long sys_nanosleep(const u64 a[6]) { return do_nanosleep(a[0], a[1], false); }
+long sys_nanosleep(const u64 a[6]) { return do_nanosleep(a[0], a[1], false, 0); }
 
-/* Every clock counts from boot (no wall clock yet): an absolute time of
- * CLOCK_REALTIME is one of CLOCK_MONOTONIC. */
+/* An absolute time of CLOCK_REALTIME is the wall clock's; the wall clock is
+ * never set after boot, so it is the monotonic one shifted. */
 long sys_clock_nanosleep(const u64 a[6])
 {
 	s32 clk = (s32)a[0];
@@ -284,8 +286,8 @@ long sys_clock_nanosleep(const u64 a[6])
 		return clk == 2 ? -ENOTSUP : -EINVAL;
 	if (a[1] & ~(u64)TIMER_ABSTIME)
 		return -EINVAL;
-	long r = do_nanosleep(a[2], a[3], a[1] & TIMER_ABSTIME);
-	return r;
+	return do_nanosleep(a[2], a[3], a[1] & TIMER_ABSTIME,
+			    clk == 0 ? arch_realtime_offset_ns() : 0);
 }
 
 long sys_getpgid(const u64 a[6])

@@ -105,6 +105,15 @@ u64 arch_clock_ns(void)
 	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
 }
 
+u64 arch_realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+u64 arch_realtime_offset_ns(void) { return arch_realtime_ns() - arch_clock_ns(); }
+
 /* ---- console ---- */
 
 int log_level = LOG_WARN;   /* the boot-time "page: N MiB usable" lines stay quiet */

@@ -16,5 +16,6 @@ void smp_ipi_init(void);
 void smp_mark_lapic_up(void);
 /* time.c: the TSC and LAPIC timer rates, against the PIT */
 void time_calibrate(void);
+void rtc_init(void);   /* the wall clock, after time_calibrate */
 
 #endif

@@ -116,6 +116,7 @@ void arch_irq_init(void)
 	smp_mark_lapic_up();
 	ioapic_init();
 	time_calibrate();
+	rtc_init();
 	pr_info("cpu: %s %s%s%s%s", cpu_feat.vendor, cpu_feat.brand,
 		cpu_feat.nx ? " nx" : "", cpu_feat.pdpe1gb ? " 1g-pages" : "",
 		cpu_feat.hypervisor ? " (virtual)" : "");

@@ -8,9 +8,9 @@
  * The page just below the vDSO's first page holds struct vdso_data (the
  * kernel's clock parameters, read-only to the program): the monotonic
  * clock is ((rdtsc - tsc0) * mult) >> 32 nanoseconds, as the kernel's
- * arch_clock_ns computes it; CLOCK_REALTIME reads the same (Caboose keeps
- * no wall clock yet, as its clock_gettime). Any other clock, and getcpu,
- * go to the system call.
+ * arch_clock_ns computes it; CLOCK_REALTIME adds the wall clock's offset
+ * (realtime_off: the kernel never sets the wall clock after boot, so the
+ * offset is fixed). Any other clock, and getcpu, go to the system call.
  */
 #include "kernel/proc/vdso/vdso_data.h"
 
@@ -74,6 +74,8 @@ int __vdso_clock_gettime(long clk, struct timespec *ts)
 	if (!simple_clock(clk) || !data()->mult)
 		return (int)sys2(SYS_clock_gettime, clk, (long)ts);
 	unsigned long long ns = now_ns();
+	if (clk == CLOCK_REALTIME || clk == CLOCK_REALTIME_COARSE)
+		ns += data()->realtime_off;
 	ts->tv_sec = (long)(ns / 1000000000ULL);
 	ts->tv_nsec = (long)(ns % 1000000000ULL);
 	return 0;
@@ -84,7 +86,7 @@ int __vdso_gettimeofday(struct timeval *tv, void *tz)
 	if (!data()->mult || tz)
 		return (int)sys2(SYS_gettimeofday, (long)tv, (long)tz);
 	if (tv) {
-		unsigned long long ns = now_ns();
+		unsigned long long ns = now_ns() + data()->realtime_off;
 		tv->tv_sec = (long)(ns / 1000000000ULL);
 		tv->tv_usec = (long)(ns % 1000000000ULL / 1000);
 	}
@@ -95,7 +97,7 @@ long __vdso_time(long *t)
 {
 	if (!data()->mult)
 		return sys2(SYS_time, (long)t, 0);
-	long s = (long)(now_ns() / 1000000000ULL);
+	long s = (long)((now_ns() + data()->realtime_off) / 1000000000ULL);
 	if (t)
 		*t = s;
 	return s;

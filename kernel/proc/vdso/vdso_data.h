@@ -8,6 +8,7 @@
 struct vdso_data {
 	unsigned long long tsc0;   /* the TSC when the clock read 0 */
 	unsigned long long mult;   /* ns = ((tsc - tsc0) * mult) >> 32; 0: use the system calls */
+	unsigned long long realtime_off;   /* CLOCK_REALTIME = that + realtime_off */
 };
 
 #endif
