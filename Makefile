@@ -519,7 +519,7 @@ $(USER_INITRD): $(USER_TEST_BINS) apps/tests/script $(USER_SCRIPTS) tools/mkcpio
 	@$(if $(Q),echo "  CPIO    $@" >&2)
 	$(Q)python3 tools/mkcpio.py $@ $(foreach b,$(USER_TEST_BINS),tests/$(notdir $(b))=$(b)) \
 		@$(USER_DEB_SPECS) \
-		tests/script=apps/tests/script $(USER_DEV_NODES) \
+		tests/script=apps/tests/script $(USER_DEV_NODES) tmp=@dir:1777 \
 		$(foreach s,$(USER_SCRIPTS),tests/sh/$(notdir $(s))=$(s)) \
 		$(if $(wildcard $(BUSYBOX)),bin/busybox=$(BUSYBOX) \
 		$(foreach a,$(BUSYBOX_APPLETS),bin/$(a)=@lnk:busybox))

@@ -13,6 +13,7 @@ enum { F_INO, F_MODE, F_UID, F_GID, F_NLINK, F_MTIME, F_FILESIZE, F_DEVMAJOR, F_
 #define S_IFMT  0170000
 #define S_IFREG 0100000
 #define S_IFLNK 0120000
+#define S_IFDIR 0040000
 #define TRAILER "TRAILER!!!"
 
 static struct ramfs_file *files;
@@ -76,11 +77,11 @@ static bool clean_name(const char **name, size_t *len)
 	return true;
 }
 
-static int add(const char *name, size_t len, const u8 *data, size_t size, u32 mode)
+static int add(const char *name, size_t len, const u8 *data, size_t size, u32 mode, u32 mtime)
 {
 	for (size_t i = 0; i < nfiles; i++) {
 		if (files[i].name_len == len && memcmp(files[i].name, name, len) == 0) {
-			files[i] = (struct ramfs_file){ name, len, data, size, mode };
+			files[i] = (struct ramfs_file){ name, len, data, size, mode, mtime };
 			return 0;
 		}
 	}
@@ -96,7 +97,7 @@ static int add(const char *name, size_t len, const u8 *data, size_t size, u32 mo
 		files = n;
 		cap = ncap;
 	}
-	files[nfiles++] = (struct ramfs_file){ name, len, data, size, mode };
+	files[nfiles++] = (struct ramfs_file){ name, len, data, size, mode, mtime };
 	return 1;
 }
 
@@ -126,9 +127,11 @@ int ramfs_load(const void *archive, size_t len)
 		size_t size = f[F_FILESIZE];
 		if (data_off > len || size > len - data_off)
 			return -EINVAL;
-		if (((f[F_MODE] & S_IFMT) == S_IFREG || (f[F_MODE] & S_IFMT) == S_IFLNK) &&
+		u32 type = f[F_MODE] & S_IFMT;
+		if ((type == S_IFREG || type == S_IFLNK || type == S_IFDIR) &&
 		    clean_name(&name, &nlen)) {
-			int r = add(name, nlen, (const u8 *)base + data_off, size, f[F_MODE]);
+			int r = add(name, nlen, (const u8 *)base + data_off, type == S_IFDIR ? 0 : size,
+				    f[F_MODE], f[F_MTIME]);
 			if (r < 0)
 				return r;
 			added += r;

@@ -7,10 +7,11 @@
  * archive (a Multiboot module, never freed), so loading copies nothing and
  * a struct ramfs_file points into the archive for as long as the kernel
  * runs. Names are kept as the archive spells them minus a leading "./" or
- * "/"; lookups take absolute paths ("/bin/hello"). Regular files and
- * symbolic links (whose data is the target) are kept; directories and
- * device nodes are skipped (and counted); a later entry of the same name
- * replaces an earlier one, as cpio -i would.
+ * "/"; lookups take absolute paths ("/bin/hello"). Regular files,
+ * symbolic links (whose data is the target) and directories (so that an
+ * empty one, /tmp, exists; no data) are kept with their mode and mtime;
+ * device nodes are skipped (and counted: Caboose makes its own /dev); a
+ * later entry of the same name replaces an earlier one, as cpio -i would.
  *
  * Bad archives: ramfs_load checks every header field and length against
  * the archive's end and returns -EINVAL at the first bad entry, keeping
@@ -33,16 +34,17 @@ struct ramfs_file {
 	const u8 *data;
 	size_t size;
 	u32 mode;             /* permission bits and type, as in the archive */
+	u32 mtime;            /* seconds since the epoch, as in the archive */
 };
 
-/* Returns the number of files and links added, or -EINVAL (bad archive: the
+/* Returns the number of files, links and directories added, or -EINVAL (bad archive: the
  * files before the bad entry stay), -ENOMEM. */
 int ramfs_load(const void *archive, size_t len);
 /* NULL when absent; path must be absolute. */
 const struct ramfs_file *ramfs_lookup(const char *path);
 size_t ramfs_count(void);
 const struct ramfs_file *ramfs_at(size_t i);
-/* Entries skipped while loading (directories, links, devices, bad names). */
+/* Entries skipped while loading (devices, ".", bad names). */
 size_t ramfs_skipped(void);
 /* Forget everything (host tests). */
 void ramfs_reset(void);

@@ -825,6 +825,12 @@ static void add_file(const struct ramfs_file *rf)
 	memcpy(path + 1, rf->name, rf->name_len);
 	path[rf->name_len + 1] = '\0';
 	make_parents(rf->name, rf->name_len);
+	if ((rf->mode & S_IFMT) == S_IFDIR) {
+		int r = vfs_mkdir(root, path, rf->mode & 07777);
+		if (r < 0 && r != -EEXIST)
+			pr_err("vfs: mkdir %s: error %d", path, r);
+		return;
+	}
 	if ((rf->mode & S_IFMT) == S_IFLNK) {
 		static char target[VFS_PATH_MAX];
 		size_t n = MIN(rf->size, sizeof(target) - 1);
@@ -845,6 +851,26 @@ static void add_file(const struct ramfs_file *rf)
 	file_put(f);
 }
 
+/* The archive's modification time on its entry (after every entry is in:
+ * adding a name changes its directory's times), as cpio -i and Linux's
+ * initramfs keep them (atime too; ctime stays the time of the unpacking). */
+static void set_times(const struct ramfs_file *rf)
+{
+	static char path[VFS_PATH_MAX];
+	if (rf->name_len + 2 > sizeof(path))
+		return;
+	path[0] = '/';
+	memcpy(path + 1, rf->name, rf->name_len);
+	path[rf->name_len + 1] = '\0';
+	struct inode *ino;
+	if (vfs_lookup_nofollow(root, path, &ino) < 0)
+		return;
+	mutex_lock(&ino->lock);
+	ino->mtime_ns = ino->atime_ns = (u64)rf->mtime * 1000000000ULL;   /* ctime: now */
+	mutex_unlock(&ino->lock);
+	vfs_iput(ino);
+}
+
 void vfs_init(void)
 {
 	mutex_init(&vfs_ns_lock, "vfs_ns");
@@ -854,6 +880,8 @@ void vfs_init(void)
 	vfs_iget(root);   /* the root never goes */
 	for (size_t i = 0; i < ramfs_count(); i++)
 		add_file(ramfs_at(i));
+	for (size_t i = 0; i < ramfs_count(); i++)
+		set_times(ramfs_at(i));
 	/* what Linux's built-in initramfs holds (/dev/console, /root), and the
 	 * devices programs expect */
 	static const struct { const char *path; u32 rdev, mode; } devs[] = {

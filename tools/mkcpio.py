@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Write a newc cpio archive (the initial archive Caboose and Linux unpack).
 
-Usage: mkcpio.py OUT NAME=FILE|NAME=@chr:MAJOR:MINOR:MODE|NAME=@lnk:TARGET|@LIST ...
+Usage: mkcpio.py OUT NAME=FILE|NAME=@chr:MAJOR:MINOR:MODE|NAME=@lnk:TARGET|NAME=@dir[:MODE]|@LIST ...
 
 NAME is the path inside the archive (e.g. tests/hello), FILE the host file;
 @chr:1:3:0666 makes a character device node instead (dev/null), which Linux
 creates as it unpacks the archive (Caboose makes its own /dev nodes);
-@lnk:TARGET a symbolic link (bin/cat=@lnk:busybox); @LIST reads more
+@lnk:TARGET a symbolic link (bin/cat=@lnk:busybox); @dir an (empty)
+directory, mode 0755 or MODE in octal (tmp=@dir:1777); @LIST reads more
 NAME=... specs from the file LIST, one a line (tools/debroot.py writes one).
 Parent directories get entries of their own (mode 0755), files keep their
 executable bit; owners are root and times zero, so the archive depends only
@@ -52,9 +53,14 @@ def main():
         entries.append((name, path))
     data = bytearray()
     ino = 1
-    for d in sorted(dirs):
+    # directories first, parents before children (sorted), so that an
+    # unpacker finds each file's directory made; one named with @dir[:MODE]
+    # has that mode, a parent 0755
+    explicit = {name: int(path[5:], 8) if path.startswith("@dir:") else 0o755
+                for name, path in entries if path == "@dir" or path.startswith("@dir:")}
+    for d in sorted(dirs | set(explicit)):
         n = d.encode()
-        h = header(ino, 0o040755, 0, n) + n + b"\0"
+        h = header(ino, 0o040000 | explicit.get(d, 0o755), 0, n) + n + b"\0"
         data += h + pad(len(h))
         ino += 1
     for name, path in entries:
@@ -65,6 +71,8 @@ def main():
             data += h + pad(len(h)) + target + pad(len(target))
             ino += 1
             continue
+        if name in explicit:
+            continue   # written above
         if path.startswith("@chr:"):
             _, major, minor, mode = path.split(":")
             n = name.encode()

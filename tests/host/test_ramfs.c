@@ -45,17 +45,23 @@ static void pad(struct buf *b)
 	put(b, z, (4 - b->len % 4) % 4);
 }
 
-static void entry(struct buf *b, const char *name, unsigned mode, const void *data, size_t size)
+static void entry_at(struct buf *b, const char *name, unsigned mode, const void *data, size_t size,
+		     unsigned mtime)
 {
 	char hdr[256];
 	int n = snprintf(hdr, sizeof(hdr), "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X",
-		 1u, mode, 0u, 0u, 1u, 0u, size, 0u, 0u, 0u, 0u, strlen(name) + 1, 0u);
+		 1u, mode, 0u, 0u, 1u, mtime, size, 0u, 0u, 0u, 0u, strlen(name) + 1, 0u);
 	cr_assert_eq(n, 110);
 	put(b, hdr, 110);
 	put(b, name, strlen(name) + 1);
 	pad(b);
 	put(b, data, size);
 	pad(b);
+}
+
+static void entry(struct buf *b, const char *name, unsigned mode, const void *data, size_t size)
+{
+	entry_at(b, name, mode, data, size, 0);
 }
 
 /* An exact-size heap copy of b. */
@@ -72,10 +78,11 @@ static struct buf good_archive(void)
 	struct buf b = { 0 };
 	entry(&b, ".", 040755, "", 0);
 	entry(&b, "bin", 040755, "", 0);
-	entry(&b, "bin/hello", 0100755, "HELLO", 5);
+	entry_at(&b, "bin/hello", 0100755, "HELLO", 5, 1234567890);
 	entry(&b, "./etc/motd", 0100644, "hi\n", 3);
 	entry(&b, "empty", 0100644, "", 0);
 	entry(&b, "link", 0120777, "bin/hello", 9);
+	entry(&b, "dev/null", 020666, "", 0);
 	entry(&b, "TRAILER!!!", 0, "", 0);
 	return b;
 }
@@ -84,19 +91,22 @@ Test(ramfs, loads_regular_files)
 {
 	struct buf b = good_archive();
 	unsigned char *a = exact(&b, b.len);
-	cr_assert_eq(ramfs_load(a, b.len), 4);
-	cr_assert_eq(ramfs_count(), 4);
-	cr_assert_eq(ramfs_skipped(), 2);   /* ".", "bin" */
+	cr_assert_eq(ramfs_load(a, b.len), 5);
+	cr_assert_eq(ramfs_count(), 5);
+	cr_assert_eq(ramfs_skipped(), 2);   /* ".", "dev/null" */
 	const struct ramfs_file *f = ramfs_lookup("/bin/hello");
 	cr_assert_not_null(f);
 	cr_assert_eq(f->size, 5);
 	cr_assert(memcmp(f->data, "HELLO", 5) == 0);
 	cr_assert_eq(f->mode, 0100755);
+	cr_assert_eq(f->mtime, 1234567890);
+	cr_assert_eq(ramfs_lookup("/etc/motd")->mtime, 0);
+	const struct ramfs_file *d = ramfs_lookup("/bin");   /* a directory, kept */
+	cr_assert(d && d->mode == 040755 && d->size == 0);
 	cr_assert_not_null(ramfs_lookup("/etc/motd"));
 	cr_assert_not_null(ramfs_lookup("//etc/motd"));
 	cr_assert_eq(ramfs_lookup("/empty")->size, 0);
 	cr_assert_null(ramfs_lookup("bin/hello"));      /* relative */
-	cr_assert_null(ramfs_lookup("/bin"));           /* a directory */
 	const struct ramfs_file *l = ramfs_lookup("/link");   /* a symbolic link */
 	cr_assert_not_null(l);
 	cr_assert_eq(l->mode, 0120777);
@@ -158,7 +168,7 @@ Test(ramfs, truncations_and_byte_changes)
 		unsigned char *a = exact(&b, len);
 		int r = ramfs_load(a, len);
 		/* the trailer's own padding may be cut off */
-		cr_assert(r == -EINVAL || (r == 4 && len >= b.len - 3), "prefix of %zu bytes gave %d",
+		cr_assert(r == -EINVAL || (r == 5 && len >= b.len - 3), "prefix of %zu bytes gave %d",
 			  len, r);
 		free(a);
 		ramfs_reset();
@@ -169,7 +179,8 @@ Test(ramfs, truncations_and_byte_changes)
 			unsigned char *a = exact(&b, b.len);
 			a[i] = vals[v];
 			int r = ramfs_load(a, b.len);
-			cr_assert(r == -EINVAL || (r >= 0 && r <= 5), "byte %zu = %#x gave %d", i,
+			/* 7: all seven entries kept, "." and the device renamed or retyped */
+			cr_assert(r == -EINVAL || (r >= 0 && r <= 7), "byte %zu = %#x gave %d", i,
 				  vals[v], r);
 			for (size_t k = 0; k < ramfs_count(); k++) {
 				const struct ramfs_file *f = ramfs_at(k);

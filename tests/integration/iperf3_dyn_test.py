@@ -58,14 +58,12 @@ def make_initrd(path, work, log):
     subprocess.run([sys.executable, os.path.join(ROOT, "tools", "debroot.py"), specs, CACHE,
                     "iperf3", "usr/bin/iperf3"], check=True, stdout=log, stderr=log,
                    timeout=600)
-    empty = os.path.join(work, "empty")
-    open(empty, "w").close()
     init = os.path.join(work, "init")
     with open(init, "w") as f:
         f.write(INIT)
     os.chmod(init, 0o755)
     subprocess.run([sys.executable, os.path.join(ROOT, "tools", "mkcpio.py"), path, "@" + specs,
-                    "tmp/.keep=" + empty, "init=" + init, "bin/busybox=/bin/busybox"],
+                    "tmp=@dir:1777", "init=" + init, "bin/busybox=/bin/busybox"],
                    check=True, stdout=log, stderr=log, timeout=60)
 
 

@@ -3,7 +3,9 @@
 # libc6, libselinux1 and libpcre2 beside them in the initial archive): the
 # same output on Caboose and on Linux. What legitimately differs is fixed:
 # date formats a given time, ls shows times in a fixed style (the files'
-# times are 0 in the archive; "recent" would depend on each kernel's clock),
+# times are 0 in the archive, kept as cpio gives them; "recent" would depend
+# on each kernel's clock), an empty directory of the archive (/tmp, 1777)
+# exists, a new file's time is a date,
 # and everything goes through a pipe so no program sees a terminal.
 {
 	/usr/bin/date -u -d @1234567890
@@ -13,6 +15,9 @@
 	/usr/bin/ls -l --time-style=+%Y-%m-%d_%H:%M /usr/bin /lib64 /tests/sh
 	/usr/bin/ls -ld --time-style=+%Y-%m-%d /tests/sh/coreutils.sh /nonexistent
 	echo "ls status $?"
+	/usr/bin/ls -ld --time-style=+%Y-%m-%d_%H:%M /tmp /tests /usr/bin
+	: > /tmp/new
+	[ "$(/usr/bin/date -r /tmp/new +%Y)" -ge 2020 ] && echo "a new file's mtime is the wall clock's"
 	/usr/bin/sha256sum /usr/bin/ls /usr/bin/sort /tests/sh/coreutils.sh
 	printf 'abc' | /usr/bin/sha256sum
 	/usr/bin/sha256sum /nonexistent
