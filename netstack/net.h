@@ -111,6 +111,9 @@ u64 net_now_ns(void);
 #define SO_RCVTIMEO 20          /* value: ms a receive waits at most, then -EAGAIN; 0: no limit */
 #define SO_SNDTIMEO 21          /* value: ms a send waits for room at most, then -EAGAIN */
 #define SO_LINGER 13            /* value 0 only: close aborts (RST), dropping unsent data */
+#define SO_REUSEADDR 2          /* value 0/1: share a bound port (Linux's rules: tcp.c, udp.c) */
+#define SO_REUSEPORT 15         /* value 0/1: listeners (datagram sockets) share a port, each
+				 * connection (datagram) given to one by its flow's hash */
 #define TCP_NODELAY 0x101
 #define TCP_CONGESTION 0x10d    /* value: TCP_CC_NEWRENO or TCP_CC_CUBIC */
 #define TCP_CC_NEWRENO 1

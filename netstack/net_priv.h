@@ -182,6 +182,8 @@ struct socket {
 	struct sockaddr_in4 local, peer; /* [S] (and [U] for UDP's local) */
 	bool bound, connected, closed;  /* [S] */
 	bool nonblock;                  /* [S] every call as with MSG_DONTWAIT */
+	bool reuseaddr, reuseport;      /* [S] SO_REUSEADDR, SO_REUSEPORT: the port rules of
+					 * bind and listen read them without [S] */
 	struct pkb *rq_head, *rq_tail;  /* [S] received datagrams, IPv4+UDP headers kept */
 	u32 rq_bytes, rcvbuf, sndbuf;   /* [S] */
 	bool rcvbuf_set;                /* [S] SO_RCVBUF given: no auto-tuning */

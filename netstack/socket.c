@@ -373,6 +373,12 @@ int sock_setopt(struct socket *s, int opt, u32 value)
 		s->sndbuf = MIN(MAX(value, 2 * DGRAM_OVERHEAD), RCVBUF_MAX);
 		spin_unlock(&s->lock);
 		return 0;
+	case SO_REUSEADDR:
+	case SO_REUSEPORT:
+		spin_lock(&s->lock);
+		WRITE_ONCE(*(opt == SO_REUSEADDR ? &s->reuseaddr : &s->reuseport), value != 0);
+		spin_unlock(&s->lock);
+		return 0;
 	default:
 		return s->ops->setopt ? s->ops->setopt(s, opt, value) : -ENOPROTOOPT;
 	}
@@ -388,6 +394,12 @@ int sock_getopt(struct socket *s, int opt, u32 *value)
 		spin_lock(&s->lock);
 		*value = opt == SO_RCVBUF ? s->rcvbuf : s->sndbuf;
 		spin_unlock(&s->lock);
+		return 0;
+	case SO_REUSEADDR:
+		*value = READ_ONCE(s->reuseaddr);
+		return 0;
+	case SO_REUSEPORT:
+		*value = READ_ONCE(s->reuseport);
 		return 0;
 	case SO_ERROR:
 		if (s->ops->getopt)

@@ -23,14 +23,16 @@
  * file into a kernel page and sends that (two copies). (One copy on
  * receive and sendfile by reference are issue 13's.)
  *
- * Options kept here and answered as Linux answers them: SO_REUSEADDR,
- * SO_KEEPALIVE, SO_RCVBUF/SO_SNDBUF (Linux doubles what is set, within
- * its limits; the stack gets the value asked for), SO_RCVTIMEO,
+ * Options answered as Linux answers them: SO_REUSEADDR and SO_REUSEPORT
+ * (kept by the stack, whose bind and listen follow Linux's port rules;
+ * SO_REUSEPORT listeners share a port, each connection given to one by
+ * its flow's hash: netstack/tcp.c), SO_KEEPALIVE, SO_RCVBUF/SO_SNDBUF
+ * (Linux doubles what is set, within its limits; the stack gets the value
+ * asked for), SO_RCVTIMEO,
  * SO_SNDTIMEO, SO_LINGER (l_linger 0 aborts on close; a close never
  * waits), SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_ERROR,
  * TCP_NODELAY, TCP_CORK and MSG_MORE (accepted; segments are not held
- * back), IP_TOS (kept, not put on the wire). SO_REUSEPORT: -ENOPROTOOPT
- * (the stack has one listener a port). Others: -ENOPROTOOPT.
+ * back), IP_TOS (kept, not put on the wire). Others: -ENOPROTOOPT.
  *
  * Bounds: a process has RLIMIT_NOFILE descriptors (1024, up to FD_MAX); SOCK_USER_MAX sockets exist
  * at most across all processes (-ENFILE); each socket's buffers are the
@@ -134,7 +136,7 @@ struct sockfile {
 	int type;                       /* LX_SOCK_STREAM or LX_SOCK_DGRAM */
 	bool listening;                 /* [atomic] */
 	bool connecting;                /* a non-blocking connect said EINPROGRESS */
-	bool reuseaddr, keepalive, nodelay, cork, linger; /* [owner: racy is harmless] */
+	bool keepalive, nodelay, cork, linger; /* [owner: racy is harmless] */
 	int linger_s, tos;
 	u32 rcvbuf, sndbuf;             /* as getsockopt shows them */
 	u64 rcvtimeo_ns, sndtimeo_ns;   /* 0: wait for ever */
@@ -846,7 +848,8 @@ long sys_setsockopt(const u64 a[6])
 	r = 0;
 	if (level == SOL_SOCKET) {
 		switch (opt) {
-		case LX_SO_REUSEADDR: sf->reuseaddr = v != 0; break;
+		case LX_SO_REUSEADDR: r = sock_setopt(sf->s, SO_REUSEADDR, v != 0); break;
+		case LX_SO_REUSEPORT: r = sock_setopt(sf->s, SO_REUSEPORT, v != 0); break;
 		case LX_SO_KEEPALIVE:
 			if (sf->type == LX_SOCK_STREAM)
 				r = sock_setopt(sf->s, SO_KEEPALIVE, v != 0);
@@ -882,7 +885,6 @@ long sys_setsockopt(const u64 a[6])
 			}
 			break;
 		}
-		case LX_SO_REUSEPORT:   /* one listener a port in the stack */
 		default:
 			r = -ENOPROTOOPT;
 		}
@@ -930,7 +932,13 @@ long sys_getsockopt(const u64 a[6])
 	r = 0;
 	if (level == SOL_SOCKET) {
 		switch (opt) {
-		case LX_SO_REUSEADDR: v = sf->reuseaddr; break;
+		case LX_SO_REUSEADDR:
+		case LX_SO_REUSEPORT: {
+			u32 on = 0;
+			sock_getopt(sf->s, opt == LX_SO_REUSEADDR ? SO_REUSEADDR : SO_REUSEPORT, &on);
+			v = (s32)on;
+			break;
+		}
 		case LX_SO_KEEPALIVE: v = sf->keepalive; break;
 		case LX_SO_TYPE: v = sf->type; break;
 		case LX_SO_DOMAIN: v = AF_INET; break;
