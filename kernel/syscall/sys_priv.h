@@ -136,5 +136,6 @@ long sys_getrandom(const u64 a[6]);
 long sys_rt_sigaction(const u64 a[6]);
 long sys_rt_sigprocmask(const u64 a[6]);
 long sys_rt_sigpending(const u64 a[6]);
+long sys_rt_sigtimedwait(const u64 a[6]);
 
 #endif
