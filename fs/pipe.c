@@ -45,8 +45,6 @@ static void wake(struct pipe *p, struct waitq *wq)
 {
 	__atomic_add_fetch(&p->events, 1, __ATOMIC_RELEASE);
 	waitq_wake_all(wq);
-	if (vfs_ready)
-		vfs_ready();
 }
 
 static bool readable(struct pipe *p) { return READ_ONCE(p->used) || !READ_ONCE(p->writers); }
@@ -207,12 +205,23 @@ static u64 pipe_events(struct file *f)
 	return __atomic_load_n(&((struct pipe *)f->priv)->events, __ATOMIC_ACQUIRE);
 }
 
+/* both queues: a reader's hang-up and a writer's broken pipe wake the
+ * other side's queue too */
+static int pipe_waitqs(struct file *f, struct waitq **out)
+{
+	struct pipe *p = f->priv;
+	out[0] = &p->rwait;
+	out[1] = &p->wwait;
+	return 2;
+}
+
 static const struct file_ops pipe_fops = {
 	.read = pipe_read,
 	.write = pipe_write,
 	.release = pipe_release,
 	.poll = pipe_poll,
 	.events = pipe_events,
+	.waitqs = pipe_waitqs,
 };
 
 int pipe_create(unsigned flags, struct file **rd, struct file **wr)

@@ -169,9 +169,6 @@ int sock_getopt(struct socket *s, int opt, u32 *value);
  * a connection, an error, a close): what changed readiness, for epoll's
  * edge triggering. */
 u64 sock_events(struct socket *s);
-/* One function (the system-call layer's epoll) called after every socket
- * wakeup, from any context that wakes (it must not sleep). */
-void sock_set_wake_hook(void (*fn)(struct socket *s));
 int sock_getname(struct socket *s, struct sockaddr_in4 *local, struct sockaddr_in4 *peer);
 /* The CPU that owns the socket's flow (a TCP connection's: where its
  * segments arrive and its timers run), or -1. A program that works the

@@ -52,17 +52,10 @@ void sock_init_common(struct socket *s, const struct sock_ops *ops, int type)
 
 void sock_get(struct socket *s) { __atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED); }
 
-static void (*wake_hook)(struct socket *s);
-
-void sock_set_wake_hook(void (*fn)(struct socket *s)) { wake_hook = fn; }
-
 void sock_wake(struct socket *s)
 {
 	__atomic_add_fetch(&s->events, 1, __ATOMIC_RELEASE);
 	waitq_wake_all(&s->wq);
-	void (*fn)(struct socket *) = READ_ONCE(wake_hook);
-	if (fn)
-		fn(s);
 }
 
 u64 sock_events(struct socket *s) { return __atomic_load_n(&s->events, __ATOMIC_ACQUIRE); }

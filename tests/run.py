@@ -1224,7 +1224,7 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", "")
                  ("threads", ""), ("threads", "", 1), ("threads-glibc", ""),
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
                  ("futex-glibc", ""),
-                 ("sockets", ""), ("epoll", ""), ("sigwait", ""), ("sigwait", "", 1),
+                 ("sockets", ""), ("epoll", ""), ("epoll", "", 1), ("sigwait", ""), ("sigwait", "", 1),
                  ("sh/busybox-c.sh", ""), ("sh/busybox-script.sh", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
 LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
 BOOT_NOISE = ("SeaBIOS", "caboose: starting", "iPXE", "Press Ctrl-B")

@@ -528,6 +528,12 @@ static unsigned sockf_poll(struct file *f)
 
 static u64 sockf_events(struct file *f) { return sock_events(((struct sockfile *)f->priv)->s); }
 
+static int sockf_waitqs(struct file *f, struct waitq **out)
+{
+	out[0] = sock_waitq(((struct sockfile *)f->priv)->s);
+	return 1;
+}
+
 static void sockf_release(struct file *f)
 {
 	struct sockfile *sf = f->priv;
@@ -544,6 +550,7 @@ static const struct file_ops sock_fops = {
 	.release = sockf_release,
 	.poll = sockf_poll,
 	.events = sockf_events,
+	.waitqs = sockf_waitqs,
 	.stat_mode = S_IFSOCK | 0777,
 };
 
@@ -1179,6 +1186,13 @@ static u64 unix_events(struct file *f)
 	return up->rd->ops->events(up->rd) + up->wr->ops->events(up->wr);
 }
 
+static int unix_waitqs(struct file *f, struct waitq **out)
+{
+	struct unixpair *up = f->priv;
+	int n = up->rd->ops->waitqs(up->rd, out);
+	return n + up->wr->ops->waitqs(up->wr, out + n);
+}
+
 static void unix_release(struct file *f)
 {
 	struct unixpair *up = f->priv;
@@ -1195,6 +1209,7 @@ static const struct file_ops unix_fops = {
 	.release = unix_release,
 	.poll = unix_poll,
 	.events = unix_events,
+	.waitqs = unix_waitqs,
 	.stat_mode = S_IFSOCK | 0777,
 };
 
