@@ -567,14 +567,9 @@ long sys_epoll_pwait(const u64 a[6])
 
 long sys_epoll_pwait2(const u64 a[6])
 {
-	s64 timeout = -1;
-	if (a[3]) {
-		s64 ts[2];
-		if (copy_from_user(ts, a[3], sizeof(ts)) < 0)
-			return -EFAULT;
-		if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
-			return -EINVAL;
-		timeout = ts[0] * 1000000000 + ts[1];
-	}
+	s64 timeout;
+	int e = sys_timeout(a[3], &timeout);
+	if (e < 0)
+		return e;
 	return ep_wait(a[0], a[1], (s32)a[2], timeout, a[4], a[5]);
 }

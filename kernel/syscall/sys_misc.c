@@ -200,15 +200,10 @@ long sys_rt_sigtimedwait(const u64 a[6])
 	u64 set;
 	if (copy_from_user(&set, a[0], sizeof(set)) < 0)
 		return -EFAULT;
-	s64 timeout = -1;
-	if (a[2]) {
-		s64 ts[2];
-		if (copy_from_user(ts, a[2], sizeof(ts)) < 0)
-			return -EFAULT;
-		if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
-			return -EINVAL;
-		timeout = ts[0] > INT64_MAX / 1000000000 - 1 ? -1 : ts[0] * 1000000000 + ts[1];
-	}
+	s64 timeout;
+	int e = sys_timeout(a[2], &timeout);
+	if (e < 0)
+		return e;
 	u8 info[128];
 	long sig = proc_sigtimedwait(set, info, timeout);
 	if (sig > 0 && a[1] && copy_to_user(a[1], info, sizeof(info)) < 0)

@@ -198,14 +198,20 @@ Test(tcp_loop, port_rules_as_linux_gives_them)
 	cr_assert_eq(pkb_live(), 0);
 }
 
-/* n connections to port: how many each of the listeners l[0..nl) took */
-static void connect_n(u16 port, int n, struct socket **l, int nl, int *took, struct socket **cs)
+/* n loopback connections to port into cs (they complete at once) */
+static void connects(u16 port, int n, struct socket **cs)
 {
 	for (int i = 0; i < n; i++) {
 		cr_assert_eq(sock_create(SOCK_STREAM, &cs[i]), 0);
 		struct sockaddr_in4 to = { US, port };
 		cr_assert_eq(sock_connect(cs[i], &to), 0, "connect %d", i);
 	}
+}
+
+/* n connections to port: how many each of the listeners l[0..nl) took */
+static void connect_n(u16 port, int n, struct socket **l, int nl, int *took, struct socket **cs)
+{
+	connects(port, n, cs);
 	for (int k = 0; k < nl; k++) {
 		struct socket *s;
 		took[k] = 0;
@@ -269,11 +275,7 @@ Test(tcp_loop, reuseport_prefers_the_listener_of_the_receiving_cpu)
 Test(tcp_loop, closing_one_reuseport_listener_keeps_the_others_queues)
 {
 	struct socket *l[2] = { rp_listener(105), rp_listener(105) }, *cs[32];
-	for (int i = 0; i < 32; i++) {
-		cr_assert_eq(sock_create(SOCK_STREAM, &cs[i]), 0);
-		struct sockaddr_in4 to = { US, 105 };
-		cr_assert_eq(sock_connect(cs[i], &to), 0);
-	}
+	connects(105, 32, cs);
 	u32 q0 = sk_tcb(l[0])->n_accept, q1 = sk_tcb(l[1])->n_accept;
 	cr_assert(q0 > 0 && q1 > 0 && q0 + q1 == 32, "queued %u, %u", q0, q1);
 	sock_close(l[0]);

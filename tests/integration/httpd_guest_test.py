@@ -125,6 +125,14 @@ def wait_for(pred, timeout, step=0.2):
         time.sleep(step)
 
 
+def answers():
+    """Does httpd_test.HOST answer GET / with 200 on PORT?"""
+    try:
+        return httpd_test.get(PORT, "/")[0] == 200
+    except OSError:
+        return False
+
+
 def inside(logdir, kernel, binary):
     results = []
     work = tempfile.mkdtemp(prefix="httpd-guest-")
@@ -139,13 +147,7 @@ def inside(logdir, kernel, binary):
         make_initrd(initrd, binary, root)
         g = boot(logdir, kernel, initrd)
         httpd_test.HOST = GUEST
-
-        def up():
-            try:
-                return httpd_test.get(PORT, "/")[0] == 200
-            except OSError:
-                return False
-        ok = wait_for(up, 60, 0.5)
+        ok = wait_for(answers, 60, 0.5)
         results.append(("httpd on Caboose: answers GET / on port %d" % PORT, ok,
                         "" if ok else g.console_text()[-800:]))
         if not ok:
@@ -255,13 +257,7 @@ def workers_run(logdir, kernel, binary, initrd, cpus, queues):
     g = boot(logdir, kernel, initrd, cpus, queues, 2, tag)
     try:
         httpd_test.HOST = host
-
-        def up():
-            try:
-                return httpd_test.get(PORT, "/")[0] == 200
-            except OSError:
-                return False
-        ok = wait_for(up, 60, 0.5)
+        ok = wait_for(answers, 60, 0.5)
         listeners = "SO_REUSEPORT listener each" in g.console_text()
         results.append(("%s: up with a SO_REUSEPORT listener each" % label, ok and listeners,
                         g.console_text()[-600:]))
