@@ -172,10 +172,6 @@ struct file_ops {
 	void (*release)(struct file *f);
 	/* poll: the POLL* events ready now; NULL: always readable and writable */
 	unsigned (*poll)(struct file *f);
-	/* events: a count that grows whenever readiness may have changed (a
-	 * wakeup of the file's waiters), for epoll's edge triggering; NULL:
-	 * edges are seen only as rising POLL bits */
-	u64 (*events)(struct file *f);
 	/* waitqs: the wait queues woken whenever readiness may have changed,
 	 * into out[0..FILE_WAITQS_MAX); how many. NULL: none (epoll then
 	 * looks at the file at every wait and every few milliseconds) */

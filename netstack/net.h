@@ -165,10 +165,6 @@ int sock_setopt(struct socket *s, int opt, u32 value);
 /* Read an option: SO_ERROR, SO_RCVBUF, SO_SNDBUF; TCP also TCP_NODELAY,
  * SO_KEEPALIVE. -ENOPROTOOPT for others. */
 int sock_getopt(struct socket *s, int opt, u32 *value);
-/* A count that grows at every wakeup of the socket's waiters (data, room,
- * a connection, an error, a close): what changed readiness, for epoll's
- * edge triggering. */
-u64 sock_events(struct socket *s);
 int sock_getname(struct socket *s, struct sockaddr_in4 *local, struct sockaddr_in4 *peer);
 /* The CPU that owns the socket's flow (a TCP connection's: where its
  * segments arrive and its timers run), or -1. A program that works the

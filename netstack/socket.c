@@ -54,11 +54,9 @@ void sock_get(struct socket *s) { __atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAX
 
 void sock_wake(struct socket *s)
 {
-	__atomic_add_fetch(&s->events, 1, __ATOMIC_RELEASE);
 	waitq_wake_all(&s->wq);
 }
 
-u64 sock_events(struct socket *s) { return __atomic_load_n(&s->events, __ATOMIC_ACQUIRE); }
 
 u64 sock_read_stamp(struct socket *s)
 {

@@ -492,8 +492,6 @@ static unsigned sockf_poll(struct file *f)
 	return m;
 }
 
-static u64 sockf_events(struct file *f) { return sock_events(((struct sockfile *)f->priv)->s); }
-
 static int sockf_waitqs(struct file *f, struct waitq **out)
 {
 	out[0] = sock_waitq(((struct sockfile *)f->priv)->s);
@@ -515,7 +513,6 @@ static const struct file_ops sock_fops = {
 	.write = sockf_write,
 	.release = sockf_release,
 	.poll = sockf_poll,
-	.events = sockf_events,
 	.waitqs = sockf_waitqs,
 	.stat_mode = S_IFSOCK | 0777,
 };
@@ -1154,12 +1151,6 @@ static unsigned unix_poll(struct file *f)
 	return m;
 }
 
-static u64 unix_events(struct file *f)
-{
-	struct unixpair *up = f->priv;
-	return up->rd->ops->events(up->rd) + up->wr->ops->events(up->wr);
-}
-
 static int unix_waitqs(struct file *f, struct waitq **out)
 {
 	struct unixpair *up = f->priv;
@@ -1182,7 +1173,6 @@ static const struct file_ops unix_fops = {
 	.write = unix_write,
 	.release = unix_release,
 	.poll = unix_poll,
-	.events = unix_events,
 	.waitqs = unix_waitqs,
 	.stat_mode = S_IFSOCK | 0777,
 };

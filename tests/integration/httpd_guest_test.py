@@ -18,10 +18,18 @@ end of file or a reset, sock.user_open goes to 0, no TCP connection of
 port 8080 stays beyond TIME_WAIT, no open file is left, a new connection
 is refused), and the guest still answers ping.
 
+Then httpd -w 2 (a SO_REUSEPORT listener and an event loop each) on 1
+CPU, on 2 CPUs with 1 queue pair (tap0) and with 2 (tap1, multi-queue,
+guest 10.213.15.2): a bounded wrk load with every request answered, a
+SIGTERM through the REPL, the two workers' answers (httpd prints them)
+covering wrk's count, and both workers serving some where the design
+promises it (see workers_run).
+
 Needs root (network namespace), curl, wrk, ping. From tests/run.py (tier
 httpd): run_all(logdir) returns (name, ok, detail) results. Alone:
 python3 tests/integration/httpd_guest_test.py [LOGDIR].
-Logs in LOGDIR: httpd-guest.console.log, .repl.log, .qemu.log.
+Logs in LOGDIR: httpd-guest.console.log, .repl.log, .qemu.log, and
+httpd-guest-w2-smpC-qQ.* for the -w 2 runs.
 """
 import json
 import os
