@@ -202,17 +202,17 @@ static int ep_collect(struct epoll *ep, struct lx_epoll_event *out, int max)
 		if (k >= max)
 			break;
 		unsigned long fl = spin_lock_irqsave(&ep->lock);
-		u32 events = it->events;
-		bool armed = it->armed;
+		u32 events = it->armed ? it->events : 0;
+		u64 data = it->data;
 		spin_unlock_irqrestore(&ep->lock, fl);
-		if (!armed)
+		if (!events)
 			continue;
 		unsigned ready = item_ready(it, events), rose = ready & ~it->seen_ready;
 		it->seen_ready = ready;
 		if (!ready || ((events & EPOLLET) && !rose))
 			continue;
 		out[k].events = ready;
-		out[k].data = it->data;
+		out[k].data = data;
 		k++;
 		if (events & EPOLLONESHOT) {
 			fl = spin_lock_irqsave(&ep->lock);

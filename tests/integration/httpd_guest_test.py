@@ -287,12 +287,12 @@ def workers_run(logdir, kernel, binary, initrd, cpus, queues):
         text = g.console_text()
         per = [(int(c), int(a)) for c, a in
                re.findall(r"httpd: worker \d+: (\d+) connections, (\d+) answers", text)]
-        answers = sum(a for _, a in per)
+        served = sum(a for _, a in per)
         # wrk counts the answers it read; httpd may have answered a few more
         # that wrk's end cut off, never fewer
         results.append(("%s: stopped by SIGTERM, its 2 workers' answers (%s) cover wrk's %d"
                         % (label, " + ".join(str(a) for _, a in per), done),
-                        bool(stopped) and len(per) == 2 and answers >= done > 0,
+                        bool(stopped) and len(per) == 2 and served >= done > 0,
                         text[-600:]))
         # Each SYN goes to the listener that last accepted on the receiving
         # CPU, else to one by the flow's hash (netstack/tcp.c). On 1 CPU both
