@@ -161,6 +161,7 @@ PROC_SRCS := \
 	kernel/proc/futex.c \
 	kernel/proc/exec.c \
 	kernel/proc/elf.c \
+	kernel/proc/vdso_image.S \
 	kernel/proc/proc.c \
 	kernel/proc/init.c \
 	kernel/proc/kt_proc.c
@@ -171,6 +172,7 @@ SYSCALL_SRCS := \
 	kernel/syscall/sys_fs.c \
 	kernel/syscall/sys_proc.c \
 	kernel/syscall/sys_mm.c \
+	kernel/syscall/sys_select.c \
 	kernel/syscall/sys_net.c \
 	kernel/syscall/sys_epoll.c \
 	kernel/syscall/sys_misc.c
@@ -225,6 +227,21 @@ $(BUILD)/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  AS      $<" >&2)
 	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
+
+# The vDSO: user-mode code (kernel/proc/vdso/), linked as a shared object
+# of its own and embedded in the kernel image as bytes (vdso_image.S)
+VDSO_SO := $(BUILD)/vdso/vdso.so
+VDSO_CFLAGS := -std=gnu11 -I. -O2 -g0 -Wall -Wextra -Werror -fPIC -shared -nostdlib \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-builtin -mno-red-zone \
+	-Wl,--version-script=kernel/proc/vdso/vdso.map -Wl,-soname=linux-vdso.so.1 \
+	-Wl,--hash-style=both -Wl,-z,max-page-size=4096 -Wl,-z,noseparate-code \
+	-Wl,-z,norelro -Wl,--build-id=none
+$(VDSO_SO): kernel/proc/vdso/vdso.c kernel/proc/vdso/vdso_data.h kernel/proc/vdso/vdso.map
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  VDSO    $@" >&2)
+	$(Q)$(CC) $(VDSO_CFLAGS) -o $@ $<
+$(BUILD)/kernel/proc/vdso_image.S.o: $(VDSO_SO)
+$(BUILD)/kernel/proc/vdso_image.S.o: KASFLAGS += -DVDSO_SO='"$(VDSO_SO)"'
 
 # Two links: the first gives the symbol table, which the second embeds in
 # .ksyms, placed last so that no other address moves (checked).
@@ -442,7 +459,8 @@ bench: deps-bench $(BUILD)/caboose.elf $(BUILD)/bench/loadgen
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (not the unpacked Debian packages: their /etc has folders named *.d)
+-include $(shell find $(BUILD) -path $(BUILD)/user/debian -prune -o -path $(BUILD)/linux-guest -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # ---- test programs: static musl binaries (apps/tests) in the initial archive ----
 USER_TEST_NAMES := $(basename $(notdir $(wildcard apps/tests/*.c)))
@@ -450,7 +468,20 @@ USER_TEST_BINS := $(patsubst %,$(BUILD)/user/tests/%,$(USER_TEST_NAMES))
 # the thread tests also with glibc's static pthreads (gcc -static): tests/NAME-glibc
 USER_GLIBC_NAMES := threads futex
 USER_TEST_BINS += $(patsubst %,$(BUILD)/user/tests/%-glibc,$(USER_GLIBC_NAMES))
+# small test programs also linked dynamically against glibc (gcc without
+# -static): tests/NAME-dyn, run by the libc6 the next list brings
+USER_DYN_NAMES := hello args procs threads
+USER_TEST_BINS += $(patsubst %,$(BUILD)/user/tests/%-dyn,$(USER_DYN_NAMES))
 USER_INITRD := $(BUILD)/user/initrd.cpio
+# Debian's dynamically linked coreutils, unchanged from the .debs, with
+# libc6 and the other libraries they need (tools/debroot.py: apt-get
+# download into build/user/debian/debs, dpkg -x), in /usr/bin (busybox's
+# links hold /bin)
+DEB_PACKAGES := coreutils
+# (and libgcc_s, which glibc's pthread_exit and cancellation dlopen)
+DEB_PROGRAMS := bin/ls:usr/bin/ls,usr/bin/sha256sum,usr/bin/sort,bin/date:usr/bin/date
+DEB_PROGRAMS := $(DEB_PROGRAMS),lib/x86_64-linux-gnu/libgcc_s.so.1
+USER_DEB_SPECS := $(BUILD)/user/debian.specs
 # Debian's static busybox (package busybox-static, tools/deps.sh) and the
 # shell scripts it runs in the user tier
 BUSYBOX := /bin/busybox
@@ -472,9 +503,20 @@ $(BUILD)/user/tests/%-glibc: apps/tests/%.c apps/tests/show.h Makefile
 	@$(if $(Q),echo "  GLIBCC  $<" >&2)
 	$(Q)gcc $(APP_CFLAGS) -o $@ $<
 
-$(USER_INITRD): $(USER_TEST_BINS) apps/tests/script $(USER_SCRIPTS) tools/mkcpio.py
+$(BUILD)/user/tests/%-dyn: apps/tests/%.c Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GLIBCC  $< (dynamic)" >&2)
+	$(Q)gcc $(filter-out -static,$(APP_CFLAGS)) -o $@ $<
+
+$(USER_DEB_SPECS): tools/debroot.py tests/lib/debs.py Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  DEBROOT $(DEB_PACKAGES)" >&2)
+	$(Q)python3 tools/debroot.py $@ $(BUILD)/user/debian $(DEB_PACKAGES) $(DEB_PROGRAMS)
+
+$(USER_INITRD): $(USER_TEST_BINS) apps/tests/script $(USER_SCRIPTS) tools/mkcpio.py $(USER_DEB_SPECS)
 	@$(if $(Q),echo "  CPIO    $@" >&2)
 	$(Q)python3 tools/mkcpio.py $@ $(foreach b,$(USER_TEST_BINS),tests/$(notdir $(b))=$(b)) \
+		@$(USER_DEB_SPECS) \
 		tests/script=apps/tests/script $(USER_DEV_NODES) \
 		$(foreach s,$(USER_SCRIPTS),tests/sh/$(notdir $(s))=$(s)) \
 		$(if $(wildcard $(BUSYBOX)),bin/busybox=$(BUSYBOX) \

@@ -115,7 +115,14 @@ Tiers, in order (select with --tiers, default all):
             static busybox (/bin/busybox from busybox-static, with a link in
             /bin per applet) running sh/busybox-c.sh, the issue's
             `sh -c 'echo hi | cat; ls /; for ...'`, and sh/busybox-script.sh,
-            pipes, redirections, subshells, signals and applets; the crashes)
+            pipes, redirections, subshells, signals and applets; the crashes;
+            Debian's dynamically linked coreutils from their .debs
+            (sh/coreutils.sh: ls, sha256sum, sort, date), glibc programs
+            linked dynamically (NAME-dyn), interp (execve with good and bad
+            PT_INTERP interpreters), mmapfile (private file mappings));
+            then Debian's dynamically linked iperf3 -s on Caboose against
+            the host's iperf3 -c, both ways, -P 1 and 4, in a network
+            namespace (tests/integration/iperf3_dyn_test.py; needs root)
   bench     every benchmark of `make bench` with --quick, as `make bench
             QUICK=1` runs them (needs root; about 3 minutes): each exits 0
             with one JSON document in which every load ran, on Caboose and
@@ -1212,19 +1219,40 @@ def tier_user(res, opts, state):
         res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
     user_repl(res, opts)
     user_vs_linux(res, opts)
+    user_iperf3(res, opts)
+
+
+def user_iperf3(res, opts):
+    """Debian's dynamically linked iperf3 -s on Caboose against the host's
+    iperf3 -c in a namespace (tests/integration/iperf3_dyn_test.py; needs
+    root)."""
+    err("== user iperf3 (Debian's, dynamically linked) on Caboose")
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import iperf3_dyn_test
+    for name, ok, detail in iperf3_dyn_test.run_all(opts.logs, opts.kernel):
+        res.add("user " + name, ok, detail)
 
 
 # The same binaries on Linux (the guest bench/linux-guest builds from Debian's
 # kernel package) and on Caboose, each as the first and only program (rdinit=
 # and init=); their output and how they ended must be the same. Caboose runs
 # them with 2 CPUs, or with the CPUs a third element names; the thread tests
-# run with both, built with musl and with glibc (NAME-glibc).
+# run with both, built with musl and with glibc (NAME-glibc). NAME-dyn: built
+# with gcc against glibc dynamically, run by Debian's ld.so and libc6 from the
+# archive; sh/coreutils.sh runs Debian's dynamically linked ls, sha256sum,
+# sort and date unchanged from their .debs (tools/debroot.py); interp: execve
+# of programs naming good and bad interpreters.
 DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", ""),
                  ("files", ""), ("pipe", ""), ("procs", ""),
                  ("threads", ""), ("threads", "", 1), ("threads-glibc", ""),
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
                  ("futex-glibc", ""),
-                 ("sockets", ""), ("epoll", ""), ("epoll", "", 1), ("sigwait", ""), ("sigwait", "", 1),
+                 ("sockets", ""), ("epoll", ""), ("epoll", "", 1), ("sigwait", ""),
+                 ("sigwait", "", 1),
+                 ("interp", ""), ("mmapfile", ""), ("vdso", ""), ("hello-dyn", ""),
+                 ("args-dyn", "one,two"),
+                 ("procs-dyn", ""), ("threads-dyn", ""), ("threads-dyn", "", 1),
+                 ("sh/coreutils.sh", ""),
                  ("sh/busybox-c.sh", ""), ("sh/busybox-script.sh", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
 LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
 BOOT_NOISE = ("SeaBIOS", "caboose: starting", "iPXE", "Press Ctrl-B")

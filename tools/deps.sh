@@ -30,7 +30,9 @@ TEST_PKGS="$RUN_PKGS grub-pc-bin grub-common xorriso mtools libcriterion-dev cla
 # make bench needs nothing more since the bench tier of make test runs the
 # benchmarks too: bench/linux-guest uses apt-get, dpkg-deb and objdump (apt,
 # dpkg and binutils) and gcc -static (libc6-dev's libc.a), and takes busybox,
-# nginx and iperf3 from downloaded packages without installing them
+# nginx and iperf3 from downloaded packages without installing them; the
+# user tier's initial archive (make user, tools/debroot.py) takes Debian's
+# coreutils and libc6 the same way (apt, dpkg, binutils' objdump)
 BENCH_PKGS="$TEST_PKGS"
 
 usage() {

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Write a newc cpio archive (the initial archive Caboose and Linux unpack).
 
-Usage: mkcpio.py OUT NAME=FILE|NAME=@chr:MAJOR:MINOR:MODE|NAME=@lnk:TARGET ...
+Usage: mkcpio.py OUT NAME=FILE|NAME=@chr:MAJOR:MINOR:MODE|NAME=@lnk:TARGET|@LIST ...
 
 NAME is the path inside the archive (e.g. tests/hello), FILE the host file;
 @chr:1:3:0666 makes a character device node instead (dev/null), which Linux
 creates as it unpacks the archive (Caboose makes its own /dev nodes);
-@lnk:TARGET a symbolic link (bin/cat=@lnk:busybox).
+@lnk:TARGET a symbolic link (bin/cat=@lnk:busybox); @LIST reads more
+NAME=... specs from the file LIST, one a line (tools/debroot.py writes one).
 Parent directories get entries of their own (mode 0755), files keep their
 executable bit; owners are root and times zero, so the archive depends only
 on its contents.  Python standard library only (a fresh machine has no cpio).
@@ -31,7 +32,13 @@ def main():
     if len(sys.argv) < 3:
         sys.stderr.write(__doc__)
         return 2
-    out, specs = sys.argv[1], sys.argv[2:]
+    out, specs = sys.argv[1], []
+    for arg in sys.argv[2:]:
+        if arg.startswith("@"):
+            with open(arg[1:]) as f:
+                specs += [l.strip() for l in f if l.strip()]
+        else:
+            specs.append(arg)
     entries, dirs = [], set()
     for spec in specs:
         name, _, path = spec.partition("=")

@@ -185,6 +185,9 @@ void arch_send_resched(unsigned cpu);
 void arch_send_freeze(unsigned cpu);
 /* Monotonic time since boot in nanoseconds; timer programming. */
 u64 arch_clock_ns(void);
+/* The clock's parameters, for user mode's own reading (the vDSO):
+ * arch_clock_ns() = ((rdtsc - tsc0) * mult) >> 32; mult 0: not set up. */
+void arch_clock_params(u64 *tsc0, u64 *mult);
 void arch_timer_arm(u64 deadline_ns);  /* one-shot, this CPU */
 void arch_timer_set_handler(void (*fn)(void)); /* runs in interrupt context */
 void arch_udelay(u64 us);
@@ -277,6 +280,9 @@ int arch_sample_stack(const struct arch_sample *s, u64 *pcs, int max);
 #define USER_TOP 0x00007ffffffff000UL  /* as Linux: the last page stays unmapped */
 #define UMAP_W (1u << 0)               /* writable (never together with UMAP_X) */
 #define UMAP_X (1u << 1)               /* executable */
+/* no access (PROT_NONE): the entry keeps the page but is not present, so
+ * every access faults; map, unmap and lookup treat it as mapped */
+#define UMAP_NONE (1u << 2)
 
 /* The state of a thread that runs in user mode, kept across switches. */
 struct arch_user {

@@ -103,6 +103,9 @@ typedef uintptr_t uptr;
 #define EMLINK 31
 #define ENOTEMPTY 39
 #define ELOOP 40
+#define ELIBBAD 80
+#define EOVERFLOW 75
+#define ENODATA 61
 #define EDOM 33
 #define ENOTSOCK 88
 #define ESOCKTNOSUPPORT 94

@@ -69,6 +69,8 @@ _Static_assert(sizeof(struct elf64_phdr) == 56, "phdr");
 #define AT_CLKTCK   17
 #define AT_SECURE   23
 #define AT_RANDOM   25
+#define AT_HWCAP2   26
 #define AT_EXECFN   31
+#define AT_SYSINFO_EHDR 33
 
 #endif

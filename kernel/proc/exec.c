@@ -91,6 +91,8 @@ int exec_prepare(struct inode *cwd, const char *path, const char *const *argv,
 		return r;
 	const char **nargv = NULL;
 	char *line = NULL;
+	u8 *idata = NULL;
+	size_t isize = 0;
 	if (size >= 2 && data[0] == '#' && data[1] == '!') {
 		char *interp = NULL, *arg = NULL;
 		line = kmalloc(SHEBANG_MAX, 0);
@@ -120,8 +122,17 @@ int exec_prepare(struct inode *cwd, const char *path, const char *const *argv,
 			goto out;
 		}
 	}
+	const char *ipath;
+	r = elf_interp(data, size, &ipath);
+	if (r < 0)
+		goto out;
+	if (r == 1) {   /* a missing interpreter is -ENOENT, as on Linux */
+		idata = read_program(cwd, ipath, &isize, &r);
+		if (!idata)
+			goto out;
+	}
 	struct vm *vm = vm_create();
-	r = vm ? elf_load(vm, data, size, argv, envp, img) : -ENOMEM;
+	r = vm ? elf_load(vm, data, size, idata, isize, argv, envp, img) : -ENOMEM;
 	if (r < 0) {
 		if (vm)
 			vm_destroy(vm);
@@ -130,6 +141,7 @@ int exec_prepare(struct inode *cwd, const char *path, const char *const *argv,
 	*out = vm;
 out:
 	kfree(data);
+	kfree(idata);
 	kfree(line);
 	kfree(nargv);
 	return r;

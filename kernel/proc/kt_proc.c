@@ -274,3 +274,145 @@ KTEST(vm_clone_copy_on_write_and_demand_zero)
 	KT_ASSERT(page_free_count() + 16 >= free0, "%llu free pages, %llu before",
 		  (unsigned long long)page_free_count(), (unsigned long long)free0);
 }
+
+/* ---- ET_DYN programs and interpreters (PT_INTERP) ---- */
+
+/* A program of one segment at p_vaddr 0 (ET_DYN) or BASE, naming an
+ * interpreter when interp is not NULL (the PT_INTERP bytes, len of them). */
+struct tiny_dyn {
+	struct elf64_ehdr eh;
+	struct elf64_phdr ph[2];
+	char interp[24];
+	u8 code[16];
+} __packed;
+#define DYN_CODE offsetof(struct tiny_dyn, code)
+
+static size_t make_dyn(struct tiny_dyn *t, u16 type, const char *interp, size_t len)
+{
+	memset(t, 0, sizeof(*t));
+	memcpy(t->eh.e_ident, ELF_MAGIC, 4);
+	t->eh.e_ident[4] = ELFCLASS64;
+	t->eh.e_ident[5] = ELFDATA2LSB;
+	t->eh.e_ident[6] = EV_CURRENT;
+	t->eh.e_type = type;
+	t->eh.e_machine = EM_X86_64;
+	t->eh.e_version = EV_CURRENT;
+	u64 base = type == ET_DYN ? 0 : BASE;
+	t->eh.e_entry = base + DYN_CODE;
+	t->eh.e_phoff = sizeof(struct elf64_ehdr);
+	t->eh.e_ehsize = sizeof(struct elf64_ehdr);
+	t->eh.e_phentsize = sizeof(struct elf64_phdr);
+	t->eh.e_phnum = interp ? 2 : 1;
+	t->ph[0].p_type = PT_LOAD;
+	t->ph[0].p_flags = PF_R | PF_X;
+	t->ph[0].p_vaddr = t->ph[0].p_paddr = base;
+	t->ph[0].p_filesz = t->ph[0].p_memsz = sizeof(*t);
+	t->ph[0].p_align = PAGE_SIZE;
+	if (interp) {
+		t->ph[1].p_type = PT_INTERP;
+		t->ph[1].p_flags = PF_R;
+		t->ph[1].p_offset = offsetof(struct tiny_dyn, interp);
+		t->ph[1].p_filesz = len;
+		memcpy(t->interp, interp, MIN(len, sizeof(t->interp)));
+	}
+	memcpy(t->code, exit42, sizeof(exit42));
+	return sizeof(*t);
+}
+
+static int put_file(const char *path, const void *data, size_t len)
+{
+	struct file *f;
+	int r = vfs_open(NULL, path, O_CREAT | O_WRONLY | O_TRUNC, 0755, &f);
+	if (r < 0)
+		return r;
+	struct uio u = { .addr = (u64)data, .len = len, .user = false };
+	long n = vfs_write(f, &u, NULL);
+	file_put(f);
+	return n == (long)len ? 0 : -EIO;
+}
+
+/* exec_prepare's answer for the program at path (the space it made is
+ * dropped); img filled on success */
+static int prepare(const char *path, struct exec_image *img)
+{
+	static const char *const argv[] = { "dyn", NULL };
+	static const char *const envp[] = { NULL };
+	struct vm *vm;
+	struct inode *root = vfs_root();
+	int r = exec_prepare(root, path, argv, envp, &vm, img);
+	vfs_iput(root);
+	if (r == 0)
+		vm_destroy(vm);
+	return r;
+}
+
+/* A static-PIE program runs at ELF_ET_DYN_BASE; a program naming an
+ * interpreter gets it loaded at a bias of its own, runs it first and tells
+ * it where the program is (AT_ENTRY, AT_BASE); a missing interpreter is
+ * -ENOENT, a PT_INTERP without its NUL -ENOEXEC, an interpreter that is
+ * no ELF or names an interpreter itself -ELIBBAD (as the issue asks), one
+ * shorter than an ELF header -EIO (as Linux). */
+KTEST(user_elf_dyn_and_interpreter)
+{
+	struct tiny_dyn t;
+	struct exec_image img;
+	int status = -1;
+	KT_ASSERT(put_file("/kt-pie", &t, make_dyn(&t, ET_DYN, NULL, 0)) == 0);
+	KT_ASSERT(prepare("/kt-pie", &img) == 0);
+	KT_ASSERT(img.entry == 0x555555554000UL + DYN_CODE && img.base == 0,
+		  "static-PIE entry %#llx base %#llx", (unsigned long long)img.entry,
+		  (unsigned long long)img.base);
+	static const char *const argv[] = { "dyn", NULL };
+	static const char *const envp[] = { NULL };
+	struct proc *p;
+	KT_ASSERT(proc_spawn("/kt-pie", argv, envp, &p) == 0);
+	status = proc_wait(p);
+	KT_ASSERT(status == 42 << 8, "static-PIE status %#x", status);
+
+	/* the interpreter: an ET_DYN exit(42) of its own */
+	KT_ASSERT(put_file("/kt-ld", &t, make_dyn(&t, ET_DYN, NULL, 0)) == 0);
+	KT_ASSERT(put_file("/kt-dyn", &t, make_dyn(&t, ET_EXEC, "/kt-ld", 7)) == 0);
+	KT_ASSERT(prepare("/kt-dyn", &img) == 0);
+	KT_ASSERT(img.prog_entry == BASE + DYN_CODE, "AT_ENTRY %#llx",
+		  (unsigned long long)img.prog_entry);
+	KT_ASSERT(img.vdso != 0 && img.vdso != img.base, "AT_SYSINFO_EHDR %#llx",
+		  (unsigned long long)img.vdso);
+	KT_ASSERT(img.base != 0 && img.base > BASE && img.entry == img.base + DYN_CODE,
+		  "AT_BASE %#llx entry %#llx", (unsigned long long)img.base,
+		  (unsigned long long)img.entry);
+	KT_ASSERT(proc_spawn("/kt-dyn", argv, envp, &p) == 0);
+	status = proc_wait(p);
+	KT_ASSERT(status == 42 << 8, "status through the interpreter %#x", status);
+
+	KT_ASSERT(put_file("/kt-dyn", &t, make_dyn(&t, ET_EXEC, "/kt-none", 9)) == 0);
+	KT_ASSERT(prepare("/kt-dyn", &img) == -ENOENT, "missing interpreter");
+	KT_ASSERT(put_file("/kt-dyn", &t, make_dyn(&t, ET_EXEC, "/kt-ld", 6)) == 0);
+	KT_ASSERT(prepare("/kt-dyn", &img) == -ENOEXEC, "PT_INTERP without its NUL");
+	KT_ASSERT(put_file("/kt-dyn", &t, make_dyn(&t, ET_EXEC, "/", 1)) == 0);
+	KT_ASSERT(prepare("/kt-dyn", &img) == -ENOEXEC, "PT_INTERP of 1 byte");
+	static const char text[] = "#!/bin/sh\nthis text is no ELF file, and longer than an "
+				   "ELF header is\n";
+	_Static_assert(sizeof(text) - 1 > sizeof(struct elf64_ehdr), "text's length");
+	KT_ASSERT(put_file("/kt-ld", text, 16) == 0);
+	KT_ASSERT(put_file("/kt-dyn", &t, make_dyn(&t, ET_EXEC, "/kt-ld", 7)) == 0);
+	KT_ASSERT(prepare("/kt-dyn", &img) == -EIO, "an interpreter shorter than an ELF header");
+	KT_ASSERT(put_file("/kt-ld", text, sizeof(text) - 1) == 0);
+	KT_ASSERT(prepare("/kt-dyn", &img) == -ELIBBAD, "an interpreter that is no ELF");
+	struct tiny_dyn ld;
+	KT_ASSERT(put_file("/kt-ld", &ld, make_dyn(&ld, ET_DYN, "/kt-pie", 8)) == 0);
+	KT_ASSERT(prepare("/kt-dyn", &img) == -ELIBBAD, "an interpreter naming an interpreter");
+	make_dyn(&ld, ET_DYN, NULL, 0);
+	ld.ph[0].p_flags = PF_R | PF_W | PF_X;
+	KT_ASSERT(put_file("/kt-ld", &ld, sizeof(ld)) == 0);
+	KT_ASSERT(prepare("/kt-dyn", &img) == -ELIBBAD, "a W+X interpreter segment");
+	/* the program's own W^X check stays */
+	make_dyn(&t, ET_DYN, NULL, 0);
+	t.ph[0].p_flags = PF_R | PF_W | PF_X;
+	KT_ASSERT(put_file("/kt-pie", &t, sizeof(t)) == 0);
+	KT_ASSERT(prepare("/kt-pie", &img) == -ENOEXEC, "a W+X program segment");
+	struct inode *root = vfs_root();
+	vfs_unlink(root, "/kt-pie");
+	vfs_unlink(root, "/kt-ld");
+	vfs_unlink(root, "/kt-dyn");
+	vfs_iput(root);
+}

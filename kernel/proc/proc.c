@@ -148,10 +148,14 @@ int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *
 		     const char *const *envp, struct proc **out)
 {
 	struct exec_image img;
+	const char *interp;
+	int r = elf_interp(data, size, &interp);
+	if (r != 0)   /* an image from memory has no file system for its ld.so */
+		return r < 0 ? r : -ENOEXEC;
 	struct vm *vm = vm_create();
 	if (!vm)
 		return -ENOMEM;
-	int r = elf_load(vm, data, size, argv, envp, &img);
+	r = elf_load(vm, data, size, NULL, 0, argv, envp, &img);
 	if (r == 0)
 		r = spawn(name, vm, &img, out);
 	if (r < 0)
@@ -565,6 +569,9 @@ static void user_fault(const struct user_fault *f)
 		panic("user_fault: user mode without a process");
 	struct proc *p = ut->proc;
 	int sig = fault_signal(f->kind);
+	/* past the last page of a mapped file: SIGBUS (BUS_ADRERR), as Linux */
+	if (f->kind == UFAULT_PAGE && f->addr < USER_TOP && vm_kind_at(p->vm, f->addr) == VMA_FILE_EOF)
+		sig = SIGBUS;
 	/* a handler the program set runs (on the way back to user mode); an
 	 * ignored or blocked fault signal ends the process, as on Linux */
 	u64 h = p->sigact[sig - 1].handler;
@@ -579,6 +586,7 @@ static void user_fault(const struct user_fault *f)
 		const char *where = f->addr >= USER_TOP ? "kernel address" :
 				    kind < 0 ? "unmapped address" :
 				    kind == VMA_GUARD ? "the stack guard gap" :
+				    kind == VMA_FILE_EOF ? "a file mapping past the file's end" :
 				    "a mapping that forbids it";
 		pr_info("proc: pid %d (%s): %s: %s of %s %#llx at pc %#llx", p->pid, p->name,
 			signal_name(sig), f->exec ? "instruction fetch" : f->write ? "write" : "read",

@@ -1,16 +1,18 @@
 /*
- * Processes: address spaces, programs and their lives (static ELF
- * programs and #! scripts; fork, execve, wait, signals; descriptor tables
- * over the VFS), and their threads (clone with CLONE_THREAD: struct
+ * Processes: address spaces, programs and their lives (ELF programs,
+ * static or dynamically linked with their PT_INTERP loader, and #!
+ * scripts; fork, execve, wait, signals; descriptor tables over the VFS), and their threads (clone with CLONE_THREAD: struct
  * uthread, several per process, sharing its vm, descriptors, working
  * directory and signal actions; futexes in futex.c).
  *
  * Address space (struct vm), the lower half of the page tables, from the
  * bottom:
  *   [0, VM_MIN)                       never mapped (NULL and small offsets)
- *   the program's segments            where its ELF headers say (ET_EXEC)
+ *   the program's segments            where its ELF headers say (ET_EXEC),
+ *                                     or from ELF_ET_DYN_BASE (ET_DYN)
  *   [brk_start, brk_start + VM_BRK_MAX)  the heap (brk), kept free for it
- *   ... mmap, placed top-down from mmap_top ...
+ *   ... mmap, placed top-down from mmap_top (the interpreter and the
+ *       vDSO first, at exec) ...
  *   [mmap_top, stack_lo)              guard gap: never mapped, never given
  *   [stack_lo, VM_STACK_TOP)          the stack (VM_STACK_SIZE)
  *   [VM_STACK_TOP, USER_TOP)          unmapped
@@ -53,8 +55,13 @@
 #define VM_GUARD_GAP  (1024 * 1024UL)
 #define VM_BRK_MAX    (1024UL * 1024 * 1024)
 
-/* VMA_GUARD and VMA_RESERVED (PROT_NONE) hold no pages: any access faults */
-enum vma_kind { VMA_ELF, VMA_HEAP, VMA_MMAP, VMA_STACK, VMA_GUARD, VMA_RESERVED };
+/* VMA_GUARD and VMA_RESERVED (PROT_NONE) give no pages: any access faults
+ * (a PROT_NONE range keeps the pages it had, in entries that are not
+ * present). VMA_FILE: a private file mapping, its pages copied from the
+ * file when mapped; VMA_FILE_EOF: the part of a file mapping past the
+ * file's last page, where any access is SIGBUS as on Linux. */
+enum vma_kind { VMA_ELF, VMA_HEAP, VMA_MMAP, VMA_STACK, VMA_GUARD, VMA_RESERVED,
+		VMA_FILE, VMA_FILE_EOF };
 
 struct vma {
 	struct list_node link;   /* [owner] in start order */
@@ -81,7 +88,9 @@ struct vm *vm_create(void);
 void vm_lock(struct vm *vm);
 void vm_unlock(struct vm *vm);
 void vm_destroy(struct vm *vm);
-/* Map [start, start+len) (page-aligned, free) with zeroed pages.
+/* Map [start, start+len) (page-aligned, free) with zeroed pages (present
+ * at once for VMA_ELF and VMA_FILE, whose caller fills them; on first
+ * touch for the others).
  * 0, -ENOMEM, -EINVAL (W+X, outside the user half). */
 int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind kind);
 /* Unmap whatever lies in [start, start+len); the guard gap stays.
@@ -97,6 +106,9 @@ u64 vm_find_free(const struct vm *vm, u64 len);
  * pages (for loading; no user access involved). 0 or -EFAULT. */
 int vm_poke(struct vm *vm, u64 va, const void *src, size_t len);
 const struct vma *vm_find(const struct vm *vm, u64 addr);
+/* The kernel's address of the page mapped at va (a VMA_FILE page being
+ * filled, under [M]), or NULL. */
+void *vm_page_kaddr(struct vm *vm, u64 va);
 /* The kind of the VMA holding addr (enum vma_kind), or -1: none ([V]
  * taken, for the fault path's reports). */
 int vm_kind_at(struct vm *vm, u64 addr);
@@ -108,11 +120,11 @@ int vm_kind_at(struct vm *vm, u64 addr);
 #define VM_FAULT_FLUSH 1
 int vm_fault(struct vm *vm, u64 addr, bool write, bool exec);
 /* madvise: [start, start+len) must be mapped (else -ENOMEM); free:
- * its pages go (the next touch finds zeros). */
+ * its pages go (the next touch finds zeros); -EINVAL over a file mapping
+ * (its pages cannot be read again from the file: not supported). */
 int vm_discard(struct vm *vm, u64 start, u64 len, bool free);
 /* mprotect: [start, start+len) (page-aligned) takes prot (none: no access
- * at all). 0, -ENOMEM (a part is not mapped), -EINVAL (PROT_NONE over
- * pages holding data: not supported). */
+ * at all; the pages keep their data). 0, -ENOMEM (a part is not mapped). */
 int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none);
 /* fork: a copy of src sharing every page copy-on-write; NULL: no memory. */
 struct vm *vm_clone(struct vm *src);
@@ -121,14 +133,23 @@ u64 vm_brk(struct vm *vm, u64 want);
 
 /* ---- programs ---- */
 struct exec_image {
-	u64 entry, phdr, phnum, phent;
+	u64 entry;                /* where user mode starts: the interpreter's or the program's */
+	u64 prog_entry;           /* the program's own entry (AT_ENTRY) */
+	u64 base;                 /* the interpreter's bias (AT_BASE), 0: none */
+	u64 vdso;                 /* the vDSO's ELF header (AT_SYSINFO_EHDR) */
+	u64 phdr, phnum, phent;
 	u64 sp;                   /* initial stack pointer (argc there) */
 };
-/* Load a static ELF64 x86-64 program (ET_EXEC) from memory into vm and
- * build the Linux initial stack. -ENOEXEC (not a program we run),
- * -ENOMEM, -E2BIG (arguments too long). */
-int elf_load(struct vm *vm, const u8 *file, size_t size, const char *const *argv,
-	     const char *const *envp, struct exec_image *img);
+/* The interpreter a program names (PT_INTERP): 1 and *path (inside file),
+ * 0 (none: a static program), -ENOEXEC (not an ELF we run, or a bad
+ * PT_INTERP). */
+int elf_interp(const u8 *file, size_t size, const char **path);
+/* Load an ELF64 x86-64 program (ET_EXEC or ET_DYN) from memory into vm,
+ * with its interpreter's file when it names one (else NULL), and build
+ * the Linux initial stack. -ENOEXEC (not a program we run), -ELIBBAD (not
+ * an interpreter we run), -ENOMEM, -E2BIG (arguments too long). */
+int elf_load(struct vm *vm, const u8 *file, size_t size, const u8 *interp, size_t isize,
+	     const char *const *argv, const char *const *envp, struct exec_image *img);
 
 /* ---- descriptor tables (fd.c) ----
  * A table holds one reference to each file it names. The threads of a

@@ -143,7 +143,10 @@ bool vm_range_has(const struct vm *vm, u64 start, u64 len, enum vma_kind kind)
 	return false;
 }
 
-static bool holds_pages(enum vma_kind k) { return k != VMA_GUARD && k != VMA_RESERVED; }
+static bool holds_pages(enum vma_kind k)
+{
+	return k != VMA_GUARD && k != VMA_RESERVED && k != VMA_FILE_EOF;
+}
 
 u64 vm_find_free(const struct vm *vm, u64 len)
 {
@@ -201,7 +204,7 @@ int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind 
 	v->end = start + len;
 	v->prot = prot;
 	v->kind = kind;
-	if (kind == VMA_ELF) {   /* the loader writes these at once */
+	if (kind == VMA_ELF || kind == VMA_FILE) {   /* written at once by the caller */
 		for (u64 va = start; va < start + len; va += PAGE_SIZE) {
 			struct page *pg = page_alloc_zeroed(0);
 			int r = pg ? arch_uspace_map(vm->root, va, page_to_phys(pg), prot) : -ENOMEM;
@@ -308,6 +311,14 @@ int vm_poke(struct vm *vm, u64 va, const void *src, size_t len)
 	return 0;
 }
 
+void *vm_page_kaddr(struct vm *vm, u64 va)
+{
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
+	u64 pa = arch_uspace_lookup(vm->root, ALIGN_DOWN(va, PAGE_SIZE), NULL);
+	spin_unlock_irqrestore(&vm->lock, fl);
+	return pa ? phys_to_virt(pa) : NULL;
+}
+
 u64 vm_brk(struct vm *vm, u64 want)
 {
 	if (want < vm->brk_start || want - vm->brk_start > VM_BRK_MAX)
@@ -399,14 +410,15 @@ struct vm *vm_clone(struct vm *src)
 			goto fail;
 		*c = *v;
 		list_push_back(&vm->vmas, &c->link);
-		if (!holds_pages(v->kind))
-			continue;
+		if (v->kind == VMA_GUARD || v->kind == VMA_FILE_EOF)
+			continue;   /* PROT_NONE (VMA_RESERVED) may keep pages */
 		for (u64 va = v->start; va < v->end; va += PAGE_SIZE) {
 			unsigned prot;
 			u64 pa = arch_uspace_lookup(src->root, va, &prot);
 			if (!pa)
 				continue;
-			/* both read-only now: the first write copies (vm_fault) */
+			/* both read-only now: the first write copies (vm_fault);
+			 * a PROT_NONE page stays inaccessible in both */
 			unsigned shared = prot & ~UMAP_W;
 			if (arch_uspace_map(vm->root, va, pa, shared) < 0)
 				goto fail;
@@ -451,6 +463,10 @@ int vm_discard(struct vm *vm, u64 start, u64 len, bool free)
 {
 	if (!range_mapped(vm, start, start + len))
 		return -ENOMEM;
+	/* Linux reads a private file page in again after MADV_DONTNEED; a
+	 * file mapping's pages here are copies made at mmap: not supported */
+	if (free && vm_range_has(vm, start, len, VMA_FILE))
+		return -EINVAL;
 	if (free)
 		unmap_pages_flush(vm, start, start + len);
 	return 0;
@@ -467,14 +483,6 @@ static void split_at(struct vma *v, u64 addr, struct vma **sp)
 	h->start = addr;
 	v->end = addr;
 	list_insert_between(&h->link, &v->link, v->link.next);
-}
-
-static bool range_has_pages(struct vm *vm, u64 start, u64 end)
-{
-	for (u64 va = start; va < end; va += PAGE_SIZE)
-		if (arch_uspace_lookup(vm->root, va, NULL))
-			return true;
-	return false;
 }
 
 int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
@@ -495,8 +503,6 @@ int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
 	}
 	if (at < end)
 		return -ENOMEM;
-	if (none && range_has_pages(vm, start, end))
-		return -EINVAL;   /* PROT_NONE over pages that hold data: not supported */
 	struct vma *spare[2] = { kmalloc(sizeof(struct vma), 0), kmalloc(sizeof(struct vma), 0) };
 	if (!spare[0] || !spare[1]) {
 		kfree(spare[0]);
@@ -515,17 +521,21 @@ int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
 		if (v->end > end)
 			split_at(v, end, &spare[1]);
 		v->prot = prot;
-		if (none)
+		if (none && v->kind != VMA_FILE_EOF)
 			v->kind = VMA_RESERVED;
 		else if (v->kind == VMA_RESERVED)
 			v->kind = VMA_MMAP;
 		/* present pages take the new protection, but never gain W here:
-		 * a write faults and vm_fault gives W (copying a shared page) */
+		 * a write faults and vm_fault gives W (copying a shared page);
+		 * under PROT_NONE a page keeps its data in a non-present entry */
 		for (u64 va = v->start; va < v->end; va += PAGE_SIZE) {
 			unsigned old;
 			u64 pa = arch_uspace_lookup(vm->root, va, &old);
-			if (pa)
-				arch_uspace_map(vm->root, va, pa, (prot & ~UMAP_W) | (old & prot & UMAP_W));
+			if (!pa)
+				continue;
+			unsigned keep_w = (old & UMAP_NONE) ? 0 : old & prot & UMAP_W;
+			arch_uspace_map(vm->root, va, pa & ~(u64)(PAGE_SIZE - 1),
+					none ? UMAP_NONE : (prot & ~UMAP_W) | keep_w);
 		}
 	}
 	spin_unlock_irqrestore(&vm->lock, fl);

@@ -148,7 +148,9 @@ static void fill_stat(struct inode *ino, struct kstat *st)
 	st->rdev = ino->rdev;
 	st->size = S_ISREG(ino->mode) || S_ISLNK(ino->mode) || (ino->dev && S_ISDIR(ino->mode)) ?
 		   (s64)ino->size : 0;
-	st->blocks = ino->dev ? (s64)ino->blocks : (st->size + 511) / 512;
+	/* the RAM file system holds whole pages, as Linux's ramfs and tmpfs
+	 * count them (ls's "total" and du see the same on both) */
+	st->blocks = ino->dev ? (s64)ino->blocks : (s64)(ALIGN_UP((u64)st->size, PAGE_SIZE) / 512);
 	u64 atime = ino->dev ? ino->atime_ns : ino->mtime_ns;
 	st->mtime = (s64)(ino->mtime_ns / 1000000000);
 	st->mtime_ns = (s64)(ino->mtime_ns % 1000000000);
@@ -174,25 +176,30 @@ long sys_fstat(const u64 a[6])
 	return copy_to_user(a[1], &st, sizeof(st));
 }
 
-long sys_newfstatat(const u64 a[6])
+/* newfstatat's and statx's lookup: the kstat of what (dirfd, path, flags)
+ * name. */
+static long stat_at(s32 dirfd, u64 upath, u64 flags, struct kstat *st)
 {
-	s32 dirfd = (s32)a[0];
-	u64 flags = a[3];
-	if (flags & ~(u64)(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE))
-		return -EINVAL;
 	char *path;
-	int r = sys_path(a[1], &path);
+	int r = sys_path(upath, &path);
 	if (r < 0)
 		return r;
-	struct kstat st;
 	if (!path[0] && (flags & AT_EMPTY_PATH)) {
 		kfree(path);
 		if (dirfd == AT_FDCWD) {
-			fill_stat(proc_current()->cwd, &st);
-			return copy_to_user(a[2], &st, sizeof(st));
+			fill_stat(proc_current()->cwd, st);
+			return 0;
 		}
-		const u64 b[6] = { (u64)(u32)dirfd, a[2] };
-		return sys_fstat(b);
+		struct file *f = sys_file((u64)(u32)dirfd);
+		if (!f)
+			return -EBADF;
+		fill_stat(f->inode, st);
+		if (!f->inode && f->ops->stat_mode) {   /* a socket */
+			st->mode = f->ops->stat_mode;
+			st->dev = MKDEV(0, 8);
+		}
+		file_put(f);
+		return 0;
 	}
 	struct inode *base, *ino;
 	r = base_of(dirfd, path, &base);
@@ -204,9 +211,186 @@ long sys_newfstatat(const u64 a[6])
 	kfree(path);
 	if (r < 0)
 		return r;
-	fill_stat(ino, &st);
+	fill_stat(ino, st);
 	vfs_iput(ino);
-	return copy_to_user(a[2], &st, sizeof(st));
+	return 0;
+}
+
+long sys_newfstatat(const u64 a[6])
+{
+	u64 flags = a[3];
+	if (flags & ~(u64)(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE))
+		return -EINVAL;
+	struct kstat st;
+	long r = stat_at((s32)a[0], a[1], flags, &st);
+	return r < 0 ? r : copy_to_user(a[2], &st, sizeof(st));
+}
+
+/* struct statx of Linux (include/uapi/linux/stat.h) */
+struct statx_ts {
+	s64 sec;
+	u32 nsec;
+	s32 reserved;
+};
+struct kstatx {
+	u32 mask, blksize;
+	u64 attributes;
+	u32 nlink, uid, gid;
+	u16 mode, spare0;
+	u64 ino, size, blocks, attributes_mask;
+	struct statx_ts atime, btime, ctime, mtime;
+	u32 rdev_major, rdev_minor, dev_major, dev_minor;
+	u64 mnt_id;
+	u32 dio_mem_align, dio_offset_align;
+	u64 spare3[12];
+};
+_Static_assert(sizeof(struct kstatx) == 256, "struct statx");
+/* type, mode, nlink, uid, gid, the times but btime, ino, size, blocks */
+#define STATX_BASIC_STATS 0x7ffu
+#define STATX_RESERVED    0x80000000u
+
+/* statx(dirfd, path, flags, mask, buf): what stat knows, in statx's form
+ * (no birth time: stx_mask says so, as Linux does for file systems
+ * without one) */
+long sys_statx(const u64 a[6])
+{
+	u64 flags = a[2];
+	if (flags & ~(u64)(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE))
+		return -EINVAL;
+	if ((flags & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE || ((u32)a[3] & STATX_RESERVED))
+		return -EINVAL;
+	struct kstat st;
+	long r = stat_at((s32)a[0], a[1], flags, &st);
+	if (r < 0)
+		return r;
+	struct kstatx x;
+	memset(&x, 0, sizeof(x));
+	x.mask = STATX_BASIC_STATS;
+	x.blksize = (u32)st.blksize;
+	x.nlink = (u32)st.nlink;
+	x.uid = st.uid;
+	x.gid = st.gid;
+	x.mode = (u16)st.mode;
+	x.ino = st.ino;
+	x.size = (u64)st.size;
+	x.blocks = (u64)st.blocks;
+	x.atime = (struct statx_ts){ .sec = st.atime, .nsec = (u32)st.atime_ns };
+	x.mtime = (struct statx_ts){ .sec = st.mtime, .nsec = (u32)st.mtime_ns };
+	x.ctime = (struct statx_ts){ .sec = st.ctime, .nsec = (u32)st.ctime_ns };
+	x.rdev_major = MAJOR((u32)st.rdev);
+	x.rdev_minor = MINOR((u32)st.rdev);
+	x.dev_major = MAJOR((u32)st.dev);
+	x.dev_minor = MINOR((u32)st.dev);
+	return copy_to_user(a[4], &x, sizeof(x));
+}
+
+/* struct statfs of Linux x86-64 */
+struct kstatfs {
+	s64 type, bsize;
+	u64 blocks, bfree, bavail, files, ffree;
+	s32 fsid[2];
+	s64 namelen, frsize, flags, spare[4];
+};
+_Static_assert(sizeof(struct kstatfs) == 120, "struct statfs");
+#define RAMFS_MAGIC       0x858458f6
+#define EXT2_SUPER_MAGIC  0xef53
+#define ST_RDONLY         0x0001
+#define ST_VALID          0x0020
+
+/* What Linux's simple_statfs tells of a RAM file system: its type, block
+ * size and name length, no counts; a disk file system the same with its
+ * own type (its counts are not kept here yet: zeros). */
+static long put_statfs(struct inode *ino, u64 ubuf)
+{
+	struct kstatfs sf;
+	memset(&sf, 0, sizeof(sf));
+	sf.type = ino && ino->dev ? EXT2_SUPER_MAGIC : RAMFS_MAGIC;
+	sf.bsize = sf.frsize = PAGE_SIZE;
+	sf.namelen = VFS_NAME_MAX;
+	sf.flags = ST_VALID | (ino && ino->iops && ino->iops->read_only ? ST_RDONLY : 0);
+	return copy_to_user(ubuf, &sf, sizeof(sf));
+}
+
+long sys_statfs(const u64 a[6])
+{
+	struct at at;
+	int r = at_begin(AT_FDCWD, a[0], &at);
+	if (r < 0)
+		return r;
+	struct inode *ino;
+	r = vfs_lookup(at.base, at.path, &ino);
+	at_end(&at);
+	if (r < 0)
+		return r;
+	long k = put_statfs(ino, a[1]);
+	vfs_iput(ino);
+	return k;
+}
+
+long sys_fstatfs(const u64 a[6])
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	long r = put_statfs(f->inode, a[1]);
+	file_put(f);
+	return r;
+}
+
+/* Extended attributes: no file system here keeps any. The get calls find
+ * the file and answer -ENODATA (no such attribute), the list calls 0 (an
+ * empty list), the set and remove calls -EOPNOTSUPP: what Linux answers
+ * for a file without attributes on a file system without xattr support. */
+static long xattr_path(u64 upath, bool follow)
+{
+	struct at at;
+	int r = at_begin(AT_FDCWD, upath, &at);
+	if (r < 0)
+		return r;
+	struct inode *ino;
+	r = follow ? vfs_lookup(at.base, at.path, &ino) : vfs_lookup_nofollow(at.base, at.path, &ino);
+	at_end(&at);
+	if (r == 0)
+		vfs_iput(ino);
+	return r;
+}
+
+static long xattr_fd(u64 fd)
+{
+	struct file *f = sys_file(fd);
+	if (!f)
+		return -EBADF;
+	file_put(f);
+	return 0;
+}
+
+static long xattr_get(long r) { return r < 0 ? r : -ENODATA; }
+static long xattr_set(long r) { return r < 0 ? r : -EOPNOTSUPP; }
+long sys_getxattr(const u64 a[6]) { return xattr_get(xattr_path(a[0], true)); }
+long sys_lgetxattr(const u64 a[6]) { return xattr_get(xattr_path(a[0], false)); }
+long sys_fgetxattr(const u64 a[6]) { return xattr_get(xattr_fd(a[0])); }
+long sys_listxattr(const u64 a[6]) { return xattr_path(a[0], true); }
+long sys_llistxattr(const u64 a[6]) { return xattr_path(a[0], false); }
+long sys_flistxattr(const u64 a[6]) { return xattr_fd(a[0]); }
+long sys_setxattr(const u64 a[6]) { return xattr_set(xattr_path(a[0], true)); }
+long sys_lsetxattr(const u64 a[6]) { return xattr_set(xattr_path(a[0], false)); }
+long sys_fsetxattr(const u64 a[6]) { return xattr_set(xattr_fd(a[0])); }
+
+/* fadvise64(fd, offset, len, advice): a hint this kernel has no use for,
+ * checked as Linux checks it (a pipe or socket: -ESPIPE) */
+#define POSIX_FADV_NOREUSE 5
+long sys_fadvise64(const u64 a[6])
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	long r = 0;
+	if (!f->inode)
+		r = -ESPIPE;
+	else if (a[3] > POSIX_FADV_NOREUSE || (s64)a[2] < 0)
+		r = -EINVAL;
+	file_put(f);
+	return r;
 }
 
 long sys_stat(const u64 a[6])

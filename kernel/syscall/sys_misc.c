@@ -5,6 +5,7 @@
 #include "kernel/syscall/sys_priv.h"
 #include "kernel/lib/random.h"
 #include "kernel/lib/string.h"
+#include "kernel/mm/mm.h"
 
 /* exit ends the calling thread; the last one ends the process */
 long sys_exit(const u64 a[6])
@@ -218,4 +219,83 @@ long sys_rt_sigpending(const u64 a[6])
 		return -EINVAL;
 	u64 set = (u64)proc_sigpending();
 	return copy_to_user(a[0], &set, a[1]);
+}
+
+/* struct sysinfo of Linux x86-64 */
+struct ksysinfo {
+	s64 uptime;
+	u64 loads[3];
+	u64 totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+	u16 procs, pad;
+	u32 pad2;
+	u64 totalhigh, freehigh;
+	u32 mem_unit;
+	char reserved[4];
+};
+_Static_assert(sizeof(struct ksysinfo) == 112, "struct sysinfo");
+
+/* sysinfo: uptime, memory in pages (mem_unit PAGE_SIZE), and the threads
+ * the scheduler knows as procs (Linux's nr_threads counts kernel threads
+ * too). No load average is kept: zeros; no swap. */
+long sys_sysinfo(const u64 a[6])
+{
+	struct page_stats ps;
+	page_stats(&ps);
+	struct ksysinfo si;
+	memset(&si, 0, sizeof(si));
+	si.uptime = (s64)(arch_clock_ns() / 1000000000ULL);
+	si.totalram = ps.total;
+	si.freeram = page_free_count();
+	u64 n = thread_count();
+	si.procs = (u16)MIN(n, 0xffffULL);
+	si.mem_unit = PAGE_SIZE;
+	return copy_to_user(a[0], &si, sizeof(si));
+}
+
+/* time and gettimeofday: CLOCK_REALTIME's reading (glibc calls them when
+ * there is no vDSO to answer without a system call) */
+long sys_time(const u64 a[6])
+{
+	s64 t = (s64)(arch_clock_ns() / 1000000000ULL);
+	if (a[0] && copy_to_user(a[0], &t, sizeof(t)) < 0)
+		return -EFAULT;
+	return t;
+}
+
+long sys_gettimeofday(const u64 a[6])
+{
+	u64 ns = arch_clock_ns();
+	s64 tv[2] = { (s64)(ns / 1000000000ULL), (s64)(ns % 1000000000ULL / 1000) };
+	if (a[0] && copy_to_user(a[0], tv, sizeof(tv)) < 0)
+		return -EFAULT;
+	if (a[1]) {   /* struct timezone: UTC, no daylight saving */
+		s32 tz[2] = { 0, 0 };
+		if (copy_to_user(a[1], tz, sizeof(tz)) < 0)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/* getrusage: the CPU time the calling thread has had (RUSAGE_THREAD), or
+ * that thread's time for RUSAGE_SELF too (other threads' time is not
+ * summed yet), all of it reported as user time: the scheduler does not
+ * split user from system time. RUSAGE_CHILDREN: zeros (children's times
+ * are not kept). The other fields are zeros. */
+#define RUSAGE_SELF     0
+#define RUSAGE_CHILDREN (-1)
+#define RUSAGE_THREAD   1
+long sys_getrusage(const u64 a[6])
+{
+	s32 who = (s32)a[0];
+	if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
+		return -EINVAL;
+	s64 ru[18];   /* struct rusage: two timevals, then 14 longs */
+	memset(ru, 0, sizeof(ru));
+	if (who != RUSAGE_CHILDREN) {
+		struct thread *t = thread_current();
+		u64 ns = t->runtime_ns + (arch_clock_ns() - t->started_ns);
+		ru[0] = (s64)(ns / 1000000000ULL);
+		ru[1] = (s64)(ns % 1000000000ULL / 1000);
+	}
+	return copy_to_user(a[1], ru, sizeof(ru));
 }

@@ -1,14 +1,30 @@
 /*
- * mmap (anonymous), munmap, mprotect, brk over the process's struct vm
- * (kernel/proc/vm.c). Pages are mapped on first touch (demand zero).
+ * mmap, munmap, mprotect, brk over the process's struct vm
+ * (kernel/proc/vm.c). Anonymous pages are mapped on first touch (demand
+ * zero).
+ *
+ * File mappings: MAP_PRIVATE of a regular file opened for reading (what
+ * ld.so and glibc do with libraries and locale files). The pages are
+ * private copies of the file's bytes, made when mmap is called (counted:
+ * vm.file_copies), not the page cache's own pages: sharing those
+ * copy-on-write is for later. Bytes past the end of the file in its last
+ * page read as zeros; a page wholly past the end is SIGBUS on access, as
+ * on Linux (VMA_FILE_EOF). A later change to the file is not seen through
+ * the mapping (MAP_PRIVATE leaves that unspecified).
  *
  * Differences from Linux, each an error rather than silent wrong
- * behaviour: file mappings (-ENODEV for an open file: not supported yet;
- * -EBADF otherwise), MAP_SHARED anonymous memory (-EINVAL: fork would copy
- * it, not share it), MAP_GROWSDOWN, MAP_HUGETLB and MAP_LOCKED (-EINVAL),
- * and PROT_WRITE|PROT_EXEC together (-EACCES: W^X).
+ * behaviour: MAP_SHARED of a file (-ENODEV: not supported yet), mappings
+ * of anything but a regular file (-ENODEV), MAP_SHARED anonymous memory
+ * (-EINVAL: fork would copy it, not share it), MAP_GROWSDOWN, MAP_HUGETLB
+ * and MAP_LOCKED (-EINVAL), and PROT_WRITE|PROT_EXEC together (-EACCES:
+ * W^X).
  */
 #include "kernel/syscall/sys_priv.h"
+#include "kernel/lib/counter.h"
+
+static u64 file_copies, file_copy_bytes;   /* [atomic] */
+KCOUNTER_VAR("vm.file_copies", "pages", file_copies);
+KCOUNTER_VAR("vm.file_copy_bytes", "bytes", file_copy_bytes);
 
 #define PROT_READ  0x1
 #define PROT_WRITE 0x2
@@ -31,6 +47,9 @@
 		       MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_FIXED_NOREPLACE)
 
 static long do_mmap(struct vm *vm, const u64 a[6]);
+static long mmap_checks(struct file *f, u64 type, u64 len, u64 off);
+static long mmap_place(struct vm *vm, struct file *f, u64 addr, u64 len, u64 prot, u64 flags,
+		       u64 off);
 
 /* The threads of a process share its vm: one change at a time ([M]). */
 long sys_mmap(const u64 a[6])
@@ -55,24 +74,79 @@ static long do_mmap(struct vm *vm, const u64 a[6])
 		return -EOPNOTSUPP;
 	if (flags & ~(u64)MAP_SUPPORTED)
 		return -EINVAL;
+	struct file *f = NULL;
 	if (!(flags & MAP_ANONYMOUS)) {
-		struct file *f = fd >= 0 ? sys_file((u64)fd) : NULL;
+		f = fd >= 0 ? sys_file((u64)fd) : NULL;
 		if (!f)
 			return -EBADF;
-		file_put(f);
-		return -ENODEV;
-	}
-	if (type != MAP_PRIVATE)
+	} else if (type != MAP_PRIVATE) {
 		return -EINVAL;   /* shared anonymous memory: not supported */
+	}
+	long r = mmap_checks(f, type, len, off);
+	if (r == 0)
+		r = mmap_place(vm, f, addr, ALIGN_UP(len, PAGE_SIZE), prot, flags, off);
+	if (f)
+		file_put(f);
+	return r;
+}
+
+/* Linux's order of checks (mm/mmap.c do_mmap, then the file's). */
+static long mmap_checks(struct file *f, u64 type, u64 len, u64 off)
+{
 	if (len == 0 || (off & (PAGE_SIZE - 1)))
 		return -EINVAL;
 	if (len > USER_TOP)
 		return -ENOMEM;
-	len = ALIGN_UP(len, PAGE_SIZE);
+	if (!f)
+		return 0;
+	if (off + ALIGN_UP(len, PAGE_SIZE) < off)
+		return -EOVERFLOW;
+	if ((f->flags & O_ACCMODE) == O_WRONLY)
+		return -EACCES;
+	if (!f->inode || !S_ISREG(f->inode->mode))
+		return -ENODEV;   /* devices, pipes, sockets: not supported */
+	if (type != MAP_PRIVATE)
+		return -ENODEV;   /* shared file mappings: not supported yet */
+	return 0;
+}
+
+/* Fill a new VMA_FILE mapping of [addr, addr+len) from f at off: each page
+ * a copy of the file's bytes (zeros past its end). */
+static long mmap_fill(struct vm *vm, struct file *f, u64 addr, u64 len, u64 off)
+{
+	for (u64 at = 0; at < len; at += PAGE_SIZE) {
+		u8 *dst = vm_page_kaddr(vm, addr + at);
+		if (!dst)
+			return -EFAULT;
+		struct uio u = { .addr = (u64)dst, .len = PAGE_SIZE, .user = false };
+		u64 pos = off + at;
+		long n = vfs_read(f, &u, &pos);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			break;
+		__atomic_add_fetch(&file_copies, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&file_copy_bytes, (u64)n, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+static long mmap_place(struct vm *vm, struct file *f, u64 addr, u64 len, u64 prot, u64 flags,
+		       u64 off)
+{
 	if ((prot & (PROT_WRITE | PROT_EXEC)) == (PROT_WRITE | PROT_EXEC))
 		return -EACCES;
 	unsigned uprot = ((prot & PROT_WRITE) ? UMAP_W : 0) | ((prot & PROT_EXEC) ? UMAP_X : 0);
 	enum vma_kind kind = prot ? VMA_MMAP : VMA_RESERVED;
+	/* a file's pages: those holding its bytes, then SIGBUS past its end */
+	u64 flen = 0;
+	if (f) {
+		mutex_lock(&f->inode->lock);
+		u64 size = f->inode->size;
+		mutex_unlock(&f->inode->lock);
+		u64 end = ALIGN_UP(size, PAGE_SIZE);
+		flen = end > off ? MIN(len, end - off) : 0;
+	}
 
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		if (addr & (PAGE_SIZE - 1))
@@ -97,8 +171,24 @@ static long do_mmap(struct vm *vm, const u64 a[6])
 		if (!hint_ok && !(addr = vm_find_free(vm, len)))
 			return -ENOMEM;
 	}
-	int r = vm_map_anon(vm, addr, len, uprot, kind);
-	return r < 0 ? r : (long)addr;
+	if (!f) {
+		int r = vm_map_anon(vm, addr, len, uprot, kind);
+		return r < 0 ? r : (long)addr;
+	}
+	int r = 0;
+	if (flen)
+		r = vm_map_anon(vm, addr, flen, uprot, VMA_FILE);
+	if (!r && flen < len)
+		r = vm_map_anon(vm, addr + flen, len - flen, uprot, VMA_FILE_EOF);
+	if (!r && flen)
+		r = (int)mmap_fill(vm, f, addr, flen, off);
+	if (!r && !prot)
+		r = vm_protect(vm, addr, len, 0, true);
+	if (r < 0) {
+		vm_unmap(vm, addr, len);
+		return r;
+	}
+	return (long)addr;
 }
 
 long sys_munmap(const u64 a[6])

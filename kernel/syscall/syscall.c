@@ -139,6 +139,26 @@ static const struct sys_entry table[NR_MAX] = {
 	[281] = { sys_epoll_pwait, "epoll_pwait" },
 	[291] = { sys_epoll_create1, "epoll_create1" },
 	[441] = { sys_epoll_pwait2, "epoll_pwait2" },
+	/* what Debian's ld.so, glibc and coreutils ask for besides */
+	[99] = { sys_sysinfo, "sysinfo" },
+	[137] = { sys_statfs, "statfs" },
+	[138] = { sys_fstatfs, "fstatfs" },
+	[188] = { sys_setxattr, "setxattr" },
+	[189] = { sys_lsetxattr, "lsetxattr" },
+	[190] = { sys_fsetxattr, "fsetxattr" },
+	[191] = { sys_getxattr, "getxattr" },
+	[192] = { sys_lgetxattr, "lgetxattr" },
+	[193] = { sys_fgetxattr, "fgetxattr" },
+	[194] = { sys_listxattr, "listxattr" },
+	[195] = { sys_llistxattr, "llistxattr" },
+	[196] = { sys_flistxattr, "flistxattr" },
+	[221] = { sys_fadvise64, "fadvise64" },
+	[332] = { sys_statx, "statx" },
+	[23] = { sys_select, "select" },
+	[270] = { sys_pselect6, "pselect6" },
+	[96] = { sys_gettimeofday, "gettimeofday" },
+	[201] = { sys_time, "time" },
+	[98] = { sys_getrusage, "getrusage" },
 };
 
 /* [atomic] calls and failed calls by number; the last bucket is every

@@ -15,6 +15,9 @@
 #define PTE_PS  (1ULL << 7)
 #define PTE_G   (1ULL << 8)
 #define PTE_NX  (1ULL << 63)
+/* software bit of a user PTE that is not present: the page is kept (its
+ * address stays in the entry) but no access is allowed (PROT_NONE) */
+#define PTE_NONE (1ULL << 9)
 #define PTE_ADDR 0x000ffffffffff000ULL
 
 #define PML4_IDX(va) (((va) >> 39) & 511)
@@ -299,7 +302,11 @@ int arch_uspace_map(u64 root, u64 va, u64 pa, unsigned prot)
 	if (!e)
 		return -ENOMEM;
 	bool was = *e & PTE_P;
-	*e = pa | PTE_P | PTE_U | ((prot & UMAP_W) ? PTE_W : 0) | ((prot & UMAP_X) ? 0 : nx_bit);
+	if (prot & UMAP_NONE)
+		*e = pa | PTE_NONE;
+	else
+		*e = pa | PTE_P | PTE_U | ((prot & UMAP_W) ? PTE_W : 0) |
+		     ((prot & UMAP_X) ? 0 : nx_bit);
 	if (was && (read_cr3() & PTE_ADDR) == root)
 		invlpg(va);
 	return 0;
@@ -310,11 +317,12 @@ u64 arch_uspace_unmap(u64 root, u64 va)
 	if (!user_va_ok(va))
 		return 0;
 	u64 *e = uwalk(root, va, false);
-	if (!e || !(*e & PTE_P))
+	if (!e || !(*e & (PTE_P | PTE_NONE)))
 		return 0;
 	u64 pa = *e & PTE_ADDR;
+	bool was = *e & PTE_P;
 	*e = 0;
-	if ((read_cr3() & PTE_ADDR) == root)
+	if (was && (read_cr3() & PTE_ADDR) == root)
 		invlpg(va);
 	return pa;
 }
@@ -324,9 +332,11 @@ u64 arch_uspace_lookup(u64 root, u64 va, unsigned *prot)
 	if (va >= USER_TOP)
 		return 0;
 	u64 *e = uwalk(root, ALIGN_DOWN(va, PAGE_SIZE), false);
-	if (!e || !(*e & PTE_P))
+	if (!e || !(*e & (PTE_P | PTE_NONE)))
 		return 0;
-	if (prot)
+	if (prot && !(*e & PTE_P))
+		*prot = UMAP_NONE;
+	else if (prot)
 		*prot = ((*e & PTE_W) ? UMAP_W : 0) | ((*e & PTE_NX) ? 0 : UMAP_X);
 	return (*e & PTE_ADDR) | (va & (PAGE_SIZE - 1));
 }
@@ -342,7 +352,7 @@ static void free_level(u64 pa, int level)
 		}
 	} else {
 		for (int i = 0; i < 512; i++)
-			if (t[i] & PTE_P)
+			if (t[i] & (PTE_P | PTE_NONE))
 				panic("mmu: freeing a user page table that still maps a page");
 	}
 	pt_free(pa);

@@ -148,6 +148,12 @@ void time_calibrate(void)
 		(unsigned long long)lapic_ticks_per_ms, n);
 }
 
+void arch_clock_params(u64 *tsc0, u64 *mult)
+{
+	*tsc0 = boot_tsc0;
+	*mult = ns_mult;
+}
+
 u64 arch_clock_ns(void)
 {
 	if (!ns_mult)
