@@ -37,17 +37,8 @@ struct pipe {
 	struct slot slot[PIPE_SLOTS];
 	unsigned head, used;         /* [L] the oldest slot, slots holding bytes */
 	int readers, writers;        /* [L] open ends */
-	struct waitq rwait, wwait;   /* readers wait for data, writers for room */
-	u64 events;                  /* [atomic] wakeups so far (epoll's edges) */
+	struct waitq rwait, wwait;   /* readers wait for data, writers for room; epoll watches both */
 };
-
-static void wake(struct pipe *p, struct waitq *wq)
-{
-	__atomic_add_fetch(&p->events, 1, __ATOMIC_RELEASE);
-	waitq_wake_all(wq);
-	if (vfs_ready)
-		vfs_ready();
-}
 
 static bool readable(struct pipe *p) { return READ_ONCE(p->used) || !READ_ONCE(p->writers); }
 
@@ -88,7 +79,7 @@ static long pipe_read(struct file *f, struct uio *u, u64 *pos)
 	}
 	mutex_unlock(&p->lock);
 	if (done)
-		wake(p, &p->wwait);
+		waitq_wake_all(&p->wwait);
 	return done || !fault ? (long)done : -EFAULT;
 }
 
@@ -131,7 +122,7 @@ static long pipe_write(struct file *f, struct uio *u, u64 *pos)
 		if (p->used == PIPE_SLOTS) {
 			mutex_unlock(&p->lock);
 			if (done)
-				wake(p, &p->rwait);
+				waitq_wake_all(&p->rwait);
 			if (f->flags & O_NONBLOCK)
 				return done ? (long)done : -EAGAIN;
 			wait_event(&p->wwait, writable(p) || vfs_signalled());
@@ -153,7 +144,7 @@ static long pipe_write(struct file *f, struct uio *u, u64 *pos)
 	}
 	mutex_unlock(&p->lock);
 	if (done)
-		wake(p, &p->rwait);
+		waitq_wake_all(&p->rwait);
 	return done || !fault ? (long)done : -EFAULT;
 }
 
@@ -169,8 +160,8 @@ static void pipe_release(struct file *f)
 		p->writers--;
 	bool last = !p->readers && !p->writers;
 	mutex_unlock(&p->lock);
-	wake(p, &p->rwait);
-	wake(p, &p->wwait);
+	waitq_wake_all(&p->rwait);
+	waitq_wake_all(&p->wwait);
 	if (last) {
 		/* no end left: nobody else can reach p (the wake-ups above took
 		 * and released each queue's lock after the sleepers left) */
@@ -202,9 +193,15 @@ static unsigned pipe_poll(struct file *f)
 	return ev;
 }
 
-static u64 pipe_events(struct file *f)
+
+/* both queues: a reader's hang-up and a writer's broken pipe wake the
+ * other side's queue too */
+static int pipe_waitqs(struct file *f, struct waitq **out)
 {
-	return __atomic_load_n(&((struct pipe *)f->priv)->events, __ATOMIC_ACQUIRE);
+	struct pipe *p = f->priv;
+	out[0] = &p->rwait;
+	out[1] = &p->wwait;
+	return 2;
 }
 
 static const struct file_ops pipe_fops = {
@@ -212,7 +209,7 @@ static const struct file_ops pipe_fops = {
 	.write = pipe_write,
 	.release = pipe_release,
 	.poll = pipe_poll,
-	.events = pipe_events,
+	.waitqs = pipe_waitqs,
 };
 
 int pipe_create(unsigned flags, struct file **rd, struct file **wr)

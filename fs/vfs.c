@@ -13,7 +13,6 @@
 struct mutex vfs_ns_lock;
 bool (*vfs_interrupted)(void);
 void (*vfs_file_unwatch)(struct file *f);
-void (*vfs_ready)(void);
 static struct inode *root;
 const u8 vfs_zero_page[PAGE_SIZE] __aligned(PAGE_SIZE);
 

@@ -162,6 +162,9 @@ struct inode {
 	struct inode *covers;
 };
 
+#define FILE_WAITQS_MAX 4
+struct waitq;
+
 struct file_ops {
 	/* pos: the file's position, or pread's; NULL for a stream */
 	long (*read)(struct file *f, struct uio *u, u64 *pos);
@@ -169,10 +172,10 @@ struct file_ops {
 	void (*release)(struct file *f);
 	/* poll: the POLL* events ready now; NULL: always readable and writable */
 	unsigned (*poll)(struct file *f);
-	/* events: a count that grows whenever readiness may have changed (a
-	 * wakeup of the file's waiters), for epoll's edge triggering; NULL:
-	 * edges are seen only as rising POLL bits */
-	u64 (*events)(struct file *f);
+	/* waitqs: the wait queues woken whenever readiness may have changed,
+	 * into out[0..FILE_WAITQS_MAX); how many. NULL: none (epoll then
+	 * looks at the file at every wait and every few milliseconds) */
+	int (*waitqs)(struct file *f, struct waitq **out);
 	u32 stat_mode;               /* files with no inode: fstat's type (S_IFIFO if 0) */
 	bool seekable;               /* lseek and pread/pwrite make sense */
 	bool seek_noop;              /* lseek succeeds and leaves the position at 0 */
@@ -254,9 +257,6 @@ extern bool (*vfs_interrupted)(void);
  * when the last reference goes and epoll entries still watch the file
  * (ep_links not empty), before ops->release; it must drop them. */
 extern void (*vfs_file_unwatch)(struct file *f);
-/* Set by the system-call layer at boot: called after a pipe wakes its
- * waiters, so that epoll waiters look again. */
-extern void (*vfs_ready)(void);
 #define S_IFSOCK 0140000
 
 /* Mounts. The root of a file system (fsroot, with its own inode_ops)

@@ -111,6 +111,9 @@ u64 net_now_ns(void);
 #define SO_RCVTIMEO 20          /* value: ms a receive waits at most, then -EAGAIN; 0: no limit */
 #define SO_SNDTIMEO 21          /* value: ms a send waits for room at most, then -EAGAIN */
 #define SO_LINGER 13            /* value 0 only: close aborts (RST), dropping unsent data */
+#define SO_REUSEADDR 2          /* value 0/1: share a bound port (Linux's rules: tcp.c, udp.c) */
+#define SO_REUSEPORT 15         /* value 0/1: listeners (datagram sockets) share a port, each
+				 * connection (datagram) given to one by its flow's hash */
 #define TCP_NODELAY 0x101
 #define TCP_CONGESTION 0x10d    /* value: TCP_CC_NEWRENO or TCP_CC_CUBIC */
 #define TCP_CC_NEWRENO 1
@@ -162,13 +165,6 @@ int sock_setopt(struct socket *s, int opt, u32 value);
 /* Read an option: SO_ERROR, SO_RCVBUF, SO_SNDBUF; TCP also TCP_NODELAY,
  * SO_KEEPALIVE. -ENOPROTOOPT for others. */
 int sock_getopt(struct socket *s, int opt, u32 *value);
-/* A count that grows at every wakeup of the socket's waiters (data, room,
- * a connection, an error, a close): what changed readiness, for epoll's
- * edge triggering. */
-u64 sock_events(struct socket *s);
-/* One function (the system-call layer's epoll) called after every socket
- * wakeup, from any context that wakes (it must not sleep). */
-void sock_set_wake_hook(void (*fn)(struct socket *s));
 int sock_getname(struct socket *s, struct sockaddr_in4 *local, struct sockaddr_in4 *peer);
 /* The CPU that owns the socket's flow (a TCP connection's: where its
  * segments arrive and its timers run), or -1. A program that works the

@@ -178,10 +178,11 @@ struct socket {
 	u32 refs;                       /* [atomic] */
 	spinlock_t lock;
 	struct waitq wq;                /* readers and writers wait here */
-	u64 events;                     /* [atomic] wakeups of wq so far (sock_events) */
 	struct sockaddr_in4 local, peer; /* [S] (and [U] for UDP's local) */
 	bool bound, connected, closed;  /* [S] */
 	bool nonblock;                  /* [S] every call as with MSG_DONTWAIT */
+	bool reuseaddr, reuseport;      /* [S] SO_REUSEADDR, SO_REUSEPORT: the port rules of
+					 * bind and listen read them without [S] */
 	struct pkb *rq_head, *rq_tail;  /* [S] received datagrams, IPv4+UDP headers kept */
 	u32 rq_bytes, rcvbuf, sndbuf;   /* [S] */
 	bool rcvbuf_set;                /* [S] SO_RCVBUF given: no auto-tuning */
@@ -219,7 +220,7 @@ extern const struct sock_ops udp_sock_ops;
 void sock_init_common(struct socket *s, const struct sock_ops *ops, int type);
 
 void sock_get(struct socket *s);
-/* Wake everyone waiting on s (counted in s->events). */
+/* Wake everyone waiting on s (and epoll's watches of s->wq). */
 void sock_wake(struct socket *s);
 /* A reference unless the count already reached zero (an RCU reader's find). */
 bool sock_tryget(struct socket *s);

@@ -52,20 +52,11 @@ void sock_init_common(struct socket *s, const struct sock_ops *ops, int type)
 
 void sock_get(struct socket *s) { __atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED); }
 
-static void (*wake_hook)(struct socket *s);
-
-void sock_set_wake_hook(void (*fn)(struct socket *s)) { wake_hook = fn; }
-
 void sock_wake(struct socket *s)
 {
-	__atomic_add_fetch(&s->events, 1, __ATOMIC_RELEASE);
 	waitq_wake_all(&s->wq);
-	void (*fn)(struct socket *) = READ_ONCE(wake_hook);
-	if (fn)
-		fn(s);
 }
 
-u64 sock_events(struct socket *s) { return __atomic_load_n(&s->events, __ATOMIC_ACQUIRE); }
 
 u64 sock_read_stamp(struct socket *s)
 {
@@ -373,6 +364,12 @@ int sock_setopt(struct socket *s, int opt, u32 value)
 		s->sndbuf = MIN(MAX(value, 2 * DGRAM_OVERHEAD), RCVBUF_MAX);
 		spin_unlock(&s->lock);
 		return 0;
+	case SO_REUSEADDR:
+	case SO_REUSEPORT:
+		spin_lock(&s->lock);
+		WRITE_ONCE(*(opt == SO_REUSEADDR ? &s->reuseaddr : &s->reuseport), value != 0);
+		spin_unlock(&s->lock);
+		return 0;
 	default:
 		return s->ops->setopt ? s->ops->setopt(s, opt, value) : -ENOPROTOOPT;
 	}
@@ -388,6 +385,12 @@ int sock_getopt(struct socket *s, int opt, u32 *value)
 		spin_lock(&s->lock);
 		*value = opt == SO_RCVBUF ? s->rcvbuf : s->sndbuf;
 		spin_unlock(&s->lock);
+		return 0;
+	case SO_REUSEADDR:
+		*value = READ_ONCE(s->reuseaddr);
+		return 0;
+	case SO_REUSEPORT:
+		*value = READ_ONCE(s->reuseport);
 		return 0;
 	case SO_ERROR:
 		if (s->ops->getopt)

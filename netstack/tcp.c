@@ -30,6 +30,7 @@ struct tcp_stats_all tcp_stats;
 
 static struct list_node conns[TCP_HASH];   /* [T] */
 static struct list_node listeners;          /* [T] */
+static struct list_node bound;              /* [T] bound, not hashed (tcb.blink) */
 static bool table_ready;                    /* [T] */
 static u32 nconns;                          /* [T] */
 static spinlock_t table_lock = SPINLOCK_INIT("tcp_table");
@@ -55,14 +56,18 @@ static void table_init_locked(void)
 	for (int i = 0; i < TCP_HASH; i++)
 		list_init(&conns[i]);
 	list_init(&listeners);
+	list_init(&bound);
 	__atomic_store_n(&table_ready, true, __ATOMIC_RELEASE);
 }
 
-static u32 bucket(ip4_t la, u16 lp, ip4_t ra, u16 rp)
+/* The flow's hash: its bucket, and a SO_REUSEPORT group's choice. */
+static u32 flow_hash(ip4_t la, u16 lp, ip4_t ra, u16 rp)
 {
 	u32 h = la * 0x9e3779b1u ^ ra * 0x85ebca77u ^ ((u32)lp << 16 | rp) * 0xc2b2ae3du;
-	return (h ^ (h >> 15)) % TCP_HASH;
+	return h ^ (h >> 15);
 }
+
+static u32 bucket(ip4_t la, u16 lp, ip4_t ra, u16 rp) { return flow_hash(la, lp, ra, rp) % TCP_HASH; }
 
 struct tcb *tcp_lookup(ip4_t la, u16 lp, ip4_t ra, u16 rp)
 {
@@ -83,7 +88,41 @@ struct tcb *tcp_lookup(ip4_t la, u16 lp, ip4_t ra, u16 rp)
 	return found;
 }
 
-struct tcb *tcp_lookup_listener(ip4_t la, u16 lp)
+static bool same_group(const struct tcb *a, const struct tcb *b)
+{
+	return a->lport == b->lport && a->laddr == b->laddr && READ_ONCE(b->sk.reuseport);
+}
+
+/* One listener of first's SO_REUSEPORT group (the listeners of its
+ * address and port that asked for SO_REUSEPORT) for a flow of hash h: one
+ * that last accepted on this CPU if there is one (its accept queue is
+ * this CPU's: per-CPU by default), else any; by h among them, so a flow
+ * keeps its listener while the group stays the same. Inside
+ * rcu_read_lock; a listener leaving meanwhile leaves first. */
+static struct tcb *reuseport_pick(struct tcb *first, u32 h)
+{
+	u16 me = (u16)this_cpu()->id;
+	u32 n = 0, mine = 0;
+	struct list_node *it;
+	list_for_each_rcu(it, &listeners) {
+		struct tcb *t = list_entry(it, struct tcb, hlink);
+		if (same_group(first, t)) {
+			n++;
+			mine += READ_ONCE(t->accept_cpu) == me;
+		}
+	}
+	if (n <= 1)
+		return first;
+	u32 k = mine ? h % mine : h % n;
+	list_for_each_rcu(it, &listeners) {
+		struct tcb *t = list_entry(it, struct tcb, hlink);
+		if (same_group(first, t) && (!mine || READ_ONCE(t->accept_cpu) == me) && k-- == 0)
+			return t;
+	}
+	return first;
+}
+
+struct tcb *tcp_lookup_listener(ip4_t la, u16 lp, ip4_t ra, u16 rp)
 {
 	struct tcb *found = NULL;
 	if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE))
@@ -93,38 +132,70 @@ struct tcb *tcp_lookup_listener(ip4_t la, u16 lp)
 	list_for_each_rcu(it, &listeners) {
 		struct tcb *t = list_entry(it, struct tcb, hlink);
 		if (t->lport == lp && (t->laddr == la || t->laddr == 0) &&
-		    (!found || t->laddr == la))
+		    (!found || (t->laddr == la && found->laddr != la)))
 			found = t;
 	}
+	if (found && READ_ONCE(found->sk.reuseport))
+		found = reuseport_pick(found, flow_hash(la, lp, ra, rp));
 	if (found && !sock_tryget(&found->sk))
 		found = NULL;
 	rcu_read_unlock();
 	return found;
 }
 
-/* Is (la, lp) taken by a listener or a bound-but-unhashed socket? [T] */
-static bool port_in_use(ip4_t la, u16 lp)
+/*
+ * The port rules (Linux's inet_csk_bind_conflict, as bind and listen
+ * apply them): t may have (la, its port) unless another socket o on the
+ * port whose address overlaps (equal, or either the wildcard) forbids it.
+ * o forbids it unless both asked for SO_REUSEADDR and o is not listening,
+ * or both asked for SO_REUSEPORT (all programs run as one user). A
+ * listen checks again, now as a listener: two SO_REUSEADDR sockets may
+ * both be bound to a port, but only one may listen on it. Connections in
+ * TIME_WAIT forbid nothing (Linux's forbid a socket without
+ * SO_REUSEADDR: not followed yet). Children of a listener carry its
+ * options, so they hold its port as on Linux. [T]
+ */
+static bool conflicts(const struct tcb *t, ip4_t la, const struct tcb *o)
+{
+	if (o == t || o->state == TCP_TIME_WAIT || (o->laddr != la && o->laddr && la))
+		return false;
+	if (!t)   /* an ephemeral port: any socket on it takes it */
+		return true;
+	if (READ_ONCE(t->sk.reuseaddr) && READ_ONCE(o->sk.reuseaddr) && o->state != TCP_LISTEN)
+		return false;
+	return !(READ_ONCE(t->sk.reuseport) && READ_ONCE(o->sk.reuseport));
+}
+
+static bool list_conflicts(const struct tcb *t, ip4_t la, u16 lp, struct list_node *head,
+			   bool bound_list)
 {
 	struct list_node *it;
-	list_for_each(it, &listeners) {
-		struct tcb *t = list_entry(it, struct tcb, hlink);
-		if (t->lport == lp && (t->laddr == la || !t->laddr || !la))
+	list_for_each(it, head) {
+		struct tcb *o = bound_list ? list_entry(it, struct tcb, blink)
+					   : list_entry(it, struct tcb, hlink);
+		if (o->lport == lp && conflicts(t, la, o))
 			return true;
-	}
-	for (int i = 0; i < TCP_HASH; i++) {
-		list_for_each(it, &conns[i]) {
-			struct tcb *t = list_entry(it, struct tcb, hlink);
-			if (t->lport == lp && (t->laddr == la || !la) && t->state != TCP_TIME_WAIT)
-				return true;
-		}
 	}
 	return false;
 }
 
-/* A local port for bind: *port itself if no one on addr holds it, or the
- * next free ephemeral port when *port is 0. 0 or -EADDRINUSE. Nothing is
- * reserved: the port is taken when the connection is hashed. */
-int tcp_port_pick(ip4_t addr, u16 *port)
+/* Does (la, lp) conflict for t (NULL: is anyone on it)? [T] */
+static bool port_in_use(const struct tcb *t, ip4_t la, u16 lp)
+{
+	if (list_conflicts(t, la, lp, &listeners, false) || list_conflicts(t, la, lp, &bound, true))
+		return true;
+	for (int i = 0; i < TCP_HASH; i++) {
+		if (list_conflicts(t, la, lp, &conns[i], false))
+			return true;
+	}
+	return false;
+}
+
+/* Bind t to (addr, *port): *port itself if the port rules allow it, or the
+ * next free ephemeral port when *port is 0. The port is t's from now on
+ * (the bound list holds it until t is hashed or unbound). 0 or
+ * -EADDRINUSE. */
+int tcp_port_pick(struct tcb *t, ip4_t addr, u16 *port)
 {
 	int err = 0;
 	spin_lock(&table_lock);
@@ -133,16 +204,40 @@ int tcp_port_pick(ip4_t addr, u16 *port)
 		for (u32 n = 0; n <= EPHEMERAL_HI - EPHEMERAL_LO && !*port; n++) {
 			u16 p = next_port;
 			next_port = p == EPHEMERAL_HI ? EPHEMERAL_LO : (u16)(p + 1);
-			if (!port_in_use(addr, p))
+			if (!port_in_use(NULL, addr, p))
 				*port = p;
 		}
 		if (!*port)
 			err = -EADDRINUSE;
-	} else if (port_in_use(addr, *port)) {
+	} else if (port_in_use(t, addr, *port)) {
 		err = -EADDRINUSE;
+	}
+	if (!err) {
+		t->laddr = addr;
+		t->lport = *port;
+		if (!t->on_bound && !t->hashed) {
+			list_push_back(&bound, &t->blink);
+			t->on_bound = true;
+		}
 	}
 	spin_unlock(&table_lock);
 	return err;
+}
+
+static void unbind_locked(struct tcb *t)
+{
+	if (t->on_bound) {
+		list_remove(&t->blink);
+		list_init(&t->blink);
+		t->on_bound = false;
+	}
+}
+
+void tcp_unbind(struct tcb *t)
+{
+	spin_lock(&table_lock);
+	unbind_locked(t);
+	spin_unlock(&table_lock);
 }
 
 int tcp_hash(struct tcb *t)
@@ -153,12 +248,17 @@ int tcp_hash(struct tcb *t)
 	if (t->hashed) {
 		err = -EINVAL;
 	} else if (t->state == TCP_LISTEN) {
-		list_push_back_rcu(&listeners, &t->hlink);
+		/* the port rules again, as a listener (see conflicts) */
+		if (port_in_use(t, t->laddr, t->lport))
+			err = -EADDRINUSE;
+		else
+			list_push_back_rcu(&listeners, &t->hlink);
 	} else {
 		list_push_back_rcu(&conns[bucket(t->laddr, t->lport, t->raddr, t->rport)], &t->hlink);
 		nconns++;
 	}
 	if (!err) {
+		unbind_locked(t);   /* the table holds its port now */
 		t->hashed = true;
 		sock_get(&t->sk);
 	}
@@ -247,6 +347,7 @@ struct tcb *tcp_alloc(void)
 	 * receive queue steered to it; an active open's caller runs there */
 	t->cpu = (u16)this_cpu()->id;
 	list_init(&t->hlink);
+	list_init(&t->blink);
 	list_init(&t->accept_q);
 	list_init(&t->child_link);
 	return t;
@@ -336,6 +437,8 @@ struct tcb *tcp_child(struct tcb *lis, ip4_t la, u16 lp, ip4_t ra, u16 rp)
 	c->sk.rcvbuf = lis->sk.rcvbuf;
 	c->sk.rcvbuf_set = lis->sk.rcvbuf_set;
 	c->sk.sndbuf = lis->sk.sndbuf;
+	c->sk.reuseaddr = lis->sk.reuseaddr;   /* it holds the port as its listener does */
+	c->sk.reuseport = lis->sk.reuseport;
 	c->nodelay = lis->nodelay;
 	c->keepalive = lis->keepalive;
 	c->cc = lis->cc;
@@ -389,6 +492,7 @@ static void tcp_free_rcu(struct rcu_head *h)
 void tcp_destroy(struct socket *s)
 {
 	struct tcb *t = sk_tcb(s);
+	tcp_unbind(t);
 	tcp_wheel_remove(t);
 	tcp_ack_watch_cancel(t);  /* none left after tcp_done; a socket never connected has none */
 	tcp_free_list(t->snd_q_head);

@@ -890,7 +890,7 @@ void tcp_input(struct netif *ifp, struct pkb *b, ip4_t src, ip4_t dst)
 		}
 	}
 	if (!t) {
-		struct tcb *lis = tcp_lookup_listener(dst, dport);
+		struct tcb *lis = tcp_lookup_listener(dst, dport, src, sport);
 		if (!lis) {
 			tcp_send_reset_for(ifp, &hdr, s.len, src, dst, &x);
 			net_drop(b, NET_DROP_tcp_no_conn);

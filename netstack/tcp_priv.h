@@ -77,6 +77,8 @@ struct tcb {
 	ip4_t laddr, raddr;
 	u16 lport, rport;
 	bool hashed;                      /* [T] in the connection table */
+	bool on_bound;                    /* [T] bound, not hashed: in the bound list */
+	struct list_node blink;           /* [T] in the bound list */
 	struct list_node hlink;           /* [T] to change, RCU to walk */
 	struct rcu_head rcu;              /* freeing after a grace period */
 
@@ -150,6 +152,8 @@ struct tcb {
 	struct list_node child_link;      /* on a child: in the parent's queue */
 	u32 backlog, n_accept, n_synq;
 	bool in_accept_q;
+	u16 accept_cpu;                   /* [atomic] the CPU its owner last listened or
+					   * accepted on (SO_REUSEPORT prefers it) */
 
 	int soft_error;                   /* [S] for the reader/writer: ECONNRESET, ... */
 	bool user_closed;                 /* [S] the socket's owner closed it */
@@ -171,7 +175,9 @@ static inline struct tcb *sk_tcb(struct socket *s) { return (struct tcb *)s; }
 /* tcp.c: the table and a connection's life; tcp_isn.c: ISNs and SYN cookies;
  * tcp_sock.c: the socket operations */
 struct tcb *tcp_lookup(ip4_t laddr, u16 lport, ip4_t raddr, u16 rport);  /* with a ref */
-struct tcb *tcp_lookup_listener(ip4_t laddr, u16 lport);                 /* with a ref */
+/* The listener for a SYN of (raddr, rport) to (laddr, lport), with a ref:
+ * one of a SO_REUSEPORT group by the flow's hash. */
+struct tcb *tcp_lookup_listener(ip4_t laddr, u16 lport, ip4_t raddr, u16 rport);
 int tcp_hash(struct tcb *t);
 void tcp_unhash(struct tcb *t);
 struct tcb *tcp_alloc(void);
@@ -187,9 +193,11 @@ void tcp_ack_watch_fire(struct tcb *t, u64 now);
 u32 tcp_rcv_window(const struct tcb *t);         /* bytes we can take now */
 u8 tcp_rcv_wscale(const struct tcb *t);          /* the scale the largest buffer needs */
 void tcp_wake(struct tcb *t);
-/* The table's choice of a local port for bind (*port, or an ephemeral
- * one when 0): 0 or -EADDRINUSE. */
-int tcp_port_pick(ip4_t addr, u16 *port);
+/* Bind t to a local port by the port rules (*port, or an ephemeral one
+ * when 0), held in the table's bound list until t is hashed: 0 or
+ * -EADDRINUSE. tcp_unbind lets go of a port never hashed. */
+int tcp_port_pick(struct tcb *t, ip4_t addr, u16 *port);
+void tcp_unbind(struct tcb *t);
 /* [Q]: every listener's accept queue and its children's links to it. */
 extern spinlock_t tcp_accept_lock;
 extern const struct sock_ops tcp_sock_ops;

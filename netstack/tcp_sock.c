@@ -20,12 +20,10 @@ static int tcp_bind(struct socket *s, const struct sockaddr_in4 *local)
 	if (err)
 		return err;
 	u16 port = local->port;
-	err = tcp_port_pick(local->addr, &port);
+	err = tcp_port_pick(t, local->addr, &port);
 	if (err)
 		return err;
 	spin_lock(&s->lock);
-	t->laddr = local->addr;
-	t->lport = port;
 	s->local = (struct sockaddr_in4){ local->addr, port };
 	s->bound = true;
 	spin_unlock(&s->lock);
@@ -51,10 +49,15 @@ static int tcp_listen(struct socket *s, int backlog)
 		t->backlog = (u32)MAX(1, MIN(backlog, 4096));
 		tcp_set_state(t, TCP_LISTEN);
 	}
+	WRITE_ONCE(t->accept_cpu, (u16)this_cpu()->id);
 	spin_unlock(&s->lock);
 	if (!err && !t->hashed) {
-		/* a second listener on the port would have failed at bind */
-		err = tcp_hash(t);
+		err = tcp_hash(t);   /* the port rules again, as a listener */
+		if (err) {
+			spin_lock(&s->lock);
+			tcp_set_state(t, TCP_CLOSED);   /* as before: bound, not listening */
+			spin_unlock(&s->lock);
+		}
 	}
 	return err;
 }
@@ -62,6 +65,7 @@ static int tcp_listen(struct socket *s, int backlog)
 static int tcp_accept(struct socket *s, struct socket **out, int flags)
 {
 	struct tcb *t = sk_tcb(s);
+	WRITE_ONCE(t->accept_cpu, (u16)this_cpu()->id);   /* its queue's CPU: reuseport_pick */
 	for (;;) {
 		struct tcb *c = NULL;
 		spin_lock(&tcp_accept_lock);
@@ -430,6 +434,7 @@ static void tcp_close(struct socket *s)
 	t->rd_shut = t->wr_shut = true;
 	switch (t->state) {
 	case TCP_CLOSED:
+		tcp_unbind(t);   /* a port bound, never used, is free at once */
 		break;
 	case TCP_SYN_SENT:
 		tcp_done(t);

@@ -30,14 +30,24 @@ static void table_init_locked(void)
 	table_ready = true;
 }
 
-static bool port_taken(u16 port, ip4_t addr)
+/* Is (addr, port) taken for s (NULL: by anyone, for an ephemeral port)?
+ * Linux's rules (udp_lib_lport_inuse): another socket on the port whose
+ * address overlaps takes it unless both asked for SO_REUSEADDR or both
+ * for SO_REUSEPORT. [U] */
+static bool port_taken(const struct socket *s, u16 port, ip4_t addr)
 {
 	struct list_node *it;
 	list_for_each(it, bucket(port)) {
 		struct socket *o = list_entry(it, struct socket, link);
-		if (o->local.port == port &&
-		    (o->local.addr == addr || !o->local.addr || !addr))
+		if (o->local.port != port || (o->local.addr != addr && o->local.addr && addr))
+			continue;
+		if (!s)
 			return true;
+		if (READ_ONCE(s->reuseaddr) && READ_ONCE(o->reuseaddr))
+			continue;
+		if (READ_ONCE(s->reuseport) && READ_ONCE(o->reuseport))
+			continue;
+		return true;
 	}
 	return false;
 }
@@ -50,14 +60,14 @@ static int bind_locked(struct socket *s, ip4_t addr, u16 port)
 		for (u32 n = 0; n <= EPHEMERAL_HI - EPHEMERAL_LO; n++) {
 			u16 p = next_ephemeral;
 			next_ephemeral = p == EPHEMERAL_HI ? EPHEMERAL_LO : (u16)(p + 1);
-			if (!port_taken(p, addr)) {
+			if (!port_taken(NULL, p, addr)) {
 				port = p;
 				break;
 			}
 		}
 		if (port == 0)
 			return -EADDRINUSE;
-	} else if (port_taken(port, addr)) {
+	} else if (port_taken(s, port, addr)) {
 		return -EADDRINUSE;
 	}
 	s->local.addr = addr;
@@ -104,26 +114,50 @@ void udp_unhash(struct socket *s)
 
 static void udp_close(struct socket *s) { udp_unhash(s); }
 
-/* The socket for a datagram, with a reference, or NULL. */
+static int score(const struct socket *s, ip4_t src, u16 sport, ip4_t dst, u16 dport)
+{
+	if (s->local.port != dport || (s->local.addr && s->local.addr != dst))
+		return -1;
+	if (s->connected && (s->peer.addr != src || s->peer.port != sport))
+		return -1;
+	return (s->local.addr ? 2 : 0) + (s->connected ? 1 : 0);
+}
+
+/* The socket for a datagram, with a reference, or NULL: the best match
+ * (an exact address, then a connected socket); among the best of a
+ * SO_REUSEPORT group (same address, unconnected), one by the flow's hash,
+ * so that a flow's datagrams go to one socket. */
 static struct socket *lookup(ip4_t src, u16 sport, ip4_t dst, u16 dport)
 {
 	struct socket *best = NULL;
 	int best_score = -1;
+	u32 group = 0;
 	spin_lock(&udp_lock);
 	if (table_ready) {
 		struct list_node *it;
 		list_for_each(it, bucket(dport)) {
 			struct socket *s = list_entry(it, struct socket, link);
-			if (s->local.port != dport)
-				continue;
-			if (s->local.addr && s->local.addr != dst)
-				continue;
-			if (s->connected && (s->peer.addr != src || s->peer.port != sport))
-				continue;
-			int score = (s->local.addr ? 2 : 0) + (s->connected ? 1 : 0);
-			if (score > best_score) {
+			int sc = score(s, src, sport, dst, dport);
+			if (sc > best_score) {
 				best = s;
-				best_score = score;
+				best_score = sc;
+				group = 1;
+			} else if (sc == best_score && sc >= 0 && s->reuseport && best->reuseport &&
+				   !s->connected && s->local.addr == best->local.addr) {
+				group++;
+			}
+		}
+		if (group > 1) {
+			u32 h = src * 0x9e3779b1u ^ ((u32)sport << 16 | dport) * 0xc2b2ae3du;
+			u32 k = (h ^ (h >> 15)) % group;
+			struct socket *first = best;
+			list_for_each(it, bucket(dport)) {
+				struct socket *s = list_entry(it, struct socket, link);
+				if (score(s, src, sport, dst, dport) == best_score && s->reuseport &&
+				    !s->connected && s->local.addr == first->local.addr && k-- == 0) {
+					best = s;
+					break;
+				}
 			}
 		}
 	}

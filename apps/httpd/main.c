@@ -4,8 +4,10 @@
  *
  * main: the flags, the root directory, the listeners, one worker thread
  * per CPU (worker.c), then it waits for SIGINT, SIGTERM or SIGHUP, stops
- * the workers, and prints what they did on stderr. Human messages go to
- * stderr; stdout carries only the access log (log.c).
+ * the workers, and prints what they did on stderr (each worker's
+ * connections and answers when there are several, then the totals).
+ * Human messages go to stderr; stdout carries only the access log
+ * (log.c).
  */
 #include "httpd.h"
 
@@ -343,6 +345,9 @@ int main(int argc, char **argv)
 		struct stats *s = &workers[i].st;
 		if (cfg.workers > 1)
 			pthread_join(workers[i].thread, NULL);
+		if (cfg.workers > 1)
+			fprintf(stderr, "httpd: worker %d: %" PRIu64 " connections, %" PRIu64
+				" answers\n", i, s->accepted, s->requests);
 		tot.accepted += s->accepted;
 		tot.refused += s->refused;
 		tot.requests += s->requests;

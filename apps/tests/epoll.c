@@ -1,6 +1,8 @@
 /* epoll: bad arguments, level and edge triggering on pipes and on TCP
  * sockets over 127.0.0.1, EPOLLONESHOT, EPOLLRDHUP/HUP/ERR, a watched
- * descriptor closed (with and without a dup), time-outs and EINTR. Prints
+ * descriptor closed (with and without a dup), time-outs and EINTR; ready
+ * lists (one ready among many, two instances, maxevents 1 in turn, a
+ * wake from another process, a socketpair). Prints
  * what every call returned; the output is the same on Linux (tests/run.py
  * compares them). */
 #include <arpa/inet.h>
@@ -17,14 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s = -1 %s\n", what, strerror(errno));
-	else
-		printf("%s = %ld\n", what, r);
-}
-#define T(expr) show(#expr, (long)(expr))
+#include "show.h"
 
 static int ep;
 
@@ -260,6 +255,93 @@ static void eintr(void)
 	printf("child exit %d\n", WEXITSTATUS(status));
 }
 
+/* Ready lists: one ready among many watched; one pipe in two instances;
+ * level-triggered entries served in turn by maxevents 1; an entry whose
+ * readiness went before the wait; a socketpair; a thread-free wake from
+ * another process through a pipe. */
+static void ready_lists(void)
+{
+	printf("-- ready lists\n");
+	enum { N = 200 };
+	static int pf[N][2];
+	int ok = 1;
+	for (int i = 0; i < N; i++) {
+		if (pipe(pf[i]) < 0 || add(pf[i][0], EPOLLIN, 1000 + i) < 0)
+			ok = 0;
+	}
+	printf("%d pipes watched: %d\n", N, ok);
+	wait_show("none ready", 0);
+	T(write(pf[137][1], "x", 1));
+	wait_show("one of them", 0);
+	wait_show("level: again", 0);
+	char c;
+	T(read(pf[137][0], &c, 1));
+	wait_show("read: none", 0);
+	/* maxevents 1: three level-triggered entries, each in turn */
+	T(write(pf[3][1], "x", 1));
+	T(write(pf[77][1], "x", 1));
+	T(write(pf[190][1], "x", 1));
+	unsigned long long seen[3] = { 0, 0, 0 };
+	for (int i = 0; i < 3; i++) {
+		struct epoll_event ev;
+		if (epoll_wait(ep, &ev, 1, 0) == 1)
+			seen[i] = ev.data.u64;
+	}
+	for (int i = 1; i < 3; i++)
+		for (int j = i; j > 0 && seen[j - 1] > seen[j]; j--) {
+			unsigned long long t = seen[j];
+			seen[j] = seen[j - 1];
+			seen[j - 1] = t;
+		}
+	printf("maxevents 1, three waits: %llu %llu %llu\n", seen[0], seen[1], seen[2]);
+	T(read(pf[3][0], &c, 1));
+	T(read(pf[77][0], &c, 1));
+	/* ready, then not, before any wait */
+	T(write(pf[5][1], "x", 1));
+	T(read(pf[5][0], &c, 1));
+	wait_show("ready and gone again; 190 stays", 0);
+	T(read(pf[190][0], &c, 1));
+	/* one pipe in two instances */
+	int ep2 = epoll_create1(0);
+	struct epoll_event e2 = { .events = EPOLLIN | EPOLLET, .data.u64 = 7 };
+	T(epoll_ctl(ep2, EPOLL_CTL_ADD, pf[9][0], &e2));
+	T(write(pf[9][1], "x", 1));
+	wait_show("first instance", 0);
+	struct epoll_event got;
+	T(epoll_wait(ep2, &got, 1, 0));
+	printf("second instance: data %llu\n", (unsigned long long)got.data.u64);
+	T(epoll_wait(ep2, &got, 1, 0));
+	T(read(pf[9][0], &c, 1));
+	/* a write from another process wakes a blocked wait */
+	pid_t pid = fork();
+	if (pid == 0) {
+		usleep(50000);
+		if (write(pf[150][1], "x", 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	wait_show("blocked until a child writes", 5000);
+	waitpid(pid, NULL, 0);
+	T(read(pf[150][0], &c, 1));
+	/* a socketpair end */
+	int sv[2];
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	T(add(sv[0], EPOLLIN | EPOLLOUT | EPOLLET, 5));
+	wait_show("socketpair: writable", 0);
+	wait_show("edge: not again", 0);
+	T(write(sv[1], "y", 1));
+	wait_show("socketpair: data", 0);
+	T(close(sv[1]));
+	wait_show("socketpair: the other end closed", 0);
+	T(close(sv[0]));
+	T(close(ep2));
+	for (int i = 0; i < N; i++) {
+		close(pf[i][0]);
+		close(pf[i][1]);
+	}
+	wait_show("all closed", 0);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -270,6 +352,7 @@ int main(void)
 	pipes();
 	sockets();
 	eintr();
+	ready_lists();
 	T(close(ep));
 	printf("done\n");
 	return 0;

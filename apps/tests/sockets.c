@@ -1,7 +1,8 @@
 /* Sockets: bad arguments and their errors, options, a TCP exchange over
  * 127.0.0.1 between two processes (blocking and non-blocking connect,
  * accept4, MSG_PEEK, sendmsg, shutdown, EPIPE and SIGPIPE), UDP datagrams
- * (recvfrom's sender, truncation, connect), socketpair. Prints what every
+ * (recvfrom's sender, truncation, connect), socketpair, the port rules
+ * of SO_REUSEADDR and SO_REUSEPORT. Prints what every
  * call returned (ephemeral ports normalised); the output is the same on
  * Linux (tests/run.py compares them). The parent prints the child's part
  * after waiting for it, so the order is fixed. */
@@ -23,14 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s = -1 %s\n", what, strerror(errno));
-	else
-		printf("%s = %ld\n", what, r);
-}
-#define T(expr) show(#expr, (long)(expr))
+#include "show.h"
 
 #define PORT 7777
 
@@ -402,6 +396,118 @@ static void pair(void)
 	close(sv[0]);
 }
 
+/* A socket of type with the options asked (1: SO_REUSEADDR, 2:
+ * SO_REUSEPORT), bound to ip:port; the bind's result printed under what. */
+static int bound(const char *what, int type, int opts, const char *ip, int port)
+{
+	int s = socket(AF_INET, type, 0), one = 1;
+	if (opts & 1)
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (opts & 2)
+		setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	struct sockaddr_in a = addr(ip, port);
+	show(what, bind(s, SA(a), sizeof(a)) < 0 ? -1 : 0);
+	return s;
+}
+
+/* The port rules of bind and listen with SO_REUSEADDR and SO_REUSEPORT,
+ * listening and not; SO_REUSEPORT listeners sharing a port; closing one
+ * of them (Linux resets the connections queued at it, net.ipv4.
+ * tcp_migrate_req being 0, and keeps the others'). */
+static void port_rules(void)
+{
+	printf("-- port rules\n");
+	const int P = PORT + 10, ST = SOCK_STREAM, DG = SOCK_DGRAM;
+	int a, b, c, d;
+	a = bound("plain", ST, 0, "127.0.0.1", P);
+	b = bound("plain on a bound port", ST, 0, "127.0.0.1", P);
+	close(b);
+	b = bound("SO_REUSEADDR on a plain bound port", ST, 1, "127.0.0.1", P);
+	close(b);
+	b = bound("wildcard on a bound address", ST, 0, "0.0.0.0", P);
+	close(b);
+	T(listen(a, 4));
+	b = bound("plain on a listening port", ST, 0, "127.0.0.1", P);
+	close(b);
+	b = bound("SO_REUSEPORT on a plain listener's port", ST, 2, "127.0.0.1", P);
+	close(b);
+	close(a);
+	b = bound("plain once the listener closed", ST, 0, "127.0.0.1", P);
+	close(b);
+
+	a = bound("SO_REUSEADDR", ST, 1, "0.0.0.0", P + 1);
+	b = bound("SO_REUSEADDR beside it, none listening", ST, 1, "127.0.0.1", P + 1);
+	T(listen(a, 4));
+	T(listen(b, 4));
+	c = bound("SO_REUSEADDR on a listening port", ST, 1, "127.0.0.1", P + 1);
+	close(c);
+	close(a);
+	T(listen(b, 4));
+	close(b);
+
+	a = bound("SO_REUSEPORT", ST, 2, "127.0.0.1", P + 2);
+	T(opt(a, SOL_SOCKET, SO_REUSEPORT));
+	b = bound("SO_REUSEPORT beside it", ST, 2, "127.0.0.1", P + 2);
+	T(listen(a, 16));
+	T(listen(b, 16));
+	c = bound("plain on a SO_REUSEPORT group", ST, 0, "127.0.0.1", P + 2);
+	close(c);
+	c = bound("SO_REUSEADDR on a SO_REUSEPORT group", ST, 1, "127.0.0.1", P + 2);
+	close(c);
+	c = bound("both options on a SO_REUSEPORT group", ST, 3, "127.0.0.1", P + 2);
+	d = bound("SO_REUSEPORT on the wildcard", ST, 2, "0.0.0.0", P + 2);
+	close(d);
+	close(c);
+
+	/* 16 connections to the group: each accepted once, by one of them */
+	struct sockaddr_in to = addr("127.0.0.1", P + 2);
+	int cs[16], took[2] = { 0, 0 }, reset = 0, fl;
+	for (int i = 0; i < 16; i++) {
+		cs[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(cs[i], SA(to), sizeof(to)) < 0)
+			printf("connect %d: %s\n", i, strerror(errno));
+	}
+	usleep(100000);
+	fl = fcntl(b, F_GETFL);
+	fcntl(b, F_SETFL, fl | O_NONBLOCK);
+	for (int s; (s = accept(b, NULL, NULL)) >= 0; close(s))
+		took[1]++;
+	/* closing a resets what waits in its queue; b's were accepted */
+	close(a);
+	usleep(100000);
+	char ch;
+	for (int i = 0; i < 16; i++) {
+		reset += recv(cs[i], &ch, 1, MSG_DONTWAIT) < 0 && errno == ECONNRESET;
+		close(cs[i]);
+	}
+	took[0] = reset;
+	/* (how many each took is the flow hash's business: not printed) */
+	printf("16 connections, each accepted by one listener or reset by the other's close: %d\n",
+	       took[0] + took[1] == 16);
+	int e = connect(socket(AF_INET, SOCK_STREAM, 0), SA(to), sizeof(to));
+	int s = accept(b, NULL, NULL);
+	printf("a new connection goes to the one left: connect %d, accept %s\n", e,
+	       s >= 0 ? "ok" : strerror(errno));
+	close(s);
+	close(b);
+
+	a = bound("UDP", DG, 0, "127.0.0.1", P + 3);
+	b = bound("UDP on a bound port", DG, 0, "127.0.0.1", P + 3);
+	close(b);
+	close(a);
+	a = bound("UDP SO_REUSEADDR", DG, 1, "127.0.0.1", P + 3);
+	b = bound("UDP SO_REUSEADDR beside it", DG, 1, "127.0.0.1", P + 3);
+	close(b);
+	close(a);
+	a = bound("UDP SO_REUSEPORT", DG, 2, "127.0.0.1", P + 3);
+	b = bound("UDP SO_REUSEPORT beside it", DG, 2, "127.0.0.1", P + 3);
+	c = bound("UDP plain on a SO_REUSEPORT group", DG, 0, "127.0.0.1", P + 3);
+	T(opt(b, SOL_SOCKET, SO_REUSEPORT));
+	close(c);
+	close(b);
+	close(a);
+}
+
 static void sendfile_case(void)
 {
 	printf("-- sendfile to a socket\n");
@@ -451,6 +557,7 @@ int main(void)
 	udp();
 	pair();
 	sendfile_case();
+	port_rules();
 	printf("done\n");
 	return 0;
 }

@@ -318,6 +318,9 @@ void proc_sigaction(struct proc *p, int sig, const struct k_sigaction *act,
 long proc_sigpending(void);
 /* sigaltstack(2) for the calling thread. */
 long proc_sigaltstack(u64 uss, u64 uold);
+/* rt_sigtimedwait: take a pending signal of set, its 128-byte siginfo
+ * into *info; timeout_ns < 0 waits for ever. The signal, -EAGAIN, -EINTR. */
+long proc_sigtimedwait(u64 set, void *info, s64 timeout_ns);
 /* pause and rt_sigsuspend (with mask, unless NULL): sleep until a signal
  * is to be taken; -EINTR. */
 long proc_sigsuspend(const u64 *mask);

@@ -375,6 +375,40 @@ long proc_sigsuspend(const u64 *mask)
 	return -EINTR;
 }
 
+/* rt_sigtimedwait: take one pending signal of set (its own, then the
+ * process's; blocked or not, as Linux allows), its siginfo into *info.
+ * timeout_ns < 0: no limit. The signal's number, -EAGAIN at the time-out,
+ * -EINTR when a signal outside set is to be taken first. */
+long proc_sigtimedwait(u64 set, void *info, s64 timeout_ns)
+{
+	struct uthread *ut = uthread_current();
+	struct proc *p = ut->proc;
+	set &= ~UNBLOCKABLE;
+	u64 deadline = timeout_ns < 0 ? UINT64_MAX : arch_clock_ns() + (u64)timeout_ns;
+	for (;;) {
+		u64 own = __atomic_load_n(&ut->pending, __ATOMIC_ACQUIRE) & set;
+		u64 *from = own ? &ut->pending : &p->pending;
+		u64 live = own ? own : __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) & set;
+		if (live) {
+			int sig = __builtin_ctzll(live) + 1;
+			u64 bit = 1ULL << (sig - 1);
+			if (!(__atomic_fetch_and(from, ~bit, __ATOMIC_ACQ_REL) & bit))
+				continue;   /* another thread took it */
+			struct siginfo si;
+			memset(&si, 0, sizeof(si));
+			si.signo = sig;   /* si_code SI_USER; the sender is not kept */
+			memcpy(info, &si, sizeof(si));
+			return sig;
+		}
+		if (proc_signal_pending())
+			return -EINTR;
+		u64 now = arch_clock_ns();
+		if (now >= deadline)
+			return -EAGAIN;
+		thread_sleep_ns(MIN(deadline - now, 10000000ull));   /* a sender wakes it sooner */
+	}
+}
+
 int proc_kill(int pid, int sig)
 {
 	struct proc *self = proc_current();

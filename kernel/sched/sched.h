@@ -117,13 +117,20 @@ void thread_for_each(void (*fn)(struct thread *t, void *arg), void *arg);
 struct waiter {
 	struct list_node link;   /* [waitq lock]; next == NULL: never queued */
 	struct thread *thread;
+	/* a standing watch (waitq_watch): called at every wakeup, with the
+	 * queue's lock held and interrupts off (it must not sleep nor touch
+	 * this queue); it stays queued until wait_finish */
+	void (*fn)(struct waiter *w);
 };
-#define WAITER_INIT { { NULL, NULL }, NULL }
+#define WAITER_INIT { { NULL, NULL }, NULL, NULL }
 
 void waitq_init(struct waitq *wq, const char *name);
 void wait_prepare(struct waitq *wq, struct waiter *w);
 void wait_block(struct waitq *wq);        /* sleeps unless already woken */
 void wait_finish(struct waitq *wq, struct waiter *w);
+/* Queue w as a standing watch of wq: fn(w) at every wakeup (epoll's
+ * ready lists); wait_finish removes it. */
+void waitq_watch(struct waitq *wq, struct waiter *w, void (*fn)(struct waiter *w));
 /* Returns true if it woke a thread. Safe from interrupt handlers. */
 bool waitq_wake_one(struct waitq *wq);
 int waitq_wake_all(struct waitq *wq);

@@ -4,8 +4,11 @@
  * the thread still running (and marks it, so wait_block returns at once) or
  * finds it blocked (and queues it to run): no wakeup is lost.
  *
+ * A standing watch (waitq_watch, w->fn set) is no thread: every wakeup
+ * calls its fn and leaves it queued, until wait_finish.
+ *
  * Locks: [W] wq->lock (interrupts off) guards the waiter list. Taken before
- * thread and run-queue locks.
+ * thread and run-queue locks, and before whatever a watch's fn takes.
  */
 #include "kernel/sched/sched.h"
 #include "kernel/sched/sched_priv.h"
@@ -50,25 +53,48 @@ void wait_finish(struct waitq *wq, struct waiter *w)
 	spin_unlock_irqrestore(&wq->lock, f);
 }
 
+void waitq_watch(struct waitq *wq, struct waiter *w, void (*fn)(struct waiter *w))
+{
+	w->thread = NULL;
+	w->fn = fn;
+	unsigned long f = spin_lock_irqsave(&wq->lock);
+	if (!queued(w))
+		list_push_back(&wq->waiters, &w->link);
+	spin_unlock_irqrestore(&wq->lock, f);
+}
+
+/* Wake up to max threads (every watch is called). [W] held. */
+static int wake_locked(struct waitq *wq, int max)
+{
+	int woken = 0;
+	struct list_node *n = wq->waiters.next;
+	while (n != &wq->waiters) {
+		struct list_node *next = n->next;
+		struct waiter *w = list_entry(n, struct waiter, link);
+		if (w->fn) {
+			w->fn(w);
+		} else if (woken < max) {
+			list_remove(n);
+			sched_wake(w->thread);
+			woken++;
+		}
+		n = next;
+	}
+	return woken;
+}
+
 bool waitq_wake_one(struct waitq *wq)
 {
 	unsigned long f = spin_lock_irqsave(&wq->lock);
-	struct list_node *n = list_pop_front(&wq->waiters);
-	if (n)
-		sched_wake(list_entry(n, struct waiter, link)->thread);
+	int woken = wake_locked(wq, 1);
 	spin_unlock_irqrestore(&wq->lock, f);
-	return n != NULL;
+	return woken != 0;
 }
 
 int waitq_wake_all(struct waitq *wq)
 {
-	int woken = 0;
 	unsigned long f = spin_lock_irqsave(&wq->lock);
-	struct list_node *n;
-	while ((n = list_pop_front(&wq->waiters)) != NULL) {
-		sched_wake(list_entry(n, struct waiter, link)->thread);
-		woken++;
-	}
+	int woken = wake_locked(wq, 0x7fffffff);
 	spin_unlock_irqrestore(&wq->lock, f);
 	return woken;
 }

@@ -3,15 +3,22 @@
  * epoll_pwait2. An epoll instance is a file (ops below) holding entries,
  * one per watched (file, descriptor) pair as on Linux.
  *
- * Readiness is asked of the watched file's poll op at each look (files
- * without one, regular files and /dev/null, cannot be watched: -EPERM, as
- * Linux answers). Level-triggered entries report while ready. Edge-
- * triggered ones (EPOLLET) report when the file's events count (its
- * wakeups: data came, room freed, a connection, a close; file_ops.events)
- * moved since the last report, or a ready bit rose, so each arrival is
- * seen once, as on Linux. EPOLLONESHOT disables an entry after one report
- * until EPOLL_CTL_MOD. EPOLLEXCLUSIVE is accepted (with ADD only) and
- * changes nothing: every waiter is woken. EPOLLWAKEUP is ignored.
+ * Ready lists: an entry stands on the wait queues its file names
+ * (file_ops.waitqs: a socket's, a pipe's two) as a watch (waitq_watch);
+ * every wakeup there puts the entry on its instance's ready list and wakes
+ * that instance's waiters. A wait looks only at the entries on the ready
+ * list, asking each file's poll op what is ready: a level-triggered entry
+ * that reports goes back to the list's end (looked at again next time, as
+ * on Linux; a small maxevents serves all in turn), an edge-triggered one
+ * (EPOLLET) leaves it until the next wakeup, so each arrival is reported
+ * once; EPOLLONESHOT disables an entry after one report until
+ * EPOLL_CTL_MOD. ADD and MOD put the entry on the list (Linux looks at
+ * once). Files with a poll op but no wait queues (the console) are looked
+ * at by every wait, and again every EP_RECHECK_NS while one is watched;
+ * their edges are rising ready bits. Files without a poll op (regular
+ * files, /dev/null) cannot be watched: -EPERM, as Linux answers.
+ * EPOLLEXCLUSIVE is accepted (with ADD only) and changes nothing: every
+ * waiter is woken. EPOLLWAKEUP is ignored.
  *
  * Closing: an entry holds no reference on its file. When the file's last
  * reference goes (every descriptor for it closed), file_put calls
@@ -20,16 +27,19 @@
  * reports under the old number (Linux's behaviour too). Closing the epoll
  * descriptor drops its entries.
  *
- * Waiting: epoll_wait sleeps on one wait queue that every socket wakeup
- * (netstack's wake hook) and every pipe wakeup (vfs_ready) wakes, looking
- * again at least every EP_RECHECK_NS for files with no wakeup hook (the
- * console). A signal ends the wait with -EINTR.
- *
- * Locks: ep_lock (a mutex) guards every instance's entries and every
- * file's ep_links; poll ops are called under it (they take their own
- * locks, never ep_lock). Never call file_put while holding it. An epoll
- * descriptor cannot be watched by an epoll instance (-EINVAL; Linux
- * allows nesting).
+ * Locks, in this order:
+ *   [F] a file's stripe (ep_stripes, a mutex chosen by the file's
+ *       address): the file's ep_links;
+ *   [M] ep->mtx: the instance's entries (items, polled, n) and its scans;
+ *       an entry is freed only under [F] and [M], so a scan holding [M]
+ *       may use its entries and their files;
+ *   [W] a watched file's wait queue lock (the watch's callback runs
+ *       under it);
+ *   [R] ep->lock (a spinlock, interrupts off): the ready list and each
+ *       entry's events, data, armed, on_ready.
+ * Poll ops are called under [M] (they take their own locks, never these).
+ * Never call file_put while holding them. An epoll descriptor cannot be
+ * watched by an epoll instance (-EINVAL; Linux allows nesting).
  *
  * Bounds: EP_MAX_ITEMS entries an instance (-ENOSPC, as Linux's
  * max_user_watches gives); a wait reports at most maxevents.
@@ -37,7 +47,6 @@
 #include "kernel/syscall/sys_priv.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
-#include "netstack/net.h"
 
 #define EPOLLIN        0x001u
 #define EPOLLERR       0x008u
@@ -56,6 +65,7 @@
 #define EP_MAX_ITEMS   65536
 #define EP_MAX_EVENTS  (0x7fffffff / 12)
 #define EP_RECHECK_NS  10000000ull
+#define EP_STRIPES     64
 
 struct lx_epoll_event {
 	u32 events;
@@ -63,127 +73,237 @@ struct lx_epoll_event {
 } __attribute__((packed));
 
 struct epoll;
+struct epitem;
+
+/* An entry's watch on one of its file's wait queues. */
+struct ep_hook {
+	struct waiter w;             /* a standing watch (waitq_watch) */
+	struct waitq *wq;
+	struct epitem *it;
+};
 
 struct epitem {
-	struct list_node link;       /* [ep_lock] in ep->items */
-	struct list_node flink;      /* [ep_lock] in file->ep_links */
+	struct list_node link;       /* [M] in ep->items */
+	struct list_node flink;      /* [F] in file->ep_links */
+	struct list_node rlink;      /* [R] in ep->ready; for a polled entry [M] in ep->polled */
 	struct epoll *ep;
 	struct file *file;           /* no reference (see the top) */
 	int fd;
-	u32 events;                  /* [ep_lock] asked, with the EP_FLAGS */
-	u64 data;                    /* [ep_lock] */
-	u64 seen_events;             /* [ep_lock] EPOLLET: the file's count at the last report */
-	unsigned seen_ready;         /* [ep_lock] EPOLLET: ready bits at the last look */
-	bool armed;                  /* [ep_lock] false: a EPOLLONESHOT report was made */
+	u32 events;                  /* [R] asked, with the EP_FLAGS */
+	u64 data;                    /* [R] */
+	bool armed;                  /* [R] false: a EPOLLONESHOT report was made */
+	bool on_ready;               /* [R] in ep->ready */
+	bool polled;                 /* no wait queue: on ep->polled (fixed) */
+	unsigned seen_ready;         /* [M] polled, EPOLLET: ready bits at the last look */
+	int nhooks;
+	struct ep_hook hooks[FILE_WAITQS_MAX];
 };
 
 struct epoll {
-	struct list_node items;      /* [ep_lock] */
-	u32 n;                       /* [ep_lock] */
+	struct mutex mtx;            /* [M] */
+	spinlock_t lock;             /* [R] */
+	struct list_node items;      /* [M] */
+	struct list_node polled;     /* [M] entries of files without wait queues */
+	struct list_node ready;      /* [R] */
+	u32 n;                       /* [M] */
+	struct waitq wq;             /* epoll_wait sleeps here */
 };
 
-static struct mutex ep_lock;
-static struct waitq ep_wq;
+static struct mutex ep_stripes[EP_STRIPES];
 
 static const struct file_ops epoll_fops;
 
-static void ep_wake(void) { waitq_wake_all(&ep_wq); }
-static void ep_sock_wake(struct socket *s)
+static struct mutex *stripe(const struct file *f)
 {
-	(void)s;
-	ep_wake();
+	uptr a = (uptr)f;
+	return &ep_stripes[(a >> 6 ^ a >> 12) % EP_STRIPES];
 }
 
+/* Put it on its ready list unless there or disarmed. [R] held. */
+static bool queue_locked(struct epitem *it)
+{
+	if (it->polled || it->on_ready || !it->armed)
+		return false;
+	list_push_back(&it->ep->ready, &it->rlink);
+	it->on_ready = true;
+	return true;
+}
+
+/* A wakeup on one of the entry's wait queues ([W] held, interrupts off). */
+static void ep_callback(struct waiter *w)
+{
+	struct epitem *it = container_of(w, struct ep_hook, w)->it;
+	struct epoll *ep = it->ep;
+	unsigned long fl = spin_lock_irqsave(&ep->lock);
+	bool queued = queue_locked(it);
+	spin_unlock_irqrestore(&ep->lock, fl);
+	if (queued)
+		waitq_wake_all(&ep->wq);
+}
+
+/* Drop an entry: off its wait queues (no callback runs after), its lists,
+ * freed. [F] and [M] held. */
 static void item_free(struct epitem *it)
 {
+	struct epoll *ep = it->ep;
+	for (int i = 0; i < it->nhooks; i++)
+		wait_finish(it->hooks[i].wq, &it->hooks[i].w);
+	unsigned long fl = spin_lock_irqsave(&ep->lock);
+	if (it->on_ready)
+		list_remove(&it->rlink);
+	spin_unlock_irqrestore(&ep->lock, fl);
+	if (it->polled)
+		list_remove(&it->rlink);
 	list_remove(&it->link);
 	list_remove(&it->flink);
-	it->ep->n--;
+	ep->n--;
 	kfree(it);
 }
 
-/* file_put's hook: f's last reference went; drop its entries. */
+/* file_put's hook: f's last reference went; drop its entries. An entry in
+ * f->ep_links under [F] has a live instance: epoll_release frees its
+ * entries under their files' [F]. */
 static void ep_unwatch(struct file *f)
 {
-	mutex_lock(&ep_lock);
-	while (!list_empty(&f->ep_links))
-		item_free(list_entry(f->ep_links.next, struct epitem, flink));
-	mutex_unlock(&ep_lock);
+	struct mutex *m = stripe(f);
+	mutex_lock(m);
+	while (!list_empty(&f->ep_links)) {
+		struct epitem *it = list_entry(f->ep_links.next, struct epitem, flink);
+		struct epoll *ep = it->ep;
+		mutex_lock(&ep->mtx);
+		item_free(it);
+		mutex_unlock(&ep->mtx);
+	}
+	mutex_unlock(m);
 }
 
 void epoll_init(void)
 {
-	mutex_init(&ep_lock, "epoll");
-	waitq_init(&ep_wq, "epoll_wait");
+	for (int i = 0; i < EP_STRIPES; i++)
+		mutex_init(&ep_stripes[i], "epoll_file");
 	vfs_file_unwatch = ep_unwatch;
-	vfs_ready = ep_wake;
-	sock_set_wake_hook(ep_sock_wake);
 }
 
 static unsigned file_ready(struct file *f) { return f->ops->poll(f); }
 
-/* Up to max events of ep into out. [ep_lock] held. Entries that report
- * go to the end of the list, so that a small max serves all in turn. */
-static int ep_scan(struct epoll *ep, struct lx_epoll_event *out, int max, bool level_only)
+static unsigned item_ready(struct epitem *it, u32 events)
+{
+	return file_ready(it->file) & (events | EPOLLERR | EPOLLHUP) & ~EP_FLAGS;
+}
+
+/* Up to max events into out: the polled entries, then the ready list
+ * (each entry on it when the scan began at most once). [M] held. */
+static int ep_collect(struct epoll *ep, struct lx_epoll_event *out, int max)
 {
 	int k = 0;
-	u32 left = ep->n;
-	struct list_node moved = LIST_INIT(moved);
-	struct list_node *n = ep->items.next;
-	while (left-- && n != &ep->items && k < max) {
-		struct epitem *it = list_entry(n, struct epitem, link);
-		n = n->next;
-		if (!it->armed)
+	struct list_node *n;
+	list_for_each(n, &ep->polled) {
+		struct epitem *it = list_entry(n, struct epitem, rlink);
+		if (k >= max)
+			break;
+		unsigned long fl = spin_lock_irqsave(&ep->lock);
+		u32 events = it->armed ? it->events : 0;
+		u64 data = it->data;
+		spin_unlock_irqrestore(&ep->lock, fl);
+		if (!events)
 			continue;
-		unsigned ready = file_ready(it->file) & (it->events | EPOLLERR | EPOLLHUP) & ~EP_FLAGS;
-		bool report = ready != 0;
-		if (report && (it->events & EPOLLET) && !level_only) {
-			u64 ev = it->file->ops->events ? it->file->ops->events(it->file) : 0;
-			report = ev != it->seen_events || (ready & ~it->seen_ready);
-			if (report)
-				it->seen_events = ev;
-		}
-		if (!level_only)
-			it->seen_ready = ready;
-		if (!report)
+		unsigned ready = item_ready(it, events), rose = ready & ~it->seen_ready;
+		it->seen_ready = ready;
+		if (!ready || ((events & EPOLLET) && !rose))
 			continue;
-		if (out) {
-			out[k].events = ready;
-			out[k].data = it->data;
-		}
+		out[k].events = ready;
+		out[k].data = data;
 		k++;
-		if (level_only)
-			continue;
-		if (it->events & EPOLLONESHOT)
+		if (events & EPOLLONESHOT) {
+			fl = spin_lock_irqsave(&ep->lock);
 			it->armed = false;
-		list_remove(&it->link);
-		list_push_back(&moved, &it->link);
+			spin_unlock_irqrestore(&ep->lock, fl);
+		}
 	}
-	while (!list_empty(&moved)) {
-		struct list_node *m = moved.next;
-		list_remove(m);
-		list_push_back(&ep->items, m);
+	u32 todo = 0;
+	unsigned long fl = spin_lock_irqsave(&ep->lock);
+	list_for_each(n, &ep->ready)
+		todo++;
+	spin_unlock_irqrestore(&ep->lock, fl);
+	while (k < max && todo--) {
+		fl = spin_lock_irqsave(&ep->lock);
+		n = list_pop_front(&ep->ready);
+		struct epitem *it = n ? list_entry(n, struct epitem, rlink) : NULL;
+		u32 events = 0;
+		u64 data = 0;
+		if (it) {
+			it->on_ready = false;   /* a wakeup from now on queues it again */
+			events = it->armed ? it->events : 0;
+			data = it->data;
+		}
+		spin_unlock_irqrestore(&ep->lock, fl);
+		if (!it)
+			break;
+		if (!events)
+			continue;
+		unsigned ready = item_ready(it, events);
+		if (!ready)
+			continue;   /* the next wakeup queues it again */
+		out[k].events = ready;
+		out[k].data = data;
+		k++;
+		fl = spin_lock_irqsave(&ep->lock);
+		if (events & EPOLLONESHOT)
+			it->armed = false;
+		else if (!(events & EPOLLET))
+			queue_locked(it);   /* level: looked at again next time */
+		spin_unlock_irqrestore(&ep->lock, fl);
 	}
 	return k;
 }
 
+/* poll() on an epoll descriptor: is any entry ready? (looks at them all:
+ * a rare use) */
 static unsigned epoll_poll(struct file *f)
 {
-	mutex_lock(&ep_lock);
-	int k = ep_scan(f->priv, NULL, 1, true);
-	mutex_unlock(&ep_lock);
-	return k ? POLLIN | POLLRDNORM : 0;
+	struct epoll *ep = f->priv;
+	bool any = false;
+	mutex_lock(&ep->mtx);
+	struct list_node *n;
+	list_for_each(n, &ep->items) {
+		struct epitem *it = list_entry(n, struct epitem, link);
+		unsigned long fl = spin_lock_irqsave(&ep->lock);
+		u32 events = it->armed ? it->events : 0;
+		spin_unlock_irqrestore(&ep->lock, fl);
+		if (events && item_ready(it, events)) {
+			any = true;
+			break;
+		}
+	}
+	mutex_unlock(&ep->mtx);
+	return any ? POLLIN | POLLRDNORM : 0;
 }
 
+/* The last reference to the instance: its entries go, each under its
+ * file's [F], taken before [M] (so [M] is let go in between; nothing adds
+ * entries to an instance no descriptor names). */
 static void epoll_release(struct file *f)
 {
 	struct epoll *ep = f->priv;
 	if (!ep)
 		return;
-	mutex_lock(&ep_lock);
-	while (!list_empty(&ep->items))
-		item_free(list_entry(ep->items.next, struct epitem, link));
-	mutex_unlock(&ep_lock);
+	for (;;) {
+		mutex_lock(&ep->mtx);
+		if (list_empty(&ep->items)) {
+			mutex_unlock(&ep->mtx);
+			break;
+		}
+		struct epitem *it = list_entry(ep->items.next, struct epitem, link);
+		struct mutex *m = stripe(it->file);   /* the address only: it may be going */
+		mutex_unlock(&ep->mtx);
+		mutex_lock(m);
+		mutex_lock(&ep->mtx);
+		/* still first: not freed meanwhile by its file's last close */
+		if (!list_empty(&ep->items) && ep->items.next == &it->link)
+			item_free(it);
+		mutex_unlock(&ep->mtx);
+		mutex_unlock(m);
+	}
 	kfree(ep);
 }
 
@@ -201,7 +321,12 @@ static long ep_create(unsigned flags)
 		kfree(ep);
 		return -ENOMEM;
 	}
+	mutex_init(&ep->mtx, "epoll");
+	spin_init(&ep->lock, "epoll_ready");
 	list_init(&ep->items);
+	list_init(&ep->polled);
+	list_init(&ep->ready);
+	waitq_init(&ep->wq, "epoll_wait");
 	f->priv = ep;
 	long fd = fd_install(proc_current()->fds, 0, f, flags & EPOLL_CLOEXEC);
 	if (fd < 0)
@@ -223,15 +348,46 @@ long sys_epoll_create1(const u64 a[6])
 	return ep_create((unsigned)a[0]);
 }
 
+/* f's entry of ep for fd. [F] held. */
 static struct epitem *ep_find(struct epoll *ep, struct file *f, int fd)
 {
 	struct list_node *n;
-	list_for_each(n, &ep->items) {
-		struct epitem *it = list_entry(n, struct epitem, link);
-		if (it->file == f && it->fd == fd)
+	list_for_each(n, &f->ep_links) {
+		struct epitem *it = list_entry(n, struct epitem, flink);
+		if (it->ep == ep && it->fd == fd)
 			return it;
 	}
 	return NULL;
+}
+
+/* A new entry of ep: on f's wait queues, or on the polled list. [F], [M]. */
+static void item_add(struct epoll *ep, struct epitem *it, struct file *f, int fd,
+		     const struct lx_epoll_event *ev)
+{
+	it->ep = ep;
+	it->file = f;
+	it->fd = fd;
+	it->events = ev->events;
+	it->data = ev->data;
+	it->armed = true;
+	list_push_back(&ep->items, &it->link);
+	list_push_back(&f->ep_links, &it->flink);
+	ep->n++;
+	struct waitq *wqs[FILE_WAITQS_MAX];
+	int nq = f->ops->waitqs ? f->ops->waitqs(f, wqs) : 0;
+	if (!nq) {
+		it->polled = true;
+		list_push_back(&ep->polled, &it->rlink);
+		return;
+	}
+	for (int i = 0; i < nq; i++) {
+		it->hooks[i] = (struct ep_hook){ WAITER_INIT, wqs[i], it };
+		waitq_watch(wqs[i], &it->hooks[i].w, ep_callback);
+	}
+	it->nhooks = nq;
+	unsigned long fl = spin_lock_irqsave(&ep->lock);
+	queue_locked(it);   /* Linux looks at once */
+	spin_unlock_irqrestore(&ep->lock, fl);
 }
 
 long sys_epoll_ctl(const u64 a[6])
@@ -271,8 +427,11 @@ long sys_epoll_ctl(const u64 a[6])
 		}
 	}
 	struct epoll *ep = epf->priv;
-	mutex_lock(&ep_lock);
+	struct mutex *m = stripe(f);
+	mutex_lock(m);
+	mutex_lock(&ep->mtx);
 	struct epitem *it = ep_find(ep, f, fd);
+	unsigned long fl;
 	switch (op) {
 	case EPOLL_CTL_ADD:
 		if (it) {
@@ -280,31 +439,26 @@ long sys_epoll_ctl(const u64 a[6])
 		} else if (ep->n >= EP_MAX_ITEMS) {
 			r = -ENOSPC;
 		} else {
-			fresh->ep = ep;
-			fresh->file = f;
-			fresh->fd = fd;
-			fresh->events = ev.events;
-			fresh->data = ev.data;
-			fresh->armed = true;
-			fresh->seen_events = f->ops->events ? f->ops->events(f) : 0;
-			fresh->seen_ready = 0;
-			list_push_back(&ep->items, &fresh->link);
-			list_push_back(&f->ep_links, &fresh->flink);
-			ep->n++;
+			item_add(ep, fresh, f, fd, &ev);
 			fresh = NULL;
 		}
 		break;
 	case EPOLL_CTL_MOD:
 		if (!it) {
 			r = -ENOENT;
-		} else if (it->events & EPOLLEXCLUSIVE) {
+			break;
+		}
+		fl = spin_lock_irqsave(&ep->lock);
+		if (it->events & EPOLLEXCLUSIVE) {
 			r = -EINVAL;
 		} else {
 			it->events = ev.events;
 			it->data = ev.data;
 			it->armed = true;
 			it->seen_ready = 0;   /* Linux looks again at once */
+			queue_locked(it);
 		}
+		spin_unlock_irqrestore(&ep->lock, fl);
 		break;
 	case EPOLL_CTL_DEL:
 		if (!it)
@@ -315,9 +469,10 @@ long sys_epoll_ctl(const u64 a[6])
 	default:
 		r = -EINVAL;
 	}
-	mutex_unlock(&ep_lock);
+	mutex_unlock(&ep->mtx);
+	mutex_unlock(m);
 	if (r == 0 && op != EPOLL_CTL_DEL)
-		ep_wake();   /* a waiter looks at the new entry */
+		waitq_wake_all(&ep->wq);   /* a waiter looks at the new entry */
 out:
 	kfree(fresh);
 	if (f)
@@ -362,11 +517,13 @@ static long ep_wait(u64 epfd, u64 uevents, s64 maxevents, s64 timeout_ns, u64 um
 	u64 deadline = timeout_ns < 0 ? UINT64_MAX : arch_clock_ns() + (u64)timeout_ns;
 	struct waiter w = WAITER_INIT;
 	long r;
+	struct epoll *ep = f->priv;
 	for (;;) {
-		wait_prepare(&ep_wq, &w);
-		mutex_lock(&ep_lock);
-		r = ep_scan(f->priv, out, max, false);
-		mutex_unlock(&ep_lock);
+		wait_prepare(&ep->wq, &w);
+		mutex_lock(&ep->mtx);
+		r = ep_collect(ep, out, max);
+		bool polled = !list_empty(&ep->polled);
+		mutex_unlock(&ep->mtx);
 		if (r)
 			break;
 		if (proc_signal_pending()) {
@@ -376,9 +533,14 @@ static long ep_wait(u64 epfd, u64 uevents, s64 maxevents, s64 timeout_ns, u64 um
 		u64 now = arch_clock_ns();
 		if (now >= deadline)
 			break;
-		wait_block_until(&ep_wq, MIN(deadline, now + EP_RECHECK_NS));
+		if (polled)
+			wait_block_until(&ep->wq, MIN(deadline, now + EP_RECHECK_NS));
+		else if (deadline == UINT64_MAX)
+			wait_block(&ep->wq);   /* a signal's sender wakes the thread too */
+		else
+			wait_block_until(&ep->wq, deadline);
 	}
-	wait_finish(&ep_wq, &w);
+	wait_finish(&ep->wq, &w);
 	if (umask) {
 		if (r == -EINTR) {   /* the handler runs under the wait's mask */
 			p->saved_mask = old_mask;
@@ -405,14 +567,9 @@ long sys_epoll_pwait(const u64 a[6])
 
 long sys_epoll_pwait2(const u64 a[6])
 {
-	s64 timeout = -1;
-	if (a[3]) {
-		s64 ts[2];
-		if (copy_from_user(ts, a[3], sizeof(ts)) < 0)
-			return -EFAULT;
-		if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
-			return -EINVAL;
-		timeout = ts[0] * 1000000000 + ts[1];
-	}
+	s64 timeout;
+	int e = sys_timeout(a[3], &timeout);
+	if (e < 0)
+		return e;
 	return ep_wait(a[0], a[1], (s32)a[2], timeout, a[4], a[5]);
 }

@@ -70,51 +70,37 @@ static long rw_at(const u64 a[6], bool write)
 long sys_pread64(const u64 a[6]) { return rw_at(a, false); }
 long sys_pwrite64(const u64 a[6]) { return rw_at(a, true); }
 
-struct iovec {
-	u64 base, len;
-};
-
-/* readv/writev: every length checked before a byte moves (as Linux); a
- * short transfer ends the call. */
-static long rw_vec(const u64 a[6], bool write)
+int sys_iovecs_get(u64 uiov, u64 n, struct sys_iovec **out, u64 *total)
 {
-	struct file *f = sys_file(a[0]);
-	if (!f)
-		return -EBADF;
-	u64 uiov = a[1];
-	s64 cnt = (s32)a[2];
+	struct sys_iovec *iov = kmalloc(sizeof(*iov) * (n ? n : 1), 0);
+	if (!iov)
+		return -ENOMEM;
+	if (n && copy_from_user(iov, uiov, sizeof(*iov) * n) < 0) {
+		kfree(iov);
+		return -EFAULT;
+	}
+	u64 t = 0;
+	for (u64 i = 0; i < n; i++) {
+		if ((s64)iov[i].len < 0 || iov[i].len > (u64)INT64_MAX - t) {
+			kfree(iov);
+			return -EINVAL;
+		}
+		t += iov[i].len;
+	}
+	*out = iov;
+	*total = MIN(t, MAX_RW_COUNT);
+	return 0;
+}
+
+long sys_file_rw_iovecs(struct file *f, const struct sys_iovec *iov, u64 n, u64 total, bool write)
+{
 	long r = 0;
-	u64 total = 0;
-	if (cnt < 0 || cnt > IOV_MAX) {
-		r = -EINVAL;
-		goto out;
-	}
-	if ((f->flags & O_ACCMODE) == (write ? O_RDONLY : O_WRONLY)) {
-		r = -EBADF;
-		goto out;
-	}
-	for (s64 i = 0; i < cnt; i++) {
-		struct iovec v;
-		if (copy_from_user(&v, uiov + (u64)i * sizeof(v), sizeof(v)) < 0) {
-			r = -EFAULT;
-			goto out;
-		}
-		if ((s64)v.len < 0 || v.len > (u64)INT64_MAX - total) {
-			r = -EINVAL;
-			goto out;
-		}
-		total += v.len;
-	}
-	total = MIN(total, MAX_RW_COUNT);
 	u64 done = 0;
-	for (s64 i = 0; i < cnt && done < total; i++) {
-		struct iovec v;
-		if (copy_from_user(&v, uiov + (u64)i * sizeof(v), sizeof(v)) < 0)
-			break;
-		size_t want = MIN(v.len, total - done);
+	for (u64 i = 0; i < n && done < total; i++) {
+		size_t want = MIN(iov[i].len, total - done);
 		if (!want)
 			continue;
-		struct uio u = { v.base, want, true };
+		struct uio u = { iov[i].base, want, true };
 		long k = write ? vfs_write(f, &u, NULL) : vfs_read(f, &u, NULL);
 		if (k < 0) {
 			if (!done)
@@ -125,9 +111,29 @@ static long rw_vec(const u64 a[6], bool write)
 		if ((size_t)k < want)
 			break;
 	}
+	return done ? (long)done : r;
+}
+
+/* readv/writev: every length checked before a byte moves (as Linux); a
+ * short transfer ends the call. */
+static long rw_vec(const u64 a[6], bool write)
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	s64 cnt = (s32)a[2];
+	struct sys_iovec *iov = NULL;
+	u64 total;
+	long r;
+	if (cnt < 0 || cnt > IOV_MAX)
+		r = -EINVAL;
+	else if ((f->flags & O_ACCMODE) == (write ? O_RDONLY : O_WRONLY))
+		r = -EBADF;
+	else
+		r = sys_iovecs_get(a[1], (u64)cnt, &iov, &total);
 	if (r == 0)
-		r = (long)done;
-out:
+		r = sys_file_rw_iovecs(f, iov, (u64)cnt, total, write);
+	kfree(iov);
 	file_put(f);
 	return write ? finish_write(r) : r;
 }
@@ -439,17 +445,27 @@ long sys_poll(const u64 a[6])
 	return do_poll(a[0], a[1], ms < 0 ? -1 : (s64)ms * 1000000);
 }
 
+int sys_timeout(u64 uts, s64 *ns)
+{
+	*ns = -1;
+	if (!uts)
+		return 0;
+	s64 ts[2];
+	if (copy_from_user(ts, uts, sizeof(ts)) < 0)
+		return -EFAULT;
+	if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
+		return -EINVAL;
+	/* seconds past 292 years: no limit */
+	*ns = ts[0] >= INT64_MAX / 1000000000 - 1 ? -1 : ts[0] * 1000000000 + ts[1];
+	return 0;
+}
+
 long sys_ppoll(const u64 a[6])
 {
-	s64 timeout = -1;
-	if (a[2]) {
-		s64 ts[2];
-		if (copy_from_user(ts, a[2], sizeof(ts)) < 0)
-			return -EFAULT;
-		if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
-			return -EINVAL;
-		timeout = ts[0] * 1000000000 + ts[1];
-	}
+	s64 timeout;
+	int e = sys_timeout(a[2], &timeout);
+	if (e < 0)
+		return e;
 	if (a[3])
 		return -EINVAL;   /* a temporary signal mask: not supported */
 	return do_poll(a[0], a[1], timeout);

@@ -196,6 +196,25 @@ long sys_rt_sigprocmask(const u64 a[6])
 	return 0;
 }
 
+/* rt_sigtimedwait(set, info, timeout, sigsetsize); sigwait's call */
+long sys_rt_sigtimedwait(const u64 a[6])
+{
+	if (a[3] != SIGSET_SIZE)
+		return -EINVAL;
+	u64 set;
+	if (copy_from_user(&set, a[0], sizeof(set)) < 0)
+		return -EFAULT;
+	s64 timeout;
+	int e = sys_timeout(a[2], &timeout);
+	if (e < 0)
+		return e;
+	u8 info[128];
+	long sig = proc_sigtimedwait(set, info, timeout);
+	if (sig > 0 && a[1] && copy_to_user(a[1], info, sizeof(info)) < 0)
+		return -EFAULT;
+	return sig;
+}
+
 /* Linux's order: the size, then writing the set */
 long sys_rt_sigpending(const u64 a[6])
 {

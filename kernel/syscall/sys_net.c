@@ -23,14 +23,16 @@
  * file into a kernel page and sends that (two copies). (One copy on
  * receive and sendfile by reference are issue 13's.)
  *
- * Options kept here and answered as Linux answers them: SO_REUSEADDR,
- * SO_KEEPALIVE, SO_RCVBUF/SO_SNDBUF (Linux doubles what is set, within
- * its limits; the stack gets the value asked for), SO_RCVTIMEO,
+ * Options answered as Linux answers them: SO_REUSEADDR and SO_REUSEPORT
+ * (kept by the stack, whose bind and listen follow Linux's port rules;
+ * SO_REUSEPORT listeners share a port, each connection given to one by
+ * its flow's hash: netstack/tcp.c), SO_KEEPALIVE, SO_RCVBUF/SO_SNDBUF
+ * (Linux doubles what is set, within its limits; the stack gets the value
+ * asked for), SO_RCVTIMEO,
  * SO_SNDTIMEO, SO_LINGER (l_linger 0 aborts on close; a close never
  * waits), SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_ERROR,
  * TCP_NODELAY, TCP_CORK and MSG_MORE (accepted; segments are not held
- * back), IP_TOS (kept, not put on the wire). SO_REUSEPORT: -ENOPROTOOPT
- * (the stack has one listener a port). Others: -ENOPROTOOPT.
+ * back), IP_TOS (kept, not put on the wire). Others: -ENOPROTOOPT.
  *
  * Bounds: a process has RLIMIT_NOFILE descriptors (1024, up to FD_MAX); SOCK_USER_MAX sockets exist
  * at most across all processes (-ENFILE); each socket's buffers are the
@@ -114,10 +116,6 @@ struct lx_sockaddr_in {
 	u8 zero[8];
 };
 
-struct lx_iovec {
-	u64 base, len;
-};
-
 struct lx_msghdr {
 	u64 name;
 	u32 namelen, pad0;
@@ -134,7 +132,7 @@ struct sockfile {
 	int type;                       /* LX_SOCK_STREAM or LX_SOCK_DGRAM */
 	bool listening;                 /* [atomic] */
 	bool connecting;                /* a non-blocking connect said EINPROGRESS */
-	bool reuseaddr, keepalive, nodelay, cork, linger; /* [owner: racy is harmless] */
+	bool keepalive, nodelay, cork, linger; /* [owner: racy is harmless] */
 	int linger_s, tos;
 	u32 rcvbuf, sndbuf;             /* as getsockopt shows them */
 	u64 rcvtimeo_ns, sndtimeo_ns;   /* 0: wait for ever */
@@ -227,35 +225,23 @@ static long send_some(struct file *f, struct sockfile *sf, const void *buf, u32 
 
 /* The vector of a call: user iovecs, or one kernel or user buffer. */
 struct vec {
-	const struct lx_iovec *iov;   /* kernel copy of the user's */
+	const struct sys_iovec *iov;   /* kernel copy of the user's */
 	u64 n;
 	u64 total;
 };
 
-/* Copy a user iovec array in and check it as Linux does (-EINVAL for a
- * negative total or too many, -EFAULT for a bad array). */
+/* Copy a user iovec array in and check it as Linux does (-EMSGSIZE for
+ * too many; sys_iovecs_get's errors). */
 static int vec_get(u64 uiov, u64 n, struct vec *v)
 {
 	if (n > 1024)
 		return -EMSGSIZE;
-	struct lx_iovec *iov = kmalloc(sizeof(*iov) * (n ? n : 1), 0);
-	if (!iov)
-		return -ENOMEM;
-	if (n && copy_from_user(iov, uiov, sizeof(*iov) * n) < 0) {
-		kfree(iov);
-		return -EFAULT;
-	}
-	u64 total = 0;
-	for (u64 i = 0; i < n; i++) {
-		if ((s64)iov[i].len < 0 || iov[i].len > (u64)INT64_MAX - total) {
-			kfree(iov);
-			return -EINVAL;
-		}
-		total += iov[i].len;
-	}
+	struct sys_iovec *iov;
+	int r = sys_iovecs_get(uiov, n, &iov, &v->total);
+	if (r < 0)
+		return r;
 	v->iov = iov;
 	v->n = n;
-	v->total = MIN(total, 0x7ffff000UL);
 	return 0;
 }
 
@@ -306,27 +292,9 @@ static long unix_io(struct file *f, const struct vec *v, bool write, int flags)
 	unsigned saved = __atomic_load_n(&f->flags, __ATOMIC_RELAXED);
 	if (flags & LX_MSG_DONTWAIT)
 		__atomic_or_fetch(&f->flags, O_NONBLOCK, __ATOMIC_RELAXED);
-	long r = 0;
-	u64 done = 0;
-	for (u64 i = 0; i < v->n && done < v->total; i++) {
-		size_t want = MIN(v->iov[i].len, v->total - done);
-		if (!want)
-			continue;
-		struct uio u = { v->iov[i].base, want, true };
-		long k = write ? vfs_write(f, &u, NULL) : vfs_read(f, &u, NULL);
-		if (k < 0) {
-			if (!done)
-				r = k;
-			break;
-		}
-		done += (u64)k;
-		if ((size_t)k < want)
-			break;
-	}
+	long r = sys_file_rw_iovecs(f, v->iov, v->n, v->total, write);
 	if (flags & LX_MSG_DONTWAIT)
 		__atomic_store_n(&f->flags, saved, __ATOMIC_RELAXED);
-	if (done)
-		return (long)done;
 	if (r == -EPIPE && write && !(flags & LX_MSG_NOSIGNAL))
 		proc_raise_sigpipe();
 	return r;
@@ -483,7 +451,7 @@ static long sockf_read(struct file *f, struct uio *u, u64 *pos)
 		}
 		return r;
 	}
-	struct lx_iovec one = { u->addr, u->len };
+	struct sys_iovec one = { u->addr, u->len };
 	struct vec v = { &one, 1, u->len };
 	bool trunc;
 	long r = recv_vec(f, sf, &v, 0, NULL, &trunc);
@@ -502,7 +470,7 @@ static long sockf_write(struct file *f, struct uio *u, u64 *pos)
 	if (!u->user) {   /* sendfile's page: no bounce */
 		r = send_some(f, sf, (const void *)(uptr)u->addr, (u32)MIN(u->len, 0x7ffff000UL), 0, NULL);
 	} else {
-		struct lx_iovec one = { u->addr, u->len };
+		struct sys_iovec one = { u->addr, u->len };
 		struct vec v = { &one, 1, u->len };
 		r = send_vec(f, sf, &v, LX_MSG_NOSIGNAL, NULL);   /* sys_write raises SIGPIPE */
 	}
@@ -524,7 +492,11 @@ static unsigned sockf_poll(struct file *f)
 	return m;
 }
 
-static u64 sockf_events(struct file *f) { return sock_events(((struct sockfile *)f->priv)->s); }
+static int sockf_waitqs(struct file *f, struct waitq **out)
+{
+	out[0] = sock_waitq(((struct sockfile *)f->priv)->s);
+	return 1;
+}
 
 static void sockf_release(struct file *f)
 {
@@ -541,7 +513,7 @@ static const struct file_ops sock_fops = {
 	.write = sockf_write,
 	.release = sockf_release,
 	.poll = sockf_poll,
-	.events = sockf_events,
+	.waitqs = sockf_waitqs,
 	.stat_mode = S_IFSOCK | 0777,
 };
 
@@ -846,7 +818,8 @@ long sys_setsockopt(const u64 a[6])
 	r = 0;
 	if (level == SOL_SOCKET) {
 		switch (opt) {
-		case LX_SO_REUSEADDR: sf->reuseaddr = v != 0; break;
+		case LX_SO_REUSEADDR: r = sock_setopt(sf->s, SO_REUSEADDR, v != 0); break;
+		case LX_SO_REUSEPORT: r = sock_setopt(sf->s, SO_REUSEPORT, v != 0); break;
 		case LX_SO_KEEPALIVE:
 			if (sf->type == LX_SOCK_STREAM)
 				r = sock_setopt(sf->s, SO_KEEPALIVE, v != 0);
@@ -882,7 +855,6 @@ long sys_setsockopt(const u64 a[6])
 			}
 			break;
 		}
-		case LX_SO_REUSEPORT:   /* one listener a port in the stack */
 		default:
 			r = -ENOPROTOOPT;
 		}
@@ -930,7 +902,13 @@ long sys_getsockopt(const u64 a[6])
 	r = 0;
 	if (level == SOL_SOCKET) {
 		switch (opt) {
-		case LX_SO_REUSEADDR: v = sf->reuseaddr; break;
+		case LX_SO_REUSEADDR:
+		case LX_SO_REUSEPORT: {
+			u32 on = 0;
+			sock_getopt(sf->s, opt == LX_SO_REUSEADDR ? SO_REUSEADDR : SO_REUSEPORT, &on);
+			v = (s32)on;
+			break;
+		}
 		case LX_SO_KEEPALIVE: v = sf->keepalive; break;
 		case LX_SO_TYPE: v = sf->type; break;
 		case LX_SO_DOMAIN: v = AF_INET; break;
@@ -990,29 +968,40 @@ out:
 /* ---- send and receive ---- */
 
 
-static long do_send(u64 fd, struct vec *v, int flags, u64 uaddr, u64 alen)
+/* The endpoint behind fd for a send or a receive: a socketpair's end
+ * (1, *fp), a socket (0, *fp and *sfp), or -EBADF, -ENOTSOCK. */
+static int endpoint(u64 fd, struct file **fp, struct sockfile **sfp)
 {
 	struct file *f = sys_file(fd);
 	if (f && f->ops == &unix_fops) {
-		long n = unix_io(f, v, true, flags);
-		file_put(f);
-		return n;
+		*fp = f;
+		return 1;
 	}
 	if (f)
 		file_put(f);
+	return sock_fd(fd, fp, sfp);
+}
+
+static long do_send(u64 fd, struct vec *v, int flags, u64 uaddr, u64 alen)
+{
+	struct file *f;
 	struct sockfile *sf;
-	long r = sock_fd(fd, &f, &sf);
+	long r = endpoint(fd, &f, &sf);
 	if (r < 0)
 		return r;
 	struct sockaddr_in4 to, *top = NULL;
-	if (flags & LX_MSG_OOB)
+	if (r == 1) {
+		r = unix_io(f, v, true, flags);
+	} else if (flags & LX_MSG_OOB) {
 		r = -EOPNOTSUPP;
-	else if (uaddr && sf->type == LX_SOCK_DGRAM) {
-		r = addr_in(uaddr, alen, &to);
-		top = &to;
+	} else {
+		if (uaddr && sf->type == LX_SOCK_DGRAM) {
+			r = addr_in(uaddr, alen, &to);
+			top = &to;
+		}
+		if (r == 0)
+			r = send_vec(f, sf, v, flags, top);
 	}
-	if (r == 0)
-		r = send_vec(f, sf, v, flags, top);
 	file_put(f);
 	return r;
 }
@@ -1020,33 +1009,47 @@ static long do_send(u64 fd, struct vec *v, int flags, u64 uaddr, u64 alen)
 static long do_recv(u64 fd, struct vec *v, int flags, struct sockaddr_in4 *from, bool *dgram,
 		    bool *trunc)
 {
-	struct file *f = sys_file(fd);
-	if (f && f->ops == &unix_fops) {
-		long n = unix_io(f, v, false, flags);
-		file_put(f);
-		*trunc = false;
-		return n;
-	}
-	if (f)
-		file_put(f);
+	struct file *f;
 	struct sockfile *sf;
-	long r = sock_fd(fd, &f, &sf);
+	long r = endpoint(fd, &f, &sf);
 	if (r < 0)
 		return r;
-	*dgram = sf->type == LX_SOCK_DGRAM;
-	if (flags & LX_MSG_OOB)
-		r = -EINVAL;   /* no urgent data is ever kept */
-	else if ((flags & LX_MSG_TRUNC) || (*dgram && (flags & LX_MSG_PEEK)))
-		r = -EINVAL;   /* not offered yet: the stack cannot peek at a datagram */
-	else
-		r = recv_vec(f, sf, v, flags, from, trunc);
+	*trunc = false;
+	if (r == 1) {
+		r = unix_io(f, v, false, flags);
+	} else {
+		*dgram = sf->type == LX_SOCK_DGRAM;
+		if (flags & LX_MSG_OOB)
+			r = -EINVAL;   /* no urgent data is ever kept */
+		else if ((flags & LX_MSG_TRUNC) || (*dgram && (flags & LX_MSG_PEEK)))
+			r = -EINVAL;   /* not offered yet: the stack cannot peek at a datagram */
+		else
+			r = recv_vec(f, sf, v, flags, from, trunc);
+	}
+	file_put(f);
+	return r;
+}
+
+/* sendmsg's and recvmsg's header and vector: 0, or the error, the
+ * descriptor's first (as Linux checks it before the vector). */
+static long msg_get(u64 fd, u64 umsg, struct lx_msghdr *m, struct vec *v)
+{
+	if (copy_from_user(m, umsg, sizeof(*m)) < 0)
+		return -EFAULT;
+	int e = vec_get(m->iov, m->iovlen, v);
+	if (e == 0)
+		return 0;
+	struct file *f = sys_file(fd);
+	if (!f)
+		return -EBADF;
+	long r = sockfile_of(f) || f->ops == &unix_fops ? e : -ENOTSOCK;
 	file_put(f);
 	return r;
 }
 
 long sys_sendto(const u64 a[6])
 {
-	struct lx_iovec one = { a[1], a[2] };
+	struct sys_iovec one = { a[1], a[2] };
 	struct vec v = { &one, 1, MIN(a[2], 0x7ffff000UL) };
 	if ((s64)a[2] < 0)
 		return -EINVAL;
@@ -1055,7 +1058,7 @@ long sys_sendto(const u64 a[6])
 
 long sys_recvfrom(const u64 a[6])
 {
-	struct lx_iovec one = { a[1], a[2] };
+	struct sys_iovec one = { a[1], a[2] };
 	struct vec v = { &one, 1, MIN(a[2], 0x7ffff000UL) };
 	struct sockaddr_in4 from = { 0, 0 };
 	bool dgram = false, trunc;
@@ -1076,39 +1079,22 @@ long sys_recvfrom(const u64 a[6])
 long sys_sendmsg(const u64 a[6])
 {
 	struct lx_msghdr m;
-	if (copy_from_user(&m, a[1], sizeof(m)) < 0)
-		return -EFAULT;
 	struct vec v;
-	int r = vec_get(m.iov, m.iovlen, &v);
-	if (r < 0) {
-		/* the descriptor is checked first */
-		struct file *f = sys_file(a[0]);
-		if (!f)
-			return -EBADF;
-		long e = sockfile_of(f) || f->ops == &unix_fops ? r : -ENOTSOCK;
-		file_put(f);
-		return e;
-	}
-	long n = do_send(a[0], &v, (int)a[2], m.name, m.namelen);
+	long r = msg_get(a[0], a[1], &m, &v);
+	if (r < 0)
+		return r;
+	r = do_send(a[0], &v, (int)a[2], m.name, m.namelen);
 	kfree((void *)v.iov);
-	return n;
+	return r;
 }
 
 long sys_recvmsg(const u64 a[6])
 {
 	struct lx_msghdr m;
-	if (copy_from_user(&m, a[1], sizeof(m)) < 0)
-		return -EFAULT;
 	struct vec v;
-	int e = vec_get(m.iov, m.iovlen, &v);
-	if (e < 0) {
-		struct file *f = sys_file(a[0]);
-		if (!f)
-			return -EBADF;
-		long r = sockfile_of(f) || f->ops == &unix_fops ? e : -ENOTSOCK;
-		file_put(f);
-		return r;
-	}
+	long e = msg_get(a[0], a[1], &m, &v);
+	if (e < 0)
+		return e;
 	struct sockaddr_in4 from = { 0, 0 };
 	bool dgram = false, trunc = false;
 	long r = do_recv(a[0], &v, (int)a[2], &from, &dgram, &trunc);
@@ -1165,10 +1151,11 @@ static unsigned unix_poll(struct file *f)
 	return m;
 }
 
-static u64 unix_events(struct file *f)
+static int unix_waitqs(struct file *f, struct waitq **out)
 {
 	struct unixpair *up = f->priv;
-	return up->rd->ops->events(up->rd) + up->wr->ops->events(up->wr);
+	int n = up->rd->ops->waitqs(up->rd, out);
+	return n + up->wr->ops->waitqs(up->wr, out + n);
 }
 
 static void unix_release(struct file *f)
@@ -1186,7 +1173,7 @@ static const struct file_ops unix_fops = {
 	.write = unix_write,
 	.release = unix_release,
 	.poll = unix_poll,
-	.events = unix_events,
+	.waitqs = unix_waitqs,
 	.stat_mode = S_IFSOCK | 0777,
 };
 

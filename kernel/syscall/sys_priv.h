@@ -11,6 +11,22 @@ typedef long (*sys_fn)(const u64 a[6]);
 /* sys_io.c */
 /* The file behind a descriptor, with a reference, or NULL (-EBADF). */
 struct file *sys_file(u64 fd);
+/* Linux's struct iovec. */
+struct sys_iovec {
+	u64 base, len;
+};
+/* n user iovecs copied into a kmalloc'd array (*out, the caller frees
+ * it) and checked as Linux checks them: -EFAULT for a bad array, -EINVAL
+ * for a negative length or total; *total is their sum, capped at one
+ * transfer's most. -ENOMEM. The caller bounds n. */
+int sys_iovecs_get(u64 uiov, u64 n, struct sys_iovec **out, u64 *total);
+/* readv/writev's core: the iovecs in turn through f's read or write until
+ * total bytes moved or a short transfer; the bytes moved, or the error of
+ * the first when none moved. */
+long sys_file_rw_iovecs(struct file *f, const struct sys_iovec *iov, u64 n, u64 total, bool write);
+/* A timespec timeout from user memory into *ns (0: NULL, *ns -1: none):
+ * 0, -EFAULT, -EINVAL (negative, or nanoseconds >= 10^9). */
+int sys_timeout(u64 uts, s64 *ns);
 long sys_read(const u64 a[6]);
 long sys_write(const u64 a[6]);
 long sys_pread64(const u64 a[6]);
@@ -155,5 +171,6 @@ long sys_getrandom(const u64 a[6]);
 long sys_rt_sigaction(const u64 a[6]);
 long sys_rt_sigprocmask(const u64 a[6]);
 long sys_rt_sigpending(const u64 a[6]);
+long sys_rt_sigtimedwait(const u64 a[6]);
 
 #endif

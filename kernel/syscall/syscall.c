@@ -116,6 +116,7 @@ static const struct sys_entry table[NR_MAX] = {
 	[302] = { sys_prlimit64, "prlimit64" },
 	[28] = { sys_madvise, "madvise" },
 	[127] = { sys_rt_sigpending, "rt_sigpending" },
+	[128] = { sys_rt_sigtimedwait, "rt_sigtimedwait" },
 	[41] = { sys_socket, "socket" },
 	[42] = { sys_connect, "connect" },
 	[43] = { sys_accept, "accept" },
