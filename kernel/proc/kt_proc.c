@@ -95,8 +95,8 @@ _Static_assert(sizeof(threads42) == 76, "threads42's jumps");
 /* a write to address 0 */
 static const u8 null_write[] = { 0x31, 0xc0, 0xc7, 0x00, 1, 0, 0, 0 }; /* movl $1, (%rax) */
 
-/* Free pages once the last process's thread is gone (it may still be on
- * its way out when proc_wait returns) and the per-CPU caches are drained. */
+/* Free pages once other threads' exits settled and the per-CPU caches are
+ * drained. */
 static u64 free_pages_settled(void)
 {
 	thread_sleep_ns(20000000);
@@ -181,6 +181,40 @@ KTEST(user_threads_freed)
 	/* 20 threads: at most one new page table for the stack slots */
 	KT_ASSERT(after + 1 >= before, "free pages %llu before, %llu after 5 threaded processes",
 		  (unsigned long long)before, (unsigned long long)after);
+}
+
+static u64 thread_slab_inuse(void)
+{
+	static struct kmem_cache_stats st[64];
+	int n = kmem_cache_stats(st, 64);
+	for (int i = 0; i < n && i < 64; i++)
+		if (strcmp(st[i].name, "thread") == 0)
+			return st[i].inuse;
+	return 0;
+}
+
+/* The exit race: a wait that returns has every thread of the process
+ * reaped, with no settling first: the kernel threads (the last thread out
+ * and its siblings ended by exit_group) and their slab objects are back
+ * the moment proc_wait returns, round after round. */
+KTEST(user_wait_after_threads_reaped)
+{
+	struct tiny t;
+	int status = -1;
+	size_t size = make_program(&t, threads42, sizeof(threads42));
+	KT_ASSERT(run(&t, size, &status) == 0, "spawn");
+	(void)free_pages_settled();
+	u64 threads_before = thread_count(), objs_before = thread_slab_inuse();
+	for (int i = 0; i < 20; i++) {
+		KT_ASSERT(run(&t, size, &status) == 0, "spawn");
+		KT_ASSERT(status == 42 << 8, "status %#x", status);
+		u64 threads = thread_count(), objs = thread_slab_inuse();
+		KT_ASSERT(threads == threads_before, "round %d: %llu kernel threads right after the "
+			  "wait, %llu before", i, (unsigned long long)threads,
+			  (unsigned long long)threads_before);
+		KT_ASSERT(objs <= objs_before, "round %d: %llu thread objects right after the wait, "
+			  "%llu before", i, (unsigned long long)objs, (unsigned long long)objs_before);
+	}
 }
 
 /* One pass over every truncation and header byte change of good. */

@@ -57,6 +57,7 @@ static void proc_setup(struct proc *p, struct uthread *ut)
 	list_init(&p->threads);
 	list_push_back(&p->threads, &ut->link);
 	p->nthreads = 1;
+	p->kthreads = 1;
 	p->vm->threads = 1;
 	waitq_init(&p->thread_wq, "proc_threads");
 	p->state = PROC_RUNNING;
@@ -259,6 +260,7 @@ static void robust_exit(struct uthread *ut)
 }
 
 static __noreturn void proc_end(struct proc *p, int status);
+static void proc_thread_reaped(void *arg);
 
 /* The calling thread leaves its process: its exit-time duties in user
  * memory, off the list, back to the kernel's tables. group: the whole
@@ -303,7 +305,7 @@ static __noreturn void thread_end(int status, bool group)
 	spin_unlock_irqrestore(&procs_lock, fl);
 	kfree(ut);
 	if (!last)
-		thread_exit();   /* p may be freed from here on */
+		thread_exit_notify(proc_thread_reaped, p);   /* p lives until then */
 	proc_end(p, status);
 }
 
@@ -332,6 +334,22 @@ static __noreturn void proc_end(struct proc *p, int status)
 			proc_free(c);
 	}
 	p->status = status;
+	spin_unlock_irqrestore(&procs_lock, fl);
+	/* the news goes out once this thread's stack, and every other
+	 * thread's, is freed (proc_thread_reaped) */
+	thread_exit_notify(proc_thread_reaped, p);
+}
+
+/* The reaper freed one of p's kernel threads; after the last, p ends for
+ * its parent: a zombie (or freed at once), SIGCHLD, waiters woken. */
+static void proc_thread_reaped(void *arg)
+{
+	struct proc *p = arg;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	if (--p->kthreads > 0) {
+		spin_unlock_irqrestore(&procs_lock, fl);
+		return;
+	}
 	struct proc *parent = p->parent;
 	bool reap_self = !parent && !p->kernel_waits;
 	if (parent) {
@@ -351,7 +369,6 @@ static __noreturn void proc_end(struct proc *p, int status)
 	spin_unlock_irqrestore(&procs_lock, fl);
 	/* p may be freed from here on */
 	waitq_wake_all(&child_wq);
-	thread_exit();
 }
 
 int proc_wait(struct proc *p)
@@ -523,6 +540,7 @@ int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_
 	}
 	list_push_back(&p->threads, &ut->link);
 	p->nthreads++;
+	p->kthreads++;
 	p->vm->threads++;
 	spin_unlock_irqrestore(&procs_lock, fl);
 	char tname[24];
@@ -533,6 +551,7 @@ int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_
 		fl = spin_lock_irqsave(&procs_lock);
 		list_remove(&ut->link);
 		p->nthreads--;
+		p->kthreads--;
 		p->vm->threads--;
 		spin_unlock_irqrestore(&procs_lock, fl);
 		kfree(ut);

@@ -37,7 +37,9 @@
  * thread list.
  *
  * Lifetime: proc_spawn returns a process whose thread already runs;
- * proc_wait waits for its end and frees it (exactly once per spawn). A
+ * proc_wait waits for its end and frees it (exactly once per spawn). The
+ * end is when the last of its kernel threads has been reaped (stack freed),
+ * not when its last thread leaves: a waiter finds everything back. A
  * forked process is freed by its parent's wait (a zombie until then), or
  * at its end when its parent went first or ignores SIGCHLD.
  */
@@ -218,6 +220,10 @@ struct proc {
 	u64 pending;              /* [atomic] process-directed signals sent, not yet taken */
 	struct list_node threads; /* [P] its live uthreads */
 	int nthreads;             /* [P] */
+	int kthreads;             /* [P] kernel threads not yet reaped (their
+				   * stacks not yet freed): it becomes a zombie
+				   * (waitable) only at 0, so a wait that returns
+				   * has every resource of it back */
 	bool exiting;             /* [P] exit_group or a fatal signal: every thread goes */
 	int exit_status;          /* [P] the status when exiting */
 	struct uthread *execing;  /* [P] a thread in execve ending the others */
