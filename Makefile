@@ -448,7 +448,7 @@ clean:
 USER_TEST_NAMES := $(basename $(notdir $(wildcard apps/tests/*.c)))
 USER_TEST_BINS := $(patsubst %,$(BUILD)/user/tests/%,$(USER_TEST_NAMES))
 # the thread tests also with glibc's static pthreads (gcc -static): tests/NAME-glibc
-USER_GLIBC_NAMES := threads futex
+USER_GLIBC_NAMES := threads futex spawn
 USER_TEST_BINS += $(patsubst %,$(BUILD)/user/tests/%-glibc,$(USER_GLIBC_NAMES))
 USER_INITRD := $(BUILD)/user/initrd.cpio
 # Debian's static busybox (package busybox-static, tools/deps.sh) and the

@@ -75,6 +75,8 @@ struct vm {
 	int threads;             /* [P] threads using it: > 1 needs shootdowns */
 	u64 mmap_top;            /* mmap places below this (the guard gap) */
 	u64 stack_lo;
+	int refs;                /* [atomic] processes holding it (clone with
+				  * CLONE_VM and without CLONE_THREAD shares it) */
 };
 
 struct vm *vm_create(void);
@@ -82,7 +84,10 @@ struct vm *vm_create(void);
  * (mmap's check and map); vm_fault and vm_poke take only [V]. */
 void vm_lock(struct vm *vm);
 void vm_unlock(struct vm *vm);
+/* Drop a reference: the last one frees the space. */
 void vm_destroy(struct vm *vm);
+/* One more process uses vm (CLONE_VM without CLONE_THREAD). */
+void vm_get(struct vm *vm);
 /* Map [start, start+len) (page-aligned, free) with zeroed pages.
  * 0, -ENOMEM, -EINVAL (W+X, outside the user half). */
 int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind kind);
@@ -230,6 +235,7 @@ struct proc {
 	struct waitq thread_wq;   /* the exec'ing thread waits here for the others */
 	struct rlimit_pair { u64 cur, max; } rlim[16]; /* [own: one setter at a time] */
 	bool rlim_set[16];        /* set by the program (else the defaults) */
+	struct vfork_done *vfork; /* [P] its parent sleeps in vfork until it execs or ends */
 };
 
 /* The process whose thread is running, or NULL in a kernel thread. */
@@ -257,8 +263,11 @@ int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *
 /* Wait for the end of p and free it; returns its wait status. */
 int proc_wait(struct proc *p);
 /* fork: a copy of the calling process, whose thread enters user mode with
- * regs; returns the child's pid, or -ENOMEM (nothing made). */
-int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid);
+ * regs; returns the child's pid, or -ENOMEM (nothing made). clone_flags:
+ * CLONE_VM shares the address space (no copy), CLONE_VFORK makes the
+ * caller sleep until the child execs or ends; the tid flags as clone's. */
+int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid,
+	      u64 tls);
 /* clone with CLONE_THREAD: a new thread of the calling process entering
  * user mode with regs (stack and TLS already set there); returns its tid
  * or -ENOMEM, -EAGAIN (the process is exiting). */
