@@ -163,6 +163,7 @@ PROC_SRCS := \
 	kernel/proc/elf.c \
 	kernel/proc/proc.c \
 	kernel/proc/init.c \
+	kernel/proc/procfs.c \
 	kernel/proc/kt_proc.c
 
 SYSCALL_SRCS := \

@@ -1223,7 +1223,7 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", "")
                  ("files", ""), ("pipe", ""), ("procs", ""),
                  ("threads", ""), ("threads", "", 1), ("threads-glibc", ""),
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
-                 ("futex-glibc", ""), ("spawn", ""), ("spawn-glibc", ""), ("spawn", "", 1),
+                 ("futex-glibc", ""), ("spawn", ""), ("spawn-glibc", ""), ("spawn", "", 1), ("procfs", ""),
                  ("sockets", ""), ("epoll", ""),
                  ("sh/busybox-c.sh", ""), ("sh/busybox-script.sh", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard")]
 LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")

@@ -317,15 +317,18 @@ __noreturn void proc_thread_exit(int status) { thread_end(status, false); }
  * its parent. */
 static __noreturn void proc_end(struct proc *p, int status)
 {
+	/* under [P]: /proc takes its own reference to the space there */
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	struct vm *vm = p->vm;
 	p->vm = NULL;
+	spin_unlock_irqrestore(&procs_lock, fl);
 	vm_destroy(vm);
 	vfork_release(p);   /* a parent in vfork goes on */
 	proc_files_free(p);
 	char what[48];
 	describe_status(status, what, sizeof(what));
 	pr_info("proc: pid %d (%s) %s", p->pid, p->name, what);
-	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	fl = spin_lock_irqsave(&procs_lock);
 	/* orphans: nobody will wait for them; the ended ones go now */
 	while (!list_empty(&p->children)) {
 		struct proc *c = list_entry(p->children.next, struct proc, sibling);
@@ -685,6 +688,7 @@ static bool resolve_fault(u64 addr, bool write, bool exec)
 void proc_init(void)
 {
 	waitq_init(&child_wq, "proc_child");
+	procfs_init();
 	arch_set_user_pf_resolver(resolve_fault);
 	arch_set_user_return_hook(signal_on_user_return);
 	vfs_interrupted = proc_signal_pending;

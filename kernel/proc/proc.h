@@ -163,6 +163,11 @@ int fd_install(struct fdtable *t, int min, struct file *f, bool cloexec);
 /* The file behind fd with a reference for the caller, or NULL. */
 struct file *fd_get(struct fdtable *t, u64 fd);
 int fd_close(struct fdtable *t, u64 fd);
+/* Is fd open? fn (unless NULL) looks at its file under [F]: it must not
+ * sleep nor keep the pointer (/proc's fd links). */
+bool fd_peek(struct fdtable *t, u64 fd, void (*fn)(struct file *f, void *arg), void *arg);
+/* /proc (procfs.c), mounted at boot. */
+void procfs_init(void);
 /* dup2/dup3's core: newfd takes f (the table's reference now); the file
  * it named before is closed. */
 void fd_replace(struct fdtable *t, u64 newfd, struct file *f, bool cloexec);
