@@ -459,8 +459,9 @@ USER_SCRIPTS := $(wildcard apps/tests/sh/*.sh)
 # a link in /bin for each of its applets (as `busybox --install -s /bin`)
 BUSYBOX_APPLETS := $(filter-out busybox,$(if $(wildcard $(BUSYBOX)),$(shell $(BUSYBOX) --list)))
 # the device nodes programs expect, for the Linux guest (whose initramfs
-# has only /dev/console); Caboose makes the same ones itself
-USER_DEV_NODES := dev/console=@chr:5:1:0600 dev/null=@chr:1:3:0666 dev/zero=@chr:1:5:0666 \
+# has only /dev/console); Caboose makes the same ones itself; and an empty
+# /proc, where Caboose mounts its own and Linux's programs may mount one
+USER_DEV_NODES := proc=@dir dev/console=@chr:5:1:0600 dev/null=@chr:1:3:0666 dev/zero=@chr:1:5:0666 \
 	dev/urandom=@chr:1:9:0666
 
 $(BUILD)/user/tests/%: apps/tests/%.c Makefile

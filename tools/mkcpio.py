@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Write a newc cpio archive (the initial archive Caboose and Linux unpack).
 
-Usage: mkcpio.py OUT NAME=FILE|NAME=@chr:MAJOR:MINOR:MODE|NAME=@lnk:TARGET ...
+Usage: mkcpio.py OUT NAME=FILE|NAME=@chr:MAJOR:MINOR:MODE|NAME=@lnk:TARGET|NAME=@dir ...
 
 NAME is the path inside the archive (e.g. tests/hello), FILE the host file;
 @chr:1:3:0666 makes a character device node instead (dev/null), which Linux
 creates as it unpacks the archive (Caboose makes its own /dev nodes);
-@lnk:TARGET a symbolic link (bin/cat=@lnk:busybox).
+@lnk:TARGET a symbolic link (bin/cat=@lnk:busybox); @dir an empty
+directory (proc=@dir: where Linux's programs mount /proc).
 Parent directories get entries of their own (mode 0755), files keep their
 executable bit; owners are root and times zero, so the archive depends only
 on its contents.  Python standard library only (a fresh machine has no cpio).
@@ -42,6 +43,9 @@ def main():
         parts = name.split("/")
         for i in range(1, len(parts)):
             dirs.add("/".join(parts[:i]))
+        if path == "@dir":
+            dirs.add(name)
+            continue
         entries.append((name, path))
     data = bytearray()
     ino = 1
