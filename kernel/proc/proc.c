@@ -688,6 +688,7 @@ static bool resolve_fault(u64 addr, bool write, bool exec)
 void proc_init(void)
 {
 	waitq_init(&child_wq, "proc_child");
+	futex_init();
 	procfs_init();
 	arch_set_user_pf_resolver(resolve_fault);
 	arch_set_user_return_hook(signal_on_user_return);

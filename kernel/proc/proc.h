@@ -335,6 +335,8 @@ long futex_call(u64 uaddr, u64 op, u64 val, u64 utime, u64 uaddr2, u64 val3);
 /* Wake up to n waiters on the private futex at uaddr of vm (thread exit's
  * clear_child_tid, robust futexes). */
 int futex_wake_vm(struct vm *vm, u64 uaddr, int n);
+/* Boot: the futex hash's buckets. */
+void futex_init(void);
 /* Counts for tests: waiters queued now. */
 int futex_waiters(void);
 /* Boot: the fault handler; and the init= programs (after the system is
