@@ -166,6 +166,7 @@ PROC_SRCS := \
 	kernel/proc/vdso_image.S \
 	kernel/proc/proc.c \
 	kernel/proc/init.c \
+	kernel/proc/procfs.c \
 	kernel/proc/kt_proc.c
 
 SYSCALL_SRCS := \
@@ -468,7 +469,7 @@ clean:
 USER_TEST_NAMES := $(basename $(notdir $(wildcard apps/tests/*.c)))
 USER_TEST_BINS := $(patsubst %,$(BUILD)/user/tests/%,$(USER_TEST_NAMES))
 # the thread tests also with glibc's static pthreads (gcc -static): tests/NAME-glibc
-USER_GLIBC_NAMES := threads futex
+USER_GLIBC_NAMES := threads futex spawn
 USER_TEST_BINS += $(patsubst %,$(BUILD)/user/tests/%-glibc,$(USER_GLIBC_NAMES))
 # small test programs also linked dynamically against glibc (gcc without
 # -static): tests/NAME-dyn, run by the libc6 the next list brings
@@ -491,8 +492,9 @@ USER_SCRIPTS := $(wildcard apps/tests/sh/*.sh)
 # a link in /bin for each of its applets (as `busybox --install -s /bin`)
 BUSYBOX_APPLETS := $(filter-out busybox,$(if $(wildcard $(BUSYBOX)),$(shell $(BUSYBOX) --list)))
 # the device nodes programs expect, for the Linux guest (whose initramfs
-# has only /dev/console); Caboose makes the same ones itself
-USER_DEV_NODES := dev/console=@chr:5:1:0600 dev/null=@chr:1:3:0666 dev/zero=@chr:1:5:0666 \
+# has only /dev/console); Caboose makes the same ones itself; and an empty
+# /proc, where Caboose mounts its own and Linux's programs may mount one
+USER_DEV_NODES := proc=@dir dev/console=@chr:5:1:0600 dev/null=@chr:1:3:0666 dev/zero=@chr:1:5:0666 \
 	dev/urandom=@chr:1:9:0666
 
 $(BUILD)/user/tests/%: apps/tests/%.c apps/tests/show.h Makefile

@@ -238,6 +238,9 @@ int vfs_truncate(struct inode *ino, u64 size);
  * caller kfree()s it. -ENOEXEC style errors through *err. */
 u8 *vfs_read_all(struct file *f, size_t max, size_t *size, int *err);
 
+/* Directories opened for getdents (any file system's, /proc's too). */
+extern const struct file_ops vfs_dir_fops;
+
 /* Devices behind character nodes (fs/dev.c): the file ops of a node's
  * rdev, or NULL (-ENXIO on open). */
 const struct file_ops *dev_fops(u32 rdev);

@@ -14,8 +14,6 @@ void vfs_inode_died(void);
 static inline bool vfs_signalled(void) { return vfs_interrupted && vfs_interrupted(); }
 /* A page of zeros (holes of files, /dev/zero). */
 extern const u8 vfs_zero_page[PAGE_SIZE];
-/* Directories opened for getdents. */
-extern const struct file_ops vfs_dir_fops;
 
 /* memfs.c: the RAM file system */
 #define MEMFS_FILE_MAX (256UL << 20)   /* a file's size: 256 MiB */

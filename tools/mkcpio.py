@@ -7,7 +7,8 @@ NAME is the path inside the archive (e.g. tests/hello), FILE the host file;
 @chr:1:3:0666 makes a character device node instead (dev/null), which Linux
 creates as it unpacks the archive (Caboose makes its own /dev nodes);
 @lnk:TARGET a symbolic link (bin/cat=@lnk:busybox); @dir an (empty)
-directory, mode 0755 or MODE in octal (tmp=@dir:1777); @LIST reads more
+directory, mode 0755 or MODE in octal (tmp=@dir:1777, proc=@dir: where
+Linux's programs mount /proc); @LIST reads more
 NAME=... specs from the file LIST, one a line (tools/debroot.py writes one).
 Parent directories get entries of their own (mode 0755), files keep their
 executable bit; owners are root and times zero, so the archive depends only

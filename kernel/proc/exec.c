@@ -199,7 +199,11 @@ int proc_execve(const char *path, const char *const *argv, const char *const *en
 	p->vm = vm;
 	arch_user_exec(&ut->user, vm->root);
 	irq_enable();
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	old->threads--;   /* a vfork child's old space is its parent's */
+	spin_unlock_irqrestore(&procs_lock, fl);
 	vm_destroy(old);
+	vfork_release(p);
 	fdtable_close_on_exec(p->fds);
 	for (int i = 0; i < PROC_NSIG; i++) {
 		if (p->sigact[i].handler != SIG_IGN)

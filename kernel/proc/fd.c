@@ -112,6 +112,18 @@ struct file *fd_get(struct fdtable *t, u64 fd)
 	return f;
 }
 
+bool fd_peek(struct fdtable *t, u64 fd, void (*fn)(struct file *f, void *arg), void *arg)
+{
+	if (fd >= FD_MAX)
+		return false;
+	unsigned long fl = spin_lock_irqsave(&t->lock);
+	struct file *f = t->files[fd];
+	if (f && fn)
+		fn(f, arg);
+	spin_unlock_irqrestore(&t->lock, fl);
+	return f != NULL;
+}
+
 int fd_close(struct fdtable *t, u64 fd)
 {
 	if (fd >= FD_MAX)

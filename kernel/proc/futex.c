@@ -5,12 +5,16 @@
  *
  * Every mapping is private (no shared memory yet), so a futex is named by
  * its address space and address, with or without FUTEX_PRIVATE_FLAG, as
- * Linux names private mappings' futexes. Waiters hang in a hash of lists
- * under one lock [X]; each sleeps on a wait queue of its own (on its
- * stack) which a waker signals under [X] after taking it off the list, so
- * a waiter that returns has nothing of it left in another's hands. The
- * value check and the queueing happen under [X], and a waker changes the
- * word before it takes [X]: no wakeup is lost.
+ * Linux names private mappings' futexes (processes sharing a space with
+ * CLONE_VM share its futexes too). Waiters hang in a hash of lists, each
+ * bucket under a lock of its own [X] (futexes in different buckets never
+ * contend); each waiter sleeps on a wait queue of its own (on its stack)
+ * which a waker signals under [X] after taking it off the list, so a
+ * waiter that returns has nothing of it left in another's hands. The value
+ * check and the queueing happen under [X], and a waker changes the word
+ * before it takes [X]: no wakeup is lost. REQUEUE moves waiters between
+ * two buckets holding both locks (the lower address first); a waiter
+ * finds its current bucket through w->b, which changes only under both.
  *
  * Operations: WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE,
  * with FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME (BITSET waits only, as
@@ -38,8 +42,14 @@
 #define FUTEX_BITSET_ANY      0xffffffffu
 #define FUTEX_BUCKETS         64
 
+struct futex_bucket {
+	spinlock_t lock;          /* [X] */
+	struct list_node waiters; /* [X] */
+};
+
 struct futex_waiter {
 	struct list_node link;   /* [X] in its bucket */
+	struct futex_bucket *b;  /* [X] (both buckets' for REQUEUE to change it) */
 	struct vm *vm;           /* [X] the key: space and address */
 	u64 uaddr;               /* [X] (REQUEUE changes it) */
 	u32 bitset;
@@ -47,25 +57,38 @@ struct futex_waiter {
 	struct waitq wq;
 };
 
-static spinlock_t futex_lock = SPINLOCK_INIT("futex");   /* [X] */
-static struct list_node buckets[FUTEX_BUCKETS];           /* [X] */
-static bool buckets_ready;                                /* [X] */
-static int nwaiters;                                      /* [X] */
+static struct futex_bucket buckets[FUTEX_BUCKETS];
+static int nwaiters;                                      /* [atomic] */
 static u64 futex_waits, futex_wakes, futex_unsupported;   /* [atomic] */
 KCOUNTER_VAR("futex.waits", "calls", futex_waits);
 KCOUNTER_VAR("futex.wakes", "threads", futex_wakes);
 KCOUNTER_VAR("futex.unsupported", "calls", futex_unsupported);
 
-static struct list_node *bucket(struct vm *vm, u64 uaddr)
+void futex_init(void)
 {
-	if (!buckets_ready) {
-		for (int i = 0; i < FUTEX_BUCKETS; i++)
-			list_init(&buckets[i]);
-		buckets_ready = true;
+	for (int i = 0; i < FUTEX_BUCKETS; i++) {
+		spin_init(&buckets[i].lock, "futex");
+		list_init(&buckets[i].waiters);
 	}
+}
+
+static struct futex_bucket *bucket(struct vm *vm, u64 uaddr)
+{
 	u64 h = (uaddr >> 2) ^ ((u64)(uptr)vm >> 6);
 	h ^= h >> 17;
 	return &buckets[h % FUTEX_BUCKETS];
+}
+
+/* Lock the bucket w is in now (REQUEUE may move it meanwhile). */
+static struct futex_bucket *lock_waiter(struct futex_waiter *w, unsigned long *fl)
+{
+	for (;;) {
+		struct futex_bucket *b = READ_ONCE(w->b);
+		*fl = spin_lock_irqsave(&b->lock);
+		if (READ_ONCE(w->b) == b)
+			return b;
+		spin_unlock_irqrestore(&b->lock, *fl);
+	}
 }
 
 /* [X] held: wake up to n waiters on (vm, uaddr) whose bitset meets mask;
@@ -73,14 +96,14 @@ static struct list_node *bucket(struct vm *vm, u64 uaddr)
 static int wake_locked(struct vm *vm, u64 uaddr, int n, u32 mask)
 {
 	int woken = 0;
-	struct list_node *b = bucket(vm, uaddr), *it = b->next;
+	struct list_node *b = &bucket(vm, uaddr)->waiters, *it = b->next;
 	while (it != b && woken < n) {
 		struct futex_waiter *w = list_entry(it, struct futex_waiter, link);
 		it = it->next;
 		if (w->vm != vm || w->uaddr != uaddr || !(w->bitset & mask))
 			continue;
 		list_remove(&w->link);
-		nwaiters--;
+		__atomic_sub_fetch(&nwaiters, 1, __ATOMIC_RELAXED);
 		w->woken = true;
 		waitq_wake_all(&w->wq);
 		woken++;
@@ -91,18 +114,16 @@ static int wake_locked(struct vm *vm, u64 uaddr, int n, u32 mask)
 
 int futex_wake_vm(struct vm *vm, u64 uaddr, int n)
 {
-	unsigned long fl = spin_lock_irqsave(&futex_lock);
+	struct futex_bucket *b = bucket(vm, uaddr);
+	unsigned long fl = spin_lock_irqsave(&b->lock);
 	int r = wake_locked(vm, uaddr, n, FUTEX_BITSET_ANY);
-	spin_unlock_irqrestore(&futex_lock, fl);
+	spin_unlock_irqrestore(&b->lock, fl);
 	return r;
 }
 
 int futex_waiters(void)
 {
-	unsigned long fl = spin_lock_irqsave(&futex_lock);
-	int n = nwaiters;
-	spin_unlock_irqrestore(&futex_lock, fl);
-	return n;
+	return __atomic_load_n(&nwaiters, __ATOMIC_RELAXED);
 }
 
 /* deadline: arch_clock_ns() time, or 0 for none */
@@ -114,19 +135,20 @@ static long futex_wait(struct vm *vm, u64 uaddr, u32 val, u64 deadline, u32 bits
 	/* fault the page in before [X]; the read under it then finds it */
 	if (copy_from_user(&cur, uaddr, sizeof(cur)) < 0)
 		return -EFAULT;
-	struct futex_waiter w = { .vm = vm, .uaddr = uaddr, .bitset = bitset };
+	struct futex_bucket *b = bucket(vm, uaddr);
+	struct futex_waiter w = { .b = b, .vm = vm, .uaddr = uaddr, .bitset = bitset };
 	waitq_init(&w.wq, "futex");
-	unsigned long fl = spin_lock_irqsave(&futex_lock);
+	unsigned long fl = spin_lock_irqsave(&b->lock);
 	if (copy_from_user(&cur, uaddr, sizeof(cur)) < 0) {
-		spin_unlock_irqrestore(&futex_lock, fl);
+		spin_unlock_irqrestore(&b->lock, fl);
 		return -EFAULT;
 	}
 	if (cur != val) {
-		spin_unlock_irqrestore(&futex_lock, fl);
+		spin_unlock_irqrestore(&b->lock, fl);
 		return -EAGAIN;
 	}
-	list_push_back(bucket(vm, uaddr), &w.link);
-	nwaiters++;
+	list_push_back(&b->waiters, &w.link);
+	__atomic_add_fetch(&nwaiters, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&futex_waits, 1, __ATOMIC_RELAXED);
 	long r = 0;
 	for (;;) {
@@ -143,18 +165,18 @@ static long futex_wait(struct vm *vm, u64 uaddr, u32 val, u64 deadline, u32 bits
 		if (r) {
 			wait_finish(&w.wq, &me);
 			list_remove(&w.link);
-			nwaiters--;
+			__atomic_sub_fetch(&nwaiters, 1, __ATOMIC_RELAXED);
 			break;
 		}
-		spin_unlock_irqrestore(&futex_lock, fl);
+		spin_unlock_irqrestore(&b->lock, fl);
 		if (deadline)
 			wait_block_until(&w.wq, deadline);
 		else
 			wait_block(&w.wq);
 		wait_finish(&w.wq, &me);
-		fl = spin_lock_irqsave(&futex_lock);
+		b = lock_waiter(&w, &fl);
 	}
-	spin_unlock_irqrestore(&futex_lock, fl);
+	spin_unlock_irqrestore(&b->lock, fl);
 	return r;
 }
 
@@ -172,13 +194,18 @@ static long futex_requeue(struct vm *vm, u64 uaddr, u64 uaddr2, s32 nr_wake, s32
 	u32 cur;
 	if (cmp && copy_from_user(&cur, uaddr, sizeof(cur)) < 0)
 		return -EFAULT;
-	unsigned long fl = spin_lock_irqsave(&futex_lock);
+	struct futex_bucket *b1 = bucket(vm, uaddr), *b2 = bucket(vm, uaddr2);
+	struct futex_bucket *first = b1 < b2 ? b1 : b2, *second = b1 < b2 ? b2 : b1;
+	unsigned long fl = spin_lock_irqsave(&first->lock);
+	if (second != first)
+		spin_lock(&second->lock);
+	long r;
 	if (cmp && (copy_from_user(&cur, uaddr, sizeof(cur)) < 0 || cur != val3)) {
-		spin_unlock_irqrestore(&futex_lock, fl);
-		return cur != val3 ? -EAGAIN : -EFAULT;
+		r = cur != val3 ? -EAGAIN : -EFAULT;
+		goto out;
 	}
 	int done = wake_locked(vm, uaddr, nr_wake, FUTEX_BITSET_ANY);
-	struct list_node *b = bucket(vm, uaddr), *b2 = bucket(vm, uaddr2), *it = b->next;
+	struct list_node *b = &b1->waiters, *it = b->next;
 	int moved = 0;
 	while (it != b && moved < nr_requeue) {
 		struct futex_waiter *w = list_entry(it, struct futex_waiter, link);
@@ -187,11 +214,16 @@ static long futex_requeue(struct vm *vm, u64 uaddr, u64 uaddr2, s32 nr_wake, s32
 			continue;
 		list_remove(&w->link);
 		w->uaddr = uaddr2;
-		list_push_back(b2, &w->link);
+		WRITE_ONCE(w->b, b2);
+		list_push_back(&b2->waiters, &w->link);
 		moved++;
 	}
-	spin_unlock_irqrestore(&futex_lock, fl);
-	return done + moved;
+	r = done + moved;
+out:
+	if (second != first)
+		spin_unlock(&second->lock);
+	spin_unlock_irqrestore(&first->lock, fl);
+	return r;
 }
 
 struct kts {
@@ -254,9 +286,10 @@ long futex_call(u64 uaddr, u64 op, u64 val, u64 utime, u64 uaddr2, u64 val3)
 			return -EFAULT;
 		s32 n = (s32)val;
 		/* as Linux's loop, which counts after each wake: 0 or less wakes one */
-		unsigned long fl = spin_lock_irqsave(&futex_lock);
+		struct futex_bucket *b = bucket(vm, uaddr);
+		unsigned long fl = spin_lock_irqsave(&b->lock);
 		int r = wake_locked(vm, uaddr, n <= 0 ? 1 : n, mask);
-		spin_unlock_irqrestore(&futex_lock, fl);
+		spin_unlock_irqrestore(&b->lock, fl);
 		return r;
 	}
 	case FUTEX_REQUEUE:

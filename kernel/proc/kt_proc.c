@@ -92,11 +92,42 @@ static const u8 threads42[] = {
 };
 _Static_assert(sizeof(threads42) == 76, "threads42's jumps");
 
+/* vfork as posix_spawn asks for it: clone(CLONE_VM|CLONE_VFORK|SIGCHLD)
+ * with no stack of its own; the child ends with exit(7) at once (the
+ * parent sleeps meanwhile, so the shared stack is the child's), the parent
+ * waits for it (wait4(-1, rsp - 16)) and exits with its code + 35: 42. */
+static const u8 vfork42[] = {
+	0xbf, 0x11, 0x41, 0, 0,                 /* 0: mov edi, 0x4111 */
+	0x31, 0xf6,                             /* 5: xor esi, esi */
+	0x31, 0xd2,                             /* 7: xor edx, edx */
+	0x4d, 0x31, 0xd2,                       /* 9: xor r10, r10 */
+	0x4d, 0x31, 0xc0,                       /* 12: xor r8, r8 */
+	0xb8, 56, 0, 0, 0,                      /* 15: mov eax, 56 (clone) */
+	0x0f, 0x05,                             /* 20: syscall */
+	0x85, 0xc0,                             /* 22: test eax, eax */
+	0x74, 39,                               /* 24: jz 65 (the child) */
+	0xbf, 0xff, 0xff, 0xff, 0xff,           /* 26: mov edi, -1 */
+	0x48, 0x8d, 0x74, 0x24, 0xf0,           /* 31: lea rsi, [rsp - 16] */
+	0x31, 0xd2,                             /* 36: xor edx, edx */
+	0x4d, 0x31, 0xd2,                       /* 38: xor r10, r10 */
+	0xb8, 61, 0, 0, 0,                      /* 41: mov eax, 61 (wait4) */
+	0x0f, 0x05,                             /* 46: syscall */
+	0x8b, 0x7c, 0x24, 0xf0,                 /* 48: mov edi, [rsp - 16] */
+	0xc1, 0xef, 0x08,                       /* 52: shr edi, 8 */
+	0x83, 0xc7, 35,                         /* 55: add edi, 35 */
+	0xb8, 0xe7, 0, 0, 0,                    /* 58: mov eax, 231 (exit_group) */
+	0x0f, 0x05,                             /* 63: syscall */
+	0xbf, 7, 0, 0, 0,                       /* 65: mov edi, 7 */
+	0xb8, 60, 0, 0, 0,                      /* 70: mov eax, 60 (exit) */
+	0x0f, 0x05,                             /* 75: syscall */
+};
+_Static_assert(sizeof(vfork42) == 77, "vfork42's jump");
+
 /* a write to address 0 */
 static const u8 null_write[] = { 0x31, 0xc0, 0xc7, 0x00, 1, 0, 0, 0 }; /* movl $1, (%rax) */
 
-/* Free pages once the last process's thread is gone (it may still be on
- * its way out when proc_wait returns) and the per-CPU caches are drained. */
+/* Free pages once other threads' exits settled and the per-CPU caches are
+ * drained. */
 static u64 free_pages_settled(void)
 {
 	thread_sleep_ns(20000000);
@@ -180,6 +211,65 @@ KTEST(user_threads_freed)
 		  (unsigned long long)objs_after);
 	/* 20 threads: at most one new page table for the stack slots */
 	KT_ASSERT(after + 1 >= before, "free pages %llu before, %llu after 5 threaded processes",
+		  (unsigned long long)before, (unsigned long long)after);
+}
+
+static u64 thread_slab_inuse(void)
+{
+	static struct kmem_cache_stats st[64];
+	int n = kmem_cache_stats(st, 64);
+	for (int i = 0; i < n && i < 64; i++)
+		if (strcmp(st[i].name, "thread") == 0)
+			return st[i].inuse;
+	return 0;
+}
+
+/* The exit race: a wait that returns has every thread of the process
+ * reaped, with no settling first: the kernel threads (the last thread out
+ * and its siblings ended by exit_group) and their slab objects are back
+ * the moment proc_wait returns, round after round. */
+KTEST(user_wait_after_threads_reaped)
+{
+	struct tiny t;
+	int status = -1;
+	size_t size = make_program(&t, threads42, sizeof(threads42));
+	KT_ASSERT(run(&t, size, &status) == 0, "spawn");
+	(void)free_pages_settled();
+	u64 threads_before = thread_count(), objs_before = thread_slab_inuse();
+	for (int i = 0; i < 20; i++) {
+		KT_ASSERT(run(&t, size, &status) == 0, "spawn");
+		KT_ASSERT(status == 42 << 8, "status %#x", status);
+		u64 threads = thread_count(), objs = thread_slab_inuse();
+		KT_ASSERT(threads == threads_before, "round %d: %llu kernel threads right after the "
+			  "wait, %llu before", i, (unsigned long long)threads,
+			  (unsigned long long)threads_before);
+		KT_ASSERT(objs <= objs_before, "round %d: %llu thread objects right after the wait, "
+			  "%llu before", i, (unsigned long long)objs, (unsigned long long)objs_before);
+	}
+}
+
+/* A vfork child shares its parent's space (a reference, not a copy): the
+ * parent sees its status, and after ten rounds the pages, slab objects and
+ * kernel threads are all back (no space freed twice, none kept). */
+KTEST(user_vfork_shared_space_freed)
+{
+	struct tiny t;
+	int status = -1;
+	size_t size = make_program(&t, vfork42, sizeof(vfork42));
+	KT_ASSERT(run(&t, size, &status) == 0, "spawn");
+	KT_ASSERT(status == 42 << 8, "status %#x (the child's exit code + 35 expected: 42)", status);
+	u64 before = free_pages_settled(), objs_before = slab_inuse();
+	u64 threads_before = thread_count();
+	for (int i = 0; i < 10; i++) {
+		KT_ASSERT(run(&t, size, &status) == 0, "spawn");
+		KT_ASSERT(status == 42 << 8, "round %d: status %#x", i, status);
+	}
+	u64 after = free_pages_settled(), objs_after = slab_inuse();
+	KT_ASSERT(thread_count() == threads_before, "kernel threads: %llu before, %llu after",
+		  (unsigned long long)threads_before, (unsigned long long)thread_count());
+	KT_ASSERT(objs_after <= objs_before, "slab objects in use: %llu before, %llu after 10 "
+		  "vforks", (unsigned long long)objs_before, (unsigned long long)objs_after);
+	KT_ASSERT(after + 1 >= before, "free pages %llu before, %llu after 10 vforks",
 		  (unsigned long long)before, (unsigned long long)after);
 }
 

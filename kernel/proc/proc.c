@@ -57,7 +57,7 @@ static void proc_setup(struct proc *p, struct uthread *ut)
 	list_init(&p->threads);
 	list_push_back(&p->threads, &ut->link);
 	p->nthreads = 1;
-	p->vm->threads = 1;
+	p->kthreads = 1;
 	waitq_init(&p->thread_wq, "proc_threads");
 	p->state = PROC_RUNNING;
 }
@@ -178,6 +178,7 @@ static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
 	p->vm = vm;
 	arch_user_init(&ut->user, p->vm->root);
 	proc_setup(p, ut);
+	vm->threads = 1;
 	size_t n = strnlen(name, sizeof(p->name) - 1);
 	memcpy(p->name, name, n);
 	p->kernel_waits = true;
@@ -263,6 +264,7 @@ static void robust_exit(struct uthread *ut)
 }
 
 static __noreturn void proc_end(struct proc *p, int status);
+static void proc_thread_reaped(void *arg);
 
 /* The calling thread leaves its process: its exit-time duties in user
  * memory, off the list, back to the kernel's tables. group: the whole
@@ -307,7 +309,7 @@ static __noreturn void thread_end(int status, bool group)
 	spin_unlock_irqrestore(&procs_lock, fl);
 	kfree(ut);
 	if (!last)
-		thread_exit();   /* p may be freed from here on */
+		thread_exit_notify(proc_thread_reaped, p);   /* p lives until then */
 	proc_end(p, status);
 }
 
@@ -319,14 +321,18 @@ __noreturn void proc_thread_exit(int status) { thread_end(status, false); }
  * its parent. */
 static __noreturn void proc_end(struct proc *p, int status)
 {
+	/* under [P]: /proc takes its own reference to the space there */
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	struct vm *vm = p->vm;
 	p->vm = NULL;
+	spin_unlock_irqrestore(&procs_lock, fl);
 	vm_destroy(vm);
+	vfork_release(p);   /* a parent in vfork goes on */
 	proc_files_free(p);
 	char what[48];
 	describe_status(status, what, sizeof(what));
 	pr_info("proc: pid %d (%s) %s", p->pid, p->name, what);
-	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	fl = spin_lock_irqsave(&procs_lock);
 	/* orphans: nobody will wait for them; the ended ones go now */
 	while (!list_empty(&p->children)) {
 		struct proc *c = list_entry(p->children.next, struct proc, sibling);
@@ -336,6 +342,22 @@ static __noreturn void proc_end(struct proc *p, int status)
 			proc_free(c);
 	}
 	p->status = status;
+	spin_unlock_irqrestore(&procs_lock, fl);
+	/* the news goes out once this thread's stack, and every other
+	 * thread's, is freed (proc_thread_reaped) */
+	thread_exit_notify(proc_thread_reaped, p);
+}
+
+/* The reaper freed one of p's kernel threads; after the last, p ends for
+ * its parent: a zombie (or freed at once), SIGCHLD, waiters woken. */
+static void proc_thread_reaped(void *arg)
+{
+	struct proc *p = arg;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	if (--p->kthreads > 0) {
+		spin_unlock_irqrestore(&procs_lock, fl);
+		return;
+	}
 	struct proc *parent = p->parent;
 	bool reap_self = !parent && !p->kernel_waits;
 	if (parent) {
@@ -355,7 +377,6 @@ static __noreturn void proc_end(struct proc *p, int status)
 	spin_unlock_irqrestore(&procs_lock, fl);
 	/* p may be freed from here on */
 	waitq_wake_all(&child_wq);
-	thread_exit();
 }
 
 int proc_wait(struct proc *p)
@@ -415,6 +436,41 @@ int proc_wait_child(int pid, bool nohang, int *status)
 
 /* ---- fork ---- */
 
+/* A parent sleeping in vfork (clone with CLONE_VFORK) until its child
+ * execs or ends. It lives on the parent's stack: the child's pointer to
+ * it is cleared under [P] by whoever goes first. */
+struct vfork_done {
+	struct waitq wq;
+	bool done;
+};
+
+void vfork_release(struct proc *c)
+{
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct vfork_done *vd = c->vfork;
+	c->vfork = NULL;
+	if (vd) {
+		vd->done = true;
+		waitq_wake_all(&vd->wq);   /* under [P]: the parent cannot leave first */
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+}
+
+static void vfork_wait(struct proc *parent, struct vfork_done *vd)
+{
+	wait_event(&vd->wq, READ_ONCE(vd->done) || READ_ONCE(parent->exiting));
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	if (!vd->done) {   /* exit_group: the child keeps running without us */
+		struct list_node *n;
+		list_for_each(n, &parent->children) {
+			struct proc *c = list_entry(n, struct proc, sibling);
+			if (c->vfork == vd)
+				c->vfork = NULL;
+		}
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+}
+
 static void fork_thread(void *arg)
 {
 	struct uthread *ut = arg;
@@ -427,7 +483,8 @@ static void fork_thread(void *arg)
 	arch_user_resume(&regs);
 }
 
-int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid)
+int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid,
+	      u64 tls)
 {
 	struct uthread *self = uthread_current();
 	struct proc *parent = self->proc;
@@ -437,7 +494,12 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 		kfree(c);
 		return -ENOMEM;
 	}
-	c->vm = vm_clone(parent->vm);
+	if (clone_flags & CLONE_VM) {   /* one space, as posix_spawn's child */
+		vm_get(parent->vm);
+		c->vm = parent->vm;
+	} else {
+		c->vm = vm_clone(parent->vm);
+	}
 	c->fds = fdtable_copy(parent->fds);
 	if (!c->vm || !c->fds) {
 		if (c->vm)
@@ -450,8 +512,17 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 	}
 	/* the calling thread alone goes on in the child */
 	arch_user_fork(&ut->user, &self->user, c->vm->root);
+	if (clone_flags & CLONE_SETTLS)
+		ut->user.fs_base = tls;
 	proc_setup(c, ut);
+	struct vfork_done vd;
+	if (clone_flags & CLONE_VFORK) {
+		waitq_init(&vd.wq, "vfork");
+		vd.done = false;
+		c->vfork = &vd;
+	}
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	c->vm->threads++;   /* 0 before for its own copy */
 	vfs_iget(parent->cwd);
 	c->cwd = parent->cwd;
 	memcpy(c->sigact, parent->sigact, sizeof(c->sigact));
@@ -466,7 +537,9 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 	ut->start_regs.rax = 0;   /* the child's fork returns 0 */
 	/* glibc's fork: the child's tid in its own copy of the thread block */
 	u32 tid = (u32)c->pid;
-	if ((clone_flags & CLONE_CHILD_SETTID) && vm_poke(c->vm, child_tid, &tid, sizeof(tid)) < 0)
+	if ((clone_flags & CLONE_CHILD_SETTID) && (clone_flags & CLONE_VM))
+		(void)copy_to_user(child_tid, &tid, sizeof(tid));   /* one space: as a thread's */
+	else if ((clone_flags & CLONE_CHILD_SETTID) && vm_poke(c->vm, child_tid, &tid, sizeof(tid)) < 0)
 		pr_info("proc: pid %d: clone's child tid pointer is bad: not written", parent->pid);
 	if (clone_flags & CLONE_CHILD_CLEARTID)
 		ut->clear_child_tid = child_tid;
@@ -485,6 +558,7 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 		fl = spin_lock_irqsave(&procs_lock);
 		list_remove(&c->sibling);
 		list_remove(&c->link);
+		c->vm->threads--;
 		spin_unlock_irqrestore(&procs_lock, fl);
 		vm_destroy(c->vm);
 		proc_files_free(c);
@@ -493,6 +567,8 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 		return -ENOMEM;
 	}
 	thread_put(t);
+	if (clone_flags & CLONE_VFORK)
+		vfork_wait(parent, &vd);
 	return pid;
 }
 
@@ -527,6 +603,7 @@ int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_
 	}
 	list_push_back(&p->threads, &ut->link);
 	p->nthreads++;
+	p->kthreads++;
 	p->vm->threads++;
 	spin_unlock_irqrestore(&procs_lock, fl);
 	char tname[24];
@@ -537,6 +614,7 @@ int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_
 		fl = spin_lock_irqsave(&procs_lock);
 		list_remove(&ut->link);
 		p->nthreads--;
+		p->kthreads--;
 		p->vm->threads--;
 		spin_unlock_irqrestore(&procs_lock, fl);
 		kfree(ut);
@@ -618,6 +696,8 @@ static bool resolve_fault(u64 addr, bool write, bool exec)
 void proc_init(void)
 {
 	waitq_init(&child_wq, "proc_child");
+	futex_init();
+	procfs_init();
 	arch_set_user_pf_resolver(resolve_fault);
 	arch_set_user_return_hook(signal_on_user_return);
 	vfs_interrupted = proc_signal_pending;

@@ -39,7 +39,9 @@
  * thread list.
  *
  * Lifetime: proc_spawn returns a process whose thread already runs;
- * proc_wait waits for its end and frees it (exactly once per spawn). A
+ * proc_wait waits for its end and frees it (exactly once per spawn). The
+ * end is when the last of its kernel threads has been reaped (stack freed),
+ * not when its last thread leaves: a waiter finds everything back. A
  * forked process is freed by its parent's wait (a zombie until then), or
  * at its end when its parent went first or ignores SIGCHLD.
  */
@@ -80,6 +82,8 @@ struct vm {
 	int threads;             /* [P] threads using it: > 1 needs shootdowns */
 	u64 mmap_top;            /* mmap places below this (the guard gap) */
 	u64 stack_lo;
+	int refs;                /* [atomic] processes holding it (clone with
+				  * CLONE_VM and without CLONE_THREAD shares it) */
 };
 
 struct vm *vm_create(void);
@@ -87,7 +91,10 @@ struct vm *vm_create(void);
  * (mmap's check and map); vm_fault and vm_poke take only [V]. */
 void vm_lock(struct vm *vm);
 void vm_unlock(struct vm *vm);
+/* Drop a reference: the last one frees the space. */
 void vm_destroy(struct vm *vm);
+/* One more process uses vm (CLONE_VM without CLONE_THREAD). */
+void vm_get(struct vm *vm);
 /* Map [start, start+len) (page-aligned, free) with zeroed pages (present
  * at once for VMA_ELF and VMA_FILE, whose caller fills them; on first
  * touch for the others).
@@ -177,6 +184,11 @@ int fd_install(struct fdtable *t, int min, struct file *f, bool cloexec);
 /* The file behind fd with a reference for the caller, or NULL. */
 struct file *fd_get(struct fdtable *t, u64 fd);
 int fd_close(struct fdtable *t, u64 fd);
+/* Is fd open? fn (unless NULL) looks at its file under [F]: it must not
+ * sleep nor keep the pointer (/proc's fd links). */
+bool fd_peek(struct fdtable *t, u64 fd, void (*fn)(struct file *f, void *arg), void *arg);
+/* /proc (procfs.c), mounted at boot. */
+void procfs_init(void);
 /* dup2/dup3's core: newfd takes f (the table's reference now); the file
  * it named before is closed. */
 void fd_replace(struct fdtable *t, u64 newfd, struct file *f, bool cloexec);
@@ -239,12 +251,17 @@ struct proc {
 	u64 pending;              /* [atomic] process-directed signals sent, not yet taken */
 	struct list_node threads; /* [P] its live uthreads */
 	int nthreads;             /* [P] */
+	int kthreads;             /* [P] kernel threads not yet reaped (their
+				   * stacks not yet freed): it becomes a zombie
+				   * (waitable) only at 0, so a wait that returns
+				   * has every resource of it back */
 	bool exiting;             /* [P] exit_group or a fatal signal: every thread goes */
 	int exit_status;          /* [P] the status when exiting */
 	struct uthread *execing;  /* [P] a thread in execve ending the others */
 	struct waitq thread_wq;   /* the exec'ing thread waits here for the others */
 	struct rlimit_pair { u64 cur, max; } rlim[16]; /* [own: one setter at a time] */
 	bool rlim_set[16];        /* set by the program (else the defaults) */
+	struct vfork_done *vfork; /* [P] its parent sleeps in vfork until it execs or ends */
 };
 
 /* The process whose thread is running, or NULL in a kernel thread. */
@@ -272,8 +289,11 @@ int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *
 /* Wait for the end of p and free it; returns its wait status. */
 int proc_wait(struct proc *p);
 /* fork: a copy of the calling process, whose thread enters user mode with
- * regs; returns the child's pid, or -ENOMEM (nothing made). */
-int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid);
+ * regs; returns the child's pid, or -ENOMEM (nothing made). clone_flags:
+ * CLONE_VM shares the address space (no copy), CLONE_VFORK makes the
+ * caller sleep until the child execs or ends; the tid flags as clone's. */
+int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid,
+	      u64 tls);
 /* clone with CLONE_THREAD: a new thread of the calling process entering
  * user mode with regs (stack and TLS already set there); returns its tid
  * or -ENOMEM, -EAGAIN (the process is exiting). */
@@ -339,6 +359,8 @@ long futex_call(u64 uaddr, u64 op, u64 val, u64 utime, u64 uaddr2, u64 val3);
 /* Wake up to n waiters on the private futex at uaddr of vm (thread exit's
  * clear_child_tid, robust futexes). */
 int futex_wake_vm(struct vm *vm, u64 uaddr, int n);
+/* Boot: the futex hash's buckets. */
+void futex_init(void);
 /* Counts for tests: waiters queued now. */
 int futex_waiters(void);
 /* Boot: the fault handler; and the init= programs (after the system is

@@ -16,6 +16,8 @@ extern struct list_node procs;
 void signal_send(struct proc *p, int sig);
 /* A thread-directed one (tgkill, faults, SIGPIPE). */
 void uthread_signal(struct uthread *ut, int sig);
+/* A child whose parent sleeps in vfork execs or ends: the parent goes on. */
+void vfork_release(struct proc *c);
 /* The architecture's user-return hook: deliver what is pending. */
 void signal_on_user_return(void);
 

@@ -20,6 +20,7 @@ struct vm *vm_create(void)
 		kfree(vm);
 		return NULL;
 	}
+	vm->refs = 1;
 	list_init(&vm->vmas);
 	spin_init(&vm->lock, "vm");
 	mutex_init(&vm->mutex, "vm");
@@ -85,8 +86,15 @@ static void unmap_pages(struct vm *vm, u64 start, u64 end)
 	}
 }
 
+void vm_get(struct vm *vm)
+{
+	__atomic_add_fetch(&vm->refs, 1, __ATOMIC_RELAXED);
+}
+
 void vm_destroy(struct vm *vm)
 {
+	if (__atomic_sub_fetch(&vm->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;   /* another process (CLONE_VM) still uses it */
 	struct list_node *n;
 	while ((n = list_pop_front(&vm->vmas))) {
 		struct vma *v = vma_at(n);

@@ -93,6 +93,9 @@ struct thread {
 	struct arch_user *user;
 	/* the innermost GC heap reservation of the thread (kernel/gc) */
 	struct gc_resv *gc_resv;
+	/* thread_exit_notify: called by the reaper once the stack is freed */
+	void (*on_reaped)(void *);
+	void *reaped_arg;
 };
 
 struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, int cpu,
@@ -100,6 +103,10 @@ struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, in
 void thread_join(struct thread *t);
 void thread_put(struct thread *t);
 __noreturn void thread_exit(void);
+/* thread_exit, and fn(arg) runs on the reaper once this thread's stack is
+ * freed and its own reference dropped (the owner of several threads learns
+ * when the last one's resources are back). fn may sleep. */
+__noreturn void thread_exit_notify(void (*fn)(void *), void *arg);
 struct thread *thread_current(void);
 void thread_yield(void);
 void thread_sleep_ns(u64 ns);

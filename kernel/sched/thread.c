@@ -123,6 +123,14 @@ __noreturn void thread_exit(void)
 	panic("thread_exit: dead thread %s was scheduled", t->name);
 }
 
+__noreturn void thread_exit_notify(void (*fn)(void *), void *arg)
+{
+	struct thread *t = thread_current();
+	t->reaped_arg = arg;
+	t->on_reaped = fn;
+	thread_exit();
+}
+
 /* Called by the scheduler loop once a dead thread's lock is released. */
 void sched_reap(struct thread *t)
 {
@@ -147,8 +155,12 @@ static void reaper_main(void *arg)
 			if (!n)
 				break;
 			struct thread *t = list_entry(n, struct thread, rq_link);
+			void (*fn)(void *) = t->on_reaped;
+			void *arg = t->reaped_arg;
 			kstack_free(&t->stack);
-			thread_put(t);
+			thread_put(t);   /* t may be freed from here on */
+			if (fn)
+				fn(arg);
 		}
 	}
 }

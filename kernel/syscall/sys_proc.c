@@ -1,19 +1,20 @@
 /*
- * Processes and threads: fork, vfork, clone, clone3 (-ENOSYS: both libcs
- * fall back to clone), execve, wait4, waitid, getppid, kill, tkill,
+ * Processes and threads: fork, vfork, clone, clone3, execve, wait4, waitid, getppid, kill, tkill,
  * tgkill, rt_sigreturn, nanosleep, clock_nanosleep, the process-group
  * calls, the identity calls (one user: root), sched_yield, futex,
  * set_robust_list, get_robust_list, sched_getaffinity,
  * sched_setaffinity, the rlimit calls, sigaltstack, madvise.
  *
- * vfork is fork (copy-on-write makes it cheap; the parent does not wait
- * for the child's exec, which POSIX allows). clone makes either a process
- * as fork does (SIGCHLD as the exit signal, nothing shared) or a thread
+ * vfork shares the address space and the caller sleeps until the child
+ * execs or ends, as on Linux. clone makes either a process (SIGCHLD as
+ * the exit signal; its own copy of the space, or the caller's space with
+ * CLONE_VM, as posix_spawn's CLONE_VM|CLONE_VFORK asks) or a thread
  * (CLONE_THREAD with CLONE_VM, CLONE_FS, CLONE_FILES and CLONE_SIGHAND,
- * what both libcs' pthread_create ask for). The combinations Linux
- * refuses give -EINVAL as there; the ones Linux allows and Caboose does
- * not support (sharing some of these without being a thread, e.g.
- * posix_spawn's CLONE_VM|CLONE_VFORK; namespaces) give -EINVAL too.
+ * what both libcs' pthread_create ask for). clone3 takes the same through
+ * struct clone_args. The combinations Linux refuses give its errors; the
+ * ones Linux allows and Caboose does not support (a process sharing files,
+ * fs or signal actions; CLONE_PARENT; pidfds; namespaces; set_tid) give
+ * -EINVAL.
  */
 #include "kernel/syscall/sys_priv.h"
 #include "kernel/lib/string.h"
@@ -24,43 +25,143 @@ long sys_fork(const u64 a[6])
 	(void)a;
 	struct user_regs r;
 	arch_user_get_regs(&r);
-	return proc_fork(&r, 0, 0, 0);
+	return proc_fork(&r, 0, 0, 0, 0);
 }
 
 #define CSIGNAL 0xff
-#define CLONE_FORK_FLAGS (CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID)
+#define CLONE_NEWCGROUP 0x02000000
+#define CLONE_NEWUTS    0x04000000
+#define CLONE_NEWIPC    0x08000000
+#define CLONE_NEWUSER   0x10000000
+#define CLONE_NEWPID    0x20000000
+#define CLONE_NEWNET    0x40000000
+#define CLONE_IO        0x80000000
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
+#define CLONE_INTO_CGROUP   0x200000000ULL
+#define CLONE_NEWTIME   0x00000080
+/* no effect here: nothing is traced, no System V semaphores, and
+ * CLONE_DETACHED is ignored by Linux too */
+#define CLONE_NOOP_FLAGS (CLONE_SYSVSEM | CLONE_DETACHED | CLONE_PTRACE | CLONE_UNTRACED)
+#define CLONE_TID_FLAGS (CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | \
+			 CLONE_SETTLS)
+#define CLONE_PROC_FLAGS (CLONE_VM | CLONE_VFORK | CLONE_TID_FLAGS | CLONE_NOOP_FLAGS)
 #define CLONE_THREAD_NEEDS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
-#define CLONE_THREAD_FLAGS (CLONE_THREAD_NEEDS | CLONE_SYSVSEM | CLONE_SETTLS | \
-			    CLONE_FORK_FLAGS | CLONE_DETACHED)
+#define CLONE_THREAD_FLAGS (CLONE_THREAD_NEEDS | CLONE_TID_FLAGS | CLONE_NOOP_FLAGS)
 
-long sys_clone(const u64 a[6])
+/* clone and clone3's common part (Linux's kernel_clone and copy_process
+ * checks, in their order): flags without the exit signal, stack the new
+ * stack pointer (0: the caller's). */
+static long do_clone(u64 fl, u64 exit_signal, u64 stack, u64 parent_tid, u64 child_tid,
+		     u64 tls)
 {
-	/* clone(flags, stack, parent_tid, child_tid, tls) */
-	u64 fl = a[0];
-	/* what Linux refuses (kernel/fork.c), in its order */
 	if ((fl & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS))
+		return -EINVAL;
+	if ((fl & (CLONE_NEWUSER | CLONE_FS)) == (CLONE_NEWUSER | CLONE_FS))
 		return -EINVAL;
 	if ((fl & CLONE_THREAD) && !(fl & CLONE_SIGHAND))
 		return -EINVAL;
 	if ((fl & CLONE_SIGHAND) && !(fl & CLONE_VM))
 		return -EINVAL;
-	if ((fl & CLONE_PIDFD) && (fl & CLONE_PARENT_SETTID))
+	if ((fl & CLONE_THREAD) && (fl & (CLONE_NEWUSER | CLONE_NEWPID)))
+		return -EINVAL;
+	if ((fl & CLONE_PIDFD) && (fl & (CLONE_DETACHED | CLONE_THREAD)))
 		return -EINVAL;
 	struct user_regs r;
 	arch_user_get_regs(&r);
+	if ((fl & CLONE_SETTLS) && tls >= USER_TOP)
+		return -EPERM;   /* as ARCH_SET_FS */
 	if (fl & CLONE_THREAD) {
-		if ((fl & CLONE_THREAD_NEEDS) != CLONE_THREAD_NEEDS ||
-		    (fl & ~(u64)(CSIGNAL | CLONE_THREAD_FLAGS)))
+		if ((fl & CLONE_THREAD_NEEDS) != CLONE_THREAD_NEEDS || (fl & ~(u64)CLONE_THREAD_FLAGS))
 			return -EINVAL;   /* a thread with its own files or fs: not supported */
-		if ((fl & CLONE_SETTLS) && a[4] >= USER_TOP)
-			return -EPERM;   /* as ARCH_SET_FS */
-		if (a[1])
-			r.rsp = a[1];
-		return proc_clone_thread(&r, fl, a[2], a[3], a[4]);
+		if (stack)
+			r.rsp = stack;
+		return proc_clone_thread(&r, fl, parent_tid, child_tid, tls);
 	}
-	if ((fl & ~(u64)(CSIGNAL | CLONE_FORK_FLAGS)) || (fl & CSIGNAL) != SIGCHLD || a[1])
-		return -EINVAL;   /* vfork's sharing, namespaces: not supported */
-	return proc_fork(&r, fl, a[2], a[3]);
+	/* a process: fork's copy, or posix_spawn's and vfork's shared space
+	 * with the parent asleep until the child execs or ends. Sharing the
+	 * files, fs or signal actions without being a thread, CLONE_PARENT,
+	 * pidfds, namespaces, and an exit signal other than SIGCHLD are not
+	 * supported (-EINVAL). */
+	if ((fl & ~(u64)CLONE_PROC_FLAGS) || exit_signal != SIGCHLD)
+		return -EINVAL;
+	if (stack)
+		r.rsp = stack;
+	return proc_fork(&r, fl, parent_tid, child_tid, tls);
+}
+
+long sys_vfork(const u64 a[6])
+{
+	(void)a;
+	struct user_regs r;
+	arch_user_get_regs(&r);
+	return proc_fork(&r, CLONE_VM | CLONE_VFORK, 0, 0, 0);
+}
+
+long sys_clone(const u64 a[6])
+{
+	/* clone(flags, stack, parent_tid, child_tid, tls) */
+	u64 fl = a[0] & 0xffffffffULL;   /* Linux takes the flags as an int */
+	/* clone's pidfd and parent_tid are one pointer (Linux's kernel_clone) */
+	if ((fl & CLONE_PIDFD) && (fl & CLONE_PARENT_SETTID))
+		return -EINVAL;
+	return do_clone(fl & ~(u64)CSIGNAL, fl & CSIGNAL, a[1], a[2], a[3], a[4]);
+}
+
+/* struct clone_args, as Linux 6.1 has it (88 bytes, CLONE_ARGS_SIZE_VER2) */
+struct clone_args {
+	u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	u64 set_tid, set_tid_size, cgroup;
+};
+#define CLONE_ARGS_SIZE_VER0 64
+
+long sys_clone3(const u64 a[6])
+{
+	u64 uargs = a[0], size = a[1];
+	struct clone_args ca;
+	memset(&ca, 0, sizeof(ca));
+	if (size > PAGE_SIZE)
+		return -E2BIG;
+	if (size < CLONE_ARGS_SIZE_VER0)
+		return -EINVAL;
+	if (copy_from_user(&ca, uargs, size < sizeof(ca) ? size : sizeof(ca)) < 0)
+		return -EFAULT;
+	/* a larger struct than ours: its tail must be zeros (copy_struct_from_user) */
+	for (u64 off = sizeof(ca); off < size; off += 8) {
+		u64 chunk = 0;
+		u64 n = size - off < 8 ? size - off : 8;
+		if (copy_from_user(&chunk, uargs + off, n) < 0)
+			return -EFAULT;
+		if (chunk)
+			return -E2BIG;
+	}
+	if (ca.set_tid_size > 32)   /* MAX_PID_NS_LEVEL */
+		return -EINVAL;
+	if ((!ca.set_tid && ca.set_tid_size) || (ca.set_tid && !ca.set_tid_size))
+		return -EINVAL;
+	if ((ca.exit_signal & ~(u64)CSIGNAL) || ca.exit_signal > PROC_NSIG)
+		return -EINVAL;
+	if ((ca.flags & CLONE_INTO_CGROUP) && (ca.cgroup > INT32_MAX || size < 88))
+		return -EINVAL;
+	/* clone3_args_valid */
+	if (ca.flags & ~(0xffffffffULL | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP))
+		return -EINVAL;
+	if (ca.flags & (CLONE_DETACHED | (CSIGNAL & ~(u64)CLONE_NEWTIME)))
+		return -EINVAL;
+	if ((ca.flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND)) ==
+	    (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND))
+		return -EINVAL;
+	if ((ca.flags & (CLONE_THREAD | CLONE_PARENT)) && ca.exit_signal)
+		return -EINVAL;
+	if (!ca.stack ? ca.stack_size != 0 :
+	    (!ca.stack_size || ca.stack + ca.stack_size < ca.stack ||
+	     ca.stack + ca.stack_size > USER_TOP))
+		return -EINVAL;
+	/* what Caboose does not do: choosing the pid, cgroups, pidfds,
+	 * resetting the handlers, time namespaces */
+	if (ca.set_tid || (ca.flags & (CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND | CLONE_NEWTIME)))
+		return -EINVAL;
+	return do_clone(ca.flags, ca.exit_signal, ca.stack ? ca.stack + ca.stack_size : 0,
+			ca.parent_tid, ca.child_tid, ca.tls);
 }
 
 #define EXEC_STRINGS (128 * 1024)   /* argument and environment bytes */
