@@ -141,7 +141,8 @@ NET_SRCS := $(NET_PORTABLE) \
 # (portable: host unit tests, the fuzzer)
 EXT2_PORTABLE := \
 	fs/ext2/ext2.c \
-	fs/ext2/ext2_dir.c
+	fs/ext2/ext2_dir.c \
+	fs/ext2/ext2_write.c
 FS_PORTABLE := \
 	fs/ramfs.c \
 	$(EXT2_PORTABLE)
