@@ -1181,3 +1181,126 @@ Test(ext2, write_ops_1k_blocks_128_byte_inodes)
 {
 	write_ops("-t ext2 -b 1024 -I 128");
 }
+
+Test(ext2, write_disk_full_enospc_leaves_image_clean)
+{
+	mk("", 0755);
+	make_image("-t ext2 -b 1024 -N 32", 1);
+	struct ext2_fs fs;
+	struct disk d;
+	wmount(&fs, &d);
+	u32 free0 = fs.free_blocks, ifree0 = fs.free_inodes;
+	/* blocks: a 2 MiB write onto a 1 MiB disk stops short */
+	cr_assert_eq(w_create(&fs, "/fill", EXT2_S_IFREG | 0644, NULL), 0);
+	struct ext2_inode in;
+	cr_assert_eq(resolve(&fs, "/fill", &in), 0);
+	static u8 buf[2 << 20];
+	memset(buf, 0xab, sizeof(buf));
+	long n = ext2_write(&fs, &in, 0, buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	cr_assert_lt(n, (long)sizeof(buf));
+	cr_assert_eq(in.size, (u64)n);
+	cr_assert_eq(fs.free_blocks, 0);
+	cr_assert_eq(ext2_write(&fs, &in, (u64)n, buf, 4096), -ENOSPC);
+	cr_assert_eq(in.size, (u64)n, "a failed write changed the size");
+	/* a directory needs a block: refused whole, its inode given back */
+	u32 fi = fs.free_inodes;
+	cr_assert_eq(w_create(&fs, "/dir", EXT2_S_IFDIR | 0755, NULL), -ENOSPC);
+	cr_assert_eq(fs.free_inodes, fi, "a failed mkdir kept its inode");
+	fsck_clean("a full disk");
+	/* what was written reads back (through a fresh look at the inode) */
+	static u8 back[2 << 20];
+	cr_assert_eq(resolve(&fs, "/fill", &in), 0);
+	cr_assert_eq(ext2_read(&fs, &in, 0, back, sizeof(back)), n);
+	cr_assert(memcmp(back, buf, (size_t)n) == 0, "the written bytes do not read back");
+	/* truncating to nothing gives every block back */
+	cr_assert_eq(ext2_truncate(&fs, &in, 0), 0);
+	cr_assert_eq(fs.free_blocks, free0);
+	fsck_clean("truncate of the full file");
+	/* inodes: create until none is left */
+	int made = 0, r = 0;
+	for (int i = 0; i < 100 && r == 0; i++) {
+		char p[40];
+		snprintf(p, sizeof(p), "/f%d", i);
+		r = w_create(&fs, p, EXT2_S_IFREG | 0600, NULL);
+		made += r == 0;
+	}
+	cr_assert_eq(r, -ENOSPC);
+	cr_assert_eq(made, (int)ifree0 - 1);   /* all but /fill's */
+	cr_assert_eq(fs.free_inodes, 0);
+	fsck_clean("no inodes left");
+	ext2_unmount(&fs);
+	close(d.fd);
+}
+
+static void md5_of(char *out, size_t n)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "md5sum < '%s'", img);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(out, (int)n, p));
+	pclose(p);
+}
+
+Test(ext2, write_ext3_refused_erofs)
+{
+	make_tree(false);
+	make_image("-t ext3", 16);
+	char before[100], after[100], msg[200];
+	md5_of(before, sizeof(before));
+	struct ext2_fs fs;
+	struct disk d;
+	memset(&d, 0, sizeof(d));
+	d.fd = open(img, O_RDWR);
+	cr_assert(d.fd >= 0);
+	struct stat st;
+	cr_assert(fstat(d.fd, &st) == 0);
+	d.size = (u64)st.st_size;
+	cr_assert_eq(mount_disk(&fs, &d, msg, sizeof(msg)), 0);
+	cr_assert_eq(ext2_enable_write(&fs, wdisk_write, msg, sizeof(msg)), -EROFS);
+	cr_assert(strstr(msg, "has_journal") && strstr(msg, "JBD2"), "message: %s", msg);
+	/* every change refuses, and the image stays as it was, still readable */
+	struct ext2_inode root, in;
+	cr_assert_eq(resolve(&fs, "/", &root), 0);
+	cr_assert_eq(resolve(&fs, "/small.txt", &in), 0);
+	cr_assert_eq(ext2_write(&fs, &in, 0, "x", 1), -EROFS);
+	cr_assert_eq(ext2_truncate(&fs, &in, 0), -EROFS);
+	cr_assert_eq(ext2_create(&fs, &root, "n", 1, EXT2_S_IFREG | 0644, 0, NULL, &in), -EROFS);
+	cr_assert_eq(resolve(&fs, "/small.txt", &in), 0);
+	cr_assert_eq(ext2_unlink(&fs, &root, "small.txt", 9, &in), -EROFS);
+	char text[40] = { 0 };
+	cr_assert_eq(ext2_read(&fs, &in, 0, text, sizeof(text) - 1), 12);
+	cr_assert_str_eq(text, "hello, ext2\n");
+	ext2_unmount(&fs);
+	close(d.fd);
+	md5_of(after, sizeof(after));
+	cr_assert_str_eq(before, after, "the ext3 image changed");
+}
+
+Test(ext2, write_name_errors)
+{
+	mk("", 0755);
+	make_image("-t ext2", 4);
+	struct ext2_fs fs;
+	struct disk d;
+	wmount(&fs, &d);
+	char name[300];
+	memset(name, 'a', sizeof(name));
+	struct ext2_inode root, in, dir;
+	cr_assert_eq(resolve(&fs, "/", &root), 0);
+	cr_assert_eq(ext2_create(&fs, &root, name, 256, EXT2_S_IFREG | 0644, 0, NULL, &in),
+		     -ENAMETOOLONG);
+	cr_assert_eq(ext2_create(&fs, &root, name, 255, EXT2_S_IFREG | 0644, 0, NULL, &in), 0);
+	cr_assert_eq(ext2_create(&fs, &root, name, 255, EXT2_S_IFREG | 0644, 0, NULL, &in),
+		     -EEXIST);
+	cr_assert_eq(ext2_create(&fs, &root, "d", 1, EXT2_S_IFDIR | 0755, 0, NULL, &dir), 0);
+	cr_assert_eq(ext2_rename(&fs, &root, name, 255, &in, &dir, name, 256, NULL),
+		     -ENAMETOOLONG);
+	cr_assert_eq(ext2_rename(&fs, &root, name, 255, &in, &dir, name, 255, NULL), 0);
+	cr_assert_eq(ext2_unlink(&fs, &root, "d", 1, &dir), -ENOTEMPTY);
+	cr_assert_eq(ext2_link(&fs, &root, "dl", 2, &dir), -EPERM);
+	fsck_clean("name errors");
+	ext2_unmount(&fs);
+	close(d.fd);
+}
