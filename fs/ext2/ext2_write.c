@@ -295,7 +295,14 @@ int ext2_iput_disk(struct ext2_fs *fs, const struct ext2_inode *in)
 	put_time(raw, IN_ATIME, IN_ATIME_EXTRA, end, in->atime, in->atime_ns);
 	put_time(raw, IN_MTIME, IN_MTIME_EXTRA, end, in->mtime, in->mtime_ns);
 	put_time(raw, IN_CTIME, IN_CTIME_EXTRA, end, in->ctime, in->ctime_ns);
-	put32(raw + IN_DTIME, in->links ? 0 : (u32)ext2_now(fs));
+	/* the deletion time; ext3's orphan list keeps inode numbers in this
+	 * field, so e2fsck reads a value below s_inodes_count as a list link:
+	 * a clock near 1970 (Caboose's realtime counts from boot) is moved
+	 * past it */
+	u32 dtime = (u32)ext2_now(fs);
+	if (dtime <= fs->inodes_count)
+		dtime = fs->inodes_count + 1;
+	put32(raw + IN_DTIME, in->links ? 0 : dtime);
 	return ext2_dev_write(fs, off, raw, n);
 }
 
@@ -632,7 +639,7 @@ int ext2_create(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, si
 	bool isdir = EXT2_S_ISDIR(mode);
 	if (isdir && dir->links >= EXT2_LINKS_MAX)
 		return -EMLINK;
-	u32 ino;
+	u32 ino = 0;
 	if ((r = ialloc(fs, dir->ino, isdir, &ino)) < 0)
 		return r;
 	/* a clean inode: zeros, then the extra part's size as mke2fs gives it */
