@@ -1,8 +1,10 @@
 /*
- * ext2 and ext3, read-only: the on-disk format's logic, over a function
- * that reads bytes of the disk (a file on the host in the unit tests and
- * the fuzzer, the block layer through a small cache in the kernel:
- * fs/ext2/ext2_vfs.c). This file knows nothing of the VFS.
+ * ext2 and ext3: the on-disk format's logic, over functions that read and
+ * write bytes of the disk (a file on the host in the unit tests and the
+ * fuzzer, the block layer through a small cache in the kernel:
+ * fs/ext2/ext2_vfs.c). This file knows nothing of the VFS. Reading is
+ * ext2.c and ext2_dir.c; writing (ext2 without a journal only) is
+ * ext2_write.c, described at its functions below.
  *
  * What is read: the superblock and group descriptors (checked at mount),
  * inodes of 128 bytes and more, files through direct, indirect, double and
@@ -12,7 +14,8 @@
  * ext3's journal is recognised; replaying it is not implemented yet, so an
  * image that needs recovery is refused (ext2_mount's message says so).
  * Incompatible features other than filetype and flex_bg are refused at
- * mount with a message naming them. Nothing is written, ever.
+ * mount with a message naming them. Nothing is written unless
+ * ext2_enable_write accepted the image.
  *
  * Corruption: every value read from the disk is checked before it is used
  * (counts against each other and the device's size, block numbers against

@@ -628,7 +628,11 @@ static int mount_disk(struct blk_disk *d, int index)
 			       sizeof(msg));
 	char romsg[200] = "";
 	if (r == 0) {
-		int w = ext2_enable_write(&m->fs, e2_disk_write, romsg, sizeof(romsg));
+		int w = -EROFS;
+		if (d->features & BLK_F_RO)
+			ksnprintf(romsg, sizeof(romsg), "the device is read-only");
+		else
+			w = ext2_enable_write(&m->fs, e2_disk_write, romsg, sizeof(romsg));
 		m->rw = w == 0;
 		m->fs.now = e2_now;
 	}
