@@ -8,7 +8,7 @@
 #                   network configuration; a JSON summary on stdout
 #   make soak       SOAK_MINUTES of mixed load (SMP CPUs); a JSON summary on stdout
 #   make check-layers  the include rules of the layers (tools/check-layers)
-#   make disk       build/disk.img, an ext3 image of DISK_DIR (mke2fs -t ext3 -d)
+#   make disk       build/disk.img, an ext3 image of DISK_DIR (DISK_FS=ext2: writable)
 #   make bench      benchmarks (bench/), figures on stdout
 
 BUILD    := build
@@ -143,7 +143,8 @@ NET_SRCS := $(NET_PORTABLE) \
 # (portable: host unit tests, the fuzzer)
 EXT2_PORTABLE := \
 	fs/ext2/ext2.c \
-	fs/ext2/ext2_dir.c
+	fs/ext2/ext2_dir.c \
+	fs/ext2/ext2_write.c
 FS_PORTABLE := \
 	fs/ramfs.c \
 	$(EXT2_PORTABLE)
@@ -311,7 +312,9 @@ repl:
 	@python3 tools/repl.py $(REPL_SOCK)
 
 # An ext3 image of a directory, for -drive file=build/disk.img,if=virtio,format=raw:
-# Caboose mounts it read-only at /mnt/vda. DISK_SIZE as truncate -s takes it.
+# Caboose mounts it read-only at /mnt/vda (DISK_FS=ext2: read-write, as ext3
+# is written only once its journal is). DISK_SIZE as truncate -s takes it.
+DISK_FS   ?= ext3
 DISK_DIR  ?= apps
 DISK_IMG  ?= $(BUILD)/disk.img
 DISK_SIZE ?= 64M
@@ -323,8 +326,8 @@ disk:
 	@mkdir -p $(dir $(DISK_IMG))
 	rm -f $(DISK_IMG)
 	truncate -s $(DISK_SIZE) $(DISK_IMG)
-	PATH="$$PATH:/sbin:/usr/sbin" mke2fs -q -F -t ext3 -L caboose -d $(DISK_DIR) $(DISK_IMG)
-	@echo "$(DISK_IMG): ext3 of $(DISK_DIR); boot with -drive file=$(DISK_IMG),if=virtio,format=raw" >&2
+	PATH="$$PATH:/sbin:/usr/sbin" mke2fs -q -F -t $(DISK_FS) -L caboose -d $(DISK_DIR) $(DISK_IMG)
+	@echo "$(DISK_IMG): $(DISK_FS) of $(DISK_DIR); boot with -drive file=$(DISK_IMG),if=virtio,format=raw" >&2
 
 deps-run:
 	@sh tools/deps.sh run

@@ -337,8 +337,14 @@ int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, str
 			r = nd.dir->iops->link(nd.dir, nd.last, nd.len, fresh);
 			if (r < 0)
 				goto out;
-			ino = fresh;
-			fresh = NULL;
+			/* a disk file system made its own inode like fresh (which
+			 * stays unlinked and goes): the one the name now gives */
+			if (fresh->nlink) {
+				ino = fresh;
+				fresh = NULL;
+			} else if ((r = step(nd.dir, nd.last, nd.len, &ino)) < 0) {
+				goto out;
+			}
 		} else if (r < 0) {
 			goto out;
 		} else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {

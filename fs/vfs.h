@@ -113,7 +113,10 @@ struct inode_ops {
 	/* directories; the namespace lock is held for all of them. lookup
 	 * returns the child without a reference (valid while the lock is held) */
 	int (*lookup)(struct inode *dir, const char *name, size_t len, struct inode **out);
-	/* link a new inode made by the caller's file system (vfs_prepare) */
+	/* link a new inode made by the RAM file system (the VFS's template: a
+	 * disk file system makes its own inode of the template's mode, link
+	 * target and rdev, and leaves the template unlinked), or, for a hard
+	 * link, an inode of this file system */
 	int (*link)(struct inode *dir, const char *name, size_t len, struct inode *child);
 	int (*unlink)(struct inode *dir, const char *name, size_t len);
 	/* move an entry; the VFS checked types, emptiness and loops */
@@ -176,6 +179,9 @@ struct file_ops {
 	 * into out[0..FILE_WAITQS_MAX); how many. NULL: none (epoll then
 	 * looks at the file at every wait and every few milliseconds) */
 	int (*waitqs)(struct file *f, struct waitq **out);
+	/* fsync/fdatasync: what was written reaches stable storage; NULL:
+	 * nothing to do (RAM files) */
+	int (*fsync)(struct file *f);
 	u32 stat_mode;               /* files with no inode: fstat's type (S_IFIFO if 0) */
 	bool seekable;               /* lseek and pread/pwrite make sense */
 	bool seek_noop;              /* lseek succeeds and leaves the position at 0 */

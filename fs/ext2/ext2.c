@@ -326,8 +326,13 @@ void ext2_unmount(struct ext2_fs *fs)
 {
 	kfree(fs->inode_table);
 	kfree(fs->dirbuf);
+	kfree(fs->gdt);
+	kfree(fs->bitmap);
+	kfree(fs->zero);
 	fs->inode_table = NULL;
 	fs->dirbuf = NULL;
+	fs->gdt = fs->bitmap = fs->zero = NULL;
+	fs->write = NULL;
 }
 
 /* ---- inodes ---- */

@@ -1,8 +1,10 @@
 /*
- * ext2 and ext3, read-only: the on-disk format's logic, over a function
- * that reads bytes of the disk (a file on the host in the unit tests and
- * the fuzzer, the block layer through a small cache in the kernel:
- * fs/ext2/ext2_vfs.c). This file knows nothing of the VFS.
+ * ext2 and ext3: the on-disk format's logic, over functions that read and
+ * write bytes of the disk (a file on the host in the unit tests and the
+ * fuzzer, the block layer through a small cache in the kernel:
+ * fs/ext2/ext2_vfs.c). This file knows nothing of the VFS. Reading is
+ * ext2.c and ext2_dir.c; writing (ext2 without a journal only) is
+ * ext2_write.c, described at its functions below.
  *
  * What is read: the superblock and group descriptors (checked at mount),
  * inodes of 128 bytes and more, files through direct, indirect, double and
@@ -12,7 +14,8 @@
  * ext3's journal is recognised; replaying it is not implemented yet, so an
  * image that needs recovery is refused (ext2_mount's message says so).
  * Incompatible features other than filetype and flex_bg are refused at
- * mount with a message naming them. Nothing is written, ever.
+ * mount with a message naming them. Nothing is written unless
+ * ext2_enable_write accepted the image.
  *
  * Corruption: every value read from the disk is checked before it is used
  * (counts against each other and the device's size, block numbers against
@@ -43,6 +46,8 @@
 /* Read len bytes at byte off of the disk into buf: 0 or -EIO. The caller
  * of ext2 guarantees off + len <= the device size it gave at mount. */
 typedef int (*ext2_read_fn)(void *ctx, u64 off, void *buf, size_t len);
+/* Write len bytes at byte off: 0 or -EIO (ext2_enable_write). */
+typedef int (*ext2_write_fn)(void *ctx, u64 off, const void *buf, size_t len);
 
 struct ext2_fs {
 	ext2_read_fn read;
@@ -65,6 +70,14 @@ struct ext2_fs {
 	u8 *dirbuf;               /* the directory block last read (block_size bytes) */
 	u32 dirbuf_block;         /* its disk block, 0 for none */
 	bool quiet;               /* a look-ahead: its errors are not counted or logged */
+	/* writing (ext2_enable_write; NULL: read-only) */
+	ext2_write_fn write;
+	s64 (*now)(void);         /* seconds since 1970 for timestamps, or NULL (0) */
+	u32 free_blocks, free_inodes;   /* the superblock's counts */
+	u8 *gdt;                  /* the group descriptors (groups * GD_SIZE bytes) */
+	u8 *bitmap;               /* a bitmap block being changed (block_size bytes) */
+	u8 *zero;                 /* block_size zero bytes (new blocks are zeroed) */
+	u32 goal;                 /* where the next block search starts */
 	/* counters */
 	u64 corrupt;              /* -EUCLEAN returned */
 	u64 io_errors;            /* -EIO from the disk */
@@ -141,6 +154,58 @@ int ext2_lookup(struct ext2_fs *fs, const struct ext2_inode *dir, const char *na
 
 /* S_IF* of a directory entry's file type byte, or 0. */
 u32 ext2_ft_mode(u8 ft);
+
+/* ---- writing (fs/ext2/ext2_write.c) ----
+ * Only ext2 (no journal) images are written: ext2_enable_write refuses an
+ * image with has_journal (-EROFS: writing around the journal would break
+ * ext3's guarantees; JBD2 is not implemented yet), with checksummed
+ * metadata (uninit_bg, metadata_csum) or other ro_compat features it does
+ * not keep right (-EROFS), naming the reason in msg. Every change is
+ * written through the write function at once, in an order that leaves
+ * the bitmaps claiming at least what the inodes use (a crash in the middle
+ * leaks blocks at worst; e2fsck reclaims them). The group descriptors'
+ * and the superblock's free counts are kept right. Directories are
+ * changed as Linux's ext2 does: a new entry takes the room at the end of
+ * an entry (or an unused one), else a new block; a removed entry is
+ * merged into the one before it (rec_len), or zeroed first in its block.
+ * A directory with an htree index loses its index flag when changed (it
+ * stays readable linearly, as e2fsck and Linux accept).
+ * Errors: -ENOSPC (no block or inode; nothing is left half-made: what was
+ * allocated for the call is freed again), -ENAMETOOLONG, -EEXIST,
+ * -ENOENT, -ENOTEMPTY, -EFBIG, -EROFS, -EUCLEAN, -EIO. Inode structs
+ * given are updated in place and on disk. */
+int ext2_enable_write(struct ext2_fs *fs, ext2_write_fn write, char *msg, size_t msgsize);
+/* Write len bytes at off of a regular file (extending it, holes left
+ * where nothing was written): the count, short only when the disk filled
+ * (then -ENOSPC if nothing was written). */
+long ext2_write(struct ext2_fs *fs, struct ext2_inode *in, u64 off, const void *buf, size_t len);
+/* Set a regular file's size: shrinking frees the blocks past it. */
+int ext2_truncate(struct ext2_fs *fs, struct ext2_inode *in, u64 size);
+/* A new inode of mode (S_IF* | permissions; a directory gets "." and "..",
+ * a link its target) linked as name in dir: into *out. */
+int ext2_create(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len,
+		u32 mode, u32 rdev, const char *link_target, struct ext2_inode *out);
+/* A hard link to in (not a directory) as name in dir. */
+int ext2_link(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len,
+	      struct ext2_inode *in);
+/* Remove name (inode child, looked up by the caller) from dir: a file
+ * loses a link, an empty directory all of them (-ENOTEMPTY otherwise).
+ * The inode's blocks stay until ext2_evict (an open file keeps them). */
+int ext2_unlink(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len,
+		struct ext2_inode *child);
+/* Free the blocks and the inode of an inode without links. */
+int ext2_evict(struct ext2_fs *fs, struct ext2_inode *in);
+/* Move oname of odir (inode src) to nname of ndir, replacing dst (the
+ * inode nname names, or NULL; a directory must be empty). The caller
+ * checked types and loops (the VFS does). A replaced inode that lost its
+ * last link is left for ext2_evict. */
+int ext2_rename(struct ext2_fs *fs, struct ext2_inode *odir, const char *oname, size_t olen,
+		struct ext2_inode *src, struct ext2_inode *ndir, const char *nname, size_t nlen,
+		struct ext2_inode *dst);
+/* Set the mode's permission bits, or the times (seconds), and write the inode. */
+int ext2_setattr(struct ext2_fs *fs, struct ext2_inode *in, u32 mode, s64 atime, s64 mtime);
+/* Write the inode's fields (mode, ids, links, size, blocks, times, block map). */
+int ext2_iput_disk(struct ext2_fs *fs, const struct ext2_inode *in);
 
 /* The kernel (fs/ext2/ext2_vfs.c): mount every disk of the block layer
  * that holds ext2 or ext3, read-only, at /mnt/<disk> (boot, after the

@@ -11,6 +11,7 @@
  */
 #include "fs/ext2/ext2_priv.h"
 #include "kernel/lib/string.h"
+#include "kernel/mm/mm.h"
 
 u32 ext2_ft_mode(u8 ft)
 {
@@ -176,4 +177,175 @@ long ext2_readlink(struct ext2_fs *fs, const struct ext2_inode *in, char *buf, s
 		return ext2_complain(fs, -EUCLEAN, "symbolic link %u: a NUL in the target", in->ino);
 	buf[n] = '\0';
 	return (long)n;
+}
+
+/* ---- changing directories (ext2_write.c's callers) ---- */
+
+static u8 ft_of(u32 mode)
+{
+	switch (mode & EXT2_S_IFMT) {
+	case EXT2_S_IFREG: return EXT2_FT_REG;
+	case EXT2_S_IFDIR: return EXT2_FT_DIR;
+	case EXT2_S_IFCHR: return EXT2_FT_CHR;
+	case EXT2_S_IFBLK: return EXT2_FT_BLK;
+	case EXT2_S_IFIFO: return EXT2_FT_FIFO;
+	case EXT2_S_IFSOCK: return EXT2_FT_SOCK;
+	case EXT2_S_IFLNK: return EXT2_FT_LNK;
+	default: return EXT2_FT_UNKNOWN;
+	}
+}
+
+/* The room an entry of a name of n bytes takes. */
+static u32 rec_need(u32 n) { return (DE_HEADER + n + 3) & ~3u; }
+
+static void put_rec_len(struct ext2_fs *fs, u8 *e, u32 rec)
+{
+	put16(e + DE_REC_LEN, fs->block_size == 65536 && rec == 65536 ? 65535 : rec);
+}
+
+static u32 entry_name_len(const struct ext2_fs *fs, const u8 *e)
+{
+	return (fs->incompat & EXT2_INCOMPAT_FILETYPE) ? e[DE_NAME_LEN] : le16(e + DE_NAME_LEN);
+}
+
+static void fill_entry(struct ext2_fs *fs, u8 *e, u32 ino, const char *name, size_t len,
+		       u32 mode)
+{
+	put32(e + DE_INODE, ino);
+	if (fs->incompat & EXT2_INCOMPAT_FILETYPE) {
+		e[DE_NAME_LEN] = (u8)len;
+		e[DE_FILE_TYPE] = ft_of(mode);
+	} else {
+		put16(e + DE_NAME_LEN, (u32)len);
+	}
+	memcpy(e + DE_NAME, name, len);
+}
+
+/* Write bytes [p, p + n) of the loaded directory block back. */
+static int write_back(struct ext2_fs *fs, u32 p, u32 n)
+{
+	return ext2_dev_write(fs, (u64)fs->dirbuf_block * fs->block_size + p, fs->dirbuf + p, n);
+}
+
+/* Find name: its block (loaded), offset and the offset of the entry before
+ * it in the block (~0 for the first). */
+static int find_entry(struct ext2_fs *fs, const struct ext2_inode *dir, const char *name,
+		      size_t len, u32 *at, u32 *prev)
+{
+	u32 bs = fs->block_size;
+	for (u64 lblk = 0; lblk < dir->size / bs; lblk++) {
+		int r = load_dir_block(fs, dir, lblk);
+		if (r < 0)
+			return r;
+		u32 p = 0, before = ~0u;
+		while (p < bs) {
+			int rec = check_entry(fs, dir, lblk, p);
+			if (rec < 0)
+				return rec;
+			const u8 *e = fs->dirbuf + p;
+			if (le32(e + DE_INODE) && entry_name_len(fs, e) == len &&
+			    memcmp(e + DE_NAME, name, len) == 0) {
+				*at = p;
+				*prev = before;
+				return 0;
+			}
+			before = p;
+			p += (u32)rec;
+		}
+	}
+	return -ENOENT;
+}
+
+int ext2_dir_add(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len,
+		 u32 ino, u32 mode)
+{
+	u32 bs = fs->block_size, need = rec_need((u32)len);
+	u64 nblocks = dir->size / bs;
+	for (u64 lblk = 0; lblk < nblocks; lblk++) {
+		int r = load_dir_block(fs, dir, lblk);
+		if (r < 0)
+			return r;
+		u32 p = 0;
+		while (p < bs) {
+			int rec = check_entry(fs, dir, lblk, p);
+			if (rec < 0)
+				return rec;
+			u8 *e = fs->dirbuf + p;
+			u32 used = le32(e + DE_INODE) ? rec_need(entry_name_len(fs, e)) : 0;
+			if ((u32)rec - used >= need) {
+				u8 *ne = e + used;
+				if (used) {
+					put_rec_len(fs, e, used);
+					put_rec_len(fs, ne, (u32)rec - used);
+				}
+				fill_entry(fs, ne, ino, name, len, mode);
+				return write_back(fs, p, (u32)rec);
+			}
+			p += (u32)rec;
+		}
+	}
+	/* no room: a new block at the end */
+	if (dir->size + bs > (u64)0xffffffff)
+		return -ENOSPC;
+	u32 pb;
+	int r = ext2_map_alloc(fs, dir, nblocks, &pb);
+	if (r < 0)
+		return r;
+	memset(fs->dirbuf, 0, bs);
+	fs->dirbuf_block = pb;
+	put_rec_len(fs, fs->dirbuf, bs);
+	fill_entry(fs, fs->dirbuf, ino, name, len, mode);
+	dir->size += bs;
+	return write_back(fs, 0, bs);
+}
+
+int ext2_dir_remove(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len)
+{
+	u32 at, prev;
+	int r = find_entry(fs, dir, name, len, &at, &prev);
+	if (r < 0)
+		return r;
+	u8 *e = fs->dirbuf + at;
+	if (prev != ~0u) {
+		/* the entry before takes its room (as Linux's ext2_delete_entry) */
+		u8 *pe = fs->dirbuf + prev;
+		u32 prec = le16(pe + DE_REC_LEN), rec = le16(e + DE_REC_LEN);
+		if (fs->block_size == 65536 && (rec == 0 || rec == 65535))
+			rec = 65536;
+		put_rec_len(fs, pe, prec + rec);
+		put32(e + DE_INODE, 0);
+		return write_back(fs, prev, at + DE_HEADER - prev);
+	}
+	put32(e + DE_INODE, 0);
+	return write_back(fs, at, DE_HEADER);
+}
+
+int ext2_dir_set(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len,
+		 u32 ino, u32 mode)
+{
+	u32 at, prev;
+	int r = find_entry(fs, dir, name, len, &at, &prev);
+	if (r < 0)
+		return r;
+	u8 *e = fs->dirbuf + at;
+	put32(e + DE_INODE, ino);
+	if (fs->incompat & EXT2_INCOMPAT_FILETYPE)
+		e[DE_FILE_TYPE] = ft_of(mode);
+	return write_back(fs, at, DE_HEADER);
+}
+
+int ext2_dir_is_empty(struct ext2_fs *fs, const struct ext2_inode *dir)
+{
+	struct ext2_dirent *de = kmalloc(sizeof(*de), 0);
+	if (!de)
+		return -ENOMEM;
+	u64 off = 0;
+	int r;
+	while ((r = ext2_dir_next(fs, dir, &off, de)) > 0) {
+		if (!(de->name_len == 1 && de->name[0] == '.') &&
+		    !(de->name_len == 2 && de->name[0] == '.' && de->name[1] == '.'))
+			break;
+	}
+	kfree(de);
+	return r < 0 ? r : r == 0;
 }

@@ -16,6 +16,20 @@ static inline u16 le16(const void *p)
 	const u8 *b = p;
 	return (u16)(b[0] | b[1] << 8);
 }
+static inline void put16(void *p, u32 v)
+{
+	u8 *b = p;
+	b[0] = (u8)v;
+	b[1] = (u8)(v >> 8);
+}
+static inline void put32(void *p, u32 v)
+{
+	u8 *b = p;
+	b[0] = (u8)v;
+	b[1] = (u8)(v >> 8);
+	b[2] = (u8)(v >> 16);
+	b[3] = (u8)(v >> 24);
+}
 static inline u32 le32(const void *p)
 {
 	const u8 *b = p;
@@ -27,6 +41,8 @@ static inline u32 le32(const void *p)
 #define EXT2_SB_SIZE     1024
 #define SB_INODES_COUNT  0x00   /* u32 */
 #define SB_BLOCKS_COUNT  0x04   /* u32 (lo; the hi half only with 64bit) */
+#define SB_FREE_BLOCKS   0x0C   /* u32 */
+#define SB_FREE_INODES   0x10   /* u32 */
 #define SB_FIRST_DATA    0x14   /* u32 the block holding the superblock: 1 for 1 KiB blocks */
 #define SB_LOG_BSIZE     0x18   /* u32 block size = 1024 << this */
 #define SB_BLOCKS_PER_GROUP 0x20 /* u32 */
@@ -100,6 +116,9 @@ static inline u32 le32(const void *p)
 #define GD_BLOCK_BITMAP  0x00   /* u32 */
 #define GD_INODE_BITMAP  0x04   /* u32 */
 #define GD_INODE_TABLE   0x08   /* u32 */
+#define GD_FREE_BLOCKS   0x0C   /* u16 */
+#define GD_FREE_INODES   0x0E   /* u16 */
+#define GD_USED_DIRS     0x10   /* u16 */
 
 /* ---- an inode: 128 bytes, or s_inode_size with an extra part ---- */
 #define EXT2_GOOD_OLD_INODE_SIZE 128
@@ -111,6 +130,7 @@ static inline u32 le32(const void *p)
 #define IN_ATIME         0x08   /* u32 seconds (signed, plus the epoch bits of the extra part) */
 #define IN_CTIME         0x0C
 #define IN_MTIME         0x10
+#define IN_DTIME         0x14
 #define IN_GID           0x18   /* u16 (lo) */
 #define IN_LINKS         0x1A   /* u16 */
 #define IN_BLOCKS        0x1C   /* u32 512-byte units (lo) */

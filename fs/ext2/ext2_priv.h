@@ -15,4 +15,22 @@ int ext2_complain(struct ext2_fs *fs, int err, const char *fmt, ...) __printf(3,
 /* Read from the disk, checked against its size: 0, -EIO or -EUCLEAN. */
 int ext2_dev_read(struct ext2_fs *fs, u64 off, void *buf, size_t len);
 
+/* Write to the disk, checked against its size: 0, -EIO or -EUCLEAN.
+ * A write over the directory block in fs->dirbuf (from elsewhere than
+ * dirbuf itself) drops it from there. */
+int ext2_dev_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
+/* The disk block of file block lblk, allocated (zeroed, with the indirect
+ * blocks on its way) when missing; the inode's block map and count change
+ * in *in only (the caller writes the inode). */
+int ext2_map_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 lblk, u32 *pblk);
+s64 ext2_now(struct ext2_fs *fs);
+/* Directory entries (ext2_dir.c) */
+int ext2_dir_add(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len,
+		 u32 ino, u32 mode);
+int ext2_dir_remove(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len);
+int ext2_dir_set(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len,
+		 u32 ino, u32 mode);
+/* 1 if the directory holds nothing but "." and "..", 0, or an error */
+int ext2_dir_is_empty(struct ext2_fs *fs, const struct ext2_inode *dir);
+
 #endif

@@ -1,6 +1,8 @@
 /*
- * ext2/ext3 behind the VFS, read-only: a disk of the block layer with an
- * ext2 or ext3 file system is mounted at boot at /mnt/<disk> (ext2_boot).
+ * ext2/ext3 behind the VFS: a disk of the block layer with an ext2 or ext3
+ * file system is mounted at boot at /mnt/<disk> (ext2_boot), read-write
+ * when it has no journal (ext2), read-only otherwise (ext3: writes need
+ * JBD2, not implemented; the mount's log line and `mount` say so).
  *
  * Objects:
  *   struct e2_mount  one mounted disk: the on-disk reader's state (ext2.h),
@@ -18,8 +20,14 @@
  * indexed per file and shared by reference with the network path, so that
  * sendfile sends disk pages without a copy, is a later increment of #14).
  *
- * Writes: the VFS refuses them (inode_ops.read_only: -EROFS); the ops that
- * would change something return -EROFS as well.
+ * Writes (ext2 only): write-through. Every change the on-disk code makes
+ * goes into the cached page and out to the disk with blk_write at once
+ * (the sectors it touched); fsync adds a cache flush of the device
+ * (blk_flush). A read-only mount's VFS table says read_only, so the VFS
+ * refuses changes with -EROFS before calling in; its ops return -EROFS too.
+ * New inodes: the VFS makes a RAM inode as a template (vfs_open, mkdir,
+ * symlink); link() of a template creates the ext2 inode of its mode (its
+ * link target, its device number) and the template goes away unlinked.
  *
  * Directories get their parent and name (the VFS's ".." and getcwd) when
  * first looked up; a directory that shows up under a second parent, or
@@ -56,6 +64,8 @@ struct e2_mount {
 	u32 dev;                     /* st_dev of its files */
 	struct e2_cached cache[E2_CACHE_PAGES];   /* [m] */
 	u64 tick, hits, misses;      /* [m] */
+	u64 writes;                  /* [m] blk_writes of write-through */
+	bool rw;                     /* writes enabled (an ext2 without journal) */
 	struct e2_node *nodes[E2_HASH];           /* [m] */
 	u64 nnodes;                  /* [m] */
 	struct ext2_dirent de;       /* [m] readdir's (too big for a kernel stack) */
@@ -110,6 +120,36 @@ static int cache_page(struct e2_mount *m, u64 idx, struct page **out)
 	return 0;
 }
 
+/* ext2_write_fn over the cache: into the cached page, then the sectors
+ * touched out to the disk ([m] held). */
+static int e2_disk_write(void *ctx, u64 off, const void *buf, size_t len)
+{
+	struct e2_mount *m = ctx;
+	struct blk_disk *d = m->disk;
+	const u8 *in = buf;
+	u32 ss = d->sector_size;
+	while (len) {
+		struct page *pg;
+		int r = cache_page(m, off / PAGE_SIZE, &pg);
+		if (r < 0)
+			return r;
+		size_t at = off % PAGE_SIZE, k = MIN(len, PAGE_SIZE - at);
+		memcpy((u8 *)page_address(pg) + at, in, k);
+		u32 first = (u32)(at / ss * ss), end = (u32)((at + k + ss - 1) / ss * ss);
+		struct blk_seg seg = { pg, first, end - first };
+		r = blk_write(d, off / PAGE_SIZE * E2_SECTORS_PER_PAGE + first / BLK_SECTOR, &seg, 1, 0);
+		if (r < 0)
+			return r;
+		m->writes++;
+		in += k;
+		off += k;
+		len -= k;
+	}
+	return 0;
+}
+
+static s64 e2_now(void) { return (s64)(arch_clock_ns() / 1000000000ull); }
+
 /* ext2_read_fn over the cache ([m] held by every caller of the reader). */
 static int e2_disk_read(void *ctx, u64 off, void *buf, size_t len)
 {
@@ -131,7 +171,7 @@ static int e2_disk_read(void *ctx, u64 off, void *buf, size_t len)
 
 /* ---- nodes ---- */
 
-static const struct inode_ops e2_iops;
+static const struct inode_ops e2_iops, e2_iops_rw;
 static const struct file_ops e2_file_fops;
 
 static u64 to_ns(s64 sec, u32 ns)
@@ -171,7 +211,7 @@ static int e2_iget(struct e2_mount *m, u32 ino, struct e2_node **out)
 	i->mtime_ns = to_ns(di.mtime, di.mtime_ns);
 	i->ctime_ns = to_ns(di.ctime, di.ctime_ns);
 	i->atime_ns = to_ns(di.atime, di.atime_ns);
-	i->iops = &e2_iops;
+	i->iops = m->rw ? &e2_iops_rw : &e2_iops;
 	i->fops = S_ISREG(di.mode) ? &e2_file_fops : S_ISDIR(di.mode) ? &vfs_dir_fops : NULL;
 	mutex_init(&i->lock, "inode");
 	n->next = *head;
@@ -278,25 +318,139 @@ static const char *e2_get_link(struct inode *ino)
 	return n->link;
 }
 
+/* The VFS inode's copy of what the on-disk inode says. */
+static void sync_node(struct e2_node *n)
+{
+	struct inode *i = &n->inode;
+	i->nlink = n->di.links;
+	i->size = n->di.size;
+	i->blocks = n->di.blocks;
+	i->mode = n->di.mode;
+	i->mtime_ns = to_ns(n->di.mtime, n->di.mtime_ns);
+	i->ctime_ns = to_ns(n->di.ctime, n->di.ctime_ns);
+	i->atime_ns = to_ns(n->di.atime, n->di.atime_ns);
+}
+
+static bool ours(struct inode *i) { return i->iops == &e2_iops_rw || i->iops == &e2_iops; }
+
+static int set_parent(struct inode *c, struct inode *dir, const char *name, size_t len)
+{
+	char *nm = kmalloc(len + 1, 0);
+	if (!nm)
+		return -ENOMEM;
+	memcpy(nm, name, len);
+	nm[len] = '\0';
+	kfree(c->name);
+	c->name = nm;
+	c->parent = dir;
+	return 0;
+}
+
 static int e2_link(struct inode *dir, const char *name, size_t len, struct inode *child)
 {
-	(void)dir, (void)name, (void)len, (void)child;
-	return -EROFS;
+	struct e2_node *d = node_of(dir);
+	struct e2_mount *m = d->m;
+	if (!m->rw)
+		return -EROFS;
+	mutex_lock(&m->lock);
+	int r;
+	if (ours(child)) {
+		struct e2_node *c = node_of(child);
+		r = c->m != m ? -EXDEV : ext2_link(&m->fs, &d->di, name, len, &c->di);
+		if (r == 0)
+			sync_node(c);
+	} else {
+		/* a template the VFS made: an ext2 inode like it */
+		const char *target = S_ISLNK(child->mode) && child->iops->get_link ?
+					     child->iops->get_link(child) : NULL;
+		struct ext2_inode di;
+		r = ext2_create(&m->fs, &d->di, name, len, child->mode, child->rdev, target, &di);
+		struct e2_node *c = NULL;
+		if (r == 0)
+			r = e2_iget(m, di.ino, &c);
+		if (r == 0 && S_ISDIR(c->inode.mode))
+			r = set_parent(&c->inode, dir, name, len);
+	}
+	sync_node(d);
+	mutex_unlock(&m->lock);
+	return r;
 }
 
 static int e2_unlink(struct inode *dir, const char *name, size_t len)
 {
-	(void)dir, (void)name, (void)len;
-	return -EROFS;
+	struct e2_node *d = node_of(dir);
+	struct e2_mount *m = d->m;
+	if (!m->rw)
+		return -EROFS;
+	mutex_lock(&m->lock);
+	u32 ino;
+	struct e2_node *c = NULL;
+	int r = ext2_lookup(&m->fs, &d->di, name, len, &ino);
+	if (r == 0)
+		r = e2_iget(m, ino, &c);
+	if (r == 0)
+		r = ext2_unlink(&m->fs, &d->di, name, len, &c->di);
+	if (r == 0) {
+		sync_node(c);
+		if (S_ISDIR(c->inode.mode)) {
+			kfree(c->inode.name);
+			c->inode.name = NULL;
+			c->inode.parent = NULL;
+		}
+	}
+	sync_node(d);
+	mutex_unlock(&m->lock);
+	if (r == 0)
+		vfs_maybe_destroy(&c->inode);   /* [ns] held by the VFS */
+	return r;
 }
 
 static int e2_rename(struct inode *odir, const char *oname, size_t olen,
 		     struct inode *ndir, const char *nname, size_t nlen)
 {
-	(void)odir, (void)oname, (void)olen, (void)ndir, (void)nname, (void)nlen;
-	return -EROFS;
+	struct e2_node *od = node_of(odir), *nd = node_of(ndir);
+	struct e2_mount *m = od->m;
+	if (nd->m != m)
+		return -EXDEV;   /* another ext2 disk */
+	if (!m->rw)
+		return -EROFS;
+	mutex_lock(&m->lock);
+	u32 ino;
+	struct e2_node *src = NULL, *dst = NULL;
+	int r = ext2_lookup(&m->fs, &od->di, oname, olen, &ino);
+	if (r == 0)
+		r = e2_iget(m, ino, &src);
+	if (r == 0) {
+		r = ext2_lookup(&m->fs, &nd->di, nname, nlen, &ino);
+		if (r == 0)
+			r = e2_iget(m, ino, &dst);
+		else if (r == -ENOENT)
+			r = 0;
+	}
+	if (r == 0)
+		r = ext2_rename(&m->fs, &od->di, oname, olen, &src->di, &nd->di, nname, nlen,
+				dst ? &dst->di : NULL);
+	if (r == 0 && S_ISDIR(src->inode.mode))
+		r = set_parent(&src->inode, ndir, nname, nlen);   /* (renamed on disk already) */
+	if (src)
+		sync_node(src);
+	if (dst) {
+		sync_node(dst);
+		if (S_ISDIR(dst->inode.mode) && !dst->inode.nlink) {
+			kfree(dst->inode.name);
+			dst->inode.name = NULL;
+			dst->inode.parent = NULL;
+		}
+	}
+	sync_node(od);
+	sync_node(nd);
+	mutex_unlock(&m->lock);
+	if (r == 0 && dst)
+		vfs_maybe_destroy(&dst->inode);
+	return r;
 }
 
+/* Never called: the VFS makes new inodes on its RAM root (templates). */
 static struct inode *e2_alloc(struct inode *dir, u32 mode, u32 rdev)
 {
 	(void)dir, (void)mode, (void)rdev;
@@ -305,16 +459,52 @@ static struct inode *e2_alloc(struct inode *dir, u32 mode, u32 rdev)
 
 static int e2_truncate(struct inode *ino, u64 size)
 {
-	(void)ino, (void)size;
-	return -EROFS;
+	struct e2_node *n = node_of(ino);
+	struct e2_mount *m = n->m;
+	if (!m->rw)
+		return -EROFS;
+	mutex_lock(&m->lock);
+	int r = ext2_truncate(&m->fs, &n->di, size);
+	sync_node(n);
+	mutex_unlock(&m->lock);
+	return r;
 }
 
-/* Never called: nodes always have links (e2_iget) and stay in the table. */
+/* The last reference and the last link gone ([ns] held): the inode's
+ * blocks and the inode go back to the bitmaps. */
 static void e2_destroy(struct inode *ino)
 {
-	pr_err("ext2: destroy of inode %llu asked: ignored (nodes stay cached)",
-	       (unsigned long long)ino->ino);
+	struct e2_node *n = node_of(ino);
+	struct e2_mount *m = n->m;
+	mutex_lock(&m->lock);
+	int r = ext2_evict(&m->fs, &n->di);
+	if (r < 0)
+		pr_err("ext2 %s: freeing inode %u failed (error %d): its blocks stay used (e2fsck "
+		       "reclaims them)", m->fs.name, n->di.ino, r);
+	struct e2_node **pp = &m->nodes[n->di.ino % E2_HASH];
+	while (*pp && *pp != n)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = n->next;
+	m->nnodes--;
+	mutex_unlock(&m->lock);
+	kfree(n->link);
+	kfree(ino->name);
+	kfree(n);
+	vfs_inode_died();
 }
+
+static const struct inode_ops e2_iops_rw = {
+	.lookup = e2_lookup,
+	.link = e2_link,
+	.unlink = e2_unlink,
+	.rename = e2_rename,
+	.readdir = e2_readdir,
+	.alloc = e2_alloc,
+	.truncate = e2_truncate,
+	.get_link = e2_get_link,
+	.destroy = e2_destroy,
+};
 
 static const struct inode_ops e2_iops = {
 	.lookup = e2_lookup,
@@ -363,13 +553,52 @@ static long e2_read(struct file *f, struct uio *u, u64 *pos)
 
 static long e2_write(struct file *f, struct uio *u, u64 *pos)
 {
-	(void)f, (void)u, (void)pos;
-	return -EROFS;
+	struct e2_node *n = node_of(f->inode);
+	struct e2_mount *m = n->m;
+	if (!m->rw)
+		return -EROFS;
+	if (!u->len)
+		return 0;
+	u8 *buf = kmalloc(MIN((size_t)E2_READ_CHUNK, u->len), 0);
+	if (!buf)
+		return -ENOMEM;
+	mutex_lock(&f->inode->lock);
+	u64 off = (f->flags & O_APPEND) ? n->di.size : *pos;
+	u64 done = 0;
+	long r = 0;
+	while (u->len) {
+		size_t want = MIN(u->len, (size_t)E2_READ_CHUNK);
+		size_t got = uio_from(u, buf, want);
+		if (!got) {
+			r = -EFAULT;
+			break;
+		}
+		mutex_lock(&m->lock);
+		r = ext2_write(&m->fs, &n->di, off, buf, got);
+		sync_node(n);
+		mutex_unlock(&m->lock);
+		if (r <= 0)
+			break;
+		done += (u64)r;
+		off += (u64)r;
+		if ((size_t)r < got || got < want)
+			break;
+	}
+	*pos = off;
+	mutex_unlock(&f->inode->lock);
+	kfree(buf);
+	return done ? (long)done : r;
+}
+
+static int e2_fsync(struct file *f)
+{
+	return blk_flush(node_of(f->inode)->m->disk);
 }
 
 static const struct file_ops e2_file_fops = {
 	.read = e2_read,
 	.write = e2_write,
+	.fsync = e2_fsync,
 	.seekable = true,
 };
 
@@ -397,6 +626,16 @@ static int mount_disk(struct blk_disk *d, int index)
 	if (r == 0)
 		r = ext2_mount(&m->fs, e2_disk_read, m, d->nsectors * BLK_SECTOR, d->name, msg,
 			       sizeof(msg));
+	char romsg[200] = "";
+	if (r == 0) {
+		int w = -EROFS;
+		if (d->features & BLK_F_RO)
+			ksnprintf(romsg, sizeof(romsg), "the device is read-only");
+		else
+			w = ext2_enable_write(&m->fs, e2_disk_write, romsg, sizeof(romsg));
+		m->rw = w == 0;
+		m->fs.now = e2_now;
+	}
 	struct e2_node *rootn = NULL;
 	if (r == 0)
 		r = e2_iget(m, EXT2_ROOT_INO, &rootn);
@@ -411,7 +650,7 @@ static int mount_disk(struct blk_disk *d, int index)
 		ksnprintf(info.path, sizeof(info.path), "/mnt/%s", d->name);
 		ksnprintf(info.source, sizeof(info.source), "%s", d->name);
 		ksnprintf(info.type, sizeof(info.type), "%s", ext3 ? "ext3" : "ext2");
-		ksnprintf(info.options, sizeof(info.options), "ro");
+		ksnprintf(info.options, sizeof(info.options), m->rw ? "rw,write-through" : "ro");
 		ksnprintf(info.state, sizeof(info.state), "journal: %s; %u-byte blocks, %u inodes",
 			  ext2_journal_state(&m->fs), m->fs.block_size, m->fs.inodes_count);
 		r = vfs_mount(&rootn->inode, &info);
@@ -420,10 +659,13 @@ static int mount_disk(struct blk_disk *d, int index)
 		} else {
 			char feat[200];
 			ext2_feature_names(&m->fs, feat, sizeof(feat));
-			pr_info("ext2 %s: %s mounted read-only at %s ('%s', %u blocks of %u bytes; "
-				"features: %s; journal: %s)", d->name, info.type, info.path,
+			pr_info("ext2 %s: %s mounted %s at %s ('%s', %u blocks of %u bytes; "
+				"features: %s; journal: %s)", d->name, info.type,
+				m->rw ? "read-write (write-through)" : "read-only", info.path,
 				m->fs.label, m->fs.blocks_count, m->fs.block_size, feat,
 				ext2_journal_state(&m->fs));
+			if (!m->rw)
+				pr_warn("ext2 %s: writes refused (EROFS): %s", d->name, romsg);
 			return 0;
 		}
 	}

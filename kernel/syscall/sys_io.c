@@ -370,13 +370,16 @@ long sys_ftruncate(const u64 a[6])
 	return r;
 }
 
-/* RAM files: nothing to write back; pipes and devices cannot sync */
+/* RAM files: nothing to write back; disk files flush the disk's cache
+ * (their writes went through already); pipes and devices cannot sync */
 long sys_fsync(const u64 a[6])
 {
 	struct file *f = sys_file(a[0]);
 	if (!f)
 		return -EBADF;
 	long r = f->inode && !S_ISCHR(f->inode->mode) ? 0 : -EINVAL;
+	if (r == 0 && f->ops && f->ops->fsync)
+		r = f->ops->fsync(f);
 	file_put(f);
 	return r;
 }

@@ -8,7 +8,10 @@
  * A panic, a sanitizer report, a read outside the image, an inconsistent
  * result (a read longer than asked, an entry with a bad name) or a hang
  * (libFuzzer's -timeout) is a crash, and so is a kmalloc object left
- * behind after the unmount (a leak).
+ * behind after the unmount (a leak). Then, on a copy of the image, a few
+ * writes (create, write, truncate, link, mkdir, rename, unlink, a slow
+ * symbolic link, unlinking the image's own first entries): errors are
+ * fine, a write outside the image or a crash is not.
  */
 #include "fs/ext2/ext2.h"
 #include "kernel/console/console.h"
@@ -19,7 +22,7 @@
 #include <stdlib.h>
 
 struct image {
-	const u8 *p;
+	u8 *p;
 	size_t n;
 };
 
@@ -30,6 +33,56 @@ static int image_read(void *ctx, u64 off, void *buf, size_t len)
 		__builtin_trap();   /* ext2 promised to stay inside the disk */
 	memcpy(buf, im->p + off, len);
 	return 0;
+}
+
+static int image_write(void *ctx, u64 off, const void *buf, size_t len)
+{
+	struct image *im = ctx;
+	if (off > im->n || len > im->n - off)
+		__builtin_trap();   /* ext2 promised to stay inside the disk */
+	memcpy(im->p + off, buf, len);
+	return 0;
+}
+
+/* A few changes through the writer (ext2_write.c): errors are fine. */
+static void write_some(struct ext2_fs *fs)
+{
+	char msg[200];
+	if (ext2_enable_write(fs, image_write, msg, sizeof(msg)) < 0) {
+		if (!msg[0])
+			__builtin_trap();   /* a refusal says why */
+		return;
+	}
+	static u8 buf[20000];
+	memset(buf, 0x5a, sizeof(buf));
+	struct ext2_inode root, f, d, g;
+	if (ext2_iget(fs, 2, &root) < 0)
+		return;
+	if (ext2_create(fs, &root, "fz", 2, 0100644, 0, NULL, &f) == 0) {
+		long n = ext2_write(fs, &f, 3000, buf, sizeof(buf));
+		if (n > (long)sizeof(buf))
+			__builtin_trap();
+		(void)ext2_truncate(fs, &f, 100);
+		(void)ext2_link(fs, &root, "fz2", 3, &f);
+	}
+	if (ext2_create(fs, &root, "fd", 2, 040755, 0, NULL, &d) == 0 &&
+	    ext2_iget(fs, f.ino, &f) == 0 && ext2_rename(fs, &root, "fz", 2, &f, &d, "m", 1, NULL) == 0)
+		(void)ext2_unlink(fs, &d, "m", 1, &f);
+	(void)ext2_create(fs, &root, "fl", 2, 0120777, 0, "a/target/that/is/longer/than/sixty/bytes/"
+			  "so/it/takes/a/block", &g);
+	/* the image's own first entries: unlink and evict what can be */
+	struct ext2_dirent de;
+	u64 off = 0;
+	for (int i = 0; i < 4 && ext2_dir_next(fs, &root, &off, &de) > 0; i++) {
+		struct ext2_inode c;
+		if (de.name[0] == '.' || ext2_iget(fs, de.ino, &c) < 0)
+			continue;
+		if (ext2_unlink(fs, &root, de.name, de.name_len, &c) == 0 && c.links == 0)
+			(void)ext2_evict(fs, &c);
+		if (ext2_iget(fs, 2, &root) < 0)
+			return;
+		off = 0;
+	}
 }
 
 static unsigned budget;
@@ -96,12 +149,17 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		host_slab_init();
 	}
 	u64 before = objects_in_use();
-	struct image im = { data, size };
+	u8 *copy = malloc(size ? size : 1);
+	if (!copy)
+		__builtin_trap();
+	memcpy(copy, data, size);
+	struct image im = { copy, size };
 	struct ext2_fs fs;
 	char msg[200];
 	if (ext2_mount(&fs, image_read, &im, size, "fuzz", msg, sizeof(msg)) < 0) {
 		if (!msg[0] || objects_in_use() != before)
 			__builtin_trap();   /* a refusal always says why, and frees all */
+		free(copy);
 		return 0;
 	}
 	char names[400];
@@ -116,7 +174,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		struct ext2_inode in;
 		(void)ext2_iget(&fs, i, &in);
 	}
+	write_some(&fs);
 	ext2_unmount(&fs);
+	free(copy);
 	if (objects_in_use() != before)
 		__builtin_trap();
 	return 0;

@@ -518,14 +518,6 @@ Test(ext2, journal_and_features_reported)
 
 /* ---- corruption ---- */
 
-static void put32(u8 *p, u32 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-	p[2] = (u8)(v >> 16);
-	p[3] = (u8)(v >> 24);
-}
-
 /* Walk everything under dir; errors are fine, crashes and hangs are not.
  * Bounded: a corrupt image can make a directory its own child. */
 static unsigned walk_all(struct ext2_fs *fs, const struct ext2_inode *dir, int depth,
@@ -904,4 +896,411 @@ Test(ext2, random_metadata_damage_never_crashes)
 	cr_assert_gt(refused, 0);
 	cr_assert_gt(errors, 0);
 	corrupt_done(&c);
+}
+
+/* ---- writing (fs/ext2/ext2_write.c) ----
+ * Every operation on an image made by mke2fs is followed by `e2fsck -fn`
+ * (exit 0: clean) and mirrored with POSIX calls in a host directory; at
+ * the end `debugfs -R rdump` copies the image's tree out and `diff -r`
+ * compares it with the mirror. */
+
+static char want[120];   /* the mirror */
+
+static int wdisk_write(void *ctx, u64 off, const void *buf, size_t len)
+{
+	struct disk *d = ctx;
+	cr_assert(off + len <= d->size, "ext2 write past the disk: %llu + %zu",
+		  (unsigned long long)off, len);
+	return pwrite(d->fd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -EIO;
+}
+
+static s64 fixed_now(void) { return 1700000000; }
+
+static void wmount(struct ext2_fs *fs, struct disk *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->fd = open(img, O_RDWR);
+	cr_assert(d->fd >= 0);
+	struct stat st;
+	cr_assert(fstat(d->fd, &st) == 0);
+	d->size = (u64)st.st_size;
+	char msg[200];
+	cr_assert_eq(mount_disk(fs, d, msg, sizeof(msg)), 0, "mount: %s", msg);
+	cr_assert_eq(ext2_enable_write(fs, wdisk_write, msg, sizeof(msg)), 0, "write: %s", msg);
+	fs->now = fixed_now;
+}
+
+static void fsck_clean(const char *after)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "e2fsck -fn '%s' >'%s/fsck.log' 2>&1", img, tmp);
+	int r = system(cmd);
+	if (r != 0) {
+		snprintf(cmd, sizeof(cmd), "cat '%s/fsck.log' >&2", tmp);
+		(void)!system(cmd);
+	}
+	cr_assert_eq(r, 0, "e2fsck -fn finds the image unclean after %s", after);
+}
+
+/* The inode at path (absolute, no symbolic links followed). */
+static int resolve(struct ext2_fs *fs, const char *path, struct ext2_inode *out)
+{
+	int r = ext2_iget(fs, EXT2_ROOT_INO, out);
+	const char *p = path;
+	while (r == 0) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			return 0;
+		const char *s = p;
+		while (*p && *p != '/')
+			p++;
+		u32 ino;
+		r = ext2_lookup(fs, out, s, (size_t)(p - s), &ino);
+		if (r == 0)
+			r = ext2_iget(fs, ino, out);
+	}
+	return r;
+}
+
+/* dir's path and the last name of path */
+static void split(const char *path, char *dir, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = (size_t)(slash - path);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (n == 0)
+		strcpy(dir, "/");
+	*name = slash + 1;
+}
+
+static int w_create(struct ext2_fs *fs, const char *path, u32 mode, const char *target)
+{
+	char dp[300];
+	const char *name;
+	split(path, dp, &name);
+	struct ext2_inode dir, in;
+	cr_assert_eq(resolve(fs, dp, &dir), 0, "%s", dp);
+	return ext2_create(fs, &dir, name, strlen(name), mode, 0, target, &in);
+}
+
+static void mirror(const char *fmt, const char *a, const char *b)
+{
+	char cmd[1200], x[500], y[500];
+	snprintf(x, sizeof(x), "%s%s", want, a);
+	snprintf(y, sizeof(y), "%s%s", want, b ? b : "");
+	snprintf(cmd, sizeof(cmd), fmt, x, y);
+	cr_assert_eq(system(cmd), 0, "mirror: %s", cmd);
+}
+
+static void w_file(struct ext2_fs *fs, const char *path, unsigned id, u64 off, u64 len)
+{
+	struct ext2_inode in;
+	int r = resolve(fs, path, &in);
+	if (r == -ENOENT) {
+		cr_assert_eq(w_create(fs, path, EXT2_S_IFREG | 0644, NULL), 0);
+		cr_assert_eq(resolve(fs, path, &in), 0);
+		mirror("touch '%s'", path, NULL);
+	}
+	char p[600];
+	snprintf(p, sizeof(p), "%s%s", want, path);
+	int fd = open(p, O_WRONLY);
+	cr_assert(fd >= 0);
+	static u8 buf[1 << 20];
+	while (len) {
+		size_t k = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+		for (size_t i = 0; i < k; i++)
+			buf[i] = pat(id, off + i);
+		cr_assert_eq(ext2_write(fs, &in, off, buf, k), (long)k, "write %s", path);
+		cr_assert_eq(pwrite(fd, buf, k, (off_t)off), (ssize_t)k);
+		off += k;
+		len -= k;
+	}
+	close(fd);
+}
+
+static void compare_tree(void)
+{
+	char cmd[800];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/got' && mkdir '%s/got' && debugfs -R "
+		 "'rdump / %s/got' '%s' >/dev/null 2>&1 && diff -r --no-dereference '%s/got' '%s'",
+		 tmp, tmp, tmp, img, tmp, want);
+	cr_assert_eq(system(cmd), 0, "the image's tree differs from the mirror");
+}
+
+static void write_ops(const char *opts)
+{
+	make_tree(false);
+	make_image(opts, 64);
+	snprintf(want, sizeof(want), "%s/want", tmp);
+	char cmd[1000];
+	snprintf(cmd, sizeof(cmd), "mkdir '%s' && debugfs -R 'rdump / %s' '%s' >/dev/null 2>&1",
+		 want, want, img);
+	cr_assert_eq(system(cmd), 0);
+	struct ext2_fs fs;
+	struct disk d;
+	wmount(&fs, &d);
+	u32 free0 = fs.free_blocks, ifree0 = fs.free_inodes;
+
+	/* files: small, then through the indirect and double-indirect blocks */
+	w_file(&fs, "/new.txt", 10, 0, 100);
+	fsck_clean("a small file");
+	w_file(&fs, "/grow.bin", 11, 0, 6u << 20);
+	fsck_clean("a 6 MiB file");
+	w_file(&fs, "/grow.bin", 12, 12345, 70000);          /* overwrite in the middle */
+	w_file(&fs, "/medium.bin", 13, 49000, 30000);         /* extend a file mke2fs made */
+	mirror("cp '%s' '%s'", "/medium.bin", "/medium.hard");   /* its hard link: the same bytes */
+	w_file(&fs, "/hole.bin", 14, 5u << 20, 1000);         /* a sparse file */
+	fsck_clean("overwrites, appends and a hole");
+	cr_assert_lt(fs.free_blocks, free0);
+
+	/* truncate: shrinking gives the blocks back */
+	struct ext2_inode in;
+	cr_assert_eq(resolve(&fs, "/grow.bin", &in), 0);
+	u32 before = fs.free_blocks;
+	cr_assert_eq(ext2_truncate(&fs, &in, 10000), 0);
+	mirror("truncate -s 10000 '%s'", "/grow.bin", NULL);
+	cr_assert_gt(fs.free_blocks, before + (5u << 20) / fs.block_size);
+	cr_assert_eq(in.size, 10000);
+	cr_assert_eq(ext2_truncate(&fs, &in, 30000), 0);   /* grows with zeros */
+	mirror("truncate -s 30000 '%s'", "/grow.bin", NULL);
+	fsck_clean("truncate");
+
+	/* directories, renames, links */
+	cr_assert_eq(w_create(&fs, "/d1", EXT2_S_IFDIR | 0755, NULL), 0);
+	cr_assert_eq(w_create(&fs, "/d1/d2", EXT2_S_IFDIR | 0700, NULL), 0);
+	mirror("mkdir -p '%s' && chmod 700 '%s'", "/d1/d2", "/d1/d2");
+	w_file(&fs, "/d1/d2/f", 15, 0, 5000);
+	w_file(&fs, "/d1/g", 16, 0, 77);
+	cr_assert_eq(w_create(&fs, "/d1", EXT2_S_IFDIR | 0755, NULL), -EEXIST);
+	fsck_clean("mkdir");
+	char longname[300];
+	memset(longname, 'x', 256);
+	longname[0] = '/';
+	longname[257] = '\0';
+	memset(longname + 1, 'n', 256);
+	cr_assert_eq(w_create(&fs, longname, EXT2_S_IFREG | 0644, NULL), -ENAMETOOLONG);
+
+	struct ext2_inode root, d1, d2, src_in, dst_in;
+	cr_assert_eq(resolve(&fs, "/", &root), 0);
+	cr_assert_eq(resolve(&fs, "/d1", &d1), 0);
+	cr_assert_eq(resolve(&fs, "/d1/d2", &d2), 0);
+	/* rename within a directory, then across, then a directory across */
+	cr_assert_eq(resolve(&fs, "/d1/g", &src_in), 0);
+	cr_assert_eq(ext2_rename(&fs, &d1, "g", 1, &src_in, &d1, "g2", 2, NULL), 0);
+	mirror("mv '%s' '%s'", "/d1/g", "/d1/g2");
+	cr_assert_eq(ext2_rename(&fs, &d1, "g2", 2, &src_in, &root, "g3", 2, NULL), 0);
+	mirror("mv '%s' '%s'", "/d1/g2", "/g3");
+	fsck_clean("renames of a file");
+	cr_assert_eq(ext2_rename(&fs, &d1, "d2", 2, &d2, &root, "d3", 2, NULL), 0);
+	mirror("mv '%s' '%s'", "/d1/d2", "/d3");
+	fsck_clean("a rename of a directory to another parent");
+	/* rename over an existing file: the old one loses its link */
+	cr_assert_eq(resolve(&fs, "/g3", &src_in), 0);
+	cr_assert_eq(resolve(&fs, "/new.txt", &dst_in), 0);
+	cr_assert_eq(ext2_rename(&fs, &root, "g3", 2, &src_in, &root, "new.txt", 7, &dst_in), 0);
+	cr_assert_eq(dst_in.links, 0);
+	cr_assert_eq(ext2_evict(&fs, &dst_in), 0);
+	mirror("mv '%s' '%s'", "/g3", "/new.txt");
+	fsck_clean("a rename over a file");
+
+	/* links: fast and slow symbolic links, a hard link */
+	cr_assert_eq(w_create(&fs, "/fast", EXT2_S_IFLNK | 0777, "d3/f"), 0);
+	mirror("ln -s d3/f '%s'", "/fast", NULL);
+	char target[300];
+	memset(target, 't', 200);
+	target[200] = '\0';
+	cr_assert_eq(w_create(&fs, "/slow", EXT2_S_IFLNK | 0777, target), 0);
+	snprintf(cmd, sizeof(cmd), "ln -s %s '%s/slow'", target, want);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(resolve(&fs, "/d3/f", &src_in), 0);
+	cr_assert_eq(resolve(&fs, "/", &root), 0);
+	cr_assert_eq(ext2_link(&fs, &root, "hard", 4, &src_in), 0);
+	cr_assert_eq(src_in.links, 2);
+	mirror("ln '%s' '%s'", "/d3/f", "/hard");
+	fsck_clean("symbolic and hard links");
+
+	/* unlink and rmdir */
+	cr_assert_eq(resolve(&fs, "/d3", &d2), 0);
+	cr_assert_eq(resolve(&fs, "/d3/f", &src_in), 0);
+	cr_assert_eq(ext2_unlink(&fs, &root, "d3", 2, &d2), -ENOTEMPTY);
+	cr_assert_eq(ext2_unlink(&fs, &d2, "f", 1, &src_in), 0);
+	cr_assert_eq(src_in.links, 1);   /* "hard" still names it */
+	cr_assert_eq(ext2_unlink(&fs, &root, "d3", 2, &d2), 0);
+	cr_assert_eq(ext2_evict(&fs, &d2), 0);
+	mirror("rm -r '%s'", "/d3", NULL);
+	cr_assert_eq(resolve(&fs, "/hard", &src_in), 0);
+	cr_assert_eq(ext2_unlink(&fs, &root, "hard", 4, &src_in), 0);
+	cr_assert_eq(ext2_evict(&fs, &src_in), 0);
+	mirror("rm '%s'", "/hard", NULL);
+	fsck_clean("unlink and rmdir");
+
+	/* a directory of many entries: it grows, then loses every other one
+	 * (entries merge into the one before) */
+	cr_assert_eq(w_create(&fs, "/lots", EXT2_S_IFDIR | 0755, NULL), 0);
+	mirror("mkdir '%s'", "/lots", NULL);
+	struct ext2_inode many;
+	cr_assert_eq(resolve(&fs, "/lots", &many), 0);
+	for (int i = 0; i < 400; i++) {
+		char p[100];
+		snprintf(p, sizeof(p), "/lots/entry-with-a-longish-name-%03d", i);
+		w_file(&fs, p, (unsigned)i, 0, (u64)(i % 3) * 700);
+	}
+	cr_assert_eq(resolve(&fs, "/lots", &many), 0);
+	cr_assert_gt(many.size, fs.block_size);
+	fsck_clean("400 entries");
+	for (int i = 0; i < 400; i += 2) {
+		char p[100];
+		snprintf(p, sizeof(p), "entry-with-a-longish-name-%03d", i);
+		cr_assert_eq(resolve(&fs, "/lots", &many), 0);
+		struct ext2_inode c;
+		u32 ino;
+		cr_assert_eq(ext2_lookup(&fs, &many, p, strlen(p), &ino), 0);
+		cr_assert_eq(ext2_iget(&fs, ino, &c), 0);
+		cr_assert_eq(ext2_unlink(&fs, &many, p, strlen(p), &c), 0);
+		cr_assert_eq(ext2_evict(&fs, &c), 0);
+		snprintf(cmd, sizeof(cmd), "rm '%s/lots/%s'", want, p);
+		cr_assert_eq(system(cmd), 0);
+	}
+	fsck_clean("200 unlinks");
+
+	/* deleting everything made gives the counts back */
+	ext2_unmount(&fs);
+	close(d.fd);
+	compare_tree();
+	(void)ifree0;
+}
+
+Test(ext2, write_ops_4k_blocks_fsck_clean_and_tree_matches)
+{
+	write_ops("-t ext2 -b 4096 -I 256");
+}
+
+Test(ext2, write_ops_1k_blocks_128_byte_inodes)
+{
+	write_ops("-t ext2 -b 1024 -I 128");
+}
+
+Test(ext2, write_disk_full_enospc_leaves_image_clean)
+{
+	mk("", 0755);
+	make_image("-t ext2 -b 1024 -N 32", 1);
+	struct ext2_fs fs;
+	struct disk d;
+	wmount(&fs, &d);
+	u32 free0 = fs.free_blocks, ifree0 = fs.free_inodes;
+	/* blocks: a 2 MiB write onto a 1 MiB disk stops short */
+	cr_assert_eq(w_create(&fs, "/fill", EXT2_S_IFREG | 0644, NULL), 0);
+	struct ext2_inode in;
+	cr_assert_eq(resolve(&fs, "/fill", &in), 0);
+	static u8 buf[2 << 20];
+	memset(buf, 0xab, sizeof(buf));
+	long n = ext2_write(&fs, &in, 0, buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	cr_assert_lt(n, (long)sizeof(buf));
+	cr_assert_eq(in.size, (u64)n);
+	cr_assert_eq(fs.free_blocks, 0);
+	cr_assert_eq(ext2_write(&fs, &in, (u64)n, buf, 4096), -ENOSPC);
+	cr_assert_eq(in.size, (u64)n, "a failed write changed the size");
+	/* a directory needs a block: refused whole, its inode given back */
+	u32 fi = fs.free_inodes;
+	cr_assert_eq(w_create(&fs, "/dir", EXT2_S_IFDIR | 0755, NULL), -ENOSPC);
+	cr_assert_eq(fs.free_inodes, fi, "a failed mkdir kept its inode");
+	fsck_clean("a full disk");
+	/* what was written reads back (through a fresh look at the inode) */
+	static u8 back[2 << 20];
+	cr_assert_eq(resolve(&fs, "/fill", &in), 0);
+	cr_assert_eq(ext2_read(&fs, &in, 0, back, sizeof(back)), n);
+	cr_assert(memcmp(back, buf, (size_t)n) == 0, "the written bytes do not read back");
+	/* truncating to nothing gives every block back */
+	cr_assert_eq(ext2_truncate(&fs, &in, 0), 0);
+	cr_assert_eq(fs.free_blocks, free0);
+	fsck_clean("truncate of the full file");
+	/* inodes: create until none is left */
+	int made = 0, r = 0;
+	for (int i = 0; i < 100 && r == 0; i++) {
+		char p[40];
+		snprintf(p, sizeof(p), "/f%d", i);
+		r = w_create(&fs, p, EXT2_S_IFREG | 0600, NULL);
+		made += r == 0;
+	}
+	cr_assert_eq(r, -ENOSPC);
+	cr_assert_eq(made, (int)ifree0 - 1);   /* all but /fill's */
+	cr_assert_eq(fs.free_inodes, 0);
+	fsck_clean("no inodes left");
+	ext2_unmount(&fs);
+	close(d.fd);
+}
+
+static void md5_of(char *out, size_t n)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "md5sum < '%s'", img);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(out, (int)n, p));
+	pclose(p);
+}
+
+Test(ext2, write_ext3_refused_erofs)
+{
+	make_tree(false);
+	make_image("-t ext3", 16);
+	char before[100], after[100], msg[200];
+	md5_of(before, sizeof(before));
+	struct ext2_fs fs;
+	struct disk d;
+	memset(&d, 0, sizeof(d));
+	d.fd = open(img, O_RDWR);
+	cr_assert(d.fd >= 0);
+	struct stat st;
+	cr_assert(fstat(d.fd, &st) == 0);
+	d.size = (u64)st.st_size;
+	cr_assert_eq(mount_disk(&fs, &d, msg, sizeof(msg)), 0);
+	cr_assert_eq(ext2_enable_write(&fs, wdisk_write, msg, sizeof(msg)), -EROFS);
+	cr_assert(strstr(msg, "has_journal") && strstr(msg, "JBD2"), "message: %s", msg);
+	/* every change refuses, and the image stays as it was, still readable */
+	struct ext2_inode root, in;
+	cr_assert_eq(resolve(&fs, "/", &root), 0);
+	cr_assert_eq(resolve(&fs, "/small.txt", &in), 0);
+	cr_assert_eq(ext2_write(&fs, &in, 0, "x", 1), -EROFS);
+	cr_assert_eq(ext2_truncate(&fs, &in, 0), -EROFS);
+	cr_assert_eq(ext2_create(&fs, &root, "n", 1, EXT2_S_IFREG | 0644, 0, NULL, &in), -EROFS);
+	cr_assert_eq(resolve(&fs, "/small.txt", &in), 0);
+	cr_assert_eq(ext2_unlink(&fs, &root, "small.txt", 9, &in), -EROFS);
+	char text[40] = { 0 };
+	cr_assert_eq(ext2_read(&fs, &in, 0, text, sizeof(text) - 1), 12);
+	cr_assert_str_eq(text, "hello, ext2\n");
+	ext2_unmount(&fs);
+	close(d.fd);
+	md5_of(after, sizeof(after));
+	cr_assert_str_eq(before, after, "the ext3 image changed");
+}
+
+Test(ext2, write_name_errors)
+{
+	mk("", 0755);
+	make_image("-t ext2", 4);
+	struct ext2_fs fs;
+	struct disk d;
+	wmount(&fs, &d);
+	char name[300];
+	memset(name, 'a', sizeof(name));
+	struct ext2_inode root, in, dir;
+	cr_assert_eq(resolve(&fs, "/", &root), 0);
+	cr_assert_eq(ext2_create(&fs, &root, name, 256, EXT2_S_IFREG | 0644, 0, NULL, &in),
+		     -ENAMETOOLONG);
+	cr_assert_eq(ext2_create(&fs, &root, name, 255, EXT2_S_IFREG | 0644, 0, NULL, &in), 0);
+	cr_assert_eq(ext2_create(&fs, &root, name, 255, EXT2_S_IFREG | 0644, 0, NULL, &in),
+		     -EEXIST);
+	cr_assert_eq(ext2_create(&fs, &root, "d", 1, EXT2_S_IFDIR | 0755, 0, NULL, &dir), 0);
+	cr_assert_eq(ext2_rename(&fs, &root, name, 255, &in, &dir, name, 256, NULL),
+		     -ENAMETOOLONG);
+	cr_assert_eq(ext2_rename(&fs, &root, name, 255, &in, &dir, name, 255, NULL), 0);
+	cr_assert_eq(ext2_unlink(&fs, &root, "d", 1, &dir), -ENOTEMPTY);
+	cr_assert_eq(ext2_link(&fs, &root, "dl", 2, &dir), -EPERM);
+	fsck_clean("name errors");
+	ext2_unmount(&fs);
+	close(d.fd);
 }

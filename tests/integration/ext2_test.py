@@ -19,6 +19,15 @@ does), and boots Caboose with the image as a virtio disk:
          writes that must fail with EROFS; everything is compared with the
          same computed on the host over the source tree
   fsck   `e2fsck -fn` finds the image clean afterwards
+  write  an ext2 image (no journal) is mounted read-write: busybox runs a
+         script kept on it that writes a tree under /mnt/vda/out (mkdir -p,
+         files by echo, seq and cat, appends, an 800 KiB file through the
+         indirect blocks, cp, mv within and across directories, a directory
+         moved, symbolic links fast and slow, rm, rmdir, truncate, and an
+         rmdir of a non-empty directory that must fail), then the host runs
+         the same script with its busybox in a directory, checks the image
+         with `e2fsck -fn` and compares the image's tree (debugfs rdump)
+         with its own (diff -r)
   refuse an image with an incompatible feature (extents, as ext4 has) and
          one that needs journal recovery are not mounted, with a log line
          naming the reason, and the system still boots
@@ -72,6 +81,85 @@ busybox mv small.txt moved 2>/dev/null; echo "mv $?"
 busybox cp small.txt copy 2>&1 | busybox grep -c "Read-only file system"
 echo "== end"
 """
+
+
+WRITE_SCRIPT = r"""#!/bin/busybox sh
+B=busybox
+cd "$1" || exit 3
+$B mkdir -p out/a/b/c out/gone/x
+cd out
+echo "hello from busybox" > a/hello.txt
+echo "more" >> a/hello.txt
+$B seq 1 120000 > a/b/numbers.txt
+$B cat a/b/numbers.txt a/hello.txt > a/b/c/cat.txt
+$B cp a/hello.txt a/copy.txt
+$B mv a/copy.txt a/b/moved.txt
+$B mv a/b/moved.txt renamed.txt
+$B mv a/b/c top-c
+$B ln -s a/hello.txt fast-link
+$B ln -s a/b/numbers.txt/../../../a/b/c/very/long/target/name/that/does/not/exist/but/is/longer/than/sixty/bytes slow-link
+$B rm -r gone
+$B rmdir a 2>/dev/null; echo "rmdir non-empty $?" > status.txt
+$B seq 1 5000 > short.txt
+$B truncate -s 1000 short.txt
+$B truncate -s 5000 a/hello.txt
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    echo "file $i" > "many-$i.txt"
+done
+$B rm many-3.txt many-7.txt many-8.txt
+$B sync
+echo "== wrote"
+"""
+
+
+def run_write(logdir, check, src, initrd):
+    """ext2 read-write: busybox writes a tree; e2fsck and a host replay judge it."""
+    if not os.path.isfile(initrd):
+        check("ext2 write: busybox writes on /mnt/vda", False,
+              "%s is missing (make user)" % os.path.relpath(initrd, ROOT))
+        return
+    wsrc = os.path.join(src, "wsrc")
+    os.makedirs(wsrc)
+    with open(os.path.join(wsrc, "write.sh"), "w") as f:
+        f.write(WRITE_SCRIPT)
+    img = os.path.join(logdir, "ext2-write.img")
+    mkfs(wsrc, img, ("-t", "ext2"), "32M")
+    log = os.path.join(logdir, "ext2-write.console.log")
+    cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
+           "-display", "none", "-no-reboot", "-kernel", KERNEL, "-initrd", initrd,
+           "-append", "console=ttyS0 loglevel=2 panic=exit ip=off init=/bin/busybox "
+           "init.args=sh,/mnt/vda/write.sh,/mnt/vda init.exit=qemu",
+           "-serial", "file:" + log, "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+           "-cpu", "max"] + blk_test.drive(img, "d0")
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        status = p.wait(timeout=400)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        status = None
+    text = open(log, "rb").read().decode("utf-8", "replace").replace("\r\n", "\n")
+    check("ext2 write: busybox's script ran on a read-write ext2 and QEMU exited 0",
+          status == 1 and "== wrote" in text,
+          "QEMU status %s; console tail: %s" % (status, text[-1500:]))
+    code, out = fsck(img)
+    check("ext2 write: e2fsck -fn finds the written image clean", code == 0, out[-600:])
+    host = os.path.join(src, "host")
+    os.makedirs(host)
+    subprocess.run(["busybox", "sh", os.path.join(wsrc, "write.sh"), host], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    got = os.path.join(src, "got")
+    os.makedirs(got)
+    d = subprocess.run(["debugfs", "-R", "rdump /out " + got, img], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    diff = subprocess.run(["diff", "-r", "--no-dereference", os.path.join(got, "out"),
+                           os.path.join(host, "out")], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    nfiles = sum(len(f) + len(dd) for _, dd, f in os.walk(os.path.join(host, "out")))
+    check("ext2 write: the image's tree is the host's replay of the script (%d entries)"
+          % nfiles, d.returncode == 0 and diff.returncode == 0 and nfiles > 20,
+          "debugfs: %s; diff: %s" % (d.stdout[-300:], diff.stdout[-1200:]))
 
 
 def pat(i, n):
@@ -320,6 +408,12 @@ def run_all(logdir, initrd=INITRD):
             sys.stderr.write("ext2: %s took %.0f s\n" % (fn.__name__, time.time() - t0))
         code, out = fsck(img)
         check("ext2 image: e2fsck -fn clean after Caboose read it", code == 0, out[-400:])
+        t0 = time.time()
+        try:
+            run_write(logdir, check, work, initrd)
+        except Exception as e:
+            check("run_write harness", False, "%s: %s" % (type(e).__name__, e))
+        sys.stderr.write("ext2: run_write took %.0f s\n" % (time.time() - t0))
         try:
             run_refused(logdir, check, os.path.join(src, "tree", "deep"))
         except Exception as e:
