@@ -148,7 +148,7 @@ static int e2_disk_write(void *ctx, u64 off, const void *buf, size_t len)
 	return 0;
 }
 
-static s64 e2_now(void) { return (s64)(arch_clock_ns() / 1000000000ull); }
+static s64 e2_now(void) { return (s64)(arch_realtime_ns() / 1000000000ull); }
 
 /* ext2_read_fn over the cache ([m] held by every caller of the reader). */
 static int e2_disk_read(void *ctx, u64 off, void *buf, size_t len)
