@@ -88,7 +88,7 @@ static void node_init(struct pnode *n, enum pkind k, int pid, int fd, struct ino
 	i->nlink = 1;   /* never destroyed */
 	i->iops = &procfs_iops;
 	i->fops = S_ISDIR(i->mode) ? &vfs_dir_fops : S_ISREG(i->mode) ? &procfs_file_fops : NULL;
-	i->mtime_ns = i->ctime_ns = i->atime_ns = arch_clock_ns();
+	i->mtime_ns = i->ctime_ns = i->atime_ns = arch_realtime_ns();
 	i->parent = parent;
 	i->dev = 0x16;   /* "proc" on no device */
 	i->size = 0;     /* as Linux: the text's length is known only when read */
