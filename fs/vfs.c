@@ -821,14 +821,24 @@ static void make_parents(const char *name, size_t n)
 	}
 }
 
-static void add_file(const struct ramfs_file *rf)
+/* "/" + an archive entry's name, in a static buffer (boot: one thread);
+ * NULL when too long. */
+static const char *archive_path(const struct ramfs_file *rf)
 {
 	static char path[VFS_PATH_MAX];
 	if (rf->name_len + 2 > sizeof(path))
-		return;
+		return NULL;
 	path[0] = '/';
 	memcpy(path + 1, rf->name, rf->name_len);
 	path[rf->name_len + 1] = '\0';
+	return path;
+}
+
+static void add_file(const struct ramfs_file *rf)
+{
+	const char *path = archive_path(rf);
+	if (!path)
+		return;
 	make_parents(rf->name, rf->name_len);
 	if ((rf->mode & S_IFMT) == S_IFDIR) {
 		int r = vfs_mkdir(root, path, rf->mode & 07777);
@@ -861,14 +871,9 @@ static void add_file(const struct ramfs_file *rf)
  * initramfs keep them (atime too; ctime stays the time of the unpacking). */
 static void set_times(const struct ramfs_file *rf)
 {
-	static char path[VFS_PATH_MAX];
-	if (rf->name_len + 2 > sizeof(path))
-		return;
-	path[0] = '/';
-	memcpy(path + 1, rf->name, rf->name_len);
-	path[rf->name_len + 1] = '\0';
+	const char *path = archive_path(rf);
 	struct inode *ino;
-	if (vfs_lookup_nofollow(root, path, &ino) < 0)
+	if (!path || vfs_lookup_nofollow(root, path, &ino) < 0)
 		return;
 	mutex_lock(&ino->lock);
 	ino->mtime_ns = ino->atime_ns = (u64)rf->mtime * 1000000000ULL;   /* ctime: now */

@@ -97,6 +97,19 @@ static long long ms_since(const struct timespec *a)
 	return (ns(&b) - ns(a)) / 1000000;
 }
 
+/* the wall clock's time 100 ms from now, for absolute waits */
+static struct timespec wall_in_100ms(void)
+{
+	struct timespec at;
+	clock_gettime(CLOCK_REALTIME, &at);
+	at.tv_nsec += 100000000;
+	if (at.tv_nsec >= 1000000000) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000;
+	}
+	return at;
+}
+
 static void wall_clock(void)
 {
 	struct timespec rt, mono, at, start;
@@ -104,26 +117,14 @@ static void wall_clock(void)
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	printf("wall clock: CLOCK_REALTIME after 2020-01-01: %s; ahead of CLOCK_MONOTONIC by over a "
 	       "year: %s\n", yes(rt.tv_sec > 1577836800), yes(rt.tv_sec - mono.tv_sec > 31536000));
-	/* 100 ms ahead on the wall clock, absolute */
-	at = rt;
-	at.tv_nsec += 100000000;
-	if (at.tv_nsec >= 1000000000) {
-		at.tv_sec++;
-		at.tv_nsec -= 1000000000;
-	}
+	at = wall_in_100ms();
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	int r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL);
 	long long ms = ms_since(&start);
 	printf("clock_nanosleep(REALTIME, ABSTIME, now + 100 ms): %d, slept 50 ms to 2 s: %s\n", r,
 	       yes(ms >= 50 && ms < 2000));
 	unsigned word = 0;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	at = rt;
-	at.tv_nsec += 100000000;
-	if (at.tv_nsec >= 1000000000) {
-		at.tv_sec++;
-		at.tv_nsec -= 1000000000;
-	}
+	at = wall_in_100ms();
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	errno = 0;
 	long f = syscall(SYS_futex, &word, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, 0, &at, NULL,
