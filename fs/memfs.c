@@ -370,6 +370,22 @@ int memfs_set_link(struct inode *i, const char *target, size_t len)
 	return 0;
 }
 
+/* The RAM file system keeps no access times of its own (stat reports the
+ * mtime) until one is set here; from then on stat reports that one. */
+static int memfs_setattr(struct inode *i, unsigned mask, u32 mode, u64 atime_ns, u64 mtime_ns)
+{
+	mutex_lock(&i->lock);
+	if (mask & VFS_SET_ATIME)
+		i->atime_ns = atime_ns ? atime_ns : 1;   /* 0 means "not set" */
+	if (mask & VFS_SET_MODE)
+		i->mode = (i->mode & S_IFMT) | mode;
+	if (mask & VFS_SET_MTIME)
+		i->mtime_ns = mtime_ns;
+	i->ctime_ns = arch_realtime_ns();
+	mutex_unlock(&i->lock);
+	return 0;
+}
+
 static const struct inode_ops memfs_iops = {
 	.lookup = memfs_lookup,
 	.link = memfs_link,
@@ -380,6 +396,7 @@ static const struct inode_ops memfs_iops = {
 	.truncate = memfs_truncate,
 	.get_link = memfs_get_link,
 	.destroy = memfs_destroy,
+	.setattr = memfs_setattr,
 };
 
 struct inode *memfs_new_root(void)

@@ -391,7 +391,9 @@ out:
 }
 
 /* Link fresh (a new inode) at path, or drop it. */
-static int make_node_with(struct inode *base, const char *path, struct inode *fresh)
+/* Link `fresh` (a new template, dropped here) or, if hard, an existing
+ * inode of the directory's file system at path. */
+static int link_at(struct inode *base, const char *path, struct inode *fresh, bool hard)
 {
 	u32 mode = fresh->mode;
 	mutex_lock(&vfs_ns_lock);
@@ -415,11 +417,43 @@ static int make_node_with(struct inode *base, const char *path, struct inode *fr
 		r = -ENOENT;
 		goto out;
 	}
-	r = nd.dir->iops->link(nd.dir, nd.last, nd.len, fresh);
+	if (hard && fresh->dev != nd.dir->dev)
+		r = -EXDEV;
+	else if (nd.dir->iops->read_only)
+		r = -EROFS;
+	else
+		r = nd.dir->iops->link(nd.dir, nd.last, nd.len, fresh);
 out:
-	drop_new(fresh);
+	if (!hard)
+		drop_new(fresh);
 	mutex_unlock(&vfs_ns_lock);
 	return r;
+}
+
+static int make_node_with(struct inode *base, const char *path, struct inode *fresh)
+{
+	return link_at(base, path, fresh, false);
+}
+
+int vfs_link(struct inode *obase, const char *opath, struct inode *nbase, const char *npath,
+	     bool follow)
+{
+	struct inode *ino;
+	int r = follow ? vfs_lookup(obase, opath, &ino) : vfs_lookup_nofollow(obase, opath, &ino);
+	if (r < 0)
+		return r;
+	r = S_ISDIR(ino->mode) ? -EPERM : link_at(nbase, npath, ino, true);
+	vfs_iput(ino);
+	return r;
+}
+
+int vfs_setattr(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, u64 mtime_ns)
+{
+	if (!ino->iops->setattr)
+		return -EPERM;
+	if (ino->iops->read_only)
+		return -EROFS;
+	return ino->iops->setattr(ino, mask, mode & 07777, atime_ns, mtime_ns);
 }
 
 static int make_node(struct inode *base, const char *path, u32 mode, u32 rdev)
@@ -868,7 +902,8 @@ static void add_file(const struct ramfs_file *rf)
 
 /* The archive's modification time on its entry (after every entry is in:
  * adding a name changes its directory's times), as cpio -i and Linux's
- * initramfs keep them (atime too; ctime stays the time of the unpacking). */
+ * initramfs keep them (the RAM file system's atime is its mtime; ctime
+ * stays the time of the unpacking). */
 static void set_times(const struct ramfs_file *rf)
 {
 	const char *path = archive_path(rf);
@@ -876,7 +911,7 @@ static void set_times(const struct ramfs_file *rf)
 	if (!path || vfs_lookup_nofollow(root, path, &ino) < 0)
 		return;
 	mutex_lock(&ino->lock);
-	ino->mtime_ns = ino->atime_ns = (u64)rf->mtime * 1000000000ULL;   /* ctime: now */
+	ino->mtime_ns = (u64)rf->mtime * 1000000000ULL;   /* atime: the same; ctime: now */
 	mutex_unlock(&ino->lock);
 	vfs_iput(ino);
 }

@@ -133,6 +133,10 @@ struct inode_ops {
 	const char *(*get_link)(struct inode *ino);
 	/* last reference and last link gone */
 	void (*destroy)(struct inode *ino);
+	/* chmod and utimes: the permission bits (a VFS_SET_* mask says which
+	 * of mode, atime, mtime are given) reach the file system's inode and
+	 * the struct inode; ctime becomes now. NULL: -EPERM */
+	int (*setattr)(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, u64 mtime_ns);
 	/* a read-only file system: the VFS refuses every change with -EROFS
 	 * before it calls link, unlink, rename or truncate */
 	bool read_only;
@@ -239,6 +243,16 @@ long vfs_write(struct file *f, struct uio *u, u64 *pos);
 /* Entries of an open directory from its cursor on. */
 int vfs_readdir(struct file *f, vfs_filldir_t fill, void *arg);
 int vfs_truncate(struct inode *ino, u64 size);
+#define VFS_SET_MODE  1u
+#define VFS_SET_ATIME 2u
+#define VFS_SET_MTIME 4u
+/* chmod/utimes of ino: -EROFS on a read-only file system, -EPERM where
+ * the file system keeps no such attributes (procfs) */
+int vfs_setattr(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, u64 mtime_ns);
+/* link(2): a new name npath for what opath names (followed if follow),
+ * on the same file system (-EXDEV), not a directory (-EPERM) */
+int vfs_link(struct inode *obase, const char *opath, struct inode *nbase, const char *npath,
+	     bool follow);
 
 /* Whole file into a kernel buffer (exec): the bytes, or NULL; *size. The
  * caller kfree()s it. -ENOEXEC style errors through *err. */

@@ -1246,7 +1246,7 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", "")
                  ("files", ""), ("pipe", ""), ("procs", ""),
                  ("threads", ""), ("threads", "", 1), ("threads-glibc", ""),
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
-                 ("futex-glibc", ""), ("spawn", ""), ("spawn-glibc", ""), ("spawn", "", 1), ("procfs", ""),
+                 ("futex-glibc", ""), ("spawn", ""), ("spawn-glibc", ""), ("spawn", "", 1), ("procfs", ""), ("attrs", ""),
                  ("sockets", ""), ("epoll", ""), ("epoll", "", 1), ("sigwait", ""),
                  ("sigwait", "", 1),
                  ("interp", ""), ("mmapfile", ""), ("vdso", ""), ("hello-dyn", ""),

@@ -470,6 +470,23 @@ static int e2_truncate(struct inode *ino, u64 size)
 	return r;
 }
 
+/* chmod/utimes: what the mask does not give stays (ext2 keeps whole
+ * seconds in 128-byte inodes; ext2_setattr writes the inode at once) */
+static int e2_setattr(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, u64 mtime_ns)
+{
+	struct e2_node *n = node_of(ino);
+	struct e2_mount *m = n->m;
+	if (!m->rw)
+		return -EROFS;
+	mutex_lock(&m->lock);
+	int r = ext2_setattr(&m->fs, &n->di, (mask & VFS_SET_MODE) ? mode : n->di.mode,
+			     (mask & VFS_SET_ATIME) ? (s64)(atime_ns / 1000000000ull) : n->di.atime,
+			     (mask & VFS_SET_MTIME) ? (s64)(mtime_ns / 1000000000ull) : n->di.mtime);
+	sync_node(n);
+	mutex_unlock(&m->lock);
+	return r;
+}
+
 /* The last reference and the last link gone ([ns] held): the inode's
  * blocks and the inode go back to the bitmaps. */
 static void e2_destroy(struct inode *ino)
@@ -504,6 +521,7 @@ static const struct inode_ops e2_iops_rw = {
 	.truncate = e2_truncate,
 	.get_link = e2_get_link,
 	.destroy = e2_destroy,
+	.setattr = e2_setattr,
 };
 
 static const struct inode_ops e2_iops = {
@@ -516,6 +534,7 @@ static const struct inode_ops e2_iops = {
 	.truncate = e2_truncate,
 	.get_link = e2_get_link,
 	.destroy = e2_destroy,
+	.setattr = e2_setattr,
 	.read_only = true,
 };
 

@@ -151,7 +151,8 @@ static void fill_stat(struct inode *ino, struct kstat *st)
 	/* the RAM file system holds whole pages, as Linux's ramfs and tmpfs
 	 * count them (ls's "total" and du see the same on both) */
 	st->blocks = ino->dev ? (s64)ino->blocks : (s64)(ALIGN_UP((u64)st->size, PAGE_SIZE) / 512);
-	u64 atime = ino->dev ? ino->atime_ns : ino->mtime_ns;
+	/* the RAM file system's atime: its mtime, unless utimes set one */
+	u64 atime = ino->dev || ino->atime_ns ? ino->atime_ns : ino->mtime_ns;
 	st->mtime = (s64)(ino->mtime_ns / 1000000000);
 	st->mtime_ns = (s64)(ino->mtime_ns % 1000000000);
 	st->atime = (s64)(atime / 1000000000);
@@ -706,4 +707,171 @@ long sys_truncate(const u64 a[6])
 	r = vfs_truncate(ino, a[1]);
 	vfs_iput(ino);
 	return r;
+}
+
+/* ---- link, chmod, utimes ---- */
+
+#define AT_SYMLINK_FOLLOW_ 0x400   /* linkat: follow oldpath if a link */
+
+long sys_linkat(const u64 a[6])
+{
+	if (a[4] & ~(u64)(AT_SYMLINK_FOLLOW_ | AT_EMPTY_PATH))
+		return -EINVAL;
+	if (a[4] & AT_EMPTY_PATH)
+		return -ENOENT;   /* linking an open file: not supported (root may on Linux) */
+	struct at old, new;
+	int r = at_begin((s32)a[0], a[1], &old);
+	if (r < 0)
+		return r;
+	r = at_begin((s32)a[2], a[3], &new);
+	if (r == 0) {
+		r = vfs_link(old.base, old.path, new.base, new.path, a[4] & AT_SYMLINK_FOLLOW_);
+		at_end(&new);
+	}
+	at_end(&old);
+	return r;
+}
+
+long sys_link(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], (u64)(s64)AT_FDCWD, a[1], 0 };
+	return sys_linkat(b);
+}
+
+/* The inode a path names (followed unless nofollow); a reference. */
+static int inode_at(s32 dirfd, u64 upath, bool nofollow, struct inode **out)
+{
+	struct at at;
+	int r = at_begin(dirfd, upath, &at);
+	if (r < 0)
+		return r;
+	r = nofollow ? vfs_lookup_nofollow(at.base, at.path, out) : vfs_lookup(at.base, at.path, out);
+	at_end(&at);
+	return r;
+}
+
+/* An open descriptor's inode; a reference. */
+static int inode_of_fd(s32 fd, struct inode **out)
+{
+	struct file *f = fd >= 0 ? sys_file((u64)fd) : NULL;
+	if (!f)
+		return -EBADF;
+	int r = f->inode ? 0 : -EPERM;   /* sockets and pipes keep no mode here */
+	if (r == 0)
+		vfs_iget(*out = f->inode);
+	file_put(f);
+	return r;
+}
+
+static long chmod_inode(struct inode *ino, u64 mode)
+{
+	long r = vfs_setattr(ino, VFS_SET_MODE, (u32)mode, 0, 0);
+	vfs_iput(ino);
+	return r;
+}
+
+long sys_fchmodat(const u64 a[6])
+{
+	struct inode *ino;
+	int r = inode_at((s32)a[0], a[1], false, &ino);
+	return r < 0 ? r : chmod_inode(ino, a[2]);
+}
+
+long sys_chmod(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1] };
+	return sys_fchmodat(b);
+}
+
+long sys_fchmod(const u64 a[6])
+{
+	struct inode *ino;
+	int r = inode_of_fd((s32)a[0], &ino);
+	return r < 0 ? r : chmod_inode(ino, a[1]);
+}
+
+#define UTIME_NOW  ((1ll << 30) - 1)
+#define UTIME_OMIT ((1ll << 30) - 2)
+
+struct utime_ts {
+	s64 sec, nsec;
+};
+
+/* times[2] (atime, mtime) as timespecs: which to set and their values in
+ * ns; NULL times: both now. */
+static int utime_args(const struct utime_ts *ts, unsigned *mask, u64 *at, u64 *mt)
+{
+	u64 now = arch_realtime_ns();
+	u64 v[2];
+	*mask = 0;
+	for (int i = 0; i < 2; i++) {
+		if (!ts) {
+			v[i] = now;
+		} else if (ts[i].nsec == UTIME_OMIT) {
+			v[i] = 0;
+			continue;
+		} else if (ts[i].nsec == UTIME_NOW) {
+			v[i] = now;
+		} else if (ts[i].nsec < 0 || ts[i].nsec >= 1000000000 || ts[i].sec < 0) {
+			return -EINVAL;   /* times before 1970: not kept (u64 ns) */
+		} else {
+			v[i] = (u64)ts[i].sec * 1000000000ULL + (u64)ts[i].nsec;
+		}
+		*mask |= i == 0 ? VFS_SET_ATIME : VFS_SET_MTIME;
+	}
+	*at = v[0];
+	*mt = v[1];
+	return 0;
+}
+
+static long utimes_common(s32 dirfd, u64 upath, const struct utime_ts *ts, u64 flags)
+{
+	unsigned mask;
+	u64 at, mt;
+	int r = utime_args(ts, &mask, &at, &mt);
+	if (r < 0)
+		return r;
+	struct inode *ino;
+	r = upath ? inode_at(dirfd, upath, flags & AT_SYMLINK_NOFOLLOW, &ino)
+		  : inode_of_fd(dirfd, &ino);   /* futimens: utimensat(fd, NULL, ...) */
+	if (r < 0)
+		return r == -EPERM && !upath ? -EBADF : r;
+	r = mask ? vfs_setattr(ino, mask, 0, at, mt) : 0;
+	vfs_iput(ino);
+	return r;
+}
+
+long sys_utimensat(const u64 a[6])
+{
+	if (a[3] & ~(u64)AT_SYMLINK_NOFOLLOW)
+		return -EINVAL;
+	struct utime_ts ts[2];
+	if (a[2] && copy_from_user(ts, a[2], sizeof(ts)) < 0)
+		return -EFAULT;
+	return utimes_common((s32)a[0], a[1], a[2] ? ts : NULL, a[3]);
+}
+
+/* futimesat and utimes: struct timeval pairs */
+long sys_futimesat(const u64 a[6])
+{
+	struct utime_ts ts[2];
+	if (a[2]) {
+		s64 tv[4];
+		if (copy_from_user(tv, a[2], sizeof(tv)) < 0)
+			return -EFAULT;
+		for (int i = 0; i < 2; i++) {
+			if (tv[2 * i + 1] < 0 || tv[2 * i + 1] >= 1000000)
+				return -EINVAL;
+			ts[i] = (struct utime_ts){ tv[2 * i], tv[2 * i + 1] * 1000 };
+		}
+	}
+	if (!a[1])
+		return -EFAULT;
+	return utimes_common((s32)a[0], a[1], a[2] ? ts : NULL, 0);
+}
+
+long sys_utimes(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1] };
+	return sys_futimesat(b);
 }

@@ -97,6 +97,14 @@ long sys_readlinkat(const u64 a[6]);
 long sys_truncate(const u64 a[6]);
 long sys_symlink(const u64 a[6]);
 long sys_symlinkat(const u64 a[6]);
+long sys_link(const u64 a[6]);
+long sys_linkat(const u64 a[6]);
+long sys_chmod(const u64 a[6]);
+long sys_fchmod(const u64 a[6]);
+long sys_fchmodat(const u64 a[6]);
+long sys_utimensat(const u64 a[6]);
+long sys_futimesat(const u64 a[6]);
+long sys_utimes(const u64 a[6]);
 /* sys_mm.c */
 long sys_mmap(const u64 a[6]);
 long sys_munmap(const u64 a[6]);

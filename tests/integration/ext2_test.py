@@ -24,7 +24,8 @@ does), and boots Caboose with the image as a virtio disk:
          files by echo, seq and cat, appends, an 800 KiB file through the
          indirect blocks, cp, mv within and across directories, a directory
          moved, symbolic links fast and slow, rm, rmdir, truncate, and an
-         rmdir of a non-empty directory that must fail), then the host runs
+         rmdir of a non-empty directory that must fail, a hard link, chmod and
+         touch -t, whose stat lines go into the tree), then the host runs
          the same script with its busybox in a directory, checks the image
          with `e2fsck -fn` and compares the image's tree (debugfs rdump)
          with its own (diff -r)
@@ -107,6 +108,11 @@ for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
     echo "file $i" > "many-$i.txt"
 done
 $B rm many-3.txt many-7.txt many-8.txt
+$B ln a/hello.txt hard-link.txt
+$B chmod 640 renamed.txt
+TZ=UTC $B touch -t 200902132331.30 renamed.txt
+$B stat -c '%n %a %Y %h' renamed.txt >> status.txt
+$B stat -c '%n %a %h' hard-link.txt a/hello.txt >> status.txt
 $B sync
 echo "== wrote"
 """
