@@ -417,10 +417,10 @@ static int link_at(struct inode *base, const char *path, struct inode *fresh, bo
 		r = -ENOENT;
 		goto out;
 	}
+	/* a read-only file system's link op says why (ext3: -EROFS; /proc:
+	 * -ENOENT, as Linux's) */
 	if (hard && fresh->dev != nd.dir->dev)
 		r = -EXDEV;
-	else if (nd.dir->iops->read_only)
-		r = -EROFS;
 	else
 		r = nd.dir->iops->link(nd.dir, nd.last, nd.len, fresh);
 out:

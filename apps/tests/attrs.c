@@ -1,7 +1,8 @@
 /* chmod, fchmod, fchmodat, utimensat (times, UTIME_NOW, UTIME_OMIT, a
  * descriptor, bad arguments), utimes, link and linkat (a second name of
  * one inode, what survives an unlink, and the errors: a directory, an
- * existing name, another file system, bad flags), in /tmp. Prints what
+ * existing name, bad flags), in /tmp (-EXDEV across file systems is not
+ * here: the Linux guest runs this program with nothing mounted). Prints what
  * each call returned and the stat fields that must follow (times as
  * given, or "recent" for now): the same on Linux. */
 #include <fcntl.h>
@@ -91,7 +92,6 @@ int main(void)
 	T(link(g, g));
 	T(link("/tmp", "/tmp/attrs-dir"));
 	T(link("/tmp/attrs-none", "/tmp/attrs-x"));
-	T(link("/proc/uptime", "/tmp/attrs-proc"));
 	T(linkat(AT_FDCWD, g, AT_FDCWD, f, 0x1));
 	T(linkat(AT_FDCWD, g, AT_FDCWD, f, 0));
 	mode_of(g);

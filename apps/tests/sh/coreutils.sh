@@ -15,7 +15,7 @@
 	/usr/bin/ls -l --time-style=+%Y-%m-%d_%H:%M /usr/bin /lib64 /tests/sh
 	/usr/bin/ls -ld --time-style=+%Y-%m-%d /tests/sh/coreutils.sh /nonexistent
 	echo "ls status $?"
-	/usr/bin/ls -ld --time-style=+%Y-%m-%d_%H:%M /tmp /tests /usr/bin
+	/bin/busybox stat -c '%n %A %h %Y' /tmp /tests /usr/bin   # (a directory's size: tmpfs counts 20 bytes an entry, Caboose 0)
 	: > /tmp/new
 	[ "$(/usr/bin/date -r /tmp/new +%Y)" -ge 2020 ] && echo "a new file's mtime is the wall clock's"
 	/usr/bin/sha256sum /usr/bin/ls /usr/bin/sort /tests/sh/coreutils.sh
