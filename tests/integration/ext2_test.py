@@ -49,6 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
+from tests.lib import guest  # noqa: E402
 from tests.lib.results import Results  # noqa: E402
 import blk_test  # noqa: E402
 
@@ -130,22 +131,7 @@ def run_write(logdir, check, src, initrd):
         f.write(WRITE_SCRIPT)
     img = os.path.join(logdir, "ext2-write.img")
     mkfs(wsrc, img, ("-t", "ext2"), "32M")
-    log = os.path.join(logdir, "ext2-write.console.log")
-    cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
-           "-display", "none", "-no-reboot", "-kernel", KERNEL, "-initrd", initrd,
-           "-append", "console=ttyS0 loglevel=2 panic=exit ip=off init=/bin/busybox "
-           "init.args=sh,/mnt/vda/write.sh,/mnt/vda init.exit=qemu",
-           "-serial", "file:" + log, "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
-           "-cpu", "max"] + blk_test.drive(img, "d0")
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE)
-    try:
-        status = p.wait(timeout=400)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        status = None
-    text = open(log, "rb").read().decode("utf-8", "replace").replace("\r\n", "\n")
+    status, text = busybox_boot(logdir, "ext2-write", initrd, img, "/mnt/vda/write.sh,/mnt/vda")
     check("ext2 write: busybox's script ran on a read-write ext2 and QEMU exited 0",
           status == 1 and "== wrote" in text,
           "QEMU status %s; console tail: %s" % (status, text[-1500:]))
@@ -321,27 +307,31 @@ def run_repl(logdir, check, img, tree):
         b.stop()
 
 
-def run_user(logdir, check, img, tree, initrd):
-    if not os.path.isfile(initrd):
-        check("ext2 user: busybox over /mnt/vda", False,
-              "%s is missing (make user)" % os.path.relpath(initrd, ROOT))
-        return
-    log = os.path.join(logdir, "ext2-user.console.log")
-    cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
-           "-display", "none", "-no-reboot", "-kernel", KERNEL, "-initrd", initrd,
-           "-append", "console=ttyS0 loglevel=2 panic=exit ip=off init=/bin/busybox "
-           "init.args=sh,/mnt/vda/check.sh init.exit=qemu",
-           "-serial", "file:" + log, "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
-           "-cpu", "max"] + blk_test.drive(img, "d0")
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE)
+def busybox_boot(logdir, name, initrd, img, script_args):
+    """Caboose with img as vda running `busybox sh SCRIPT_ARGS` as init (the
+    user tier's initrd), QEMU exiting with the script: (QEMU's status or
+    None after 400 s, the console text)."""
+    cmdline = ("console=ttyS0 loglevel=2 panic=exit ip=off init=/bin/busybox "
+               "init.args=sh,%s init.exit=qemu" % script_args)
+    p = guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL,
+                                    extra=["-initrd", initrd, "-cpu", "max"]
+                                    + blk_test.drive(img, "d0")), logdir, name)
     try:
         status = p.wait(timeout=400)
     except subprocess.TimeoutExpired:
         p.kill()
         p.wait()
         status = None
-    text = open(log, "rb").read().decode("utf-8", "replace").replace("\r\n", "\n")
+    with open(os.path.join(logdir, name + ".console.log"), "rb") as f:
+        return status, f.read().decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def run_user(logdir, check, img, tree, initrd):
+    if not os.path.isfile(initrd):
+        check("ext2 user: busybox over /mnt/vda", False,
+              "%s is missing (make user)" % os.path.relpath(initrd, ROOT))
+        return
+    status, text = busybox_boot(logdir, "ext2-user", initrd, img, "/mnt/vda/check.sh")
     lines = text.split("\n")
     try:
         start = lines.index("== sha256")
