@@ -269,7 +269,10 @@ KTEST(user_vfork_shared_space_freed)
 		  (unsigned long long)threads_before, (unsigned long long)thread_count());
 	KT_ASSERT(objs_after <= objs_before, "slab objects in use: %llu before, %llu after 10 "
 		  "vforks", (unsigned long long)objs_before, (unsigned long long)objs_after);
-	KT_ASSERT(after + 1 >= before, "free pages %llu before, %llu after 10 vforks",
+	/* a leaked space would be a page table (several pages) a round, 10
+	 * rounds at least 30 pages; up to a page a CPU may stay with the slab
+	 * pages behind other CPUs' cached objects (seen: 2 pages on -smp 4) */
+	KT_ASSERT(after + ncpus >= before, "free pages %llu before, %llu after 10 vforks",
 		  (unsigned long long)before, (unsigned long long)after);
 }
 
