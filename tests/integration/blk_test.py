@@ -20,7 +20,6 @@ Usable alone:  python3 tests/integration/blk_test.py
 or from tests/run.py through run_all(), which returns (name, ok, detail).
 """
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
+from tests.lib import guest  # noqa: E402
 from tests.lib.guest import Guest  # noqa: E402
 from tests.lib.log import log  # noqa: E402
 from tests.lib.results import Results  # noqa: E402
@@ -70,8 +70,9 @@ def read_host(path, sector, count):
 
 
 class Boot:
-    """QEMU with the given drive arguments; the REPL attached (repl_test's
-    Guest)."""
+    """QEMU with the given drive arguments, started by the shared launcher
+    (tests.lib.guest: its command and stderr kept beside the console); the
+    REPL attached."""
 
     def __init__(self, logdir, tag, smp, drives, cmdline=""):
         self.console = os.path.join(logdir, tag + ".console.log")
@@ -79,25 +80,17 @@ class Boot:
         for stale in (sock, self.console):
             if os.path.exists(stale):
                 os.unlink(stale)
-        accel = "tcg,thread=multi" if smp > 1 else "tcg"
-        self.proc = subprocess.Popen(
-            ["qemu-system-x86_64", "-accel", accel, "-smp", str(smp), "-m", "512M",
-             "-display", "none", "-no-reboot", "-kernel", KERNEL,
-             "-append", "console=ttyS0 ip=off blk.timeout_ms=%d %s" % (TIMEOUT_MS, cmdline),
-             "-serial", "file:" + self.console,
-             "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock,
-             "-serial", "chardev:repl",
-             "-d", "cpu_reset,guest_errors", "-D", os.path.join(logdir, tag + ".qemu.log"),
-             "-device", "isa-debug-exit,iobase=0xf4,iosize=4"] + drives,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 60
-        while not (os.path.exists(self.console) and
-                   b"caboose: ready" in open(self.console, "rb").read()):
-            if time.time() > deadline or self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError("no ready line (QEMU exit %s): %s" % (
-                    self.proc.returncode, self.proc.stderr.read().decode()[-500:]))
-            time.sleep(0.2)
+        cmdline = "console=ttyS0 ip=off blk.timeout_ms=%d %s" % (TIMEOUT_MS, cmdline)
+        self.proc = guest.start(guest.qemu_argv(logdir, tag, smp, cmdline, KERNEL, repl=sock,
+                                                extra=drives), logdir, tag)
+        try:
+            ready = guest.wait_console(self.proc, logdir, tag, b"caboose: ready", 60)
+        except RuntimeError:
+            self.stop()
+            raise
+        if not ready:
+            self.stop()
+            raise RuntimeError("no ready line in 60 s: %s" % guest.qemu_stderr(logdir, tag))
         self.g = Guest.attach(sock, self.proc,
                               open(os.path.join(logdir, tag + ".repl.log"), "wb"),
                               self.console)

@@ -46,6 +46,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests", "host", "httpd"))
 
+from tests.lib import guest as guest_lib   # noqa: E402
 from tests.lib.guest import Guest          # noqa: E402
 from tests.lib.netns import run_in_netns   # noqa: E402
 import httpd_test                          # noqa: E402
@@ -86,36 +87,15 @@ def boot(logdir, kernel, initrd, cpus=1, queues=1, workers=1, tag="httpd-guest")
     cmdline = ("console=ttyS0 ip=%s/24,%s init=/bin/httpd "
                "init.args=-r,/www,-p,%d,-w,%d,-q,-t,%g,-k,%g"
                % (guest, gw, PORT, workers, httpd_test.HEAD_TIMEOUT, httpd_test.IDLE_TIMEOUT))
-    netdev = "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=off" % tap
-    device = "virtio-net-pci,netdev=n0"
-    if queues > 1:
-        netdev += ",queues=%d" % queues
-        device += ",mq=on,vectors=%d" % (2 * queues + 2)
-    g = Guest.__new__(Guest)
-    # Guest() starts QEMU without a NIC or an archive: the same launch with both
-    g.dir = tempfile.mkdtemp(prefix="caboose-httpd-")
-    g.sock_path = os.path.join(g.dir, "repl.sock")
-    g.console = os.path.join(logdir, tag + ".console.log")
-    g.transcript = open(os.path.join(logdir, tag + ".repl.log"), "wb")
-    g.proc = subprocess.Popen(
-        ["qemu-system-x86_64", "-accel", "tcg,thread=multi" if cpus > 1 else "tcg",
-         "-smp", str(cpus), "-m", "512M", "-display", "none",
-         "-no-reboot", "-kernel", kernel, "-initrd", initrd, "-append", cmdline,
-         "-serial", "file:" + g.console,
-         "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % g.sock_path,
-         "-serial", "chardev:repl",
-         "-netdev", netdev, "-device", device,
-         "-d", "cpu_reset,guest_errors", "-D", os.path.join(logdir, tag + ".qemu.log"),
-         "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 20
-    while not os.path.exists(g.sock_path):
-        if time.time() > deadline or g.proc.poll() is not None:
-            raise RuntimeError("QEMU did not start (exit %s)" % g.proc.poll())
-        time.sleep(0.05)
-    a = Guest.attach(g.sock_path, g.proc, g.transcript, g.console, timeout=60)
-    a.dir = g.dir   # Guest.close removes it
-    return a
+    g = Guest(logdir, tag, cpus, cmdline, kernel,
+              extra=["-initrd", initrd] + guest_lib.nic_args(tap, queues, speed=0))
+    try:
+        g.wait_prompt(60)
+    except (TimeoutError, EOFError) as e:
+        g.close()
+        raise RuntimeError("%s: no REPL prompt (%s): %s"
+                           % (tag, e, guest_lib.qemu_stderr(logdir, tag)))
+    return g
 
 
 def counter(g, name):

@@ -15,7 +15,8 @@ makes rates meaningless.
 Needs root (network namespace), iperf3 on the host. From tests/run.py
 (tier user): run_all(logdir, kernel) returns (name, ok, detail) results.
 Alone: python3 tests/integration/iperf3_dyn_test.py [LOGDIR].
-Logs in LOGDIR: iperf3-dyn.console.log, iperf3-dyn.initrd.log.
+Logs in LOGDIR: iperf3-dyn.console.log, iperf3-dyn.initrd.log and QEMU's
+(iperf3-dyn.qemu.cmd, .qemu.stderr, .qemu.log: tests.lib.guest).
 """
 import json
 import os
@@ -30,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
+from tests.lib import guest                # noqa: E402
 from tests.lib.netns import run_in_netns   # noqa: E402
 import netload                             # noqa: E402
 
@@ -73,14 +75,10 @@ def inside(logdir, kernel, initrd):
     console = os.path.join(logdir, "iperf3-dyn.console.log")
     try:
         cmdline = "console=ttyS0 ip=%s/24,10.213.16.1 init=/init" % GUEST
-        qemu = subprocess.Popen(
-            ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "512M",
-             "-display", "none", "-no-reboot", "-kernel", kernel, "-initrd", initrd,
-             "-append", cmdline, "-serial", "file:" + console,
-             "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off",
-             "-device", "virtio-net-pci,netdev=n0",
-             "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        qemu = guest.start(guest.qemu_argv(logdir, "iperf3-dyn", 2, cmdline, kernel,
+                                           extra=["-initrd", initrd]
+                                           + guest.nic_args("tap0", speed=0)),
+                           logdir, "iperf3-dyn")
 
         def text():
             try:
@@ -96,7 +94,8 @@ def inside(logdir, kernel, initrd):
             time.sleep(0.5)
         ok = ready()
         results.append(("Debian's iperf3 -s (dynamically linked) starts on Caboose, %d "
-                        "servers" % len(PORTS), ok, "" if ok else text()[-800:]))
+                        "servers" % len(PORTS), ok, "" if ok else
+                        text()[-800:] + guest.qemu_stderr(logdir, "iperf3-dyn")))
         if not ok:
             return results
         for port, args in zip(PORTS, (("-t", "2"), ("-t", "2", "-R"), ("-t", "2", "-P", "4"),

@@ -117,13 +117,15 @@ def wait_console(proc, logdir, name, pattern, timeout=60):
 class Guest:
     """QEMU running Caboose with COM1 to a file and COM2 on a socket."""
 
-    def __init__(self, logdir, name, smp, cmdline, kernel=None):
+    def __init__(self, logdir, name, smp, cmdline, kernel=None, extra=()):
+        """Starts QEMU (`extra`: NICs, disks, an initrd, as for qemu_argv)
+        and connects to its REPL socket; wait_prompt() waits for the REPL."""
         self.dir = tempfile.mkdtemp(prefix="caboose-repl-")
         self.sock_path = os.path.join(self.dir, "repl.sock")
         self.console = os.path.join(logdir, name + ".console.log")
         self.transcript = open(os.path.join(logdir, name + ".repl.log"), "wb")
-        self.proc = start(qemu_argv(logdir, name, smp, cmdline, kernel, repl=self.sock_path),
-                          logdir, name)
+        self.proc = start(qemu_argv(logdir, name, smp, cmdline, kernel, repl=self.sock_path,
+                                    extra=extra), logdir, name)
         deadline = time.time() + 20
         while not os.path.exists(self.sock_path):
             if time.time() > deadline or self.proc.poll() is not None:
@@ -145,10 +147,15 @@ class Guest:
         g.sock.connect(sock_path)
         g.sock.settimeout(0.5)
         g.buf = b""
-        g.send(b"\x03")
-        g.read_until(PROMPT, timeout)
-        g.drain()
+        g.wait_prompt(timeout)
         return g
+
+    def wait_prompt(self, timeout=60):
+        """Waits until the REPL answers at a fresh prompt (the kernel has
+        booted far enough to run it)."""
+        self.send(b"\x03")
+        self.read_until(PROMPT, timeout)
+        self.drain()
 
     def read_until(self, pat, timeout=30):
         end = time.time() + timeout
