@@ -450,12 +450,13 @@ $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile
 # Each benchmark prints one JSON document on stdout (five documents in a
 # row); bench/nic, bench/net, bench/tcp and bench/run need root for their
 # network namespaces. bench/tcp: iperf3 both ways and wrk, Caboose and the
-# Linux guest. bench/run: Caboose and a Linux guest side by side (wrk, loadgen).
-# QUICK=1: one short load of each kind (about 3 minutes): checks that every
+# Linux guest. bench/run: the same programs (nginx, apps/httpd) on the Linux
+# guest and on Caboose, and Caboose's in-kernel responder (wrk, loadgen).
+# QUICK=1: one short load of each kind (3 to 4 minutes): checks that every
 # benchmark still works (the bench tier of make test runs the same), not a
 # measurement.
 BENCH_FLAGS := $(if $(filter-out 0,$(QUICK)),--quick)
-bench: deps-bench $(BUILD)/caboose.elf $(BUILD)/bench/loadgen
+bench: deps-bench $(BUILD)/caboose.elf $(BUILD)/bench/loadgen $(BUILD)/apps/httpd
 	@python3 bench/boot $(BENCH_FLAGS)
 	@python3 bench/nic $(BENCH_FLAGS)
 	@python3 bench/net $(BENCH_FLAGS)
