@@ -155,17 +155,8 @@ static int memfs_rename(struct inode *odir, const char *oname, size_t olen,
 static int memfs_readdir(struct inode *dir, u64 *pos, vfs_filldir_t fill, void *arg)
 {
 	u64 i = 0;
-	if (*pos == 0) {
-		if (!fill(arg, ".", 1, dir->ino, dir->mode))
-			return 0;
-		(*pos)++;
-	}
-	if (*pos == 1) {
-		struct inode *up = dir->parent ? dir->parent : dir;
-		if (!fill(arg, "..", 2, up->ino, up->mode))
-			return 0;
-		(*pos)++;
-	}
+	if (!vfs_fill_dots(dir, pos, fill, arg))
+		return 0;
 	struct list_node *n;
 	list_for_each(n, &node_of(dir)->entries) {
 		if (i++ < *pos - 2)

@@ -727,6 +727,22 @@ int vfs_readdir(struct file *f, vfs_filldir_t fill, void *arg)
 	return r;
 }
 
+bool vfs_fill_dots(struct inode *dir, u64 *pos, vfs_filldir_t fill, void *arg)
+{
+	if (*pos == 0) {
+		if (!fill(arg, ".", 1, dir->ino, dir->mode))
+			return false;
+		(*pos)++;
+	}
+	if (*pos == 1) {
+		struct inode *up = dir->parent ? dir->parent : dir;
+		if (!fill(arg, "..", 2, up->ino, up->mode))
+			return false;
+		(*pos)++;
+	}
+	return true;
+}
+
 int vfs_truncate(struct inode *ino, u64 size)
 {
 	if (S_ISDIR(ino->mode))

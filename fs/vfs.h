@@ -242,6 +242,10 @@ long vfs_read(struct file *f, struct uio *u, u64 *pos);
 long vfs_write(struct file *f, struct uio *u, u64 *pos);
 /* Entries of an open directory from its cursor on. */
 int vfs_readdir(struct file *f, vfs_filldir_t fill, void *arg);
+/* For a file system's readdir: "." (position 0) and ".." (position 1, the
+ * directory itself at a root) from *pos on; false when `fill` had no room.
+ * The file system's own entries then start at position 2. */
+bool vfs_fill_dots(struct inode *dir, u64 *pos, vfs_filldir_t fill, void *arg);
 int vfs_truncate(struct inode *ino, u64 size);
 #define VFS_SET_MODE  1u
 #define VFS_SET_ATIME 2u

@@ -9,10 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void show(const char *what, long r)
-{
-	printf("%s = %ld%s%s\n", what, r, r < 0 ? " " : "", r < 0 ? strerror(errno) : "");
-}
+#include "show.h"
 
 int main(void)
 {

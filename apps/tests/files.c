@@ -21,14 +21,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s = -1 %s\n", what, strerror(errno));
-	else
-		printf("%s = %ld\n", what, r);
-}
-#define T(expr) show(#expr, (long)(expr))
+#include "show.h"
 
 static char buf[8192];
 

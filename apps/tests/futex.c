@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "show.h"
+
 /* <linux/futex.h>'s values (musl-gcc has no kernel headers) */
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
@@ -41,15 +43,6 @@ static long fx(void *uaddr, int op, uint32_t val, void *timeout, void *uaddr2, u
 {
 	return syscall(SYS_futex, uaddr, op, val, timeout, uaddr2, val3);
 }
-
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s = -1 %s\n", what, strerror(errno));
-	else
-		printf("%s = %ld\n", what, r);
-}
-#define T(expr) show(#expr, (long)(expr))
 
 static void nap_ms(long ms)
 {

@@ -17,15 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PAGE 4096
+#include "show.h"
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s = -1 %s\n", what, strerror(errno));
-	else
-		printf("%s = %ld\n", what, r);
-}
+#define PAGE 4096
 
 static void *map(const char *what, void *addr, size_t len, int prot, int flags, int fd,
 		 off_t off)

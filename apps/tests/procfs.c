@@ -1,5 +1,6 @@
 /* /proc as programs read it: /proc/self, /proc/PID/{maps,stat,status,comm,
- * fd/}, /proc/cpuinfo, meminfo, uptime, stat. What differs between two
+ * cmdline,environ,exe,cwd,fd/}, /proc/cpuinfo, meminfo, uptime, stat,
+ * mounts. What differs between two
  * kernels or two runs (addresses, pids, sizes, times, CPU models) is
  * printed in a normalised form: maps as the sorted set of (permissions,
  * kind) with kind one of program, [heap], [stack], anonymous ([vdso],
@@ -35,6 +36,64 @@ static long slurp(const char *path)
 	close(fd);
 	buf[got] = 0;
 	return got;
+}
+
+extern char **environ;
+static const char *field(const char *text, const char *key);
+
+/* Do the len bytes in buf hold v's strings, each with its NUL? */
+static int strings_are(const char *b, long len, char *const *v)
+{
+	long at = 0;
+	for (; *v; v++) {
+		size_t n = strlen(*v) + 1;
+		if (at + (long)n > len || memcmp(b + at, *v, n))
+			return 0;
+		at += n;
+	}
+	return at == len;
+}
+
+static void show_link(const char *what, const char *path)
+{
+	char link[256];
+	ssize_t k = readlink(path, link, sizeof(link) - 1);
+	if (k >= 0)
+		link[k] = 0;
+	printf("%s: %s\n", what, k >= 0 ? link : strerror(errno));
+}
+
+/* cmdline, environ, exe, cwd, mounts, btime */
+static void names(char **argv)
+{
+	long n = slurp("/proc/self/cmdline");
+	printf("/proc/self/cmdline is my argv, NULs and all: %d\n", strings_are(buf, n, argv));
+	for (long i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = '|';
+	printf("/proc/self/cmdline: %s\n", n >= 0 ? buf : strerror(errno));
+	n = slurp("/proc/self/environ");
+	printf("/proc/self/environ is my environment: %d\n", strings_are(buf, n, environ));
+	struct stat st;
+	printf("/proc/self/environ is mode 0400: %d\n",
+	       stat("/proc/self/environ", &st) == 0 && (st.st_mode & 07777) == 0400);
+	show_link("/proc/self/exe", "/proc/self/exe");
+	show_link("/proc/self/cwd", "/proc/self/cwd");
+	if (chdir("/tmp") == 0) {
+		show_link("/proc/self/cwd after chdir /tmp", "/proc/self/cwd");
+		chdir("/");
+	}
+	int proc_line = 0;
+	if (slurp("/proc/mounts") > 0)
+		for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+			char src[64], where[64], type[64];
+			if (sscanf(l, "%63s %63s %63s", src, where, type) == 3 &&
+			    !strcmp(where, "/proc") && !strcmp(type, "proc"))
+				proc_line = 1;
+		}
+	printf("/proc/mounts has proc at /proc: %d\n", proc_line);
+	const char *bt = slurp("/proc/stat") > 0 ? field(buf, "btime ") : NULL;
+	printf("/proc/stat btime is a date after 2001: %d\n", bt && strtoul(bt, NULL, 10) > 1000000000UL);
 }
 
 static void show_open(const char *path)
@@ -214,6 +273,7 @@ int main(int argc, char **argv)
 	if (slurp("/proc/self/comm") >= 0)
 		printf("/proc/self/comm: %s", buf);
 	fds();
+	names(argv);
 
 	/* a child's entry is there while it lives, gone once reaped */
 	int p[2];
@@ -225,6 +285,14 @@ int main(int argc, char **argv)
 		read(p[0], &x, 1);
 		_exit(0);
 	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", c);
+	long cn = slurp(path);
+	printf("a child's cmdline is my argv: %d\n", strings_are(buf, cn, argv));
+	char mine[256], its[256];
+	ssize_t a = readlink("/proc/self/exe", mine, sizeof(mine));
+	snprintf(path, sizeof(path), "/proc/%d/exe", c);
+	ssize_t b = readlink(path, its, sizeof(its));
+	printf("a child's exe is mine: %d\n", a > 0 && a == b && !memcmp(mine, its, (size_t)a));
 	snprintf(path, sizeof(path), "/proc/%d/status", c);
 	printf("a child's status while it lives: %s\n", slurp(path) >= 0 ? "read" : strerror(errno));
 	const char *pp = field(buf, "PPid:\t");

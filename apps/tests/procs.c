@@ -16,24 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s = -1 %s\n", what, strerror(errno));
-	else
-		printf("%s = %ld\n", what, r);
-}
-#define T(expr) show(#expr, (long)(expr))
-
-static void status(const char *what, int st)
-{
-	if (WIFEXITED(st))
-		printf("%s: exited %d\n", what, WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		printf("%s: killed by signal %d\n", what, WTERMSIG(st));
-	else
-		printf("%s: status %#x\n", what, st);
-}
+#include "show.h"
 
 /* fork, run fn in the child, exit with what it returns; wait and report */
 static void child(const char *what, int (*fn)(void))

@@ -1,12 +1,14 @@
 /* The differential test programs' printing (apps/tests): T(call) prints
  * the call's text and what it returned, "-1 <strerror>" for an error, so
- * that Linux's output and Caboose's can be compared line by line. */
+ * that Linux's output and Caboose's can be compared line by line;
+ * status() prints how a waited-for child ended. */
 #ifndef APPS_TESTS_SHOW_H
 #define APPS_TESTS_SHOW_H
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static inline void show(const char *what, long r)
 {
@@ -16,5 +18,15 @@ static inline void show(const char *what, long r)
 		printf("%s = %ld\n", what, r);
 }
 #define T(expr) show(#expr, (long)(expr))
+
+static inline void status(const char *what, int st)
+{
+	if (WIFEXITED(st))
+		printf("%s: exited %d\n", what, WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		printf("%s: killed by signal %d\n", what, WTERMSIG(st));
+	else
+		printf("%s: status %#x\n", what, st);
+}
 
 #endif

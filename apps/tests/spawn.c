@@ -20,24 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s = -1 %s\n", what, strerror(errno));
-	else
-		printf("%s = %ld\n", what, r);
-}
-#define T(expr) show(#expr, (long)(expr))
-
-static void status(const char *what, int st)
-{
-	if (WIFEXITED(st))
-		printf("%s: exited %d\n", what, WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		printf("%s: killed by signal %d\n", what, WTERMSIG(st));
-	else
-		printf("%s: status %#x\n", what, st);
-}
+#include "show.h"
 
 /* posix_spawn returns an error number (not -1 and errno) */
 static void spawn_result(const char *what, int r, pid_t pid)

@@ -260,17 +260,8 @@ static int e2_readdir(struct inode *dir, u64 *pos, vfs_filldir_t fill, void *arg
 {
 	struct e2_node *d = node_of(dir);
 	struct e2_mount *m = d->m;
-	if (*pos == 0) {
-		if (!fill(arg, ".", 1, dir->ino, dir->mode))
-			return 0;
-		(*pos)++;
-	}
-	if (*pos == 1) {
-		struct inode *up = dir->parent ? dir->parent : dir;
-		if (!fill(arg, "..", 2, up->ino, up->mode))
-			return 0;
-		(*pos)++;
-	}
+	if (!vfs_fill_dots(dir, pos, fill, arg))
+		return 0;
 	/* then the disk's entries but "." and "..": *pos is 2 + their byte offset */
 	struct ext2_dirent *de = &m->de;
 	int r = 0;

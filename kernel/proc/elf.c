@@ -210,15 +210,25 @@ static int count(const char *const *v, size_t *bytes)
 	return *bytes > MAX_STRINGS ? -E2BIG : n;
 }
 
-/* Copy strings below *sp, recording their user addresses in ptrs. */
-static int push_strings(struct vm *vm, u64 *sp, const char *const *v, int n, u64 *ptrs)
+/* Copy the strings below *sp as one block in order (v[0] lowest, as Linux
+ * lays them out, so that /proc/PID/cmdline reads them in order),
+ * recording their user addresses in ptrs and the block in [*start, *end). */
+static int push_strings(struct vm *vm, u64 *sp, const char *const *v, int n, u64 *ptrs,
+			u64 *start, u64 *end)
 {
+	size_t total = 0;
+	for (int i = 0; i < n; i++)
+		total += strlen(v[i]) + 1;
+	*end = *sp;
+	*sp -= total;
+	*start = *sp;
+	u64 at = *sp;
 	for (int i = 0; i < n; i++) {
 		size_t len = strlen(v[i]) + 1;
-		*sp -= len;
-		if (vm_poke(vm, *sp, v[i], len) < 0)
+		if (vm_poke(vm, at, v[i], len) < 0)
 			return -EFAULT;
-		ptrs[i] = *sp;
+		ptrs[i] = at;
+		at += len;
 	}
 	return 0;
 }
@@ -244,10 +254,10 @@ static int build_stack(struct vm *vm, const char *const *argv, const char *const
 	u64 at_platform = sp;
 	if (!r)
 		r = vm_poke(vm, sp, platform, sizeof(platform));
+	if (!r)   /* envp's block above argv's, as on Linux */
+		r = push_strings(vm, &sp, envp, envc, ptrs + argc, &vm->env_start, &vm->env_end);
 	if (!r)
-		r = push_strings(vm, &sp, argv, argc, ptrs);
-	if (!r)
-		r = push_strings(vm, &sp, envp, envc, ptrs + argc);
+		r = push_strings(vm, &sp, argv, argc, ptrs, &vm->arg_start, &vm->arg_end);
 	if (r) {
 		kfree(ptrs);
 		return r;

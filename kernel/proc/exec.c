@@ -81,6 +81,32 @@ static void set_name(struct proc *p, const char *path)
 	p->name[n] = '\0';
 }
 
+/* The program's absolute path for /proc/PID/exe (kmalloc'd): path, or the
+ * working directory's path and path ("." and ".." left in, as given);
+ * NULL when it does not fit or there is no memory: exe then reads
+ * -ENOENT, which is not worth failing an exec for. */
+static char *exe_path(struct inode *cwd, const char *path)
+{
+	char *buf = kmalloc(VFS_PATH_MAX, 0);
+	if (!buf)
+		return NULL;
+	size_t n = 0, len = strlen(path);
+	if (path[0] != '/') {
+		if (vfs_path_of(cwd, buf, VFS_PATH_MAX) < 0)
+			goto fail;
+		n = strlen(buf);
+		if (n > 1)
+			buf[n++] = '/';
+	}
+	if (n + len + 1 > VFS_PATH_MAX)
+		goto fail;
+	memcpy(buf + n, path, len + 1);
+	return buf;
+fail:
+	kfree(buf);
+	return NULL;
+}
+
 int exec_prepare(struct inode *cwd, const char *path, const char *const *argv,
 		 const char *const *envp, struct vm **out, struct exec_image *img)
 {
@@ -138,6 +164,7 @@ int exec_prepare(struct inode *cwd, const char *path, const char *const *argv,
 			vm_destroy(vm);
 		goto out;
 	}
+	vm->exe = exe_path(cwd, nargv ? nargv[0] : path);
 	*out = vm;
 out:
 	kfree(data);

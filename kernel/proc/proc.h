@@ -84,6 +84,11 @@ struct vm {
 	u64 stack_lo;
 	int refs;                /* [atomic] processes holding it (clone with
 				  * CLONE_VM and without CLONE_THREAD shares it) */
+	/* set once by exec, read by /proc/PID/{cmdline,environ,exe} */
+	u64 arg_start, arg_end;  /* argv's strings on the initial stack, in order */
+	u64 env_start, env_end;  /* envp's */
+	char *exe;               /* kmalloc'd absolute path of the program (the
+				  * script's interpreter for a script), or NULL */
 };
 
 struct vm *vm_create(void);

@@ -3,15 +3,19 @@
  * as far as programs need it (issue 12):
  *   /proc/self          symbolic link to the caller's pid
  *   /proc/PID/          maps (Linux's format), stat, status, comm,
- *                       fd/N (symbolic links to what the descriptors name)
- *   /proc/cpuinfo, meminfo, uptime, stat
+ *                       cmdline, environ (the strings of the initial stack,
+ *                       as the process may since have changed them),
+ *                       exe, cwd (symbolic links to the program's path and
+ *                       the working directory), fd/N (symbolic links to
+ *                       what the descriptors name)
+ *   /proc/cpuinfo, meminfo, uptime, stat, mounts
  * Read-only (-EROFS for every change). A file's text is made anew by each
  * read (from its offset), as Linux's seq files do.
  *
  * What it does not know yet, and says so in the text: open regular files
  * keep no name, so fd/N of one reads "/(unnamed file)"; per-CPU time
  * accounting is absent, so /proc/stat's user and system times are 0 and
- * its idle time is the uptime; there is no wall clock, so btime is 0.
+ * its idle time is the uptime.
  *
  * Inodes: the root is static; the others live in a fixed table of slots,
  * keyed by (kind, pid, fd), that a lookup fills or reuses. A slot is never
@@ -34,6 +38,7 @@
 enum pkind {
 	PK_ROOT, PK_SELF, PK_CPUINFO, PK_MEMINFO, PK_UPTIME, PK_STAT,
 	PK_PID, PK_MAPS, PK_PSTAT, PK_STATUS, PK_COMM, PK_FDDIR, PK_FD,
+	PK_CMDLINE, PK_ENVIRON, PK_EXE, PK_CWD, PK_MOUNTS,
 };
 
 struct pnode {
@@ -41,7 +46,7 @@ struct pnode {
 	enum pkind kind;
 	int pid, fd;
 	u64 used;             /* [ns] lookup clock when last found */
-	char link[96];        /* [ns] symbolic links: the target */
+	char link[128];       /* [ns] symbolic links: the target */
 };
 
 #define PROCFS_SLOTS 64
@@ -57,11 +62,12 @@ static struct pnode *pn(struct inode *i) { return (struct pnode *)i; }
 /* the top-level names besides the pids */
 static const struct { const char *name; enum pkind kind; } top[] = {
 	{ "self", PK_SELF }, { "cpuinfo", PK_CPUINFO }, { "meminfo", PK_MEMINFO },
-	{ "uptime", PK_UPTIME }, { "stat", PK_STAT },
+	{ "uptime", PK_UPTIME }, { "stat", PK_STAT }, { "mounts", PK_MOUNTS },
 };
 static const struct { const char *name; enum pkind kind; } per_pid[] = {
 	{ "fd", PK_FDDIR }, { "maps", PK_MAPS }, { "stat", PK_PSTAT }, { "status", PK_STATUS },
-	{ "comm", PK_COMM },
+	{ "comm", PK_COMM }, { "cmdline", PK_CMDLINE }, { "environ", PK_ENVIRON },
+	{ "exe", PK_EXE }, { "cwd", PK_CWD },
 };
 
 static u32 kind_mode(enum pkind k)
@@ -70,8 +76,11 @@ static u32 kind_mode(enum pkind k)
 	case PK_ROOT:
 	case PK_PID: return S_IFDIR | 0555;
 	case PK_FDDIR: return S_IFDIR | 0500;
-	case PK_SELF: return S_IFLNK | 0777;
+	case PK_SELF:
+	case PK_EXE:
+	case PK_CWD: return S_IFLNK | 0777;
 	case PK_FD: return S_IFLNK | 0700;
+	case PK_ENVIRON: return S_IFREG | 0400;
 	default: return S_IFREG | 0444;
 	}
 }
@@ -155,6 +164,32 @@ static bool parse_num(const char *s, size_t len, int *out)
 	return true;
 }
 
+/* A directory's path from its parents' names, across mount points, into
+ * buf (cut to fit: no sleeping here, so no allocation; the names under
+ * [ns], which our callers hold). */
+static void dir_path(struct inode *dir, char *buf, size_t size)
+{
+	char tmp[128];
+	size_t at = sizeof(tmp) - 1;
+	tmp[at] = '\0';
+	for (int depth = 0; dir && depth < 64; depth++) {
+		if (!dir->parent && dir->covers) {
+			dir = dir->covers;
+			continue;
+		}
+		if (!dir->parent || !dir->name)
+			break;
+		size_t n = strlen(dir->name);
+		if (at < n + 1)
+			break;
+		at -= n;
+		memcpy(tmp + at, dir->name, n);
+		tmp[--at] = '/';
+		dir = dir->parent;
+	}
+	ksnprintf(buf, size, "%s", tmp[at] ? tmp + at : "/");
+}
+
 struct fd_desc {
 	char *buf;
 	size_t size;
@@ -177,27 +212,7 @@ static void describe_file(struct file *f, void *arg)
 		else
 			ksnprintf(buf, size, "/dev/char/%u:%u", MAJOR(ino->rdev), MINOR(ino->rdev));
 	} else if (ino && S_ISDIR(ino->mode)) {
-		/* its path from its parents' names */
-		char tmp[96];
-		size_t at = sizeof(tmp) - 1;
-		tmp[at] = '\0';
-		struct inode *dir = ino;
-		for (int depth = 0; dir && depth < 64; depth++) {
-			if (!dir->parent && dir->covers) {
-				dir = dir->covers;
-				continue;
-			}
-			if (!dir->parent || !dir->name)
-				break;
-			size_t n = strlen(dir->name);
-			if (at < n + 1)
-				break;
-			at -= n;
-			memcpy(tmp + at, dir->name, n);
-			tmp[--at] = '/';
-			dir = dir->parent;
-		}
-		ksnprintf(buf, size, "%s", tmp[at] ? tmp + at : "/");
+		dir_path(ino, buf, size);
 	} else if (ino) {
 		ksnprintf(buf, size, "/(unnamed file)");   /* see the top */
 	} else if (f->ops->stat_mode == S_IFSOCK) {
@@ -221,6 +236,25 @@ static bool fd_target(int pid, int fd, char *buf, size_t size)
 		open = fd_peek(p->fds, (u64)fd, buf ? describe_file : NULL, &d);
 	spin_unlock_irqrestore(&procs_lock, fl);
 	return open;
+}
+
+/* The target of /proc/PID/exe or cwd into buf: 0, -ENOENT (no program
+ * path: a kernel-made image, or the process is gone), -ENAMETOOLONG. */
+static int proc_link_target(int pid, enum pkind k, char *buf, size_t size)
+{
+	int r = -ENOENT;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct proc *p = find_proc(pid);
+	if (p && k == PK_CWD && p->cwd) {
+		dir_path(p->cwd, buf, size);
+		r = 0;
+	} else if (p && k == PK_EXE && p->vm && p->vm->exe) {
+		r = strlen(p->vm->exe) < size ? 0 : -ENAMETOOLONG;
+		if (!r)
+			memcpy(buf, p->vm->exe, strlen(p->vm->exe) + 1);
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+	return r;
 }
 
 static int procfs_lookup(struct inode *dir, const char *name, size_t len, struct inode **out)
@@ -252,9 +286,18 @@ static int procfs_lookup(struct inode *dir, const char *name, size_t len, struct
 			return -ENOENT;
 		for (size_t i = 0; i < ARRAY_SIZE(per_pid); i++) {
 			if (strlen(per_pid[i].name) == len && !memcmp(per_pid[i].name, name, len)) {
-				n = slot_for(per_pid[i].kind, d->pid, 0, dir);
+				enum pkind k = per_pid[i].kind;
+				char target[sizeof(n->link)];
+				if (k == PK_EXE || k == PK_CWD) {
+					int r = proc_link_target(d->pid, k, target, sizeof(target));
+					if (r < 0)
+						return r;
+				}
+				n = slot_for(k, d->pid, 0, dir);
 				if (!n)
 					return -ENOMEM;
+				if (k == PK_EXE || k == PK_CWD)
+					memcpy(n->link, target, sizeof(n->link));
 				break;
 			}
 		}
@@ -279,17 +322,8 @@ static int procfs_lookup(struct inode *dir, const char *name, size_t len, struct
 static int procfs_readdir(struct inode *dir, u64 *pos, vfs_filldir_t fill, void *arg)
 {
 	struct pnode *d = pn(dir);
-	if (*pos == 0) {
-		if (!fill(arg, ".", 1, dir->ino, dir->mode))
-			return 0;
-		(*pos)++;
-	}
-	if (*pos == 1) {
-		struct inode *up = dir->parent ? dir->parent : dir;
-		if (!fill(arg, "..", 2, up->ino, up->mode))
-			return 0;
-		(*pos)++;
-	}
+	if (!vfs_fill_dots(dir, pos, fill, arg))
+		return 0;
 	char name[16];
 	if (d->kind == PK_ROOT) {
 		for (; *pos - 2 < ARRAY_SIZE(top); (*pos)++) {
@@ -531,7 +565,8 @@ static void gen_stat(struct text *t)
 	tprintf(t, "cpu  0 0 0 %llu 0 0 0 0 0 0\n", (unsigned long long)(ticks * ncpus));
 	for (unsigned c = 0; c < ncpus; c++)
 		tprintf(t, "cpu%u 0 0 0 %llu 0 0 0 0 0 0\n", c, (unsigned long long)ticks);
-	tprintf(t, "intr 0\nctxt 0\nbtime 0\nprocesses %d\nprocs_running %d\nprocs_blocked 0\n",
+	tprintf(t, "intr 0\nctxt 0\nbtime %llu\nprocesses %d\nprocs_running %d\nprocs_blocked 0\n",
+		(unsigned long long)(arch_realtime_offset_ns() / 1000000000ULL),
 		nprocs, running);
 }
 
@@ -667,6 +702,36 @@ static void gen_status(struct text *t, struct psnap *s)
 		(unsigned long long)s->ignored, (unsigned long long)s->caught);
 }
 
+/* cmdline or environ: the initial stack's strings, NULs and all, as many
+ * as fit. The space's mutex keeps munmap away while we read its pages;
+ * a page not mapped (the process unmapped its stack) ends the text. */
+static void gen_strings(struct text *t, struct vm *vm, bool args)
+{
+	if (!vm)
+		return;
+	vm_lock(vm);
+	u64 va = args ? vm->arg_start : vm->env_start, end = args ? vm->arg_end : vm->env_end;
+	while (va < end && t->len < t->cap) {
+		u8 *page = vm_page_kaddr(vm, va);
+		if (!page)
+			break;
+		size_t off = va & (PAGE_SIZE - 1);
+		size_t n = MIN(MIN(PAGE_SIZE - off, end - va), t->cap - t->len);
+		memcpy(t->buf + t->len, page + off, n);
+		t->len += n;
+		va += n;
+	}
+	vm_unlock(vm);
+}
+
+/* Linux's /proc/mounts: "source where type options 0 0" a line */
+static void gen_mounts(struct text *t)
+{
+	const struct vfs_mount_info *m;
+	for (int i = 0; (m = vfs_mount_at(i)); i++)
+		tprintf(t, "%s %s %s %s 0 0\n", m->source, m->path, m->type, m->options);
+}
+
 #define PROCFS_TEXT_MAX (64 * 1024)
 
 static long procfs_read(struct file *f, struct uio *u, u64 *pos)
@@ -683,6 +748,9 @@ static long procfs_read(struct file *f, struct uio *u, u64 *pos)
 	case PK_MEMINFO: gen_meminfo(&t); break;
 	case PK_UPTIME: gen_uptime(&t); break;
 	case PK_STAT: gen_stat(&t); break;
+	case PK_MOUNTS: gen_mounts(&t); break;
+	case PK_CMDLINE:
+	case PK_ENVIRON:
 	case PK_MAPS:
 	case PK_PSTAT:
 	case PK_STATUS:
@@ -691,7 +759,9 @@ static long procfs_read(struct file *f, struct uio *u, u64 *pos)
 			r = -ESRCH;   /* as Linux for a process gone */
 			break;
 		}
-		if (n->kind == PK_MAPS)
+		if (n->kind == PK_CMDLINE || n->kind == PK_ENVIRON)
+			gen_strings(&t, s.vm, n->kind == PK_CMDLINE);
+		else if (n->kind == PK_MAPS)
 			gen_maps(&t, &s);
 		else if (n->kind == PK_PSTAT)
 			gen_pstat(&t, &s);

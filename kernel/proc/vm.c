@@ -104,6 +104,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->pages)
 		panic("vm_destroy: %llu pages still mapped", (unsigned long long)vm->pages);
 	arch_uspace_free(vm->root);
+	kfree(vm->exe);
 	kfree(vm);
 }
 
@@ -410,6 +411,16 @@ struct vm *vm_clone(struct vm *src)
 	vm->brk = src->brk;
 	vm->mmap_top = src->mmap_top;
 	vm->stack_lo = src->stack_lo;
+	vm->arg_start = src->arg_start;
+	vm->arg_end = src->arg_end;
+	vm->env_start = src->env_start;
+	vm->env_end = src->env_end;
+	if (src->exe) {   /* a missing copy only makes exe read -ENOENT */
+		size_t len = strlen(src->exe) + 1;
+		vm->exe = kmalloc(len, 0);
+		if (vm->exe)
+			memcpy(vm->exe, src->exe, len);
+	}
 	struct list_node *n;
 	list_for_each(n, &src->vmas) {
 		struct vma *v = vma_at(n);
