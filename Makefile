@@ -161,6 +161,7 @@ PROC_SRCS := \
 	kernel/proc/vm.c \
 	kernel/proc/fd.c \
 	kernel/proc/signal.c \
+	kernel/proc/cred.c \
 	kernel/proc/futex.c \
 	kernel/proc/exec.c \
 	kernel/proc/elf.c \
@@ -179,7 +180,8 @@ SYSCALL_SRCS := \
 	kernel/syscall/sys_select.c \
 	kernel/syscall/sys_net.c \
 	kernel/syscall/sys_epoll.c \
-	kernel/syscall/sys_misc.c
+	kernel/syscall/sys_misc.c \
+	kernel/syscall/sys_cred.c
 
 REPL_SRCS := \
 	kernel/repl/repl.c

@@ -428,13 +428,6 @@ long sys_setsid(const u64 a[6])
 	return p->pid;
 }
 
-/* one user: root */
-long sys_getuid(const u64 a[6])
-{
-	(void)a;
-	return 0;
-}
-
 long sys_sched_yield(const u64 a[6])
 {
 	(void)a;
