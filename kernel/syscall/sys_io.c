@@ -330,6 +330,7 @@ long sys_fcntl(const u64 a[6])
 
 #define FIONBIO 0x5421
 #define FIOASYNC 0x5452
+#define FIONREAD 0x541B
 
 /* No terminal layer yet: the console is no tty (-ENOTTY for its ioctls,
  * which makes isatty() false). FIONBIO and FIOASYNC work on every file. */
@@ -347,6 +348,12 @@ long sys_ioctl(const u64 a[6])
 				__atomic_or_fetch(&f->flags, O_NONBLOCK, __ATOMIC_RELAXED);
 			else
 				__atomic_and_fetch(&f->flags, ~(unsigned)O_NONBLOCK, __ATOMIC_RELAXED);
+		}
+	} else if ((u32)a[1] == FIONREAD) {
+		r = sys_sock_inq(f);
+		if (r >= 0) {
+			int n = (int)MIN(r, 0x7fffffffL);
+			r = copy_to_user(a[2], &n, sizeof(n)) < 0 ? -EFAULT : 0;
 		}
 	} else if ((u32)a[1] == FIOASYNC) {
 		int on;
