@@ -153,6 +153,7 @@ FS_SRCS := $(FS_PORTABLE) \
 	fs/memfs.c \
 	fs/dev.c \
 	fs/pipe.c \
+	fs/eventfd.c \
 	fs/vfs_repl.c \
 	fs/ext2/ext2_vfs.c \
 	fs/kt_vfs.c

@@ -286,6 +286,9 @@ const struct file_ops *dev_fops(u32 rdev);
 /* Pipes (fs/pipe.c): the two ends, each with one reference. A write with
  * no reader left returns -EPIPE (the caller raises SIGPIPE). */
 int pipe_create(unsigned flags, struct file **rd, struct file **wr);
+/* An eventfd (fs/eventfd.c) counting from initval; O_NONBLOCK of flags
+ * taken. 0 and *out (one reference), or -ENOMEM. */
+int eventfd_create(u64 initval, bool semaphore, unsigned flags, struct file **out);
 
 /* Set by the process layer at boot: does the calling thread have a signal
  * to take, so that a blocking read or write should give up (-EINTR)? */

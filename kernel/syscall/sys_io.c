@@ -365,6 +365,30 @@ long sys_ioctl(const u64 a[6])
 	return r;
 }
 
+#define EFD_SEMAPHORE 1
+
+/* eventfd2(initval, flags): EFD_SEMAPHORE, EFD_NONBLOCK (O_NONBLOCK),
+ * EFD_CLOEXEC (O_CLOEXEC); others -EINVAL */
+long sys_eventfd2(const u64 a[6])
+{
+	if (a[1] & ~(u64)(EFD_SEMAPHORE | O_NONBLOCK | O_CLOEXEC))
+		return -EINVAL;
+	struct file *f;
+	int r = eventfd_create((u32)a[0], a[1] & EFD_SEMAPHORE, (unsigned)a[1], &f);
+	if (r < 0)
+		return r;
+	r = fd_install(proc_current()->fds, 0, f, a[1] & O_CLOEXEC);
+	if (r < 0)
+		file_put(f);
+	return r;
+}
+
+long sys_eventfd(const u64 a[6])
+{
+	const u64 b[6] = { a[0], 0 };
+	return sys_eventfd2(b);
+}
+
 #define PIPE2_FLAGS (O_CLOEXEC | O_NONBLOCK)
 
 long sys_pipe2(const u64 a[6])

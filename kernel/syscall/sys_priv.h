@@ -42,6 +42,8 @@ long sys_fcntl(const u64 a[6]);
 long sys_ioctl(const u64 a[6]);
 long sys_pipe(const u64 a[6]);
 long sys_pipe2(const u64 a[6]);
+long sys_eventfd(const u64 a[6]);
+long sys_eventfd2(const u64 a[6]);
 long sys_ftruncate(const u64 a[6]);
 long sys_fsync(const u64 a[6]);
 /* sys_net.c: FIONREAD on a socket (net.h's sock_inq); -ENOTTY for any
