@@ -74,6 +74,10 @@ static long do_mmap(struct vm *vm, const u64 a[6])
 		return -EINVAL;
 	if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
 		return -EINVAL;
+	/* Linux validates flags for file mappings only: anonymous memory
+	 * knows MAP_SHARED and MAP_PRIVATE alone */
+	if (type == MAP_SHARED_VALIDATE && (flags & MAP_ANONYMOUS))
+		return -EINVAL;
 	if (type == MAP_SHARED_VALIDATE && (flags & ~(u64)MAP_SUPPORTED))
 		return -EOPNOTSUPP;
 	if (flags & ~(u64)MAP_SUPPORTED)
