@@ -1174,7 +1174,7 @@ USER_CASES = [
               expect=["ioctl(1, TIOCGWINSZ, &ws) = -1 Not a tty",
                       "syscall: pid 1 (/tests/enosys) called 283, which Caboose lacks: -ENOSYS",
                       "timerfd_create = -1 Function not implemented",
-                      "eventfd2 = -1 Function not implemented",
+                      "inotify_init1 = -1 Function not implemented",
                       "unimplemented 999 = -1 Function not implemented", "enosys: done",
                       "proc: pid 1 (/tests/enosys) exited with status 0"]),
     crash_case("segv", "SIGSEGV: write of unmapped address 0 at pc"),

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -112,6 +113,9 @@ static void creds(void)
 		T(chown("/tmp/owned", 0, -1));    /* give it away */
 		T(chown("/", -1, 33));            /* not its file */
 		T(setuid(-1));
+		T(kill(getppid(), 0));   /* root's: not ours to signal */
+		T(kill(getppid(), SIGUSR1));
+		T(kill(getpid(), 0));
 		ids("end");
 		fflush(stdout);
 		_exit(0);

@@ -356,8 +356,10 @@ int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_
  * signal came first. */
 int proc_wait_child(int pid, bool nohang, int *status);
 /* Find a process by pid and send it sig (0: only check it exists).
- * 0, -ESRCH, -EINVAL. pid <= 0: every process of a group (0: the
- * caller's; -1: every process but the caller). */
+ * 0, -ESRCH, -EINVAL, -EPERM (found, but the caller's credentials may
+ * signal none of them; kernel threads may signal any). pid <= 0: every
+ * process of a group (0: the caller's; -1: every process but the
+ * caller). */
 int proc_kill(int pid, int sig);
 /* Is a signal waiting that would interrupt a sleep? */
 bool proc_signal_pending(void);
@@ -385,7 +387,7 @@ __noreturn void proc_exit(int status);
  * status. */
 __noreturn void proc_thread_exit(int status);
 /* Send sig to thread tid (of process tgid, unless tgid <= 0): tkill and
- * tgkill. 0, -ESRCH, -EINVAL. */
+ * tgkill. 0, -ESRCH, -EINVAL, -EPERM (as proc_kill). */
 int proc_tkill(int tgid, int tid, int sig);
 /* ---- futexes (futex.c) ---- */
 /* futex(2): op with its arguments as the call got them. */
