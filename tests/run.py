@@ -33,7 +33,8 @@ Tiers, in order (select with --tiers, default all):
             -c16 -d3s with no error, 1,000 concurrent connections, hostile
             requests (oversized header and URI, garbage), SIGQUIT through the
             REPL ends the workers and the master, no emerg/alert/crit in its
-            error.log (about 1 min)
+            error.log; then behind the seeded lossy relay at 5%: /1m and /64k
+            byte-exact (about 1 min)
   ktest     `ktest=list` once, then `ktest=all` under -smp 1, 2 and 4; one result
             per `ktest: PASS/FAIL name` line plus one per boot (CPU count, summary
             line, exit status 1)

@@ -18,12 +18,17 @@ answered; hostile requests (a 16 KiB header line: 400, 414 or 494, a
 garbage: 400; a request cut off by the client) and the guest still
 answers afterwards; then SIGQUIT to the master through the REPL's kill:
 the workers and the master exit (status 0) and nothing is left in ps; no
+panic. Then a second boot behind the seeded lossy relay (lossy_relay.py:
+tap1 <-> relay <-> QEMU's UDP socket netdev, 5% loss with duplicates,
+reordering and corruption, seed LOSSY_SEED; guest 10.213.18.2): /1m and
+/64k arrive byte-exact (sha256), the relay dropped frames both ways, no
 panic.
 
 Needs root (network namespace), curl, wrk. From tests/run.py (tier
 httpd): run_all(logdir, kernel) returns (name, ok, detail) results. Alone:
 python3 tests/integration/nginx_guest_test.py [LOGDIR]. Logs in LOGDIR:
-nginx-guest.console.log, .repl.log, .qemu.*, nginx-guest.initrd.log.
+nginx-guest.console.log, .repl.log, .qemu.*, nginx-guest.initrd.log;
+nginx-guest-lossy.console.log, .qemu.*, .relay.log.
 """
 import hashlib
 import http.client
@@ -49,6 +54,10 @@ import netload                             # noqa: E402
 
 GUEST = "10.213.17.2"
 HOSTSIDE = "10.213.17.1/24"
+LOSSY_GUEST = "10.213.18.2"        # behind the relay, on tap1
+LOSSY_HOSTSIDE = "10.213.18.1/24"
+LOSSY_SEED = 117
+LOSSY = dict(loss=0.05, dup=0.005, reorder=0.005, corrupt=0.0025)
 PORT = 80
 TAG = "nginx-guest"
 CACHE = os.path.join(ROOT, "build", "user", "debian-nginx")
@@ -234,6 +243,66 @@ def checks(g):
            len(body) == 612, "status %s, %d bytes" % (st, len(body)))
 
 
+def lossy(logdir, kernel, initrd):
+    """nginx behind the seeded lossy relay: bodies byte-exact, the relay
+    dropped frames both ways, no panic."""
+    results = []
+    tag = TAG + "-lossy"
+    console = os.path.join(logdir, tag + ".console.log")
+    rlog = os.path.join(logdir, tag + ".relay.log")
+    args = []
+    for k, v in LOSSY.items():
+        args += ["--" + k, str(v)]
+    relay = subprocess.Popen([sys.executable, os.path.join(HERE, "lossy_relay.py"), "--tap", "tap1",
+                              "--qemu-port", "40001", "--relay-port", "40002", "--seed",
+                              str(LOSSY_SEED), "--log", rlog] + args,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmdline = "console=ttyS0 ip=%s/24,10.213.18.1 init=/init" % LOSSY_GUEST
+    q = guest_lib.start(guest_lib.qemu_argv(
+        logdir, tag, 2, cmdline, kernel,
+        extra=["-initrd", initrd, "-netdev",
+               "socket,id=n0,udp=127.0.0.1:40002,localaddr=127.0.0.1:40001",
+               "-device", "virtio-net-pci,netdev=n0"]), logdir, tag)
+    label = "nginx on Caboose behind the lossy relay (%d%% loss, seed %d)" % (
+        round(LOSSY["loss"] * 100), LOSSY_SEED)
+    out = ""
+    try:
+        up = wait_for(lambda: netload.curl("http://%s/" % LOSSY_GUEST, 10)[0] == "200", 90, 1)
+        results.append(("%s: answers GET /" % label, bool(up), "" if up else
+                        open(console, "rb").read().decode("utf-8", "replace")[-600:]))
+        if up:
+            for path, size in (("/1m", 1 << 20), ("/64k", 65536)):
+                want = hashlib.sha256(nginx_site.page(size)).hexdigest()
+                p = subprocess.run(["curl", "-s", "-m", "120", "http://%s%s" % (LOSSY_GUEST, path)],
+                                   stdout=subprocess.PIPE, timeout=180)
+                got = hashlib.sha256(p.stdout).hexdigest()
+                results.append(("%s: %s byte-exact (sha256)" % (label, path),
+                                p.returncode == 0 and got == want,
+                                "curl %d, %d bytes" % (p.returncode, len(p.stdout))))
+    except Exception as e:  # a harness error must not look like success
+        results.append(("%s: harness" % label, False, repr(e)))
+    finally:
+        if q.poll() is None:
+            q.kill()
+        q.wait()
+        relay.terminate()
+        try:
+            out, _ = relay.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            relay.kill()
+            out, _ = relay.communicate()
+    try:
+        counts = json.loads(out.strip().splitlines()[-1])
+        results.append(("%s: the relay dropped frames both ways" % label,
+                        counts["to_guest"]["drop"] > 0 and counts["to_host"]["drop"] > 0,
+                        json.dumps(counts)))
+    except (ValueError, IndexError, KeyError) as e:
+        results.append(("%s: relay report" % label, False, "%s: %r" % (e, out[-300:])))
+    text = open(console, "rb").read().decode("utf-8", "replace") if os.path.exists(console) else ""
+    results.append(("%s: no panic" % label, "panic" not in text.lower(), text[-400:]))
+    return results
+
+
 def inside(logdir, kernel, initrd):
     results = []
     g = None
@@ -275,7 +344,7 @@ def inside(logdir, kernel, initrd):
     finally:
         if g is not None:
             g.close()
-    return results
+    return results + lossy(logdir, kernel, initrd)
 
 
 def run_all(logdir, kernel=None):
@@ -297,7 +366,8 @@ def run_all(logdir, kernel=None):
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
             return [("nginx on Caboose: its initial archive", False, "%s (log %s)" % (e, logpath))]
         return run_in_netns("nginx", __file__, [os.path.abspath(logdir), kernel, initrd],
-                            [("tap0", False, HOSTSIDE)], timeout=600)
+                            [("tap0", False, HOSTSIDE), ("tap1", False, LOSSY_HOSTSIDE)],
+                            timeout=900)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
