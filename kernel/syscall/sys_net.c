@@ -6,8 +6,14 @@
  * struct file (its ops below, over netstack/net.h's socket calls).
  *
  * AF_INET stream (TCP) and datagram (UDP) sockets. AF_UNIX: socketpair
- * of stream sockets only (two pipes joined crosswise, fs/pipe.c);
- * socket(AF_UNIX) and AF_INET6 answer -EAFNOSUPPORT.
+ * of stream sockets only (two pipes joined crosswise, fs/pipe.c), with
+ * files passed as SCM_RIGHTS (the last section); socket(AF_UNIX) and
+ * AF_INET6 answer -EAFNOSUPPORT.
+ *
+ * Over 1,000 lines because the socket pair and its descriptors in flight
+ * share sendmsg/recvmsg's parsing with the Internet sockets here; the
+ * socket pair section (from "socketpair:" on) is the part to move to a
+ * file of its own (sys_unix.c) when it grows again.
  *
  * Blocking is done here, not in the stack: every call into the stack is
  * non-blocking (the socket is made SO_NONBLOCK at birth), and a blocking
