@@ -153,6 +153,7 @@ FS_SRCS := $(FS_PORTABLE) \
 	fs/memfs.c \
 	fs/dev.c \
 	fs/pipe.c \
+	fs/eventfd.c \
 	fs/vfs_repl.c \
 	fs/ext2/ext2_vfs.c \
 	fs/kt_vfs.c
@@ -161,6 +162,7 @@ PROC_SRCS := \
 	kernel/proc/vm.c \
 	kernel/proc/fd.c \
 	kernel/proc/signal.c \
+	kernel/proc/cred.c \
 	kernel/proc/futex.c \
 	kernel/proc/exec.c \
 	kernel/proc/elf.c \
@@ -179,7 +181,8 @@ SYSCALL_SRCS := \
 	kernel/syscall/sys_select.c \
 	kernel/syscall/sys_net.c \
 	kernel/syscall/sys_epoll.c \
-	kernel/syscall/sys_misc.c
+	kernel/syscall/sys_misc.c \
+	kernel/syscall/sys_cred.c
 
 REPL_SRCS := \
 	kernel/repl/repl.c

@@ -377,6 +377,17 @@ static int memfs_setattr(struct inode *i, unsigned mask, u32 mode, u64 atime_ns,
 	return 0;
 }
 
+static int memfs_chown(struct inode *i, u32 uid, u32 gid, u32 mode)
+{
+	mutex_lock(&i->lock);
+	i->uid = uid;
+	i->gid = gid;
+	i->mode = mode;
+	i->ctime_ns = arch_realtime_ns();
+	mutex_unlock(&i->lock);
+	return 0;
+}
+
 static const struct inode_ops memfs_iops = {
 	.lookup = memfs_lookup,
 	.link = memfs_link,
@@ -388,6 +399,7 @@ static const struct inode_ops memfs_iops = {
 	.get_link = memfs_get_link,
 	.destroy = memfs_destroy,
 	.setattr = memfs_setattr,
+	.chown = memfs_chown,
 };
 
 struct inode *memfs_new_root(void)

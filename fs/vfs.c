@@ -456,6 +456,22 @@ int vfs_setattr(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, u64 mt
 	return ino->iops->setattr(ino, mask, mode & 07777, atime_ns, mtime_ns);
 }
 
+int vfs_chown(struct inode *ino, u32 uid, u32 gid)
+{
+	if (!ino->iops->chown)
+		return -EPERM;
+	if (ino->iops->read_only)
+		return -EROFS;
+	u32 mode = ino->mode;
+	if (!S_ISDIR(mode)) {
+		if (mode & S_IXGRP)
+			mode &= ~(u32)S_ISGID;
+		mode &= ~(u32)S_ISUID;
+	}
+	return ino->iops->chown(ino, uid == (u32)-1 ? ino->uid : uid,
+				gid == (u32)-1 ? ino->gid : gid, mode);
+}
+
 static int make_node(struct inode *base, const char *path, u32 mode, u32 rdev)
 {
 	struct inode *fresh = root->iops->alloc(root, mode, rdev);

@@ -51,6 +51,9 @@
 #define S_IFREG  0100000
 #define S_IFIFO  0010000
 #define S_IFLNK  0120000
+#define S_ISUID  0004000
+#define S_ISGID  0002000
+#define S_IXGRP  0000010
 #define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
 #define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
 #define S_ISCHR(m) (((m) & S_IFMT) == S_IFCHR)
@@ -74,6 +77,7 @@
 #define O_DIRECTORY 0200000
 #define O_NOFOLLOW  0400000
 #define O_NOATIME   01000000
+#define O_ASYNC     020000   /* taken and reported; SIGIO is not sent (logged) */
 #define O_CLOEXEC   02000000
 #define O_SYNC      04010000
 #define O_PATH      010000000
@@ -137,6 +141,10 @@ struct inode_ops {
 	 * of mode, atime, mtime are given) reach the file system's inode and
 	 * the struct inode; ctime becomes now. NULL: -EPERM */
 	int (*setattr)(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, u64 mtime_ns);
+	/* chown: the owner, the group and the mode (the VFS cleared the
+	 * set-id bits chown clears) reach the inode; ctime becomes now.
+	 * NULL: -EPERM */
+	int (*chown)(struct inode *ino, u32 uid, u32 gid, u32 mode);
 	/* a read-only file system: the VFS refuses every change with -EROFS
 	 * before it calls link, unlink, rename or truncate */
 	bool read_only;
@@ -199,6 +207,7 @@ struct file {
 	struct inode *inode;         /* a reference, or NULL (pipes) */
 	const struct file_ops *ops;
 	void *priv;                  /* the ops' (a pipe, a socket) */
+	int owner;                   /* [atomic] F_SETOWN's pid (negative: a group) */
 	struct list_node ep_links;   /* [the epoll layer's lock] epoll entries watching it */
 };
 
@@ -253,6 +262,11 @@ int vfs_truncate(struct inode *ino, u64 size);
 /* chmod/utimes of ino: -EROFS on a read-only file system, -EPERM where
  * the file system keeps no such attributes (procfs) */
 int vfs_setattr(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, u64 mtime_ns);
+/* A new owner and group ((u32)-1: keep), with Linux's clearing of the
+ * set-user-ID bit (and of set-group-ID on group-executable files) for
+ * anything but a directory. Who may do it is the caller's to check:
+ * 0, -EPERM (the file system cannot), -EROFS, -EIO. */
+int vfs_chown(struct inode *ino, u32 uid, u32 gid);
 /* link(2): a new name npath for what opath names (followed if follow),
  * on the same file system (-EXDEV), not a directory (-EPERM) */
 int vfs_link(struct inode *obase, const char *opath, struct inode *nbase, const char *npath,
@@ -276,6 +290,9 @@ const struct file_ops *dev_fops(u32 rdev);
 /* Pipes (fs/pipe.c): the two ends, each with one reference. A write with
  * no reader left returns -EPIPE (the caller raises SIGPIPE). */
 int pipe_create(unsigned flags, struct file **rd, struct file **wr);
+/* An eventfd (fs/eventfd.c) counting from initval; O_NONBLOCK of flags
+ * taken. 0 and *out (one reference), or -ENOMEM. */
+int eventfd_create(u64 initval, bool semaphore, unsigned flags, struct file **out);
 
 /* Set by the process layer at boot: does the calling thread have a signal
  * to take, so that a blocking read or write should give up (-EINTR)? */

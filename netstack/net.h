@@ -160,6 +160,9 @@ int sock_accept(struct socket *s, struct socket **out, int flags);
 #define SHUT_RDWR 2
 int sock_shutdown(struct socket *s, int how);
 unsigned sock_poll(struct socket *s);
+/* FIONREAD: the bytes a receive would find queued now (stream sockets);
+ * -ENOTTY where the protocol does not say (datagrams, for now). */
+long sock_inq(struct socket *s);
 struct waitq *sock_waitq(struct socket *s);
 int sock_setopt(struct socket *s, int opt, u32 value);
 /* Read an option: SO_ERROR, SO_RCVBUF, SO_SNDBUF; TCP also TCP_NODELAY,

@@ -206,6 +206,7 @@ struct sock_ops {
 	int (*accept)(struct socket *s, struct socket **out, int flags);
 	long (*recv)(struct socket *s, void *buf, u32 len, int flags);
 	unsigned (*poll)(struct socket *s);
+	long (*inq)(struct socket *s);         /* FIONREAD; NULL: -ENOTTY */
 	int (*shutdown)(struct socket *s, int how);
 	void (*destroy)(struct socket *s);     /* last reference gone */
 	int (*setopt)(struct socket *s, int opt, u32 value); /* protocol options */

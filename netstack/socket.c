@@ -335,6 +335,11 @@ unsigned sock_poll(struct socket *s)
 	return m;
 }
 
+long sock_inq(struct socket *s)
+{
+	return s && s->ops->inq ? s->ops->inq(s) : -ENOTTY;
+}
+
 struct waitq *sock_waitq(struct socket *s) { return &s->wq; }
 
 int sock_setopt(struct socket *s, int opt, u32 value)

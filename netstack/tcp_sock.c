@@ -330,6 +330,16 @@ static long tcp_recv(struct socket *s, void *buf, u32 len, int flags)
 	}
 }
 
+/* As Linux's SIOCINQ: in-order bytes not yet read (-EINVAL listening) */
+static long tcp_inq(struct socket *s)
+{
+	struct tcb *t = sk_tcb(s);
+	spin_lock(&s->lock);
+	long n = t->state == TCP_LISTEN ? -EINVAL : (long)t->rcv_q_bytes;
+	spin_unlock(&s->lock);
+	return n;
+}
+
 static unsigned tcp_poll(struct socket *s)
 {
 	struct tcb *t = sk_tcb(s);
@@ -530,6 +540,7 @@ const struct sock_ops tcp_sock_ops = {
 	.accept = tcp_accept,
 	.recv = tcp_recv,
 	.poll = tcp_poll,
+	.inq = tcp_inq,
 	.shutdown = tcp_shutdown,
 	.destroy = tcp_destroy,
 	.setopt = tcp_setopt,

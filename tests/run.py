@@ -25,7 +25,16 @@ Tiers, in order (select with --tiers, default all):
             httpd_guest_test.py; needs root: a tap in a namespace it makes):
             the same checks from the namespace, then no socket left open, and
             SIGKILL (the REPL's kill) with 20 connections open: the kernel
-            closes its sockets (about 2 min)
+            closes its sockets (about 2 min); then Debian's nginx unchanged
+            on Caboose (tests/integration/nginx_guest_test.py; needs root):
+            the Linux guest's nginx.conf and files (tests/lib/nginx_site.py),
+            a master and 2 workers as www-data on 2 CPUs, curl bodies by
+            sha256 (612 B, 64 KiB, 1 MiB), HEAD, 404, keep-alive, wrk -t1
+            -c16 -d3s with no error, 1,000 concurrent connections, hostile
+            requests (oversized header and URI, garbage), SIGQUIT through the
+            REPL ends the workers and the master, no emerg/alert/crit in its
+            error.log; then behind the seeded lossy relay at 5%: /1m and /64k
+            byte-exact (about 1 min)
   ktest     `ktest=list` once, then `ktest=all` under -smp 1, 2 and 4; one result
             per `ktest: PASS/FAIL name` line plus one per boot (CPU count, summary
             line, exit status 1)
@@ -111,7 +120,9 @@ Tiers, in order (select with --tiers, default all):
             and a "#!" script, signal handlers, masks, EINTR, kill; sockets:
             bad arguments, options, TCP and UDP over 127.0.0.1 between two
             processes, socketpair; epoll: level and edge triggering on pipes
-            and sockets, oneshot, closed descriptors, EINTR; Debian's
+            and sockets, oneshot, closed descriptors, EINTR; daemon:
+            credentials, chown, prctl, shared anonymous memory across
+            fork, eventfd, SCM_RIGHTS, F_SETOWN; Debian's
             static busybox (/bin/busybox from busybox-static, with a link in
             /bin per applet) running sh/busybox-c.sh, the issue's
             `sh -c 'echo hi | cat; ls /; for ...'`, and sh/busybox-script.sh,
@@ -981,7 +992,8 @@ def tier_soak(res, opts, state):
 
 def tier_httpd(res, opts, state):
     """apps/httpd on Linux (tests/host/httpd/httpd_test.py), then the same
-    binary as a user program on Caboose (tests/integration/httpd_guest_test.py)."""
+    binary as a user program on Caboose (tests/integration/httpd_guest_test.py),
+    then Debian's nginx on Caboose (tests/integration/nginx_guest_test.py)."""
     sys.path.insert(0, os.path.join(ROOT, "tests", "host", "httpd"))
     sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
     import httpd_test
@@ -993,6 +1005,9 @@ def tier_httpd(res, opts, state):
         res.add("httpd on Caboose", False, "%s is missing (make)" % os.path.relpath(opts.kernel, ROOT))
         return
     for name, ok, detail in httpd_guest_test.run_all(opts.logs, opts.kernel, binary):
+        res.add(name, ok, detail)
+    import nginx_guest_test
+    for name, ok, detail in nginx_guest_test.run_all(opts.logs, opts.kernel):
         res.add(name, ok, detail)
 
 
@@ -1186,7 +1201,7 @@ USER_CASES = [
               expect=["ioctl(1, TIOCGWINSZ, &ws) = -1 Not a tty",
                       "syscall: pid 1 (/tests/enosys) called 283, which Caboose lacks: -ENOSYS",
                       "timerfd_create = -1 Function not implemented",
-                      "eventfd2 = -1 Function not implemented",
+                      "inotify_init1 = -1 Function not implemented",
                       "unimplemented 999 = -1 Function not implemented", "enosys: done",
                       "proc: pid 1 (/tests/enosys) exited with status 0"]),
     crash_case("segv", "SIGSEGV: write of unmapped address 0 at pc"),
@@ -1274,6 +1289,7 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", "")
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
                  ("futex-glibc", ""), ("spawn", ""), ("spawn-glibc", ""), ("spawn", "", 1), ("procfs", ""), ("attrs", ""),
                  ("sockets", ""), ("epoll", ""), ("epoll", "", 1), ("sigwait", ""),
+                 ("daemon", ""),
                  ("sigwait", "", 1),
                  ("interp", ""), ("mmapfile", ""), ("vdso", ""), ("hello-dyn", ""),
                  ("args-dyn", "one,two"),

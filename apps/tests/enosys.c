@@ -14,7 +14,7 @@ int main(void)
 	struct winsize ws;
 	show("ioctl(1, TIOCGWINSZ, &ws)", ioctl(1, TIOCGWINSZ, &ws));
 	show("timerfd_create", syscall(SYS_timerfd_create, 1, 0));
-	show("eventfd2", syscall(SYS_eventfd2, 0, 0));
+	show("inotify_init1", syscall(SYS_inotify_init1, 0));
 	show("unimplemented 999", syscall(999));
 	printf("enosys: done\n");
 	return 0;

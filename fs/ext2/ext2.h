@@ -204,6 +204,8 @@ int ext2_rename(struct ext2_fs *fs, struct ext2_inode *odir, const char *oname, 
 		struct ext2_inode *dst);
 /* Set the mode's permission bits, or the times (seconds), and write the inode. */
 int ext2_setattr(struct ext2_fs *fs, struct ext2_inode *in, u32 mode, s64 atime, s64 mtime);
+/* Set the owner, the group and the mode (whole), and write the inode. */
+int ext2_chown(struct ext2_fs *fs, struct ext2_inode *in, u32 uid, u32 gid, u32 mode);
 /* Write the inode's fields (mode, ids, links, size, blocks, times, block map). */
 int ext2_iput_disk(struct ext2_fs *fs, const struct ext2_inode *in);
 

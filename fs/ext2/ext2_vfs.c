@@ -478,6 +478,21 @@ static int e2_setattr(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, 
 	return r;
 }
 
+static int e2_chown(struct inode *ino, u32 uid, u32 gid, u32 mode)
+{
+	struct e2_node *n = node_of(ino);
+	struct e2_mount *m = n->m;
+	if (!m->rw)
+		return -EROFS;
+	mutex_lock(&m->lock);
+	int r = ext2_chown(&m->fs, &n->di, uid, gid, mode);
+	sync_node(n);
+	ino->uid = n->di.uid;
+	ino->gid = n->di.gid;
+	mutex_unlock(&m->lock);
+	return r;
+}
+
 /* The last reference and the last link gone ([ns] held): the inode's
  * blocks and the inode go back to the bitmaps. */
 static void e2_destroy(struct inode *ino)
@@ -513,6 +528,7 @@ static const struct inode_ops e2_iops_rw = {
 	.get_link = e2_get_link,
 	.destroy = e2_destroy,
 	.setattr = e2_setattr,
+	.chown = e2_chown,
 };
 
 static const struct inode_ops e2_iops = {
@@ -526,6 +542,7 @@ static const struct inode_ops e2_iops = {
 	.get_link = e2_get_link,
 	.destroy = e2_destroy,
 	.setattr = e2_setattr,
+	.chown = e2_chown,
 	.read_only = true,
 };
 

@@ -566,6 +566,17 @@ int ext2_setattr(struct ext2_fs *fs, struct ext2_inode *in, u32 mode, s64 atime,
 	return ext2_iput_disk(fs, in);
 }
 
+int ext2_chown(struct ext2_fs *fs, struct ext2_inode *in, u32 uid, u32 gid, u32 mode)
+{
+	if (!fs->write)
+		return -EROFS;
+	in->uid = uid;
+	in->gid = gid;
+	in->mode = (in->mode & EXT2_S_IFMT) | (mode & 07777);
+	touch(fs, in, false);
+	return ext2_iput_disk(fs, in);
+}
+
 /* ---- the name space ---- */
 
 static int check_name(struct ext2_fs *fs, const struct ext2_inode *dir, const char *name,

@@ -182,6 +182,7 @@ static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
 	size_t n = strnlen(name, sizeof(p->name) - 1);
 	memcpy(p->name, name, n);
 	p->kernel_waits = true;
+	p->dumpable = true;
 	p->pgid = p->pid;
 	p->entry_pc = img->entry;
 	p->entry_sp = img->sp;
@@ -527,8 +528,14 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 	c->cwd = parent->cwd;
 	memcpy(c->sigact, parent->sigact, sizeof(c->sigact));
 	c->pgid = parent->pgid;
+	c->cred = parent->cred;
+	c->dumpable = parent->dumpable;
 	spin_unlock_irqrestore(&procs_lock, fl);
 	c->umask = __atomic_load_n(&parent->umask, __ATOMIC_RELAXED);
+	/* resource limits are inherited (the descriptor table's limit came
+	 * with its copy); without this a child's getrlimit said the default */
+	memcpy(c->rlim, parent->rlim, sizeof(c->rlim));
+	memcpy(c->rlim_set, parent->rlim_set, sizeof(c->rlim_set));
 	memcpy(c->name, parent->name, sizeof(c->name));
 	ut->sigmask = self->sigmask;
 	ut->ss_sp = self->ss_sp;

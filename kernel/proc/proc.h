@@ -61,9 +61,13 @@
  * (a PROT_NONE range keeps the pages it had, in entries that are not
  * present). VMA_FILE: a private file mapping, its pages copied from the
  * file when mapped; VMA_FILE_EOF: the part of a file mapping past the
- * file's last page, where any access is SIGBUS as on Linux. */
+ * file's last page, where any access is SIGBUS as on Linux. VMA_SHARED:
+ * shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS), every page present
+ * from the mmap on, so that fork can share each one with the child (both
+ * map the same page, never copied on write); PROT_NONE over it keeps its
+ * kind. */
 enum vma_kind { VMA_ELF, VMA_HEAP, VMA_MMAP, VMA_STACK, VMA_GUARD, VMA_RESERVED,
-		VMA_FILE, VMA_FILE_EOF };
+		VMA_FILE, VMA_FILE_EOF, VMA_SHARED };
 
 struct vma {
 	struct list_node link;   /* [owner] in start order */
@@ -101,7 +105,8 @@ void vm_destroy(struct vm *vm);
 /* One more process uses vm (CLONE_VM without CLONE_THREAD). */
 void vm_get(struct vm *vm);
 /* Map [start, start+len) (page-aligned, free) with zeroed pages (present
- * at once for VMA_ELF and VMA_FILE, whose caller fills them; on first
+ * at once for VMA_ELF and VMA_FILE, whose caller fills them, and for
+ * VMA_SHARED; on first
  * touch for the others).
  * 0, -ENOMEM, -EINVAL (W+X, outside the user half). */
 int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind kind);
@@ -235,6 +240,18 @@ struct uthread {
 	u64 syscalls;             /* [own] */
 };
 
+/* A process's credentials (Linux's real, effective and saved ids and its
+ * supplementary groups). Caboose checks them where Linux's credential
+ * calls do (set*id, setgroups, chown) and reports them (get*id, /proc);
+ * file permission bits are not enforced yet: every open is allowed. */
+#define PROC_NGROUPS 32
+struct proc_cred {
+	u32 uid, euid, suid;
+	u32 gid, egid, sgid;
+	int ngroups;
+	u32 groups[PROC_NGROUPS];
+};
+
 struct proc {
 	int pid;                  /* the thread group's id (its first thread's tid) */
 	char name[32];
@@ -267,7 +284,24 @@ struct proc {
 	struct rlimit_pair { u64 cur, max; } rlim[16]; /* [own: one setter at a time] */
 	bool rlim_set[16];        /* set by the program (else the defaults) */
 	struct vfork_done *vfork; /* [P] its parent sleeps in vfork until it execs or ends */
+	struct proc_cred cred;    /* [P] to change; copied by fork, kept by execve */
+	bool dumpable;            /* prctl PR_SET_DUMPABLE ([atomic]; reported only) */
 };
+
+/* Credentials (cred.c). proc_cred_get copies p's whole. The set calls
+ * change the calling process's ids by Linux's rules: 0, -EPERM (not
+ * privileged and not among its ids), -EINVAL ((u32)-1 where an id is
+ * needed; more than PROC_NGROUPS groups). */
+void proc_cred_get(struct proc *p, struct proc_cred *out);
+int proc_setuid(u32 uid);
+int proc_setgid(u32 gid);
+int proc_setreuid(u32 r, u32 e);
+int proc_setregid(u32 r, u32 e);
+int proc_setresuid(u32 r, u32 e, u32 s);
+int proc_setresgid(u32 r, u32 e, u32 s);
+int proc_setgroups(int n, const u32 *groups);
+/* Is gid c's effective group or one of its supplementary groups? */
+bool proc_in_group(const struct proc_cred *c, u32 gid);
 
 /* The process whose thread is running, or NULL in a kernel thread. */
 struct proc *proc_current(void);
@@ -327,8 +361,10 @@ int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_
  * signal came first. */
 int proc_wait_child(int pid, bool nohang, int *status);
 /* Find a process by pid and send it sig (0: only check it exists).
- * 0, -ESRCH, -EINVAL. pid <= 0: every process of a group (0: the
- * caller's; -1: every process but the caller). */
+ * 0, -ESRCH, -EINVAL, -EPERM (found, but the caller's credentials may
+ * signal none of them; kernel threads may signal any). pid <= 0: every
+ * process of a group (0: the caller's; -1: every process but the
+ * caller). */
 int proc_kill(int pid, int sig);
 /* Is a signal waiting that would interrupt a sleep? */
 bool proc_signal_pending(void);
@@ -356,7 +392,7 @@ __noreturn void proc_exit(int status);
  * status. */
 __noreturn void proc_thread_exit(int status);
 /* Send sig to thread tid (of process tgid, unless tgid <= 0): tkill and
- * tgkill. 0, -ESRCH, -EINVAL. */
+ * tgkill. 0, -ESRCH, -EINVAL, -EPERM (as proc_kill). */
 int proc_tkill(int tgid, int tid, int sig);
 /* ---- futexes (futex.c) ---- */
 /* futex(2): op with its arguments as the call got them. */

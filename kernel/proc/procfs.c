@@ -577,6 +577,7 @@ struct psnap {
 	int pid, ppid, pgid, threads, fds;
 	char state;
 	u32 umask;
+	struct proc_cred cred;
 	u64 sigmask, pending, ignored, caught;
 	struct vm *vm;   /* a reference, or NULL (exited) */
 };
@@ -606,6 +607,7 @@ static bool snapshot(int pid, struct psnap *s)
 	s->fds = p->fds ? (int)fdtable_limit(p->fds) : 0;
 	s->state = p->state == PROC_ZOMBIE ? 'Z' : p == me ? 'R' : 'S';
 	s->umask = __atomic_load_n(&p->umask, __ATOMIC_RELAXED);
+	s->cred = p->cred;   /* [P], held */
 	s->sigmask = p == me && ut ? ut->sigmask : 0;
 	s->pending = __atomic_load_n(&p->pending, __ATOMIC_RELAXED);
 	s->ignored = s->caught = 0;
@@ -658,15 +660,16 @@ static void gen_maps(struct text *t, struct psnap *s)
 		struct vma *v = list_entry(n, struct vma, link);
 		if (v->kind == VMA_GUARD)
 			continue;   /* a gap, not a mapping, as on Linux */
-		bool none = v->kind == VMA_RESERVED;
+		bool none = v->kind == VMA_RESERVED || (v->kind == VMA_SHARED && !v->prot);
 		/* as Linux: whatever lies between the heap's start and the break */
 		bool heap = v->kind == VMA_HEAP ||
 			    (v->start >= brk_lo && v->end <= brk_hi && brk_hi > brk_lo);
 		const char *what = heap ? "[heap]" : v->kind == VMA_STACK ? "[stack]" :
 				   v->kind == VMA_ELF ? s->name : "";
-		tprintf(t, "%08llx-%08llx %c%c%cp 00000000 00:00 0", (unsigned long long)v->start,
+		tprintf(t, "%08llx-%08llx %c%c%c%c 00000000 00:00 0", (unsigned long long)v->start,
 			(unsigned long long)v->end, none ? '-' : 'r',
-			!none && (v->prot & UMAP_W) ? 'w' : '-', !none && (v->prot & UMAP_X) ? 'x' : '-');
+			!none && (v->prot & UMAP_W) ? 'w' : '-', !none && (v->prot & UMAP_X) ? 'x' : '-',
+			v->kind == VMA_SHARED ? 's' : 'p');
 		if (*what)
 			tprintf(t, "%*s%s%s", 25, "", v->kind == VMA_ELF ? "/" : "", what);
 		tprintf(t, "\n");
@@ -690,8 +693,10 @@ static void gen_status(struct text *t, struct psnap *s)
 	const char *st = s->state == 'R' ? states[0] : s->state == 'Z' ? states[2] : states[1];
 	u64 rss = s->vm ? READ_ONCE(s->vm->pages) : 0;
 	tprintf(t, "Name:\t%s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
-		"TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t%d\n",
-		s->name, s->umask, st, s->pid, s->pid, s->ppid, s->fds);
+		"TracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\n",
+		s->name, s->umask, st, s->pid, s->pid, s->ppid, s->cred.uid, s->cred.euid,
+		s->cred.suid, s->cred.euid, s->cred.gid, s->cred.egid, s->cred.sgid, s->cred.egid,
+		s->fds);
 	if (s->vm)
 		tprintf(t, "VmSize:\t%8llu kB\nVmRSS:\t%8llu kB\n",
 			(unsigned long long)(vm_size(s->vm) / 1024),

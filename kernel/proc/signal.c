@@ -409,12 +409,24 @@ long proc_sigtimedwait(u64 set, void *info, s64 timeout_ns)
 	}
 }
 
+/* Linux's kill_ok_by_cred ([P] held): a kernel thread, a privileged
+ * sender (effective uid 0), or one whose real or effective uid is the
+ * target's real or saved uid may signal it; its own threads always.
+ * (Linux's SIGCONT within a session is not special here.) */
+static bool may_signal(const struct proc *self, const struct proc *p)
+{
+	if (!self || self == p || self->cred.euid == 0)
+		return true;
+	const struct proc_cred *s = &self->cred, *t = &p->cred;
+	return s->euid == t->suid || s->euid == t->uid || s->uid == t->suid || s->uid == t->uid;
+}
+
 int proc_kill(int pid, int sig)
 {
 	struct proc *self = proc_current();
 	if (sig < 0 || sig > PROC_NSIG)
 		return -EINVAL;
-	int found = 0;
+	int found = 0, sent = 0;
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	struct list_node *n;
 	list_for_each(n, &procs) {
@@ -428,11 +440,15 @@ int proc_kill(int pid, int sig)
 		if (!match)
 			continue;
 		found++;
+		if (!may_signal(self, p))
+			continue;
+		sent++;
 		if (sig)
 			signal_send(p, sig);
 	}
 	spin_unlock_irqrestore(&procs_lock, fl);
-	return found ? 0 : -ESRCH;
+	/* as Linux: success if any was signalled, else -EPERM or -ESRCH */
+	return sent ? 0 : found ? -EPERM : -ESRCH;
 }
 
 int proc_tkill(int tgid, int tid, int sig)
@@ -450,9 +466,9 @@ int proc_tkill(int tgid, int tid, int sig)
 			struct uthread *ut = list_entry(m, struct uthread, link);
 			if (ut->tid != tid)
 				continue;
-			if (sig)
+			r = may_signal(proc_current(), p) ? 0 : -EPERM;
+			if (sig && r == 0)
 				uthread_signal(ut, sig);
-			r = 0;
 			goto out;
 		}
 	}

@@ -213,7 +213,8 @@ int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind 
 	v->end = start + len;
 	v->prot = prot;
 	v->kind = kind;
-	if (kind == VMA_ELF || kind == VMA_FILE) {   /* written at once by the caller */
+	/* written at once by the caller; or shared by fork, page for page */
+	if (kind == VMA_ELF || kind == VMA_FILE || kind == VMA_SHARED) {
 		for (u64 va = start; va < start + len; va += PAGE_SIZE) {
 			struct page *pg = page_alloc_zeroed(0);
 			int r = pg ? arch_uspace_map(vm->root, va, page_to_phys(pg), prot) : -ENOMEM;
@@ -358,7 +359,7 @@ static int fault_locked(struct vm *vm, u64 addr, bool write, bool exec)
 {
 	const struct vma *v = vm_find(vm, addr);
 	if (!v || !holds_pages(v->kind) || (write && !(v->prot & UMAP_W)) ||
-	    (exec && !(v->prot & UMAP_X)))
+	    (exec && !(v->prot & UMAP_X)) || (v->kind == VMA_SHARED && !v->prot))
 		return -EFAULT;
 	u64 va = ALIGN_DOWN(addr, PAGE_SIZE);
 	unsigned prot;
@@ -383,7 +384,7 @@ static int fault_locked(struct vm *vm, u64 addr, bool write, bool exec)
 	}
 	/* a write to a page shared since fork */
 	struct page *old = phys_to_page(ALIGN_DOWN(pa, PAGE_SIZE));
-	if (page_refcount(old) == 1)   /* the others let go: it is ours */
+	if (page_refcount(old) == 1 || v->kind == VMA_SHARED)   /* ours, or meant to be shared */
 		return arch_uspace_map(vm->root, va, page_to_phys(old), v->prot);
 	struct page *pg = page_alloc(0);
 	if (!pg)
@@ -437,13 +438,14 @@ struct vm *vm_clone(struct vm *src)
 			if (!pa)
 				continue;
 			/* both read-only now: the first write copies (vm_fault);
-			 * a PROT_NONE page stays inaccessible in both */
-			unsigned shared = prot & ~UMAP_W;
+			 * a PROT_NONE page stays inaccessible in both; shared
+			 * memory stays as it is, the same page in both */
+			unsigned shared = v->kind == VMA_SHARED ? prot : prot & ~UMAP_W;
 			if (arch_uspace_map(vm->root, va, pa, shared) < 0)
 				goto fail;
 			page_get(phys_to_page(pa));
 			vm->pages++;
-			if (prot & UMAP_W)
+			if ((prot & UMAP_W) && v->kind != VMA_SHARED)
 				arch_uspace_map(src->root, va, pa, shared);   /* its table exists */
 		}
 	}
@@ -485,6 +487,11 @@ int vm_discard(struct vm *vm, u64 start, u64 len, bool free)
 	/* Linux reads a private file page in again after MADV_DONTNEED; a
 	 * file mapping's pages here are copies made at mmap: not supported */
 	if (free && vm_range_has(vm, start, len, VMA_FILE))
+		return -EINVAL;
+	/* Linux keeps shared memory's contents after MADV_DONTNEED (only this
+	 * process's mapping of them goes): freeing the pages here would lose
+	 * them for every sharer */
+	if (free && vm_range_has(vm, start, len, VMA_SHARED))
 		return -EINVAL;
 	if (free)
 		unmap_pages_flush(vm, start, start + len);
@@ -540,7 +547,7 @@ int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
 		if (v->end > end)
 			split_at(v, end, &spare[1]);
 		v->prot = prot;
-		if (none && v->kind != VMA_FILE_EOF)
+		if (none && v->kind != VMA_FILE_EOF && v->kind != VMA_SHARED)
 			v->kind = VMA_RESERVED;
 		else if (v->kind == VMA_RESERVED)
 			v->kind = VMA_MMAP;

@@ -790,6 +790,76 @@ long sys_fchmod(const u64 a[6])
 	return r < 0 ? r : chmod_inode(ino, a[1]);
 }
 
+/* Linux's chown rules: a privileged caller (effective uid 0) may set
+ * any owner and group; any other only the group of a file it owns, to a
+ * group it is in, and the owner only to itself (no change). */
+static long chown_inode(struct inode *ino, u32 uid, u32 gid)
+{
+	struct proc_cred c;
+	proc_cred_get(proc_current(), &c);
+	long r = 0;
+	if (c.euid != 0) {
+		bool owner = c.euid == ino->uid;
+		if (uid != (u32)-1 && (uid != ino->uid || !owner))
+			r = -EPERM;
+		if (gid != (u32)-1 && gid != ino->gid && (!owner || !proc_in_group(&c, gid)))
+			r = -EPERM;
+		if (gid != (u32)-1 && gid == ino->gid && !owner)
+			r = -EPERM;
+	}
+	if (r == 0)
+		r = vfs_chown(ino, uid, gid);
+	vfs_iput(ino);
+	return r;
+}
+
+long sys_fchownat(const u64 a[6])
+{
+	s32 dirfd = (s32)a[0];
+	u64 flags = a[4];
+	if (flags & ~(u64)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	struct inode *ino;
+	int r;
+	if (flags & AT_EMPTY_PATH) {
+		char *path;
+		r = sys_path(a[1], &path);
+		if (r < 0)
+			return r;
+		bool empty = !path[0];
+		kfree(path);
+		if (empty) {
+			if (dirfd == AT_FDCWD) {
+				vfs_iget(ino = proc_current()->cwd);
+				return chown_inode(ino, (u32)a[2], (u32)a[3]);
+			}
+			r = inode_of_fd(dirfd, &ino);
+			return r < 0 ? r : chown_inode(ino, (u32)a[2], (u32)a[3]);
+		}
+	}
+	r = inode_at(dirfd, a[1], flags & AT_SYMLINK_NOFOLLOW, &ino);
+	return r < 0 ? r : chown_inode(ino, (u32)a[2], (u32)a[3]);
+}
+
+long sys_chown(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1], a[2], 0 };
+	return sys_fchownat(b);
+}
+
+long sys_lchown(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW };
+	return sys_fchownat(b);
+}
+
+long sys_fchown(const u64 a[6])
+{
+	struct inode *ino;
+	int r = inode_of_fd((s32)a[0], &ino);
+	return r < 0 ? r : chown_inode(ino, (u32)a[1], (u32)a[2]);
+}
+
 #define UTIME_NOW  ((1ll << 30) - 1)
 #define UTIME_OMIT ((1ll << 30) - 2)
 

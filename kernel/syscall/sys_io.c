@@ -241,10 +241,39 @@ long sys_dup3(const u64 a[6])
 #define F_SETFD         2
 #define F_GETFL         3
 #define F_SETFL         4
+#define F_SETOWN        8
+#define F_GETOWN        9
 #define F_DUPFD_CLOEXEC 1030
 #define FD_CLOEXEC      1
-/* the status flags F_SETFL may change (O_ASYNC and O_DIRECT: not supported) */
-#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_NOATIME)
+/* the status flags F_SETFL may change (O_DIRECT: not supported) */
+#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_NOATIME | O_ASYNC)
+
+/* O_ASYNC (F_SETFL, FIOASYNC) is kept and reported (F_GETFL), but Caboose
+ * sends no SIGIO yet: said once, when a program first asks for it. nginx
+ * sets it on its master's channels and does not depend on the signal. */
+static void async_set(struct file *f, bool on)
+{
+	static bool said;
+	if (on && !__atomic_exchange_n(&said, true, __ATOMIC_RELAXED)) {
+		struct proc *p = proc_current();
+		pr_info("fcntl: pid %d (%s) set O_ASYNC: taken, but SIGIO is not sent "
+			"(not implemented)", p->pid, p->name);
+	}
+	if (on)
+		__atomic_or_fetch(&f->flags, O_ASYNC, __ATOMIC_RELAXED);
+	else
+		__atomic_and_fetch(&f->flags, ~(unsigned)O_ASYNC, __ATOMIC_RELAXED);
+}
+
+/* F_SETOWN: the process (pid > 0) or group (pid < 0) that O_ASYNC's
+ * signals would go to; -ESRCH for none, as Linux. */
+static long set_owner(struct file *f, s32 pid)
+{
+	if (pid && proc_kill(pid, 0) == -ESRCH)
+		return -ESRCH;
+	__atomic_store_n(&f->owner, pid, __ATOMIC_RELAXED);
+	return 0;
+}
 
 long sys_fcntl(const u64 a[6])
 {
@@ -279,12 +308,20 @@ long sys_fcntl(const u64 a[6])
 		break;
 	case F_SETFL:
 		fl = __atomic_load_n(&f->flags, __ATOMIC_RELAXED);
+		if ((a[2] & O_ASYNC) && !(fl & O_ASYNC))
+			async_set(f, true);
 		fl = (fl & ~(unsigned)SETFL_MASK) | ((unsigned)a[2] & SETFL_MASK);
 		__atomic_store_n(&f->flags, fl, __ATOMIC_RELAXED);
 		r = 0;
 		break;
+	case F_SETOWN:
+		r = set_owner(f, (s32)a[2]);
+		break;
+	case F_GETOWN:
+		r = __atomic_load_n(&f->owner, __ATOMIC_RELAXED);
+		break;
 	default:
-		r = -EINVAL;   /* locks, owners, leases, seals: not supported */
+		r = -EINVAL;   /* locks, leases, seals, signal choice: not supported */
 		break;
 	}
 	file_put(f);
@@ -292,9 +329,11 @@ long sys_fcntl(const u64 a[6])
 }
 
 #define FIONBIO 0x5421
+#define FIOASYNC 0x5452
+#define FIONREAD 0x541B
 
 /* No terminal layer yet: the console is no tty (-ENOTTY for its ioctls,
- * which makes isatty() false). FIONBIO works on every file. */
+ * which makes isatty() false). FIONBIO and FIOASYNC work on every file. */
 long sys_ioctl(const u64 a[6])
 {
 	struct file *f = sys_file(a[0]);
@@ -310,9 +349,44 @@ long sys_ioctl(const u64 a[6])
 			else
 				__atomic_and_fetch(&f->flags, ~(unsigned)O_NONBLOCK, __ATOMIC_RELAXED);
 		}
+	} else if ((u32)a[1] == FIONREAD) {
+		r = sys_sock_inq(f);
+		if (r >= 0) {
+			int n = (int)MIN(r, 0x7fffffffL);
+			r = copy_to_user(a[2], &n, sizeof(n)) < 0 ? -EFAULT : 0;
+		}
+	} else if ((u32)a[1] == FIOASYNC) {
+		int on;
+		r = copy_from_user(&on, a[2], sizeof(on));
+		if (r == 0)
+			async_set(f, on != 0);
 	}
 	file_put(f);
 	return r;
+}
+
+#define EFD_SEMAPHORE 1
+
+/* eventfd2(initval, flags): EFD_SEMAPHORE, EFD_NONBLOCK (O_NONBLOCK),
+ * EFD_CLOEXEC (O_CLOEXEC); others -EINVAL */
+long sys_eventfd2(const u64 a[6])
+{
+	if (a[1] & ~(u64)(EFD_SEMAPHORE | O_NONBLOCK | O_CLOEXEC))
+		return -EINVAL;
+	struct file *f;
+	int r = eventfd_create((u32)a[0], a[1] & EFD_SEMAPHORE, (unsigned)a[1], &f);
+	if (r < 0)
+		return r;
+	r = fd_install(proc_current()->fds, 0, f, a[1] & O_CLOEXEC);
+	if (r < 0)
+		file_put(f);
+	return r;
+}
+
+long sys_eventfd(const u64 a[6])
+{
+	const u64 b[6] = { a[0], 0 };
+	return sys_eventfd2(b);
 }
 
 #define PIPE2_FLAGS (O_CLOEXEC | O_NONBLOCK)

@@ -12,10 +12,14 @@
  * on Linux (VMA_FILE_EOF). A later change to the file is not seen through
  * the mapping (MAP_PRIVATE leaves that unspecified).
  *
+ * Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, what nginx's master
+ * shares with its workers) is VMA_SHARED: its pages are allocated at the
+ * mmap and fork maps the same ones in the child (kernel/proc/vm.c).
+ * MADV_DONTNEED over it is -EINVAL (its pages cannot be dropped here).
+ *
  * Differences from Linux, each an error rather than silent wrong
  * behaviour: MAP_SHARED of a file (-ENODEV: not supported yet), mappings
- * of anything but a regular file (-ENODEV), MAP_SHARED anonymous memory
- * (-EINVAL: fork would copy it, not share it), MAP_GROWSDOWN, MAP_HUGETLB
+ * of anything but a regular file (-ENODEV), MAP_GROWSDOWN, MAP_HUGETLB
  * and MAP_LOCKED (-EINVAL), and PROT_WRITE|PROT_EXEC together (-EACCES:
  * W^X).
  */
@@ -70,6 +74,10 @@ static long do_mmap(struct vm *vm, const u64 a[6])
 		return -EINVAL;
 	if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
 		return -EINVAL;
+	/* Linux validates flags for file mappings only: anonymous memory
+	 * knows MAP_SHARED and MAP_PRIVATE alone */
+	if (type == MAP_SHARED_VALIDATE && (flags & MAP_ANONYMOUS))
+		return -EINVAL;
 	if (type == MAP_SHARED_VALIDATE && (flags & ~(u64)MAP_SUPPORTED))
 		return -EOPNOTSUPP;
 	if (flags & ~(u64)MAP_SUPPORTED)
@@ -79,8 +87,6 @@ static long do_mmap(struct vm *vm, const u64 a[6])
 		f = fd >= 0 ? sys_file((u64)fd) : NULL;
 		if (!f)
 			return -EBADF;
-	} else if (type != MAP_PRIVATE) {
-		return -EINVAL;   /* shared anonymous memory: not supported */
 	}
 	long r = mmap_checks(f, type, len, off);
 	if (r == 0)
@@ -137,7 +143,8 @@ static long mmap_place(struct vm *vm, struct file *f, u64 addr, u64 len, u64 pro
 	if ((prot & (PROT_WRITE | PROT_EXEC)) == (PROT_WRITE | PROT_EXEC))
 		return -EACCES;
 	unsigned uprot = ((prot & PROT_WRITE) ? UMAP_W : 0) | ((prot & PROT_EXEC) ? UMAP_X : 0);
-	enum vma_kind kind = prot ? VMA_MMAP : VMA_RESERVED;
+	bool shared = !f && (flags & MAP_TYPE) != MAP_PRIVATE;
+	enum vma_kind kind = shared ? VMA_SHARED : prot ? VMA_MMAP : VMA_RESERVED;
 	/* a file's pages: those holding its bytes, then SIGBUS past its end */
 	u64 flen = 0;
 	if (f) {
@@ -173,6 +180,8 @@ static long mmap_place(struct vm *vm, struct file *f, u64 addr, u64 len, u64 pro
 	}
 	if (!f) {
 		int r = vm_map_anon(vm, addr, len, uprot, kind);
+		if (r == 0 && shared && !prot && (r = vm_protect(vm, addr, len, 0, true)) < 0)
+			vm_unmap(vm, addr, len);
 		return r < 0 ? r : (long)addr;
 	}
 	int r = 0;

@@ -396,7 +396,7 @@ long sys_getpgid(const u64 a[6])
 	struct proc *p = proc_current();
 	if (a[0] == 0 || (s32)a[0] == p->pid)
 		return p->pgid;
-	return (s32)a[0] < 0 ? -ESRCH : proc_kill((s32)a[0], 0) < 0 ? -ESRCH : -EPERM;
+	return (s32)a[0] < 0 ? -ESRCH : proc_kill((s32)a[0], 0) == -ESRCH ? -ESRCH : -EPERM;
 }
 
 long sys_getpgrp(const u64 a[6])
@@ -426,13 +426,6 @@ long sys_setsid(const u64 a[6])
 		return -EPERM;
 	p->pgid = p->pid;
 	return p->pid;
-}
-
-/* one user: root */
-long sys_getuid(const u64 a[6])
-{
-	(void)a;
-	return 0;
 }
 
 long sys_sched_yield(const u64 a[6])
@@ -479,7 +472,7 @@ long sys_get_robust_list(const u64 a[6])
 	struct uthread *ut = uthread_current();
 	s32 tid = (s32)a[0];
 	if (tid && tid != ut->tid)
-		return proc_tkill(0, tid, 0) < 0 ? -ESRCH : -EPERM;   /* others': not supported */
+		return proc_tkill(0, tid, 0) == -ESRCH ? -ESRCH : -EPERM;   /* others': not supported */
 	u64 len = ROBUST_HEAD_SIZE;
 	if (copy_to_user(a[2], &len, sizeof(len)) < 0)
 		return -EFAULT;
@@ -497,7 +490,7 @@ long sys_sched_getaffinity(const u64 a[6])
 		return -EINVAL;
 	if (pid < 0)
 		return -ESRCH;
-	if (pid && proc_tkill(0, pid, 0) < 0)
+	if (pid && proc_tkill(0, pid, 0) == -ESRCH)
 		return -ESRCH;
 	u64 mask = ncpus >= 64 ? ~0ULL : (1ULL << ncpus) - 1;
 	if (copy_to_user(a[2], &mask, sizeof(mask)) < 0)
@@ -512,7 +505,7 @@ long sys_sched_setaffinity(const u64 a[6])
 	s32 pid = (s32)a[0];
 	if (pid < 0)
 		return -ESRCH;
-	if (pid && proc_tkill(0, pid, 0) < 0)
+	if (pid && proc_tkill(0, pid, 0) == -ESRCH)
 		return -ESRCH;
 	u64 mask = 0;
 	u64 n = MIN(a[1], sizeof(mask));
@@ -559,7 +552,7 @@ static long do_prlimit(s32 pid, u64 res, u64 unew, u64 uold)
 	if (res >= RLIMIT_NLIMITS)
 		return -EINVAL;
 	struct proc *p = proc_current();
-	if (pid && pid != p->pid && proc_tkill(0, pid, 0) < 0 && proc_kill(pid, 0) < 0)
+	if (pid && pid != p->pid && proc_tkill(0, pid, 0) == -ESRCH && proc_kill(pid, 0) == -ESRCH)
 		return -ESRCH;
 	if (pid && pid != p->pid)
 		return -EPERM;   /* another process's limits: not supported */

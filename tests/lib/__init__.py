@@ -11,6 +11,9 @@
                      qemu_argv, nic_args, start) and the REPL client (Guest)
   tests.lib.results  the pass/fail collector (Results)
   tests.lib.packet   checksums for hand-built packets
+  tests.lib.nginx_site  the nginx site both kernels serve (nginx.conf, users,
+                     directories, the bodies): bench/linux-guest and
+                     tests/integration/nginx_guest_test.py
 
 A script imports it after putting the tree's root on sys.path (the
 scripts in bench/ have no .py name and run from anywhere):

@@ -1,0 +1,149 @@
+/*
+ * Credentials: a process's real, effective and saved user and group ids
+ * and its supplementary groups (struct proc_cred), with Linux's rules for
+ * changing them. A process whose effective uid is 0 is privileged (it
+ * holds CAP_SETUID and CAP_SETGID: Caboose has no other capabilities)
+ * and may set any id; any other may only move its ids among the values
+ * it already has. The first program starts as root; fork copies the
+ * credentials and execve keeps them (no set-user-ID programs).
+ *
+ * Ids come in as u32; (u32)-1 means "leave it" where Linux says so and is
+ * -EINVAL where a real id is needed.
+ *
+ * Locks: [P] procs_lock guards p->cred; the calls here read and write it
+ * whole under it, so a reader (the REPL, /proc) never sees half a change.
+ */
+#include "kernel/proc/proc.h"
+#include "kernel/proc/proc_priv.h"
+#include "kernel/lib/string.h"
+
+#define KEEP ((u32)-1)
+
+void proc_cred_get(struct proc *p, struct proc_cred *out)
+{
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	*out = p->cred;
+	spin_unlock_irqrestore(&procs_lock, fl);
+}
+
+/* As Linux's commit_creds: a change of the effective ids makes the
+ * process not dumpable (fs.suid_dumpable 0), which prctl reports. */
+static void cred_set(struct proc *p, const struct proc_cred *c)
+{
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	if (c->euid != p->cred.euid || c->egid != p->cred.egid)
+		__atomic_store_n(&p->dumpable, false, __ATOMIC_RELAXED);
+	p->cred = *c;
+	spin_unlock_irqrestore(&procs_lock, fl);
+}
+
+/* Is v one of the three ids (real, effective, saved)? */
+static bool one_of(u32 v, u32 r, u32 e, u32 s)
+{
+	return v == r || v == e || v == s;
+}
+
+/* setresuid/setresgid's core on one triple of ids: each new value (or
+ * KEEP) must be one of the old three unless privileged. */
+static int set_res(u32 *id, u32 r, u32 e, u32 s, bool priv)
+{
+	u32 want[3] = { r, e, s };
+	for (int i = 0; i < 3; i++)
+		if (want[i] != KEEP && !priv && !one_of(want[i], id[0], id[1], id[2]))
+			return -EPERM;
+	for (int i = 0; i < 3; i++)
+		if (want[i] != KEEP)
+			id[i] = want[i];
+	return 0;
+}
+
+/* setreuid/setregid: the real id may become the real or effective one,
+ * the effective any of the three; when the real id is set, or the
+ * effective one becomes other than the old real one, the saved id
+ * follows the new effective one (Linux's setreuid(2)). */
+static int set_re(u32 *id, u32 r, u32 e, bool priv)
+{
+	if (r != KEEP && !priv && r != id[0] && r != id[1])
+		return -EPERM;
+	if (e != KEEP && !priv && !one_of(e, id[0], id[1], id[2]))
+		return -EPERM;
+	u32 old_real = id[0];
+	if (r != KEEP)
+		id[0] = r;
+	if (e != KEEP)
+		id[1] = e;
+	if (r != KEEP || (e != KEEP && e != old_real))
+		id[2] = id[1];
+	return 0;
+}
+
+/* setuid/setgid: privileged, all three; otherwise the effective id only,
+ * to the real or saved one. */
+static int set_one(u32 *id, u32 v, bool priv)
+{
+	if (v == KEEP)
+		return -EINVAL;
+	if (priv) {
+		id[0] = id[1] = id[2] = v;
+		return 0;
+	}
+	if (v != id[0] && v != id[2])
+		return -EPERM;
+	id[1] = v;
+	return 0;
+}
+
+enum cred_op { OP_ONE, OP_RE, OP_RES };
+
+static int change(bool user, enum cred_op op, u32 r, u32 e, u32 s)
+{
+	struct proc *p = proc_current();
+	struct proc_cred c;
+	proc_cred_get(p, &c);
+	bool priv = c.euid == 0;
+	u32 id[3] = { user ? c.uid : c.gid, user ? c.euid : c.egid, user ? c.suid : c.sgid };
+	int rc = op == OP_ONE ? set_one(id, r, priv)
+	       : op == OP_RE  ? set_re(id, r, e, priv)
+			      : set_res(id, r, e, s, priv);
+	if (rc < 0)
+		return rc;
+	if (user) {
+		c.uid = id[0], c.euid = id[1], c.suid = id[2];
+	} else {
+		c.gid = id[0], c.egid = id[1], c.sgid = id[2];
+	}
+	cred_set(p, &c);
+	return 0;
+}
+
+int proc_setuid(u32 uid) { return change(true, OP_ONE, uid, 0, 0); }
+int proc_setgid(u32 gid) { return change(false, OP_ONE, gid, 0, 0); }
+int proc_setreuid(u32 r, u32 e) { return change(true, OP_RE, r, e, 0); }
+int proc_setregid(u32 r, u32 e) { return change(false, OP_RE, r, e, 0); }
+int proc_setresuid(u32 r, u32 e, u32 s) { return change(true, OP_RES, r, e, s); }
+int proc_setresgid(u32 r, u32 e, u32 s) { return change(false, OP_RES, r, e, s); }
+
+int proc_setgroups(int n, const u32 *groups)
+{
+	if (n < 0 || n > PROC_NGROUPS)
+		return -EINVAL;
+	struct proc *p = proc_current();
+	struct proc_cred c;
+	proc_cred_get(p, &c);
+	if (c.euid != 0)
+		return -EPERM;
+	c.ngroups = n;
+	memcpy(c.groups, groups, (size_t)n * sizeof(u32));
+	cred_set(p, &c);
+	return 0;
+}
+
+bool proc_in_group(const struct proc_cred *c, u32 gid)
+{
+	if (gid == c->egid)
+		return true;
+	for (int i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == gid)
+			return true;
+	return false;
+}
