@@ -183,6 +183,7 @@ static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
 	memcpy(p->name, name, n);
 	p->kernel_waits = true;
 	p->pgid = p->pid;
+	p->sid = 0;   /* Linux's init is in session 0, no session leader */
 	p->entry_pc = img->entry;
 	p->entry_sp = img->sp;
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
@@ -527,6 +528,8 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 	c->cwd = parent->cwd;
 	memcpy(c->sigact, parent->sigact, sizeof(c->sigact));
 	c->pgid = parent->pgid;
+	c->sid = parent->sid;
+	c->ctty = parent->ctty;
 	spin_unlock_irqrestore(&procs_lock, fl);
 	c->umask = __atomic_load_n(&parent->umask, __ATOMIC_RELAXED);
 	memcpy(c->name, parent->name, sizeof(c->name));

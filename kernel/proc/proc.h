@@ -248,6 +248,10 @@ struct proc {
 	struct list_node sibling;  /* [P] in the parent's children */
 	bool kernel_waits;        /* spawned by the kernel: proc_wait frees it */
 	int pgid;                 /* [P] */
+	int sid;                  /* [P] its session (0: the kernel's, as init's) */
+	bool ctty;                /* [P] the console tty is its controlling
+				   * terminal while its session holds it
+				   * (kernel/proc/tty.c) */
 	u64 pending;              /* [atomic] process-directed signals sent, not yet taken */
 	struct list_node threads; /* [P] its live uthreads */
 	int nthreads;             /* [P] */
@@ -325,6 +329,12 @@ int proc_wait_child(int pid, bool nohang, int *status);
  * 0, -ESRCH, -EINVAL. pid <= 0: every process of a group (0: the
  * caller's; -1: every process but the caller). */
 int proc_kill(int pid, int sig);
+/* The session of process pid, or -ESRCH (kernel/proc/tty.c). */
+int proc_getsid(int pid);
+/* setpgid for the caller (pid 0 or its own) or a child of it; pgid 0: the
+ * target's pid. 0, -ESRCH (no such child), -EPERM (a session leader, a
+ * child of another session, a group of another session). */
+int proc_setpgid(int pid, int pgid);
 /* Is a signal waiting that would interrupt a sleep? */
 bool proc_signal_pending(void);
 /* rt_sigreturn: the registers and mask from the handler's frame; returns

@@ -293,8 +293,8 @@ long sys_fcntl(const u64 a[6])
 
 #define FIONBIO 0x5421
 
-/* No terminal layer yet: the console is no tty (-ENOTTY for its ioctls,
- * which makes isatty() false). FIONBIO works on every file. */
+/* FIONBIO works on every file; the rest is the file's (the console tty's
+ * termios requests, kernel/proc/tty.c), -ENOTTY where it has none. */
 long sys_ioctl(const u64 a[6])
 {
 	struct file *f = sys_file(a[0]);
@@ -310,6 +310,8 @@ long sys_ioctl(const u64 a[6])
 			else
 				__atomic_and_fetch(&f->flags, ~(unsigned)O_NONBLOCK, __ATOMIC_RELAXED);
 		}
+	} else if (f->ops->ioctl) {
+		r = f->ops->ioctl(f, (u32)a[1], a[2]);
 	}
 	file_put(f);
 	return r;

@@ -405,17 +405,13 @@ long sys_getpgrp(const u64 a[6])
 	return proc_current()->pgid;
 }
 
-/* Only a process's own group may be set (its children's: not yet). */
+/* Its own group or a child's (a shell sets both sides of a fork). */
 long sys_setpgid(const u64 a[6])
 {
-	struct proc *p = proc_current();
 	s32 pid = (s32)a[0], pgid = (s32)a[1];
 	if (pgid < 0)
 		return -EINVAL;
-	if (pid != 0 && pid != p->pid)
-		return -ESRCH;
-	p->pgid = pgid ? pgid : p->pid;
-	return 0;
+	return proc_setpgid(pid, pgid);
 }
 
 long sys_setsid(const u64 a[6])
@@ -425,7 +421,17 @@ long sys_setsid(const u64 a[6])
 	if (p->pgid == p->pid)
 		return -EPERM;
 	p->pgid = p->pid;
+	p->sid = p->pid;
+	p->ctty = false;   /* a new session has no terminal */
 	return p->pid;
+}
+
+long sys_getsid(const u64 a[6])
+{
+	struct proc *p = proc_current();
+	if (a[0] == 0 || (s32)a[0] == p->pid)
+		return p->sid;
+	return proc_getsid((s32)a[0]);
 }
 
 /* one user: root */
