@@ -120,7 +120,11 @@ Tiers, in order (select with --tiers, default all):
             (sh/coreutils.sh: ls, sha256sum, sort, date), glibc programs
             linked dynamically (NAME-dyn), interp (execve with good and bad
             PT_INTERP interpreters), mmapfile (private file mappings));
-            then Debian's dynamically linked iperf3 -s on Caboose against
+            then Debian's busybox sh interactive on the console tty, driven
+            through a socket on COM1, on Caboose and on the Linux guest
+            (tests/integration/tty_test.py: echo, editing, canonical mode,
+            ^C gives $? 130, ^D ends init); Debian's dynamically linked
+            iperf3 -s on Caboose against
             the host's iperf3 -c, both ways, -P 1 and 4, in a network
             namespace (tests/integration/iperf3_dyn_test.py; needs root)
   bench     every benchmark of `make bench` with --quick, as `make bench
@@ -1219,7 +1223,20 @@ def tier_user(res, opts, state):
         res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
     user_repl(res, opts)
     user_vs_linux(res, opts)
+    user_tty(res, opts)
     user_iperf3(res, opts)
+
+
+def user_tty(res, opts):
+    """Debian's busybox sh interactive on the console tty through a socket
+    chardev, on Caboose and on the Linux guest (tests/integration/
+    tty_test.py): echo, editing, canonical mode, ^C, ^D."""
+    err("== user interactive busybox sh on the console tty")
+    kernel, why = linux_guest_kernel(opts)
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import tty_test
+    for name, ok, detail in tty_test.run_all(opts.logs, opts.kernel, kernel, opts.initrd):
+        res.add("user tty " + name, ok, detail)
 
 
 def user_iperf3(res, opts):
