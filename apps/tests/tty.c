@@ -171,6 +171,66 @@ static int session(void)
 	return 0;
 }
 
+/* Job control's stops: SIGSTOP and SIGTSTP stop a child (WUNTRACED sees
+ * it), SIGCONT continues it (WCONTINUED sees that), and a read the stop
+ * interrupted starts again; SIGTSTP does nothing in an orphaned group. */
+static void stop_continue(void)
+{
+	int st = 0, hold[2];
+	pipe(hold);
+	pid_t c = fork();
+	if (c == 0) {   /* stays until hold closes: the continue is seen before the exit */
+		close(hold[1]);
+		raise(SIGSTOP);
+		char x;
+		read(hold[0], &x, 1);
+		_exit(7);
+	}
+	close(hold[0]);
+	printf("waitpid WUNTRACED is the child: %d\n", waitpid(c, &st, WUNTRACED) == c);
+	printf("stopped %d by %d\n", WIFSTOPPED(st), WSTOPSIG(st));
+	T(kill(c, SIGCONT));
+	printf("waitpid WCONTINUED is the child: %d\n", waitpid(c, &st, WCONTINUED) == c);
+	printf("continued %d\n", WIFCONTINUED(st));
+	close(hold[1]);
+	printf("waitpid is the child: %d\n", waitpid(c, &st, 0) == c);
+	printf("exited %d with %d\n", WIFEXITED(st), WEXITSTATUS(st));
+	int fds[2];
+	pipe(fds);
+	c = fork();
+	if (c == 0) {
+		setpgid(0, 0);   /* a group of its own: not orphaned, it can stop */
+		close(fds[1]);
+		char x = 0;
+		ssize_t n = read(fds[0], &x, 1);
+		_exit(n == 1 && x == 'z' ? 0 : 1);
+	}
+	setpgid(c, c);
+	close(fds[0]);
+	usleep(100000);
+	T(kill(c, SIGTSTP));
+	printf("waitpid WUNTRACED is the child: %d\n", waitpid(c, &st, WUNTRACED) == c);
+	printf("stopped %d by %d\n", WIFSTOPPED(st), WSTOPSIG(st));
+	T(waitpid(c, &st, WNOHANG | WUNTRACED));   /* reported once */
+	T(kill(c, SIGCONT));
+	T(write(fds[1], "z", 1));
+	printf("waitpid is the child: %d\n", waitpid(c, &st, 0) == c);
+	printf("the read started again and got its byte: %d\n", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(fds[1]);
+	c = fork();   /* in our group, orphaned (our parent is init): SIGTSTP does nothing */
+	if (c == 0) {
+		pause();
+		_exit(0);
+	}
+	usleep(100000);
+	T(kill(c, SIGTSTP));
+	usleep(300000);
+	T(waitpid(c, &st, WNOHANG | WUNTRACED));
+	T(kill(c, SIGKILL));
+	printf("waitpid is the child: %d\n", waitpid(c, &st, 0) == c);
+	printf("killed by %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : -1);
+}
+
 static int shell(char **argv)
 {
 	pid_t c = fork();
@@ -199,6 +259,12 @@ int main(int argc, char **argv)
 	defaults();
 	settings();
 	pid_t c = fork();
+	if (c == 0) {   /* not pid 1: its children's groups are not orphaned */
+		stop_continue();
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	c = fork();
 	if (c == 0)
 		_exit(session());
 	int st;

@@ -21,12 +21,12 @@
  * session leader, setsid and TIOCNOTTY take it away. A process of that
  * session outside the foreground group (tty.pgrp) that reads gets SIGTTIN
  * (its group), one that writes with TOSTOP or changes the settings gets
- * SIGTTOU; ignored or blocked, the read fails with -EIO and the rest goes
- * on, as on Linux. As on Linux, reads and writes through /dev/console are
- * exempt (a console never stops its reader); /dev/ttyS0 is the same tty
- * with the checks. Stopping processes is not implemented: where Linux would
- * stop a group (the default action of SIGTTIN, SIGTTOU), the call fails
- * with -EIO and the log says so once.
+ * SIGTTOU, which stops it by default (kernel/proc/signal.c) and the call
+ * starts again once it is continued; ignored or blocked, the read fails
+ * with -EIO and the rest goes on, as on Linux; so does a process of an
+ * orphaned group, which nobody could continue. As on Linux, reads and
+ * writes through /dev/console are exempt (a console never stops its
+ * reader); /dev/ttyS0 is the same tty with the checks.
  *
  * Not done: IXON flow control (^S/^Q are plain bytes), ECHOPRT, VREPRINT,
  * VLNEXT, VDISCARD, PARMRK, hang-up, and kernel log lines keep no memory of
@@ -381,17 +381,12 @@ static int job_check(int sig)
 		return 0;
 	if (sig_ignored(sig))
 		return sig == SIGTTIN ? -EIO : 0;
-	if (p->sigact[sig - 1].handler != SIG_DFL) {
-		signal_group(p->pgid, sig);
-		return -EINTR;   /* SA_RESTART starts it again, as Linux */
-	}
-	static bool said;
-	if (!said) {
-		said = true;
-		pr_warn("tty: pid %d in a background group %s the terminal; stopping is not "
-			"implemented: -EIO", p->pid, sig == SIGTTIN ? "reads" : "writes to");
-	}
-	return -EIO;
+	if (proc_pgrp_orphaned(p->pgid, p->sid))
+		return -EIO;   /* nobody could continue it */
+	/* the default stops the group, and the call starts again once it is
+	 * continued; a handler's SA_RESTART starts it again, as Linux */
+	signal_group(p->pgid, sig);
+	return -EINTR;
 }
 
 /* ---- reads ---- */

@@ -242,7 +242,7 @@ long sys_wait4(const u64 a[6])
 	if (pid == INT32_MIN)
 		return -ESRCH;
 	int status;
-	int r = proc_wait_child(pid, opts & WNOHANG, &status);
+	int r = proc_wait_child(pid, (int)(opts & (WNOHANG | WUNTRACED | WCONTINUED)), &status);
 	if (r > 0 && a[1] && copy_to_user(a[1], &status, sizeof(status)) < 0)
 		return -EFAULT;
 	if (r > 0 && a[3]) {
@@ -259,6 +259,8 @@ long sys_wait4(const u64 a[6])
 #define P_PGID 2
 #define CLD_EXITED 1
 #define CLD_KILLED 2
+#define CLD_STOPPED 5
+#define CLD_CONTINUED 6
 
 long sys_waitid(const u64 a[6])
 {
@@ -280,10 +282,9 @@ long sys_waitid(const u64 a[6])
 		pid = id ? -id : 0;
 	else
 		return -EINVAL;
-	if (!(opts & WEXITED))
-		return -ECHILD;   /* stopped and continued children: none exist */
 	int status;
-	int r = proc_wait_child(pid, opts & WNOHANG, &status);
+	int r = proc_wait_child(pid, (int)(opts & (WNOHANG | WUNTRACED | WCONTINUED)) |
+				     (opts & WEXITED ? 0 : PROC_WAIT_NOEXIT), &status);
 	if (r < 0)
 		return r;
 	if (a[2]) {
@@ -291,9 +292,17 @@ long sys_waitid(const u64 a[6])
 		memset(si, 0, sizeof(si));
 		if (r > 0) {
 			si[0] = SIGCHLD;
-			si[2] = (status & 0x7f) ? CLD_KILLED : CLD_EXITED;
 			si[4] = r;
-			si[6] = (status & 0x7f) ? (status & 0x7f) : (status >> 8) & 0xff;
+			if (status == 0xffff) {
+				si[2] = CLD_CONTINUED;
+				si[6] = SIGCONT;
+			} else if ((status & 0xff) == 0x7f) {
+				si[2] = CLD_STOPPED;
+				si[6] = (status >> 8) & 0xff;
+			} else {
+				si[2] = (status & 0x7f) ? CLD_KILLED : CLD_EXITED;
+				si[6] = (status & 0x7f) ? (status & 0x7f) : (status >> 8) & 0xff;
+			}
 		}
 		if (copy_to_user(a[2], si, sizeof(si)) < 0)
 			return -EFAULT;

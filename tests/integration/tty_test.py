@@ -19,6 +19,8 @@ program on both kernels. Checks, in order:
   sigint      `sleep 100` interrupted by ^C: the prompt is back in under
               10 s and $? is 130
   same echo   the canonical step's screen is Linux's, byte for byte
+  job control `sleep 100`, ^Z: "Stopped"; `jobs` lists it; `fg` runs it
+              again in the foreground; ^C ends it with $? 130
   eof         ^D at the prompt ends the shell: exit 0 (Caboose logs init's
               end; Linux panics with exitcode=0x00000000)
 Output: one `PASS name` / `FAIL name: why` line per check on stderr,
@@ -149,6 +151,34 @@ def drive(con, res, tag, end_re, boot_timeout):
     res(tag + " sigint", m is not None and dt < 10 and code == b"130",
         "prompt after %.1f s (%s), $?=%r" % (dt, "seen" if m else "not seen", code))
     prompt_after(con, mark2 + 10, 20)
+
+    mark = len(con.buf)
+    con.type(b"sleep 100\r")
+    con.expect(rb"sleep 100\r?\n", 20, mark)
+    time.sleep(1.5)
+    con.type(b"\x1a")
+    m = con.expect(rb"Stopped[^\n]*sleep 100", 15, mark)
+    prompt_after(con, m.end() if m else mark, 15)
+    mark2 = len(con.buf)
+    con.type(b"jobs\r")
+    j = con.expect(rb"\[1\]\+? +Stopped[^\n]*sleep 100", 15, mark2)
+    prompt_after(con, mark2 + 6, 15)
+    mark3 = len(con.buf)
+    con.type(b"fg\r")
+    f = con.expect(rb"fg\r?\n[^\n]*sleep 100", 15, mark3)
+    time.sleep(1.5)
+    alive = prompt_after(con, mark3 + 4, 0.5) is None   # still running in the foreground
+    con.type(b"\x03")
+    prompt_after(con, len(con.buf), 15)
+    mark4 = len(con.buf)
+    con.type(b"echo status=$?\r")
+    st = con.expect(rb"status=(\d+)", 20, mark4)
+    code = st.group(1) if st else None
+    res(tag + " job control", m is not None and j is not None and f is not None and alive and
+        code == b"130", "^Z stopped: %s, jobs: %s, fg: %s, running again: %s, $? after ^C %r: %r"
+        % (m is not None, j is not None, f is not None, alive, code,
+           ANSI.sub(b"", con.buf[mark:])[-400:]))
+    prompt_after(con, mark4 + 10, 20)
 
     mark = len(con.buf)
     con.type(b"\x04")
