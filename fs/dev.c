@@ -1,8 +1,11 @@
 /*
  * Character devices behind the nodes in /dev, by Linux's numbers:
- *   5:1 console   COM1 (writes go to the console log channel; reads take
- *                 raw bytes, polled every 2 ms: no receive interrupt path
- *                 and no tty layer yet, so no echo, canonical mode or ^C)
+ *   5:1 console   COM1: the tty of kernel/proc/tty.c once it registers
+ *                 (dev_set_console_ops); until then, and with the REPL on
+ *                 ttyS0, the raw device here (writes go to the console log
+ *                 channel; reads take raw bytes, polled every 2 ms)
+ *   4:64 ttyS0    the same tty without the console's exemption from job
+ *                 control (as on Linux); -ENXIO without the tty
  *   1:3 null      reads end at once, writes vanish
  *   1:5 zero      reads give zeros, writes vanish
  *   1:9 urandom   reads give kernel/lib/random.h's bytes
@@ -130,10 +133,19 @@ static const struct file_ops urandom_fops = {
 	.read = urandom_read, .write = sink_write, .seekable = true, .seek_noop = true,
 };
 
+static const struct file_ops *console_ops = &console_fops, *ttys0_ops;
+
+void dev_set_console_ops(const struct file_ops *console, const struct file_ops *ttys0)
+{
+	WRITE_ONCE(ttys0_ops, ttys0);
+	WRITE_ONCE(console_ops, console);
+}
+
 const struct file_ops *dev_fops(u32 rdev)
 {
 	switch (rdev) {
-	case DEV_CONSOLE: return &console_fops;
+	case DEV_CONSOLE: return READ_ONCE(console_ops);
+	case DEV_TTYS0: return READ_ONCE(ttys0_ops);
 	case DEV_NULL: return &null_fops;
 	case DEV_ZERO: return &zero_fops;
 	case DEV_URANDOM: return &urandom_fops;

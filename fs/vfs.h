@@ -194,6 +194,9 @@ struct file_ops {
 	/* fsync/fdatasync: what was written reaches stable storage; NULL:
 	 * nothing to do (RAM files) */
 	int (*fsync)(struct file *f);
+	/* ioctl: a device's requests (FIONBIO is the VFS's); NULL: every
+	 * request is -ENOTTY */
+	long (*ioctl)(struct file *f, unsigned cmd, u64 arg);
 	u32 stat_mode;               /* files with no inode: fstat's type (S_IFIFO if 0) */
 	bool seekable;               /* lseek and pread/pwrite make sense */
 	bool seek_noop;              /* lseek succeeds and leaves the position at 0 */
@@ -282,10 +285,14 @@ extern const struct file_ops vfs_dir_fops;
 /* Devices behind character nodes (fs/dev.c): the file ops of a node's
  * rdev, or NULL (-ENXIO on open). */
 const struct file_ops *dev_fops(u32 rdev);
+/* The ops for later opens of /dev/console and /dev/ttyS0 (the tty, once
+ * it is up; before, the raw device and -ENXIO). */
+void dev_set_console_ops(const struct file_ops *console, const struct file_ops *ttys0);
 #define DEV_CONSOLE MKDEV(5, 1)
 #define DEV_NULL    MKDEV(1, 3)
 #define DEV_ZERO    MKDEV(1, 5)
 #define DEV_URANDOM MKDEV(1, 9)
+#define DEV_TTYS0   MKDEV(4, 64)
 
 /* Pipes (fs/pipe.c): the two ends, each with one reference. A write with
  * no reader left returns -EPIPE (the caller raises SIGPIPE). */

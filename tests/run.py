@@ -131,7 +131,11 @@ Tiers, in order (select with --tiers, default all):
             (sh/coreutils.sh: ls, sha256sum, sort, date), glibc programs
             linked dynamically (NAME-dyn), interp (execve with good and bad
             PT_INTERP interpreters), mmapfile (private file mappings));
-            then Debian's dynamically linked iperf3 -s on Caboose against
+            then Debian's busybox sh interactive on the console tty, driven
+            through a socket on COM1, on Caboose and on the Linux guest
+            (tests/integration/tty_test.py: echo, editing, canonical mode,
+            ^C gives $? 130, ^D ends init); Debian's dynamically linked
+            iperf3 -s on Caboose against
             the host's iperf3 -c, both ways, -P 1 and 4, in a network
             namespace (tests/integration/iperf3_dyn_test.py; needs root)
   bench     every benchmark of `make bench` with --quick, as `make bench
@@ -1197,8 +1201,8 @@ USER_CASES = [
                       "uname(&u) = 0", "machine=x86_64", "monotonic ok=1",
                       "getrandom(r, 32, 0) = 32", "pid=1 tid==pid=1", "efault: done",
                       "proc: pid 1 (/tests/efault) exited with status 0"]),
-    user_case("calls Caboose lacks: ENOSYS, logged; the console is no tty", "/tests/enosys",
-              expect=["ioctl(1, TIOCGWINSZ, &ws) = -1 Not a tty",
+    user_case("calls Caboose lacks: ENOSYS, logged; /dev/null is no tty", "/tests/enosys",
+              expect=["ioctl(/dev/null, TIOCGWINSZ, &ws) = -1 Not a tty",
                       "syscall: pid 1 (/tests/enosys) called 283, which Caboose lacks: -ENOSYS",
                       "timerfd_create = -1 Function not implemented",
                       "inotify_init1 = -1 Function not implemented",
@@ -1260,7 +1264,20 @@ def tier_user(res, opts, state):
         res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
     user_repl(res, opts)
     user_vs_linux(res, opts)
+    user_tty(res, opts)
     user_iperf3(res, opts)
+
+
+def user_tty(res, opts):
+    """Debian's busybox sh interactive on the console tty through a socket
+    chardev, on Caboose and on the Linux guest (tests/integration/
+    tty_test.py): echo, editing, canonical mode, ^C, ^D."""
+    err("== user interactive busybox sh on the console tty")
+    kernel, why = linux_guest_kernel(opts)
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import tty_test
+    for name, ok, detail in tty_test.run_all(opts.logs, opts.kernel, kernel, opts.initrd):
+        res.add("user tty " + name, ok, detail)
 
 
 def user_iperf3(res, opts):
@@ -1288,7 +1305,7 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", "")
                  ("threads", ""), ("threads", "", 1), ("threads-glibc", ""),
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
                  ("futex-glibc", ""), ("spawn", ""), ("spawn-glibc", ""), ("spawn", "", 1), ("procfs", ""), ("attrs", ""),
-                 ("sockets", ""), ("epoll", ""), ("epoll", "", 1), ("sigwait", ""),
+                 ("sockets", ""), ("epoll", ""), ("tty", ""), ("epoll", "", 1), ("sigwait", ""),
                  ("daemon", ""),
                  ("sigwait", "", 1),
                  ("interp", ""), ("mmapfile", ""), ("vdso", ""), ("hello-dyn", ""),

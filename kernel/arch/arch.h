@@ -201,6 +201,7 @@ extern u64 tsc_hz;
 void arch_console_init(void);
 void arch_console_write(const char *s, size_t n);
 int arch_console_getc(void);      /* -1 when no byte is waiting */
+void arch_console_write_raw(const char *s, size_t n);   /* no \n to \r\n */
 /* Serial ports ttyS0..ttyS3 (COM1..COM4 on PCs). arch_uart_init returns
  * false when the port is absent. arch_uart_rx_irq routes the port's
  * receive interrupt to vector on cpu. */

@@ -21,6 +21,7 @@
 #include "zerocopy/pkb.h"
 #include "kernel/lib/string.h"
 #include "kernel/proc/proc.h"
+#include "kernel/proc/tty.h"
 #include "kernel/syscall/syscall.h"
 #include "fs/ramfs.h"
 #include "fs/vfs.h"
@@ -97,6 +98,7 @@ static void init_main(void *arg)
 	(void)arg;
 	prof_init();
 	repl_start();
+	tty_init();
 	nic_init();
 	blk_init();
 	ext2_boot();

@@ -29,6 +29,8 @@ void vprintk(int level, const char *fmt, va_list ap);
 
 /* Raw console output, bypassing levels and prefixes (still serialized). */
 void console_write(const char *s, size_t n);
+/* The same without turning \n into \r\n (the tty's own output processing). */
+void console_write_raw(const char *s, size_t n);
 /* Set by panic: console output stops taking its lock. */
 extern volatile bool console_panicking;
 

@@ -24,6 +24,13 @@ void console_write(const char *s, size_t n)
 	spin_unlock_irqrestore(&console_lock, f);
 }
 
+void console_write_raw(const char *s, size_t n)
+{
+	unsigned long f = spin_lock_irqsave(&console_lock);
+	arch_console_write_raw(s, n);
+	spin_unlock_irqrestore(&console_lock, f);
+}
+
 void vprintk(int level, const char *fmt, va_list ap)
 {
 	char line[512];

@@ -184,6 +184,7 @@ static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
 	p->kernel_waits = true;
 	p->dumpable = true;
 	p->pgid = p->pid;
+	p->sid = 0;   /* Linux's init is in session 0, no session leader */
 	p->entry_pc = img->entry;
 	p->entry_sp = img->sp;
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
@@ -399,8 +400,38 @@ static bool child_matches(const struct proc *c, int pid, int pgid)
 	return c->pgid == (pid == 0 ? pgid : -pid);
 }
 
-int proc_wait_child(int pid, bool nohang, int *status)
+/* A stop or continue of p for its parent's waits: SIGCHLD (unless
+ * SA_NOCLDSTOP or ignored), waiters woken. [P] */
+void proc_report_stop(struct proc *p, u8 what)
 {
+	p->report = what;
+	struct proc *parent = p->parent;
+	if (parent) {
+		struct k_sigaction *a = &parent->sigact[SIGCHLD - 1];
+		if (a->handler != SIG_IGN && a->handler != SIG_DFL && !(a->flags & SA_NOCLDSTOP))
+			signal_send(parent, SIGCHLD);
+	}
+	__atomic_add_fetch(&child_events, 1, __ATOMIC_RELEASE);
+	waitq_wake_all(&child_wq);
+}
+
+/* A stop or continue of c the wait takes; 0 if none. [P] */
+static int take_report(struct proc *c, int opts)
+{
+	if (c->report == PROC_REPORT_STOPPED && (opts & PROC_WUNTRACED) && c->stopped) {
+		c->report = 0;
+		return (c->stop_sig << 8) | 0x7f;
+	}
+	if (c->report == PROC_REPORT_CONTINUED && (opts & PROC_WCONTINUED)) {
+		c->report = 0;
+		return 0xffff;
+	}
+	return 0;
+}
+
+int proc_wait_child(int pid, int opts, int *status)
+{
+	bool nohang = opts & PROC_WNOHANG;
 	struct proc *p = proc_current();
 	for (;;) {
 		u64 seen = __atomic_load_n(&child_events, __ATOMIC_ACQUIRE);
@@ -412,7 +443,13 @@ int proc_wait_child(int pid, bool nohang, int *status)
 			if (!child_matches(c, pid, p->pgid))
 				continue;
 			any = true;
-			if (c->state != PROC_ZOMBIE)
+			int st = c->state != PROC_ZOMBIE ? take_report(c, opts) : 0;
+			if (st) {
+				*status = st;
+				spin_unlock_irqrestore(&procs_lock, fl);
+				return c->pid;
+			}
+			if (c->state != PROC_ZOMBIE || (opts & PROC_WAIT_NOEXIT))
 				continue;
 			int got = c->pid;
 			*status = c->status;
@@ -530,6 +567,8 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 	c->pgid = parent->pgid;
 	c->cred = parent->cred;
 	c->dumpable = parent->dumpable;
+	c->sid = parent->sid;
+	c->ctty = parent->ctty;
 	spin_unlock_irqrestore(&procs_lock, fl);
 	c->umask = __atomic_load_n(&parent->umask, __ATOMIC_RELAXED);
 	/* resource limits are inherited (the descriptor table's limit came

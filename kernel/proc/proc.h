@@ -270,6 +270,16 @@ struct proc {
 	struct list_node sibling;  /* [P] in the parent's children */
 	bool kernel_waits;        /* spawned by the kernel: proc_wait frees it */
 	int pgid;                 /* [P] */
+	int sid;                  /* [P] its session (0: the kernel's, as init's) */
+	/* job control ([P]): stopped by a stop signal until SIGCONT; a stop
+	 * or a continue not yet reported to a WUNTRACED/WCONTINUED wait */
+	bool stopped;
+	int stop_sig;
+	u8 report;                /* PROC_REPORT_* */
+	u32 conts;                /* SIGCONTs sent: a stop taken before one is void */
+	bool ctty;                /* [P] the console tty is its controlling
+				   * terminal while its session holds it
+				   * (kernel/proc/tty.c) */
 	u64 pending;              /* [atomic] process-directed signals sent, not yet taken */
 	struct list_node threads; /* [P] its live uthreads */
 	int nthreads;             /* [P] */
@@ -356,16 +366,33 @@ int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_
 #define CLONE_UNTRACED       0x00800000
 #define CLONE_CHILD_SETTID   0x01000000
 /* wait4's core: a zombie child matching pid (-1: any, > 0: that one, 0 or
- * < -1: a process group) is freed and its pid and status returned; 0 with
- * nohang when none has ended; -ECHILD when none matches; -EINTR when a
- * signal came first. */
-int proc_wait_child(int pid, bool nohang, int *status);
+ * < -1: a process group) is freed and its pid and status returned; with
+ * PROC_WUNTRACED (PROC_WCONTINUED) a child's stop (continue) not yet
+ * reported is, in Linux's encoding (sig << 8 | 0x7f, 0xffff); 0 with
+ * PROC_WNOHANG when nothing is there; -ECHILD when none matches; -EINTR
+ * when a signal came first. opts: Linux's bit values. */
+#define PROC_WNOHANG    1
+#define PROC_WUNTRACED  2
+#define PROC_WCONTINUED 8
+#define PROC_WAIT_NOEXIT 0x10   /* waitid without WEXITED: ended children stay */
+#define PROC_REPORT_STOPPED   1
+#define PROC_REPORT_CONTINUED 2
+int proc_wait_child(int pid, int opts, int *status);
 /* Find a process by pid and send it sig (0: only check it exists).
  * 0, -ESRCH, -EINVAL, -EPERM (found, but the caller's credentials may
  * signal none of them; kernel threads may signal any). pid <= 0: every
  * process of a group (0: the caller's; -1: every process but the
  * caller). */
 int proc_kill(int pid, int sig);
+/* Is group pgid of session sid orphaned (no member's parent in another
+ * group of the session)? (signal.c) */
+bool proc_pgrp_orphaned(int pgid, int sid);
+/* The session of process pid, or -ESRCH (kernel/proc/tty.c). */
+int proc_getsid(int pid);
+/* setpgid for the caller (pid 0 or its own) or a child of it; pgid 0: the
+ * target's pid. 0, -ESRCH (no such child), -EPERM (a session leader, a
+ * child of another session, a group of another session). */
+int proc_setpgid(int pid, int pgid);
 /* Is a signal waiting that would interrupt a sleep? */
 bool proc_signal_pending(void);
 /* rt_sigreturn: the registers and mask from the handler's frame; returns

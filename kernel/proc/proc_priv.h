@@ -18,6 +18,9 @@ void signal_send(struct proc *p, int sig);
 void uthread_signal(struct uthread *ut, int sig);
 /* A child whose parent sleeps in vfork execs or ends: the parent goes on. */
 void vfork_release(struct proc *c);
+/* A child's stop or continue for its parent (proc.c). [P] */
+void proc_report_stop(struct proc *p, u8 what);
+#define SA_NOCLDSTOP 1
 /* The architecture's user-return hook: deliver what is pending. */
 void signal_on_user_return(void);
 

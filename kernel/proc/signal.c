@@ -23,8 +23,14 @@
  * mask), the siginfo, and the FXSAVE image the sigcontext points to.
  *
  * Default actions: SIGCHLD, SIGURG, SIGWINCH and SIGCONT are ignored;
- * SIGSTOP and friends stop nothing yet (ignored, said once in the log);
- * every other signal ends the process (all its threads). Locks: [P]
+ * SIGSTOP, SIGTSTP, SIGTTIN and SIGTTOU stop the process: the thread that
+ * takes one marks it stopped (its parent's WUNTRACED wait sees it) and
+ * every thread sleeps on its way to user mode until SIGCONT (which
+ * continues a stopped process when it is sent, caught, ignored or blocked,
+ * and discards pending stop signals, as on Linux) or SIGKILL; a call the
+ * stop interrupted starts again. SIGTSTP, SIGTTIN and SIGTTOU do nothing
+ * to an orphaned process group (Linux's rule: nobody could continue it). Every other signal ends the process (all
+ * its threads). Locks: [P]
  * procs_lock (proc.c) to find a process or a thread; the pending words
  * are atomic.
  */
@@ -83,9 +89,13 @@ _Static_assert(sizeof(struct siginfo) == 128, "siginfo");
 
 static bool default_ignored(int sig)
 {
-	return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT ||
-	       sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+	return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
 }
+
+#define STOP_SIGS ((1ULL << (SIGSTOP - 1)) | (1ULL << (SIGTSTP - 1)) | \
+		   (1ULL << (SIGTTIN - 1)) | (1ULL << (SIGTTOU - 1)))
+
+static bool is_stop(int sig) { return (STOP_SIGS >> (sig - 1)) & 1; }
 
 /* The other threads must go: the process ends, or one of them execs. */
 static bool must_end(const struct uthread *ut)
@@ -115,8 +125,30 @@ bool proc_signal_pending(void)
 	return false;
 }
 
+/* What sending does at once (Linux's prepare_signal): SIGCONT continues
+ * and voids pending stops; a stop voids a pending SIGCONT. [P] */
+static void send_effects(struct proc *p, int sig)
+{
+	struct list_node *n;
+	if (sig == SIGCONT) {
+		p->conts++;
+		__atomic_and_fetch(&p->pending, ~STOP_SIGS, __ATOMIC_ACQ_REL);
+		list_for_each(n, &p->threads) {
+			struct uthread *ut = list_entry(n, struct uthread, link);
+			__atomic_and_fetch(&ut->pending, ~STOP_SIGS, __ATOMIC_ACQ_REL);
+		}
+		if (p->stopped) {
+			p->stopped = false;
+			proc_report_stop(p, PROC_REPORT_CONTINUED);
+		}
+	} else if (is_stop(sig)) {
+		__atomic_and_fetch(&p->pending, ~(1ULL << (SIGCONT - 1)), __ATOMIC_ACQ_REL);
+	}
+}
+
 void signal_send(struct proc *p, int sig)
 {
+	send_effects(p, sig);
 	__atomic_or_fetch(&p->pending, 1ULL << (sig - 1), __ATOMIC_RELEASE);
 	struct list_node *n;
 	list_for_each(n, &p->threads) {
@@ -291,6 +323,68 @@ static int take_signal(struct uthread *ut)
 	}
 }
 
+/* An orphaned group (POSIX): no member's parent is in another group of
+ * the same session; nobody there could continue it. Members whose parent
+ * is a first program (the kernel started it: Linux's init) do not count,
+ * as Linux. [P] */
+static bool orphaned_locked(int pgid, int sid)
+{
+	struct list_node *n;
+	list_for_each(n, &procs) {
+		struct proc *p = list_entry(n, struct proc, link);
+		struct proc *q = p->parent;
+		if (p->state == PROC_RUNNING && p->pgid == pgid && q && q->parent &&
+		    q->pgid != pgid && q->sid == sid)
+			return false;
+	}
+	return true;
+}
+
+bool proc_pgrp_orphaned(int pgid, int sid)
+{
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	bool r = orphaned_locked(pgid, sid);
+	spin_unlock_irqrestore(&procs_lock, fl);
+	return r;
+}
+
+/* Mark the process stopped by sig unless a SIGCONT came after the stop
+ * was taken (conts moved on). */
+static void stop_process(struct proc *p, int sig, u32 conts)
+{
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	/* the terminal's stops are dropped for an orphaned group, as Linux */
+	bool drop = sig != SIGSTOP && orphaned_locked(p->pgid, p->sid);
+	if (!p->stopped && p->conts == conts && !p->exiting && !drop) {
+		p->stopped = true;
+		p->stop_sig = sig;
+		proc_report_stop(p, PROC_REPORT_STOPPED);
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+}
+
+/* Sleep while the process is stopped (SIGCONT and SIGKILL wake it); then
+ * a call the stop interrupted starts again, as Linux restarts it. Called
+ * with interrupts on. */
+static void stopped_wait(struct uthread *ut, bool slept)
+{
+	struct proc *p = ut->proc;
+	while (READ_ONCE(p->stopped) && !must_end(ut) &&
+	       !(__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) & (1ULL << (SIGKILL - 1)))) {
+		thread_sleep_ns(100000000);   /* a sender wakes it sooner */
+		slept = true;
+	}
+	struct user_regs r;
+	arch_user_get_regs(&r);
+	if (slept && ut->last_result == -EINTR && r.rax == (u64)-EINTR && ut->last_nr >= 0 &&
+	    ut->last_nr != NR_RT_SIGRETURN) {
+		r.rax = (u64)ut->last_nr;
+		r.rip -= 2;   /* the syscall instruction */
+		ut->last_result = 0;
+		arch_user_set_regs(&r);
+	}
+}
+
 /* The user-return hook (interrupts off). */
 void signal_on_user_return(void)
 {
@@ -308,7 +402,13 @@ void signal_on_user_return(void)
 		irq_enable();
 		proc_thread_exit(0);   /* the status is the process's */
 	}
+	if (READ_ONCE(p->stopped)) {   /* another thread took the stop */
+		irq_enable();
+		stopped_wait(ut, false);
+		irq_disable();
+	}
 	for (;;) {
+		u32 conts = READ_ONCE(p->conts);
 		int sig = take_signal(ut);
 		if (!sig) {
 			if (ut->mask_saved) {   /* rt_sigsuspend ended with no handler run */
@@ -324,6 +424,16 @@ void signal_on_user_return(void)
 			if (sig != SIGKILL && default_ignored(sig))
 				continue;
 			irq_enable();
+			if (is_stop(sig)) {
+				stop_process(p, sig, conts);
+				stopped_wait(ut, true);   /* stopped or dropped: restart */
+				irq_disable();
+				if (must_end(ut)) {
+					irq_enable();
+					proc_thread_exit(0);
+				}
+				continue;
+			}
 			proc_exit(sig);
 		}
 		deliver(ut, sig, act);

@@ -555,6 +555,7 @@ static int cmd_help(struct repl_out *o, int argc, char **argv)
 static u64 boot_ready_ns;
 
 void repl_boot_ready(u64 ns) { boot_ready_ns = ns; }
+bool repl_uses_console(void) { return repl_port == 0; }
 
 REPL_CMD("uptime", cmd_uptime, "", "time since boot, boot-to-ready time, CPUs");
 static int cmd_uptime(struct repl_out *o, int argc, char **argv)

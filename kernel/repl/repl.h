@@ -63,5 +63,7 @@ void repl_start(void);
 /* kmain reports the time the kernel became ready (arch_clock_ns), which
  * the uptime command shows. */
 void repl_boot_ready(u64 ns);
+/* Does the REPL read the console port (repl=ttyS0)? Then the tty leaves it. */
+bool repl_uses_console(void);
 
 #endif

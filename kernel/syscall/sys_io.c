@@ -332,8 +332,9 @@ long sys_fcntl(const u64 a[6])
 #define FIOASYNC 0x5452
 #define FIONREAD 0x541B
 
-/* No terminal layer yet: the console is no tty (-ENOTTY for its ioctls,
- * which makes isatty() false). FIONBIO and FIOASYNC work on every file. */
+/* FIONBIO and FIOASYNC work on every file; the rest is the file's (the
+ * console tty's termios requests, kernel/proc/tty.c), FIONREAD of a
+ * socket, -ENOTTY elsewhere. */
 long sys_ioctl(const u64 a[6])
 {
 	struct file *f = sys_file(a[0]);
@@ -349,17 +350,19 @@ long sys_ioctl(const u64 a[6])
 			else
 				__atomic_and_fetch(&f->flags, ~(unsigned)O_NONBLOCK, __ATOMIC_RELAXED);
 		}
+	} else if ((u32)a[1] == FIOASYNC) {
+		int on;
+		r = copy_from_user(&on, a[2], sizeof(on));
+		if (r == 0)
+			async_set(f, on != 0);
+	} else if (f->ops->ioctl) {
+		r = f->ops->ioctl(f, (u32)a[1], a[2]);
 	} else if ((u32)a[1] == FIONREAD) {
 		r = sys_sock_inq(f);
 		if (r >= 0) {
 			int n = (int)MIN(r, 0x7fffffffL);
 			r = copy_to_user(a[2], &n, sizeof(n)) < 0 ? -EFAULT : 0;
 		}
-	} else if ((u32)a[1] == FIOASYNC) {
-		int on;
-		r = copy_from_user(&on, a[2], sizeof(on));
-		if (r == 0)
-			async_set(f, on != 0);
 	}
 	file_put(f);
 	return r;

@@ -135,6 +135,7 @@ long sys_rt_sigreturn(const u64 a[6]);
 long sys_nanosleep(const u64 a[6]);
 long sys_clock_nanosleep(const u64 a[6]);
 long sys_getpgid(const u64 a[6]);
+long sys_getsid(const u64 a[6]);
 long sys_getpgrp(const u64 a[6]);
 long sys_setpgid(const u64 a[6]);
 long sys_setsid(const u64 a[6]);

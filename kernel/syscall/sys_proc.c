@@ -242,7 +242,7 @@ long sys_wait4(const u64 a[6])
 	if (pid == INT32_MIN)
 		return -ESRCH;
 	int status;
-	int r = proc_wait_child(pid, opts & WNOHANG, &status);
+	int r = proc_wait_child(pid, (int)(opts & (WNOHANG | WUNTRACED | WCONTINUED)), &status);
 	if (r > 0 && a[1] && copy_to_user(a[1], &status, sizeof(status)) < 0)
 		return -EFAULT;
 	if (r > 0 && a[3]) {
@@ -259,6 +259,8 @@ long sys_wait4(const u64 a[6])
 #define P_PGID 2
 #define CLD_EXITED 1
 #define CLD_KILLED 2
+#define CLD_STOPPED 5
+#define CLD_CONTINUED 6
 
 long sys_waitid(const u64 a[6])
 {
@@ -280,10 +282,9 @@ long sys_waitid(const u64 a[6])
 		pid = id ? -id : 0;
 	else
 		return -EINVAL;
-	if (!(opts & WEXITED))
-		return -ECHILD;   /* stopped and continued children: none exist */
 	int status;
-	int r = proc_wait_child(pid, opts & WNOHANG, &status);
+	int r = proc_wait_child(pid, (int)(opts & (WNOHANG | WUNTRACED | WCONTINUED)) |
+				     (opts & WEXITED ? 0 : PROC_WAIT_NOEXIT), &status);
 	if (r < 0)
 		return r;
 	if (a[2]) {
@@ -291,9 +292,17 @@ long sys_waitid(const u64 a[6])
 		memset(si, 0, sizeof(si));
 		if (r > 0) {
 			si[0] = SIGCHLD;
-			si[2] = (status & 0x7f) ? CLD_KILLED : CLD_EXITED;
 			si[4] = r;
-			si[6] = (status & 0x7f) ? (status & 0x7f) : (status >> 8) & 0xff;
+			if (status == 0xffff) {
+				si[2] = CLD_CONTINUED;
+				si[6] = SIGCONT;
+			} else if ((status & 0xff) == 0x7f) {
+				si[2] = CLD_STOPPED;
+				si[6] = (status >> 8) & 0xff;
+			} else {
+				si[2] = (status & 0x7f) ? CLD_KILLED : CLD_EXITED;
+				si[6] = (status & 0x7f) ? (status & 0x7f) : (status >> 8) & 0xff;
+			}
 		}
 		if (copy_to_user(a[2], si, sizeof(si)) < 0)
 			return -EFAULT;
@@ -405,17 +414,13 @@ long sys_getpgrp(const u64 a[6])
 	return proc_current()->pgid;
 }
 
-/* Only a process's own group may be set (its children's: not yet). */
+/* Its own group or a child's (a shell sets both sides of a fork). */
 long sys_setpgid(const u64 a[6])
 {
-	struct proc *p = proc_current();
 	s32 pid = (s32)a[0], pgid = (s32)a[1];
 	if (pgid < 0)
 		return -EINVAL;
-	if (pid != 0 && pid != p->pid)
-		return -ESRCH;
-	p->pgid = pgid ? pgid : p->pid;
-	return 0;
+	return proc_setpgid(pid, pgid);
 }
 
 long sys_setsid(const u64 a[6])
@@ -425,7 +430,17 @@ long sys_setsid(const u64 a[6])
 	if (p->pgid == p->pid)
 		return -EPERM;
 	p->pgid = p->pid;
+	p->sid = p->pid;
+	p->ctty = false;   /* a new session has no terminal */
 	return p->pid;
+}
+
+long sys_getsid(const u64 a[6])
+{
+	struct proc *p = proc_current();
+	if (a[0] == 0 || (s32)a[0] == p->pid)
+		return p->sid;
+	return proc_getsid((s32)a[0]);
 }
 
 long sys_sched_yield(const u64 a[6])

@@ -107,6 +107,7 @@ static const struct sys_entry table[NR_MAX] = {
 	[111] = { sys_getpgrp, "getpgrp" },
 	[112] = { sys_setsid, "setsid" },
 	[121] = { sys_getpgid, "getpgid" },
+	[124] = { sys_getsid, "getsid" },
 	[200] = { sys_tkill, "tkill" },
 	[230] = { sys_clock_nanosleep, "clock_nanosleep" },
 	[234] = { sys_tgkill, "tgkill" },

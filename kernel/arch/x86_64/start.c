@@ -74,6 +74,14 @@ void arch_console_write(const char *s, size_t n)
 	}
 }
 
+void arch_console_write_raw(const char *s, size_t n)
+{
+	if (!serial_ok)
+		return;
+	for (size_t i = 0; i < n; i++)
+		serial_putc(console_port, s[i]);
+}
+
 int arch_console_getc(void) { return serial_ok ? serial_getc(console_port) : -1; }
 
 void arch_start(u32 magic, u32 info_pa)
