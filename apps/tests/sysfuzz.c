@@ -32,6 +32,8 @@
 #define CHILD_SECS 2
 #define REPORT_FD 900
 #define NSYS 512
+/* slab caches and the like may grow a little; a leak per call would not */
+#define LEAK_KB 1024
 
 static long raw6(long n, long a, long b, long c, long d, long e, long f)
 {
@@ -291,6 +293,37 @@ static int run_child(int k, int iters, uint64_t seed, int *sig)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 101;
 }
 
+/* MemFree of /proc/meminfo in kB, or -1 where there is none (Linux
+ * booted with rdinit= mounts no /proc). */
+static long mem_free_kb(void)
+{
+	char buf[512];
+	int fd = open("/proc/meminfo", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *p = strstr(buf, "MemFree:");
+	return p ? strtol(p + 8, 0, 10) : -1;
+}
+
+/* The files the children made in /tmp hold memory: remove them, so that
+ * what is left missing after the run is a leak. */
+static void remove_files(void)
+{
+	char path[32];
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "/tmp/fz%d", i);
+		unlink(path);
+	}
+	unlink("/tmp/fzx");
+	rmdir("/tmp/fzx");
+	unlink("/tmp/sysfuzz-check");
+}
+
 /* After the run: can the system still fork, exec, allocate, write a file? */
 static int still_works(void)
 {
@@ -337,6 +370,9 @@ int main(int argc, char **argv)
 	setvbuf(stdout, 0, _IOLBF, 0);
 	printf("sysfuzz: seed %llu, %ld calls in %d children\n",
 	       (unsigned long long)seed, count, nchild);
+	still_works();	/* warm up what the check allocates once */
+	remove_files();
+	long free_before = mem_free_kb();
 	int sigs[65] = { 0 }, timeouts = 0, other = 0, clean = 0;
 	for (int k = 0; k < nchild; k++) {
 		long iters = count - (long)k * PER_CHILD;
@@ -362,6 +398,17 @@ int main(int argc, char **argv)
 		if (total.err[e])
 			printf("sysfuzz: %s: %ld\n", e ? strerror(e) : "success", total.err[e]);
 	int ok = still_works() && total.bad == 0 && other == 0;
+	remove_files();
+	long free_after = mem_free_kb();
+	if (free_before >= 0 && free_after >= 0) {
+		long leak = free_before - free_after;
+		int leak_ok = leak <= LEAK_KB;
+		printf("sysfuzz: MemFree %ld kB before, %ld kB after: %s (bound %d kB)\n",
+		       free_before, free_after, leak_ok ? "no leak" : "LEAK FAILED", LEAK_KB);
+		ok = ok && leak_ok;
+	} else {
+		printf("sysfuzz: no /proc/meminfo, memory not checked\n");
+	}
 	printf("sysfuzz: %ld bad return values; %s\n", total.bad, ok ? "done" : "FAILED");
 	return ok ? 0 : 1;
 }
