@@ -181,14 +181,19 @@ static void setup_arena(void)
 	munmap(arena + 4 * PG, PG);
 }
 
-/* Each call's number and result go to the parent at once, 16 bytes (an
- * atomic pipe write), so that a child killed midway still counts. */
-static void record(long n, long r)
+/* Each call goes to the parent at once as a record (an atomic pipe
+ * write): before it, with done 0, so that a call that blocks for good can
+ * be named, and after, with its result, so that a child killed midway
+ * still counts. */
+#define REC 9	/* number, result, 6 arguments, done */
+static void record(long n, long r, const long *a, long done)
 {
-	long rec[2] = { n, r };
+	long rec[REC] = { n, r, a[0], a[1], a[2], a[3], a[4], a[5], done };
 	if (write(REPORT_FD, rec, sizeof(rec)) != sizeof(rec))
 		_exit(3);
 }
+
+static long last[REC];	/* the last call a child reported */
 
 static void count(struct stats *st, long n, long r)
 {
@@ -219,7 +224,8 @@ static void child(int k, int iters, uint64_t seed)
 			a[0] = (long)getpid();
 			a[1] = (long)(rnd() % 40);
 		}
-		record(n, raw6(n, a[0], a[1], a[2], a[3], a[4], a[5]));
+		record(n, 0, a, 0);
+		record(n, raw6(n, a[0], a[1], a[2], a[3], a[4], a[5]), a, 1);
 	}
 	_exit(0);
 }
@@ -235,10 +241,10 @@ static void drain(int fd)
 	while ((r = read(fd, buf + have, sizeof(buf) - have)) > 0) {
 		have += (size_t)r;
 		size_t i = 0;
-		for (; i + 16 <= have; i += 16) {
-			long rec[2];
-			memcpy(rec, buf + i, 16);
-			count(&total, rec[0], rec[1]);
+		for (; i + sizeof(last) <= have; i += sizeof(last)) {
+			memcpy(last, buf + i, sizeof(last));
+			if (last[REC - 1])
+				count(&total, last[0], last[1]);
 		}
 		memmove(buf, buf + i, have - i);
 		have -= i;
@@ -261,6 +267,8 @@ static int run_child(int k, int iters, uint64_t seed, int *sig)
 	}
 	close(REPORT_FD);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	memset(last, 0, sizeof(last));
+	last[REC - 1] = 1;
 	if (pid < 0) {
 		perror("sysfuzz: fork");
 		close(p[0]);
@@ -277,6 +285,11 @@ static int run_child(int k, int iters, uint64_t seed, int *sig)
 	int timed_out = 0;
 	if (w == 0) {
 		timed_out = 1;
+		printf("sysfuzz: child %d still running after %d s%s: SIGKILL\n", k, CHILD_SECS,
+		       last[REC - 1] ? "" : " in a call");
+		if (!last[REC - 1])
+			printf("sysfuzz:   call %ld (%#lx, %#lx, %#lx, %#lx, %#lx, %#lx)\n",
+			       last[0], last[2], last[3], last[4], last[5], last[6], last[7]);
 		kill(pid, SIGKILL);
 		w = waitpid(pid, &status, 0);
 	}
