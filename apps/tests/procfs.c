@@ -8,6 +8,7 @@
  * relations. The output is the same on Linux (tests/run.py compares them);
  * on Linux the program mounts /proc itself (it runs as the first process).
  * Unbuffered stdout. */
+/* environ comes from <unistd.h> (the build defines _GNU_SOURCE) */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +39,6 @@ static long slurp(const char *path)
 	return got;
 }
 
-extern char **environ;
 static const char *field(const char *text, const char *key);
 
 /* Do the len bytes in buf hold v's strings, each with its NUL? */
