@@ -44,6 +44,8 @@ long sys_pipe(const u64 a[6]);
 long sys_pipe2(const u64 a[6]);
 long sys_ftruncate(const u64 a[6]);
 long sys_fsync(const u64 a[6]);
+long sys_sync(const u64 a[6]);
+long sys_syncfs(const u64 a[6]);
 long sys_poll(const u64 a[6]);
 long sys_sendfile(const u64 a[6]);
 long sys_ppoll(const u64 a[6]);
