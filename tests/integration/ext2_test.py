@@ -29,9 +29,21 @@ does), and boots Caboose with the image as a virtio disk:
          the same script with its busybox in a directory, checks the image
          with `e2fsck -fn` and compares the image's tree (debugfs rdump)
          with its own (diff -r)
+  ext3w  the same write script on an ext3 image: written through the
+         journal (fs/ext2/jbd2.h), needs_recovery cleared by the clean exit,
+         e2fsck -fn clean, the tree as the host's
+  crash  QEMU killed (its PID) 3, 6 and 9 s into a write workload on ext3
+         (files written and fsync'd with `sync FILE`, scratch files renamed
+         and removed): e2fsck -fy replays and -fn is clean, every file whose
+         fsync returned is intact; Caboose's own replay of the crashed image
+         (a boot that runs `true`) is e2fsck -fn clean
+  replay a journal left needing recovery by debugfs (jw: 3 committed
+         transactions with a revoke, one uncommitted) is replayed by Caboose
+         at mount: the blocks equal e2fsck -fy's replay, e2fsck -fn clean
   refuse an image with an incompatible feature (extents, as ext4 has) and
-         one that needs journal recovery are not mounted, with a log line
-         naming the reason, and the system still boots
+         one that needs journal recovery on a read-only disk are not
+         mounted, with a log line naming the reason, and the system boots
+  (the read checks above run on a read-only drive, so EROFS is expected)
 
 Usage: tests/integration/ext2_test.py [--initrd build/user/initrd.cpio]
 Prints PASS/FAIL lines on stderr and "N passed, M failed" on stdout.
