@@ -815,6 +815,7 @@ u8 *vfs_read_all(struct file *f, size_t max, size_t *size, int *err)
 
 /* ---- mounts ---- */
 
+static struct inode *mount_roots[VFS_MOUNTS_MAX];   /* [ns] written, then never changed */
 static struct vfs_mount_info mounts[VFS_MOUNTS_MAX] = {
 	{ "/", "initrd", "ramfs", "rw", "" },
 };
@@ -862,10 +863,23 @@ int vfs_mount(struct inode *fsroot, const struct vfs_mount_info *info)
 		fsroot->parent = mp->parent;
 		fsroot->name = name;
 		mounts[nmounts] = *info;
+		mount_roots[nmounts] = fsroot;
 		__atomic_store_n(&nmounts, nmounts + 1, __ATOMIC_RELEASE);
 	}
 	mutex_unlock(&vfs_ns_lock);
 	return r;
+}
+
+int vfs_sync_all(void)
+{
+	int n = __atomic_load_n(&nmounts, __ATOMIC_ACQUIRE), err = 0;
+	for (int i = 0; i < n; i++) {
+		struct inode *r = mount_roots[i];
+		int e = r && r->iops && r->iops->sync ? r->iops->sync(r) : 0;
+		if (e < 0 && err == 0)
+			err = e;
+	}
+	return err;
 }
 
 /* ---- boot: the archive's files, the device nodes ---- */

@@ -145,6 +145,9 @@ struct inode_ops {
 	 * set-id bits chown clears) reach the inode; ctime becomes now.
 	 * NULL: -EPERM */
 	int (*chown)(struct inode *ino, u32 uid, u32 gid, u32 mode);
+	/* a mounted file system's root: everything written so far made
+	 * durable (sync(2), and before QEMU exits); NULL: nothing to do */
+	int (*sync)(struct inode *fsroot);
 	/* a read-only file system: the VFS refuses every change with -EROFS
 	 * before it calls link, unlink, rename or truncate */
 	bool read_only;
@@ -329,6 +332,9 @@ int vfs_mount(struct inode *fsroot, const struct vfs_mount_info *info);
 /* The i-th mount (0 is the RAM root), or NULL past the last. Mounts are
  * never removed: the pointer stays valid. */
 const struct vfs_mount_info *vfs_mount_at(int i);
+/* sync(2): every mount's sync op in turn (no VFS lock held): 0 or the
+ * first error. */
+int vfs_sync_all(void);
 
 /* Counters the REPL shows: open files and inodes alive. */
 u64 vfs_files_alive(void);

@@ -60,8 +60,12 @@ Tiers, in order (select with --tiers, default all):
             a generated tree (mke2fs -d) mounted at /mnt/vda, checked through
             the REPL (mount, ls, stat, cat) and by Debian's busybox from the
             user tier's initrd (sha256sum and stat of every file against the
-            host's, EROFS on writes), e2fsck -fn clean afterwards, images with
-            extents or needing journal recovery refused (about 2 minutes)
+            host's, EROFS on a read-only drive), e2fsck -fn clean afterwards;
+            ext2 and ext3 written by busybox (ext3 through its JBD2 journal);
+            QEMU killed mid-workload on ext3 (e2fsck replay and Caboose's own,
+            fsync'd files intact); a debugfs-made journal replayed as e2fsck
+            does; images with extents, or needing recovery on a read-only
+            drive, refused (about 3 minutes)
   nic       virtio-net with two queue pairs on a tap in a network namespace the
             test creates (tests/integration/nic_test.py; needs root): echo of
             frames checked byte for byte, per-queue and copy counters

@@ -37,6 +37,8 @@ int ext2_dev_read(struct ext2_fs *fs, u64 off, void *buf, size_t len)
 	if (fs->read(fs->ctx, off, buf, len) < 0)
 		return ext2_complain(fs, -EIO, "reading %zu bytes at byte %llu", len,
 				     (unsigned long long)off);
+	if (fs->journal && fs->write)
+		jbd2_overlay(fs, off, buf, len);   /* the running transaction's blocks */
 	return 0;
 }
 
@@ -121,9 +123,11 @@ const char *ext2_journal_state(const struct ext2_fs *fs)
 {
 	if (!(fs->compat & EXT2_COMPAT_HAS_JOURNAL))
 		return "none (ext2)";
-	if (fs->incompat & EXT2_INCOMPAT_RECOVER)
-		return "needs recovery (replay not implemented)";
-	return "clean, not loaded (read-only: journal replay and writes not implemented yet)";
+	if (fs->incompat & EXT2_INCOMPAT_RECOVER && !fs->journal)
+		return "needs recovery";
+	if (fs->journal && fs->write)
+		return "active, ordered data (JBD2)";
+	return "clean, not loaded (read-only)";
 }
 
 /* ---- mount ---- */
@@ -163,10 +167,10 @@ static int check_superblock(struct ext2_fs *fs, const u8 *sb, char *msg, size_t 
 		return refuse(fs, -EOPNOTSUPP, msg, msgsize, "incompatible feature %s (%#x) is not "
 			      "supported: refused", incompat_name(bit), bit);
 	}
-	if (fs->incompat & EXT2_INCOMPAT_RECOVER)
+	if ((fs->incompat & EXT2_INCOMPAT_RECOVER) && !fs->recovering)
 		return refuse(fs, -EOPNOTSUPP, msg, msgsize, "the journal needs recovery "
-			      "(needs_recovery: not cleanly unmounted) and journal replay is not "
-			      "implemented yet: refused (e2fsck -fy replays it)");
+			      "(needs_recovery: not cleanly unmounted) and was not replayed (a "
+			      "read-only disk cannot be): refused (e2fsck -fy replays it)");
 	fs->inodes_count = le32(sb + SB_INODES_COUNT);
 	fs->blocks_count = le32(sb + SB_BLOCKS_COUNT);
 	fs->first_data_block = le32(sb + SB_FIRST_DATA);
@@ -270,7 +274,14 @@ static int read_groups(struct ext2_fs *fs, char *msg, size_t msgsize)
 int ext2_mount(struct ext2_fs *fs, ext2_read_fn read, void *ctx, u64 dev_bytes,
 	       const char *name, char *msg, size_t msgsize)
 {
+	return ext2_mount_any(fs, read, ctx, dev_bytes, name, msg, msgsize, false);
+}
+
+int ext2_mount_any(struct ext2_fs *fs, ext2_read_fn read, void *ctx, u64 dev_bytes,
+		   const char *name, char *msg, size_t msgsize, bool recovering)
+{
 	memset(fs, 0, sizeof(*fs));
+	fs->recovering = recovering;
 	fs->read = read;
 	fs->ctx = ctx;
 	fs->dev_bytes = dev_bytes;
@@ -324,6 +335,9 @@ int ext2_mount(struct ext2_fs *fs, ext2_read_fn read, void *ctx, u64 dev_bytes,
 
 void ext2_unmount(struct ext2_fs *fs)
 {
+	jbd2_free(fs);
+	kfree(fs->bitmap_home);
+	fs->bitmap_home = NULL;
 	kfree(fs->inode_table);
 	kfree(fs->dirbuf);
 	kfree(fs->gdt);

@@ -11,8 +11,9 @@
  * triple indirect blocks (holes read as zeros, sizes past 4 GiB),
  * directories linearly (an htree directory is read linearly too), fast and
  * slow symbolic links, device, FIFO and socket inodes (reported, no data).
- * ext3's journal is recognised; replaying it is not implemented yet, so an
- * image that needs recovery is refused (ext2_mount's message says so).
+ * ext3's journal is replayed by ext2_replay (before ext2_mount, which
+ * refuses an image that still needs recovery) and written through by the
+ * writer (fs/ext2/jbd2.h).
  * Incompatible features other than filetype and flex_bg are refused at
  * mount with a message naming them. Nothing is written unless
  * ext2_enable_write accepted the image.
@@ -78,6 +79,13 @@ struct ext2_fs {
 	u8 *bitmap;               /* a bitmap block being changed (block_size bytes) */
 	u8 *zero;                 /* block_size zero bytes (new blocks are zeroed) */
 	u32 goal;                 /* where the next block search starts */
+	u8 *bitmap_home;          /* ext3: a block bitmap as committed (block_size bytes) */
+	/* ext3 (fs/ext2/jbd2.h): the journal, loaded by ext2_enable_write or
+	 * ext2_replay; flush makes the disk's writes durable (set by the
+	 * caller before ext2_enable_write; required for ext3) */
+	int (*flush)(void *ctx);
+	struct jbd2 *journal;
+	bool recovering;          /* ext2_replay's own mount of an image needing recovery */
 	/* counters */
 	u64 corrupt;              /* -EUCLEAN returned */
 	u64 io_errors;            /* -EIO from the disk */
@@ -155,15 +163,24 @@ int ext2_lookup(struct ext2_fs *fs, const struct ext2_inode *dir, const char *na
 /* S_IF* of a directory entry's file type byte, or 0. */
 u32 ext2_ft_mode(u8 ft);
 
+/* If the image is marked needs_recovery, replay its journal (fs/ext2/
+ * jbd2.h) through write, flush, and clear the mark: 0 (nothing to do, or
+ * replayed: *replayed transactions), or an error with msg (-EUCLEAN for a
+ * malformed journal, -EOPNOTSUPP for a journal feature not supported; in
+ * both cases nothing was written). Call it before ext2_mount. */
+int ext2_replay(ext2_read_fn read, ext2_write_fn write, int (*flush)(void *ctx), void *ctx,
+		u64 dev_bytes, const char *name, char *msg, size_t msgsize, u32 *replayed);
+
 /* ---- writing (fs/ext2/ext2_write.c) ----
- * Only ext2 (no journal) images are written: ext2_enable_write refuses an
- * image with has_journal (-EROFS: writing around the journal would break
- * ext3's guarantees; JBD2 is not implemented yet), with checksummed
- * metadata (uninit_bg, metadata_csum) or other ro_compat features it does
- * not keep right (-EROFS), naming the reason in msg. Every change is
- * written through the write function at once, in an order that leaves
- * the bitmaps claiming at least what the inodes use (a crash in the middle
- * leaks blocks at worst; e2fsck reclaims them). The group descriptors'
+ * ext2 images are written through at once; ext3 images (has_journal)
+ * through their journal in ordered-data mode (fs/ext2/jbd2.h: metadata in
+ * transactions, file data first); ext2_enable_write refuses an image with
+ * a journal feature it does not support, with checksummed metadata
+ * (uninit_bg, metadata_csum) or other ro_compat features it does not keep
+ * right (-EROFS), naming the reason in msg. Without a journal, every
+ * change is written through the write function at once, in an order that
+ * leaves the bitmaps claiming at least what the inodes use (a crash in the
+ * middle leaks blocks at worst; e2fsck reclaims them). The group descriptors'
  * and the superblock's free counts are kept right. Directories are
  * changed as Linux's ext2 does: a new entry takes the room at the end of
  * an entry (or an unused one), else a new block; a removed entry is
@@ -202,6 +219,12 @@ int ext2_evict(struct ext2_fs *fs, struct ext2_inode *in);
 int ext2_rename(struct ext2_fs *fs, struct ext2_inode *odir, const char *oname, size_t olen,
 		struct ext2_inode *src, struct ext2_inode *ndir, const char *nname, size_t nlen,
 		struct ext2_inode *dst);
+/* Each call above is one operation; after it, the caller calls
+ * ext2_op_end, which commits the journal's transaction when it is due
+ * (old or large; nothing for ext2). ext2_sync commits it and marks the
+ * journal clean (fsync, sync, unmount; ext2: a flush). */
+int ext2_op_end(struct ext2_fs *fs);
+int ext2_sync(struct ext2_fs *fs);
 /* Set the mode's permission bits, or the times (seconds), and write the inode. */
 int ext2_setattr(struct ext2_fs *fs, struct ext2_inode *in, u32 mode, s64 atime, s64 mtime);
 /* Set the owner, the group and the mode (whole), and write the inode. */

@@ -24,6 +24,23 @@ int ext2_dev_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
  * in *in only (the caller writes the inode). */
 int ext2_map_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 lblk, u32 *pblk);
 s64 ext2_now(struct ext2_fs *fs);
+/* A write of file data: to the disk at once, around the journal (ordered
+ * data: it lands before the transaction that points at it commits). */
+int ext2_data_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
+/* ext2_mount, or with recovering ext2_replay's mount of an image that
+ * needs recovery (nothing but the journal may be trusted before replay). */
+int ext2_mount_any(struct ext2_fs *fs, ext2_read_fn read, void *ctx, u64 dev_bytes,
+		   const char *name, char *msg, size_t msgsize, bool recovering);
+/* Raw disk writes and the cache flush for the journal (jbd2_recover.c). */
+int jbd2_raw_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
+int jbd2_flush(struct ext2_fs *fs);
+void jbd2_free(struct ext2_fs *fs);
+void jbd2_overlay(struct ext2_fs *fs, u64 off, void *buf, size_t len);
+int jbd2_meta_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
+void jbd2_data_written(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
+void jbd2_forget(struct ext2_fs *fs, u32 b);
+int jbd2_load(struct ext2_fs *fs, char *msg, size_t msgsize);
+int jbd2_start(struct ext2_fs *fs, char *msg, size_t msgsize);
 /* Directory entries (ext2_dir.c) */
 int ext2_dir_add(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len,
 		 u32 ino, u32 mode);

@@ -1,8 +1,13 @@
 /*
  * ext2/ext3 behind the VFS: a disk of the block layer with an ext2 or ext3
  * file system is mounted at boot at /mnt/<disk> (ext2_boot), read-write
- * when it has no journal (ext2), read-only otherwise (ext3: writes need
- * JBD2, not implemented; the mount's log line and `mount` say so).
+ * unless the disk is read-only or the image has a feature the writer does
+ * not keep (the mount's log line and `mount` say why). An ext3 image that
+ * needs recovery is replayed first (ext2_replay); it is then written
+ * through its journal (fs/ext2/jbd2.h): each VFS call below is one
+ * operation, ended by ext2_op_end; fsync and sync(2) commit
+ * (ext2_sync), and a thread per journaled mount commits a transaction
+ * older than JBD2_COMMIT_AGE seconds even when no operation comes.
  *
  * Objects:
  *   struct e2_mount  one mounted disk: the on-disk reader's state (ext2.h),
@@ -65,6 +70,7 @@ struct e2_mount {
 	struct e2_cached cache[E2_CACHE_PAGES];   /* [m] */
 	u64 tick, hits, misses;      /* [m] */
 	u64 writes;                  /* [m] blk_writes of write-through */
+	u64 commit_errors;           /* [m] commits that failed (the journal aborted) */
 	bool rw;                     /* writes enabled (an ext2 without journal) */
 	struct e2_node *nodes[E2_HASH];           /* [m] */
 	u64 nnodes;                  /* [m] */
@@ -120,6 +126,12 @@ static int cache_page(struct e2_mount *m, u64 idx, struct page **out)
 	return 0;
 }
 
+static int e2_disk_flush(void *ctx)
+{
+	struct e2_mount *m = ctx;
+	return blk_flush(m->disk);
+}
+
 /* ext2_write_fn over the cache: into the cached page, then the sectors
  * touched out to the disk ([m] held). */
 static int e2_disk_write(void *ctx, u64 off, const void *buf, size_t len)
@@ -172,7 +184,20 @@ static int e2_disk_read(void *ctx, u64 off, void *buf, size_t len)
 /* ---- nodes ---- */
 
 static const struct inode_ops e2_iops, e2_iops_rw;
+
+/* After one operation ([m] held): the journal commits when due; its
+ * error (a commit failed: the journal aborted) goes to *r if that was 0. */
+static void op_end(struct e2_mount *m, int *r)
+{
+	int e = ext2_op_end(&m->fs);
+	if (e < 0) {
+		m->commit_errors++;
+		if (*r == 0)
+			*r = e;
+	}
+}
 static const struct file_ops e2_file_fops;
+static int e2_sync(struct inode *root);
 
 static u64 to_ns(s64 sec, u32 ns)
 {
@@ -363,6 +388,7 @@ static int e2_link(struct inode *dir, const char *name, size_t len, struct inode
 			r = set_parent(&c->inode, dir, name, len);
 	}
 	sync_node(d);
+	op_end(m, &r);
 	mutex_unlock(&m->lock);
 	return r;
 }
@@ -390,6 +416,7 @@ static int e2_unlink(struct inode *dir, const char *name, size_t len)
 		}
 	}
 	sync_node(d);
+	op_end(m, &r);
 	mutex_unlock(&m->lock);
 	if (r == 0)
 		vfs_maybe_destroy(&c->inode);   /* [ns] held by the VFS */
@@ -435,6 +462,7 @@ static int e2_rename(struct inode *odir, const char *oname, size_t olen,
 	}
 	sync_node(od);
 	sync_node(nd);
+	op_end(m, &r);
 	mutex_unlock(&m->lock);
 	if (r == 0 && dst)
 		vfs_maybe_destroy(&dst->inode);
@@ -457,6 +485,7 @@ static int e2_truncate(struct inode *ino, u64 size)
 	mutex_lock(&m->lock);
 	int r = ext2_truncate(&m->fs, &n->di, size);
 	sync_node(n);
+	op_end(m, &r);
 	mutex_unlock(&m->lock);
 	return r;
 }
@@ -474,6 +503,7 @@ static int e2_setattr(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, 
 			     (mask & VFS_SET_ATIME) ? (s64)(atime_ns / 1000000000ull) : n->di.atime,
 			     (mask & VFS_SET_MTIME) ? (s64)(mtime_ns / 1000000000ull) : n->di.mtime);
 	sync_node(n);
+	op_end(m, &r);
 	mutex_unlock(&m->lock);
 	return r;
 }
@@ -504,6 +534,7 @@ static void e2_destroy(struct inode *ino)
 	if (r < 0)
 		pr_err("ext2 %s: freeing inode %u failed (error %d): its blocks stay used (e2fsck "
 		       "reclaims them)", m->fs.name, n->di.ino, r);
+	op_end(m, &r);
 	struct e2_node **pp = &m->nodes[n->di.ino % E2_HASH];
 	while (*pp && *pp != n)
 		pp = &(*pp)->next;
@@ -529,6 +560,7 @@ static const struct inode_ops e2_iops_rw = {
 	.destroy = e2_destroy,
 	.setattr = e2_setattr,
 	.chown = e2_chown,
+	.sync = e2_sync,
 };
 
 static const struct inode_ops e2_iops = {
@@ -603,6 +635,10 @@ static long e2_write(struct file *f, struct uio *u, u64 *pos)
 		mutex_lock(&m->lock);
 		r = ext2_write(&m->fs, &n->di, off, buf, got);
 		sync_node(n);
+		int e = 0;
+		op_end(m, &e);
+		if (e < 0 && r >= 0)
+			r = e;   /* the journal aborted: what was written is lost */
 		mutex_unlock(&m->lock);
 		if (r <= 0)
 			break;
@@ -617,9 +653,40 @@ static long e2_write(struct file *f, struct uio *u, u64 *pos)
 	return done ? (long)done : r;
 }
 
+/* ext2: a flush; ext3: the running transaction committed (this file's
+ * data went to the disk before it: ordered) and the journal clean */
 static int e2_fsync(struct file *f)
 {
-	return blk_flush(node_of(f->inode)->m->disk);
+	struct e2_mount *m = node_of(f->inode)->m;
+	mutex_lock(&m->lock);
+	int r = m->rw ? ext2_sync(&m->fs) : 0;
+	mutex_unlock(&m->lock);
+	return r;
+}
+
+static int e2_sync(struct inode *root)
+{
+	struct e2_mount *m = node_of(root)->m;
+	mutex_lock(&m->lock);
+	int r = m->rw ? ext2_sync(&m->fs) : 0;
+	mutex_unlock(&m->lock);
+	if (r < 0)
+		pr_err("ext2 %s: sync failed (error %d)", m->fs.name, r);
+	return r;
+}
+
+/* The journal's timer: a transaction older than JBD2_COMMIT_AGE seconds
+ * commits even when no operation ends it. Runs for as long as the kernel. */
+static void e2_commit_thread(void *arg)
+{
+	struct e2_mount *m = arg;
+	for (;;) {
+		thread_sleep_ns(1000000000ull);
+		mutex_lock(&m->lock);
+		int r = 0;
+		op_end(m, &r);
+		mutex_unlock(&m->lock);
+	}
 }
 
 static const struct file_ops e2_file_fops = {
@@ -650,6 +717,10 @@ static int mount_disk(struct blk_disk *d, int index)
 	}
 	char msg[160] = "no memory for the cache";
 	mutex_lock(&m->lock);
+	u32 replayed = 0;
+	if (r == 0 && !(d->features & BLK_F_RO))
+		r = ext2_replay(e2_disk_read, e2_disk_write, e2_disk_flush, m,
+				d->nsectors * BLK_SECTOR, d->name, msg, sizeof(msg), &replayed);
 	if (r == 0)
 		r = ext2_mount(&m->fs, e2_disk_read, m, d->nsectors * BLK_SECTOR, d->name, msg,
 			       sizeof(msg));
@@ -658,8 +729,10 @@ static int mount_disk(struct blk_disk *d, int index)
 		int w = -EROFS;
 		if (d->features & BLK_F_RO)
 			ksnprintf(romsg, sizeof(romsg), "the device is read-only");
-		else
+		else {
+			m->fs.flush = e2_disk_flush;
 			w = ext2_enable_write(&m->fs, e2_disk_write, romsg, sizeof(romsg));
+		}
 		m->rw = w == 0;
 		m->fs.now = e2_now;
 	}
@@ -677,9 +750,11 @@ static int mount_disk(struct blk_disk *d, int index)
 		ksnprintf(info.path, sizeof(info.path), "/mnt/%s", d->name);
 		ksnprintf(info.source, sizeof(info.source), "%s", d->name);
 		ksnprintf(info.type, sizeof(info.type), "%s", ext3 ? "ext3" : "ext2");
-		ksnprintf(info.options, sizeof(info.options), m->rw ? "rw,write-through" : "ro");
-		ksnprintf(info.state, sizeof(info.state), "journal: %s; %u-byte blocks, %u inodes",
-			  ext2_journal_state(&m->fs), m->fs.block_size, m->fs.inodes_count);
+		ksnprintf(info.options, sizeof(info.options), !m->rw ? "ro" : ext3 ? "rw,data=ordered" :
+			  "rw,write-through");
+		ksnprintf(info.state, sizeof(info.state), "journal: %s (%u transactions replayed at "
+			  "mount); %u-byte blocks, %u inodes", ext2_journal_state(&m->fs), replayed,
+			  m->fs.block_size, m->fs.inodes_count);
 		r = vfs_mount(&rootn->inode, &info);
 		if (r < 0) {
 			pr_err("ext2 %s: mounting at %s failed (error %d)", d->name, info.path, r);
@@ -688,11 +763,20 @@ static int mount_disk(struct blk_disk *d, int index)
 			ext2_feature_names(&m->fs, feat, sizeof(feat));
 			pr_info("ext2 %s: %s mounted %s at %s ('%s', %u blocks of %u bytes; "
 				"features: %s; journal: %s)", d->name, info.type,
-				m->rw ? "read-write (write-through)" : "read-only", info.path,
+				!m->rw ? "read-only" : ext3 ? "read-write (journaled, ordered data)" :
+				"read-write (write-through)", info.path,
 				m->fs.label, m->fs.blocks_count, m->fs.block_size, feat,
 				ext2_journal_state(&m->fs));
 			if (!m->rw)
 				pr_warn("ext2 %s: writes refused (EROFS): %s", d->name, romsg);
+			if (m->rw && ext3) {
+				struct thread *t = thread_create("jbd2", e2_commit_thread, m, -1, 0);
+				if (t)
+					thread_put(t);
+				else
+					pr_warn("ext2 %s: no commit thread: transactions commit when "
+						"operations end and on fsync only", d->name);
+			}
 			return 0;
 		}
 	}

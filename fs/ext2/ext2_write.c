@@ -2,9 +2,11 @@
  * ext2 writing: block and inode allocation over the bitmaps, files' block
  * trees grown and cut, inodes written back, and the name-space operations
  * over the directory code of ext2_dir.c (ext2.h says what and in which
- * order). Only images without a journal are written (ext2_enable_write).
+ * order). On ext3 every ext2_dev_write is metadata and goes into the
+ * journal's running transaction; file data goes through ext2_data_write
+ * (jbd2.h).
  */
-#include "fs/ext2/ext2_priv.h"
+#include "fs/ext2/jbd2.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
@@ -23,9 +25,27 @@ int ext2_dev_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 	if (fs->dirbuf_block && off < db + fs->block_size && off + len > db &&
 	    !(b >= fs->dirbuf && b < fs->dirbuf + fs->block_size))
 		fs->dirbuf_block = 0;
+	if (fs->journal)
+		return jbd2_meta_write(fs, off, buf, len);
 	if (fs->write(fs->ctx, off, buf, len) < 0)
 		return ext2_complain(fs, -EIO, "writing %zu bytes at byte %llu", len,
 				     (unsigned long long)off);
+	return 0;
+}
+
+int ext2_data_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
+{
+	if (!fs->journal)
+		return ext2_dev_write(fs, off, buf, len);
+	if (fs->journal->aborted)
+		return -EROFS;
+	if (off > fs->dev_bytes || len > fs->dev_bytes - off)
+		return ext2_complain(fs, -EUCLEAN, "a write of %zu bytes at byte %llu is past the "
+				     "disk's end", len, (unsigned long long)off);
+	if (fs->write(fs->ctx, off, buf, len) < 0)
+		return ext2_complain(fs, -EIO, "writing %zu bytes at byte %llu", len,
+				     (unsigned long long)off);
+	jbd2_data_written(fs, off, buf, len);
 	return 0;
 }
 
@@ -41,15 +61,34 @@ static u64 gdt_off(const struct ext2_fs *fs)
 	return (u64)(fs->first_data_block + 1) * fs->block_size;
 }
 
+/* ext3: the journal loaded and ready for transactions (fs->write set). */
+static int enable_journal(struct ext2_fs *fs, char *msg, size_t msgsize)
+{
+	if (!fs->flush) {
+		ksnprintf(msg, msgsize, "has_journal: the disk has no cache flush, which the "
+			  "journal needs: read-only");
+		return -EROFS;
+	}
+	char why[160];
+	int r = jbd2_load(fs, why, sizeof(why));
+	if (r == 0)
+		r = jbd2_start(fs, why, sizeof(why));
+	if (r == 0) {
+		fs->bitmap_home = kmalloc(fs->block_size, 0);
+		if (!fs->bitmap_home)
+			r = -ENOMEM;
+	}
+	if (r < 0) {
+		ksnprintf(msg, msgsize, "has_journal: %s: read-only", r == -ENOMEM ? "no memory" : why);
+		return -EROFS;
+	}
+	return 0;
+}
+
 int ext2_enable_write(struct ext2_fs *fs, ext2_write_fn write, char *msg, size_t msgsize)
 {
 	if (msgsize)
 		msg[0] = '\0';
-	if (fs->compat & EXT2_COMPAT_HAS_JOURNAL) {
-		ksnprintf(msg, msgsize, "has_journal: an ext3 file system is written only through "
-			  "its journal, and JBD2 is not implemented yet: read-only");
-		return -EROFS;
-	}
 	u32 bad = fs->ro_compat & ~(u32)RO_COMPAT_WRITABLE;
 	if (bad) {
 		char names[200];
@@ -87,7 +126,13 @@ int ext2_enable_write(struct ext2_fs *fs, ext2_write_fn write, char *msg, size_t
 	fs->free_blocks = le32(sb + SB_FREE_BLOCKS);
 	fs->free_inodes = le32(sb + SB_FREE_INODES);
 	fs->write = write;
-	return 0;
+	if (fs->compat & EXT2_COMPAT_HAS_JOURNAL)
+		r = enable_journal(fs, msg, msgsize);
+	if (r < 0) {
+		jbd2_free(fs);
+		fs->write = NULL;
+	}
+	return r;
 }
 
 /* ---- counts ---- */
@@ -134,14 +179,26 @@ static u32 group_blocks(const struct ext2_fs *fs, u32 g)
 
 /* Find a clear bit of the bitmap at block bmb among n bits, from start on
  * (wrapping), set it and write it: the bit, or -ENOSPC, or an error. */
-static long take_bit(struct ext2_fs *fs, u32 bmb, u32 n, u32 start, u32 lowest)
+static long take_bit(struct ext2_fs *fs, u32 bmb, u32 n, u32 start, u32 lowest, bool blocks)
 {
 	int r = ext2_dev_read(fs, (u64)bmb * fs->block_size, fs->bitmap, fs->block_size);
 	if (r < 0)
 		return r;
+	/* ext3: a block freed by the running transaction stays taken until
+	 * it commits (the committed bitmap is the one on the disk): new data
+	 * written there before the commit would land in a block the
+	 * committed state still uses */
+	const u8 *home = NULL;
+	if (blocks && fs->journal && fs->journal->ntxn) {
+		if (fs->read(fs->ctx, (u64)bmb * fs->block_size, fs->bitmap_home, fs->block_size) < 0)
+			return ext2_complain(fs, -EIO, "reading block bitmap %u", bmb);
+		home = fs->bitmap_home;
+	}
 	for (u32 i = 0; i < n; i++) {
 		u32 b = (start + i) % n;
 		if (b < lowest || (fs->bitmap[b / 8] & (1u << (b % 8))))
+			continue;
+		if (home && (home[b / 8] & (1u << (b % 8))))
 			continue;
 		fs->bitmap[b / 8] |= (u8)(1u << (b % 8));
 		r = ext2_dev_write(fs, (u64)bmb * fs->block_size + b / 8, &fs->bitmap[b / 8], 1);
@@ -164,7 +221,9 @@ static int clear_bit(struct ext2_fs *fs, u32 bmb, u32 b, const char *what, u32 n
 	return ext2_dev_write(fs, off, &v, 1);
 }
 
-static int balloc(struct ext2_fs *fs, u32 goal, u32 *out)
+/* A block, zeroed: through the journal for metadata (meta), as file data
+ * otherwise. */
+static int balloc(struct ext2_fs *fs, u32 goal, u32 *out, bool meta)
 {
 	if (fs->free_blocks == 0)
 		return -ENOSPC;
@@ -178,7 +237,7 @@ static int balloc(struct ext2_fs *fs, u32 goal, u32 *out)
 			continue;
 		u32 start = i == 0 ? (goal - fs->first_data_block) % fs->blocks_per_group : 0;
 		long bit = take_bit(fs, le32(gd(fs, g) + GD_BLOCK_BITMAP), group_blocks(fs, g), start,
-				    0);
+				    0, true);
 		if (bit == -ENOSPC)
 			continue;   /* the count was wrong; the next group */
 		if (bit < 0)
@@ -186,7 +245,8 @@ static int balloc(struct ext2_fs *fs, u32 goal, u32 *out)
 		u32 b = fs->first_data_block + g * fs->blocks_per_group + (u32)bit;
 		int r = count(fs, g, GD_FREE_BLOCKS, &fs->free_blocks, -1);
 		if (r == 0)
-			r = ext2_dev_write(fs, (u64)b * fs->block_size, fs->zero, fs->block_size);
+			r = (meta ? ext2_dev_write : ext2_data_write)(fs, (u64)b * fs->block_size,
+								      fs->zero, fs->block_size);
 		if (r < 0)
 			return r;
 		fs->goal = b + 1;
@@ -205,6 +265,8 @@ static int bfree(struct ext2_fs *fs, u32 b)
 			  (b - fs->first_data_block) % fs->blocks_per_group, "block", b);
 	if (r == 0)
 		r = count(fs, g, GD_FREE_BLOCKS, &fs->free_blocks, 1);
+	if (r == 0 && fs->journal)
+		jbd2_forget(fs, b);   /* its copy in the transaction is of no use now */
 	return r;
 }
 
@@ -219,7 +281,7 @@ static int ialloc(struct ext2_fs *fs, u32 near, bool dir, u32 *out)
 			continue;
 		u32 lowest = g == 0 ? fs->first_ino - 1 : 0;
 		u32 n = MIN(fs->inodes_per_group, fs->inodes_count - g * fs->inodes_per_group);
-		long bit = take_bit(fs, le32(gd(fs, g) + GD_INODE_BITMAP), n, 0, lowest);
+		long bit = take_bit(fs, le32(gd(fs, g) + GD_INODE_BITMAP), n, 0, lowest, false);
 		if (bit == -ENOSPC)
 			continue;
 		if (bit < 0)
@@ -367,8 +429,9 @@ int ext2_map_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 lblk, u32 *pbl
 	u32 goal = fs->inode_table[(in->ino - 1) / fs->inodes_per_group];
 	u32 b = in->block[root];
 	int r;
+	bool meta = !EXT2_S_ISREG(in->mode);   /* a directory's or a link's blocks */
 	if (b == 0) {
-		if ((r = balloc(fs, goal, &b)) < 0)
+		if ((r = balloc(fs, goal, &b, depth > 0 || meta)) < 0)
 			return r;
 		in->block[root] = b;
 		in->blocks += sectors;
@@ -382,7 +445,7 @@ int ext2_map_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 lblk, u32 *pbl
 			return r;
 		u32 next = le32(v);
 		if (next == 0) {
-			if ((r = balloc(fs, b + 1, &next)) < 0)
+			if ((r = balloc(fs, b + 1, &next, i + 1 < depth || meta)) < 0)
 				return r;
 			in->blocks += sectors;
 			put32(v, next);
@@ -509,7 +572,7 @@ long ext2_write(struct ext2_fs *fs, struct ext2_inode *in, u64 off, const void *
 		u32 pb;
 		r = ext2_map_alloc(fs, in, pos / bs, &pb);
 		if (r == 0)
-			r = ext2_dev_write(fs, (u64)pb * bs + in_blk, src + done, k);
+			r = ext2_data_write(fs, (u64)pb * bs + in_blk, src + done, k);
 		if (r < 0)
 			break;
 		done += k;
@@ -544,8 +607,8 @@ int ext2_truncate(struct ext2_fs *fs, struct ext2_inode *in, u64 size)
 			u32 pb;
 			r = ext2_bmap(fs, in, size / bs, &pb);
 			if (r == 0 && pb)
-				r = ext2_dev_write(fs, (u64)pb * bs + size % bs, fs->zero,
-						   bs - size % bs);
+				r = ext2_data_write(fs, (u64)pb * bs + size % bs, fs->zero,
+						    bs - size % bs);
 		}
 	}
 	in->size = size;

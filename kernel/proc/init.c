@@ -11,6 +11,7 @@
  * if it could not be started.
  */
 #include "kernel/proc/proc.h"
+#include "fs/vfs.h"
 #include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
@@ -110,6 +111,9 @@ void proc_run_init(void)
 			code < 64 || code == 127 ? "its exit status" : "64 + the signal that killed it");
 	}
 	if (init_exit_qemu) {
+		int s = vfs_sync_all();   /* a clean shutdown: journals committed and clean */
+		if (s < 0)
+			pr_err("init: syncing the file systems failed (error %d)", s);
 		pr_info("init: leaving QEMU with code %d", code);
 		arch_exit(code);
 	}

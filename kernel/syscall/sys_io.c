@@ -461,6 +461,25 @@ long sys_fsync(const u64 a[6])
 	return r;
 }
 
+/* sync and syncfs: every mounted file system's sync (Linux's syncfs syncs
+ * the one file system of fd; syncing them all is a superset). sync(2)
+ * returns nothing; syncfs reports an error. */
+long sys_sync(const u64 a[6])
+{
+	(void)a;
+	vfs_sync_all();
+	return 0;
+}
+
+long sys_syncfs(const u64 a[6])
+{
+	struct file *f = sys_file(a[0]);
+	if (!f)
+		return -EBADF;
+	file_put(f);
+	return vfs_sync_all();
+}
+
 /* poll and ppoll. Files say what is ready through their poll op (pipes);
  * others are always ready (regular files, devices; the console too, whose
  * read then waits for a byte: it cannot be asked without taking one). A

@@ -49,6 +49,8 @@ long sys_fsync(const u64 a[6]);
 /* sys_net.c: FIONREAD on a socket (net.h's sock_inq); -ENOTTY for any
  * other file (pipes: not yet) */
 long sys_sock_inq(struct file *f);
+long sys_sync(const u64 a[6]);
+long sys_syncfs(const u64 a[6]);
 long sys_poll(const u64 a[6]);
 long sys_sendfile(const u64 a[6]);
 long sys_ppoll(const u64 a[6]);

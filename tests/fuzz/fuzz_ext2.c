@@ -11,7 +11,10 @@
  * behind after the unmount (a leak). Then, on a copy of the image, a few
  * writes (create, write, truncate, link, mkdir, rename, unlink, a slow
  * symbolic link, unlinking the image's own first entries): errors are
- * fine, a write outside the image or a crash is not.
+ * fine, a write outside the image or a crash is not. Before the mount,
+ * ext2_replay replays the journal of an image marked needs_recovery
+ * (fs/ext2/jbd2.h): a malformed journal must be refused with a message,
+ * never followed outside the image or around in circles.
  */
 #include "fs/ext2/ext2.h"
 #include "kernel/console/console.h"
@@ -44,10 +47,17 @@ static int image_write(void *ctx, u64 off, const void *buf, size_t len)
 	return 0;
 }
 
+static int image_flush(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
 /* A few changes through the writer (ext2_write.c): errors are fine. */
 static void write_some(struct ext2_fs *fs)
 {
 	char msg[200];
+	fs->flush = image_flush;
 	if (ext2_enable_write(fs, image_write, msg, sizeof(msg)) < 0) {
 		if (!msg[0])
 			__builtin_trap();   /* a refusal says why */
@@ -156,6 +166,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	struct image im = { copy, size };
 	struct ext2_fs fs;
 	char msg[200];
+	u32 replayed;
+	if (ext2_replay(image_read, image_write, image_flush, &im, size, "fuzz", msg, sizeof(msg),
+			&replayed) < 0 && !msg[0])
+		__builtin_trap();   /* a refusal says why */
+	if (objects_in_use() != before)
+		__builtin_trap();
 	if (ext2_mount(&fs, image_read, &im, size, "fuzz", msg, sizeof(msg)) < 0) {
 		if (!msg[0] || objects_in_use() != before)
 			__builtin_trap();   /* a refusal always says why, and frees all */
@@ -175,6 +191,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		(void)ext2_iget(&fs, i, &in);
 	}
 	write_some(&fs);
+	(void)ext2_sync(&fs);   /* ext3: the transaction committed and checkpointed */
 	ext2_unmount(&fs);
 	free(copy);
 	if (objects_in_use() != before)

@@ -29,9 +29,21 @@ does), and boots Caboose with the image as a virtio disk:
          the same script with its busybox in a directory, checks the image
          with `e2fsck -fn` and compares the image's tree (debugfs rdump)
          with its own (diff -r)
+  ext3w  the same write script on an ext3 image: written through the
+         journal (fs/ext2/jbd2.h), needs_recovery cleared by the clean exit,
+         e2fsck -fn clean, the tree as the host's
+  crash  QEMU killed (its PID) 3, 6 and 9 s into a write workload on ext3
+         (files written and fsync'd with `sync FILE`, scratch files renamed
+         and removed): e2fsck -fy replays and -fn is clean, every file whose
+         fsync returned is intact; Caboose's own replay of the crashed image
+         (a boot that runs `true`) is e2fsck -fn clean
+  replay a journal left needing recovery by debugfs (jw: 3 committed
+         transactions with a revoke, one uncommitted) is replayed by Caboose
+         at mount: the blocks equal e2fsck -fy's replay, e2fsck -fn clean
   refuse an image with an incompatible feature (extents, as ext4 has) and
-         one that needs journal recovery are not mounted, with a log line
-         naming the reason, and the system still boots
+         one that needs journal recovery on a read-only disk are not
+         mounted, with a log line naming the reason, and the system boots
+  (the read checks above run on a read-only drive, so EROFS is expected)
 
 Usage: tests/integration/ext2_test.py [--initrd build/user/initrd.cpio]
 Prints PASS/FAIL lines on stderr and "N passed, M failed" on stdout.
@@ -119,8 +131,9 @@ echo "== wrote"
 """
 
 
-def run_write(logdir, check, src, initrd):
-    """ext2 read-write: busybox writes a tree; e2fsck and a host replay judge it."""
+def run_write(logdir, check, src, initrd, fstype="ext2"):
+    """ext2 or ext3 read-write: busybox writes a tree; e2fsck and a host replay judge it."""
+    src = os.path.join(src, fstype)
     if not os.path.isfile(initrd):
         check("ext2 write: busybox writes on /mnt/vda", False,
               "%s is missing (make user)" % os.path.relpath(initrd, ROOT))
@@ -129,14 +142,20 @@ def run_write(logdir, check, src, initrd):
     os.makedirs(wsrc)
     with open(os.path.join(wsrc, "write.sh"), "w") as f:
         f.write(WRITE_SCRIPT)
-    img = os.path.join(logdir, "ext2-write.img")
-    mkfs(wsrc, img, ("-t", "ext2"), "32M")
-    status, text = busybox_boot(logdir, "ext2-write", initrd, img, "/mnt/vda/write.sh,/mnt/vda")
-    check("ext2 write: busybox's script ran on a read-write ext2 and QEMU exited 0",
-          status == 1 and "== wrote" in text,
+    img = os.path.join(logdir, "%s-write.img" % fstype)
+    mkfs(wsrc, img, ("-t", fstype), "32M")
+    status, text = busybox_boot(logdir, "%s-write" % fstype, initrd, img,
+                                "/mnt/vda/write.sh,/mnt/vda")
+    check("%s write: busybox's script ran on a read-write %s and QEMU exited 0"
+          % (fstype, fstype), status == 1 and "== wrote" in text,
           "QEMU status %s; console tail: %s" % (status, text[-1500:]))
+    if fstype == "ext3":
+        dump = subprocess.run(["dumpe2fs", "-h", img], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True).stdout
+        check("ext3 write: needs_recovery cleared by the clean exit (sync)",
+              "needs_recovery" not in dump and "has_journal" in dump, dump[:600])
     code, out = fsck(img)
-    check("ext2 write: e2fsck -fn finds the written image clean", code == 0, out[-600:])
+    check("%s write: e2fsck -fn finds the written image clean" % fstype, code == 0, out[-600:])
     host = os.path.join(src, "host")
     os.makedirs(host)
     subprocess.run(["busybox", "sh", os.path.join(wsrc, "write.sh"), host], check=True,
@@ -149,8 +168,8 @@ def run_write(logdir, check, src, initrd):
                            os.path.join(host, "out")], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     nfiles = sum(len(f) + len(dd) for _, dd, f in os.walk(os.path.join(host, "out")))
-    check("ext2 write: the image's tree is the host's replay of the script (%d entries)"
-          % nfiles, d.returncode == 0 and diff.returncode == 0 and nfiles > 20,
+    check("%s write: the image's tree is the host's replay of the script (%d entries)"
+          % (fstype, nfiles), d.returncode == 0 and diff.returncode == 0 and nfiles > 20,
           "debugfs: %s; diff: %s" % (d.stdout[-300:], diff.stdout[-1200:]))
 
 
@@ -259,7 +278,7 @@ def fsck(img):
 
 
 def run_repl(logdir, check, img, tree):
-    b = blk_test.Boot(logdir, "ext2-repl", 2, blk_test.drive(img, "d0"))
+    b = blk_test.Boot(logdir, "ext2-repl", 2, blk_test.drive(img, "d0", ",readonly=on"))
     try:
         m = b.json("mount")["mounts"]
         vda = [x for x in m if x.get("path") == "/mnt/vda"]
@@ -307,7 +326,7 @@ def run_repl(logdir, check, img, tree):
         b.stop()
 
 
-def busybox_boot(logdir, name, initrd, img, script_args):
+def busybox_boot(logdir, name, initrd, img, script_args, extra_drive=""):
     """Caboose with img as vda running `busybox sh SCRIPT_ARGS` as init (the
     user tier's initrd), QEMU exiting with the script: (QEMU's status or
     None after 400 s, the console text)."""
@@ -315,7 +334,7 @@ def busybox_boot(logdir, name, initrd, img, script_args):
                "init.args=sh,%s init.exit=qemu" % script_args)
     p = guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL,
                                     extra=["-initrd", initrd, "-cpu", "max"]
-                                    + blk_test.drive(img, "d0")), logdir, name)
+                                    + blk_test.drive(img, "d0", extra_drive)), logdir, name)
     try:
         status = p.wait(timeout=400)
     except subprocess.TimeoutExpired:
@@ -331,7 +350,8 @@ def run_user(logdir, check, img, tree, initrd):
         check("ext2 user: busybox over /mnt/vda", False,
               "%s is missing (make user)" % os.path.relpath(initrd, ROOT))
         return
-    status, text = busybox_boot(logdir, "ext2-user", initrd, img, "/mnt/vda/check.sh")
+    status, text = busybox_boot(logdir, "ext2-user", initrd, img, "/mnt/vda/check.sh",
+                                ",readonly=on")
     lines = text.split("\n")
     try:
         start = lines.index("== sha256")
@@ -361,16 +381,17 @@ def run_refused(logdir, check, src):
     for tag, opts, words in (
             ("extents", ("-t", "ext4", "-O", "^64bit,^metadata_csum,^flex_bg"),
              "incompatible feature extent"),
-            ("needs-recovery", ("-t", "ext3"), "journal replay is not implemented")):
+            ("needs-recovery-ro", ("-t", "ext3"), "was not replayed")):
         img = os.path.join(logdir, "ext2-%s.img" % tag)
         mkfs(src, img, opts, "16M")
-        if tag == "needs-recovery":
+        if tag == "needs-recovery-ro":
             p = subprocess.run(["debugfs", "-w", "-R", "feature needs_recovery", img],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             if p.returncode != 0:
                 check("ext2 refuses %s" % tag, False, "debugfs: " + p.stdout[-300:])
                 continue
-        b = blk_test.Boot(logdir, "ext2-" + tag, 1, blk_test.drive(img, "d0"))
+        ro = ",readonly=on" if tag == "needs-recovery-ro" else ""
+        b = blk_test.Boot(logdir, "ext2-" + tag, 1, blk_test.drive(img, "d0", ro))
         try:
             m = b.json("mount")["mounts"]
             text = b.text()
@@ -380,6 +401,137 @@ def run_refused(logdir, check, src):
                   "mounts %s; console: %s" % (m, text[-600:]))
         finally:
             b.stop()
+
+
+CRASH_SCRIPT = r"""#!/bin/busybox sh
+B=busybox
+cd /mnt/vda || exit 3
+$B mkdir -p w
+i=1
+while [ $i -le 400 ]; do
+    $B seq $i $((i * 37)) > w/f$i
+    echo "scratch $i" > w/t$i && $B mv w/t$i w/r$i && $B rm -f w/r$((i - 1))
+    $B sync w/f$i && echo "synced $i"
+    i=$((i + 1))
+done
+echo "== done"
+"""
+
+
+def run_crash(logdir, check, initrd, kills=(3, 6, 9)):
+    """QEMU killed (by its PID) in the middle of a write workload on ext3,
+    at several points: e2fsck -fy replays and -fn is clean, every file
+    whose fsync returned is intact; Caboose's own replay of the crashed
+    image gives one e2fsck -fn accepts."""
+    wsrc = os.path.join(logdir, "ext3-crash-src")
+    shutil.rmtree(wsrc, ignore_errors=True)
+    os.makedirs(wsrc)
+    with open(os.path.join(wsrc, "crash.sh"), "w") as f:
+        f.write(CRASH_SCRIPT)
+    for secs in kills:
+        name = "ext3-crash-%d" % secs
+        img = os.path.join(logdir, name + ".img")
+        mkfs(wsrc, img, ("-t", "ext3"), "32M")
+        cmdline = ("console=ttyS0 loglevel=2 panic=exit ip=off init=/bin/busybox "
+                   "init.args=sh,/mnt/vda/crash.sh init.exit=qemu")
+        p = guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL,
+                                        extra=["-initrd", initrd, "-cpu", "max"]
+                                        + blk_test.drive(img, "d0")), logdir, name)
+        log = os.path.join(logdir, name + ".console.log")
+        try:
+            t0 = None
+            deadline = time.time() + 120
+            while time.time() < deadline and p.poll() is None:
+                try:
+                    with open(log, "rb") as f:
+                        started = b"synced 1\n" in f.read()
+                except FileNotFoundError:   # QEMU has not opened it yet
+                    started = False
+                if started and t0 is None:
+                    t0 = time.time()
+                if t0 is not None and time.time() - t0 >= secs:
+                    break
+                time.sleep(0.2)
+        finally:
+            p.kill()   # QEMU's own PID (guest.start)
+            p.wait()
+        with open(log, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        synced = [int(x.split()[1]) for x in text.replace("\r", "").split("\n")
+                  if x.startswith("synced ") and x.split()[1].isdigit()]
+        last = max(synced) if synced else 0
+        check("ext3 crash after %d s: the workload ran (%d files synced)" % (secs, last),
+              last > 0, text[-800:])
+        theirs = img + ".e2fsck"
+        shutil.copy(img, theirs)
+        subprocess.run(["e2fsck", "-fy", theirs], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        code, out = fsck(theirs)
+        check("ext3 crash after %d s: e2fsck -fy replays, then -fn is clean" % secs, code == 0,
+              out[-600:])
+        bad = []
+        for i in range(1, last + 1):
+            want = "".join("%d\n" % v for v in range(i, i * 37 + 1))
+            got = subprocess.run(["debugfs", "-R", "cat /w/f%d" % i, theirs],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+            if got.decode() != want:
+                bad.append(i)
+        check("ext3 crash after %d s: every fsync'd file intact after e2fsck's replay"
+              % secs, not bad, "bad: %s" % bad[:10])
+        # Caboose's own replay: boot on the crashed image, exit at once
+        status, ctext = busybox_boot(logdir, name + "-replay", initrd, img, "-c,true")
+        code, out = fsck(img)
+        check("ext3 crash after %d s: Caboose replays it, e2fsck -fn accepts" % secs,
+              status == 1 and code == 0, "status %s; %s; %s" % (status, out[-500:],
+                                                                  ctext[-500:]))
+
+
+def run_replay(logdir, check, src):
+    """A journal needing recovery (debugfs jw: two committed transactions
+    over a file's blocks, one revoke, one left uncommitted): Caboose
+    replays it at mount; the file's bytes and the blocks are e2fsck -fy's."""
+    img = os.path.join(logdir, "ext3-replay.img")
+    mkfs(src, img, ("-t", "ext3", "-b", "1024"), "16M")
+    dbg = lambda *a: subprocess.run(["debugfs"] + list(a) + [img], stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True).stdout
+    b0 = int(dbg("-R", "bmap /d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/d11/d12/leaf 0").split()[0])
+    spare = 16 * 1024 - 30
+    data = os.path.join(logdir, "ext3-replay.data")
+    with open(data, "wb") as f:
+        f.write(b"replayed by caboose\n" + bytes(range(256)) * 16)
+    cmds = os.path.join(logdir, "ext3-replay.cmds")
+    with open(cmds, "w") as f:
+        f.write("jo\njw -b %d,%d %s\njw -r %d\njw -b %d %s\njw -b %d -c %s\njc\n"
+                % (b0, spare, data, spare, spare + 1, data, b0, data))
+    subprocess.run(["debugfs", "-w", "-f", cmds, img], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    theirs = img + ".e2fsck"
+    shutil.copy(img, theirs)
+    subprocess.run(["e2fsck", "-fy", theirs], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    b = blk_test.Boot(logdir, "ext3-replay", 1, blk_test.drive(img, "d0"))
+    try:
+        m = [x for x in b.json("mount")["mounts"] if x.get("path") == "/mnt/vda"]
+        text = b.text()
+        check("ext3 replay: Caboose replays a journal needing recovery and mounts it",
+              len(m) == 1 and "journal replayed: 3 transactions" in text and
+              "3 transactions replayed" in m[0]["state"], "mounts %s; console: %s"
+              % (m, text[-800:]))
+        c = b.json("cat /mnt/vda/d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/d11/d12/leaf")["cat"]
+        check("ext3 replay: the replayed file reads through Caboose (its 14 bytes)",
+              c["text"] == "replayed by ca" and c["size"] == 14, str(c)[:200])
+    finally:
+        b.stop()
+    with open(img, "rb") as f1, open(theirs, "rb") as f2:
+        same = []
+        for blk in (b0, spare, spare + 1):
+            f1.seek(blk * 1024)
+            f2.seek(blk * 1024)
+            same.append(f1.read(1024) == f2.read(1024))
+    check("ext3 replay: the file's block, a revoked and a replayed block as e2fsck -fy's",
+          all(same), str(same))
+    code, out = fsck(img)
+    check("ext3 replay: e2fsck -fn finds Caboose's replayed image clean", code == 0, out[-600:])
 
 
 def run_all(logdir, initrd=INITRD):
@@ -410,6 +562,22 @@ def run_all(logdir, initrd=INITRD):
         except Exception as e:
             check("run_write harness", False, "%s: %s" % (type(e).__name__, e))
         sys.stderr.write("ext2: run_write took %.0f s\n" % (time.time() - t0))
+        t0 = time.time()
+        try:
+            run_write(logdir, check, work, initrd, "ext3")
+        except Exception as e:
+            check("run_write ext3 harness", False, "%s: %s" % (type(e).__name__, e))
+        sys.stderr.write("ext2: run_write ext3 took %.0f s\n" % (time.time() - t0))
+        t0 = time.time()
+        try:
+            run_crash(logdir, check, initrd)
+        except Exception as e:
+            check("run_crash harness", False, "%s: %s" % (type(e).__name__, e))
+        sys.stderr.write("ext2: run_crash took %.0f s\n" % (time.time() - t0))
+        try:
+            run_replay(logdir, check, os.path.join(src, "tree", "deep"))
+        except Exception as e:
+            check("run_replay harness", False, "%s: %s" % (type(e).__name__, e))
         try:
             run_refused(logdir, check, os.path.join(src, "tree", "deep"))
         except Exception as e:

@@ -1,0 +1,107 @@
+/*
+ * ext3's JBD2 journal, inside fs/ext2/ (never included from outside it).
+ *
+ * Recovery (jbd2_recover.c): ext2_replay (ext2.h) loads the journal of an
+ * image marked needs_recovery and replays it in three passes over the log
+ * as Linux and e2fsck do: SCAN finds the last committed transaction,
+ * REVOKE collects revoked blocks with the newest transaction revoking
+ * each, REPLAY writes every logged block of a committed transaction home
+ * unless a transaction at or after it revoked the block. Then the journal
+ * is marked empty (s_start 0) and needs_recovery is cleared. Every value
+ * read from the journal is checked first (block numbers against the
+ * journal and the file system, tags and revoke counts against their
+ * block): a malformed journal is refused (-EUCLEAN) before anything is
+ * written home, and the walk of the log visits each journal block at most
+ * once, so no journal loops. Journal features Caboose does not verify
+ * (checksums v1/v2/v3, async commit, fast commits) are refused by name
+ * (-EOPNOTSUPP); revoke and 64bit are supported.
+ *
+ * Writing (jbd2_commit.c): metadata writes (ext2_dev_write) go into the
+ * running transaction, a copy of each block changed held in memory;
+ * reads (ext2_dev_read) see those copies over the disk. File data goes to
+ * the disk at once (ext2_data_write), before the transaction that points
+ * at it commits: ordered data. A commit writes descriptor blocks and the
+ * copies into the log, points the journal superblock at them, flushes,
+ * writes the commit block and flushes; then it checkpoints (the copies go
+ * to their homes, flush) and marks the journal empty again, so each
+ * transaction starts at s_first. Commits happen on fsync and sync
+ * (ext2_sync), when an operation ends and the transaction is old
+ * (JBD2_COMMIT_AGE seconds) or large (its soft limit), and at unmount.
+ * A block freed by the running transaction is not allocated again before
+ * it commits (the block bitmap's committed copy on the disk must agree),
+ * so a crash cannot leave new file data over a block the committed state
+ * still uses. needs_recovery is set on the disk before a transaction's
+ * first block is copied and cleared by ext2_sync once the journal is
+ * empty. An operation too big for the journal, or an I/O error in a
+ * commit, aborts the journal: the running transaction is dropped (the
+ * disk keeps the last committed state) and writes get -EROFS.
+ *
+ * Concurrency: none here; the caller serialises (ext2.h).
+ */
+#ifndef FS_EXT2_JBD2_H
+#define FS_EXT2_JBD2_H
+
+#include "fs/ext2/ext2_priv.h"
+#include "fs/ext2/jbd2_fmt.h"
+
+#define JBD2_COMMIT_AGE 5          /* seconds, Linux's default commit interval */
+#define JBD2_TXN_SOFT 256          /* blocks: commit after an operation past this */
+#define JBD2_REVOKE_MAX (1u << 20) /* revoke records recovery keeps */
+
+struct jbd2_shadow {
+	u32 block;                 /* its home on the file system */
+	bool dead;                 /* freed in this transaction: neither logged nor written */
+	s32 next;                  /* its hash chain, -1 ends */
+	u8 *data;                  /* block_size bytes */
+};
+
+struct jbd2 {
+	u32 bs;
+	u32 maxlen, first;         /* the journal superblock's */
+	u32 *map;                  /* journal block -> disk block (maxlen entries) */
+	u8 *jsb;                   /* the journal superblock as on disk */
+	u32 incompat;
+	u32 tag_size;              /* 8, or 12 with 64bit */
+	u32 seq;                   /* the next transaction's sequence number */
+	u8 *buf;                   /* a block for descriptors, escapes and recovery */
+	/* the running transaction */
+	struct jbd2_shadow *txn;
+	u32 ntxn, cap, soft;       /* entries; hard and soft limits */
+	s32 *hash;                 /* heads of chains, JBD2_HASH entries */
+	s64 started;               /* seconds: when its first block came */
+	bool aborted;
+	bool recover_on_disk;      /* needs_recovery is set on the disk */
+	/* counters */
+	u64 commits, logged, checkpointed, aborts;
+	u32 replayed_txns, replayed_blocks, revoked;
+};
+#define JBD2_HASH 1024
+
+/* Read the journal inode and the journal superblock, check them and map
+ * the journal's blocks: fs->journal, or an error with msg. */
+int jbd2_load(struct ext2_fs *fs, char *msg, size_t msgsize);
+void jbd2_free(struct ext2_fs *fs);
+/* Replay a loaded journal (fs->write and fs->flush set): 0 or an error
+ * with msg (nothing written home when the log is malformed). */
+int jbd2_recover(struct ext2_fs *fs, char *msg, size_t msgsize);
+/* Write the journal superblock (its buffer) to the disk. */
+int jbd2_write_jsb(struct ext2_fs *fs);
+/* Set or clear needs_recovery in the superblock on the disk. */
+int jbd2_set_recover(struct ext2_fs *fs, bool on);
+
+/* Writing: ready the loaded journal for transactions. */
+int jbd2_start(struct ext2_fs *fs, char *msg, size_t msgsize);
+/* A metadata write into the running transaction. */
+int jbd2_meta_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
+/* Lay the running transaction's copies over what was read from the disk. */
+void jbd2_overlay(struct ext2_fs *fs, u64 off, void *buf, size_t len);
+/* A data write that hits a block of the transaction changes the copy too. */
+void jbd2_data_written(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
+/* Block b was freed: not logged nor written home by this transaction. */
+void jbd2_forget(struct ext2_fs *fs, u32 b);
+/* Commit and checkpoint the running transaction (nothing: 0). */
+int jbd2_commit(struct ext2_fs *fs);
+/* An operation ended: commit when the transaction is old or large. */
+int jbd2_op_end(struct ext2_fs *fs);
+
+#endif

@@ -1,0 +1,527 @@
+/*
+ * fs/ext2's JBD2 journal (jbd2.h) over a file-backed fake disk.
+ *
+ * Recovery: the host's debugfs writes transactions into an ext3 image's
+ * journal (jw: blocks of a file, a revoke, a block whose first bytes are
+ * the journal's magic so it must be escaped, and a last transaction left
+ * without its commit block); ext2_replay on one copy and `e2fsck -fy` on
+ * another must give the same blocks, and e2fsck -fn finds ours clean.
+ * Malformed journals (a tag naming a block past the file system, a bad
+ * revoke count, a log start outside the journal, checksum features) are
+ * refused with the documented error and leave the image untouched;
+ * random byte changes of the log give an error or a replay, never a crash.
+ *
+ * Writing: a fixed workload (creates, writes through indirect blocks,
+ * renames, unlinks, mkdir and rmdir, syncs) on an ext3 image; the writes
+ * reaching the disk are cut off after the k-th (a crash at write k, for
+ * many k across commits and checkpoints); then both ext2_replay and
+ * e2fsck -fy must leave an image e2fsck -fn finds clean, and every file
+ * synced before the crash reads back whole.
+ */
+#define _FILE_OFFSET_BITS 64
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/ext2/jbd2.h"
+#include "kernel/console/console.h"
+#include "tests/host/host.h"
+
+static char tmp[64], img[100];
+
+static void setup(void)
+{
+	host_slab_init();
+	log_level = 1;
+	snprintf(tmp, sizeof(tmp), "/tmp/caboose-jbd2-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp));
+	snprintf(img, sizeof(img), "%s/img", tmp);
+}
+
+static void teardown(void)
+{
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		fprintf(stderr, "test_jbd2: could not remove %s\n", tmp);
+}
+
+TestSuite(jbd2, .init = setup, .fini = teardown, .timeout = 240);
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[2000];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	cr_assert_eq(system(cmd), 0, "failed: %s", cmd);
+}
+
+static unsigned sh_num(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static unsigned sh_num(const char *fmt, ...)
+{
+	char cmd[2000], line[200] = "";
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(line, sizeof(line), p), "no output: %s", cmd);
+	pclose(p);
+	return (unsigned)strtoul(line, NULL, 10);
+}
+
+/* ---- the disk: an image file, in memory ---- */
+
+struct disk {
+	u8 *mem;
+	u64 size;
+	long budget;       /* writes left before the "crash"; < 0: no crash */
+	u64 writes;
+};
+
+static int d_read(void *ctx, u64 off, void *buf, size_t len)
+{
+	struct disk *d = ctx;
+	cr_assert(off + len <= d->size, "read past the disk");
+	memcpy(buf, d->mem + off, len);
+	return 0;
+}
+
+static int d_write(void *ctx, u64 off, const void *buf, size_t len)
+{
+	struct disk *d = ctx;
+	cr_assert(off + len <= d->size, "write past the disk: %llu + %zu",
+		  (unsigned long long)off, len);
+	if (d->budget == 0)
+		return -EIO;   /* the power is off: nothing more reaches the disk */
+	if (d->budget > 0)
+		d->budget--;
+	d->writes++;
+	memcpy(d->mem + off, buf, len);
+	return 0;
+}
+
+static int d_flush(void *ctx)
+{
+	struct disk *d = ctx;
+	return d->budget == 0 ? -EIO : 0;
+}
+
+static void load(struct disk *d, const char *path)
+{
+	memset(d, 0, sizeof(*d));
+	d->budget = -1;
+	int fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0, "%s", path);
+	struct stat st;
+	cr_assert(fstat(fd, &st) == 0);
+	d->size = (u64)st.st_size;
+	d->mem = malloc(d->size);
+	cr_assert_not_null(d->mem);
+	cr_assert_eq(pread(fd, d->mem, d->size, 0), (ssize_t)d->size);
+	close(fd);
+}
+
+static void save(const struct disk *d, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	cr_assert(fd >= 0);
+	cr_assert_eq(pwrite(fd, d->mem, d->size, 0), (ssize_t)d->size);
+	close(fd);
+}
+
+static int fsck_n(const char *path)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "e2fsck -fn '%s' >'%s/fsck.log' 2>&1", path, tmp);
+	int r = system(cmd);
+	if (r != 0) {
+		snprintf(cmd, sizeof(cmd), "cat '%s/fsck.log' >&2", tmp);
+		(void)!system(cmd);
+	}
+	return r;
+}
+
+/* ---- recovery ---- */
+
+struct jimg {
+	unsigned b0, b1, spare, spare2, jblock0;   /* /f's first two blocks, free blocks, the jsb */
+};
+
+/* An ext3 image with /f, and 4 transactions in its journal written by
+ * debugfs: 1 logs b0 and b1, 2 revokes b1, 3 logs spare (its data begins
+ * with the journal's magic) and spare2, 4 logs b0 again without a commit. */
+static void journal_image(struct jimg *j, const char *mkfs_opts)
+{
+	sh("mkdir -p '%s/src' && head -c 20000 /dev/urandom > '%s/src/f' && "
+	   "mke2fs -q -F %s -d '%s/src' '%s' 8M >/dev/null 2>&1", tmp, tmp, mkfs_opts, tmp, img);
+	j->b0 = sh_num("debugfs -R 'bmap /f 0' '%s' 2>/dev/null", img);
+	j->b1 = sh_num("debugfs -R 'bmap /f 1' '%s' 2>/dev/null", img);
+	unsigned blocks = sh_num("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Block count: *//p'",
+				 img);
+	j->spare = blocks - 20;
+	j->spare2 = blocks - 19;
+	j->jblock0 = sh_num("debugfs -R 'bmap <8> 0' '%s' 2>/dev/null", img);
+	cr_assert(j->b0 && j->b1 && j->jblock0);
+	sh("printf '\\300\\073\\071\\230escaped' > '%s/magic' && head -c 100000 /dev/urandom >> "
+	   "'%s/magic' && head -c 100000 /dev/urandom > '%s/d1' && head -c 100000 /dev/urandom > "
+	   "'%s/d4'", tmp, tmp, tmp, tmp);
+	sh("printf 'jo\\njw -b %u,%u %s/d1\\njw -r %u\\njw -b %u,%u %s/magic\\njw -b %u -c %s/d4\\n"
+	   "jc\\n' > '%s/cmds' && debugfs -w -f '%s/cmds' '%s' >/dev/null 2>&1", j->b0, j->b1, tmp,
+	   j->b1, j->spare, j->spare2, tmp, j->b0, tmp, tmp, tmp, img);
+	sh("dumpe2fs -h '%s' 2>/dev/null | grep -q needs_recovery", img);
+}
+
+static void block_of(const char *path, unsigned b, unsigned bs, u8 *out)
+{
+	int fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0);
+	cr_assert_eq(pread(fd, out, bs, (off_t)b * bs), (ssize_t)bs);
+	close(fd);
+}
+
+static void replay_matches_e2fsck(const char *opts)
+{
+	struct jimg j;
+	journal_image(&j, opts);
+	char orig[120], theirs[120], ours[120];
+	snprintf(orig, sizeof(orig), "%s/orig", tmp);
+	snprintf(theirs, sizeof(theirs), "%s/theirs", tmp);
+	snprintf(ours, sizeof(ours), "%s/ours", tmp);
+	sh("cp '%s' '%s' && cp '%s' '%s' && e2fsck -fy '%s' >/dev/null 2>&1; true", img, orig,
+	   img, theirs, theirs);
+	struct disk d;
+	load(&d, img);
+	char msg[200];
+	u32 replayed = 99;
+	int r = ext2_replay(d_read, d_write, d_flush, &d, d.size, "test", msg, sizeof(msg),
+			    &replayed);
+	cr_assert_eq(r, 0, "replay: %s", msg);
+	cr_assert_eq(replayed, 3, "%u transactions replayed (the 4th has no commit)", replayed);
+	save(&d, ours);
+	free(d.mem);
+	cr_assert_eq(fsck_n(ours), 0, "e2fsck -fn after our replay");
+	unsigned bs = sh_num("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Block size: *//p'", img);
+	static u8 a[65536], b[65536], o[65536];
+	unsigned blocks[] = { j.b0, j.b1, j.spare, j.spare2 };
+	for (int i = 0; i < 4; i++) {
+		block_of(ours, blocks[i], bs, a);
+		block_of(theirs, blocks[i], bs, b);
+		cr_assert(memcmp(a, b, bs) == 0, "block %u differs from e2fsck's replay", blocks[i]);
+	}
+	block_of(ours, j.b1, bs, a);
+	block_of(orig, j.b1, bs, o);
+	cr_assert(memcmp(a, o, bs) == 0, "the revoked block was replayed");
+	block_of(ours, j.spare, bs, a);
+	cr_assert(a[0] == 0xc0 && a[1] == 0x3b && !memcmp(a + 4, "escaped", 7),
+		  "the escaped block lost its magic");
+	block_of(ours, j.b0, bs, a);
+	block_of(orig, j.b0, bs, o);
+	cr_assert(memcmp(a, o, bs) != 0, "transaction 1 was not replayed");
+	/* and the file system reads: /f's bytes as e2fsck's replay has them */
+	sh("debugfs -R 'cat /f' '%s' > '%s/f.ours' 2>/dev/null && debugfs -R 'cat /f' '%s' > "
+	   "'%s/f.theirs' 2>/dev/null && cmp '%s/f.ours' '%s/f.theirs'", ours, tmp, theirs, tmp,
+	   tmp, tmp);
+	sh("dumpe2fs -h '%s' 2>/dev/null | grep -v -q needs_recovery && ! dumpe2fs -h '%s' "
+	   "2>/dev/null | grep -q needs_recovery", ours, ours);
+}
+
+Test(jbd2, replay_1k_blocks_matches_e2fsck)
+{
+	replay_matches_e2fsck("-t ext3 -b 1024");
+}
+
+Test(jbd2, replay_4k_blocks_matches_e2fsck)
+{
+	replay_matches_e2fsck("-t ext3 -b 4096");
+}
+
+Test(jbd2, clean_image_needs_nothing)
+{
+	sh("mkdir -p '%s/src' && mke2fs -q -F -t ext3 -d '%s/src' '%s' 8M >/dev/null 2>&1", tmp,
+	   tmp, img);
+	struct disk d;
+	load(&d, img);
+	char msg[200];
+	u32 n = 5;
+	cr_assert_eq(ext2_replay(d_read, d_write, d_flush, &d, d.size, "t", msg, sizeof(msg), &n),
+		     0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(d.writes, 0, "a clean image was written");
+	free(d.mem);
+}
+
+/* Replay of a copy changed by poke: err expected (0: any), and an image
+ * left as it was when it is refused. */
+static void refused(struct disk *d, int err, const char *words)
+{
+	u8 *before = malloc(d->size);
+	memcpy(before, d->mem, d->size);
+	char msg[200] = "";
+	u32 n;
+	int r = ext2_replay(d_read, d_write, d_flush, d, d->size, "t", msg, sizeof(msg), &n);
+	cr_assert_eq(r, err, "replay gave %d (%s), not %d", r, msg, err);
+	cr_assert(strstr(msg, words), "message '%s' lacks '%s'", msg, words);
+	cr_assert(memcmp(before, d->mem, d->size) == 0, "a refused replay wrote to the disk");
+	free(before);
+}
+
+Test(jbd2, malformed_journals_refused_untouched)
+{
+	struct jimg j;
+	journal_image(&j, "-t ext3 -b 1024");
+	struct disk d;
+	load(&d, img);
+	u8 *jsb = d.mem + (u64)j.jblock0 * 1024;
+	u32 first_log = be32(jsb + JSB_START);
+	u8 *desc = d.mem + (u64)sh_num("debugfs -R 'bmap <8> %u' '%s' 2>/dev/null", first_log,
+				       img) * 1024;
+	cr_assert_eq(be32(desc + JH_TYPE), JBD2_T_DESCRIPTOR);
+	u8 save_tag[4], save_start[4];
+	/* a committed tag naming a block past the file system */
+	memcpy(save_tag, desc + JH_SIZE, 4);
+	put_be32(desc + JH_SIZE, 0x7fffffff);
+	refused(&d, -EUCLEAN, "past the file system");
+	memcpy(desc + JH_SIZE, save_tag, 4);
+	/* the log's start outside the journal */
+	memcpy(save_start, jsb + JSB_START, 4);
+	put_be32(jsb + JSB_START, 0x10000000);
+	refused(&d, -EUCLEAN, "start");
+	memcpy(jsb + JSB_START, save_start, 4);
+	/* checksum features Caboose does not verify */
+	put_be32(jsb + JSB_INCOMPAT, JBD2_INCOMPAT_CSUM_V3);
+	refused(&d, -EOPNOTSUPP, "journal_checksum_v3");
+	put_be32(jsb + JSB_INCOMPAT, JBD2_INCOMPAT_ASYNC_COMMIT);
+	refused(&d, -EOPNOTSUPP, "journal_async_commit");
+	put_be32(jsb + JSB_INCOMPAT, 0);
+	put_be32(jsb + JSB_COMPAT, JBD2_COMPAT_CHECKSUM);
+	refused(&d, -EOPNOTSUPP, "journal_checksum");
+	put_be32(jsb + JSB_COMPAT, 0);
+	/* a block size that is not the file system's */
+	put_be32(jsb + JSB_BLOCKSIZE, 4096);
+	refused(&d, -EUCLEAN, "block size");
+	put_be32(jsb + JSB_BLOCKSIZE, 1024);
+	/* a revoke block of a committed transaction with a bad count */
+	u8 *rv = d.mem + (u64)sh_num("debugfs -R 'bmap <8> %u' '%s' 2>/dev/null", first_log + 4,
+				     img) * 1024;
+	cr_assert_eq(be32(rv + JH_TYPE), JBD2_T_REVOKE, "the log's layout changed");
+	put_be32(rv + JR_COUNT, 5000);
+	refused(&d, -EUCLEAN, "revoke block");
+	put_be32(rv + JR_COUNT, JR_RECORDS + 4);
+	/* repaired: it replays */
+	char msg[200];
+	u32 n;
+	cr_assert_eq(ext2_replay(d_read, d_write, d_flush, &d, d.size, "t", msg, sizeof(msg), &n), 0,
+		     "%s", msg);
+	cr_assert_eq(n, 3);
+	free(d.mem);
+}
+
+/* Random bytes of the journal's first blocks changed: an error or a
+ * replay, never a crash, a write past the disk or a hang. */
+Test(jbd2, random_journal_damage_never_crashes)
+{
+	struct jimg j;
+	journal_image(&j, "-t ext3 -b 1024");
+	struct disk orig;
+	load(&orig, img);
+	u64 jb[14];
+	for (unsigned i = 0; i < 14; i++)
+		jb[i] = sh_num("debugfs -R 'bmap <8> %u' '%s' 2>/dev/null", i, img);
+	unsigned seed = 14, ok = 0, refusals = 0;
+	for (int round = 0; round < 400; round++) {
+		struct disk d = orig;
+		d.mem = malloc(d.size);
+		memcpy(d.mem, orig.mem, d.size);
+		int nchanges = 1 + round % 4;
+		for (int c = 0; c < nchanges; c++) {
+			seed = seed * 1103515245u + 12345u;
+			unsigned blk = (seed >> 8) % 14;
+			seed = seed * 1103515245u + 12345u;
+			unsigned at = (seed >> 8) % 64;   /* headers, tags, counts */
+			seed = seed * 1103515245u + 12345u;
+			d.mem[jb[blk] * 1024 + at] = (u8)(seed >> 16);
+		}
+		char msg[200] = "";
+		u32 n;
+		int r = ext2_replay(d_read, d_write, d_flush, &d, d.size, "t", msg, sizeof(msg), &n);
+		if (r == 0)
+			ok++;
+		else
+			refusals++;
+		cr_assert(r == 0 || msg[0], "a refusal without a message (%d)", r);
+		free(d.mem);
+	}
+	cr_assert_gt(ok, 0);
+	cr_assert_gt(refusals, 0);
+	free(orig.mem);
+}
+
+/* ---- writing through the journal, and crashes ---- */
+
+static s64 fixed_now(void) { return 1700000000; }
+
+static int wmount(struct ext2_fs *fs, struct disk *d)
+{
+	char msg[200];
+	u32 n;
+	int r = ext2_replay(d_read, d_write, d_flush, d, d->size, "t", msg, sizeof(msg), &n);
+	if (r == 0)
+		r = ext2_mount(fs, d_read, d, d->size, "t", msg, sizeof(msg));
+	cr_assert_eq(r, 0, "mount: %s", msg);
+	fs->flush = d_flush;
+	r = ext2_enable_write(fs, d_write, msg, sizeof(msg));
+	cr_assert_eq(r, 0, "enable write: %s", msg);
+	fs->now = fixed_now;
+	return 0;
+}
+
+static u8 fill(unsigned id, u64 i) { return (u8)(i * 7 + id * 13 + (i >> 10)); }
+
+/* One step of the workload; errors after a crash are expected. */
+static void step(struct ext2_fs *fs, int i, unsigned *synced)
+{
+	struct ext2_inode root, in, dir;
+	if (ext2_iget(fs, EXT2_ROOT_INO, &root) < 0)
+		return;
+	char name[40];
+	snprintf(name, sizeof(name), "file-%d", i);
+	static u8 buf[300000];
+	size_t len = 1000 + (size_t)i * 9000;
+	for (size_t k = 0; k < len; k++)
+		buf[k] = fill((unsigned)i, k);
+	if (ext2_create(fs, &root, name, strlen(name), EXT2_S_IFREG | 0644, 0, NULL, &in) < 0)
+		return;
+	if (ext2_write(fs, &in, 0, buf, len) != (long)len)
+		return;
+	ext2_op_end(fs);
+	if (i % 3 == 1) {
+		/* a file renamed over the last one's "renamed" (which goes) */
+		char old[40];
+		snprintf(old, sizeof(old), "tmp-%d", i);
+		struct ext2_inode t, dst;
+		if (ext2_create(fs, &root, old, strlen(old), EXT2_S_IFREG | 0600, 0, NULL, &t) < 0)
+			return;
+		ext2_write(fs, &t, 0, buf, 5000);
+		u32 ino;
+		bool over = ext2_lookup(fs, &root, "renamed", 7, &ino) == 0 &&
+			    ext2_iget(fs, ino, &dst) == 0;
+		if (ext2_rename(fs, &root, old, strlen(old), &t, &root, "renamed", 7,
+				over ? &dst : NULL) == 0 && over && dst.links == 0)
+			ext2_evict(fs, &dst);
+	}
+	if (i % 4 == 2 && ext2_create(fs, &root, "sub", 3, EXT2_S_IFDIR | 0755, 0, NULL, &dir) == 0)
+		(void)ext2_unlink(fs, &root, "sub", 3, &dir), (void)ext2_evict(fs, &dir);
+	ext2_op_end(fs);
+	if (i % 2 == 0 && ext2_sync(fs) == 0)
+		*synced = (unsigned)i + 1;   /* file-0 .. file-i are durable */
+}
+
+/* The workload with the disk's writes cut after budget of them (-1: all):
+ * the number of files synced before the cut. */
+static unsigned workload(struct disk *d, long budget)
+{
+	struct ext2_fs fs;
+	wmount(&fs, d);
+	d->budget = budget;
+	unsigned synced = 0;
+	for (int i = 0; i < 12; i++)
+		step(&fs, i, &synced);
+	(void)ext2_sync(&fs);
+	ext2_unmount(&fs);
+	return synced;
+}
+
+static void check_files(const char *path, unsigned synced)
+{
+	struct disk d;
+	load(&d, path);
+	struct ext2_fs fs;
+	char msg[200];
+	cr_assert_eq(ext2_mount(&fs, d_read, &d, d.size, "t", msg, sizeof(msg)), 0, "%s", msg);
+	struct ext2_inode root, in;
+	cr_assert_eq(ext2_iget(&fs, EXT2_ROOT_INO, &root), 0);
+	static u8 buf[300000];
+	for (unsigned i = 0; i < synced; i++) {
+		char name[40];
+		u32 ino;
+		snprintf(name, sizeof(name), "file-%u", i);
+		cr_assert_eq(ext2_lookup(&fs, &root, name, strlen(name), &ino), 0, "%s lost", name);
+		cr_assert_eq(ext2_iget(&fs, ino, &in), 0);
+		size_t len = 1000 + (size_t)i * 9000;
+		cr_assert_eq(in.size, len, "%s: size %llu", name, (unsigned long long)in.size);
+		cr_assert_eq(ext2_read(&fs, &in, 0, buf, len), (long)len);
+		for (size_t k = 0; k < len; k++)
+			cr_assert_eq(buf[k], fill(i, k), "%s: byte %zu", name, k);
+	}
+	ext2_unmount(&fs);
+	free(d.mem);
+}
+
+static void crashes(const char *opts)
+{
+	sh("mkdir -p '%s/src' && mke2fs -q -F %s -d '%s/src' '%s' 16M >/dev/null 2>&1", tmp, opts,
+	   tmp, img);
+	struct disk clean;
+	load(&clean, img);
+	/* the whole workload: clean, every file there */
+	struct disk d = clean;
+	d.mem = malloc(d.size);
+	memcpy(d.mem, clean.mem, d.size);
+	unsigned all = workload(&d, -1);
+	cr_assert_eq(all, 11);
+	u64 total = d.writes;
+	char path[120], theirs[120];
+	snprintf(path, sizeof(path), "%s/run", tmp);
+	snprintf(theirs, sizeof(theirs), "%s/theirs", tmp);
+	save(&d, path);
+	free(d.mem);
+	cr_assert_eq(fsck_n(path), 0, "the finished workload's image");
+	sh("dumpe2fs -h '%s' 2>/dev/null | grep -q -v needs_recovery && ! dumpe2fs -h '%s' "
+	   "2>/dev/null | grep -q needs_recovery", path, path);
+	check_files(path, 12);
+	/* crashes at 24 points spread over every write */
+	for (int c = 1; c <= 24; c++) {
+		long k = (long)(total * (u64)c / 25) + c % 3;
+		d = clean;
+		d.mem = malloc(d.size);
+		memcpy(d.mem, clean.mem, d.size);
+		unsigned synced = workload(&d, k);
+		save(&d, path);
+		sh("cp '%s' '%s' && e2fsck -fy '%s' >/dev/null 2>&1; true", path, theirs, theirs);
+		cr_assert_eq(fsck_n(theirs), 0, "crash at write %ld of %llu: e2fsck -fy then -fn",
+			     k, (unsigned long long)total);
+		check_files(theirs, synced);
+		/* our own replay */
+		struct disk o;
+		load(&o, path);
+		struct ext2_fs fs;
+		wmount(&fs, &o);
+		ext2_unmount(&fs);
+		save(&o, path);
+		free(o.mem);
+		cr_assert_eq(fsck_n(path), 0, "crash at write %ld of %llu: our replay then e2fsck -fn",
+			     k, (unsigned long long)total);
+		check_files(path, synced);
+		free(d.mem);
+	}
+	free(clean.mem);
+}
+
+Test(jbd2, crash_at_any_write_1k_blocks)
+{
+	crashes("-t ext3 -b 1024 -I 128");
+}
+
+Test(jbd2, crash_at_any_write_4k_blocks)
+{
+	crashes("-t ext3 -b 4096 -I 256");
+}
