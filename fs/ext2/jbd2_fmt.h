@@ -14,32 +14,7 @@
 #ifndef FS_EXT2_JBD2_FMT_H
 #define FS_EXT2_JBD2_FMT_H
 
-#include "kernel/lib/types.h"
-
-static inline u32 be32(const void *p)
-{
-	const u8 *b = p;
-	return (u32)b[0] << 24 | (u32)b[1] << 16 | (u32)b[2] << 8 | (u32)b[3];
-}
-static inline u16 be16(const void *p)
-{
-	const u8 *b = p;
-	return (u16)(b[0] << 8 | b[1]);
-}
-static inline void put_be32(void *p, u32 v)
-{
-	u8 *b = p;
-	b[0] = (u8)(v >> 24);
-	b[1] = (u8)(v >> 16);
-	b[2] = (u8)(v >> 8);
-	b[3] = (u8)v;
-}
-static inline void put_be16(void *p, u32 v)
-{
-	u8 *b = p;
-	b[0] = (u8)(v >> 8);
-	b[1] = (u8)v;
-}
+#include "kernel/lib/byteorder.h"   /* the journal is big-endian */
 
 /* ---- the header of every journal block ---- */
 #define JBD2_MAGIC       0xC03B3998u
