@@ -25,9 +25,9 @@
  * the stack copies out under the socket's spinlock, where user memory
  * cannot be touched (a fault may sleep), so received bytes pass through a
  * kernel bounce buffer of at most SOCK_CHUNK bytes: two copies, the
- * bounce one counted in copy.sock_bounce. sendfile to a socket reads the
- * file into a kernel page and sends that (two copies). (One copy on
- * receive and sendfile by reference are issue 13's.)
+ * bounce one counted in copy.sock_bounce. sendfile to a stream socket lends
+ * the file's pages to the packets (sys_sock_sendfile: no copy). (One copy
+ * on receive is issue 13's.)
  *
  * Options answered as Linux answers them: SO_REUSEADDR and SO_REUSEPORT
  * (kept by the stack, whose bind and listen follow Linux's port rules;
