@@ -150,17 +150,20 @@ struct tcb *tcp_lookup_listener(ip4_t la, u16 lp, ip4_t ra, u16 rp)
  * o forbids it unless both asked for SO_REUSEADDR and o is not listening,
  * or both asked for SO_REUSEPORT (all programs run as one user). A
  * listen checks again, now as a listener: two SO_REUSEADDR sockets may
- * both be bound to a port, but only one may listen on it. Connections in
- * TIME_WAIT forbid nothing (Linux's forbid a socket without
- * SO_REUSEADDR: not followed yet). Children of a listener carry its
- * options, so they hold its port as on Linux. [T]
+ * both be bound to a port, but only one may listen on it. A connection
+ * in TIME_WAIT is a socket that is not listening, with its options: it
+ * forbids the port to a socket unless both asked for SO_REUSEADDR (or
+ * both SO_REUSEPORT), as on Linux; a port picked for connect is not kept
+ * from TIME_WAIT ones (the 4-tuple is checked when it is hashed).
+ * Children of a listener carry its options, so they hold its port as on
+ * Linux. [T]
  */
 static bool conflicts(const struct tcb *t, ip4_t la, const struct tcb *o)
 {
-	if (o == t || o->state == TCP_TIME_WAIT || (o->laddr != la && o->laddr && la))
+	if (o == t || (o->laddr != la && o->laddr && la))
 		return false;
-	if (!t)   /* an ephemeral port: any socket on it takes it */
-		return true;
+	if (!t)   /* an ephemeral port: any socket on it takes it, but TIME_WAIT */
+		return o->state != TCP_TIME_WAIT;
 	if (READ_ONCE(t->sk.reuseaddr) && READ_ONCE(o->sk.reuseaddr) && o->state != TCP_LISTEN)
 		return false;
 	return !(READ_ONCE(t->sk.reuseport) && READ_ONCE(o->sk.reuseport));

@@ -495,6 +495,32 @@ static void port_rules(void)
 	close(s);
 	close(b);
 
+	/* a connection in TIME_WAIT on the port (the server closed first):
+	 * it forbids a bind unless both it and the new socket asked for
+	 * SO_REUSEADDR */
+	for (int reuse = 0; reuse < 2; reuse++) {
+		int port = P + 4 + reuse;
+		printf("TIME_WAIT left by a listener %s SO_REUSEADDR\n", reuse ? "with" : "without");
+		a = bound("listener", ST, reuse, "127.0.0.1", port);
+		T(listen(a, 4));
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in la = addr("127.0.0.1", port);
+		T(connect(c, SA(la), sizeof(la)));
+		s = accept(a, NULL, NULL);
+		close(a);
+		close(s);          /* the server's end closes first: it will wait */
+		usleep(50000);
+		T(recv(c, &ch, 1, 0));   /* its FIN */
+		close(c);
+		usleep(100000);   /* c's FIN: the server's end is in TIME_WAIT now */
+		b = bound("plain on a port in TIME_WAIT", ST, 0, "127.0.0.1", port);
+		close(b);
+		b = bound("SO_REUSEADDR on a port in TIME_WAIT", ST, 1, "127.0.0.1", port);
+		close(b);
+		b = bound("SO_REUSEPORT on a port in TIME_WAIT", ST, 2, "127.0.0.1", port);
+		close(b);
+	}
+
 	a = bound("UDP", DG, 0, "127.0.0.1", P + 3);
 	b = bound("UDP on a bound port", DG, 0, "127.0.0.1", P + 3);
 	close(b);
