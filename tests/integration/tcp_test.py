@@ -233,15 +233,9 @@ def check_metrics_hostile(check):
     check("metrics: other paths get 404", r.startswith(b"HTTP/1.1 404 "), r[:80])
     r = http_raw(METRICS_PORT, b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
     check("metrics: POST gets 405", r.startswith(b"HTTP/1.1 405 "), r[:80])
-    got = b""
-    try:
-        while True:
-            b = slow.recv(4096)
-            if not b:
-                break
-            got += b
-    except OSError as e:
-        got += b"error: %s" % str(e).encode()
+    got, err = clients.read_all(slow)
+    if err is not None:
+        got += b"error: %s" % str(err).encode()
     slow.close()
     dt = time.time() - t0
     check("metrics: a request that never ends is cut off (408) within the deadline",

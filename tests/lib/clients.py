@@ -13,6 +13,8 @@ the test's namespace).
                             each answered
   raw(host, port, data, timeout)  bytes sent on a new connection, what
                             came back until the close
+  read_all(sock)            what a socket reads until the close, and the
+                            error that ended it early (or None)
   status_of(resp)           the status code of a raw answer, or None
 
 Python 3 standard library only."""
@@ -114,25 +116,34 @@ def raw(host, port, data, timeout=20):
     everything may close (and so reset) mid-send: its answer is still there
     to read. An error with nothing read comes back as b"error: ..."."""
     s = socket.create_connection((host, port), timeout=timeout)
-    out, err = b"", None
+    err = None
     try:
         if data:
             try:
                 s.sendall(data)
             except OSError as e:
                 err = e
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-    except OSError as e:
-        err = err or e    # a reset after the answer (unread bytes at the close)
+        out, e = read_all(s)    # e: a reset after the answer (unread bytes at the close)
+        err = err or e
     finally:
         s.close()
     if not out and err is not None:
         return b"error: %s" % str(err).encode()
     return out
+
+
+def read_all(sock):
+    """(what SOCK read until the close, the OSError that ended it first or
+    None)."""
+    out = b""
+    try:
+        while True:
+            b = sock.recv(65536)
+            if not b:
+                return out, None
+            out += b
+    except OSError as e:
+        return out, e
 
 
 def status_of(resp):
