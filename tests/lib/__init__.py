@@ -17,6 +17,8 @@
                      site among them, for bench/run too), the outside part
                      (run_with_archive), boot to the REPL prompt, wait_for,
                      the seeded lossy relay, the standalone main
+  tests.lib.linuxguest  bench/linux-guest's manifest, and a guest on a tap
+                     in a namespace (bench/net, bench/tcp)
   tests.lib.packet   checksums for hand-built packets
   tests.lib.nginx_site  the nginx site both kernels serve (nginx.conf, users,
                      directories, the bodies): bench/linux-guest and
