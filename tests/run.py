@@ -146,7 +146,7 @@ Tiers, in order (select with --tiers, default all):
             the host's iperf3 -c, both ways, -P 1 and 4, in a network
             namespace (tests/integration/iperf3_dyn_test.py; needs root)
   bench     every benchmark of `make bench` with --quick, as `make bench
-            QUICK=1` runs them (needs root; 3 to 4 minutes): each exits 0
+            QUICK=1` runs them (needs root; about 3 minutes): each exits 0
             with one JSON document in which every load ran, on Caboose and
             on the Linux guest (figures are not checked); bench/run: every
             system (nginx and apps/httpd on Linux, nginx, apps/httpd and the
