@@ -13,6 +13,8 @@ guest's manifest.
                stderr kept beside the console); waits for the regular
                expression READY on the console, then a second for the
                guest to settle: (the QEMU process, READY's match or None)
+  ratios(caboose, linux, metrics, log)  Caboose / Linux for each metric,
+               as rows for the JSON, each logged
 
 Python 3 standard library only."""
 import json
@@ -52,3 +54,24 @@ def boot(ns, logdir, name, kernel_args, ready, timeout=90):
         time.sleep(0.2)
     time.sleep(1.0)
     return q, m
+
+
+def get(d, *path):
+    """D[path[0]][path[1]]...; None where a step is missing."""
+    for k in path:
+        d = d.get(k) if isinstance(d, dict) else None
+    return d
+
+
+def ratios(caboose, linux, metrics, log):
+    """Caboose / Linux for each (label, path into a system's results, which
+    is better: "higher" or "lower") of METRICS, each logged with LOG: rows
+    {metric, caboose, linux, caboose_over_linux, better}."""
+    rows = []
+    for label, path, better in metrics:
+        a, b = get(caboose, *path), get(linux, *path)
+        rows.append({"metric": label, "caboose": a, "linux": b, "better": better,
+                     "caboose_over_linux": round(a / b, 3) if a and b else None})
+        log("%-30s caboose %10s  linux %10s  caboose/linux %s (%s is better)"
+            % (label, a, b, rows[-1]["caboose_over_linux"], better))
+    return rows
