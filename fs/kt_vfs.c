@@ -69,6 +69,58 @@ KTEST(vfs_names_data_and_no_leak)
 	vfs_iput(root);
 }
 
+/* sendfile's lent pages (file_ops.page_ref): a page lent keeps the bytes
+ * it had when lent though the file is then written or truncated (the
+ * file gets a copy), and outlives the file. */
+KTEST(vfs_lent_page_keeps_its_bytes)
+{
+	struct inode *root = vfs_root();
+	u64 inodes = vfs_inodes_alive();
+	struct file *f;
+	KT_ASSERT(vfs_open(root, "/ktlend", O_CREAT | O_RDWR, 0644, &f) == 0);
+	static u8 a[2 * PAGE_SIZE], b[2 * PAGE_SIZE];
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	KT_ASSERT(kwrite(f, a, sizeof(a)) == (long)sizeof(a));
+	struct page *pg;
+	u32 off, len;
+	KT_ASSERT(f->ops->page_ref && f->ops->page_ref(f, 100, &pg, &off, &len) == 0);
+	KT_ASSERT(off == 100 && len == PAGE_SIZE - 100, "off %u len %u", off, len);
+	u32 refs = page_refcount(pg);
+	KT_ASSERT(refs == 2, "a lent page has 2 references (the file's, ours): %u", refs);
+	KT_ASSERT(f->ops->page_ref(f, sizeof(a), &pg, &off, &len) == 0 && len == 0,
+		  "at the end: no page (len %u)", len);
+	struct page *p0;
+	KT_ASSERT(f->ops->page_ref(f, 0, &p0, &off, &len) == 0 && p0 == pg);
+	page_put(p0);
+	/* overwrite the whole file: the lent page still holds 'a' */
+	u64 pos = 0;
+	struct uio u = { (u64)(uptr)b, sizeof(b), false };
+	KT_ASSERT(vfs_write(f, &u, &pos) == (long)sizeof(b));
+	KT_ASSERT(page_refcount(pg) == 1, "the file let go of the lent page: %u",
+		  page_refcount(pg));
+	const u8 *q = page_address(pg);
+	KT_ASSERT(q[0] == 'a' && q[PAGE_SIZE - 1] == 'a', "the lent page changed");
+	static u8 back[2 * PAGE_SIZE];
+	pos = 0;
+	struct uio r = { (u64)(uptr)back, sizeof(back), false };
+	KT_ASSERT(vfs_read(f, &r, &pos) == (long)sizeof(back) && memcmp(back, b, sizeof(b)) == 0,
+		  "the file reads its new bytes");
+	/* truncate into a lent page: its tail is not zeroed under the lender */
+	struct page *p1;
+	KT_ASSERT(f->ops->page_ref(f, PAGE_SIZE, &p1, &off, &len) == 0);
+	KT_ASSERT(vfs_truncate(f->inode, PAGE_SIZE + 10) == 0);
+	q = page_address(p1);
+	KT_ASSERT(q[10] == 'b' && q[PAGE_SIZE - 1] == 'b', "truncate zeroed a lent page");
+	file_put(f);
+	KT_ASSERT(vfs_unlink(root, "/ktlend") == 0);
+	KT_ASSERT(page_refcount(pg) == 1 && page_refcount(p1) == 1);
+	page_put(pg);
+	page_put(p1);
+	KT_ASSERT(vfs_inodes_alive() == inodes);
+	vfs_iput(root);
+}
+
 KTEST(vfs_pipe_eof_epipe_and_capacity)
 {
 	u64 files = vfs_files_alive(), pages = page_free_count();

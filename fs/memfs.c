@@ -13,6 +13,7 @@
  */
 #include "fs/vfs_priv.h"
 #include "kernel/console/console.h"
+#include "kernel/lib/counter.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 
@@ -215,8 +216,31 @@ static void memfs_destroy(struct inode *i)
 
 /* ---- regular files ---- */
 
+/* Make page k the file's alone before it is changed: a page that sendfile
+ * handed to the network (a packet in a send queue holds a reference) is
+ * replaced by a copy, so a retransmission sends the bytes that were sent
+ * the first time (counted: fs.memfs_cow). */
+static u64 cow_pages;   /* [atomic] */
+KCOUNTER_VAR("fs.memfs_cow", "pages", cow_pages);
+
+static int own_page(struct memfs_node *m, size_t k)
+{
+	struct page *pg = m->pages[k];
+	if (!pg || page_refcount(pg) == 1)
+		return 0;
+	struct page *c = page_alloc(0);
+	if (!c)
+		return -ENOMEM;
+	memcpy(page_address(c), page_address(pg), PAGE_SIZE);
+	m->pages[k] = c;
+	page_put(pg);
+	__atomic_add_fetch(&cow_pages, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* Make the page array hold npages slots, and the pages for [lo, hi) (page
- * indexes) exist; copies borrowed archive bytes in first. Nothing changes
+ * indexes) exist and the file's alone; copies borrowed archive bytes in
+ * first. Nothing changes
  * on -ENOMEM (the pages taken so far stay as zeros: harmless). */
 static int reserve(struct memfs_node *m, size_t npages, size_t lo, size_t hi)
 {
@@ -240,8 +264,11 @@ static int reserve(struct memfs_node *m, size_t npages, size_t lo, size_t hi)
 	if ((hi - lo) + 64 > page_free_count())
 		return -ENOMEM;
 	for (size_t k = lo; k < hi; k++) {
-		if (m->pages[k])
+		if (m->pages[k]) {
+			if (own_page(m, k) < 0)
+				return -ENOMEM;
 			continue;
+		}
 		m->pages[k] = page_alloc_zeroed(0);
 		if (!m->pages[k])
 			return -ENOMEM;
@@ -267,7 +294,7 @@ static int memfs_truncate(struct inode *i, u64 size)
 	if (size < i->size) {
 		free_pages(m, np);
 		/* zero the tail of the last page: a later growth reads zeros */
-		if ((size & (PAGE_SIZE - 1)) && m->pages[np - 1])
+		if ((size & (PAGE_SIZE - 1)) && m->pages[np - 1] && own_page(m, np - 1) == 0)
 			memset((u8 *)page_address(m->pages[np - 1]) + (size & (PAGE_SIZE - 1)), 0,
 			       PAGE_SIZE - (size & (PAGE_SIZE - 1)));
 	}
@@ -341,9 +368,47 @@ static long memfs_write(struct file *f, struct uio *u, u64 *pos)
 	return done || !want ? (long)done : -EFAULT;
 }
 
+/* sendfile's source by reference: the page under byte off (the archive's
+ * own page for a file never written), a reference taken. -EOPNOTSUPP for
+ * a hole (the caller copies zeros), 0 bytes at or past the end. */
+static int memfs_page_ref(struct file *f, u64 off, struct page **pg, u32 *pg_off, u32 *len)
+{
+	struct inode *i = f->inode;
+	struct memfs_node *m = node_of(i);
+	int r = 0;
+	*len = 0;
+	mutex_lock(&i->lock);
+	if (off >= i->size)
+		goto out;
+	if (m->borrowed) {
+		const u8 *p = m->borrowed + off;
+		struct page *ap = virt_to_page(p);
+		if (!ap || page_refcount(ap) == 0) {   /* not pinned at boot */
+			r = -EOPNOTSUPP;
+			goto out;
+		}
+		*pg = ap;
+		*pg_off = (u32)((uptr)p & (PAGE_SIZE - 1));
+	} else {
+		size_t k = (size_t)(off >> PAGE_SHIFT);
+		if (k >= m->npages || !m->pages[k]) {
+			r = -EOPNOTSUPP;
+			goto out;
+		}
+		*pg = m->pages[k];
+		*pg_off = (u32)(off & (PAGE_SIZE - 1));
+	}
+	*len = (u32)MIN((u64)(PAGE_SIZE - *pg_off), i->size - off);
+	page_get(*pg);
+out:
+	mutex_unlock(&i->lock);
+	return r;
+}
+
 const struct file_ops memfs_file_fops = {
 	.read = memfs_read,
 	.write = memfs_write,
+	.page_ref = memfs_page_ref,
 	.seekable = true,
 };
 

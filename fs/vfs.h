@@ -182,6 +182,7 @@ struct inode {
 
 #define FILE_WAITQS_MAX 4
 struct waitq;
+struct page;
 
 struct file_ops {
 	/* pos: the file's position, or pread's; NULL for a stream */
@@ -200,6 +201,12 @@ struct file_ops {
 	/* ioctl: a device's requests (FIONBIO is the VFS's); NULL: every
 	 * request is -ENOTTY */
 	long (*ioctl)(struct file *f, unsigned cmd, u64 arg);
+	/* page_ref: zero-copy sendfile's source. The page holding byte off,
+	 * with a reference taken for the caller, *pg_off where that byte is
+	 * in it and *len how many of the file's bytes follow it in the page
+	 * (0: off is at or past the end). -EOPNOTSUPP where no page holds
+	 * them (a hole): the caller copies. NULL: the caller always copies */
+	int (*page_ref)(struct file *f, u64 off, struct page **pg, u32 *pg_off, u32 *len);
 	u32 stat_mode;               /* files with no inode: fstat's type (S_IFIFO if 0) */
 	bool seekable;               /* lseek and pread/pwrite make sense */
 	bool seek_noop;              /* lseek succeeds and leaves the position at 0 */

@@ -82,6 +82,10 @@ static void load_initial_archive(void)
 		size_t len = (size_t)(m->end - m->start);
 		if (!ramfs_is_archive(va, len))
 			continue;
+		/* the archive is kept for good: its files' bytes are borrowed
+		 * by the RAM file system, and sendfile hands its pages to the
+		 * NIC by reference (each page holds one permanent reference) */
+		page_pin_reserved(m->start, len);
 		int r = ramfs_load(va, len);
 		if (r < 0)
 			pr_err("ramfs: module %d: bad archive (error %d); %zu files kept", i, r,

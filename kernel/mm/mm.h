@@ -58,6 +58,12 @@ u64 page_to_phys(const struct page *p);
 struct page *phys_to_page(u64 pa);
 void *page_address(const struct page *p);
 struct page *virt_to_page(const void *va);
+/* Give the reserved pages of [pa, pa + len) (memory the allocator never
+ * hands out, e.g. a boot module kept for good) one permanent reference,
+ * so zero-copy paths may page_get/page_put them like any page; the count
+ * never returns to 0. Pages already referenced or outside the page array
+ * are left alone. Returns how many pages were pinned. */
+u64 page_pin_reserved(u64 pa, u64 len);
 /* Return every per-CPU cached page to the buddy lists (for accounting),
  * after the object caches' per-CPU caches (slab_reclaim). */
 void page_drain_caches(void);

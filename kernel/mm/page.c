@@ -52,6 +52,20 @@ struct page *phys_to_page(u64 pa)
 
 struct page *virt_to_page(const void *va) { return phys_to_page(virt_to_phys(va)); }
 
+u64 page_pin_reserved(u64 pa, u64 len)
+{
+	u64 n = 0;
+	for (u64 pfn = pa >> PAGE_SHIFT; pfn < max_pfn && pfn << PAGE_SHIFT < pa + len; pfn++) {
+		struct page *p = &pages[pfn];
+		u32 zero = 0;
+		if ((p->flags & PG_RESERVED) &&
+		    __atomic_compare_exchange_n(&p->refcount, &zero, 1, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			n++;
+	}
+	return n;
+}
+
 /* ---- buddy lists ---- */
 
 static void buddy_insert(u64 pfn, unsigned order)

@@ -570,10 +570,11 @@ long sys_ppoll(const u64 a[6])
 	return do_poll(a[0], a[1], timeout);
 }
 
-/* sendfile from a regular file to any file (a pipe, the console, another
- * file): through one kernel page, two copies a byte, counted
- * (copy.sendfile_file). Sockets, which will take the page cache's pages
- * by reference, come with the socket calls. */
+/* sendfile from a regular file: to a stream socket, the file's pages lent
+ * to the packets where the file system can lend them (sys_sock_sendfile:
+ * no copy); to anything else (a pipe, the console, another file, or from
+ * a file system without page_ref), through one kernel page, two copies a
+ * byte, counted (copy.sendfile_file). */
 static u64 sendfile_bytes;   /* [atomic] */
 KCOUNTER_VAR("copy.sendfile_file", "bytes", sendfile_bytes);
 
@@ -609,6 +610,21 @@ long sys_sendfile(const u64 a[6])
 		}
 		off = (u64)o;
 	}
+	if (!uoff) {
+		mutex_lock(&in->pos_lock);
+		off = in->pos;
+	}
+	r = sys_sock_sendfile(out, in, &off, count);
+	if (!uoff) {
+		in->pos = off;
+		mutex_unlock(&in->pos_lock);
+	}
+	if (r != -EOPNOTSUPP) {
+		if (r < 0)
+			r = finish_write(r);
+		goto out_off;
+	}
+	r = 0;
 	buf = kmalloc(PAGE_SIZE, 0);
 	if (!buf) {
 		r = -ENOMEM;
@@ -645,6 +661,7 @@ long sys_sendfile(const u64 a[6])
 	}
 	if (r == 0)
 		r = (long)moved;
+out_off:
 	if (r >= 0 && uoff) {
 		s64 o = (s64)off;
 		if (copy_to_user(uoff, &o, sizeof(o)) < 0)

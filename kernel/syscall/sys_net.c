@@ -25,9 +25,9 @@
  * the stack copies out under the socket's spinlock, where user memory
  * cannot be touched (a fault may sleep), so received bytes pass through a
  * kernel bounce buffer of at most SOCK_CHUNK bytes: two copies, the
- * bounce one counted in copy.sock_bounce. sendfile to a socket reads the
- * file into a kernel page and sends that (two copies). (One copy on
- * receive and sendfile by reference are issue 13's.)
+ * bounce one counted in copy.sock_bounce. sendfile to a stream socket lends
+ * the file's pages to the packets (sys_sock_sendfile: no copy). (One copy
+ * on receive is issue 13's.)
  *
  * Options answered as Linux answers them: SO_REUSEADDR and SO_REUSEPORT
  * (kept by the stack, whose bind and listen follow Linux's port rules;
@@ -493,6 +493,113 @@ static long sockf_write(struct file *f, struct uio *u, u64 *pos)
 		u->len -= (size_t)r;
 	}
 	return r;
+}
+
+/* sendfile to a stream socket: the file's own pages go into the packets by
+ * reference (file_ops.page_ref; counted in sendfile.by_ref), so the body
+ * leaves with no copy at all. A page the file system cannot lend (a hole)
+ * is read into a fresh page: one copy, counted as copy.tx_write. A chunk
+ * is built only once the socket has room for it; a send the stack refuses
+ * for room (-EAGAIN) drops the chunk's references and waits, then builds
+ * it again. */
+static u64 sendfile_ref_bytes;   /* [atomic] */
+KCOUNTER_VAR("sendfile.by_ref", "bytes", sendfile_ref_bytes);
+
+static struct pkb *file_chunk(struct file *in, u64 off, u32 n, u32 *got, long *err)
+{
+	struct pkb *b = pkb_alloc();
+	*got = 0;
+	*err = 0;
+	if (!b) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	u32 by_ref = 0;
+	while (*got < n && b->nfrags < PKB_MAX_FRAGS) {
+		struct page *pg;
+		u32 pg_off, len;
+		int r = in->ops->page_ref(in, off + *got, &pg, &pg_off, &len);
+		if (r == -EOPNOTSUPP) {   /* no page to lend: read it into one */
+			pg = page_alloc(0);
+			if (!pg) {
+				*err = -ENOMEM;
+				break;
+			}
+			u64 pos = off + *got;
+			pg_off = (u32)(pos & (PAGE_SIZE - 1));
+			struct uio u = { (u64)(uptr)page_address(pg) + pg_off,
+					 MIN(n - *got, (u32)PAGE_SIZE - pg_off), false };
+			long k = vfs_read(in, &u, &pos);
+			if (k < 0) {
+				page_put(pg);
+				*err = k;
+				break;
+			}
+			len = (u32)k;
+			pkb_count_copy(PKB_COPY_TX_WRITE, len);
+			if (!len) {
+				page_put(pg);
+				break;
+			}
+		} else if (r < 0) {
+			*err = r;
+			break;
+		} else if (!len) {
+			break;   /* the end of the file: no page, no reference */
+		} else {
+			len = MIN(len, n - *got);
+			by_ref += len;
+		}
+		r = pkb_add_frag(b, pg, pg_off, len);
+		page_put(pg);   /* the pkb holds its own reference */
+		if (r < 0)
+			break;   /* the fragment table is full */
+		*got += len;
+	}
+	__atomic_add_fetch(&sendfile_ref_bytes, by_ref, __ATOMIC_RELAXED);
+	if (!*got) {
+		pkb_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+long sys_sock_sendfile(struct file *out, struct file *in, u64 *off, size_t count)
+{
+	struct sockfile *sf = sockfile_of(out);
+	if (!sf || sf->type != LX_SOCK_STREAM || !in->ops->page_ref)
+		return -EOPNOTSUPP;
+	u64 done = 0;
+	long r = 0;
+	while (done < count) {
+		if (!(sock_poll(sf->s) & (POLLOUT | POLLERR | POLLHUP))) {
+			if (nonblocking(out, 0)) {
+				r = -EAGAIN;
+				break;
+			}
+			r = sock_wait(sf->s, POLLOUT, sf->sndtimeo_ns);
+			if (r < 0)
+				break;
+		}
+		u32 got;
+		struct pkb *b = file_chunk(in, *off, (u32)MIN(count - done, SOCK_CHUNK), &got, &r);
+		if (!b)
+			break;   /* the end of the file, or r says why */
+		long k = sock_send_pkb(sf->s, b, MSG_DONTWAIT, NULL);   /* takes b */
+		if (k == -ENOTCONN)
+			k = -EPIPE;   /* Linux: a stream never connected is a broken pipe */
+		if (k == -EAGAIN && !nonblocking(out, 0))
+			continue;     /* room went meanwhile: wait above, lend again */
+		if (k < 0) {
+			r = k;
+			break;
+		}
+		done += (u64)k;
+		*off += (u64)k;
+		if (r < 0 || proc_signal_pending())
+			break;
+	}
+	return done ? (long)done : r;
 }
 
 static unsigned sockf_poll(struct file *f)

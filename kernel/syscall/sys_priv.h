@@ -49,6 +49,10 @@ long sys_fsync(const u64 a[6]);
 /* sys_net.c: FIONREAD on a socket (net.h's sock_inq); -ENOTTY for any
  * other file (pipes: not yet) */
 long sys_sock_inq(struct file *f);
+/* sys_net.c: sendfile from in (at *off, advanced by what went) to a
+ * stream socket with the file's pages lent to the packets; -EOPNOTSUPP
+ * when out is no stream socket or in cannot lend pages (sendfile copies) */
+long sys_sock_sendfile(struct file *out, struct file *in, u64 *off, size_t count);
 long sys_sync(const u64 a[6]);
 long sys_syncfs(const u64 a[6]);
 long sys_poll(const u64 a[6]);

@@ -136,6 +136,24 @@ def inside(logdir, kernel, binary):
                     "Last-Modified %s, status %s" % (lm, st)
             check("Caboose: " + name, ok, detail)
 
+        # sendfile's bodies leave by reference (issue 13): /1m.bin five
+        # times, byte for byte; the file's pages go into the packets, so
+        # sendfile.by_ref grows by the bodies and no copy counter does
+        names = ("sendfile.by_ref", "copy.tx_write", "copy.sendfile_file")
+        before = {n: counter(g, n) for n in names}
+        bodies_ok = all(httpd_test.get(PORT, "/1m.bin")[2] == files["1m.bin"] for _ in range(5))
+        after = {n: counter(g, n) for n in names}
+        size = 5 * len(files["1m.bin"])
+        grew = {n: (after[n] - before[n]) if None not in (before[n], after[n]) else None
+                for n in names}
+        results.append(("Caboose: 5 x /1m.bin by sendfile, byte for byte, with 0 payload copies "
+                        "(sendfile.by_ref +%d bytes, copy.tx_write and copy.sendfile_file "
+                        "under 1%% of it)" % size,
+                        bodies_ok and None not in grew.values() and grew[names[0]] >= size
+                        and grew["copy.tx_write"] < size // 100
+                        and grew["copy.sendfile_file"] < size // 100,
+                        "bodies %s, counters grew %r" % ("equal" if bodies_ok else "DIFFER", grew)))
+
         # every client gone: only the listener stays open
         n = wait_for(lambda: counter(g, "sock.user_open") == 1, 15, 0.2)
         check("Caboose: with the clients gone, 1 user socket open (the listener)", n,
