@@ -146,13 +146,13 @@ def inside(logdir, kernel, binary):
         size = 5 * len(files["1m.bin"])
         grew = {n: (after[n] - before[n]) if None not in (before[n], after[n]) else None
                 for n in names}
-        results.append(("Caboose: 5 x /1m.bin by sendfile, byte for byte, with 0 payload copies "
-                        "(sendfile.by_ref +%d bytes, copy.tx_write and copy.sendfile_file "
-                        "under 1%% of it)" % size,
-                        bodies_ok and None not in grew.values() and grew[names[0]] >= size
-                        and grew["copy.tx_write"] < size // 100
-                        and grew["copy.sendfile_file"] < size // 100,
-                        "bodies %s, counters grew %r" % ("equal" if bodies_ok else "DIFFER", grew)))
+        check("Caboose: 5 x /1m.bin by sendfile, byte for byte, with 0 payload copies "
+              "(sendfile.by_ref +%d bytes, copy.tx_write and copy.sendfile_file "
+              "under 1%% of it)" % size,
+              bodies_ok and None not in grew.values() and grew[names[0]] >= size
+              and grew["copy.tx_write"] < size // 100
+              and grew["copy.sendfile_file"] < size // 100,
+              "bodies %s, counters grew %r" % ("equal" if bodies_ok else "DIFFER", grew))
 
         # every client gone: only the listener stays open
         n = wait_for(lambda: counter(g, "sock.user_open") == 1, 15, 0.2)
