@@ -458,7 +458,7 @@ $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile
 # network namespaces. bench/tcp: iperf3 both ways and wrk, Caboose and the
 # Linux guest. bench/run: the same programs (nginx, apps/httpd) on the Linux
 # guest and on Caboose, and Caboose's in-kernel responder (wrk, loadgen).
-# QUICK=1: one short load of each kind (3 to 4 minutes): checks that every
+# QUICK=1: one short load of each kind (about 3 minutes): checks that every
 # benchmark still works (the bench tier of make test runs the same), not a
 # measurement.
 BENCH_FLAGS := $(if $(filter-out 0,$(QUICK)),--quick)

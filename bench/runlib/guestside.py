@@ -11,6 +11,7 @@ import sys
 import urllib.request
 
 from tests.lib.log import make_log
+from tests.lib.netns import sh
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "build", "bench")
@@ -23,12 +24,6 @@ SERVER_PCTS = [("p50", 500000), ("p90", 900000), ("p99", 990000), ("p99_9", 9990
 
 def unavailable(reason):
     return {"status": "unavailable", "reason": reason}
-
-
-def sh(*args, check=True):
-    return subprocess.run(list(args), check=check, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-
 
 
 

@@ -31,7 +31,6 @@ python3 tests/integration/httpd_guest_test.py [LOGDIR].
 Logs in LOGDIR: httpd-guest.console.log, .repl.log, .qemu.log, and
 httpd-guest-w2-smpC-qQ.* for the -w 2 runs.
 """
-import json
 import os
 import re
 import shutil
@@ -39,17 +38,17 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests", "host", "httpd"))
 
-from tests.lib import guest as guest_lib   # noqa: E402
-from tests.lib.guest import Guest          # noqa: E402
-from tests.lib.netns import run_in_netns   # noqa: E402
-import httpd_test                          # noqa: E402
+from tests.lib import clients, guest, harness   # noqa: E402
+from tests.lib.harness import wait_for         # noqa: E402
+from tests.lib.netns import run_in_netns       # noqa: E402
+from tests.lib.results import Results          # noqa: E402
+import httpd_test                              # noqa: E402
 
 GUEST = "10.213.14.2"
 HOSTSIDE = "10.213.14.1/24"
@@ -59,7 +58,7 @@ PORT = 8080
 # httpd -w 2 (a SO_REUSEPORT listener and an event loop each) on
 # (CPUs, queue pairs)
 WORKER_CONFIGS = [(1, 1), (2, 1), (2, 2)]
-WRK = ["wrk", "-t2", "-c32", "-d3s"]
+WRK_THREADS, WRK_CONNS, WRK_SECS = 2, 32, 3
 
 
 def make_initrd(path, binary, root):
@@ -82,35 +81,19 @@ def boot(logdir, kernel, initrd, cpus=1, queues=1, workers=1, tag="httpd-guest")
     """Caboose with -smp CPUS and QUEUES queue pairs running httpd -w
     WORKERS: on tap0 (one queue) as GUEST, or on tap1 (multi-queue) as
     GUEST2 when QUEUES is 2."""
-    guest, tap, gw = (GUEST, "tap0", "10.213.14.1") if queues == 1 else \
+    addr, tap, gw = (GUEST, "tap0", "10.213.14.1") if queues == 1 else \
         (GUEST2, "tap1", "10.213.15.1")
     cmdline = ("console=ttyS0 ip=%s/24,%s init=/bin/httpd "
                "init.args=-r,/www,-p,%d,-w,%d,-q,-t,%g,-k,%g"
-               % (guest, gw, PORT, workers, httpd_test.HEAD_TIMEOUT, httpd_test.IDLE_TIMEOUT))
-    g = Guest(logdir, tag, cpus, cmdline, kernel,
-              extra=["-initrd", initrd] + guest_lib.nic_args(tap, queues, speed=0))
-    try:
-        g.wait_prompt(60)
-    except (TimeoutError, EOFError) as e:
-        g.close()
-        raise RuntimeError("%s: no REPL prompt (%s): %s"
-                           % (tag, e, guest_lib.qemu_stderr(logdir, tag)))
-    return g
+               % (addr, gw, PORT, workers, httpd_test.HEAD_TIMEOUT, httpd_test.IDLE_TIMEOUT))
+    return harness.boot(logdir, tag, cpus, cmdline, kernel, initrd,
+                        guest.nic_args(tap, queues, speed=0))
 
 
 def counter(g, name):
     out = g.cmd("counters " + name)
     m = re.search(r"^\s*%s\s+(\d+)" % re.escape(name), out, re.M)
     return int(m.group(1)) if m else None
-
-
-def wait_for(pred, timeout, step=0.2):
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(step)
 
 
 def answers():
@@ -122,7 +105,7 @@ def answers():
 
 
 def inside(logdir, kernel, binary):
-    results = []
+    check = Results()
     work = tempfile.mkdtemp(prefix="httpd-guest-")
     g = None
     try:
@@ -136,10 +119,10 @@ def inside(logdir, kernel, binary):
         g = boot(logdir, kernel, initrd)
         httpd_test.HOST = GUEST
         ok = wait_for(answers, 60, 0.5)
-        results.append(("httpd on Caboose: answers GET / on port %d" % PORT, ok,
-                        "" if ok else g.console_text()[-800:]))
+        check("httpd on Caboose: answers GET / on port %d" % PORT, ok,
+              "" if ok else g.console_text()[-800:])
         if not ok:
-            return results
+            return check.items
         lm = httpd_test.get(PORT, "/")[1].get("last-modified", "")
         for name, ok, detail in httpd_test.checks(PORT, files, root, binary):
             if name == "httpd If-Modified-Since 1970: 200" and lm.endswith("1970 00:00:00 GMT"):
@@ -151,7 +134,7 @@ def inside(logdir, kernel, binary):
                 name, ok, detail = ("httpd If-Modified-Since 1970 with files of 1970 (made at "
                                     "boot, no real-time clock): 304"), st == 304, \
                     "Last-Modified %s, status %s" % (lm, st)
-            results.append(("Caboose: " + name, ok, detail))
+            check("Caboose: " + name, ok, detail)
 
         # sendfile's bodies leave by reference (issue 13): /1m.bin five
         # times, byte for byte; the file's pages go into the packets, so
@@ -163,18 +146,18 @@ def inside(logdir, kernel, binary):
         size = 5 * len(files["1m.bin"])
         grew = {n: (after[n] - before[n]) if None not in (before[n], after[n]) else None
                 for n in names}
-        results.append(("Caboose: 5 x /1m.bin by sendfile, byte for byte, with 0 payload copies "
-                        "(sendfile.by_ref +%d bytes, copy.tx_write and copy.sendfile_file "
-                        "under 1%% of it)" % size,
-                        bodies_ok and None not in grew.values() and grew[names[0]] >= size
-                        and grew["copy.tx_write"] < size // 100
-                        and grew["copy.sendfile_file"] < size // 100,
-                        "bodies %s, counters grew %r" % ("equal" if bodies_ok else "DIFFER", grew)))
+        check("Caboose: 5 x /1m.bin by sendfile, byte for byte, with 0 payload copies "
+              "(sendfile.by_ref +%d bytes, copy.tx_write and copy.sendfile_file "
+              "under 1%% of it)" % size,
+              bodies_ok and None not in grew.values() and grew[names[0]] >= size
+              and grew["copy.tx_write"] < size // 100
+              and grew["copy.sendfile_file"] < size // 100,
+              "bodies %s, counters grew %r" % ("equal" if bodies_ok else "DIFFER", grew))
 
         # every client gone: only the listener stays open
-        n = wait_for(lambda: counter(g, "sock.user_open") == 1, 15)
-        results.append(("Caboose: with the clients gone, 1 user socket open (the listener)", n,
-                        "sock.user_open = %s" % counter(g, "sock.user_open")))
+        n = wait_for(lambda: counter(g, "sock.user_open") == 1, 15, 0.2)
+        check("Caboose: with the clients gone, 1 user socket open (the listener)", n,
+              "sock.user_open = %s" % counter(g, "sock.user_open"))
 
         # SIGKILL with 20 connections open: the kernel closes them
         socks = []
@@ -190,7 +173,7 @@ def inside(logdir, kernel, binary):
         pid = next((p["pid"] for p in ps.get("processes", []) if p.get("name") == "/bin/httpd"),
                    None)
         g.cmd("kill %s 9" % pid)
-        ended = wait_for(lambda: "/bin/httpd ended with code 73" in g.console_text(), 30)
+        ended = wait_for(lambda: "/bin/httpd ended with code 73" in g.console_text(), 30, 0.2)
         closed = 0
         for s in socks:
             s.settimeout(10)
@@ -199,22 +182,22 @@ def inside(logdir, kernel, binary):
             except OSError:
                 closed += 1   # a reset
             s.close()
-        after = wait_for(lambda: counter(g, "sock.user_open") == 0, 15)
+        after = wait_for(lambda: counter(g, "sock.user_open") == 0, 15, 0.2)
         tcp = g.cmd("tcp")
         live = [l for l in tcp.splitlines() if ":%d" % PORT in l and "TIME_WAIT" not in l
                 and "TIME-WAIT" not in l]
-        results.append(("Caboose: SIGKILL to httpd with 20 connections open ends it (code 64+9)",
-                        ended, g.console_text()[-400:] if not ended else ""))
-        results.append(("Caboose: its 20 clients read end of file or a reset", closed == 20,
-                        "%d of 20" % closed))
-        results.append(("Caboose: its sockets closed by the kernel (sock.user_open %s -> 0), "
-                        "no connection of port %d left but TIME_WAIT" % (before, PORT),
-                        after and before == 21 and not live,
-                        "before %s, after %s, left %r" % (before, counter(g, "sock.user_open"),
-                                                          live[:5])))
-        files = wait_for(lambda: counter(g, "vfs.files") == 0, 15)
-        results.append(("Caboose: no open file left once its only program died (vfs.files 0)",
-                        files, "vfs.files = %s" % counter(g, "vfs.files")))
+        check("Caboose: SIGKILL to httpd with 20 connections open ends it (code 64+9)",
+              ended, g.console_text()[-400:] if not ended else "")
+        check("Caboose: its 20 clients read end of file or a reset", closed == 20,
+              "%d of 20" % closed)
+        check("Caboose: its sockets closed by the kernel (sock.user_open %s -> 0), "
+              "no connection of port %d left but TIME_WAIT" % (before, PORT),
+              after and before == 21 and not live,
+              "before %s, after %s, left %r" % (before, counter(g, "sock.user_open"),
+                                                live[:5]))
+        files = wait_for(lambda: counter(g, "vfs.files") == 0, 15, 0.2)
+        check("Caboose: no open file left once its only program died (vfs.files 0)",
+              files, "vfs.files = %s" % counter(g, "vfs.files"))
         try:
             socket.create_connection((GUEST, PORT), timeout=10).close()
             refused = "connected"
@@ -222,35 +205,27 @@ def inside(logdir, kernel, binary):
             refused = True
         except OSError as e:
             refused = repr(e)
-        results.append(("Caboose: the dead program's listener is gone (connect refused)",
-                        refused is True, str(refused)))
+        check("Caboose: the dead program's listener is gone (connect refused)",
+              refused is True, str(refused))
         p = subprocess.run(["ping", "-c", "1", "-W", "5", GUEST], capture_output=True, timeout=20)
-        results.append(("Caboose: still answers ping after the program died", p.returncode == 0,
-                        p.stdout.decode()[-200:]))
+        check("Caboose: still answers ping after the program died", p.returncode == 0,
+              p.stdout.decode()[-200:])
         panic = "panic" in g.console_text().lower()
-        results.append(("Caboose: no panic", not panic, g.console_text()[-400:] if panic else ""))
+        check("Caboose: no panic", not panic, g.console_text()[-400:] if panic else "")
         g.close()
-        try:
-            g.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
         g = None
         for cpus, queues in WORKER_CONFIGS:
-            results += workers_run(logdir, kernel, binary, initrd, cpus, queues)
+            workers_run(check, logdir, kernel, initrd, cpus, queues)
     except Exception as e:  # a harness error must not look like success
-        results.append(("httpd on Caboose harness", False, repr(e)))
+        check("httpd on Caboose harness", False, repr(e))
     finally:
         if g is not None:
             g.close()
-            try:
-                g.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
         shutil.rmtree(work, ignore_errors=True)
-    return results
+    return check.items
 
 
-def workers_run(logdir, kernel, binary, initrd, cpus, queues):
+def workers_run(check, logdir, kernel, initrd, cpus, queues):
     """httpd -w 2 on CPUS and QUEUES: a bounded wrk load, every request
     answered (no socket error, no time-out, all 2xx); SIGTERM, then each
     worker's counters from its stderr; both workers served some where the
@@ -259,39 +234,36 @@ def workers_run(logdir, kernel, binary, initrd, cpus, queues):
         cpus, "s" if cpus > 1 else "", queues, "s" if queues > 1 else "")
     tag = "httpd-guest-w2-smp%d-q%d" % (cpus, queues)
     host = GUEST if queues == 1 else GUEST2
-    results = []
     g = boot(logdir, kernel, initrd, cpus, queues, 2, tag)
     try:
         httpd_test.HOST = host
         ok = wait_for(answers, 60, 0.5)
         listeners = "SO_REUSEPORT listener each" in g.console_text()
-        results.append(("%s: up with a SO_REUSEPORT listener each" % label, ok and listeners,
-                        g.console_text()[-600:]))
+        check("%s: up with a SO_REUSEPORT listener each" % label, ok and listeners,
+              g.console_text()[-600:])
         if not ok:
-            return results
-        p = subprocess.run(WRK + ["http://%s:%d/" % (host, PORT)], capture_output=True,
-                           text=True, timeout=60)
-        m = re.search(r"(\d+) requests in", p.stdout)
-        bad = re.search(r"Socket errors|Non-2xx", p.stdout)
-        done = int(m.group(1)) if m else 0
-        results.append(("%s: %s, every request answered (no socket error or time-out, all 2xx)"
-                        % (label, " ".join(WRK[1:])), p.returncode == 0 and done > 0 and not bad,
-                        "%d requests; %s" % (done, p.stdout[-400:])))
+            return
+        w = clients.wrk("http://%s:%d/" % (host, PORT), WRK_CONNS, WRK_SECS, WRK_THREADS)
+        done = w["requests"]
+        check("%s: -t%d -c%d -d%ds, every request answered (no socket error or time-out, all "
+              "2xx)" % (label, WRK_THREADS, WRK_CONNS, WRK_SECS),
+              w["status"] == 0 and done > 0 and clients.wrk_errors(w) == 0,
+              "%d requests; %s" % (done, w["raw"][-400:]))
         ps = g.json("ps")
         pid = next((q["pid"] for q in ps.get("processes", []) if q.get("name") == "/bin/httpd"),
                    None)
         g.cmd("kill %s 15" % pid)
-        stopped = wait_for(lambda: "httpd: stopped by signal 15" in g.console_text(), 30)
+        stopped = wait_for(lambda: "httpd: stopped by signal 15" in g.console_text(), 30, 0.2)
         text = g.console_text()
         per = [(int(c), int(a)) for c, a in
                re.findall(r"httpd: worker \d+: (\d+) connections, (\d+) answers", text)]
         served = sum(a for _, a in per)
         # wrk counts the answers it read; httpd may have answered a few more
         # that wrk's end cut off, never fewer
-        results.append(("%s: stopped by SIGTERM, its 2 workers' answers (%s) cover wrk's %d"
-                        % (label, " + ".join(str(a) for _, a in per), done),
-                        bool(stopped) and len(per) == 2 and served >= done > 0,
-                        text[-600:]))
+        check("%s: stopped by SIGTERM, its 2 workers' answers (%s) cover wrk's %d"
+              % (label, " + ".join(str(a) for _, a in per), done),
+              bool(stopped) and len(per) == 2 and served >= done > 0,
+              text[-600:])
         # Each SYN goes to the listener that last accepted on the receiving
         # CPU, else to one by the flow's hash (netstack/tcp.c). On 1 CPU both
         # accept there: by hash, both get some. With 2 queue pairs, flows
@@ -301,20 +273,15 @@ def workers_run(logdir, kernel, binary, initrd, cpus, queues):
         # accept queue is that CPU's), so only the shares are reported.
         both = len(per) == 2 and all(c > 0 and a > 0 for c, a in per)
         if (cpus, queues) == (2, 1):
-            results.append(("%s: workers' shares reported (not promised)" % label, len(per) == 2,
-                            "connections, answers: %r" % per))
+            check("%s: workers' shares reported (not promised)" % label, len(per) == 2,
+                  "connections, answers: %r" % per)
         else:
-            results.append(("%s: both workers accepted and answered some" % label, both,
-                            "connections, answers: %r" % per))
+            check("%s: both workers accepted and answered some" % label, both,
+                  "connections, answers: %r" % per)
         panic = "panic" in text.lower()
-        results.append(("%s: no panic" % label, not panic, text[-400:] if panic else ""))
+        check("%s: no panic" % label, not panic, text[-400:] if panic else "")
     finally:
         g.close()
-        try:
-            g.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
-    return results
 
 
 def run_all(logdir, kernel=None, binary=None):
@@ -328,19 +295,6 @@ def run_all(logdir, kernel=None, binary=None):
                         [("tap0", False, HOSTSIDE), ("tap1", True, HOSTSIDE2)], timeout=1200)
 
 
-def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "--inside":
-        print(json.dumps(inside(sys.argv[2], sys.argv[3], sys.argv[4])))
-        return 0
-    logdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "test-logs")
-    res = run_all(logdir)
-    bad = 0
-    for name, ok, detail in res:
-        sys.stderr.write("%s %s%s\n" % ("PASS" if ok else "FAIL", name, "" if ok else ": " + detail))
-        bad += not ok
-    print("%d passed, %d failed" % (len(res) - bad, bad))
-    return 1 if bad else 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.script_main(run_all, inside))

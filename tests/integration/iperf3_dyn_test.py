@@ -20,10 +20,7 @@ Logs in LOGDIR: iperf3-dyn.console.log, iperf3-dyn.initrd.log and QEMU's
 """
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,14 +28,14 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from tests.lib import guest                # noqa: E402
-from tests.lib.netns import run_in_netns   # noqa: E402
+from tests.lib import guest, harness        # noqa: E402
+from tests.lib.results import Results      # noqa: E402
 import netload                             # noqa: E402
 
 GUEST = "10.213.16.2"
 HOSTSIDE = "10.213.16.1/24"
 IPERF_FLOOR = 1 << 20
-CACHE = os.path.join(ROOT, "build", "user", "debian-iperf3")
+TAG = "iperf3-dyn"
 
 
 PORTS = (5201, 5202, 5203, 5204)
@@ -53,112 +50,57 @@ wait
 
 
 def make_initrd(path, work, log):
-    """iperf3 and its libraries (tools/debroot.py, .debs cached in CACHE),
-    /tmp (iperf3 -s makes a file there for each test), and Debian's static
-    busybox to start the servers (/init)."""
-    specs = os.path.join(work, "iperf3.specs")
-    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "debroot.py"), specs, CACHE,
-                    "iperf3", "usr/bin/iperf3"], check=True, stdout=log, stderr=log,
-                   timeout=600)
-    init = os.path.join(work, "init")
-    with open(init, "w") as f:
-        f.write(INIT)
-    os.chmod(init, 0o755)
-    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "mkcpio.py"), path, "@" + specs,
-                    "tmp=@dir:1777", "init=" + init, "bin/busybox=/bin/busybox"],
-                   check=True, stdout=log, stderr=log, timeout=60)
+    """iperf3 and its libraries (tools/debroot.py, .debs cached in
+    build/user/debian-iperf3), /tmp (iperf3 -s makes a file there for each
+    test), and Debian's static busybox to start the servers (/init)."""
+    harness.debian_archive(path, work, log, "iperf3", "usr/bin/iperf3", INIT)
 
 
 def inside(logdir, kernel, initrd):
-    results = []
+    check = Results()
     qemu = None
-    console = os.path.join(logdir, "iperf3-dyn.console.log")
     try:
         cmdline = "console=ttyS0 ip=%s/24,10.213.16.1 init=/init" % GUEST
-        qemu = guest.start(guest.qemu_argv(logdir, "iperf3-dyn", 2, cmdline, kernel,
+        qemu = guest.start(guest.qemu_argv(logdir, TAG, 2, cmdline, kernel,
                                            extra=["-initrd", initrd]
                                            + guest.nic_args("tap0", speed=0)),
-                           logdir, "iperf3-dyn")
-
-        def text():
-            try:
-                with open(console, "rb") as f:
-                    return f.read().decode("utf-8", "replace")
-            except OSError:
-                return ""
-        deadline = time.monotonic() + 60
+                           logdir, TAG)
 
         def ready():
-            return all("Server listening on %d" % p in text() for p in PORTS)
-        while not ready() and time.monotonic() < deadline and qemu.poll() is None:
-            time.sleep(0.5)
-        ok = ready()
-        results.append(("Debian's iperf3 -s (dynamically linked) starts on Caboose, %d "
-                        "servers" % len(PORTS), ok, "" if ok else
-                        text()[-800:] + guest.qemu_stderr(logdir, "iperf3-dyn")))
-        if not ok:
-            return results
+            text = harness.console_text(logdir, TAG)
+            return all("Server listening on %d" % p in text for p in PORTS)
+        ok = harness.wait_for(lambda: ready() or qemu.poll() is not None, 60) and ready()
+        if not check("Debian's iperf3 -s (dynamically linked) starts on Caboose, %d "
+                     "servers" % len(PORTS), ok, harness.console_text(logdir, TAG)[-800:]
+                     + guest.qemu_stderr(logdir, TAG)):
+            return check.items
         for port, args in zip(PORTS, (("-t", "2"), ("-t", "2", "-R"), ("-t", "2", "-P", "4"),
                                       ("-t", "2", "-P", "4", "-R"))):
             s = netload.iperf3(GUEST, "-p", str(port), *args, timeout=60)
             good = not s["error"] and (s["received"] or 0) > IPERF_FLOOR
-            results.append(("host iperf3 -c %s against Debian's iperf3 -s on Caboose: no error, "
-                            "over %d bytes received" % (" ".join(args), IPERF_FLOOR), good,
-                            json.dumps(s)))
+            check("host iperf3 -c %s against Debian's iperf3 -s on Caboose: no error, "
+                  "over %d bytes received" % (" ".join(args), IPERF_FLOOR), good, json.dumps(s))
         # each server ends after its one test (-1) with status 0
         time.sleep(1)
-        t = text()
+        t = harness.console_text(logdir, TAG)
         ended = t.count("(iperf3) exited with status 0")
-        results.append(("each iperf3 -s -1 ended with status 0 after its test",
-                        ended == len(PORTS) and "killed by" not in t,
-                        "%d of %d: %s" % (ended, len(PORTS), t[-600:])))
-        results.append(("Caboose: no panic", "panic" not in t.lower(), t[-400:]))
+        check("each iperf3 -s -1 ended with status 0 after its test",
+              ended == len(PORTS) and "killed by" not in t,
+              "%d of %d: %s" % (ended, len(PORTS), t[-600:]))
+        check("Caboose: no panic", "panic" not in t.lower(), t[-400:])
     except Exception as e:  # a harness error must not look like success
-        results.append(("iperf3 on Caboose harness", False, repr(e)))
+        check("iperf3 on Caboose harness", False, repr(e))
     finally:
-        if qemu is not None and qemu.poll() is None:
-            qemu.kill()
-            qemu.wait()
-    return results
+        if qemu is not None:
+            harness.stop_qemu(qemu)
+    return check.items
 
 
 def run_all(logdir, kernel=None):
-    kernel = os.path.abspath(kernel or os.path.join(ROOT, "build", "caboose.elf"))
-    if not os.path.isfile(kernel):
-        return [("iperf3 on Caboose", False, "%s is missing (make)" % kernel)]
-    if not shutil.which("iperf3"):
-        return [("iperf3 on Caboose", False, "no iperf3 on the host (tools/deps.sh test)")]
-    os.makedirs(logdir, exist_ok=True)
-    # the packages come before the namespace, which has no way out
-    work = tempfile.mkdtemp(prefix="iperf3-dyn-")
-    try:
-        initrd = os.path.join(work, "initrd.cpio")
-        logpath = os.path.join(logdir, "iperf3-dyn.initrd.log")
-        try:
-            with open(logpath, "w") as log:
-                make_initrd(initrd, work, log)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-            return [("iperf3 on Caboose: its initial archive", False, "%s (log %s)" % (e, logpath))]
-        return run_in_netns("iperf3dyn", __file__, [os.path.abspath(logdir), kernel, initrd],
-                            [("tap0", False, HOSTSIDE)], timeout=900)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "--inside":
-        print(json.dumps(inside(sys.argv[2], sys.argv[3], sys.argv[4])))
-        return 0
-    logdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "test-logs")
-    res = run_all(logdir)
-    bad = 0
-    for name, ok, detail in res:
-        sys.stderr.write("%s %s%s\n" % ("PASS" if ok else "FAIL", name,
-                                         "" if ok else ": " + detail))
-        bad += not ok
-    print("%d passed, %d failed" % (len(res) - bad, bad))
-    return 1 if bad else 0
+    return harness.run_with_archive(
+        "iperf3 on Caboose", TAG, __file__, logdir, kernel, ("iperf3",), make_initrd,
+        [("tap0", False, HOSTSIDE)], ns="iperf3dyn")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.script_main(run_all, inside))

@@ -10,10 +10,9 @@ through the REPL. Python 3 standard library only; importable from any test
         discard, metrics, iperf), its REPL attached
   boot_user(logdir, tag, kernel, smp)  `make run`'s own QEMU command (make
         run-cmd, as tools/run_smoke.py reads it) on free localhost ports
-  wrk(url, conns, secs)        one wrk run: requests, errors, non-2xx
-  curl(url)                    (HTTP status, body length)
+  wrk, wrk_brief, curl, many_connections  tests/lib/clients.py's, under
+        the names the matrix and soak use
   echo_bulk(host, port, n)     n bytes each way at once through echo
-  many_connections(host, port, n)  n connections open at once, each answered
   nic_stuck(g), watchdog(g)    the REPL's view: rings with work the device or
         the driver left untaken, the nic.watchdog.* counters
   health(guest, watch0)        after a load: curl gets 200, no ring stuck,
@@ -41,12 +40,13 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from tests.lib import guest  # noqa: E402
 from tests.lib.guest import Guest  # noqa: E402
+# the HTTP clients, kept here under their old names for the matrix and soak
+from tests.lib.clients import PAGE_LEN, curl, many_connections, wrk, wrk_brief  # noqa: E402,F401
 
 GUEST = "10.213.9.2"
 HOST = "10.213.9.1"
 ANSI_RE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|c)")
 READY_RE = re.compile(r"caboose: ready: (\d+) CPUs online")
-PAGE_LEN = 612
 WATCHDOG = ("nic.watchdog.tx_stalls", "nic.watchdog.rx_stalls", "nic.watchdog.resets")
 
 
@@ -196,41 +196,6 @@ def remove_tap(name="tap0"):
 # ---------------------------------------------------------------------------
 # clients
 # ---------------------------------------------------------------------------
-WRK_ERR_RE = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
-
-
-def wrk(url, conns, secs, threads=1, timeout_s=None):
-    """One wrk run: dict(requests, connect, read, write, timeout, non2xx, raw)."""
-    args = ["wrk", "-t%d" % min(threads, conns), "-c%d" % conns, "-d%ds" % secs]
-    if timeout_s:
-        args += ["--timeout", "%ds" % timeout_s]
-    p = subprocess.run(args + [url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=secs + 60)
-    m = re.search(r"(\d+) requests in", p.stdout)
-    e = WRK_ERR_RE.search(p.stdout)
-    n = re.search(r"Non-2xx or 3xx responses: (\d+)", p.stdout)
-    r = dict(requests=int(m.group(1)) if m else 0, non2xx=int(n.group(1)) if n else 0,
-             status=p.returncode, raw=p.stdout[-800:])
-    for i, k in enumerate(("connect", "read", "write", "timeout")):
-        r[k] = int(e.group(i + 1)) if e else 0
-    return r
-
-
-def wrk_brief(r):
-    return "%d requests, errors connect %d read %d write %d timeout %d, non-2xx %d" % (
-        r["requests"], r["connect"], r["read"], r["write"], r["timeout"], r["non2xx"])
-
-
-def curl(url, timeout=10):
-    """(HTTP status as a string, '000' when no answer; body length)."""
-    p = subprocess.run(["curl", "-s", "-m", str(timeout), "-o", "/dev/null",
-                        "-w", "%{http_code} %{size_download}", url],
-                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.DEVNULL, text=True, timeout=timeout + 30)
-    parts = (p.stdout.strip() or "000 0").split()
-    return parts[0], int(float(parts[1])) if len(parts) > 1 else 0
-
-
 def echo_bulk(host, port, nbytes, timeout=240):
     """NBYTES each way at once through an echo service, checked by sha256:
     (ok, bytes back, seconds)."""
@@ -265,38 +230,6 @@ def echo_bulk(host, port, nbytes, timeout=240):
     dt = time.time() - t0
     s.close()
     return n_got[0] == total and got.digest() == want.digest(), n_got[0], dt
-
-
-def many_connections(host, port, n, path="/"):
-    """N connections open at once; each sends its request as soon as it is
-    up (an idle one could be closed by http.idle while the rest open); the
-    answers are read once all are open: (answered with 200, connected, s)."""
-    socks, ok = [], 0
-    t0 = time.time()
-    try:
-        for _ in range(n):
-            c = socket.socket()
-            c.settimeout(30)
-            c.connect((host, port))
-            socks.append(c)
-            c.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: caboose\r\n\r\n")
-        for c in socks:
-            d = b""
-            try:
-                while not (b"\r\n\r\n" in d and len(d) >= d.index(b"\r\n\r\n") + 4 + PAGE_LEN):
-                    b = c.recv(4096)
-                    if not b:
-                        break
-                    d += b
-            except OSError:
-                pass
-            ok += d.startswith(b"HTTP/1.1 200 OK")
-    except OSError:
-        pass
-    finally:
-        for c in socks:
-            c.close()
-    return ok, len(socks), time.time() - t0
 
 
 def iperf3_json(host, *args, timeout=60):

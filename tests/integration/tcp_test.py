@@ -52,10 +52,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
-from tests.lib import guest  # noqa: E402
+from tests.lib import clients, guest, harness  # noqa: E402
 from tests.lib.guest import Guest  # noqa: E402
+from tests.lib.log import log  # noqa: E402
 from tests.lib.netns import run_in_netns  # noqa: E402
 from tests.lib.packet import csum  # noqa: E402
+from tests.lib.results import Results  # noqa: E402
 import netload  # noqa: E402  (the load helpers the matrix and soak share)
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 GUEST = "10.213.9.2"
@@ -69,17 +71,10 @@ STAGES = ("queue", "ack", "total")
 TAIL_STAGES = ("socket", "sched", "app", "tcp_output", "ack", "retrans", "total")
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-
-
 def body_of(path):
     """What the responder serves (services.c): the pattern pages."""
     n = {"/64k": 65536, "/1m": 1 << 20}[path]
     return bytes((ord("a") + i % 26) for i in range(n))
-
 
 
 
@@ -102,21 +97,7 @@ def parse_prometheus(text):
 
 def http_raw(port, data, timeout=15):
     """Send data to GUEST:port and read until the server closes."""
-    s = socket.create_connection((GUEST, port), timeout=timeout)
-    try:
-        if data:
-            s.sendall(data)
-        got = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            got += b
-        return got
-    except OSError as e:
-        return b"error: %s" % str(e).encode()
-    finally:
-        s.close()
+    return clients.raw(GUEST, port, data, timeout)
 
 
 def check_metrics(check, g, made, logdir):
@@ -252,15 +233,9 @@ def check_metrics_hostile(check):
     check("metrics: other paths get 404", r.startswith(b"HTTP/1.1 404 "), r[:80])
     r = http_raw(METRICS_PORT, b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
     check("metrics: POST gets 405", r.startswith(b"HTTP/1.1 405 "), r[:80])
-    got = b""
-    try:
-        while True:
-            b = slow.recv(4096)
-            if not b:
-                break
-            got += b
-    except OSError as e:
-        got += b"error: %s" % str(e).encode()
+    got, err = clients.read_all(slow)
+    if err is not None:
+        got += b"error: %s" % str(err).encode()
     slow.close()
     dt = time.time() - t0
     check("metrics: a request that never ends is cut off (408) within the deadline",
@@ -447,10 +422,7 @@ def iperf_checks(check, g, console):
 
 
 def inside(logdir, kernel):
-    results = []
-
-    def check(name, cond, detail=""):
-        results.append(("tcp: " + name, bool(cond), "" if cond else str(detail)[:1500]))
+    check = Results("tcp: ", limit=1500)
 
     console = os.path.join(logdir, "tcp.console.log")
     sock_path = os.path.join(logdir, "tcp-repl.sock")
@@ -486,12 +458,10 @@ def inside(logdir, kernel):
             check("curl %s: 200, %d bytes, right bytes" % (path, want_len), ok, p.stdout)
 
         # wrk: keep-alive load, no errors
-        p = subprocess.run(["wrk", "-t2", "-c20", "-d3s", "http://%s:80/" % GUEST],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
-        m = re.search(r"(\d+) requests in", p.stdout)
-        reqs = int(m.group(1)) if m else 0
+        w = clients.wrk("http://%s:80/" % GUEST, 20, 3, threads=2)
+        reqs = w["requests"]
         check("wrk -c20: requests served with no socket error and no non-2xx",
-              reqs > 100 and "Socket errors" not in p.stdout and "Non-2xx" not in p.stdout, p.stdout)
+              reqs > 100 and clients.wrk_errors(w) == 0, w["raw"])
         log("tcp: wrk: %d requests in 3 s" % reqs)
 
         # the server-side view of those requests: 3 by curl, reqs by wrk
@@ -648,10 +618,8 @@ def inside(logdir, kernel):
     except Exception as e:
         check("harness", False, "%s: %s" % (type(e).__name__, e))
     finally:
-        if q.poll() is None:
-            q.kill()
-        q.wait()
-    return results
+        harness.stop_qemu(q)
+    return check.items
 
 
 LOSSY_GUEST = "10.213.10.2"
@@ -664,15 +632,9 @@ def lossy(logdir, kernel, loss, seed, sack=True):
     arrive intact; the relay's log must match the schedule its seed gives;
     the guest's losses are repaired by SACK recovery (RFC 6675), or by
     NewReno's when it boots with tcp.sack=off."""
-    sys.path.insert(0, HERE)
     import lossy_relay
-    results = []
-
     label = "%d%%%s" % (round(loss * 100), "" if sack else " sack off")
-
-    def check(name, cond, detail=""):
-        results.append(("tcp lossy %s: %s" % (label, name), bool(cond),
-                        "" if cond else str(detail)[:1500]))
+    check = Results("tcp lossy %s: " % label, limit=1500)
 
     tag = "tcp-lossy-%d%s" % (round(loss * 100), "" if sack else "-nosack")
     console = os.path.join(logdir, tag + ".console.log")
@@ -680,24 +642,13 @@ def lossy(logdir, kernel, loss, seed, sack=True):
     for f in (console, rlog):
         if os.path.exists(f):
             os.unlink(f)
-    relay = subprocess.Popen([sys.executable, os.path.join(HERE, "lossy_relay.py"), "--tap", "tap1",
-                              "--qemu-port", "40001", "--relay-port", "40002", "--seed", str(seed),
-                              "--loss", str(loss), "--dup", str(loss / 10), "--reorder", str(loss / 10),
-                              "--corrupt", str(loss / 20), "--log", rlog],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # QEMU's UDP socket netdev: every frame goes through the relay
+    relay = harness.Relay(logdir, tag, seed, loss, loss / 10, loss / 10, loss / 20)
     q = guest.start(guest.qemu_argv(
         logdir, tag, 2, "console=ttyS0 ip=%s/24,10.213.10.1 services=http,echo%s"
         % (LOSSY_GUEST, "" if sack else " tcp.sack=off"), kernel,
-        repl=os.path.join(logdir, tag + "-repl.sock"),
-        extra=["-netdev", "socket,id=n0,udp=127.0.0.1:40002,localaddr=127.0.0.1:40001",
-               "-device", "virtio-net-pci,netdev=n0"]), logdir, tag)
+        repl=os.path.join(logdir, tag + "-repl.sock"), extra=relay.netdev_args()), logdir, tag)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline and not (os.path.exists(console) and
-                                              b"services: http on" in open(console, "rb").read()):
-            time.sleep(0.2)
-        if not (os.path.exists(console) and b"services: http on" in open(console, "rb").read()):
+        if not guest.wait_console(q, logdir, tag, b"services: http on", 60):
             raise RuntimeError("no ready line in 60 s")
         t0 = time.time()
         s = socket.create_connection((LOSSY_GUEST, 7), timeout=120)
@@ -724,7 +675,7 @@ def lossy(logdir, kernel, loss, seed, sack=True):
         check("a 1 MiB HTTP body arrives intact", ok, p.stdout)
         log("tcp: %s loss: done in %.1f s" % (label, time.time() - t0))
         g = Guest.attach(os.path.join(logdir, tag + "-repl.sock"), q,
-                            open(os.path.join(logdir, tag + ".repl.log"), "wb"), console)
+                         open(os.path.join(logdir, tag + ".repl.log"), "wb"), console)
         tot = g.json("tcp")["tcp_totals"]
         g.sock.close()
         if sack:
@@ -736,43 +687,29 @@ def lossy(logdir, kernel, loss, seed, sack=True):
     except Exception as e:
         check("harness", False, "%s: %s" % (type(e).__name__, e))
     finally:
-        if q.poll() is None:
-            q.kill()
-        q.wait()
-        relay.terminate()
-        try:
-            out, err = relay.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            relay.kill()
-            out, err = relay.communicate()
-    try:
-        counts = json.loads(out.strip().splitlines()[-1])
+        harness.stop_qemu(q)
+        counts, out, err = relay.stop()
+    if counts is None:
+        check("relay report", False, "no drop counts: %s / %s" % (out, err))
+    else:
         drops = counts["to_guest"]["drop"] + counts["to_host"]["drop"]
         check("the relay dropped frames both ways", counts["to_guest"]["drop"] > 0 and
               counts["to_host"]["drop"] > 0, json.dumps(counts))
         # the seed reproduces the schedule: replay it and compare with the log
-        args = argparse_like(loss)
-        sched = {d: lossy_relay.Schedule(seed, d, args) for d in ("to_guest", "to_host")}
-        same, n = True, 0
-        for line in open(rlog):
-            d, i, action = line.split()
-            same = same and sched[d].next()[0] == action
-            n += 1
-        check("the seed reproduces the fault schedule (%d decisions, %d drops)" % (n, drops),
-              same and n > 100, "%d decisions" % n)
-    except (ValueError, IndexError, KeyError, OSError) as e:
-        check("relay report", False, "%s: %s / %s" % (e, out, err))
-    text = open(console, "rb").read().decode("utf-8", "replace") if os.path.exists(console) else ""
+        try:
+            sched = {d: lossy_relay.Schedule(seed, d, relay.rates) for d in ("to_guest", "to_host")}
+            same, n = True, 0
+            for line in open(relay.log):
+                d, i, action = line.split()
+                same = same and sched[d].next()[0] == action
+                n += 1
+            check("the seed reproduces the fault schedule (%d decisions, %d drops)" % (n, drops),
+                  same and n > 100, "%d decisions" % n)
+        except (ValueError, KeyError, OSError) as e:
+            check("relay report", False, "%s: %s / %s" % (e, out, err))
+    text = harness.console_text(logdir, tag)
     check("no panic", "panic" not in text.lower(), text[-500:])
-    return results
-
-
-def argparse_like(loss):
-    class A:
-        pass
-    a = A()
-    a.loss, a.dup, a.reorder, a.corrupt = loss, loss / 10, loss / 10, loss / 20
-    return a
+    return check.items
 
 
 def inside_all(logdir, kernel):
@@ -788,13 +725,6 @@ def run_all(logdir):
     return run_in_netns("tcp", __file__, [logdir, KERNEL],
                         [("tap0", True, "10.213.9.1/24"), ("tap1", False, "10.213.10.1/24")])
 
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--inside":
-        print(json.dumps(inside_all(sys.argv[2], sys.argv[3])))
-        sys.exit(0)
-    results = run_all(os.path.join(ROOT, "build", "test-logs"))
-    for n, ok, d in results:
-        log(("PASS " if ok else "FAIL ") + n + ("" if ok else ": " + d))
-    failed = sum(1 for _, ok, _ in results if not ok)
-    print("%d passed, %d failed" % (len(results) - failed, failed))
-    sys.exit(1 if failed or not results else 0)
+    sys.exit(harness.script_main(run_all, inside_all))

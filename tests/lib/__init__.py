@@ -10,6 +10,15 @@
   tests.lib.guest    Caboose under QEMU: the one launcher (base_argv,
                      qemu_argv, nic_args, start) and the REPL client (Guest)
   tests.lib.results  the pass/fail collector (Results)
+  tests.lib.clients  the HTTP clients: curl, wrk, many connections, raw
+                     requests, sha256 of bodies
+  tests.lib.harness  the tests that boot Caboose in a namespace of their
+                     own: initial archives of Debian programs (nginx's
+                     site among them, for bench/run too), the outside part
+                     (run_with_archive), boot to the REPL prompt, wait_for,
+                     the seeded lossy relay, the standalone main
+  tests.lib.linuxguest  bench/linux-guest's manifest, and a guest on a tap
+                     in a namespace (bench/net, bench/tcp)
   tests.lib.packet   checksums for hand-built packets
   tests.lib.nginx_site  the nginx site both kernels serve (nginx.conf, users,
                      directories, the bodies): bench/linux-guest and
