@@ -307,4 +307,14 @@ def health(b, watch0, settle=5.0):
     wd = watchdog(b.g)
     if wd != watch0:
         problems.append("watchdog recoveries: %s (were %s)" % (wd, watch0))
+    if problems:
+        # for the cause: what every thread was doing, kept in the REPL's
+        # log beside the rings' state (a poll thread not asleep yet not
+        # taking completions is a different bug from a lost interrupt)
+        try:
+            b.g.cmd("threads")
+            b.g.cmd("runq")
+            b.g.cmd("nic")
+        except (OSError, EOFError, TimeoutError) as e:
+            problems.append("REPL for the thread dump: %r" % (e,))
     return not problems, "; ".join(problems)

@@ -85,6 +85,10 @@ class Mix:
                       "lossy_transfers": 0, "lossy_failures": 0,
                       "probe_responses": 0, "probe_failures": 0}
         self.responses = []     # (time) of every probe response
+        # the host's side of a gap: a heartbeat thread's lateness (this
+        # process starved), the taps' drop counts and the load average
+        self.beats = []         # (time, seconds late) of late heartbeats
+        self.host = []          # (time, tap0 drops, tap1 drops, loadavg 1 min)
         self.threads = []
         self.procs = []
 
@@ -151,6 +155,42 @@ class Mix:
                 good = False
             self.add("lossy_transfers" if good else "lossy_failures")
 
+    def heartbeat_loop(self):
+        """Sleep 50 ms at a time; a wake-up late by over 100 ms means the
+        host did not run this process (nor, likely, QEMU) for that long."""
+        while not self.stop.is_set():
+            t = time.time()
+            self.wait(0.05)
+            late = time.time() - t - 0.05
+            if late > 0.1:
+                with self.lock:
+                    self.beats.append((t + 0.05, late))
+
+    def host_sample(self):
+        def drops(tap):
+            n = 0
+            for k in ("tx_dropped", "rx_dropped"):
+                try:
+                    n += int(open("/sys/class/net/%s/statistics/%s" % (tap, k)).read())
+                except (OSError, ValueError):
+                    return None
+            return n
+        self.host.append((time.time(), drops("tap0"), drops("tap1"), os.getloadavg()[0]))
+
+    def host_near(self, start, length):
+        """What the host saw around a gap [start, start + length] (seconds
+        from the load's start): the heartbeat's worst lateness in it, tap0's
+        drops in the samples around it, the load average."""
+        a, b = self.t0 + start, self.t0 + start + length
+        late = max([l for t, l in self.beats if a - 0.2 <= t <= b + 0.2] or [0.0])
+        before = [h for h in self.host if h[0] <= a]
+        after = [h for h in self.host if h[0] >= b]
+        d = None
+        if before and after and before[-1][1] is not None and after[0][1] is not None:
+            d = after[0][1] - before[-1][1]
+        load = before[-1][3] if before else None
+        return {"heartbeat_late_s": round(late, 3), "tap0_drops_around": d, "loadavg": load}
+
     def probe_loop(self):
         s = None
         while not self.stop.is_set():
@@ -181,7 +221,7 @@ class Mix:
         self.t0 = time.time()
         self.end = self.t0 + self.seconds
         for fn in (self.wrk_loop, self.iperf_loop, self.lossy_loop, self.probe_loop,
-                   self.probe_loop) + ((self.churn_loop,) if churn else ()):
+                   self.probe_loop, self.heartbeat_loop) + ((self.churn_loop,) if churn else ()):
             t = threading.Thread(target=fn, daemon=True)
             t.start()
             self.threads.append(t)
@@ -356,6 +396,7 @@ def inside(logdir, kernel, minutes, smp, summary_path, loadgen):
             if now - last[0] < SAMPLE_S:
                 return
             last[0] = now
+            mix.host_sample()
             c = nl.counters(g)
             mem = g.json("mem")["pages"]
             ntcp = len(g.json("tcp").get("tcp", []))
@@ -416,6 +457,15 @@ def inside(logdir, kernel, minutes, smp, summary_path, loadgen):
             "ping": ping,
             # for a gap's cause: the five longest, and what the guest counted
             "longest_gaps": [[round(a, 3), round(b, 1)] for a, b in mix.gaps()[:5]],
+            # and the host's side of each: was this process (and so, likely,
+            # QEMU) not run, did the host drop frames on the tap
+            "longest_gaps_host": [mix.host_near(b, a) for a, b in mix.gaps()[:5]],
+            "host": {"heartbeats_late": len(mix.beats),
+                     "heartbeat_late_max_s": round(max([l for _, l in mix.beats] or [0.0]), 3),
+                     "tap0_drops": (mix.host[-1][1] - mix.host[0][1])
+                     if len(mix.host) > 1 and None not in (mix.host[0][1], mix.host[-1][1])
+                     else None,
+                     "loadavg_max": max([h[3] for h in mix.host] or [0.0])},
             "guest_tcp": {k: tcp1.get(k, 0) - tcp0.get(k, 0)
                           for k in ("retransmits", "timeouts", "sack_recoveries",
                                     "syncookies_sent", "syn_dropped_backlog")},
