@@ -183,6 +183,8 @@ SYSCALL_SRCS := \
 	kernel/syscall/sys_mm.c \
 	kernel/syscall/sys_select.c \
 	kernel/syscall/sys_net.c \
+	kernel/syscall/sys_sockopt.c \
+	kernel/syscall/sys_unix.c \
 	kernel/syscall/sys_epoll.c \
 	kernel/syscall/sys_misc.c \
 	kernel/syscall/sys_cred.c
