@@ -183,6 +183,8 @@ SYSCALL_SRCS := \
 	kernel/syscall/sys_mm.c \
 	kernel/syscall/sys_select.c \
 	kernel/syscall/sys_net.c \
+	kernel/syscall/sys_sockopt.c \
+	kernel/syscall/sys_unix.c \
 	kernel/syscall/sys_epoll.c \
 	kernel/syscall/sys_misc.c \
 	kernel/syscall/sys_cred.c
@@ -355,7 +357,7 @@ HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/civil.c kern
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c tests/host/host_gc.c
 # what several test files share (they use Criterion: the unit tests only, not the fuzzers)
-HOST_TEST_SUPPORT := tests/host/tcp_peer.c tests/host/pkb_check.c
+HOST_TEST_SUPPORT := tests/host/tcp_peer.c tests/host/pkb_check.c tests/host/ext2_img.c
 $(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h fs/ext2/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) \

@@ -18,10 +18,8 @@
 #include "kernel/lib/random.h"
 
 static u64 bytes_written, bytes_read;  /* [atomic] */
-static u64 read_user_write(void) { return __atomic_load_n(&bytes_written, __ATOMIC_RELAXED); }
-static u64 read_user_read(void) { return __atomic_load_n(&bytes_read, __ATOMIC_RELAXED); }
-KCOUNTER("copy.user_write", "bytes", read_user_write);
-KCOUNTER("copy.user_read", "bytes", read_user_read);
+KCOUNTER_VAR("copy.user_write", "bytes", bytes_written);
+KCOUNTER_VAR("copy.user_read", "bytes", bytes_read);
 
 static long console_write_uio(struct file *f, struct uio *u, u64 *pos)
 {

@@ -19,8 +19,8 @@ const u8 vfs_zero_page[PAGE_SIZE] __aligned(PAGE_SIZE);
 static u64 files_alive, inodes_alive;   /* [atomic] */
 u64 vfs_files_alive(void) { return __atomic_load_n(&files_alive, __ATOMIC_RELAXED); }
 u64 vfs_inodes_alive(void) { return __atomic_load_n(&inodes_alive, __ATOMIC_RELAXED); }
-KCOUNTER("vfs.files", "files", vfs_files_alive);
-KCOUNTER("vfs.inodes", "inodes", vfs_inodes_alive);
+KCOUNTER_VAR("vfs.files", "files", files_alive);
+KCOUNTER_VAR("vfs.inodes", "inodes", inodes_alive);
 void vfs_inode_born(void) { __atomic_add_fetch(&inodes_alive, 1, __ATOMIC_RELAXED); }
 void vfs_inode_died(void) { __atomic_sub_fetch(&inodes_alive, 1, __ATOMIC_RELAXED); }
 

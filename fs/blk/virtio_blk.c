@@ -283,8 +283,7 @@ static int vblk_submit(struct blk_disk *d, struct blk_req *r)
 /* ---- completion ---- */
 
 static u64 irqs_dropped; /* [atomic] injected losses */
-static u64 c_irqs_dropped(void) { return irqs_dropped; }
-KCOUNTER("blk.inject.irqs_dropped", "interrupts", c_irqs_dropped);
+KCOUNTER_VAR("blk.inject.irqs_dropped", "interrupts", irqs_dropped);
 
 static void vblk_irq(void *arg)
 {

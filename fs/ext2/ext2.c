@@ -132,10 +132,7 @@ const char *ext2_journal_state(const struct ext2_fs *fs)
 
 /* ---- mount ---- */
 
-/* A refusal: the message into msg, the count kept, the error back. */
-static int refuse(struct ext2_fs *fs, int err, char *msg, size_t msgsize, const char *fmt, ...)
-	__printf(5, 6);
-static int refuse(struct ext2_fs *fs, int err, char *msg, size_t msgsize, const char *fmt, ...)
+int ext2_refuse(struct ext2_fs *fs, int err, char *msg, size_t msgsize, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -150,27 +147,27 @@ static int check_superblock(struct ext2_fs *fs, const u8 *sb, char *msg, size_t 
 {
 	u32 log = le32(sb + SB_LOG_BSIZE);
 	if (log > 6)
-		return refuse(fs, -EUCLEAN, msg, msgsize, "block size 1024 << %u is not 1 to 64 KiB",
-			      log);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "block size 1024 << %u is not 1 to 64 KiB",
+				   log);
 	fs->block_size = 1024u << log;
 	u32 bs = fs->block_size;
 	fs->rev = le32(sb + SB_REV_LEVEL);
 	if (fs->rev > 1)
-		return refuse(fs, -EOPNOTSUPP, msg, msgsize, "revision %u is not supported (0 and 1 are)",
-			      fs->rev);
+		return ext2_refuse(fs, -EOPNOTSUPP, msg, msgsize, "revision %u is not supported (0 and 1 are)",
+				   fs->rev);
 	fs->compat = le32(sb + SB_FEATURE_COMPAT);
 	fs->incompat = le32(sb + SB_FEATURE_INCOMPAT);
 	fs->ro_compat = le32(sb + SB_FEATURE_RO_COMPAT);
 	u32 bad = fs->incompat & ~(u32)INCOMPAT_READABLE;
 	if (bad) {
 		u32 bit = bad & -bad;
-		return refuse(fs, -EOPNOTSUPP, msg, msgsize, "incompatible feature %s (%#x) is not "
-			      "supported: refused", incompat_name(bit), bit);
+		return ext2_refuse(fs, -EOPNOTSUPP, msg, msgsize, "incompatible feature %s (%#x) is not "
+				   "supported: refused", incompat_name(bit), bit);
 	}
 	if ((fs->incompat & EXT2_INCOMPAT_RECOVER) && !fs->recovering)
-		return refuse(fs, -EOPNOTSUPP, msg, msgsize, "the journal needs recovery "
-			      "(needs_recovery: not cleanly unmounted) and was not replayed (a "
-			      "read-only disk cannot be): refused (e2fsck -fy replays it)");
+		return ext2_refuse(fs, -EOPNOTSUPP, msg, msgsize, "the journal needs recovery "
+				   "(needs_recovery: not cleanly unmounted) and was not replayed (a "
+				   "read-only disk cannot be): refused (e2fsck -fy replays it)");
 	fs->inodes_count = le32(sb + SB_INODES_COUNT);
 	fs->blocks_count = le32(sb + SB_BLOCKS_COUNT);
 	fs->first_data_block = le32(sb + SB_FIRST_DATA);
@@ -178,20 +175,20 @@ static int check_superblock(struct ext2_fs *fs, const u8 *sb, char *msg, size_t 
 	fs->inodes_per_group = le32(sb + SB_INODES_PER_GROUP);
 	fs->state = le16(sb + SB_STATE);
 	if (fs->first_data_block != (bs == 1024 ? 1u : 0u))
-		return refuse(fs, -EUCLEAN, msg, msgsize, "first data block %u with %u-byte blocks",
-			      fs->first_data_block, bs);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "first data block %u with %u-byte blocks",
+				   fs->first_data_block, bs);
 	if (fs->blocks_per_group < 8 || fs->blocks_per_group > 8 * bs)
-		return refuse(fs, -EUCLEAN, msg, msgsize, "%u blocks per group", fs->blocks_per_group);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "%u blocks per group", fs->blocks_per_group);
 	if (fs->blocks_count <= fs->first_data_block + 1)
-		return refuse(fs, -EUCLEAN, msg, msgsize, "%u blocks", fs->blocks_count);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "%u blocks", fs->blocks_count);
 	if ((u64)fs->blocks_count * bs > fs->dev_bytes)
-		return refuse(fs, -EUCLEAN, msg, msgsize, "the file system (%u blocks of %u bytes) is "
-			      "larger than the disk (%llu bytes)", fs->blocks_count, bs,
-			      (unsigned long long)fs->dev_bytes);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "the file system (%u blocks of %u bytes) is "
+				   "larger than the disk (%llu bytes)", fs->blocks_count, bs,
+				   (unsigned long long)fs->dev_bytes);
 	u64 groups = (fs->blocks_count - fs->first_data_block + (u64)fs->blocks_per_group - 1) /
 		     fs->blocks_per_group;
 	if (groups > EXT2_MAX_GROUPS)
-		return refuse(fs, -EUCLEAN, msg, msgsize, "%llu groups", (unsigned long long)groups);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "%llu groups", (unsigned long long)groups);
 	fs->groups = (u32)groups;
 	if (fs->rev == 0) {
 		fs->inode_size = EXT2_GOOD_OLD_INODE_SIZE;
@@ -202,22 +199,22 @@ static int check_superblock(struct ext2_fs *fs, const u8 *sb, char *msg, size_t 
 	}
 	u32 isz = fs->inode_size;
 	if (isz < EXT2_GOOD_OLD_INODE_SIZE || isz > bs || (isz & (isz - 1)))
-		return refuse(fs, -EUCLEAN, msg, msgsize, "inode size %u", isz);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "inode size %u", isz);
 	if (fs->inodes_per_group == 0 || fs->inodes_per_group > 8 * bs ||
 	    (u64)fs->inodes_per_group * isz > (u64)fs->blocks_per_group * bs)
-		return refuse(fs, -EUCLEAN, msg, msgsize, "%u inodes per group",
-			      fs->inodes_per_group);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "%u inodes per group",
+				   fs->inodes_per_group);
 	if (fs->inodes_count < fs->first_ino || fs->first_ino < EXT2_GOOD_OLD_FIRST_INO ||
 	    fs->inodes_count > (u64)groups * fs->inodes_per_group)
-		return refuse(fs, -EUCLEAN, msg, msgsize, "%u inodes (first %u) in %u groups of %u",
-			      fs->inodes_count, fs->first_ino, fs->groups, fs->inodes_per_group);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "%u inodes (first %u) in %u groups of %u",
+				   fs->inodes_count, fs->first_ino, fs->groups, fs->inodes_per_group);
 	if (fs->compat & EXT2_COMPAT_HAS_JOURNAL) {
 		fs->journal_inum = le32(sb + SB_JOURNAL_INUM);
 		if (fs->journal_inum == 0)
-			return refuse(fs, -EOPNOTSUPP, msg, msgsize, "the journal is on another device: "
-				      "not supported");
+			return ext2_refuse(fs, -EOPNOTSUPP, msg, msgsize, "the journal is on another device: "
+					   "not supported");
 		if (fs->journal_inum > fs->inodes_count)
-			return refuse(fs, -EUCLEAN, msg, msgsize, "journal inode %u", fs->journal_inum);
+			return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "journal inode %u", fs->journal_inum);
 	}
 	memcpy(fs->label, sb + SB_VOLUME_NAME, 16);
 	fs->label[16] = '\0';
@@ -248,24 +245,24 @@ static int read_groups(struct ext2_fs *fs, char *msg, size_t msgsize)
 	u64 gdt = fs->first_data_block + 1;
 	u64 gdt_blocks = ((u64)fs->groups * GD_SIZE + bs - 1) / bs;
 	if (gdt + gdt_blocks > fs->blocks_count)
-		return refuse(fs, -EUCLEAN, msg, msgsize, "%u group descriptors do not fit",
-			      fs->groups);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "%u group descriptors do not fit",
+				   fs->groups);
 	u64 itb = ((u64)fs->inodes_per_group * fs->inode_size + bs - 1) / bs;
 	fs->inode_table = kmalloc((size_t)fs->groups * sizeof(u32), 0);
 	if (!fs->inode_table)
-		return refuse(fs, -ENOMEM, msg, msgsize, "no memory for %u groups", fs->groups);
+		return ext2_refuse(fs, -ENOMEM, msg, msgsize, "no memory for %u groups", fs->groups);
 	u8 gd[GD_SIZE];
 	for (u32 g = 0; g < fs->groups; g++) {
 		int r = ext2_dev_read(fs, gdt * bs + (u64)g * GD_SIZE, gd, GD_SIZE);
 		if (r < 0)
-			return refuse(fs, r, msg, msgsize, "reading group descriptor %u", g);
+			return ext2_refuse(fs, r, msg, msgsize, "reading group descriptor %u", g);
 		u32 bb = le32(gd + GD_BLOCK_BITMAP), ib = le32(gd + GD_INODE_BITMAP);
 		u32 it = le32(gd + GD_INODE_TABLE);
 		if (!meta_ok(fs, g, bb, 1) || !meta_ok(fs, g, ib, 1) || !meta_ok(fs, g, it, itb) ||
 		    (it < gdt + gdt_blocks && it + itb > gdt))
-			return refuse(fs, -EUCLEAN, msg, msgsize, "group %u: block bitmap %u, inode "
-				      "bitmap %u, inode table %u (%llu blocks) out of place", g, bb,
-				      ib, it, (unsigned long long)itb);
+			return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "group %u: block bitmap %u, inode "
+					   "bitmap %u, inode table %u (%llu blocks) out of place", g, bb,
+					   ib, it, (unsigned long long)itb);
 		fs->inode_table[g] = it;
 	}
 	return 0;
@@ -291,18 +288,18 @@ int ext2_mount_any(struct ext2_fs *fs, ext2_read_fn read, void *ctx, u64 dev_byt
 	if (msgsize)
 		msg[0] = '\0';
 	if (dev_bytes < EXT2_SB_OFFSET + EXT2_SB_SIZE)
-		return refuse(fs, -EINVAL, msg, msgsize, "the disk (%llu bytes) is too small for ext2",
-			      (unsigned long long)dev_bytes);
+		return ext2_refuse(fs, -EINVAL, msg, msgsize, "the disk (%llu bytes) is too small for ext2",
+				   (unsigned long long)dev_bytes);
 	u8 *sb = kmalloc(EXT2_SB_SIZE, 0);
 	if (!sb)
-		return refuse(fs, -ENOMEM, msg, msgsize, "no memory");
+		return ext2_refuse(fs, -ENOMEM, msg, msgsize, "no memory");
 	int r = fs->read(ctx, EXT2_SB_OFFSET, sb, EXT2_SB_SIZE);
 	if (r < 0) {
 		fs->io_errors++;
-		r = refuse(fs, -EIO, msg, msgsize, "I/O error reading the superblock");
+		r = ext2_refuse(fs, -EIO, msg, msgsize, "I/O error reading the superblock");
 	} else if (le16(sb + SB_MAGIC) != EXT2_MAGIC) {
-		r = refuse(fs, -EINVAL, msg, msgsize, "no ext2 superblock (magic %#x)",
-			   le16(sb + SB_MAGIC));
+		r = ext2_refuse(fs, -EINVAL, msg, msgsize, "no ext2 superblock (magic %#x)",
+				le16(sb + SB_MAGIC));
 	} else {
 		r = check_superblock(fs, sb, msg, msgsize);
 	}
@@ -312,16 +309,16 @@ int ext2_mount_any(struct ext2_fs *fs, ext2_read_fn read, void *ctx, u64 dev_byt
 	if (r == 0) {
 		fs->dirbuf = kmalloc(fs->block_size, 0);
 		if (!fs->dirbuf)
-			r = refuse(fs, -ENOMEM, msg, msgsize, "no memory");
+			r = ext2_refuse(fs, -ENOMEM, msg, msgsize, "no memory");
 	}
 	struct ext2_inode root;
 	if (r == 0) {
 		r = ext2_iget(fs, EXT2_ROOT_INO, &root);
 		if (r < 0)
-			r = refuse(fs, r, msg, msgsize, "the root inode is unreadable (error %d)", r);
+			r = ext2_refuse(fs, r, msg, msgsize, "the root inode is unreadable (error %d)", r);
 		else if (!EXT2_S_ISDIR(root.mode))
-			r = refuse(fs, -EUCLEAN, msg, msgsize, "the root inode is not a directory "
-				   "(mode %#o)", root.mode);
+			r = ext2_refuse(fs, -EUCLEAN, msg, msgsize, "the root inode is not a directory "
+					"(mode %#o)", root.mode);
 	}
 	if (r < 0) {
 		ext2_unmount(fs);

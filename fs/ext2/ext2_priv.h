@@ -12,6 +12,11 @@
 /* Count an error of the disk (-EIO) or its structure (-EUCLEAN), log it
  * (up to EXT2_LOG_MAX lines a mount) and return err. */
 int ext2_complain(struct ext2_fs *fs, int err, const char *fmt, ...) __printf(3, 4);
+/* A refusal of a mount or a journal: the message into msg, -EUCLEAN
+ * counted as corruption (-EIO is counted where it happened:
+ * ext2_complain), and err back. */
+int ext2_refuse(struct ext2_fs *fs, int err, char *msg, size_t msgsize, const char *fmt, ...)
+	__printf(5, 6);
 /* Read from the disk, checked against its size: 0, -EIO or -EUCLEAN. */
 int ext2_dev_read(struct ext2_fs *fs, u64 off, void *buf, size_t len);
 

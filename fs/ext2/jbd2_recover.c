@@ -10,22 +10,6 @@
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 
-/* A refusal: counted as corruption when it is one, the message into msg. */
-static int jrefuse(struct ext2_fs *fs, int err, char *msg, size_t msgsize, const char *fmt, ...)
-	__printf(5, 6);
-static int jrefuse(struct ext2_fs *fs, int err, char *msg, size_t msgsize, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	kvsnprintf(msg, msgsize, fmt, ap);
-	va_end(ap);
-	if (err == -EUCLEAN)
-		fs->corrupt++;
-	else if (err == -EIO)
-		fs->io_errors++;
-	return err;
-}
-
 int jbd2_raw_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 {
 	if (off > fs->dev_bytes || len > fs->dev_bytes - off)
@@ -98,34 +82,34 @@ static int check_jsb(struct ext2_fs *fs, struct jbd2 *j, u64 iblocks, char *msg,
 	const u8 *s = j->jsb;
 	u32 type = be32(s + JH_TYPE);
 	if (be32(s + JH_MAGIC) != JBD2_MAGIC || (type != JBD2_T_SB_V1 && type != JBD2_T_SB_V2))
-		return jrefuse(fs, -EUCLEAN, msg, msgsize, "journal: no journal superblock (magic "
-			       "%#x, type %u)", be32(s + JH_MAGIC), type);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "journal: no journal superblock (magic "
+				   "%#x, type %u)", be32(s + JH_MAGIC), type);
 	if (be32(s + JSB_BLOCKSIZE) != fs->block_size)
-		return jrefuse(fs, -EUCLEAN, msg, msgsize, "journal: block size %u, the file "
-			       "system's is %u", be32(s + JSB_BLOCKSIZE), fs->block_size);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "journal: block size %u, the file "
+				   "system's is %u", be32(s + JSB_BLOCKSIZE), fs->block_size);
 	j->maxlen = be32(s + JSB_MAXLEN);
 	j->first = be32(s + JSB_FIRST);
 	u32 start = be32(s + JSB_START);
 	if (j->maxlen > iblocks || j->first == 0 || j->first + 2 >= j->maxlen ||
 	    (start && (start < j->first || start >= j->maxlen)))
-		return jrefuse(fs, -EUCLEAN, msg, msgsize, "journal: %u blocks (the inode has %llu), "
-			       "log from %u, start %u", j->maxlen, (unsigned long long)iblocks,
-			       j->first, start);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "journal: %u blocks (the inode has %llu), "
+				   "log from %u, start %u", j->maxlen, (unsigned long long)iblocks,
+				   j->first, start);
 	if (type == JBD2_T_SB_V1)
 		return 0;
 	u32 compat = be32(s + JSB_COMPAT), ro = be32(s + JSB_RO_COMPAT);
 	j->incompat = be32(s + JSB_INCOMPAT);
 	if (compat & JBD2_COMPAT_CHECKSUM)
-		return jrefuse(fs, -EOPNOTSUPP, msg, msgsize, "journal feature journal_checksum "
-			       "(v1 commit checksums) is not supported: refused");
+		return ext2_refuse(fs, -EOPNOTSUPP, msg, msgsize, "journal feature journal_checksum "
+				   "(v1 commit checksums) is not supported: refused");
 	u32 bad = j->incompat & ~(u32)(JBD2_INCOMPAT_REVOKE | JBD2_INCOMPAT_64BIT);
 	if (bad || ro) {
 		const char *name = bad & JBD2_INCOMPAT_CSUM_V3 ? "journal_checksum_v3" :
 				   bad & JBD2_INCOMPAT_CSUM_V2 ? "journal_checksum_v2" :
 				   bad & JBD2_INCOMPAT_ASYNC_COMMIT ? "journal_async_commit" :
 				   bad & JBD2_INCOMPAT_FAST_COMMIT ? "fast_commit" : "unknown";
-		return jrefuse(fs, -EOPNOTSUPP, msg, msgsize, "journal feature %s (incompat %#x, "
-			       "ro_compat %#x) is not supported: refused", name, bad, ro);
+		return ext2_refuse(fs, -EOPNOTSUPP, msg, msgsize, "journal feature %s (incompat %#x, "
+				   "ro_compat %#x) is not supported: refused", name, bad, ro);
 	}
 	return 0;
 }
@@ -135,42 +119,42 @@ int jbd2_load(struct ext2_fs *fs, char *msg, size_t msgsize)
 	struct ext2_inode in;
 	int r = ext2_iget(fs, fs->journal_inum, &in);
 	if (r < 0)
-		return jrefuse(fs, r, msg, msgsize, "journal inode %u is unreadable (error %d)",
-			       fs->journal_inum, r);
+		return ext2_refuse(fs, r, msg, msgsize, "journal inode %u is unreadable (error %d)",
+				   fs->journal_inum, r);
 	u32 bs = fs->block_size;
 	u64 iblocks = in.size / bs;
 	if (!EXT2_S_ISREG(in.mode) || iblocks < 4 || iblocks > fs->blocks_count)
-		return jrefuse(fs, -EUCLEAN, msg, msgsize, "journal inode %u: mode %#o, %llu bytes",
-			       fs->journal_inum, in.mode, (unsigned long long)in.size);
+		return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "journal inode %u: mode %#o, %llu bytes",
+				   fs->journal_inum, in.mode, (unsigned long long)in.size);
 	struct jbd2 *j = kzalloc(sizeof(*j));
 	if (!j)
-		return jrefuse(fs, -ENOMEM, msg, msgsize, "journal: no memory");
+		return ext2_refuse(fs, -ENOMEM, msg, msgsize, "journal: no memory");
 	fs->journal = j;
 	j->bs = bs;
 	j->jsb = kmalloc(bs, 0);
 	j->buf = kmalloc(bs, 0);
 	if (!j->jsb || !j->buf) {
-		r = jrefuse(fs, -ENOMEM, msg, msgsize, "journal: no memory");
+		r = ext2_refuse(fs, -ENOMEM, msg, msgsize, "journal: no memory");
 		goto fail;
 	}
 	u32 b0;
 	if ((r = ext2_bmap(fs, &in, 0, &b0)) < 0 || b0 == 0 ||
 	    (r = ext2_dev_read(fs, (u64)b0 * bs, j->jsb, bs)) < 0) {
-		r = jrefuse(fs, r < 0 ? r : -EUCLEAN, msg, msgsize, "journal: its superblock is "
-			    "unreadable (block %u)", b0);
+		r = ext2_refuse(fs, r < 0 ? r : -EUCLEAN, msg, msgsize, "journal: its superblock is "
+				"unreadable (block %u)", b0);
 		goto fail;
 	}
 	if ((r = check_jsb(fs, j, iblocks, msg, msgsize)) < 0)
 		goto fail;
 	j->map = kmalloc((size_t)j->maxlen * sizeof(u32), 0);
 	if (!j->map) {
-		r = jrefuse(fs, -ENOMEM, msg, msgsize, "journal: no memory for %u blocks", j->maxlen);
+		r = ext2_refuse(fs, -ENOMEM, msg, msgsize, "journal: no memory for %u blocks", j->maxlen);
 		goto fail;
 	}
 	for (u32 i = 0; i < j->maxlen; i++) {
 		if ((r = ext2_bmap(fs, &in, i, &j->map[i])) < 0 || j->map[i] == 0) {
-			r = jrefuse(fs, r < 0 ? r : -EUCLEAN, msg, msgsize, "journal: block %u of "
-				    "the journal inode is %s", i, r < 0 ? "unreadable" : "a hole");
+			r = ext2_refuse(fs, r < 0 ? r : -EUCLEAN, msg, msgsize, "journal: block %u of "
+					"the journal inode is %s", i, r < 0 ? "unreadable" : "a hole");
 			goto fail;
 		}
 	}
@@ -247,16 +231,16 @@ static int descriptor(struct ext2_fs *fs, struct recovery *rc, u32 seq, u32 *nex
 		u32 high = j->tag_size > JT_SIZE ? be32(t + JT_BLOCKNR_HIGH) : 0;
 		off += j->tag_size + ((flags & JBD2_FLAG_SAME_UUID) ? 0 : JT_UUID_SIZE);
 		if (committed && (high || home >= fs->blocks_count))
-			return jrefuse(fs, -EUCLEAN, msg, msgsize, "journal: transaction %u logs "
-				       "block %llu, past the file system's %u", seq,
-				       (unsigned long long)high << 32 | home, fs->blocks_count);
+			return ext2_refuse(fs, -EUCLEAN, msg, msgsize, "journal: transaction %u logs "
+					   "block %llu, past the file system's %u", seq,
+					   (unsigned long long)high << 32 | home, fs->blocks_count);
 		if (++*visited > budget)
 			return 1;   /* the log runs around the ring onto itself: it ends */
 		if (rc->pass == PASS_REPLAY && committed) {
 			int r = replay_one(fs, rc, *next, home, flags, seq);
 			if (r < 0)
-				return jrefuse(fs, r, msg, msgsize, "journal: replaying block %u of "
-					       "transaction %u failed (error %d)", home, seq, r);
+				return ext2_refuse(fs, r, msg, msgsize, "journal: replaying block %u of "
+						   "transaction %u failed (error %d)", home, seq, r);
 		}
 		*next = wrap(j, *next + 1);
 		if (flags & JBD2_FLAG_LAST_TAG)
@@ -273,8 +257,8 @@ static int revoke_block(struct ext2_fs *fs, struct recovery *rc, u32 seq, char *
 	u32 count = be32(j->buf + JR_COUNT), rsize = j->tag_size > JT_SIZE ? 8 : 4;
 	if (count < JR_RECORDS || count > j->bs || (count - JR_RECORDS) % rsize)
 		return rc->pass == PASS_SCAN || !before(seq, rc->end) ? 0 :
-		       jrefuse(fs, -EUCLEAN, msg, msgsize, "journal: a revoke block of transaction "
-			       "%u counts %u bytes", seq, count);
+		       ext2_refuse(fs, -EUCLEAN, msg, msgsize, "journal: a revoke block of transaction "
+				   "%u counts %u bytes", seq, count);
 	u32 n = (count - JR_RECORDS) / rsize;
 	if (rc->pass == PASS_SCAN) {
 		rc->nrecords += n;
@@ -309,8 +293,8 @@ static int one_pass(struct ext2_fs *fs, struct recovery *rc, char *msg, size_t m
 			break;
 		int r = jread(fs, next, j->buf);
 		if (r < 0)
-			return jrefuse(fs, r, msg, msgsize, "journal: reading block %u (error %d)",
-				       next, r);
+			return ext2_refuse(fs, r, msg, msgsize, "journal: reading block %u (error %d)",
+					   next, r);
 		visited++;
 		if (be32(j->buf + JH_MAGIC) != JBD2_MAGIC || be32(j->buf + JH_SEQUENCE) != seq)
 			break;
@@ -348,16 +332,16 @@ int jbd2_recover(struct ext2_fs *fs, char *msg, size_t msgsize)
 		if ((r = one_pass(fs, &rc, msg, msgsize)) < 0)
 			return r;
 		if (rc.nrecords > JBD2_REVOKE_MAX)
-			return jrefuse(fs, -EOPNOTSUPP, msg, msgsize, "journal: %llu revoke records, "
-				       "more than the %u recovery keeps: refused",
-				       (unsigned long long)rc.nrecords, JBD2_REVOKE_MAX);
+			return ext2_refuse(fs, -EOPNOTSUPP, msg, msgsize, "journal: %llu revoke records, "
+					   "more than the %u recovery keeps: refused",
+					   (unsigned long long)rc.nrecords, JBD2_REVOKE_MAX);
 		rc.tabsize = 16;
 		while (rc.tabsize < 2 * rc.nrecords)
 			rc.tabsize *= 2;
 		rc.tab = kzalloc(rc.tabsize * sizeof(*rc.tab));
 		rc.data = kmalloc(j->bs, 0);
 		if (!rc.tab || !rc.data) {
-			r = jrefuse(fs, -ENOMEM, msg, msgsize, "journal: no memory for recovery");
+			r = ext2_refuse(fs, -ENOMEM, msg, msgsize, "journal: no memory for recovery");
 			goto out;
 		}
 		rc.pass = PASS_REVOKE;
@@ -376,7 +360,7 @@ int jbd2_recover(struct ext2_fs *fs, char *msg, size_t msgsize)
 	j->seq = rc.end;
 	if ((r = jbd2_write_jsb(fs)) < 0 || (r = jbd2_flush(fs)) < 0 ||
 	    (r = jbd2_set_recover(fs, false)) < 0 || (r = jbd2_flush(fs)) < 0)
-		r = jrefuse(fs, r, msg, msgsize, "journal: marking it empty failed (error %d)", r);
+		r = ext2_refuse(fs, r, msg, msgsize, "journal: marking it empty failed (error %d)", r);
 out:
 	kfree(rc.tab);
 	kfree(rc.data);
@@ -399,8 +383,8 @@ int ext2_replay(ext2_read_fn read, ext2_write_fn write, int (*flush)(void *ctx),
 		fs->write = write;
 		fs->flush = flush;
 		if (!(fs->compat & EXT2_COMPAT_HAS_JOURNAL))
-			r = jrefuse(fs, -EUCLEAN, msg, msgsize, "needs_recovery is set but there is "
-				    "no journal");
+			r = ext2_refuse(fs, -EUCLEAN, msg, msgsize, "needs_recovery is set but there is "
+					"no journal");
 		else if ((r = jbd2_load(fs, msg, msgsize)) == 0)
 			r = jbd2_recover(fs, msg, msgsize);
 		if (r == 0)

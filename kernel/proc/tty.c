@@ -82,14 +82,10 @@ static struct waitq kwait;       /* the tty thread */
 static bool tty_ready;
 
 static u64 rx_bytes, rx_dropped, in_dropped, signals_sent;  /* [atomic] */
-static u64 read_rx(void) { return __atomic_load_n(&rx_bytes, __ATOMIC_RELAXED); }
-static u64 read_rx_dropped(void) { return __atomic_load_n(&rx_dropped, __ATOMIC_RELAXED); }
-static u64 read_in_dropped(void) { return __atomic_load_n(&in_dropped, __ATOMIC_RELAXED); }
-static u64 read_signals(void) { return __atomic_load_n(&signals_sent, __ATOMIC_RELAXED); }
-KCOUNTER("tty.rx", "bytes", read_rx);
-KCOUNTER("tty.rx_dropped", "bytes", read_rx_dropped);   /* the raw ring was full */
-KCOUNTER("tty.in_dropped", "bytes", read_in_dropped);   /* no room in the line or queue */
-KCOUNTER("tty.signals", "signals", read_signals);
+KCOUNTER_VAR("tty.rx", "bytes", rx_bytes);
+KCOUNTER_VAR("tty.rx_dropped", "bytes", rx_dropped);   /* the raw ring was full */
+KCOUNTER_VAR("tty.in_dropped", "bytes", in_dropped);   /* no room in the line or queue */
+KCOUNTER_VAR("tty.signals", "signals", signals_sent);
 
 #define L(f) (tty.t.c_lflag & (f))
 #define I(f) (tty.t.c_iflag & (f))

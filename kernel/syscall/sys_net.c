@@ -1,19 +1,16 @@
 /*
- * Sockets as files: socket, socketpair, bind, listen, accept, accept4,
- * connect, getsockname, getpeername, setsockopt, getsockopt, shutdown,
- * sendto, recvfrom, sendmsg, recvmsg; and read, write, readv, writev,
- * poll, epoll, fstat, fcntl O_NONBLOCK and close through the socket's
- * struct file (its ops below, over netstack/net.h's socket calls).
+ * Sockets as files: socket, bind, listen, accept, accept4, connect,
+ * getsockname, getpeername, shutdown, sendto, recvfrom, sendmsg, recvmsg;
+ * and read, write, readv, writev, poll, epoll, fstat, fcntl O_NONBLOCK and
+ * close through the socket's struct file (its ops below, over
+ * netstack/net.h's socket calls). Their options (setsockopt, getsockopt)
+ * are sys_sockopt.c's. What the three files share: sys_sock_priv.h.
  *
  * AF_INET stream (TCP) and datagram (UDP) sockets. AF_UNIX: socketpair
- * of stream sockets only (two pipes joined crosswise, fs/pipe.c), with
- * files passed as SCM_RIGHTS (the last section); socket(AF_UNIX) and
+ * of stream sockets only (sys_unix.c: two pipes joined crosswise, with
+ * files passed as SCM_RIGHTS), whose ends send, sendto, sendmsg, recv,
+ * recvfrom and recvmsg here hand over to sys_unix.c; socket(AF_UNIX) and
  * AF_INET6 answer -EAFNOSUPPORT.
- *
- * Over 1,000 lines because the socket pair and its descriptors in flight
- * share sendmsg/recvmsg's parsing with the Internet sockets here; the
- * socket pair section (from "socketpair:" on) is the part to move to a
- * file of its own (sys_unix.c) when it grows again.
  *
  * Blocking is done here, not in the stack: every call into the stack is
  * non-blocking (the socket is made SO_NONBLOCK at birth), and a blocking
@@ -29,87 +26,17 @@
  * the file's pages to the packets (sys_sock_sendfile: no copy). (One copy
  * on receive is issue 13's.)
  *
- * Options answered as Linux answers them: SO_REUSEADDR and SO_REUSEPORT
- * (kept by the stack, whose bind and listen follow Linux's port rules;
- * SO_REUSEPORT listeners share a port, each connection given to one by
- * its flow's hash: netstack/tcp.c), SO_KEEPALIVE, SO_RCVBUF/SO_SNDBUF
- * (Linux doubles what is set, within its limits; the stack gets the value
- * asked for), SO_RCVTIMEO,
- * SO_SNDTIMEO, SO_LINGER (l_linger 0 aborts on close; a close never
- * waits), SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_ERROR,
- * TCP_NODELAY, TCP_CORK and MSG_MORE (accepted; segments are not held
- * back), IP_TOS (kept, not put on the wire). Others: -ENOPROTOOPT.
- *
  * Bounds: a process has RLIMIT_NOFILE descriptors (1024, up to FD_MAX); SOCK_USER_MAX sockets exist
  * at most across all processes (-ENFILE); each socket's buffers are the
  * stack's (bounded by SO_RCVBUF/SO_SNDBUF). The last close of a socket's
  * file, also at a process's exit, closes it in the stack (FIN, or RST
  * with unread data).
  */
-#include "kernel/syscall/sys_priv.h"
+#include "kernel/syscall/sys_sock_priv.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 #include "netstack/net.h"
-
-#define AF_UNSPEC 0
-#define AF_UNIX   1
-#define AF_INET   2
-#define AF_INET6  10
-#define AF_MAX    46
-
-#define LX_SOCK_STREAM    1
-#define LX_SOCK_DGRAM     2
-#define LX_SOCK_SEQPACKET 5
-#define SOCK_TYPE_MASK    0xf
-#define SOCK_NONBLOCK     O_NONBLOCK
-#define SOCK_CLOEXEC      O_CLOEXEC
-#define SOCK_MAX_TYPE     10
-
-#define SOL_SOCKET  1
-#define IPPROTO_IP  0
-#define IPPROTO_TCP 6
-#define IPPROTO_UDP 17
-
-/* SOL_SOCKET options, Linux's numbers (those shared with net.h agree) */
-#define LX_SO_REUSEADDR  2
-#define LX_SO_TYPE       3
-#define LX_SO_ERROR      4
-#define LX_SO_SNDBUF     7
-#define LX_SO_RCVBUF     8
-#define LX_SO_KEEPALIVE  9
-#define LX_SO_LINGER     13
-#define LX_SO_REUSEPORT  15
-#define LX_SO_RCVTIMEO   20
-#define LX_SO_SNDTIMEO   21
-#define LX_SO_ACCEPTCONN 30
-#define LX_SO_PROTOCOL   38
-#define LX_SO_DOMAIN     39
-/* IPPROTO_TCP options */
-#define LX_TCP_NODELAY 1
-#define LX_TCP_CORK    3
-/* IPPROTO_IP options */
-#define LX_IP_TOS 1
-
-#define LX_MSG_OOB          0x1
-#define LX_MSG_PEEK         0x2
-#define LX_MSG_CTRUNC       0x8
-#define LX_MSG_TRUNC        0x20
-#define LX_MSG_DONTWAIT     0x40
-#define LX_MSG_WAITALL      0x100
-#define LX_MSG_NOSIGNAL     0x4000
-#define LX_MSG_MORE         0x8000
-#define LX_MSG_CMSG_CLOEXEC 0x40000000
-
-/* Linux's limits for SO_RCVBUF/SO_SNDBUF (net.core.rmem_max, wmem_max) and
- * its defaults as getsockopt shows them */
-#define RMEM_MAX        212992
-#define WMEM_MAX        212992
-#define MIN_RCVBUF      2304
-#define MIN_SNDBUF      4608
-#define TCP_RCVBUF_DFL  131072
-#define TCP_SNDBUF_DFL  16384
-#define UDP_BUF_DFL     212992
 
 #define SOCK_CHUNK    (64u * 1024)   /* bounce buffer: bytes moved in one step */
 #define UDP_MAX_DATA  65507u
@@ -133,18 +60,6 @@ struct lx_msghdr {
 	s32 flags, pad1;
 };
 
-/* A socket's file: f->priv. The options are the file's, as on Linux. */
-struct sockfile {
-	struct socket *s;
-	int type;                       /* LX_SOCK_STREAM or LX_SOCK_DGRAM */
-	bool listening;                 /* [atomic] */
-	bool connecting;                /* a non-blocking connect said EINPROGRESS */
-	bool keepalive, nodelay, cork, linger; /* [owner: racy is harmless] */
-	int linger_s, tos;
-	u32 rcvbuf, sndbuf;             /* as getsockopt shows them */
-	u64 rcvtimeo_ns, sndtimeo_ns;   /* 0: wait for ever */
-};
-
 static u64 sock_user_open;     /* [atomic] */
 static u64 bounce_bytes;       /* [atomic] */
 KCOUNTER_VAR("sock.user_open", "sockets", sock_user_open);
@@ -157,15 +72,7 @@ static void bounce(u64 n) { __atomic_add_fetch(&bounce_bytes, n, __ATOMIC_RELAXE
 
 /* ---- the socket's file ---- */
 
-static const struct file_ops sock_fops, unix_fops;
-/* socketpair's descriptors in flight (SCM_RIGHTS), below */
-struct rights;
-struct vec;
-static long rights_get(u64 uctl, u64 len, struct rights **out);
-static long unix_send_rights(struct file *f, const struct vec *v, int flags, struct rights *rt);
-static long unix_recvmsg(struct file *f, const struct vec *v, int flags, u64 uctl, u64 ctl_len,
-			 u64 *ctl_used, bool *ctrunc);
-
+static const struct file_ops sock_fops;
 static struct sockfile *sockfile_of(struct file *f)
 {
 	return f->ops == &sock_fops ? f->priv : NULL;
@@ -237,13 +144,6 @@ static long send_some(struct file *f, struct sockfile *sf, const void *buf, u32 
 	}
 }
 
-/* The vector of a call: user iovecs, or one kernel or user buffer. */
-struct vec {
-	const struct sys_iovec *iov;   /* kernel copy of the user's */
-	u64 n;
-	u64 total;
-};
-
 /* Copy a user iovec array in and check it as Linux does (-EMSGSIZE for
  * too many; sys_iovecs_get's errors). */
 static int vec_get(u64 uiov, u64 n, struct vec *v)
@@ -297,21 +197,6 @@ static size_t vec_scatter(const struct vec *v, u64 off, const u8 *buf, size_t n)
 		off = 0;
 	}
 	return done;
-}
-
-/* send and recv on a socketpair's end: its file's read and write, one
- * iovec after the other (a short transfer ends the call) */
-static long unix_io(struct file *f, const struct vec *v, bool write, int flags)
-{
-	unsigned saved = __atomic_load_n(&f->flags, __ATOMIC_RELAXED);
-	if (flags & LX_MSG_DONTWAIT)
-		__atomic_or_fetch(&f->flags, O_NONBLOCK, __ATOMIC_RELAXED);
-	long r = sys_file_rw_iovecs(f, v->iov, v->n, v->total, write);
-	if (flags & LX_MSG_DONTWAIT)
-		__atomic_store_n(&f->flags, saved, __ATOMIC_RELAXED);
-	if (r == -EPIPE && write && !(flags & LX_MSG_NOSIGNAL))
-		proc_raise_sigpipe();
-	return r;
 }
 
 /* Bytes [off, off + n) of the vector copied straight into fresh pages
@@ -669,7 +554,7 @@ static long install_socket(struct socket *s, int type, unsigned flags)
 
 /* The socket behind a descriptor: 0 with *fp (a reference) and *sfp, or
  * -EBADF, -ENOTSOCK. */
-static int sock_fd(u64 fd, struct file **fp, struct sockfile **sfp)
+int sys_sock_fd(u64 fd, struct file **fp, struct sockfile **sfp)
 {
 	struct file *f = sys_file(fd);
 	if (!f)
@@ -755,7 +640,7 @@ long sys_bind(const u64 a[6])
 {
 	struct file *f;
 	struct sockfile *sf;
-	int r = sock_fd(a[0], &f, &sf);
+	int r = sys_sock_fd(a[0], &f, &sf);
 	if (r < 0)
 		return r;
 	struct sockaddr_in4 sa;
@@ -770,7 +655,7 @@ long sys_listen(const u64 a[6])
 {
 	struct file *f;
 	struct sockfile *sf;
-	int r = sock_fd(a[0], &f, &sf);
+	int r = sys_sock_fd(a[0], &f, &sf);
 	if (r < 0)
 		return r;
 	int backlog = (int)a[1];
@@ -789,7 +674,7 @@ static long do_accept(const u64 a[6], unsigned flags)
 		return -EINVAL;
 	struct file *f;
 	struct sockfile *sf;
-	long r = sock_fd(a[0], &f, &sf);
+	long r = sys_sock_fd(a[0], &f, &sf);
 	if (r < 0)
 		return r;
 	struct socket *c;
@@ -823,7 +708,7 @@ long sys_connect(const u64 a[6])
 {
 	struct file *f;
 	struct sockfile *sf;
-	int r = sock_fd(a[0], &f, &sf);
+	int r = sys_sock_fd(a[0], &f, &sf);
 	if (r < 0)
 		return r;
 	struct sockaddr_in4 sa;
@@ -862,7 +747,7 @@ static long getname(const u64 a[6], bool peer)
 {
 	struct file *f;
 	struct sockfile *sf;
-	int r = sock_fd(a[0], &f, &sf);
+	int r = sys_sock_fd(a[0], &f, &sf);
 	if (r < 0)
 		return r;
 	struct sockaddr_in4 local = { 0, 0 }, remote = { 0, 0 };
@@ -880,7 +765,7 @@ long sys_shutdown(const u64 a[6])
 {
 	struct file *f;
 	struct sockfile *sf;
-	int r = sock_fd(a[0], &f, &sf);
+	int r = sys_sock_fd(a[0], &f, &sf);
 	if (r < 0)
 		return r;
 	int how = (int)a[1];
@@ -894,213 +779,20 @@ long sys_shutdown(const u64 a[6])
 	return r;
 }
 
-/* ---- options ---- */
-
-static u64 timeval_ns(const s64 tv[2]) { return (u64)tv[0] * 1000000000ull + (u64)tv[1] * 1000; }
-
-long sys_setsockopt(const u64 a[6])
-{
-	struct file *f;
-	struct sockfile *sf;
-	int r = sock_fd(a[0], &f, &sf);
-	if (r < 0)
-		return r;
-	int level = (int)a[1], opt = (int)a[2];
-	u64 uval = a[3];
-	s32 len = (s32)a[4];
-	s32 v = 0;
-	s64 tv[2] = { 0, 0 };
-	bool is_tv = level == SOL_SOCKET && (opt == LX_SO_RCVTIMEO || opt == LX_SO_SNDTIMEO);
-	bool is_linger = level == SOL_SOCKET && opt == LX_SO_LINGER;
-	if (len < 0) {
-		r = -EINVAL;
-		goto out;
-	}
-	if (is_tv || is_linger) {
-		size_t need = is_tv ? sizeof(tv) : 2 * sizeof(s32);
-		if ((size_t)len < need) {
-			r = -EINVAL;
-			goto out;
-		}
-		if (copy_from_user(tv, uval, need) < 0) {
-			r = -EFAULT;
-			goto out;
-		}
-	} else if (level == SOL_SOCKET || level == IPPROTO_TCP || level == IPPROTO_IP) {
-		if ((size_t)len < sizeof(s32)) {
-			r = -EINVAL;
-			goto out;
-		}
-		if (copy_from_user(&v, uval, sizeof(v)) < 0) {
-			r = -EFAULT;
-			goto out;
-		}
-	}
-	r = 0;
-	if (level == SOL_SOCKET) {
-		switch (opt) {
-		case LX_SO_REUSEADDR: r = sock_setopt(sf->s, SO_REUSEADDR, v != 0); break;
-		case LX_SO_REUSEPORT: r = sock_setopt(sf->s, SO_REUSEPORT, v != 0); break;
-		case LX_SO_KEEPALIVE:
-			if (sf->type == LX_SOCK_STREAM)
-				r = sock_setopt(sf->s, SO_KEEPALIVE, v != 0);
-			if (r == 0)
-				sf->keepalive = v != 0;
-			break;
-		case LX_SO_RCVBUF:
-		case LX_SO_SNDBUF: {
-			bool rcv = opt == LX_SO_RCVBUF;
-			u32 want = MIN((u32)MAX(v, 0), rcv ? RMEM_MAX : WMEM_MAX);
-			r = sock_setopt(sf->s, rcv ? SO_RCVBUF : SO_SNDBUF, want);
-			if (r == 0)
-				*(rcv ? &sf->rcvbuf : &sf->sndbuf) = MAX(want * 2, rcv ? MIN_RCVBUF : MIN_SNDBUF);
-			break;
-		}
-		case LX_SO_RCVTIMEO:
-		case LX_SO_SNDTIMEO:
-			if (tv[1] < 0 || tv[1] >= 1000000) {
-				r = -EDOM;
-				break;
-			}
-			*(opt == LX_SO_RCVTIMEO ? &sf->rcvtimeo_ns : &sf->sndtimeo_ns) =
-				tv[0] < 0 ? 0 : timeval_ns(tv);
-			break;
-		case LX_SO_LINGER: {
-			s32 l[2];
-			memcpy(l, tv, sizeof(l));
-			if (l[0] && l[1] == 0 && sf->type == LX_SOCK_STREAM)
-				r = sock_setopt(sf->s, SO_LINGER, 0);
-			if (r == 0) {
-				sf->linger = l[0] != 0;
-				sf->linger_s = l[1];
-			}
-			break;
-		}
-		default:
-			r = -ENOPROTOOPT;
-		}
-	} else if (level == IPPROTO_TCP && sf->type == LX_SOCK_STREAM) {
-		switch (opt) {
-		case LX_TCP_NODELAY:
-			r = sock_setopt(sf->s, TCP_NODELAY, v != 0);
-			if (r == 0)
-				sf->nodelay = v != 0;
-			break;
-		case LX_TCP_CORK: sf->cork = v != 0; break;   /* see the top */
-		default: r = -ENOPROTOOPT;
-		}
-	} else if (level == IPPROTO_IP && opt == LX_IP_TOS) {
-		sf->tos = v & 0xfc;
-	} else {
-		r = -ENOPROTOOPT;
-	}
-out:
-	file_put(f);
-	return r;
-}
-
-long sys_getsockopt(const u64 a[6])
-{
-	struct file *f;
-	struct sockfile *sf;
-	int r = sock_fd(a[0], &f, &sf);
-	if (r < 0)
-		return r;
-	int level = (int)a[1], opt = (int)a[2];
-	u64 uval = a[3], ulen = a[4];
-	s32 len;
-	s64 big[2] = { 0, 0 };
-	size_t size = sizeof(s32);
-	s32 v = 0;
-	if (copy_from_user(&len, ulen, sizeof(len)) < 0) {
-		r = -EFAULT;
-		goto out;
-	}
-	if (len < 0) {
-		r = -EINVAL;
-		goto out;
-	}
-	r = 0;
-	if (level == SOL_SOCKET) {
-		switch (opt) {
-		case LX_SO_REUSEADDR:
-		case LX_SO_REUSEPORT: {
-			u32 on = 0;
-			sock_getopt(sf->s, opt == LX_SO_REUSEADDR ? SO_REUSEADDR : SO_REUSEPORT, &on);
-			v = (s32)on;
-			break;
-		}
-		case LX_SO_KEEPALIVE: v = sf->keepalive; break;
-		case LX_SO_TYPE: v = sf->type; break;
-		case LX_SO_DOMAIN: v = AF_INET; break;
-		case LX_SO_PROTOCOL: v = sf->type == LX_SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP; break;
-		case LX_SO_ACCEPTCONN: v = __atomic_load_n(&sf->listening, __ATOMIC_RELAXED); break;
-		case LX_SO_RCVBUF: v = (s32)sf->rcvbuf; break;
-		case LX_SO_SNDBUF: v = (s32)sf->sndbuf; break;
-		case LX_SO_ERROR: {
-			u32 e = 0;
-			sock_getopt(sf->s, SO_ERROR, &e);
-			v = (s32)e;
-			break;
-		}
-		case LX_SO_RCVTIMEO:
-		case LX_SO_SNDTIMEO: {
-			u64 ns = opt == LX_SO_RCVTIMEO ? sf->rcvtimeo_ns : sf->sndtimeo_ns;
-			big[0] = (s64)(ns / 1000000000);
-			big[1] = (s64)(ns % 1000000000 / 1000);
-			size = sizeof(big);
-			break;
-		}
-		case LX_SO_LINGER: {
-			s32 l[2] = { sf->linger, sf->linger_s };
-			memcpy(big, l, sizeof(l));
-			size = sizeof(l);
-			break;
-		}
-		default: r = -ENOPROTOOPT;
-		}
-	} else if (level == IPPROTO_TCP && sf->type == LX_SOCK_STREAM) {
-		switch (opt) {
-		case LX_TCP_NODELAY: v = sf->nodelay; break;
-		case LX_TCP_CORK: v = sf->cork; break;
-		default: r = -ENOPROTOOPT;
-		}
-	} else if (level == IPPROTO_IP && opt == LX_IP_TOS) {
-		v = sf->tos;
-	} else {
-		r = -ENOPROTOOPT;
-	}
-	if (r < 0)
-		goto out;
-	if (size == sizeof(s32))
-		memcpy(big, &v, sizeof(v));
-	else if ((size_t)len < size && size == sizeof(big)) {
-		r = -EINVAL;   /* Linux: a timeval needs its whole room */
-		goto out;
-	}
-	size = MIN(size, (size_t)len);
-	if (copy_to_user(uval, big, size) < 0 || copy_to_user(ulen, &(s32){ (s32)size }, sizeof(s32)) < 0)
-		r = -EFAULT;
-out:
-	file_put(f);
-	return r;
-}
-
 /* ---- send and receive ---- */
-
 
 /* The endpoint behind fd for a send or a receive: a socketpair's end
  * (1, *fp), a socket (0, *fp and *sfp), or -EBADF, -ENOTSOCK. */
 static int endpoint(u64 fd, struct file **fp, struct sockfile **sfp)
 {
 	struct file *f = sys_file(fd);
-	if (f && f->ops == &unix_fops) {
+	if (f && sys_unix_end(f)) {
 		*fp = f;
 		return 1;
 	}
 	if (f)
 		file_put(f);
-	return sock_fd(fd, fp, sfp);
+	return sys_sock_fd(fd, fp, sfp);
 }
 
 static long do_send(u64 fd, struct vec *v, int flags, u64 uaddr, u64 alen)
@@ -1112,7 +804,7 @@ static long do_send(u64 fd, struct vec *v, int flags, u64 uaddr, u64 alen)
 		return r;
 	struct sockaddr_in4 to, *top = NULL;
 	if (r == 1) {
-		r = unix_io(f, v, true, flags);
+		r = sys_unix_io(f, v, true, flags);
 	} else if (flags & LX_MSG_OOB) {
 		r = -EOPNOTSUPP;
 	} else {
@@ -1137,7 +829,7 @@ static long do_recv(u64 fd, struct vec *v, int flags, struct sockaddr_in4 *from,
 		return r;
 	*trunc = false;
 	if (r == 1) {
-		r = unix_io(f, v, false, flags);
+		r = sys_unix_io(f, v, false, flags);
 	} else {
 		*dgram = sf->type == LX_SOCK_DGRAM;
 		if (flags & LX_MSG_OOB)
@@ -1163,7 +855,7 @@ static long msg_get(u64 fd, u64 umsg, struct lx_msghdr *m, struct vec *v)
 	struct file *f = sys_file(fd);
 	if (!f)
 		return -EBADF;
-	long r = sockfile_of(f) || f->ops == &unix_fops ? e : -ENOTSOCK;
+	long r = sockfile_of(f) || sys_unix_end(f) ? e : -ENOTSOCK;
 	file_put(f);
 	return r;
 }
@@ -1211,11 +903,11 @@ long sys_sendmsg(const u64 a[6])
 	if (r < 0)
 		return r;
 	struct file *f = m.controllen ? sys_file(a[0]) : NULL;
-	if (f && f->ops == &unix_fops) {
+	if (f && sys_unix_end(f)) {
 		struct rights *rt;
-		r = rights_get(m.control, m.controllen, &rt);
+		r = sys_unix_rights_get(m.control, m.controllen, &rt);
 		if (r == 0)
-			r = rt ? unix_send_rights(f, &v, (int)a[2], rt)
+			r = rt ? sys_unix_send_rights(f, &v, (int)a[2], rt)
 			       : do_send(a[0], &v, (int)a[2], m.name, m.namelen);
 	} else {
 		/* Internet sockets carry no ancillary data here (Linux's
@@ -1240,8 +932,8 @@ long sys_recvmsg(const u64 a[6])
 	u64 ctl_used = 0;
 	struct file *f = sys_file(a[0]);
 	long r;
-	if (f && f->ops == &unix_fops)
-		r = unix_recvmsg(f, &v, (int)a[2], m.control, m.controllen, &ctl_used, &ctrunc);
+	if (f && sys_unix_end(f))
+		r = sys_unix_recvmsg(f, &v, (int)a[2], m.control, m.controllen, &ctl_used, &ctrunc);
 	else
 		r = do_recv(a[0], &v, (int)a[2], &from, &dgram, &trunc);
 	if (f)
@@ -1265,358 +957,3 @@ long sys_recvmsg(const u64 a[6])
 	return r;
 }
 
-/* ---- socketpair: AF_UNIX streams as two pipes joined crosswise ---- */
-
-/*
- * Descriptors in flight (SCM_RIGHTS). Each direction of a pair is a
- * struct unixdir: the bytes sent into it and taken out of it so far, and
- * the batches of files sent with sendmsg, each marked with the stream
- * offset of the first byte sent with it. A receive that takes that byte
- * takes the batch: recvmsg installs its files as new descriptors (a
- * control buffer too small: MSG_CTRUNC, the rest closed); read, recv and
- * recvfrom close them, as Linux does. A batch sent with no byte is not
- * sent (-EINVAL is not Linux's answer there: it sends nothing, counted as
- * a byte of 0 length; no program here does that).
- *
- * Locks: [S] send (a mutex) serialises the sends into a direction, so a
- * batch's offset is the place of its bytes; [R] recv the receives; [Q]
- * q (a spinlock) the batch list, which both touch. A file sent over its
- * own pair keeps the pair alive (no garbage collector for such cycles).
- */
-#define SCM_RIGHTS  1
-#define SCM_MAX_FD  253   /* Linux's most files in one message */
-
-struct rights {
-	struct rights *next;   /* [Q] */
-	u64 at;                /* the offset of its first byte in the stream */
-	int n;
-	struct file *f[];      /* references */
-};
-
-struct unixdir {
-	int refs;              /* [atomic] the two ends */
-	struct mutex send, recv;
-	spinlock_t q;
-	u64 sent;              /* [S] */
-	u64 taken;             /* [R] */
-	struct rights *head, *tail;   /* [Q] */
-};
-
-struct unixpair {
-	struct file *rd, *wr;   /* references */
-	struct unixdir *in, *out;   /* a reference each */
-};
-
-static void rights_free(struct rights *r)
-{
-	for (int i = 0; i < r->n; i++)
-		file_put(r->f[i]);
-	kfree(r);
-}
-
-static void unixdir_put(struct unixdir *d)
-{
-	if (__atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL))
-		return;
-	while (d->head) {
-		struct rights *r = d->head;
-		d->head = r->next;
-		rights_free(r);
-	}
-	kfree(d);
-}
-
-/* After a receive of n bytes ([R] held): the batches sent with them, in
- * order, unlinked from the queue. */
-static struct rights *rights_take(struct unixdir *d, u64 n)
-{
-	struct rights *got = NULL, **end = &got;
-	unsigned long fl = spin_lock_irqsave(&d->q);
-	while (d->head && d->head->at < d->taken + n) {
-		struct rights *r = d->head;
-		d->head = r->next;
-		if (!d->head)
-			d->tail = NULL;
-		r->next = NULL;
-		*end = r;
-		end = &r->next;
-	}
-	spin_unlock_irqrestore(&d->q, fl);
-	d->taken += n;
-	return got;
-}
-
-static void rights_drop(struct rights *r)
-{
-	while (r) {
-		struct rights *next = r->next;
-		rights_free(r);
-		r = next;
-	}
-}
-
-static void pipe_nonblock(struct file *pipe, bool nb)
-{
-	unsigned fl = __atomic_load_n(&pipe->flags, __ATOMIC_RELAXED);
-	__atomic_store_n(&pipe->flags, (fl & ~(unsigned)O_NONBLOCK) | (nb ? O_NONBLOCK : 0),
-			 __ATOMIC_RELAXED);
-}
-
-static long unix_read(struct file *f, struct uio *u, u64 *pos)
-{
-	struct unixpair *up = f->priv;
-	mutex_lock(&up->in->recv);
-	pipe_nonblock(up->rd, f->flags & O_NONBLOCK);
-	long r = vfs_read(up->rd, u, pos);
-	struct rights *got = r > 0 ? rights_take(up->in, (u64)r) : NULL;
-	mutex_unlock(&up->in->recv);
-	rights_drop(got);   /* a plain read closes the files that came with it */
-	return r;
-}
-
-static long unix_write(struct file *f, struct uio *u, u64 *pos)
-{
-	struct unixpair *up = f->priv;
-	mutex_lock(&up->out->send);
-	pipe_nonblock(up->wr, f->flags & O_NONBLOCK);
-	long r = vfs_write(up->wr, u, pos);
-	if (r > 0)
-		up->out->sent += (u64)r;
-	mutex_unlock(&up->out->send);
-	return r;
-}
-
-/* The files an SCM_RIGHTS control buffer names, with references, in a
- * new batch (*out; NULL: the buffer names none). -EINVAL for another
- * kind of message or too many files, -EBADF, -EFAULT, -ENOMEM. */
-static long rights_get(u64 uctl, u64 len, struct rights **out)
-{
-	*out = NULL;
-	if (len == 0)
-		return 0;
-	if (len < 16 || len > 16 + 4 * SCM_MAX_FD + 8)
-		return -EINVAL;
-	struct { u64 len; s32 level, type; s32 fds[SCM_MAX_FD + 2]; } c;
-	if (copy_from_user(&c, uctl, len) < 0)
-		return -EFAULT;
-	if (c.level != SOL_SOCKET || c.type != SCM_RIGHTS || c.len < 16 || c.len > len ||
-	    ((c.len - 16) & 3))
-		return -EINVAL;
-	int n = (int)((c.len - 16) / 4);
-	struct rights *r = kzalloc(sizeof(*r) + (size_t)n * sizeof(struct file *));
-	if (!r)
-		return -ENOMEM;
-	for (int i = 0; i < n; i++) {
-		r->f[i] = c.fds[i] >= 0 ? sys_file((u64)c.fds[i]) : NULL;
-		if (!r->f[i]) {
-			rights_free(r);
-			return -EBADF;
-		}
-		r->n = i + 1;
-	}
-	*out = r;
-	return 0;
-}
-
-/* sendmsg on a socketpair's end with files: the batch joins the queue at
- * the offset of the bytes, which then go as a write does. */
-static long unix_send_rights(struct file *f, const struct vec *v, int flags, struct rights *rt)
-{
-	struct unixpair *up = f->priv;
-	struct unixdir *d = up->out;
-	mutex_lock(&d->send);
-	rt->at = d->sent;
-	unsigned long fl = spin_lock_irqsave(&d->q);
-	if (d->tail)
-		d->tail->next = rt;
-	else
-		d->head = rt;
-	d->tail = rt;
-	spin_unlock_irqrestore(&d->q, fl);
-	pipe_nonblock(up->wr, (flags & LX_MSG_DONTWAIT) || (f->flags & O_NONBLOCK));
-	long r = v->total ? sys_file_rw_iovecs(up->wr, v->iov, v->n, v->total, true) : 0;
-	if (r > 0) {
-		d->sent += (u64)r;
-	} else {
-		/* nothing sent: no receiver can have taken it (it is the
-		 * tail and no byte lies past it) */
-		fl = spin_lock_irqsave(&d->q);
-		struct rights **pp = &d->head, *prev = NULL;
-		while (*pp != rt) {
-			prev = *pp;
-			pp = &(*pp)->next;
-		}
-		*pp = NULL;
-		d->tail = prev;
-		spin_unlock_irqrestore(&d->q, fl);
-		rights_free(rt);
-		if (r == 0)
-			r = -EINVAL;
-	}
-	mutex_unlock(&d->send);
-	if (r == -EPIPE && !(flags & LX_MSG_NOSIGNAL))
-		proc_raise_sigpipe();
-	return r;
-}
-
-/* recvmsg on a socketpair's end: the bytes, and the files sent with them
- * as new descriptors in an SCM_RIGHTS message of the control buffer
- * (*ctl_used bytes of it; *ctrunc when it could not hold them all). */
-static long unix_recvmsg(struct file *f, const struct vec *v, int flags, u64 uctl, u64 ctl_len,
-			 u64 *ctl_used, bool *ctrunc)
-{
-	struct unixpair *up = f->priv;
-	*ctl_used = 0;
-	*ctrunc = false;
-	mutex_lock(&up->in->recv);
-	pipe_nonblock(up->rd, (flags & LX_MSG_DONTWAIT) || (f->flags & O_NONBLOCK));
-	long r = sys_file_rw_iovecs(up->rd, v->iov, v->n, v->total, false);
-	struct rights *got = r > 0 ? rights_take(up->in, (u64)r) : NULL;
-	mutex_unlock(&up->in->recv);
-	struct { u64 len; s32 level, type; s32 fds[SCM_MAX_FD + 1]; } c = { 0, SOL_SOCKET,
-									     SCM_RIGHTS, { 0 } };
-	int n = 0;
-	u64 room = ctl_len >= 16 ? (ctl_len - 16) / 4 : 0;
-	struct fdtable *t = proc_current()->fds;
-	for (struct rights *b = got; b; b = b->next)
-		for (int i = 0; i < b->n; i++) {
-			int fd = (u64)n < room && n <= SCM_MAX_FD ?
-				 fd_install(t, 0, b->f[i], flags & LX_MSG_CMSG_CLOEXEC) : -1;
-			if (fd < 0) {
-				*ctrunc = true;
-				continue;
-			}
-			b->f[i] = NULL;   /* the descriptor holds its reference */
-			c.fds[n++] = fd;
-		}
-	while (got) {   /* what was not installed is closed */
-		struct rights *next = got->next;
-		for (int i = 0; i < got->n; i++)
-			if (got->f[i])
-				file_put(got->f[i]);
-		kfree(got);
-		got = next;
-	}
-	if (n) {
-		c.len = 16 + 4 * (u64)n;
-		*ctl_used = MIN(ALIGN_UP(c.len, 8), ctl_len);
-		if (copy_to_user(uctl, &c, c.len) < 0)
-			return -EFAULT;
-	}
-	return r;
-}
-
-static unsigned unix_poll(struct file *f)
-{
-	struct unixpair *up = f->priv;
-	unsigned r = up->rd->ops->poll(up->rd), w = up->wr->ops->poll(up->wr);
-	unsigned m = (r & (POLLIN | POLLRDNORM)) | (w & (POLLOUT | POLLWRNORM));
-	if (r & POLLHUP)   /* the other end closed */
-		m |= POLLIN | POLLRDNORM | POLLHUP | POLLRDHUP;
-	return m;
-}
-
-static int unix_waitqs(struct file *f, struct waitq **out)
-{
-	struct unixpair *up = f->priv;
-	int n = up->rd->ops->waitqs(up->rd, out);
-	return n + up->wr->ops->waitqs(up->wr, out + n);
-}
-
-static void unix_release(struct file *f)
-{
-	struct unixpair *up = f->priv;
-	if (!up)
-		return;
-	file_put(up->rd);
-	file_put(up->wr);
-	unixdir_put(up->in);
-	unixdir_put(up->out);
-	kfree(up);
-}
-
-static const struct file_ops unix_fops = {
-	.read = unix_read,
-	.write = unix_write,
-	.release = unix_release,
-	.poll = unix_poll,
-	.waitqs = unix_waitqs,
-	.stat_mode = S_IFSOCK | 0777,
-};
-
-long sys_socketpair(const u64 a[6])
-{
-	int domain = (int)a[0], type = (int)a[1] & SOCK_TYPE_MASK, proto = (int)a[2];
-	unsigned flags = (unsigned)a[1] & ~(unsigned)SOCK_TYPE_MASK;
-	if (flags & ~(unsigned)(SOCK_NONBLOCK | SOCK_CLOEXEC))
-		return -EINVAL;
-	if (domain == AF_INET)
-		return -EOPNOTSUPP;
-	if (domain != AF_UNIX)
-		return -EAFNOSUPPORT;
-	if (type != LX_SOCK_STREAM)
-		return type == LX_SOCK_DGRAM || type == LX_SOCK_SEQPACKET ? -EOPNOTSUPP : -ESOCKTNOSUPPORT;
-	if (proto != 0)
-		return -EPROTONOSUPPORT;
-	struct file *r1, *w1, *r2, *w2;
-	int r = pipe_create(0, &r1, &w1);
-	if (r < 0)
-		return r;
-	r = pipe_create(0, &r2, &w2);
-	if (r < 0) {
-		file_put(r1);
-		file_put(w1);
-		return r;
-	}
-	struct unixpair *p0 = kzalloc(sizeof(*p0)), *p1 = kzalloc(sizeof(*p1));
-	struct unixdir *d0 = kzalloc(sizeof(*d0)), *d1 = kzalloc(sizeof(*d1));
-	struct file *f0 = file_alloc(&unix_fops, O_RDWR | (flags & SOCK_NONBLOCK));
-	struct file *f1 = file_alloc(&unix_fops, O_RDWR | (flags & SOCK_NONBLOCK));
-	if (!p0 || !p1 || !d0 || !d1 || !f0 || !f1) {
-		kfree(p0);
-		kfree(p1);
-		kfree(d0);
-		kfree(d1);
-		if (f0)
-			file_put(f0);
-		if (f1)
-			file_put(f1);
-		file_put(r1);
-		file_put(w1);
-		file_put(r2);
-		file_put(w2);
-		return -ENOMEM;
-	}
-	struct unixdir *dirs[2] = { d0, d1 };   /* d0: into end 0 (r1), d1: into end 1 */
-	for (int i = 0; i < 2; i++) {
-		dirs[i]->refs = 2;
-		mutex_init(&dirs[i]->send, "unix.send");
-		mutex_init(&dirs[i]->recv, "unix.recv");
-		spin_init(&dirs[i]->q, "unix.q");
-	}
-	*p0 = (struct unixpair){ r1, w2, d0, d1 };
-	*p1 = (struct unixpair){ r2, w1, d1, d0 };
-	f0->priv = p0;
-	f1->priv = p1;
-	struct fdtable *t = proc_current()->fds;
-	bool cloexec = flags & SOCK_CLOEXEC;
-	int fds[2];
-	fds[0] = fd_install(t, 0, f0, cloexec);
-	if (fds[0] < 0) {
-		file_put(f0);
-		file_put(f1);
-		return fds[0];
-	}
-	fds[1] = fd_install(t, 0, f1, cloexec);
-	if (fds[1] < 0) {
-		fd_close(t, (u64)fds[0]);
-		file_put(f1);
-		return fds[1];
-	}
-	if (copy_to_user(a[3], fds, sizeof(fds)) < 0) {
-		fd_close(t, (u64)fds[0]);
-		fd_close(t, (u64)fds[1]);
-		return -EFAULT;
-	}
-	return 0;
-}

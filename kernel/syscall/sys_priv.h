@@ -174,9 +174,8 @@ long sys_prlimit64(const u64 a[6]);
 long sys_getrlimit(const u64 a[6]);
 long sys_setrlimit(const u64 a[6]);
 long sys_madvise(const u64 a[6]);
-/* sys_net.c */
+/* sys_net.c (and sys_sock_priv.h) */
 long sys_socket(const u64 a[6]);
-long sys_socketpair(const u64 a[6]);
 long sys_bind(const u64 a[6]);
 long sys_listen(const u64 a[6]);
 long sys_accept(const u64 a[6]);
@@ -185,12 +184,15 @@ long sys_connect(const u64 a[6]);
 long sys_getsockname(const u64 a[6]);
 long sys_getpeername(const u64 a[6]);
 long sys_shutdown(const u64 a[6]);
-long sys_setsockopt(const u64 a[6]);
-long sys_getsockopt(const u64 a[6]);
 long sys_sendto(const u64 a[6]);
 long sys_recvfrom(const u64 a[6]);
 long sys_sendmsg(const u64 a[6]);
 long sys_recvmsg(const u64 a[6]);
+/* sys_sockopt.c */
+long sys_setsockopt(const u64 a[6]);
+long sys_getsockopt(const u64 a[6]);
+/* sys_unix.c */
+long sys_socketpair(const u64 a[6]);
 /* sys_epoll.c */
 void epoll_init(void);
 long sys_epoll_create(const u64 a[6]);

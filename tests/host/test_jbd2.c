@@ -28,127 +28,9 @@
 #include <unistd.h>
 
 #include "fs/ext2/jbd2.h"
-#include "kernel/console/console.h"
-#include "tests/host/host.h"
+#include "tests/host/ext2_img.h"
 
-static char tmp[64], img[100];
-
-static void setup(void)
-{
-	host_slab_init();
-	log_level = 1;
-	snprintf(tmp, sizeof(tmp), "/tmp/caboose-jbd2-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp));
-	snprintf(img, sizeof(img), "%s/img", tmp);
-}
-
-static void teardown(void)
-{
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	if (system(cmd) != 0)
-		fprintf(stderr, "test_jbd2: could not remove %s\n", tmp);
-}
-
-TestSuite(jbd2, .init = setup, .fini = teardown, .timeout = 240);
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[2000];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	cr_assert_eq(system(cmd), 0, "failed: %s", cmd);
-}
-
-static unsigned sh_num(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static unsigned sh_num(const char *fmt, ...)
-{
-	char cmd[2000], line[200] = "";
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	cr_assert_not_null(fgets(line, sizeof(line), p), "no output: %s", cmd);
-	pclose(p);
-	return (unsigned)strtoul(line, NULL, 10);
-}
-
-/* ---- the disk: an image file, in memory ---- */
-
-struct disk {
-	u8 *mem;
-	u64 size;
-	long budget;       /* writes left before the "crash"; < 0: no crash */
-	u64 writes;
-};
-
-static int d_read(void *ctx, u64 off, void *buf, size_t len)
-{
-	struct disk *d = ctx;
-	cr_assert(off + len <= d->size, "read past the disk");
-	memcpy(buf, d->mem + off, len);
-	return 0;
-}
-
-static int d_write(void *ctx, u64 off, const void *buf, size_t len)
-{
-	struct disk *d = ctx;
-	cr_assert(off + len <= d->size, "write past the disk: %llu + %zu",
-		  (unsigned long long)off, len);
-	if (d->budget == 0)
-		return -EIO;   /* the power is off: nothing more reaches the disk */
-	if (d->budget > 0)
-		d->budget--;
-	d->writes++;
-	memcpy(d->mem + off, buf, len);
-	return 0;
-}
-
-static int d_flush(void *ctx)
-{
-	struct disk *d = ctx;
-	return d->budget == 0 ? -EIO : 0;
-}
-
-static void load(struct disk *d, const char *path)
-{
-	memset(d, 0, sizeof(*d));
-	d->budget = -1;
-	int fd = open(path, O_RDONLY);
-	cr_assert(fd >= 0, "%s", path);
-	struct stat st;
-	cr_assert(fstat(fd, &st) == 0);
-	d->size = (u64)st.st_size;
-	d->mem = malloc(d->size);
-	cr_assert_not_null(d->mem);
-	cr_assert_eq(pread(fd, d->mem, d->size, 0), (ssize_t)d->size);
-	close(fd);
-}
-
-static void save(const struct disk *d, const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	cr_assert(fd >= 0);
-	cr_assert_eq(pwrite(fd, d->mem, d->size, 0), (ssize_t)d->size);
-	close(fd);
-}
-
-static int fsck_n(const char *path)
-{
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "e2fsck -fn '%s' >'%s/fsck.log' 2>&1", path, tmp);
-	int r = system(cmd);
-	if (r != 0) {
-		snprintf(cmd, sizeof(cmd), "cat '%s/fsck.log' >&2", tmp);
-		(void)!system(cmd);
-	}
-	return r;
-}
+TestSuite(jbd2, .init = ext2t_setup, .fini = ext2t_teardown, .timeout = 240);
 
 /* ---- recovery ---- */
 
@@ -161,23 +43,24 @@ struct jimg {
  * with the journal's magic) and spare2, 4 logs b0 again without a commit. */
 static void journal_image(struct jimg *j, const char *mkfs_opts)
 {
-	sh("mkdir -p '%s/src' && head -c 20000 /dev/urandom > '%s/src/f' && "
-	   "mke2fs -q -F %s -d '%s/src' '%s' 8M >/dev/null 2>&1", tmp, tmp, mkfs_opts, tmp, img);
-	j->b0 = sh_num("debugfs -R 'bmap /f 0' '%s' 2>/dev/null", img);
-	j->b1 = sh_num("debugfs -R 'bmap /f 1' '%s' 2>/dev/null", img);
-	unsigned blocks = sh_num("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Block count: *//p'",
-				 img);
+	ext2t_sh("mkdir -p '%s' && head -c 20000 /dev/urandom > '%s/f'", ext2t_src, ext2t_src);
+	ext2t_mkfs(mkfs_opts, 8);
+	j->b0 = ext2t_sh_num("debugfs -R 'bmap /f 0' '%s' 2>/dev/null", ext2t_img);
+	j->b1 = ext2t_sh_num("debugfs -R 'bmap /f 1' '%s' 2>/dev/null", ext2t_img);
+	unsigned blocks = ext2t_sh_num("dumpe2fs -h '%s' 2>/dev/null | "
+				       "sed -n 's/^Block count: *//p'", ext2t_img);
 	j->spare = blocks - 20;
 	j->spare2 = blocks - 19;
-	j->jblock0 = sh_num("debugfs -R 'bmap <8> 0' '%s' 2>/dev/null", img);
+	j->jblock0 = ext2t_sh_num("debugfs -R 'bmap <8> 0' '%s' 2>/dev/null", ext2t_img);
 	cr_assert(j->b0 && j->b1 && j->jblock0);
-	sh("printf '\\300\\073\\071\\230escaped' > '%s/magic' && head -c 100000 /dev/urandom >> "
-	   "'%s/magic' && head -c 100000 /dev/urandom > '%s/d1' && head -c 100000 /dev/urandom > "
-	   "'%s/d4'", tmp, tmp, tmp, tmp);
-	sh("printf 'jo\\njw -b %u,%u %s/d1\\njw -r %u\\njw -b %u,%u %s/magic\\njw -b %u -c %s/d4\\n"
-	   "jc\\n' > '%s/cmds' && debugfs -w -f '%s/cmds' '%s' >/dev/null 2>&1", j->b0, j->b1, tmp,
-	   j->b1, j->spare, j->spare2, tmp, j->b0, tmp, tmp, tmp, img);
-	sh("dumpe2fs -h '%s' 2>/dev/null | grep -q needs_recovery", img);
+	ext2t_sh("printf '\\300\\073\\071\\230escaped' > '%s/magic' && head -c 100000 /dev/urandom >> "
+		 "'%s/magic' && head -c 100000 /dev/urandom > '%s/d1' && head -c 100000 /dev/urandom > "
+		 "'%s/d4'", ext2t_tmp, ext2t_tmp, ext2t_tmp, ext2t_tmp);
+	ext2t_sh("printf 'jo\\njw -b %u,%u %s/d1\\njw -r %u\\njw -b %u,%u %s/magic\\njw -b %u -c %s/d4\\n"
+		 "jc\\n' > '%s/cmds' && debugfs -w -f '%s/cmds' '%s' >/dev/null 2>&1", j->b0, j->b1,
+		 ext2t_tmp, j->b1, j->spare, j->spare2, ext2t_tmp, j->b0, ext2t_tmp, ext2t_tmp,
+		 ext2t_tmp, ext2t_img);
+	ext2t_sh("dumpe2fs -h '%s' 2>/dev/null | grep -q needs_recovery", ext2t_img);
 }
 
 static void block_of(const char *path, unsigned b, unsigned bs, u8 *out)
@@ -193,23 +76,24 @@ static void replay_matches_e2fsck(const char *opts)
 	struct jimg j;
 	journal_image(&j, opts);
 	char orig[120], theirs[120], ours[120];
-	snprintf(orig, sizeof(orig), "%s/orig", tmp);
-	snprintf(theirs, sizeof(theirs), "%s/theirs", tmp);
-	snprintf(ours, sizeof(ours), "%s/ours", tmp);
-	sh("cp '%s' '%s' && cp '%s' '%s' && e2fsck -fy '%s' >/dev/null 2>&1; true", img, orig,
-	   img, theirs, theirs);
-	struct disk d;
-	load(&d, img);
+	snprintf(orig, sizeof(orig), "%s/orig", ext2t_tmp);
+	snprintf(theirs, sizeof(theirs), "%s/theirs", ext2t_tmp);
+	snprintf(ours, sizeof(ours), "%s/ours", ext2t_tmp);
+	ext2t_sh("cp '%s' '%s' && cp '%s' '%s' && e2fsck -fy '%s' >/dev/null 2>&1; true", ext2t_img,
+		 orig, ext2t_img, theirs, theirs);
+	struct ext2t_disk d;
+	ext2t_open(&d, ext2t_img, EXT2T_MEM);
 	char msg[200];
 	u32 replayed = 99;
-	int r = ext2_replay(d_read, d_write, d_flush, &d, d.size, "test", msg, sizeof(msg),
+	int r = ext2_replay(ext2t_read, ext2t_write, ext2t_flush, &d, d.size, "test", msg, sizeof(msg),
 			    &replayed);
 	cr_assert_eq(r, 0, "replay: %s", msg);
 	cr_assert_eq(replayed, 3, "%u transactions replayed (the 4th has no commit)", replayed);
-	save(&d, ours);
+	ext2t_save(&d, ours);
 	free(d.mem);
-	cr_assert_eq(fsck_n(ours), 0, "e2fsck -fn after our replay");
-	unsigned bs = sh_num("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Block size: *//p'", img);
+	cr_assert_eq(ext2t_fsck(ours), 0, "e2fsck -fn after our replay");
+	unsigned bs = ext2t_sh_num("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Block size: *//p'",
+				   ext2t_img);
 	static u8 a[65536], b[65536], o[65536];
 	unsigned blocks[] = { j.b0, j.b1, j.spare, j.spare2 };
 	for (int i = 0; i < 4; i++) {
@@ -227,11 +111,11 @@ static void replay_matches_e2fsck(const char *opts)
 	block_of(orig, j.b0, bs, o);
 	cr_assert(memcmp(a, o, bs) != 0, "transaction 1 was not replayed");
 	/* and the file system reads: /f's bytes as e2fsck's replay has them */
-	sh("debugfs -R 'cat /f' '%s' > '%s/f.ours' 2>/dev/null && debugfs -R 'cat /f' '%s' > "
-	   "'%s/f.theirs' 2>/dev/null && cmp '%s/f.ours' '%s/f.theirs'", ours, tmp, theirs, tmp,
-	   tmp, tmp);
-	sh("dumpe2fs -h '%s' 2>/dev/null | grep -v -q needs_recovery && ! dumpe2fs -h '%s' "
-	   "2>/dev/null | grep -q needs_recovery", ours, ours);
+	ext2t_sh("debugfs -R 'cat /f' '%s' > '%s/f.ours' 2>/dev/null && debugfs -R 'cat /f' '%s' > "
+		 "'%s/f.theirs' 2>/dev/null && cmp '%s/f.ours' '%s/f.theirs'", ours, ext2t_tmp, theirs,
+		 ext2t_tmp, ext2t_tmp, ext2t_tmp);
+	ext2t_sh("dumpe2fs -h '%s' 2>/dev/null | grep -v -q needs_recovery && ! dumpe2fs -h '%s' "
+		 "2>/dev/null | grep -q needs_recovery", ours, ours);
 }
 
 Test(jbd2, replay_1k_blocks_matches_e2fsck)
@@ -246,14 +130,14 @@ Test(jbd2, replay_4k_blocks_matches_e2fsck)
 
 Test(jbd2, clean_image_needs_nothing)
 {
-	sh("mkdir -p '%s/src' && mke2fs -q -F -t ext3 -d '%s/src' '%s' 8M >/dev/null 2>&1", tmp,
-	   tmp, img);
-	struct disk d;
-	load(&d, img);
+	ext2t_mkdir("", 0755);
+	ext2t_mkfs("-t ext3", 8);
+	struct ext2t_disk d;
+	ext2t_open(&d, ext2t_img, EXT2T_MEM);
 	char msg[200];
 	u32 n = 5;
-	cr_assert_eq(ext2_replay(d_read, d_write, d_flush, &d, d.size, "t", msg, sizeof(msg), &n),
-		     0);
+	cr_assert_eq(ext2_replay(ext2t_read, ext2t_write, ext2t_flush, &d, d.size, "t", msg,
+				 sizeof(msg), &n), 0);
 	cr_assert_eq(n, 0);
 	cr_assert_eq(d.writes, 0, "a clean image was written");
 	free(d.mem);
@@ -261,13 +145,14 @@ Test(jbd2, clean_image_needs_nothing)
 
 /* Replay of a copy changed by poke: err expected (0: any), and an image
  * left as it was when it is refused. */
-static void refused(struct disk *d, int err, const char *words)
+static void refused(struct ext2t_disk *d, int err, const char *words)
 {
 	u8 *before = malloc(d->size);
 	memcpy(before, d->mem, d->size);
 	char msg[200] = "";
 	u32 n;
-	int r = ext2_replay(d_read, d_write, d_flush, d, d->size, "t", msg, sizeof(msg), &n);
+	int r = ext2_replay(ext2t_read, ext2t_write, ext2t_flush, d, d->size, "t", msg,
+				    sizeof(msg), &n);
 	cr_assert_eq(r, err, "replay gave %d (%s), not %d", r, msg, err);
 	cr_assert(strstr(msg, words), "message '%s' lacks '%s'", msg, words);
 	cr_assert(memcmp(before, d->mem, d->size) == 0, "a refused replay wrote to the disk");
@@ -278,12 +163,12 @@ Test(jbd2, malformed_journals_refused_untouched)
 {
 	struct jimg j;
 	journal_image(&j, "-t ext3 -b 1024");
-	struct disk d;
-	load(&d, img);
+	struct ext2t_disk d;
+	ext2t_open(&d, ext2t_img, EXT2T_MEM);
 	u8 *jsb = d.mem + (u64)j.jblock0 * 1024;
 	u32 first_log = be32(jsb + JSB_START);
-	u8 *desc = d.mem + (u64)sh_num("debugfs -R 'bmap <8> %u' '%s' 2>/dev/null", first_log,
-				       img) * 1024;
+	u8 *desc = d.mem + (u64)ext2t_sh_num("debugfs -R 'bmap <8> %u' '%s' 2>/dev/null", first_log,
+					     ext2t_img) * 1024;
 	cr_assert_eq(be32(desc + JH_TYPE), JBD2_T_DESCRIPTOR);
 	u8 save_tag[4], save_start[4];
 	/* a committed tag naming a block past the file system */
@@ -310,8 +195,8 @@ Test(jbd2, malformed_journals_refused_untouched)
 	refused(&d, -EUCLEAN, "block size");
 	put_be32(jsb + JSB_BLOCKSIZE, 1024);
 	/* a revoke block of a committed transaction with a bad count */
-	u8 *rv = d.mem + (u64)sh_num("debugfs -R 'bmap <8> %u' '%s' 2>/dev/null", first_log + 4,
-				     img) * 1024;
+	u8 *rv = d.mem + (u64)ext2t_sh_num("debugfs -R 'bmap <8> %u' '%s' 2>/dev/null", first_log + 4,
+					   ext2t_img) * 1024;
 	cr_assert_eq(be32(rv + JH_TYPE), JBD2_T_REVOKE, "the log's layout changed");
 	put_be32(rv + JR_COUNT, 5000);
 	refused(&d, -EUCLEAN, "revoke block");
@@ -319,8 +204,8 @@ Test(jbd2, malformed_journals_refused_untouched)
 	/* repaired: it replays */
 	char msg[200];
 	u32 n;
-	cr_assert_eq(ext2_replay(d_read, d_write, d_flush, &d, d.size, "t", msg, sizeof(msg), &n), 0,
-		     "%s", msg);
+	cr_assert_eq(ext2_replay(ext2t_read, ext2t_write, ext2t_flush, &d, d.size, "t", msg,
+				 sizeof(msg), &n), 0, "%s", msg);
 	cr_assert_eq(n, 3);
 	free(d.mem);
 }
@@ -331,14 +216,14 @@ Test(jbd2, random_journal_damage_never_crashes)
 {
 	struct jimg j;
 	journal_image(&j, "-t ext3 -b 1024");
-	struct disk orig;
-	load(&orig, img);
+	struct ext2t_disk orig;
+	ext2t_open(&orig, ext2t_img, EXT2T_MEM);
 	u64 jb[14];
 	for (unsigned i = 0; i < 14; i++)
-		jb[i] = sh_num("debugfs -R 'bmap <8> %u' '%s' 2>/dev/null", i, img);
+		jb[i] = ext2t_sh_num("debugfs -R 'bmap <8> %u' '%s' 2>/dev/null", i, ext2t_img);
 	unsigned seed = 14, ok = 0, refusals = 0;
 	for (int round = 0; round < 400; round++) {
-		struct disk d = orig;
+		struct ext2t_disk d = orig;
 		d.mem = malloc(d.size);
 		memcpy(d.mem, orig.mem, d.size);
 		int nchanges = 1 + round % 4;
@@ -352,7 +237,8 @@ Test(jbd2, random_journal_damage_never_crashes)
 		}
 		char msg[200] = "";
 		u32 n;
-		int r = ext2_replay(d_read, d_write, d_flush, &d, d.size, "t", msg, sizeof(msg), &n);
+		int r = ext2_replay(ext2t_read, ext2t_write, ext2t_flush, &d, d.size, "t", msg,
+					    sizeof(msg), &n);
 		if (r == 0)
 			ok++;
 		else
@@ -369,16 +255,17 @@ Test(jbd2, random_journal_damage_never_crashes)
 
 static s64 fixed_now(void) { return 1700000000; }
 
-static int wmount(struct ext2_fs *fs, struct disk *d)
+static int wmount(struct ext2_fs *fs, struct ext2t_disk *d)
 {
 	char msg[200];
 	u32 n;
-	int r = ext2_replay(d_read, d_write, d_flush, d, d->size, "t", msg, sizeof(msg), &n);
+	int r = ext2_replay(ext2t_read, ext2t_write, ext2t_flush, d, d->size, "t", msg,
+				    sizeof(msg), &n);
 	if (r == 0)
-		r = ext2_mount(fs, d_read, d, d->size, "t", msg, sizeof(msg));
+		r = ext2_mount(fs, ext2t_read, d, d->size, "t", msg, sizeof(msg));
 	cr_assert_eq(r, 0, "mount: %s", msg);
-	fs->flush = d_flush;
-	r = ext2_enable_write(fs, d_write, msg, sizeof(msg));
+	fs->flush = ext2t_flush;
+	r = ext2_enable_write(fs, ext2t_write, msg, sizeof(msg));
 	cr_assert_eq(r, 0, "enable write: %s", msg);
 	fs->now = fixed_now;
 	return 0;
@@ -427,7 +314,7 @@ static void step(struct ext2_fs *fs, int i, unsigned *synced)
 
 /* The workload with the disk's writes cut after budget of them (-1: all):
  * the number of files synced before the cut. */
-static unsigned workload(struct disk *d, long budget)
+static unsigned workload(struct ext2t_disk *d, long budget)
 {
 	struct ext2_fs fs;
 	wmount(&fs, d);
@@ -442,11 +329,11 @@ static unsigned workload(struct disk *d, long budget)
 
 static void check_files(const char *path, unsigned synced)
 {
-	struct disk d;
-	load(&d, path);
+	struct ext2t_disk d;
+	ext2t_open(&d, path, EXT2T_MEM);
 	struct ext2_fs fs;
 	char msg[200];
-	cr_assert_eq(ext2_mount(&fs, d_read, &d, d.size, "t", msg, sizeof(msg)), 0, "%s", msg);
+	cr_assert_eq(ext2_mount(&fs, ext2t_read, &d, d.size, "t", msg, sizeof(msg)), 0, "%s", msg);
 	struct ext2_inode root, in;
 	cr_assert_eq(ext2_iget(&fs, EXT2_ROOT_INO, &root), 0);
 	static u8 buf[300000];
@@ -468,25 +355,25 @@ static void check_files(const char *path, unsigned synced)
 
 static void crashes(const char *opts)
 {
-	sh("mkdir -p '%s/src' && mke2fs -q -F %s -d '%s/src' '%s' 16M >/dev/null 2>&1", tmp, opts,
-	   tmp, img);
-	struct disk clean;
-	load(&clean, img);
+	ext2t_mkdir("", 0755);
+	ext2t_mkfs(opts, 16);
+	struct ext2t_disk clean;
+	ext2t_open(&clean, ext2t_img, EXT2T_MEM);
 	/* the whole workload: clean, every file there */
-	struct disk d = clean;
+	struct ext2t_disk d = clean;
 	d.mem = malloc(d.size);
 	memcpy(d.mem, clean.mem, d.size);
 	unsigned all = workload(&d, -1);
 	cr_assert_eq(all, 11);
 	u64 total = d.writes;
 	char path[120], theirs[120];
-	snprintf(path, sizeof(path), "%s/run", tmp);
-	snprintf(theirs, sizeof(theirs), "%s/theirs", tmp);
-	save(&d, path);
+	snprintf(path, sizeof(path), "%s/run", ext2t_tmp);
+	snprintf(theirs, sizeof(theirs), "%s/theirs", ext2t_tmp);
+	ext2t_save(&d, path);
 	free(d.mem);
-	cr_assert_eq(fsck_n(path), 0, "the finished workload's image");
-	sh("dumpe2fs -h '%s' 2>/dev/null | grep -q -v needs_recovery && ! dumpe2fs -h '%s' "
-	   "2>/dev/null | grep -q needs_recovery", path, path);
+	cr_assert_eq(ext2t_fsck(path), 0, "the finished workload's image");
+	ext2t_sh("dumpe2fs -h '%s' 2>/dev/null | grep -q -v needs_recovery && ! dumpe2fs -h '%s' "
+		 "2>/dev/null | grep -q needs_recovery", path, path);
 	check_files(path, 12);
 	/* crashes at 24 points spread over every write */
 	for (int c = 1; c <= 24; c++) {
@@ -495,20 +382,20 @@ static void crashes(const char *opts)
 		d.mem = malloc(d.size);
 		memcpy(d.mem, clean.mem, d.size);
 		unsigned synced = workload(&d, k);
-		save(&d, path);
-		sh("cp '%s' '%s' && e2fsck -fy '%s' >/dev/null 2>&1; true", path, theirs, theirs);
-		cr_assert_eq(fsck_n(theirs), 0, "crash at write %ld of %llu: e2fsck -fy then -fn",
+		ext2t_save(&d, path);
+		ext2t_sh("cp '%s' '%s' && e2fsck -fy '%s' >/dev/null 2>&1; true", path, theirs, theirs);
+		cr_assert_eq(ext2t_fsck(theirs), 0, "crash at write %ld of %llu: e2fsck -fy then -fn",
 			     k, (unsigned long long)total);
 		check_files(theirs, synced);
 		/* our own replay */
-		struct disk o;
-		load(&o, path);
+		struct ext2t_disk o;
+		ext2t_open(&o, path, EXT2T_MEM);
 		struct ext2_fs fs;
 		wmount(&fs, &o);
 		ext2_unmount(&fs);
-		save(&o, path);
+		ext2t_save(&o, path);
 		free(o.mem);
-		cr_assert_eq(fsck_n(path), 0, "crash at write %ld of %llu: our replay then e2fsck -fn",
+		cr_assert_eq(ext2t_fsck(path), 0, "crash at write %ld of %llu: our replay then e2fsck -fn",
 			     k, (unsigned long long)total);
 		check_files(path, synced);
 		free(d.mem);

@@ -30,21 +30,26 @@ def accel(smp):
     return "tcg,thread=multi" if smp > 1 else "tcg"
 
 
-def base_argv(smp, mem="512M"):
+def base_argv(smp, mem="512M", icount=False):
     """The machine every test and benchmark runs, Caboose or the Linux guest:
     TCG, SMP CPUs, MEM, no display, a triple fault exits instead of
-    rebooting."""
+    rebooting. icount: -icount shift=0 (the guest's TSC counts its
+    instructions), on single-threaded TCG whatever SMP is."""
+    if icount:
+        return [QEMU, "-accel", "tcg", "-icount", "shift=0", "-smp", str(smp), "-m", mem,
+                "-display", "none", "-no-reboot"]
     return [QEMU, "-accel", accel(smp), "-smp", str(smp), "-m", mem,
             "-display", "none", "-no-reboot"]
 
 
 def qemu_argv(logdir, name, smp, cmdline, kernel=None, repl=None, monitor=None,
-              mem="512M", extra=()):
+              mem="512M", extra=(), icount=False):
     """QEMU's command line for Caboose: COM1 to LOGDIR/NAME.console.log, COM2
     on the unix socket `repl` (none: no second serial port), the monitor on
     the unix socket `monitor` if given, QEMU's log to NAME.qemu.log, exit
-    codes through isa-debug-exit; `extra` (NICs, disks, an initrd) last."""
-    argv = base_argv(smp, mem) + ["-kernel", kernel or KERNEL, "-append", cmdline, "-serial", "file:" + os.path.join(logdir, name + ".console.log")]
+    codes through isa-debug-exit; `extra` (NICs, disks, an initrd) last;
+    icount as for base_argv."""
+    argv = base_argv(smp, mem, icount) + ["-kernel", kernel or KERNEL, "-append", cmdline, "-serial", "file:" + os.path.join(logdir, name + ".console.log")]
     if repl:
         argv += ["-chardev", "socket,id=repl,path=%s,server=on,wait=off" % repl,
                  "-serial", "chardev:repl"]
