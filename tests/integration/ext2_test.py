@@ -47,6 +47,9 @@ does), and boots Caboose with the image as a virtio disk:
   refuse an image with an incompatible feature (extents, as ext4 has) and
          one that needs journal recovery on a read-only disk are not
          mounted, with a log line naming the reason, and the system boots
+  linux  the Linux guest as the oracle (tests/integration/ext2_linux.py):
+         Linux lists what Caboose wrote as Caboose does (sha256 of every
+         file), Caboose lists what Linux wrote as Linux does, e2fsck -fn clean
   (the read checks above run on a read-only drive, so EROFS is expected)
 
 Usage: tests/integration/ext2_test.py [--initrd build/user/initrd.cpio]
@@ -680,6 +683,13 @@ def run_all(logdir, initrd=INITRD):
             run_refused(logdir, check, os.path.join(src, "tree", "deep"))
         except Exception as e:
             check("run_refused harness", False, "%s: %s" % (type(e).__name__, e))
+        t0 = time.time()
+        try:
+            import ext2_linux
+            ext2_linux.run(logdir, check, initrd)
+        except Exception as e:
+            check("ext2_linux harness", False, "%s: %s" % (type(e).__name__, e))
+        sys.stderr.write("ext2: ext2_linux took %.0f s\n" % (time.time() - t0))
     except Exception as e:
         check("ext2 harness", False, "%s: %s" % (type(e).__name__, e))
     finally:
