@@ -809,6 +809,8 @@ int ext2_link(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size
 		return r;
 	if (EXT2_S_ISDIR(in->mode))
 		return -EPERM;
+	if (in->links == 0)
+		return -ENOENT;   /* unlinked, on the orphan list (as Linux: no way back) */
 	if (in->links >= EXT2_LINKS_MAX)
 		return -EMLINK;
 	r = ext2_dir_add(fs, dir, name, len, in->ino, in->mode);

@@ -567,6 +567,8 @@ Test(jbd2, unlinked_open_files_are_freed_at_the_next_mount)
 		cr_assert_eq(ext2_op_end(&fs), 0);
 	}
 	cr_assert_eq(fs.norphans, 3);
+	cr_assert_eq(ext2_iget(&fs, EXT2_ROOT_INO, &root), 0);
+	cr_assert_eq(ext2_link(&fs, &root, "back", 4, &in[0]), -ENOENT, "an orphan linked again");
 	cr_assert_eq(ext2_evict(&fs, &in[1]), 0, "b closed: freed, off the list's middle");
 	cr_assert_eq(fs.norphans, 2);
 	cr_assert_eq(ext2_sync(&fs), 0);

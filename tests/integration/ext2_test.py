@@ -40,7 +40,7 @@ does), and boots Caboose with the image as a virtio disk:
   orphan a file opened, written, unlinked and synced by busybox, still open
          when QEMU is killed: on the orphan list (e2fsck -fn flags it);
          Caboose's next mount frees it (e2fsck -fn clean, the free counts
-         as e2fsck -fy's)
+         as e2fsck -fy's), and so does the Linux guest's mount of a copy
   replay a journal left needing recovery by debugfs (jw: 3 committed
          transactions with a revoke, one uncommitted) is replayed by Caboose
          at mount: the blocks equal e2fsck -fy's replay, e2fsck -fn clean
@@ -526,6 +526,8 @@ def run_orphan(logdir, check, initrd):
     os.makedirs(wsrc)
     with open(os.path.join(wsrc, "orphan.sh"), "w") as f:
         f.write(ORPHAN_SCRIPT)
+    with open(os.path.join(wsrc, "linux.sh"), "w") as f:
+        f.write("#!/bin/busybox sh\nbusybox ls /mnt/vda\n")   # the Linux guest's: mount only
     name = "ext3-orphan"
     img = os.path.join(logdir, name + ".img")
     mkfs(wsrc, img, ("-t", "ext3"), "32M")
@@ -564,6 +566,20 @@ def run_orphan(logdir, check, initrd):
     shutil.copy(img, theirs)
     subprocess.run(["e2fsck", "-fy", theirs], stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
+    # Linux as the oracle of the list's format: its mount frees the orphan
+    import ext2_linux
+    files, why = ext2_linux.linux_guest()
+    lximg = img + ".linux"
+    shutil.copy(img, lximg)
+    lxtext = why
+    if files:
+        status, lxtext = ext2_linux.linux_boot(logdir, name + "-linux", files, lximg)
+    code, out = fsck(lximg)
+    check("ext3 orphan: Linux's mount frees the orphan Caboose listed, e2fsck -fn clean",
+          files is not None and "linux-guest: disk unmounted" in lxtext and code == 0 and
+          sb_field(lximg, "First orphan inode") is None and
+          sb_field(lximg, "Free blocks") == sb_field(theirs, "Free blocks"),
+          "e2fsck %d: %s; %s" % (code, out[-400:], lxtext[-600:]))
     status, ctext = busybox_boot(logdir, name + "-mount", initrd, img, "-c,true")
     code, out = fsck(img)
     check("ext3 orphan: Caboose's next mount frees it, e2fsck -fn clean",
