@@ -145,6 +145,7 @@ EXT2_PORTABLE := \
 	fs/ext2/ext2.c \
 	fs/ext2/ext2_dir.c \
 	fs/ext2/ext2_write.c \
+	fs/ext2/ext2_orphan.c \
 	fs/ext2/jbd2_recover.c \
 	fs/ext2/jbd2_commit.c
 FS_PORTABLE := \

@@ -63,9 +63,13 @@ Tiers, in order (select with --tiers, default all):
             host's, EROFS on a read-only drive), e2fsck -fn clean afterwards;
             ext2 and ext3 written by busybox (ext3 through its JBD2 journal);
             QEMU killed mid-workload on ext3 (e2fsck replay and Caboose's own,
-            fsync'd files intact); a debugfs-made journal replayed as e2fsck
-            does; images with extents, or needing recovery on a read-only
-            drive, refused (about 3 minutes)
+            fsync'd files intact); an open file unlinked and synced, QEMU
+            killed: on the orphan list, freed by Caboose's next mount; a
+            debugfs-made journal replayed as e2fsck does; images with
+            extents, or needing recovery on a read-only drive, refused; the
+            Linux guest (bench/linux-guest, built on first use) as the
+            oracle: each lists with sha256 what the other wrote on one ext3
+            image (tests/integration/ext2_linux.py) (about 5 minutes)
   nic       virtio-net with two queue pairs on a tap in a network namespace the
             test creates (tests/integration/nic_test.py; needs root): echo of
             frames checked byte for byte, per-queue and copy counters

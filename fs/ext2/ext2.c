@@ -333,6 +333,9 @@ int ext2_mount_any(struct ext2_fs *fs, ext2_read_fn read, void *ctx, u64 dev_byt
 void ext2_unmount(struct ext2_fs *fs)
 {
 	jbd2_free(fs);
+	kfree(fs->orphans);
+	fs->orphans = NULL;
+	fs->norphans = fs->orphans_cap = 0;
 	kfree(fs->bitmap_home);
 	fs->bitmap_home = NULL;
 	kfree(fs->inode_table);
@@ -384,7 +387,8 @@ static u32 inode_rdev(const struct ext2_inode *in)
 	return in->block[1];                    /* already Linux's encoding */
 }
 
-int ext2_iget(struct ext2_fs *fs, u32 ino, struct ext2_inode *out)
+/* unlinked: an inode of the orphan list may have no links left */
+static int iget(struct ext2_fs *fs, u32 ino, struct ext2_inode *out, bool unlinked)
 {
 	if (ino < 1 || ino > fs->inodes_count)
 		return ext2_complain(fs, -EUCLEAN, "inode %u out of range (1 to %u)", ino,
@@ -400,7 +404,7 @@ int ext2_iget(struct ext2_fs *fs, u32 ino, struct ext2_inode *out)
 	out->ino = ino;
 	out->mode = le16(raw + IN_MODE);
 	out->links = le16(raw + IN_LINKS);
-	if (out->mode == 0 || out->links == 0)
+	if (out->mode == 0 || (out->links == 0 && !unlinked))
 		return ext2_complain(fs, -EUCLEAN, "inode %u is not in use (mode %#o, %u links)", ino,
 				     out->mode, out->links);
 	if (!valid_type(out->mode))
@@ -441,7 +445,12 @@ int ext2_iget(struct ext2_fs *fs, u32 ino, struct ext2_inode *out)
 			    &out->ctime_ns)) < 0)
 		return r;
 	u32 bs = fs->block_size;
-	switch (out->mode & EXT2_S_IFMT) {
+	/* an orphan without links is only freed: Linux's rmdir leaves a
+	 * directory's size 0 there, so only a file's size is checked */
+	u32 type = out->mode & EXT2_S_IFMT;
+	if (!out->links && type != EXT2_S_IFREG)
+		type = 0;
+	switch (type) {
 	case EXT2_S_IFREG:
 		if (out->size > fs->max_file_size)
 			return ext2_complain(fs, -EUCLEAN, "inode %u: size %llu past the largest "
@@ -465,6 +474,16 @@ int ext2_iget(struct ext2_fs *fs, u32 ino, struct ext2_inode *out)
 		break;
 	}
 	return 0;
+}
+
+int ext2_iget(struct ext2_fs *fs, u32 ino, struct ext2_inode *out)
+{
+	return iget(fs, ino, out, false);
+}
+
+int ext2_iget_orphan(struct ext2_fs *fs, u32 ino, struct ext2_inode *out)
+{
+	return iget(fs, ino, out, true);
 }
 
 /* ---- the block tree ---- */

@@ -86,6 +86,12 @@ struct ext2_fs {
 	int (*flush)(void *ctx);
 	struct jbd2 *journal;
 	bool recovering;          /* ext2_replay's own mount of an image needing recovery */
+	/* ext3's orphan list (fs/ext2/ext2_orphan.c): inodes whose last link
+	 * went while they were open, oldest first (the superblock's
+	 * s_last_orphan names the newest, each inode's i_dtime the one before) */
+	u32 *orphans;
+	u32 norphans, orphans_cap;
+	u32 orphans_freed, orphans_truncated;   /* by the cleanup at mount */
 	/* counters */
 	u64 corrupt;              /* -EUCLEAN returned */
 	u64 io_errors;            /* -EIO from the disk */
@@ -174,7 +180,11 @@ int ext2_replay(ext2_read_fn read, ext2_write_fn write, int (*flush)(void *ctx),
 /* ---- writing (fs/ext2/ext2_write.c) ----
  * ext2 images are written through at once; ext3 images (has_journal)
  * through their journal in ordered-data mode (fs/ext2/jbd2.h: metadata in
- * transactions, file data first); ext2_enable_write refuses an image with
+ * transactions, file data first); ext2_enable_write processes an ext3 image's orphan list (left by a crash
+ * of Caboose or Linux: inodes without links are freed, inodes with links
+ * cut to their size) and commits that before it returns; a corrupt list
+ * (an inode out of range or free, a loop) leaves the image read-only
+ * (-EROFS, msg: run e2fsck). It refuses an image with
  * a journal feature it does not support, with checksummed metadata
  * (uninit_bg, metadata_csum) or other ro_compat features it does not keep
  * right (-EROFS), naming the reason in msg. Without a journal, every
@@ -207,10 +217,14 @@ int ext2_link(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size
 	      struct ext2_inode *in);
 /* Remove name (inode child, looked up by the caller) from dir: a file
  * loses a link, an empty directory all of them (-ENOTEMPTY otherwise).
- * The inode's blocks stay until ext2_evict (an open file keeps them). */
+ * The inode's blocks stay until ext2_evict (an open file keeps them); on
+ * ext3 an inode left without links goes on the orphan list in the same
+ * transaction, so a crash before ext2_evict leaves it for the cleanup at
+ * the next mount (ext2_enable_write) or e2fsck to free. */
 int ext2_unlink(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len,
 		struct ext2_inode *child);
-/* Free the blocks and the inode of an inode without links. */
+/* Free the blocks and the inode of an inode without links (ext3: and take
+ * it off the orphan list, in the same transaction). */
 int ext2_evict(struct ext2_fs *fs, struct ext2_inode *in);
 /* Move oname of odir (inode src) to nname of ndir, replacing dst (the
  * inode nname names, or NULL; a directory must be empty). The caller

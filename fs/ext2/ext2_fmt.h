@@ -59,6 +59,7 @@ static inline u32 le32(const void *p)
 #define SB_UUID          0x68   /* 16 bytes */
 #define SB_VOLUME_NAME   0x78   /* 16 bytes, NUL padded */
 #define SB_JOURNAL_INUM  0xE0   /* u32 */
+#define SB_LAST_ORPHAN   0xE8   /* u32 the orphan list's head (inodes linked through i_dtime) */
 #define SB_DESC_SIZE     0xFE   /* u16 (64bit only) */
 
 #define EXT2_MAGIC 0xEF53

@@ -46,6 +46,25 @@ void jbd2_data_written(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 void jbd2_forget(struct ext2_fs *fs, u32 b);
 int jbd2_load(struct ext2_fs *fs, char *msg, size_t msgsize);
 int jbd2_start(struct ext2_fs *fs, char *msg, size_t msgsize);
+/* ext2_iget of an inode that may have no links (on the orphan list) */
+int ext2_iget_orphan(struct ext2_fs *fs, u32 ino, struct ext2_inode *out);
+/* Where inode ino is on the disk. */
+u64 ext2_inode_off(const struct ext2_fs *fs, u32 ino);
+/* Free the file blocks of in from file block keep on (in's map and count
+ * change in *in only). */
+int ext2_free_blocks_from(struct ext2_fs *fs, struct ext2_inode *in, u64 keep);
+/* The orphan list (ext2_orphan.c; ext3 only, no-ops without a journal).
+ * ext2_orphan_room before a call that may add one (no change on -ENOMEM);
+ * ext2_orphan_add puts ino at the head (the superblock); the inode's own
+ * i_dtime is written by ext2_iput_disk, which asks ext2_orphan_next for
+ * it; ext2_orphan_del takes ino off (its neighbour's i_dtime or the
+ * superblock), nothing if it is not on the list. */
+int ext2_orphan_room(struct ext2_fs *fs);
+int ext2_orphan_add(struct ext2_fs *fs, u32 ino);
+bool ext2_orphan_next(const struct ext2_fs *fs, u32 ino, u32 *next);
+int ext2_orphan_del(struct ext2_fs *fs, u32 ino);
+/* At mount (ext2_enable_write): process the list on the disk, commit. */
+int ext2_orphan_cleanup(struct ext2_fs *fs, char *msg, size_t msgsize);
 /* Directory entries (ext2_dir.c) */
 int ext2_dir_add(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size_t len,
 		 u32 ino, u32 mode);

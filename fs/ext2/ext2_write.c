@@ -128,6 +128,8 @@ int ext2_enable_write(struct ext2_fs *fs, ext2_write_fn write, char *msg, size_t
 	fs->write = write;
 	if (fs->compat & EXT2_COMPAT_HAS_JOURNAL)
 		r = enable_journal(fs, msg, msgsize);
+	if (r == 0 && fs->journal)
+		r = ext2_orphan_cleanup(fs, msg, msgsize);
 	if (r < 0) {
 		jbd2_free(fs);
 		fs->write = NULL;
@@ -311,7 +313,7 @@ static int ifree(struct ext2_fs *fs, u32 ino, bool dir)
 
 /* ---- inodes ---- */
 
-static u64 inode_off(const struct ext2_fs *fs, u32 ino)
+u64 ext2_inode_off(const struct ext2_fs *fs, u32 ino)
 {
 	u32 g = (ino - 1) / fs->inodes_per_group, idx = (ino - 1) % fs->inodes_per_group;
 	return (u64)fs->inode_table[g] * fs->block_size + (u64)idx * fs->inode_size;
@@ -330,7 +332,7 @@ int ext2_iput_disk(struct ext2_fs *fs, const struct ext2_inode *in)
 		return ext2_complain(fs, -EUCLEAN, "writing inode %u out of range", in->ino);
 	u8 raw[256];
 	u32 n = MIN(fs->inode_size, (u32)sizeof(raw));
-	u64 off = inode_off(fs, in->ino);
+	u64 off = ext2_inode_off(fs, in->ino);
 	int r = ext2_dev_read(fs, off, raw, n);
 	if (r < 0)
 		return r;
@@ -358,12 +360,15 @@ int ext2_iput_disk(struct ext2_fs *fs, const struct ext2_inode *in)
 	put_time(raw, IN_MTIME, IN_MTIME_EXTRA, end, in->mtime, in->mtime_ns);
 	put_time(raw, IN_CTIME, IN_CTIME_EXTRA, end, in->ctime, in->ctime_ns);
 	/* the deletion time; ext3's orphan list keeps inode numbers in this
-	 * field, so e2fsck reads a value below s_inodes_count as a list link:
-	 * a clock near 1970 (Caboose's realtime counts from boot) is moved
-	 * past it */
+	 * field (an orphan's is the next one's), so e2fsck reads a value
+	 * below s_inodes_count as a list link: a clock near 1970 (Caboose's
+	 * realtime counts from boot) is moved past it */
 	u32 dtime = (u32)ext2_now(fs);
 	if (dtime <= fs->inodes_count)
 		dtime = fs->inodes_count + 1;
+	u32 next;
+	if (!in->links && ext2_orphan_next(fs, in->ino, &next))
+		dtime = next;
 	put32(raw + IN_DTIME, in->links ? 0 : dtime);
 	return ext2_dev_write(fs, off, raw, n);
 }
@@ -512,7 +517,7 @@ static int free_tree(struct ext2_fs *fs, struct ext2_inode *in, u32 *ptr, int de
 	return 0;
 }
 
-static int free_blocks_from(struct ext2_fs *fs, struct ext2_inode *in, u64 keep)
+int ext2_free_blocks_from(struct ext2_fs *fs, struct ext2_inode *in, u64 keep)
 {
 	u64 p = fs->ptrs_per_block;
 	int r = 0;
@@ -601,7 +606,7 @@ int ext2_truncate(struct ext2_fs *fs, struct ext2_inode *in, u64 size)
 	u32 bs = fs->block_size;
 	if (size < in->size) {
 		u64 keep = (size + bs - 1) / bs;
-		r = free_blocks_from(fs, in, keep);
+		r = ext2_free_blocks_from(fs, in, keep);
 		if (r == 0 && size % bs) {
 			/* the rest of the last block reads as zeros when the file grows */
 			u32 pb;
@@ -668,9 +673,9 @@ int ext2_evict(struct ext2_fs *fs, struct ext2_inode *in)
 		return -EROFS;
 	if (in->links)
 		return -EBUSY;
-	int r = 0;
-	if (has_tree(fs, in))
-		r = free_blocks_from(fs, in, 0);
+	int r = ext2_orphan_del(fs, in->ino);
+	if (r == 0 && has_tree(fs, in))
+		r = ext2_free_blocks_from(fs, in, 0);
 	if (r == 0 && in->file_acl) {
 		/* the extended-attribute block: one reference less */
 		u8 v[4];
@@ -727,7 +732,7 @@ int ext2_create(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, si
 	out->mode = mode;
 	out->links = isdir ? 2 : 1;
 	out->atime = out->mtime = out->ctime = ext2_now(fs);
-	if ((r = ext2_dev_write(fs, inode_off(fs, ino), raw, n)) < 0) {
+	if ((r = ext2_dev_write(fs, ext2_inode_off(fs, ino), raw, n)) < 0) {
 		ifree(fs, ino, isdir);
 		return r;
 	}
@@ -804,6 +809,8 @@ int ext2_link(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, size
 		return r;
 	if (EXT2_S_ISDIR(in->mode))
 		return -EPERM;
+	if (in->links == 0)
+		return -ENOENT;   /* unlinked, on the orphan list (as Linux: no way back) */
 	if (in->links >= EXT2_LINKS_MAX)
 		return -EMLINK;
 	r = ext2_dir_add(fs, dir, name, len, in->ino, in->mode);
@@ -831,8 +838,9 @@ int ext2_unlink(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, si
 	bool isdir = EXT2_S_ISDIR(child->mode);
 	if (isdir && (r = ext2_dir_is_empty(fs, child)) <= 0)
 		return r < 0 ? r : -ENOTEMPTY;
-	if ((r = ext2_dir_remove(fs, dir, name, len)) < 0)
+	if ((r = ext2_orphan_room(fs)) < 0 || (r = ext2_dir_remove(fs, dir, name, len)) < 0)
 		return r;
+	u32 had = child->links;
 	if (isdir) {
 		child->links = 0;
 		if (dir->links > 1)
@@ -840,6 +848,8 @@ int ext2_unlink(struct ext2_fs *fs, struct ext2_inode *dir, const char *name, si
 	} else if (child->links) {
 		child->links--;
 	}
+	if (had && !child->links && (r = ext2_orphan_add(fs, child->ino)) < 0)
+		return r;
 	touch(fs, child, false);
 	dir->flags &= ~(u32)EXT2_FL_INDEX;
 	touch(fs, dir, true);
@@ -863,8 +873,10 @@ int ext2_rename(struct ext2_fs *fs, struct ext2_inode *odir, const char *oname, 
 	if (dst) {
 		if (EXT2_S_ISDIR(dst->mode) && (r = ext2_dir_is_empty(fs, dst)) <= 0)
 			return r < 0 ? r : -ENOTEMPTY;
-		if ((r = ext2_dir_set(fs, ndir, nname, nlen, src->ino, src->mode)) < 0)
+		if ((r = ext2_orphan_room(fs)) < 0 ||
+		    (r = ext2_dir_set(fs, ndir, nname, nlen, src->ino, src->mode)) < 0)
 			return r;
+		u32 had = dst->links;
 		if (EXT2_S_ISDIR(dst->mode)) {
 			dst->links = 0;
 			if (ndir->links > 1)
@@ -872,6 +884,8 @@ int ext2_rename(struct ext2_fs *fs, struct ext2_inode *odir, const char *oname, 
 		} else if (dst->links) {
 			dst->links--;
 		}
+		if (had && !dst->links && (r = ext2_orphan_add(fs, dst->ino)) < 0)
+			return r;
 		touch(fs, dst, false);
 		if ((r = ext2_iput_disk(fs, dst)) < 0)
 			return r;

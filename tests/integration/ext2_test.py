@@ -37,12 +37,19 @@ does), and boots Caboose with the image as a virtio disk:
          and removed): e2fsck -fy replays and -fn is clean, every file whose
          fsync returned is intact; Caboose's own replay of the crashed image
          (a boot that runs `true`) is e2fsck -fn clean
+  orphan a file opened, written, unlinked and synced by busybox, still open
+         when QEMU is killed: on the orphan list (e2fsck -fn flags it);
+         Caboose's next mount frees it (e2fsck -fn clean, the free counts
+         as e2fsck -fy's), and so does the Linux guest's mount of a copy
   replay a journal left needing recovery by debugfs (jw: 3 committed
          transactions with a revoke, one uncommitted) is replayed by Caboose
          at mount: the blocks equal e2fsck -fy's replay, e2fsck -fn clean
   refuse an image with an incompatible feature (extents, as ext4 has) and
          one that needs journal recovery on a read-only disk are not
          mounted, with a log line naming the reason, and the system boots
+  linux  the Linux guest as the oracle (tests/integration/ext2_linux.py):
+         Linux lists what Caboose wrote as Caboose does (sha256 of every
+         file), Caboose lists what Linux wrote as Linux does, e2fsck -fn clean
   (the read checks above run on a read-only drive, so EROFS is expected)
 
 Usage: tests/integration/ext2_test.py [--initrd build/user/initrd.cpio]
@@ -486,6 +493,110 @@ def run_crash(logdir, check, initrd, kills=(3, 6, 9)):
                                                                   ctext[-500:]))
 
 
+ORPHAN_SCRIPT = r"""#!/bin/busybox sh
+B=busybox
+cd /mnt/vda || exit 3
+exec 3> held
+$B seq 1 150000 >&3
+echo "kept" > kept
+$B rm held
+$B sync
+echo "== orphaned"
+exec $B sleep 1000
+"""
+
+
+def sb_field(img, field):
+    """A field of dumpe2fs -h's listing of img, or None when it is absent."""
+    out = subprocess.run(["dumpe2fs", "-h", img], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True).stdout
+    for line in out.split("\n"):
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def run_orphan(logdir, check, initrd):
+    """A file opened, written, unlinked and synced, still open when QEMU is
+    killed: the image holds it on its orphan list (e2fsck -fn flags it),
+    and Caboose's next mount frees it: e2fsck -fn clean, the blocks and
+    the inode back (the free counts as e2fsck -fy's cleanup gives)."""
+    wsrc = os.path.join(logdir, "ext3-orphan-src")
+    shutil.rmtree(wsrc, ignore_errors=True)
+    os.makedirs(wsrc)
+    with open(os.path.join(wsrc, "orphan.sh"), "w") as f:
+        f.write(ORPHAN_SCRIPT)
+    with open(os.path.join(wsrc, "linux.sh"), "w") as f:
+        f.write("#!/bin/busybox sh\nbusybox ls /mnt/vda\n")   # the Linux guest's: mount only
+    name = "ext3-orphan"
+    img = os.path.join(logdir, name + ".img")
+    mkfs(wsrc, img, ("-t", "ext3"), "32M")
+    cmdline = ("console=ttyS0 loglevel=2 panic=exit ip=off init=/bin/busybox "
+               "init.args=sh,/mnt/vda/orphan.sh init.exit=qemu")
+    p = guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL,
+                                    extra=["-initrd", initrd, "-cpu", "max"]
+                                    + blk_test.drive(img, "d0")), logdir, name)
+    log = os.path.join(logdir, name + ".console.log")
+    seen = None
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and p.poll() is None:
+            try:
+                with open(log, "rb") as f:
+                    if b"== orphaned" in f.read():
+                        seen = seen or time.time()
+            except FileNotFoundError:
+                pass
+            if seen and time.time() - seen >= 2:
+                break
+            time.sleep(0.2)
+    finally:
+        p.kill()   # QEMU's own PID (guest.start), the file still open
+        p.wait()
+    with open(log, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    check("ext3 orphan: the guest unlinked the open file and synced", seen is not None,
+          text[-800:])
+    head = sb_field(img, "First orphan inode")
+    code, out = fsck(img)
+    check("ext3 orphan: after the crash the open file is on the orphan list, which "
+          "e2fsck -fn flags", head not in (None, "0") and code != 0,
+          "first orphan %s; e2fsck %d: %s" % (head, code, out[-500:]))
+    theirs = img + ".e2fsck"
+    shutil.copy(img, theirs)
+    subprocess.run(["e2fsck", "-fy", theirs], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    # Linux as the oracle of the list's format: its mount frees the orphan
+    import ext2_linux
+    files, why = ext2_linux.linux_guest()
+    lximg = img + ".linux"
+    shutil.copy(img, lximg)
+    lxtext = why
+    if files:
+        status, lxtext = ext2_linux.linux_boot(logdir, name + "-linux", files, lximg)
+    code, out = fsck(lximg)
+    check("ext3 orphan: Linux's mount frees the orphan Caboose listed, e2fsck -fn clean",
+          files is not None and "linux-guest: disk unmounted" in lxtext and code == 0 and
+          sb_field(lximg, "First orphan inode") is None and
+          sb_field(lximg, "Free blocks") == sb_field(theirs, "Free blocks"),
+          "e2fsck %d: %s; %s" % (code, out[-400:], lxtext[-600:]))
+    status, ctext = busybox_boot(logdir, name + "-mount", initrd, img, "-c,true")
+    code, out = fsck(img)
+    check("ext3 orphan: Caboose's next mount frees it, e2fsck -fn clean",
+          status == 1 and code == 0 and sb_field(img, "First orphan inode") is None,
+          "status %s; e2fsck %d: %s; %s" % (status, code, out[-500:], ctext[-500:]))
+    mine = (sb_field(img, "Free blocks"), sb_field(img, "Free inodes"))
+    want = (sb_field(theirs, "Free blocks"), sb_field(theirs, "Free inodes"))
+    check("ext3 orphan: the free blocks and inodes are e2fsck -fy's", mine == want,
+          "caboose %s, e2fsck %s" % (mine, want))
+    kept = subprocess.run(["debugfs", "-R", "cat /kept", img], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL).stdout
+    held = subprocess.run(["debugfs", "-R", "stat /held", img], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT).stdout
+    check("ext3 orphan: the file written beside it stays, the unlinked one is gone",
+          kept == b"kept\n" and b"not found" in held.lower(), "%r %r" % (kept, held[-200:]))
+
+
 def run_replay(logdir, check, src):
     """A journal needing recovery (debugfs jw: two committed transactions
     over a file's blocks, one revoke, one left uncommitted): Caboose
@@ -574,6 +685,12 @@ def run_all(logdir, initrd=INITRD):
         except Exception as e:
             check("run_crash harness", False, "%s: %s" % (type(e).__name__, e))
         sys.stderr.write("ext2: run_crash took %.0f s\n" % (time.time() - t0))
+        t0 = time.time()
+        try:
+            run_orphan(logdir, check, initrd)
+        except Exception as e:
+            check("run_orphan harness", False, "%s: %s" % (type(e).__name__, e))
+        sys.stderr.write("ext2: run_orphan took %.0f s\n" % (time.time() - t0))
         try:
             run_replay(logdir, check, os.path.join(src, "tree", "deep"))
         except Exception as e:
@@ -582,6 +699,13 @@ def run_all(logdir, initrd=INITRD):
             run_refused(logdir, check, os.path.join(src, "tree", "deep"))
         except Exception as e:
             check("run_refused harness", False, "%s: %s" % (type(e).__name__, e))
+        t0 = time.time()
+        try:
+            import ext2_linux
+            ext2_linux.run(logdir, check, initrd)
+        except Exception as e:
+            check("ext2_linux harness", False, "%s: %s" % (type(e).__name__, e))
+        sys.stderr.write("ext2: ext2_linux took %.0f s\n" % (time.time() - t0))
     except Exception as e:
         check("ext2 harness", False, "%s: %s" % (type(e).__name__, e))
     finally:
