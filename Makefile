@@ -152,6 +152,8 @@ FS_PORTABLE := \
 	$(EXT2_PORTABLE)
 FS_SRCS := $(FS_PORTABLE) \
 	fs/vfs.c \
+	fs/vfs_boot.c \
+	fs/perm.c \
 	fs/memfs.c \
 	fs/dev.c \
 	fs/pipe.c \

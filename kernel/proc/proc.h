@@ -242,8 +242,8 @@ struct uthread {
 
 /* A process's credentials (Linux's real, effective and saved ids and its
  * supplementary groups). Caboose checks them where Linux's credential
- * calls do (set*id, setgroups, chown) and reports them (get*id, /proc);
- * file permission bits are not enforced yet: every open is allowed. */
+ * calls do (set*id, setgroups, chown), the VFS checks file permissions
+ * with them (fs/perm.c), and they are reported (get*id, /proc). */
 #define PROC_NGROUPS 32
 struct proc_cred {
 	u32 uid, euid, suid;
@@ -312,6 +312,11 @@ int proc_setresgid(u32 r, u32 e, u32 s);
 int proc_setgroups(int n, const u32 *groups);
 /* Is gid c's effective group or one of its supplementary groups? */
 bool proc_in_group(const struct proc_cred *c, u32 gid);
+/* c as the VFS checks permissions (fs/vfs.h): its effective ids, or its
+ * real ones (access(2)); privileged when that uid is 0. */
+void proc_vfs_cred(const struct proc_cred *c, bool real, struct vfs_cred *out);
+/* The VFS's hook (vfs_cred_hook), set by proc_init. */
+bool proc_vfs_cred_hook(struct vfs_cred *out);
 
 /* The process whose thread is running, or NULL in a kernel thread. */
 struct proc *proc_current(void);

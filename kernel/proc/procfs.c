@@ -257,6 +257,22 @@ static int proc_link_target(int pid, enum pkind k, char *buf, size_t size)
 	return r;
 }
 
+/* A process's files belong to its effective ids while it is dumpable,
+ * else to root (Linux's task_dump_owner); the rest of /proc to root. */
+static void set_owner(struct pnode *n)
+{
+	u32 uid = 0, gid = 0;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct proc *p = n->pid ? find_proc(n->pid) : NULL;
+	if (p && __atomic_load_n(&p->dumpable, __ATOMIC_RELAXED)) {
+		uid = p->cred.euid;
+		gid = p->cred.egid;
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+	n->inode.uid = uid;
+	n->inode.gid = gid;
+}
+
 static int procfs_lookup(struct inode *dir, const char *name, size_t len, struct inode **out)
 {
 	struct pnode *d = pn(dir), *n = NULL;
@@ -315,6 +331,7 @@ static int procfs_lookup(struct inode *dir, const char *name, size_t len, struct
 	}
 	if (!n)
 		return -ENOMEM;   /* every slot is held open */
+	set_owner(n);
 	*out = &n->inode;
 	return 0;
 }
