@@ -132,6 +132,31 @@ void vfs_kill_suid(struct inode *ino)
 		ino->iops->setattr(ino, VFS_SET_MODE, mode & 07777 & ~kill, 0, 0);
 }
 
+/* Debian's kernel turns fs.protected_hardlinks on: a hard link to
+ * another's file needs a plain regular file (not set-id) that c may read
+ * and write (Linux's may_linkat). */
+int vfs_may_hardlink(const struct vfs_cred *c, struct inode *ino)
+{
+	if (vfs_owner_or_priv(c, ino))
+		return 0;
+	u32 mode = ino->mode;
+	if (!S_ISREG(mode) || (mode & S_ISUID) || (mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) ||
+	    vfs_permission(c, ino, MAY_READ | MAY_WRITE) < 0)
+		return -EPERM;
+	return 0;
+}
+
+/* And fs.protected_symlinks: a link in a sticky, world-writable
+ * directory (/tmp) is followed only by its owner or when the directory's
+ * owner owns it too, root included (Linux's may_follow_link). */
+int vfs_may_follow(const struct vfs_cred *c, struct inode *dir, struct inode *link)
+{
+	if (link->uid == c->uid || (dir->mode & (S_ISVTX | 0002)) != (S_ISVTX | 0002) ||
+	    dir->uid == link->uid)
+		return 0;
+	return -EACCES;
+}
+
 /* Linux's setattr_prepare and notify_change for chmod and utimes. */
 int vfs_may_setattr(const struct vfs_cred *c, struct inode *ino, unsigned mask, u32 *mode)
 {

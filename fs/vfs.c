@@ -156,6 +156,9 @@ static int follow_link(const struct vfs_cred *c, struct inode *dir, struct inode
 {
 	if (depth >= VFS_LINKS_MAX)
 		return -ELOOP;
+	int r = vfs_may_follow(c, dir, link);
+	if (r < 0)
+		return r;
 	const char *target = link->iops->get_link ? link->iops->get_link(link) : NULL;
 	if (!target || !target[0])
 		return -ENOENT;
@@ -474,6 +477,8 @@ static int link_at(const struct vfs_cred *c, struct inode *base, const char *pat
 	}
 	/* a read-only file system's link op says why (ext3: -EROFS; /proc:
 	 * -ENOENT, as Linux's) */
+	if (hard && (r = vfs_may_hardlink(c, fresh)) < 0)
+		goto out;
 	if (!read_only(nd.dir) && (r = vfs_may_create(c, nd.dir)) < 0)
 		goto out;
 	if (!hard && (S_ISCHR(mode) || S_ISBLK(mode)) && !c->priv) {

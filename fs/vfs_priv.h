@@ -32,6 +32,10 @@ int vfs_may_open(const struct vfs_cred *c, struct inode *ino, unsigned flags, bo
 void vfs_kill_suid(struct inode *ino);
 /* chmod and utimes (mask VFS_SET_*); chmod's mode may lose S_ISGID. */
 int vfs_may_setattr(const struct vfs_cred *c, struct inode *ino, unsigned mask, u32 *mode);
+/* link(2) of ino by c (-EPERM; fs.protected_hardlinks). */
+int vfs_may_hardlink(const struct vfs_cred *c, struct inode *ino);
+/* Following the symbolic link `link` in dir (-EACCES; fs.protected_symlinks). */
+int vfs_may_follow(const struct vfs_cred *c, struct inode *dir, struct inode *link);
 /* chown's owner and group ((u32)-1: kept). */
 int vfs_may_chown(const struct vfs_cred *c, struct inode *ino, u32 uid, u32 gid);
 

@@ -136,6 +136,15 @@ static void setup(void)
 	make("/tmp/perms/sticky/otherf", 0666, O, O);
 	mkd("/tmp/perms/sgid", 02777, 0, S);
 	mkd("/tmp/perms/rootdir", 0755, 0, 0);
+	/* links in a sticky world-writable directory: followed only by their
+	 * owner or when the directory's owner owns them (Debian's
+	 * fs.protected_symlinks), root included */
+	if (symlink("/tmp/perms/r644", "/tmp/perms/sticky/olink") < 0 ||
+	    lchown("/tmp/perms/sticky/olink", O, O) < 0 ||
+	    symlink("/tmp/perms/r644", "/tmp/perms/sticky/ulink") < 0 ||
+	    lchown("/tmp/perms/sticky/ulink", U, G) < 0 ||
+	    symlink("/tmp/perms/r644", "/tmp/perms/sticky/rlink") < 0)
+		printf("symlinks: %s\n", strerror(errno));
 	owner_of("/tmp/perms/suid");
 	T(chown("/tmp/perms/suid", U, -1));   /* root's chown clears set-user-ID too */
 	owner_of("/tmp/perms/suid");
@@ -152,6 +161,8 @@ static void as_root(void)
 	T(access("/tmp/perms/d700", X_OK));
 	try_exec("/tmp/perms/hello644");
 	try_exec("/tmp/perms/hello700");
+	try_open("/tmp/perms/sticky/olink", O_RDONLY);
+	try_open("/tmp/perms/sticky/rlink", O_RDONLY);
 	/* effective uid U, real 0: open checks U, access the real root */
 	T(setresuid(-1, U, 0));
 	try_open("/tmp/perms/r600", O_RDONLY);
@@ -211,6 +222,14 @@ static void entries(void)
 	T(rename("/tmp/perms/r666", "/tmp/perms/d755/r666"));
 	T(symlink("/x", "/tmp/perms/d755/link"));
 	T(link("/tmp/perms/r644", "/tmp/perms/d755/hard"));
+	/* hard links to another's file: only a plain one it may read and
+	 * write (Debian's fs.protected_hardlinks) */
+	T(link("/tmp/perms/r644", "/tmp/perms/hard1"));
+	T(link("/tmp/perms/r666", "/tmp/perms/hard2"));
+	T(link("/tmp/perms/u066", "/tmp/perms/hard3"));   /* its own */
+	try_open("/tmp/perms/sticky/olink", O_RDONLY);
+	try_open("/tmp/perms/sticky/ulink", O_RDONLY);
+	try_open("/tmp/perms/sticky/rlink", O_RDONLY);
 	/* the sticky directory: only one's own entries go */
 	T(unlink("/tmp/perms/sticky/rootf"));
 	T(rename("/tmp/perms/sticky/otherf", "/tmp/perms/sticky/x"));
