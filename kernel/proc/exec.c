@@ -243,6 +243,9 @@ int proc_execve(const char *path, const char *const *argv, const char *const *en
 	set_name(p, path);
 	/* Linux's begin_new_exec: dumpable again unless its ids disagree */
 	struct proc_cred c;
+	fl = spin_lock_irqsave(&procs_lock);
+	p->execed = true;
+	spin_unlock_irqrestore(&procs_lock, fl);
 	proc_cred_get(p, &c);
 	__atomic_store_n(&p->dumpable, c.uid == c.euid && c.gid == c.egid, __ATOMIC_RELAXED);
 	struct user_regs regs;

@@ -295,6 +295,9 @@ struct proc {
 	bool rlim_set[16];        /* set by the program (else the defaults) */
 	struct vfork_done *vfork; /* [P] its parent sleeps in vfork until it execs or ends */
 	struct proc_cred cred;    /* [P] to change; copied by fork, kept by execve */
+	bool execed;              /* [P] it called execve since its fork (Linux's
+				   * PF_FORKNOEXEC clear): its parent's setpgid
+				   * of it is -EACCES */
 	bool dumpable;            /* prctl PR_SET_DUMPABLE ([atomic]; reported only) */
 };
 
@@ -394,9 +397,12 @@ int proc_kill(int pid, int sig);
 bool proc_pgrp_orphaned(int pgid, int sid);
 /* The session of process pid, or -ESRCH (kernel/proc/tty.c). */
 int proc_getsid(int pid);
+/* The process group of process pid, or -ESRCH (kernel/proc/tty.c). */
+int proc_getpgid(int pid);
 /* setpgid for the caller (pid 0 or its own) or a child of it; pgid 0: the
  * target's pid. 0, -ESRCH (no such child), -EPERM (a session leader, a
- * child of another session, a group of another session). */
+ * child of another session, a group of another session), -EACCES (a
+ * child that has called execve). */
 int proc_setpgid(int pid, int pgid);
 /* Is a signal waiting that would interrupt a sleep? */
 bool proc_signal_pending(void);
