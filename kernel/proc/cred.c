@@ -138,16 +138,6 @@ int proc_setgroups(int n, const u32 *groups)
 	return 0;
 }
 
-bool proc_in_group(const struct proc_cred *c, u32 gid)
-{
-	if (gid == c->egid)
-		return true;
-	for (int i = 0; i < c->ngroups; i++)
-		if (c->groups[i] == gid)
-			return true;
-	return false;
-}
-
 void proc_vfs_cred(const struct proc_cred *c, bool real, struct vfs_cred *out)
 {
 	_Static_assert(PROC_NGROUPS <= VFS_NGROUPS, "groups fit");

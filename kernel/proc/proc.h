@@ -313,8 +313,6 @@ int proc_setregid(u32 r, u32 e);
 int proc_setresuid(u32 r, u32 e, u32 s);
 int proc_setresgid(u32 r, u32 e, u32 s);
 int proc_setgroups(int n, const u32 *groups);
-/* Is gid c's effective group or one of its supplementary groups? */
-bool proc_in_group(const struct proc_cred *c, u32 gid);
 /* c as the VFS checks permissions (fs/vfs.h): its effective ids, or its
  * real ones (access(2)); privileged when that uid is 0. */
 void proc_vfs_cred(const struct proc_cred *c, bool real, struct vfs_cred *out);
