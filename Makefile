@@ -153,6 +153,8 @@ FS_PORTABLE := \
 	$(EXT2_PORTABLE)
 FS_SRCS := $(FS_PORTABLE) \
 	fs/vfs.c \
+	fs/vfs_boot.c \
+	fs/perm.c \
 	fs/memfs.c \
 	fs/dev.c \
 	fs/pipe.c \
@@ -354,7 +356,7 @@ HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werro
 HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/civil.c kernel/lib/cmdline.c kernel/lib/hist.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
                  kernel/sync/spinlock.c zerocopy/pkb.c zerocopy/frame.c $(NET_PORTABLE) \
-                 $(FS_PORTABLE) $(GC_PORTABLE)
+                 $(FS_PORTABLE) fs/perm.c $(GC_PORTABLE)
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c tests/host/host_gc.c
 # what several test files share (they use Criterion: the unit tests only, not the fuzzers)

@@ -204,7 +204,26 @@ static int pipe_waitqs(struct file *f, struct waitq **out)
 	return 2;
 }
 
+#define FIONREAD 0x541B
+
+/* FIONREAD: the bytes a read would find now; other requests -ENOTTY. */
+static long pipe_ioctl(struct file *f, unsigned cmd, u64 arg)
+{
+	if (cmd != FIONREAD)
+		return -ENOTTY;
+	struct pipe *p = f->priv;
+	mutex_lock(&p->lock);
+	size_t n = 0;
+	for (unsigned i = 0; i < p->used; i++)
+		n += p->slot[(p->head + i) % PIPE_SLOTS].len;
+	mutex_unlock(&p->lock);
+	int v = (int)n;
+	struct uio u = { arg, sizeof(v), true };
+	return uio_to(&u, &v, sizeof(v)) == sizeof(v) ? 0 : -EFAULT;
+}
+
 static const struct file_ops pipe_fops = {
+	.ioctl = pipe_ioctl,
 	.read = pipe_read,
 	.write = pipe_write,
 	.release = pipe_release,

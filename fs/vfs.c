@@ -4,7 +4,6 @@
  * of checks where a program can tell the difference.
  */
 #include "fs/vfs_priv.h"
-#include "fs/ramfs.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/string.h"
@@ -13,7 +12,7 @@
 struct mutex vfs_ns_lock;
 bool (*vfs_interrupted)(void);
 void (*vfs_file_unwatch)(struct file *f);
-static struct inode *root;
+struct inode *vfs_root_ino;   /* set once at boot */
 const u8 vfs_zero_page[PAGE_SIZE] __aligned(PAGE_SIZE);
 
 static u64 files_alive, inodes_alive;   /* [atomic] */
@@ -107,8 +106,8 @@ void file_put(struct file *f)
 
 struct inode *vfs_root(void)
 {
-	vfs_iget(root);
-	return root;
+	vfs_iget(vfs_root_ino);
+	return vfs_root_ino;
 }
 
 /* ---- names (the namespace lock held) ---- */
@@ -148,27 +147,41 @@ static int step(struct inode *dir, const char *s, size_t n, struct inode **out)
  * about the name is checked (as Linux's mnt_want_write). */
 static bool read_only(const struct inode *dir) { return dir->iops->read_only; }
 
-static int walk_depth(struct inode *base, const char *path, bool follow, int depth,
-		      struct inode **out);
+static int walk_depth(const struct vfs_cred *c, struct inode *base, const char *path,
+		      bool follow, int depth, struct inode **out);
 
 /* The inode a symbolic link in dir names. */
-static int follow_link(struct inode *dir, struct inode *link, int depth, struct inode **out)
+static int follow_link(const struct vfs_cred *c, struct inode *dir, struct inode *link,
+		       int depth, struct inode **out)
 {
 	if (depth >= VFS_LINKS_MAX)
 		return -ELOOP;
+	int r = vfs_may_follow(c, dir, link);
+	if (r < 0)
+		return r;
 	const char *target = link->iops->get_link ? link->iops->get_link(link) : NULL;
 	if (!target || !target[0])
 		return -ENOENT;
-	return walk_depth(dir, target, true, depth + 1, out);
+	return walk_depth(c, dir, target, true, depth + 1, out);
 }
 
-/* Resolve every component but the last. */
-static int walk_parent_depth(struct inode *base, const char *path, int depth,
-			     struct nameidata *nd)
+/* Linux's may_lookup: a name is looked up in dir only if c may search it
+ * (a directory already: -ENOTDIR comes first). */
+static int may_lookup(const struct vfs_cred *c, struct inode *dir)
+{
+	if (!S_ISDIR(dir->mode))
+		return -ENOTDIR;
+	return vfs_permission(c, dir, MAY_EXEC);
+}
+
+/* Resolve every component but the last; c must be allowed to search
+ * every directory it passes, the last component's too. */
+static int walk_parent_depth(const struct vfs_cred *c, struct inode *base, const char *path,
+			     int depth, struct nameidata *nd)
 {
 	if (!path[0])
 		return -ENOENT;
-	struct inode *dir = path[0] == '/' ? root : base;
+	struct inode *dir = path[0] == '/' ? vfs_root_ino : base;
 	const char *p = path;
 	for (;;) {
 		while (*p == '/')
@@ -180,6 +193,9 @@ static int walk_parent_depth(struct inode *base, const char *path, int depth,
 		const char *q = p;
 		while (*q == '/')
 			q++;
+		int r = n ? may_lookup(c, dir) : 0;
+		if (r < 0)
+			return r;
 		if (!*q) {
 			if (!S_ISDIR(dir->mode))
 				return -ENOTDIR;
@@ -192,25 +208,26 @@ static int walk_parent_depth(struct inode *base, const char *path, int depth,
 			return 0;
 		}
 		struct inode *next;
-		int r = step(dir, s, n, &next);
+		r = step(dir, s, n, &next);
 		if (r == 0 && S_ISLNK(next->mode))
-			r = follow_link(dir, next, depth, &next);
+			r = follow_link(c, dir, next, depth, &next);
 		if (r < 0)
 			return r;
 		dir = next;
 	}
 }
 
-static int walk_parent(struct inode *base, const char *path, struct nameidata *nd)
+static int walk_parent(const struct vfs_cred *c, struct inode *base, const char *path,
+		       struct nameidata *nd)
 {
-	return walk_parent_depth(base, path, 0, nd);
+	return walk_parent_depth(c, base, path, 0, nd);
 }
 
-static int walk_depth(struct inode *base, const char *path, bool follow, int depth,
-		      struct inode **out)
+static int walk_depth(const struct vfs_cred *c, struct inode *base, const char *path,
+		      bool follow, int depth, struct inode **out)
 {
 	struct nameidata nd;
-	int r = walk_parent_depth(base, path, depth, &nd);
+	int r = walk_parent_depth(c, base, path, depth, &nd);
 	if (r < 0)
 		return r;
 	if (nd.len == 0) {
@@ -219,23 +236,25 @@ static int walk_depth(struct inode *base, const char *path, bool follow, int dep
 	}
 	r = step(nd.dir, nd.last, nd.len, out);
 	if (r == 0 && S_ISLNK((*out)->mode) && (follow || nd.slash))
-		r = follow_link(nd.dir, *out, depth, out);
+		r = follow_link(c, nd.dir, *out, depth, out);
 	if (r == 0 && nd.slash && !S_ISDIR((*out)->mode))
 		return -ENOTDIR;
 	return r;
 }
 
 /* The whole path: the inode, or an error. */
-static int walk(struct inode *base, const char *path, struct inode **out)
+static int walk(const struct vfs_cred *c, struct inode *base, const char *path,
+		struct inode **out)
 {
-	return walk_depth(base, path, true, 0, out);
+	return walk_depth(c, base, path, true, 0, out);
 }
 
-int vfs_lookup_nofollow(struct inode *base, const char *path, struct inode **out)
+int vfs_lookup_as(const struct vfs_cred *c, struct inode *base, const char *path, bool follow,
+		  struct inode **out)
 {
 	mutex_lock(&vfs_ns_lock);
 	struct inode *ino;
-	int r = walk_depth(base, path, false, 0, &ino);
+	int r = walk_depth(c, base, path, follow, 0, &ino);
 	if (r == 0) {
 		vfs_iget(ino);
 		*out = ino;
@@ -244,11 +263,20 @@ int vfs_lookup_nofollow(struct inode *base, const char *path, struct inode **out
 	return r;
 }
 
+int vfs_lookup_nofollow(struct inode *base, const char *path, struct inode **out)
+{
+	struct vfs_cred c;
+	vfs_cred_current(&c);
+	return vfs_lookup_as(&c, base, path, false, out);
+}
+
 long vfs_readlink(struct inode *base, const char *path, char *buf, size_t size)
 {
+	struct vfs_cred c;
+	vfs_cred_current(&c);
 	mutex_lock(&vfs_ns_lock);
 	struct inode *ino;
-	long r = walk_depth(base, path, false, 0, &ino);
+	long r = walk_depth(&c, base, path, false, 0, &ino);
 	if (r == 0 && !S_ISLNK(ino->mode))
 		r = -EINVAL;
 	if (r == 0) {
@@ -267,15 +295,9 @@ long vfs_readlink(struct inode *base, const char *path, char *buf, size_t size)
 
 int vfs_lookup(struct inode *base, const char *path, struct inode **out)
 {
-	mutex_lock(&vfs_ns_lock);
-	struct inode *ino;
-	int r = walk(base, path, &ino);
-	if (r == 0) {
-		vfs_iget(ino);
-		*out = ino;
-	}
-	mutex_unlock(&vfs_ns_lock);
-	return r;
+	struct vfs_cred c;
+	vfs_cred_current(&c);
+	return vfs_lookup_as(&c, base, path, true, out);
 }
 
 /* A new inode that did not get linked goes away again. */
@@ -288,7 +310,25 @@ static void drop_new(struct inode *ino)
 #define OPEN_IGNORED (O_NOCTTY | O_LARGEFILE | O_NOATIME | O_SYNC | O_DSYNC | O_NOFOLLOW | \
 		      O_CLOEXEC)
 
+static int open_as(const struct vfs_cred *c, struct inode *base, const char *path,
+		   unsigned flags, u32 mode, bool exec, struct file **out);
+
 int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, struct file **out)
+{
+	struct vfs_cred c;
+	vfs_cred_current(&c);
+	return open_as(&c, base, path, flags, mode, false, out);
+}
+
+int vfs_open_exec(struct inode *base, const char *path, struct file **out)
+{
+	struct vfs_cred c;
+	vfs_cred_current(&c);
+	return open_as(&c, base, path, O_RDONLY, 0, true, out);
+}
+
+static int open_as(const struct vfs_cred *c, struct inode *base, const char *path,
+		   unsigned flags, u32 mode, bool exec, struct file **out)
 {
 	unsigned known = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_NONBLOCK |
 			 O_DIRECTORY | OPEN_IGNORED;
@@ -302,7 +342,7 @@ int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, str
 		return -ENOMEM;
 	struct inode *fresh = NULL;
 	if (flags & O_CREAT) {
-		fresh = root->iops->alloc(root, S_IFREG | (mode & 07777), 0);
+		fresh = vfs_root_ino->iops->alloc(vfs_root_ino, S_IFREG | (mode & 07777), 0);
 		if (!fresh) {
 			file_put(f);
 			return -ENOMEM;
@@ -311,7 +351,8 @@ int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, str
 	mutex_lock(&vfs_ns_lock);
 	struct nameidata nd;
 	struct inode *ino = NULL;
-	int r = walk_parent(base, path, &nd);
+	bool created = false;
+	int r = walk_parent(c, base, path, &nd);
 	if (r < 0)
 		goto out;
 	if (nd.len == 0) {
@@ -325,7 +366,7 @@ int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, str
 				goto out;
 			}
 			/* a dangling link is not created through (Linux would) */
-			r = follow_link(nd.dir, ino, 0, &ino);
+			r = follow_link(c, nd.dir, ino, 0, &ino);
 			if (r < 0)
 				goto out;
 		}
@@ -334,9 +375,14 @@ int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, str
 				r = -EISDIR;
 				goto out;
 			}
+			/* a read-only file system's link says -EROFS, first */
+			if (!read_only(nd.dir) && (r = vfs_may_create(c, nd.dir)) < 0)
+				goto out;
+			vfs_init_owner(c, nd.dir, fresh);
 			r = nd.dir->iops->link(nd.dir, nd.last, nd.len, fresh);
 			if (r < 0)
 				goto out;
+			created = true;
 			/* a disk file system made its own inode like fresh (which
 			 * stays unlinked and goes): the one the name now gives */
 			if (fresh->nlink) {
@@ -363,6 +409,15 @@ int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, str
 	} else if (S_ISREG(ino->mode) && ino->iops->read_only &&
 		   ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))) {
 		r = -EROFS;
+	} else if (exec && S_ISDIR(ino->mode)) {
+		r = -EACCES;
+	} else if (!created && (r = vfs_may_open(c, ino, flags, exec)) < 0) {
+		/* (a file this open made is the caller's whatever its mode) */
+	} else if (S_ISFIFO(ino->mode) || S_ISBLK(ino->mode)) {
+		static bool said;
+		if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+			pr_info("vfs: opening a FIFO or a block device node is not supported yet: -ENXIO");
+		r = -ENXIO;
 	} else if (S_ISCHR(ino->mode)) {
 		f->ops = dev_fops(ino->rdev);
 		r = f->ops ? 0 : -ENXIO;
@@ -371,6 +426,8 @@ int vfs_open(struct inode *base, const char *path, unsigned flags, u32 mode, str
 		r = f->ops ? 0 : -ENXIO;
 	}
 	if (r == 0 && (flags & O_TRUNC) && S_ISREG(ino->mode) && ino->size) {
+		if (!c->priv)
+			vfs_kill_suid(ino);
 		mutex_lock(&ino->lock);
 		r = ino->iops->truncate(ino, 0);
 		mutex_unlock(&ino->lock);
@@ -393,13 +450,14 @@ out:
 /* Link fresh (a new inode) at path, or drop it. */
 /* Link `fresh` (a new template, dropped here) or, if hard, an existing
  * inode of the directory's file system at path. */
-static int link_at(struct inode *base, const char *path, struct inode *fresh, bool hard)
+static int link_at(const struct vfs_cred *c, struct inode *base, const char *path,
+		   struct inode *fresh, bool hard)
 {
 	u32 mode = fresh->mode;
 	mutex_lock(&vfs_ns_lock);
 	struct nameidata nd;
 	struct inode *ino;
-	int r = walk_parent(base, path, &nd);
+	int r = walk_parent(c, base, path, &nd);
 	if (r < 0)
 		goto out;
 	if (nd.len == 0 || is_dot(nd.last, nd.len) || is_dotdot(nd.last, nd.len)) {
@@ -419,6 +477,16 @@ static int link_at(struct inode *base, const char *path, struct inode *fresh, bo
 	}
 	/* a read-only file system's link op says why (ext3: -EROFS; /proc:
 	 * -ENOENT, as Linux's) */
+	if (hard && (r = vfs_may_hardlink(c, fresh)) < 0)
+		goto out;
+	if (!read_only(nd.dir) && (r = vfs_may_create(c, nd.dir)) < 0)
+		goto out;
+	if (!hard && (S_ISCHR(mode) || S_ISBLK(mode)) && !c->priv) {
+		r = -EPERM;   /* CAP_MKNOD: device nodes are root's to make */
+		goto out;
+	}
+	if (!hard)
+		vfs_init_owner(c, nd.dir, fresh);
 	if (hard && fresh->dev != nd.dir->dev)
 		r = -EXDEV;
 	else
@@ -432,17 +500,21 @@ out:
 
 static int make_node_with(struct inode *base, const char *path, struct inode *fresh)
 {
-	return link_at(base, path, fresh, false);
+	struct vfs_cred c;
+	vfs_cred_current(&c);
+	return link_at(&c, base, path, fresh, false);
 }
 
 int vfs_link(struct inode *obase, const char *opath, struct inode *nbase, const char *npath,
 	     bool follow)
 {
-	struct inode *ino;
-	int r = follow ? vfs_lookup(obase, opath, &ino) : vfs_lookup_nofollow(obase, opath, &ino);
+	struct vfs_cred c;
+	vfs_cred_current(&c);
+	struct inode *ino = NULL;
+	int r = vfs_lookup_as(&c, obase, opath, follow, &ino);
 	if (r < 0)
 		return r;
-	r = S_ISDIR(ino->mode) ? -EPERM : link_at(nbase, npath, ino, true);
+	r = S_ISDIR(ino->mode) ? -EPERM : link_at(&c, nbase, npath, ino, true);
 	vfs_iput(ino);
 	return r;
 }
@@ -453,7 +525,13 @@ int vfs_setattr(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, u64 mt
 		return -EPERM;
 	if (ino->iops->read_only)
 		return -EROFS;
-	return ino->iops->setattr(ino, mask, mode & 07777, atime_ns, mtime_ns);
+	struct vfs_cred c;
+	vfs_cred_current(&c);
+	mode &= 07777;
+	int r = vfs_may_setattr(&c, ino, mask, &mode);
+	if (r < 0)
+		return r;
+	return ino->iops->setattr(ino, mask, mode, atime_ns, mtime_ns);
 }
 
 int vfs_chown(struct inode *ino, u32 uid, u32 gid)
@@ -462,6 +540,11 @@ int vfs_chown(struct inode *ino, u32 uid, u32 gid)
 		return -EPERM;
 	if (ino->iops->read_only)
 		return -EROFS;
+	struct vfs_cred c;
+	vfs_cred_current(&c);
+	int r = vfs_may_chown(&c, ino, uid, gid);
+	if (r < 0)
+		return r;
 	u32 mode = ino->mode;
 	if (!S_ISDIR(mode)) {
 		if (mode & S_IXGRP)
@@ -474,7 +557,7 @@ int vfs_chown(struct inode *ino, u32 uid, u32 gid)
 
 static int make_node(struct inode *base, const char *path, u32 mode, u32 rdev)
 {
-	struct inode *fresh = root->iops->alloc(root, mode, rdev);
+	struct inode *fresh = vfs_root_ino->iops->alloc(vfs_root_ino, mode, rdev);
 	if (!fresh)
 		return -ENOMEM;
 	return make_node_with(base, path, fresh);
@@ -484,7 +567,7 @@ int vfs_symlink(struct inode *base, const char *path, const char *target)
 {
 	if (!target[0])
 		return -ENOENT;
-	struct inode *fresh = root->iops->alloc(root, S_IFLNK | 0777, 0);
+	struct inode *fresh = vfs_root_ino->iops->alloc(vfs_root_ino, S_IFLNK | 0777, 0);
 	if (!fresh)
 		return -ENOMEM;
 	if (memfs_set_link(fresh, target, strlen(target)) < 0) {
@@ -532,10 +615,12 @@ static bool is_empty(struct inode *dir)
 
 int vfs_unlink(struct inode *base, const char *path)
 {
+	struct vfs_cred c;
+	vfs_cred_current(&c);
 	mutex_lock(&vfs_ns_lock);
 	struct nameidata nd;
 	struct inode *ino;
-	int r = walk_parent(base, path, &nd);
+	int r = walk_parent(&c, base, path, &nd);
 	if (r < 0)
 		goto out;
 	if (nd.len == 0 || is_dot(nd.last, nd.len) || is_dotdot(nd.last, nd.len)) {
@@ -549,10 +634,12 @@ int vfs_unlink(struct inode *base, const char *path)
 	r = step(nd.dir, nd.last, nd.len, &ino);
 	if (r < 0)
 		goto out;
-	if (S_ISDIR(ino->mode))
+	if (nd.slash)
+		r = S_ISDIR(ino->mode) ? -EISDIR : -ENOTDIR;
+	else if ((r = vfs_may_delete(&c, nd.dir, ino)) < 0)
+		;
+	else if (S_ISDIR(ino->mode))
 		r = -EISDIR;
-	else if (nd.slash)
-		r = -ENOTDIR;
 	else
 		r = nd.dir->iops->unlink(nd.dir, nd.last, nd.len);
 out:
@@ -562,10 +649,12 @@ out:
 
 int vfs_rmdir(struct inode *base, const char *path)
 {
+	struct vfs_cred c;
+	vfs_cred_current(&c);
 	mutex_lock(&vfs_ns_lock);
 	struct nameidata nd;
 	struct inode *ino;
-	int r = walk_parent(base, path, &nd);
+	int r = walk_parent(&c, base, path, &nd);
 	if (r < 0)
 		goto out;
 	if (nd.len == 0) {
@@ -577,9 +666,11 @@ int vfs_rmdir(struct inode *base, const char *path)
 	} else if (read_only(nd.dir)) {
 		r = -EROFS;
 	} else if ((r = step(nd.dir, nd.last, nd.len, &ino)) == 0) {
-		if (!S_ISDIR(ino->mode))
+		if ((r = vfs_may_delete(&c, nd.dir, ino)) < 0)
+			;
+		else if (!S_ISDIR(ino->mode))
 			r = -ENOTDIR;
-		else if (ino == root || ino->covers)
+		else if (ino == vfs_root_ino || ino->covers)
 			r = -EBUSY;
 		else if (!is_empty(ino))
 			r = -ENOTEMPTY;
@@ -600,14 +691,36 @@ static bool is_ancestor(struct inode *a, struct inode *d)
 	return false;
 }
 
+/* Linux's vfs_rename checks, after the ones of the names: the source's
+ * entry may go, the target's may be made or replaced, the types agree, a
+ * directory that changes parent may be written (its ".." changes). */
+static int may_rename(const struct vfs_cred *c, struct nameidata *o, struct inode *src,
+		      struct nameidata *n, struct inode *dst)
+{
+	int r = vfs_may_delete(c, o->dir, src);
+	if (r == 0)
+		r = dst ? vfs_may_delete(c, n->dir, dst) : vfs_may_create(c, n->dir);
+	if (r < 0)
+		return r;
+	if (dst && S_ISDIR(src->mode) && !S_ISDIR(dst->mode))
+		return -ENOTDIR;
+	if (dst && !S_ISDIR(src->mode) && S_ISDIR(dst->mode))
+		return -EISDIR;
+	if (S_ISDIR(src->mode) && o->dir != n->dir)
+		return vfs_permission(c, src, MAY_WRITE);
+	return 0;
+}
+
 int vfs_rename(struct inode *obase, const char *opath, struct inode *nbase, const char *npath)
 {
+	struct vfs_cred c;
+	vfs_cred_current(&c);
 	mutex_lock(&vfs_ns_lock);
 	struct nameidata o, n;
 	struct inode *src, *dst = NULL;
-	int r = walk_parent(obase, opath, &o);
+	int r = walk_parent(&c, obase, opath, &o);
 	if (r == 0)
-		r = walk_parent(nbase, npath, &n);
+		r = walk_parent(&c, nbase, npath, &n);
 	if (r < 0)
 		goto out;
 	if (o.len == 0 || is_dot(o.last, o.len) || is_dotdot(o.last, o.len) ||
@@ -638,17 +751,14 @@ int vfs_rename(struct inode *obase, const char *opath, struct inode *nbase, cons
 		r = -ENOTDIR;
 	} else if (dst == src) {
 		r = 0;   /* the same file: nothing to do */
-	} else if (S_ISDIR(src->mode)) {
-		if (is_ancestor(src, n.dir))
-			r = -EINVAL;   /* into itself */
-		else if (dst && !S_ISDIR(dst->mode))
-			r = -ENOTDIR;
-		else if (dst && (is_ancestor(dst, o.dir) || !is_empty(dst)))
-			r = -ENOTEMPTY;
-		else
-			r = o.dir->iops->rename(o.dir, o.last, o.len, n.dir, n.last, n.len);
-	} else if (dst && S_ISDIR(dst->mode)) {
-		r = -EISDIR;
+	} else if (S_ISDIR(src->mode) && is_ancestor(src, n.dir)) {
+		r = -EINVAL;   /* into itself */
+	} else if (dst && S_ISDIR(dst->mode) && is_ancestor(dst, o.dir)) {
+		r = -ENOTEMPTY;   /* over an ancestor of the source */
+	} else if ((r = may_rename(&c, &o, src, &n, dst)) < 0) {
+		/* refused */
+	} else if (dst && S_ISDIR(dst->mode) && !is_empty(dst)) {
+		r = -ENOTEMPTY;
 	} else {
 		r = o.dir->iops->rename(o.dir, o.last, o.len, n.dir, n.last, n.len);
 	}
@@ -661,7 +771,7 @@ long vfs_path_of(struct inode *dir, char *buf, size_t size)
 {
 	mutex_lock(&vfs_ns_lock);
 	long r;
-	if (dir != root && dir->nlink == 0) {
+	if (dir != vfs_root_ino && dir->nlink == 0) {
 		r = -ENOENT;
 		goto out;
 	}
@@ -672,7 +782,7 @@ long vfs_path_of(struct inode *dir, char *buf, size_t size)
 		goto out;
 	}
 	buf[--at] = '\0';
-	for (struct inode *d = dir; d != root; d = d->parent) {
+	for (struct inode *d = dir; d != vfs_root_ino; d = d->parent) {
 		size_t n = strlen(d->name);
 		if (at < n + 1) {
 			r = -ERANGE;
@@ -682,7 +792,7 @@ long vfs_path_of(struct inode *dir, char *buf, size_t size)
 		memcpy(buf + at, d->name, n);
 		buf[--at] = '/';
 	}
-	if (dir == root) {
+	if (dir == vfs_root_ino) {
 		if (at < 1) {
 			r = -ERANGE;
 			goto out;
@@ -720,6 +830,8 @@ long vfs_write(struct file *f, struct uio *u, u64 *pos)
 		return -EBADF;
 	if (u->user && (u->addr >= USER_TOP || u->len > USER_TOP - u->addr))
 		return -EFAULT;
+	if (f->inode && (READ_ONCE(f->inode->mode) & (S_ISUID | S_ISGID)) && u->len)
+		vfs_kill_suid(f->inode);
 	if (!f->ops->seekable)
 		return f->ops->write(f, u, NULL);
 	if (pos)
@@ -765,6 +877,8 @@ int vfs_truncate(struct inode *ino, u64 size)
 		return -EISDIR;
 	if (!S_ISREG(ino->mode))
 		return -EINVAL;
+	if (ino->mode & (S_ISUID | S_ISGID))
+		vfs_kill_suid(ino);
 	mutex_lock(&ino->lock);
 	int r = ino->iops->truncate(ino, size);
 	mutex_unlock(&ino->lock);
@@ -837,18 +951,20 @@ int vfs_mount(struct inode *fsroot, const struct vfs_mount_info *info)
 			continue;
 		char c = path[i];
 		path[i] = '\0';
-		int r = vfs_mkdir(root, path, 0755);
+		int r = vfs_mkdir(vfs_root_ino, path, 0755);
 		path[i] = c;
 		if (r < 0 && r != -EEXIST)
 			return r;
 	}
+	struct vfs_cred c;
+	vfs_cred_root(&c);
 	mutex_lock(&vfs_ns_lock);
 	struct inode *mp;
-	int r = walk(root, path, &mp);
+	int r = walk(&c, vfs_root_ino, path, &mp);
 	char *name = NULL;
 	if (r == 0 && !S_ISDIR(mp->mode))
 		r = -ENOTDIR;
-	else if (r == 0 && (mp == root || mp->covers || !mp->name))
+	else if (r == 0 && (mp == vfs_root_ino || mp->covers || !mp->name))
 		r = -EBUSY;   /* the root, or already a mount's root */
 	else if (r == 0 && nmounts >= VFS_MOUNTS_MAX)
 		r = -ENOSPC;
@@ -880,117 +996,4 @@ int vfs_sync_all(void)
 			err = e;
 	}
 	return err;
-}
-
-/* ---- boot: the archive's files, the device nodes ---- */
-
-/* mkdir -p of path's parent directories (path: an archive name, no
- * leading slash, n bytes). */
-static void make_parents(const char *name, size_t n)
-{
-	static char path[VFS_PATH_MAX];   /* boot: one thread */
-	for (size_t i = 0; i < n && i + 2 < sizeof(path); i++) {
-		if (name[i] != '/')
-			continue;
-		path[0] = '/';
-		memcpy(path + 1, name, i);
-		path[i + 1] = '\0';
-		int r = vfs_mkdir(root, path, 0755);
-		if (r < 0 && r != -EEXIST)
-			pr_err("vfs: mkdir %s: error %d", path, r);
-	}
-}
-
-/* "/" + an archive entry's name, in a static buffer (boot: one thread);
- * NULL when too long. */
-static const char *archive_path(const struct ramfs_file *rf)
-{
-	static char path[VFS_PATH_MAX];
-	if (rf->name_len + 2 > sizeof(path))
-		return NULL;
-	path[0] = '/';
-	memcpy(path + 1, rf->name, rf->name_len);
-	path[rf->name_len + 1] = '\0';
-	return path;
-}
-
-static void add_file(const struct ramfs_file *rf)
-{
-	const char *path = archive_path(rf);
-	if (!path)
-		return;
-	make_parents(rf->name, rf->name_len);
-	if ((rf->mode & S_IFMT) == S_IFDIR) {
-		int r = vfs_mkdir(root, path, rf->mode & 07777);
-		if (r < 0 && r != -EEXIST)
-			pr_err("vfs: mkdir %s: error %d", path, r);
-		return;
-	}
-	if ((rf->mode & S_IFMT) == S_IFLNK) {
-		static char target[VFS_PATH_MAX];
-		size_t n = MIN(rf->size, sizeof(target) - 1);
-		memcpy(target, rf->data, n);
-		target[n] = '\0';
-		int r = vfs_symlink(root, path, target);
-		if (r < 0)
-			pr_err("vfs: symlink %s: error %d", path, r);
-		return;
-	}
-	struct file *f;
-	int r = vfs_open(root, path, O_CREAT | O_EXCL | O_WRONLY, rf->mode & 07777, &f);
-	if (r < 0) {
-		pr_err("vfs: %s: error %d", path, r);
-		return;
-	}
-	memfs_borrow(f->inode, rf->data, rf->size);
-	file_put(f);
-}
-
-/* The archive's modification time on its entry (after every entry is in:
- * adding a name changes its directory's times), as cpio -i and Linux's
- * initramfs keep them (the RAM file system's atime is its mtime; ctime
- * stays the time of the unpacking). */
-static void set_times(const struct ramfs_file *rf)
-{
-	const char *path = archive_path(rf);
-	struct inode *ino;
-	if (!path || vfs_lookup_nofollow(root, path, &ino) < 0)
-		return;
-	mutex_lock(&ino->lock);
-	ino->mtime_ns = (u64)rf->mtime * 1000000000ULL;   /* atime: the same; ctime: now */
-	mutex_unlock(&ino->lock);
-	vfs_iput(ino);
-}
-
-void vfs_init(void)
-{
-	mutex_init(&vfs_ns_lock, "vfs_ns");
-	root = memfs_new_root();
-	if (!root)
-		panic("vfs_init: no memory for the root");
-	vfs_iget(root);   /* the root never goes */
-	for (size_t i = 0; i < ramfs_count(); i++)
-		add_file(ramfs_at(i));
-	for (size_t i = 0; i < ramfs_count(); i++)
-		set_times(ramfs_at(i));
-	/* what Linux's built-in initramfs holds (/dev/console, /root), and the
-	 * devices programs expect */
-	static const struct { const char *path; u32 rdev, mode; } devs[] = {
-		{ "/dev/console", DEV_CONSOLE, 0600 }, { "/dev/null", DEV_NULL, 0666 },
-		{ "/dev/zero", DEV_ZERO, 0666 }, { "/dev/urandom", DEV_URANDOM, 0666 },
-		{ "/dev/ttyS0", DEV_TTYS0, 0660 },
-	};
-	int r = vfs_mkdir(root, "/dev", 0755);
-	if (r < 0 && r != -EEXIST)
-		pr_err("vfs: mkdir /dev: error %d", r);
-	r = vfs_mkdir(root, "/root", 0700);
-	if (r < 0 && r != -EEXIST)
-		pr_err("vfs: mkdir /root: error %d", r);
-	for (size_t i = 0; i < ARRAY_SIZE(devs); i++) {
-		r = vfs_mknod(root, devs[i].path, S_IFCHR | devs[i].mode, devs[i].rdev);
-		if (r < 0 && r != -EEXIST)
-			pr_err("vfs: mknod %s: error %d", devs[i].path, r);
-	}
-	pr_info("vfs: RAM root with %zu files from the initial archive, %llu inodes",
-		ramfs_count(), (unsigned long long)vfs_inodes_alive());
 }

@@ -50,14 +50,19 @@
 #define S_IFCHR  0020000
 #define S_IFREG  0100000
 #define S_IFIFO  0010000
+#define S_IFBLK  0060000
 #define S_IFLNK  0120000
 #define S_ISUID  0004000
 #define S_ISGID  0002000
+#define S_ISVTX  0001000
 #define S_IXGRP  0000010
+#define S_IXUGO  0000111
 #define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
 #define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
 #define S_ISCHR(m) (((m) & S_IFMT) == S_IFCHR)
 #define S_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
+#define S_ISFIFO(m) (((m) & S_IFMT) == S_IFIFO)
+#define S_ISBLK(m) (((m) & S_IFMT) == S_IFBLK)
 #define VFS_LINKS_MAX 40   /* symbolic links followed in one lookup (-ELOOP) */
 
 /* open flags (Linux x86-64 values) */
@@ -251,6 +256,9 @@ int vfs_symlink(struct inode *base, const char *path, const char *target);
  * -EINVAL (not a link), or a lookup error. */
 long vfs_readlink(struct inode *base, const char *path, char *buf, size_t size);
 int vfs_mkdir(struct inode *base, const char *path, u32 mode);
+/* A node of mode's type (regular, character or block device, FIFO,
+ * socket); device nodes are root's to make (-EPERM). Opening a FIFO or a
+ * block device is not supported yet (-ENXIO, logged). */
 int vfs_mknod(struct inode *base, const char *path, u32 mode, u32 rdev);
 int vfs_unlink(struct inode *base, const char *path);
 int vfs_rmdir(struct inode *base, const char *path);
@@ -272,18 +280,75 @@ int vfs_truncate(struct inode *ino, u64 size);
 #define VFS_SET_MODE  1u
 #define VFS_SET_ATIME 2u
 #define VFS_SET_MTIME 4u
+#define VFS_SET_TOUCH 8u   /* utimes to "now" (NULL times): owner or writer may */
 /* chmod/utimes of ino: -EROFS on a read-only file system, -EPERM where
- * the file system keeps no such attributes (procfs) */
+ * the file system keeps no such attributes (procfs). The caller's
+ * credentials: chmod and explicit times need its owner (or root: -EPERM);
+ * VFS_SET_TOUCH the owner or write permission (-EACCES); chmod by other
+ * than root drops S_ISGID when the file's group is not one of the
+ * caller's. */
 int vfs_setattr(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, u64 mtime_ns);
 /* A new owner and group ((u32)-1: keep), with Linux's clearing of the
  * set-user-ID bit (and of set-group-ID on group-executable files) for
- * anything but a directory. Who may do it is the caller's to check:
- * 0, -EPERM (the file system cannot), -EROFS, -EIO. */
+ * anything but a directory. Linux's rules for who may: root anything;
+ * the owner only the group, to one of its groups; nobody else anything
+ * (-EPERM). 0, -EPERM (not allowed, or the file system cannot), -EROFS,
+ * -EIO. */
 int vfs_chown(struct inode *ino, u32 uid, u32 gid);
 /* link(2): a new name npath for what opath names (followed if follow),
  * on the same file system (-EXDEV), not a directory (-EPERM) */
 int vfs_link(struct inode *obase, const char *opath, struct inode *nbase, const char *npath,
 	     bool follow);
+
+/* ---- permissions (fs/perm.c) ----
+ *
+ * Who is asking: the file-system ids of the caller (Linux's fsuid and
+ * fsgid, which follow the effective ids: Caboose has no setfsuid), its
+ * supplementary groups, and whether it is privileged (effective uid 0:
+ * Linux's CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID
+ * and CAP_CHOWN, as for root there). Each name-space call takes the
+ * caller's credentials once at entry (vfs_cred_current) and checks them
+ * at every step as Linux's fs/namei.c does: search (x) on every directory
+ * a path walks through, write and search on a directory that gains or
+ * loses an entry (with the sticky-bit rule), read/write on what open
+ * opens, execute on what exec runs, ownership for chmod, chown and
+ * utimes. Kernel threads (no process) act as root. */
+#define VFS_NGROUPS 32
+struct vfs_cred {
+	u32 uid, gid;                /* fsuid, fsgid */
+	bool priv;                   /* root's capabilities */
+	int ngroups;
+	u32 groups[VFS_NGROUPS];
+};
+#define MAY_EXEC  1
+#define MAY_WRITE 2
+#define MAY_READ  4
+/* Set by the process layer at boot: the calling thread's credentials
+ * into *out; false when it is no process's (a kernel thread: root). */
+extern bool (*vfs_cred_hook)(struct vfs_cred *out);
+/* The calling thread's credentials (root's for a kernel thread). */
+void vfs_cred_current(struct vfs_cred *out);
+/* Root's credentials (uid 0, gid 0, privileged). */
+void vfs_cred_root(struct vfs_cred *out);
+/* Linux's generic_permission: may c do mask (MAY_*) to ino? The owner's
+ * bits if c owns it, else the group's if c is in its group, else the
+ * others'; a privileged caller may read and write anything and search
+ * any directory, and execute a file with at least one x bit. 0 or
+ * -EACCES. (-EROFS for a write to a read-only file system is the
+ * callers': it comes first.) */
+int vfs_permission(const struct vfs_cred *c, const struct inode *ino, int mask);
+/* Is gid c's fsgid or one of its supplementary groups? */
+bool vfs_in_group(const struct vfs_cred *c, u32 gid);
+/* Does c own ino, or may act as if it did (CAP_FOWNER)? */
+bool vfs_owner_or_priv(const struct vfs_cred *c, const struct inode *ino);
+/* The lookup of vfs_lookup (follow) or vfs_lookup_nofollow as c (access(2)
+ * asks with the real ids). */
+int vfs_lookup_as(const struct vfs_cred *c, struct inode *base, const char *path, bool follow,
+		  struct inode **out);
+/* exec's open: what path names, for reading its bytes, if c may execute
+ * it (a directory or a file without permission: -EACCES; not readable is
+ * no reason to refuse, as on Linux). */
+int vfs_open_exec(struct inode *base, const char *path, struct file **out);
 
 /* Whole file into a kernel buffer (exec): the bytes, or NULL; *size. The
  * caller kfree()s it. -ENOEXEC style errors through *err. */

@@ -6,6 +6,8 @@
 
 /* The namespace lock (vfs.h "Locks"). */
 extern struct mutex vfs_ns_lock;
+/* The root directory of the RAM file system (set once by vfs_init). */
+extern struct inode *vfs_root_ino;
 /* Free an inode whose references and links are both gone ([ns] held or
  * the inode unreachable). */
 void vfs_maybe_destroy(struct inode *ino);
@@ -14,6 +16,28 @@ void vfs_inode_died(void);
 static inline bool vfs_signalled(void) { return vfs_interrupted && vfs_interrupted(); }
 /* A page of zeros (holes of files, /dev/zero). */
 extern const u8 vfs_zero_page[PAGE_SIZE];
+
+/* perm.c: the checks of the name-space calls (Linux's fs/namei.c and
+ * fs/attr.c), each 0 or a negative errno. */
+/* A new entry in dir: write and search on it (-EACCES). */
+int vfs_may_create(const struct vfs_cred *c, struct inode *dir);
+/* victim's entry in dir may go: write and search on dir; in a sticky
+ * directory also own the file or the directory (-EPERM). */
+int vfs_may_delete(const struct vfs_cred *c, struct inode *dir, struct inode *victim);
+/* A new inode's owner and group ([ns] held, before it is linked in dir). */
+void vfs_init_owner(const struct vfs_cred *c, struct inode *dir, struct inode *fresh);
+/* open of an inode that exists: the access flags' rights, or exec's. */
+int vfs_may_open(const struct vfs_cred *c, struct inode *ino, unsigned flags, bool exec);
+/* A write or truncate by other than root drops set-id bits (no lock held). */
+void vfs_kill_suid(struct inode *ino);
+/* chmod and utimes (mask VFS_SET_*); chmod's mode may lose S_ISGID. */
+int vfs_may_setattr(const struct vfs_cred *c, struct inode *ino, unsigned mask, u32 *mode);
+/* link(2) of ino by c (-EPERM; fs.protected_hardlinks). */
+int vfs_may_hardlink(const struct vfs_cred *c, struct inode *ino);
+/* Following the symbolic link `link` in dir (-EACCES; fs.protected_symlinks). */
+int vfs_may_follow(const struct vfs_cred *c, struct inode *dir, struct inode *link);
+/* chown's owner and group ((u32)-1: kept). */
+int vfs_may_chown(const struct vfs_cred *c, struct inode *ino, u32 uid, u32 gid);
 
 /* memfs.c: the RAM file system */
 #define MEMFS_FILE_MAX (256UL << 20)   /* a file's size: 256 MiB */

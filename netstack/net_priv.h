@@ -229,6 +229,9 @@ void sock_put(struct socket *s);
 /* Queue a received datagram (zone starting at its IPv4 header); wakes
  * readers and the upcall. Consumes b; false if dropped (buffer full). */
 bool sock_queue_rcv(struct socket *s, struct pkb *b, u32 payload_len);
+/* What a queued datagram costs beyond its bytes (against rcvbuf); a
+ * queued pkb's hash holds its payload length plus this. */
+#define SOCK_DGRAM_OVERHEAD 512u
 /* Walk all sockets (the REPL); fn runs under the socket list lock. */
 void sock_for_each(void (*fn)(struct socket *s, void *arg), void *arg);
 

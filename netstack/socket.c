@@ -13,7 +13,7 @@
 
 #define RCVBUF_DEFAULT (208u * 1024)
 #define RCVBUF_MAX (8u << 20)
-#define DGRAM_OVERHEAD 512u     /* what a queued datagram costs beyond its bytes */
+#define DGRAM_OVERHEAD SOCK_DGRAM_OVERHEAD
 
 static struct list_node all_sockets = LIST_INIT(all_sockets);
 static spinlock_t all_lock = SPINLOCK_INIT("sockets");

@@ -294,7 +294,18 @@ static long udp_send_pkb(struct socket *s, struct pkb *b, int flags, const struc
 	return r == 0 || r == -EAGAIN ? (long)len : r;
 }
 
+/* FIONREAD: the next datagram's payload size (0 when none), as Linux's
+ * UDP answers: what one recv would take, not the whole queue. */
+static long udp_inq(struct socket *s)
+{
+	spin_lock(&s->lock);
+	long n = s->rq_head ? (long)(s->rq_head->hash - SOCK_DGRAM_OVERHEAD) : 0;
+	spin_unlock(&s->lock);
+	return n;
+}
+
 const struct sock_ops udp_sock_ops = {
+	.inq = udp_inq,
 	.bind = udp_bind,
 	.connect = udp_connect,
 	.send_pkb = udp_send_pkb,

@@ -381,6 +381,9 @@ static int e2_link(struct inode *dir, const char *name, size_t len, struct inode
 					     child->iops->get_link(child) : NULL;
 		struct ext2_inode di;
 		r = ext2_create(&m->fs, &d->di, name, len, child->mode, child->rdev, target, &di);
+		/* the owner the VFS gave the template (root's: as made) */
+		if (r == 0 && (child->uid || child->gid))
+			r = ext2_chown(&m->fs, &di, child->uid, child->gid, di.mode);
 		struct e2_node *c = NULL;
 		if (r == 0)
 			r = e2_iget(m, di.ino, &c);

@@ -138,12 +138,25 @@ int proc_setgroups(int n, const u32 *groups)
 	return 0;
 }
 
-bool proc_in_group(const struct proc_cred *c, u32 gid)
+void proc_vfs_cred(const struct proc_cred *c, bool real, struct vfs_cred *out)
 {
-	if (gid == c->egid)
-		return true;
-	for (int i = 0; i < c->ngroups; i++)
-		if (c->groups[i] == gid)
-			return true;
-	return false;
+	_Static_assert(PROC_NGROUPS <= VFS_NGROUPS, "groups fit");
+	out->uid = real ? c->uid : c->euid;
+	out->gid = real ? c->gid : c->egid;
+	out->priv = out->uid == 0;
+	out->ngroups = c->ngroups;
+	memcpy(out->groups, c->groups, (size_t)c->ngroups * sizeof(u32));
+}
+
+/* vfs_cred_hook: the calling process's file-system ids (its effective
+ * ones); a kernel thread has none (the VFS takes root's). */
+bool proc_vfs_cred_hook(struct vfs_cred *out)
+{
+	struct proc *p = proc_current();
+	if (!p)
+		return false;
+	struct proc_cred c;
+	proc_cred_get(p, &c);
+	proc_vfs_cred(&c, false, out);
+	return true;
 }

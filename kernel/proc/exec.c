@@ -24,7 +24,7 @@
 static u8 *read_program(struct inode *cwd, const char *path, size_t *size, int *err)
 {
 	struct file *f;
-	int r = vfs_open(cwd, path, O_RDONLY, 0, &f);
+	int r = vfs_open_exec(cwd, path, &f);   /* execute permission, not read */
 	if (r < 0) {
 		*err = r;
 		return NULL;
@@ -241,6 +241,13 @@ int proc_execve(const char *path, const char *const *argv, const char *const *en
 	ut->ss_sp = 0;
 	ut->ss_size = 0;
 	set_name(p, path);
+	/* Linux's begin_new_exec: dumpable again unless its ids disagree */
+	struct proc_cred c;
+	fl = spin_lock_irqsave(&procs_lock);
+	p->execed = true;
+	spin_unlock_irqrestore(&procs_lock, fl);
+	proc_cred_get(p, &c);
+	__atomic_store_n(&p->dumpable, c.uid == c.euid && c.gid == c.egid, __ATOMIC_RELAXED);
 	struct user_regs regs;
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = img.entry;

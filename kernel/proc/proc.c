@@ -747,6 +747,7 @@ void proc_init(void)
 	arch_set_user_pf_resolver(resolve_fault);
 	arch_set_user_return_hook(signal_on_user_return);
 	vfs_interrupted = proc_signal_pending;
+	vfs_cred_hook = proc_vfs_cred_hook;
 	arch_set_user_fault_handler(user_fault);
 }
 

@@ -242,8 +242,8 @@ struct uthread {
 
 /* A process's credentials (Linux's real, effective and saved ids and its
  * supplementary groups). Caboose checks them where Linux's credential
- * calls do (set*id, setgroups, chown) and reports them (get*id, /proc);
- * file permission bits are not enforced yet: every open is allowed. */
+ * calls do (set*id, setgroups, chown), the VFS checks file permissions
+ * with them (fs/perm.c), and they are reported (get*id, /proc). */
 #define PROC_NGROUPS 32
 struct proc_cred {
 	u32 uid, euid, suid;
@@ -295,6 +295,9 @@ struct proc {
 	bool rlim_set[16];        /* set by the program (else the defaults) */
 	struct vfork_done *vfork; /* [P] its parent sleeps in vfork until it execs or ends */
 	struct proc_cred cred;    /* [P] to change; copied by fork, kept by execve */
+	bool execed;              /* [P] it called execve since its fork (Linux's
+				   * PF_FORKNOEXEC clear): its parent's setpgid
+				   * of it is -EACCES */
 	bool dumpable;            /* prctl PR_SET_DUMPABLE ([atomic]; reported only) */
 };
 
@@ -310,8 +313,11 @@ int proc_setregid(u32 r, u32 e);
 int proc_setresuid(u32 r, u32 e, u32 s);
 int proc_setresgid(u32 r, u32 e, u32 s);
 int proc_setgroups(int n, const u32 *groups);
-/* Is gid c's effective group or one of its supplementary groups? */
-bool proc_in_group(const struct proc_cred *c, u32 gid);
+/* c as the VFS checks permissions (fs/vfs.h): its effective ids, or its
+ * real ones (access(2)); privileged when that uid is 0. */
+void proc_vfs_cred(const struct proc_cred *c, bool real, struct vfs_cred *out);
+/* The VFS's hook (vfs_cred_hook), set by proc_init. */
+bool proc_vfs_cred_hook(struct vfs_cred *out);
 
 /* The process whose thread is running, or NULL in a kernel thread. */
 struct proc *proc_current(void);
@@ -389,9 +395,12 @@ int proc_kill(int pid, int sig);
 bool proc_pgrp_orphaned(int pgid, int sid);
 /* The session of process pid, or -ESRCH (kernel/proc/tty.c). */
 int proc_getsid(int pid);
+/* The process group of process pid, or -ESRCH (kernel/proc/tty.c). */
+int proc_getpgid(int pid);
 /* setpgid for the caller (pid 0 or its own) or a child of it; pgid 0: the
  * target's pid. 0, -ESRCH (no such child), -EPERM (a session leader, a
- * child of another session, a group of another session). */
+ * child of another session, a group of another session), -EACCES (a
+ * child that has called execve). */
 int proc_setpgid(int pid, int pgid);
 /* Is a signal waiting that would interrupt a sleep? */
 bool proc_signal_pending(void);

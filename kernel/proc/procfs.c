@@ -257,6 +257,22 @@ static int proc_link_target(int pid, enum pkind k, char *buf, size_t size)
 	return r;
 }
 
+/* A process's files belong to its effective ids while it is dumpable,
+ * else to root (Linux's task_dump_owner); the rest of /proc to root. */
+static void set_owner(struct pnode *n)
+{
+	u32 uid = 0, gid = 0;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct proc *p = n->pid ? find_proc(n->pid) : NULL;
+	if (p && __atomic_load_n(&p->dumpable, __ATOMIC_RELAXED)) {
+		uid = p->cred.euid;
+		gid = p->cred.egid;
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+	n->inode.uid = uid;
+	n->inode.gid = gid;
+}
+
 static int procfs_lookup(struct inode *dir, const char *name, size_t len, struct inode **out)
 {
 	struct pnode *d = pn(dir), *n = NULL;
@@ -315,6 +331,7 @@ static int procfs_lookup(struct inode *dir, const char *name, size_t len, struct
 	}
 	if (!n)
 		return -ENOMEM;   /* every slot is held open */
+	set_owner(n);
 	*out = &n->inode;
 	return 0;
 }
@@ -605,7 +622,7 @@ static bool snapshot(int pid, struct psnap *s)
 	s->pgid = p->pgid;
 	s->threads = p->nthreads;
 	s->fds = p->fds ? (int)fdtable_limit(p->fds) : 0;
-	s->state = p->state == PROC_ZOMBIE ? 'Z' : p == me ? 'R' : 'S';
+	s->state = p->state == PROC_ZOMBIE ? 'Z' : p->stopped ? 'T' : p == me ? 'R' : 'S';
 	s->umask = __atomic_load_n(&p->umask, __ATOMIC_RELAXED);
 	s->cred = p->cred;   /* [P], held */
 	s->sigmask = p == me && ut ? ut->sigmask : 0;
@@ -689,8 +706,10 @@ static void gen_pstat(struct text *t, struct psnap *s)
 
 static void gen_status(struct text *t, struct psnap *s)
 {
-	static const char *const states[] = { "R (running)", "S (sleeping)", "Z (zombie)" };
-	const char *st = s->state == 'R' ? states[0] : s->state == 'Z' ? states[2] : states[1];
+	static const char *const states[] = { "R (running)", "S (sleeping)", "Z (zombie)",
+					      "T (stopped)" };
+	const char *st = s->state == 'R' ? states[0] : s->state == 'Z' ? states[2] :
+			 s->state == 'T' ? states[3] : states[1];
 	u64 rss = s->vm ? READ_ONCE(s->vm->pages) : 0;
 	tprintf(t, "Name:\t%s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
 		"TracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\n",

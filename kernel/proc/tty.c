@@ -559,21 +559,25 @@ static int group_session(int pgrp)
 	return sid;
 }
 
-int proc_getsid(int pid)
+/* Process pid's session (sid) or group (!sid), or -ESRCH. */
+static int ids_of(int pid, bool sid)
 {
-	int sid = -ESRCH;
+	int id = -ESRCH;
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	struct list_node *n;
 	list_for_each(n, &procs) {
 		struct proc *p = list_entry(n, struct proc, link);
 		if (p->state == PROC_RUNNING && p->pid == pid) {
-			sid = p->sid;
+			id = sid ? p->sid : p->pgid;
 			break;
 		}
 	}
 	spin_unlock_irqrestore(&procs_lock, fl);
-	return sid;
+	return id;
 }
+
+int proc_getsid(int pid) { return ids_of(pid, true); }
+int proc_getpgid(int pid) { return ids_of(pid, false); }
 
 int proc_setpgid(int pid, int pgid)
 {
@@ -593,6 +597,15 @@ int proc_setpgid(int pid, int pgid)
 	}
 	if (!pgid)
 		pgid = t->pid;
+	/* a child: of our session, and not yet past an execve (Linux's order) */
+	if (t != self && t->sid != self->sid) {
+		r = -EPERM;
+		goto out;
+	}
+	if (t != self && t->execed) {
+		r = -EACCES;
+		goto out;
+	}
 	if (t->sid == t->pid || t->sid != self->sid) {
 		r = -EPERM;
 		goto out;

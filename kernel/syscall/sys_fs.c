@@ -1,10 +1,11 @@
 /*
  * Name-space calls over the VFS (fs/vfs.h): open, openat, stat and its
- * kin, getdents64, mkdir, rmdir, unlink, rename, getcwd, chdir, access,
+ * kin, getdents64, mkdir, mknod, rmdir, unlink, rename, getcwd, chdir, access,
  * umask, readlink. Paths are copied in whole first (at most VFS_PATH_MAX
  * bytes with the NUL: -ENAMETOOLONG beyond, -EFAULT for a bad pointer).
- * There is one user, root: permission bits are kept and shown, not
- * enforced (as for root on Linux, but for the execute bit in access).
+ * Permissions are the VFS's to check (fs/perm.c) with the caller's
+ * effective ids; access and faccessat ask with the real ones, chdir and
+ * truncate check the inode they looked up with the same helper.
  */
 #include "kernel/syscall/sys_priv.h"
 #include "kernel/lib/string.h"
@@ -483,6 +484,35 @@ long sys_mkdirat(const u64 a[6])
 	return r;
 }
 
+/* mknodat(dirfd, path, mode, dev): Linux's types (0: regular); device
+ * numbers in Linux's encoding, minors below 256 (Caboose's MKDEV) */
+long sys_mknodat(const u64 a[6])
+{
+	u32 mode = (u32)a[2], type = mode & S_IFMT, dev = (u32)a[3];
+	u32 major = (dev >> 8) & 0xfff, minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+	if (type == S_IFDIR)
+		return -EPERM;
+	if (type != 0 && type != S_IFREG && type != S_IFCHR && type != S_IFBLK &&
+	    type != S_IFIFO && type != S_IFSOCK)
+		return -EINVAL;
+	if ((type == S_IFCHR || type == S_IFBLK) && minor > 0xff)
+		return -EINVAL;
+	struct at at;
+	int r = at_begin((s32)a[0], a[1], &at);
+	if (r < 0)
+		return r;
+	r = vfs_mknod(at.base, at.path, (type ? type : S_IFREG) | (mode & 07777 & ~proc_current()->umask),
+		      type == S_IFCHR || type == S_IFBLK ? MKDEV(major, minor) : 0);
+	at_end(&at);
+	return r;
+}
+
+long sys_mknod(const u64 a[6])
+{
+	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1], a[2] };
+	return sys_mknodat(b);
+}
+
 long sys_mkdir(const u64 a[6])
 {
 	const u64 b[6] = { (u64)(s64)AT_FDCWD, a[0], a[1] };
@@ -561,9 +591,12 @@ long sys_getcwd(const u64 a[6])
 
 static long set_cwd(struct inode *ino)
 {
-	if (!S_ISDIR(ino->mode)) {
+	struct vfs_cred c;
+	vfs_cred_current(&c);
+	int r = !S_ISDIR(ino->mode) ? -ENOTDIR : vfs_permission(&c, ino, MAY_EXEC);
+	if (r < 0) {
 		vfs_iput(ino);
-		return -ENOTDIR;
+		return r;
 	}
 	struct proc *p = proc_current();
 	struct inode *old = p->cwd;
@@ -613,15 +646,22 @@ long sys_faccessat2(const u64 a[6])
 	int r = at_begin((s32)a[0], a[1], &at);
 	if (r < 0)
 		return r;
+	/* the real ids unless AT_EACCESS, for the walk too (Linux's
+	 * access_override_creds) */
+	struct proc_cred pc;
+	struct vfs_cred c;
+	proc_cred_get(proc_current(), &pc);
+	proc_vfs_cred(&pc, !(a[3] & AT_EACCESS), &c);
 	struct inode *ino;
-	r = vfs_lookup(at.base, at.path, &ino);
+	r = vfs_lookup_as(&c, at.base, at.path, !(a[3] & AT_SYMLINK_NOFOLLOW), &ino);
 	at_end(&at);
 	if (r < 0)
 		return r;
-	/* root may read and write anything; it may execute what has an
-	 * execute bit, and search every directory */
-	if ((a[2] & X_OK) && !S_ISDIR(ino->mode) && !(ino->mode & 0111))
-		r = -EACCES;
+	if ((a[2] & W_OK) && ino->iops->read_only &&
+	    (S_ISREG(ino->mode) || S_ISDIR(ino->mode) || S_ISLNK(ino->mode)))
+		r = -EROFS;
+	else if (a[2])
+		r = vfs_permission(&c, ino, (int)a[2]);   /* R_OK, W_OK, X_OK are MAY_* */
 	vfs_iput(ino);
 	return r;
 }
@@ -704,7 +744,19 @@ long sys_truncate(const u64 a[6])
 	at_end(&at);
 	if (r < 0)
 		return r;
-	r = vfs_truncate(ino, a[1]);
+	/* Linux's order: the type, a read-only file system, then permission */
+	struct vfs_cred c;
+	vfs_cred_current(&c);
+	if (S_ISDIR(ino->mode))
+		r = -EISDIR;
+	else if (!S_ISREG(ino->mode))
+		r = -EINVAL;
+	else if (ino->iops->read_only)
+		r = -EROFS;
+	else
+		r = vfs_permission(&c, ino, MAY_WRITE);
+	if (r == 0)
+		r = vfs_truncate(ino, a[1]);
 	vfs_iput(ino);
 	return r;
 }
@@ -790,25 +842,10 @@ long sys_fchmod(const u64 a[6])
 	return r < 0 ? r : chmod_inode(ino, a[1]);
 }
 
-/* Linux's chown rules: a privileged caller (effective uid 0) may set
- * any owner and group; any other only the group of a file it owns, to a
- * group it is in, and the owner only to itself (no change). */
+/* (who may: the VFS's rules, Linux's) */
 static long chown_inode(struct inode *ino, u32 uid, u32 gid)
 {
-	struct proc_cred c;
-	proc_cred_get(proc_current(), &c);
-	long r = 0;
-	if (c.euid != 0) {
-		bool owner = c.euid == ino->uid;
-		if (uid != (u32)-1 && (uid != ino->uid || !owner))
-			r = -EPERM;
-		if (gid != (u32)-1 && gid != ino->gid && (!owner || !proc_in_group(&c, gid)))
-			r = -EPERM;
-		if (gid != (u32)-1 && gid == ino->gid && !owner)
-			r = -EPERM;
-	}
-	if (r == 0)
-		r = vfs_chown(ino, uid, gid);
+	long r = vfs_chown(ino, uid, gid);
 	vfs_iput(ino);
 	return r;
 }
@@ -874,6 +911,10 @@ static int utime_args(const struct utime_ts *ts, unsigned *mask, u64 *at, u64 *m
 	u64 now = arch_realtime_ns();
 	u64 v[2];
 	*mask = 0;
+	/* NULL, or both "now": the owner or anyone who may write (Linux's
+	 * ATTR_TOUCH); any other time needs the owner */
+	if (!ts || (ts[0].nsec == UTIME_NOW && ts[1].nsec == UTIME_NOW))
+		*mask |= VFS_SET_TOUCH;
 	for (int i = 0; i < 2; i++) {
 		if (!ts) {
 			v[i] = now;

@@ -90,6 +90,8 @@ long sys_gettimeofday(const u64 a[6]);
 long sys_getdents64(const u64 a[6]);
 long sys_mkdir(const u64 a[6]);
 long sys_mkdirat(const u64 a[6]);
+long sys_mknodat(const u64 a[6]);
+long sys_mknod(const u64 a[6]);
 long sys_unlink(const u64 a[6]);
 long sys_unlinkat(const u64 a[6]);
 long sys_rmdir(const u64 a[6]);

@@ -405,7 +405,7 @@ long sys_getpgid(const u64 a[6])
 	struct proc *p = proc_current();
 	if (a[0] == 0 || (s32)a[0] == p->pid)
 		return p->pgid;
-	return (s32)a[0] < 0 ? -ESRCH : proc_kill((s32)a[0], 0) == -ESRCH ? -ESRCH : -EPERM;
+	return (s32)a[0] < 0 ? -ESRCH : proc_getpgid((s32)a[0]);
 }
 
 long sys_getpgrp(const u64 a[6])

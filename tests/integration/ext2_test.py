@@ -32,6 +32,10 @@ does), and boots Caboose with the image as a virtio disk:
   ext3w  the same write script on an ext3 image: written through the
          journal (fs/ext2/jbd2.h), needs_recovery cleared by the clean exit,
          e2fsck -fn clean, the tree as the host's
+  perms  apps/tests/perms (root, then an ordinary user: open, exec, create,
+         remove, sticky and set-group-ID directories, chmod, chown, utimes,
+         owners of new files) on a read-write ext2 and ext3 disk prints what
+         it prints on the RAM root; e2fsck -fn clean afterwards
   crash  QEMU killed (its PID) 3, 6 and 9 s into a write workload on ext3
          (files written and fsync'd with `sync FILE`, scratch files renamed
          and removed): e2fsck -fy replays and -fn is clean, every file whose
@@ -645,6 +649,49 @@ def run_replay(logdir, check, src):
     check("ext3 replay: e2fsck -fn finds Caboose's replayed image clean", code == 0, out[-600:])
 
 
+def boot_perms(logdir, name, initrd, args, img=None):
+    """/tests/perms (apps/tests/perms.c) as init with args: (QEMU's status,
+    the program's lines: the console without the kernel's log and the
+    firmware's banner)."""
+    cmdline = ("console=ttyS0 loglevel=2 panic=exit ip=off init=/tests/perms "
+               "init.args=%s init.exit=qemu" % args)
+    extra = ["-initrd", initrd, "-cpu", "max"] + (blk_test.drive(img, "d0", "") if img else [])
+    p = guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL, extra=extra), logdir, name)
+    try:
+        status = p.wait(timeout=400)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        status = None
+    with open(os.path.join(logdir, name + ".console.log"), "rb") as f:
+        text = f.read().decode("utf-8", "replace").replace("\r", "")
+    lines = [l for l in text.split("\n")
+             if l.strip() and not l.lstrip().startswith("[") and "SeaBIOS" not in l and
+             not l.startswith(("caboose: starting", "Booting from ROM"))]
+    return status, lines
+
+
+def run_perms(logdir, check, work, initrd, fstype):
+    """The permission checks of apps/tests/perms on a read-write disk: what
+    root and an ordinary user may do, and who owns what the user makes
+    (its ids, a set-group-ID directory's group), must print what they
+    print on the RAM root (which the user tier compares with Linux)."""
+    src = os.path.join(work, "perms-" + fstype)
+    os.makedirs(src)
+    img = os.path.join(logdir, "%s-perms.img" % fstype)
+    mkfs(src, img, ("-t", fstype), "32M")
+    st_ram, ram = boot_perms(logdir, "perms-ram", initrd, "/tmp")
+    st_disk, disk = boot_perms(logdir, "perms-" + fstype, initrd, "/mnt/vda", img)
+    import difflib
+    diff = list(difflib.unified_diff(ram, disk, "ram", fstype, lineterm="", n=1))
+    check("%s permissions and owners: apps/tests/perms on the disk prints what it prints "
+          "on the RAM root (%d lines)" % (fstype, len(ram)),
+          st_ram == 1 and st_disk == 1 and not diff and len(ram) > 100,
+          "QEMU status %s and %s; %s" % (st_ram, st_disk, "\n".join(diff[:30])))
+    code, out = fsck(img)
+    check("%s permissions: e2fsck -fn finds the image clean" % fstype, code == 0, out[-400:])
+
+
 def run_all(logdir, initrd=INITRD):
     os.makedirs(logdir, exist_ok=True)
     blk_test.KERNEL = KERNEL
@@ -679,6 +726,13 @@ def run_all(logdir, initrd=INITRD):
         except Exception as e:
             check("run_write ext3 harness", False, "%s: %s" % (type(e).__name__, e))
         sys.stderr.write("ext2: run_write ext3 took %.0f s\n" % (time.time() - t0))
+        for fstype in ("ext2", "ext3"):
+            t0 = time.time()
+            try:
+                run_perms(logdir, check, work, initrd, fstype)
+            except Exception as e:
+                check("run_perms %s harness" % fstype, False, "%s: %s" % (type(e).__name__, e))
+            sys.stderr.write("ext2: run_perms %s took %.0f s\n" % (fstype, time.time() - t0))
         t0 = time.time()
         try:
             run_crash(logdir, check, initrd)
