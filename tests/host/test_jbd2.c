@@ -417,7 +417,7 @@ Test(jbd2, crash_at_any_write_4k_blocks)
 
 static unsigned sb_field(const char *path, const char *field)
 {
-	return sh_num("{ dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^%s: *//p'; echo 0; } | head -1",
+	return ext2t_sh_num("{ dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^%s: *//p'; echo 0; } | head -1",
 		      path, field);
 }
 
@@ -437,11 +437,11 @@ static u32 lookup_root(struct ext2_fs *fs, const char *name, struct ext2_inode *
  * accepts the list, and our next mount frees them as e2fsck does. */
 Test(jbd2, unlinked_open_files_are_freed_at_the_next_mount)
 {
-	sh("mkdir -p '%s/src' && for n in a b c keep; do head -c 20000 /dev/urandom > "
+	ext2t_sh("mkdir -p '%s/src' && for n in a b c keep; do head -c 20000 /dev/urandom > "
 	   "'%s/src/'$n; done && mke2fs -q -F -t ext3 -b 1024 -d '%s/src' '%s' 8M >/dev/null 2>&1",
-	   tmp, tmp, tmp, img);
-	struct disk d;
-	load(&d, img);
+	   ext2t_tmp, ext2t_tmp, ext2t_tmp, ext2t_img);
+	struct ext2t_disk d;
+	ext2t_open(&d, ext2t_img, EXT2T_MEM);
 	struct ext2_fs fs;
 	wmount(&fs, &d);
 	struct ext2_inode root, in[3];
@@ -464,30 +464,30 @@ Test(jbd2, unlinked_open_files_are_freed_at_the_next_mount)
 	cr_assert_eq(le32(d.mem + off_c + IN_DTIME), ino[0], "c's link names a");
 	cr_assert_eq(le32(d.mem + off_a + IN_DTIME), 0, "a ends the list");
 	char path[120], theirs[120];
-	snprintf(path, sizeof(path), "%s/run", tmp);
-	snprintf(theirs, sizeof(theirs), "%s/theirs", tmp);
-	save(&d, path);
+	snprintf(path, sizeof(path), "%s/run", ext2t_tmp);
+	snprintf(theirs, sizeof(theirs), "%s/theirs", ext2t_tmp);
+	ext2t_save(&d, path);
 	free(d.mem);
 	cr_assert_eq(sb_field(path, "First orphan inode"), ino[2]);
-	cr_assert_neq(fsck_n(path), 0, "e2fsck -fn does not flag a live orphan list");
-	sh("cp '%s' '%s' && e2fsck -fy '%s' >/dev/null 2>&1; true", path, theirs, theirs);
-	cr_assert_eq(fsck_n(theirs), 0, "e2fsck -fy did not take our orphan list");
+	cr_assert_neq(ext2t_fsck(path), 0, "e2fsck -fn does not flag a live orphan list");
+	ext2t_sh("cp '%s' '%s' && e2fsck -fy '%s' >/dev/null 2>&1; true", path, theirs, theirs);
+	cr_assert_eq(ext2t_fsck(theirs), 0, "e2fsck -fy did not take our orphan list");
 	/* our mount's cleanup */
-	load(&d, path);
+	ext2t_open(&d, path, EXT2T_MEM);
 	wmount(&fs, &d);
 	cr_assert_eq(fs.orphans_freed, 2);
 	cr_assert_eq(fs.orphans_truncated, 0);
 	cr_assert_eq(fs.norphans, 0);
 	ext2_unmount(&fs);
-	save(&d, path);
+	ext2t_save(&d, path);
 	free(d.mem);
-	cr_assert_eq(fsck_n(path), 0, "our orphan cleanup then e2fsck -fn");
+	cr_assert_eq(ext2t_fsck(path), 0, "our orphan cleanup then e2fsck -fn");
 	cr_assert_eq(sb_field(path, "First orphan inode"), 0);
 	cr_assert_eq(sb_field(path, "Free blocks"), sb_field(theirs, "Free blocks"));
 	cr_assert_eq(sb_field(path, "Free inodes"), sb_field(theirs, "Free inodes"));
-	sh("debugfs -R 'cat /keep' '%s' 2>/dev/null | cmp - '%s/src/keep'", path, tmp);
+	ext2t_sh("debugfs -R 'cat /keep' '%s' 2>/dev/null | cmp - '%s/src/keep'", path, ext2t_tmp);
 	/* and a mount with nothing listed changes nothing */
-	load(&d, path);
+	ext2t_open(&d, path, EXT2T_MEM);
 	u8 *before = malloc(d.size);
 	memcpy(before, d.mem, d.size);
 	wmount(&fs, &d);
@@ -504,20 +504,20 @@ Test(jbd2, unlinked_open_files_are_freed_at_the_next_mount)
  * e2fsck -fy does. */
 Test(jbd2, linux_orphans_freed_and_truncated_at_mount)
 {
-	sh("mkdir -p '%s/src' && head -c 20000 /dev/urandom > '%s/src/f' && head -c 30000 "
+	ext2t_sh("mkdir -p '%s/src' && head -c 20000 /dev/urandom > '%s/src/f' && head -c 30000 "
 	   "/dev/urandom > '%s/src/t' && mke2fs -q -F -t ext3 -b 1024 -d '%s/src' '%s' 8M "
-	   ">/dev/null 2>&1", tmp, tmp, tmp, tmp, img);
-	unsigned f = sh_num("debugfs -R 'stat /f' '%s' 2>/dev/null | sed -n 's/^Inode: *\\([0-9]*\\).*/\\1/p'", img);
-	unsigned t = sh_num("debugfs -R 'stat /t' '%s' 2>/dev/null | sed -n 's/^Inode: *\\([0-9]*\\).*/\\1/p'", img);
-	sh("printf 'sif /f links_count 0\\nunlink /f\\nsif /t size 1000\\nssv last_orphan %u\\n"
+	   ">/dev/null 2>&1", ext2t_tmp, ext2t_tmp, ext2t_tmp, ext2t_tmp, ext2t_img);
+	unsigned f = ext2t_sh_num("debugfs -R 'stat /f' '%s' 2>/dev/null | sed -n 's/^Inode: *\\([0-9]*\\).*/\\1/p'", ext2t_img);
+	unsigned t = ext2t_sh_num("debugfs -R 'stat /t' '%s' 2>/dev/null | sed -n 's/^Inode: *\\([0-9]*\\).*/\\1/p'", ext2t_img);
+	ext2t_sh("printf 'sif /f links_count 0\\nunlink /f\\nsif /t size 1000\\nssv last_orphan %u\\n"
 	   "sif <%u> dtime %u\\nsif /t dtime 0\\n' > '%s/cmds' && debugfs -w -f '%s/cmds' '%s' "
-	   ">/dev/null 2>&1", f, f, t, tmp, tmp, img);
-	cr_assert_neq(fsck_n(img), 0, "the crafted image is not flagged");
+	   ">/dev/null 2>&1", f, f, t, ext2t_tmp, ext2t_tmp, ext2t_img);
+	cr_assert_neq(ext2t_fsck(ext2t_img), 0, "the crafted image is not flagged");
 	char theirs[120];
-	snprintf(theirs, sizeof(theirs), "%s/theirs", tmp);
-	sh("cp '%s' '%s' && e2fsck -fy '%s' >/dev/null 2>&1; true", img, theirs, theirs);
-	struct disk d;
-	load(&d, img);
+	snprintf(theirs, sizeof(theirs), "%s/theirs", ext2t_tmp);
+	ext2t_sh("cp '%s' '%s' && e2fsck -fy '%s' >/dev/null 2>&1; true", ext2t_img, theirs, theirs);
+	struct ext2t_disk d;
+	ext2t_open(&d, ext2t_img, EXT2T_MEM);
 	struct ext2_fs fs;
 	wmount(&fs, &d);
 	cr_assert_eq(fs.orphans_freed, 1);
@@ -528,21 +528,21 @@ Test(jbd2, linux_orphans_freed_and_truncated_at_mount)
 	cr_assert_eq(tin.blocks, 2, "/t keeps one 1 KiB block, not %llu sectors",
 		     (unsigned long long)tin.blocks);
 	ext2_unmount(&fs);
-	save(&d, img);
+	ext2t_save(&d, ext2t_img);
 	free(d.mem);
-	cr_assert_eq(fsck_n(img), 0, "our orphan cleanup then e2fsck -fn");
-	cr_assert_eq(sb_field(img, "Free blocks"), sb_field(theirs, "Free blocks"));
-	cr_assert_eq(sb_field(img, "Free inodes"), sb_field(theirs, "Free inodes"));
-	sh("debugfs -R 'cat /t' '%s' 2>/dev/null | cmp - '%s/src/t' 2>&1 | grep -q EOF", img, tmp);
+	cr_assert_eq(ext2t_fsck(ext2t_img), 0, "our orphan cleanup then e2fsck -fn");
+	cr_assert_eq(sb_field(ext2t_img, "Free blocks"), sb_field(theirs, "Free blocks"));
+	cr_assert_eq(sb_field(ext2t_img, "Free inodes"), sb_field(theirs, "Free inodes"));
+	ext2t_sh("debugfs -R 'cat /t' '%s' 2>/dev/null | cmp - '%s/src/t' 2>&1 | grep -q EOF", ext2t_img, ext2t_tmp);
 }
 
 /* A list naming an inode out of range, a free inode, or looping: the
  * image stays read-only (-EROFS naming the orphan list), untouched. */
 Test(jbd2, corrupt_orphan_lists_leave_the_image_read_only)
 {
-	sh("mkdir -p '%s/src' && head -c 5000 /dev/urandom > '%s/src/f' && head -c 5000 "
+	ext2t_sh("mkdir -p '%s/src' && head -c 5000 /dev/urandom > '%s/src/f' && head -c 5000 "
 	   "/dev/urandom > '%s/src/g' && mke2fs -q -F -t ext3 -b 1024 -d '%s/src' '%s' 8M "
-	   ">/dev/null 2>&1", tmp, tmp, tmp, tmp, img);
+	   ">/dev/null 2>&1", ext2t_tmp, ext2t_tmp, ext2t_tmp, ext2t_tmp, ext2t_img);
 	const char *bad[] = {
 		"ssv last_orphan 99999",                              /* out of range */
 		"ssv last_orphan 40",                                 /* a free inode */
@@ -550,19 +550,19 @@ Test(jbd2, corrupt_orphan_lists_leave_the_image_read_only)
 		"ssv last_orphan 3",                                  /* a reserved inode */
 	};
 	char copy[120];
-	snprintf(copy, sizeof(copy), "%s/copy", tmp);
+	snprintf(copy, sizeof(copy), "%s/copy", ext2t_tmp);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		sh("cp '%s' '%s' && printf '%s\\n' > '%s/cmds' && debugfs -w -f '%s/cmds' '%s' "
-		   ">/dev/null 2>&1", img, copy, bad[i], tmp, tmp, copy);
-		struct disk d;
-		load(&d, copy);
+		ext2t_sh("cp '%s' '%s' && printf '%s\\n' > '%s/cmds' && debugfs -w -f '%s/cmds' '%s' "
+		   ">/dev/null 2>&1", ext2t_img, copy, bad[i], ext2t_tmp, ext2t_tmp, copy);
+		struct ext2t_disk d;
+		ext2t_open(&d, copy, EXT2T_MEM);
 		u8 *before = malloc(d.size);
 		memcpy(before, d.mem, d.size);
 		struct ext2_fs fs;
 		char msg[200] = "";
-		cr_assert_eq(ext2_mount(&fs, d_read, &d, d.size, "t", msg, sizeof(msg)), 0, "%s", msg);
-		fs.flush = d_flush;
-		int r = ext2_enable_write(&fs, d_write, msg, sizeof(msg));
+		cr_assert_eq(ext2_mount(&fs, ext2t_read, &d, d.size, "t", msg, sizeof(msg)), 0, "%s", msg);
+		fs.flush = ext2t_flush;
+		int r = ext2_enable_write(&fs, ext2t_write, msg, sizeof(msg));
 		cr_assert_eq(r, -EROFS, "case %zu: %d (%s)", i, r, msg);
 		cr_assert(strstr(msg, "orphan list"), "case %zu: '%s'", i, msg);
 		cr_assert(memcmp(before, d.mem, d.size) == 0, "case %zu: written", i);
