@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lo.h"
 #include "show.h"
 
 static int ep;
@@ -56,19 +57,6 @@ static int mod(int fd, unsigned events, unsigned long long data)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = data };
 	return epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
-}
-
-static void lo_up(void)
-{
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, "lo");
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
 }
 
 static void bad_arguments(void)

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lo.h"
 #include "show.h"
 
 static void setpgid_after_exec(void)
@@ -159,15 +160,7 @@ static void set_up(void)
 {
 	mkdir("/proc", 0555);
 	mount("proc", "/proc", "proc", 0, NULL);
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, "lo");
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
+	lo_up();
 }
 
 int main(void)

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lo.h"
 #include "show.h"
 
 #define PORT 7777
@@ -38,21 +39,6 @@ static struct sockaddr_in addr(const char *ip, int port)
 	return a;
 }
 #define SA(a) ((struct sockaddr *)&(a))
-
-/* The Linux guest boots with lo down; Caboose has no interface ioctls
- * (the result is not printed: it is set-up, not a test). */
-static void lo_up(void)
-{
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, "lo");
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
-}
 
 static void show_name(const char *what, int fd, int peer)
 {

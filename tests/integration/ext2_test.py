@@ -429,6 +429,17 @@ echo "== done"
 """
 
 
+def start_script(logdir, name, initrd, img, script):
+    """Caboose (2 CPUs) running busybox sh /mnt/vda/SCRIPT from the image
+    img on virtio-blk, started (QEMU's process, to be waited for or
+    killed by the caller); its console in LOGDIR/NAME.console.log."""
+    cmdline = ("console=ttyS0 loglevel=2 panic=exit ip=off init=/bin/busybox "
+               "init.args=sh,/mnt/vda/%s init.exit=qemu" % script)
+    return guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL,
+                                       extra=["-initrd", initrd, "-cpu", "max"]
+                                       + blk_test.drive(img, "d0")), logdir, name)
+
+
 def run_crash(logdir, check, initrd, kills=(3, 6, 9)):
     """QEMU killed (by its PID) in the middle of a write workload on ext3,
     at several points: e2fsck -fy replays and -fn is clean, every file
@@ -443,11 +454,7 @@ def run_crash(logdir, check, initrd, kills=(3, 6, 9)):
         name = "ext3-crash-%d" % secs
         img = os.path.join(logdir, name + ".img")
         mkfs(wsrc, img, ("-t", "ext3"), "32M")
-        cmdline = ("console=ttyS0 loglevel=2 panic=exit ip=off init=/bin/busybox "
-                   "init.args=sh,/mnt/vda/crash.sh init.exit=qemu")
-        p = guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL,
-                                        extra=["-initrd", initrd, "-cpu", "max"]
-                                        + blk_test.drive(img, "d0")), logdir, name)
+        p = start_script(logdir, name, initrd, img, "crash.sh")
         log = os.path.join(logdir, name + ".console.log")
         try:
             t0 = None
@@ -535,11 +542,7 @@ def run_orphan(logdir, check, initrd):
     name = "ext3-orphan"
     img = os.path.join(logdir, name + ".img")
     mkfs(wsrc, img, ("-t", "ext3"), "32M")
-    cmdline = ("console=ttyS0 loglevel=2 panic=exit ip=off init=/bin/busybox "
-               "init.args=sh,/mnt/vda/orphan.sh init.exit=qemu")
-    p = guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL,
-                                    extra=["-initrd", initrd, "-cpu", "max"]
-                                    + blk_test.drive(img, "d0")), logdir, name)
+    p = start_script(logdir, name, initrd, img, "orphan.sh")
     log = os.path.join(logdir, name + ".console.log")
     seen = None
     try:
