@@ -322,6 +322,8 @@ def main():
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--inside":
+        from tests.lib.netns import exit_on_sigterm
+        exit_on_sigterm()  # a SIGTERM runs the finally blocks: nothing left running
         a = sys.argv[2:]
         print(json.dumps(inside(a[0], a[1], a[2], int(a[3]), a[4], a[5])))
         sys.exit(0)

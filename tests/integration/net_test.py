@@ -69,7 +69,8 @@ from tests.lib import guest  # noqa: E402
 from tests.lib.guest import Guest, PROMPT  # noqa: E402
 from tests.lib.packet import csum  # noqa: E402
 from tests.lib.log import log  # noqa: E402
-from tests.lib.netns import delete_netns, make_netns, sh  # noqa: E402
+from tests.lib.netns import (delete_netns, exit_on_sigterm, make_netns, sh,  # noqa: E402
+                             stop_inside)
 from tests.lib.results import Results  # noqa: E402
 KERNEL = os.path.join(ROOT, "build", "caboose.elf")
 
@@ -1307,6 +1308,7 @@ def run_all(logdir, seed=5):
         return [("net tools", False, "missing %s (Debian packages dnsmasq-base, iputils-ping, "
                  "iproute2)" % ", ".join(missing))]
     ns = "caboose-net-%d" % os.getpid()
+    exit_on_sigterm()
     p = None
     try:
         os.unlink(os.path.join(logdir, PID_FILE))   # an older run's
@@ -1320,12 +1322,7 @@ def run_all(logdir, seed=5):
         try:
             out, _ = p.communicate(timeout=400)
         except subprocess.TimeoutExpired:
-            p.terminate()
-            try:
-                out, _ = p.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                out, _ = p.communicate()
+            stop_inside(p)
             return [("net harness", False, "the inside part took more than 400 s")]
         try:
             return [tuple(r) for r in json.loads(out)]
@@ -1335,15 +1332,15 @@ def run_all(logdir, seed=5):
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
         return [("net harness", False, "%s: %s" % (e, getattr(e, "stderr", "")))]
     finally:
-        if p is not None and p.poll() is None:
-            p.kill()
-            p.wait()
+        if p is not None and p.poll() is None:   # a signal or an error stopped us
+            stop_inside(p)
         kill_leftovers(logdir, ns)
         delete_netns(ns)
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--inside":
+        exit_on_sigterm()  # a SIGTERM runs the finally blocks: nothing left running
         res = inside(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         print(json.dumps(res))
         sys.exit(0)

@@ -498,6 +498,8 @@ def run_ns(logdir, count, seed, lro):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--inside":
+        from tests.lib.netns import exit_on_sigterm
+        exit_on_sigterm()  # a SIGTERM runs the finally blocks: nothing left running
         res = inside(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
                      sys.argv[6] == "on")
         print(json.dumps(res))

@@ -246,6 +246,16 @@ class Mix:
             time.sleep(min(1.0, max(0.0, self.end - time.time())))
         self.finish()
 
+    def abort(self):
+        """The test stopped early (a signal, an error): the clients' own
+        processes are killed; the threads' wrk and iperf3 runs end by
+        their own time limits."""
+        self.stop.set()
+        for _, p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
     def finish(self):
         self.t1 = time.time()   # the load's end: what comes after is shutdown
         self.stop.set()
@@ -352,6 +362,7 @@ def inside(logdir, kernel, minutes, smp, summary_path, loadgen):
     queues = min(smp, 2)
     doc = {"minutes": minutes, "smp": smp, "queue_pairs": queues}
     relay = b = None
+    mixes = []
     try:
         nl.remove_tap("tap0")
         nl.remove_tap("tap1")
@@ -374,6 +385,7 @@ def inside(logdir, kernel, minutes, smp, summary_path, loadgen):
         # warm-up, drain, baseline
         log("soak: %d s warm-up" % WARMUP_S)
         warm = Mix(logdir, b.url, WARMUP_S)
+        mixes.append(warm)
         warm.start(loadgen=False, ping=False, churn=False)
         warm.run_until_end()
         waited = drain(g)
@@ -388,6 +400,7 @@ def inside(logdir, kernel, minutes, smp, summary_path, loadgen):
         # the load, sampled every 10 s
         samples = open(os.path.join(logdir, "soak-smp%d-samples.jsonl" % smp), "w")
         mix = Mix(logdir, b.url, minutes * 60)
+        mixes.append(mix)
         last = [0.0]
         max_wd = dict(w0)
 
@@ -529,6 +542,8 @@ def inside(logdir, kernel, minutes, smp, summary_path, loadgen):
         traceback.print_exc()
         check("harness", False, "%s: %s" % (type(e).__name__, e))
     finally:
+        for m in mixes:
+            m.abort()
         if b is not None:
             b.stop()
         if relay is not None:
@@ -587,6 +602,8 @@ def main():
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--inside":
+        from tests.lib.netns import exit_on_sigterm
+        exit_on_sigterm()  # a SIGTERM runs the finally blocks: nothing left running
         a = sys.argv[2:]
         print(json.dumps(inside(a[0], a[1], float(a[2]), int(a[3]), a[4], a[5])))
         sys.exit(0)

@@ -997,6 +997,8 @@ def run_all(logdir):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--inside":
+        from tests.lib.netns import exit_on_sigterm
+        exit_on_sigterm()  # a SIGTERM runs the finally blocks: nothing left running
         print(json.dumps(inside(sys.argv[2], sys.argv[3])))
         sys.exit(0)
     results = run_all(os.path.join(ROOT, "build", "test-logs"))

@@ -209,6 +209,8 @@ def script_main(run_all, inside):
     PASS/FAIL line each on stderr, the count on stdout. Exit status 1 when
     anything failed or nothing ran."""
     if len(sys.argv) > 1 and sys.argv[1] == "--inside":
+        from tests.lib.netns import exit_on_sigterm
+        exit_on_sigterm()  # a SIGTERM runs the finally blocks: nothing left running
         print(json.dumps(inside(*sys.argv[2:])))
         return 0
     logdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "test-logs")
