@@ -13,7 +13,11 @@ Tiers, in order (select with --tiers, default all):
   layers    tools/check-layers (one result per rule) and its own test
             (tests/tools/test_check_layers.py, one result per case); the test of
             tools/flamegraph (tests/tools/test_flamegraph.py: SVG widths, nesting,
-            escaping, bad input; one result per case); every tool in tools/ and
+            escaping, bad input; one result per case); the test of the namespace
+            runner (tests/tools/test_netns.py: a SIGTERM or a time limit leaves
+            nothing running) and of the host tier's reading of a Criterion run
+            (tests/tools/test_run_criterion.py: a hang, a crash, a synthesis
+            that disagrees); every tool in tools/ and
             bench/ answers --help with its usage on stdout and status 0
             (tests/tools/test_help.py, one result per tool)
   host      build/host/unit, build/host/loadgen-unit and build/host/httpd-unit
@@ -179,7 +183,9 @@ Timeouts (seconds) can be set by option or environment variable:
                                                     nothing for this long (default 150;
                                                     0 = never)
   --boot-timeout     CABOOSE_TEST_BOOT_TIMEOUT      iPXE and GRUB boots (default 90)
-  --host-timeout     CABOOSE_TEST_HOST_TIMEOUT      build/host/unit (default 600)
+  --host-timeout     CABOOSE_TEST_HOST_TIMEOUT      build/host/unit (default 1200: about
+                                                    110 s on a quiet 2-core host, over 600
+                                                    when the host is loaded)
 
 The kernel image and ISO are copied into build/test-logs/ at the start, so every
 boot of one run uses the same image even if the build changes meanwhile, and the
@@ -570,8 +576,9 @@ def run_criterion(res, opts, unit, name, prefix):
         problems.append("timed out after %.0f s (killed)" % elapsed)
     elif proc.returncode < 0:
         problems.append("crashed: killed by signal %d" % -proc.returncode)
-    if synth is None and not timed_out:
-        problems.append("no Criterion synthesis line (the runner itself crashed?)")
+    if synth is None:
+        if not timed_out:   # a killed runner prints none: the time-out says it
+            problems.append("no Criterion synthesis line (the runner itself crashed?)")
     else:
         tested, passing, failing, crashing = synth
         if tested == 0:
@@ -1130,14 +1137,21 @@ def tier_bench(res, opts, state):
 
 
 def tier_layers(res, opts, state):
-    """tools/check-layers over the tree, its test, the test of
-    tools/flamegraph, and every tool's --help: each prints `ok NAME` or
+    """tools/check-layers over the tree, its test, the tests of
+    tools/flamegraph, of tests/lib/netns.py (a stopped test leaves
+    nothing running) and of run_criterion (how a Criterion run is read),
+    and every tool's --help: each prints `ok NAME` or
     `FAIL NAME: detail` lines, one result each."""
     for tag, cmd in (("layers", [sys.executable, os.path.join(ROOT, "tools", "check-layers")]),
                      ("layers test", [sys.executable, os.path.join(ROOT, "tests", "tools",
                                                                    "test_check_layers.py")]),
                      ("flamegraph test", [sys.executable, os.path.join(ROOT, "tests", "tools",
                                                                        "test_flamegraph.py")]),
+                     ("netns test", [sys.executable, os.path.join(ROOT, "tests", "tools",
+                                                                  "test_netns.py")]),
+                     ("criterion reading test", [sys.executable,
+                                                 os.path.join(ROOT, "tests", "tools",
+                                                              "test_run_criterion.py")]),
                      ("tools", [sys.executable, os.path.join(ROOT, "tests", "tools",
                                                              "test_help.py")])):
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -1511,7 +1525,7 @@ def main():
     ap.add_argument("--boot-timeout", type=float,
                     default=env_float("CABOOSE_TEST_BOOT_TIMEOUT", 90))
     ap.add_argument("--host-timeout", type=float,
-                    default=env_float("CABOOSE_TEST_HOST_TIMEOUT", 600))
+                    default=env_float("CABOOSE_TEST_HOST_TIMEOUT", 1200))
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--kernel", default=None, help="default BUILD/caboose.elf")
     ap.add_argument("--iso", default=None, help="default BUILD/caboose.iso")
