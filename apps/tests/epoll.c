@@ -2,7 +2,8 @@
  * sockets over 127.0.0.1, EPOLLONESHOT, EPOLLRDHUP/HUP/ERR, a watched
  * descriptor closed (with and without a dup), time-outs and EINTR; ready
  * lists (one ready among many, two instances, maxevents 1 in turn, a
- * wake from another process, a socketpair). Prints
+ * wake from another process, a socketpair); EPOLLEXCLUSIVE (one write
+ * wakes one of two instances asleep, not both). Prints
  * what every call returned; the output is the same on Linux (tests/run.py
  * compares them). */
 #include <arpa/inet.h>
@@ -330,6 +331,56 @@ static void ready_lists(void)
 	wait_show("all closed", 0);
 }
 
+/* One pipe watched by two instances, each in a child blocked in
+ * epoll_wait: how many of them does one write wake? */
+static int woken_of_two(unsigned events)
+{
+	int p[2], ready[2], res[2];
+	if (pipe(p) < 0 || pipe(ready) < 0 || pipe(res) < 0)
+		return -1;
+	pid_t kid[2];
+	for (int i = 0; i < 2; i++) {
+		kid[i] = fork();
+		if (kid[i] == 0) {
+			int e = epoll_create1(0);
+			struct epoll_event ev = { .events = events, .data.u64 = (unsigned)i };
+			char c = epoll_ctl(e, EPOLL_CTL_ADD, p[0], &ev) == 0 ? 'r' : 'f';
+			if (write(ready[1], &c, 1) != 1)
+				_exit(1);
+			struct epoll_event got;
+			c = epoll_wait(e, &got, 1, 1500) == 1 ? 'w' : 't';
+			_exit(write(res[1], &c, 1) == 1 ? 0 : 1);
+		}
+	}
+	char c[2] = { 0, 0 };
+	for (int i = 0; i < 2; i++)
+		if (read(ready[0], &c[i], 1) != 1 || c[i] != 'r')
+			return -2;
+	usleep(300000); /* both asleep in epoll_wait */
+	if (write(p[1], "x", 1) != 1)
+		return -3;
+	int woken = 0;
+	for (int i = 0; i < 2; i++) {
+		waitpid(kid[i], NULL, 0);
+		if (read(res[0], &c[0], 1) == 1 && c[0] == 'w')
+			woken++;
+	}
+	close(p[0]);
+	close(p[1]);
+	close(ready[0]);
+	close(ready[1]);
+	close(res[0]);
+	close(res[1]);
+	return woken;
+}
+
+static void exclusive(void)
+{
+	printf("-- EPOLLEXCLUSIVE\n");
+	printf("one write, two instances asleep: %d woken\n", woken_of_two(EPOLLIN));
+	printf("the same with EPOLLEXCLUSIVE: %d woken\n", woken_of_two(EPOLLIN | EPOLLEXCLUSIVE));
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -341,6 +392,7 @@ int main(void)
 	sockets();
 	eintr();
 	ready_lists();
+	exclusive();
 	T(close(ep));
 	printf("done\n");
 	return 0;

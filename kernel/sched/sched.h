@@ -126,18 +126,24 @@ struct waiter {
 	struct thread *thread;
 	/* a standing watch (waitq_watch): called at every wakeup, with the
 	 * queue's lock held and interrupts off (it must not sleep nor touch
-	 * this queue); it stays queued until wait_finish */
-	void (*fn)(struct waiter *w);
+	 * this queue); it stays queued until wait_finish. Returns true if it
+	 * woke a thread of its own. */
+	bool (*fn)(struct waiter *w);
+	/* an exclusive watch: a wakeup calls exclusive watches only until
+	 * one returns true (EPOLLEXCLUSIVE: one instance's waiters woken) */
+	bool exclusive;
 };
-#define WAITER_INIT { { NULL, NULL }, NULL, NULL }
+#define WAITER_INIT { { NULL, NULL }, NULL, NULL, false }
 
 void waitq_init(struct waitq *wq, const char *name);
 void wait_prepare(struct waitq *wq, struct waiter *w);
 void wait_block(struct waitq *wq);        /* sleeps unless already woken */
 void wait_finish(struct waitq *wq, struct waiter *w);
 /* Queue w as a standing watch of wq: fn(w) at every wakeup (epoll's
- * ready lists); wait_finish removes it. */
-void waitq_watch(struct waitq *wq, struct waiter *w, void (*fn)(struct waiter *w));
+ * ready lists), or for an exclusive watch at the wakeups no exclusive
+ * watch before it took; wait_finish removes it. */
+void waitq_watch(struct waitq *wq, struct waiter *w, bool (*fn)(struct waiter *w),
+		 bool exclusive);
 /* Returns true if it woke a thread. Safe from interrupt handlers. */
 bool waitq_wake_one(struct waitq *wq);
 int waitq_wake_all(struct waitq *wq);

@@ -5,7 +5,10 @@
  * finds it blocked (and queues it to run): no wakeup is lost.
  *
  * A standing watch (waitq_watch, w->fn set) is no thread: every wakeup
- * calls its fn and leaves it queued, until wait_finish.
+ * calls its fn and leaves it queued, until wait_finish. Exclusive watches
+ * (EPOLLEXCLUSIVE) are called in the order they were queued until one
+ * says it woke a thread; the rest of them miss that wakeup, as Linux's
+ * exclusive wait entries do.
  *
  * Locks: [W] wq->lock (interrupts off) guards the waiter list. Taken before
  * thread and run-queue locks, and before whatever a watch's fn takes.
@@ -53,26 +56,33 @@ void wait_finish(struct waitq *wq, struct waiter *w)
 	spin_unlock_irqrestore(&wq->lock, f);
 }
 
-void waitq_watch(struct waitq *wq, struct waiter *w, void (*fn)(struct waiter *w))
+void waitq_watch(struct waitq *wq, struct waiter *w, bool (*fn)(struct waiter *w),
+		 bool exclusive)
 {
 	w->thread = NULL;
 	w->fn = fn;
+	w->exclusive = exclusive;
 	unsigned long f = spin_lock_irqsave(&wq->lock);
 	if (!queued(w))
 		list_push_back(&wq->waiters, &w->link);
 	spin_unlock_irqrestore(&wq->lock, f);
 }
 
-/* Wake up to max threads (every watch is called). [W] held. */
+/* Wake up to max threads; call every watch, the exclusive ones until one
+ * wakes a thread. [W] held. */
 static int wake_locked(struct waitq *wq, int max)
 {
 	int woken = 0;
+	bool taken = false; /* an exclusive watch woke a thread */
 	struct list_node *n = wq->waiters.next;
 	while (n != &wq->waiters) {
 		struct list_node *next = n->next;
 		struct waiter *w = list_entry(n, struct waiter, link);
 		if (w->fn) {
-			w->fn(w);
+			if (!w->exclusive)
+				w->fn(w);
+			else if (!taken)
+				taken = w->fn(w);
 		} else if (woken < max) {
 			list_remove(n);
 			sched_wake(w->thread);

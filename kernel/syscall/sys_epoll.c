@@ -17,8 +17,13 @@
  * at by every wait, and again every EP_RECHECK_NS while one is watched;
  * their edges are rising ready bits. Files without a poll op (regular
  * files, /dev/null) cannot be watched: -EPERM, as Linux answers.
- * EPOLLEXCLUSIVE is accepted (with ADD only) and changes nothing: every
- * waiter is woken. EPOLLWAKEUP is ignored.
+ * EPOLLEXCLUSIVE (with ADD only) makes the entry's watches exclusive: a
+ * wakeup of the file goes to the exclusive entries in the order they were
+ * added until one whose instance has a thread waiting takes it (Linux's
+ * rule). The entries before it were queued on their instances' ready
+ * lists (seen at their next wait), the ones after it miss this wakeup: N
+ * processes asleep on one listener each with its own instance wake one,
+ * not N. EPOLLWAKEUP is ignored.
  *
  * Closing: an entry holds no reference on its file. When the file's last
  * reference goes (every descriptor for it closed), file_put calls
@@ -130,15 +135,19 @@ static bool queue_locked(struct epitem *it)
 }
 
 /* A wakeup on one of the entry's wait queues ([W] held, interrupts off). */
-static void ep_callback(struct waiter *w)
+static bool ep_callback(struct waiter *w)
 {
 	struct epitem *it = container_of(w, struct ep_hook, w)->it;
 	struct epoll *ep = it->ep;
 	unsigned long fl = spin_lock_irqsave(&ep->lock);
 	bool queued = queue_locked(it);
+	bool listed = it->on_ready; /* queued now or before: a waiter will look */
 	spin_unlock_irqrestore(&ep->lock, fl);
-	if (queued)
-		waitq_wake_all(&ep->wq);
+	/* an exclusive entry takes the wakeup only if a thread of its
+	 * instance wakes for it; else the next exclusive entry is asked */
+	if (queued || (w->exclusive && listed))
+		return waitq_wake_all(&ep->wq) > 0;
+	return false;
 }
 
 /* Drop an entry: off its wait queues (no callback runs after), its lists,
@@ -382,7 +391,8 @@ static void item_add(struct epoll *ep, struct epitem *it, struct file *f, int fd
 	}
 	for (int i = 0; i < nq; i++) {
 		it->hooks[i] = (struct ep_hook){ WAITER_INIT, wqs[i], it };
-		waitq_watch(wqs[i], &it->hooks[i].w, ep_callback);
+		waitq_watch(wqs[i], &it->hooks[i].w, ep_callback,
+			    (ev->events & EPOLLEXCLUSIVE) != 0);
 	}
 	it->nhooks = nq;
 	unsigned long fl = spin_lock_irqsave(&ep->lock);
