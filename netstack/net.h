@@ -179,6 +179,28 @@ int sock_owner_cpu(struct socket *s);
  * do). */
 u64 sock_read_stamp(struct socket *s);
 void sock_stats(struct socket *s, struct sock_stats *out);
+/* A TCP connection as it stands (getsockopt TCP_INFO; in-kernel services
+ * that report on their connections). state uses Linux's numbers (1
+ * ESTABLISHED, 2 SYN_SENT, 3 SYN_RECV, 4 FIN_WAIT1, 5 FIN_WAIT2, 6
+ * TIME_WAIT, 7 CLOSE, 8 CLOSE_WAIT, 9 LAST_ACK, 10 LISTEN, 11 CLOSING);
+ * windows in segments where Linux gives segments. */
+struct sock_tcp_info {
+	u8 state;
+	u8 backoff;                        /* consecutive time-outs */
+	bool ts, sack, wscale;             /* options in use */
+	bool in_recovery;                  /* fast recovery (SACK or NewReno) */
+	u8 snd_wscale, rcv_wscale;
+	u32 rto_us, rtt_us, rttvar_us;     /* rtt: the smoothed estimate */
+	u32 rcv_rtt_us;                    /* the receiver's estimate (timestamps) */
+	u32 snd_mss, adv_mss;              /* what we send, what we announced */
+	u32 cwnd_segs, ssthresh_segs;      /* ssthresh 0x7fffffff: not set yet */
+	u32 unacked_segs, sacked_segs;     /* in flight, SACKed above snd_una */
+	u32 snd_wnd, rcv_wnd;              /* bytes: the peer's, ours now */
+	u32 notsent_bytes;                 /* queued, not sent yet */
+	u64 total_retrans, segs_out, segs_in, bytes_acked, bytes_received;
+};
+/* 0, or -EOPNOTSUPP for a socket that is not TCP. */
+int sock_tcp_info(struct socket *s, struct sock_tcp_info *out);
 /* In-kernel users: fn(s, arg) runs (in the receiving thread, no lock held)
  * whenever data arrives; it must not sleep. */
 void sock_set_upcall(struct socket *s, void (*fn)(struct socket *s, void *arg), void *arg);

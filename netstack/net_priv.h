@@ -211,6 +211,7 @@ struct sock_ops {
 	void (*destroy)(struct socket *s);     /* last reference gone */
 	int (*setopt)(struct socket *s, int opt, u32 value); /* protocol options */
 	int (*getopt)(struct socket *s, int opt, u32 *value); /* NULL: -ENOPROTOOPT */
+	int (*tcp_info)(struct socket *s, struct sock_tcp_info *out); /* NULL: not TCP */
 	int (*owner_cpu)(struct socket *s);    /* NULL: any CPU */
 	u64 (*read_stamp)(struct socket *s);   /* NULL: no arrival times kept */
 	const char *name;

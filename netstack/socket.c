@@ -431,6 +431,12 @@ void sock_stats(struct socket *s, struct sock_stats *out)
 	spin_unlock(&s->lock);
 }
 
+int sock_tcp_info(struct socket *s, struct sock_tcp_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	return s && s->ops->tcp_info ? s->ops->tcp_info(s, out) : -EOPNOTSUPP;
+}
+
 void sock_set_upcall(struct socket *s, void (*fn)(struct socket *, void *), void *arg)
 {
 	spin_lock(&s->lock);

@@ -526,6 +526,51 @@ static int tcp_getopt(struct socket *s, int opt, u32 *v)
 	return err;
 }
 
+/* Linux's TCP state numbers (include/net/tcp_states.h), by ours */
+static const u8 linux_state[] = {
+	[TCP_CLOSED] = 7, [TCP_LISTEN] = 10, [TCP_SYN_SENT] = 2, [TCP_SYN_RECEIVED] = 3,
+	[TCP_ESTABLISHED] = 1, [TCP_FIN_WAIT_1] = 4, [TCP_FIN_WAIT_2] = 5,
+	[TCP_CLOSE_WAIT] = 8, [TCP_CLOSING] = 11, [TCP_LAST_ACK] = 9, [TCP_TIME_WAIT] = 6,
+};
+
+static u32 segs(u32 bytes, u32 mss) { return mss ? (bytes + mss - 1) / mss : 0; }
+
+static int tcp_info(struct socket *s, struct sock_tcp_info *o)
+{
+	struct tcb *t = sk_tcb(s);
+	spin_lock(&s->lock);
+	o->state = linux_state[t->state];
+	o->backoff = (u8)MIN(t->backoff, 255u);
+	o->ts = t->ts_ok;
+	o->sack = t->sack_ok;
+	o->wscale = t->ws_ok;
+	o->in_recovery = t->in_recovery;
+	o->snd_wscale = t->ws_ok ? t->snd_wscale : 0;
+	o->rcv_wscale = t->ws_ok ? t->rcv_wscale : 0;
+	o->rto_us = (u32)(t->rto_ns / 1000);
+	o->rtt_us = (u32)(t->srtt_ns / 1000);
+	o->rttvar_us = (u32)(t->rttvar_ns / 1000);
+	o->rcv_rtt_us = (u32)(t->rcv_rtt_ns / 1000);
+	o->snd_mss = t->mss;
+	o->adv_mss = t->adv_mss;
+	o->cwnd_segs = segs(t->cwnd, t->mss);
+	o->ssthresh_segs = t->ssthresh >= 0x7fffffffu / 2 ? 0x7fffffffu : segs(t->ssthresh, t->mss);
+	bool synced = t->state != TCP_CLOSED && t->state != TCP_LISTEN;
+	o->unacked_segs = synced ? segs(t->snd_max - t->snd_una, t->mss) : 0;
+	o->sacked_segs = segs(t->sacked_bytes, t->mss);
+	o->snd_wnd = t->snd_wnd;
+	o->rcv_wnd = synced ? tcp_rcv_window(t) : 0;
+	u32 sent = synced ? t->snd_max - t->snd_una : 0;
+	o->notsent_bytes = t->snd_q_bytes > sent ? t->snd_q_bytes - sent : 0;
+	o->total_retrans = t->retransmits;
+	o->segs_out = t->segs_out;
+	o->segs_in = t->segs_in;
+	o->bytes_acked = t->bytes_acked;
+	o->bytes_received = t->bytes_received;
+	spin_unlock(&s->lock);
+	return 0;
+}
+
 static int tcp_owner_cpu(struct socket *s) { return sk_tcb(s)->cpu; }
 static u64 tcp_read_stamp(struct socket *s) { return READ_ONCE(sk_tcb(s)->read_stamp_ns); }
 
@@ -545,6 +590,7 @@ const struct sock_ops tcp_sock_ops = {
 	.destroy = tcp_destroy,
 	.setopt = tcp_setopt,
 	.getopt = tcp_getopt,
+	.tcp_info = tcp_info,
 	.name = "tcp",
 };
 

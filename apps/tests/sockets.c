@@ -2,7 +2,8 @@
  * 127.0.0.1 between two processes (blocking and non-blocking connect,
  * accept4, MSG_PEEK, sendmsg, shutdown, EPIPE and SIGPIPE), UDP datagrams
  * (recvfrom's sender, truncation, connect), socketpair, the port rules
- * of SO_REUSEADDR and SO_REUSEPORT. Prints what every
+ * of SO_REUSEADDR and SO_REUSEPORT, TCP_INFO through a connection's life.
+ * Prints what every
  * call returned (ephemeral ports normalised); the output is the same on
  * Linux (tests/run.py compares them). The parent prints the child's part
  * after waiting for it, so the order is fixed. */
@@ -563,6 +564,98 @@ static void sendfile_case(void)
 	close(l);
 }
 
+static int tcp_info_of(int fd, struct tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+	memset(ti, 0, sizeof(*ti));
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len);
+}
+
+/* Wait (up to 3 s) until fd's connection leaves state `from` or, with
+ * unacked, until nothing is unacknowledged; returns its TCP_INFO. */
+static struct tcp_info settle(int fd, int from, int unacked)
+{
+	struct tcp_info ti;
+	for (int i = 0; i < 300; i++) {
+		tcp_info_of(fd, &ti);
+		if (unacked ? ti.tcpi_unacked == 0 : ti.tcpi_state != from)
+			break;
+		usleep(10000);
+	}
+	return ti;
+}
+
+/* What both kernels must agree on: the state through a connection's life,
+ * the options in use, no retransmission on a quiet loopback, the bytes
+ * acknowledged and received (Linux counts the SYN as one byte acked: give
+ * or take one), what a short buffer gets; RTT, MSS and windows differ by
+ * design and are shown as comparisons. */
+static void show_info(const char *who, int fd, long sent, long got)
+{
+	struct tcp_info ti = settle(fd, 0, 1);
+	printf("%s: state %u options %#x retrans %u total_retrans %u unacked %u\n", who,
+	       ti.tcpi_state, ti.tcpi_options, ti.tcpi_retransmits, ti.tcpi_total_retrans,
+	       ti.tcpi_unacked);
+	printf("%s: bytes_acked %s bytes_received %s\n", who,
+	       ti.tcpi_bytes_acked - (unsigned long long)sent <= 1 ? "sent" : "wrong",
+	       ti.tcpi_bytes_received - (unsigned long long)got <= 1 ? "got" : "wrong");
+	printf("%s: rtt>0 %d rto>=200ms %d snd_mss>0 %d advmss>0 %d cwnd>=2 %d ssthresh unset %d "
+	       "segs_out>0 %d segs_in>0 %d\n", who, ti.tcpi_rtt > 0, ti.tcpi_rto >= 200000,
+	       ti.tcpi_snd_mss > 0, ti.tcpi_advmss > 0, ti.tcpi_snd_cwnd >= 2,
+	       ti.tcpi_snd_ssthresh == 0x7fffffff, ti.tcpi_segs_out > 0, ti.tcpi_segs_in > 0);
+}
+
+static void tcp_info_case(void)
+{
+	printf("-- TCP_INFO\n");
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	T(getsockopt(u, IPPROTO_TCP, TCP_INFO, &ti, &len));
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&ti, 0xff, sizeof(ti));
+	len = sizeof(ti);
+	T(getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &len));
+	printf("fresh: len %u state %u total_retrans %u unacked %u\n", (unsigned)len,
+	       ti.tcpi_state, ti.tcpi_total_retrans, ti.tcpi_unacked);
+	int one = 1;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in a = addr("127.0.0.1", PORT + 3);
+	T(bind(l, SA(a), sizeof(a)));
+	T(listen(l, 4));
+	memset(&ti, 0xff, sizeof(ti));
+	len = 8;
+	T(getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &len));
+	printf("listening, 8 bytes asked: len %u state %u, byte 8 untouched %d\n", (unsigned)len,
+	       ti.tcpi_state, ti.tcpi_rto == 0xffffffffu);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	T(connect(c, SA(a), sizeof(a)));
+	int d = accept(l, NULL, NULL);
+	static char buf[10000];
+	memset(buf, 'i', sizeof(buf));
+	long got = 0, r;
+	T(write(c, buf, sizeof(buf)));
+	while (got < (long)sizeof(buf) && (r = read(d, buf, sizeof(buf) - (size_t)got)) > 0)
+		got += r;
+	printf("server read %ld\n", got);
+	T(write(d, buf, 5000));
+	got = 0;
+	while (got < 5000 && (r = read(c, buf, 5000 - (size_t)got)) > 0)
+		got += r;
+	printf("client read %ld\n", got);
+	show_info("client", c, 10000, 5000);
+	show_info("server", d, 5000, 10000);
+	T(shutdown(c, SHUT_WR));
+	T(read(d, buf, 1));
+	printf("server after the client's FIN: state %u\n", settle(d, 0, 1).tcpi_state);
+	printf("client after its FIN: state %u\n", settle(c, 4, 0).tcpi_state);
+	T(close(d));
+	printf("client after the server's FIN: state %u\n", settle(c, 5, 0).tcpi_state);
+	T(close(c));
+	T(close(l));
+	T(close(u));
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);   /* a child's lines before it dies, as on a tty */
@@ -573,6 +666,7 @@ int main(void)
 	udp();
 	pair();
 	sendfile_case();
+	tcp_info_case();
 	port_rules();
 	printf("done\n");
 	return 0;

@@ -10,7 +10,11 @@
  * close; a close never waits), SO_TYPE, SO_DOMAIN, SO_PROTOCOL,
  * SO_ACCEPTCONN, SO_ERROR,
  * TCP_NODELAY, TCP_CORK and MSG_MORE (accepted; segments are not held
- * back), IP_TOS (kept, not put on the wire). Others: -ENOPROTOOPT.
+ * back), TCP_INFO (Linux 6.1's struct tcp_info from sock_tcp_info: state,
+ * options, RTO and RTT, MSS, windows, retransmissions, byte and segment
+ * counts; the fields the stack does not keep are 0), IP_TOS (kept, not
+ * put on the wire). Others: -ENOPROTOOPT (getsockopt of an IPPROTO_TCP
+ * option on a UDP socket: -EOPNOTSUPP, as Linux answers).
  */
 #include "kernel/syscall/sys_sock_priv.h"
 #include "kernel/lib/string.h"
@@ -32,6 +36,70 @@
 /* IPPROTO_TCP options */
 #define LX_TCP_NODELAY 1
 #define LX_TCP_CORK    3
+#define LX_TCP_INFO    11
+
+/* Linux's struct tcp_info (include/uapi/linux/tcp.h), as 6.1 has it */
+struct lx_tcp_info {
+	u8 state, ca_state, retransmits, probes, backoff, options, wscale, flags;
+	u32 rto, ato, snd_mss, rcv_mss;
+	u32 unacked, sacked, lost, retrans, fackets;
+	u32 last_data_sent, last_ack_sent, last_data_recv, last_ack_recv;
+	u32 pmtu, rcv_ssthresh, rtt, rttvar, snd_ssthresh, snd_cwnd, advmss, reordering;
+	u32 rcv_rtt, rcv_space, total_retrans;
+	u64 pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+	u32 segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in, data_segs_out;
+	u64 delivery_rate, busy_time, rwnd_limited, sndbuf_limited;
+	u32 delivered, delivered_ce;
+	u64 bytes_sent, bytes_retrans;
+	u32 dsack_dups, reord_seen, rcv_ooopack, snd_wnd;
+};
+_Static_assert(sizeof(struct lx_tcp_info) == 232, "Linux 6.1's tcp_info is 232 bytes");
+_Static_assert(__builtin_offsetof(struct lx_tcp_info, total_retrans) == 100, "tcp_info layout");
+_Static_assert(__builtin_offsetof(struct lx_tcp_info, snd_wnd) == 228, "tcp_info layout");
+#define LX_TCPI_OPT_TIMESTAMPS 1
+#define LX_TCPI_OPT_SACK       2
+#define LX_TCPI_OPT_WSCALE     4
+#define LX_TCP_CA_OPEN     0
+#define LX_TCP_CA_RECOVERY 3
+#define LX_TCP_CA_LOSS     4
+
+static void tcp_info_linux(const struct sock_tcp_info *i, struct lx_tcp_info *o)
+{
+	memset(o, 0, sizeof(*o));
+	/* a connection in TIME_WAIT is CLOSE to its socket's owner: Linux hands
+	 * TIME_WAIT to a mini-socket and closes the socket the program holds */
+	o->state = i->state == 6 ? 7 : i->state;
+	o->ca_state = i->backoff ? LX_TCP_CA_LOSS : i->in_recovery ? LX_TCP_CA_RECOVERY
+								     : LX_TCP_CA_OPEN;
+	o->retransmits = i->backoff;   /* Linux: time-outs not yet recovered from */
+	o->backoff = i->backoff;
+	o->options = (u8)((i->ts ? LX_TCPI_OPT_TIMESTAMPS : 0) | (i->sack ? LX_TCPI_OPT_SACK : 0) |
+			  (i->wscale ? LX_TCPI_OPT_WSCALE : 0));
+	o->wscale = (u8)((i->snd_wscale & 15) | (i->rcv_wscale & 15) << 4);
+	o->rto = i->rto_us;
+	o->snd_mss = i->snd_mss;
+	o->rcv_mss = i->adv_mss;
+	o->unacked = i->unacked_segs;
+	o->sacked = i->sacked_segs;
+	o->pmtu = i->adv_mss + 40;     /* the interface's MTU the MSS came from */
+	o->rcv_ssthresh = i->rcv_wnd;
+	o->rtt = i->rtt_us;
+	o->rttvar = i->rttvar_us;
+	o->snd_ssthresh = i->ssthresh_segs;
+	o->snd_cwnd = i->cwnd_segs;
+	o->advmss = i->adv_mss;
+	o->reordering = 3;             /* the duplicate-ACK threshold */
+	o->rcv_rtt = i->rcv_rtt_us;
+	o->rcv_space = i->rcv_wnd;
+	o->total_retrans = (u32)i->total_retrans;
+	o->max_pacing_rate = ~0ull;    /* no pacing */
+	o->bytes_acked = i->bytes_acked;
+	o->bytes_received = i->bytes_received;
+	o->segs_out = (u32)i->segs_out;
+	o->segs_in = (u32)i->segs_in;
+	o->notsent_bytes = i->notsent_bytes;
+	o->snd_wnd = i->snd_wnd;
+}
 /* IPPROTO_IP options */
 #define LX_IP_TOS 1
 
@@ -149,6 +217,8 @@ long sys_getsockopt(const u64 a[6])
 	u64 uval = a[3], ulen = a[4];
 	s32 len;
 	s64 big[2] = { 0, 0 };
+	struct lx_tcp_info ti;
+	const void *src = big;
 	size_t size = sizeof(s32);
 	s32 v = 0;
 	if (copy_from_user(&len, ulen, sizeof(len)) < 0) {
@@ -202,10 +272,22 @@ long sys_getsockopt(const u64 a[6])
 		switch (opt) {
 		case LX_TCP_NODELAY: v = sf->nodelay; break;
 		case LX_TCP_CORK: v = sf->cork; break;
+		case LX_TCP_INFO: {
+			struct sock_tcp_info i;
+			r = sock_tcp_info(sf->s, &i);
+			if (r < 0)
+				break;
+			tcp_info_linux(&i, &ti);
+			src = &ti;
+			size = sizeof(ti);
+			break;
+		}
 		default: r = -ENOPROTOOPT;
 		}
 	} else if (level == IPPROTO_IP && opt == LX_IP_TOS) {
 		v = sf->tos;
+	} else if (level == IPPROTO_TCP) {
+		r = -EOPNOTSUPP;   /* a UDP socket: Linux's ip_getsockopt answers so */
 	} else {
 		r = -ENOPROTOOPT;
 	}
@@ -213,12 +295,12 @@ long sys_getsockopt(const u64 a[6])
 		goto out;
 	if (size == sizeof(s32))
 		memcpy(big, &v, sizeof(v));
-	else if ((size_t)len < size && size == sizeof(big)) {
+	else if ((size_t)len < size && src == big && size == sizeof(big)) {
 		r = -EINVAL;   /* Linux: a timeval needs its whole room */
 		goto out;
 	}
 	size = MIN(size, (size_t)len);
-	if (copy_to_user(uval, big, size) < 0 || copy_to_user(ulen, &(s32){ (s32)size }, sizeof(s32)) < 0)
+	if (copy_to_user(uval, src, size) < 0 || copy_to_user(ulen, &(s32){ (s32)size }, sizeof(s32)) < 0)
 		r = -EFAULT;
 out:
 	file_put(f);
