@@ -134,8 +134,10 @@ Tiers, in order (select with --tiers, default all):
             procs: fork with copy on write, wait4/waitid, execve of a program
             and a "#!" script, signal handlers, masks, EINTR, kill; sockets:
             bad arguments, options, TCP and UDP over 127.0.0.1 between two
-            processes, socketpair; epoll: level and edge triggering on pipes
-            and sockets, oneshot, closed descriptors, EINTR; daemon:
+            processes, socketpair, TCP_INFO through a connection's life; epoll:
+            level and edge triggering on pipes
+            and sockets, oneshot, closed descriptors, EINTR, EPOLLEXCLUSIVE waking
+            one of two instances; daemon:
             credentials, chown, prctl, shared anonymous memory across
             fork, eventfd, SCM_RIGHTS, F_SETOWN; Debian's
             static busybox (/bin/busybox from busybox-static, with a link in
