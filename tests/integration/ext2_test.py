@@ -338,15 +338,15 @@ def run_repl(logdir, check, img, tree):
         b.stop()
 
 
-def busybox_boot(logdir, name, initrd, img, script_args, extra_drive=""):
-    """Caboose with img as vda running `busybox sh SCRIPT_ARGS` as init (the
-    user tier's initrd), QEMU exiting with the script: (QEMU's status or
-    None after 400 s, the console text)."""
-    cmdline = ("console=ttyS0 loglevel=2 panic=exit ip=off init=/bin/busybox "
-               "init.args=sh,%s init.exit=qemu" % script_args)
-    p = guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL,
-                                    extra=["-initrd", initrd, "-cpu", "max"]
-                                    + blk_test.drive(img, "d0", extra_drive)), logdir, name)
+def boot_init(logdir, name, initrd, init, args, img=None, extra_drive=""):
+    """Caboose with the user tier's initrd, INIT run with ARGS (init.args=),
+    img (if any) as vda, QEMU exiting with init: (QEMU's status or None
+    after 400 s, the console text)."""
+    cmdline = ("console=ttyS0 loglevel=2 panic=exit ip=off init=%s "
+               "init.args=%s init.exit=qemu" % (init, args))
+    extra = ["-initrd", initrd, "-cpu", "max"] + (blk_test.drive(img, "d0", extra_drive)
+                                                   if img else [])
+    p = guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL, extra=extra), logdir, name)
     try:
         status = p.wait(timeout=400)
     except subprocess.TimeoutExpired:
@@ -355,6 +355,12 @@ def busybox_boot(logdir, name, initrd, img, script_args, extra_drive=""):
         status = None
     with open(os.path.join(logdir, name + ".console.log"), "rb") as f:
         return status, f.read().decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def busybox_boot(logdir, name, initrd, img, script_args, extra_drive=""):
+    """`busybox sh SCRIPT_ARGS` as init over img (boot_init)."""
+    return boot_init(logdir, name, initrd, "/bin/busybox", "sh," + script_args, img,
+                     extra_drive)
 
 
 def run_user(logdir, check, img, tree, initrd):
@@ -657,19 +663,8 @@ def boot_perms(logdir, name, initrd, args, img=None):
     """/tests/perms (apps/tests/perms.c) as init with args: (QEMU's status,
     the program's lines: the console without the kernel's log and the
     firmware's banner)."""
-    cmdline = ("console=ttyS0 loglevel=2 panic=exit ip=off init=/tests/perms "
-               "init.args=%s init.exit=qemu" % args)
-    extra = ["-initrd", initrd, "-cpu", "max"] + (blk_test.drive(img, "d0", "") if img else [])
-    p = guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL, extra=extra), logdir, name)
-    try:
-        status = p.wait(timeout=400)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        status = None
-    with open(os.path.join(logdir, name + ".console.log"), "rb") as f:
-        text = f.read().decode("utf-8", "replace").replace("\r", "")
-    lines = [l for l in text.split("\n")
+    status, text = boot_init(logdir, name, initrd, "/tests/perms", args, img)
+    lines = [l for l in text.replace("\r", "").split("\n")
              if l.strip() and not l.lstrip().startswith("[") and "SeaBIOS" not in l and
              not l.startswith(("caboose: starting", "Booting from ROM"))]
     return status, lines
