@@ -17,9 +17,19 @@
  *
  * A signal to take ends a wait: -EINTR, or the bytes moved so far.
  *
+ * FIFOs (named pipes, mknod S_IFIFO): an open joins the inode's pipe, made
+ * at its first open and freed with its last end (bytes left in it are
+ * lost, as on Linux). As Linux's fifo_open: O_RDONLY waits until a writer
+ * has opened it, O_WRONLY until a reader has (a partner that came and went
+ * meanwhile counts), O_RDWR never waits; with O_NONBLOCK a reader does not
+ * wait and a writer with no reader gets -ENXIO. A signal ends the wait
+ * (-EINTR; no restart). The wait comes after the VFS's name-space lock is
+ * dropped (fifo_wait).
+ *
  * Locks: [L] pipe->lock (a mutex: copies to and from user memory may sleep
  * on a page fault) guards the slots and the counts; readers and writers
- * sleep on the wait queues, checking the counts again under the lock.
+ * sleep on the wait queues, checking the counts again under the lock. A
+ * FIFO's inode lock, taken before [L], guards inode->fifo.
  */
 #include "fs/vfs_priv.h"
 #include "kernel/mm/mm.h"
@@ -36,7 +46,9 @@ struct pipe {
 	struct mutex lock;
 	struct slot slot[PIPE_SLOTS];
 	unsigned head, used;         /* [L] the oldest slot, slots holding bytes */
-	int readers, writers;        /* [L] open ends */
+	int readers, writers;        /* [L] open ends (an O_RDWR file is both) */
+	unsigned r_opens, w_opens;   /* [L] opens of each side so far (FIFOs) */
+	struct inode *fifo;          /* the FIFO's inode, or NULL (pipe(2)) */
 	struct waitq rwait, wwait;   /* readers wait for data, writers for room; epoll watches both */
 };
 
@@ -148,42 +160,61 @@ static long pipe_write(struct file *f, struct uio *u, u64 *pos)
 	return done || !fault ? (long)done : -EFAULT;
 }
 
+static void pipe_free(struct pipe *p)
+{
+	for (int i = 0; i < PIPE_SLOTS; i++)
+		if (p->slot[i].page)
+			page_put(virt_to_page(p->slot[i].page));
+	kfree(p);
+}
+
 static void pipe_release(struct file *f)
 {
 	struct pipe *p = f->priv;
 	if (!p)
 		return;   /* pipe_create gave up before the ends were joined */
+	struct inode *fifo = p->fifo;  /* f holds the inode: it is alive */
+	unsigned acc = f->flags & O_ACCMODE;
+	if (fifo)
+		mutex_lock(&fifo->lock);
 	mutex_lock(&p->lock);
-	if ((f->flags & O_ACCMODE) == O_RDONLY)
+	if (acc != O_WRONLY)
 		p->readers--;
-	else
+	if (acc != O_RDONLY)
 		p->writers--;
 	bool last = !p->readers && !p->writers;
 	mutex_unlock(&p->lock);
+	if (fifo) {
+		if (last)
+			fifo->fifo = NULL;   /* the next open makes a new pipe */
+		mutex_unlock(&fifo->lock);
+	}
 	waitq_wake_all(&p->rwait);
 	waitq_wake_all(&p->wwait);
 	if (last) {
 		/* no end left: nobody else can reach p (the wake-ups above took
 		 * and released each queue's lock after the sleepers left) */
-		for (int i = 0; i < PIPE_SLOTS; i++)
-			page_put(virt_to_page(p->slot[i].page));
-		kfree(p);
+		pipe_free(p);
 	}
 }
 
 /* as Linux: a read end is readable with data, hung up with no writer; a
- * write end writable with a free slot, in error with no reader */
+ * write end writable with a free slot, in error with no reader (a FIFO
+ * opened O_RDWR is both) */
 static unsigned pipe_poll(struct file *f)
 {
 	struct pipe *p = f->priv;
-	unsigned ev = 0;
+	unsigned ev = 0, acc = f->flags & O_ACCMODE;
 	mutex_lock(&p->lock);
-	if ((f->flags & O_ACCMODE) == O_RDONLY) {
+	if (acc != O_WRONLY) {
 		if (p->used)
 			ev |= POLLIN | POLLRDNORM;
-		if (!p->writers)
+		/* (a FIFO's reader opened with O_NONBLOCK and no writer sees
+		 * no hang-up until a writer has come: Linux's f_version) */
+		if (!p->writers && f->pos != p->w_opens)
 			ev |= POLLHUP;
-	} else {
+	}
+	if (acc != O_RDONLY) {
 		if (p->used < PIPE_SLOTS)
 			ev |= POLLOUT | POLLWRNORM;
 		if (!p->readers)
@@ -231,35 +262,110 @@ static const struct file_ops pipe_fops = {
 	.waitqs = pipe_waitqs,
 };
 
+/* A pipe with no end yet and its slots' pages, or NULL. */
+static struct pipe *pipe_new(void)
+{
+	if (page_free_count() <= PIPE_SLOTS + 64)
+		return NULL;
+	struct pipe *p = kzalloc(sizeof(*p));
+	if (!p)
+		return NULL;
+	for (int i = 0; i < PIPE_SLOTS; i++) {
+		struct page *pg = page_alloc(0);
+		if (!pg) {
+			pipe_free(p);
+			return NULL;
+		}
+		p->slot[i].page = page_address(pg);
+	}
+	mutex_init(&p->lock, "pipe");
+	waitq_init(&p->rwait, "pipe_read");
+	waitq_init(&p->wwait, "pipe_write");
+	return p;
+}
+
 int pipe_create(unsigned flags, struct file **rd, struct file **wr)
 {
-	struct pipe *p = kzalloc(sizeof(*p));
+	struct pipe *p = pipe_new();
 	struct file *r = file_alloc(&pipe_fops, O_RDONLY | (flags & O_NONBLOCK));
 	struct file *w = file_alloc(&pipe_fops, O_WRONLY | (flags & O_NONBLOCK));
-	bool ok = p && r && w && page_free_count() > PIPE_SLOTS + 64;
-	for (int i = 0; ok && i < PIPE_SLOTS; i++) {
-		struct page *pg = page_alloc(0);
-		if (!pg)
-			ok = false;
-		else
-			p->slot[i].page = page_address(pg);
-	}
-	if (!ok) {
-		for (int i = 0; p && i < PIPE_SLOTS && p->slot[i].page; i++)
-			page_put(virt_to_page(p->slot[i].page));
-		kfree(p);
+	if (!p || !r || !w) {
+		if (p)
+			pipe_free(p);
 		if (r)
 			file_put(r);   /* no priv yet: release does nothing */
 		if (w)
 			file_put(w);
 		return -ENOMEM;
 	}
-	mutex_init(&p->lock, "pipe");
-	waitq_init(&p->rwait, "pipe_read");
-	waitq_init(&p->wwait, "pipe_write");
 	p->readers = p->writers = 1;
+	p->r_opens = p->w_opens = 1;   /* (f->pos 0: a hang-up shows) */
 	r->priv = w->priv = p;
 	*rd = r;
 	*wr = w;
 	return 0;
+}
+
+int fifo_open(struct inode *ino, struct file *f)
+{
+	unsigned acc = f->flags & O_ACCMODE;
+	mutex_lock(&ino->lock);
+	struct pipe *p = ino->fifo;
+	if (!p && !(p = pipe_new())) {
+		mutex_unlock(&ino->lock);
+		return -ENOMEM;
+	}
+	mutex_lock(&p->lock);
+	if (acc == O_WRONLY && (f->flags & O_NONBLOCK) && !p->readers) {
+		mutex_unlock(&p->lock);
+		if (!ino->fifo)
+			pipe_free(p);   /* made for this open, seen by nobody */
+		mutex_unlock(&ino->lock);
+		return -ENXIO;
+	}
+	if (acc != O_WRONLY) {
+		/* f->pos (a pipe has no position): the writers' opens a hang-up
+		 * waits to differ from, 0 if it need not wait */
+		f->pos = acc == O_RDONLY && (f->flags & O_NONBLOCK) && !p->writers ? p->w_opens : 0;
+		p->readers++;
+		p->r_opens++;
+	}
+	if (acc != O_RDONLY) {
+		p->writers++;
+		p->w_opens++;
+	}
+	p->fifo = ino;
+	ino->fifo = p;
+	mutex_unlock(&p->lock);
+	mutex_unlock(&ino->lock);
+	f->priv = p;
+	f->ops = &pipe_fops;
+	/* an open waiting for this side goes on */
+	waitq_wake_all(&p->rwait);
+	waitq_wake_all(&p->wwait);
+	return 0;
+}
+
+/* Has a partner opened since the count was seen? */
+static bool partner_came(struct pipe *p, bool reader, unsigned seen)
+{
+	return (reader ? READ_ONCE(p->w_opens) : READ_ONCE(p->r_opens)) != seen;
+}
+
+int fifo_wait(struct file *f)
+{
+	struct pipe *p = f->priv;
+	unsigned acc = f->flags & O_ACCMODE;
+	if (acc == O_RDWR || (f->flags & O_NONBLOCK))
+		return 0;
+	bool reader = acc == O_RDONLY;
+	mutex_lock(&p->lock);
+	bool there = reader ? p->writers > 0 : p->readers > 0;
+	unsigned seen = reader ? p->w_opens : p->r_opens;
+	mutex_unlock(&p->lock);
+	if (there)
+		return 0;
+	struct waitq *wq = reader ? &p->rwait : &p->wwait;
+	wait_event(wq, partner_came(p, reader, seen) || vfs_signalled());
+	return partner_came(p, reader, seen) ? 0 : -EINTR;
 }

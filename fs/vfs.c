@@ -409,14 +409,16 @@ static int open_as(const struct vfs_cred *c, struct inode *base, const char *pat
 	} else if (S_ISREG(ino->mode) && ino->iops->read_only &&
 		   ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))) {
 		r = -EROFS;
-	} else if (exec && S_ISDIR(ino->mode)) {
-		r = -EACCES;
+	} else if (exec && !S_ISREG(ino->mode)) {
+		r = -EACCES;   /* Linux's may_open: only a regular file is executed */
 	} else if (!created && (r = vfs_may_open(c, ino, flags, exec)) < 0) {
 		/* (a file this open made is the caller's whatever its mode) */
-	} else if (S_ISFIFO(ino->mode) || S_ISBLK(ino->mode)) {
+	} else if (S_ISFIFO(ino->mode)) {
+		r = fifo_open(ino, f);
+	} else if (S_ISBLK(ino->mode)) {
 		static bool said;
 		if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
-			pr_info("vfs: opening a FIFO or a block device node is not supported yet: -ENXIO");
+			pr_info("vfs: opening a block device node is not supported yet: -ENXIO");
 		r = -ENXIO;
 	} else if (S_ISCHR(ino->mode)) {
 		f->ops = dev_fops(ino->rdev);
@@ -439,6 +441,8 @@ static int open_as(const struct vfs_cred *c, struct inode *base, const char *pat
 out:
 	drop_new(fresh);
 	mutex_unlock(&vfs_ns_lock);
+	if (r == 0 && f->inode && S_ISFIFO(f->inode->mode))
+		r = fifo_wait(f);   /* for the other side, no lock held */
 	if (r < 0) {
 		file_put(f);
 		return r;

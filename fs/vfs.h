@@ -183,11 +183,13 @@ struct inode {
 	 * that root; the root names the directory it covers */
 	struct inode *mounted;
 	struct inode *covers;
+	struct pipe *fifo;           /* [lock] a FIFO's pipe while it is open (fs/pipe.c) */
 };
 
 #define FILE_WAITQS_MAX 4
 struct waitq;
 struct page;
+struct pipe;
 
 struct file_ops {
 	/* pos: the file's position, or pread's; NULL for a stream */
@@ -220,7 +222,7 @@ struct file_ops {
 struct file {
 	int refs;                    /* [atomic] */
 	unsigned flags;              /* [atomic] O_ACCMODE, O_APPEND, O_NONBLOCK, ... */
-	u64 pos;                     /* [pos_lock] bytes, or a directory's cursor */
+	u64 pos;                     /* [pos_lock] bytes, or a directory's cursor (a FIFO reader's: fs/pipe.c) */
 	struct mutex pos_lock;
 	struct inode *inode;         /* a reference, or NULL (pipes) */
 	const struct file_ops *ops;
@@ -257,8 +259,8 @@ int vfs_symlink(struct inode *base, const char *path, const char *target);
 long vfs_readlink(struct inode *base, const char *path, char *buf, size_t size);
 int vfs_mkdir(struct inode *base, const char *path, u32 mode);
 /* A node of mode's type (regular, character or block device, FIFO,
- * socket); device nodes are root's to make (-EPERM). Opening a FIFO or a
- * block device is not supported yet (-ENXIO, logged). */
+ * socket); device nodes are root's to make (-EPERM). Opening a block
+ * device is not supported yet (-ENXIO, logged). */
 int vfs_mknod(struct inode *base, const char *path, u32 mode, u32 rdev);
 int vfs_unlink(struct inode *base, const char *path);
 int vfs_rmdir(struct inode *base, const char *path);
@@ -372,6 +374,12 @@ void dev_set_console_ops(const struct file_ops *console, const struct file_ops *
 /* Pipes (fs/pipe.c): the two ends, each with one reference. A write with
  * no reader left returns -EPIPE (the caller raises SIGPIPE). */
 int pipe_create(unsigned flags, struct file **rd, struct file **wr);
+/* An open of the FIFO ino: f (its access mode and O_NONBLOCK set) joins
+ * the inode's pipe: 0, -ENXIO (O_WRONLY|O_NONBLOCK with no reader) or
+ * -ENOMEM. Then, with no lock held, fifo_wait waits for the other side as
+ * Linux's open does: 0 or -EINTR (the caller puts f). */
+int fifo_open(struct inode *ino, struct file *f);
+int fifo_wait(struct file *f);
 /* An eventfd (fs/eventfd.c) counting from initval; O_NONBLOCK of flags
  * taken. 0 and *out (one reference), or -ENOMEM. */
 int eventfd_create(u64 initval, bool semaphore, unsigned flags, struct file **out);
