@@ -1,14 +1,19 @@
 /* sigwait and rt_sigtimedwait: bad arguments, a time-out, a pending
  * blocked signal taken with its siginfo, one sent to the process by
  * another thread while the main thread waits (apps/httpd's stop), and a
- * wait that another signal with a handler interrupts. Prints what every
+ * wait that another signal with a handler interrupts; the signal masks of
+ * ppoll and pselect (a pending blocked signal taken during the wait, its
+ * handler under the wait's mask, the old mask back after; a mask that
+ * keeps it blocked; a ready descriptor first). Prints what every
  * call returned; the output is the same on Linux (tests/run.py compares
  * them). */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +35,67 @@ static void *usr2_to_main(void *arg)
 	usleep(50000);
 	pthread_kill(*(pthread_t *)arg, SIGUSR2);
 	return NULL;
+}
+
+static volatile sig_atomic_t usr1_runs;
+static sigset_t in_handler;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_runs++;
+	pthread_sigmask(SIG_BLOCK, NULL, &in_handler);
+}
+
+static void blocked(const char *when)
+{
+	sigset_t cur;
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	printf("%s: SIGUSR1 blocked %d, SIGTERM blocked %d\n", when, sigismember(&cur, SIGUSR1),
+	       sigismember(&cur, SIGTERM));
+}
+
+/* SIGUSR1 and SIGTERM are blocked when this runs */
+static void wait_masks(const sigset_t *both)
+{
+	printf("-- the signal masks of ppoll and pselect\n");
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigset_t open_;
+	sigemptyset(&open_);
+	struct timespec t = { 0, 100000000 };
+	T(syscall(SYS_ppoll, NULL, 0, &t, &open_, 4));
+	T(raise(SIGUSR1));
+	T(ppoll(NULL, 0, &t, &open_));
+	printf("handler ran %d; in it SIGUSR1 blocked %d, SIGTERM blocked %d\n", (int)usr1_runs,
+	       sigismember(&in_handler, SIGUSR1), sigismember(&in_handler, SIGTERM));
+	blocked("after ppoll");
+	T(raise(SIGUSR1));
+	T(ppoll(NULL, 0, &t, both));
+	printf("a mask that keeps it blocked: handler ran %d\n", (int)usr1_runs);
+	int p[2];
+	T(pipe(p));
+	struct pollfd pf = { p[1], POLLOUT, 0 };
+	T(ppoll(&pf, 1, &t, &open_));
+	printf("a ready descriptor first: handler ran %d\n", (int)usr1_runs);
+	siginfo_t si;
+	struct timespec zero = { 0, 0 };
+	T(sigtimedwait(both, &si, &zero));
+	T(raise(SIGUSR1));
+	T(pselect(0, NULL, NULL, NULL, &t, &open_));
+	printf("handler ran %d; in it SIGTERM blocked %d\n", (int)usr1_runs,
+	       sigismember(&in_handler, SIGTERM));
+	blocked("after pselect");
+	fd_set w;
+	FD_ZERO(&w);
+	FD_SET(p[1], &w);
+	T(raise(SIGUSR1));
+	T(pselect(p[1] + 1, NULL, &w, NULL, &t, &open_));
+	printf("a ready descriptor first: handler ran %d\n", (int)usr1_runs);
+	T(sigtimedwait(both, &si, &zero));
+	close(p[0]);
+	close(p[1]);
 }
 
 int main(void)
@@ -76,6 +142,7 @@ int main(void)
 	/* the call itself: musl's sigwaitinfo tries again after EINTR */
 	T(syscall(SYS_rt_sigtimedwait, &set, &si, NULL, 8));
 	pthread_join(t, NULL);
+	wait_masks(&set);
 	printf("done\n");
 	return 0;
 }

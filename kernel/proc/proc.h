@@ -421,6 +421,13 @@ long proc_sigtimedwait(u64 set, void *info, s64 timeout_ns);
 /* pause and rt_sigsuspend (with mask, unless NULL): sleep until a signal
  * is to be taken; -EINTR. */
 long proc_sigsuspend(const u64 *mask);
+/* A wait with a signal mask of its own (ppoll, pselect6, epoll_pwait):
+ * proc_wait_mask sets mask on the calling thread and returns the mask it
+ * had; proc_wait_unmask, after the wait, puts that back at once, or, if
+ * the wait was interrupted (-EINTR), after the handler ran under the
+ * wait's mask (Linux's restore_saved_sigmask_unless). */
+u64 proc_wait_mask(u64 mask);
+void proc_wait_unmask(u64 old, bool interrupted);
 /* End the current process with a wait status (exit: code << 8; a
  * signal: its number): every thread of it ends (exit_group). */
 __noreturn void proc_exit(int status);

@@ -472,6 +472,25 @@ long sys_rt_sigreturn_impl(void)
 	return (long)m->rax;   /* the syscall path stores it in rax again */
 }
 
+u64 proc_wait_mask(u64 mask)
+{
+	struct uthread *p = uthread_current();
+	u64 old = p->sigmask;
+	p->sigmask = mask & ~UNBLOCKABLE;
+	return old;
+}
+
+void proc_wait_unmask(u64 old, bool interrupted)
+{
+	struct uthread *p = uthread_current();
+	if (interrupted) {   /* the handler runs under the wait's mask */
+		p->saved_mask = old;
+		p->mask_saved = true;
+	} else {
+		p->sigmask = old;
+	}
+}
+
 long proc_sigsuspend(const u64 *mask)
 {
 	struct uthread *p = uthread_current();

@@ -491,8 +491,6 @@ out:
 	return r;
 }
 
-#define UNBLOCKABLE ((1ull << (9 - 1)) | (1ull << (19 - 1)))   /* SIGKILL, SIGSTOP */
-
 /* timeout_ns < 0: no limit. umask: a signal mask for the wait, or 0. */
 static long ep_wait(u64 epfd, u64 uevents, s64 maxevents, s64 timeout_ns, u64 umask, u64 sigsetsize)
 {
@@ -520,10 +518,7 @@ static long ep_wait(u64 epfd, u64 uevents, s64 maxevents, s64 timeout_ns, u64 um
 		file_put(f);
 		return -ENOMEM;
 	}
-	struct uthread *p = uthread_current();   /* the mask is per thread */
-	u64 old_mask = p->sigmask;
-	if (umask)
-		p->sigmask = mask & ~UNBLOCKABLE;
+	u64 old_mask = umask ? proc_wait_mask(mask) : 0;   /* the thread's */
 	u64 deadline = timeout_ns < 0 ? UINT64_MAX : arch_clock_ns() + (u64)timeout_ns;
 	struct waiter w = WAITER_INIT;
 	long r;
@@ -551,14 +546,8 @@ static long ep_wait(u64 epfd, u64 uevents, s64 maxevents, s64 timeout_ns, u64 um
 			wait_block_until(&ep->wq, deadline);
 	}
 	wait_finish(&ep->wq, &w);
-	if (umask) {
-		if (r == -EINTR) {   /* the handler runs under the wait's mask */
-			p->saved_mask = old_mask;
-			p->mask_saved = true;
-		} else {
-			p->sigmask = old_mask;
-		}
-	}
+	if (umask)
+		proc_wait_unmask(old_mask, r == -EINTR);
 	if (r > 0 && copy_to_user(uevents, out, sizeof(*out) * (size_t)r) < 0)
 		r = -EFAULT;
 	kfree(out);

@@ -483,7 +483,9 @@ long sys_syncfs(const u64 a[6])
 /* poll and ppoll. Files say what is ready through their poll op (pipes);
  * others are always ready (regular files, devices; the console too, whose
  * read then waits for a byte: it cannot be asked without taking one). A
- * wait looks again every 2 ms until an event, the timeout or a signal. */
+ * wait looks again every 2 ms until an event, the timeout or a signal.
+ * ppoll's signal mask holds while it waits, and for the handler of the
+ * signal that interrupted it (proc_wait_mask). */
 struct pollfd {
 	s32 fd;
 	s16 events, revents;
@@ -565,9 +567,17 @@ long sys_ppoll(const u64 a[6])
 	int e = sys_timeout(a[2], &timeout);
 	if (e < 0)
 		return e;
-	if (a[3])
-		return -EINVAL;   /* a temporary signal mask: not supported */
-	return do_poll(a[0], a[1], timeout);
+	if (!a[3])
+		return do_poll(a[0], a[1], timeout);
+	u64 mask;
+	if (a[4] != sizeof(mask))
+		return -EINVAL;
+	if (copy_from_user(&mask, a[3], sizeof(mask)) < 0)
+		return -EFAULT;
+	u64 old = proc_wait_mask(mask);
+	long r = do_poll(a[0], a[1], timeout);
+	proc_wait_unmask(old, r == -EINTR);
+	return r;
 }
 
 /* sendfile from a regular file: to a stream socket, the file's pages lent

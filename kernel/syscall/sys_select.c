@@ -8,8 +8,8 @@
  * As Linux: nfds above the descriptor table's size is cut to it, a
  * negative one is -EINVAL, a closed descriptor in a set -EBADF, and the
  * time left is written back to the timeval (select) or timespec
- * (pselect6). pselect6 with a signal mask to take while waiting is
- * -EINVAL (not supported, as ppoll's); glibc's select passes none.
+ * (pselect6). pselect6's signal mask holds while it waits, and for the
+ * handler of the signal that interrupted it (proc_wait_mask).
  */
 #include "kernel/syscall/sys_priv.h"
 #include "kernel/lib/string.h"
@@ -138,15 +138,25 @@ long sys_pselect6(const u64 a[6])
 			return -EINVAL;
 		timeout = ts[0] * 1000000000 + ts[1];
 	}
+	u64 mask = 0;
+	bool masked = false;
 	if (a[5]) {
-		u64 sig[2];
+		u64 sig[2];   /* { const sigset_t *, size_t } */
 		if (copy_from_user(sig, a[5], sizeof(sig)) < 0)
 			return -EFAULT;
-		if (sig[0])
-			return -EINVAL;   /* a temporary signal mask: not supported */
+		if (sig[0]) {
+			if (sig[1] != sizeof(mask))
+				return -EINVAL;
+			if (copy_from_user(&mask, sig[0], sizeof(mask)) < 0)
+				return -EFAULT;
+			masked = true;
+		}
 	}
 	const u64 sets[3] = { a[1], a[2], a[3] };
+	u64 old = masked ? proc_wait_mask(mask) : 0;
 	long r = do_select((s64)(s32)a[0], sets, timeout, &left);
+	if (masked)
+		proc_wait_unmask(old, r == -EINTR);
 	if (a[4] && r != -EFAULT && r != -EINVAL) {
 		s64 ts[2] = { left / 1000000000, left % 1000000000 };
 		copy_to_user(a[4], ts, sizeof(ts));
