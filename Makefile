@@ -130,14 +130,19 @@ NET_PORTABLE := \
 	netstack/tcp_output.c \
 	netstack/tcp_timer.c \
 	netstack/tcp_cc.c \
-	netstack/tcp_sack.c \
-	netstack/iperf_json.c
+	netstack/tcp_sack.c
 NET_SRCS := $(NET_PORTABLE) \
 	netstack/net_init.c \
-	netstack/net_repl.c \
-	netstack/services.c \
-	netstack/metrics.c \
-	netstack/iperf.c
+	netstack/net_repl.c
+
+# the kernel-resident services (apps/kernel/: netstack/net.h only); the
+# iperf3 parameter parser is portable (host tests, a fuzzer)
+APPS_KERNEL_PORTABLE := \
+	apps/kernel/iperf_json.c
+APPS_KERNEL_SRCS := $(APPS_KERNEL_PORTABLE) \
+	apps/kernel/services.c \
+	apps/kernel/metrics.c \
+	apps/kernel/iperf.c
 
 # the RAM root from the initial archive and ext2/ext3's on-disk format
 # (portable: host unit tests, the fuzzer)
@@ -220,7 +225,7 @@ KERNEL_SRCS := $(ARCH_SRCS) $(LIB_SRCS) $(CONSOLE_SRCS) $(BOOT_SRCS) $(MM_SRCS) 
                $(SCHED_SRCS) $(SYNC_SRCS) $(GC_SRCS) $(REPL_SRCS) $(PROF_SRCS) $(ZEROCOPY_SRCS) \
                $(NIC_SRCS) $(BLK_SRCS) \
                $(NET_SRCS) $(FS_SRCS) $(PROC_SRCS) $(SYSCALL_SRCS) \
-               $(KTEST_SRCS)
+               $(APPS_KERNEL_SRCS) $(KTEST_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: check-layers fuzz all iso run run-cmd run-smoke repl test test-host test-qemu bench clean \
@@ -355,13 +360,13 @@ HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werro
                -fno-omit-frame-pointer -pthread
 HOST_PORTABLE := kernel/lib/string.c kernel/lib/format.c kernel/lib/civil.c kernel/lib/cmdline.c kernel/lib/hist.c \
                  kernel/console/ksyms.c kernel/mm/page.c kernel/mm/slab.c \
-                 kernel/sync/spinlock.c zerocopy/pkb.c zerocopy/frame.c $(NET_PORTABLE) \
+                 kernel/sync/spinlock.c zerocopy/pkb.c zerocopy/frame.c $(NET_PORTABLE) $(APPS_KERNEL_PORTABLE) \
                  $(FS_PORTABLE) fs/perm.c $(GC_PORTABLE)
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HOST_SUPPORT := tests/host/host_arch.c tests/host/host_net.c tests/host/host_gc.c
 # what several test files share (they use Criterion: the unit tests only, not the fuzzers)
 HOST_TEST_SUPPORT := tests/host/tcp_peer.c tests/host/pkb_check.c tests/host/ext2_img.c
-$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h nic/*.h fs/*.h fs/ext2/*.h tests/host/*.h)
+$(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) $(wildcard kernel/*/*.h zerocopy/*.h netstack/*.h apps/kernel/*.h nic/*.h fs/*.h fs/ext2/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PORTABLE) \
 		-lcriterion
@@ -372,10 +377,10 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werro
 FUZZ_NAMES := frames ipv4 dhcp iperf httpd ext2
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # the iperf3 parameter parser has a target of its own
-$(BUILD)/fuzz/fuzz_iperf: tests/fuzz/fuzz_iperf.c netstack/iperf_json.c kernel/lib/string.c \
-                          netstack/services.h
+$(BUILD)/fuzz/fuzz_iperf: tests/fuzz/fuzz_iperf.c apps/kernel/iperf_json.c kernel/lib/string.c \
+                          apps/kernel/services.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_iperf.c netstack/iperf_json.c kernel/lib/string.c
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_iperf.c apps/kernel/iperf_json.c kernel/lib/string.c
 # the ext2/ext3 reader (fs/ext2/) has its own: mounting and reading an image
 $(BUILD)/fuzz/fuzz_ext2: tests/fuzz/fuzz_ext2.c $(HOST_SUPPORT) $(HOST_PORTABLE) \
                          $(wildcard kernel/*/*.h fs/ext2/*.h tests/host/*.h)

@@ -10,7 +10,6 @@
  *   tcp.sack=off            TCP neither offers nor uses SACK (NewReno recovery)
  */
 #include "netstack/net_priv.h"
-#include "netstack/services.h"
 #include "nic/nic.h"
 #include "kernel/lib/param.h"
 #include "kernel/console/console.h"
@@ -124,5 +123,4 @@ void net_init(void)
 		else
 			pr_info("net: %s: ip1= address set", net_ifs[1]->name);
 	}
-	services_start();
 }

@@ -519,6 +519,9 @@ static int tcp_getopt(struct socket *s, int opt, u32 *v)
 	case SO_KEEPALIVE:
 		*v = t->keepalive;
 		break;
+	case TCP_CONGESTION:
+		*v = t->cc;
+		break;
 	default:
 		err = -ENOPROTOOPT;
 	}

@@ -50,9 +50,9 @@
  * worker first). [W] fields belong to a stream's worker until it is
  * joined; .bytes is [atomic] so the control thread can watch progress.
  */
-#include "netstack/services.h"
-#include "netstack/net_priv.h"
-#include "netstack/tcp_priv.h"
+#include "apps/kernel/services.h"
+#include "netstack/net.h"
+#include "kernel/lib/byteorder.h"
 #include "kernel/arch/arch.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
@@ -651,12 +651,12 @@ static void end_streams(void)
 		test.t_end = arch_clock_ns();
 	for (u32 i = 0; i < test.nstreams; i++) {
 		struct iperf_stream *sp = &test.st[i];
-		struct tcb *t = sk_tcb(sp->sock);
-		spin_lock(&sp->sock->lock);
-		sp->retransmits = t->retransmits;
-		if (i == 0)
-			test.cc = t->cc;
-		spin_unlock(&sp->sock->lock);
+		struct sock_tcp_info ti;
+		u32 cc = 0;
+		if (sock_tcp_info(sp->sock, &ti) == 0)
+			sp->retransmits = ti.total_retrans;
+		if (i == 0 && sock_getopt(sp->sock, TCP_CONGESTION, &cc) == 0)
+			test.cc = (u8)cc;
 		sock_close(sp->sock);
 		sp->sock = NULL;
 		kfree(sp->buf);

@@ -12,7 +12,7 @@
  * "\u0074ime" is "time"; \u0000 and non-ASCII escapes become '?', so no key
  * can hide behind an embedded NUL.
  */
-#include "netstack/services.h"
+#include "apps/kernel/services.h"
 #include "netstack/net.h"
 #include "kernel/lib/string.h"
 

@@ -9,7 +9,7 @@
  * thread while `busy` is false and to its watch while true [atomic, set by
  * the thread before tcp_ack_watch, cleared by the watch last].
  */
-#include "netstack/metrics.h"
+#include "apps/kernel/metrics.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"

@@ -36,8 +36,8 @@
  * after each response is queued on s, metrics_conn_put(c) when the thread
  * is done (watches still waiting keep c alive until they fire).
  */
-#ifndef NETSTACK_METRICS_H
-#define NETSTACK_METRICS_H
+#ifndef APPS_KERNEL_METRICS_H
+#define APPS_KERNEL_METRICS_H
 
 #include "netstack/net.h"
 

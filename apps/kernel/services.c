@@ -2,9 +2,9 @@
  * The in-kernel services (services.h): each is a kernel thread using the
  * socket layer the way a program will, blocking in sock_recv_pkb.
  */
-#include "netstack/services.h"
-#include "netstack/metrics.h"
-#include "netstack/net_priv.h"
+#include "apps/kernel/services.h"
+#include "apps/kernel/metrics.h"
+#include "netstack/net.h"
 #include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"

@@ -10,13 +10,13 @@
  *            (metrics.h)
  *   metrics  TCP port 9100: GET /metrics (Prometheus text) and
  *            /metrics.json: the HTTP latency histograms and counters
- *   iperf    TCP port 5201: an iperf3 server (netstack/iperf.c) for
+ *   iperf    TCP port 5201: an iperf3 server (apps/kernel/iperf.c) for
  *            Debian's iperf3 client: TCP, 1 to IPERF_MAX_STREAMS streams,
  *            normal and reverse (-R, sent zero-copy from one page of
  *            pattern), time- or byte-limited; one test at a time
  */
-#ifndef NETSTACK_SERVICES_H
-#define NETSTACK_SERVICES_H
+#ifndef APPS_KERNEL_SERVICES_H
+#define APPS_KERNEL_SERVICES_H
 
 #include "kernel/lib/types.h"
 

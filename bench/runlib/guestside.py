@@ -48,7 +48,7 @@ def server_delta(before, after, note):
     the snapshots, else the highest bucket's bound)."""
     if after is None or (before is None and note != "since boot"):
         return unavailable("no /metrics.json from the metrics service")
-    res = {"source": "GET :%d/metrics.json (netstack/metrics.h)" % METRICS_PORT, "note": note}
+    res = {"source": "GET :%d/metrics.json (apps/kernel/metrics.h)" % METRICS_PORT, "note": note}
     for k in ("unwatched", "unacked"):
         res[k] = after["latency"][k] - (before["latency"][k] if before else 0)
     for st, a in after["latency"]["stages"].items():

@@ -26,6 +26,7 @@
 #include "fs/ramfs.h"
 #include "fs/vfs.h"
 #include "fs/ext2/ext2.h"
+#include "apps/kernel/services.h"
 
 static unsigned max_cpus = MAX_CPUS;
 
@@ -107,6 +108,7 @@ static void init_main(void *arg)
 	blk_init();
 	ext2_boot();
 	net_init();
+	services_start();   /* the kernel-resident services (apps/kernel/) */
 	u64 ready_ns = arch_clock_ns();
 	repl_boot_ready(ready_ns);
 	printk(LOG_INFO, "caboose: ready: %u CPUs online, boot %llu ms", ncpus,

@@ -1,10 +1,10 @@
 /*
- * libFuzzer target for the iperf3 parameter parser (netstack/iperf_json.c):
+ * libFuzzer target for the iperf3 parameter parser (apps/kernel/iperf_json.c):
  * every input is both a parameter message and a results object. A parse
  * that succeeds must describe a test the server runs (TCP, 1 to
  * IPERF_MAX_STREAMS streams, block size and duration in iperf3's ranges).
  */
-#include "netstack/services.h"
+#include "apps/kernel/services.h"
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)

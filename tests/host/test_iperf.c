@@ -1,5 +1,5 @@
 /*
- * Unit tests of the iperf3 parameter parser (netstack/iperf_json.c): what
+ * Unit tests of the iperf3 parameter parser (apps/kernel/iperf_json.c): what
  * Debian's iperf3 3.12 really sends (captured from it), every option this
  * server honours, and hostile input: every prefix of a good message, every
  * single-byte change of it, nesting bombs, long numbers and strings, bad
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "netstack/services.h"
+#include "apps/kernel/services.h"
 #include "netstack/net.h"
 
 /* iperf3 3.12's messages, as captured from `iperf3 -c` */

@@ -66,7 +66,7 @@ METRICS_PORT = 9100
 PROM_LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*",?)*\})? '
                        r'(-?[0-9.]+(e[-+]?[0-9]+)?|\+Inf|-Inf|NaN)$')
 STAGES = ("queue", "ack", "total")
-# tail attribution (netstack/metrics.h): socket + sched + app + tcp_output
+# tail attribution (apps/kernel/metrics.h): socket + sched + app + tcp_output
 # + (ack or retrans) = total, for each request over the p99
 TAIL_STAGES = ("socket", "sched", "app", "tcp_output", "ack", "retrans", "total")
 
@@ -582,7 +582,7 @@ def inside(logdir, kernel):
         # refusals, hostile control connections) and iperf_ctl thread
         # (the control connection; it also sets the streams' buffers and
         # closes the streams when a test ends) run unpinned
-        # (netstack/iperf.c). A segment one of them sends from the other
+        # (apps/kernel/iperf.c). A segment one of them sends from the other
         # CPU moves the flow to the other queue pair, and what the host
         # still has in flight on the first (up to a window, 1 MiB a stream)
         # can then arrive after newer segments and be dropped. Ten runs
