@@ -59,6 +59,7 @@ static void proc_setup(struct proc *p, struct uthread *ut)
 	p->nthreads = 1;
 	p->kthreads = 1;
 	waitq_init(&p->thread_wq, "proc_threads");
+	timer_init(&p->it_real);
 	p->state = PROC_RUNNING;
 }
 
@@ -327,7 +328,9 @@ static __noreturn void proc_end(struct proc *p, int status)
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	struct vm *vm = p->vm;
 	p->vm = NULL;
+	p->it_real_ns = 0;   /* a running SIGALRM timer does not re-arm */
 	spin_unlock_irqrestore(&procs_lock, fl);
+	timer_cancel(&p->it_real);   /* no lock held: it waits for a running fn */
 	vm_destroy(vm);
 	vfork_release(p);   /* a parent in vfork goes on */
 	proc_files_free(p);

@@ -246,8 +246,8 @@ struct uthread {
  * with them (fs/perm.c), and they are reported (get*id, /proc). */
 #define PROC_NGROUPS 32
 struct proc_cred {
-	u32 uid, euid, suid;
-	u32 gid, egid, sgid;
+	u32 uid, euid, suid, fsuid;     /* fsuid: the file system's (follows euid) */
+	u32 gid, egid, sgid, fsgid;
 	int ngroups;
 	u32 groups[PROC_NGROUPS];
 };
@@ -299,6 +299,11 @@ struct proc {
 				   * PF_FORKNOEXEC clear): its parent's setpgid
 				   * of it is -EACCES */
 	bool dumpable;            /* prctl PR_SET_DUMPABLE ([atomic]; reported only) */
+	/* ITIMER_REAL (setitimer, alarm; signal.c): SIGALRM at it_real_ns
+	 * (arch_clock_ns; 0: disarmed), then every it_real_incr_ns. [P];
+	 * not copied by fork, kept by execve */
+	struct timer it_real;
+	u64 it_real_ns, it_real_incr_ns;
 };
 
 /* Credentials (cred.c). proc_cred_get copies p's whole. The set calls
@@ -313,6 +318,11 @@ int proc_setregid(u32 r, u32 e);
 int proc_setresuid(u32 r, u32 e, u32 s);
 int proc_setresgid(u32 r, u32 e, u32 s);
 int proc_setgroups(int n, const u32 *groups);
+/* setfsuid/setfsgid: the old file-system id, always; the new one is taken
+ * if privileged or one of the real, effective, saved and file-system ids
+ * ((u32)-1: only the old one returned). */
+u32 proc_setfsuid(u32 uid);
+u32 proc_setfsgid(u32 gid);
 /* c as the VFS checks permissions (fs/vfs.h): its effective ids, or its
  * real ones (access(2)); privileged when that uid is 0. */
 void proc_vfs_cred(const struct proc_cred *c, bool real, struct vfs_cred *out);
@@ -421,6 +431,11 @@ long proc_sigtimedwait(u64 set, void *info, s64 timeout_ns);
 /* pause and rt_sigsuspend (with mask, unless NULL): sleep until a signal
  * is to be taken; -EINTR. */
 long proc_sigsuspend(const u64 *mask);
+/* ITIMER_REAL of the calling process: the time left (0: disarmed; an
+ * armed timer shows at least 1 us, as Linux's) and the interval into
+ * *left_ns and *incr_out, then, if set, SIGALRM in value_ns (0: disarm)
+ * and every incr_ns after. */
+void proc_itimer_real(bool set, u64 value_ns, u64 incr_ns, u64 *left_ns, u64 *incr_out);
 /* A wait with a signal mask of its own (ppoll, pselect6, epoll_pwait):
  * proc_wait_mask sets mask on the calling thread and returns the mask it
  * had; proc_wait_unmask, after the wait, puts that back at once, or, if
@@ -458,6 +473,7 @@ void proc_run_init(void);
 #define SIGBUS  7
 #define SIGFPE  8
 #define SIGPIPE 13
+#define SIGALRM 14
 #define SIGCHLD 17
 #define SIGCONT 18
 #define SIGURG  23

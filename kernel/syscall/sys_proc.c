@@ -1,6 +1,7 @@
 /*
  * Processes and threads: fork, vfork, clone, clone3, execve, wait4, waitid, getppid, kill, tkill,
- * tgkill, rt_sigreturn, nanosleep, clock_nanosleep, the process-group
+ * tgkill, rt_sigreturn, nanosleep, clock_nanosleep, getitimer, setitimer and
+ * alarm (ITIMER_REAL only), the process-group
  * calls, the identity calls (one user: root), sched_yield, futex,
  * set_robust_list, get_robust_list, sched_getaffinity,
  * sched_setaffinity, the rlimit calls, sigaltstack, madvise.
@@ -17,6 +18,7 @@
  * -EINVAL.
  */
 #include "kernel/syscall/sys_priv.h"
+#include "kernel/console/console.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 
@@ -454,6 +456,81 @@ long sys_pause(const u64 a[6])
 {
 	(void)a;
 	return proc_sigsuspend(NULL);
+}
+
+/* Interval timers: ITIMER_REAL (SIGALRM; proc_itimer_real). ITIMER_VIRTUAL
+ * and ITIMER_PROF (CPU time) are not supported: -EINVAL, logged once. */
+#define ITIMER_REAL 0
+#define ITIMER_PROF 2
+struct itimerval {
+	s64 interval_s, interval_us, value_s, value_us;
+};
+
+static bool itimer_which_ok(u64 which)
+{
+	if (which == ITIMER_REAL)
+		return true;
+	if (which <= ITIMER_PROF) {
+		static bool said;
+		if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+			pr_info("proc: ITIMER_VIRTUAL and ITIMER_PROF are not supported: -EINVAL");
+	}
+	return false;
+}
+
+static struct itimerval itimer_out(u64 left_ns, u64 incr_ns)
+{
+	return (struct itimerval){ (s64)(incr_ns / 1000000000), (s64)(incr_ns % 1000000000 / 1000),
+				   (s64)(left_ns / 1000000000), (s64)(left_ns % 1000000000 / 1000) };
+}
+
+static bool timeval_ok(s64 s, s64 us) { return s >= 0 && us >= 0 && us < 1000000; }
+
+/* seconds past 292 years: as good as never (Linux's clamp is similar) */
+static u64 tv_ns(s64 s, s64 us)
+{
+	return (u64)s >= UINT64_MAX / 1000000000 - 1 ? UINT64_MAX / 2 : (u64)s * 1000000000 + (u64)us * 1000;
+}
+
+long sys_getitimer(const u64 a[6])
+{
+	if (!itimer_which_ok(a[0]))
+		return -EINVAL;
+	u64 left, incr;
+	proc_itimer_real(false, 0, 0, &left, &incr);
+	struct itimerval v = itimer_out(left, incr);
+	return copy_to_user(a[1], &v, sizeof(v)) < 0 ? -EFAULT : 0;
+}
+
+/* Linux's order: reading the new value, checking it, which, the old out. */
+long sys_setitimer(const u64 a[6])
+{
+	struct itimerval v = { 0, 0, 0, 0 };   /* NULL: disarm, as Linux takes it */
+	if (a[1] && copy_from_user(&v, a[1], sizeof(v)) < 0)
+		return -EFAULT;
+	if (!timeval_ok(v.value_s, v.value_us) || !timeval_ok(v.interval_s, v.interval_us))
+		return -EINVAL;
+	if (!itimer_which_ok(a[0]))
+		return -EINVAL;
+	u64 left, incr;
+	proc_itimer_real(true, tv_ns(v.value_s, v.value_us), tv_ns(v.interval_s, v.interval_us),
+			 &left, &incr);
+	struct itimerval old = itimer_out(left, incr);
+	if (a[2] && copy_to_user(a[2], &old, sizeof(old)) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+/* alarm: SIGALRM in seconds (0: none), no interval; the seconds the last
+ * one had left, rounded to the nearest (at least 1 if any was left). */
+long sys_alarm(const u64 a[6])
+{
+	u64 secs = (u32)a[0], left, incr;
+	proc_itimer_real(true, secs * 1000000000, 0, &left, &incr);
+	u64 s = left / 1000000000, us = left % 1000000000 / 1000;
+	if ((!s && us) || us >= 500000)
+		s++;
+	return (long)s;
 }
 
 long sys_rt_sigsuspend(const u64 a[6])
