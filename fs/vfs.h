@@ -146,6 +146,10 @@ struct inode_ops {
 	 * of mode, atime, mtime are given) reach the file system's inode and
 	 * the struct inode; ctime becomes now. NULL: -EPERM */
 	int (*setattr)(struct inode *ino, unsigned mask, u32 mode, u64 atime_ns, u64 mtime_ns);
+	/* own_access: may the caller do what its ids were refused anyway?
+	 * (/proc's fd directory of the caller's own process, as Linux's
+	 * proc_fd_permission.) NULL: no */
+	bool (*own_access)(const struct inode *ino);
 	/* chown: the owner, the group and the mode (the VFS cleared the
 	 * set-id bits chown clears) reach the inode; ctime becomes now.
 	 * NULL: -EPERM */

@@ -17,8 +17,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -320,9 +322,78 @@ static void pass_files(void)
 	close(pp[1]);
 }
 
+/* the Uid: and Gid: lines of /proc/self/status (real, effective, saved,
+ * file system) */
+static void status_ids(void)
+{
+	char buf[2048];
+	int fd = open("/proc/self/status", O_RDONLY);
+	long n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		printf("/proc/self/status: unreadable\n");
+		return;
+	}
+	buf[n] = 0;
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+		if (!strncmp(l, "Uid:", 4) || !strncmp(l, "Gid:", 4))
+			printf("%s\n", l);
+}
+
+/* setfsuid/setfsgid: the VFS checks and owns by the file-system ids;
+ * then, as an ordinary user, its own /proc fd directory */
+static void fsids(void)
+{
+	printf("-- setfsuid and setfsgid\n");
+	/* Linux's first process finds /proc unmounted; Caboose mounts it */
+	mkdir("/proc", 0555);
+	mount("proc", "/proc", "proc", 0, NULL);
+	T(mkdir("/tmp/rootonly", 0700));
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		T(setfsuid(-1));
+		T(setfsuid(33));
+		T(setfsuid(-1));
+		T(setfsgid(33));
+		T(setfsgid(-1));
+		status_ids();
+		ids("fs ids moved");
+		int fd = open("/tmp/fs-made", O_CREAT | O_WRONLY, 0644);
+		printf("open(O_CREAT) %s\n", fd >= 0 ? "made it" : strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		show_owner("/tmp/fs-made");
+		T(open("/tmp/rootonly/x", O_CREAT | O_WRONLY, 0644));
+		T(access("/tmp/rootonly", W_OK));   /* the real ids: root's */
+		T(setfsuid(0));
+		T(open("/tmp/rootonly/x", O_CREAT | O_WRONLY, 0644) >= 0);
+		T(setuid(1000));
+		/* not dumpable now: /proc/self's files are root's, but a
+		 * process may read its own fd directory, not its parent's */
+		T(open("/proc/self/fd", O_RDONLY | O_DIRECTORY) >= 0);
+		char pfd[32];
+		snprintf(pfd, sizeof(pfd), "/proc/%d/fd", (int)getppid());
+		T(open(pfd, O_RDONLY | O_DIRECTORY));
+		T(setfsuid(-1));
+		T(setfsuid(0));
+		T(setfsuid(-1));
+		T(setfsgid(0));
+		T(setfsgid(-1));
+		status_ids();
+		fflush(stdout);
+		_exit(0);
+	}
+	int st;
+	T(waitpid(pid, &st, 0) == pid);
+	status("child", st);
+}
+
 int main(void)
 {
 	creds();
+	fsids();
 	shared_memory();
 	eventfds();
 	pass_files();

@@ -4,7 +4,8 @@
  * changing them. A process whose effective uid is 0 is privileged (it
  * holds CAP_SETUID and CAP_SETGID: Caboose has no other capabilities)
  * and may set any id; any other may only move its ids among the values
- * it already has. The first program starts as root; fork copies the
+ * it already has. The file-system ids (fsuid, fsgid: what the VFS checks)
+ * follow the effective ones, or setfsuid/setfsgid's. The first program starts as root; fork copies the
  * credentials and execve keeps them (no set-user-ID programs).
  *
  * Ids come in as u32; (u32)-1 means "leave it" where Linux says so and is
@@ -107,14 +108,37 @@ static int change(bool user, enum cred_op op, u32 r, u32 e, u32 s)
 			      : set_res(id, r, e, s, priv);
 	if (rc < 0)
 		return rc;
+	/* as Linux: every change of the effective id moves the file
+	 * system's with it */
 	if (user) {
-		c.uid = id[0], c.euid = id[1], c.suid = id[2];
+		c.uid = id[0], c.euid = id[1], c.suid = id[2], c.fsuid = id[1];
 	} else {
-		c.gid = id[0], c.egid = id[1], c.sgid = id[2];
+		c.gid = id[0], c.egid = id[1], c.sgid = id[2], c.fsgid = id[1];
 	}
 	cred_set(p, &c);
 	return 0;
 }
+
+static u32 set_fs(bool user, u32 v)
+{
+	struct proc *p = proc_current();
+	struct proc_cred c;
+	proc_cred_get(p, &c);
+	u32 old = user ? c.fsuid : c.fsgid;
+	bool ok = v != KEEP && (c.euid == 0 || (user ? one_of(v, c.uid, c.euid, c.suid) || v == c.fsuid
+						   : one_of(v, c.gid, c.egid, c.sgid) || v == c.fsgid));
+	if (ok && v != old) {
+		if (user)
+			c.fsuid = v;
+		else
+			c.fsgid = v;
+		cred_set(p, &c);
+	}
+	return old;
+}
+
+u32 proc_setfsuid(u32 uid) { return set_fs(true, uid); }
+u32 proc_setfsgid(u32 gid) { return set_fs(false, gid); }
 
 int proc_setuid(u32 uid) { return change(true, OP_ONE, uid, 0, 0); }
 int proc_setgid(u32 gid) { return change(false, OP_ONE, gid, 0, 0); }
@@ -141,15 +165,15 @@ int proc_setgroups(int n, const u32 *groups)
 void proc_vfs_cred(const struct proc_cred *c, bool real, struct vfs_cred *out)
 {
 	_Static_assert(PROC_NGROUPS <= VFS_NGROUPS, "groups fit");
-	out->uid = real ? c->uid : c->euid;
-	out->gid = real ? c->gid : c->egid;
+	out->uid = real ? c->uid : c->fsuid;
+	out->gid = real ? c->gid : c->fsgid;
 	out->priv = out->uid == 0;
 	out->ngroups = c->ngroups;
 	memcpy(out->groups, c->groups, (size_t)c->ngroups * sizeof(u32));
 }
 
 /* vfs_cred_hook: the calling process's file-system ids (its effective
- * ones); a kernel thread has none (the VFS takes root's). */
+ * ones unless setfsuid/setfsgid moved them); a kernel thread has none (the VFS takes root's). */
 bool proc_vfs_cred_hook(struct vfs_cred *out)
 {
 	struct proc *p = proc_current();

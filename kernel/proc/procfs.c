@@ -443,7 +443,17 @@ static int procfs_truncate(struct inode *ino, u64 size)
 	return -EROFS;
 }
 
+/* A process may always read and search its own fd directory (Linux's
+ * proc_fd_permission), whatever its ids since it became not dumpable. */
+static bool procfs_own_access(const struct inode *ino)
+{
+	const struct pnode *n = (const struct pnode *)ino;
+	struct proc *me = proc_current();
+	return n->kind == PK_FDDIR && me && me->pid == n->pid;
+}
+
 static const struct inode_ops procfs_iops = {
+	.own_access = procfs_own_access,
 	.lookup = procfs_lookup,
 	.link = procfs_link,
 	.unlink = procfs_unlink,
@@ -714,7 +724,7 @@ static void gen_status(struct text *t, struct psnap *s)
 	tprintf(t, "Name:\t%s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
 		"TracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\n",
 		s->name, s->umask, st, s->pid, s->pid, s->ppid, s->cred.uid, s->cred.euid,
-		s->cred.suid, s->cred.euid, s->cred.gid, s->cred.egid, s->cred.sgid, s->cred.egid,
+		s->cred.suid, s->cred.fsuid, s->cred.gid, s->cred.egid, s->cred.sgid, s->cred.fsgid,
 		s->fds);
 	if (s->vm)
 		tprintf(t, "VmSize:\t%8llu kB\nVmRSS:\t%8llu kB\n",

@@ -26,6 +26,8 @@ long sys_setreuid(const u64 a[6]) { return proc_setreuid((u32)a[0], (u32)a[1]); 
 long sys_setregid(const u64 a[6]) { return proc_setregid((u32)a[0], (u32)a[1]); }
 long sys_setresuid(const u64 a[6]) { return proc_setresuid((u32)a[0], (u32)a[1], (u32)a[2]); }
 long sys_setresgid(const u64 a[6]) { return proc_setresgid((u32)a[0], (u32)a[1], (u32)a[2]); }
+long sys_setfsuid(const u64 a[6]) { return proc_setfsuid((u32)a[0]); }
+long sys_setfsgid(const u64 a[6]) { return proc_setfsgid((u32)a[0]); }
 
 static long put_three(u64 ur, u64 ue, u64 us, u32 r, u32 e, u32 s)
 {
