@@ -135,7 +135,8 @@ Tiers, in order (select with --tiers, default all):
             and a "#!" script, signal handlers, masks, EINTR, kill; sockets:
             bad arguments, options, TCP and UDP over 127.0.0.1 between two
             processes, socketpair, TCP_INFO through a connection's life; fifo:
-            named pipes opened every way, EINTR, poll's hang-up; epoll:
+            named pipes opened every way, EINTR, poll's hang-up; itimer:
+            setitimer, getitimer and alarm; epoll:
             level and edge triggering on pipes
             and sockets, oneshot, closed descriptors, EINTR, EPOLLEXCLUSIVE waking
             one of two instances; daemon:
@@ -1342,7 +1343,7 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", "")
                  ("threads", ""), ("threads", "", 1), ("threads-glibc", ""),
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
                  ("futex-glibc", ""), ("spawn", ""), ("spawn-glibc", ""), ("spawn", "", 1), ("procfs", ""), ("attrs", ""),
-                 ("sockets", ""), ("fifo", ""), ("fifo", "", 1), ("epoll", ""), ("tty", ""), ("epoll", "", 1), ("sigwait", ""),
+                 ("sockets", ""), ("fifo", ""), ("fifo", "", 1), ("itimer", ""), ("itimer", "", 1), ("epoll", ""), ("tty", ""), ("epoll", "", 1), ("sigwait", ""),
                  ("daemon", ""),
                  ("sigwait", "", 1),
                  ("interp", ""), ("mmapfile", ""), ("vdso", ""), ("hello-dyn", ""),
