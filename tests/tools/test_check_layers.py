@@ -226,8 +226,13 @@ class LineResult(unittest.TextTestResult):
         self._fail(test, err, "error")
 
 
-def main():
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(CheckLayers)
+def run_cases(case, doc):
+    """The main of a tools test: --help prints doc; else the tests of case,
+    one line each (LineResult); status 0 if every one passed."""
+    if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
+        sys.stdout.write(doc)
+        return 0
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(case)
     runner = unittest.TextTestRunner(stream=sys.stderr, resultclass=LineResult, verbosity=0)
     result = runner.run(suite)
     sys.stdout.flush()
@@ -235,7 +240,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
-        sys.stdout.write(__doc__)
-        sys.exit(0)
-    sys.exit(main())
+    sys.exit(run_cases(CheckLayers, __doc__))

@@ -19,7 +19,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_check_layers import LineResult  # noqa: E402
+from test_check_layers import run_cases  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, "tools", "flamegraph")
@@ -144,16 +144,6 @@ class Flamegraph(unittest.TestCase):
         self.assertIn("/nonexistent/folded", p.stderr)
 
 
-def main():
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(Flamegraph)
-    runner = unittest.TextTestRunner(stream=sys.stderr, resultclass=LineResult, verbosity=0)
-    result = runner.run(suite)
-    sys.stdout.flush()
-    return 0 if result.wasSuccessful() else 1
-
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
-        sys.stdout.write(__doc__)
-        sys.exit(0)
-    sys.exit(main())
+    sys.exit(run_cases(Flamegraph, __doc__))

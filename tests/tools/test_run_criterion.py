@@ -23,7 +23,7 @@ import unittest
 from contextlib import redirect_stderr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_check_layers import LineResult  # noqa: E402
+from test_check_layers import run_cases  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 spec = importlib.util.spec_from_file_location("caboose_run", os.path.join(ROOT, "tests", "run.py"))
@@ -97,16 +97,6 @@ class RunCriterion(unittest.TestCase):
         self.assertEqual(res.passed, 3)   # two tests and the run
 
 
-def main():
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(RunCriterion)
-    runner = unittest.TextTestRunner(stream=sys.stderr, resultclass=LineResult, verbosity=0)
-    result = runner.run(suite)
-    sys.stdout.flush()
-    return 0 if result.wasSuccessful() else 1
-
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
-        sys.stdout.write(__doc__)
-        sys.exit(0)
-    sys.exit(main())
+    sys.exit(run_cases(RunCriterion, __doc__))
