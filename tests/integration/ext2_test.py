@@ -36,11 +36,14 @@ does), and boots Caboose with the image as a virtio disk:
          remove, sticky and set-group-ID directories, chmod, chown, utimes,
          owners of new files) on a read-write ext2 and ext3 disk prints what
          it prints on the RAM root; e2fsck -fn clean afterwards
-  crash  QEMU killed (its PID) 3, 6 and 9 s into a write workload on ext3
-         (files written and fsync'd with `sync FILE`, scratch files renamed
-         and removed): e2fsck -fy replays and -fn is clean, every file whose
-         fsync returned is intact; Caboose's own replay of the crashed image
-         (a boot that runs `true`) is e2fsck -fn clean
+  crash  power cuts: QEMU killed (its PID) at CRASH_CUTS random moments,
+         drawn from a printed seed, of a write workload on ext3 (files
+         created and fsync'd with `sync FILE`, a log appended to, scratch
+         files renamed and removed): e2fsck -fy replays and -fn is clean,
+         every file whose fsync returned is intact; Caboose's own replay of
+         the crashed image (a boot that runs `true`) is e2fsck -fn clean
+         with the same files intact. `make crash CUTS=100 [SEED=N]` runs
+         only these (--crash CUTS --seed N), a JSON summary on stdout
   orphan a file opened, written, unlinked and synced by busybox, still open
          when QEMU is killed: on the orphan list (e2fsck -fn flags it);
          Caboose's next mount frees it (e2fsck -fn clean, the free counts
@@ -57,11 +60,15 @@ does), and boots Caboose with the image as a virtio disk:
   (the read checks above run on a read-only drive, so EROFS is expected)
 
 Usage: tests/integration/ext2_test.py [--initrd build/user/initrd.cpio]
+                                      [--crash CUTS [--seed N]]
 Prints PASS/FAIL lines on stderr and "N passed, M failed" on stdout.
 """
 import argparse
 import hashlib
+import json
 import os
+import random
+import re
 import shutil
 import stat
 import subprocess
@@ -426,14 +433,17 @@ B=busybox
 cd /mnt/vda || exit 3
 $B mkdir -p w
 i=1
-while [ $i -le 400 ]; do
+while [ $i -le 2000 ]; do
     $B seq $i $((i * 37)) > w/f$i
+    echo "$i" >> w/log
     echo "scratch $i" > w/t$i && $B mv w/t$i w/r$i && $B rm -f w/r$((i - 1))
-    $B sync w/f$i && echo "synced $i"
+    $B sync w/f$i w/log && echo "synced $i"
     i=$((i + 1))
 done
 echo "== done"
 """
+CRASH_CUTS = 4        # make test's power cuts; make crash CUTS=100 for the issue's run
+CRASH_WINDOW = 10.0   # a cut lands up to this many seconds after the first fsync
 
 
 def start_script(logdir, name, initrd, img, script):
@@ -447,36 +457,69 @@ def start_script(logdir, name, initrd, img, script):
                                        + blk_test.drive(img, "d0")), logdir, name)
 
 
-def run_crash(logdir, check, initrd, kills=(3, 6, 9)):
-    """QEMU killed (by its PID) in the middle of a write workload on ext3,
-    at several points: e2fsck -fy replays and -fn is clean, every file
-    whose fsync returned is intact; Caboose's own replay of the crashed
-    image gives one e2fsck -fn accepts."""
+def crash_files_intact(img, last):
+    """Which fsync'd files of CRASH_SCRIPT are wrong in img (debugfs): every
+    w/fI for I <= last has exactly its lines, and w/log starts with the lines
+    1..last (an append after the last fsync may or may not be there)."""
+    bad = []
+    for i in range(1, last + 1):
+        want = "".join("%d\n" % v for v in range(i, i * 37 + 1))
+        got = subprocess.run(["debugfs", "-R", "cat /w/f%d" % i, img],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+        if got.decode("utf-8", "replace") != want:
+            bad.append("f%d" % i)
+    log = subprocess.run(["debugfs", "-R", "cat /w/log", img], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL).stdout.decode("utf-8", "replace")
+    lines = log.split("\n")
+    if (log and not log.endswith("\n")) or lines[:last] != [str(v) for v in range(1, last + 1)] or \
+            any(l != str(last + 1 + k) for k, l in enumerate(lines[last:-1])):
+        bad.append("log (%d bytes)" % len(log))
+    return bad
+
+
+def run_crash(logdir, check, initrd, cuts=CRASH_CUTS, seed=None):
+    """Power cuts: QEMU killed (by its PID) at a random moment of a write
+    workload on ext3 (creates, appends, renames, unlinks, fsyncs), the
+    moments drawn from SEED (printed, so a run replays). After each cut:
+    e2fsck -fy replays and -fn is clean, every file whose fsync returned is
+    intact; Caboose's own replay of the crashed image (a boot that runs
+    `true`) is e2fsck -fn clean and has the same files intact."""
+    if seed is None:
+        seed = random.SystemRandom().randrange(1 << 32)
+    rng = random.Random(seed)
+    sys.stderr.write("ext3 crash: seed %d, %d cuts (replay: make crash SEED=%d CUTS=%d)\n"
+                     % (seed, cuts, seed, cuts))
     wsrc = os.path.join(logdir, "ext3-crash-src")
     shutil.rmtree(wsrc, ignore_errors=True)
     os.makedirs(wsrc)
     with open(os.path.join(wsrc, "crash.sh"), "w") as f:
         f.write(CRASH_SCRIPT)
-    for secs in kills:
-        name = "ext3-crash-%d" % secs
+    for k in range(1, cuts + 1):
+        secs = round(rng.uniform(0.0, CRASH_WINDOW), 2)
+        what = "ext3 power cut %d of %d (seed %d, %.2f s after the first fsync)" % (
+            k, cuts, seed, secs)
+        name = "ext3-crash-%d" % k
         img = os.path.join(logdir, name + ".img")
         mkfs(wsrc, img, ("-t", "ext3"), "32M")
-        p = start_script(logdir, name, initrd, img, "crash.sh")
         log = os.path.join(logdir, name + ".console.log")
+        if os.path.exists(log):   # an earlier run's "synced 1" would start the clock
+            os.unlink(log)
+        p = start_script(logdir, name, initrd, img, "crash.sh")
         try:
             t0 = None
             deadline = time.time() + 120
             while time.time() < deadline and p.poll() is None:
                 try:
                     with open(log, "rb") as f:
-                        started = b"synced 1\n" in f.read()
+                        # the serial console ends lines with \r\n
+                        started = re.search(rb"^synced 1\r?$", f.read(), re.M) is not None
                 except FileNotFoundError:   # QEMU has not opened it yet
                     started = False
                 if started and t0 is None:
                     t0 = time.time()
                 if t0 is not None and time.time() - t0 >= secs:
                     break
-                time.sleep(0.2)
+                time.sleep(0.05)
         finally:
             p.kill()   # QEMU's own PID (guest.start)
             p.wait()
@@ -485,30 +528,24 @@ def run_crash(logdir, check, initrd, kills=(3, 6, 9)):
         synced = [int(x.split()[1]) for x in text.replace("\r", "").split("\n")
                   if x.startswith("synced ") and x.split()[1].isdigit()]
         last = max(synced) if synced else 0
-        check("ext3 crash after %d s: the workload ran (%d files synced)" % (secs, last),
-              last > 0, text[-800:])
+        check("%s: the workload ran (%d files synced) and was cut in the middle" % (what, last),
+              last > 0 and "== done" not in text, text[-800:])
         theirs = img + ".e2fsck"
         shutil.copy(img, theirs)
         subprocess.run(["e2fsck", "-fy", theirs], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         code, out = fsck(theirs)
-        check("ext3 crash after %d s: e2fsck -fy replays, then -fn is clean" % secs, code == 0,
-              out[-600:])
-        bad = []
-        for i in range(1, last + 1):
-            want = "".join("%d\n" % v for v in range(i, i * 37 + 1))
-            got = subprocess.run(["debugfs", "-R", "cat /w/f%d" % i, theirs],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
-            if got.decode() != want:
-                bad.append(i)
-        check("ext3 crash after %d s: every fsync'd file intact after e2fsck's replay"
-              % secs, not bad, "bad: %s" % bad[:10])
+        check("%s: e2fsck -fy replays, then -fn is clean" % what, code == 0, out[-600:])
+        bad = crash_files_intact(theirs, last)
+        check("%s: every fsync'd file intact after e2fsck's replay" % what, not bad,
+              "bad: %s" % bad[:10])
         # Caboose's own replay: boot on the crashed image, exit at once
         status, ctext = busybox_boot(logdir, name + "-replay", initrd, img, "-c,true")
         code, out = fsck(img)
-        check("ext3 crash after %d s: Caboose replays it, e2fsck -fn accepts" % secs,
-              status == 1 and code == 0, "status %s; %s; %s" % (status, out[-500:],
-                                                                  ctext[-500:]))
+        bad = crash_files_intact(img, last)
+        check("%s: Caboose replays it, e2fsck -fn accepts, every fsync'd file intact" % what,
+              status == 1 and code == 0 and not bad,
+              "status %s; bad %s; %s; %s" % (status, bad[:10], out[-500:], ctext[-500:]))
 
 
 ORPHAN_SCRIPT = r"""#!/bin/busybox sh
@@ -549,8 +586,10 @@ def run_orphan(logdir, check, initrd):
     name = "ext3-orphan"
     img = os.path.join(logdir, name + ".img")
     mkfs(wsrc, img, ("-t", "ext3"), "32M")
-    p = start_script(logdir, name, initrd, img, "orphan.sh")
     log = os.path.join(logdir, name + ".console.log")
+    if os.path.exists(log):   # an earlier run's "== orphaned" would end the wait early
+        os.unlink(log)
+    p = start_script(logdir, name, initrd, img, "orphan.sh")
     seen = None
     try:
         deadline = time.time() + 180
@@ -770,8 +809,26 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--initrd", default=INITRD)
     ap.add_argument("--kernel", default=KERNEL)
+    ap.add_argument("--crash", type=int, metavar="CUTS",
+                    help="only the power cuts, CUTS of them; a JSON summary on stdout")
+    ap.add_argument("--seed", type=int, help="the power cuts' seed (default: a random one)")
     a = ap.parse_args()
     KERNEL = a.kernel
+    if a.crash is not None:
+        logdir = os.path.join(ROOT, "build", "test-logs")
+        os.makedirs(logdir, exist_ok=True)
+        blk_test.KERNEL = KERNEL
+        check = Results()
+        seed = a.seed if a.seed is not None else random.SystemRandom().randrange(1 << 32)
+        t0 = time.time()
+        run_crash(logdir, check, a.initrd, a.crash, seed)
+        res = check.items
+        failed = [n for n, ok, _ in res if not ok]
+        json.dump({"seed": seed, "cuts": a.crash, "checks": len(res), "failed": len(failed),
+                   "failures": failed, "seconds": round(time.time() - t0),
+                   "passed": bool(res) and not failed}, sys.stdout)
+        sys.stdout.write("\n")
+        sys.exit(1 if failed or not res else 0)
     res = run_all(os.path.join(ROOT, "build", "test-logs"), a.initrd)
     failed = sum(1 for _, ok, _ in res if not ok)
     print("%d passed, %d failed" % (len(res) - failed, failed))
