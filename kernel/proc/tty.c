@@ -763,6 +763,21 @@ static const struct file_ops console_fops = {
 	.ioctl = tty_ioctl, .stat_mode = S_IFCHR,
 };
 
+/* /dev/tty: the caller's controlling terminal, which can only be this one;
+ * a process without one gets -ENXIO (Linux's tty_open_current_tty). Once
+ * open it is ttyS0, job control's checks included. */
+static int devtty_open(struct file *f)
+{
+	(void)f;
+	struct proc *p = proc_current();
+	return p && has_ctty(p) ? 0 : -ENXIO;
+}
+
+static const struct file_ops devtty_fops = {
+	.read = tty_read, .write = tty_write, .poll = tty_poll, .waitqs = tty_waitqs,
+	.ioctl = tty_ioctl, .stat_mode = S_IFCHR, .open = devtty_open,
+};
+
 /* Linux's defaults for a serial console (tty_std_termios), at 115200 */
 static void defaults(void)
 {
@@ -801,5 +816,5 @@ void tty_init(void)
 	}
 	thread_put(t);
 	tty_ready = true;
-	dev_set_console_ops(&console_fops, &ttys0_fops);
+	dev_set_console_ops(&console_fops, &ttys0_fops, &devtty_fops);
 }
