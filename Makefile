@@ -525,7 +525,7 @@ BUSYBOX_APPLETS := $(filter-out busybox,$(if $(wildcard $(BUSYBOX)),$(shell $(BU
 # has only /dev/console); Caboose makes the same ones itself; and an empty
 # /proc, where Caboose mounts its own and Linux's programs may mount one
 USER_DEV_NODES := proc=@dir dev/console=@chr:5:1:0600 dev/null=@chr:1:3:0666 dev/zero=@chr:1:5:0666 \
-	dev/urandom=@chr:1:9:0666 dev/ttyS0=@chr:4:64:0660
+	dev/urandom=@chr:1:9:0666 dev/ttyS0=@chr:4:64:0660 dev/tty=@chr:5:0:0666
 
 $(BUILD)/user/tests/%: apps/tests/%.c apps/tests/show.h apps/tests/lo.h Makefile
 	@mkdir -p $(dir $@)

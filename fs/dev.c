@@ -6,6 +6,9 @@
  *                 channel; reads take raw bytes, polled every 2 ms)
  *   4:64 ttyS0    the same tty without the console's exemption from job
  *                 control (as on Linux); -ENXIO without the tty
+ *   5:0 tty       the opener's controlling terminal (there is one: the
+ *                 console's tty, as ttyS0); -ENXIO for a process without
+ *                 one, as on Linux
  *   1:3 null      reads end at once, writes vanish
  *   1:5 zero      reads give zeros, writes vanish
  *   1:9 urandom   reads give kernel/lib/random.h's bytes
@@ -131,11 +134,13 @@ static const struct file_ops urandom_fops = {
 	.read = urandom_read, .write = sink_write, .seekable = true, .seek_noop = true,
 };
 
-static const struct file_ops *console_ops = &console_fops, *ttys0_ops;
+static const struct file_ops *console_ops = &console_fops, *ttys0_ops, *tty_ops;
 
-void dev_set_console_ops(const struct file_ops *console, const struct file_ops *ttys0)
+void dev_set_console_ops(const struct file_ops *console, const struct file_ops *ttys0,
+			 const struct file_ops *tty)
 {
 	WRITE_ONCE(ttys0_ops, ttys0);
+	WRITE_ONCE(tty_ops, tty);
 	WRITE_ONCE(console_ops, console);
 }
 
@@ -144,6 +149,7 @@ const struct file_ops *dev_fops(u32 rdev)
 	switch (rdev) {
 	case DEV_CONSOLE: return READ_ONCE(console_ops);
 	case DEV_TTYS0: return READ_ONCE(ttys0_ops);
+	case DEV_TTY: return READ_ONCE(tty_ops);
 	case DEV_NULL: return &null_fops;
 	case DEV_ZERO: return &zero_fops;
 	case DEV_URANDOM: return &urandom_fops;

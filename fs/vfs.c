@@ -422,7 +422,7 @@ static int open_as(const struct vfs_cred *c, struct inode *base, const char *pat
 		r = -ENXIO;
 	} else if (S_ISCHR(ino->mode)) {
 		f->ops = dev_fops(ino->rdev);
-		r = f->ops ? 0 : -ENXIO;
+		r = !f->ops ? -ENXIO : f->ops->open ? f->ops->open(f) : 0;
 	} else {
 		f->ops = ino->fops;
 		r = f->ops ? 0 : -ENXIO;

@@ -218,6 +218,10 @@ struct file_ops {
 	 * (0: off is at or past the end). -EOPNOTSUPP where no page holds
 	 * them (a hole): the caller copies. NULL: the caller always copies */
 	int (*page_ref)(struct file *f, u64 off, struct page **pg, u32 *pg_off, u32 *len);
+	/* open: a device's check when a node of it is opened (called with
+	 * the namespace lock held: no sleeping); an error fails the open.
+	 * NULL: none */
+	int (*open)(struct file *f);
 	u32 stat_mode;               /* files with no inode: fstat's type (S_IFIFO if 0) */
 	bool seekable;               /* lseek and pread/pwrite make sense */
 	bool seek_noop;              /* lseek succeeds and leaves the position at 0 */
@@ -368,12 +372,14 @@ extern const struct file_ops vfs_dir_fops;
 const struct file_ops *dev_fops(u32 rdev);
 /* The ops for later opens of /dev/console and /dev/ttyS0 (the tty, once
  * it is up; before, the raw device and -ENXIO). */
-void dev_set_console_ops(const struct file_ops *console, const struct file_ops *ttys0);
+void dev_set_console_ops(const struct file_ops *console, const struct file_ops *ttys0,
+			 const struct file_ops *tty);
 #define DEV_CONSOLE MKDEV(5, 1)
 #define DEV_NULL    MKDEV(1, 3)
 #define DEV_ZERO    MKDEV(1, 5)
 #define DEV_URANDOM MKDEV(1, 9)
 #define DEV_TTYS0   MKDEV(4, 64)
+#define DEV_TTY     MKDEV(5, 0)   /* the opener's controlling terminal */
 
 /* Pipes (fs/pipe.c): the two ends, each with one reference. A write with
  * no reader left returns -EPIPE (the caller raises SIGPIPE). */

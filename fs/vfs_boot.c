@@ -104,7 +104,7 @@ void vfs_init(void)
 	static const struct { const char *path; u32 rdev, mode; } devs[] = {
 		{ "/dev/console", DEV_CONSOLE, 0600 }, { "/dev/null", DEV_NULL, 0666 },
 		{ "/dev/zero", DEV_ZERO, 0666 }, { "/dev/urandom", DEV_URANDOM, 0666 },
-		{ "/dev/ttyS0", DEV_TTYS0, 0660 },
+		{ "/dev/ttyS0", DEV_TTYS0, 0660 }, { "/dev/tty", DEV_TTY, 0666 },
 	};
 	int r = vfs_mkdir(vfs_root_ino, "/dev", 0755);
 	if (r < 0 && r != -EEXIST)

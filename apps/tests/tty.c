@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -107,6 +109,31 @@ static void settings(void)
 	printf("restored %d\n", back.c_lflag == old.c_lflag && back.c_iflag == old.c_iflag);
 }
 
+/* /dev/tty, with the console as the controlling terminal: the same
+ * terminal (its foreground group, its settings), job control's checks. */
+static void devtty(pid_t me)
+{
+	struct stat st;
+	T(stat("/dev/tty", &st));
+	printf("/dev/tty: char %d, %u:%u\n", S_ISCHR(st.st_mode), major(st.st_rdev),
+	       minor(st.st_rdev));
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+	printf("open /dev/tty: %d\n", fd >= 0);
+	if (fd < 0)
+		return;
+	int pg = -1;
+	T(ioctl(fd, TIOCGPGRP, &pg));
+	printf("its foreground group is mine: %d\n", pg == me);
+	struct termios a, b;
+	T(tcgetattr(fd, &a));
+	T(tcgetattr(0, &b));
+	printf("its settings are the console's: %d\n", a.c_lflag == b.c_lflag &&
+	       a.c_iflag == b.c_iflag && a.c_oflag == b.c_oflag);
+	T(write(fd, "written to /dev/tty\n", 20));
+	T(isatty(fd));
+	T(close(fd));
+}
+
 /* In a child: a new session that takes the console. */
 static int session(void)
 {
@@ -116,8 +143,10 @@ static int session(void)
 	printf("setsid is my pid: %d\n", setsid() == me);
 	printf("getsid(0) is my pid: %d\n", getsid(0) == me);
 	T(ioctl(0, TIOCGPGRP, &pg));
+	T(open("/dev/tty", O_RDWR));   /* no controlling terminal: ENXIO */
 	T(ioctl(0, TIOCSCTTY, 0));
 	T(ioctl(0, TIOCSCTTY, 0));   /* again: already ours */
+	devtty(me);
 	pg = -1;
 	T(ioctl(0, TIOCGPGRP, &pg));
 	printf("foreground group is mine: %d\n", pg == me);
@@ -168,6 +197,7 @@ static int session(void)
 	signal(SIGHUP, SIG_IGN);   /* the leader's TIOCNOTTY hangs its foreground group up */
 	T(ioctl(0, TIOCNOTTY));
 	T(ioctl(0, TIOCGPGRP, &pg));
+	T(open("/dev/tty", O_RDWR));   /* given up: ENXIO again */
 	return 0;
 }
 

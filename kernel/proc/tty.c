@@ -28,9 +28,18 @@
  * writes through /dev/console are exempt (a console never stops its
  * reader); /dev/ttyS0 is the same tty with the checks.
  *
- * Not done: IXON flow control (^S/^Q are plain bytes), ECHOPRT, VREPRINT,
- * VLNEXT, VDISCARD, PARMRK, hang-up, and kernel log lines keep no memory of
- * a line being edited (a log line lands in the middle of it).
+ * Also with IEXTEN in canonical mode: LNEXT (^V) takes the next byte as it
+ * is (echoed "^\b", then the byte), REPRINT (^R, with ECHO) echoes the
+ * line being edited again on a new line. Flow control (IXON): STOP (^S)
+ * holds programs' output (their writes wait, interruptibly) until START
+ * (^Q), or any byte with IXANY; TCXONC's TCOOFF/TCOON do the same, and
+ * only TCOON undoes TCOOFF; clearing IXON starts output again; TCIOFF and
+ * TCION send the STOP and START characters. All as Linux's n_tty.
+ *
+ * Not done: echoes and the kernel's log lines are not held while output
+ * is stopped (Linux holds echoes), ECHOPRT, VDISCARD, PARMRK, hang-up,
+ * and kernel log lines keep no memory of a line being edited (a log line
+ * lands in the middle of it).
  *
  * Locks: [R] rx_lock (interrupt context: the raw ring), then [T] tty.lock
  * (the settings, the queues, the session), then procs_lock. Output goes
@@ -70,7 +79,11 @@ struct tty {
 	u8 edit[EDIT_MAX];        /* [T] canonical: the line being edited */
 	size_t edit_len;          /* [T] */
 	int session, pgrp;        /* [T] 0: none */
+	bool lnext;               /* [T] canonical: the next byte is literal */
+	bool stopped;             /* [T] output held (STOP, TCOOFF) */
+	bool tco_stopped;         /* [T] ... by TCOOFF: only TCOON starts it */
 	struct waitq rwait;       /* readers and pollers */
+	struct waitq owait;       /* writers waiting for output to start */
 };
 
 static struct tty tty = { .lock = SPINLOCK_INIT("tty") };
@@ -274,12 +287,54 @@ static int isig(u8 c)
 /* Is c the enabled special character i? (_POSIX_VDISABLE is 0) */
 #define SPECIAL(c, i) (CC(i) != 0 && (c) == CC(i))
 
+/* Output held, or going again (writers woken). [T] */
+static void start_output(bool tco)
+{
+	if (tty.tco_stopped && !tco)
+		return;   /* START does not undo TCOOFF */
+	tty.stopped = tty.tco_stopped = false;
+	waitq_wake_all(&tty.owait);
+}
+
+/* A byte that is part of the line whatever it is (after LNEXT). [T] */
+static void literal(u8 c)
+{
+	if (tty.edit_len >= EDIT_MAX - 1) {
+		__atomic_add_fetch(&in_dropped, 1, __ATOMIC_RELAXED);
+		return;   /* room is kept for the newline */
+	}
+	if (L(ECHO) && c == '\n' && L(ECHOCTL))
+		out_raw("^J", 2);   /* a literal newline is a control character here */
+	else if (L(ECHO))
+		echo_char(c);
+	tty.edit[tty.edit_len++] = c;
+}
+
 /* One byte of input; returns a signal to send to the foreground group, or
  * 0. [T] */
 static int ldisc_byte(u8 c)
 {
 	if (I(ISTRIP))
 		c &= 0x7f;
+	if (tty.lnext) {
+		tty.lnext = false;
+		literal(c);
+		return 0;
+	}
+	if (I(IXON)) {
+		if (SPECIAL(c, VSTART)) {
+			start_output(false);
+			return 0;
+		}
+		if (SPECIAL(c, VSTOP)) {
+			tty.stopped = true;
+			return 0;
+		}
+	}
+	if (L(ISIG) && (SPECIAL(c, VINTR) || SPECIAL(c, VQUIT) || SPECIAL(c, VSUSP)))
+		return isig(c);
+	if (tty.stopped && I(IXON) && I(IXANY))
+		start_output(false);
 	if (c == '\r') {
 		if (I(IGNCR))
 			return 0;
@@ -288,8 +343,6 @@ static int ldisc_byte(u8 c)
 	} else if (c == '\n' && I(INLCR)) {
 		c = '\r';
 	}
-	if (L(ISIG) && (SPECIAL(c, VINTR) || SPECIAL(c, VQUIT) || SPECIAL(c, VSUSP)))
-		return isig(c);
 	if (!L(ICANON)) {
 		if (in_put(c)) {
 			if (L(ECHO))
@@ -300,6 +353,19 @@ static int ldisc_byte(u8 c)
 	}
 	if (SPECIAL(c, VERASE) || SPECIAL(c, VKILL) || (L(IEXTEN) && SPECIAL(c, VWERASE))) {
 		erase(c);
+		return 0;
+	}
+	if (L(IEXTEN) && SPECIAL(c, VLNEXT)) {
+		tty.lnext = true;
+		if (L(ECHO) && L(ECHOCTL))
+			out_raw("^\b", 2);
+		return 0;
+	}
+	if (L(IEXTEN) && L(ECHO) && SPECIAL(c, VREPRINT)) {
+		echo_char(c);
+		echo_char('\n');
+		for (size_t i = 0; i < tty.edit_len; i++)
+			echo_char(tty.edit[i]);
 		return 0;
 	}
 	if (SPECIAL(c, VEOF)) {
@@ -497,6 +563,13 @@ static long tty_write(struct file *f, struct uio *u, u64 *pos)
 	u8 buf[256];
 	size_t want = u->len, done = 0;
 	while (u->len) {
+		/* flow control: wait while output is held (STOP, TCOOFF) */
+		while (READ_ONCE(tty.stopped)) {
+			if (proc_signal_pending())
+				return done ? (long)done : -EINTR;
+			wait_event_timeout(&tty.owait, !READ_ONCE(tty.stopped) ||
+					   proc_signal_pending(), 1000000000ULL);
+		}
 		size_t k = MIN(u->len, sizeof(buf));
 		size_t got = uio_from(u, buf, k);
 		out_cooked(buf, got, READ_ONCE(tty.t.c_oflag));
@@ -529,6 +602,10 @@ static int tty_waitqs(struct file *f, struct waitq **out)
 static void set_termios(const struct ktermios *t)
 {
 	bool was = tty.t.c_lflag & ICANON, now = t->c_lflag & ICANON;
+	if (!(t->c_iflag & IXON) && (tty.t.c_iflag & IXON) && !tty.tco_stopped)
+		start_output(false);   /* flow control off: output goes again */
+	if (!now)
+		tty.lnext = false;
 	tty.t = *t;
 	if (was && !now) {
 		for (size_t i = 0; i < tty.edit_len; i++)
@@ -743,6 +820,27 @@ static long termios_ioctl(unsigned cmd, u64 arg)
 		return 0;
 	case TCSBRK:    /* tcdrain, tcsendbreak: output is already out */
 	case TCXONC:
+		if ((r = job_check(SIGTTOU)))
+			return r;
+		fl = spin_lock_irqsave(&tty.lock);
+		switch (arg) {
+		case TCOOFF:
+			tty.stopped = tty.tco_stopped = true;
+			break;
+		case TCOON:
+			if (tty.tco_stopped)
+				start_output(true);
+			break;
+		case TCIOFF:
+		case TCION:
+			if (CC(arg == TCIOFF ? VSTOP : VSTART))
+				out_raw((const char *)&CC(arg == TCIOFF ? VSTOP : VSTART), 1);
+			break;
+		default:
+			spin_unlock_irqrestore(&tty.lock, fl);
+			return -EINVAL;
+		}
+		spin_unlock_irqrestore(&tty.lock, fl);
 		return 0;
 	}
 	return ctty_ioctl(proc_current(), cmd, arg);
@@ -761,6 +859,21 @@ static const struct file_ops ttys0_fops = {
 static const struct file_ops console_fops = {
 	.read = tty_read, .write = tty_write, .poll = tty_poll, .waitqs = tty_waitqs,
 	.ioctl = tty_ioctl, .stat_mode = S_IFCHR,
+};
+
+/* /dev/tty: the caller's controlling terminal, which can only be this one;
+ * a process without one gets -ENXIO (Linux's tty_open_current_tty). Once
+ * open it is ttyS0, job control's checks included. */
+static int devtty_open(struct file *f)
+{
+	(void)f;
+	struct proc *p = proc_current();
+	return p && has_ctty(p) ? 0 : -ENXIO;
+}
+
+static const struct file_ops devtty_fops = {
+	.read = tty_read, .write = tty_write, .poll = tty_poll, .waitqs = tty_waitqs,
+	.ioctl = tty_ioctl, .stat_mode = S_IFCHR, .open = devtty_open,
 };
 
 /* Linux's defaults for a serial console (tty_std_termios), at 115200 */
@@ -786,6 +899,7 @@ void tty_init(void)
 	}
 	defaults();
 	waitq_init(&tty.rwait, "tty_read");
+	waitq_init(&tty.owait, "tty_write");
 	waitq_init(&kwait, "tty_rx");
 	bool irq = false;
 	if (arch_uart_init(0)) {
@@ -801,5 +915,5 @@ void tty_init(void)
 	}
 	thread_put(t);
 	tty_ready = true;
-	dev_set_console_ops(&console_fops, &ttys0_fops);
+	dev_set_console_ops(&console_fops, &ttys0_fops, &devtty_fops);
 }

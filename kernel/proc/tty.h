@@ -39,6 +39,7 @@ enum { VINTR, VQUIT, VERASE, VKILL, VEOF, VTIME, VMIN, VSWTC, VSTART, VSTOP, VSU
 #define IGNCR   0000200
 #define ICRNL   0000400
 #define IXON    0002000
+#define IXANY   0004000
 /* c_oflag */
 #define OPOST   0000001
 #define ONLCR   0000004
@@ -68,6 +69,10 @@ enum { VINTR, VQUIT, VERASE, VKILL, VEOF, VTIME, VMIN, VSWTC, VSTART, VSTOP, VSU
 #define TCSETSF    0x5404
 #define TCSBRK     0x5409
 #define TCXONC     0x540A
+#define TCOOFF     0   /* TCXONC's arguments */
+#define TCOON      1
+#define TCIOFF     2
+#define TCION      3
 #define TCFLSH     0x540B
 #define TIOCSCTTY  0x540E
 #define TIOCGPGRP  0x540F

@@ -16,6 +16,10 @@ program on both kernels. Checks, in order:
   canonical   the `read` builtin reads through the tty's canonical mode:
               erase ^?, werase ^W and kill ^U give the edited line, and
               ECHOCTL echoes ^C-style control characters
+  lnext reprint  ^V quotes ^C and ^U into a `read` line, ^R echoes the
+              line again (screen byte for byte as Linux's)
+  flow control  after ^S nothing is output, not even the shell's echo of
+              a typed command, until ^Q; then the command runs
   sigint      `sleep 100` interrupted by ^C: the prompt is back in under
               10 s and $? is 130
   same echo   the canonical step's screen is Linux's, byte for byte
@@ -103,6 +107,7 @@ def prompt_after(con, start, timeout):
 
 
 screens = {}   # the canonical step's screen, per kernel
+lnext_screens = {}   # the lnext step's
 
 
 def drive(con, res, tag, end_re, boot_timeout):
@@ -135,6 +140,35 @@ def drive(con, res, tag, end_re, boot_timeout):
     res(tag + " canonical", ok, "read gave %r; screen %r" % (got, echoed[-300:]))
     screens[tag] = echoed[:m.end()] if m else None
     prompt_after(con, mark + 10, 20)
+
+    # LNEXT (^V) quotes ^C and the kill character ^U; REPRINT (^R) echoes
+    # the line again
+    mark = len(con.buf)
+    con.type(b"read x; echo \"got=[$x]\"\r")
+    time.sleep(0.5)
+    con.type(b"ab\x16\x03c\x16\x15\x12d\r")
+    m = con.expect(rb"\ngot=\[([^\]\n]*)\]", 20, mark)
+    got = m.group(1) if m else None
+    echoed = ANSI.sub(b"", con.buf[mark:])
+    ok = got == b"ab\x03c\x15d" and b"^\b^C" in echoed and b"^R\r\nab^Cc^U" in echoed
+    res(tag + " lnext reprint", ok, "read gave %r; screen %r" % (got, echoed[-300:]))
+    lnext_screens[tag] = echoed[:m.end()] if m else None
+    prompt_after(con, mark + 10, 20)
+
+    # flow control: after STOP (^S) nothing comes out, not even the shell's
+    # echo of what is typed next, until START (^Q)
+    mark = len(con.buf)
+    con.type(b"\x13")
+    time.sleep(0.5)
+    stop_at = len(con.buf)
+    con.type(b"echo after-stop\r")
+    time.sleep(3)
+    held = con.expect(rb"after-stop", 0.5, stop_at) is None
+    con.type(b"\x11")
+    m = con.expect(rb"\nafter-stop", 20, stop_at)
+    res(tag + " flow control", held and m is not None,
+        "output held after ^S: %s; after ^Q: %r" % (held, ANSI.sub(b"", con.buf[mark:])[-300:]))
+    prompt_after(con, m.end() if m else mark, 20)
 
     mark = len(con.buf)
     con.type(b"sleep 100\r")
@@ -234,6 +268,11 @@ def run_all(logs, kernel, linux, initrd):
             screens.get("caboose") == screens.get("linux")
         results.append(("canonical echo byte for byte as Linux's", same,
                         "caboose %r\nlinux   %r" % (screens.get("caboose"), screens.get("linux"))))
+        same = lnext_screens.get("caboose") is not None and \
+            lnext_screens.get("caboose") == lnext_screens.get("linux")
+        results.append(("lnext and reprint echo byte for byte as Linux's", same,
+                        "caboose %r\nlinux   %r" % (lnext_screens.get("caboose"),
+                                                   lnext_screens.get("linux"))))
     else:
         results.append(("linux", False, "no Linux guest kernel at %s" % linux))
     return results
