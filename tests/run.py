@@ -1343,7 +1343,7 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", "")
                  ("threads", ""), ("threads", "", 1), ("threads-glibc", ""),
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
                  ("futex-glibc", ""), ("spawn", ""), ("spawn-glibc", ""), ("spawn", "", 1), ("procfs", ""), ("attrs", ""),
-                 ("sockets", ""), ("fifo", ""), ("fifo", "", 1), ("itimer", ""), ("itimer", "", 1), ("epoll", ""), ("tty", ""), ("epoll", "", 1), ("sigwait", ""),
+                 ("sockets", ""), ("unixgc", ""), ("unixgc", "", 1), ("fifo", ""), ("fifo", "", 1), ("itimer", ""), ("itimer", "", 1), ("epoll", ""), ("tty", ""), ("epoll", "", 1), ("sigwait", ""),
                  ("daemon", ""),
                  ("sigwait", "", 1),
                  ("interp", ""), ("mmapfile", ""), ("vdso", ""), ("hello-dyn", ""),

@@ -13,13 +13,32 @@
  * sent (-EINVAL is not Linux's answer there: it sends nothing, counted as
  * a byte of 0 length; no program here does that).
  *
+ * An end's release drops what was queued into it (nobody can receive it
+ * any more), as Linux purges a closed socket's receive queue.
+ *
+ * Garbage: ends sent over themselves or each other and then closed hold
+ * each other's last references from inside their queues, and nothing
+ * else would ever free them. unix_gc finds them as Linux's unix_gc does:
+ * a candidate is an end whose every reference sits in a queue; the ends
+ * that are not candidates (a descriptor, a call in progress holds them)
+ * are roots, and what sits in a root's incoming queue, or in the
+ * incoming queue of an end found so, can still be received; the
+ * candidates not found are garbage, and their incoming queues are
+ * dropped, which frees them. It runs when an end is released and when
+ * ends are sent, while ends are in flight, so garbage stays bounded by
+ * what was made since the last release or send. Files are put through
+ * rights_defer, which never recurses (a chain of ends, each in the next
+ * one's queue, would otherwise be a chain of releases on the stack).
+ *
  * Locks: [S] send (a mutex) serialises the sends into a direction, so a
- * batch's offset is the place of its bytes; [R] recv the receives; [Q]
- * q (a spinlock) the batch list, which both touch. A file sent over its
- * own pair keeps the pair alive (no garbage collector for such cycles).
+ * batch's offset is the place of its bytes; [R] recv the receives; [G]
+ * gc_lock (a spinlock, global) every batch list and the list of ends,
+ * so that the collector sees no file move while it looks; [F] free_lock
+ * the deferred puts.
  */
 #include "kernel/syscall/sys_sock_priv.h"
 #include "kernel/mm/mm.h"
+#include "kernel/lib/counter.h"
 
 #define SCM_RIGHTS  1
 #define SCM_MAX_FD  253   /* Linux's most files in one message */
@@ -34,34 +53,185 @@ struct rights {
 struct unixdir {
 	int refs;              /* [atomic] the two ends */
 	struct mutex send, recv;
-	spinlock_t q;
 	u64 sent;              /* [S] */
 	u64 taken;             /* [R] */
-	struct rights *head, *tail;   /* [Q] */
+	struct rights *head, *tail;   /* [G] */
 };
 
 struct unixpair {
 	struct file *rd, *wr;   /* references */
 	struct unixdir *in, *out;   /* a reference each */
+	struct file *self;      /* the end's own file (no reference) */
+	struct list_node link;  /* [G] on ends */
+	u32 inflight;           /* [G] unix_gc: its references in queues */
+	bool cand, mark;        /* [G] unix_gc: all of them are; still receivable */
+	struct unixpair *scan;  /* [G] unix_gc: the next end to look into */
 };
+
+static spinlock_t gc_lock = SPINLOCK_INIT("unix.gc");
+static struct list_node ends = { &ends, &ends };   /* [G] every end not released */
+static u64 queued_ends;   /* [G] ends in batches on queues */
+static bool gc_running;   /* [atomic] */
+static u64 live_ends, gc_runs, gc_freed;
+KCOUNTER_VAR("unix.ends", "sockets", live_ends);
+KCOUNTER_VAR("unix.gc_runs", "runs", gc_runs);
+KCOUNTER_VAR("unix.gc_freed", "sockets", gc_freed);   /* garbage ends whose queues it dropped */
+
+static const struct file_ops unix_fops;
+
+/* The end f is, or NULL. */
+static struct unixpair *end_of(struct file *f)
+{
+	return f && f->ops == &unix_fops ? f->priv : NULL;
+}
+
+static u32 ends_in(const struct rights *r)
+{
+	u32 n = 0;
+	for (int i = 0; i < r->n; i++)
+		n += end_of(r->f[i]) != NULL;
+	return n;
+}
 
 static void rights_free(struct rights *r)
 {
 	for (int i = 0; i < r->n; i++)
-		file_put(r->f[i]);
+		if (r->f[i])
+			file_put(r->f[i]);
 	kfree(r);
+}
+
+static spinlock_t free_lock = SPINLOCK_INIT("unix.free");
+static struct rights *free_head;   /* [F] batches whose files are to be put */
+static bool freeing;               /* [F] a caller is putting them */
+
+/* Put the files of a chain of batches and free them. A put may release an
+ * end, whose queue joins the list here; the outermost caller (on any
+ * CPU) goes on until the list is empty, so the stack never grows with a
+ * chain of ends. */
+static void rights_defer(struct rights *r)
+{
+	if (!r)
+		return;
+	struct rights *last = r;
+	while (last->next)
+		last = last->next;
+	unsigned long fl = spin_lock_irqsave(&free_lock);
+	last->next = free_head;
+	free_head = r;
+	if (freeing) {
+		spin_unlock_irqrestore(&free_lock, fl);
+		return;
+	}
+	freeing = true;
+	while (free_head) {
+		struct rights *b = free_head;
+		free_head = b->next;
+		spin_unlock_irqrestore(&free_lock, fl);
+		rights_free(b);
+		fl = spin_lock_irqsave(&free_lock);
+	}
+	freeing = false;
+	spin_unlock_irqrestore(&free_lock, fl);
+}
+
+/* The whole queue of d, unlinked (its ends no longer counted). [G] */
+static struct rights *queue_detach(struct unixdir *d)
+{
+	struct rights *r = d->head;
+	for (struct rights *b = r; b; b = b->next)
+		queued_ends -= ends_in(b);
+	d->head = d->tail = NULL;
+	return r;
 }
 
 static void unixdir_put(struct unixdir *d)
 {
 	if (__atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL))
 		return;
-	while (d->head) {
-		struct rights *r = d->head;
-		d->head = r->next;
-		rights_free(r);
-	}
+	unsigned long fl = spin_lock_irqsave(&gc_lock);
+	struct rights *r = queue_detach(d);
+	spin_unlock_irqrestore(&gc_lock, fl);
+	rights_defer(r);
 	kfree(d);
+}
+
+/* The candidates in up's incoming queue not yet found, found and put on
+ * the work list. [G] */
+static void scan_in(struct unixpair *up, struct unixpair **work)
+{
+	for (struct rights *b = up->in->head; b; b = b->next)
+		for (int i = 0; i < b->n; i++) {
+			struct unixpair *x = end_of(b->f[i]);
+			if (x && x->cand && !x->mark) {
+				x->mark = true;
+				x->scan = *work;
+				*work = x;
+			}
+		}
+}
+
+/* Free the ends that only queues of such ends hold (above). One collection
+ * at a time; one that finds another running leaves the work to it. */
+static void unix_gc(void)
+{
+	if (__atomic_exchange_n(&gc_running, true, __ATOMIC_ACQUIRE))
+		return;
+	struct rights *dead = NULL;
+	unsigned long fl = spin_lock_irqsave(&gc_lock);
+	if (queued_ends) {
+		__atomic_add_fetch(&gc_runs, 1, __ATOMIC_RELAXED);
+		struct list_node *n;
+		list_for_each(n, &ends) {
+			struct unixpair *up = list_entry(n, struct unixpair, link);
+			up->inflight = 0;
+			up->mark = false;
+		}
+		list_for_each(n, &ends) {
+			struct unixpair *up = list_entry(n, struct unixpair, link);
+			for (struct rights *b = up->in->head; b; b = b->next)
+				for (int i = 0; i < b->n; i++) {
+					struct unixpair *x = end_of(b->f[i]);
+					if (x)
+						x->inflight++;
+				}
+		}
+		/* a reference taken meanwhile (a dup, a call starting) only
+		 * makes a root: the queues cannot change under [G] */
+		list_for_each(n, &ends) {
+			struct unixpair *up = list_entry(n, struct unixpair, link);
+			up->cand = up->inflight &&
+				   up->inflight == (u32)__atomic_load_n(&up->self->refs, __ATOMIC_ACQUIRE);
+		}
+		struct unixpair *work = NULL;
+		list_for_each(n, &ends) {
+			struct unixpair *up = list_entry(n, struct unixpair, link);
+			if (!up->cand)
+				scan_in(up, &work);
+		}
+		while (work) {
+			struct unixpair *x = work;
+			work = x->scan;
+			scan_in(x, &work);
+		}
+		list_for_each(n, &ends) {
+			struct unixpair *up = list_entry(n, struct unixpair, link);
+			if (!up->cand || up->mark)
+				continue;
+			__atomic_add_fetch(&gc_freed, 1, __ATOMIC_RELAXED);
+			struct rights *r = queue_detach(up->in);
+			if (r) {
+				struct rights *last = r;
+				while (last->next)
+					last = last->next;
+				last->next = dead;
+				dead = r;
+			}
+		}
+	}
+	spin_unlock_irqrestore(&gc_lock, fl);
+	rights_defer(dead);   /* the garbage's last references: their releases */
+	__atomic_store_n(&gc_running, false, __ATOMIC_RELEASE);
 }
 
 /* After a receive of n bytes ([R] held): the batches sent with them, in
@@ -69,28 +239,29 @@ static void unixdir_put(struct unixdir *d)
 static struct rights *rights_take(struct unixdir *d, u64 n)
 {
 	struct rights *got = NULL, **end = &got;
-	unsigned long fl = spin_lock_irqsave(&d->q);
-	while (d->head && d->head->at < d->taken + n) {
-		struct rights *r = d->head;
-		d->head = r->next;
-		if (!d->head)
-			d->tail = NULL;
-		r->next = NULL;
-		*end = r;
-		end = &r->next;
+	/* no batch yet: one queued from now on lies past these bytes (it is
+	 * queued before its bytes are written) */
+	if (__atomic_load_n(&d->head, __ATOMIC_ACQUIRE)) {
+		unsigned long fl = spin_lock_irqsave(&gc_lock);
+		while (d->head && d->head->at < d->taken + n) {
+			struct rights *r = d->head;
+			d->head = r->next;
+			if (!d->head)
+				d->tail = NULL;
+			queued_ends -= ends_in(r);
+			r->next = NULL;
+			*end = r;
+			end = &r->next;
+		}
+		spin_unlock_irqrestore(&gc_lock, fl);
 	}
-	spin_unlock_irqrestore(&d->q, fl);
 	d->taken += n;
 	return got;
 }
 
 static void rights_drop(struct rights *r)
 {
-	while (r) {
-		struct rights *next = r->next;
-		rights_free(r);
-		r = next;
-	}
+	rights_defer(r);
 }
 
 static void pipe_nonblock(struct file *pipe, bool nb)
@@ -162,32 +333,42 @@ long sys_unix_send_rights(struct file *f, const struct vec *v, int flags, struct
 {
 	struct unixpair *up = f->priv;
 	struct unixdir *d = up->out;
+	u32 nends = ends_in(rt);
+	if (nends)
+		unix_gc();   /* garbage stays bounded by what one send adds */
 	mutex_lock(&d->send);
 	rt->at = d->sent;
-	unsigned long fl = spin_lock_irqsave(&d->q);
+	unsigned long fl = spin_lock_irqsave(&gc_lock);
 	if (d->tail)
 		d->tail->next = rt;
 	else
-		d->head = rt;
+		__atomic_store_n(&d->head, rt, __ATOMIC_RELEASE);
 	d->tail = rt;
-	spin_unlock_irqrestore(&d->q, fl);
+	queued_ends += nends;
+	spin_unlock_irqrestore(&gc_lock, fl);
 	pipe_nonblock(up->wr, (flags & LX_MSG_DONTWAIT) || (f->flags & O_NONBLOCK));
 	long r = v->total ? sys_file_rw_iovecs(up->wr, v->iov, v->n, v->total, true) : 0;
 	if (r > 0) {
 		d->sent += (u64)r;
 	} else {
 		/* nothing sent: no receiver can have taken it (it is the
-		 * tail and no byte lies past it) */
-		fl = spin_lock_irqsave(&d->q);
+		 * tail and no byte lies past it), but the receiver's release
+		 * may have dropped it already (then it is not ours to free) */
+		fl = spin_lock_irqsave(&gc_lock);
 		struct rights **pp = &d->head, *prev = NULL;
-		while (*pp != rt) {
+		while (*pp && *pp != rt) {
 			prev = *pp;
 			pp = &(*pp)->next;
 		}
-		*pp = NULL;
-		d->tail = prev;
-		spin_unlock_irqrestore(&d->q, fl);
-		rights_free(rt);
+		bool ours = *pp == rt;
+		if (ours) {
+			*pp = NULL;
+			d->tail = prev;
+			queued_ends -= nends;
+		}
+		spin_unlock_irqrestore(&gc_lock, fl);
+		if (ours)
+			rights_free(rt);
 		if (r == 0)
 			r = -EINVAL;
 	}
@@ -266,11 +447,20 @@ static void unix_release(struct file *f)
 	struct unixpair *up = f->priv;
 	if (!up)
 		return;
+	unsigned long fl = spin_lock_irqsave(&gc_lock);
+	list_remove(&up->link);
+	struct rights *purged = queue_detach(up->in);   /* nobody can receive it now */
+	bool collect = queued_ends != 0;
+	spin_unlock_irqrestore(&gc_lock, fl);
+	__atomic_sub_fetch(&live_ends, 1, __ATOMIC_RELAXED);
 	file_put(up->rd);
 	file_put(up->wr);
 	unixdir_put(up->in);
 	unixdir_put(up->out);
 	kfree(up);
+	rights_defer(purged);
+	if (collect)
+		unix_gc();
 }
 
 static const struct file_ops unix_fops = {
@@ -348,10 +538,14 @@ long sys_socketpair(const u64 a[6])
 		dirs[i]->refs = 2;
 		mutex_init(&dirs[i]->send, "unix.send");
 		mutex_init(&dirs[i]->recv, "unix.recv");
-		spin_init(&dirs[i]->q, "unix.q");
 	}
-	*p0 = (struct unixpair){ r1, w2, d0, d1 };
-	*p1 = (struct unixpair){ r2, w1, d1, d0 };
+	p0->rd = r1, p0->wr = w2, p0->in = d0, p0->out = d1, p0->self = f0;
+	p1->rd = r2, p1->wr = w1, p1->in = d1, p1->out = d0, p1->self = f1;
+	unsigned long fl = spin_lock_irqsave(&gc_lock);
+	list_push_back(&ends, &p0->link);
+	list_push_back(&ends, &p1->link);
+	spin_unlock_irqrestore(&gc_lock, fl);
+	__atomic_add_fetch(&live_ends, 2, __ATOMIC_RELAXED);
 	f0->priv = p0;
 	f1->priv = p1;
 	struct fdtable *t = proc_current()->fds;
