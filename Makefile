@@ -171,6 +171,7 @@ FS_SRCS := $(FS_PORTABLE) \
 PROC_SRCS := \
 	kernel/proc/vm.c \
 	kernel/proc/fd.c \
+	kernel/proc/share.c \
 	kernel/proc/signal.c \
 	kernel/proc/cred.c \
 	kernel/proc/tty.c \

@@ -245,9 +245,13 @@ static int proc_link_target(int pid, enum pkind k, char *buf, size_t size)
 	int r = -ENOENT;
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	struct proc *p = find_proc(pid);
-	if (p && k == PK_CWD && p->cwd) {
-		dir_path(p->cwd, buf, size);
-		r = 0;
+	if (p && k == PK_CWD && p->fs) {
+		unsigned long sfl = spin_lock_irqsave(&p->fs->lock);   /* [S] under [P] */
+		if (p->fs->cwd) {
+			dir_path(p->fs->cwd, buf, size);
+			r = 0;
+		}
+		spin_unlock_irqrestore(&p->fs->lock, sfl);
 	} else if (p && k == PK_EXE && p->vm && p->vm->exe) {
 		r = strlen(p->vm->exe) < size ? 0 : -ENAMETOOLONG;
 		if (!r)
@@ -633,13 +637,13 @@ static bool snapshot(int pid, struct psnap *s)
 	s->threads = p->nthreads;
 	s->fds = p->fds ? (int)fdtable_limit(p->fds) : 0;
 	s->state = p->state == PROC_ZOMBIE ? 'Z' : p->stopped ? 'T' : p == me ? 'R' : 'S';
-	s->umask = __atomic_load_n(&p->umask, __ATOMIC_RELAXED);
+	s->umask = p->fs ? __atomic_load_n(&p->fs->umask, __ATOMIC_RELAXED) : 0;
 	s->cred = p->cred;   /* [P], held */
 	s->sigmask = p == me && ut ? ut->sigmask : 0;
 	s->pending = __atomic_load_n(&p->pending, __ATOMIC_RELAXED);
 	s->ignored = s->caught = 0;
 	for (int i = 0; i < PROC_NSIG; i++) {
-		u64 h = p->sigact[i].handler;
+		u64 h = p->sighand->act[i].handler;
 		if (h == SIG_IGN)
 			s->ignored |= 1ULL << i;
 		else if (h != SIG_DFL)

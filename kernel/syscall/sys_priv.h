@@ -132,6 +132,7 @@ long sys_fork(const u64 a[6]);
 long sys_clone(const u64 a[6]);
 long sys_vfork(const u64 a[6]);
 long sys_clone3(const u64 a[6]);
+long sys_unshare(const u64 a[6]);
 long sys_execve(const u64 a[6]);
 long sys_wait4(const u64 a[6]);
 long sys_waitid(const u64 a[6]);
