@@ -6,7 +6,8 @@
  * or the actions gets its own copies (close-on-exec does not close the
  * parent's descriptors; the reset of the handlers is not the parent's).
  * Linux's errors for the combinations it refuses. unshare(CLONE_FILES) and
- * unshare(CLONE_FS) end the sharing.
+ * unshare(CLONE_FS) end the sharing. /proc/self/task lists the threads of
+ * a multi-threaded process, each with its stat, status and comm.
  *
  * Prints results only (no pids, no addresses), so that Linux's output and
  * Caboose's are the same. With the argument "exec-child FD1 FD2" it is the
@@ -14,7 +15,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -283,6 +286,166 @@ static void bad_flags(unsigned long flags, const char *what)
 	printf("clone(%s) = -1 %s\n", what, strerror(errno));
 }
 
+/* ---- /proc/self/task ---- */
+
+#define NT 3
+static pthread_barrier_t bar;
+static int tids[NT + 1];
+
+static void *thread_fn(void *arg)
+{
+	long i = (long)arg;
+	tids[i] = (int)syscall(SYS_gettid);
+	pthread_barrier_wait(&bar);   /* all started */
+	pthread_barrier_wait(&bar);   /* the main thread has looked */
+	return NULL;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static int list_tasks(int *out, int max)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d) {
+		printf("opendir /proc/self/task: %s\n", strerror(errno));
+		return -1;
+	}
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n < max)
+			out[n] = atoi(e->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int slurp(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	int n = (int)read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+static const char *field(const char *text, const char *name)
+{
+	static char v[64];
+	const char *p = strstr(text, name);
+	v[0] = '\0';
+	if (!p)
+		return "(none)";
+	p += strlen(name);
+	while (*p == '\t' || *p == ' ')
+		p++;
+	size_t n = strcspn(p, "\n");
+	if (n >= sizeof(v))
+		n = sizeof(v) - 1;
+	memcpy(v, p, n);
+	v[n] = '\0';
+	return v;
+}
+
+static void show_task(int tid, int pid, const char *who)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+	int n = slurp(path, buf, sizeof(buf));
+	printf("%s: comm %s", who, n > 0 ? buf : "(unreadable)\n");
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	if (slurp(path, buf, sizeof(buf)) <= 0) {
+		printf("%s: status unreadable\n", who);
+		return;
+	}
+	printf("%s: status Name %s,", who, field(buf, "Name:"));
+	printf(" Tgid is the pid: %s,", atoi(field(buf, "\nTgid:")) == pid ? "yes" : "no");
+	printf(" Pid is the tid: %s,", atoi(field(buf, "\nPid:")) == tid ? "yes" : "no");
+	printf(" Threads %s\n", field(buf, "\nThreads:"));
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	if (slurp(path, buf, sizeof(buf)) <= 0) {
+		printf("%s: stat unreadable\n", who);
+		return;
+	}
+	char comm[32] = "", state = '?';
+	int spid = 0, threads = 0;
+	const char *rp = strrchr(buf, ')');
+	sscanf(buf, "%d (%31[^)])", &spid, comm);
+	if (rp) {
+		/* after ") ": state, then fields 4..; num_threads is field 20 */
+		state = rp[2];
+		const char *q = rp + 2;
+		for (int f = 3; f < 20 && q; f++) {
+			q = strchr(q, ' ');
+			if (q)
+				q++;
+		}
+		if (q)
+			threads = atoi(q);
+	}
+	printf("%s: stat pid is the tid: %s, comm %s, state %s, threads %d\n", who,
+	       spid == tid ? "yes" : "no", comm, state == 'R' || state == 'S' ? "R or S" : "other",
+	       threads);
+}
+
+static void test_task(void)
+{
+	pthread_t t[NT];
+	int pid = getpid();
+	tids[0] = (int)syscall(SYS_gettid);
+	pthread_barrier_init(&bar, NULL, NT + 1);
+	for (long i = 0; i < NT; i++)
+		pthread_create(&t[i], NULL, thread_fn, (void *)(i + 1));
+	pthread_barrier_wait(&bar);
+	int listed[16];
+	int n = list_tasks(listed, 16);
+	printf("/proc/self/task: %d entries\n", n);
+	if (n > 0 && n <= 16) {
+		int want[NT + 1];
+		memcpy(want, tids, sizeof(want));
+		qsort(want, NT + 1, sizeof(int), cmp_int);
+		qsort(listed, (size_t)n, sizeof(int), cmp_int);
+		printf("/proc/self/task: the thread ids, sorted: %s\n",
+		       n == NT + 1 && !memcmp(want, listed, sizeof(want)) ? "yes" : "no");
+		printf("/proc/self/task: the first is the pid: %s\n", listed[0] == pid ? "yes" : "no");
+	}
+	show_task(pid, pid, "main thread");
+	show_task(tids[2], pid, "second thread");
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tids[1]);
+	printf("stat of a task directory: %s\n",
+	       stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? "a directory" : strerror(errno));
+	T(stat("/proc/self/task/999999", &st));
+	T(stat("/proc/self/task/0", &st));
+	T(stat("/proc/self/task/abc", &st));
+	char buf[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tids[3]);
+	printf("/proc/PID/task/TID/comm: %d bytes\n", slurp(path, buf, sizeof(buf)));
+	pthread_barrier_wait(&bar);
+	for (int i = 0; i < NT; i++)
+		pthread_join(t[i], NULL);
+	/* a joined thread may still be on its way out (its tid is cleared
+	 * before it is gone, on both kernels): wait for it, a second at most */
+	for (int i = 0; i < 100 && (n = list_tasks(listed, 16)) != 1; i++)
+		usleep(10000);
+	printf("/proc/self/task after the joins: %d entries, the pid: %s\n", n,
+	       n == 1 && listed[0] == pid ? "yes" : "no");
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tids[1]);
+	T(stat(path, &st));
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", pid);
+	int r = slurp(path, buf, sizeof(buf));
+	printf("the main thread's status still reads: %s\n", r > 0 ? "yes" : "no");
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -313,5 +476,6 @@ int main(int argc, char **argv)
 	bad_flags(CLONE_THREAD | CLONE_VM, "CLONE_THREAD without CLONE_SIGHAND");
 	bad_flags(CLONE_FS | CLONE_NEWNS, "CLONE_FS|CLONE_NEWNS");
 
+	test_task();
 	return 0;
 }
