@@ -187,6 +187,7 @@ PROC_SRCS := \
 SYSCALL_SRCS := \
 	kernel/syscall/syscall.c \
 	kernel/syscall/sys_io.c \
+	kernel/syscall/sys_async.c \
 	kernel/syscall/sys_fs.c \
 	kernel/syscall/sys_proc.c \
 	kernel/syscall/sys_mm.c \

@@ -522,6 +522,11 @@ __noreturn void proc_exit(int status);
 /* End the calling thread only (exit); the last one ends the process with
  * status. */
 __noreturn void proc_thread_exit(int status);
+/* O_ASYNC's signal (SIGIO, or F_SETSIG's) to a file's owner: process
+ * owner (> 0) or every process of group -owner (< 0); no permission
+ * check (Linux checks the F_SETOWN caller's, not done here). [P] taken:
+ * callable with interrupts off and under a wait queue's lock. */
+void proc_sigio(int owner, int sig);
 /* Send sig to thread tid (of process tgid, unless tgid <= 0): tkill and
  * tgkill. 0, -ESRCH, -EINVAL, -EPERM (as proc_kill). */
 int proc_tkill(int tgid, int tid, int sig);
@@ -551,6 +556,7 @@ void proc_run_init(void);
 #define SIGCONT 18
 #define SIGURG  23
 #define SIGWINCH 28
+#define SIGIO   29
 #define SIGKILL 9
 #define SIGSEGV 11
 #define SIGSTOP 19

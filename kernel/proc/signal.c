@@ -619,6 +619,20 @@ int proc_kill(int pid, int sig)
 	return sent ? 0 : found ? -EPERM : -ESRCH;
 }
 
+void proc_sigio(int owner, int sig)
+{
+	if (!owner || sig <= 0 || sig > PROC_NSIG)
+		return;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct list_node *n;
+	list_for_each(n, &procs) {
+		struct proc *p = list_entry(n, struct proc, link);
+		if (p->state == PROC_RUNNING && (owner > 0 ? p->pid == owner : p->pgid == -owner))
+			signal_send(p, sig);
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+}
+
 int proc_tkill(int tgid, int tid, int sig)
 {
 	if (sig < 0 || sig > PROC_NSIG)

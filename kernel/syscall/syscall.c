@@ -233,6 +233,7 @@ static long dispatch(u64 nr, const u64 args[6])
 void syscall_init(void)
 {
 	epoll_init();
+	async_init();
 	arch_set_syscall_handler(dispatch);
 }
 
