@@ -502,7 +502,8 @@ long sys_mknodat(const u64 a[6])
 	int r = at_begin((s32)a[0], a[1], &at);
 	if (r < 0)
 		return r;
-	r = vfs_mknod(at.base, at.path, (type ? type : S_IFREG) | (mode & 07777 & ~proc_umask(proc_current())),
+	u32 perm = mode & 07777 & ~proc_umask(proc_current());
+	r = vfs_mknod(at.base, at.path, (type ? type : S_IFREG) | perm,
 		      type == S_IFCHR || type == S_IFBLK ? MKDEV(major, minor) : 0);
 	at_end(&at);
 	return r;
