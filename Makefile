@@ -173,6 +173,7 @@ FS_SRCS := $(FS_PORTABLE) \
 PROC_SRCS := \
 	kernel/proc/vm.c \
 	kernel/proc/fd.c \
+	kernel/proc/share.c \
 	kernel/proc/signal.c \
 	kernel/proc/cred.c \
 	kernel/proc/tty.c \
@@ -188,6 +189,7 @@ PROC_SRCS := \
 SYSCALL_SRCS := \
 	kernel/syscall/syscall.c \
 	kernel/syscall/sys_io.c \
+	kernel/syscall/sys_async.c \
 	kernel/syscall/sys_fs.c \
 	kernel/syscall/sys_proc.c \
 	kernel/syscall/sys_mm.c \

@@ -235,6 +235,21 @@ static int pipe_waitqs(struct file *f, struct waitq **out)
 	return 2;
 }
 
+/* O_ASYNC: a read end's readers' queue (a write, the last writer
+ * gone), a write end's writers' queue (a read, the last reader gone), as
+ * Linux's fasync_readers and fasync_writers; a FIFO open for both, both */
+static int pipe_async_waitqs(struct file *f, struct waitq **out)
+{
+	struct pipe *p = f->priv;
+	unsigned acc = f->flags & O_ACCMODE;
+	int n = 0;
+	if (acc != O_WRONLY)
+		out[n++] = &p->rwait;
+	if (acc != O_RDONLY)
+		out[n++] = &p->wwait;
+	return n;
+}
+
 #define FIONREAD 0x541B
 
 /* FIONREAD: the bytes a read would find now; other requests -ENOTTY. */
@@ -260,6 +275,7 @@ static const struct file_ops pipe_fops = {
 	.release = pipe_release,
 	.poll = pipe_poll,
 	.waitqs = pipe_waitqs,
+	.async_waitqs = pipe_async_waitqs,
 };
 
 /* A pipe with no end yet and its slots' pages, or NULL. */

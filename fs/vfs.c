@@ -12,6 +12,7 @@
 struct mutex vfs_ns_lock;
 bool (*vfs_interrupted)(void);
 void (*vfs_file_unwatch)(struct file *f);
+void (*vfs_file_async_end)(struct file *f);
 struct inode *vfs_root_ino;   /* set once at boot */
 const u8 vfs_zero_page[PAGE_SIZE] __aligned(PAGE_SIZE);
 
@@ -96,6 +97,8 @@ void file_put(struct file *f)
 	/* nobody else holds f now: nothing can add an entry meanwhile */
 	if (!list_empty(&f->ep_links) && vfs_file_unwatch)
 		vfs_file_unwatch(f);
+	if (f->async && vfs_file_async_end)
+		vfs_file_async_end(f);
 	if (f->ops && f->ops->release)
 		f->ops->release(f);
 	if (f->inode)

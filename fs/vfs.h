@@ -206,6 +206,10 @@ struct file_ops {
 	 * into out[0..FILE_WAITQS_MAX); how many. NULL: none (epoll then
 	 * looks at the file at every wait and every few milliseconds) */
 	int (*waitqs)(struct file *f, struct waitq **out);
+	/* async_waitqs: the queues whose wakeups are the file's O_ASYNC
+	 * events (Linux's kill_fasync: data to read, room to write, a
+	 * hang-up), in the same form; NULL: waitqs */
+	int (*async_waitqs)(struct file *f, struct waitq **out);
 	/* fsync/fdatasync: what was written reaches stable storage; NULL:
 	 * nothing to do (RAM files) */
 	int (*fsync)(struct file *f);
@@ -236,6 +240,8 @@ struct file {
 	const struct file_ops *ops;
 	void *priv;                  /* the ops' (a pipe, a socket) */
 	int owner;                   /* [atomic] F_SETOWN's pid (negative: a group) */
+	int sigio;                   /* [atomic] F_SETSIG's signal (0: SIGIO) */
+	void *async;                 /* [the system-call layer's] O_ASYNC's watches, or NULL */
 	struct list_node ep_links;   /* [the epoll layer's lock] epoll entries watching it */
 };
 
@@ -401,6 +407,10 @@ extern bool (*vfs_interrupted)(void);
  * when the last reference goes and epoll entries still watch the file
  * (ep_links not empty), before ops->release; it must drop them. */
 extern void (*vfs_file_unwatch)(struct file *f);
+/* Set by the system-call layer at boot (O_ASYNC): called from file_put
+ * when the last reference goes and the file has async watches, before
+ * ops->release; it must drop them. */
+extern void (*vfs_file_async_end)(struct file *f);
 #define S_IFSOCK 0140000
 
 /* Mounts. The root of a file system (fsroot, with its own inode_ops)

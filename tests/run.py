@@ -1351,7 +1351,8 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", "")
                  ("procs-dyn", ""), ("threads-dyn", ""), ("threads-dyn", "", 1),
                  ("sh/coreutils.sh", ""),
                  ("sh/busybox-c.sh", ""), ("sh/busybox-script.sh", ""), ("crash", "segv"), ("crash", "fpe"), ("crash", "ill"), ("crash", "guard"),
-                 ("sysfuzz", "1,1500"), ("sysfuzz", "2,1500"), ("perms", ""), ("jobs", "")]
+                 ("sysfuzz", "1,1500"), ("sysfuzz", "2,1500"), ("perms", ""), ("jobs", ""),
+                 ("clone", ""), ("clone", "", 1), ("sigio", ""), ("sigio", "", 1)]
 # random calls: Linux's and Caboose's outputs differ; only the status is compared
 STATUS_ONLY = {"sysfuzz"}
 LINUX_EXIT_RE = re.compile(r"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")

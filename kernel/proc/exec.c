@@ -3,9 +3,11 @@
  * needs (the file's bytes, the new address space, its initial stack) is
  * made before the old one is touched, so a failed exec returns to the old
  * program with an error (DESIGN principle 7); then the switch: the new
- * page tables and a fresh FPU state, the old space freed, close-on-exec
- * descriptors closed, caught signals reset to their default action, and
- * the registers set for the entry.
+ * page tables and a fresh FPU state, the old space freed, a descriptor
+ * table or signal actions shared with another process (clone's
+ * CLONE_FILES, CLONE_SIGHAND) replaced by the process's own copy,
+ * close-on-exec descriptors closed, caught signals reset to their default
+ * action, and the registers set for the entry.
  *
  * Scripts: a file starting with "#!" runs its interpreter (with the one
  * optional argument after it) on the script's path, as Linux does; an
@@ -204,18 +206,72 @@ static bool end_other_threads(struct uthread *ut)
 	return ok;
 }
 
+/* Past the point of no return, this thread alone in its process: the
+ * reserved nfds and nsh (either may be NULL) become the process's copies
+ * of a table and actions another process still shares, else go back. */
+static void unshare_for_exec(struct proc *p, struct fdtable *nfds, struct proc_sighand *nsh)
+{
+	struct fdtable *ofds = NULL;
+	struct proc_sighand *osh = NULL;
+	if (nfds && !fdtable_shared(p->fds)) {
+		fdtable_put(nfds);   /* not needed after all */
+		nfds = NULL;
+	}
+	if (nfds)
+		fdtable_copy_into(nfds, p->fds);
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	if (nsh && __atomic_load_n(&p->sighand->users, __ATOMIC_ACQUIRE) == 1) {
+		osh = nsh;   /* not needed after all: put below, outside [P] */
+		nsh = NULL;
+	}
+	if (nsh)   /* under [P]: no sigaction changes them meanwhile */
+		memcpy(nsh->act, p->sighand->act, sizeof(nsh->act));
+	if (nfds) {
+		ofds = p->fds;
+		p->fds = nfds;
+	}
+	if (nsh) {
+		osh = p->sighand;
+		p->sighand = nsh;
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+	if (ofds)
+		fdtable_put(ofds);
+	if (osh)
+		sighand_put(osh);
+}
+
 int proc_execve(const char *path, const char *const *argv, const char *const *envp)
 {
 	struct uthread *ut = uthread_current();
 	struct proc *p = ut->proc;
 	struct vm *vm;
 	struct exec_image img;
-	int r = exec_prepare(p->cwd, path, argv, envp, &vm, &img);
+	struct inode *cwd = proc_cwd();
+	int r = exec_prepare(cwd, path, argv, envp, &vm, &img);
+	vfs_iput(cwd);
 	if (r < 0)
 		return r;
+	/* The new program's descriptor table and signal actions are its own
+	 * (Linux's unshare_files and unshare_sighand): a table or actions
+	 * another process shares (CLONE_FILES, CLONE_SIGHAND) are copied.
+	 * Their memory is taken now, while failing is still allowed; another
+	 * thread may still clone with CLONE_FILES until end_other_threads. */
+	bool threads = READ_ONCE(p->nthreads) > 1;
+	struct fdtable *nfds = NULL;
+	struct proc_sighand *nsh = NULL;
+	if (threads || fdtable_shared(p->fds))
+		nfds = fdtable_new();
+	if (threads || __atomic_load_n(&p->sighand->users, __ATOMIC_ACQUIRE) > 1)
+		nsh = sighand_new();
+	if (((threads || fdtable_shared(p->fds)) && !nfds) ||
+	    ((threads || __atomic_load_n(&p->sighand->users, __ATOMIC_ACQUIRE) > 1) && !nsh)) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	if (!end_other_threads(ut)) {
-		vm_destroy(vm);
-		return -EINTR;   /* never seen: this thread ends on its way out */
+		r = -EINTR;   /* never seen: this thread ends on its way out */
+		goto fail;
 	}
 	/* past here nothing fails: the old program is gone; the thread
 	 * left takes the process's id, as on Linux */
@@ -231,11 +287,9 @@ int proc_execve(const char *path, const char *const *argv, const char *const *en
 	spin_unlock_irqrestore(&procs_lock, fl);
 	vm_destroy(old);
 	vfork_release(p);
+	unshare_for_exec(p, nfds, nsh);
 	fdtable_close_on_exec(p->fds);
-	for (int i = 0; i < PROC_NSIG; i++) {
-		if (p->sigact[i].handler != SIG_IGN)
-			p->sigact[i] = (struct k_sigaction){ 0 };
-	}
+	sighand_flush(p->sighand);
 	ut->clear_child_tid = 0;
 	ut->robust_list = 0;
 	ut->ss_sp = 0;
@@ -255,4 +309,11 @@ int proc_execve(const char *path, const char *const *argv, const char *const *en
 	regs.rflags = 0x202;
 	arch_user_set_regs(&regs);
 	return 0;
+fail:
+	vm_destroy(vm);
+	if (nfds)
+		fdtable_put(nfds);
+	if (nsh)
+		sighand_put(nsh);
+	return r;
 }

@@ -1,9 +1,12 @@
 /*
  * Descriptor tables: a process's open files by number (see proc.h). The
- * threads of a process share it: [F] t->lock guards the entries (a file's
- * last reference is dropped outside it); the REPL counts racily.
+ * threads of a process share it, and so do the processes clone made with
+ * CLONE_FILES (users counts them; the last fdtable_put closes and frees):
+ * [F] t->lock guards the entries (a file's last reference is dropped
+ * outside it); the REPL counts racily.
  */
 #include "kernel/proc/proc.h"
+#include "kernel/console/console.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 
@@ -22,6 +25,7 @@ static struct fdtable *table_alloc(void)
 	}
 	t->files = page_address(pg);
 	t->limit = FD_SOFT_MAX;
+	t->users = 1;
 	spin_init(&t->lock, "fdtable");
 	return t;
 }
@@ -40,8 +44,13 @@ struct fdtable *fdtable_new(void)
 struct fdtable *fdtable_copy(const struct fdtable *t)
 {
 	struct fdtable *n = table_alloc();
-	if (!n)
-		return NULL;
+	if (n)
+		fdtable_copy_into(n, t);
+	return n;
+}
+
+void fdtable_copy_into(struct fdtable *n, const struct fdtable *t)
+{
 	unsigned long fl = spin_lock_irqsave((spinlock_t *)&t->lock);
 	memcpy(n->files, t->files, FD_MAX * sizeof(struct file *));
 	memcpy(n->cloexec, t->cloexec, sizeof(n->cloexec));
@@ -50,11 +59,25 @@ struct fdtable *fdtable_copy(const struct fdtable *t)
 		if (n->files[i])
 			file_get(n->files[i]);
 	spin_unlock_irqrestore((spinlock_t *)&t->lock, fl);
-	return n;
 }
 
-void fdtable_free(struct fdtable *t)
+void fdtable_get(struct fdtable *t)
 {
+	__atomic_add_fetch(&t->users, 1, __ATOMIC_RELAXED);
+}
+
+bool fdtable_shared(const struct fdtable *t)
+{
+	return __atomic_load_n(&t->users, __ATOMIC_ACQUIRE) > 1;
+}
+
+void fdtable_put(struct fdtable *t)
+{
+	int left = __atomic_sub_fetch(&t->users, 1, __ATOMIC_ACQ_REL);
+	if (left < 0)
+		panic("fdtable_put: more puts than users");
+	if (left > 0)
+		return;
 	for (int i = 0; i < FD_MAX; i++)
 		if (t->files[i])
 			file_put(t->files[i]);
@@ -73,7 +96,8 @@ u32 fdtable_limit(struct fdtable *t)
 	return READ_ONCE(t->limit);
 }
 
-/* execve: the other threads are gone by now (the table is ours alone) */
+/* execve: the other threads are gone by now, and a table shared with
+ * another process was copied first (the table is ours alone) */
 void fdtable_close_on_exec(struct fdtable *t)
 {
 	for (int i = 0; i < FD_MAX; i++) {

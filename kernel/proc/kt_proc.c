@@ -276,6 +276,42 @@ KTEST(user_vfork_shared_space_freed)
 		  (unsigned long long)before, (unsigned long long)after);
 }
 
+/* Processes sharing their tables (clone's CLONE_FILES, CLONE_FS,
+ * CLONE_SIGHAND, with CLONE_VM): vfork42 with those flags too, with and
+ * without CLONE_VFORK (then parent and child run at once: the child uses
+ * no stack, the parent only below its own). Each table is freed once, by
+ * whichever of the two goes last: after ten rounds of each the pages (a
+ * descriptor table is 8), slab objects and kernel threads are all back. */
+KTEST(user_clone_shared_tables_freed)
+{
+	static const u8 flags[] = { 0x4f, 0x0f };   /* bits 8-15: VM|FS|FILES|SIGHAND (|VFORK) */
+	struct tiny t;
+	int status = -1;
+	u8 code[sizeof(vfork42)];
+	memcpy(code, vfork42, sizeof(code));
+	code[2] = flags[0];
+	size_t size = make_program(&t, code, sizeof(code));
+	KT_ASSERT(run(&t, size, &status) == 0, "spawn");
+	KT_ASSERT(status == 42 << 8, "status %#x (the child's exit code + 35 expected: 42)", status);
+	u64 before = free_pages_settled(), objs_before = slab_inuse();
+	u64 threads_before = thread_count();
+	for (int i = 0; i < 20; i++) {
+		code[2] = flags[i & 1];
+		size = make_program(&t, code, sizeof(code));
+		KT_ASSERT(run(&t, size, &status) == 0, "spawn");
+		KT_ASSERT(status == 42 << 8, "round %d (flags %#x00): status %#x", i, flags[i & 1],
+			  status);
+	}
+	u64 after = free_pages_settled(), objs_after = slab_inuse();
+	KT_ASSERT(thread_count() == threads_before, "kernel threads: %llu before, %llu after",
+		  (unsigned long long)threads_before, (unsigned long long)thread_count());
+	KT_ASSERT(objs_after <= objs_before, "slab objects in use: %llu before, %llu after 20 "
+		  "sharing clones", (unsigned long long)objs_before, (unsigned long long)objs_after);
+	/* a leaked table is 8 pages a round; the slack as in the vfork test */
+	KT_ASSERT(after + ncpus >= before, "free pages %llu before, %llu after 20 sharing clones",
+		  (unsigned long long)before, (unsigned long long)after);
+}
+
 /* One pass over every truncation and header byte change of good. */
 static void hostile_pass(const struct tiny *good, size_t size, int *ran, int *refused)
 {

@@ -115,12 +115,17 @@ int proc_spawn(const char *path, const char *const *argv, const char *const *env
 static int proc_files_init(struct proc *p)
 {
 	p->fds = fdtable_new();
-	if (!p->fds)
+	p->sighand = sighand_new();
+	if (!p->fds || !p->sighand)
 		return -ENOMEM;
-	p->cwd = vfs_root();
-	p->umask = 022;
+	struct inode *root = vfs_root();
+	p->fs = proc_fs_new(root, 022);
+	if (!p->fs) {
+		vfs_iput(root);
+		return -ENOMEM;
+	}
 	struct file *con;
-	if (vfs_open(p->cwd, "/dev/console", O_RDWR, 0, &con) < 0)
+	if (vfs_open(root, "/dev/console", O_RDWR, 0, &con) < 0)
 		return 0;
 	for (int i = 0; i < 3; i++) {
 		if (i)
@@ -130,19 +135,21 @@ static int proc_files_init(struct proc *p)
 	return 0;
 }
 
-/* The table leaves the process under [P] first: the REPL's ps counts
- * descriptors under that lock. */
+/* The table and the fs info leave the process under [P] first: the
+ * REPL's ps and /proc read them under that lock. (The signal actions stay
+ * until proc_free.) */
 static void proc_files_free(struct proc *p)
 {
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	struct fdtable *fds = p->fds;
+	struct proc_fs *fs = p->fs;
 	p->fds = NULL;
+	p->fs = NULL;
 	spin_unlock_irqrestore(&procs_lock, fl);
 	if (fds)
-		fdtable_free(fds);
-	if (p->cwd)
-		vfs_iput(p->cwd);
-	p->cwd = NULL;
+		fdtable_put(fds);
+	if (fs)
+		proc_fs_put(fs);
 }
 
 int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *const *argv,
@@ -207,6 +214,8 @@ static int spawn(const char *name, struct vm *vm, const struct exec_image *img,
 fail:
 	p->vm = NULL;   /* the caller's again */
 	proc_files_free(p);
+	if (p->sighand)
+		sighand_put(p->sighand);
 	kfree(ut);
 	kfree(p);
 	return r;
@@ -224,6 +233,7 @@ static void describe_status(int status, char *buf, size_t n)
 static void proc_free(struct proc *p)
 {
 	list_remove(&p->link);
+	sighand_put(p->sighand);
 	kfree(p);
 }
 
@@ -366,7 +376,7 @@ static void proc_thread_reaped(void *arg)
 	struct proc *parent = p->parent;
 	bool reap_self = !parent && !p->kernel_waits;
 	if (parent) {
-		u64 h = parent->sigact[SIGCHLD - 1].handler;
+		u64 h = parent->sighand->act[SIGCHLD - 1].handler;
 		if (h == SIG_IGN) {   /* as Linux: the child is reaped at once */
 			list_remove(&p->sibling);
 			reap_self = true;
@@ -410,7 +420,7 @@ void proc_report_stop(struct proc *p, u8 what)
 	p->report = what;
 	struct proc *parent = p->parent;
 	if (parent) {
-		struct k_sigaction *a = &parent->sigact[SIGCHLD - 1];
+		struct k_sigaction *a = &parent->sighand->act[SIGCHLD - 1];
 		if (a->handler != SIG_IGN && a->handler != SIG_DFL && !(a->flags & SA_NOCLDSTOP))
 			signal_send(parent, SIGCHLD);
 	}
@@ -512,6 +522,35 @@ static void vfork_wait(struct proc *parent, struct vfork_done *vd)
 	spin_unlock_irqrestore(&procs_lock, fl);
 }
 
+/* The descriptor table, fs info and signal actions of a new process c:
+ * its parent's own (one more user each) with CLONE_FILES, CLONE_FS,
+ * CLONE_SIGHAND, else copies (the handlers reset with CLONE_CLEAR_SIGHAND).
+ * -ENOMEM leaves what it got in c for the caller to put. */
+static int fork_share(struct proc *c, struct proc *parent, u64 fl)
+{
+	if (fl & CLONE_FILES) {
+		fdtable_get(parent->fds);
+		c->fds = parent->fds;
+	} else {
+		c->fds = fdtable_copy(parent->fds);
+	}
+	if (fl & CLONE_FS) {
+		proc_fs_get(parent->fs);
+		c->fs = parent->fs;
+	} else {
+		c->fs = proc_fs_copy(parent->fs);
+	}
+	if (fl & CLONE_SIGHAND) {
+		sighand_get(parent->sighand);
+		c->sighand = parent->sighand;
+	} else {
+		c->sighand = sighand_copy(parent->sighand);
+		if (c->sighand && (fl & CLONE_CLEAR_SIGHAND))
+			sighand_flush(c->sighand);
+	}
+	return c->fds && c->fs && c->sighand ? 0 : -ENOMEM;
+}
+
 static void fork_thread(void *arg)
 {
 	struct uthread *ut = arg;
@@ -541,12 +580,12 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 	} else {
 		c->vm = vm_clone(parent->vm);
 	}
-	c->fds = fdtable_copy(parent->fds);
-	if (!c->vm || !c->fds) {
+	if (fork_share(c, parent, clone_flags) < 0 || !c->vm) {
 		if (c->vm)
 			vm_destroy(c->vm);
-		if (c->fds)
-			fdtable_free(c->fds);
+		proc_files_free(c);
+		if (c->sighand)
+			sighand_put(c->sighand);
 		kfree(ut);
 		kfree(c);
 		return -ENOMEM;
@@ -564,16 +603,12 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 	}
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	c->vm->threads++;   /* 0 before for its own copy */
-	vfs_iget(parent->cwd);
-	c->cwd = parent->cwd;
-	memcpy(c->sigact, parent->sigact, sizeof(c->sigact));
 	c->pgid = parent->pgid;
 	c->cred = parent->cred;
 	c->dumpable = parent->dumpable;
 	c->sid = parent->sid;
 	c->ctty = parent->ctty;
 	spin_unlock_irqrestore(&procs_lock, fl);
-	c->umask = __atomic_load_n(&parent->umask, __ATOMIC_RELAXED);
 	/* resource limits are inherited (the descriptor table's limit came
 	 * with its copy); without this a child's getrlimit said the default */
 	memcpy(c->rlim, parent->rlim, sizeof(c->rlim));
@@ -611,6 +646,7 @@ int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64
 		spin_unlock_irqrestore(&procs_lock, fl);
 		vm_destroy(c->vm);
 		proc_files_free(c);
+		sighand_put(c->sighand);
 		kfree(ut);
 		kfree(c);
 		return -ENOMEM;
@@ -701,7 +737,7 @@ static void user_fault(const struct user_fault *f)
 		sig = SIGBUS;
 	/* a handler the program set runs (on the way back to user mode); an
 	 * ignored or blocked fault signal ends the process, as on Linux */
-	u64 h = p->sigact[sig - 1].handler;
+	u64 h = p->sighand->act[sig - 1].handler;
 	if (h != SIG_DFL && h != SIG_IGN && !(ut->sigmask & (1ULL << (sig - 1)))) {
 		ut->fault_addr = f->addr;
 		ut->fault_code = f->kind == UFAULT_PAGE ? (vm_kind_at(p->vm, f->addr) >= 0 ? 2 : 1) : 0;

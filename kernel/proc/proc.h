@@ -170,19 +170,31 @@ int elf_load(struct vm *vm, const u8 *file, size_t size, const u8 *interp, size_
 
 /* ---- descriptor tables (fd.c) ----
  * A table holds one reference to each file it names. The threads of a
- * process share it: [F] its lock guards the entries. */
+ * process share it, and so do processes made by clone with CLONE_FILES:
+ * users counts those processes; the last fdtable_put frees it. [F] its
+ * lock guards the entries. */
 #define FD_MAX 4096       /* Linux's default hard RLIMIT_NOFILE: the table's size */
 #define FD_SOFT_MAX 1024  /* Linux's default soft limit: a new table's `limit` */
 struct fdtable {
 	spinlock_t lock;
+	int users;                /* [atomic] processes holding it */
 	u32 limit;                /* [F] RLIMIT_NOFILE's soft value: no descriptor at or above */
 	struct file **files;      /* [F] FD_MAX entries (8 pages, page_alloc'd) */
 	bool cloexec[FD_MAX];     /* [F] */
 };
+/* An empty table, one user; NULL: no memory. */
 struct fdtable *fdtable_new(void);
 /* fork: every file shared, one more reference each; NULL: no memory */
 struct fdtable *fdtable_copy(const struct fdtable *t);
-void fdtable_free(struct fdtable *t);
+/* The same into an empty table made earlier (execve's unsharing: the
+ * memory reserved at entry, the copy made past the point of no return). */
+void fdtable_copy_into(struct fdtable *n, const struct fdtable *t);
+/* One more process uses t (CLONE_FILES). */
+void fdtable_get(struct fdtable *t);
+/* A process lets go of t: the last user closes every file and frees it. */
+void fdtable_put(struct fdtable *t);
+/* Is t used by more than one process? */
+bool fdtable_shared(const struct fdtable *t);
 /* setrlimit(RLIMIT_NOFILE): new descriptors stay below n (at most FD_MAX);
  * the ones already open above it stay open, as on Linux */
 void fdtable_set_limit(struct fdtable *t, u64 n);
@@ -214,6 +226,53 @@ struct k_sigaction {
 	u64 handler, flags, restorer, mask;
 };
 #define PROC_NSIG 64
+
+struct proc;
+/* What else clone may share between processes (share.c), besides the
+ * space (CLONE_VM) and the descriptor table (CLONE_FILES): the working
+ * directory and umask (CLONE_FS, Linux's fs_struct) and the signal actions
+ * (CLONE_SIGHAND, Linux's sighand_struct). The threads of a process always
+ * share them (they hang off the process). users counts the processes; the
+ * last put frees. A process's own threads read its pointers without a
+ * lock (only a single-threaded process replaces one: execve, unshare);
+ * anyone else reads them under [P], which its exit takes to clear them.
+ * [S] fs->lock guards cwd (a leaf lock, taken under [P] by /proc). */
+struct proc_fs {
+	int users;                /* [atomic] */
+	spinlock_t lock;
+	struct inode *cwd;        /* [S] a reference */
+	u32 umask;                /* [atomic] */
+};
+struct proc_sighand {
+	int users;                /* [atomic] */
+	struct k_sigaction act[PROC_NSIG]; /* [P] changes; read racily */
+};
+/* A new fs info with cwd (the caller's reference now) and umask; NULL: no
+ * memory (cwd still the caller's). */
+struct proc_fs *proc_fs_new(struct inode *cwd, u32 umask);
+/* A private copy of fs (CLONE_FS not given, unshare); NULL: no memory. */
+struct proc_fs *proc_fs_copy(struct proc_fs *fs);
+void proc_fs_get(struct proc_fs *fs);
+void proc_fs_put(struct proc_fs *fs);
+/* The working directory of fs with a reference for the caller. */
+struct inode *proc_fs_cwd(struct proc_fs *fs);
+/* chdir: fs takes ino (the caller's reference), the old one is dropped. */
+void proc_fs_set_cwd(struct proc_fs *fs, struct inode *ino);
+/* The calling process's working directory, a reference (vfs_iput it). */
+struct inode *proc_cwd(void);
+/* p's umask (p itself calling). */
+u32 proc_umask(struct proc *p);
+/* A table of default actions, or a copy of sh ([P] taken for the copy);
+ * NULL: no memory. */
+struct proc_sighand *sighand_new(void);
+struct proc_sighand *sighand_copy(struct proc_sighand *sh);
+void sighand_get(struct proc_sighand *sh);
+/* [P] may be held: the last user frees (no sleep). */
+void sighand_put(struct proc_sighand *sh);
+/* execve's and CLONE_CLEAR_SIGHAND's reset (Linux's
+ * flush_signal_handlers): every handled signal back to its default, every
+ * action's flags, restorer and mask cleared; ignored ones stay ignored. */
+void sighand_flush(struct proc_sighand *sh);
 
 /* A thread of a user process: its registers' home (arch_user), its id,
  * its signal mask and thread-directed signals. Only the thread itself
@@ -259,11 +318,12 @@ struct proc {
 	int status;               /* wait status, Linux encoding, once exited */
 	struct vm *vm;            /* shared by its threads; NULL once exited */
 	u64 entry_pc, entry_sp;   /* where a spawned process enters user mode */
-	struct k_sigaction sigact[PROC_NSIG]; /* [P] changes; read racily */
+	struct proc_sighand *sighand; /* its signal actions (proc_fs's comment);
+				   * freed with the process (proc_free) */
 	u64 syscalls;             /* [atomic] */
-	struct fdtable *fds;      /* [F] its entries; the pointer [P] to set NULL at exit */
-	struct inode *cwd;        /* a reference; [P] to change */
-	u32 umask;                /* [atomic] */
+	struct fdtable *fds;      /* [F] its entries; the pointer [P] to change
+				   * (NULL at exit, execve's and unshare's copy) */
+	struct proc_fs *fs;       /* cwd, umask; the pointer as fds */
 	struct list_node link;    /* [P] */
 	struct proc *parent;      /* [P] NULL: the kernel waits (proc_wait), or nobody */
 	struct list_node children; /* [P] */
@@ -355,8 +415,12 @@ int proc_spawn_image(const char *name, const u8 *data, size_t size, const char *
 int proc_wait(struct proc *p);
 /* fork: a copy of the calling process, whose thread enters user mode with
  * regs; returns the child's pid, or -ENOMEM (nothing made). clone_flags:
- * CLONE_VM shares the address space (no copy), CLONE_VFORK makes the
- * caller sleep until the child execs or ends; the tid flags as clone's. */
+ * CLONE_VM shares the address space (no copy), CLONE_FILES the descriptor
+ * table, CLONE_FS the working directory and umask, CLONE_SIGHAND the
+ * signal actions (the caller checked it comes with CLONE_VM),
+ * CLONE_CLEAR_SIGHAND (clone3) resets the copied handlers; CLONE_VFORK
+ * makes the caller sleep until the child execs or ends; the tid flags as
+ * clone's. */
 int proc_fork(const struct user_regs *regs, u64 clone_flags, u64 parent_tid, u64 child_tid,
 	      u64 tls);
 /* clone with CLONE_THREAD: a new thread of the calling process entering
@@ -381,6 +445,15 @@ int proc_clone_thread(const struct user_regs *regs, u64 clone_flags, u64 parent_
 #define CLONE_DETACHED       0x00400000
 #define CLONE_UNTRACED       0x00800000
 #define CLONE_CHILD_SETTID   0x01000000
+#define CLONE_CLEAR_SIGHAND  0x100000000ULL
+/* unshare(2) for the calling process: CLONE_FILES and CLONE_FS give it a
+ * private copy when another process shares its table or fs info;
+ * CLONE_SIGHAND, CLONE_VM and CLONE_THREAD succeed when there is nothing
+ * to unshare (as Linux, which does not implement them), else -EINVAL.
+ * A process of several threads cannot unshare its files or fs for one
+ * thread (Caboose keeps them per process, Linux per thread): -EINVAL,
+ * logged once. -ENOMEM. The caller checked the flags Linux accepts. */
+int proc_unshare(u64 flags);
 /* wait4's core: a zombie child matching pid (-1: any, > 0: that one, 0 or
  * < -1: a process group) is freed and its pid and status returned; with
  * PROC_WUNTRACED (PROC_WCONTINUED) a child's stop (continue) not yet
@@ -449,6 +522,11 @@ __noreturn void proc_exit(int status);
 /* End the calling thread only (exit); the last one ends the process with
  * status. */
 __noreturn void proc_thread_exit(int status);
+/* O_ASYNC's signal (SIGIO, or F_SETSIG's) to a file's owner: process
+ * owner (> 0) or every process of group -owner (< 0); no permission
+ * check (Linux checks the F_SETOWN caller's, not done here). [P] taken:
+ * callable with interrupts off and under a wait queue's lock. */
+void proc_sigio(int owner, int sig);
 /* Send sig to thread tid (of process tgid, unless tgid <= 0): tkill and
  * tgkill. 0, -ESRCH, -EINVAL, -EPERM (as proc_kill). */
 int proc_tkill(int tgid, int tid, int sig);
@@ -478,6 +556,7 @@ void proc_run_init(void);
 #define SIGCONT 18
 #define SIGURG  23
 #define SIGWINCH 28
+#define SIGIO   29
 #define SIGKILL 9
 #define SIGSEGV 11
 #define SIGSTOP 19

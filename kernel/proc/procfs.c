@@ -7,7 +7,9 @@
  *                       as the process may since have changed them),
  *                       exe, cwd (symbolic links to the program's path and
  *                       the working directory), fd/N (symbolic links to
- *                       what the descriptors name)
+ *                       what the descriptors name), task/ (the thread
+ *                       ids, ascending; task/TID/ holds the thread's
+ *                       stat, status and comm)
  *   /proc/cpuinfo, meminfo, uptime, stat, mounts
  * Read-only (-EROFS for every change). A file's text is made anew by each
  * read (from its offset), as Linux's seq files do.
@@ -18,7 +20,8 @@
  * its idle time is the uptime.
  *
  * Inodes: the root is static; the others live in a fixed table of slots,
- * keyed by (kind, pid, fd), that a lookup fills or reuses. A slot is never
+ * keyed by (kind, pid, fd) (fd: the thread id for task/TID and its files),
+ * that a lookup fills or reuses. A slot is never
  * freed (nlink 1), so a pointer to one is always memory of this file
  * system; a slot nobody holds a reference to is taken for a new key, the
  * least recently used first. Slots change only under the VFS's namespace
@@ -39,6 +42,7 @@ enum pkind {
 	PK_ROOT, PK_SELF, PK_CPUINFO, PK_MEMINFO, PK_UPTIME, PK_STAT,
 	PK_PID, PK_MAPS, PK_PSTAT, PK_STATUS, PK_COMM, PK_FDDIR, PK_FD,
 	PK_CMDLINE, PK_ENVIRON, PK_EXE, PK_CWD, PK_MOUNTS,
+	PK_TASKDIR, PK_TASK, PK_TSTAT, PK_TSTATUS, PK_TCOMM,
 };
 
 struct pnode {
@@ -67,14 +71,19 @@ static const struct { const char *name; enum pkind kind; } top[] = {
 static const struct { const char *name; enum pkind kind; } per_pid[] = {
 	{ "fd", PK_FDDIR }, { "maps", PK_MAPS }, { "stat", PK_PSTAT }, { "status", PK_STATUS },
 	{ "comm", PK_COMM }, { "cmdline", PK_CMDLINE }, { "environ", PK_ENVIRON },
-	{ "exe", PK_EXE }, { "cwd", PK_CWD },
+	{ "exe", PK_EXE }, { "cwd", PK_CWD }, { "task", PK_TASKDIR },
+};
+static const struct { const char *name; enum pkind kind; } per_task[] = {
+	{ "stat", PK_TSTAT }, { "status", PK_TSTATUS }, { "comm", PK_TCOMM },
 };
 
 static u32 kind_mode(enum pkind k)
 {
 	switch (k) {
 	case PK_ROOT:
-	case PK_PID: return S_IFDIR | 0555;
+	case PK_PID:
+	case PK_TASKDIR:
+	case PK_TASK: return S_IFDIR | 0555;
 	case PK_FDDIR: return S_IFDIR | 0500;
 	case PK_SELF:
 	case PK_EXE:
@@ -137,6 +146,46 @@ static struct proc *find_proc(int pid)
 			return p;
 	}
 	return NULL;
+}
+
+/* Thread tid of process p, or NULL. [P] */
+static struct uthread *find_thread(struct proc *p, int tid)
+{
+	struct list_node *n;
+	list_for_each(n, &p->threads) {
+		struct uthread *ut = list_entry(n, struct uthread, link);
+		if (ut->tid == tid)
+			return ut;
+	}
+	return NULL;
+}
+
+/* Is tid a live thread of process pid? */
+static bool thread_alive(int pid, int tid)
+{
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct proc *p = find_proc(pid);
+	bool alive = p && p->state == PROC_RUNNING && find_thread(p, tid);
+	spin_unlock_irqrestore(&procs_lock, fl);
+	return alive;
+}
+
+/* The smallest thread id of process pid at or above from, or -1. */
+static int next_thread(int pid, int from)
+{
+	int next = -1;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct proc *p = find_proc(pid);
+	if (p && p->state == PROC_RUNNING) {
+		struct list_node *n;
+		list_for_each(n, &p->threads) {
+			struct uthread *ut = list_entry(n, struct uthread, link);
+			if (ut->tid >= from && (next < 0 || ut->tid < next))
+				next = ut->tid;
+		}
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+	return next;
 }
 
 static bool proc_alive(int pid)
@@ -245,9 +294,13 @@ static int proc_link_target(int pid, enum pkind k, char *buf, size_t size)
 	int r = -ENOENT;
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	struct proc *p = find_proc(pid);
-	if (p && k == PK_CWD && p->cwd) {
-		dir_path(p->cwd, buf, size);
-		r = 0;
+	if (p && k == PK_CWD && p->fs) {
+		unsigned long sfl = spin_lock_irqsave(&p->fs->lock);   /* [S] under [P] */
+		if (p->fs->cwd) {
+			dir_path(p->fs->cwd, buf, size);
+			r = 0;
+		}
+		spin_unlock_irqrestore(&p->fs->lock, sfl);
 	} else if (p && k == PK_EXE && p->vm && p->vm->exe) {
 		r = strlen(p->vm->exe) < size ? 0 : -ENAMETOOLONG;
 		if (!r)
@@ -319,6 +372,23 @@ static int procfs_lookup(struct inode *dir, const char *name, size_t len, struct
 		}
 		if (!n)
 			return -ENOENT;
+	} else if (d->kind == PK_TASKDIR) {
+		if (!parse_num(name, len, &num) || !thread_alive(d->pid, num))
+			return -ENOENT;
+		n = slot_for(PK_TASK, d->pid, num, dir);
+	} else if (d->kind == PK_TASK) {
+		if (!thread_alive(d->pid, d->fd))
+			return -ENOENT;
+		for (size_t i = 0; i < ARRAY_SIZE(per_task); i++) {
+			if (strlen(per_task[i].name) == len && !memcmp(per_task[i].name, name, len)) {
+				n = slot_for(per_task[i].kind, d->pid, d->fd, dir);
+				if (!n)
+					return -ENOMEM;
+				break;
+			}
+		}
+		if (!n)
+			return -ENOENT;
 	} else if (d->kind == PK_FDDIR) {
 		char target[96];
 		if (!parse_num(name, len, &num) || !fd_target(d->pid, num, target, sizeof(target)))
@@ -375,6 +445,28 @@ static int procfs_readdir(struct inode *dir, u64 *pos, vfs_filldir_t fill, void 
 			const char *nm = per_pid[*pos - 2].name;
 			if (!fill(arg, nm, strlen(nm), dir->ino + 1 + *pos,
 				  kind_mode(per_pid[*pos - 2].kind)))
+				return 0;
+		}
+		return 0;
+	}
+	if (d->kind == PK_TASKDIR) {
+		/* the thread ids, ascending: position 2 + tid */
+		for (;;) {
+			int tid = next_thread(d->pid, (int)(*pos - 2));
+			if (tid < 0)
+				return 0;
+			*pos = 2 + (u64)tid;
+			ksnprintf(name, sizeof(name), "%d", tid);
+			if (!fill(arg, name, strlen(name), dir->ino + 1 + (u64)tid, S_IFDIR | 0555))
+				return 0;
+			(*pos)++;
+		}
+	}
+	if (d->kind == PK_TASK) {
+		for (; *pos - 2 < ARRAY_SIZE(per_task); (*pos)++) {
+			const char *nm = per_task[*pos - 2].name;
+			if (!fill(arg, nm, strlen(nm), dir->ino + 1 + *pos,
+				  kind_mode(per_task[*pos - 2].kind)))
 				return 0;
 		}
 		return 0;
@@ -601,21 +693,24 @@ static void gen_stat(struct text *t)
  * space; false: no such process. */
 struct psnap {
 	char name[32];
-	int pid, ppid, pgid, threads, fds;
+	int pid, tid, ppid, pgid, threads, fds;   /* tid: pid for the process's files */
 	char state;
 	u32 umask;
 	struct proc_cred cred;
-	u64 sigmask, pending, ignored, caught;
+	u64 sigmask, pending, tpending, ignored, caught;   /* tpending: the thread's own */
 	struct vm *vm;   /* a reference, or NULL (exited) */
 };
 
-static bool snapshot(int pid, struct psnap *s)
+/* tid > 0: the view of that thread (task/TID): its id, state, mask and
+ * pending signals; false also when it is not a thread of pid. */
+static bool snapshot(int pid, int tid, struct psnap *s)
 {
 	struct proc *me = proc_current();
 	struct uthread *ut = uthread_current();
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	struct proc *p = find_proc(pid);
-	if (!p) {
+	struct uthread *t = p && tid > 0 ? find_thread(p, tid) : NULL;
+	if (!p || (tid > 0 && !t)) {
 		spin_unlock_irqrestore(&procs_lock, fl);
 		return false;
 	}
@@ -628,18 +723,26 @@ static bool snapshot(int pid, struct psnap *s)
 	memcpy(s->name, b, bn);
 	s->name[bn] = '\0';
 	s->pid = p->pid;
+	s->tid = t ? t->tid : p->pid;
 	s->ppid = p->parent ? p->parent->pid : 0;
 	s->pgid = p->pgid;
 	s->threads = p->nthreads;
 	s->fds = p->fds ? (int)fdtable_limit(p->fds) : 0;
 	s->state = p->state == PROC_ZOMBIE ? 'Z' : p->stopped ? 'T' : p == me ? 'R' : 'S';
-	s->umask = __atomic_load_n(&p->umask, __ATOMIC_RELAXED);
+	s->umask = p->fs ? __atomic_load_n(&p->fs->umask, __ATOMIC_RELAXED) : 0;
 	s->cred = p->cred;   /* [P], held */
 	s->sigmask = p == me && ut ? ut->sigmask : 0;
 	s->pending = __atomic_load_n(&p->pending, __ATOMIC_RELAXED);
+	s->tpending = 0;
+	if (t) {   /* [own] fields of another thread: read racily, for show */
+		s->sigmask = READ_ONCE(t->sigmask);
+		s->tpending = __atomic_load_n(&t->pending, __ATOMIC_RELAXED);
+		if (s->state == 'R' || s->state == 'S')
+			s->state = t == ut ? 'R' : 'S';
+	}
 	s->ignored = s->caught = 0;
 	for (int i = 0; i < PROC_NSIG; i++) {
-		u64 h = p->sigact[i].handler;
+		u64 h = p->sighand->act[i].handler;
 		if (h == SIG_IGN)
 			s->ignored |= 1ULL << i;
 		else if (h != SIG_DFL)
@@ -709,7 +812,7 @@ static void gen_pstat(struct text *t, struct psnap *s)
 	u64 vsize = vm_size(s->vm), rss = s->vm ? READ_ONCE(s->vm->pages) : 0;
 	tprintf(t, "%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 %d 0 0 %llu %llu "
 		"18446744073709551615 0 0 0 0 0 %llu %llu 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 %d\n",
-		s->pid, s->name, s->state, s->ppid, s->pgid, s->pgid, s->threads,
+		s->tid, s->name, s->state, s->ppid, s->pgid, s->pgid, s->threads,
 		(unsigned long long)vsize, (unsigned long long)rss,
 		(unsigned long long)(s->pending & ~s->sigmask), (unsigned long long)s->sigmask, 0);
 }
@@ -723,7 +826,7 @@ static void gen_status(struct text *t, struct psnap *s)
 	u64 rss = s->vm ? READ_ONCE(s->vm->pages) : 0;
 	tprintf(t, "Name:\t%s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
 		"TracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\n",
-		s->name, s->umask, st, s->pid, s->pid, s->ppid, s->cred.uid, s->cred.euid,
+		s->name, s->umask, st, s->pid, s->tid, s->ppid, s->cred.uid, s->cred.euid,
 		s->cred.suid, s->cred.fsuid, s->cred.gid, s->cred.egid, s->cred.sgid, s->cred.fsgid,
 		s->fds);
 	if (s->vm)
@@ -731,7 +834,8 @@ static void gen_status(struct text *t, struct psnap *s)
 			(unsigned long long)(vm_size(s->vm) / 1024),
 			(unsigned long long)(rss * (PAGE_SIZE / 1024)));
 	tprintf(t, "Threads:\t%d\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\n"
-		"SigIgn:\t%016llx\nSigCgt:\t%016llx\n", s->threads, 0ULL,
+		"SigIgn:\t%016llx\nSigCgt:\t%016llx\n", s->threads,
+		(unsigned long long)s->tpending,
 		(unsigned long long)s->pending, (unsigned long long)s->sigmask,
 		(unsigned long long)s->ignored, (unsigned long long)s->caught);
 }
@@ -789,7 +893,10 @@ static long procfs_read(struct file *f, struct uio *u, u64 *pos)
 	case PK_PSTAT:
 	case PK_STATUS:
 	case PK_COMM:
-		if (!snapshot(n->pid, &s)) {
+	case PK_TSTAT:
+	case PK_TSTATUS:
+	case PK_TCOMM:
+		if (!snapshot(n->pid, n->kind >= PK_TSTAT ? n->fd : 0, &s)) {
 			r = -ESRCH;   /* as Linux for a process gone */
 			break;
 		}
@@ -797,9 +904,9 @@ static long procfs_read(struct file *f, struct uio *u, u64 *pos)
 			gen_strings(&t, s.vm, n->kind == PK_CMDLINE);
 		else if (n->kind == PK_MAPS)
 			gen_maps(&t, &s);
-		else if (n->kind == PK_PSTAT)
+		else if (n->kind == PK_PSTAT || n->kind == PK_TSTAT)
 			gen_pstat(&t, &s);
-		else if (n->kind == PK_STATUS)
+		else if (n->kind == PK_STATUS || n->kind == PK_TSTATUS)
 			gen_status(&t, &s);
 		else
 			tprintf(&t, "%s\n", s.name);

@@ -118,7 +118,7 @@ bool proc_signal_pending(void)
 	for (int sig = 1; live; sig++, live >>= 1) {
 		if (!(live & 1))
 			continue;
-		u64 h = p->sigact[sig - 1].handler;
+		u64 h = p->sighand->act[sig - 1].handler;
 		if (sig == SIGKILL || (h != SIG_IGN && !(h == SIG_DFL && default_ignored(sig))))
 			return true;
 	}
@@ -417,7 +417,7 @@ void signal_on_user_return(void)
 			}
 			return;
 		}
-		struct k_sigaction *act = &p->sigact[sig - 1];
+		struct k_sigaction *act = &p->sighand->act[sig - 1];
 		if (sig != SIGKILL && act->handler == SIG_IGN)
 			continue;
 		if (sig == SIGKILL || act->handler == SIG_DFL) {
@@ -619,6 +619,20 @@ int proc_kill(int pid, int sig)
 	return sent ? 0 : found ? -EPERM : -ESRCH;
 }
 
+void proc_sigio(int owner, int sig)
+{
+	if (!owner || sig <= 0 || sig > PROC_NSIG)
+		return;
+	unsigned long fl = spin_lock_irqsave(&procs_lock);
+	struct list_node *n;
+	list_for_each(n, &procs) {
+		struct proc *p = list_entry(n, struct proc, link);
+		if (p->state == PROC_RUNNING && (owner > 0 ? p->pid == owner : p->pgid == -owner))
+			signal_send(p, sig);
+	}
+	spin_unlock_irqrestore(&procs_lock, fl);
+}
+
 int proc_tkill(int tgid, int tid, int sig)
 {
 	if (sig < 0 || sig > PROC_NSIG)
@@ -657,8 +671,8 @@ void proc_sigaction(struct proc *p, int sig, const struct k_sigaction *act,
 		    struct k_sigaction *old)
 {
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
-	*old = p->sigact[sig - 1];
+	*old = p->sighand->act[sig - 1];
 	if (act)
-		p->sigact[sig - 1] = *act;
+		p->sighand->act[sig - 1] = *act;
 	spin_unlock_irqrestore(&procs_lock, fl);
 }

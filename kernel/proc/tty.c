@@ -431,7 +431,7 @@ static bool has_ctty(const struct proc *p)
 static bool sig_ignored(int sig)
 {
 	struct uthread *ut = uthread_current();
-	return ut->proc->sigact[sig - 1].handler == SIG_IGN || (ut->sigmask & (1ULL << (sig - 1)));
+	return ut->proc->sighand->act[sig - 1].handler == SIG_IGN || (ut->sigmask & (1ULL << (sig - 1)));
 }
 
 /* A background process of the terminal's session reads (SIGTTIN) or

@@ -52,8 +52,7 @@ static int base_of(s32 dirfd, const char *path, struct inode **out)
 {
 	struct proc *p = proc_current();
 	if (path[0] == '/' || dirfd == AT_FDCWD) {
-		vfs_iget(p->cwd);
-		*out = p->cwd;
+		*out = proc_fs_cwd(p->fs);
 		return 0;
 	}
 	struct file *f = fd_get(p->fds, (u32)dirfd);
@@ -100,7 +99,7 @@ static long do_open(s32 dirfd, u64 upath, u64 flags, u64 mode)
 		return r;
 	struct file *f;
 	r = vfs_open(at.base, at.path, (unsigned)flags | O_LARGEFILE,
-		     (u32)mode & 07777 & ~p->umask, &f);
+		     (u32)mode & 07777 & ~proc_umask(p), &f);
 	at_end(&at);
 	if (r < 0)
 		return r;
@@ -189,7 +188,9 @@ static long stat_at(s32 dirfd, u64 upath, u64 flags, struct kstat *st)
 	if (!path[0] && (flags & AT_EMPTY_PATH)) {
 		kfree(path);
 		if (dirfd == AT_FDCWD) {
-			fill_stat(proc_current()->cwd, st);
+			struct inode *cwd = proc_cwd();
+			fill_stat(cwd, st);
+			vfs_iput(cwd);
 			return 0;
 		}
 		struct file *f = sys_file((u64)(u32)dirfd);
@@ -479,7 +480,7 @@ long sys_mkdirat(const u64 a[6])
 	int r = at_begin((s32)a[0], a[1], &at);
 	if (r < 0)
 		return r;
-	r = vfs_mkdir(at.base, at.path, (u32)a[2] & 07777 & ~proc_current()->umask);
+	r = vfs_mkdir(at.base, at.path, (u32)a[2] & 07777 & ~proc_umask(proc_current()));
 	at_end(&at);
 	return r;
 }
@@ -501,7 +502,8 @@ long sys_mknodat(const u64 a[6])
 	int r = at_begin((s32)a[0], a[1], &at);
 	if (r < 0)
 		return r;
-	r = vfs_mknod(at.base, at.path, (type ? type : S_IFREG) | (mode & 07777 & ~proc_current()->umask),
+	u32 perm = mode & 07777 & ~proc_umask(proc_current());
+	r = vfs_mknod(at.base, at.path, (type ? type : S_IFREG) | perm,
 		      type == S_IFCHR || type == S_IFBLK ? MKDEV(major, minor) : 0);
 	at_end(&at);
 	return r;
@@ -580,7 +582,9 @@ long sys_getcwd(const u64 a[6])
 	char *buf = kmalloc(VFS_PATH_MAX, 0);
 	if (!buf)
 		return -ENOMEM;
-	long n = vfs_path_of(proc_current()->cwd, buf, VFS_PATH_MAX);
+	struct inode *cwd = proc_cwd();
+	long n = vfs_path_of(cwd, buf, VFS_PATH_MAX);
+	vfs_iput(cwd);
 	if (n > 0 && (u64)n > a[1])
 		n = -ERANGE;
 	if (n > 0 && copy_to_user(a[0], buf, (size_t)n) < 0)
@@ -598,10 +602,7 @@ static long set_cwd(struct inode *ino)
 		vfs_iput(ino);
 		return r;
 	}
-	struct proc *p = proc_current();
-	struct inode *old = p->cwd;
-	p->cwd = ino;
-	vfs_iput(old);
+	proc_fs_set_cwd(proc_current()->fs, ino);
 	return 0;
 }
 
@@ -680,10 +681,8 @@ long sys_access(const u64 a[6])
 
 long sys_umask(const u64 a[6])
 {
-	struct proc *p = proc_current();
-	u32 old = p->umask;
-	p->umask = (u32)a[0] & 0777;
-	return old;
+	/* one exchange: processes sharing it (CLONE_FS) may race */
+	return __atomic_exchange_n(&proc_current()->fs->umask, (u32)a[0] & 0777, __ATOMIC_RELAXED);
 }
 
 long sys_readlinkat(const u64 a[6])
@@ -867,7 +866,7 @@ long sys_fchownat(const u64 a[6])
 		kfree(path);
 		if (empty) {
 			if (dirfd == AT_FDCWD) {
-				vfs_iget(ino = proc_current()->cwd);
+				ino = proc_cwd();
 				return chown_inode(ino, (u32)a[2], (u32)a[3]);
 			}
 			r = inode_of_fd(dirfd, &ino);

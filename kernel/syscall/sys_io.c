@@ -243,35 +243,41 @@ long sys_dup3(const u64 a[6])
 #define F_SETFL         4
 #define F_SETOWN        8
 #define F_GETOWN        9
+#define F_SETSIG        10
+#define F_GETSIG        11
 #define F_DUPFD_CLOEXEC 1030
 #define FD_CLOEXEC      1
 /* the status flags F_SETFL may change (O_DIRECT: not supported) */
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_NOATIME | O_ASYNC)
 
-/* O_ASYNC (F_SETFL, FIOASYNC) is kept and reported (F_GETFL), but Caboose
- * sends no SIGIO yet: said once, when a program first asks for it. nginx
- * sets it on its master's channels and does not depend on the signal. */
-static void async_set(struct file *f, bool on)
-{
-	static bool said;
-	if (on && !__atomic_exchange_n(&said, true, __ATOMIC_RELAXED)) {
-		struct proc *p = proc_current();
-		pr_info("fcntl: pid %d (%s) set O_ASYNC: taken, but SIGIO is not sent "
-			"(not implemented)", p->pid, p->name);
-	}
-	if (on)
-		__atomic_or_fetch(&f->flags, O_ASYNC, __ATOMIC_RELAXED);
-	else
-		__atomic_and_fetch(&f->flags, ~(unsigned)O_ASYNC, __ATOMIC_RELAXED);
-}
-
 /* F_SETOWN: the process (pid > 0) or group (pid < 0) that O_ASYNC's
- * signals would go to; -ESRCH for none, as Linux. */
+ * signals go to (sys_async.c); -ESRCH for none, as Linux; INT_MIN has no
+ * group to name: -EINVAL. */
 static long set_owner(struct file *f, s32 pid)
 {
-	if (pid && proc_kill(pid, 0) == -ESRCH)
+	if (pid == INT32_MIN)
+		return -EINVAL;
+	/* group 1 exists while process 1 does (kill(-1) means every process) */
+	if (pid && proc_kill(pid == -1 ? 1 : pid, 0) == -ESRCH)
 		return -ESRCH;
 	__atomic_store_n(&f->owner, pid, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* F_SETSIG: the signal O_ASYNC sends (0: SIGIO). Its siginfo is a plain
+ * kill's, not Linux's si_fd and si_band: said once. */
+static long set_sigio(struct file *f, u64 sig)
+{
+	static bool said;
+	if (sig > PROC_NSIG)
+		return -EINVAL;
+	if (sig && !__atomic_exchange_n(&said, true, __ATOMIC_RELAXED)) {
+		struct proc *p = proc_current();
+		pr_info("fcntl: pid %d (%s) F_SETSIG %llu: the signal is sent, its siginfo "
+			"has no si_fd or si_band (not implemented)", p->pid, p->name,
+			(unsigned long long)sig);
+	}
+	__atomic_store_n(&f->sigio, (int)sig, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -308,17 +314,26 @@ long sys_fcntl(const u64 a[6])
 		break;
 	case F_SETFL:
 		fl = __atomic_load_n(&f->flags, __ATOMIC_RELAXED);
-		if ((a[2] & O_ASYNC) && !(fl & O_ASYNC))
-			async_set(f, true);
-		fl = (fl & ~(unsigned)SETFL_MASK) | ((unsigned)a[2] & SETFL_MASK);
-		__atomic_store_n(&f->flags, fl, __ATOMIC_RELAXED);
 		r = 0;
+		if ((a[2] & O_ASYNC) != (fl & O_ASYNC))
+			r = sys_async_set(f, a[2] & O_ASYNC);
+		if (r < 0)
+			break;
+		fl = __atomic_load_n(&f->flags, __ATOMIC_RELAXED);   /* O_ASYNC as just set */
+		fl = (fl & ~(unsigned)(SETFL_MASK & ~O_ASYNC)) | ((unsigned)a[2] & SETFL_MASK & ~O_ASYNC);
+		__atomic_store_n(&f->flags, fl, __ATOMIC_RELAXED);
 		break;
 	case F_SETOWN:
 		r = set_owner(f, (s32)a[2]);
 		break;
 	case F_GETOWN:
 		r = __atomic_load_n(&f->owner, __ATOMIC_RELAXED);
+		break;
+	case F_SETSIG:
+		r = set_sigio(f, a[2]);
+		break;
+	case F_GETSIG:
+		r = __atomic_load_n(&f->sigio, __ATOMIC_RELAXED);
 		break;
 	default:
 		r = -EINVAL;   /* locks, leases, seals, signal choice: not supported */
@@ -354,7 +369,7 @@ long sys_ioctl(const u64 a[6])
 		int on;
 		r = copy_from_user(&on, a[2], sizeof(on));
 		if (r == 0)
-			async_set(f, on != 0);
+			r = sys_async_set(f, on != 0);
 	} else if (f->ops->ioctl) {
 		r = f->ops->ioctl(f, (u32)a[1], a[2]);
 	} else if ((u32)a[1] == FIONREAD) {

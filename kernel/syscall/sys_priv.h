@@ -132,6 +132,11 @@ long sys_fork(const u64 a[6]);
 long sys_clone(const u64 a[6]);
 long sys_vfork(const u64 a[6]);
 long sys_clone3(const u64 a[6]);
+long sys_unshare(const u64 a[6]);
+/* sys_async.c: O_ASYNC on (SIGIO to the owner at every readiness change
+ * of f) or off. 0, -ENOMEM (nothing changed). */
+int sys_async_set(struct file *f, bool on);
+void async_init(void);
 long sys_execve(const u64 a[6]);
 long sys_wait4(const u64 a[6]);
 long sys_waitid(const u64 a[6]);

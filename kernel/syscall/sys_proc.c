@@ -1,5 +1,6 @@
 /*
- * Processes and threads: fork, vfork, clone, clone3, execve, wait4, waitid, getppid, kill, tkill,
+ * Processes and threads: fork, vfork, clone, clone3, unshare, execve, wait4, waitid, getppid,
+ * kill, tkill,
  * tgkill, rt_sigreturn, nanosleep, clock_nanosleep, getitimer, setitimer and
  * alarm (ITIMER_REAL only), the process-group
  * calls, the identity calls (one user: root), sched_yield, futex,
@@ -9,13 +10,16 @@
  * vfork shares the address space and the caller sleeps until the child
  * execs or ends, as on Linux. clone makes either a process (SIGCHLD as
  * the exit signal; its own copy of the space, or the caller's space with
- * CLONE_VM, as posix_spawn's CLONE_VM|CLONE_VFORK asks) or a thread
+ * CLONE_VM, as posix_spawn's CLONE_VM|CLONE_VFORK asks; sharing the
+ * caller's descriptor table with CLONE_FILES, working directory and umask
+ * with CLONE_FS, signal actions with CLONE_SIGHAND) or a thread
  * (CLONE_THREAD with CLONE_VM, CLONE_FS, CLONE_FILES and CLONE_SIGHAND,
  * what both libcs' pthread_create ask for). clone3 takes the same through
- * struct clone_args. The combinations Linux refuses give its errors; the
- * ones Linux allows and Caboose does not support (a process sharing files,
- * fs or signal actions; CLONE_PARENT; pidfds; namespaces; set_tid) give
- * -EINVAL.
+ * struct clone_args, and CLONE_CLEAR_SIGHAND. The combinations Linux
+ * refuses give its errors; the ones Linux allows and Caboose does not
+ * support (a thread with its own files or fs; CLONE_PARENT; pidfds;
+ * namespaces; set_tid; an exit signal other than SIGCHLD) give -EINVAL.
+ * unshare undoes CLONE_FILES and CLONE_FS (proc_unshare).
  */
 #include "kernel/syscall/sys_priv.h"
 #include "kernel/console/console.h"
@@ -38,7 +42,6 @@ long sys_fork(const u64 a[6])
 #define CLONE_NEWPID    0x20000000
 #define CLONE_NEWNET    0x40000000
 #define CLONE_IO        0x80000000
-#define CLONE_CLEAR_SIGHAND 0x100000000ULL
 #define CLONE_INTO_CGROUP   0x200000000ULL
 #define CLONE_NEWTIME   0x00000080
 /* no effect here: nothing is traced, no System V semaphores, and
@@ -46,7 +49,8 @@ long sys_fork(const u64 a[6])
 #define CLONE_NOOP_FLAGS (CLONE_SYSVSEM | CLONE_DETACHED | CLONE_PTRACE | CLONE_UNTRACED)
 #define CLONE_TID_FLAGS (CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | \
 			 CLONE_SETTLS)
-#define CLONE_PROC_FLAGS (CLONE_VM | CLONE_VFORK | CLONE_TID_FLAGS | CLONE_NOOP_FLAGS)
+#define CLONE_PROC_FLAGS (CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_FS | CLONE_SIGHAND | \
+			  CLONE_CLEAR_SIGHAND | CLONE_TID_FLAGS | CLONE_NOOP_FLAGS)
 #define CLONE_THREAD_NEEDS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
 #define CLONE_THREAD_FLAGS (CLONE_THREAD_NEEDS | CLONE_TID_FLAGS | CLONE_NOOP_FLAGS)
 
@@ -80,10 +84,10 @@ static long do_clone(u64 fl, u64 exit_signal, u64 stack, u64 parent_tid, u64 chi
 		return proc_clone_thread(&r, fl, parent_tid, child_tid, tls);
 	}
 	/* a process: fork's copy, or posix_spawn's and vfork's shared space
-	 * with the parent asleep until the child execs or ends. Sharing the
-	 * files, fs or signal actions without being a thread, CLONE_PARENT,
-	 * pidfds, namespaces, and an exit signal other than SIGCHLD are not
-	 * supported (-EINVAL). */
+	 * with the parent asleep until the child execs or ends; its files, fs
+	 * and signal actions shared on request. CLONE_PARENT, pidfds,
+	 * namespaces, and an exit signal other than SIGCHLD are not supported
+	 * (-EINVAL). */
 	if ((fl & ~(u64)CLONE_PROC_FLAGS) || exit_signal != SIGCHLD)
 		return -EINVAL;
 	if (stack)
@@ -159,11 +163,41 @@ long sys_clone3(const u64 a[6])
 	     ca.stack + ca.stack_size > USER_TOP))
 		return -EINVAL;
 	/* what Caboose does not do: choosing the pid, cgroups, pidfds,
-	 * resetting the handlers, time namespaces */
-	if (ca.set_tid || (ca.flags & (CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND | CLONE_NEWTIME)))
+	 * time namespaces */
+	if (ca.set_tid || (ca.flags & (CLONE_INTO_CGROUP | CLONE_NEWTIME)))
 		return -EINVAL;
 	return do_clone(ca.flags, ca.exit_signal, ca.stack ? ca.stack + ca.stack_size : 0,
 			ca.parent_tid, ca.child_tid, ca.tls);
+}
+
+/* unshare(2): Linux's ksys_unshare and check_unshare_flags, in their
+ * order; the namespaces are not supported (-EINVAL, logged once). */
+#define UNSHARE_NS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUSER | \
+		    CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME)
+#define UNSHARE_FLAGS (UNSHARE_NS | CLONE_THREAD | CLONE_FS | CLONE_SIGHAND | CLONE_VM | \
+		       CLONE_FILES | CLONE_SYSVSEM)
+
+long sys_unshare(const u64 a[6])
+{
+	u64 fl = a[0];
+	if (fl & CLONE_NEWUSER)
+		fl |= CLONE_THREAD | CLONE_FS;
+	if (fl & CLONE_VM)
+		fl |= CLONE_SIGHAND;
+	if (fl & CLONE_SIGHAND)
+		fl |= CLONE_THREAD;
+	if (fl & CLONE_NEWNS)
+		fl |= CLONE_FS;
+	if (fl & ~(u64)UNSHARE_FLAGS)
+		return -EINVAL;
+	if (fl & UNSHARE_NS) {
+		static bool said;
+		if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+			pr_info("unshare: pid %d: namespaces (flags %#llx) are not supported: -EINVAL",
+				proc_current()->pid, (unsigned long long)fl);
+		return -EINVAL;
+	}
+	return proc_unshare(fl);
 }
 
 #define EXEC_STRINGS (128 * 1024)   /* argument and environment bytes */

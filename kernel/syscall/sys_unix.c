@@ -442,6 +442,15 @@ static int unix_waitqs(struct file *f, struct waitq **out)
 	return n + up->wr->ops->waitqs(up->wr, out + n);
 }
 
+/* O_ASYNC: data arriving (the receive pipe's readers' queue) and room to
+ * send (the send pipe's writers' queue) */
+static int unix_async_waitqs(struct file *f, struct waitq **out)
+{
+	struct unixpair *up = f->priv;
+	int n = up->rd->ops->async_waitqs(up->rd, out);
+	return n + up->wr->ops->async_waitqs(up->wr, out + n);
+}
+
 static void unix_release(struct file *f)
 {
 	struct unixpair *up = f->priv;
@@ -469,6 +478,7 @@ static const struct file_ops unix_fops = {
 	.release = unix_release,
 	.poll = unix_poll,
 	.waitqs = unix_waitqs,
+	.async_waitqs = unix_async_waitqs,
 	.stat_mode = S_IFSOCK | 0777,
 };
 

@@ -86,6 +86,7 @@ static const struct sys_entry table[NR_MAX] = {
 	[57] = { sys_fork, "fork" },
 	[58] = { sys_vfork, "vfork" },
 	[435] = { sys_clone3, "clone3" },
+	[272] = { sys_unshare, "unshare" },
 	[59] = { sys_execve, "execve" },
 	[61] = { sys_wait4, "wait4" },
 	[62] = { sys_kill, "kill" },
@@ -232,6 +233,7 @@ static long dispatch(u64 nr, const u64 args[6])
 void syscall_init(void)
 {
 	epoll_init();
+	async_init();
 	arch_set_syscall_handler(dispatch);
 }
 

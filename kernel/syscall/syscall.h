@@ -11,7 +11,7 @@
  * stat family, getdents64, mkdir, rmdir, unlink, rename, symlink,
  * readlink, truncate, getcwd, chdir, access, umask), memory (sys_mm.c:
  * anonymous private mmap, munmap, mprotect, brk), processes and signals
- * (sys_proc.c: fork, vfork, clone with fork's flags, execve, wait4,
+ * (sys_proc.c: fork, vfork, clone, clone3, unshare, execve, wait4,
  * waitid, getppid, process groups, the uid calls, kill, tkill, tgkill,
  * rt_sigreturn, rt_sigsuspend, pause, nanosleep, clock_nanosleep,
  * sched_yield), and the rest (sys_misc.c: exit, exit_group, getpid,
@@ -20,7 +20,7 @@
  * -ENOSYS; every call is counted by number (REPL `syscalls`), and the
  * first call of each unimplemented one is logged. Flags Caboose does not
  * support give -EINVAL (O_PATH, O_TMPFILE, O_DIRECT, rename flags, clone's
- * thread flags, shared anonymous mmap, PROT_NONE over pages with data).
+ * namespaces, shared anonymous mmap, PROT_NONE over pages with data).
  *
  * Bad user pointers give -EFAULT (kernel/proc/uaccess.h), never a panic.
  * Memory a call needs is allocated before it changes anything
