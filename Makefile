@@ -138,7 +138,8 @@ NET_SRCS := $(NET_PORTABLE) \
 # the kernel-resident services (apps/kernel/: netstack/net.h only); the
 # iperf3 parameter parser is portable (host tests, a fuzzer)
 APPS_KERNEL_PORTABLE := \
-	apps/kernel/iperf_json.c
+	apps/kernel/iperf_json.c \
+	apps/kernel/http_path.c
 APPS_KERNEL_SRCS := $(APPS_KERNEL_PORTABLE) \
 	apps/kernel/services.c \
 	apps/kernel/metrics.c \
