@@ -511,7 +511,9 @@ static bool http_answer(struct socket *s, char *req, char *end, char *path, u64 
 		n = ksnprintf(hdr, sizeof(hdr), "HTTP/1.1 405 Method Not Allowed\r\nServer: caboose\r\n"
 			      "Allow: GET, HEAD\r\nContent-Length: 0\r\nConnection: %s\r\n\r\n", conn);
 	} else if (st != 0 || (st = http_open(path, &f)) != 0) {
-		__atomic_fetch_add(st == 404 ? &http_not_found : &http_forbidden, 1, __ATOMIC_RELAXED);
+		if (st == 404 || st == 403)
+			__atomic_fetch_add(st == 404 ? &http_not_found : &http_forbidden, 1,
+					   __ATOMIC_RELAXED);
 		n = ksnprintf(hdr, sizeof(hdr), "HTTP/1.1 %s\r\nServer: caboose\r\n"
 			      "Content-Length: 0\r\nConnection: %s\r\n\r\n", http_reason(st), conn);
 	} else {
