@@ -135,8 +135,9 @@ NET_SRCS := $(NET_PORTABLE) \
 	netstack/net_init.c \
 	netstack/net_repl.c
 
-# the kernel-resident services (apps/kernel/: netstack/net.h only); the
-# iperf3 parameter parser is portable (host tests, a fuzzer)
+# the kernel-resident services (apps/kernel/: netstack/net.h and fs/vfs.h only); the
+# iperf3 parameter parser and the HTTP responder's request targets are portable
+# (host tests; the parser has a fuzzer)
 APPS_KERNEL_PORTABLE := \
 	apps/kernel/iperf_json.c \
 	apps/kernel/http_path.c
