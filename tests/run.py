@@ -169,8 +169,9 @@ Tiers, in order (select with --tiers, default all):
             responder on Caboose) ran every load, the bodies' sha256 matched
             the Linux guest's files, the same-binary ratios come first, and
             nginx Caboose / Linux has ratios
-  fuzz      the libFuzzer targets of the network stack, apps/httpd and the
-            ext2/ext3 reader (tests/fuzz/run.py), 20 s each from a seed corpus
+  fuzz      the libFuzzer targets of the network stack, apps/httpd, the
+            in-kernel responder's request targets and the ext2/ext3 reader
+            (tests/fuzz/run.py), 20 s each from a seed corpus
 
 Output: progress and one `PASS name` / `FAIL name: reason` line per result on
 stderr (a failure is followed by the tail of the relevant output); the full
