@@ -16,6 +16,10 @@ through write(2), and each answer must come from a lookup made for its
 request (no table of bodies: the second upload's bytes and length, then
 404 once removed).
 
+A small ext2 image (mke2fs -d) is the guest's virtio disk, mounted at
+/mnt/vda, and the script links it into the root as /srv/www/disk: a file
+system without page_ref, whose bodies the responder copies (counted).
+
 Checks, by raw requests (the targets go out as written, no client
 normalises them):
   - the files the kernel makes at start where the root lacks them: / is
@@ -25,6 +29,8 @@ normalises them):
   - the uploaded file: GET gives its bytes (sha256) and length, HEAD its
     Content-Length; after the second upload the new bytes and length;
     after the removal 404;
+  - a file on the ext2 disk, through the link: its bytes, with
+    copy.http_file grown by exactly its size (the counted copy);
   - 404 for a missing name, 403 for "..", "%2e%2e", "a/../..", the 0600
     file, a file in the 0700 directory, the FIFO (answered at once: it is
     never opened) and a directory without index.html; a directory and
@@ -65,6 +71,7 @@ HOSTSIDE = "10.213.19.1/24"
 TAG = "responder"
 BUSYBOX = "/bin/busybox"
 ARCHIVE_TXT = b"a file of the initial archive, served from the RAM root\n" * 20
+DISK_BIN = bytes((i * 7 + 3) & 0xFF for i in range(3 * 4096 + 123))   # ext2, no page_ref
 
 INIT = """#!/bin/busybox sh
 B=/bin/busybox
@@ -75,6 +82,7 @@ echo secret > /srv/www/private.txt
 $B chmod 600 /srv/www/private.txt
 $B mkfifo /srv/www/pipe
 echo '<p>sub</p>' > /srv/www/sub/index.html
+$B ln -s /mnt/vda /srv/www/disk
 echo "rt: ready"
 $B nc -l -p 7001 < /dev/null > /srv/www/up/a.bin
 echo "rt: stored a $($B wc -c < /srv/www/up/a.bin)"
@@ -165,6 +173,21 @@ def make_initrd(path, work):
                    check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
 
 
+def make_disk(path, work):
+    """An ext2 image of one file, d.bin (DISK_BIN), its root open to all."""
+    src = os.path.join(work, "disk")
+    os.makedirs(src)
+    os.chmod(src, 0o755)
+    with open(os.path.join(src, "d.bin"), "wb") as f:
+        f.write(DISK_BIN)
+    os.chmod(os.path.join(src, "d.bin"), 0o644)
+    with open(path, "wb") as f:
+        f.truncate(4 << 20)
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-d", src, path], check=True,
+                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60,
+                   env=dict(os.environ, PATH=os.environ.get("PATH", "") + ":/sbin:/usr/sbin"))
+
+
 def pattern(n):
     return bytes((ord("a") + i % 26) for i in range(n))
 
@@ -176,8 +199,12 @@ def inside(logdir, kernel):
     try:
         initrd = os.path.join(work, "initrd.cpio")
         make_initrd(initrd, work)
+        disk = os.path.join(work, "disk.img")
+        make_disk(disk, work)
         g = harness.boot(logdir, TAG, 2, "console=ttyS0 ip=%s/24,10.213.19.1 services=http "
-                         "init=/init" % GUEST, kernel, initrd, guest.nic_args("tap0", 1, speed=0))
+                         "init=/init" % GUEST, kernel, initrd,
+                         list(guest.nic_args("tap0", 1, speed=0))
+                         + ["-drive", "file=%s,if=virtio,format=raw" % disk])
         ready = wait_for(lambda: "rt: ready" in g.console_text()
                          and "services: http: serving /srv/www" in g.console_text(), 60, 0.3)
         check("the responder serves /srv/www and the script made its files", ready,
@@ -214,6 +241,16 @@ def inside(logdir, kernel):
               "(copy.http_file +0)",
               st == 200 and b == ARCHIVE_TXT and h.get("content-type") == "text/plain"
               and copied == 0, "%s %r %d bytes, copy.http_file +%d" % (st, h, len(b), copied))
+
+        # a file system that lends no pages: the body is copied, and counted
+        st, h, b = get("/disk/d.bin")
+        c_disk = counters(g)
+        copied = c_disk.get("copy.http_file", -1) - c_archive.get("copy.http_file", 0)
+        check("GET /disk/d.bin (ext2, no page_ref; through a link): its bytes, "
+              "copy.http_file +%d (the counted copy)" % len(DISK_BIN),
+              st == 200 and b == DISK_BIN and copied == len(DISK_BIN),
+              "%s %r %d bytes, copy.http_file +%d; mounts %s" % (
+                  st, h, len(b), copied, g.cmd("mount")[-300:]))
 
         # a file a user program writes at run time
         a = os.urandom(300001)
