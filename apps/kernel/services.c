@@ -211,7 +211,10 @@ static void tcp_discard_conn(void *arg)
  * reference a page of body, taken under the inode's lock; the header
  * formatted into the first packet; file_put, which drops the inode
  * reference under the namespace lock. No payload byte is copied from the
- * RAM file system. */
+ * RAM file system. Measured under QEMU -icount shift=0 (a nanosecond an
+ * instruction), 300 keep-alive GETs, the queue stage's p50 (metrics.h):
+ * / 19,071 -> 22,143 against the pre-built bodies, about 3,000
+ * instructions for the lookup and open; /64k 387,071 -> 391,167. */
 static char http_root[HTTP_ROOT_MAX] = HTTP_ROOT_DEFAULT;   /* set once, before start */
 static int set_http_root(const char *v)
 {
