@@ -137,10 +137,12 @@ NET_SRCS := $(NET_PORTABLE) \
 	netstack/net_init.c \
 	netstack/net_repl.c
 
-# the kernel-resident services (apps/kernel/: netstack/net.h only); the
-# iperf3 parameter parser is portable (host tests, a fuzzer)
+# the kernel-resident services (apps/kernel/: netstack/net.h and fs/vfs.h only); the
+# iperf3 parameter parser and the HTTP responder's request targets are portable
+# (host tests; the parser has a fuzzer)
 APPS_KERNEL_PORTABLE := \
-	apps/kernel/iperf_json.c
+	apps/kernel/iperf_json.c \
+	apps/kernel/http_path.c
 APPS_KERNEL_SRCS := $(APPS_KERNEL_PORTABLE) \
 	apps/kernel/services.c \
 	apps/kernel/metrics.c \
@@ -378,13 +380,18 @@ $(BUILD)/host/unit: $(HOST_TESTS) $(HOST_SUPPORT) $(HOST_TEST_SUPPORT) $(HOST_PO
 # libFuzzer targets (clang): the stack's input path, from the real code
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DCABOOSE_HOST -g -O1 -Wall -Wextra -Werror -I. \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_NAMES := frames ipv4 dhcp iperf httpd ext2
+FUZZ_NAMES := frames ipv4 dhcp iperf httpd ext2 httppath
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # the iperf3 parameter parser has a target of its own
 $(BUILD)/fuzz/fuzz_iperf: tests/fuzz/fuzz_iperf.c apps/kernel/iperf_json.c kernel/lib/string.c \
                           apps/kernel/services.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_iperf.c apps/kernel/iperf_json.c kernel/lib/string.c
+# the HTTP responder's request targets (apps/kernel/http_path.c) have theirs
+$(BUILD)/fuzz/fuzz_httppath: tests/fuzz/fuzz_httppath.c apps/kernel/http_path.c kernel/lib/string.c \
+                             apps/kernel/services.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_httppath.c apps/kernel/http_path.c kernel/lib/string.c
 # the ext2/ext3 reader (fs/ext2/) has its own: mounting and reading an image
 $(BUILD)/fuzz/fuzz_ext2: tests/fuzz/fuzz_ext2.c $(HOST_SUPPORT) $(HOST_PORTABLE) \
                          $(wildcard kernel/*/*.h fs/ext2/*.h tests/host/*.h)

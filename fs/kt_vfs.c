@@ -191,3 +191,45 @@ KTEST(vfs_mount_covers_a_directory)
 	vfs_iput(mnt);
 	vfs_iput(root);
 }
+
+/* vfs_open_inode (the HTTP responder's open): a regular file only, read
+ * only, as the credentials given may; the open file takes the caller's
+ * reference, a refusal leaves it with the caller. */
+KTEST(vfs_open_inode_checks_and_takes_the_reference)
+{
+	struct inode *root = vfs_root();
+	u64 inodes = vfs_inodes_alive(), files = vfs_files_alive();
+	struct vfs_cred nobody = { .uid = 65534, .gid = 65534 };
+	KT_ASSERT(vfs_mkdir(root, "/kt_oi", 0755) == 0);
+	struct file *w, *f;
+	KT_ASSERT(vfs_open(root, "/kt_oi/open", O_CREAT | O_WRONLY, 0644, &w) == 0);
+	KT_ASSERT(kwrite(w, "served", 6) == 6);
+	file_put(w);
+	KT_ASSERT(vfs_open(root, "/kt_oi/closed", O_CREAT | O_WRONLY, 0600, &w) == 0);
+	file_put(w);
+	KT_ASSERT(vfs_mknod(root, "/kt_oi/fifo", S_IFIFO | 0644, 0) == 0);
+	struct inode *ino;
+	KT_ASSERT(vfs_lookup_as(&nobody, root, "/kt_oi/open", true, &ino) == 0);
+	KT_ASSERT(vfs_open_inode(&nobody, ino, O_RDWR, &f) == -EINVAL);
+	KT_ASSERT(vfs_open_inode(&nobody, ino, O_RDONLY, &f) == 0);
+	KT_ASSERT(f->inode == ino && f->ops->page_ref);
+	char buf[8];
+	KT_ASSERT(kread(f, buf, sizeof(buf)) == 6 && memcmp(buf, "served", 6) == 0);
+	file_put(f);   /* drops the lookup's reference */
+	KT_ASSERT(vfs_lookup_as(&nobody, root, "/kt_oi/closed", true, &ino) == 0);
+	KT_ASSERT(vfs_open_inode(&nobody, ino, O_RDONLY, &f) == -EACCES);
+	vfs_iput(ino);
+	KT_ASSERT(vfs_lookup_as(&nobody, root, "/kt_oi/fifo", true, &ino) == 0);
+	KT_ASSERT(vfs_open_inode(&nobody, ino, O_RDONLY, &f) == -EINVAL);   /* no wait */
+	vfs_iput(ino);
+	KT_ASSERT(vfs_lookup_as(&nobody, root, "/kt_oi", true, &ino) == 0);
+	KT_ASSERT(vfs_open_inode(&nobody, ino, O_RDONLY, &f) == -EINVAL);
+	vfs_iput(ino);
+	KT_ASSERT(vfs_unlink(root, "/kt_oi/open") == 0 && vfs_unlink(root, "/kt_oi/closed") == 0 &&
+		  vfs_unlink(root, "/kt_oi/fifo") == 0 && vfs_rmdir(root, "/kt_oi") == 0);
+	KT_ASSERT(vfs_inodes_alive() == inodes && vfs_files_alive() == files,
+		  "%llu inodes (%llu before), %llu files (%llu before)",
+		  (unsigned long long)vfs_inodes_alive(), (unsigned long long)inodes,
+		  (unsigned long long)vfs_files_alive(), (unsigned long long)files);
+	vfs_iput(root);
+}

@@ -361,6 +361,14 @@ bool vfs_owner_or_priv(const struct vfs_cred *c, const struct inode *ino);
  * asks with the real ids). */
 int vfs_lookup_as(const struct vfs_cred *c, struct inode *base, const char *path, bool follow,
 		  struct inode **out);
+/* Open for reading a regular file already looked up (Linux's
+ * dentry_open): no second walk, and nothing but a regular file is ever
+ * opened, so no FIFO waits and no device is touched. c must be allowed to
+ * read it (-EACCES); not a regular file: -EINVAL. On success the open file
+ * takes over the caller's reference to ino (file_put drops it); on
+ * failure the caller keeps it. 0, -EACCES, -EINVAL, -ENXIO, -ENOMEM. */
+int vfs_open_inode(const struct vfs_cred *c, struct inode *ino, unsigned flags,
+		   struct file **out);
 /* exec's open: what path names, for reading its bytes, if c may execute
  * it (a directory or a file without permission: -EACCES; not readable is
  * no reason to refuse, as on Linux). */

@@ -38,7 +38,11 @@ Tiers, in order (select with --tiers, default all):
             requests (oversized header and URI, garbage), SIGQUIT through the
             REPL ends the workers and the master, no emerg/alert/crit in its
             error.log; then behind the seeded lossy relay at 5%: /1m and /64k
-            byte-exact (about 1 min)
+            byte-exact (about 1 min); then the in-kernel responder's files
+            from the VFS (tests/integration/responder_test.py; needs root):
+            the bodies made at start, a file busybox's nc writes at run time
+            served by sha256 and HEAD, rewritten, removed (404), traversal and
+            closed files refused (403), no payload copy (about 15 s)
   ktest     `ktest=list` once, then `ktest=all` under -smp 1, 2 and 4; one result
             per `ktest: PASS/FAIL name` line plus one per boot (CPU count, summary
             line, exit status 1)
@@ -165,8 +169,9 @@ Tiers, in order (select with --tiers, default all):
             responder on Caboose) ran every load, the bodies' sha256 matched
             the Linux guest's files, the same-binary ratios come first, and
             nginx Caboose / Linux has ratios
-  fuzz      the libFuzzer targets of the network stack, apps/httpd and the
-            ext2/ext3 reader (tests/fuzz/run.py), 20 s each from a seed corpus
+  fuzz      the libFuzzer targets of the network stack, apps/httpd, the
+            in-kernel responder's request targets and the ext2/ext3 reader
+            (tests/fuzz/run.py), 20 s each from a seed corpus
 
 Output: progress and one `PASS name` / `FAIL name: reason` line per result on
 stderr (a failure is followed by the tail of the relevant output); the full
@@ -1019,7 +1024,9 @@ def tier_soak(res, opts, state):
 def tier_httpd(res, opts, state):
     """apps/httpd on Linux (tests/host/httpd/httpd_test.py), then the same
     binary as a user program on Caboose (tests/integration/httpd_guest_test.py),
-    then Debian's nginx on Caboose (tests/integration/nginx_guest_test.py)."""
+    then Debian's nginx on Caboose (tests/integration/nginx_guest_test.py),
+    then the in-kernel responder's files from the VFS
+    (tests/integration/responder_test.py)."""
     sys.path.insert(0, os.path.join(ROOT, "tests", "host", "httpd"))
     sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
     import httpd_test
@@ -1035,6 +1042,9 @@ def tier_httpd(res, opts, state):
     import nginx_guest_test
     for name, ok, detail in nginx_guest_test.run_all(opts.logs, opts.kernel):
         res.add(name, ok, detail)
+    import responder_test
+    for name, ok, detail in responder_test.run_all(opts.logs, opts.kernel):
+        res.add("responder: " + name, ok, detail)
 
 
 def tier_fuzz(res, opts, state):

@@ -4,10 +4,13 @@
  *   echo     port 7, UDP (every datagram goes back to its sender, zero-copy:
  *            the received pages are sent again) and TCP
  *   discard  port 9, UDP and TCP: counted and dropped
- *   http     TCP port 80: an HTTP/1.1 responder for GET and HEAD of / (612
- *            bytes), /64k and /1m, keep-alive, bodies sent from pages made
- *            once at start (zero-copy); each request is timed by stage
- *            (metrics.h)
+ *   http     TCP port 80: an HTTP/1.1 responder for GET and HEAD of the
+ *            files below http.root (default HTTP_ROOT_DEFAULT), looked up
+ *            in the VFS at every request; keep-alive; bodies sent by
+ *            reference from the file's own pages (zero-copy); each request
+ *            is timed by stage (metrics.h). At start it makes what is
+ *            missing of index.html (612 bytes, served as /), 64k and 1m
+ *            in the root, the bodies the tests and benchmarks fetch
  *   metrics  TCP port 9100: GET /metrics (Prometheus text) and
  *            /metrics.json: the HTTP latency histograms and counters
  *   iperf    TCP port 5201: an iperf3 server (apps/kernel/iperf.c) for
@@ -21,6 +24,25 @@
 #include "kernel/lib/types.h"
 
 void services_start(void);
+
+/* ---- http: request targets (http_path.c, portable: host-tested) ---- */
+#define HTTP_ROOT_DEFAULT "/srv/www"
+#define HTTP_ROOT_MAX 128          /* http.root's length, its NUL included */
+#define HTTP_INDEX "/index.html"   /* what a directory serves */
+#define HTTP_PATH_MAX 1024         /* a file's whole path, root included (else 414) */
+
+/* The file path target (a request target, NUL ended) names below root
+ * (absolute, no trailing slash; "" is the VFS root), into out[0, size):
+ * root, then the target's path decoded (%XX), without its query or
+ * fragment, with room left after it for HTTP_INDEX. Returns 0, or the
+ * status to answer: 400 (not origin form, a bad escape, an encoded NUL),
+ * 403 (a ".." component after decoding: out of the root), 414 (longer
+ * than size allows). */
+int http_target_path(const char *target, const char *root, char *out, size_t size);
+/* The Content-Type a file's name gives (by its extension, any case):
+ * html, txt, css, js, json, svg, png, jpg, ..., else
+ * application/octet-stream. A constant string. */
+const char *http_mime_type(const char *path);
 
 /* ---- iperf: the service (iperf.c) ---- */
 #define IPERF_PORT 5201

@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """Run the libFuzzer targets of the network stack (tests/fuzz/fuzz_net.c, and
 tests/fuzz/fuzz_iperf.c for the iperf3 parameter parser, tests/fuzz/
-fuzz_httpd.c for apps/httpd's request parser) for a bounded time each, from
+fuzz_httpd.c for apps/httpd's request parser, tests/fuzz/fuzz_httppath.c
+for the in-kernel responder's request targets) for a bounded time each, from
 a seed corpus this script writes (valid ARP, ICMP, UDP, fragmented and DHCP
 packets in the targets' record format; iperf3 3.12's parameter messages;
 requests as curl and wrk send them, after one byte of piece size; for
 tests/fuzz/fuzz_ext2.c, small ext2 and ext3 images made by mke2fs -d).
 
-  tests/fuzz/run.py [--seconds N] [--targets frames,ipv4,dhcp,iperf,httpd,ext2]
+  tests/fuzz/run.py [--seconds N] [--targets frames,ipv4,dhcp,iperf,httpd,ext2,httppath]
 
 Prints one JSON document on stdout (per target: runs, seconds, status) and
 progress on stderr; exits 1 if a target crashed (its input is kept in
@@ -124,6 +125,14 @@ def seeds():
             "post_body": b"\x0bPOST /form HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
                          b"GET http://h/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
         },
+        # the in-kernel responder's targets: one byte choosing the root and
+        # the buffer's size, then the target
+        "httppath": {
+            "index": b"\x05/",
+            "file": b"\x40/64k?x=1#f",
+            "escapes": b"\x11/a%20b/%2e%2E/c.html",
+            "deep": b"\x02/" + b"abc/" * 40 + b"index.html",
+        },
     }
 
 
@@ -189,7 +198,7 @@ def run(name, seconds, log):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=20)
-    ap.add_argument("--targets", default="frames,ipv4,dhcp,iperf,httpd,ext2")
+    ap.add_argument("--targets", default="frames,ipv4,dhcp,iperf,httpd,ext2,httppath")
     a = ap.parse_args()
     os.makedirs(BUILD, exist_ok=True)
     results = []

@@ -72,7 +72,8 @@ TAIL_STAGES = ("socket", "sched", "app", "tcp_output", "ack", "retrans", "total"
 
 
 def body_of(path):
-    """What the responder serves (services.c): the pattern pages."""
+    """What the responder serves at /64k and /1m: the files it makes at start
+    in its root (services.c), the alphabet repeated."""
     n = {"/64k": 65536, "/1m": 1 << 20}[path]
     return bytes((ord("a") + i % 26) for i in range(n))
 
