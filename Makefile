@@ -177,6 +177,7 @@ PROC_SRCS := \
 	kernel/proc/futex.c \
 	kernel/proc/exec.c \
 	kernel/proc/elf.c \
+	kernel/proc/clock.c \
 	kernel/proc/vdso_image.S \
 	kernel/proc/proc.c \
 	kernel/proc/init.c \
