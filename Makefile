@@ -172,6 +172,7 @@ PROC_SRCS := \
 	kernel/proc/vm.c \
 	kernel/proc/fd.c \
 	kernel/proc/signal.c \
+	kernel/proc/itimer.c \
 	kernel/proc/cred.c \
 	kernel/proc/tty.c \
 	kernel/proc/futex.c \

@@ -136,7 +136,8 @@ Tiers, in order (select with --tiers, default all):
             bad arguments, options, TCP and UDP over 127.0.0.1 between two
             processes, socketpair, TCP_INFO through a connection's life; fifo:
             named pipes opened every way, EINTR, poll's hang-up; itimer:
-            setitimer, getitimer and alarm; clock: clock_settime and
+            setitimer, getitimer and alarm, ITIMER_REAL, ITIMER_VIRTUAL and
+            ITIMER_PROF; clock: clock_settime and
             settimeofday seen by every process, as root and as a user; epoll:
             level and edge triggering on pipes
             and sockets, oneshot, closed descriptors, EINTR, EPOLLEXCLUSIVE waking

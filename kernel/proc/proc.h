@@ -246,6 +246,12 @@ struct uthread {
 	bool flush_pending;       /* [own] a copy-on-write fault replaced a page:
 				   * shoot the TLBs down before user mode */
 	u64 syscalls;             /* [own] */
+	/* its CPU time for the CPU interval timers (itimer.c) [own]: at its
+	 * last sample, at the start of its system call (in_syscall), and
+	 * the setting of the timers (proc->it_cpu_gen) that sample was under */
+	u64 cpu_mark, cpu_sys_from;
+	bool in_syscall;
+	u32 cpu_gen;
 };
 
 /* A process's credentials (Linux's real, effective and saved ids and its
@@ -312,6 +318,14 @@ struct proc {
 	 * not copied by fork, kept by execve */
 	struct timer it_real;
 	u64 it_real_ns, it_real_incr_ns;
+	/* ITIMER_VIRTUAL [0] and ITIMER_PROF [1] (itimer.c): the CPU time
+	 * left before SIGVTALRM / SIGPROF (0: disarmed) and the intervals;
+	 * it_cpu_gen counts their settings; it_cpu_on: either armed (read
+	 * racily by every return to user mode). [P]; not copied by fork,
+	 * kept by execve */
+	u64 it_cpu_left[2], it_cpu_incr[2];
+	u32 it_cpu_gen;
+	bool it_cpu_on;
 };
 
 /* Credentials (cred.c). proc_cred_get copies p's whole. The set calls
@@ -444,6 +458,17 @@ long proc_sigsuspend(const u64 *mask);
  * *left_ns and *incr_out, then, if set, SIGALRM in value_ns (0: disarm)
  * and every incr_ns after. */
 void proc_itimer_real(bool set, u64 value_ns, u64 incr_ns, u64 *left_ns, u64 *incr_out);
+/* ITIMER_VIRTUAL (user CPU time, SIGVTALRM) or ITIMER_PROF (user and
+ * system, SIGPROF) of the calling process, as proc_itimer_real: the CPU
+ * time left and the interval out, then, if set, the new ones. */
+#define PROC_ITIMER_VIRTUAL 1
+#define PROC_ITIMER_PROF    2
+void proc_itimer_cpu(int which, bool set, u64 value_ns, u64 incr_ns, u64 *left_ns,
+		     u64 *incr_out);
+/* The system-call dispatcher, at a call's start while the calling
+ * process has a CPU timer armed (proc->it_cpu_on): what follows is
+ * system time. */
+void itimer_cpu_enter(struct uthread *ut);
 /* ---- the clocks as processes see them (clock.c) ---- */
 /* Boot, after the arch's clocks: the vDSO's data page. */
 void proc_clock_init(void);

@@ -212,6 +212,8 @@ static long dispatch(u64 nr, const u64 args[6])
 	if (ut) {
 		ut->syscalls++;
 		__atomic_add_fetch(&p->syscalls, 1, __ATOMIC_RELAXED);
+		if (READ_ONCE(p->it_cpu_on))   /* system time from here on */
+			itimer_cpu_enter(ut);
 	}
 	sys_fn fn = nr < NR_MAX ? table[nr].fn : NULL;
 	if (!fn) {
