@@ -413,7 +413,7 @@ void signal_on_user_return(void)
 		u32 conts = READ_ONCE(p->conts);
 		int sig = take_signal(ut);
 		if (!sig) {
-			if (ut->mask_saved) {   /* rt_sigsuspend ended with no handler run */
+			if (ut->mask_saved) {   /* a masked wait ended with no handler run */
 				ut->sigmask = ut->saved_mask;
 				ut->mask_saved = false;
 			}
@@ -493,16 +493,16 @@ void proc_wait_unmask(u64 old, bool interrupted)
 	}
 }
 
+/* A wait with a mask like ppoll's that always ends interrupted: the old
+ * mask comes back after the handler (or at once on the way to user mode
+ * when no handler runs). */
 long proc_sigsuspend(const u64 *mask)
 {
-	struct uthread *p = uthread_current();
-	if (mask) {
-		p->saved_mask = p->sigmask;
-		p->mask_saved = true;
-		p->sigmask = *mask & ~UNBLOCKABLE;
-	}
+	u64 old = mask ? proc_wait_mask(*mask) : 0;
 	while (!proc_signal_pending())
 		thread_sleep_ns(10000000);   /* a sender wakes it sooner */
+	if (mask)
+		proc_wait_unmask(old, true);
 	return -EINTR;
 }
 
