@@ -106,10 +106,12 @@ static void sample(struct uthread *ut)
 		ut->cpu_sys_from = now;
 		return;
 	}
-	u64 user = now - ut->cpu_mark, sys = 0;
+	/* never a negative span (two CPUs' clocks a little apart after a
+	 * migration): it would charge nearly 2^64 ns */
+	u64 user = now > ut->cpu_mark ? now - ut->cpu_mark : 0, sys = 0;
 	if (ut->in_syscall && ut->cpu_sys_from >= ut->cpu_mark) {
 		user = ut->cpu_sys_from - ut->cpu_mark;
-		sys = now - ut->cpu_sys_from;
+		sys = now > ut->cpu_sys_from ? now - ut->cpu_sys_from : 0;
 		ut->cpu_sys_from = now;   /* still in it: the rest is system time too */
 	}
 	ut->cpu_mark = now;
