@@ -177,11 +177,13 @@ PROC_SRCS := \
 	kernel/proc/fd.c \
 	kernel/proc/share.c \
 	kernel/proc/signal.c \
+	kernel/proc/itimer.c \
 	kernel/proc/cred.c \
 	kernel/proc/tty.c \
 	kernel/proc/futex.c \
 	kernel/proc/exec.c \
 	kernel/proc/elf.c \
+	kernel/proc/clock.c \
 	kernel/proc/vdso_image.S \
 	kernel/proc/proc.c \
 	kernel/proc/init.c \

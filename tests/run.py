@@ -140,7 +140,9 @@ Tiers, in order (select with --tiers, default all):
             bad arguments, options, TCP and UDP over 127.0.0.1 between two
             processes, socketpair, TCP_INFO through a connection's life; fifo:
             named pipes opened every way, EINTR, poll's hang-up; itimer:
-            setitimer, getitimer and alarm; epoll:
+            setitimer, getitimer and alarm, ITIMER_REAL, ITIMER_VIRTUAL and
+            ITIMER_PROF; clock: clock_settime and
+            settimeofday seen by every process, as root and as a user; epoll:
             level and edge triggering on pipes
             and sockets, oneshot, closed descriptors, EINTR, EPOLLEXCLUSIVE waking
             one of two instances; daemon:
@@ -1353,7 +1355,7 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", "")
                  ("threads", ""), ("threads", "", 1), ("threads-glibc", ""),
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),
                  ("futex-glibc", ""), ("spawn", ""), ("spawn-glibc", ""), ("spawn", "", 1), ("procfs", ""), ("attrs", ""),
-                 ("sockets", ""), ("unixgc", ""), ("unixgc", "", 1), ("fifo", ""), ("fifo", "", 1), ("itimer", ""), ("itimer", "", 1), ("epoll", ""), ("tty", ""), ("epoll", "", 1), ("sigwait", ""),
+                 ("sockets", ""), ("unixgc", ""), ("unixgc", "", 1), ("fifo", ""), ("fifo", "", 1), ("itimer", ""), ("itimer", "", 1), ("clock", ""), ("clock", "", 1), ("epoll", ""), ("tty", ""), ("epoll", "", 1), ("sigwait", ""),
                  ("daemon", ""),
                  ("sigwait", "", 1),
                  ("interp", ""), ("mmapfile", ""), ("vdso", ""), ("hello-dyn", ""),

@@ -4,7 +4,10 @@
  * wait that another signal with a handler interrupts; the signal masks of
  * ppoll and pselect (a pending blocked signal taken during the wait, its
  * handler under the wait's mask, the old mask back after; a mask that
- * keeps it blocked; a ready descriptor first). Prints what every
+ * keeps it blocked; a ready descriptor first) and of sigsuspend (its
+ * handler under the wait's mask, the old mask back after, a signal
+ * from another thread ending it, an ignored one not, bad arguments).
+ * Prints what every
  * call returned; the output is the same on Linux (tests/run.py compares
  * them). */
 #include <errno.h>
@@ -98,6 +101,42 @@ static void wait_masks(const sigset_t *both)
 	close(p[1]);
 }
 
+/* SIGUSR1 and SIGTERM are blocked when this runs; on_usr1 is SIGUSR1's */
+static void suspend_masks(void)
+{
+	printf("-- sigsuspend's mask\n");
+	sigset_t open_, term;
+	sigemptyset(&open_);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	T(syscall(SYS_rt_sigsuspend, &open_, 4));
+	T(syscall(SYS_rt_sigsuspend, (void *)8, 8));
+	int before = usr1_runs;
+	T(raise(SIGUSR1));
+	T(sigsuspend(&term));
+	printf("handler ran %d; in it SIGUSR1 blocked %d, SIGTERM blocked %d\n",
+	       (int)usr1_runs - before, sigismember(&in_handler, SIGUSR1),
+	       sigismember(&in_handler, SIGTERM));
+	blocked("after sigsuspend");
+	/* a signal from another thread, while SIGCHLD (ignored by default)
+	 * and an ignored SIGUSR2 do not end it */
+	signal(SIGUSR2, SIG_IGN);
+	T(raise(SIGCHLD));
+	T(raise(SIGUSR2));
+	pthread_t t;
+	pthread_create(&t, NULL, killer, NULL);   /* SIGTERM, to the process */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigaction(SIGTERM, &sa, NULL);
+	before = usr1_runs;
+	T(sigsuspend(&open_));
+	pthread_join(t, NULL);
+	printf("SIGTERM's handler ran %d; in it SIGUSR1 blocked %d\n", (int)usr1_runs - before,
+	       sigismember(&in_handler, SIGUSR1));
+	blocked("after the second sigsuspend");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -143,6 +182,7 @@ int main(void)
 	T(syscall(SYS_rt_sigtimedwait, &set, &si, NULL, 8));
 	pthread_join(t, NULL);
 	wait_masks(&set);
+	suspend_masks();
 	printf("done\n");
 	return 0;
 }

@@ -52,7 +52,9 @@ static long raw6(long n, long a, long b, long c, long d, long e, long f)
  * fork 57, vfork 58, clone 56, clone3 435: a fork bomb of fuzzers;
  * kill 62, tkill 200, tgkill 234: done below only at the child itself
  *   (kill(-1, SIGKILL) would end the parent, init);
- * pause 34, rt_sigsuspend 130: block until a signal that never comes. */
+ * pause 34, rt_sigsuspend 130: block until a signal that never comes;
+ * settimeofday 164, clock_settime 227: as root they would move the wall
+ *   clock under every later test of the boot (apps/tests/clock covers them). */
 static const int CALLS[] = {
 	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
 	20, 21, 22, 23, 24, 28, 32, 33, 35, 39, 40, 41, 42, 43, 44, 45, 46, 47,

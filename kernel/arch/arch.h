@@ -190,9 +190,12 @@ u64 arch_clock_ns(void);
 void arch_clock_params(u64 *tsc0, u64 *mult);
 /* The wall clock: nanoseconds since 1970-01-01 UTC (the RTC read at boot,
  * carried on by arch_clock_ns), and its offset from arch_clock_ns; the
- * offset is 0 when the RTC gave no date. */
+ * offset is 0 when the RTC gave no date. arch_realtime_set_offset moves
+ * the wall clock (clock_settime: kernel/proc/clock.c is its one caller,
+ * which also tells the vDSO). */
 u64 arch_realtime_ns(void);
 u64 arch_realtime_offset_ns(void);
+void arch_realtime_set_offset(u64 off_ns);
 void arch_timer_arm(u64 deadline_ns);  /* one-shot, this CPU */
 void arch_timer_set_handler(void (*fn)(void)); /* runs in interrupt context */
 void arch_udelay(u64 us);

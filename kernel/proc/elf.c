@@ -293,8 +293,9 @@ static int build_stack(struct vm *vm, const char *const *argv, const char *const
 }
 
 /* The vDSO (kernel/proc/vdso/): its image copied into the space where mmap
- * would place it, with its data page (the clock's parameters, read-only)
- * just below; *base: its ELF header's address, for AT_SYSINFO_EHDR. */
+ * would place it, with its data page (the clock's parameters: the one
+ * kernel page every process shares read-only, clock.c) just below; *base:
+ * its ELF header's address, for AT_SYSINFO_EHDR. */
 extern const u8 vdso_image[], vdso_image_end[];
 static int load_vdso(struct vm *vm, u64 *base)
 {
@@ -307,13 +308,8 @@ static int load_vdso(struct vm *vm, u64 *base)
 	u64 at = vm_find_free(vm, VDSO_DATA_SIZE + hi - lo);
 	if (!at)
 		return -ENOMEM;
-	int r = vm_map_anon(vm, at, VDSO_DATA_SIZE, 0, VMA_ELF);
+	int r = vm_map_page(vm, at, proc_vvar_page());
 	if (r < 0)
-		return r;
-	u64 tsc0, mult;
-	arch_clock_params(&tsc0, &mult);
-	struct vdso_data d = { .tsc0 = tsc0, .mult = mult, .realtime_off = arch_realtime_offset_ns() };
-	if ((r = vm_poke(vm, at, &d, sizeof(d))) < 0)
 		return r;
 	struct elf_loaded out;
 	r = load_segments(vm, file, size, eh, at + VDSO_DATA_SIZE - lo, &out);

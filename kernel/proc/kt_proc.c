@@ -10,6 +10,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/proc/elf_format.h"
 #include "kernel/proc/proc.h"
+#include "kernel/proc/vdso/vdso_data.h"
 
 #define BASE  0x400000UL
 #define CODE  (sizeof(struct elf64_ehdr) + sizeof(struct elf64_phdr))
@@ -402,6 +403,41 @@ KTEST(vm_clone_copy_on_write_and_demand_zero)
 	vm_destroy(a);
 	KT_ASSERT(page_free_count() + 16 >= free0, "%llu free pages, %llu before",
 		  (unsigned long long)page_free_count(), (unsigned long long)free0);
+}
+
+/* The vDSO's data page: the same kernel page in every space (a clone's
+ * too), read-only; mprotect cannot make it writable or executable
+ * (-EACCES), madvise cannot drop it (-EINVAL), the kernel's own pokes on
+ * behalf of a process (CLONE_CHILD_SETTID) cannot write it (-EFAULT), and
+ * a change of the wall clock shows in it at once. */
+KTEST(vm_vvar_shared_read_only)
+{
+	struct page *pg = proc_vvar_page();
+	KT_ASSERT(pg);
+	u32 refs0 = page_refcount(pg);
+	struct vm *a = vm_create();
+	KT_ASSERT(a);
+	u64 at = 0x700000;
+	KT_ASSERT(vm_map_page(a, at, pg) == 0);
+	KT_ASSERT(vm_map_page(a, at, pg) == -EINVAL, "the range is taken");
+	struct vm *b = vm_clone(a);
+	KT_ASSERT(b);
+	unsigned pa_prot, pb_prot;
+	u64 pa = arch_uspace_lookup(a->root, at, &pa_prot);
+	u64 pb = arch_uspace_lookup(b->root, at, &pb_prot);
+	KT_ASSERT(pa == page_to_phys(pg) && pb == pa, "the one kernel page in both");
+	KT_ASSERT(!(pa_prot & (UMAP_W | UMAP_X)) && !(pb_prot & (UMAP_W | UMAP_X)));
+	KT_ASSERT(vm_fault(a, at, true, false) == -EFAULT, "never written");
+	KT_ASSERT(vm_protect(a, at, PAGE_SIZE, UMAP_W, false) == -EACCES);
+	KT_ASSERT(vm_protect(a, at, PAGE_SIZE, UMAP_X, false) == -EACCES);
+	KT_ASSERT(vm_discard(a, at, PAGE_SIZE, true) == -EINVAL);
+	KT_ASSERT(vm_poke(a, at + 64, "x", 1) == -EFAULT);
+	const volatile struct vdso_data *d = page_address(pg);
+	KT_ASSERT(d->realtime_off == arch_realtime_offset_ns() && !(d->seq & 1));
+	vm_destroy(b);
+	vm_destroy(a);
+	KT_ASSERT(page_refcount(pg) == refs0, "the mappings' references back: %u, %u before",
+		  page_refcount(pg), refs0);
 }
 
 /* ---- ET_DYN programs and interpreters (PT_INTERP) ---- */

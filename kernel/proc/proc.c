@@ -782,6 +782,7 @@ void proc_init(void)
 {
 	waitq_init(&child_wq, "proc_child");
 	futex_init();
+	proc_clock_init();
 	procfs_init();
 	arch_set_user_pf_resolver(resolve_fault);
 	arch_set_user_return_hook(signal_on_user_return);

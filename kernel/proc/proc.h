@@ -65,9 +65,11 @@
  * shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS), every page present
  * from the mmap on, so that fork can share each one with the child (both
  * map the same page, never copied on write); PROT_NONE over it keeps its
- * kind. */
+ * kind. VMA_VVAR: the vDSO's data page, a kernel page shared read-only by
+ * every process (vm_map_page): never writable (mprotect: -EACCES, as
+ * Linux's [vvar]), never discarded (madvise: -EINVAL). */
 enum vma_kind { VMA_ELF, VMA_HEAP, VMA_MMAP, VMA_STACK, VMA_GUARD, VMA_RESERVED,
-		VMA_FILE, VMA_FILE_EOF, VMA_SHARED };
+		VMA_FILE, VMA_FILE_EOF, VMA_SHARED, VMA_VVAR };
 
 struct vma {
 	struct list_node link;   /* [owner] in start order */
@@ -110,6 +112,10 @@ void vm_get(struct vm *vm);
  * touch for the others).
  * 0, -ENOMEM, -EINVAL (W+X, outside the user half). */
 int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind kind);
+/* Map pg (a page its owner keeps a reference to) read-only at va (free,
+ * page-aligned) as VMA_VVAR; the mapping takes a reference of its own.
+ * 0, -ENOMEM, -EINVAL. */
+int vm_map_page(struct vm *vm, u64 va, struct page *pg);
 /* Unmap whatever lies in [start, start+len); the guard gap stays.
  * 0 or -ENOMEM (a split needed a VMA there was no memory for). */
 int vm_unmap(struct vm *vm, u64 start, u64 len);
@@ -138,10 +144,12 @@ int vm_kind_at(struct vm *vm, u64 addr);
 int vm_fault(struct vm *vm, u64 addr, bool write, bool exec);
 /* madvise: [start, start+len) must be mapped (else -ENOMEM); free:
  * its pages go (the next touch finds zeros); -EINVAL over a file mapping
- * (its pages cannot be read again from the file: not supported). */
+ * (its pages cannot be read again from the file: not supported) and over
+ * the vDSO's data. */
 int vm_discard(struct vm *vm, u64 start, u64 len, bool free);
 /* mprotect: [start, start+len) (page-aligned) takes prot (none: no access
- * at all; the pages keep their data). 0, -ENOMEM (a part is not mapped). */
+ * at all; the pages keep their data). 0, -ENOMEM (a part is not mapped),
+ * -EACCES (write or execute asked of the vDSO's data). */
 int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none);
 /* fork: a copy of src sharing every page copy-on-write; NULL: no memory. */
 struct vm *vm_clone(struct vm *src);
@@ -297,6 +305,12 @@ struct uthread {
 	bool flush_pending;       /* [own] a copy-on-write fault replaced a page:
 				   * shoot the TLBs down before user mode */
 	u64 syscalls;             /* [own] */
+	/* its CPU time for the CPU interval timers (itimer.c) [own]: at its
+	 * last sample, at the start of its system call (in_syscall), and
+	 * the setting of the timers (proc->it_cpu_gen) that sample was under */
+	u64 cpu_mark, cpu_sys_from;
+	bool in_syscall;
+	u32 cpu_gen;
 };
 
 /* A process's credentials (Linux's real, effective and saved ids and its
@@ -364,6 +378,14 @@ struct proc {
 	 * not copied by fork, kept by execve */
 	struct timer it_real;
 	u64 it_real_ns, it_real_incr_ns;
+	/* ITIMER_VIRTUAL [0] and ITIMER_PROF [1] (itimer.c): the CPU time
+	 * left before SIGVTALRM / SIGPROF (0: disarmed) and the intervals;
+	 * it_cpu_gen counts their settings; it_cpu_on: either armed (read
+	 * racily by every return to user mode). [P]; not copied by fork,
+	 * kept by execve */
+	u64 it_cpu_left[2], it_cpu_incr[2];
+	u32 it_cpu_gen;
+	bool it_cpu_on;
 };
 
 /* Credentials (cred.c). proc_cred_get copies p's whole. The set calls
@@ -509,6 +531,32 @@ long proc_sigsuspend(const u64 *mask);
  * *left_ns and *incr_out, then, if set, SIGALRM in value_ns (0: disarm)
  * and every incr_ns after. */
 void proc_itimer_real(bool set, u64 value_ns, u64 incr_ns, u64 *left_ns, u64 *incr_out);
+/* ITIMER_VIRTUAL (user CPU time, SIGVTALRM) or ITIMER_PROF (user and
+ * system, SIGPROF) of the calling process, as proc_itimer_real: the CPU
+ * time left and the interval out, then, if set, the new ones. */
+#define PROC_ITIMER_VIRTUAL 1
+#define PROC_ITIMER_PROF    2
+void proc_itimer_cpu(int which, bool set, u64 value_ns, u64 incr_ns, u64 *left_ns,
+		     u64 *incr_out);
+/* The system-call dispatcher, at a call's start while the calling
+ * process has a CPU timer armed (proc->it_cpu_on): what follows is
+ * system time. */
+void itimer_cpu_enter(struct uthread *ut);
+/* ---- the clocks as processes see them (clock.c) ---- */
+/* Boot, after the arch's clocks: the vDSO's data page. */
+void proc_clock_init(void);
+/* That page, which every address space maps read-only (elf.c). */
+struct page *proc_vvar_page(void);
+/* settimeofday and clock_settime(CLOCK_REALTIME), their arguments checked
+ * for range by the caller: the wall clock to *ns (nanoseconds since the
+ * epoch) and the time zone to tz (minutes west, DST flag), either NULL
+ * for no change (the first time zone since boot given without a time
+ * moves the clock by its minutes, as Linux's warp of a local-time RTC).
+ * 0, -EPERM (not root), -EINVAL (a time zone beyond 15 hours; a time
+ * before the monotonic clock's reading, as Linux refuses). */
+int proc_settimeofday(const u64 *ns, const s32 *tz);
+/* The time zone gettimeofday reports (minutes west, DST flag). */
+void proc_gettz(s32 tz[2]);
 /* A wait with a signal mask of its own (ppoll, pselect6, epoll_pwait):
  * proc_wait_mask sets mask on the calling thread and returns the mask it
  * had; proc_wait_unmask, after the wait, puts that back at once, or, if

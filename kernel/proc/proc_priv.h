@@ -23,5 +23,8 @@ void proc_report_stop(struct proc *p, u8 what);
 #define SA_NOCLDSTOP 1
 /* The architecture's user-return hook: deliver what is pending. */
 void signal_on_user_return(void);
+/* The CPU interval timers charged with the returning thread's time
+ * (itimer.c), from the user-return hook while one is armed. */
+void itimer_cpu_on_user_return(struct uthread *ut);
 
 #endif

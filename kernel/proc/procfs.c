@@ -795,7 +795,7 @@ static void gen_maps(struct text *t, struct psnap *s)
 		bool heap = v->kind == VMA_HEAP ||
 			    (v->start >= brk_lo && v->end <= brk_hi && brk_hi > brk_lo);
 		const char *what = heap ? "[heap]" : v->kind == VMA_STACK ? "[stack]" :
-				   v->kind == VMA_ELF ? s->name : "";
+				   v->kind == VMA_VVAR ? "[vvar]" : v->kind == VMA_ELF ? s->name : "";
 		tprintf(t, "%08llx-%08llx %c%c%c%c 00000000 00:00 0", (unsigned long long)v->start,
 			(unsigned long long)v->end, none ? '-' : 'r',
 			!none && (v->prot & UMAP_W) ? 'w' : '-', !none && (v->prot & UMAP_X) ? 'x' : '-',

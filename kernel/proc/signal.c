@@ -392,6 +392,8 @@ void signal_on_user_return(void)
 	if (!ut || !ut->proc->vm)
 		return;
 	struct proc *p = ut->proc;
+	if (READ_ONCE(p->it_cpu_on))   /* may send SIGVTALRM or SIGPROF, taken below */
+		itimer_cpu_on_user_return(ut);
 	if (ut->flush_pending) {   /* a copy-on-write fault's page replaced */
 		ut->flush_pending = false;
 		irq_enable();
@@ -411,7 +413,7 @@ void signal_on_user_return(void)
 		u32 conts = READ_ONCE(p->conts);
 		int sig = take_signal(ut);
 		if (!sig) {
-			if (ut->mask_saved) {   /* rt_sigsuspend ended with no handler run */
+			if (ut->mask_saved) {   /* a masked wait ended with no handler run */
 				ut->sigmask = ut->saved_mask;
 				ut->mask_saved = false;
 			}
@@ -491,55 +493,16 @@ void proc_wait_unmask(u64 old, bool interrupted)
 	}
 }
 
-/* The ITIMER_REAL timer fired (interrupt context): SIGALRM, then the next
- * period; nothing if it was disarmed or moved later meanwhile (proc_end
- * disarms under [P] before it cancels, so p lives while this runs). */
-static void it_real_fired(void *arg)
-{
-	struct proc *p = arg;
-	unsigned long fl = spin_lock_irqsave(&procs_lock);
-	u64 now = arch_clock_ns();
-	if (p->it_real_ns && now >= p->it_real_ns && p->state == PROC_RUNNING) {
-		signal_send(p, SIGALRM);
-		if (p->it_real_incr_ns) {
-			p->it_real_ns += p->it_real_incr_ns;
-			if (p->it_real_ns <= now)   /* periods missed: from now on */
-				p->it_real_ns = now + p->it_real_incr_ns;
-			timer_arm(&p->it_real, p->it_real_ns, it_real_fired, p);
-		} else {
-			p->it_real_ns = 0;
-		}
-	}
-	spin_unlock_irqrestore(&procs_lock, fl);
-}
-
-void proc_itimer_real(bool set, u64 value_ns, u64 incr_ns, u64 *left_ns, u64 *incr_out)
-{
-	struct proc *p = proc_current();
-	unsigned long fl = spin_lock_irqsave(&procs_lock);
-	u64 now = arch_clock_ns();
-	*left_ns = !p->it_real_ns ? 0 : p->it_real_ns > now + 1000 ? p->it_real_ns - now : 1000;
-	*incr_out = p->it_real_incr_ns;
-	if (set) {
-		p->it_real_ns = value_ns ? now + value_ns : 0;
-		p->it_real_incr_ns = value_ns ? incr_ns : 0;   /* as Linux's do_setitimer */
-		if (value_ns)
-			timer_arm(&p->it_real, p->it_real_ns, it_real_fired, p);
-		/* disarmed: a pending timer finds it_real_ns 0 and does nothing */
-	}
-	spin_unlock_irqrestore(&procs_lock, fl);
-}
-
+/* A wait with a mask like ppoll's that always ends interrupted: the old
+ * mask comes back after the handler (or at once on the way to user mode
+ * when no handler runs). */
 long proc_sigsuspend(const u64 *mask)
 {
-	struct uthread *p = uthread_current();
-	if (mask) {
-		p->saved_mask = p->sigmask;
-		p->mask_saved = true;
-		p->sigmask = *mask & ~UNBLOCKABLE;
-	}
+	u64 old = mask ? proc_wait_mask(*mask) : 0;
 	while (!proc_signal_pending())
 		thread_sleep_ns(10000000);   /* a sender wakes it sooner */
+	if (mask)
+		proc_wait_unmask(old, true);
 	return -EINTR;
 }
 

@@ -234,6 +234,29 @@ int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind 
 	return 0;
 }
 
+int vm_map_page(struct vm *vm, u64 va, struct page *pg)
+{
+	if (!IS_ALIGNED(va, PAGE_SIZE) || !vm_range_free(vm, va, PAGE_SIZE))
+		return -EINVAL;
+	struct vma *v = kzalloc(sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
+	int r = arch_uspace_map(vm->root, va, page_to_phys(pg), 0);
+	if (r == 0) {
+		page_get(pg);
+		vm->pages++;
+		v->start = va;
+		v->end = va + PAGE_SIZE;
+		v->kind = VMA_VVAR;
+		vma_insert(vm, v);
+	}
+	spin_unlock_irqrestore(&vm->lock, fl);
+	if (r < 0)
+		kfree(v);
+	return r;
+}
+
 /* One step of vm_unmap under [V]: the first VMA overlapping [start, end)
  * loses its part in the range; that part in *lo, *hi. False: none left. */
 static bool unmap_step(struct vm *vm, u64 start, u64 end, struct vma **spare, struct vma **dead,
@@ -308,6 +331,8 @@ int vm_poke(struct vm *vm, u64 va, const void *src, size_t len)
 			pa = arch_uspace_lookup(vm->root, va, NULL);
 		if (!pa && fault_locked(vm, va, false, false) >= 0)
 			pa = arch_uspace_lookup(vm->root, va, NULL);
+		if (v && v->kind == VMA_VVAR)
+			pa = 0;   /* every process's page: never written for one */
 		size_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
 		if (pa)
 			memcpy(phys_to_virt(pa), s, chunk);
@@ -364,6 +389,8 @@ static int fault_locked(struct vm *vm, u64 addr, bool write, bool exec)
 	u64 va = ALIGN_DOWN(addr, PAGE_SIZE);
 	unsigned prot;
 	u64 pa = arch_uspace_lookup(vm->root, va, &prot);
+	if (!pa && v->kind == VMA_VVAR)
+		return -EFAULT;   /* the shared page or nothing: never a zeroed one */
 	if (!pa) {   /* first touch: a zeroed page */
 		struct page *pg = page_alloc_zeroed(0);
 		if (!pg)
@@ -493,6 +520,9 @@ int vm_discard(struct vm *vm, u64 start, u64 len, bool free)
 	 * them for every sharer */
 	if (free && vm_range_has(vm, start, len, VMA_SHARED))
 		return -EINVAL;
+	/* the vDSO's data: Linux's madvise refuses its VM_PFNMAP mapping */
+	if (free && vm_range_has(vm, start, len, VMA_VVAR))
+		return -EINVAL;
 	if (free)
 		unmap_pages_flush(vm, start, start + len);
 	return 0;
@@ -529,6 +559,9 @@ int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
 	}
 	if (at < end)
 		return -ENOMEM;
+	/* Linux's [vvar] may never be written nor run (no VM_MAYWRITE/MAYEXEC) */
+	if (!none && (prot & (UMAP_W | UMAP_X)) && vm_range_has(vm, start, len, VMA_VVAR))
+		return -EACCES;
 	struct vma *spare[2] = { kmalloc(sizeof(struct vma), 0), kmalloc(sizeof(struct vma), 0) };
 	if (!spare[0] || !spare[1]) {
 		kfree(spare[0]);

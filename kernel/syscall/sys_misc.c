@@ -91,8 +91,8 @@ struct timespec {
 };
 
 /* CLOCK_REALTIME: the wall clock (the RTC read at boot, carried by the
- * TSC; no clock_settime, no NTP slewing); the monotonic clocks count from
- * boot. */
+ * TSC, moved by clock_settime; no NTP slewing); the monotonic clocks count
+ * from boot. */
 long sys_clock_gettime(const u64 a[6])
 {
 	u64 ns;
@@ -118,6 +118,59 @@ long sys_clock_gettime(const u64 a[6])
 	}
 	struct timespec ts = { (s64)(ns / 1000000000ULL), (s64)(ns % 1000000000ULL) };
 	return copy_to_user(a[1], &ts, sizeof(ts));
+}
+
+/* Linux's timespec64_valid_settod: no negative time, nanoseconds below a
+ * second, seconds short of 30 years before ktime_t's end (KTIME_SEC_MAX
+ * minus TIME_UPTIME_SEC_MAX) */
+#define SETTOD_SEC_MAX (9223372036LL - 30LL * 365 * 24 * 3600)
+static bool settod_ok(s64 sec, s64 nsec)
+{
+	return sec >= 0 && sec < SETTOD_SEC_MAX && nsec >= 0 && nsec < 1000000000;
+}
+
+/* clock_settime: only CLOCK_REALTIME may be set (Linux's other clocks
+ * have no clock_set: -EINVAL, the CPU-time ones included; the per-pid and
+ * per-fd clocks, negative ids, are not supported: -EINVAL as for
+ * clock_gettime). Linux's order: the clock, the copy, the range, the
+ * privilege (proc_settimeofday). */
+long sys_clock_settime(const u64 a[6])
+{
+	if ((s32)a[0] != CLOCK_REALTIME)
+		return -EINVAL;
+	struct timespec ts;
+	if (copy_from_user(&ts, a[1], sizeof(ts)) < 0)
+		return -EFAULT;
+	if (!settod_ok(ts.sec, ts.nsec))
+		return -EINVAL;
+	u64 ns = (u64)ts.sec * 1000000000ULL + (u64)ts.nsec;
+	return proc_settimeofday(&ns, NULL);
+}
+
+/* settimeofday(tv, tz): either may be NULL (both NULL: only the privilege
+ * is checked, as Linux's). The time zone is kept for gettimeofday and
+ * nothing else (Linux's sys_tz; no warp of a local-time RTC). Linux's
+ * order: tv's copy and microseconds, tz's copy, tv's range, privilege,
+ * tz's range. */
+long sys_settimeofday(const u64 a[6])
+{
+	s64 tv[2];
+	s32 tz[2];
+	if (a[0]) {
+		if (copy_from_user(tv, a[0], sizeof(tv)) < 0)
+			return -EFAULT;
+		if (tv[1] < 0 || tv[1] > 1000000)   /* 1000000 is refused below */
+			return -EINVAL;
+	}
+	if (a[1] && copy_from_user(tz, a[1], sizeof(tz)) < 0)
+		return -EFAULT;
+	u64 ns = 0;
+	if (a[0]) {
+		if (!settod_ok(tv[0], tv[1] * 1000))
+			return -EINVAL;
+		ns = (u64)tv[0] * 1000000000ULL + (u64)tv[1] * 1000;
+	}
+	return proc_settimeofday(a[0] ? &ns : NULL, a[1] ? tz : NULL);
 }
 
 #define GRND_NONBLOCK 1
@@ -271,8 +324,9 @@ long sys_gettimeofday(const u64 a[6])
 	s64 tv[2] = { (s64)(ns / 1000000000ULL), (s64)(ns % 1000000000ULL / 1000) };
 	if (a[0] && copy_to_user(a[0], tv, sizeof(tv)) < 0)
 		return -EFAULT;
-	if (a[1]) {   /* struct timezone: UTC, no daylight saving */
-		s32 tz[2] = { 0, 0 };
+	if (a[1]) {   /* struct timezone: settimeofday's (UTC until set) */
+		s32 tz[2];
+		proc_gettz(tz);
 		if (copy_to_user(a[1], tz, sizeof(tz)) < 0)
 			return -EFAULT;
 	}

@@ -2,7 +2,7 @@
  * Processes and threads: fork, vfork, clone, clone3, unshare, execve, wait4, waitid, getppid,
  * kill, tkill,
  * tgkill, rt_sigreturn, nanosleep, clock_nanosleep, getitimer, setitimer and
- * alarm (ITIMER_REAL only), the process-group
+ * alarm, the process-group
  * calls, the identity calls (one user: root), sched_yield, futex,
  * set_robust_list, get_robust_list, sched_getaffinity,
  * sched_setaffinity, the rlimit calls, sigaltstack, madvise.
@@ -22,7 +22,6 @@
  * unshare undoes CLONE_FILES and CLONE_FS (proc_unshare).
  */
 #include "kernel/syscall/sys_priv.h"
-#include "kernel/console/console.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 
@@ -492,24 +491,21 @@ long sys_pause(const u64 a[6])
 	return proc_sigsuspend(NULL);
 }
 
-/* Interval timers: ITIMER_REAL (SIGALRM; proc_itimer_real). ITIMER_VIRTUAL
- * and ITIMER_PROF (CPU time) are not supported: -EINVAL, logged once. */
+/* Interval timers: ITIMER_REAL (SIGALRM; proc_itimer_real), ITIMER_VIRTUAL
+ * (SIGVTALRM) and ITIMER_PROF (SIGPROF), counting CPU time
+ * (proc_itimer_cpu); any other which: -EINVAL. */
 #define ITIMER_REAL 0
 #define ITIMER_PROF 2
 struct itimerval {
 	s64 interval_s, interval_us, value_s, value_us;
 };
 
-static bool itimer_which_ok(u64 which)
+static void itimer_call(u64 which, bool set, u64 value_ns, u64 incr_ns, u64 *left, u64 *incr)
 {
 	if (which == ITIMER_REAL)
-		return true;
-	if (which <= ITIMER_PROF) {
-		static bool said;
-		if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
-			pr_info("proc: ITIMER_VIRTUAL and ITIMER_PROF are not supported: -EINVAL");
-	}
-	return false;
+		proc_itimer_real(set, value_ns, incr_ns, left, incr);
+	else
+		proc_itimer_cpu((int)which, set, value_ns, incr_ns, left, incr);
 }
 
 static struct itimerval itimer_out(u64 left_ns, u64 incr_ns)
@@ -528,10 +524,10 @@ static u64 tv_ns(s64 s, s64 us)
 
 long sys_getitimer(const u64 a[6])
 {
-	if (!itimer_which_ok(a[0]))
+	if (a[0] > ITIMER_PROF)
 		return -EINVAL;
 	u64 left, incr;
-	proc_itimer_real(false, 0, 0, &left, &incr);
+	itimer_call(a[0], false, 0, 0, &left, &incr);
 	struct itimerval v = itimer_out(left, incr);
 	return copy_to_user(a[1], &v, sizeof(v)) < 0 ? -EFAULT : 0;
 }
@@ -544,11 +540,11 @@ long sys_setitimer(const u64 a[6])
 		return -EFAULT;
 	if (!timeval_ok(v.value_s, v.value_us) || !timeval_ok(v.interval_s, v.interval_us))
 		return -EINVAL;
-	if (!itimer_which_ok(a[0]))
+	if (a[0] > ITIMER_PROF)
 		return -EINVAL;
 	u64 left, incr;
-	proc_itimer_real(true, tv_ns(v.value_s, v.value_us), tv_ns(v.interval_s, v.interval_us),
-			 &left, &incr);
+	itimer_call(a[0], true, tv_ns(v.value_s, v.value_us), tv_ns(v.interval_s, v.interval_us),
+		    &left, &incr);
 	struct itimerval old = itimer_out(left, incr);
 	if (a[2] && copy_to_user(a[2], &old, sizeof(old)) < 0)
 		return -EFAULT;

@@ -62,6 +62,7 @@ static const struct sys_entry table[NR_MAX] = {
 	[217] = { sys_getdents64, "getdents64" },
 	[218] = { sys_set_tid_address, "set_tid_address" },
 	[228] = { sys_clock_gettime, "clock_gettime" },
+	[227] = { sys_clock_settime, "clock_settime" },
 	[231] = { sys_exit_group, "exit_group" },
 	[257] = { sys_openat, "openat" },
 	[258] = { sys_mkdirat, "mkdirat" },
@@ -194,6 +195,7 @@ static const struct sys_entry table[NR_MAX] = {
 	[23] = { sys_select, "select" },
 	[270] = { sys_pselect6, "pselect6" },
 	[96] = { sys_gettimeofday, "gettimeofday" },
+	[164] = { sys_settimeofday, "settimeofday" },
 	[201] = { sys_time, "time" },
 	[98] = { sys_getrusage, "getrusage" },
 };
@@ -211,6 +213,8 @@ static long dispatch(u64 nr, const u64 args[6])
 	if (ut) {
 		ut->syscalls++;
 		__atomic_add_fetch(&p->syscalls, 1, __ATOMIC_RELAXED);
+		if (READ_ONCE(p->it_cpu_on))   /* system time from here on */
+			itimer_cpu_enter(ut);
 	}
 	sys_fn fn = nr < NR_MAX ? table[nr].fn : NULL;
 	if (!fn) {

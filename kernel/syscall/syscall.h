@@ -16,6 +16,7 @@
  * rt_sigreturn, rt_sigsuspend, pause, nanosleep, clock_nanosleep,
  * sched_yield), and the rest (sys_misc.c: exit, exit_group, getpid,
  * gettid, set_tid_address, arch_prctl FS, uname, clock_gettime,
+ * clock_settime, settimeofday,
  * getrandom, rt_sigaction, rt_sigprocmask). Every other number returns
  * -ENOSYS; every call is counted by number (REPL `syscalls`), and the
  * first call of each unimplemented one is logged. Flags Caboose does not

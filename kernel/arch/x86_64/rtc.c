@@ -1,8 +1,9 @@
 /*
  * The wall clock: the CMOS real-time clock (MC146818, ports 0x70/0x71), read
  * once at boot; from then on the TSC carries it (arch_realtime_ns is the
- * RTC's time at boot plus arch_clock_ns). QEMU's RTC starts at the host's
- * time (UTC by default), as a server's does.
+ * RTC's time at boot plus arch_clock_ns) until clock_settime moves it
+ * (arch_realtime_set_offset; the RTC itself is never written). QEMU's RTC
+ * starts at the host's time (UTC by default), as a server's does.
  *
  * The RTC is read between updates: wait until no update is in progress,
  * read every field, and read again until two readings agree. Fields may be
@@ -31,7 +32,7 @@
 #define RTC_B_BINARY 0x04
 #define RTC_PM       0x80   /* in the hour, 12-hour mode */
 
-static u64 realtime_off_ns;   /* the epoch time (ns) at which arch_clock_ns read 0 */
+static u64 realtime_off_ns;   /* [atomic] the epoch time (ns) at which arch_clock_ns read 0 */
 
 static u8 cmos(u8 reg)
 {
@@ -104,6 +105,8 @@ void rtc_init(void)
 		f.day, f.hour, f.min, f.sec);
 }
 
-u64 arch_realtime_offset_ns(void) { return realtime_off_ns; }
+u64 arch_realtime_offset_ns(void) { return READ_ONCE(realtime_off_ns); }
 
-u64 arch_realtime_ns(void) { return realtime_off_ns + arch_clock_ns(); }
+u64 arch_realtime_ns(void) { return READ_ONCE(realtime_off_ns) + arch_clock_ns(); }
+
+void arch_realtime_set_offset(u64 off_ns) { WRITE_ONCE(realtime_off_ns, off_ns); }

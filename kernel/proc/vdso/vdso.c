@@ -6,11 +6,13 @@
  * new address space, elf.c).
  *
  * The page just below the vDSO's first page holds struct vdso_data (the
- * kernel's clock parameters, read-only to the program): the monotonic
- * clock is ((rdtsc - tsc0) * mult) >> 32 nanoseconds, as the kernel's
- * arch_clock_ns computes it; CLOCK_REALTIME adds the wall clock's offset
- * (realtime_off: the kernel never sets the wall clock after boot, so the
- * offset is fixed). Any other clock, and getcpu, go to the system call.
+ * kernel's clock parameters: one page shared by every process, read-only
+ * to them, kernel/proc/clock.c): the monotonic clock is
+ * ((rdtsc - tsc0) * mult) >> 32 nanoseconds, as the kernel's arch_clock_ns
+ * computes it; CLOCK_REALTIME adds the wall clock's offset (realtime_off,
+ * which clock_settime changes for every process at once). The fields are
+ * read under the page's sequence count (vdso_data.h). Any other clock,
+ * and getcpu, go to the system call.
  */
 #include "kernel/proc/vdso/vdso_data.h"
 
@@ -54,12 +56,29 @@ static long sys3(long nr, long a, long b, long c)
 	return r;
 }
 
-static unsigned long long now_ns(void)
+#define barrier() __asm__ volatile("" ::: "memory")
+
+/* The monotonic clock's nanoseconds, and the wall clock's offset from it,
+ * read together under the sequence count. */
+static unsigned long long now_ns(unsigned long long *realtime_off)
 {
-	unsigned lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	unsigned long long d = ((unsigned long long)hi << 32 | lo) - data()->tsc0;
-	return (unsigned long long)(((unsigned __int128)d * data()->mult) >> 32);
+	const volatile struct vdso_data *d = data();
+	for (;;) {
+		unsigned seq = d->seq;
+		barrier();
+		if (seq & 1) {
+			__asm__ volatile("pause");
+			continue;
+		}
+		unsigned lo, hi;
+		__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+		unsigned long long t = ((unsigned long long)hi << 32 | lo) - d->tsc0;
+		unsigned long long ns = (unsigned long long)(((unsigned __int128)t * d->mult) >> 32);
+		*realtime_off = d->realtime_off;
+		barrier();
+		if (d->seq == seq)
+			return ns;
+	}
 }
 
 static int simple_clock(long clk)
@@ -73,9 +92,9 @@ int __vdso_clock_gettime(long clk, struct timespec *ts)
 {
 	if (!simple_clock(clk) || !data()->mult)
 		return (int)sys2(SYS_clock_gettime, clk, (long)ts);
-	unsigned long long ns = now_ns();
+	unsigned long long off, ns = now_ns(&off);
 	if (clk == CLOCK_REALTIME || clk == CLOCK_REALTIME_COARSE)
-		ns += data()->realtime_off;
+		ns += off;
 	ts->tv_sec = (long)(ns / 1000000000ULL);
 	ts->tv_nsec = (long)(ns % 1000000000ULL);
 	return 0;
@@ -86,7 +105,8 @@ int __vdso_gettimeofday(struct timeval *tv, void *tz)
 	if (!data()->mult || tz)
 		return (int)sys2(SYS_gettimeofday, (long)tv, (long)tz);
 	if (tv) {
-		unsigned long long ns = now_ns() + data()->realtime_off;
+		unsigned long long off, ns = now_ns(&off);
+		ns += off;
 		tv->tv_sec = (long)(ns / 1000000000ULL);
 		tv->tv_usec = (long)(ns % 1000000000ULL / 1000);
 	}
@@ -97,7 +117,8 @@ long __vdso_time(long *t)
 {
 	if (!data()->mult)
 		return sys2(SYS_time, (long)t, 0);
-	long s = (long)((now_ns() + data()->realtime_off) / 1000000000ULL);
+	unsigned long long off, ns = now_ns(&off);
+	long s = (long)((ns + off) / 1000000000ULL);
 	if (t)
 		*t = s;
 	return s;
