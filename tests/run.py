@@ -170,7 +170,8 @@ Tiers, in order (select with --tiers, default all):
             system (nginx and apps/httpd on Linux, nginx, apps/httpd and the
             responder on Caboose) ran every load, the bodies' sha256 matched
             the Linux guest's files, the same-binary ratios come first, and
-            nginx Caboose / Linux has ratios
+            nginx Caboose / Linux has ratios; bench/sys: every operation
+            measured on both systems, each with a ratio
   fuzz      the libFuzzer targets of the network stack, apps/httpd, the
             in-kernel responder's request targets and the ext2/ext3 reader
             (tests/fuzz/run.py), 20 s each from a seed corpus
@@ -1120,6 +1121,16 @@ def bench_checks(name, doc):
         out.append(("ratio table: nginx Caboose / Linux (the same binary), with ratios",
                     ng.get("same_binary") and any(r.get("ratio") for r in ng.get("rows", [])),
                     json.dumps(ng)[:300]))
+    elif name == "sys":
+        for sname, sysd in sorted(doc.get("systems", {}).items()):
+            ops = sysd.get("ops", {})
+            out.append(("%s: every operation measured (%d)" % (sname, len(ops)),
+                        len(ops) == 6 and not sysd.get("problem") and
+                        all(o.get("ticks", 0) > 0 for o in ops.values()),
+                        "%s; %s" % (sysd.get("problem"), json.dumps(ops)[:300])))
+        rows = doc.get("ops", [])
+        out.append(("a ratio for every operation", len(rows) == 6 and
+                    all(r.get("caboose_over_linux") for r in rows), json.dumps(rows)[:300]))
     return out
 
 
@@ -1128,7 +1139,7 @@ def tier_bench(res, opts, state):
     runs them: a broken benchmark fails here, not weeks later.  Figures are
     not checked (a loaded host makes them meaningless), only that each
     benchmark exits 0 and its JSON shows every load ran."""
-    for name in ("boot", "nic", "net", "tcp", "run"):
+    for name in ("boot", "nic", "net", "tcp", "run", "sys"):
         t0 = time.monotonic()
         log = os.path.join(opts.logs, "bench-%s.err" % name)
         try:
