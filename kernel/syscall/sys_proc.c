@@ -22,6 +22,7 @@
  * unshare undoes CLONE_FILES and CLONE_FS (proc_unshare).
  */
 #include "kernel/syscall/sys_priv.h"
+#include "kernel/console/console.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 
