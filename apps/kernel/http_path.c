@@ -14,17 +14,6 @@
 #include "apps/kernel/services.h"
 #include "kernel/lib/string.h"
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A ".." component in p[0, n)? */
 static bool has_dotdot(const char *p, size_t n)
 {
@@ -54,7 +43,7 @@ int http_target_path(const char *target, const char *root, char *out, size_t siz
 	for (const char *t = target; *t && *t != '?' && *t != '#'; t++) {
 		char c = *t;
 		if (c == '%') {
-			int hi = hexval(t[1]), lo = hi < 0 ? -1 : hexval(t[2]);
+			int hi = hex_digit(t[1]), lo = hi < 0 ? -1 : hex_digit(t[2]);
 			if (lo < 0)
 				return 400;
 			c = (char)(hi << 4 | lo);

@@ -83,7 +83,7 @@ size_t strnlen(const char *s, size_t max)
 	return n;
 }
 
-static int digit_value(char c)
+int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -104,7 +104,7 @@ int kstrtou64(const char *s, const char **end, bool suffix, u64 *out)
 		base = 16;
 		s += 2;
 	}
-	while ((d = digit_value(*s)) >= 0 && (unsigned)d < base) {
+	while ((d = hex_digit(*s)) >= 0 && (unsigned)d < base) {
 		if (v > (UINT64_MAX - (u64)d) / base)
 			return -ERANGE;
 		v = v * base + (u64)d;

@@ -19,5 +19,7 @@ char *strchr(const char *s, int c);
  * suffix is true. Returns 0 or -EINVAL/-ERANGE; *end (optional) gets the
  * first unparsed character. */
 int kstrtou64(const char *s, const char **end, bool suffix, u64 *out);
+/* The value of a hexadecimal digit (either case), or -1 */
+int hex_digit(char c);
 
 #endif
