@@ -106,6 +106,20 @@ def prompt_after(con, start, timeout):
     return con.expect(rb"[/~\w]* # ", timeout, start)
 
 
+def read_line(con, typed):
+    """The shell's `read` builtin (the tty's canonical mode) given typed:
+    (the line it read, or None; the screen from the command to its echo,
+    without ANSI sequences); the prompt is back afterwards."""
+    mark = len(con.buf)
+    con.type(b"read x; echo \"got=[$x]\"\r")
+    time.sleep(0.5)
+    con.type(typed)
+    m = con.expect(rb"\ngot=\[([^\]\n]*)\]", 20, mark)
+    screen = ANSI.sub(b"", con.buf[mark:m.end() if m else len(con.buf)])
+    prompt_after(con, mark + 10, 20)
+    return (m.group(1) if m else None), screen
+
+
 screens = {}   # the canonical step's screen, per kernel
 lnext_screens = {}   # the lnext step's
 
@@ -128,32 +142,18 @@ def drive(con, res, tag, end_re, boot_timeout):
     res(tag + " edit", m is not None, "no 'edited': %r" % ANSI.sub(b"", con.buf[mark:])[-300:])
     prompt_after(con, mark + 10, 20)
 
-    mark = len(con.buf)
-    con.type(b"read x; echo \"got=[$x]\"\r")
-    time.sleep(0.5)
-    con.type(b"garbage\x15helo\x7flo junk\x17world\r")
-    m = con.expect(rb"\ngot=\[([^\]\n]*)\]", 20, mark)
-    got = m.group(1) if m else None
-    echoed = ANSI.sub(b"", con.buf[mark:])
     # the kill of "garbage" (ECHOKE: erased on screen) and the rubouts
+    got, echoed = read_line(con, b"garbage\x15helo\x7flo junk\x17world\r")
     ok = got == b"hello world" and b"\b \b" in echoed
     res(tag + " canonical", ok, "read gave %r; screen %r" % (got, echoed[-300:]))
-    screens[tag] = echoed[:m.end()] if m else None
-    prompt_after(con, mark + 10, 20)
+    screens[tag] = echoed if got is not None else None
 
     # LNEXT (^V) quotes ^C and the kill character ^U; REPRINT (^R) echoes
     # the line again
-    mark = len(con.buf)
-    con.type(b"read x; echo \"got=[$x]\"\r")
-    time.sleep(0.5)
-    con.type(b"ab\x16\x03c\x16\x15\x12d\r")
-    m = con.expect(rb"\ngot=\[([^\]\n]*)\]", 20, mark)
-    got = m.group(1) if m else None
-    echoed = ANSI.sub(b"", con.buf[mark:])
+    got, echoed = read_line(con, b"ab\x16\x03c\x16\x15\x12d\r")
     ok = got == b"ab\x03c\x15d" and b"^\b^C" in echoed and b"^R\r\nab^Cc^U" in echoed
     res(tag + " lnext reprint", ok, "read gave %r; screen %r" % (got, echoed[-300:]))
-    lnext_screens[tag] = echoed[:m.end()] if m else None
-    prompt_after(con, mark + 10, 20)
+    lnext_screens[tag] = echoed if got is not None else None
 
     # flow control: after STOP (^S) nothing comes out, not even the shell's
     # echo of what is typed next, until START (^Q)
