@@ -141,6 +141,17 @@ static spinlock_t loop_lock = SPINLOCK_INIT("ip_loop");
 static struct pkb *loop_head, *loop_tail;   /* [loop_lock] */
 static bool loop_busy;                      /* [loop_lock] */
 
+/* 127/8 on a machine with no interface attached (booted without a NIC):
+ * a loopback interface of its own, since Linux's lo is always there. It is
+ * in no table (net_ifs, routes, the REPL's); loop_deliver names it by
+ * LO_INDEX. With an interface, 127/8 goes through the first one. */
+#define LO_INDEX NET_MAX_IFS
+static struct nic lo_nic = { .name = "lo", .mtu = 65535, .link_up = true };
+static struct netif lo_if = {
+	.index = LO_INDEX, .nic = &lo_nic, .name = "lo", .mtu = 65535,
+	.lock = SPINLOCK_INIT("lo"),
+};
+
 static void loop_deliver(struct netif *ifp, struct pkb *b)
 {
 	b->cb[0] = (u32)ifp->index;
@@ -167,19 +178,20 @@ static void loop_deliver(struct netif *ifp, struct pkb *b)
 			loop_tail = NULL;
 		spin_unlock(&loop_lock);
 		p->next = NULL;
-		ip_input(net_ifs[p->cb[0]], p);
+		ip_input(p->cb[0] == LO_INDEX ? &lo_if : net_ifs[p->cb[0]], p);
 		spin_lock(&loop_lock);
 	}
 	spin_unlock(&loop_lock);
 }
 
-/* The interface that owns local address dst (127/8: the first one). */
+/* The interface that owns local address dst (127/8: the first one, or
+ * lo_if when there is none). */
 static struct netif *local_if(ip4_t dst)
 {
 	for (int i = 0; i < net_if_count(); i++)
 		if (READ_ONCE(net_ifs[i]->addr) == dst || (dst >> 24) == 127)
 			return net_ifs[i];
-	return NULL;
+	return (dst >> 24) == 127 ? &lo_if : NULL;
 }
 
 int ip_output(struct pkb *b, ip4_t src, ip4_t dst, u8 proto, bool df)
