@@ -273,8 +273,8 @@ static long set_sigio(struct file *f, u64 sig)
 		return -EINVAL;
 	if (sig && !__atomic_exchange_n(&said, true, __ATOMIC_RELAXED)) {
 		struct proc *p = proc_current();
-		pr_info("fcntl: pid %d (%s) F_SETSIG %llu: the signal is sent, its siginfo "
-			"has no si_fd or si_band (not implemented)", p->pid, p->name,
+		pr_warn("fcntl: pid %d (%s) F_SETSIG %llu: the signal is sent, but its siginfo "
+			"lacks si_fd and si_band: not supported yet", p->pid, p->name,
 			(unsigned long long)sig);
 	}
 	__atomic_store_n(&f->sigio, (int)sig, __ATOMIC_RELAXED);
