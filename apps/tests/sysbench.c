@@ -21,7 +21,9 @@
  *   tcp    a 4 KiB write to a TCP socket over loopback (TCP_NODELAY);
  *          a child reads everything and answers one byte when it has all
  *          of it, so the ticks cover the data's whole way to the reader
- * Argument `quick`: a tenth of the iterations (the bench tier's check). */
+ * Arguments: `quick`, a tenth of the iterations (the bench tier's check);
+ * operation names, only those (all of them without any: a profile of one
+ * operation, e.g. `sysbench fork`). */
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -240,14 +242,36 @@ int main(int argc, char **argv, char **envp)
 		self = argv[0];
 	if (argc == 6 && !strcmp(argv[1], "exec-run"))
 		return exec_step(argv, envp);
-	long k = argc > 1 && !strcmp(argv[1], "quick") ? 10 : 1;
-	null_call(200000 / k);
-	pipe_rt(20000 / k);
-	fork_wait(2000 / k);
-	exec_run(500 / k / 10, 0, envp);
-	exec_run(500 / k, 1, envp);
-	mmap_touch(300 / k);
-	tcp_write(10000 / k);
+	long k = 1;
+	unsigned want = 0;   /* bit i: OPS[i] named; none named: all */
+	static const char *const OPS[] = {"null", "pipe", "fork", "exec", "mmap", "tcp"};
+	for (int i = 1; i < argc; i++) {
+		unsigned j = 0;
+		while (j < sizeof(OPS) / sizeof(OPS[0]) && strcmp(argv[i], OPS[j]))
+			j++;
+		if (!strcmp(argv[i], "quick"))
+			k = 10;
+		else if (j < sizeof(OPS) / sizeof(OPS[0]))
+			want |= 1u << j;
+		else
+			fail("usage: sysbench [quick] [null|pipe|fork|exec|mmap|tcp]...");
+	}
+	if (!want)
+		want = ~0u;
+	if (want & 1)
+		null_call(200000 / k);
+	if (want & 2)
+		pipe_rt(20000 / k);
+	if (want & 4)
+		fork_wait(2000 / k);
+	if (want & 8) {
+		exec_run(500 / k / 10, 0, envp);
+		exec_run(500 / k, 1, envp);
+	}
+	if (want & 16)
+		mmap_touch(300 / k);
+	if (want & 32)
+		tcp_write(10000 / k);
 	printf("sysbench: done\n");
 	fflush(stdout);
 	return 0;
