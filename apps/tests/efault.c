@@ -4,12 +4,49 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "show.h"
+
+/* Copies that run into an unmapped page part way, from starts of every
+ * alignment: the kernel copies 8 bytes at a time, and must still stop at
+ * the exact byte where the page ends. */
+static void partial_copies(void)
+{
+	char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED || munmap(m + 4096, 4096) < 0) {
+		printf("partial: mmap failed\n");
+		return;
+	}
+	static const int left[] = { 1, 5, 8, 13, 100 };
+	for (unsigned i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		char *at = m + 4096 - left[i];
+		for (int k = 0; k < left[i]; k++)
+			at[k] = (char)('a' + (k * 7 + i) % 26);
+		int fd = open("/dev/null", O_WRONLY);
+		printf("%3d bytes left: ", left[i]);
+		show("write(/dev/null)", write(fd, at, 200));
+		close(fd);
+		fd = open("/dev/zero", O_RDONLY);
+		memset(at, 'x', left[i]);
+		long r = read(fd, at, 200);
+		int zeros = 0;
+		while (zeros < left[i] && at[zeros] == 0)
+			zeros++;
+		printf("%3d bytes left: read(/dev/zero) %ld (%s), %d bytes zeroed\n", left[i], r,
+		       r < 0 ? strerror(errno) : "ok", zeros);
+		close(fd);
+		r = syscall(SYS_getrandom, at, 200, 0);
+		printf("%3d bytes left: getrandom %ld (%s)\n", left[i], r,
+		       r < 0 ? strerror(errno) : "ok");
+	}
+	munmap(m, 4096);
+}
 
 int main(void)
 {
@@ -52,6 +89,7 @@ int main(void)
 	unsigned char r[32] = { 0 };
 	show("getrandom(r, 32, 0)", syscall(SYS_getrandom, r, 32, 0));
 	printf("pid=%d tid==pid=%d\n", getpid() > 0, (long)getpid() == syscall(SYS_gettid));
+	partial_copies();
 	printf("efault: done\n");
 	return 0;
 }

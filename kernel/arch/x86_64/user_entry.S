@@ -163,19 +163,27 @@ arch_user_enter:
 
 /*
  * size_t arch_copy_user(void *dst, const void *src, size_t n)
- * A fault inside rep movsb leaves rcx = bytes not copied; trap.c sends the
- * faulting instruction to its fixup (the .ex_table pair below), which
- * returns that count. With SMAP on, stac/clac open user memory for exactly
- * this instruction.
+ * 8 bytes per step (rep movsq), then the last n % 8 bytes (rep movsb):
+ * under TCG every step is an instruction. A fault inside rep movsq
+ * restarts the rest byte by byte from where it stopped, so that a copy
+ * that meets a bad page comes up short by exactly the bytes past the
+ * fault; a fault inside rep movsb leaves rcx = bytes not copied. trap.c
+ * sends a faulting instruction to its fixup (the .ex_table pairs below).
+ * With SMAP on, stac/clac open user memory for exactly these instructions.
  */
 	.globl arch_copy_user
 arch_copy_user:
 	movq %rdx, %rcx
+	shrq $3, %rcx
+	andl $7, %edx
 	testb $1, smap_enabled(%rip)
 	jz 1f
 	stac
 1:
-copy_user_insn:
+copy_user_q:
+	rep movsq
+	movl %edx, %ecx
+copy_user_b:
 	rep movsb
 copy_user_done:
 	testb $1, smap_enabled(%rip)
@@ -183,8 +191,12 @@ copy_user_done:
 	clac
 2:	movq %rcx, %rax
 	ret
+copy_user_q_fault:
+	leaq (%rdx,%rcx,8), %rcx     /* the bytes left: whole steps and the tail */
+	jmp copy_user_b
 
 	.section .ex_table, "a"
 	.balign 8
-	.quad copy_user_insn, copy_user_done
+	.quad copy_user_q, copy_user_q_fault
+	.quad copy_user_b, copy_user_done
 	.previous
