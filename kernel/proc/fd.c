@@ -4,6 +4,10 @@
  * CLONE_FILES (users counts them; the last fdtable_put closes and frees):
  * [F] t->lock guards the entries (a file's last reference is dropped
  * outside it); the REPL counts racily.
+ *
+ * A table has room for FD_MAX descriptors, but only [0, used) is
+ * initialised: a new table costs nothing to clear, and fork, exit and
+ * execve touch the entries a process has used, not all 4,096 of them.
  */
 #include "kernel/proc/proc.h"
 #include "kernel/console/console.h"
@@ -15,19 +19,36 @@ _Static_assert((PAGE_SIZE << FILES_ORDER) == FD_MAX * sizeof(struct file *), "fi
 
 static struct fdtable *table_alloc(void)
 {
-	struct fdtable *t = kzalloc(sizeof(struct fdtable));
+	struct fdtable *t = kmalloc(sizeof(struct fdtable), 0);   /* entries: see extend */
 	if (!t)
 		return NULL;
-	struct page *pg = page_alloc_zeroed(FILES_ORDER);
+	struct page *pg = page_alloc(FILES_ORDER);
 	if (!pg) {
 		kfree(t);
 		return NULL;
 	}
 	t->files = page_address(pg);
 	t->limit = FD_SOFT_MAX;
+	t->used = 0;
 	t->users = 1;
 	spin_init(&t->lock, "fdtable");
 	return t;
+}
+
+/* [F] Entries [used, n) become empty (n <= FD_MAX). */
+static void extend(struct fdtable *t, u32 n)
+{
+	if (n <= t->used)
+		return;
+	memset(&t->files[t->used], 0, (n - t->used) * sizeof(t->files[0]));
+	memset(&t->cloexec[t->used], 0, n - t->used);
+	t->used = n;
+}
+
+/* [F] The entry for fd, NULL past the used part. */
+static struct file *entry(const struct fdtable *t, u64 fd)
+{
+	return fd < t->used ? t->files[fd] : NULL;
 }
 
 static void table_release(struct fdtable *t)
@@ -52,12 +73,18 @@ struct fdtable *fdtable_copy(const struct fdtable *t)
 void fdtable_copy_into(struct fdtable *n, const struct fdtable *t)
 {
 	unsigned long fl = spin_lock_irqsave((spinlock_t *)&t->lock);
-	memcpy(n->files, t->files, FD_MAX * sizeof(struct file *));
-	memcpy(n->cloexec, t->cloexec, sizeof(n->cloexec));
+	u32 top = 0;   /* one past the last open descriptor */
+	for (u32 i = 0; i < t->used; i++) {
+		struct file *f = t->files[i];
+		if (f) {
+			file_get(f);
+			top = i + 1;
+		}
+	}
+	memcpy(n->files, t->files, top * sizeof(struct file *));
+	memcpy(n->cloexec, t->cloexec, top);
+	n->used = top;
 	n->limit = t->limit;
-	for (int i = 0; i < FD_MAX; i++)
-		if (n->files[i])
-			file_get(n->files[i]);
 	spin_unlock_irqrestore((spinlock_t *)&t->lock, fl);
 }
 
@@ -78,7 +105,7 @@ void fdtable_put(struct fdtable *t)
 		panic("fdtable_put: more puts than users");
 	if (left > 0)
 		return;
-	for (int i = 0; i < FD_MAX; i++)
+	for (u32 i = 0; i < t->used; i++)
 		if (t->files[i])
 			file_put(t->files[i]);
 	table_release(t);
@@ -100,7 +127,7 @@ u32 fdtable_limit(struct fdtable *t)
  * another process was copied first (the table is ours alone) */
 void fdtable_close_on_exec(struct fdtable *t)
 {
-	for (int i = 0; i < FD_MAX; i++) {
+	for (u32 i = 0; i < t->used; i++) {
 		if (t->files[i] && t->cloexec[i]) {
 			file_put(t->files[i]);
 			t->files[i] = NULL;
@@ -113,7 +140,8 @@ int fd_install(struct fdtable *t, int min, struct file *f, bool cloexec)
 {
 	unsigned long fl = spin_lock_irqsave(&t->lock);
 	for (int i = min; i < (int)t->limit; i++) {
-		if (!t->files[i]) {
+		if (!entry(t, i)) {
+			extend(t, i + 1);
 			t->files[i] = f;
 			t->cloexec[i] = cloexec;
 			spin_unlock_irqrestore(&t->lock, fl);
@@ -129,7 +157,7 @@ struct file *fd_get(struct fdtable *t, u64 fd)
 	if (fd >= FD_MAX)
 		return NULL;
 	unsigned long fl = spin_lock_irqsave(&t->lock);
-	struct file *f = t->files[fd];
+	struct file *f = entry(t, fd);
 	if (f)
 		file_get(f);
 	spin_unlock_irqrestore(&t->lock, fl);
@@ -141,7 +169,7 @@ bool fd_peek(struct fdtable *t, u64 fd, void (*fn)(struct file *f, void *arg), v
 	if (fd >= FD_MAX)
 		return false;
 	unsigned long fl = spin_lock_irqsave(&t->lock);
-	struct file *f = t->files[fd];
+	struct file *f = entry(t, fd);
 	if (f && fn)
 		fn(f, arg);
 	spin_unlock_irqrestore(&t->lock, fl);
@@ -153,9 +181,11 @@ int fd_close(struct fdtable *t, u64 fd)
 	if (fd >= FD_MAX)
 		return -EBADF;
 	unsigned long fl = spin_lock_irqsave(&t->lock);
-	struct file *f = t->files[fd];
-	t->files[fd] = NULL;
-	t->cloexec[fd] = false;
+	struct file *f = entry(t, fd);
+	if (f) {
+		t->files[fd] = NULL;
+		t->cloexec[fd] = false;
+	}
 	spin_unlock_irqrestore(&t->lock, fl);
 	if (!f)
 		return -EBADF;
@@ -166,6 +196,7 @@ int fd_close(struct fdtable *t, u64 fd)
 void fd_replace(struct fdtable *t, u64 newfd, struct file *f, bool cloexec)
 {
 	unsigned long fl = spin_lock_irqsave(&t->lock);
+	extend(t, (u32)newfd + 1);
 	struct file *old = t->files[newfd];
 	t->files[newfd] = f;
 	t->cloexec[newfd] = cloexec;
@@ -179,7 +210,7 @@ int fd_get_cloexec(struct fdtable *t, u64 fd)
 	if (fd >= FD_MAX)
 		return -EBADF;
 	unsigned long fl = spin_lock_irqsave(&t->lock);
-	int r = !t->files[fd] ? -EBADF : t->cloexec[fd];
+	int r = !entry(t, fd) ? -EBADF : t->cloexec[fd];
 	spin_unlock_irqrestore(&t->lock, fl);
 	return r;
 }
@@ -190,7 +221,7 @@ int fd_set_cloexec(struct fdtable *t, u64 fd, bool on)
 		return -EBADF;
 	unsigned long fl = spin_lock_irqsave(&t->lock);
 	int r = -EBADF;
-	if (t->files[fd]) {
+	if (entry(t, fd)) {
 		t->cloexec[fd] = on;
 		r = 0;
 	}
@@ -201,7 +232,8 @@ int fd_set_cloexec(struct fdtable *t, u64 fd, bool on)
 int fd_count(const struct fdtable *t)
 {
 	int n = 0;
-	for (int i = 0; i < FD_MAX; i++)
+	u32 used = READ_ONCE(t->used);
+	for (u32 i = 0; i < used; i++)
 		n += READ_ONCE(t->files[i]) != NULL;
 	return n;
 }

@@ -187,6 +187,8 @@ struct fdtable {
 	spinlock_t lock;
 	int users;                /* [atomic] processes holding it */
 	u32 limit;                /* [F] RLIMIT_NOFILE's soft value: no descriptor at or above */
+	u32 used;                 /* [F] entries at and above are empty and not initialised:
+				   * fork copies, exit and exec scan only [0, used) */
 	struct file **files;      /* [F] FD_MAX entries (8 pages, page_alloc'd) */
 	bool cloexec[FD_MAX];     /* [F] */
 };
