@@ -356,6 +356,10 @@ u64 arch_uspace_new(void);                  /* 0: no memory */
 int arch_uspace_map(u64 root, u64 va, u64 pa, unsigned prot);
 u64 arch_uspace_unmap(u64 root, u64 va);    /* its physical page, or 0 */
 u64 arch_uspace_lookup(u64 root, u64 va, unsigned *prot); /* 0: unmapped */
+/* The first page-aligned va' in [va, end) whose entry maps a page (present
+ * or PROT_NONE), or end: a loop over a range visits the pages it has, and
+ * steps over an absent table (2 MiB, 1 GiB, 512 GiB) in one go. */
+u64 arch_uspace_next(u64 root, u64 va, u64 end);
 /* Free the page tables (every page must be unmapped already). */
 void arch_uspace_free(u64 root);
 

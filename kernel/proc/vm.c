@@ -61,6 +61,9 @@ static void unmap_pages_flush(struct vm *vm, u64 start, u64 end)
 		int n = 0;
 		unsigned long fl = spin_lock_irqsave(&vm->lock);
 		for (; va < end && n < UNMAP_BATCH; va += PAGE_SIZE) {
+			va = arch_uspace_next(vm->root, va, end);
+			if (va >= end)
+				break;
 			u64 pa = arch_uspace_unmap(vm->root, va);
 			if (pa) {
 				batch[n++] = pa;
@@ -77,7 +80,8 @@ static void unmap_pages_flush(struct vm *vm, u64 start, u64 end)
 
 static void unmap_pages(struct vm *vm, u64 start, u64 end)
 {
-	for (u64 va = start; va < end; va += PAGE_SIZE) {
+	for (u64 va = arch_uspace_next(vm->root, start, end); va < end;
+	     va = arch_uspace_next(vm->root, va + PAGE_SIZE, end)) {
 		u64 pa = arch_uspace_unmap(vm->root, va);
 		if (pa) {
 			page_put(phys_to_page(pa));
@@ -459,7 +463,8 @@ struct vm *vm_clone(struct vm *src)
 		list_push_back(&vm->vmas, &c->link);
 		if (v->kind == VMA_GUARD || v->kind == VMA_FILE_EOF)
 			continue;   /* PROT_NONE (VMA_RESERVED) may keep pages */
-		for (u64 va = v->start; va < v->end; va += PAGE_SIZE) {
+		for (u64 va = arch_uspace_next(src->root, v->start, v->end); va < v->end;
+		     va = arch_uspace_next(src->root, va + PAGE_SIZE, v->end)) {
 			unsigned prot;
 			u64 pa = arch_uspace_lookup(src->root, va, &prot);
 			if (!pa)
@@ -587,7 +592,8 @@ int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
 		/* present pages take the new protection, but never gain W here:
 		 * a write faults and vm_fault gives W (copying a shared page);
 		 * under PROT_NONE a page keeps its data in a non-present entry */
-		for (u64 va = v->start; va < v->end; va += PAGE_SIZE) {
+		for (u64 va = arch_uspace_next(vm->root, v->start, v->end); va < v->end;
+		     va = arch_uspace_next(vm->root, va + PAGE_SIZE, v->end)) {
 			unsigned old;
 			u64 pa = arch_uspace_lookup(vm->root, va, &old);
 			if (!pa)

@@ -341,6 +341,35 @@ u64 arch_uspace_lookup(u64 root, u64 va, unsigned *prot)
 	return (*e & PTE_ADDR) | (va & (PAGE_SIZE - 1));
 }
 
+u64 arch_uspace_next(u64 root, u64 va, u64 end)
+{
+	u64 lim = MIN(end, (u64)USER_TOP);
+	va = ALIGN_DOWN(va, PAGE_SIZE);
+	while (va < lim) {
+		/* down to the level where va's entry is missing (or its page) */
+		u64 *t = table(root);
+		int l = 3;
+		for (; l > 0 && (t[(va >> (12 + 9 * l)) & 511] & PTE_P); l--)
+			t = table(t[(va >> (12 + 9 * l)) & 511] & PTE_ADDR);
+		u64 leaf = PTE_P | PTE_NONE;
+		if (l == 0 && (t[PT_IDX(va)] & leaf))
+			return va;
+		/* then along that table to its next entry in use: a walk from
+		 * the top again for what is under it */
+		unsigned shift = 12 + 9 * l;
+		u64 want = l ? PTE_P : leaf;
+		unsigned i = ((va >> shift) & 511) + 1;
+		va = (ALIGN_DOWN(va, (u64)1 << shift) + ((u64)1 << shift));
+		for (; i < 512 && va < lim && !(t[i] & want); i++)
+			va += (u64)1 << shift;
+		if (va == 0)
+			break;   /* wrapped past the top */
+		if (l == 0 && i < 512 && va < lim)
+			return va;
+	}
+	return end;
+}
+
 static void free_level(u64 pa, int level)
 {
 	u64 *t = table(pa);
@@ -350,11 +379,9 @@ static void free_level(u64 pa, int level)
 				continue;
 			free_level(t[i] & PTE_ADDR, level - 1);
 		}
-	} else {
-		for (int i = 0; i < 512; i++)
-			if (t[i] & (PTE_P | PTE_NONE))
-				panic("mmu: freeing a user page table that still maps a page");
 	}
+	/* a leaf table is not scanned: vm_destroy has checked that its count
+	 * of mapped pages is zero */
 	pt_free(pa);
 }
 
