@@ -23,6 +23,12 @@ static volatile bool frozen;
  * moves on, so a new stop never counts a CPU still leaving the last one. */
 static u64 stw_gen;                   /* [atomic] */
 static u64 park_gen[MAX_CPUS];        /* [atomic] written by their CPU */
+/* Bit i: CPU i is idle (cpus[i].idle, as a mask: a waker finds an idle CPU
+ * without a loop over MAX_CPUS). One past the highest CPU in its loop:
+ * bounds the loops that look at every CPU's queue. */
+static u64 idle_mask;                 /* [atomic] */
+static unsigned cpu_top = 1;          /* [atomic] */
+_Static_assert(MAX_CPUS <= 64, "idle_mask has a bit per CPU");
 
 void sched_init(void)
 {
@@ -73,14 +79,13 @@ static bool kick_cpu(unsigned i)
  * already woken counts: it will steal too. */
 static void kick_idle(unsigned except)
 {
-	unsigned start = __atomic_fetch_add(&kick_rotor, 1, __ATOMIC_RELAXED);
-	for (unsigned k = 0; k < MAX_CPUS; k++) {
-		unsigned i = (start + k) % MAX_CPUS;
-		if (i != except && i != cpu_id() && cpus[i].online && cpus[i].idle) {
-			kick_cpu(i);
-			return;
-		}
-	}
+	u64 m = __atomic_load_n(&idle_mask, __ATOMIC_SEQ_CST) &
+		~(1ULL << except) & ~(1ULL << cpu_id());
+	if (!m)
+		return;
+	unsigned start = __atomic_fetch_add(&kick_rotor, 1, __ATOMIC_RELAXED) % MAX_CPUS;
+	u64 from = m & (~0ULL << start);   /* the first idle CPU at or after start */
+	kick_cpu((unsigned)__builtin_ctzll(from ? from : m));
 }
 
 /* After queueing on cpu: make sure someone will run it. */
@@ -121,7 +126,8 @@ static struct thread *steal(unsigned me)
 {
 	unsigned victim = me;
 	u32 most = 0;
-	for (unsigned i = 0; i < MAX_CPUS; i++) {
+	unsigned top = __atomic_load_n(&cpu_top, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < top; i++) {
 		u32 len = READ_ONCE(rqs[i].len);
 		if (i != me && len > most) {
 			most = len;
@@ -278,6 +284,11 @@ __noreturn void sched_loop(void)
 {
 	struct cpu *c = this_cpu();
 	irq_disable();
+	unsigned top = __atomic_load_n(&cpu_top, __ATOMIC_RELAXED);
+	while (top < c->id + 1 &&
+	       !__atomic_compare_exchange_n(&cpu_top, &top, c->id + 1, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_RELAXED))
+		;
 	for (;;) {
 		rcu_qs();
 		rcu_run_callbacks();
@@ -289,15 +300,18 @@ __noreturn void sched_loop(void)
 			 * either sees us idle (and sends an IPI) or we see its
 			 * thread */
 			c->idle = true;
+			__atomic_fetch_or(&idle_mask, 1ULL << c->id, __ATOMIC_SEQ_CST);
 			__atomic_store_n(&rqs[c->id].kicked, false, __ATOMIC_SEQ_CST);
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 			t = next(c->id);
 			if (!t) {
 				halt(c);
 				c->idle = false;
+				__atomic_fetch_and(&idle_mask, ~(1ULL << c->id), __ATOMIC_SEQ_CST);
 				continue;
 			}
 			c->idle = false;
+			__atomic_fetch_and(&idle_mask, ~(1ULL << c->id), __ATOMIC_SEQ_CST);
 		}
 		run(c, t);
 		put(t);
