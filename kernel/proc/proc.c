@@ -22,20 +22,6 @@ static int next_pid = 1;                             /* [atomic] */
 static struct waitq child_wq;
 static u64 child_events;                             /* [atomic] */
 
-struct uthread *uthread_current(void)
-{
-	struct thread *t = thread_current();
-	if (!t || !t->user)
-		return NULL;
-	return (struct uthread *)t->user;   /* user is the first member */
-}
-
-struct proc *proc_current(void)
-{
-	struct uthread *ut = uthread_current();
-	return ut ? ut->proc : NULL;
-}
-
 /* A thread of p (not yet on its list), or NULL. */
 static struct uthread *uthread_new(struct proc *p)
 {

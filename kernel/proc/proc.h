@@ -302,11 +302,15 @@ struct uthread {
 	u64 saved_mask;           /* [own] rt_sigsuspend's mask to restore */
 	u64 fault_addr;           /* [own] a fault signal's si_addr, si_code */
 	int fault_code;
-	bool mask_saved;          /* [own] */
 	u64 ss_sp, ss_size;       /* [own] sigaltstack (ss_size 0: none) */
-	bool flush_pending;       /* [own] a copy-on-write fault replaced a page:
-				   * shoot the TLBs down before user mode */
-	u64 syscalls;             /* [own] */
+	union {                   /* work: either set (one load on the way out) */
+		struct {
+			bool mask_saved;      /* [own] */
+			bool flush_pending;   /* [own] a copy-on-write fault replaced a
+					       * page: shoot the TLBs down before user mode */
+		};
+		u16 return_work;
+	};
 	/* its CPU time for the CPU interval timers (itimer.c) [own]: at its
 	 * last sample, at the start of its system call (in_syscall), and
 	 * the setting of the timers (proc->it_cpu_gen) that sample was under */
@@ -347,9 +351,21 @@ struct proc {
 	bool kernel_waits;        /* spawned by the kernel: proc_wait frees it */
 	int pgid;                 /* [P] */
 	int sid;                  /* [P] its session (0: the kernel's, as init's) */
-	/* job control ([P]): stopped by a stop signal until SIGCONT; a stop
-	 * or a continue not yet reported to a WUNTRACED/WCONTINUED wait */
-	bool stopped;
+	/* What a thread of it must look at on its way back to user mode, in
+	 * one word that signal_on_user_return reads on every system call:
+	 * stopped (job control, [P]: by a stop signal until SIGCONT);
+	 * exiting ([P] exit_group or a fatal signal: every thread goes);
+	 * it_cpu_on (the CPU interval timers below: either armed). */
+	union {
+		struct {
+			bool stopped;
+			bool exiting;
+			bool it_cpu_on;
+		};
+		u32 return_work;
+	};
+	/* job control ([P]): a stop or a continue not yet reported to a
+	 * WUNTRACED/WCONTINUED wait */
 	int stop_sig;
 	u8 report;                /* PROC_REPORT_* */
 	u32 conts;                /* SIGCONTs sent: a stop taken before one is void */
@@ -363,7 +379,6 @@ struct proc {
 				   * stacks not yet freed): it becomes a zombie
 				   * (waitable) only at 0, so a wait that returns
 				   * has every resource of it back */
-	bool exiting;             /* [P] exit_group or a fatal signal: every thread goes */
 	int exit_status;          /* [P] the status when exiting */
 	struct uthread *execing;  /* [P] a thread in execve ending the others */
 	struct waitq thread_wq;   /* the exec'ing thread waits here for the others */
@@ -382,12 +397,11 @@ struct proc {
 	u64 it_real_ns, it_real_incr_ns;
 	/* ITIMER_VIRTUAL [0] and ITIMER_PROF [1] (itimer.c): the CPU time
 	 * left before SIGVTALRM / SIGPROF (0: disarmed) and the intervals;
-	 * it_cpu_gen counts their settings; it_cpu_on: either armed (read
-	 * racily by every return to user mode). [P]; not copied by fork,
-	 * kept by execve */
+	 * it_cpu_gen counts their settings; it_cpu_on (above): either armed
+	 * (read racily by every return to user mode). [P]; not copied by
+	 * fork, kept by execve */
 	u64 it_cpu_left[2], it_cpu_incr[2];
 	u32 it_cpu_gen;
-	bool it_cpu_on;
 };
 
 /* Credentials (cred.c). proc_cred_get copies p's whole. The set calls
@@ -413,10 +427,21 @@ void proc_vfs_cred(const struct proc_cred *c, bool real, struct vfs_cred *out);
 /* The VFS's hook (vfs_cred_hook), set by proc_init. */
 bool proc_vfs_cred_hook(struct vfs_cred *out);
 
+/* The user thread running, or NULL in a kernel thread (inline: on every
+ * system call's way). */
+static inline struct uthread *uthread_current(void)
+{
+	struct thread *t = thread_current();
+	if (!t || !t->user)
+		return NULL;
+	return (struct uthread *)t->user;   /* user is the first member */
+}
 /* The process whose thread is running, or NULL in a kernel thread. */
-struct proc *proc_current(void);
-/* The user thread running, or NULL in a kernel thread. */
-struct uthread *uthread_current(void);
+static inline struct proc *proc_current(void)
+{
+	struct uthread *ut = uthread_current();
+	return ut ? ut->proc : NULL;
+}
 /* Start path from the initial archive. 0 and *out, or -ENOENT, -ENOEXEC,
  * -ENOMEM, -E2BIG. */
 int proc_spawn(const char *path, const char *const *argv, const char *const *envp,

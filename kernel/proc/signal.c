@@ -386,12 +386,29 @@ static void stopped_wait(struct uthread *ut, bool slept)
 }
 
 /* The user-return hook (interrupts off). */
+static void user_return_work(struct uthread *ut);
+
 void signal_on_user_return(void)
 {
 	struct uthread *ut = uthread_current();
-	if (!ut || !ut->proc->vm)
+	if (!ut)
 		return;
 	struct proc *p = ut->proc;
+	/* the common case, on every system call's way out: nothing to do
+	 * (each condition below, looked at once, without a branch each);
+	 * the rest is out of line, so this path saves no registers */
+	if (unlikely(READ_ONCE(p->return_work) | ut->return_work |
+		     (READ_ONCE(p->execing) != NULL) |
+		     (((__atomic_load_n(&ut->pending, __ATOMIC_ACQUIRE) |
+			__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE)) & ~ut->sigmask) != 0)))
+		user_return_work(ut);
+}
+
+static __attribute__((noinline)) void user_return_work(struct uthread *ut)
+{
+	struct proc *p = ut->proc;
+	if (!p->vm)
+		return;
 	if (READ_ONCE(p->it_cpu_on))   /* may send SIGVTALRM or SIGPROF, taken below */
 		itimer_cpu_on_user_return(ut);
 	if (ut->flush_pending) {   /* a copy-on-write fault's page replaced */
@@ -625,6 +642,8 @@ out:
 long proc_sigpending(void)
 {
 	struct uthread *ut = uthread_current();
+	if (!ut)
+		return 0;
 	return (long)((__atomic_load_n(&ut->pending, __ATOMIC_ACQUIRE) |
 		       __atomic_load_n(&ut->proc->pending, __ATOMIC_ACQUIRE)) & ut->sigmask);
 }

@@ -107,7 +107,9 @@ __noreturn void thread_exit(void);
  * freed and its own reference dropped (the owner of several threads learns
  * when the last one's resources are back). fn may sleep. */
 __noreturn void thread_exit_notify(void (*fn)(void *), void *arg);
-struct thread *thread_current(void);
+/* The running thread, NULL in the scheduler loop (inline: every system
+ * call asks, often more than once). */
+static inline struct thread *thread_current(void) { return this_cpu()->current; }
 void thread_yield(void);
 void thread_sleep_ns(u64 ns);
 u64 thread_count(void);

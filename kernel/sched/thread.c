@@ -25,8 +25,6 @@ static struct list_node reap_list = LIST_INIT(reap_list);     /* [R] via rq_link
 static struct waitq reap_wq;
 static struct thread *reaper;
 
-struct thread *thread_current(void) { return this_cpu()->current; }
-
 const char *sched_thread_name(void)
 {
 	struct thread *t = this_cpu()->current;

@@ -119,7 +119,7 @@ long sys_prctl(const u64 a[6])
 		return a[1] <= CAP_LAST_CAP ? 1 : -EINVAL;
 	case PR_SET_NAME: {
 		/* up to the string's end: the bytes after it may be unmapped */
-		char name[TASK_COMM_LEN];
+		char name[TASK_COMM_LEN] = "";
 		size_t got = copy_from_user_partial(name, a[1], sizeof(name));
 		if (strnlen(name, got) == got && got < sizeof(name))
 			return -EFAULT;

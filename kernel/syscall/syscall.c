@@ -204,14 +204,15 @@ static const struct sys_entry table[NR_MAX] = {
  * number at or above NR_MAX-1 */
 static u64 calls[NR_MAX], errors[NR_MAX];
 
-static long dispatch(u64 nr, const u64 args[6])
+/* Everything but the common case: a number Caboose lacks or out of range,
+ * no user thread (a kernel test), the CPU-time timers on. */
+static __attribute__((noinline)) long dispatch_slow(u64 nr, const u64 args[6])
 {
 	unsigned idx = nr < NR_MAX ? (unsigned)nr : NR_MAX - 1;
 	u64 n = __atomic_add_fetch(&calls[idx], 1, __ATOMIC_RELAXED);
 	struct uthread *ut = uthread_current();
 	struct proc *p = ut ? ut->proc : NULL;
 	if (ut) {
-		ut->syscalls++;
 		__atomic_add_fetch(&p->syscalls, 1, __ATOMIC_RELAXED);
 		if (READ_ONCE(p->it_cpu_on))   /* system time from here on */
 			itimer_cpu_enter(ut);
@@ -231,6 +232,24 @@ static long dispatch(u64 nr, const u64 args[6])
 	}
 	if (r < 0 && r >= -4095)
 		__atomic_add_fetch(&errors[idx], 1, __ATOMIC_RELAXED);
+	return r;
+}
+
+/* Every system call comes here; the common case (a user thread, a call
+ * Caboose has, no CPU-time timer) is kept short: it is most of the cost of
+ * a cheap call such as getppid (bench/sys's null). */
+static long dispatch(u64 nr, const u64 args[6])
+{
+	struct uthread *ut = uthread_current();
+	if (unlikely(nr >= NR_MAX || !ut || !table[nr].fn || READ_ONCE(ut->proc->it_cpu_on)))
+		return dispatch_slow(nr, args);
+	__atomic_add_fetch(&calls[nr], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&ut->proc->syscalls, 1, __ATOMIC_RELAXED);
+	long r = table[nr].fn(args);
+	ut->last_nr = (long)nr;   /* for a signal handler's SA_RESTART (kernel/proc/signal.c) */
+	ut->last_result = r;
+	if (unlikely(r < 0 && r >= -4095))
+		__atomic_add_fetch(&errors[nr], 1, __ATOMIC_RELAXED);
 	return r;
 }
 

@@ -43,6 +43,13 @@
 /* a trap frame's vector for a system call (no vector of the IDT) */
 #define VEC_SYSCALL 0x100
 
+/* struct trapframe (trap.h) as syscall_entry reads it (checked in user.c):
+ * the rax slot, the error slot, and the error value that asks for the
+ * return by iretq with every register */
+#define TF_RAX   112
+#define TF_ERROR 128
+#define TF_FULL_RETURN 1
+
 
 /* Kernel stack slot geometry: KSTACK_SIZE, KSTACK_GUARD, KSTACK_SLOT and
  * KSTACK_SLOTS are in kernel/arch/arch.h (the stack allocator uses them). */

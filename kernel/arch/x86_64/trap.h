@@ -15,8 +15,8 @@
 #include "kernel/lib/types.h"
 
 struct trapframe {
-	u64 r15, r14, r13, r12, r11, r10, r9, r8;
-	u64 rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	u64 rdi, rsi, rdx, r10, r8, r9;   /* first: a system call's arguments, in order */
+	u64 r15, r14, r13, r12, r11, rbp, rcx, rbx, rax;
 	u64 vector, error;
 	u64 rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };

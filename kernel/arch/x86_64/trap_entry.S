@@ -43,18 +43,18 @@ trap_common:
 2:	pushq %rax
 	pushq %rbx
 	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
 	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
 	pushq %r11
 	pushq %r12
 	pushq %r13
 	pushq %r14
 	pushq %r15
+	pushq %r9                       /* the system-call arguments, in their */
+	pushq %r8                       /* order from rdi up (trap.h) */
+	pushq %r10
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
 	cld
 	movq %rsp, %rdi
 	/* a frame record so backtraces walk from the handler into the
@@ -68,18 +68,18 @@ trap_common:
 	.globl trap_dispatch_ret
 trap_dispatch_ret:
 	addq $16, %rsp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %r10
+	popq %r8
+	popq %r9
 	popq %r15
 	popq %r14
 	popq %r13
 	popq %r12
 	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
 	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
 	popq %rcx
 	popq %rbx
 	popq %rax

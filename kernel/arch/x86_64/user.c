@@ -20,10 +20,23 @@ struct ex_entry {
 };
 extern const struct ex_entry _ex_table_start[], _ex_table_end[];
 
-static long (*syscall_fn)(u64 nr, const u64 args[6]);
+/* syscall_entry calls the two hooks without a look for NULL: these stand
+ * in until the process layer sets its own (no system call comes before) */
+static long no_syscalls(u64 nr, const u64 args[6])
+{
+	(void)nr;
+	(void)args;
+	return -ENOSYS;
+}
+static void no_user_return(void) {}
+
+long (*syscall_fn)(u64 nr, const u64 args[6]) = no_syscalls;   /* syscall_entry's */
+void (*user_return_fn)(void) = no_user_return;                  /* syscall_entry's */
 static void (*user_fault_fn)(const struct user_fault *f);
 static bool (*user_pf_fn)(u64 addr, bool write, bool exec);
-static void (*user_return_fn)(void);
+_Static_assert(offsetof(struct trapframe, rax) == TF_RAX, "TF_RAX");
+_Static_assert(offsetof(struct trapframe, error) == TF_ERROR, "TF_ERROR");
+_Static_assert(offsetof(struct trapframe, r9) == 5 * sizeof(u64), "the arguments first");
 
 void arch_set_user_pf_resolver(bool (*fn)(u64 addr, bool write, bool exec)) { user_pf_fn = fn; }
 void arch_set_user_return_hook(void (*fn)(void)) { user_return_fn = fn; }
@@ -85,7 +98,7 @@ static struct trapframe *user_frame(void)
 
 /* A system call's frame whose error field is FULL_RETURN leaves by iretq
  * with every register (syscall_entry) */
-#define FULL_RETURN 1
+#define FULL_RETURN TF_FULL_RETURN
 #define RFLAGS_USER 0x40dd5UL    /* CF PF AF ZF SF TF DF OF AC */
 
 void arch_user_get_regs(struct user_regs *r)
@@ -151,23 +164,9 @@ void arch_user_exec(struct arch_user *u, u64 root)
 
 /* Called by syscall_entry, interrupts on; a true result asks for the
  * full return (iretq). */
-int arch_syscall(struct trapframe *tf);
-int arch_syscall(struct trapframe *tf)
-{
-	const u64 args[6] = { tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9 };
-	tf->error = 0;
-	long r = syscall_fn ? syscall_fn(tf->rax, args) : (long)-ENOSYS;
-	tf->rax = (u64)r;
-	if (user_return_fn) {
-		irq_disable();
-		user_return_fn();
-	}
-	return tf->error == FULL_RETURN;
-}
-
 void trap_user_return(struct trapframe *tf)
 {
-	if ((tf->cs & 3) == 3 && user_return_fn)
+	if ((tf->cs & 3) == 3)
 		user_return_fn();
 }
 

@@ -32,37 +32,43 @@ syscall_entry:
 	pushq %rax
 	pushq %rbx
 	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
 	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
 	pushq %r11
 	pushq %r12
 	pushq %r13
 	pushq %r14
 	pushq %r15
-	movq %rsp, %rdi
+	pushq %r9                       /* the system-call arguments, in their */
+	pushq %r8                       /* order from rdi up (trap.h) */
+	pushq %r10
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	/* syscall_fn(nr, args): the frame starts with the arguments in the
+	 * ABI's order; rbx (saved in the frame) keeps the frame */
+	movq %rsp, %rbx
+	movq %rax, %rdi
+	movq %rsp, %rsi
 	xorl %ebp, %ebp                 /* backtraces end here */
 	sti
-	call arch_syscall
+	call *syscall_fn(%rip)
+	movq %rax, TF_RAX(%rbx)
 	cli
-	testl %eax, %eax
-	jnz syscall_full_return
+	call *user_return_fn(%rip)      /* signals, with interrupts off */
+	cmpq $TF_FULL_RETURN, TF_ERROR(%rbx)
+	je syscall_full_return
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %r10
+	popq %r8
+	popq %r9
 	popq %r15
 	popq %r14
 	popq %r13
 	popq %r12
 	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
 	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
 	popq %rcx
 	popq %rbx
 	popq %rax
@@ -83,18 +89,18 @@ syscall_entry:
 
 /* every register from the frame (execve, signals, sigreturn) */
 syscall_full_return:
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %r10
+	popq %r8
+	popq %r9
 	popq %r15
 	popq %r14
 	popq %r13
 	popq %r12
 	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
 	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
 	popq %rcx
 	popq %rbx
 	popq %rax
