@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -13,9 +12,13 @@
 
 #include "show.h"
 
-/* Copies that run into an unmapped page part way, from starts of every
- * alignment: the kernel copies 8 bytes at a time, and must still stop at
- * the exact byte where the page ends. */
+/* Copies to user memory that run into an unmapped page part way, from
+ * starts of every alignment: the kernel copies 8 bytes at a time, and
+ * must still stop at the exact byte where the page ends (getrandom
+ * reports the count). Not /dev/zero: Linux clears user memory 8 bytes at
+ * a time and reports a rounded-down count there; not a pipe's write:
+ * Linux drops a short chunk and answers -EFAULT, Caboose keeps the bytes
+ * before the fault. */
 static void partial_copies(void)
 {
 	char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -26,22 +29,7 @@ static void partial_copies(void)
 	static const int left[] = { 1, 5, 8, 13, 100 };
 	for (unsigned i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
 		char *at = m + 4096 - left[i];
-		for (int k = 0; k < left[i]; k++)
-			at[k] = (char)('a' + (k * 7 + i) % 26);
-		int fd = open("/dev/null", O_WRONLY);
-		printf("%3d bytes left: ", left[i]);
-		show("write(/dev/null)", write(fd, at, 200));
-		close(fd);
-		fd = open("/dev/zero", O_RDONLY);
-		memset(at, 'x', left[i]);
-		long r = read(fd, at, 200);
-		int zeros = 0;
-		while (zeros < left[i] && at[zeros] == 0)
-			zeros++;
-		printf("%3d bytes left: read(/dev/zero) %ld (%s), %d bytes zeroed\n", left[i], r,
-		       r < 0 ? strerror(errno) : "ok", zeros);
-		close(fd);
-		r = syscall(SYS_getrandom, at, 200, 0);
+		long r = syscall(SYS_getrandom, at, 200, 0);
 		printf("%3d bytes left: getrandom %ld (%s)\n", left[i], r,
 		       r < 0 ? strerror(errno) : "ok");
 	}
