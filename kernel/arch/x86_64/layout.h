@@ -54,4 +54,46 @@
 /* Kernel stack slot geometry: KSTACK_SIZE, KSTACK_GUARD, KSTACK_SLOT and
  * KSTACK_SLOTS are in kernel/arch/arch.h (the stack allocator uses them). */
 
+#ifdef __ASSEMBLER__
+/* The general registers of a struct trapframe (trap.h), saved and restored
+ * in its order: the six system-call argument registers end up first, in
+ * the ABI's order (rdi at the lowest address). trap_entry.S and
+ * user_entry.S both use these. */
+.macro PUSH_FRAME_REGS
+	pushq %rax
+	pushq %rbx
+	pushq %rcx
+	pushq %rbp
+	pushq %r11
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	pushq %r9
+	pushq %r8
+	pushq %r10
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+.endm
+
+.macro POP_FRAME_REGS
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %r10
+	popq %r8
+	popq %r9
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %rbp
+	popq %rcx
+	popq %rbx
+	popq %rax
+.endm
+#endif
+
 #endif

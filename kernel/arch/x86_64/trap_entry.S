@@ -7,6 +7,8 @@
  * With SMAP on, entry clears AC: user mode may have set it, and a handler
  * interrupting arch_copy_user must not inherit its open window.
  */
+#include "kernel/arch/x86_64/layout.h"
+
 	.text
 	.code64
 
@@ -40,21 +42,7 @@ trap_common:
 1:	testb $1, smap_enabled(%rip)
 	jz 2f
 	clac
-2:	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rbp
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
-	pushq %r9                       /* the system-call arguments, in their */
-	pushq %r8                       /* order from rdi up (trap.h) */
-	pushq %r10
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
+2:	PUSH_FRAME_REGS
 	cld
 	movq %rsp, %rdi
 	/* a frame record so backtraces walk from the handler into the
@@ -68,21 +56,7 @@ trap_common:
 	.globl trap_dispatch_ret
 trap_dispatch_ret:
 	addq $16, %rsp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %r10
-	popq %r8
-	popq %r9
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %rbp
-	popq %rcx
-	popq %rbx
-	popq %rax
+	POP_FRAME_REGS
 	addq $16, %rsp
 	testb $3, 8(%rsp)          /* cs */
 	jz 3f

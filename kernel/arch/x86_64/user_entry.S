@@ -29,21 +29,7 @@ syscall_entry:
 	pushq %rcx                      /* rip */
 	pushq $0                        /* error */
 	pushq $VEC_SYSCALL              /* vector */
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rbp
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
-	pushq %r9                       /* the system-call arguments, in their */
-	pushq %r8                       /* order from rdi up (trap.h) */
-	pushq %r10
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
+	PUSH_FRAME_REGS
 	/* syscall_fn(nr, args): the frame starts with the arguments in the
 	 * ABI's order; rbx (saved in the frame) keeps the frame */
 	movq %rsp, %rbx
@@ -57,21 +43,7 @@ syscall_entry:
 	call *user_return_fn(%rip)      /* signals, with interrupts off */
 	cmpq $TF_FULL_RETURN, TF_ERROR(%rbx)
 	je syscall_full_return
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %r10
-	popq %r8
-	popq %r9
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %rbp
-	popq %rcx
-	popq %rbx
-	popq %rax
+	POP_FRAME_REGS
 	addq $16, %rsp                  /* vector, error */
 	/* sysret takes rip from rcx and rflags from r11 (both clobbered by
 	 * syscall anyway, as on Linux); a return address at or above USER_TOP
@@ -89,21 +61,7 @@ syscall_entry:
 
 /* every register from the frame (execve, signals, sigreturn) */
 syscall_full_return:
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %r10
-	popq %r8
-	popq %r9
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %rbp
-	popq %rcx
-	popq %rbx
-	popq %rax
+	POP_FRAME_REGS
 	addq $16, %rsp                  /* vector, error */
 	swapgs
 	iretq
