@@ -1324,6 +1324,7 @@ def tier_user(res, opts, state):
             problems.append("%s, expected %d" % (b.status_str(), want))
         res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
     user_repl(res, opts)
+    user_fuzz_baseline(res, opts)
     user_vs_linux(res, opts)
     user_tty(res, opts)
     user_iperf3(res, opts)
@@ -1527,6 +1528,99 @@ def user_repl(res, opts):
                         procs[0].get("state") != "running" or not procs[0].get("pages"):
                     problems.append("ps should list /tests/wait alone, running, with its "
                                     "pages (the others ended): %r" % procs)
+    finally:
+        kill_child(proc)
+    res.add(name, not problems, "; ".join(problems))
+
+
+FUZZ_SLAB_BOUND = 8      # objects (a call leaking one each time: about 17 in 6,000 calls)
+FUZZ_PAGE_BOUND = 256    # pages (1 MiB), sysfuzz's own bound on MemFree
+
+
+def user_fuzz_baseline(res, opts):
+    """sysfuzz twice in one boot, the second time (four times the calls)
+    started by the REPL's run once the first has ended: after the second
+    has ended and what it left settles (its waiting thread and its
+    children's stacks go back through the reaper), the slab objects in use
+    and the free pages that the REPL's slab and mem report are back where
+    the first left them (issue 12: the kernel's pages and slab objects
+    return to their baseline, checked through the REPL). The first run
+    warms the caches (procfs slots, descriptors' slabs)."""
+    name = "user sysfuzz twice: slab objects and pages back to the first run's (REPL)"
+    err("== %s" % name)
+    sock = os.path.join(opts.logs, "user-fuzzbase.sock")
+    log = os.path.join(opts.logs, "user-fuzzbase.log")
+    for f in (sock, log):
+        if os.path.exists(f):
+            os.unlink(f)
+    a = kernel_args(2, accel_for(2), "console=ttyS0 panic=exit ip=off "
+                    "init=/tests/sysfuzz init.args=4,1500", initrd=opts.initrd, kernel=opts.kernel)
+    a = [x for x in a if x != "-nographic"]
+    a += ["-cpu", "max", "-display", "none", "-serial", "file:" + log,
+          "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock, "-serial", "chardev:repl"]
+    proc = subprocess.Popen([QEMU] + a, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
+    LIVE[proc.pid] = (proc, False)
+    problems = []
+
+    def console_until(pattern):
+        deadline = time.monotonic() + opts.explicit_timeout
+        text = ""
+        while time.monotonic() < deadline and proc.poll() is None:
+            if os.path.exists(log):
+                with open(log, "rb") as f:
+                    text = ANSI_RE.sub("", f.read().decode("utf-8", "replace"))
+                if pattern in text:
+                    return True, text
+            time.sleep(0.2)
+        return False, text
+
+    def repl(*cmds):
+        argv = [sys.executable, os.path.join(ROOT, "tools", "repl.py"), sock]
+        for c in cmds:
+            argv += ["-c", "json " + c]
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=60)
+        docs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+        if len(docs) != len(cmds) or not all(d.get("ok") for d in docs):
+            raise RuntimeError("REPL answers to %r: %r %r" % (cmds, p.stdout[-400:], p.stderr[-400:]))
+        return docs
+
+    def snapshot():
+        slab, mem = repl("slab", "mem")
+        return sum(r.get("inuse", 0) for r in slab.get("slab", [])), mem["pages"]["free"]
+
+    try:
+        ok, text = console_until("init: /tests/sysfuzz ended with code")
+        if not ok or "init: /tests/sysfuzz ended with code 0" not in text:
+            problems.append("the first run did not end with code 0: %r" % text[-300:])
+        else:
+            objs_a, free_a = snapshot()
+            pid = repl("run /tests/sysfuzz 4 6000")[0]["run"]["pid"]
+            end = "init: /tests/sysfuzz (pid %d) ended with code" % pid
+            ok, text = console_until(end)
+            if not ok or (end + " 0") not in text:
+                problems.append("the second run (pid %d) did not end with code 0: %r"
+                                % (pid, text[-300:]))
+            else:
+                settle = time.monotonic() + 10
+                objs_b, free_b = snapshot()
+                while (objs_b - objs_a > FUZZ_SLAB_BOUND or free_a - free_b > FUZZ_PAGE_BOUND) \
+                        and time.monotonic() < settle:
+                    time.sleep(0.5)
+                    objs_b, free_b = snapshot()
+                err("user fuzz baseline: slab objects %d -> %d, free pages %d -> %d"
+                    % (objs_a, objs_b, free_a, free_b))
+                if objs_b - objs_a > FUZZ_SLAB_BOUND:
+                    problems.append("slab objects in use %d after the first run, %d after the "
+                                    "second (bound +%d)" % (objs_a, objs_b, FUZZ_SLAB_BOUND))
+                if free_a - free_b > FUZZ_PAGE_BOUND:
+                    problems.append("free pages %d after the first run, %d after the second "
+                                    "(bound -%d)" % (free_a, free_b, FUZZ_PAGE_BOUND))
+        if "panic:" in text:
+            problems.append("panic")
+    except (RuntimeError, KeyError, subprocess.TimeoutExpired) as e:
+        problems.append(str(e))
     finally:
         kill_child(proc)
     res.add(name, not problems, "; ".join(problems))

@@ -9,12 +9,18 @@
  * where c is the program's exit code if it exited (codes above 127 are
  * given as 127), or 64 + the signal number if a signal killed it, or 126
  * if it could not be started.
+ *
+ * The REPL's `run PATH [ARG...]` starts a program the same way at any
+ * time (with init's environment); a kernel thread waits for it and logs
+ * its end as init does, with its pid.
  */
 #include "kernel/proc/proc.h"
 #include "fs/vfs.h"
 #include "kernel/lib/param.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
+#include "kernel/lib/format.h"
+#include "kernel/repl/repl.h"
 
 #define INIT_MAX_PROGS 8
 #define INIT_MAX_ARGS  16
@@ -117,4 +123,62 @@ void proc_run_init(void)
 		pr_info("init: leaving QEMU with code %d", code);
 		arch_exit(code);
 	}
+}
+
+/* ---- REPL: run ---- */
+
+struct run_wait {
+	struct proc *p;
+	int pid;
+	char path[64];
+};
+
+static void run_wait_main(void *arg)
+{
+	struct run_wait *w = arg;
+	int code = exit_code(proc_wait(w->p));
+	pr_info("init: %s (pid %d) ended with code %d (%s)", w->path, w->pid, code,
+		code < 64 || code == 127 ? "its exit status" : "64 + the signal that killed it");
+	kfree(w);
+}
+
+#define RUN_MAX_ARGS 16
+
+REPL_CMD("run", cmd_run, "PATH [ARG...]",
+	 "start a program as init= does (its end is logged: init: PATH (pid N) ended with code C)");
+static int cmd_run(struct repl_out *o, int argc, char **argv)
+{
+	if (argc < 2 || argc > RUN_MAX_ARGS + 1 || argv[1][0] != '/')
+		return repl_error(o, -EINVAL, "usage: run /PATH [ARG...] (at most %d arguments)",
+				  RUN_MAX_ARGS);
+	static const char *const envp[] = { "HOME=/", "TERM=linux", NULL };
+	const char *args[RUN_MAX_ARGS + 2];
+	for (int i = 1; i < argc; i++)
+		args[i - 1] = argv[i];
+	args[argc - 1] = NULL;
+	struct run_wait *w = kzalloc(sizeof(*w));
+	if (!w)
+		return repl_error(o, -ENOMEM, "run: out of memory");
+	ksnprintf(w->path, sizeof(w->path), "%s", argv[1]);
+	int r = proc_spawn(argv[1], args, envp, &w->p);
+	if (r < 0) {
+		kfree(w);
+		return repl_error(o, r, "run %s: %s", argv[1],
+				  r == -ENOENT ? "no such program" :
+				  r == -ENOEXEC ? "not an x86-64 ELF program" : "cannot start it");
+	}
+	w->pid = w->p->pid;
+	int pid = w->pid;   /* w is the waiter's from here on */
+	struct thread *t = thread_create("run-wait", run_wait_main, w, -1, 0);
+	if (!t) {   /* nobody else would reap it: end it and wait here */
+		proc_kill(pid, 9);
+		run_wait_main(w);
+		return repl_error(o, -ENOMEM, "run: no memory for the thread that waits: pid %d killed",
+				  pid);
+	}
+	thread_put(t);
+	repl_obj_begin(o, "run");
+	repl_kv_u64(o, "pid", (u64)pid);
+	repl_obj_end(o);
+	return 0;
 }
