@@ -3,7 +3,9 @@
  * seen at once through the vDSO (musl's clock_gettime and time use it) and
  * the system calls, by a thread, a forked child and an execve'd program,
  * CLOCK_MONOTONIC unmoved; the time zone settimeofday keeps for
- * gettimeofday, the first one given without a time moving the clock. The time is set back at the end. Times are printed as
+ * gettimeofday, the first one given without a time moving the clock; an
+ * absolute CLOCK_REALTIME sleep ended by the clock set past its end. The
+ * time is set back at the end. Times are printed as
  * comparisons (they differ from run to run); the output is the same on
  * Linux (tests/run.py compares them). */
 #include <pthread.h>
@@ -211,6 +213,33 @@ int main(int argc, char **argv)
 	tv.tv_sec -= 7200;
 	T(syscall(SYS_settimeofday, &tv, NULL));
 	readings("back again", off0);
+
+	printf("-- an absolute CLOCK_REALTIME sleep of 30 s, then the clock an hour on\n");
+	int hs[2];
+	T(pipe(hs));
+	pid_t sleeper = fork();
+	if (sleeper == 0) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 30;
+		long long m = vdso_ns(CLOCK_MONOTONIC);
+		if (write(hs[1], "s", 1) != 1)   /* its end is fixed: the parent may move the clock */
+			_exit(2);
+		int r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL);
+		printf("the sleep returned %d, in under 10 s: %d\n", r,
+		       vdso_ns(CLOCK_MONOTONIC) - m < 10 * NS);
+		_exit(0);
+	}
+	char hb;
+	T(read(hs[0], &hb, 1));
+	usleep(200000);   /* most likely asleep by now; if not, it finds its end past */
+	T(set_ns(vdso_ns(CLOCK_REALTIME) + HOUR));
+	waitpid(sleeper, &st, 0);
+	status("sleeper", st);
+	T(set_ns(vdso_ns(CLOCK_REALTIME) - HOUR));
+	readings("back", off0);
+	close(hs[0]);
+	close(hs[1]);
 	printf("-- before the monotonic clock: refused\n");
 	T(set_ns(0));
 	T(set_ns(vdso_ns(CLOCK_MONOTONIC) / 2));

@@ -387,21 +387,30 @@ struct timespec {
 
 #define TIMER_ABSTIME 1
 
-/* Sleep until deadline (the monotonic clock) or a signal: 0 or -EINTR. */
-static int sleep_until(u64 deadline)
+/* Sleep until the monotonic clock reads t or, for an absolute CLOCK_REALTIME
+ * time (realtime), until the wall clock reads t: its offset is read again
+ * at every step, so that a clock_settime or settimeofday past t ends the
+ * sleep within a step and one back before it lengthens the sleep (Linux's
+ * absolute timers follow the clock the same way). 0, or -EINTR on a
+ * signal; signals are seen within a 10 ms step. */
+static int sleep_until(u64 t, bool realtime)
 {
-	while (arch_clock_ns() < deadline) {
+	for (;;) {
+		u64 now = arch_clock_ns(), deadline = t;
+		if (realtime) {
+			u64 off = arch_realtime_offset_ns();
+			deadline = t > off ? t - off : 0;   /* 0: long past */
+		}
+		if (now >= deadline)
+			return 0;
 		if (proc_signal_pending())
 			return -EINTR;
-		u64 left = deadline - arch_clock_ns();
-		thread_sleep_ns(MIN(left, 10000000ULL));   /* signals are seen within 10 ms */
+		thread_sleep_ns(MIN(deadline - now, 10000000ULL));
 	}
-	return 0;
 }
 
-/* abs_off: what an absolute time's clock reads more than the monotonic
- * one (the wall clock's offset for CLOCK_REALTIME, else 0) */
-static long do_nanosleep(u64 ureq, u64 urem, bool abs, u64 abs_off)
+/* realtime: an absolute time is the wall clock's (CLOCK_REALTIME) */
+static long do_nanosleep(u64 ureq, u64 urem, bool abs, bool realtime)
 {
 	struct timespec ts;
 	if (copy_from_user(&ts, ureq, sizeof(ts)) < 0)
@@ -409,9 +418,8 @@ static long do_nanosleep(u64 ureq, u64 urem, bool abs, u64 abs_off)
 	if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
 		return -EINVAL;
 	u64 ns = (u64)ts.sec * 1000000000ULL + (u64)ts.nsec;
-	u64 now = arch_clock_ns();
-	u64 deadline = !abs ? now + ns : ns > abs_off ? ns - abs_off : 0;   /* 0: long past */
-	int r = sleep_until(deadline);
+	u64 deadline = abs ? ns : arch_clock_ns() + ns;
+	int r = sleep_until(deadline, abs && realtime);
 	if (r == -EINTR && urem && !abs) {
 		u64 rem = deadline > arch_clock_ns() ? deadline - arch_clock_ns() : 0;
 		struct timespec out = { (s64)(rem / 1000000000ULL), (s64)(rem % 1000000000ULL) };
@@ -421,10 +429,8 @@ static long do_nanosleep(u64 ureq, u64 urem, bool abs, u64 abs_off)
 	return r;
 }
 
-long sys_nanosleep(const u64 a[6]) { return do_nanosleep(a[0], a[1], false, 0); }
+long sys_nanosleep(const u64 a[6]) { return do_nanosleep(a[0], a[1], false, false); }
 
-/* An absolute time of CLOCK_REALTIME is the wall clock's; the wall clock is
- * never set after boot, so it is the monotonic one shifted. */
 long sys_clock_nanosleep(const u64 a[6])
 {
 	s32 clk = (s32)a[0];
@@ -432,8 +438,7 @@ long sys_clock_nanosleep(const u64 a[6])
 		return clk == 2 ? -ENOTSUP : -EINVAL;
 	if (a[1] & ~(u64)TIMER_ABSTIME)
 		return -EINVAL;
-	return do_nanosleep(a[2], a[3], a[1] & TIMER_ABSTIME,
-			    clk == 0 ? arch_realtime_offset_ns() : 0);
+	return do_nanosleep(a[2], a[3], a[1] & TIMER_ABSTIME, clk == 0);
 }
 
 long sys_getpgid(const u64 a[6])
