@@ -118,6 +118,15 @@ size_t uio_from(struct uio *u, void *dst, size_t n);         /* a write's data *
 /* readdir's callback: one entry; returns false to stop (no room). */
 typedef bool (*vfs_filldir_t)(void *arg, const char *name, size_t len, u64 ino, u32 mode);
 
+/* statfs(2)'s numbers of a mounted file system (inode_ops.statfs) */
+struct vfs_statfs {
+	u32 magic;                   /* Linux's f_type: EXT2_SUPER_MAGIC, ... */
+	u32 bsize;                   /* block size in bytes */
+	u64 blocks, bfree, bavail;   /* blocks in all, free, free for users */
+	u64 files, ffree;            /* inodes in all, free */
+	u32 fsid[2];
+};
+
 struct inode_ops {
 	/* directories; the namespace lock is held for all of them. lookup
 	 * returns the child without a reference (valid while the lock is held) */
@@ -157,6 +166,9 @@ struct inode_ops {
 	/* a mounted file system's root: everything written so far made
 	 * durable (sync(2), and before QEMU exits); NULL: nothing to do */
 	int (*sync)(struct inode *fsroot);
+	/* any inode of a mounted file system: its counts for statfs(2) and
+	 * the REPL's df; NULL: the RAM file system's (no counts) */
+	int (*statfs)(struct inode *ino, struct vfs_statfs *out);
 	/* a read-only file system: the VFS refuses every change with -EROFS
 	 * before it calls link, unlink, rename or truncate */
 	bool read_only;

@@ -107,6 +107,42 @@ static void ls_row(struct repl_out *o, const char *name, u64 ino, u32 mode, u64 
 	repl_row(o, cells);
 }
 
+REPL_CMD("df", cmd_df, "",
+	 "mounted file systems' space: block size, blocks, free, available, inodes, free inodes "
+	 "(zeros: a RAM file system, which keeps no counts)");
+static int cmd_df(struct repl_out *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (sched_frozen())
+		return repl_error(o, -EBUSY, "the machine is frozen: thaw first (the namespace lock "
+				  "needs other threads)");
+	struct inode *root = vfs_root();
+	repl_table_begin(o, "df", "path type bsize:n:6 blocks:n:10 free:n:10 avail:n:10 "
+			 "inodes:n:9 ifree:n:9");
+	const struct vfs_mount_info *mi;
+	for (int i = 0; (mi = vfs_mount_at(i)); i++) {
+		struct vfs_statfs v = { 0 };
+		struct inode *ino;
+		if (vfs_lookup(root, mi->path, &ino) == 0) {
+			if (ino->iops && ino->iops->statfs)
+				ino->iops->statfs(ino, &v);
+			vfs_iput(ino);
+		}
+		u64 nums[6] = { v.bsize, v.blocks, v.bfree, v.bavail, v.files, v.ffree };
+		char cell[6][24];
+		const char *cells[8] = { mi->path, mi->type };
+		for (int k = 0; k < 6; k++) {
+			ksnprintf(cell[k], sizeof(cell[k]), "%llu", (unsigned long long)nums[k]);
+			cells[k + 2] = cell[k];
+		}
+		repl_row(o, cells);
+	}
+	repl_table_end(o);
+	vfs_iput(root);
+	return 0;
+}
+
 REPL_CMD("ls", cmd_ls, "PATH", "a directory's entries: type, mode, inode, size, name");
 static int cmd_ls(struct repl_out *o, int argc, char **argv)
 {

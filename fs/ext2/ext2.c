@@ -170,6 +170,11 @@ static int check_superblock(struct ext2_fs *fs, const u8 *sb, char *msg, size_t 
 				   "read-only disk cannot be): refused (e2fsck -fy replays it)");
 	fs->inodes_count = le32(sb + SB_INODES_COUNT);
 	fs->blocks_count = le32(sb + SB_BLOCKS_COUNT);
+	/* for statfs; checked by e2fsck, not here: a count above the total
+	 * is taken as the total */
+	fs->free_blocks = MIN(le32(sb + SB_FREE_BLOCKS), fs->blocks_count);
+	fs->free_inodes = MIN(le32(sb + SB_FREE_INODES), fs->inodes_count);
+	fs->r_blocks = MIN(le32(sb + SB_R_BLOCKS), fs->blocks_count);
 	fs->first_data_block = le32(sb + SB_FIRST_DATA);
 	fs->blocks_per_group = le32(sb + SB_BLOCKS_PER_GROUP);
 	fs->inodes_per_group = le32(sb + SB_INODES_PER_GROUP);

@@ -74,7 +74,8 @@ struct ext2_fs {
 	/* writing (ext2_enable_write; NULL: read-only) */
 	ext2_write_fn write;
 	s64 (*now)(void);         /* seconds since 1970 for timestamps, or NULL (0) */
-	u32 free_blocks, free_inodes;   /* the superblock's counts */
+	u32 free_blocks, free_inodes;   /* the superblock's counts (kept up to date when writing) */
+	u32 r_blocks;             /* blocks only root may take (statfs: not available) */
 	u8 *gdt;                  /* the group descriptors (groups * GD_SIZE bytes) */
 	u8 *bitmap;               /* a bitmap block being changed (block_size bytes) */
 	u8 *zero;                 /* block_size zero bytes (new blocks are zeroed) */

@@ -41,6 +41,7 @@ static inline u32 le32(const void *p)
 #define EXT2_SB_SIZE     1024
 #define SB_INODES_COUNT  0x00   /* u32 */
 #define SB_BLOCKS_COUNT  0x04   /* u32 (lo; the hi half only with 64bit) */
+#define SB_R_BLOCKS      0x08   /* u32 blocks reserved for root */
 #define SB_FREE_BLOCKS   0x0C   /* u32 */
 #define SB_FREE_INODES   0x10   /* u32 */
 #define SB_FIRST_DATA    0x14   /* u32 the block holding the superblock: 1 for 1 KiB blocks */

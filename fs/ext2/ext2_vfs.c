@@ -551,6 +551,32 @@ static void e2_destroy(struct inode *ino)
 	vfs_inode_died();
 }
 
+/* statfs: the superblock's counts as the writer keeps them. Every block
+ * counts in f_blocks (Linux's ext2 without minixdf subtracts the
+ * metadata's); f_fsid is the uuid's halves xor'd, as Linux's. */
+static int e2_statfs(struct inode *ino, struct vfs_statfs *out)
+{
+	struct e2_mount *m = node_of(ino)->m;
+	mutex_lock(&m->lock);
+	const struct ext2_fs *fs = &m->fs;
+	out->magic = EXT2_MAGIC;
+	out->bsize = fs->block_size;
+	out->blocks = fs->blocks_count;
+	out->bfree = fs->free_blocks;
+	out->bavail = fs->free_blocks > fs->r_blocks ? fs->free_blocks - fs->r_blocks : 0;
+	out->files = fs->inodes_count;
+	out->ffree = fs->free_inodes;
+	u64 lo = 0, hi = 0;
+	for (int i = 7; i >= 0; i--) {
+		lo = lo << 8 | fs->uuid[i];
+		hi = hi << 8 | fs->uuid[8 + i];
+	}
+	out->fsid[0] = (u32)(lo ^ hi);
+	out->fsid[1] = (u32)((lo ^ hi) >> 32);
+	mutex_unlock(&m->lock);
+	return 0;
+}
+
 static const struct inode_ops e2_iops_rw = {
 	.lookup = e2_lookup,
 	.link = e2_link,
@@ -564,6 +590,7 @@ static const struct inode_ops e2_iops_rw = {
 	.setattr = e2_setattr,
 	.chown = e2_chown,
 	.sync = e2_sync,
+	.statfs = e2_statfs,
 };
 
 static const struct inode_ops e2_iops = {
@@ -578,6 +605,7 @@ static const struct inode_ops e2_iops = {
 	.destroy = e2_destroy,
 	.setattr = e2_setattr,
 	.chown = e2_chown,
+	.statfs = e2_statfs,
 	.read_only = true,
 };
 

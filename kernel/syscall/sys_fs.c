@@ -300,9 +300,9 @@ _Static_assert(sizeof(struct kstatfs) == 120, "struct statfs");
 #define ST_RDONLY         0x0001
 #define ST_VALID          0x0020
 
-/* What Linux's simple_statfs tells of a RAM file system: its type, block
- * size and name length, no counts; a disk file system the same with its
- * own type (its counts are not kept here yet: zeros). */
+/* A disk file system's own numbers (inode_ops.statfs); of a RAM file
+ * system what Linux's simple_statfs tells: its type, block size and name
+ * length, no counts. */
 static long put_statfs(struct inode *ino, u64 ubuf)
 {
 	struct kstatfs sf;
@@ -310,6 +310,18 @@ static long put_statfs(struct inode *ino, u64 ubuf)
 	sf.type = ino && ino->dev ? EXT2_SUPER_MAGIC : RAMFS_MAGIC;
 	sf.bsize = sf.frsize = PAGE_SIZE;
 	sf.namelen = VFS_NAME_MAX;
+	struct vfs_statfs v;
+	if (ino && ino->iops && ino->iops->statfs && ino->iops->statfs(ino, &v) == 0) {
+		sf.type = v.magic;
+		sf.bsize = sf.frsize = v.bsize;
+		sf.blocks = v.blocks;
+		sf.bfree = v.bfree;
+		sf.bavail = v.bavail;
+		sf.files = v.files;
+		sf.ffree = v.ffree;
+		sf.fsid[0] = (s32)v.fsid[0];
+		sf.fsid[1] = (s32)v.fsid[1];
+	}
 	sf.flags = ST_VALID | (ino && ino->iops && ino->iops->read_only ? ST_RDONLY : 0);
 	return copy_to_user(ubuf, &sf, sizeof(sf));
 }

@@ -8,7 +8,9 @@ owners), makes an ext3 image of it with `mke2fs -t ext3 -d` (as `make disk`
 does), and boots Caboose with the image as a virtio disk:
 
   repl   the REPL's `mount` shows /mnt/vda as ext3, read-only, with its
-         journal state; `ls` lists the tree's names; `stat` of a file, the
+         journal state; `df` gives dumpe2fs's block size, block and inode
+         counts, free ones, and free less the reserved as available; `ls`
+         lists the tree's names; `stat` of a file, the
          huge sparse file, a slow link and the FIFO gives what the host's
          lstat gives (mode, size, links, owner, mtime; a link's target);
          `cat` gives a file's first bytes
@@ -25,7 +27,9 @@ does), and boots Caboose with the image as a virtio disk:
          indirect blocks, cp, mv within and across directories, a directory
          moved, symbolic links fast and slow, rm, rmdir, truncate, and an
          rmdir of a non-empty directory that must fail, a hard link, chmod and
-         touch -t, whose stat lines go into the tree), then the host runs
+         touch -t, whose stat lines go into the tree; then, after a sync,
+         `stat -f` (statfs) must give what dumpe2fs reads on the image once
+         QEMU has exited), then the host runs
          the same script with its busybox in a directory, checks the image
          with `e2fsck -fn` and compares the image's tree (debugfs rdump)
          with its own (diff -r)
@@ -146,6 +150,7 @@ TZ=UTC $B touch -t 200902132331.30 renamed.txt
 $B stat -c '%n %a %Y %h' renamed.txt >> status.txt
 $B stat -c '%n %a %h' hard-link.txt a/hello.txt >> status.txt
 $B sync
+$B stat -f -c 'statfs %S %b %f %a %c %d' "$1"
 echo "== wrote"
 """
 
@@ -173,6 +178,14 @@ def run_write(logdir, check, src, initrd, fstype="ext2"):
                               stderr=subprocess.DEVNULL, text=True).stdout
         check("ext3 write: needs_recovery cleared by the clean exit (sync)",
               "needs_recovery" not in dump and "has_journal" in dump, dump[:600])
+    got_sf = re.search(r"^statfs (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)\r?$", text, re.M)
+    rsv = int(sb_field(img, "Reserved block count") or 0)
+    free = int(sb_field(img, "Free blocks") or -1)
+    want_sf = [sb_field(img, "Block size"), sb_field(img, "Block count"), str(free),
+               str(max(free - rsv, 0)), sb_field(img, "Inode count"), sb_field(img, "Free inodes")]
+    check("%s write: statfs (busybox stat -f) after the writes gives dumpe2fs's counts"
+          % fstype, got_sf is not None and list(got_sf.groups()) == want_sf,
+          "statfs %s, dumpe2fs %s" % (got_sf.groups() if got_sf else None, want_sf))
     code, out = fsck(img)
     check("%s write: e2fsck -fn finds the written image clean" % fstype, code == 0, out[-600:])
     host = os.path.join(src, "host")
@@ -304,6 +317,17 @@ def run_repl(logdir, check, img, tree):
         check("ext2 repl: mount shows /mnt/vda ext3 ro with its journal state",
               len(vda) == 1 and vda[0]["type"] == "ext3" and vda[0]["options"] == "ro" and
               "journal: clean" in vda[0]["state"], str(m))
+        df = [x for x in b.json("df")["df"] if x.get("path") == "/mnt/vda"]
+        want = {"bsize": sb_field(img, "Block size"), "blocks": sb_field(img, "Block count"),
+                "free": sb_field(img, "Free blocks"), "inodes": sb_field(img, "Inode count"),
+                "ifree": sb_field(img, "Free inodes")}
+        want = {k: int(v) if v is not None else None for k, v in want.items()}
+        rsv = int(sb_field(img, "Reserved block count") or -1)
+        gotdf = {k: df[0].get(k) for k in want} if len(df) == 1 else None
+        check("ext2 repl: df of /mnt/vda gives dumpe2fs's counts (avail: free less the %d "
+              "reserved)" % rsv,
+              gotdf == want and rsv > 0 and df[0].get("avail") == want["free"] - rsv,
+              "df %s, dumpe2fs %s, reserved %d" % (df, want, rsv))
         ls = b.json("ls /mnt/vda/tree", timeout=120)["ls"]
         got = sorted(e["name"] for e in ls)
         want = sorted(os.listdir(tree) + [".", ".."])
