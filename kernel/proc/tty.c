@@ -36,8 +36,11 @@
  * only TCOON undoes TCOOFF; clearing IXON starts output again; TCIOFF and
  * TCION send the STOP and START characters. All as Linux's n_tty.
  *
- * Not done: echoes and the kernel's log lines are not held while output
- * is stopped (Linux holds echoes), ECHOPRT, VDISCARD, PARMRK, hang-up,
+ * Echoes made while output is stopped are held (up to ECHO_HELD bytes,
+ * the rest counted as tty.echo_dropped) and go out first when it starts.
+ *
+ * Not done: the kernel's log lines are not held while output is stopped,
+ * ECHOPRT, VDISCARD, PARMRK, hang-up,
  * and kernel log lines keep no memory of a line being edited (a log line
  * lands in the middle of it).
  *
@@ -67,6 +70,7 @@
 #define IN_SIZE   4096
 #define LINES_MAX 256
 #define EDIT_MAX  4095          /* a canonical line, as Linux's N_TTY_BUF_SIZE - 1 */
+#define ECHO_HELD 4096          /* echoes held while output is stopped (Linux's echo buffer) */
 
 struct tty {
 	spinlock_t lock;
@@ -82,6 +86,8 @@ struct tty {
 	bool lnext;               /* [T] canonical: the next byte is literal */
 	bool stopped;             /* [T] output held (STOP, TCOOFF) */
 	bool tco_stopped;         /* [T] ... by TCOOFF: only TCOON starts it */
+	char held[ECHO_HELD];     /* [T] echoes made while output is stopped */
+	size_t held_len;          /* [T] */
 	struct waitq rwait;       /* readers and pollers */
 	struct waitq owait;       /* writers waiting for output to start */
 };
@@ -94,10 +100,11 @@ static u32 raw_head, raw_tail;   /* [R] */
 static struct waitq kwait;       /* the tty thread */
 static bool tty_ready;
 
-static u64 rx_bytes, rx_dropped, in_dropped, signals_sent;  /* [atomic] */
+static u64 rx_bytes, rx_dropped, in_dropped, echo_dropped, signals_sent;  /* [atomic] */
 KCOUNTER_VAR("tty.rx", "bytes", rx_bytes);
 KCOUNTER_VAR("tty.rx_dropped", "bytes", rx_dropped);   /* the raw ring was full */
 KCOUNTER_VAR("tty.in_dropped", "bytes", in_dropped);   /* no room in the line or queue */
+KCOUNTER_VAR("tty.echo_dropped", "bytes", echo_dropped);   /* echoes past ECHO_HELD while stopped */
 KCOUNTER_VAR("tty.signals", "signals", signals_sent);
 
 #define L(f) (tty.t.c_lflag & (f))
@@ -139,21 +146,38 @@ static bool raw_pending(void) { return READ_ONCE(raw_head) != READ_ONCE(raw_tail
 
 static void out_raw(const char *s, size_t n) { console_write_raw(s, n); }
 
-/* Output processing (OPOST, ONLCR) of s into the UART. */
-static void out_cooked(const u8 *s, size_t n, u32 oflag)
+/* An echo: out now, or, while output is stopped, held until it starts
+ * again (start_output), as Linux's n_tty holds its echoes. [T] */
+static void echo_raw(const char *s, size_t n)
 {
+	if (!tty.stopped) {
+		out_raw(s, n);
+		return;
+	}
+	size_t room = ECHO_HELD - tty.held_len, k = MIN(n, room);
+	memcpy(tty.held + tty.held_len, s, k);
+	tty.held_len += k;
+	if (k < n)
+		__atomic_add_fetch(&echo_dropped, n - k, __ATOMIC_RELAXED);
+}
+
+/* Output processing (OPOST, ONLCR) of s into the UART, or into the echoes
+ * held (echo). */
+static void out_cooked(const u8 *s, size_t n, u32 oflag, bool echo)
+{
+	void (*emit)(const char *, size_t) = echo ? echo_raw : out_raw;
 	char buf[128];
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (k + 2 > sizeof(buf)) {
-			out_raw(buf, k);
+			emit(buf, k);
 			k = 0;
 		}
 		if (s[i] == '\n' && (oflag & (OPOST | ONLCR)) == (OPOST | ONLCR))
 			buf[k++] = '\r';
 		buf[k++] = (char)s[i];
 	}
-	out_raw(buf, k);
+	emit(buf, k);
 }
 
 static bool is_ctl(u8 c) { return c < 0x20 || c == 0x7f; }
@@ -168,12 +192,12 @@ static int echo_width(u8 c)
 static void echo_char(u8 c)
 {
 	if (c == '\n') {
-		out_cooked(&c, 1, tty.t.c_oflag);
+		out_cooked(&c, 1, tty.t.c_oflag, true);
 	} else if (is_ctl(c) && c != '\t' && L(ECHOCTL)) {
 		char s[2] = { '^', (char)(c ^ 0100) };
-		out_raw(s, 2);
+		echo_raw(s, 2);
 	} else {
-		out_raw((const char *)&c, 1);
+		echo_raw((const char *)&c, 1);
 	}
 }
 
@@ -187,7 +211,7 @@ static void rub_out(u8 c)
 		return;
 	}
 	for (int i = echo_width(c); i > 0; i--)
-		out_raw("\b \b", 3);
+		echo_raw("\b \b", 3);
 }
 
 /* ---- the input queue ---- */
@@ -293,6 +317,8 @@ static void start_output(bool tco)
 	if (tty.tco_stopped && !tco)
 		return;   /* START does not undo TCOOFF */
 	tty.stopped = tty.tco_stopped = false;
+	out_raw(tty.held, tty.held_len);   /* the echoes held meanwhile, first */
+	tty.held_len = 0;
 	waitq_wake_all(&tty.owait);
 }
 
@@ -304,7 +330,7 @@ static void literal(u8 c)
 		return;   /* room is kept for the newline */
 	}
 	if (L(ECHO) && c == '\n' && L(ECHOCTL))
-		out_raw("^J", 2);   /* a literal newline is a control character here */
+		echo_raw("^J", 2);   /* a literal newline is a control character here */
 	else if (L(ECHO))
 		echo_char(c);
 	tty.edit[tty.edit_len++] = c;
@@ -358,7 +384,7 @@ static int ldisc_byte(u8 c)
 	if (L(IEXTEN) && SPECIAL(c, VLNEXT)) {
 		tty.lnext = true;
 		if (L(ECHO) && L(ECHOCTL))
-			out_raw("^\b", 2);
+			echo_raw("^\b", 2);
 		return 0;
 	}
 	if (L(IEXTEN) && L(ECHO) && SPECIAL(c, VREPRINT)) {
@@ -572,7 +598,7 @@ static long tty_write(struct file *f, struct uio *u, u64 *pos)
 		}
 		size_t k = MIN(u->len, sizeof(buf));
 		size_t got = uio_from(u, buf, k);
-		out_cooked(buf, got, READ_ONCE(tty.t.c_oflag));
+		out_cooked(buf, got, READ_ONCE(tty.t.c_oflag), false);
 		done += got;
 		if (got < k)
 			break;

@@ -20,6 +20,8 @@ program on both kernels. Checks, in order:
               line again (screen byte for byte as Linux's)
   flow control  after ^S nothing is output, not even the shell's echo of
               a typed command, until ^Q; then the command runs
+  echo held while stopped  ^S while `read` waits, then a word: the tty's
+              own echo of it comes only after ^Q, and read has the word
   sigint      `sleep 100` interrupted by ^C: the prompt is back in under
               10 s and $? is 130
   same echo   the canonical step's screen is Linux's, byte for byte
@@ -168,6 +170,27 @@ def drive(con, res, tag, end_re, boot_timeout):
     m = con.expect(rb"\nafter-stop", 20, stop_at)
     res(tag + " flow control", held and m is not None,
         "output held after ^S: %s; after ^Q: %r" % (held, ANSI.sub(b"", con.buf[mark:])[-300:]))
+    prompt_after(con, m.end() if m else mark, 20)
+
+    # the tty's own echo is held too: STOP typed while `read` waits (the
+    # canonical mode, the kernel echoing), then a word: no echo of it
+    # until START; then the line ends and read has the word
+    mark = len(con.buf)
+    con.type(b"read x; echo \"got=[$x]\"\r")
+    time.sleep(0.5)
+    con.type(b"\x13")
+    time.sleep(0.5)
+    stop_at = len(con.buf)
+    con.type(b"withheld")
+    time.sleep(2)
+    held = con.expect(rb"withheld", 0.5, stop_at) is None
+    con.type(b"\x11")
+    shown = con.expect(rb"withheld", 20, stop_at) is not None
+    con.type(b"\r")
+    m = con.expect(rb"\ngot=\[([^\]\n]*)\]", 20, mark)
+    res(tag + " echo held while stopped", held and shown and m is not None and
+        m.group(1) == b"withheld", "echo held after ^S: %s, shown after ^Q: %s, read gave %r: %r"
+        % (held, shown, m.group(1) if m else None, ANSI.sub(b"", con.buf[mark:])[-300:]))
     prompt_after(con, m.end() if m else mark, 20)
 
     mark = len(con.buf)
