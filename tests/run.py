@@ -1471,24 +1471,33 @@ def user_vs_linux(res, opts):
         res.add(name, not problems, "; ".join(problems))
 
 
-def user_repl(res, opts):
-    """After programs ran, and while a third waits on the console, the REPL
-    still answers: syscalls counts what they did, ps shows the live one."""
-    name = "user REPL ps and syscalls after programs ran"
-    err("== %s" % name)
-    sock = os.path.join(opts.logs, "user-repl.sock")
-    log = os.path.join(opts.logs, "user-repl.log")
-    if os.path.exists(sock):
-        os.unlink(sock)
-    a = kernel_args(2, accel_for(2), "console=ttyS0 panic=exit ip=off "
-                    "init=/tests/efault,/tests/crash,/tests/wait", initrd=opts.initrd,
-                    kernel=opts.kernel)
+def user_boot_with_repl(opts, name, init):
+    """Caboose with the user tier's initrd and 2 CPUs running `init` (the
+    init= and init.args= words), COM1 to LOGS/NAME.log, the REPL on the
+    unix socket LOGS/NAME.sock (both removed first): (QEMU, socket, log)."""
+    sock = os.path.join(opts.logs, name + ".sock")
+    log = os.path.join(opts.logs, name + ".log")
+    for f in (sock, log):
+        if os.path.exists(f):
+            os.unlink(f)
+    a = kernel_args(2, accel_for(2), "console=ttyS0 panic=exit ip=off " + init,
+                    initrd=opts.initrd, kernel=opts.kernel)
     a = [x for x in a if x != "-nographic"]
     a += ["-cpu", "max", "-display", "none", "-serial", "file:" + log,
           "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock, "-serial", "chardev:repl"]
     proc = subprocess.Popen([QEMU] + a, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
     LIVE[proc.pid] = (proc, False)
+    return proc, sock, log
+
+
+def user_repl(res, opts):
+    """After programs ran, and while a third waits on the console, the REPL
+    still answers: syscalls counts what they did, ps shows the live one."""
+    name = "user REPL ps and syscalls after programs ran"
+    err("== %s" % name)
+    proc, sock, log = user_boot_with_repl(opts, "user-repl",
+                                          "init=/tests/efault,/tests/crash,/tests/wait")
     problems = []
     try:
         deadline = time.monotonic() + opts.explicit_timeout
@@ -1548,19 +1557,8 @@ def user_fuzz_baseline(res, opts):
     warms the caches (procfs slots, descriptors' slabs)."""
     name = "user sysfuzz twice: slab objects and pages back to the first run's (REPL)"
     err("== %s" % name)
-    sock = os.path.join(opts.logs, "user-fuzzbase.sock")
-    log = os.path.join(opts.logs, "user-fuzzbase.log")
-    for f in (sock, log):
-        if os.path.exists(f):
-            os.unlink(f)
-    a = kernel_args(2, accel_for(2), "console=ttyS0 panic=exit ip=off "
-                    "init=/tests/sysfuzz init.args=4,1500", initrd=opts.initrd, kernel=opts.kernel)
-    a = [x for x in a if x != "-nographic"]
-    a += ["-cpu", "max", "-display", "none", "-serial", "file:" + log,
-          "-chardev", "socket,id=repl,path=%s,server=on,wait=off" % sock, "-serial", "chardev:repl"]
-    proc = subprocess.Popen([QEMU] + a, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
-    LIVE[proc.pid] = (proc, False)
+    proc, sock, log = user_boot_with_repl(opts, "user-fuzzbase",
+                                          "init=/tests/sysfuzz init.args=4,1500")
     problems = []
 
     def console_until(pattern):
