@@ -1491,6 +1491,21 @@ def user_boot_with_repl(opts, name, init):
     return proc, sock, log
 
 
+def console_until(proc, log, pattern, timeout):
+    """Wait for pattern in the console log (ANSI sequences removed) while
+    QEMU runs: (found, the console's text)."""
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline and proc.poll() is None:
+        if os.path.exists(log):
+            with open(log, "rb") as f:
+                text = ANSI_RE.sub("", f.read().decode("utf-8", "replace"))
+            if pattern in text:
+                return True, text
+        time.sleep(0.2)
+    return False, text
+
+
 def user_repl(res, opts):
     """After programs ran, and while a third waits on the console, the REPL
     still answers: syscalls counts what they did, ps shows the live one."""
@@ -1500,15 +1515,7 @@ def user_repl(res, opts):
                                           "init=/tests/efault,/tests/crash,/tests/wait")
     problems = []
     try:
-        deadline = time.monotonic() + opts.explicit_timeout
-        text = ""
-        while time.monotonic() < deadline and proc.poll() is None:
-            if os.path.exists(log):
-                with open(log, "rb") as f:
-                    text = ANSI_RE.sub("", f.read().decode("utf-8", "replace"))
-                if "wait: reading" in text:
-                    break
-            time.sleep(0.2)
+        _, text = console_until(proc, log, "wait: reading", opts.explicit_timeout)
         if "killed by SIGSEGV" not in text or "wait: reading" not in text:
             problems.append("the programs did not run (the third waits on the console)")
         else:
@@ -1561,18 +1568,6 @@ def user_fuzz_baseline(res, opts):
                                           "init=/tests/sysfuzz init.args=4,1500")
     problems = []
 
-    def console_until(pattern):
-        deadline = time.monotonic() + opts.explicit_timeout
-        text = ""
-        while time.monotonic() < deadline and proc.poll() is None:
-            if os.path.exists(log):
-                with open(log, "rb") as f:
-                    text = ANSI_RE.sub("", f.read().decode("utf-8", "replace"))
-                if pattern in text:
-                    return True, text
-            time.sleep(0.2)
-        return False, text
-
     def repl(*cmds):
         argv = [sys.executable, os.path.join(ROOT, "tools", "repl.py"), sock]
         for c in cmds:
@@ -1589,14 +1584,15 @@ def user_fuzz_baseline(res, opts):
         return sum(r.get("inuse", 0) for r in slab.get("slab", [])), mem["pages"]["free"]
 
     try:
-        ok, text = console_until("init: /tests/sysfuzz ended with code")
+        ok, text = console_until(proc, log, "init: /tests/sysfuzz ended with code",
+                                 opts.explicit_timeout)
         if not ok or "init: /tests/sysfuzz ended with code 0" not in text:
             problems.append("the first run did not end with code 0: %r" % text[-300:])
         else:
             objs_a, free_a = snapshot()
             pid = repl("run /tests/sysfuzz 4 6000")[0]["run"]["pid"]
             end = "init: /tests/sysfuzz (pid %d) ended with code" % pid
-            ok, text = console_until(end)
+            ok, text = console_until(proc, log, end, opts.explicit_timeout)
             if not ok or (end + " 0") not in text:
                 problems.append("the second run (pid %d) did not end with code 0: %r"
                                 % (pid, text[-300:]))
