@@ -151,6 +151,8 @@ static int cmd_run(struct repl_out *o, int argc, char **argv)
 	if (argc < 2 || argc > RUN_MAX_ARGS + 1 || argv[1][0] != '/')
 		return repl_error(o, -EINVAL, "usage: run /PATH [ARG...] (at most %d arguments)",
 				  RUN_MAX_ARGS);
+	if (sched_frozen())   /* the lookup's locks may be held by a frozen thread */
+		return repl_error(o, -EBUSY, "the machine is frozen: thaw first");
 	static const char *const envp[] = { "HOME=/", "TERM=linux", NULL };
 	const char *args[RUN_MAX_ARGS + 2];
 	for (int i = 1; i < argc; i++)
