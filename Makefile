@@ -169,8 +169,10 @@ FS_SRCS := $(FS_PORTABLE) \
 	fs/pipe.c \
 	fs/eventfd.c \
 	fs/vfs_repl.c \
+	fs/pagecache.c \
 	fs/ext2/ext2_vfs.c \
-	fs/kt_vfs.c
+	fs/kt_vfs.c \
+	fs/kt_pagecache.c
 
 PROC_SRCS := \
 	kernel/proc/vm.c \

@@ -8,12 +8,15 @@
  *   stat PATH    an inode (not following a last symbolic link): type, mode,
  *                links, owner, size, blocks, device, times, a link's target
  *   cat PATH     the first KiB of a file, bytes outside printable ASCII as \xNN
+ *   pagecache    the page cache's pages, limit, hits and misses, what it
+ *                added, evicted and let go of, pages lent out now
  *
  * Paths are absolute (from the root). ls, stat and cat take the namespace
  * lock and may read a disk, so they refuse to run while the machine is
  * frozen (a frozen thread may hold the lock; the disk's completion threads
  * would not run).
  */
+#include "fs/pagecache.h"
 #include "fs/vfs.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -296,5 +299,33 @@ static int cmd_cat(struct repl_out *o, int argc, char **argv)
 	file_put(f);
 	if (n < 0)
 		return repl_error(o, (int)n, "%s: reading: error %ld", argv[1], n);
+	return 0;
+}
+
+REPL_CMD("pagecache", cmd_pagecache, "",
+	 "the page cache: pages, limit, hits, misses, added, evicted (clock or memory pressure), "
+	 "dropped (by writes and truncates), changed in place by writes, lent (held by packets "
+	 "or readers now), reclaim calls; no page is ever dirty (the disks are written through)");
+static int cmd_pagecache(struct repl_out *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (sched_frozen())
+		return repl_error(o, -EBUSY, "the machine is frozen: thaw first (a frozen CPU may "
+				  "hold the page cache's lock)");
+	struct pcache_stats st;
+	pcache_stats(&st);
+	repl_obj_begin(o, "pagecache");
+	repl_kv_u64(o, "pages", st.pages);
+	repl_kv_u64(o, "limit", st.limit);
+	repl_kv_u64(o, "hits", st.hits);
+	repl_kv_u64(o, "misses", st.misses);
+	repl_kv_u64(o, "added", st.added);
+	repl_kv_u64(o, "evicted", st.evicted);
+	repl_kv_u64(o, "dropped", st.dropped);
+	repl_kv_u64(o, "written_in_place", st.written_in_place);
+	repl_kv_u64(o, "lent", st.lent);
+	repl_kv_u64(o, "reclaims", st.reclaims);
+	repl_obj_end(o);
 	return 0;
 }

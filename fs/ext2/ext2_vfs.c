@@ -20,15 +20,25 @@
  *                    this), so the pointers lookup hands the VFS stay valid.
  *
  * The block cache: E2_CACHE_PAGES pages of the disk (4 KiB-aligned), least
- * recently used evicted, filled by blk_read straight into the page. File
- * data goes through it too and is copied out (first increment: a page cache
- * indexed per file and shared by reference with the network path, so that
- * sendfile sends disk pages without a copy, is a later increment of #14).
+ * recently used evicted, filled by blk_read straight into the page: the
+ * metadata (inodes, bitmaps, indirect blocks, directories) is read through
+ * it.
+ *
+ * File data goes through the page cache (fs/pagecache.h) instead: a read
+ * that misses reads the file's blocks with blk_read straight into fresh
+ * pages (scatter/gather, one request per run of adjacent blocks), up to
+ * E2_RA_PAGES pages ahead when the reads of the file go forward, and
+ * caches them; a read copies out of the cached page (one copy), and
+ * sendfile and the HTTP responder lend it to the packets (page_ref: no
+ * copy). File data never sits in the block cache or the journal (ordered
+ * data goes home at once: jbd2.h), so the disk is what a fill must read.
  *
  * Writes (ext2 only): write-through. Every change the on-disk code makes
  * goes into the cached page and out to the disk with blk_write at once
  * (the sectors it touched); fsync adds a cache flush of the device
- * (blk_flush). A read-only mount's VFS table says read_only, so the VFS
+ * (blk_flush). A file write then updates the file's cached pages
+ * (pcache_write: in place, or the page leaves the cache if it is lent),
+ * a truncate lets go of the pages from the new end on. A read-only mount's VFS table says read_only, so the VFS
  * refuses changes with -EROFS before calling in; its ops return -EROFS too.
  * New inodes: the VFS makes a RAM inode as a template (vfs_open, mkdir,
  * symlink); link() of a template creates the ext2 inode of its mode (its
@@ -45,6 +55,7 @@
  */
 #include "fs/ext2/ext2_priv.h"
 #include "fs/blk/blk.h"
+#include "fs/pagecache.h"
 #include "fs/vfs_priv.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/format.h"
@@ -53,7 +64,8 @@
 
 #define E2_CACHE_PAGES 128       /* 512 KiB of the disk per mount */
 #define E2_HASH 256
-#define E2_READ_CHUNK (64u << 10) /* a file read's bounce buffer */
+#define E2_READ_CHUNK (64u << 10) /* a file write's bounce buffer */
+#define E2_RA_PAGES 32           /* read-ahead: pages a forward read's miss fills */
 #define E2_SECTORS_PER_PAGE (PAGE_SIZE / BLK_SECTOR)
 
 struct e2_cached {
@@ -83,6 +95,8 @@ struct e2_node {
 	struct e2_mount *m;
 	struct e2_node *next;        /* [m] in its hash chain */
 	char *link;                  /* [m] a symbolic link's target, once read */
+	struct pcache_map pc;        /* its cached data pages (fills and writes: [m]) */
+	u64 ra_next;                 /* the page after the last one read (read-ahead) */
 };
 
 static struct e2_node *node_of(struct inode *i) { return (struct e2_node *)i; }
@@ -223,6 +237,7 @@ static int e2_iget(struct e2_mount *m, u32 ino, struct e2_node **out)
 		return -ENOMEM;
 	n->di = di;
 	n->m = m;
+	pcache_map_init(&n->pc);
 	struct inode *i = &n->inode;
 	i->ino = ino;
 	i->mode = di.mode;
@@ -489,6 +504,7 @@ static int e2_truncate(struct inode *ino, u64 size)
 	int r = ext2_truncate(&m->fs, &n->di, size);
 	sync_node(n);
 	op_end(m, &r);
+	pcache_drop(&n->pc, size / PAGE_SIZE);   /* the page of the new end too: its tail */
 	mutex_unlock(&m->lock);
 	return r;
 }
@@ -544,6 +560,7 @@ static void e2_destroy(struct inode *ino)
 	if (*pp)
 		*pp = n->next;
 	m->nnodes--;
+	pcache_drop(&n->pc, 0);
 	mutex_unlock(&m->lock);
 	kfree(n->link);
 	kfree(ino->name);
@@ -611,34 +628,173 @@ static const struct inode_ops e2_iops = {
 
 /* ---- files ---- */
 
+/* Pages [idx, idx + count) of n's file (idx inside it) from the disk into
+ * fresh pages, which go into the page cache: page idx comes back in *out
+ * with a reference. Read-ahead stops at the end of the file and at the
+ * first page already cached ([m] held). */
+static int fill(struct e2_node *n, u64 idx, u32 count, struct page **out)
+{
+	struct e2_mount *m = n->m;
+	struct blk_disk *d = m->disk;
+	u32 bs = m->fs.block_size, unit = MIN(bs, (u32)PAGE_SIZE);
+	u64 size = n->di.size, pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
+	struct page *pg[E2_RA_PAGES];
+	u32 np = 0;
+	count = (u32)MIN((u64)MIN(count, (u32)E2_RA_PAGES), pages - idx);
+	for (; np < count; np++) {
+		if (np && pcache_has(&n->pc, idx + np))
+			break;
+		if (!(pg[np] = page_alloc(0))) {
+			if (!np)
+				return -ENOMEM;
+			break;
+		}
+	}
+	/* runs of adjacent blocks, each one request over the pages' pieces */
+	bool direct = d->sector_size <= unit;
+	struct blk_seg seg[BLK_MAX_SEGS];
+	u32 nseg = 0;
+	u64 run = 0, run_bytes = 0;   /* the run's first sector and its bytes */
+	int r = 0;
+	for (u32 p = 0; p < np && r == 0; p++) {
+		u8 *va = page_address(pg[p]);
+		u64 base = (idx + p) * PAGE_SIZE;
+		if (!direct) {   /* a disk whose sectors are bigger than a block */
+			long k = ext2_read(&m->fs, &n->di, base, va, PAGE_SIZE);
+			if (k < 0)
+				r = (int)k;
+			else
+				memset(va + k, 0, PAGE_SIZE - (size_t)k);
+			continue;
+		}
+		for (u32 at = 0; at < PAGE_SIZE; at += unit) {
+			u64 off = base + at;
+			if (off >= size) {
+				memset(va + at, 0, PAGE_SIZE - at);
+				break;
+			}
+			u32 pb;
+			if ((r = ext2_bmap(&m->fs, &n->di, off / bs, &pb)) < 0)
+				break;
+			if (!pb) {   /* a hole */
+				memset(va + at, 0, unit);
+				continue;
+			}
+			u64 sector = ((u64)pb * bs + off % bs) / BLK_SECTOR;
+			struct blk_seg *last = nseg ? &seg[nseg - 1] : NULL;
+			bool follows = last && sector == run + run_bytes / BLK_SECTOR &&
+				       (run_bytes + unit) / BLK_SECTOR <= d->max_sectors;
+			if (follows && last->page == pg[p] && last->off + last->len == at &&
+			    last->len + unit <= d->max_seg_len) {
+				last->len += unit;
+			} else if (follows && nseg < d->max_segs) {
+				seg[nseg++] = (struct blk_seg){ pg[p], at, unit };
+			} else {
+				if (nseg && (r = blk_read(d, run, seg, nseg)) < 0)
+					break;
+				seg[0] = (struct blk_seg){ pg[p], at, unit };
+				nseg = 1;
+				run = sector;
+				run_bytes = 0;
+			}
+			run_bytes += unit;
+		}
+	}
+	if (r == 0 && nseg)
+		r = blk_read(d, run, seg, nseg);
+	if (r < 0) {
+		for (u32 p = 0; p < np; p++)
+			page_put(pg[p]);
+		return r;
+	}
+	for (u32 p = 0; p < np; p++) {
+		u64 base = (idx + p) * PAGE_SIZE;
+		if (base + PAGE_SIZE > size)   /* the last block's bytes past the end */
+			memset((u8 *)page_address(pg[p]) + (size - base), 0,
+			       PAGE_SIZE - (size_t)(size - base));
+		struct page *c = pcache_add(&n->pc, idx + p, pg[p]);
+		if (p == 0)
+			*out = c;
+		else
+			page_put(c);
+	}
+	return 0;
+}
+
+/* The page of n's file at index idx with a reference: the cached one, or
+ * read from the disk (with read-ahead when the file is read forward).
+ * *out is NULL when idx is at or past the end. */
+static int e2_page(struct e2_node *n, u64 idx, struct page **out)
+{
+	struct page *pg = pcache_find(&n->pc, idx);
+	*out = NULL;
+	if (pg) {
+		n->ra_next = idx + 1;
+		*out = pg;
+		return 0;
+	}
+	struct e2_mount *m = n->m;
+	int r = 0;
+	mutex_lock(&m->lock);
+	if (idx >= (n->di.size + PAGE_SIZE - 1) / PAGE_SIZE)
+		goto out;
+	if (pcache_has(&n->pc, idx) && (pg = pcache_find(&n->pc, idx))) {
+		*out = pg;   /* a filler that held the lock before us */
+		goto out;
+	}
+	u32 ra = (idx == n->ra_next || idx == 0) ? E2_RA_PAGES : 1;
+	r = fill(n, idx, ra, out);
+	if (r < 0 && ra > 1)   /* a bad block ahead must not fail this page */
+		r = fill(n, idx, 1, out);
+out:
+	if (*out)
+		n->ra_next = idx + 1;
+	mutex_unlock(&m->lock);
+	return r;
+}
+
 static long e2_read(struct file *f, struct uio *u, u64 *pos)
 {
 	struct e2_node *n = node_of(f->inode);
-	struct e2_mount *m = n->m;
-	if (*pos >= n->di.size || !u->len)
-		return 0;
-	u8 *buf = kmalloc(MIN((u64)E2_READ_CHUNK, n->di.size - *pos), 0);
-	if (!buf)
-		return -ENOMEM;
 	u64 done = 0;
 	long r = 0;
-	while (u->len && *pos < n->di.size) {
-		size_t want = (size_t)MIN((u64)MIN(u->len, (size_t)E2_READ_CHUNK), n->di.size - *pos);
-		mutex_lock(&m->lock);
-		r = ext2_read(&m->fs, &n->di, *pos, buf, want);
-		mutex_unlock(&m->lock);
-		if (r <= 0)
+	while (u->len) {
+		u64 size = n->di.size;
+		if (*pos >= size)
 			break;
-		size_t got = uio_to(u, buf, (size_t)r);
+		struct page *pg;
+		if ((r = e2_page(n, *pos / PAGE_SIZE, &pg)) < 0 || !pg)
+			break;
+		size_t at = (size_t)(*pos % PAGE_SIZE);
+		size_t k = (size_t)MIN((u64)MIN(u->len, (size_t)PAGE_SIZE - at), size - *pos);
+		size_t got = uio_to(u, (u8 *)page_address(pg) + at, k);
+		page_put(pg);
 		done += got;
 		*pos += got;
-		if (got < (size_t)r) {
+		if (got < k) {
 			r = done ? 0 : -EFAULT;
 			break;
 		}
 	}
-	kfree(buf);
 	return done ? (long)done : r;
+}
+
+/* sendfile's and the HTTP responder's source: the cached page itself */
+static int e2_page_ref(struct file *f, u64 off, struct page **pg, u32 *pg_off, u32 *len)
+{
+	struct e2_node *n = node_of(f->inode);
+	*len = 0;
+	u64 size = n->di.size;
+	if (off >= size)
+		return 0;
+	struct page *p;
+	int r = e2_page(n, off / PAGE_SIZE, &p);
+	if (r < 0 || !p)
+		return r;
+	*pg = p;
+	*pg_off = (u32)(off % PAGE_SIZE);
+	*len = (u32)MIN((u64)(PAGE_SIZE - *pg_off), size - off);
+	return 0;
 }
 
 static long e2_write(struct file *f, struct uio *u, u64 *pos)
@@ -666,10 +822,16 @@ static long e2_write(struct file *f, struct uio *u, u64 *pos)
 		mutex_lock(&m->lock);
 		r = ext2_write(&m->fs, &n->di, off, buf, got);
 		sync_node(n);
+		if (r > 0)
+			pcache_write(&n->pc, off, buf, (size_t)r);
+		else if (r < 0)   /* what reached the disk of a failed write is unknown */
+			pcache_drop(&n->pc, off / PAGE_SIZE);
 		int e = 0;
 		op_end(m, &e);
-		if (e < 0 && r >= 0)
+		if (e < 0 && r >= 0) {
 			r = e;   /* the journal aborted: what was written is lost */
+			pcache_drop(&n->pc, 0);
+		}
 		mutex_unlock(&m->lock);
 		if (r <= 0)
 			break;
@@ -724,6 +886,7 @@ static const struct file_ops e2_file_fops = {
 	.read = e2_read,
 	.write = e2_write,
 	.fsync = e2_fsync,
+	.page_ref = e2_page_ref,
 	.seekable = true,
 };
 

@@ -67,6 +67,12 @@ u64 page_pin_reserved(u64 pa, u64 len);
 /* Return every per-CPU cached page to the buddy lists (for accounting),
  * after the object caches' per-CPU caches (slab_reclaim). */
 void page_drain_caches(void);
+/* A cache above the allocator (the page cache) that gives pages back when
+ * none are free: page_alloc calls fn after draining the per-CPU caches,
+ * asking for want pages; fn puts what it can let go of and returns how
+ * many. It runs in the allocating context (any: it must not sleep, and
+ * takes its own locks only with a trylock). One reclaimer; set at boot. */
+void page_set_reclaim(u64 (*fn)(u64 want));
 
 struct page_stats {
 	u64 total, free, free_in_pcp;

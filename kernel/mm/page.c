@@ -208,6 +208,10 @@ static struct page *take(unsigned order)
 	return p;
 }
 
+static u64 (*reclaim_fn)(u64 want);
+
+void page_set_reclaim(u64 (*fn)(u64 want)) { reclaim_fn = fn; }
+
 struct page *page_alloc(unsigned order)
 {
 	if (order > PAGE_MAX_ORDER)
@@ -218,6 +222,10 @@ struct page *page_alloc(unsigned order)
 		 * hold goes back to the buddy lists, then one more try */
 		page_drain_caches();
 		p = take(order);
+		if (!p && reclaim_fn && reclaim_fn(MAX(32ull, 1ull << order))) {
+			page_drain_caches();   /* freed pages merge in the buddy lists */
+			p = take(order);
+		}
 	}
 	if (!p)
 		return NULL;

@@ -140,6 +140,18 @@ $B rmdir a 2>/dev/null; echo "rmdir non-empty $?" > status.txt
 $B seq 1 5000 > short.txt
 $B truncate -s 1000 short.txt
 $B truncate -s 5000 a/hello.txt
+# the page cache: a file read (so cached), appended to, written in the
+# middle, cut inside a page and extended; each read must give what the disk
+# holds (the host's replay of this script says what that is)
+$B seq 1 3000 > co.txt
+$B cat co.txt > /dev/null
+echo "appended" >> co.txt
+$B dd if=/dev/zero of=co.txt bs=1 count=5 seek=5000 conv=notrunc 2>/dev/null
+$B cat co.txt > co-read1.txt
+$B truncate -s 7000 co.txt
+$B cat co.txt > /dev/null
+$B truncate -s 20000 co.txt
+$B cat co.txt > co-read2.txt
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
     echo "file $i" > "many-$i.txt"
 done

@@ -17,8 +17,9 @@ request (no table of bodies: the second upload's bytes and length, then
 404 once removed).
 
 A small ext2 image (mke2fs -d) is the guest's virtio disk, mounted at
-/mnt/vda, and the script links it into the root as /srv/www/disk: a file
-system without page_ref, whose bodies the responder copies (counted).
+/mnt/vda, and the script links it into the root as /srv/www/disk: its
+file's pages come from the page cache (fs/pagecache.h), lent to the
+packets as the RAM file system's are.
 
 Checks, by raw requests (the targets go out as written, no client
 normalises them):
@@ -29,8 +30,10 @@ normalises them):
   - the uploaded file: GET gives its bytes (sha256) and length, HEAD its
     Content-Length; after the second upload the new bytes and length;
     after the removal 404;
-  - a file on the ext2 disk, through the link: its bytes, with
-    copy.http_file grown by exactly its size (the counted copy);
+  - a 1 MiB file on the ext2 disk, through the link, twice: its bytes
+    (sha256), copy.http_file +0 and services.http_by_ref + its size;
+    the first GET fills the page cache (misses, its pages added), the
+    second finds every page cached (hits, no miss);
   - 404 for a missing name, 403 for "..", "%2e%2e", "a/../..", the 0600
     file, a file in the 0700 directory, the FIFO (answered at once: it is
     never opened) and a directory without index.html; a directory and
@@ -71,7 +74,7 @@ HOSTSIDE = "10.213.19.1/24"
 TAG = "responder"
 BUSYBOX = "/bin/busybox"
 ARCHIVE_TXT = b"a file of the initial archive, served from the RAM root\n" * 20
-DISK_BIN = bytes((i * 7 + 3) & 0xFF for i in range(3 * 4096 + 123))   # ext2, no page_ref
+DISK_BIN = bytes((i * 7 + 3) & 0xFF for i in range((1 << 20) + 123))   # on the ext2 disk
 
 INIT = """#!/bin/busybox sh
 B=/bin/busybox
@@ -242,15 +245,31 @@ def inside(logdir, kernel):
               st == 200 and b == ARCHIVE_TXT and h.get("content-type") == "text/plain"
               and copied == 0, "%s %r %d bytes, copy.http_file +%d" % (st, h, len(b), copied))
 
-        # a file system that lends no pages: the body is copied, and counted
-        st, h, b = get("/disk/d.bin")
-        c_disk = counters(g)
-        copied = c_disk.get("copy.http_file", -1) - c_archive.get("copy.http_file", 0)
-        check("GET /disk/d.bin (ext2, no page_ref; through a link): its bytes, "
-              "copy.http_file +%d (the counted copy)" % len(DISK_BIN),
-              st == 200 and b == DISK_BIN and copied == len(DISK_BIN),
-              "%s %r %d bytes, copy.http_file +%d; mounts %s" % (
-                  st, h, len(b), copied, g.cmd("mount")[-300:]))
+        # a file on the ext2 disk: its pages come from the page cache, lent
+        # to the packets; the first GET reads them from the disk (cold:
+        # page cache misses), the second finds them cached (warm: hits, no
+        # miss); neither copies a body byte
+        pages = (len(DISK_BIN) + 4095) // 4096
+        for temp in ("cold", "warm"):
+            p0 = g.json("pagecache")["pagecache"]
+            cd0 = counters(g)
+            st, h, b = get("/disk/d.bin")
+            cd1 = counters(g)
+            p1 = g.json("pagecache")["pagecache"]
+            copied = cd1.get("copy.http_file", -1) - cd0.get("copy.http_file", 0)
+            by_ref = cd1.get("services.http_by_ref", 0) - cd0.get("services.http_by_ref", 0)
+            miss, hit = p1["misses"] - p0["misses"], p1["hits"] - p0["hits"]
+            cache_ok = (miss >= 1 and p1["added"] - p0["added"] >= pages) if temp == "cold" \
+                else (miss == 0 and hit >= pages)
+            check("GET /disk/d.bin (ext2 through a link, %d bytes), %s cache: its bytes "
+                  "(sha256), by reference (copy.http_file +0, services.http_by_ref +%d), "
+                  "page cache %s" % (len(DISK_BIN), temp, len(DISK_BIN),
+                                     "misses, %d pages added" % pages if temp == "cold"
+                                     else "hits on all %d pages, no miss" % pages),
+                  st == 200 and sha(b) == sha(DISK_BIN) and copied == 0
+                  and by_ref >= len(DISK_BIN) and cache_ok,
+                  "%s %r %d bytes, copy.http_file +%d, by_ref +%d, pagecache %r -> %r" % (
+                      st, h, len(b), copied, by_ref, p0, p1))
 
         # a file a user program writes at run time
         a = os.urandom(300001)
