@@ -1099,7 +1099,7 @@ def bench_checks(name, doc):
     elif name == "run":
         systems = doc.get("systems", {})
         want = {"nginx-linux", "nginx-caboose", "httpd-linux", "httpd-caboose",
-                "responder-caboose"}
+                "responder-caboose", "responder-disk-caboose"}
         out.append(("every system ran (%s)" % ", ".join(sorted(want)),
                     want <= set(systems), "systems: %s" % ", ".join(sorted(systems))))
         for sname, sysd in sorted(systems.items()):
@@ -1121,6 +1121,9 @@ def bench_checks(name, doc):
         out.append(("ratio table: nginx Caboose / Linux (the same binary), with ratios",
                     ng.get("same_binary") and any(r.get("ratio") for r in ng.get("rows", [])),
                     json.dumps(ng)[:300]))
+        dk = ratios.get("responder_disk_over_responder_memory", {})
+        out.append(("ratio table: the responder from the ext3 disk / from memory, with ratios",
+                    any(r.get("ratio") for r in dk.get("rows", [])), json.dumps(dk)[:300]))
     elif name == "sys":
         for sname, sysd in sorted(doc.get("systems", {}).items()):
             ops = sysd.get("ops", {})

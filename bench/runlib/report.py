@@ -85,11 +85,16 @@ def summarize(runs, path, conv):
             "errors": errors}
 
 
-def ratio_rows(runs, num, den, same_kernel=False):
+def ratio_rows(runs, num, den, same_kernel=False, same_boot=None):
     """One row per metric: the median over the runs of system NUM and of
     system DEN (spread, runs kept and excluded, failed requests) and the
     ratio NUM / DEN of the medians, or why there is none.  The targets
-    (Caboose against Linux) are left out when both run on one kernel."""
+    (Caboose against Linux) are left out when both run on one kernel.
+    Memory is compared only between two boots of one kernel (same_boot
+    False): one boot serving both has one figure, two kernels count it
+    differently."""
+    if same_boot is None:
+        same_boot = same_kernel
     lx, cb = runs.get(den, []), runs.get(num, [])
     rows = []
     for label, path, conv, target in METRICS:
@@ -122,7 +127,8 @@ def ratio_rows(runs, num, den, same_kernel=False):
                 ratio, why = None, "%s kept up at the sweep's last step: knee above it" % \
                     " and ".join(above)
         if path[0] == "memory":
-            ratio, why = None, MEMORY_SAME_KERNEL if same_kernel else MEMORY_DIFFERS
+            if same_boot or not same_kernel:
+                ratio, why = None, MEMORY_SAME_KERNEL if same_boot else MEMORY_DIFFERS
         # a latency with failed requests behind it is not compared (wrk
         # leaves them out of its percentiles; loadgen counts them at the
         # time-out, which would make the ratio a measure of the time-out)
