@@ -13,7 +13,8 @@ struct mutex vfs_ns_lock;
 bool (*vfs_interrupted)(void);
 void (*vfs_file_unwatch)(struct file *f);
 void (*vfs_file_async_end)(struct file *f);
-struct inode *vfs_root_ino;   /* set once at boot */
+struct inode *vfs_root_ino;   /* set at boot (vfs_init, then vfs_mount_root) */
+struct inode *vfs_ram_ino;    /* the RAM root: makes the VFS's template inodes */
 const u8 vfs_zero_page[PAGE_SIZE] __aligned(PAGE_SIZE);
 
 static u64 files_alive, inodes_alive;   /* [atomic] */
@@ -365,7 +366,7 @@ static int open_as(const struct vfs_cred *c, struct inode *base, const char *pat
 		return -ENOMEM;
 	struct inode *fresh = NULL;
 	if (flags & O_CREAT) {
-		fresh = vfs_root_ino->iops->alloc(vfs_root_ino, S_IFREG | (mode & 07777), 0);
+		fresh = vfs_ram_ino->iops->alloc(vfs_ram_ino, S_IFREG | (mode & 07777), 0);
 		if (!fresh) {
 			file_put(f);
 			return -ENOMEM;
@@ -584,7 +585,7 @@ int vfs_chown(struct inode *ino, u32 uid, u32 gid)
 
 static int make_node(struct inode *base, const char *path, u32 mode, u32 rdev)
 {
-	struct inode *fresh = vfs_root_ino->iops->alloc(vfs_root_ino, mode, rdev);
+	struct inode *fresh = vfs_ram_ino->iops->alloc(vfs_ram_ino, mode, rdev);
 	if (!fresh)
 		return -ENOMEM;
 	return make_node_with(base, path, fresh);
@@ -594,7 +595,7 @@ int vfs_symlink(struct inode *base, const char *path, const char *target)
 {
 	if (!target[0])
 		return -ENOENT;
-	struct inode *fresh = vfs_root_ino->iops->alloc(vfs_root_ino, S_IFLNK | 0777, 0);
+	struct inode *fresh = vfs_ram_ino->iops->alloc(vfs_ram_ino, S_IFLNK | 0777, 0);
 	if (!fresh)
 		return -ENOMEM;
 	if (memfs_set_link(fresh, target, strlen(target)) < 0) {
@@ -960,7 +961,8 @@ static struct inode *mount_roots[VFS_MOUNTS_MAX];   /* [ns] written, then never 
 static struct vfs_mount_info mounts[VFS_MOUNTS_MAX] = {
 	{ "/", "initrd", "ramfs", "rw", "" },
 };
-static int nmounts = 1;   /* [ns] written; read without the lock (entries never change) */
+static int nmounts = 1;   /* [ns] written; read without the lock (entries never change,
+			     but entry 0 once at boot: vfs_mount_root) */
 
 const struct vfs_mount_info *vfs_mount_at(int i)
 {
@@ -972,8 +974,8 @@ int vfs_mount(struct inode *fsroot, const struct vfs_mount_info *info)
 	char path[sizeof(info->path)];
 	memcpy(path, info->path, sizeof(path));
 	path[sizeof(path) - 1] = '\0';
-	/* mkdir -p */
-	for (size_t i = 1; path[i - 1]; i++) {
+	/* mkdir -p, on the RAM root only (never on a disk that root= made "/") */
+	for (size_t i = 1; vfs_root_ino == vfs_ram_ino && path[i - 1]; i++) {
 		if (path[i] != '/' && path[i] != '\0')
 			continue;
 		char c = path[i];
@@ -1011,6 +1013,42 @@ int vfs_mount(struct inode *fsroot, const struct vfs_mount_info *info)
 	}
 	mutex_unlock(&vfs_ns_lock);
 	return r;
+}
+
+int vfs_mount_root(struct inode *fsroot, const struct vfs_mount_info *info)
+{
+	mutex_lock(&vfs_ns_lock);
+	if (vfs_root_ino != vfs_ram_ino || nmounts != 1 || !S_ISDIR(fsroot->mode)) {
+		mutex_unlock(&vfs_ns_lock);
+		return -EBUSY;   /* a root was mounted, or a mount stands on the RAM root */
+	}
+	vfs_iget(fsroot);
+	fsroot->parent = NULL;
+	mounts[0] = *info;
+	memcpy(mounts[0].path, "/", 2);
+	mount_roots[0] = fsroot;
+	__atomic_store_n(&vfs_root_ino, fsroot, __ATOMIC_RELEASE);
+	mutex_unlock(&vfs_ns_lock);
+	/* the device nodes: the RAM root's /dev over the disk's */
+	struct vfs_cred c;
+	vfs_cred_root(&c);
+	struct inode *dev, *mp;
+	mutex_lock(&vfs_ns_lock);
+	int r = walk(&c, fsroot, "dev", &mp);   /* the disk's own: never made here */
+	if (r == 0)
+		r = walk(&c, vfs_ram_ino, "dev", &dev);
+	if (r == 0)
+		vfs_iget(dev);
+	mutex_unlock(&vfs_ns_lock);
+	if (r == 0) {
+		struct vfs_mount_info di = { "/dev", "initrd", "ramfs", "rw", "the RAM root's /dev" };
+		r = vfs_mount(dev, &di);
+		vfs_iput(dev);
+	}
+	if (r < 0)
+		pr_warn("vfs: no /dev on the new root (error %d): programs find no device nodes "
+			"(make the directory /dev on the disk)", r);
+	return 0;
 }
 
 int vfs_sync_all(void)

@@ -434,7 +434,8 @@ extern void (*vfs_file_async_end)(struct file *f);
 #define S_IFSOCK 0140000
 
 /* Mounts. The root of a file system (fsroot, with its own inode_ops)
- * covers the directory at path (made, with its parents, when missing): a
+ * covers the directory at path (made, with its parents, when missing and
+ * "/" is the RAM root; on a disk root it must exist: -ENOENT): a
  * lookup that reaches that directory continues at fsroot, and ".." of
  * fsroot leads to the directory's parent. The mount holds a reference to
  * both for good (no unmount yet). Returns 0, -EBUSY (already covered, or
@@ -448,6 +449,17 @@ struct vfs_mount_info {
 	char options[24];            /* "ro" */
 	char state[128];             /* the file system's own words (its journal) */
 };
+/* root=/dev/vdX: fsroot becomes "/" (info->path is ignored), before any
+ * other mount and before any program runs (boot). The RAM root stays
+ * behind it, reachable only through its /dev, which is mounted over the
+ * new root's /dev (a disk without a /dev directory gets none: logged;
+ * nothing is made on the disk).
+ * Returns 0 or -EBUSY (a root was mounted already, a mount stands on the
+ * RAM root, fsroot is no directory). */
+int vfs_mount_root(struct inode *fsroot, const struct vfs_mount_info *info);
+/* The disk the command line's root= names ("vda"), or NULL: the RAM root
+ * stays "/". */
+const char *vfs_root_disk(void);
 int vfs_mount(struct inode *fsroot, const struct vfs_mount_info *info);
 /* The i-th mount (0 is the RAM root), or NULL past the last. Mounts are
  * never removed: the pointer stays valid. */

@@ -5,6 +5,7 @@
 #include "fs/vfs_priv.h"
 #include "fs/ramfs.h"
 #include "kernel/console/console.h"
+#include "kernel/lib/param.h"
 #include "kernel/lib/string.h"
 
 
@@ -88,10 +89,26 @@ static void set_times(const struct ramfs_file *rf)
 	vfs_iput(ino);
 }
 
+/* root=/dev/vdX: the disk the ext2 driver mounts as "/" (vfs_mount_root) */
+static char root_disk[8];
+static int set_root(const char *v)
+{
+	size_t n = strlen(v);
+	if (n < 8 || n > 9 || memcmp(v, "/dev/vd", 7) != 0 || v[7] < 'a' || v[7] > 'z' ||
+	    (n == 9 && (v[8] < 'a' || v[8] > 'z')))
+		return -EINVAL;
+	memcpy(root_disk, v + 5, n - 5 + 1);
+	return 0;
+}
+KPARAM("root", set_root, "/dev/vdX: mount that virtio disk's ext2/ext3 file system as / "
+       "(the initial archive's /dev over its /dev); without it the RAM root is /");
+
+const char *vfs_root_disk(void) { return root_disk[0] ? root_disk : NULL; }
+
 void vfs_init(void)
 {
 	mutex_init(&vfs_ns_lock, "vfs_ns");
-	vfs_root_ino = memfs_new_root();
+	vfs_root_ino = vfs_ram_ino = memfs_new_root();
 	if (!vfs_root_ino)
 		panic("vfs_init: no memory for the root");
 	vfs_iget(vfs_root_ino);   /* the root never goes */

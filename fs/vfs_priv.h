@@ -8,6 +8,7 @@
 extern struct mutex vfs_ns_lock;
 /* The root directory of the RAM file system (set once by vfs_init). */
 extern struct inode *vfs_root_ino;
+extern struct inode *vfs_ram_ino;
 /* Free an inode whose references and links are both gone ([ns] held or
  * the inode unreachable). */
 void vfs_maybe_destroy(struct inode *ino);

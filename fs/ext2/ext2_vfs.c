@@ -1,6 +1,7 @@
 /*
  * ext2/ext3 behind the VFS: a disk of the block layer with an ext2 or ext3
- * file system is mounted at boot at /mnt/<disk> (ext2_boot), read-write
+ * file system is mounted at boot at /mnt/<disk>, or as / when the command
+ * line says root=/dev/<disk> (ext2_boot, vfs_mount_root), read-write
  * unless the disk is read-only or the image has a feature the writer does
  * not keep (the mount's log line and `mount` say why). An ext3 image that
  * needs recovery is replayed first (ext2_replay); it is then written
@@ -941,7 +942,9 @@ static int mount_disk(struct blk_disk *d, int index)
 	} else {
 		struct vfs_mount_info info = { 0 };
 		bool ext3 = m->fs.compat & EXT2_COMPAT_HAS_JOURNAL;
-		ksnprintf(info.path, sizeof(info.path), "/mnt/%s", d->name);
+		const char *rd = vfs_root_disk();
+		bool as_root = rd && strcmp(rd, d->name) == 0;
+		ksnprintf(info.path, sizeof(info.path), as_root ? "/" : "/mnt/%s", d->name);
 		ksnprintf(info.source, sizeof(info.source), "%s", d->name);
 		ksnprintf(info.type, sizeof(info.type), "%s", ext3 ? "ext3" : "ext2");
 		ksnprintf(info.options, sizeof(info.options), !m->rw ? "ro" : ext3 ? "rw,data=ordered" :
@@ -949,7 +952,7 @@ static int mount_disk(struct blk_disk *d, int index)
 		ksnprintf(info.state, sizeof(info.state), "journal: %s (%u transactions replayed at "
 			  "mount); %u-byte blocks, %u inodes", ext2_journal_state(&m->fs), replayed,
 			  m->fs.block_size, m->fs.inodes_count);
-		r = vfs_mount(&rootn->inode, &info);
+		r = as_root ? vfs_mount_root(&rootn->inode, &info) : vfs_mount(&rootn->inode, &info);
 		if (r < 0) {
 			pr_err("ext2 %s: mounting at %s failed (error %d)", d->name, info.path, r);
 		} else {
@@ -991,9 +994,14 @@ static int mount_disk(struct blk_disk *d, int index)
 
 void ext2_boot(void)
 {
+	const char *rd = vfs_root_disk();
+	bool root_done = false;
 	for (int i = 0; i < blk_count(); i++) {
 		struct blk_disk *d = blk_get(i);
-		if (d)
-			mount_disk(d, i);
+		if (d && mount_disk(d, i) == 0 && rd && strcmp(rd, d->name) == 0)
+			root_done = true;
 	}
+	if (rd && !root_done)
+		pr_err("ext2: root=/dev/%s: %s; the RAM root stays /", rd,
+		       blk_find(rd) ? "not mounted (its log line above says why)" : "no such disk");
 }

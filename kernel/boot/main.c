@@ -106,7 +106,8 @@ static void init_main(void *arg)
 	tty_init();
 	nic_init();
 	blk_init();
-	ext2_boot();
+	ext2_boot();        /* root=/dev/vdX makes a disk "/" here */
+	procfs_mount();
 	net_init();
 	services_start();   /* the kernel-resident services (apps/kernel/) */
 	u64 ready_ns = arch_clock_ns();

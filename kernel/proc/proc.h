@@ -221,6 +221,8 @@ int fd_close(struct fdtable *t, u64 fd);
 bool fd_peek(struct fdtable *t, u64 fd, void (*fn)(struct file *f, void *arg), void *arg);
 /* /proc (procfs.c), mounted at boot. */
 void procfs_init(void);
+/* /proc mounted (after the disks: root= may have changed "/") */
+void procfs_mount(void);
 /* dup2/dup3's core: newfd takes f (the table's reference now); the file
  * it named before is closed. */
 void fd_replace(struct fdtable *t, u64 newfd, struct file *f, bool cloexec);

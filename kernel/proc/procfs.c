@@ -941,6 +941,10 @@ void procfs_init(void)
 	for (int i = 0; i < PROCFS_SLOTS; i++)
 		mutex_init(&slots[i].inode.lock, "procfs");
 	mutex_init(&root_node.inode.lock, "procfs");
+}
+
+void procfs_mount(void)
+{
 	struct vfs_mount_info info;
 	memset(&info, 0, sizeof(info));
 	memcpy(info.path, "/proc", 6);

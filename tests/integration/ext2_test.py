@@ -58,6 +58,14 @@ does), and boots Caboose with the image as a virtio disk:
   refuse an image with an incompatible feature (extents, as ext4 has) and
          one that needs journal recovery on a read-only disk are not
          mounted, with a log line naming the reason, and the system boots
+  root   root=/dev/vda: an ext3 image holding busybox, /dev, /proc and a
+         script is "/" (no initial archive): the script sees it in
+         /proc/mounts as / and the RAM root's /dev over its /dev, writes
+         /dev/null, reads a file of the image, creates files and a
+         directory and syncs; the host reads them back (debugfs), e2fsck
+         -fn clean. root=/dev/vdb with no such disk: logged, the RAM root
+         stays / and init runs from it; a root= that names no virtio disk
+         is refused as a bad value
   linux  the Linux guest as the oracle (tests/integration/ext2_linux.py):
          Linux lists what Caboose wrote as Caboose does (sha256 of every
          file), Caboose lists what Linux wrote as Linux does, e2fsck -fn clean
@@ -381,14 +389,14 @@ def run_repl(logdir, check, img, tree):
         b.stop()
 
 
-def boot_init(logdir, name, initrd, init, args, img=None, extra_drive=""):
-    """Caboose with the user tier's initrd, INIT run with ARGS (init.args=),
-    img (if any) as vda, QEMU exiting with init: (QEMU's status or None
-    after 400 s, the console text)."""
+def boot_init(logdir, name, initrd, init, args, img=None, extra_drive="", cmdline_extra=""):
+    """Caboose with the user tier's initrd (None: no initial archive), INIT
+    run with ARGS (init.args=), img (if any) as vda, QEMU exiting with
+    init: (QEMU's status or None after 400 s, the console text)."""
     cmdline = ("console=ttyS0 loglevel=2 panic=exit ip=off init=%s "
-               "init.args=%s init.exit=qemu" % (init, args))
-    extra = ["-initrd", initrd, "-cpu", "max"] + (blk_test.drive(img, "d0", extra_drive)
-                                                   if img else [])
+               "init.args=%s init.exit=qemu%s" % (init, args, cmdline_extra))
+    extra = (["-initrd", initrd] if initrd else []) + ["-cpu", "max"] + \
+        (blk_test.drive(img, "d0", extra_drive) if img else [])
     p = guest.start(guest.qemu_argv(logdir, name, 2, cmdline, KERNEL, extra=extra), logdir, name)
     try:
         status = p.wait(timeout=400)
@@ -766,6 +774,73 @@ def run_perms(logdir, check, work, initrd, fstype):
     check("%s permissions: e2fsck -fn finds the image clean" % fstype, code == 0, out[-400:])
 
 
+ROOT_SCRIPT = r"""#!/bin/busybox sh
+B=/bin/busybox
+echo "== root"
+$B grep -E '^[a-z]+ (/|/dev|/proc) ' /proc/mounts | $B cut -d' ' -f1-3
+$B cat /etc/hostname
+echo hi > /dev/null && echo "dev/null written"
+$B ls /dev/zero
+echo "written with / on the disk" > /written.txt
+$B mkdir /newdir && echo inside > /newdir/f
+$B ls / | $B tr '\n' ' '; echo
+$B sync
+echo "== end"
+"""
+
+
+def run_root(logdir, check, work, initrd):
+    """root=/dev/vda: the disk is / (see the docstring's root)."""
+    src = os.path.join(work, "rootfs")
+    for d in ("bin", "dev", "proc", "etc"):
+        os.makedirs(os.path.join(src, d))
+    shutil.copy("/bin/busybox", os.path.join(src, "bin", "busybox"))
+    with open(os.path.join(src, "etc", "hostname"), "w") as f:
+        f.write("caboose-disk-root\n")
+    with open(os.path.join(src, "check.sh"), "w") as f:
+        f.write(ROOT_SCRIPT)
+    os.chmod(os.path.join(src, "check.sh"), 0o755)
+    img = os.path.join(logdir, "ext3-root.img")
+    mkfs(src, img, ("-t", "ext3"), "32M")
+    status, text = boot_init(logdir, "ext3-root", None, "/bin/busybox", "sh,/check.sh", img,
+                             cmdline_extra=" root=/dev/vda")
+    lines = text.split("\n")
+    got = lines[lines.index("== root") + 1:lines.index("== end")] \
+        if "== root" in lines and "== end" in lines else []
+    want = ["vda / ext3", "initrd /dev ramfs", "proc /proc proc", "caboose-disk-root",
+            "dev/null written", "/dev/zero",
+            "bin check.sh dev etc lost+found newdir proc written.txt "]
+    check("ext3 root: with root=/dev/vda and no initial archive a program of the disk runs "
+          "as init and QEMU exits 0",
+          status == 1 and "== end" in lines, "QEMU status %s; console tail: %s" % (
+              status, text[-1500:]))
+    check("ext3 root: the script sees / on vda, the RAM root's /dev and /proc in "
+          "/proc/mounts, reads the image's file, writes /dev/null, makes files",
+          got == want, "got %r, want %r" % (got, want))
+    back = {}
+    for path in ("/written.txt", "/newdir/f"):
+        d = subprocess.run(["debugfs", "-R", "cat " + path, img], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+        back[path] = d.stdout
+    check("ext3 root: what the script wrote on / is on the image (debugfs cat)",
+          back == {"/written.txt": "written with / on the disk\n", "/newdir/f": "inside\n"},
+          repr(back))
+    code, out = fsck(img)
+    check("ext3 root: e2fsck -fn clean after the boot", code == 0, out[-600:])
+    # a root= disk that is not there: logged, the RAM root stays
+    status, text = boot_init(logdir, "ext3-root-missing", initrd, "/bin/busybox",
+                             "echo,ram-root-init", cmdline_extra=" root=/dev/vdb")
+    check("ext3 root: root=/dev/vdb without such a disk: logged, init runs from the RAM root",
+          status == 1 and "root=/dev/vdb: no such disk; the RAM root stays /" in text
+          and "\nram-root-init\n" in text,
+          "QEMU status %s; console tail: %s" % (status, text[-1200:]))
+    status, text = boot_init(logdir, "ext3-root-bad", initrd, "/bin/busybox",
+                             "echo,booted", cmdline_extra=" root=/dev/sda1")
+    check("ext3 root: root=/dev/sda1 (no virtio disk name) is refused as a bad value",
+          status == 1 and "bad value for root: '/dev/sda1'" in text and "\nbooted\n" in text,
+          "QEMU status %s; console tail: %s" % (status, text[-1200:]))
+
+
 def run_all(logdir, initrd=INITRD):
     os.makedirs(logdir, exist_ok=True)
     blk_test.KERNEL = KERNEL
@@ -819,6 +894,12 @@ def run_all(logdir, initrd=INITRD):
         except Exception as e:
             check("run_orphan harness", False, "%s: %s" % (type(e).__name__, e))
         sys.stderr.write("ext2: run_orphan took %.0f s\n" % (time.time() - t0))
+        t0 = time.time()
+        try:
+            run_root(logdir, check, work, initrd)
+        except Exception as e:
+            check("run_root harness", False, "%s: %s" % (type(e).__name__, e))
+        sys.stderr.write("ext2: run_root took %.0f s\n" % (time.time() - t0))
         try:
             run_replay(logdir, check, os.path.join(src, "tree", "deep"))
         except Exception as e:
