@@ -170,9 +170,11 @@ FS_SRCS := $(FS_PORTABLE) \
 	fs/eventfd.c \
 	fs/vfs_repl.c \
 	fs/pagecache.c \
+	fs/dcache.c \
 	fs/ext2/ext2_vfs.c \
 	fs/kt_vfs.c \
-	fs/kt_pagecache.c
+	fs/kt_pagecache.c \
+	fs/kt_dcache.c
 
 PROC_SRCS := \
 	kernel/proc/vm.c \

@@ -454,6 +454,7 @@ static int memfs_chown(struct inode *i, u32 uid, u32 gid, u32 mode)
 }
 
 static const struct inode_ops memfs_iops = {
+	.dcache = true,
 	.lookup = memfs_lookup,
 	.link = memfs_link,
 	.unlink = memfs_unlink,

@@ -4,6 +4,7 @@
  * of checks where a program can tell the difference.
  */
 #include "fs/vfs_priv.h"
+#include "fs/dcache.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/string.h"
@@ -63,8 +64,11 @@ void vfs_iget(struct inode *ino) { __atomic_add_fetch(&ino->refs, 1, __ATOMIC_RE
 
 void vfs_maybe_destroy(struct inode *ino)
 {
-	if (__atomic_load_n(&ino->refs, __ATOMIC_ACQUIRE) == 0 && ino->nlink == 0)
+	if (__atomic_load_n(&ino->refs, __ATOMIC_ACQUIRE) == 0 && ino->nlink == 0) {
+		if (S_ISDIR(ino->mode))
+			dcache_forget_dir(ino);   /* before its memory can be reused */
 		ino->iops->destroy(ino);
+	}
 }
 
 /* Under the namespace lock, so that an unlink dropping the last link and
@@ -141,7 +145,13 @@ static int step(struct inode *dir, const char *s, size_t n, struct inode **out)
 		*out = dir->parent ? dir->parent : dir;
 		return 0;
 	}
-	int r = dir->iops->lookup(dir, s, n, out);
+	bool cached = dir->iops->dcache;
+	int r = cached ? dcache_lookup(dir, s, n, out) : 1;
+	if (r == 1) {
+		r = dir->iops->lookup(dir, s, n, out);
+		if (cached && (r == 0 || r == -ENOENT))
+			dcache_add(dir, s, n, r == 0 ? *out : NULL);
+	}
 	while (r == 0 && (*out)->mounted)
 		*out = (*out)->mounted;
 	return r;
@@ -327,8 +337,11 @@ int vfs_open_inode(const struct vfs_cred *c, struct inode *ino, unsigned flags,
 /* A new inode that did not get linked goes away again. */
 static void drop_new(struct inode *ino)
 {
-	if (ino && ino->nlink == 0 && ino->refs == 0)
+	if (ino && ino->nlink == 0 && ino->refs == 0) {
+		if (S_ISDIR(ino->mode))
+			dcache_forget_dir(ino);
 		ino->iops->destroy(ino);
+	}
 }
 
 #define OPEN_IGNORED (O_NOCTTY | O_LARGEFILE | O_NOATIME | O_SYNC | O_DSYNC | O_NOFOLLOW | \
@@ -404,6 +417,7 @@ static int open_as(const struct vfs_cred *c, struct inode *base, const char *pat
 				goto out;
 			vfs_init_owner(c, nd.dir, fresh);
 			r = nd.dir->iops->link(nd.dir, nd.last, nd.len, fresh);
+			dcache_forget(nd.dir, nd.last, nd.len);
 			if (r < 0)
 				goto out;
 			created = true;
@@ -519,6 +533,7 @@ static int link_at(const struct vfs_cred *c, struct inode *base, const char *pat
 		r = -EXDEV;
 	else
 		r = nd.dir->iops->link(nd.dir, nd.last, nd.len, fresh);
+	dcache_forget(nd.dir, nd.last, nd.len);
 out:
 	if (!hard)
 		drop_new(fresh);
@@ -670,6 +685,7 @@ int vfs_unlink(struct inode *base, const char *path)
 		r = -EISDIR;
 	else
 		r = nd.dir->iops->unlink(nd.dir, nd.last, nd.len);
+	dcache_forget(nd.dir, nd.last, nd.len);
 out:
 	mutex_unlock(&vfs_ns_lock);
 	return r;
@@ -704,6 +720,7 @@ int vfs_rmdir(struct inode *base, const char *path)
 			r = -ENOTEMPTY;
 		else
 			r = nd.dir->iops->unlink(nd.dir, nd.last, nd.len);
+		dcache_forget(nd.dir, nd.last, nd.len);
 	}
 out:
 	mutex_unlock(&vfs_ns_lock);
@@ -789,6 +806,8 @@ int vfs_rename(struct inode *obase, const char *opath, struct inode *nbase, cons
 		r = -ENOTEMPTY;
 	} else {
 		r = o.dir->iops->rename(o.dir, o.last, o.len, n.dir, n.last, n.len);
+		dcache_forget(o.dir, o.last, o.len);
+		dcache_forget(n.dir, n.last, n.len);
 	}
 out:
 	mutex_unlock(&vfs_ns_lock);

@@ -28,8 +28,9 @@
  *
  * Locks, in order: vfs_ns_lock (a mutex: the whole namespace, every
  * directory's entries, nlink, the cwd names) before an inode's lock (its
- * data and size). The namespace lock is one for now: a dentry cache with
- * lock-free lookups (DESIGN principle 8) replaces it with #14.
+ * data and size). The namespace lock is one for now; a walk asks the
+ * directory cache (fs/dcache.h) before the file system, under that lock.
+ * Lookups that take no lock (DESIGN principle 8) are #14's next step.
  *
  * No failure in the middle (DESIGN principle 7): each call that creates
  * something allocates it before it takes the namespace lock and changes
@@ -172,6 +173,11 @@ struct inode_ops {
 	/* a read-only file system: the VFS refuses every change with -EROFS
 	 * before it calls link, unlink, rename or truncate */
 	bool read_only;
+	/* names change only through link, unlink and rename above, and a
+	 * lookup's answer stays right until then: the VFS keeps its answers
+	 * in the directory cache (fs/dcache.h). false: asked every time
+	 * (/proc) */
+	bool dcache;
 };
 
 struct inode {

@@ -8,6 +8,8 @@
  *   stat PATH    an inode (not following a last symbolic link): type, mode,
  *                links, owner, size, blocks, device, times, a link's target
  *   cat PATH     the first KiB of a file, bytes outside printable ASCII as \xNN
+ *   dcache       the directory cache: entries (negative ones), hits,
+ *                negative hits, misses, added, forgotten, evicted
  *   pagecache    the page cache's pages, limit, hits and misses, what it
  *                added, evicted and let go of, pages lent out now
  *
@@ -16,6 +18,7 @@
  * frozen (a frozen thread may hold the lock; the disk's completion threads
  * would not run).
  */
+#include "fs/dcache.h"
 #include "fs/pagecache.h"
 #include "fs/vfs.h"
 #include "kernel/lib/format.h"
@@ -326,6 +329,30 @@ static int cmd_pagecache(struct repl_out *o, int argc, char **argv)
 	repl_kv_u64(o, "written_in_place", st.written_in_place);
 	repl_kv_u64(o, "lent", st.lent);
 	repl_kv_u64(o, "reclaims", st.reclaims);
+	repl_obj_end(o);
+	return 0;
+}
+
+REPL_CMD("dcache", cmd_dcache, "",
+	 "the directory cache: entries, negative entries, most kept, hits, negative hits, misses, "
+	 "added, forgotten (names changed, directories removed), evicted (least recently used); "
+	 "every lookup still holds the namespace lock");
+static int cmd_dcache(struct repl_out *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct dcache_stats st;
+	dcache_stats(&st);   /* counters read without the lock: a moment's view */
+	repl_obj_begin(o, "dcache");
+	repl_kv_u64(o, "entries", st.entries);
+	repl_kv_u64(o, "negative", st.negative);
+	repl_kv_u64(o, "max", st.max);
+	repl_kv_u64(o, "hits", st.hits);
+	repl_kv_u64(o, "negative_hits", st.negative_hits);
+	repl_kv_u64(o, "misses", st.misses);
+	repl_kv_u64(o, "added", st.added);
+	repl_kv_u64(o, "forgotten", st.forgotten);
+	repl_kv_u64(o, "evicted", st.evicted);
 	repl_obj_end(o);
 	return 0;
 }

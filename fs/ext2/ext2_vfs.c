@@ -596,6 +596,7 @@ static int e2_statfs(struct inode *ino, struct vfs_statfs *out)
 }
 
 static const struct inode_ops e2_iops_rw = {
+	.dcache = true,
 	.lookup = e2_lookup,
 	.link = e2_link,
 	.unlink = e2_unlink,
@@ -612,6 +613,7 @@ static const struct inode_ops e2_iops_rw = {
 };
 
 static const struct inode_ops e2_iops = {
+	.dcache = true,
 	.lookup = e2_lookup,
 	.link = e2_link,
 	.unlink = e2_unlink,
