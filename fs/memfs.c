@@ -201,6 +201,13 @@ static void free_pages(struct memfs_node *m, size_t from)
 	}
 }
 
+static void memfs_free_rcu(struct rcu_head *h)
+{
+	struct memfs_node *m = node_of(container_of(h, struct inode, rcu));
+	kfree(m->link);
+	kfree(m);
+}
+
 static void memfs_destroy(struct inode *i)
 {
 	struct memfs_node *m = node_of(i);
@@ -208,10 +215,10 @@ static void memfs_destroy(struct inode *i)
 		panic("memfs_destroy: directory %llu not empty", (unsigned long long)i->ino);
 	free_pages(m, 0);
 	kfree(m->pages);
-	kfree(m->link);
 	kfree(i->name);
-	kfree(m);
+	i->name = NULL;
 	vfs_inode_died();
+	call_rcu(&i->rcu, memfs_free_rcu);   /* lock-free walks may still read it */
 }
 
 /* ---- regular files ---- */
@@ -412,6 +419,8 @@ const struct file_ops memfs_file_fops = {
 	.seekable = true,
 };
 
+/* Also without a lock (get_link_rcu): set before the link is linked,
+ * freed after a grace period. */
 static const char *memfs_get_link(struct inode *i) { return node_of(i)->link; }
 
 int memfs_set_link(struct inode *i, const char *target, size_t len)
@@ -463,6 +472,7 @@ static const struct inode_ops memfs_iops = {
 	.alloc = memfs_alloc,
 	.truncate = memfs_truncate,
 	.get_link = memfs_get_link,
+	.get_link_rcu = memfs_get_link,
 	.destroy = memfs_destroy,
 	.setattr = memfs_setattr,
 	.chown = memfs_chown,

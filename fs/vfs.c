@@ -62,22 +62,54 @@ size_t uio_from(struct uio *u, void *dst, size_t n)
 
 void vfs_iget(struct inode *ino) { __atomic_add_fetch(&ino->refs, 1, __ATOMIC_RELAXED); }
 
-void vfs_maybe_destroy(struct inode *ino)
+bool vfs_iget_unless_dead(struct inode *ino)
 {
-	if (__atomic_load_n(&ino->refs, __ATOMIC_ACQUIRE) == 0 && ino->nlink == 0) {
-		if (S_ISDIR(ino->mode))
-			dcache_forget_dir(ino);   /* before its memory can be reused */
-		ino->iops->destroy(ino);
-	}
+	int r = __atomic_load_n(&ino->refs, __ATOMIC_RELAXED);
+	do {
+		if (r < 0)
+			return false;
+	} while (!__atomic_compare_exchange_n(&ino->refs, &r, r + 1, true, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	return true;
 }
 
-/* Under the namespace lock, so that an unlink dropping the last link and
- * a put dropping the last reference do not both destroy it. */
+/* [ns] No reference and no link: destroyed, unless a lock-free walk took a
+ * reference this very moment (then its put destroys it). */
+static void destroy_if_unused(struct inode *ino)
+{
+	int zero = 0;
+	if (ino->nlink != 0 ||
+	    !__atomic_compare_exchange_n(&ino->refs, &zero, VFS_INODE_DEAD, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	if (S_ISDIR(ino->mode))
+		dcache_forget_dir(ino);
+	ino->iops->destroy(ino);
+}
+
+void vfs_maybe_destroy(struct inode *ino)
+{
+	destroy_if_unused(ino);
+}
+
+/* Without a lock while the inode keeps a link (a lock-free walk's put
+ * stays lock-free). A put that leaves no reference on an unlinked inode
+ * takes a reference back (unless it is destroyed already) and drops it
+ * under the namespace lock, which destroys it at most once: the unlink
+ * stores nlink before it tries (destroy_if_unused), this put drops refs
+ * before it reads nlink, so one of the two sees the other. */
 void vfs_iput(struct inode *ino)
 {
+	rcu_read_lock();   /* ino's memory, should the unlink destroy it now */
+	bool last = __atomic_sub_fetch(&ino->refs, 1, __ATOMIC_SEQ_CST) == 0 &&
+		    __atomic_load_n(&ino->nlink, __ATOMIC_SEQ_CST) == 0 &&
+		    vfs_iget_unless_dead(ino);
+	rcu_read_unlock();
+	if (!last)
+		return;
 	mutex_lock(&vfs_ns_lock);
 	if (__atomic_sub_fetch(&ino->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		vfs_maybe_destroy(ino);
+		destroy_if_unused(ino);
 	mutex_unlock(&vfs_ns_lock);
 }
 
@@ -263,9 +295,150 @@ static int walk(const struct vfs_cred *c, struct inode *base, const char *path,
 	return walk_depth(c, base, path, true, 0, out);
 }
 
+/* ---- names without the lock (RCU walk) ----
+ *
+ * The same walk over the directory cache alone, inside rcu_read_lock:
+ * every directory it passes and every inode it reads stays in memory for
+ * the walk (entries and inodes of dcache'd file systems are freed after a
+ * grace period). Anything the cache cannot answer (a name not cached, a
+ * directory of a file system without the cache, a link whose target is
+ * not in memory) stops it with RCU_AGAIN and the caller walks again with
+ * the lock. Errors it finds (a negative entry, a search permission
+ * refused, -ENOTDIR, -ELOOP) are the answer: the locked walk would find
+ * the same in the same order. */
+#define RCU_AGAIN 1
+
+static int step_rcu(struct inode *dir, const char *s, size_t n, u32 hash, struct inode **out)
+{
+	if (!S_ISDIR(dir->mode))
+		return -ENOTDIR;
+	if (n > VFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (is_dot(s, n)) {
+		*out = dir;
+		return 0;
+	}
+	if (is_dotdot(s, n)) {
+		struct inode *p = __atomic_load_n(&dir->parent, __ATOMIC_ACQUIRE);
+		*out = p ? p : dir;
+		return 0;
+	}
+	if (!dir->iops->dcache)
+		return RCU_AGAIN;
+	int r = dcache_lookup_rcu(dir, s, n, hash, out);
+	for (struct inode *m; r == 0 && (m = __atomic_load_n(&(*out)->mounted, __ATOMIC_ACQUIRE));)
+		*out = m;
+	return r;
+}
+
+static int walk_rcu(const struct vfs_cred *c, struct inode *base, const char *path,
+		    bool follow, int depth, struct inode **out);
+
+static int follow_link_rcu(const struct vfs_cred *c, struct inode *dir, struct inode *link,
+			   int depth, struct inode **out)
+{
+	if (depth >= VFS_LINKS_MAX)
+		return -ELOOP;
+	int r = vfs_may_follow(c, dir, link);
+	if (r < 0)
+		return r;
+	const char *target = link->iops->get_link_rcu ? link->iops->get_link_rcu(link) : NULL;
+	if (!target)
+		return RCU_AGAIN;
+	if (!target[0])
+		return -ENOENT;
+	return walk_rcu(c, dir, target, true, depth + 1, out);
+}
+
+/* walk_depth's twin: the inode (no reference taken), an error, or RCU_AGAIN */
+static int walk_rcu(const struct vfs_cred *c, struct inode *base, const char *path,
+		    bool follow, int depth, struct inode **out)
+{
+	if (!path[0])
+		return -ENOENT;
+	struct inode *dir = path[0] == '/' ? vfs_root_ino : base;
+	const char *p = path;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		const char *s = p;
+		u64 h = dcache_hash_begin(dir);
+		for (; *p && *p != '/'; p++)
+			h = dcache_hash_step(h, *p);
+		u32 hash = dcache_hash_end(h);
+		size_t n = (size_t)(p - s);
+		const char *q = p;
+		while (*q == '/')
+			q++;
+		if (n) {
+			/* a file system without the cache may have its own access
+			 * rule (own_access) that needs locks: the locked walk asks */
+			if (S_ISDIR(dir->mode) && !dir->iops->dcache)
+				return RCU_AGAIN;
+			int r = may_lookup(c, dir);
+			if (r < 0)
+				return r;
+		}
+		if (!*q) {
+			if (!S_ISDIR(dir->mode))
+				return -ENOTDIR;
+			if (n > VFS_NAME_MAX)
+				return -ENAMETOOLONG;
+			if (n == 0) {
+				*out = dir;
+				return 0;
+			}
+			bool slash = *p == '/';
+			int r = step_rcu(dir, s, n, hash, out);
+			if (r == 0 && S_ISLNK((*out)->mode) && (follow || slash))
+				r = follow_link_rcu(c, dir, *out, depth, out);
+			if (r == 0 && slash && !S_ISDIR((*out)->mode))
+				return -ENOTDIR;
+			return r;
+		}
+		struct inode *next;
+		int r = step_rcu(dir, s, n, hash, &next);
+		if (r == 0 && S_ISLNK(next->mode))
+			r = follow_link_rcu(c, dir, next, depth, &next);
+		if (r != 0)
+			return r;
+		dir = next;
+	}
+}
+
+/* The lock-free walk with a reference on what it found: 0 and *out, an
+ * error, or RCU_AGAIN (nothing held). */
+static int lookup_rcu(const struct vfs_cred *c, struct inode *base, const char *path,
+		      bool follow, struct inode **out)
+{
+	rcu_read_lock();
+	struct inode *ino = NULL;
+	int r = walk_rcu(c, base, path, follow, 0, &ino);
+	if (r == 0 && !vfs_iget_unless_dead(ino))
+		r = RCU_AGAIN;   /* destroyed under us: the lock sorts it out */
+	rcu_read_unlock();
+	if (r != RCU_AGAIN) {
+		dcache_count_walk(true);
+		if (r == 0)
+			*out = ino;
+	}
+	return r;
+}
+
+int vfs_lookup_rcu_only(const struct vfs_cred *c, struct inode *base, const char *path,
+			bool follow, struct inode **out)
+{
+	int r = lookup_rcu(c, base, path, follow, out);
+	return r == RCU_AGAIN ? -EAGAIN : r;
+}
+
 int vfs_lookup_as(const struct vfs_cred *c, struct inode *base, const char *path, bool follow,
 		  struct inode **out)
 {
+	int rr = lookup_rcu(c, base, path, follow, out);
+	if (rr != RCU_AGAIN)
+		return rr;
+	dcache_count_walk(false);
 	mutex_lock(&vfs_ns_lock);
 	struct inode *ino;
 	int r = walk_depth(c, base, path, follow, 0, &ino);
@@ -337,11 +510,8 @@ int vfs_open_inode(const struct vfs_cred *c, struct inode *ino, unsigned flags,
 /* A new inode that did not get linked goes away again. */
 static void drop_new(struct inode *ino)
 {
-	if (ino && ino->nlink == 0 && ino->refs == 0) {
-		if (S_ISDIR(ino->mode))
-			dcache_forget_dir(ino);
-		ino->iops->destroy(ino);
-	}
+	if (ino)
+		destroy_if_unused(ino);
 }
 
 #define OPEN_IGNORED (O_NOCTTY | O_LARGEFILE | O_NOATIME | O_SYNC | O_DSYNC | O_NOFOLLOW | \
@@ -364,6 +534,39 @@ int vfs_open_exec(struct inode *base, const char *path, struct file **out)
 	return open_as(&c, base, path, O_RDONLY, 0, true, out);
 }
 
+/* An open that makes, truncates and refuses nothing of the namespace, of
+ * a regular file or a directory: the lock-free walk, then open_as's checks
+ * for those two kinds in its order. 0 (f->inode holds the reference), an
+ * error, or RCU_AGAIN. */
+static int open_rcu(const struct vfs_cred *c, struct inode *base, const char *path,
+		    unsigned flags, bool exec, struct file *f)
+{
+	struct inode *ino;
+	int r = lookup_rcu(c, base, path, true, &ino);
+	if (r != 0)
+		return r;
+	bool reg = S_ISREG(ino->mode), dir = S_ISDIR(ino->mode);
+	if (!reg && !dir) {
+		vfs_iput(ino);   /* FIFOs and devices open under the lock */
+		return RCU_AGAIN;
+	}
+	if ((flags & O_DIRECTORY) && !dir)
+		r = -ENOTDIR;
+	else if (dir && (flags & O_ACCMODE) != O_RDONLY)
+		r = -EISDIR;
+	else if (reg && ino->iops->read_only && (flags & O_ACCMODE) != O_RDONLY)
+		r = -EROFS;
+	else if (exec && !reg)
+		r = -EACCES;
+	else if ((r = vfs_may_open(c, ino, flags, exec)) == 0)
+		r = (f->ops = ino->fops) ? 0 : -ENXIO;
+	if (r == 0)
+		f->inode = ino;
+	else
+		vfs_iput(ino);
+	return r;
+}
+
 static int open_as(const struct vfs_cred *c, struct inode *base, const char *path,
 		   unsigned flags, u32 mode, bool exec, struct file **out)
 {
@@ -377,6 +580,18 @@ static int open_as(const struct vfs_cred *c, struct inode *base, const char *pat
 	struct file *f = file_alloc(NULL, flags & ~(unsigned)(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC));
 	if (!f)
 		return -ENOMEM;
+	if (!(flags & (O_CREAT | O_TRUNC | O_NOFOLLOW))) {
+		int rr = open_rcu(c, base, path, flags, exec, f);
+		if (rr != RCU_AGAIN) {
+			if (rr < 0) {
+				file_put(f);
+				return rr;
+			}
+			*out = f;
+			return 0;
+		}
+		dcache_count_walk(false);
+	}
 	struct inode *fresh = NULL;
 	if (flags & O_CREAT) {
 		fresh = vfs_ram_ino->iops->alloc(vfs_ram_ino, S_IFREG | (mode & 07777), 0);
@@ -1022,10 +1237,10 @@ int vfs_mount(struct inode *fsroot, const struct vfs_mount_info *info)
 		memcpy(name, mp->name, strlen(mp->name) + 1);
 		vfs_iget(mp);
 		vfs_iget(fsroot);
-		mp->mounted = fsroot;
 		fsroot->covers = mp;
 		fsroot->parent = mp->parent;
 		fsroot->name = name;
+		__atomic_store_n(&mp->mounted, fsroot, __ATOMIC_RELEASE);   /* lock-free walks */
 		mounts[nmounts] = *info;
 		mount_roots[nmounts] = fsroot;
 		__atomic_store_n(&nmounts, nmounts + 1, __ATOMIC_RELEASE);

@@ -28,9 +28,12 @@
  *
  * Locks, in order: vfs_ns_lock (a mutex: the whole namespace, every
  * directory's entries, nlink, the cwd names) before an inode's lock (its
- * data and size). The namespace lock is one for now; a walk asks the
- * directory cache (fs/dcache.h) before the file system, under that lock.
- * Lookups that take no lock (DESIGN principle 8) are #14's next step.
+ * data and size). Every change of a name holds the namespace lock; a
+ * lookup first walks the directory cache (fs/dcache.h) with no lock at all
+ * (RCU, DESIGN principle 8) and takes the lock only for what is not cached
+ * there (then it asks the file system). A walk without the lock sees each
+ * name as it was at some moment during the walk, as Linux's does; one
+ * with the lock sees the whole path at one moment.
  *
  * No failure in the middle (DESIGN principle 7): each call that creates
  * something allocates it before it takes the namespace lock and changes
@@ -40,6 +43,7 @@
 #ifndef FS_VFS_H
 #define FS_VFS_H
 
+#include "kernel/sync/rcu.h"
 #include "kernel/sync/sync.h"
 
 #define VFS_NAME_MAX 255
@@ -150,7 +154,13 @@ struct inode_ops {
 	int (*truncate)(struct inode *ino, u64 size);
 	/* symbolic links: the target (NUL ended, valid while [ns] is held) */
 	const char *(*get_link)(struct inode *ino);
-	/* last reference and last link gone */
+	/* the target if it is in memory already, inside rcu_read_lock with no
+	 * lock held (valid until rcu_read_unlock), else NULL; NULL op: never */
+	const char *(*get_link_rcu)(struct inode *ino);
+	/* last reference and last link gone ([ns] held); a file system with
+	 * .dcache frees the inode's memory (and its link target) only after
+	 * an RCU grace period (call_rcu on inode.rcu): lock-free walks may
+	 * still be reading it */
 	void (*destroy)(struct inode *ino);
 	/* chmod and utimes: the permission bits (a VFS_SET_* mask says which
 	 * of mode, atime, mtime are given) reach the file system's inode and
@@ -181,7 +191,7 @@ struct inode_ops {
 };
 
 struct inode {
-	int refs;                    /* [atomic] */
+	int refs;                    /* [atomic]; VFS_INODE_DEAD once destroyed */
 	u64 ino;
 	u32 mode;                    /* type and permissions */
 	u32 nlink;                   /* [ns] */
@@ -206,7 +216,11 @@ struct inode {
 	struct inode *mounted;
 	struct inode *covers;
 	struct pipe *fifo;           /* [lock] a FIFO's pipe while it is open (fs/pipe.c) */
+	struct rcu_head rcu;         /* the file system's deferred free */
 };
+
+/* refs of an inode destroyed: vfs_iget_unless_dead refuses it */
+#define VFS_INODE_DEAD (-0x40000000)
 
 #define FILE_WAITQS_MAX 4
 struct waitq;
@@ -264,6 +278,9 @@ struct file {
 };
 
 void vfs_iget(struct inode *ino);
+/* A reference on an inode found without the namespace lock (a lock-free
+ * walk, inside rcu_read_lock): false if it was destroyed meanwhile. */
+bool vfs_iget_unless_dead(struct inode *ino);
 void vfs_iput(struct inode *ino);
 /* A new open file of ops (reference count 1), or NULL. */
 struct file *file_alloc(const struct file_ops *ops, unsigned flags);
@@ -379,6 +396,10 @@ bool vfs_owner_or_priv(const struct vfs_cred *c, const struct inode *ino);
  * asks with the real ids). */
 int vfs_lookup_as(const struct vfs_cred *c, struct inode *base, const char *path, bool follow,
 		  struct inode **out);
+/* The lock-free walk alone (tests): -EAGAIN where vfs_lookup_as would have
+ * taken the namespace lock. */
+int vfs_lookup_rcu_only(const struct vfs_cred *c, struct inode *base, const char *path,
+			bool follow, struct inode **out);
 /* Open for reading a regular file already looked up (Linux's
  * dentry_open): no second walk, and nothing but a regular file is ever
  * opened, so no FIFO waits and no device is touched. c must be allowed to

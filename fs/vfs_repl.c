@@ -9,7 +9,8 @@
  *                links, owner, size, blocks, device, times, a link's target
  *   cat PATH     the first KiB of a file, bytes outside printable ASCII as \xNN
  *   dcache       the directory cache: entries (negative ones), hits,
- *                negative hits, misses, added, forgotten, evicted
+ *                negative hits, misses, added, forgotten, evicted, path
+ *                walks without a lock and with it
  *   pagecache    the page cache's pages, limit, hits and misses, what it
  *                added, evicted and let go of, pages lent out now
  *
@@ -335,8 +336,8 @@ static int cmd_pagecache(struct repl_out *o, int argc, char **argv)
 
 REPL_CMD("dcache", cmd_dcache, "",
 	 "the directory cache: entries, negative entries, most kept, hits, negative hits, misses, "
-	 "added, forgotten (names changed, directories removed), evicted (least recently used); "
-	 "every lookup still holds the namespace lock");
+	 "added, forgotten (names changed, directories removed), evicted (CLOCK), path walks "
+	 "done without a lock and those that took the namespace lock, freed entries seen (0)");
 static int cmd_dcache(struct repl_out *o, int argc, char **argv)
 {
 	(void)argc;
@@ -353,6 +354,9 @@ static int cmd_dcache(struct repl_out *o, int argc, char **argv)
 	repl_kv_u64(o, "added", st.added);
 	repl_kv_u64(o, "forgotten", st.forgotten);
 	repl_kv_u64(o, "evicted", st.evicted);
+	repl_kv_u64(o, "lock_free_walks", st.rcu_walks);
+	repl_kv_u64(o, "locked_walks", st.locked_walks);
+	repl_kv_u64(o, "freed_seen", st.freed_seen);
 	repl_obj_end(o);
 	return 0;
 }

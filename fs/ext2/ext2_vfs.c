@@ -344,10 +344,17 @@ static const char *e2_get_link(struct inode *ino)
 			kfree(t);
 			t = NULL;
 		}
-		n->link = t;
+		__atomic_store_n(&n->link, t, __ATOMIC_RELEASE);
 	}
 	mutex_unlock(&m->lock);
 	return n->link;
+}
+
+/* The target once get_link has read it (the lock-free walk): published
+ * with a release store, freed only after a grace period. */
+static const char *e2_get_link_rcu(struct inode *ino)
+{
+	return __atomic_load_n(&node_of(ino)->link, __ATOMIC_ACQUIRE);
 }
 
 /* The VFS inode's copy of what the on-disk inode says. */
@@ -543,6 +550,13 @@ static int e2_chown(struct inode *ino, u32 uid, u32 gid, u32 mode)
 	return r;
 }
 
+static void e2_free_rcu(struct rcu_head *h)
+{
+	struct e2_node *n = node_of(container_of(h, struct inode, rcu));
+	kfree(n->link);
+	kfree(n);
+}
+
 /* The last reference and the last link gone ([ns] held): the inode's
  * blocks and the inode go back to the bitmaps. */
 static void e2_destroy(struct inode *ino)
@@ -563,10 +577,10 @@ static void e2_destroy(struct inode *ino)
 	m->nnodes--;
 	pcache_drop(&n->pc, 0);
 	mutex_unlock(&m->lock);
-	kfree(n->link);
 	kfree(ino->name);
-	kfree(n);
+	ino->name = NULL;
 	vfs_inode_died();
+	call_rcu(&ino->rcu, e2_free_rcu);   /* lock-free walks may still read it */
 }
 
 /* statfs: the superblock's counts as the writer keeps them. Every block
@@ -605,6 +619,7 @@ static const struct inode_ops e2_iops_rw = {
 	.alloc = e2_alloc,
 	.truncate = e2_truncate,
 	.get_link = e2_get_link,
+	.get_link_rcu = e2_get_link_rcu,
 	.destroy = e2_destroy,
 	.setattr = e2_setattr,
 	.chown = e2_chown,
@@ -622,6 +637,7 @@ static const struct inode_ops e2_iops = {
 	.alloc = e2_alloc,
 	.truncate = e2_truncate,
 	.get_link = e2_get_link,
+	.get_link_rcu = e2_get_link_rcu,
 	.destroy = e2_destroy,
 	.setattr = e2_setattr,
 	.chown = e2_chown,
