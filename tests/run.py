@@ -1128,11 +1128,11 @@ def bench_checks(name, doc):
         for sname, sysd in sorted(doc.get("systems", {}).items()):
             ops = sysd.get("ops", {})
             out.append(("%s: every operation measured (%d)" % (sname, len(ops)),
-                        len(ops) == 6 and not sysd.get("problem") and
+                        len(ops) == 7 and not sysd.get("problem") and
                         all(o.get("ticks", 0) > 0 for o in ops.values()),
                         "%s; %s" % (sysd.get("problem"), json.dumps(ops)[:300])))
         rows = doc.get("ops", [])
-        out.append(("a ratio for every operation", len(rows) == 6 and
+        out.append(("a ratio for every operation", len(rows) == 7 and
                     all(r.get("caboose_over_linux") for r in rows), json.dumps(rows)[:300]))
     return out
 

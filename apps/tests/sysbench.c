@@ -21,6 +21,9 @@
  *   tcp    a 4 KiB write to a TCP socket over loopback (TCP_NODELAY);
  *          a child reads everything and answers one byte when it has all
  *          of it, so the ticks cover the data's whole way to the reader
+ *   stat   stat of a 5-component path it made in the root file system
+ *          (/sysbench.d/a/b/c/f), looked up before: the kernels' cached
+ *          path walk
  * Arguments: `quick`, a tenth of the iterations (the bench tier's check);
  * operation names, only those (all of them without any: a profile of one
  * operation, e.g. `sysbench fork`). */
@@ -33,7 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -236,6 +241,31 @@ static void tcp_write(long n)
 	report("tcp", n, t);
 }
 
+static void stat_path(long n)
+{
+	static const char *const dirs[] = {"/sysbench.d", "/sysbench.d/a", "/sysbench.d/a/b",
+					   "/sysbench.d/a/b/c"};
+	const char *path = "/sysbench.d/a/b/c/f";
+	for (unsigned i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST)
+			fail("mkdir");
+	int fd = open(path, O_CREAT | O_WRONLY, 0644);
+	if (fd < 0)
+		fail("open");
+	close(fd);
+	struct stat st;
+	for (long i = 0; i < n / 10; i++)
+		if (stat(path, &st) < 0)
+			fail("stat");
+	uint64_t t0 = tsc();
+	for (long i = 0; i < n; i++)
+		stat(path, &st);
+	uint64_t t = tsc() - t0;
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		fail("stat");
+	report("stat", n, t);
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	if (argc > 0 && argv[0][0] == '/')
@@ -244,7 +274,8 @@ int main(int argc, char **argv, char **envp)
 		return exec_step(argv, envp);
 	long k = 1;
 	unsigned want = 0;   /* bit i: OPS[i] named; none named: all */
-	static const char *const OPS[] = {"null", "pipe", "fork", "exec", "mmap", "tcp"};
+	static const char *const OPS[] = {"null", "pipe", "fork", "exec", "mmap", "tcp",
+					     "stat"};
 	for (int i = 1; i < argc; i++) {
 		unsigned j = 0;
 		while (j < sizeof(OPS) / sizeof(OPS[0]) && strcmp(argv[i], OPS[j]))
@@ -254,7 +285,7 @@ int main(int argc, char **argv, char **envp)
 		else if (j < sizeof(OPS) / sizeof(OPS[0]))
 			want |= 1u << j;
 		else
-			fail("usage: sysbench [quick] [null|pipe|fork|exec|mmap|tcp]...");
+			fail("usage: sysbench [quick] [null|pipe|fork|exec|mmap|tcp|stat]...");
 	}
 	if (!want)
 		want = ~0u;
@@ -272,6 +303,8 @@ int main(int argc, char **argv, char **envp)
 		mmap_touch(300 / k);
 	if (want & 32)
 		tcp_write(10000 / k);
+	if (want & 64)
+		stat_path(100000 / k);
 	printf("sysbench: done\n");
 	fflush(stdout);
 	return 0;

@@ -20,11 +20,20 @@
 
 #define KEEP ((u32)-1)
 
+/* No lock (every system call that names a file asks): a copy taken while
+ * cred_seq stayed even and unchanged is one cred_set wrote whole. */
 void proc_cred_get(struct proc *p, struct proc_cred *out)
 {
-	unsigned long fl = spin_lock_irqsave(&procs_lock);
-	*out = p->cred;
-	spin_unlock_irqrestore(&procs_lock, fl);
+	for (;;) {
+		u32 s = __atomic_load_n(&p->cred_seq, __ATOMIC_ACQUIRE);
+		if (!(s & 1)) {
+			*out = p->cred;
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&p->cred_seq, __ATOMIC_RELAXED) == s)
+				return;
+		}
+		cpu_pause();
+	}
 }
 
 /* As Linux's commit_creds: a change of the effective ids makes the
@@ -34,7 +43,10 @@ static void cred_set(struct proc *p, const struct proc_cred *c)
 	unsigned long fl = spin_lock_irqsave(&procs_lock);
 	if (c->euid != p->cred.euid || c->egid != p->cred.egid)
 		__atomic_store_n(&p->dumpable, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->cred_seq, p->cred_seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	p->cred = *c;
+	__atomic_store_n(&p->cred_seq, p->cred_seq + 1, __ATOMIC_RELEASE);
 	spin_unlock_irqrestore(&procs_lock, fl);
 }
 

@@ -387,7 +387,9 @@ struct proc {
 	struct rlimit_pair { u64 cur, max; } rlim[16]; /* [own: one setter at a time] */
 	bool rlim_set[16];        /* set by the program (else the defaults) */
 	struct vfork_done *vfork; /* [P] its parent sleeps in vfork until it execs or ends */
-	struct proc_cred cred;    /* [P] to change; copied by fork, kept by execve */
+	struct proc_cred cred;    /* [P] to change; copied by fork, kept by execve;
+				   * read without a lock under cred_seq */
+	u32 cred_seq;             /* odd while cred changes (proc_cred_get retries) */
 	bool execed;              /* [P] it called execve since its fork (Linux's
 				   * PF_FORKNOEXEC clear): its parent's setpgid
 				   * of it is -EACCES */

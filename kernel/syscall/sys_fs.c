@@ -19,39 +19,82 @@
 #define AT_EMPTY_PATH       0x1000
 #define AT_STATX_SYNC_TYPE  0x6000   /* statx's sync hints: nothing to sync here */
 
+/* Copies the NUL-ended user string at upath into buf from byte *n up to
+ * cap, in chunks that grow and stop at page ends (the next page may be
+ * unmapped), so a short path costs a short copy: 0 when the NUL is in,
+ * 1 when buf is full without it, -EFAULT. */
+static int path_copy(u64 upath, char *buf, size_t cap, size_t *n)
+{
+	size_t chunk = 64;
+	while (*n < cap) {
+		size_t at = *n;
+		size_t k = MIN(MIN(cap - at, chunk), PAGE_SIZE - ((upath + at) & (PAGE_SIZE - 1)));
+		chunk = MIN(chunk * 2, (size_t)1024);
+		size_t got = copy_from_user_partial(buf + at, upath + at, k);
+		for (size_t i = at; i < at + got; i++)
+			if (!buf[i])
+				return 0;
+		*n = at + got;
+		if (got < k)
+			return -EFAULT;
+	}
+	return 1;
+}
+
+int sys_path_in(u64 upath, struct kpath *kp)
+{
+	size_t n = 0;
+	kp->s = kp->buf;
+	int r = path_copy(upath, kp->buf, sizeof(kp->buf), &n);
+	if (r <= 0)
+		return r;
+	/* a long one: the whole VFS_PATH_MAX */
+	char *big = kmalloc(VFS_PATH_MAX, 0);
+	if (!big)
+		return -ENOMEM;
+	memcpy(big, kp->buf, n);
+	r = path_copy(upath, big, VFS_PATH_MAX, &n);
+	if (r != 0) {
+		kfree(big);
+		return r < 0 ? r : -ENAMETOOLONG;
+	}
+	kp->s = big;
+	return 0;
+}
+
+void sys_path_put(struct kpath *kp)
+{
+	if (kp->s != kp->buf)
+		kfree(kp->s);
+	kp->s = NULL;
+}
+
 int sys_path(u64 upath, char **out)
 {
 	char *buf = kmalloc(VFS_PATH_MAX, 0);
 	if (!buf)
 		return -ENOMEM;
 	size_t n = 0;
-	while (n < VFS_PATH_MAX) {
-		/* up to the end of the user page: the next may be unmapped */
-		size_t k = MIN(VFS_PATH_MAX - n, PAGE_SIZE - ((upath + n) & (PAGE_SIZE - 1)));
-		size_t got = copy_from_user_partial(buf + n, upath + n, k);
-		for (size_t i = n; i < n + got; i++) {
-			if (!buf[i]) {
-				*out = buf;
-				return 0;
-			}
-		}
-		n += got;
-		if (got < k) {
-			kfree(buf);
-			return -EFAULT;
-		}
+	int r = path_copy(upath, buf, VFS_PATH_MAX, &n);
+	if (r != 0) {
+		kfree(buf);
+		return r < 0 ? r : -ENAMETOOLONG;
 	}
-	kfree(buf);
-	return -ENAMETOOLONG;
+	*out = buf;
+	return 0;
 }
 
 /* Where a relative path starts: the working directory (AT_FDCWD) or a
  * directory descriptor's inode; a reference. Absolute paths ignore dirfd,
- * as on Linux. */
+ * as on Linux: NULL (the walk starts at the root, never at base). */
 static int base_of(s32 dirfd, const char *path, struct inode **out)
 {
 	struct proc *p = proc_current();
-	if (path[0] == '/' || dirfd == AT_FDCWD) {
+	if (path[0] == '/') {
+		*out = NULL;
+		return 0;
+	}
+	if (dirfd == AT_FDCWD) {
 		*out = proc_fs_cwd(p->fs);
 		return 0;
 	}
@@ -70,24 +113,27 @@ static int base_of(s32 dirfd, const char *path, struct inode **out)
 /* Copy the path in and find its base: the common start of every call. */
 struct at {
 	char *path;
-	struct inode *base;
+	struct inode *base;   /* NULL for an absolute path */
+	struct kpath kp;
 };
 
 static int at_begin(s32 dirfd, u64 upath, struct at *at)
 {
-	int r = sys_path(upath, &at->path);
+	int r = sys_path_in(upath, &at->kp);
 	if (r < 0)
 		return r;
+	at->path = at->kp.s;
 	r = base_of(dirfd, at->path, &at->base);
 	if (r < 0)
-		kfree(at->path);
+		sys_path_put(&at->kp);
 	return r;
 }
 
 static void at_end(struct at *at)
 {
-	vfs_iput(at->base);
-	kfree(at->path);
+	if (at->base)
+		vfs_iput(at->base);
+	sys_path_put(&at->kp);
 }
 
 static long do_open(s32 dirfd, u64 upath, u64 flags, u64 mode)
@@ -181,12 +227,13 @@ long sys_fstat(const u64 a[6])
  * name. */
 static long stat_at(s32 dirfd, u64 upath, u64 flags, struct kstat *st)
 {
-	char *path;
-	int r = sys_path(upath, &path);
+	struct kpath kp;
+	int r = sys_path_in(upath, &kp);
 	if (r < 0)
 		return r;
+	const char *path = kp.s;
 	if (!path[0] && (flags & AT_EMPTY_PATH)) {
-		kfree(path);
+		sys_path_put(&kp);
 		if (dirfd == AT_FDCWD) {
 			struct inode *cwd = proc_cwd();
 			fill_stat(cwd, st);
@@ -209,9 +256,10 @@ static long stat_at(s32 dirfd, u64 upath, u64 flags, struct kstat *st)
 	if (r == 0) {
 		r = (flags & AT_SYMLINK_NOFOLLOW) ? vfs_lookup_nofollow(base, path, &ino)
 						  : vfs_lookup(base, path, &ino);
-		vfs_iput(base);
+		if (base)
+			vfs_iput(base);
 	}
-	kfree(path);
+	sys_path_put(&kp);
 	if (r < 0)
 		return r;
 	fill_stat(ino, st);

@@ -61,6 +61,14 @@ long sys_ppoll(const u64 a[6]);
 /* sys_fs.c */
 /* A path from user memory into a kmalloc'd buffer the caller frees. */
 int sys_path(u64 upath, char **out);
+/* A path from user memory into kp: kp->s is kp->buf when it fits there
+ * (no allocation: most paths), else memory sys_path_put gives back. */
+struct kpath {
+	char *s;
+	char buf[192];
+};
+int sys_path_in(u64 upath, struct kpath *kp);
+void sys_path_put(struct kpath *kp);
 long sys_open(const u64 a[6]);
 long sys_openat(const u64 a[6]);
 long sys_creat(const u64 a[6]);
