@@ -152,6 +152,77 @@ static int rw(struct blk_disk *d, enum blk_op op, u64 sector, const struct blk_s
 	return err;
 }
 
+/* One allocation for a blk_write_many: freed by whoever drops the last
+ * reference (the waiter's and one per request), so that no end_io touches
+ * it after the waiter has returned. */
+struct blk_many {
+	struct waitq wq;
+	u32 pending;               /* [atomic] requests not completed */
+	u32 refs;                  /* [atomic] */
+	int error;                 /* [atomic] the first */
+	struct blk_req rs[];
+};
+
+static void many_put(struct blk_many *m)
+{
+	if (__atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		kfree(m);
+}
+
+static void many_end_io(struct blk_req *r)
+{
+	struct blk_many *m = r->priv;
+	int zero = 0;
+	if (r->error)
+		__atomic_compare_exchange_n(&m->error, &zero, r->error, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+	if (__atomic_sub_fetch(&m->pending, 1, __ATOMIC_ACQ_REL) == 0)
+		waitq_wake_all(&m->wq);
+	many_put(m);
+}
+
+int blk_write_many(struct blk_disk *d, const struct blk_wr *w, unsigned n)
+{
+	if (!n)
+		return 0;
+	struct blk_many *m = kzalloc(sizeof(*m) + sizeof(struct blk_req) * n);
+	if (!m) {   /* one by one, then */
+		for (unsigned i = 0; i < n; i++) {
+			int r = blk_write(d, w[i].sector, w[i].seg, w[i].nsegs, 0);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
+	waitq_init(&m->wq, "blk_many");
+	m->pending = n;
+	m->refs = n + 1;
+	for (unsigned i = 0; i < n; i++) {
+		struct blk_req *r = &m->rs[i];
+		u64 bytes = 0;
+		for (unsigned k = 0; k < w[i].nsegs && k < BLK_MAX_SEGS; k++)
+			bytes += w[i].seg[k].len;
+		r->op = BLK_WRITE;
+		r->sector = w[i].sector;
+		r->nsegs = (u16)w[i].nsegs;
+		r->nsectors = w[i].nsegs > BLK_MAX_SEGS || bytes % BLK_SECTOR ||
+			      bytes / BLK_SECTOR > 0xffffffffu ? 0 : (u32)(bytes / BLK_SECTOR);
+		if (r->nsectors)
+			memcpy(r->seg, w[i].seg, w[i].nsegs * sizeof(*w[i].seg));
+		r->end_io = many_end_io;
+		r->priv = m;
+		int err = r->nsectors ? blk_submit(d, r) : -EINVAL;
+		if (err) {   /* refused: end_io will not run for it */
+			r->error = err;
+			many_end_io(r);
+		}
+	}
+	wait_event(&m->wq, __atomic_load_n(&m->pending, __ATOMIC_ACQUIRE) == 0);
+	int err = __atomic_load_n(&m->error, __ATOMIC_RELAXED);
+	many_put(m);
+	return err;
+}
+
 int blk_read(struct blk_disk *d, u64 sector, const struct blk_seg *seg, unsigned nsegs)
 {
 	return rw(d, BLK_READ, sector, seg, nsegs);

@@ -133,6 +133,15 @@ int blk_read(struct blk_disk *d, u64 sector, const struct blk_seg *seg, unsigned
 int blk_write(struct blk_disk *d, u64 sector, const struct blk_seg *seg, unsigned nsegs,
 	      unsigned flags);
 int blk_flush(struct blk_disk *d);
+/* Several writes at once: every one is submitted before any is waited for
+ * (the disk works on them together), then all are waited for: 0 or the
+ * first error. */
+struct blk_wr {
+	u64 sector;
+	const struct blk_seg *seg;
+	unsigned nsegs;
+};
+int blk_write_many(struct blk_disk *d, const struct blk_wr *w, unsigned n);
 int blk_discard(struct blk_disk *d, u64 sector, u32 nsectors);
 int blk_write_zeroes(struct blk_disk *d, u64 sector, u32 nsectors);
 

@@ -49,6 +49,13 @@
 typedef int (*ext2_read_fn)(void *ctx, u64 off, void *buf, size_t len);
 /* Write len bytes at byte off: 0 or -EIO (ext2_enable_write). */
 typedef int (*ext2_write_fn)(void *ctx, u64 off, const void *buf, size_t len);
+/* several writes at once */
+struct ext2_wvec {
+	u64 off;
+	const void *buf;
+	size_t len;
+};
+typedef int (*ext2_writev_fn)(void *ctx, const struct ext2_wvec *v, unsigned n);
 
 struct ext2_fs {
 	ext2_read_fn read;
@@ -73,6 +80,13 @@ struct ext2_fs {
 	bool quiet;               /* a look-ahead: its errors are not counted or logged */
 	/* writing (ext2_enable_write; NULL: read-only) */
 	ext2_write_fn write;
+	/* file data (ext2_data_write), if the caller has a faster way for it
+	 * than write (straight from the caller's buffer to the disk); NULL:
+	 * write */
+	ext2_write_fn write_data;
+	/* whole blocks to several places at once (the journal's home writes,
+	 * which the disk may then do together); NULL: one by one */
+	ext2_writev_fn write_many;
 	s64 (*now)(void);         /* seconds since 1970 for timestamps, or NULL (0) */
 	u32 free_blocks, free_inodes;   /* the superblock's counts (kept up to date when writing) */
 	u32 r_blocks;             /* blocks only root may take (statfs: not available) */
@@ -237,9 +251,13 @@ int ext2_rename(struct ext2_fs *fs, struct ext2_inode *odir, const char *oname, 
 /* Each call above is one operation; after it, the caller calls
  * ext2_op_end, which commits the journal's transaction when it is due
  * (old or large; nothing for ext2). ext2_sync commits it and marks the
- * journal clean (fsync, sync, unmount; ext2: a flush). */
+ * journal clean (sync, unmount; ext2: a flush); ext2_fsync only makes
+ * everything so far durable (fsync: the commit, whose log, commit block
+ * and home writes are each flushed; needs_recovery stays set, as Linux
+ * leaves it while mounted; ext2: a flush). */
 int ext2_op_end(struct ext2_fs *fs);
 int ext2_sync(struct ext2_fs *fs);
+int ext2_fsync(struct ext2_fs *fs);
 /* Set the mode's permission bits, or the times (seconds), and write the inode. */
 int ext2_setattr(struct ext2_fs *fs, struct ext2_inode *in, u32 mode, s64 atime, s64 mtime);
 /* Set the owner, the group and the mode (whole), and write the inode. */

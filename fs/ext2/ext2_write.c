@@ -13,6 +13,17 @@
 
 s64 ext2_now(struct ext2_fs *fs) { return fs->now ? fs->now() : 0; }
 
+/* The directory block kept in dirbuf is stale once bytes over it are
+ * written from anywhere but dirbuf itself. */
+static void dirbuf_written(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
+{
+	u64 db = (u64)fs->dirbuf_block * fs->block_size;
+	const u8 *b = buf;
+	if (fs->dirbuf_block && off < db + fs->block_size && off + len > db &&
+	    !(b >= fs->dirbuf && b < fs->dirbuf + fs->block_size))
+		fs->dirbuf_block = 0;
+}
+
 int ext2_dev_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 {
 	if (!fs->write)
@@ -20,11 +31,7 @@ int ext2_dev_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 	if (off > fs->dev_bytes || len > fs->dev_bytes - off)
 		return ext2_complain(fs, -EUCLEAN, "a write of %zu bytes at byte %llu is past the "
 				     "disk's end", len, (unsigned long long)off);
-	u64 db = (u64)fs->dirbuf_block * fs->block_size;
-	const u8 *b = buf;
-	if (fs->dirbuf_block && off < db + fs->block_size && off + len > db &&
-	    !(b >= fs->dirbuf && b < fs->dirbuf + fs->block_size))
-		fs->dirbuf_block = 0;
+	dirbuf_written(fs, off, buf, len);
 	if (fs->journal)
 		return jbd2_meta_write(fs, off, buf, len);
 	if (fs->write(fs->ctx, off, buf, len) < 0)
@@ -33,19 +40,25 @@ int ext2_dev_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 	return 0;
 }
 
+/* File data: straight to the disk, not through the journal (ordered
+ * mode: before the transaction that points at it commits). */
 int ext2_data_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 {
-	if (!fs->journal)
-		return ext2_dev_write(fs, off, buf, len);
-	if (fs->journal->aborted)
+	if (!fs->write)
+		return -EROFS;
+	if (fs->journal && fs->journal->aborted)
 		return -EROFS;
 	if (off > fs->dev_bytes || len > fs->dev_bytes - off)
 		return ext2_complain(fs, -EUCLEAN, "a write of %zu bytes at byte %llu is past the "
 				     "disk's end", len, (unsigned long long)off);
-	if (fs->write(fs->ctx, off, buf, len) < 0)
+	if (!fs->journal)
+		dirbuf_written(fs, off, buf, len);
+	ext2_write_fn w = fs->write_data ? fs->write_data : fs->write;
+	if (w(fs->ctx, off, buf, len) < 0)
 		return ext2_complain(fs, -EIO, "writing %zu bytes at byte %llu", len,
 				     (unsigned long long)off);
-	jbd2_data_written(fs, off, buf, len);
+	if (fs->journal)
+		jbd2_data_written(fs, off, buf, len);
 	return 0;
 }
 
@@ -224,8 +237,8 @@ static int clear_bit(struct ext2_fs *fs, u32 bmb, u32 b, const char *what, u32 n
 }
 
 /* A block, zeroed: through the journal for metadata (meta), as file data
- * otherwise. */
-static int balloc(struct ext2_fs *fs, u32 goal, u32 *out, bool meta)
+ * otherwise (unless !zero: the caller writes all of it next). */
+static int balloc(struct ext2_fs *fs, u32 goal, u32 *out, bool meta, bool zero)
 {
 	if (fs->free_blocks == 0)
 		return -ENOSPC;
@@ -246,7 +259,7 @@ static int balloc(struct ext2_fs *fs, u32 goal, u32 *out, bool meta)
 			return (int)bit;
 		u32 b = fs->first_data_block + g * fs->blocks_per_group + (u32)bit;
 		int r = count(fs, g, GD_FREE_BLOCKS, &fs->free_blocks, -1);
-		if (r == 0)
+		if (r == 0 && (meta || zero))
 			r = (meta ? ext2_dev_write : ext2_data_write)(fs, (u64)b * fs->block_size,
 								      fs->zero, fs->block_size);
 		if (r < 0)
@@ -424,7 +437,9 @@ static int tree_path(struct ext2_fs *fs, u64 lblk, u32 *root, u32 idx[3])
 	return -EFBIG;
 }
 
-int ext2_map_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 lblk, u32 *pblk)
+/* ext2_map_alloc; a new data block is zeroed unless !zero (its caller
+ * writes the whole block before anything can read it) */
+static int map_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 lblk, u32 *pblk, bool zero)
 {
 	u32 root, idx[3];
 	int depth = tree_path(fs, lblk, &root, idx);
@@ -436,7 +451,7 @@ int ext2_map_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 lblk, u32 *pbl
 	int r;
 	bool meta = !EXT2_S_ISREG(in->mode);   /* a directory's or a link's blocks */
 	if (b == 0) {
-		if ((r = balloc(fs, goal, &b, depth > 0 || meta)) < 0)
+		if ((r = balloc(fs, goal, &b, depth > 0 || meta, zero)) < 0)
 			return r;
 		in->block[root] = b;
 		in->blocks += sectors;
@@ -450,7 +465,7 @@ int ext2_map_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 lblk, u32 *pbl
 			return r;
 		u32 next = le32(v);
 		if (next == 0) {
-			if ((r = balloc(fs, b + 1, &next, i + 1 < depth || meta)) < 0)
+			if ((r = balloc(fs, b + 1, &next, i + 1 < depth || meta, zero)) < 0)
 				return r;
 			in->blocks += sectors;
 			put32(v, next);
@@ -463,6 +478,11 @@ int ext2_map_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 lblk, u32 *pbl
 	}
 	*pblk = b;
 	return 0;
+}
+
+int ext2_map_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 lblk, u32 *pblk)
+{
+	return map_alloc(fs, in, lblk, pblk, true);
 }
 
 /* Free the blocks of the subtree at *ptr (depth levels of indirection,
@@ -570,17 +590,53 @@ long ext2_write(struct ext2_fs *fs, struct ext2_inode *in, u64 off, const void *
 	u32 bs = fs->block_size;
 	const u8 *src = buf;
 	size_t done = 0;
-	while (done < len) {
-		u64 pos = off + done;
+	/* blocks mapped but not yet written, adjacent on the disk: one write
+	 * for the run (run_off: where on the disk, run_len bytes from
+	 * src + done) */
+	u64 run_off = 0, old_size = in->size;
+	size_t run_len = 0;
+	bool wfail = false;
+	while (done + run_len < len) {
+		u64 pos = off + done + run_len;
 		u32 in_blk = (u32)(pos % bs);
-		size_t k = MIN((size_t)(bs - in_blk), len - done);
+		size_t k = MIN((size_t)(bs - in_blk), len - done - run_len);
 		u32 pb;
-		r = ext2_map_alloc(fs, in, pos / bs, &pb);
-		if (r == 0)
-			r = ext2_data_write(fs, (u64)pb * bs + in_blk, src + done, k);
+		/* a new block past the old end that this write fills whole is
+		 * not zeroed first (one write of it, not two) */
+		bool whole = in_blk == 0 && k == bs && pos >= old_size;
+		r = map_alloc(fs, in, pos / bs, &pb, !whole);
 		if (r < 0)
 			break;
-		done += k;
+		u64 at = (u64)pb * bs + in_blk;
+		if (run_len && at != run_off + run_len) {
+			r = ext2_data_write(fs, run_off, src + done, run_len);
+			if (r < 0) {
+				run_len = 0;
+				wfail = true;
+				break;
+			}
+			done += run_len;
+			run_len = 0;
+		}
+		if (!run_len)
+			run_off = at;
+		run_len += k;
+	}
+	if (run_len) {   /* also after a failed allocation: what was mapped */
+		int w = ext2_data_write(fs, run_off, src + done, run_len);
+		if (w < 0) {
+			r = w;
+			wfail = true;
+		} else {
+			done += run_len;
+		}
+	}
+	if (wfail) {
+		/* blocks mapped past the old end and past what was written may
+		 * hold another file's old bytes: they go (the file ends at
+		 * off + done) */
+		u64 keep = MAX((old_size + bs - 1) / bs, (off + done + bs - 1) / bs);
+		ext2_free_blocks_from(fs, in, keep);
 	}
 	if (off + done > in->size)
 		in->size = off + done;

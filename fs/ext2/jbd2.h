@@ -64,6 +64,7 @@ struct jbd2 {
 	u32 tag_size;              /* 8, or 12 with 64bit */
 	u32 seq;                   /* the next transaction's sequence number */
 	u8 *buf;                   /* a block for descriptors, escapes and recovery */
+	u8 *stage;                 /* JBD2_STAGE_BLOCKS blocks: the log written in runs (or NULL) */
 	/* the running transaction */
 	struct jbd2_shadow *txn;
 	u32 ntxn, cap, soft;       /* entries; hard and soft limits */
@@ -76,6 +77,8 @@ struct jbd2 {
 	u32 replayed_txns, replayed_blocks, revoked;
 };
 #define JBD2_HASH 1024
+#define JBD2_STAGE_BLOCKS 32
+#define JBD2_HOME_BATCH 16
 
 /* Read the journal inode and the journal superblock, check them and map
  * the journal's blocks: fs->journal, or an error with msg. */

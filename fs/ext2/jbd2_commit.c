@@ -81,6 +81,9 @@ int jbd2_start(struct ext2_fs *fs, char *msg, size_t msgsize)
 	}
 	for (u32 i = 0; i < JBD2_HASH; i++)
 		j->hash[i] = -1;
+	/* the log's runs: without it (no memory) each block is written alone */
+	if (!j->stage)
+		j->stage = kmalloc((size_t)JBD2_STAGE_BLOCKS * j->bs, 0);
 	j->recover_on_disk = fs->incompat & EXT2_INCOMPAT_RECOVER;
 	return 0;
 }
@@ -205,12 +208,56 @@ static int log_copy(struct ext2_fs *fs, u32 pos, struct jbd2_shadow *s, bool esc
 	return r;
 }
 
+/* Log blocks gathered into j->stage while they are adjacent on the disk,
+ * written as one (a run of up to JBD2_STAGE_BLOCKS blocks); without a
+ * stage, each block at once. */
+struct log_run {
+	u32 start, n;              /* journal block of the first, blocks staged */
+};
+
+static int run_flush(struct ext2_fs *fs, struct log_run *rn)
+{
+	struct jbd2 *j = fs->journal;
+	if (!rn->n)
+		return 0;
+	int r = jbd2_raw_write(fs, (u64)j->map[rn->start] * j->bs, j->stage, (size_t)rn->n * j->bs);
+	rn->n = 0;
+	return r;
+}
+
+/* The log's block at journal block pos: data, with its first 4 bytes
+ * zeroed if escape. */
+static int run_put(struct ext2_fs *fs, struct log_run *rn, u32 pos, u8 *data, bool escape)
+{
+	struct jbd2 *j = fs->journal;
+	if (!j->stage) {
+		if (!escape)
+			return log_write(fs, pos, data);
+		struct jbd2_shadow s = { .data = data };
+		return log_copy(fs, pos, &s, true);
+	}
+	if (rn->n && (rn->n == JBD2_STAGE_BLOCKS || j->map[pos] != j->map[rn->start] + rn->n)) {
+		int r = run_flush(fs, rn);
+		if (r < 0)
+			return r;
+	}
+	if (!rn->n)
+		rn->start = pos;
+	u8 *dst = j->stage + (size_t)rn->n * j->bs;
+	memcpy(dst, data, j->bs);
+	if (escape)
+		memset(dst, 0, 4);
+	rn->n++;
+	return 0;
+}
+
 /* Descriptors and copies from journal block s_first on; the next free
  * journal block into *pos. */
 static int write_log(struct ext2_fs *fs, u32 *pos)
 {
 	struct jbd2 *j = fs->journal;
 	u32 i = 0, p = j->first;
+	struct log_run rn = { 0, 0 };
 	while (i < j->ntxn) {
 		u8 *d = j->buf;
 		memset(d, 0, j->bs);
@@ -239,17 +286,20 @@ static int write_log(struct ext2_fs *fs, u32 *pos)
 		if (off == JH_SIZE)
 			break;   /* only dead copies were left */
 		put_be16(d + last_tag + JT_FLAGS, be16(d + last_tag + JT_FLAGS) | JBD2_FLAG_LAST_TAG);
-		int r = log_write(fs, p++, d);
+		int r = run_put(fs, &rn, p++, d, false);
 		for (u32 k = first_idx; r == 0 && k < i; k++) {
 			struct jbd2_shadow *s = &j->txn[k];
 			if (!s->dead) {
-				r = log_copy(fs, p++, s, be32(s->data) == JBD2_MAGIC);
+				r = run_put(fs, &rn, p++, s->data, be32(s->data) == JBD2_MAGIC);
 				j->logged++;
 			}
 		}
 		if (r < 0)
 			return r;
 	}
+	int r = run_flush(fs, &rn);
+	if (r < 0)
+		return r;
 	*pos = p;
 	return 0;
 }
@@ -266,6 +316,26 @@ static int write_commit(struct ext2_fs *fs, u32 pos)
 	put_be32(c + JC_COMMIT_SEC, (u32)(now >> 32));
 	put_be32(c + JC_COMMIT_SEC + 4, (u32)now);
 	return log_write(fs, pos, c);
+}
+
+static int home_writes(struct ext2_fs *fs, const struct ext2_wvec *v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (v[i].off > fs->dev_bytes || v[i].len > fs->dev_bytes - v[i].off)
+			return ext2_complain(fs, -EUCLEAN, "journal: a write of %zu bytes at byte "
+					     "%llu is past the disk's end", v[i].len,
+					     (unsigned long long)v[i].off);
+	if (!fs->write_many) {
+		for (unsigned i = 0; i < n; i++) {
+			int r = jbd2_raw_write(fs, v[i].off, v[i].buf, v[i].len);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
+	if (fs->write_many(fs->ctx, v, n) < 0)
+		return ext2_complain(fs, -EIO, "journal: writing %u blocks home", n);
+	return 0;
 }
 
 static bool any_live(const struct jbd2 *j)
@@ -294,14 +364,21 @@ int jbd2_commit(struct ext2_fs *fs)
 	if ((r = jbd2_write_jsb(fs)) < 0 || (r = jbd2_flush(fs)) < 0 ||
 	    (r = write_commit(fs, pos)) < 0 || (r = jbd2_flush(fs)) < 0)
 		return jabort(fs, r, "committing");
-	/* committed: a crash from here on replays it */
-	for (u32 i = 0; i < j->ntxn; i++) {
-		struct jbd2_shadow *s = &j->txn[i];
-		if (s->dead)
-			continue;
-		if ((r = jbd2_raw_write(fs, (u64)s->block * j->bs, s->data, j->bs)) < 0)
-			return jabort(fs, r, "checkpointing");
-		j->checkpointed++;
+	/* committed: a crash from here on replays it. The blocks go home
+	 * JBD2_HOME_BATCH at a time, together when the disk can */
+	struct ext2_wvec v[JBD2_HOME_BATCH];
+	unsigned nv = 0;
+	for (u32 i = 0; i <= j->ntxn; i++) {
+		struct jbd2_shadow *s = i < j->ntxn ? &j->txn[i] : NULL;
+		if (s && !s->dead)
+			v[nv++] = (struct ext2_wvec){ (u64)s->block * j->bs, s->data, j->bs };
+		if (nv && (nv == JBD2_HOME_BATCH || !s)) {
+			r = home_writes(fs, v, nv);
+			if (r < 0)
+				return jabort(fs, r, "checkpointing");
+			j->checkpointed += nv;
+			nv = 0;
+		}
 	}
 	if ((r = jbd2_flush(fs)) < 0)
 		return jabort(fs, r, "checkpointing");
@@ -330,6 +407,15 @@ int jbd2_op_end(struct ext2_fs *fs)
 int ext2_op_end(struct ext2_fs *fs)
 {
 	return fs->journal && fs->write ? jbd2_op_end(fs) : 0;
+}
+
+int ext2_fsync(struct ext2_fs *fs)
+{
+	if (!fs->write)
+		return 0;
+	if (!fs->journal)
+		return jbd2_flush(fs);
+	return jbd2_commit(fs);   /* flushed after its home writes */
 }
 
 int ext2_sync(struct ext2_fs *fs)

@@ -15,7 +15,10 @@ int jbd2_raw_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 	if (off > fs->dev_bytes || len > fs->dev_bytes - off)
 		return ext2_complain(fs, -EUCLEAN, "journal: a write of %zu bytes at byte %llu is past "
 				     "the disk's end", len, (unsigned long long)off);
-	if (fs->write(fs->ctx, off, buf, len) < 0)
+	/* whole journal or home blocks: the direct way when there is one (no
+	 * read of the block first) */
+	ext2_write_fn w = fs->write_data ? fs->write_data : fs->write;
+	if (w(fs->ctx, off, buf, len) < 0)
 		return ext2_complain(fs, -EIO, "journal: writing %zu bytes at byte %llu", len,
 				     (unsigned long long)off);
 	return 0;
@@ -73,6 +76,7 @@ void jbd2_free(struct ext2_fs *fs)
 	kfree(j->map);
 	kfree(j->jsb);
 	kfree(j->buf);
+	kfree(j->stage);
 	kfree(j);
 	fs->journal = NULL;
 }

@@ -349,6 +349,65 @@ Test(ext2_write, write_disk_full_enospc_leaves_image_clean)
 	ext2t_close(&d);
 }
 
+/* write_data (also the journal's own block writes): counted, and made to
+ * fail on demand for writes of more than a block (the file's data runs) */
+static int data_calls, data_fail;
+static int counting_write(void *ctx, u64 off, const void *buf, size_t len)
+{
+	data_calls++;
+	return data_fail && len > 4096 ? -EIO : ext2t_write(ctx, off, buf, len);
+}
+
+/* File data goes out in runs of adjacent blocks (one write_data call for
+ * many blocks), new blocks a write fills are not zeroed first, and a data
+ * write that fails leaves no block past the file's end (they could hold
+ * another file's old bytes) and the image clean. */
+Test(ext2_write, write_data_in_runs_and_a_failed_write_keeps_no_block_past_the_end)
+{
+	ext2t_mkdir("", 0755);
+	ext2t_mkfs("-t ext3 -b 4096", 16);
+	struct ext2_fs fs;
+	struct ext2t_disk d;
+	wmount(&fs, &d);
+	fs.write_data = counting_write;
+	cr_assert_eq(w_create(&fs, "/runs", EXT2_S_IFREG | 0644, NULL), 0);
+	struct ext2_inode in;
+	cr_assert_eq(resolve(&fs, "/runs", &in), 0);
+	static u8 buf[64 << 10], back[64 << 10];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (u8)(i * 13 + 1);
+	data_calls = 0;
+	cr_assert_eq(ext2_write(&fs, &in, 0, buf, sizeof(buf)), (long)sizeof(buf));
+	cr_assert_leq(data_calls, 3, "16 new blocks of one write took %d writes (one a block, "
+		      "or a zeroing write before each, would be 16 or 32)", data_calls);
+	cr_assert_eq(ext2_read(&fs, &in, 0, back, sizeof(back)), (long)sizeof(back));
+	cr_assert(memcmp(back, buf, sizeof(buf)) == 0, "the run's bytes do not read back");
+	/* a partial block past the end is zeroed first: what the write left
+	 * of it reads as zeros once the file grows over it */
+	cr_assert_eq(ext2_write(&fs, &in, sizeof(buf), buf, 100), 100);
+	cr_assert_eq(ext2_truncate(&fs, &in, sizeof(buf) + 4096), 0);
+	cr_assert_eq(ext2_read(&fs, &in, sizeof(buf), back, 4096), 4096);
+	for (int i = 100; i < 4096; i++)
+		cr_assert_eq(back[i], 0, "byte %d of the partly written block is not zero", i);
+	cr_assert_eq(ext2_truncate(&fs, &in, sizeof(buf)), 0);
+	fsck_clean("runs");
+	/* the disk refuses the data: nothing written, no block kept */
+	u32 free0 = fs.free_blocks;
+	u32 blocks0 = in.blocks;
+	data_fail = 1;
+	long n = ext2_write(&fs, &in, sizeof(buf), buf, sizeof(buf));
+	data_fail = 0;
+	cr_assert_eq(n, -EIO);
+	cr_assert_eq(in.size, (u64)sizeof(buf), "a failed write changed the size");
+	cr_assert_eq(in.blocks, blocks0, "blocks past the end kept: %u sectors, %u before",
+		     in.blocks, blocks0);
+	cr_assert_eq(fs.free_blocks, free0, "free blocks %u, %u before", fs.free_blocks, free0);
+	fs.write_data = NULL;
+	fsck_clean("a failed data write");
+	ext2_unmount(&fs);
+	ext2t_close(&d);
+}
+
 static void md5_of(char *out, size_t n)
 {
 	char cmd[300];
