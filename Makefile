@@ -488,13 +488,15 @@ $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) $(wildcard bench/loadgen/*.h) Makefile
 	$(Q)$(HOSTCC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -o $@ \
 		$(LOADGEN_SRCS) -lm
 
-# Each benchmark prints one JSON document on stdout (six documents in a
+# Each benchmark prints one JSON document on stdout (seven documents in a
 # row); bench/nic, bench/net, bench/tcp and bench/run need root for their
 # network namespaces. bench/tcp: iperf3 both ways and wrk, Caboose and the
 # Linux guest. bench/run: the same programs (nginx, apps/httpd) on the Linux
 # guest and on Caboose, and Caboose's in-kernel responder (wrk, loadgen).
 # bench/sys: system-call costs in guest instructions (-icount shift=0),
 # apps/tests/sysbench from the user tier's initrd on Caboose and on Linux.
+# bench/disk: file-system throughput on copies of one ext3 image,
+# apps/tests/diskbench on Caboose and on Linux.
 # QUICK=1: one short load of each kind (about 3 minutes): checks that every
 # benchmark still works (the bench tier of make test runs the same), not a
 # measurement.
@@ -506,6 +508,7 @@ bench: deps-bench $(BUILD)/caboose.elf $(BUILD)/bench/loadgen $(BUILD)/apps/http
 	@python3 bench/tcp $(BENCH_FLAGS)
 	@python3 bench/run $(BENCH_FLAGS)
 	@python3 bench/sys $(BENCH_FLAGS)
+	@python3 bench/disk $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -1134,6 +1134,20 @@ def bench_checks(name, doc):
         rows = doc.get("ops", [])
         out.append(("a ratio for every operation", len(rows) == 7 and
                     all(r.get("caboose_over_linux") for r in rows), json.dumps(rows)[:300]))
+    elif name == "disk":
+        for sname, sysd in sorted(doc.get("systems", {}).items()):
+            jobs = sysd.get("jobs", {})
+            out.append(("%s: every job ran (5)" % sname,
+                        len(jobs) == 5 and not sysd.get("problem") and
+                        all(j.get("rate", 0) > 0 for j in jobs.values()),
+                        "%s; %s" % (sysd.get("problem"), json.dumps(jobs)[:300])))
+            out.append(("%s: e2fsck -fn finds its image clean afterwards" % sname,
+                        (sysd.get("fsck") or {}).get("clean") is True,
+                        json.dumps(sysd.get("fsck"))[:300]))
+        rows = doc.get("jobs", [])
+        out.append(("a ratio for every job, both kernels read the same bytes", len(rows) == 5 and
+                    all(r.get("caboose_over_linux") and r.get("same_bytes") for r in rows),
+                    json.dumps(rows)[:300]))
     return out
 
 
@@ -1142,7 +1156,7 @@ def tier_bench(res, opts, state):
     runs them: a broken benchmark fails here, not weeks later.  Figures are
     not checked (a loaded host makes them meaningless), only that each
     benchmark exits 0 and its JSON shows every load ran."""
-    for name in ("boot", "nic", "net", "tcp", "run", "sys"):
+    for name in ("boot", "nic", "net", "tcp", "run", "sys", "disk"):
         t0 = time.monotonic()
         log = os.path.join(opts.logs, "bench-%s.err" % name)
         try:
