@@ -104,6 +104,32 @@ static void path_of(char *buf, const char *prefix, int k)
 	buf[n + 2] = 0;
 }
 
+/* A changing name: without the lock if the cache has it, else with it
+ * (counted in *locked). */
+static int churn_look(const struct vfs_cred *c, const char *path, struct inode **i, u64 *locked)
+{
+	int r = vfs_lookup_rcu_only(c, NULL, path, true, i);
+	if (r == -EAGAIN) {
+		(*locked)++;
+		r = vfs_lookup_as(c, NULL, path, true, i);
+	}
+	return r;
+}
+
+/* Found (r 0): the inode it should be (ok) and alive, its reference
+ * dropped; else only "no such name" is a right answer. */
+static void churn_judge(int r, struct inode *i, bool ok, u64 *found, u64 *wrong)
+{
+	if (r == 0) {
+		(*found)++;
+		if (!ok || __atomic_load_n(&i->refs, __ATOMIC_RELAXED) <= 0)
+			(*wrong)++;
+		vfs_iput(i);
+	} else if (r != -ENOENT) {
+		(*wrong)++;
+	}
+}
+
 static void rc_reader(int idx, void *arg)
 {
 	(void)arg;
@@ -131,35 +157,13 @@ static void rc_reader(int idx, void *arg)
 		 * is found is K's own inode, alive */
 		int m = (int)((x >> 20) % (RC_CHURN / 2));
 		path_of(path, (x >> 40) & 1 ? "/ktrc/ch/x" : "/ktrc/ch/y", m);
-		r = vfs_lookup_rcu_only(&c, NULL, path, true, &i);
-		if (r == -EAGAIN) {
-			cl++;
-			r = vfs_lookup_as(&c, NULL, path, true, &i);
-		}
-		if (r == 0) {
-			found++;
-			if (i != rc_moved[m] || __atomic_load_n(&i->refs, __ATOMIC_RELAXED) <= 0)
-				mw++;
-			vfs_iput(i);
-		} else if (r != -ENOENT) {
-			mw++;
-		}
+		r = churn_look(&c, path, &i, &cl);
+		churn_judge(r, i, r == 0 && i == rc_moved[m], &found, &mw);
 		/* a file made and removed again and again: a regular file or
 		 * nothing, never a freed one */
 		path_of(path, "/ktrc/ch/z", (int)((x >> 28) % (RC_CHURN / 2)));
-		r = vfs_lookup_rcu_only(&c, NULL, path, true, &i);
-		if (r == -EAGAIN) {
-			cl++;
-			r = vfs_lookup_as(&c, NULL, path, true, &i);
-		}
-		if (r == 0) {
-			found++;
-			if (!S_ISREG(i->mode) || __atomic_load_n(&i->refs, __ATOMIC_RELAXED) <= 0)
-				mw++;
-			vfs_iput(i);
-		} else if (r != -ENOENT) {
-			mw++;
-		}
+		r = churn_look(&c, path, &i, &cl);
+		churn_judge(r, i, r == 0 && S_ISREG(i->mode), &found, &mw);
 	}
 	__atomic_fetch_add(&rc_reads, reads, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&rc_stable_wrong, sw, __ATOMIC_RELAXED);

@@ -195,20 +195,29 @@ static bool read_only(const struct inode *dir) { return dir->iops->read_only; }
 
 static int walk_depth(const struct vfs_cred *c, struct inode *base, const char *path,
 		      bool follow, int depth, struct inode **out);
+static int walk_rcu(const struct vfs_cred *c, struct inode *base, const char *path,
+		    bool follow, int depth, struct inode **out);
+/* the lock-free walk (below) cannot go on: the locked one takes over */
+#define RCU_AGAIN 1
 
-/* The inode a symbolic link in dir names. */
+/* The inode a symbolic link in dir names; rcu: in the lock-free walk
+ * (a target not in memory yet: RCU_AGAIN). */
 static int follow_link(const struct vfs_cred *c, struct inode *dir, struct inode *link,
-		       int depth, struct inode **out)
+		       int depth, struct inode **out, bool rcu)
 {
 	if (depth >= VFS_LINKS_MAX)
 		return -ELOOP;
 	int r = vfs_may_follow(c, dir, link);
 	if (r < 0)
 		return r;
-	const char *target = link->iops->get_link ? link->iops->get_link(link) : NULL;
-	if (!target || !target[0])
+	const char *(*get)(struct inode *) = rcu ? link->iops->get_link_rcu : link->iops->get_link;
+	const char *target = get ? get(link) : NULL;
+	if (!target)
+		return rcu ? RCU_AGAIN : -ENOENT;
+	if (!target[0])
 		return -ENOENT;
-	return walk_depth(c, dir, target, true, depth + 1, out);
+	return rcu ? walk_rcu(c, dir, target, true, depth + 1, out)
+		   : walk_depth(c, dir, target, true, depth + 1, out);
 }
 
 /* Linux's may_lookup: a name is looked up in dir only if c may search it
@@ -256,7 +265,7 @@ static int walk_parent_depth(const struct vfs_cred *c, struct inode *base, const
 		struct inode *next;
 		r = step(dir, s, n, &next);
 		if (r == 0 && S_ISLNK(next->mode))
-			r = follow_link(c, dir, next, depth, &next);
+			r = follow_link(c, dir, next, depth, &next, false);
 		if (r < 0)
 			return r;
 		dir = next;
@@ -282,7 +291,7 @@ static int walk_depth(const struct vfs_cred *c, struct inode *base, const char *
 	}
 	r = step(nd.dir, nd.last, nd.len, out);
 	if (r == 0 && S_ISLNK((*out)->mode) && (follow || nd.slash))
-		r = follow_link(c, nd.dir, *out, depth, out);
+		r = follow_link(c, nd.dir, *out, depth, out, false);
 	if (r == 0 && nd.slash && !S_ISDIR((*out)->mode))
 		return -ENOTDIR;
 	return r;
@@ -306,7 +315,6 @@ static int walk(const struct vfs_cred *c, struct inode *base, const char *path,
  * the lock. Errors it finds (a negative entry, a search permission
  * refused, -ENOTDIR, -ELOOP) are the answer: the locked walk would find
  * the same in the same order. */
-#define RCU_AGAIN 1
 
 static int step_rcu(struct inode *dir, const char *s, size_t n, u32 hash, struct inode **out)
 {
@@ -329,25 +337,6 @@ static int step_rcu(struct inode *dir, const char *s, size_t n, u32 hash, struct
 	for (struct inode *m; r == 0 && (m = __atomic_load_n(&(*out)->mounted, __ATOMIC_ACQUIRE));)
 		*out = m;
 	return r;
-}
-
-static int walk_rcu(const struct vfs_cred *c, struct inode *base, const char *path,
-		    bool follow, int depth, struct inode **out);
-
-static int follow_link_rcu(const struct vfs_cred *c, struct inode *dir, struct inode *link,
-			   int depth, struct inode **out)
-{
-	if (depth >= VFS_LINKS_MAX)
-		return -ELOOP;
-	int r = vfs_may_follow(c, dir, link);
-	if (r < 0)
-		return r;
-	const char *target = link->iops->get_link_rcu ? link->iops->get_link_rcu(link) : NULL;
-	if (!target)
-		return RCU_AGAIN;
-	if (!target[0])
-		return -ENOENT;
-	return walk_rcu(c, dir, target, true, depth + 1, out);
 }
 
 /* walk_depth's twin: the inode (no reference taken), an error, or RCU_AGAIN */
@@ -391,7 +380,7 @@ static int walk_rcu(const struct vfs_cred *c, struct inode *base, const char *pa
 			bool slash = *p == '/';
 			int r = step_rcu(dir, s, n, hash, out);
 			if (r == 0 && S_ISLNK((*out)->mode) && (follow || slash))
-				r = follow_link_rcu(c, dir, *out, depth, out);
+				r = follow_link(c, dir, *out, depth, out, true);
 			if (r == 0 && slash && !S_ISDIR((*out)->mode))
 				return -ENOTDIR;
 			return r;
@@ -399,7 +388,7 @@ static int walk_rcu(const struct vfs_cred *c, struct inode *base, const char *pa
 		struct inode *next;
 		int r = step_rcu(dir, s, n, hash, &next);
 		if (r == 0 && S_ISLNK(next->mode))
-			r = follow_link_rcu(c, dir, next, depth, &next);
+			r = follow_link(c, dir, next, depth, &next, true);
 		if (r != 0)
 			return r;
 		dir = next;
@@ -618,7 +607,7 @@ static int open_as(const struct vfs_cred *c, struct inode *base, const char *pat
 				goto out;
 			}
 			/* a dangling link is not created through (Linux would) */
-			r = follow_link(c, nd.dir, ino, 0, &ino);
+			r = follow_link(c, nd.dir, ino, 0, &ino, false);
 			if (r < 0)
 				goto out;
 		}
