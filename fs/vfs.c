@@ -162,8 +162,15 @@ struct nameidata {
 static bool is_dot(const char *s, size_t n) { return n == 1 && s[0] == '.'; }
 static bool is_dotdot(const char *s, size_t n) { return n == 2 && s[0] == '.' && s[1] == '.'; }
 
-/* One step from dir (a directory) to its entry s. */
-static int step(struct inode *dir, const char *s, size_t n, struct inode **out)
+/* the lock-free walk (below) cannot go on: the locked one takes over */
+#define RCU_AGAIN 1
+
+/* One step from dir (a directory) to its entry s. rcu: the lock-free
+ * walk's, from the directory cache alone (RCU_AGAIN when it cannot tell;
+ * hash: the name's, computed while the walk scanned it); else under the
+ * namespace lock, asking the file system what the cache does not know. */
+static int step_how(struct inode *dir, const char *s, size_t n, u32 hash, bool rcu,
+		    struct inode **out)
 {
 	if (!S_ISDIR(dir->mode))
 		return -ENOTDIR;
@@ -174,19 +181,32 @@ static int step(struct inode *dir, const char *s, size_t n, struct inode **out)
 		return 0;
 	}
 	if (is_dotdot(s, n)) {
-		*out = dir->parent ? dir->parent : dir;
+		struct inode *p = __atomic_load_n(&dir->parent, __ATOMIC_ACQUIRE);
+		*out = p ? p : dir;
 		return 0;
 	}
 	bool cached = dir->iops->dcache;
-	int r = cached ? dcache_lookup(dir, s, n, out) : 1;
-	if (r == 1) {
-		r = dir->iops->lookup(dir, s, n, out);
-		if (cached && (r == 0 || r == -ENOENT))
-			dcache_add(dir, s, n, r == 0 ? *out : NULL);
+	int r;
+	if (rcu) {
+		if (!cached)
+			return RCU_AGAIN;
+		r = dcache_lookup_rcu(dir, s, n, hash, out);
+	} else {
+		r = cached ? dcache_lookup(dir, s, n, out) : 1;
+		if (r == 1) {
+			r = dir->iops->lookup(dir, s, n, out);
+			if (cached && (r == 0 || r == -ENOENT))
+				dcache_add(dir, s, n, r == 0 ? *out : NULL);
+		}
 	}
-	while (r == 0 && (*out)->mounted)
-		*out = (*out)->mounted;
+	for (struct inode *m; r == 0 && (m = __atomic_load_n(&(*out)->mounted, __ATOMIC_ACQUIRE));)
+		*out = m;
 	return r;
+}
+
+static int step(struct inode *dir, const char *s, size_t n, struct inode **out)
+{
+	return step_how(dir, s, n, 0, false, out);
 }
 
 /* Changes to a read-only file system are refused before anything else
@@ -197,9 +217,6 @@ static int walk_depth(const struct vfs_cred *c, struct inode *base, const char *
 		      bool follow, int depth, struct inode **out);
 static int walk_rcu(const struct vfs_cred *c, struct inode *base, const char *path,
 		    bool follow, int depth, struct inode **out);
-/* the lock-free walk (below) cannot go on: the locked one takes over */
-#define RCU_AGAIN 1
-
 /* The inode a symbolic link in dir names; rcu: in the lock-free walk
  * (a target not in memory yet: RCU_AGAIN). */
 static int follow_link(const struct vfs_cred *c, struct inode *dir, struct inode *link,
@@ -229,6 +246,25 @@ static int may_lookup(const struct vfs_cred *c, struct inode *dir)
 	return vfs_permission(c, dir, MAY_EXEC);
 }
 
+/* The name that starts at p (after any slashes): *s, *n bytes, and its
+ * hash in dir's directory cache (computed while it is scanned); returns
+ * where the name after it starts, past the slashes ("" at the end). */
+static const char *next_name(const char *p, const struct inode *dir, const char **s, size_t *n,
+			     u32 *hash)
+{
+	while (*p == '/')
+		p++;
+	*s = p;
+	u64 h = dcache_hash_begin(dir);
+	for (; *p && *p != '/'; p++)
+		h = dcache_hash_step(h, *p);
+	*hash = dcache_hash_end(h);
+	*n = (size_t)(p - *s);
+	while (*p == '/')
+		p++;
+	return p;
+}
+
 /* Resolve every component but the last; c must be allowed to search
  * every directory it passes, the last component's too. */
 static int walk_parent_depth(const struct vfs_cred *c, struct inode *base, const char *path,
@@ -237,17 +273,11 @@ static int walk_parent_depth(const struct vfs_cred *c, struct inode *base, const
 	if (!path[0])
 		return -ENOENT;
 	struct inode *dir = path[0] == '/' ? vfs_root_ino : base;
-	const char *p = path;
-	for (;;) {
-		while (*p == '/')
-			p++;
-		const char *s = p;
-		while (*p && *p != '/')
-			p++;
-		size_t n = (size_t)(p - s);
-		const char *q = p;
-		while (*q == '/')
-			q++;
+	for (const char *p = path, *q;; p = q) {
+		const char *s;
+		size_t n;
+		u32 hash;
+		q = next_name(p, dir, &s, &n, &hash);
 		int r = n ? may_lookup(c, dir) : 0;
 		if (r < 0)
 			return r;
@@ -259,7 +289,7 @@ static int walk_parent_depth(const struct vfs_cred *c, struct inode *base, const
 			nd->dir = dir;
 			nd->last = s;
 			nd->len = n;
-			nd->slash = *p == '/';
+			nd->slash = s[n] == '/';
 			return 0;
 		}
 		struct inode *next;
@@ -316,29 +346,6 @@ static int walk(const struct vfs_cred *c, struct inode *base, const char *path,
  * refused, -ENOTDIR, -ELOOP) are the answer: the locked walk would find
  * the same in the same order. */
 
-static int step_rcu(struct inode *dir, const char *s, size_t n, u32 hash, struct inode **out)
-{
-	if (!S_ISDIR(dir->mode))
-		return -ENOTDIR;
-	if (n > VFS_NAME_MAX)
-		return -ENAMETOOLONG;
-	if (is_dot(s, n)) {
-		*out = dir;
-		return 0;
-	}
-	if (is_dotdot(s, n)) {
-		struct inode *p = __atomic_load_n(&dir->parent, __ATOMIC_ACQUIRE);
-		*out = p ? p : dir;
-		return 0;
-	}
-	if (!dir->iops->dcache)
-		return RCU_AGAIN;
-	int r = dcache_lookup_rcu(dir, s, n, hash, out);
-	for (struct inode *m; r == 0 && (m = __atomic_load_n(&(*out)->mounted, __ATOMIC_ACQUIRE));)
-		*out = m;
-	return r;
-}
-
 /* walk_depth's twin: the inode (no reference taken), an error, or RCU_AGAIN */
 static int walk_rcu(const struct vfs_cred *c, struct inode *base, const char *path,
 		    bool follow, int depth, struct inode **out)
@@ -346,19 +353,11 @@ static int walk_rcu(const struct vfs_cred *c, struct inode *base, const char *pa
 	if (!path[0])
 		return -ENOENT;
 	struct inode *dir = path[0] == '/' ? vfs_root_ino : base;
-	const char *p = path;
-	for (;;) {
-		while (*p == '/')
-			p++;
-		const char *s = p;
-		u64 h = dcache_hash_begin(dir);
-		for (; *p && *p != '/'; p++)
-			h = dcache_hash_step(h, *p);
-		u32 hash = dcache_hash_end(h);
-		size_t n = (size_t)(p - s);
-		const char *q = p;
-		while (*q == '/')
-			q++;
+	for (const char *p = path, *q;; p = q) {
+		const char *s;
+		size_t n;
+		u32 hash;
+		q = next_name(p, dir, &s, &n, &hash);
 		if (n) {
 			/* a file system without the cache may have its own access
 			 * rule (own_access) that needs locks: the locked walk asks */
@@ -377,8 +376,8 @@ static int walk_rcu(const struct vfs_cred *c, struct inode *base, const char *pa
 				*out = dir;
 				return 0;
 			}
-			bool slash = *p == '/';
-			int r = step_rcu(dir, s, n, hash, out);
+			bool slash = s[n] == '/';
+			int r = step_how(dir, s, n, hash, true, out);
 			if (r == 0 && S_ISLNK((*out)->mode) && (follow || slash))
 				r = follow_link(c, dir, *out, depth, out, true);
 			if (r == 0 && slash && !S_ISDIR((*out)->mode))
@@ -386,7 +385,7 @@ static int walk_rcu(const struct vfs_cred *c, struct inode *base, const char *pa
 			return r;
 		}
 		struct inode *next;
-		int r = step_rcu(dir, s, n, hash, &next);
+		int r = step_how(dir, s, n, hash, true, &next);
 		if (r == 0 && S_ISLNK(next->mode))
 			r = follow_link(c, dir, next, depth, &next, true);
 		if (r != 0)

@@ -106,11 +106,12 @@ struct blk_sync {
 	volatile bool done;
 };
 
+/* (the waiter may return, and its stack go, as soon as done is seen:
+ * waitq_complete touches nothing of s after it lets go of the lock) */
 static void sync_end_io(struct blk_req *r)
 {
 	struct blk_sync *s = r->priv;
-	__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
-	waitq_wake_all(&s->wq);
+	waitq_complete(&s->wq, &s->done);
 }
 
 /* Submit and sleep until end_io. No timeout here: the driver completes

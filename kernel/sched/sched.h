@@ -149,6 +149,11 @@ void waitq_watch(struct waitq *wq, struct waiter *w, bool (*fn)(struct waiter *w
 /* Returns true if it woke a thread. Safe from interrupt handlers. */
 bool waitq_wake_one(struct waitq *wq);
 int waitq_wake_all(struct waitq *wq);
+/* *done = true and waitq_wake_all, both under wq's lock: for a wait
+ * queue that lives with its waiter (on its stack), which may return as
+ * soon as it sees *done; its wait_finish takes the lock, so it cannot
+ * return before this call has let go of the queue for good. */
+void waitq_complete(struct waitq *wq, volatile bool *done);
 /* wait_block with a deadline; returns false on timeout. */
 bool wait_block_until(struct waitq *wq, u64 deadline_ns);
 

@@ -108,3 +108,11 @@ int waitq_wake_all(struct waitq *wq)
 	spin_unlock_irqrestore(&wq->lock, f);
 	return woken;
 }
+
+void waitq_complete(struct waitq *wq, volatile bool *done)
+{
+	unsigned long f = spin_lock_irqsave(&wq->lock);
+	__atomic_store_n(done, true, __ATOMIC_RELEASE);
+	wake_locked(wq, 0x7fffffff);
+	spin_unlock_irqrestore(&wq->lock, f);   /* the last touch of wq */
+}
