@@ -131,6 +131,26 @@ static int run_sync(struct blk_disk *d, struct blk_req *r)
 	return r->error;
 }
 
+/* A read or write of the segments at sector into r: false when they are
+ * too many or do not add up to whole sectors. */
+static bool fill_rw(struct blk_req *r, enum blk_op op, u64 sector, const struct blk_seg *seg,
+		    unsigned nsegs)
+{
+	if (nsegs > BLK_MAX_SEGS)
+		return false;
+	u64 bytes = 0;
+	for (unsigned i = 0; i < nsegs; i++)
+		bytes += seg[i].len;
+	if (!bytes || bytes % BLK_SECTOR || bytes / BLK_SECTOR > 0xffffffffu)
+		return false;
+	r->op = op;
+	r->sector = sector;
+	r->nsectors = (u32)(bytes / BLK_SECTOR);
+	r->nsegs = (u16)nsegs;
+	memcpy(r->seg, seg, nsegs * sizeof(*seg));
+	return true;
+}
+
 static int rw(struct blk_disk *d, enum blk_op op, u64 sector, const struct blk_seg *seg,
 	      unsigned nsegs)
 {
@@ -139,16 +159,7 @@ static int rw(struct blk_disk *d, enum blk_op op, u64 sector, const struct blk_s
 	struct blk_req *r = kzalloc(sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	u64 bytes = 0;
-	for (unsigned i = 0; i < nsegs; i++)
-		bytes += seg[i].len;
-	r->op = op;
-	r->sector = sector;
-	r->nsectors = bytes % BLK_SECTOR || bytes / BLK_SECTOR > 0xffffffffu ? 0
-									  : (u32)(bytes / BLK_SECTOR);
-	r->nsegs = (u16)nsegs;
-	memcpy(r->seg, seg, nsegs * sizeof(*seg));
-	int err = r->nsectors ? run_sync(d, r) : -EINVAL;
+	int err = fill_rw(r, op, sector, seg, nsegs) ? run_sync(d, r) : -EINVAL;
 	kfree(r);
 	return err;
 }
@@ -200,19 +211,10 @@ int blk_write_many(struct blk_disk *d, const struct blk_wr *w, unsigned n)
 	m->refs = n + 1;
 	for (unsigned i = 0; i < n; i++) {
 		struct blk_req *r = &m->rs[i];
-		u64 bytes = 0;
-		for (unsigned k = 0; k < w[i].nsegs && k < BLK_MAX_SEGS; k++)
-			bytes += w[i].seg[k].len;
-		r->op = BLK_WRITE;
-		r->sector = w[i].sector;
-		r->nsegs = (u16)w[i].nsegs;
-		r->nsectors = w[i].nsegs > BLK_MAX_SEGS || bytes % BLK_SECTOR ||
-			      bytes / BLK_SECTOR > 0xffffffffu ? 0 : (u32)(bytes / BLK_SECTOR);
-		if (r->nsectors)
-			memcpy(r->seg, w[i].seg, w[i].nsegs * sizeof(*w[i].seg));
+		bool ok = fill_rw(r, BLK_WRITE, w[i].sector, w[i].seg, w[i].nsegs);
 		r->end_io = many_end_io;
 		r->priv = m;
-		int err = r->nsectors ? blk_submit(d, r) : -EINVAL;
+		int err = ok ? blk_submit(d, r) : -EINVAL;
 		if (err) {   /* refused: end_io will not run for it */
 			r->error = err;
 			many_end_io(r);
