@@ -43,7 +43,7 @@ void jbd2_free(struct ext2_fs *fs);
 void jbd2_overlay(struct ext2_fs *fs, u64 off, void *buf, size_t len);
 int jbd2_meta_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
 void jbd2_data_written(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
-void jbd2_forget(struct ext2_fs *fs, u32 b);
+int jbd2_forget(struct ext2_fs *fs, u32 b);
 int jbd2_load(struct ext2_fs *fs, char *msg, size_t msgsize);
 int jbd2_start(struct ext2_fs *fs, char *msg, size_t msgsize);
 /* ext2_iget of an inode that may have no links (on the orphan list) */

@@ -281,7 +281,7 @@ static int bfree(struct ext2_fs *fs, u32 b)
 	if (r == 0)
 		r = count(fs, g, GD_FREE_BLOCKS, &fs->free_blocks, 1);
 	if (r == 0 && fs->journal)
-		jbd2_forget(fs, b);   /* its copy in the transaction is of no use now */
+		r = jbd2_forget(fs, b);   /* no use for its copy now; revoked if logged */
 	return r;
 }
 

@@ -20,21 +20,37 @@
  * running transaction, a copy of each block changed held in memory;
  * reads (ext2_dev_read) see those copies over the disk. File data goes to
  * the disk at once (ext2_data_write), before the transaction that points
- * at it commits: ordered data. A commit writes descriptor blocks and the
- * copies into the log, points the journal superblock at them, flushes,
- * writes the commit block and flushes; then it checkpoints (the copies go
- * to their homes, flush) and marks the journal empty again, so each
- * transaction starts at s_first. Commits happen on fsync and sync
- * (ext2_sync), when an operation ends and the transaction is old
- * (JBD2_COMMIT_AGE seconds) or large (its soft limit), and at unmount.
- * A block freed by the running transaction is not allocated again before
- * it commits (the block bitmap's committed copy on the disk must agree),
- * so a crash cannot leave new file data over a block the committed state
- * still uses. needs_recovery is set on the disk before a transaction's
- * first block is copied and cleared by ext2_sync once the journal is
- * empty. An operation too big for the journal, or an I/O error in a
- * commit, aborts the journal: the running transaction is dropped (the
- * disk keeps the last committed state) and writes get -EROFS.
+ * at it commits: ordered data. A commit appends to the log after the
+ * transactions already there: descriptor blocks and the copies, revoke
+ * blocks, then (after a flush) the commit block, flushed too. The journal
+ * superblock is written only when the log was empty (s_start = s_first,
+ * s_sequence = this transaction). After the commit the copies are written
+ * home without a flush, so the disk reads as the committed state (the
+ * allocator relies on that, below); the log keeps them until a
+ * checkpoint. A checkpoint (flush, s_start = 0, flush) empties the log:
+ * when the next commit would not fit before its end, when the log holds
+ * JBD2_LOGGED_MAX blocks, when a transaction revokes more than its revoke
+ * blocks hold, and at sync (ext2_sync) and unmount. So an fsync costs two
+ * flushes, as Linux's commit does, and the journal superblock is not
+ * written on every one.
+ *
+ * Revoke records: a block that a transaction still in the log holds
+ * (j->logged) and that is freed gets a revoke record in the running
+ * transaction, so that a replay does not write the old copy over what
+ * the block holds after it is used again (as file data, which bypasses
+ * the journal).
+ *
+ * Commits happen on fsync and sync, when an operation ends and the
+ * transaction is old (JBD2_COMMIT_AGE seconds) or large (its soft
+ * limit), and at unmount. A block freed by the running transaction is
+ * not allocated again before it commits (the block bitmap's committed
+ * copy on the disk must agree), so a crash cannot leave new file data
+ * over a block the committed state still uses. needs_recovery is set on
+ * the disk before a transaction's first block is copied and cleared by
+ * ext2_sync once the journal is empty. An operation too big for the
+ * journal, or an I/O error in a commit, aborts the journal: the running
+ * transaction is dropped (the disk keeps the last committed state) and
+ * writes get -EROFS.
  *
  * Concurrency: none here; the caller serialises (ext2.h).
  */
@@ -70,15 +86,25 @@ struct jbd2 {
 	u32 ntxn, cap, soft;       /* entries; hard and soft limits */
 	s32 *hash;                 /* heads of chains, JBD2_HASH entries */
 	s64 started;               /* seconds: when its first block came */
+	u32 *revoke;               /* its revoke records (home blocks) */
+	u32 nrevoke, revoke_cap;
 	bool aborted;
 	bool recover_on_disk;      /* needs_recovery is set on the disk */
+	/* the log: committed transactions not checkpointed yet */
+	u32 head;                  /* the next free journal block (s_first: empty) */
+	u32 in_log;                /* transactions in it */
+	u32 *logged;               /* the home blocks they hold: a set, open addressing */
+	u32 logged_used;           /* slots taken (removed ones too) */
 	/* counters */
-	u64 commits, logged, checkpointed, aborts;
+	u64 commits, logged_blocks, checkpointed, checkpoints, revokes, aborts;
 	u32 replayed_txns, replayed_blocks, revoked;
 };
 #define JBD2_HASH 1024
 #define JBD2_STAGE_BLOCKS 32
 #define JBD2_HOME_BATCH 16
+#define JBD2_REVOKE_BLOCKS 2       /* per transaction; more revokes: a checkpoint */
+#define JBD2_LOGGED_SLOTS 16384    /* the set's slots (a power of two) */
+#define JBD2_LOGGED_MAX (JBD2_LOGGED_SLOTS / 2)   /* slots taken: a checkpoint */
 
 /* Read the journal inode and the journal superblock, check them and map
  * the journal's blocks: fs->journal, or an error with msg. */
@@ -100,10 +126,13 @@ int jbd2_meta_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
 void jbd2_overlay(struct ext2_fs *fs, u64 off, void *buf, size_t len);
 /* A data write that hits a block of the transaction changes the copy too. */
 void jbd2_data_written(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
-/* Block b was freed: not logged nor written home by this transaction. */
-void jbd2_forget(struct ext2_fs *fs, u32 b);
-/* Commit and checkpoint the running transaction (nothing: 0). */
+/* Block b was freed: not logged nor written home by this transaction,
+ * and revoked if the log holds it (which may checkpoint: 0 or an error). */
+int jbd2_forget(struct ext2_fs *fs, u32 b);
+/* Commit the running transaction (nothing: 0; see *committed). */
 int jbd2_commit(struct ext2_fs *fs);
+/* Empty the log: what it holds is home and flushed. */
+int jbd2_checkpoint(struct ext2_fs *fs);
 /* An operation ended: commit when the transaction is old or large. */
 int jbd2_op_end(struct ext2_fs *fs);
 

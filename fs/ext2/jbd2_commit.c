@@ -2,14 +2,20 @@
  * JBD2: the running transaction, its commit and its checkpoint (jbd2.h
  * says what is logged, when, and what a crash leaves).
  *
- * Layout of a commit, from s_first on: for each group of tags that fits
- * a descriptor block, the descriptor then the copies it names (a copy
- * whose first 4 bytes are the journal's magic is logged with them zeroed
- * and the ESCAPE flag), then one commit block. The journal superblock
- * says s_start = s_first and s_sequence = this transaction before the
- * first flush, so the commit block, written after that flush and flushed
- * itself, is what makes the transaction count; after the checkpoint's
- * flush, s_start = 0 says the journal is empty again.
+ * Layout of a commit, from the log's head on: for each group of tags that
+ * fits a descriptor block, the descriptor then the copies it names (a
+ * copy whose first 4 bytes are the journal's magic is logged with them
+ * zeroed and the ESCAPE flag), then its revoke blocks, then one commit
+ * block. The log never runs around the ring: a transaction that would
+ * not fit before its end checkpoints first and starts at s_first. When
+ * the log was empty, the journal superblock says s_start = s_first and
+ * s_sequence = this transaction before the first flush; the commit block,
+ * written after that flush and flushed itself, is what makes the
+ * transaction count. A replay walks from s_start through consecutive
+ * sequence numbers, so the blocks of older, checkpointed transactions
+ * past the head end the walk. A checkpoint flushes (the copies written
+ * home after each commit are on the disk), writes s_start = 0 and
+ * flushes, so no later write into the log can come before it.
  */
 #include "fs/ext2/jbd2.h"
 #include "kernel/console/console.h"
@@ -34,8 +40,51 @@ static void drop_txn(struct jbd2 *j)
 		j->txn[i].data = NULL;
 	}
 	j->ntxn = 0;
+	j->nrevoke = 0;
 	for (u32 i = 0; i < JBD2_HASH; i++)
 		j->hash[i] = -1;
+}
+
+/* ---- the set of home blocks the log holds ---- */
+
+#define SLOT_FREE 0xffffffffu
+#define SLOT_GONE 0xfffffffeu      /* removed: a probe goes on past it */
+
+static u32 *logged_slot(struct jbd2 *j, u32 b)
+{
+	u32 h = (b * 2654435761u) & (JBD2_LOGGED_SLOTS - 1);
+	while (j->logged[h] != SLOT_FREE && j->logged[h] != b)
+		h = (h + 1) & (JBD2_LOGGED_SLOTS - 1);
+	return &j->logged[h];
+}
+
+/* Add b; false when the set is full (the caller checkpoints). */
+static bool logged_add(struct jbd2 *j, u32 b)
+{
+	u32 *s = logged_slot(j, b);
+	if (*s == b)
+		return true;
+	if (j->logged_used >= JBD2_LOGGED_MAX)
+		return false;
+	*s = b;
+	j->logged_used++;
+	return true;
+}
+
+static bool logged_remove(struct jbd2 *j, u32 b)
+{
+	u32 *s = logged_slot(j, b);
+	if (*s != b)
+		return false;
+	*s = SLOT_GONE;
+	return true;
+}
+
+static void logged_clear(struct jbd2 *j)
+{
+	for (u32 i = 0; i < JBD2_LOGGED_SLOTS; i++)
+		j->logged[i] = SLOT_FREE;
+	j->logged_used = 0;
 }
 
 /* The journal stops: the running transaction is dropped (the disk keeps
@@ -62,10 +111,12 @@ int jbd2_start(struct ext2_fs *fs, char *msg, size_t msgsize)
 			  "is clear: read-only (e2fsck -fy)", be32(j->jsb + JSB_START));
 		return -EROFS;
 	}
-	/* n blocks take n + ceil(n / per) + 1 journal blocks (descriptors, commit) */
+	/* n blocks take n + ceil(n / per) + JBD2_REVOKE_BLOCKS + 1 journal
+	 * blocks at most (descriptors, revokes, commit) */
 	u32 per = (j->bs - JH_SIZE - JT_UUID_SIZE) / j->tag_size;
 	u32 usable = j->maxlen - j->first;
-	u32 cap = (u32)((u64)(usable - 2) * per / (per + 1));
+	u32 cap = usable > 2 + JBD2_REVOKE_BLOCKS ?
+		  (u32)((u64)(usable - 2 - JBD2_REVOKE_BLOCKS) * per / (per + 1)) : 0;
 	j->cap = MIN(cap, 4096u);
 	j->soft = MIN((u32)JBD2_TXN_SOFT, j->cap / 4);
 	if (j->soft == 0) {
@@ -73,14 +124,26 @@ int jbd2_start(struct ext2_fs *fs, char *msg, size_t msgsize)
 			  j->maxlen);
 		return -EROFS;
 	}
+	/* revoke records need a v2 journal superblock to say so (the feature) */
+	if (be32(j->jsb + JH_TYPE) == JBD2_T_SB_V2) {
+		j->incompat |= JBD2_INCOMPAT_REVOKE;
+		put_be32(j->jsb + JSB_INCOMPAT, j->incompat);   /* written with the first commit */
+		u32 rsize = j->tag_size > JT_SIZE ? 8 : 4;
+		j->revoke_cap = JBD2_REVOKE_BLOCKS * ((j->bs - JR_RECORDS) / rsize);
+	}
 	j->txn = kzalloc(j->cap * sizeof(*j->txn));
 	j->hash = kmalloc(JBD2_HASH * sizeof(s32), 0);
-	if (!j->txn || !j->hash) {
+	j->logged = kmalloc(JBD2_LOGGED_SLOTS * sizeof(u32), 0);
+	j->revoke = j->revoke_cap ? kmalloc(j->revoke_cap * sizeof(u32), 0) : NULL;
+	if (!j->txn || !j->hash || !j->logged || (j->revoke_cap && !j->revoke)) {
 		ksnprintf(msg, msgsize, "no memory for the journal's transactions");
 		return -ENOMEM;
 	}
 	for (u32 i = 0; i < JBD2_HASH; i++)
 		j->hash[i] = -1;
+	logged_clear(j);
+	j->head = j->first;
+	j->in_log = 0;
 	/* the log's runs: without it (no memory) each block is written alone */
 	if (!j->stage)
 		j->stage = kmalloc((size_t)JBD2_STAGE_BLOCKS * j->bs, 0);
@@ -180,12 +243,20 @@ void jbd2_data_written(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 	overlap(fs->journal, off, (u8 *)buf, len, false);
 }
 
-void jbd2_forget(struct ext2_fs *fs, u32 b)
+int jbd2_forget(struct ext2_fs *fs, u32 b)
 {
 	struct jbd2 *j = fs->journal;
 	s32 i = find(j, b);
 	if (i >= 0)
 		j->txn[i].dead = true;
+	if (!logged_remove(j, b))
+		return 0;
+	if (j->nrevoke < j->revoke_cap) {
+		j->revoke[j->nrevoke++] = b;
+		return 0;
+	}
+	/* no room for the record: with the log empty, none is needed */
+	return jbd2_checkpoint(fs);
 }
 
 /* ---- commit ---- */
@@ -251,12 +322,44 @@ static int run_put(struct ext2_fs *fs, struct log_run *rn, u32 pos, u8 *data, bo
 	return 0;
 }
 
-/* Descriptors and copies from journal block s_first on; the next free
- * journal block into *pos. */
+/* The running transaction's revoke records into revoke blocks at *p on. */
+static int write_revokes(struct ext2_fs *fs, struct log_run *rn, u32 *p)
+{
+	struct jbd2 *j = fs->journal;
+	u32 rsize = j->tag_size > JT_SIZE ? 8 : 4;
+	for (u32 i = 0; i < j->nrevoke;) {
+		u8 *d = j->buf;
+		memset(d, 0, j->bs);
+		put_be32(d + JH_MAGIC, JBD2_MAGIC);
+		put_be32(d + JH_TYPE, JBD2_T_REVOKE);
+		put_be32(d + JH_SEQUENCE, j->seq);
+		u32 off = JR_RECORDS;
+		for (; i < j->nrevoke && off + rsize <= j->bs; i++, off += rsize)
+			put_be32(d + off + rsize - 4, j->revoke[i]);   /* 64bit: the high half 0 */
+		put_be32(d + JR_COUNT, off);
+		int r = run_put(fs, rn, (*p)++, d, false);
+		if (r < 0)
+			return r;
+	}
+	j->revokes += j->nrevoke;
+	return 0;
+}
+
+/* The journal blocks a transaction of n copies and nrev revoke records
+ * takes at most. */
+static u32 log_need(const struct jbd2 *j, u32 n, u32 nrev)
+{
+	u32 per = (j->bs - JH_SIZE - JT_UUID_SIZE) / j->tag_size;
+	u32 rper = (j->bs - JR_RECORDS) / (j->tag_size > JT_SIZE ? 8 : 4);
+	return n + (n + per - 1) / per + (nrev + rper - 1) / rper + 1;
+}
+
+/* Descriptors, copies and revoke blocks from the log's head on; the next
+ * free journal block into *pos. */
 static int write_log(struct ext2_fs *fs, u32 *pos)
 {
 	struct jbd2 *j = fs->journal;
-	u32 i = 0, p = j->first;
+	u32 i = 0, p = j->head;
 	struct log_run rn = { 0, 0 };
 	while (i < j->ntxn) {
 		u8 *d = j->buf;
@@ -291,13 +394,15 @@ static int write_log(struct ext2_fs *fs, u32 *pos)
 			struct jbd2_shadow *s = &j->txn[k];
 			if (!s->dead) {
 				r = run_put(fs, &rn, p++, s->data, be32(s->data) == JBD2_MAGIC);
-				j->logged++;
+				j->logged_blocks++;
 			}
 		}
 		if (r < 0)
 			return r;
 	}
-	int r = run_flush(fs, &rn);
+	int r = write_revokes(fs, &rn, &p);
+	if (r == 0)
+		r = run_flush(fs, &rn);
 	if (r < 0)
 		return r;
 	*pos = p;
@@ -338,12 +443,34 @@ static int home_writes(struct ext2_fs *fs, const struct ext2_wvec *v, unsigned n
 	return 0;
 }
 
-static bool any_live(const struct jbd2 *j)
+static u32 live_blocks(const struct jbd2 *j)
 {
+	u32 n = 0;
 	for (u32 i = 0; i < j->ntxn; i++)
-		if (!j->txn[i].dead)
-			return true;
-	return false;
+		n += !j->txn[i].dead;
+	return n;
+}
+
+int jbd2_checkpoint(struct ext2_fs *fs)
+{
+	struct jbd2 *j = fs->journal;
+	if (j->aborted)
+		return -EROFS;
+	j->nrevoke = 0;   /* with the log empty, the running transaction revokes nothing */
+	if (j->in_log) {
+		/* the homes first, then the superblock that lets the log go */
+		put_be32(j->jsb + JSB_START, 0);
+		put_be32(j->jsb + JSB_SEQUENCE, j->seq);
+		int r;
+		if ((r = jbd2_flush(fs)) < 0 || (r = jbd2_write_jsb(fs)) < 0 ||
+		    (r = jbd2_flush(fs)) < 0)
+			return jabort(fs, r, "checkpointing");
+		j->checkpoints++;
+	}
+	j->head = j->first;
+	j->in_log = 0;
+	logged_clear(j);
+	return 0;
 }
 
 int jbd2_commit(struct ext2_fs *fs)
@@ -351,45 +478,57 @@ int jbd2_commit(struct ext2_fs *fs)
 	struct jbd2 *j = fs->journal;
 	if (j->aborted)
 		return -EROFS;
-	if (!any_live(j)) {
+	u32 n = live_blocks(j);
+	if (!n && !j->nrevoke) {
 		drop_txn(j);
 		return 0;
 	}
+	int r;
+	if (j->head + log_need(j, n, j->nrevoke) > j->maxlen) {
+		if ((r = jbd2_checkpoint(fs)) < 0)
+			return r;
+		if (!n) {   /* it only revoked, and the log is empty now */
+			drop_txn(j);
+			return 0;
+		}
+	}
 	u32 pos;
-	int r = write_log(fs, &pos);
-	if (r < 0)
+	if ((r = write_log(fs, &pos)) < 0)
 		return jabort(fs, r, "writing the log");
-	put_be32(j->jsb + JSB_START, j->first);
-	put_be32(j->jsb + JSB_SEQUENCE, j->seq);
-	if ((r = jbd2_write_jsb(fs)) < 0 || (r = jbd2_flush(fs)) < 0 ||
-	    (r = write_commit(fs, pos)) < 0 || (r = jbd2_flush(fs)) < 0)
+	if (!j->in_log) {
+		put_be32(j->jsb + JSB_START, j->head);
+		put_be32(j->jsb + JSB_SEQUENCE, j->seq);
+		if ((r = jbd2_write_jsb(fs)) < 0)
+			return jabort(fs, r, "committing");
+	}
+	if ((r = jbd2_flush(fs)) < 0 || (r = write_commit(fs, pos)) < 0 || (r = jbd2_flush(fs)) < 0)
 		return jabort(fs, r, "committing");
-	/* committed: a crash from here on replays it. The blocks go home
-	 * JBD2_HOME_BATCH at a time, together when the disk can */
+	/* committed: a crash from here on replays it. The copies go home
+	 * JBD2_HOME_BATCH at a time, together when the disk can, and stay in
+	 * the log until a checkpoint flushes them */
+	j->head = pos + 1;
+	j->in_log++;
+	bool full = false;
 	struct ext2_wvec v[JBD2_HOME_BATCH];
 	unsigned nv = 0;
 	for (u32 i = 0; i <= j->ntxn; i++) {
 		struct jbd2_shadow *s = i < j->ntxn ? &j->txn[i] : NULL;
-		if (s && !s->dead)
+		if (s && !s->dead) {
 			v[nv++] = (struct ext2_wvec){ (u64)s->block * j->bs, s->data, j->bs };
+			full |= !logged_add(j, s->block);
+		}
 		if (nv && (nv == JBD2_HOME_BATCH || !s)) {
 			r = home_writes(fs, v, nv);
 			if (r < 0)
-				return jabort(fs, r, "checkpointing");
+				return jabort(fs, r, "writing the log's blocks home");
 			j->checkpointed += nv;
 			nv = 0;
 		}
 	}
-	if ((r = jbd2_flush(fs)) < 0)
-		return jabort(fs, r, "checkpointing");
-	put_be32(j->jsb + JSB_START, 0);
-	put_be32(j->jsb + JSB_SEQUENCE, j->seq + 1);
-	if ((r = jbd2_write_jsb(fs)) < 0)
-		return jabort(fs, r, "emptying the journal");
 	drop_txn(j);
 	j->seq++;
 	j->commits++;
-	return 0;
+	return full ? jbd2_checkpoint(fs) : 0;
 }
 
 int jbd2_op_end(struct ext2_fs *fs)
@@ -413,9 +552,10 @@ int ext2_fsync(struct ext2_fs *fs)
 {
 	if (!fs->write)
 		return 0;
-	if (!fs->journal)
-		return jbd2_flush(fs);
-	return jbd2_commit(fs);   /* flushed after its home writes */
+	struct jbd2 *j = fs->journal;
+	if (!j || (!j->aborted && !live_blocks(j) && !j->nrevoke))
+		return jbd2_flush(fs);   /* file data written in place, no metadata */
+	return jbd2_commit(fs);      /* its commit block flushed after the data */
 }
 
 int ext2_sync(struct ext2_fs *fs)
@@ -425,6 +565,8 @@ int ext2_sync(struct ext2_fs *fs)
 	if (!fs->journal)
 		return jbd2_flush(fs);
 	int r = jbd2_commit(fs);
+	if (r == 0)
+		r = jbd2_checkpoint(fs);
 	if (r == 0 && fs->journal->recover_on_disk)
 		r = jbd2_set_recover(fs, false);
 	if (r == 0)

@@ -73,6 +73,8 @@ void jbd2_free(struct ext2_fs *fs)
 		kfree(j->txn[i].data);
 	kfree(j->txn);
 	kfree(j->hash);
+	kfree(j->logged);
+	kfree(j->revoke);
 	kfree(j->map);
 	kfree(j->jsb);
 	kfree(j->buf);

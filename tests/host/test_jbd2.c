@@ -12,11 +12,14 @@
  * random byte changes of the log give an error or a replay, never a crash.
  *
  * Writing: a fixed workload (creates, writes through indirect blocks,
- * renames, unlinks, mkdir and rmdir, syncs) on an ext3 image; the writes
- * reaching the disk are cut off after the k-th (a crash at write k, for
- * many k across commits and checkpoints); then both ext2_replay and
- * e2fsck -fy must leave an image e2fsck -fn finds clean, and every file
- * synced before the crash reads back whole.
+ * renames, unlinks, mkdir and rmdir, fsyncs that leave several
+ * transactions in the log, syncs that checkpoint them) on an ext3 image;
+ * the writes reaching the disk are cut off after the k-th (a crash at
+ * write k, for many k across commits and checkpoints); then both
+ * ext2_replay and e2fsck -fy must leave an image e2fsck -fn finds clean,
+ * and every file synced before the crash reads back whole. A block that
+ * a transaction in the log holds, freed and then used again as file
+ * data, keeps the data through both replays (the revoke record).
  */
 #define _FILE_OFFSET_BITS 64
 #include <criterion/criterion.h>
@@ -307,8 +310,21 @@ static void step(struct ext2_fs *fs, int i, unsigned *synced)
 	}
 	if (i % 4 == 2 && ext2_create(fs, &root, "sub", 3, EXT2_S_IFDIR | 0755, 0, NULL, &dir) == 0)
 		(void)ext2_unlink(fs, &root, "sub", 3, &dir), (void)ext2_evict(fs, &dir);
+	/* a directory made in one transaction and removed in a later one,
+	 * while the first is still in the log: its block is revoked */
+	snprintf(name, sizeof(name), "dir-%d", i);
+	(void)ext2_create(fs, &root, name, strlen(name), EXT2_S_IFDIR | 0755, 0, NULL, &dir);
+	if (i >= 2) {
+		u32 ino;
+		snprintf(name, sizeof(name), "dir-%d", i - 2);
+		if (ext2_lookup(fs, &root, name, strlen(name), &ino) == 0 &&
+		    ext2_iget(fs, ino, &dir) == 0 &&
+		    ext2_unlink(fs, &root, name, strlen(name), &dir) == 0)
+			(void)ext2_evict(fs, &dir);
+	}
 	ext2_op_end(fs);
-	if (i % 2 == 0 && ext2_sync(fs) == 0)
+	/* fsync commits only (the log grows); every third a sync checkpoints */
+	if (i % 2 == 0 && (i % 6 == 4 ? ext2_sync(fs) : ext2_fsync(fs)) == 0)
 		*synced = (unsigned)i + 1;   /* file-0 .. file-i are durable */
 }
 
@@ -401,6 +417,90 @@ static void crashes(const char *opts)
 		free(d.mem);
 	}
 	free(clean.mem);
+}
+
+/* A directory's block, logged by a committed transaction, freed by the
+ * next and then written as a file's data: a crash while both are still in
+ * the log must not bring the directory back over the data. */
+static u32 lookup_root(struct ext2_fs *fs, const char *name, struct ext2_inode *out);
+
+static void revoked_block_reused(const char *opts)
+{
+	ext2t_mkdir("", 0755);
+	ext2t_mkfs(opts, 16);
+	struct ext2t_disk d;
+	ext2t_open(&d, ext2t_img, EXT2T_MEM);
+	struct ext2_fs fs;
+	wmount(&fs, &d);
+	struct ext2_inode root, dir, f;
+	cr_assert_eq(ext2_iget(&fs, EXT2_ROOT_INO, &root), 0);
+	cr_assert_eq(ext2_create(&fs, &root, "d", 1, EXT2_S_IFDIR | 0755, 0, NULL, &dir), 0);
+	u32 b;
+	cr_assert_eq(ext2_bmap(&fs, &dir, 0, &b), 0);
+	cr_assert_neq(b, 0);
+	cr_assert_eq(ext2_fsync(&fs), 0);
+	u64 checkpoints = fs.journal->checkpoints;
+	cr_assert_eq(ext2_iget(&fs, EXT2_ROOT_INO, &root), 0);
+	cr_assert_eq(ext2_unlink(&fs, &root, "d", 1, &dir), 0);
+	cr_assert_eq(ext2_evict(&fs, &dir), 0);
+	cr_assert_eq(ext2_fsync(&fs), 0);
+	cr_assert_eq(fs.journal->revokes, 1, "the directory's block revoked");
+	cr_assert_eq(fs.journal->in_log, 2, "both transactions still in the log");
+	/* its block again, as file data */
+	static u8 data[4096];
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (u8)(i * 31 + 7);
+	fs.goal = b;
+	cr_assert_eq(ext2_iget(&fs, EXT2_ROOT_INO, &root), 0);
+	cr_assert_eq(ext2_create(&fs, &root, "f", 1, EXT2_S_IFREG | 0644, 0, NULL, &f), 0);
+	cr_assert_eq(ext2_write(&fs, &f, 0, data, fs.block_size), (long)fs.block_size);
+	u32 fb;
+	cr_assert_eq(ext2_bmap(&fs, &f, 0, &fb), 0);
+	cr_assert_eq(fb, b, "the file's block is the directory's old one");
+	cr_assert_eq(ext2_fsync(&fs), 0);
+	cr_assert_eq(fs.journal->checkpoints, checkpoints, "no checkpoint since the mkdir");
+	cr_assert_eq(fs.journal->in_log, 3);
+	/* the crash: the image as it is now, the log not checkpointed */
+	char path[120], theirs[120];
+	snprintf(path, sizeof(path), "%s/run", ext2t_tmp);
+	snprintf(theirs, sizeof(theirs), "%s/theirs", ext2t_tmp);
+	ext2t_save(&d, path);
+	ext2_unmount(&fs);
+	free(d.mem);
+	ext2t_sh("dumpe2fs -h '%s' 2>/dev/null | grep -q 'Journal features:.*journal_incompat_revoke'",
+		 path);
+	ext2t_sh("cp '%s' '%s' && e2fsck -fy '%s' >/dev/null 2>&1; true", path, theirs, theirs);
+	cr_assert_eq(ext2t_fsck(theirs), 0, "e2fsck's replay, then e2fsck -fn");
+	struct ext2t_disk o;
+	ext2t_open(&o, path, EXT2T_MEM);
+	wmount(&fs, &o);   /* our replay */
+	ext2_unmount(&fs);
+	ext2t_save(&o, path);
+	free(o.mem);
+	cr_assert_eq(ext2t_fsck(path), 0, "our replay, then e2fsck -fn");
+	const char *imgs[2] = { theirs, path };
+	for (int k = 0; k < 2; k++) {
+		ext2t_open(&o, imgs[k], EXT2T_MEM);
+		char msg[200];
+		cr_assert_eq(ext2_mount(&fs, ext2t_read, &o, o.size, "t", msg, sizeof(msg)), 0, "%s", msg);
+		lookup_root(&fs, "f", &f);
+		static u8 back[4096];
+		cr_assert_eq(ext2_read(&fs, &f, 0, back, fs.block_size), (long)fs.block_size);
+		cr_assert_eq(memcmp(back, data, fs.block_size), 0, "%s: the file's data after the replay",
+			     k ? "ours" : "e2fsck's");
+		ext2_unmount(&fs);
+		free(o.mem);
+	}
+}
+
+Test(jbd2, revoked_block_used_again_as_data_survives_replay_1k)
+{
+	revoked_block_reused("-t ext3 -b 1024 -I 128");
+}
+
+Test(jbd2, revoked_block_used_again_as_data_survives_replay_4k)
+{
+	revoked_block_reused("-t ext3 -b 4096 -I 256");
 }
 
 Test(jbd2, crash_at_any_write_1k_blocks)
