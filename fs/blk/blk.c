@@ -193,25 +193,18 @@ static void many_end_io(struct blk_req *r)
 	many_put(m);
 }
 
-int blk_write_many(struct blk_disk *d, const struct blk_wr *w, unsigned n)
+struct blk_many *blk_many_start(struct blk_disk *d, enum blk_op op, const struct blk_wr *w,
+				unsigned n)
 {
-	if (!n)
-		return 0;
 	struct blk_many *m = kzalloc(sizeof(*m) + sizeof(struct blk_req) * n);
-	if (!m) {   /* one by one, then */
-		for (unsigned i = 0; i < n; i++) {
-			int r = blk_write(d, w[i].sector, w[i].seg, w[i].nsegs, 0);
-			if (r < 0)
-				return r;
-		}
-		return 0;
-	}
+	if (!m)
+		return NULL;
 	waitq_init(&m->wq, "blk_many");
 	m->pending = n;
 	m->refs = n + 1;
 	for (unsigned i = 0; i < n; i++) {
 		struct blk_req *r = &m->rs[i];
-		bool ok = fill_rw(r, BLK_WRITE, w[i].sector, w[i].seg, w[i].nsegs);
+		bool ok = fill_rw(r, op, w[i].sector, w[i].seg, w[i].nsegs);
 		r->end_io = many_end_io;
 		r->priv = m;
 		int err = ok ? blk_submit(d, r) : -EINVAL;
@@ -220,10 +213,40 @@ int blk_write_many(struct blk_disk *d, const struct blk_wr *w, unsigned n)
 			many_end_io(r);
 		}
 	}
-	wait_event(&m->wq, __atomic_load_n(&m->pending, __ATOMIC_ACQUIRE) == 0);
+	return m;
+}
+
+bool blk_many_done(struct blk_many *m)
+{
+	return __atomic_load_n(&m->pending, __ATOMIC_ACQUIRE) == 0;
+}
+
+int blk_many_wait(struct blk_many *m)
+{
+	wait_event(&m->wq, blk_many_done(m));
 	int err = __atomic_load_n(&m->error, __ATOMIC_RELAXED);
 	many_put(m);
 	return err;
+}
+
+int blk_rw_many(struct blk_disk *d, enum blk_op op, const struct blk_wr *w, unsigned n)
+{
+	if (!n)
+		return 0;
+	struct blk_many *m = blk_many_start(d, op, w, n);
+	if (m)
+		return blk_many_wait(m);
+	for (unsigned i = 0; i < n; i++) {   /* no memory: one by one, then */
+		int r = rw(d, op, w[i].sector, w[i].seg, w[i].nsegs);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int blk_write_many(struct blk_disk *d, const struct blk_wr *w, unsigned n)
+{
+	return blk_rw_many(d, BLK_WRITE, w, n);
 }
 
 int blk_read(struct blk_disk *d, u64 sector, const struct blk_seg *seg, unsigned nsegs)

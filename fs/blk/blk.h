@@ -142,6 +142,18 @@ struct blk_wr {
 	unsigned nsegs;
 };
 int blk_write_many(struct blk_disk *d, const struct blk_wr *w, unsigned n);
+/* The same for reads (op BLK_READ) or writes. */
+int blk_rw_many(struct blk_disk *d, enum blk_op op, const struct blk_wr *w, unsigned n);
+/* Asynchronously: blk_many_start submits them all and returns (NULL: no
+ * memory, nothing submitted); blk_many_done says whether every one has
+ * completed; blk_many_wait sleeps until they have, frees the handle and
+ * gives 0 or the first error. Every started handle must be waited for
+ * exactly once (the pages belong to the disk until then). */
+struct blk_many;
+struct blk_many *blk_many_start(struct blk_disk *d, enum blk_op op, const struct blk_wr *w,
+				unsigned n);
+bool blk_many_done(struct blk_many *m);
+int blk_many_wait(struct blk_many *m);
 int blk_discard(struct blk_disk *d, u64 sector, u32 nsectors);
 int blk_write_zeroes(struct blk_disk *d, u64 sector, u32 nsectors);
 

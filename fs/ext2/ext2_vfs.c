@@ -26,10 +26,14 @@
  * it.
  *
  * File data goes through the page cache (fs/pagecache.h) instead: a read
- * that misses reads the file's blocks with blk_read straight into fresh
- * pages (scatter/gather, one request per run of adjacent blocks), up to
- * E2_RA_PAGES pages ahead when the reads of the file go forward, and
- * caches them; a read copies out of the cached page (one copy), and
+ * that misses reads the file's blocks straight into fresh pages
+ * (scatter/gather, one request per run of adjacent blocks, all of a
+ * window submitted together), up to E2_RA_PAGES pages ahead when the
+ * reads of the file go forward, and caches them. Going forward, the next
+ * window is read asynchronously (struct e2_ra) while the reader copies
+ * this one, and enters the cache when the reader gets to it; a write or
+ * truncate lets a window in flight go. A read copies out of the cached
+ * page (one copy), and
  * sendfile and the HTTP responder lend it to the packets (page_ref: no
  * copy). File data never sits in the block cache or the journal (ordered
  * data goes home at once: jbd2.h), so the disk is what a fill must read.
@@ -58,10 +62,12 @@
  * and copy to the caller after dropping it.
  */
 #include "fs/ext2/ext2_priv.h"
+#include "fs/ext2/jbd2.h"   /* its counters only */
 #include "fs/blk/blk.h"
 #include "fs/pagecache.h"
 #include "fs/vfs_priv.h"
 #include "kernel/console/console.h"
+#include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
@@ -71,6 +77,25 @@
 #define E2_READ_CHUNK (64u << 10) /* a file write's bounce buffer */
 #define E2_RA_PAGES 32           /* read-ahead: pages a forward read's miss fills */
 #define E2_SECTORS_PER_PAGE (PAGE_SIZE / BLK_SECTOR)
+/* a window's pieces: a block is 1 KiB at least */
+#define E2_PLAN_SEGS (E2_RA_PAGES * (PAGE_SIZE / 1024))
+
+/* The reads that fill a window of a file's pages: runs of adjacent blocks,
+ * each one request over the pages' pieces (wr[i].seg points into seg). */
+struct e2_plan {
+	u32 nwr, nseg;
+	struct blk_wr wr[E2_PLAN_SEGS];
+	struct blk_seg seg[E2_PLAN_SEGS];
+};
+
+/* A read-ahead window in flight: its pages enter the page cache when the
+ * reader gets to them (ra_end), so no reader sees one half read. */
+struct e2_ra {
+	struct blk_many *io;         /* NULL: none in flight */
+	u64 idx;                     /* its first page */
+	u32 np;
+	struct page *pg[E2_RA_PAGES];
+};
 
 struct e2_cached {
 	u64 index;                   /* disk offset / PAGE_SIZE, or ~0 when empty */
@@ -91,7 +116,15 @@ struct e2_mount {
 	struct e2_node *nodes[E2_HASH];           /* [m] */
 	u64 nnodes;                  /* [m] */
 	struct ext2_dirent de;       /* [m] readdir's (too big for a kernel stack) */
+	struct e2_plan plan;         /* [m] a fill's reads (the same) */
 };
+
+/* Read-ahead windows read while the reader copied the one before, used
+ * by a reader, let go unread (a write, a truncate, an error). */
+static u64 ra_async, ra_used, ra_dropped;
+KCOUNTER_VAR("ext2.readahead_async", "windows", ra_async);
+KCOUNTER_VAR("ext2.readahead_used", "windows", ra_used);
+KCOUNTER_VAR("ext2.readahead_dropped", "windows", ra_dropped);
 
 struct e2_node {
 	struct inode inode;          /* first: the VFS's inode is the node */
@@ -101,6 +134,7 @@ struct e2_node {
 	char *link;                  /* [m] a symbolic link's target, once read */
 	struct pcache_map pc;        /* its cached data pages (fills and writes: [m]) */
 	u64 ra_next;                 /* the page after the last one read (read-ahead) */
+	struct e2_ra *ra;            /* [m] its window in flight, once it had one */
 };
 
 static struct e2_node *node_of(struct inode *i) { return (struct e2_node *)i; }
@@ -322,6 +356,7 @@ static void op_end(struct e2_mount *m, int *r)
 }
 static const struct file_ops e2_file_fops;
 static int e2_sync(struct inode *root);
+static int ra_end(struct e2_node *n, bool keep);
 
 static u64 to_ns(s64 sec, u32 ns)
 {
@@ -618,6 +653,7 @@ static int e2_truncate(struct inode *ino, u64 size)
 	if (!m->rw)
 		return -EROFS;
 	mutex_lock(&m->lock);
+	(void)ra_end(n, false);   /* its pages would be read from before the change */
 	int r = ext2_truncate(&m->fs, &n->di, size);
 	sync_node(n);
 	op_end(m, &r);
@@ -673,6 +709,9 @@ static void e2_destroy(struct inode *ino)
 	struct e2_node *n = node_of(ino);
 	struct e2_mount *m = n->m;
 	mutex_lock(&m->lock);
+	(void)ra_end(n, false);
+	kfree(n->ra);
+	n->ra = NULL;
 	int r = ext2_evict(&m->fs, &n->di);
 	if (r < 0)
 		pr_err("ext2 %s: freeing inode %u failed (error %d): its blocks stay used (e2fsck "
@@ -756,45 +795,47 @@ static const struct inode_ops e2_iops = {
 
 /* ---- files ---- */
 
-/* Pages [idx, idx + count) of n's file (idx inside it) from the disk into
- * fresh pages, which go into the page cache: page idx comes back in *out
- * with a reference. Read-ahead stops at the end of the file and at the
- * first page already cached ([m] held). */
-static int fill(struct e2_node *n, u64 idx, u32 count, struct page **out)
+/* Fresh pages for [idx, idx + count) of n's file into pg, stopping at the
+ * end of the file and at the first page already cached (but idx): how
+ * many. */
+static u32 window_alloc(struct e2_node *n, u64 idx, u32 count, struct page **pg)
 {
-	struct e2_mount *m = n->m;
-	struct blk_disk *d = m->disk;
-	u32 bs = m->fs.block_size, unit = MIN(bs, (u32)PAGE_SIZE);
-	u64 size = n->di.size, pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
-	struct page *pg[E2_RA_PAGES];
+	u64 pages = (n->di.size + PAGE_SIZE - 1) / PAGE_SIZE;
 	u32 np = 0;
+	if (idx >= pages)
+		return 0;
 	count = (u32)MIN((u64)MIN(count, (u32)E2_RA_PAGES), pages - idx);
 	for (; np < count; np++) {
 		if (np && pcache_has(&n->pc, idx + np))
 			break;
-		if (!(pg[np] = page_alloc(0))) {
-			if (!np)
-				return -ENOMEM;
+		if (!(pg[np] = page_alloc(0)))
 			break;
-		}
 	}
-	/* runs of adjacent blocks, each one request over the pages' pieces */
-	bool direct = d->sector_size <= unit;
-	struct blk_seg seg[BLK_MAX_SEGS];
-	u32 nseg = 0;
-	u64 run = 0, run_bytes = 0;   /* the run's first sector and its bytes */
-	int r = 0;
-	for (u32 p = 0; p < np && r == 0; p++) {
+	return np;
+}
+
+static void window_put(struct page **pg, u32 from, u32 np)
+{
+	for (u32 p = from; p < np; p++)
+		page_put(pg[p]);
+}
+
+/* Plan the reads of pg[0..np), pages idx on of n's file, into pl (holes
+ * and whatever lies past the end zeroed now): 0 or an error; *planned is
+ * how many pages the plan covers (fewer than np when it is full). [m] */
+static int plan_window(struct e2_node *n, u64 idx, struct page **pg, u32 np,
+		       struct e2_plan *pl, u32 *planned)
+{
+	struct blk_disk *d = n->m->disk;
+	u32 bs = n->m->fs.block_size, unit = MIN(bs, (u32)PAGE_SIZE);
+	u64 size = n->di.size, run_end = 0, run_bytes = 0;   /* the last run's next sector, bytes */
+	pl->nwr = pl->nseg = 0;
+	u32 p = 0;
+	for (; p < np; p++) {
+		if (pl->nseg + PAGE_SIZE / unit > E2_PLAN_SEGS)
+			break;
 		u8 *va = page_address(pg[p]);
 		u64 base = (idx + p) * PAGE_SIZE;
-		if (!direct) {   /* a disk whose sectors are bigger than a block */
-			long k = ext2_read(&m->fs, &n->di, base, va, PAGE_SIZE);
-			if (k < 0)
-				r = (int)k;
-			else
-				memset(va + k, 0, PAGE_SIZE - (size_t)k);
-			continue;
-		}
 		for (u32 at = 0; at < PAGE_SIZE; at += unit) {
 			u64 off = base + at;
 			if (off >= size) {
@@ -802,50 +843,145 @@ static int fill(struct e2_node *n, u64 idx, u32 count, struct page **out)
 				break;
 			}
 			u32 pb;
-			if ((r = ext2_bmap(&m->fs, &n->di, off / bs, &pb)) < 0)
-				break;
+			int r = ext2_bmap(&n->m->fs, &n->di, off / bs, &pb);
+			if (r < 0)
+				return r;
 			if (!pb) {   /* a hole */
 				memset(va + at, 0, unit);
 				continue;
 			}
 			u64 sector = ((u64)pb * bs + off % bs) / BLK_SECTOR;
-			struct blk_seg *last = nseg ? &seg[nseg - 1] : NULL;
-			bool follows = last && sector == run + run_bytes / BLK_SECTOR &&
+			struct blk_wr *w = pl->nwr ? &pl->wr[pl->nwr - 1] : NULL;
+			struct blk_seg *last = w ? &pl->seg[pl->nseg - 1] : NULL;
+			bool follows = w && sector == run_end &&
 				       (run_bytes + unit) / BLK_SECTOR <= d->max_sectors;
 			if (follows && last->page == pg[p] && last->off + last->len == at &&
 			    last->len + unit <= d->max_seg_len) {
 				last->len += unit;
-			} else if (follows && nseg < d->max_segs) {
-				seg[nseg++] = (struct blk_seg){ pg[p], at, unit };
+			} else if (follows && w->nsegs < d->max_segs) {
+				pl->seg[pl->nseg++] = (struct blk_seg){ pg[p], at, unit };
+				w->nsegs++;
 			} else {
-				if (nseg && (r = blk_read(d, run, seg, nseg)) < 0)
-					break;
-				seg[0] = (struct blk_seg){ pg[p], at, unit };
-				nseg = 1;
-				run = sector;
+				pl->seg[pl->nseg] = (struct blk_seg){ pg[p], at, unit };
+				pl->wr[pl->nwr++] = (struct blk_wr){ sector, &pl->seg[pl->nseg], 1 };
+				pl->nseg++;
 				run_bytes = 0;
 			}
 			run_bytes += unit;
+			run_end = sector + unit / BLK_SECTOR;
 		}
 	}
-	if (r == 0 && nseg)
-		r = blk_read(d, run, seg, nseg);
-	if (r < 0) {
-		for (u32 p = 0; p < np; p++)
-			page_put(pg[p]);
-		return r;
-	}
+	*planned = p;
+	return 0;
+}
+
+/* Read pages are done: the last block's bytes past the end zeroed, each
+ * into the page cache; page idx comes back in *out with a reference
+ * (out NULL: none kept). [m] */
+static void window_cache(struct e2_node *n, u64 idx, struct page **pg, u32 np, struct page **out)
+{
+	u64 size = n->di.size;
 	for (u32 p = 0; p < np; p++) {
 		u64 base = (idx + p) * PAGE_SIZE;
-		if (base + PAGE_SIZE > size)   /* the last block's bytes past the end */
+		if (base + PAGE_SIZE > size)
 			memset((u8 *)page_address(pg[p]) + (size - base), 0,
 			       PAGE_SIZE - (size_t)(size - base));
 		struct page *c = pcache_add(&n->pc, idx + p, pg[p]);
-		if (p == 0)
+		if (p == 0 && out)
 			*out = c;
 		else
 			page_put(c);
 	}
+}
+
+/* Pages [idx, idx + count) of n's file (idx inside it) from the disk into
+ * fresh pages, which go into the page cache: page idx comes back in *out
+ * with a reference. Stops at the end of the file and at the first page
+ * already cached. All the window's requests are submitted together. [m] */
+static int fill(struct e2_node *n, u64 idx, u32 count, struct page **out)
+{
+	struct e2_mount *m = n->m;
+	struct page *pg[E2_RA_PAGES];
+	u32 np = window_alloc(n, idx, count, pg);
+	if (!np)
+		return -ENOMEM;
+	int r = 0;
+	if (m->disk->sector_size > MIN(m->fs.block_size, (u32)PAGE_SIZE)) {
+		/* a disk whose sectors are bigger than a block: through the reader */
+		for (u32 p = 0; p < np && r == 0; p++) {
+			u8 *va = page_address(pg[p]);
+			long k = ext2_read(&m->fs, &n->di, (idx + p) * PAGE_SIZE, va, PAGE_SIZE);
+			if (k < 0)
+				r = (int)k;
+			else
+				memset(va + k, 0, PAGE_SIZE - (size_t)k);
+		}
+	} else {
+		u32 planned;
+		r = plan_window(n, idx, pg, np, &m->plan, &planned);
+		if (r == 0) {
+			window_put(pg, planned, np);
+			np = planned;
+			r = blk_rw_many(m->disk, BLK_READ, m->plan.wr, m->plan.nwr);
+		}
+	}
+	if (r < 0) {
+		window_put(pg, 0, np);
+		return r;
+	}
+	window_cache(n, idx, pg, np, out);
+	return 0;
+}
+
+/* Read-ahead: the window from page idx on is read while the reader copies
+ * the one before it. At most one window per file is in flight. [m] */
+static void ra_start(struct e2_node *n, u64 idx)
+{
+	struct e2_mount *m = n->m;
+	if (m->disk->sector_size > MIN(m->fs.block_size, (u32)PAGE_SIZE) || (n->ra && n->ra->io))
+		return;
+	if (!n->ra && !(n->ra = kzalloc(sizeof(*n->ra))))
+		return;   /* no memory: reads fill as they come */
+	struct e2_ra *ra = n->ra;
+	u32 np = window_alloc(n, idx, E2_RA_PAGES, ra->pg), planned = 0;
+	if (!np)
+		return;
+	if (pcache_has(&n->pc, idx) || plan_window(n, idx, ra->pg, np, &m->plan, &planned) < 0) {
+		window_put(ra->pg, 0, np);
+		return;   /* a bad block ahead fails the read that gets to it, not this one */
+	}
+	window_put(ra->pg, planned, np);
+	np = planned;
+	if (!m->plan.nwr) {   /* holes only: ready now */
+		window_cache(n, idx, ra->pg, np, NULL);
+		return;
+	}
+	if (!(ra->io = blk_many_start(m->disk, BLK_READ, m->plan.wr, m->plan.nwr))) {
+		window_put(ra->pg, 0, np);
+		return;
+	}
+	ra->idx = idx;
+	ra->np = np;
+	__atomic_fetch_add(&ra_async, 1, __ATOMIC_RELAXED);
+}
+
+/* Wait for n's window in flight, and cache its pages (keep) or let them
+ * go (a write or truncate is about to change the file): 0 or the read's
+ * error (its pages let go). [m] */
+static int ra_end(struct e2_node *n, bool keep)
+{
+	struct e2_ra *ra = n->ra;
+	if (!ra || !ra->io)
+		return 0;
+	int r = blk_many_wait(ra->io);
+	ra->io = NULL;
+	if (r < 0 || !keep) {
+		window_put(ra->pg, 0, ra->np);
+		__atomic_fetch_add(&ra_dropped, 1, __ATOMIC_RELAXED);
+		return r;
+	}
+	window_cache(n, ra->idx, ra->pg, ra->np, NULL);
+	__atomic_fetch_add(&ra_used, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -864,16 +1000,28 @@ static int e2_page(struct e2_node *n, u64 idx, struct page **out)
 	struct e2_mount *m = n->m;
 	int r = 0;
 	mutex_lock(&m->lock);
-	if (idx >= (n->di.size + PAGE_SIZE - 1) / PAGE_SIZE)
+	u64 pages = (n->di.size + PAGE_SIZE - 1) / PAGE_SIZE;
+	if (idx >= pages)
 		goto out;
+	struct e2_ra *ra = n->ra;
+	if (ra && ra->io && idx >= ra->idx && idx < ra->idx + ra->np)
+		(void)ra_end(n, true);   /* an error: the fill below reads the page itself */
 	if (pcache_has(&n->pc, idx) && (pg = pcache_find(&n->pc, idx))) {
-		*out = pg;   /* a filler that held the lock before us */
-		goto out;
+		*out = pg;   /* read ahead, or a filler that held the lock before us */
+	} else {
+		bool forward = idx == n->ra_next || idx == 0;
+		r = fill(n, idx, forward ? E2_RA_PAGES : 1, out);
+		if (r < 0 && forward)   /* a bad block ahead must not fail this page */
+			r = fill(n, idx, 1, out);
 	}
-	u32 ra = (idx == n->ra_next || idx == 0) ? E2_RA_PAGES : 1;
-	r = fill(n, idx, ra, out);
-	if (r < 0 && ra > 1)   /* a bad block ahead must not fail this page */
-		r = fill(n, idx, 1, out);
+	if (*out && (idx == n->ra_next || idx == 0)) {
+		/* going forward: the next window after what is cached */
+		u64 next = idx + 1;
+		while (next < pages && next < idx + 2 * E2_RA_PAGES && pcache_has(&n->pc, next))
+			next++;
+		if (next < pages)
+			ra_start(n, next);
+	}
 out:
 	if (*out)
 		n->ra_next = idx + 1;
@@ -948,6 +1096,7 @@ static long e2_write(struct file *f, struct uio *u, u64 *pos)
 			break;
 		}
 		mutex_lock(&m->lock);
+		(void)ra_end(n, false);   /* its pages would be read from before the write */
 		r = ext2_write(&m->fs, &n->di, off, buf, got);
 		sync_node(n);
 		if (r > 0)
@@ -995,6 +1144,30 @@ static int e2_sync(struct inode *root)
 		pr_err("ext2 %s: sync failed (error %d)", m->fs.name, r);
 	return r;
 }
+
+/* The journaled mounts (written at boot only), for the counters: each
+ * summed over them, read without their locks. */
+static struct e2_mount *journals[BLK_MAX_DISKS];
+static int njournals;
+
+static u64 journal_sum(size_t field)
+{
+	u64 sum = 0;
+	for (int i = 0; i < njournals; i++) {
+		struct jbd2 *j = journals[i]->fs.journal;
+		if (j)
+			sum += __atomic_load_n((u64 *)((char *)j + field), __ATOMIC_RELAXED);
+	}
+	return sum;
+}
+static u64 j_commits(void) { return journal_sum(offsetof(struct jbd2, commits)); }
+static u64 j_checkpoints(void) { return journal_sum(offsetof(struct jbd2, checkpoints)); }
+static u64 j_revokes(void) { return journal_sum(offsetof(struct jbd2, revokes)); }
+static u64 j_logged(void) { return journal_sum(offsetof(struct jbd2, logged_blocks)); }
+KCOUNTER("ext2.journal_commits", "transactions", j_commits);
+KCOUNTER("ext2.journal_checkpoints", "checkpoints", j_checkpoints);
+KCOUNTER("ext2.journal_revokes", "records", j_revokes);
+KCOUNTER("ext2.journal_logged", "blocks", j_logged);
 
 /* The journal's timer: a transaction older than JBD2_COMMIT_AGE seconds
  * commits even when no operation ends it. Runs for as long as the kernel. */
@@ -1096,6 +1269,8 @@ static int mount_disk(struct blk_disk *d, int index)
 			if (!m->rw)
 				pr_warn("ext2 %s: writes refused (EROFS): %s", d->name, romsg);
 			if (m->rw && ext3) {
+				if (njournals < BLK_MAX_DISKS)
+					journals[njournals++] = m;   /* before any thread reads it */
 				struct thread *t = thread_create("jbd2", e2_commit_thread, m, -1, 0);
 				if (t)
 					thread_put(t);

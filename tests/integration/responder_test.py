@@ -262,18 +262,26 @@ def inside(logdir, kernel):
             copied = cd1.get("copy.http_file", -1) - cd0.get("copy.http_file", 0)
             by_ref = cd1.get("services.http_by_ref", 0) - cd0.get("services.http_by_ref", 0)
             miss, hit = p1["misses"] - p0["misses"], p1["hits"] - p0["hits"]
-            cache_ok = (miss >= 1 and p1["added"] - p0["added"] >= pages) if temp == "cold" \
+            # going forward, the windows after the first are read ahead
+            # while the one before goes out, and the sender gets to them
+            ra = {k: cd1.get("ext2.readahead_" + k, 0) - cd0.get("ext2.readahead_" + k, 0)
+                  for k in ("async", "used")}
+            cache_ok = (miss >= 1 and p1["added"] - p0["added"] >= pages and ra["async"] >= 1
+                        and ra["used"] >= 1) if temp == "cold" \
                 else (miss == 0 and hit >= pages and d1["hits"] - d0["hits"] >= 4)
             check("GET /disk/d.bin (ext2 through a link, %d bytes), %s cache: its bytes "
                   "(sha256), by reference (copy.http_file +0, services.http_by_ref +%d), "
                   "page cache %s" % (len(DISK_BIN), temp, len(DISK_BIN),
-                                     "misses, %d pages added" % pages if temp == "cold"
+                                     "misses, %d pages added, windows read ahead and used "
+                                     "(ext2.readahead_async, _used +1 or more)" % pages
+                                     if temp == "cold"
                                      else "hits on all %d pages, no miss; the walk's names "
                                      "from the directory cache (dcache hits +4 or more)" % pages),
                   st == 200 and sha(b) == sha(DISK_BIN) and copied == 0
                   and by_ref >= len(DISK_BIN) and cache_ok,
                   "%s %r %d bytes, copy.http_file +%d, by_ref +%d, pagecache %r -> %r, "
-                  "dcache %r -> %r" % (st, h, len(b), copied, by_ref, p0, p1, d0, d1))
+                  "dcache %r -> %r, read-ahead %r" % (st, h, len(b), copied, by_ref, p0, p1,
+                                                    d0, d1, ra))
 
         # a file a user program writes at run time
         a = os.urandom(300001)
