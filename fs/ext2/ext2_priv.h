@@ -41,6 +41,8 @@ int jbd2_raw_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
 int jbd2_flush(struct ext2_fs *fs);
 void jbd2_free(struct ext2_fs *fs);
 void jbd2_overlay(struct ext2_fs *fs, u64 off, void *buf, size_t len);
+/* The committed state only: the copies of the last commit not home yet. */
+void jbd2_overlay_committed(struct ext2_fs *fs, u64 off, void *buf, size_t len);
 int jbd2_meta_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
 void jbd2_data_written(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
 int jbd2_forget(struct ext2_fs *fs, u32 b);

@@ -200,13 +200,15 @@ static long take_bit(struct ext2_fs *fs, u32 bmb, u32 n, u32 start, u32 lowest, 
 	if (r < 0)
 		return r;
 	/* ext3: a block freed by the running transaction stays taken until
-	 * it commits (the committed bitmap is the one on the disk): new data
+	 * it commits (the committed bitmap is the one on the disk, with the
+	 * last commit's copies that wait to go home over it): new data
 	 * written there before the commit would land in a block the
 	 * committed state still uses */
 	const u8 *home = NULL;
 	if (blocks && fs->journal && fs->journal->ntxn) {
 		if (fs->read(fs->ctx, (u64)bmb * fs->block_size, fs->bitmap_home, fs->block_size) < 0)
 			return ext2_complain(fs, -EIO, "reading block bitmap %u", bmb);
+		jbd2_overlay_committed(fs, (u64)bmb * fs->block_size, fs->bitmap_home, fs->block_size);
 		home = fs->bitmap_home;
 	}
 	for (u32 i = 0; i < n; i++) {

@@ -25,8 +25,11 @@
  * blocks, then (after a flush) the commit block, flushed too. The journal
  * superblock is written only when the log was empty (s_start = s_first,
  * s_sequence = this transaction). After the commit the copies are written
- * home without a flush, so the disk reads as the committed state (the
- * allocator relies on that, below); the log keeps them until a
+ * home without a flush; a small transaction's copies (JBD2_PEND_MAX) wait
+ * in memory (j->pend) and go home in one batch with the next commit's log
+ * writes or at a checkpoint. Reads see them over the disk
+ * (jbd2_overlay), and the allocator's committed bitmap too
+ * (jbd2_overlay_committed, below). The log keeps them until a
  * checkpoint. A checkpoint (flush, s_start = 0, flush) empties the log:
  * when the next commit would not fit before its end, when the log holds
  * JBD2_LOGGED_MAX blocks, when a transaction revokes more than its revoke
@@ -90,6 +93,11 @@ struct jbd2 {
 	u32 nrevoke, revoke_cap;
 	bool aborted;
 	bool recover_on_disk;      /* needs_recovery is set on the disk */
+	/* the last commit's copies, when few, wait to go home with the next
+	 * commit's log (one batch of writes instead of two) or a checkpoint */
+	struct jbd2_shadow *pend;
+	u32 npend;
+	s32 *phash;
 	/* the log: committed transactions not checkpointed yet */
 	u32 head;                  /* the next free journal block (s_first: empty) */
 	u32 in_log;                /* transactions in it */
@@ -103,6 +111,7 @@ struct jbd2 {
 #define JBD2_STAGE_BLOCKS 32
 #define JBD2_HOME_BATCH 16
 #define JBD2_REVOKE_BLOCKS 2       /* per transaction; more revokes: a checkpoint */
+#define JBD2_PEND_MAX 64           /* a commit's copies that may wait to go home */
 #define JBD2_LOGGED_SLOTS 16384    /* the set's slots (a power of two) */
 #define JBD2_LOGGED_MAX (JBD2_LOGGED_SLOTS / 2)   /* slots taken: a checkpoint */
 

@@ -25,12 +25,26 @@
 
 static u32 hash_of(u32 b) { return (b * 2654435761u) >> 22; }   /* JBD2_HASH = 1 << 10 */
 
-static s32 find(const struct jbd2 *j, u32 b)
+/* Block b's copy among shadows sh hashed by hash: its index or -1. */
+static s32 find_in(const struct jbd2_shadow *sh, const s32 *hash, u32 b)
 {
-	for (s32 i = j->hash[hash_of(b)]; i >= 0; i = j->txn[i].next)
-		if (j->txn[i].block == b)
+	for (s32 i = hash[hash_of(b)]; i >= 0; i = sh[i].next)
+		if (sh[i].block == b)
 			return i;
 	return -1;
+}
+
+static s32 find(const struct jbd2 *j, u32 b) { return find_in(j->txn, j->hash, b); }
+
+static void pend_clear(struct jbd2 *j)
+{
+	for (u32 i = 0; i < j->npend; i++) {
+		kfree(j->pend[i].data);
+		j->pend[i].data = NULL;
+	}
+	j->npend = 0;
+	for (u32 i = 0; i < JBD2_HASH; i++)
+		j->phash[i] = -1;
 }
 
 static void drop_txn(struct jbd2 *j)
@@ -135,12 +149,15 @@ int jbd2_start(struct ext2_fs *fs, char *msg, size_t msgsize)
 	j->hash = kmalloc(JBD2_HASH * sizeof(s32), 0);
 	j->logged = kmalloc(JBD2_LOGGED_SLOTS * sizeof(u32), 0);
 	j->revoke = j->revoke_cap ? kmalloc(j->revoke_cap * sizeof(u32), 0) : NULL;
-	if (!j->txn || !j->hash || !j->logged || (j->revoke_cap && !j->revoke)) {
+	j->pend = kzalloc(JBD2_PEND_MAX * sizeof(*j->pend));
+	j->phash = kmalloc(JBD2_HASH * sizeof(s32), 0);
+	if (!j->txn || !j->hash || !j->logged || (j->revoke_cap && !j->revoke) || !j->pend ||
+	    !j->phash) {
 		ksnprintf(msg, msgsize, "no memory for the journal's transactions");
 		return -ENOMEM;
 	}
 	for (u32 i = 0; i < JBD2_HASH; i++)
-		j->hash[i] = -1;
+		j->hash[i] = j->phash[i] = -1;
 	logged_clear(j);
 	j->head = j->first;
 	j->in_log = 0;
@@ -213,19 +230,21 @@ int jbd2_meta_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 	return 0;
 }
 
-/* Copy the parts of live copies inside [off, off + len) between the
- * transaction and buf (to_buf: a read sees the copy). */
-static void overlap(struct jbd2 *j, u64 off, u8 *buf, size_t len, bool to_buf)
+/* Copy the parts of the live copies among sh (n of them, hashed by
+ * hash) inside [off, off + len) between them and buf (to_buf: a read
+ * sees the copy). */
+static void overlap(const struct jbd2 *j, struct jbd2_shadow *sh, const s32 *hash, u32 n, u64 off,
+		    u8 *buf, size_t len, bool to_buf)
 {
-	if (!j->ntxn || !len)
+	if (!n || !len)
 		return;
 	u64 end = off + len;
 	for (u64 b = off / j->bs; b * j->bs < end && b <= 0xffffffffu; b++) {
-		s32 i = find(j, (u32)b);
-		if (i < 0 || j->txn[i].dead)
+		s32 i = find_in(sh, hash, (u32)b);
+		if (i < 0 || sh[i].dead)
 			continue;
 		u64 lo = MAX(off, b * j->bs), hi = MIN(end, (b + 1) * j->bs);
-		u8 *copy = j->txn[i].data + (lo - b * j->bs);
+		u8 *copy = sh[i].data + (lo - b * j->bs);
 		if (to_buf)
 			memcpy(buf + (lo - off), copy, hi - lo);
 		else
@@ -235,12 +254,22 @@ static void overlap(struct jbd2 *j, u64 off, u8 *buf, size_t len, bool to_buf)
 
 void jbd2_overlay(struct ext2_fs *fs, u64 off, void *buf, size_t len)
 {
-	overlap(fs->journal, off, buf, len, true);
+	struct jbd2 *j = fs->journal;
+	overlap(j, j->pend, j->phash, j->npend, off, buf, len, true);   /* older first */
+	overlap(j, j->txn, j->hash, j->ntxn, off, buf, len, true);
+}
+
+void jbd2_overlay_committed(struct ext2_fs *fs, u64 off, void *buf, size_t len)
+{
+	struct jbd2 *j = fs->journal;
+	overlap(j, j->pend, j->phash, j->npend, off, buf, len, true);
 }
 
 void jbd2_data_written(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 {
-	overlap(fs->journal, off, (u8 *)buf, len, false);
+	struct jbd2 *j = fs->journal;
+	overlap(j, j->pend, j->phash, j->npend, off, (u8 *)buf, len, false);
+	overlap(j, j->txn, j->hash, j->ntxn, off, (u8 *)buf, len, false);
 }
 
 int jbd2_forget(struct ext2_fs *fs, u32 b)
@@ -249,6 +278,10 @@ int jbd2_forget(struct ext2_fs *fs, u32 b)
 	s32 i = find(j, b);
 	if (i >= 0)
 		j->txn[i].dead = true;
+	/* its committed copy need not go home: the block is free once this
+	 * transaction commits, and may not be used again before */
+	if ((i = find_in(j->pend, j->phash, b)) >= 0)
+		j->pend[i].dead = true;
 	if (!logged_remove(j, b))
 		return 0;
 	if (j->nrevoke < j->revoke_cap) {
@@ -355,8 +388,9 @@ static u32 log_need(const struct jbd2 *j, u32 n, u32 nrev)
 }
 
 /* Descriptors, copies and revoke blocks from the log's head on; the next
- * free journal block into *pos. */
-static int write_log(struct ext2_fs *fs, u32 *pos)
+ * free journal block into *pos. The last run is left staged in *last
+ * (the caller writes it with the waiting copies: pend_out). */
+static int write_log(struct ext2_fs *fs, u32 *pos, struct log_run *last)
 {
 	struct jbd2 *j = fs->journal;
 	u32 i = 0, p = j->head;
@@ -401,10 +435,9 @@ static int write_log(struct ext2_fs *fs, u32 *pos)
 			return r;
 	}
 	int r = write_revokes(fs, &rn, &p);
-	if (r == 0)
-		r = run_flush(fs, &rn);
 	if (r < 0)
 		return r;
+	*last = rn;
 	*pos = p;
 	return 0;
 }
@@ -443,6 +476,33 @@ static int home_writes(struct ext2_fs *fs, const struct ext2_wvec *v, unsigned n
 	return 0;
 }
 
+/* The last commit's waiting copies home, with the log's staged run (if
+ * any) in the same batch of writes; then none wait. */
+static int pend_out(struct ext2_fs *fs, struct log_run *rn)
+{
+	struct jbd2 *j = fs->journal;
+	struct ext2_wvec v[1 + JBD2_PEND_MAX];
+	unsigned nv = 0;
+	if (rn && rn->n) {
+		u64 at = (u64)j->map[rn->start] * j->bs;
+		if (at > fs->dev_bytes || (size_t)rn->n * j->bs > fs->dev_bytes - at)
+			return ext2_complain(fs, -EUCLEAN, "journal: the log runs past the disk's end");
+		v[nv++] = (struct ext2_wvec){ at, j->stage, (size_t)rn->n * j->bs };
+		rn->n = 0;
+	}
+	u32 home = 0;
+	for (u32 i = 0; i < j->npend; i++)
+		if (!j->pend[i].dead)
+			v[nv++] = (struct ext2_wvec){ (u64)j->pend[i].block * j->bs, j->pend[i].data, j->bs },
+			home++;
+	int r = nv ? home_writes(fs, v, nv) : 0;
+	if (r == 0) {
+		j->checkpointed += home;
+		pend_clear(j);
+	}
+	return r;
+}
+
 static u32 live_blocks(const struct jbd2 *j)
 {
 	u32 n = 0;
@@ -462,8 +522,8 @@ int jbd2_checkpoint(struct ext2_fs *fs)
 		put_be32(j->jsb + JSB_START, 0);
 		put_be32(j->jsb + JSB_SEQUENCE, j->seq);
 		int r;
-		if ((r = jbd2_flush(fs)) < 0 || (r = jbd2_write_jsb(fs)) < 0 ||
-		    (r = jbd2_flush(fs)) < 0)
+		if ((r = pend_out(fs, NULL)) < 0 || (r = jbd2_flush(fs)) < 0 ||
+		    (r = jbd2_write_jsb(fs)) < 0 || (r = jbd2_flush(fs)) < 0)
 			return jabort(fs, r, "checkpointing");
 		j->checkpoints++;
 	}
@@ -493,7 +553,8 @@ int jbd2_commit(struct ext2_fs *fs)
 		}
 	}
 	u32 pos;
-	if ((r = write_log(fs, &pos)) < 0)
+	struct log_run last;
+	if ((r = write_log(fs, &pos, &last)) < 0 || (r = pend_out(fs, &last)) < 0)
 		return jabort(fs, r, "writing the log");
 	if (!j->in_log) {
 		put_be32(j->jsb + JSB_START, j->head);
@@ -503,19 +564,28 @@ int jbd2_commit(struct ext2_fs *fs)
 	}
 	if ((r = jbd2_flush(fs)) < 0 || (r = write_commit(fs, pos)) < 0 || (r = jbd2_flush(fs)) < 0)
 		return jabort(fs, r, "committing");
-	/* committed: a crash from here on replays it. The copies go home
-	 * JBD2_HOME_BATCH at a time, together when the disk can, and stay in
-	 * the log until a checkpoint flushes them */
+	/* committed: a crash from here on replays it. The copies stay in the
+	 * log until a checkpoint flushes them home. A few wait in memory to
+	 * go home with the next commit's log; more go now, JBD2_HOME_BATCH at
+	 * a time, together when the disk can */
 	j->head = pos + 1;
 	j->in_log++;
-	bool full = false;
+	bool full = false, wait = n <= JBD2_PEND_MAX;
 	struct ext2_wvec v[JBD2_HOME_BATCH];
 	unsigned nv = 0;
 	for (u32 i = 0; i <= j->ntxn; i++) {
 		struct jbd2_shadow *s = i < j->ntxn ? &j->txn[i] : NULL;
 		if (s && !s->dead) {
-			v[nv++] = (struct ext2_wvec){ (u64)s->block * j->bs, s->data, j->bs };
 			full |= !logged_add(j, s->block);
+			if (wait) {   /* the copy moves to pend */
+				u32 h = hash_of(s->block);
+				j->pend[j->npend] = (struct jbd2_shadow){ s->block, false, j->phash[h],
+									  s->data };
+				j->phash[h] = (s32)j->npend++;
+				s->data = NULL;
+				continue;
+			}
+			v[nv++] = (struct ext2_wvec){ (u64)s->block * j->bs, s->data, j->bs };
 		}
 		if (nv && (nv == JBD2_HOME_BATCH || !s)) {
 			r = home_writes(fs, v, nv);

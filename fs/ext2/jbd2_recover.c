@@ -73,6 +73,10 @@ void jbd2_free(struct ext2_fs *fs)
 		kfree(j->txn[i].data);
 	kfree(j->txn);
 	kfree(j->hash);
+	for (u32 i = 0; i < j->npend; i++)
+		kfree(j->pend[i].data);
+	kfree(j->pend);
+	kfree(j->phash);
 	kfree(j->logged);
 	kfree(j->revoke);
 	kfree(j->map);
