@@ -198,7 +198,7 @@ KTEST(user_threads_freed)
 	KT_ASSERT(status == 42 << 8, "status %#x", status);
 	u64 before = free_pages_settled(), objs_before = slab_inuse();
 	u64 threads_before = thread_count();
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 10; i++) {
 		KT_ASSERT(run(&t, size, &status) == 0, "spawn");
 		KT_ASSERT(status == 42 << 8, "status %#x", status);
 	}
@@ -207,11 +207,14 @@ KTEST(user_threads_freed)
 	ktest_metric("pages_kept", before > after ? before - after : 0, "pages");
 	KT_ASSERT(threads_after == threads_before, "kernel threads: %llu before, %llu after",
 		  (unsigned long long)threads_before, (unsigned long long)threads_after);
-	KT_ASSERT(objs_after <= objs_before, "slab objects in use: %llu before, %llu after 5 "
+	KT_ASSERT(objs_after <= objs_before, "slab objects in use: %llu before, %llu after 10 "
 		  "threaded processes", (unsigned long long)objs_before,
 		  (unsigned long long)objs_after);
-	/* 20 threads: at most one new page table for the stack slots */
-	KT_ASSERT(after + 1 >= before, "free pages %llu before, %llu after 5 threaded processes",
+	/* 40 threads: a page table for the stack slots, and the rest of the
+	 * kernel may take a page or two meanwhile (a slab of a cache it
+	 * shares, a free still waiting for its grace period): 4 pages at
+	 * most. A page kept per process would be 10 */
+	KT_ASSERT(after + 4 >= before, "free pages %llu before, %llu after 10 threaded processes",
 		  (unsigned long long)before, (unsigned long long)after);
 }
 
