@@ -18,6 +18,13 @@ end of file or a reset, sock.user_open goes to 0, no TCP connection of
 port 8080 stays beyond TIME_WAIT, no open file is left, a new connection
 is refused), and the guest still answers ping.
 
+Then httpd serving an ext3 disk (-r /mnt/vda; the image made by mke2fs
+-t ext3 -d): a file of 1 MiB and a bit, GET twice, cold (the page cache
+misses and fills) then warm (every page a hit), each byte for byte
+(sha256) and sent by sendfile with its pages lent to the packets
+(sendfile.by_ref grows by the body, copy.tx_write and copy.sendfile_file
+by under 1% of it).
+
 Then httpd -w 2 (a SO_REUSEPORT listener and an event loop each) on 1
 CPU, on 2 CPUs with 1 queue pair (tap0) and with 2 (tap1, multi-queue,
 guest 10.213.15.2): a bounded wrk load with every request answered, a
@@ -31,6 +38,7 @@ python3 tests/integration/httpd_guest_test.py [LOGDIR].
 Logs in LOGDIR: httpd-guest.console.log, .repl.log, .qemu.log, and
 httpd-guest-w2-smpC-qQ.* for the -w 2 runs.
 """
+import hashlib
 import os
 import re
 import shutil
@@ -43,11 +51,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests", "host", "httpd"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from tests.lib import clients, guest, harness   # noqa: E402
 from tests.lib.harness import wait_for         # noqa: E402
 from tests.lib.netns import run_in_netns       # noqa: E402
 from tests.lib.results import Results          # noqa: E402
+import blk_test                                # noqa: E402
 import httpd_test                              # noqa: E402
 
 GUEST = "10.213.14.2"
@@ -214,6 +224,7 @@ def inside(logdir, kernel, binary):
         check("Caboose: no panic", not panic, g.console_text()[-400:] if panic else "")
         g.close()
         g = None
+        disk_run(check, logdir, kernel, initrd, work)
         for cpus, queues in WORKER_CONFIGS:
             workers_run(check, logdir, kernel, initrd, cpus, queues)
     except Exception as e:  # a harness error must not look like success
@@ -223,6 +234,61 @@ def inside(logdir, kernel, binary):
             g.close()
         shutil.rmtree(work, ignore_errors=True)
     return check.items
+
+
+def disk_run(check, logdir, kernel, initrd, work):
+    """httpd -r /mnt/vda on an ext3 disk: a 1 MiB file by sendfile from a
+    cold page cache, then a warm one, with no payload copy."""
+    src = os.path.join(work, "disk-src")
+    os.makedirs(src)
+    body = os.urandom((1 << 20) + 4567)
+    with open(os.path.join(src, "d.bin"), "wb") as f:
+        f.write(body)
+    with open(os.path.join(src, "index.html"), "w") as f:
+        f.write("<p>disk</p>\n")
+    img = os.path.join(work, "disk.img")
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext3", "-d", src, img, "16M"], check=True,
+                   capture_output=True, timeout=60)
+    label = "Caboose httpd -r /mnt/vda (ext3)"
+    cmdline = ("console=ttyS0 ip=%s/24,10.213.14.1 init=/bin/httpd "
+               "init.args=-r,/mnt/vda,-p,%d,-w,1,-q" % (GUEST, PORT))
+    g = harness.boot(logdir, "httpd-guest-disk", 1, cmdline, kernel, initrd,
+                     guest.nic_args("tap0", 1, speed=0) + blk_test.drive(img, "d0"))
+    try:
+        httpd_test.HOST = GUEST
+        ok = wait_for(answers, 60, 0.5)
+        check("%s: answers GET / (the disk's index.html)" % label, ok, g.console_text()[-600:])
+        if not ok:
+            return
+        names = ("sendfile.by_ref", "copy.tx_write", "copy.sendfile_file")
+        pages = (len(body) + 4095) // 4096
+        for temp in ("cold", "warm"):
+            p0 = g.json("pagecache")["pagecache"]
+            before = {n: counter(g, n) for n in names}
+            st, _, got = httpd_test.get(PORT, "/d.bin")
+            after = {n: counter(g, n) for n in names}
+            p1 = g.json("pagecache")["pagecache"]
+            grew = {n: (after[n] - before[n]) if None not in (before[n], after[n]) else None
+                    for n in names}
+            miss, hit = p1["misses"] - p0["misses"], p1["hits"] - p0["hits"]
+            cache_ok = (miss >= 1 and p1["added"] - p0["added"] >= pages) if temp == "cold" \
+                else (miss == 0 and hit >= pages)
+            same = st == 200 and hashlib.sha256(got).digest() == hashlib.sha256(body).digest()
+            check("%s: GET /d.bin (%d bytes), %s cache: byte for byte (sha256), by sendfile "
+                  "with 0 payload copies (sendfile.by_ref +%d, copy.tx_write and "
+                  "copy.sendfile_file under 1%%), page cache %s"
+                  % (label, len(body), temp, len(body),
+                     "misses, %d pages added" % pages if temp == "cold"
+                     else "hits on all %d pages, no miss" % pages),
+                  same and None not in grew.values() and grew[names[0]] >= len(body)
+                  and grew["copy.tx_write"] < len(body) // 100
+                  and grew["copy.sendfile_file"] < len(body) // 100 and cache_ok,
+                  "status %s, %s, counters grew %r, pagecache %r -> %r"
+                  % (st, "equal" if same else "DIFFER", grew, p0, p1))
+        panic = "panic" in g.console_text().lower()
+        check("%s: no panic" % label, not panic, g.console_text()[-400:] if panic else "")
+    finally:
+        g.close()
 
 
 def workers_run(check, logdir, kernel, initrd, cpus, queues):
