@@ -25,9 +25,13 @@
  * blocks, then (after a flush) the commit block, flushed too. The journal
  * superblock is written only when the log was empty (s_start = s_first,
  * s_sequence = this transaction). After the commit the copies are written
- * home without a flush; a small transaction's copies (JBD2_PEND_MAX) wait
- * in memory (j->pend) and go home in one batch with the next commit's log
- * writes or at a checkpoint. Reads see them over the disk
+ * home without a flush; a small transaction's copies wait in memory
+ * (j->pend: the newest committed copy of up to JBD2_PEND_MAX blocks) and
+ * go home at a checkpoint, or in one batch with a later commit's log
+ * writes when that commit's copies would not fit beside them; so a block
+ * that every fsync changes (a bitmap, the directory, the inode table's)
+ * goes home once per checkpoint, not once per commit, as with Linux's
+ * checkpoints. Reads see them over the disk
  * (jbd2_overlay), and the allocator's committed bitmap too
  * (jbd2_overlay_committed, below). The log keeps them until a
  * checkpoint. A checkpoint (flush, s_start = 0, flush) empties the log:
@@ -93,8 +97,8 @@ struct jbd2 {
 	u32 nrevoke, revoke_cap;
 	bool aborted;
 	bool recover_on_disk;      /* needs_recovery is set on the disk */
-	/* the last commit's copies, when few, wait to go home with the next
-	 * commit's log (one batch of writes instead of two) or a checkpoint */
+	/* committed copies (the newest of each block, few) waiting to go home
+	 * at a checkpoint or with a later commit's log */
 	struct jbd2_shadow *pend;
 	u32 npend;
 	s32 *phash;

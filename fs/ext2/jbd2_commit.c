@@ -553,8 +553,12 @@ int jbd2_commit(struct ext2_fs *fs)
 		}
 	}
 	u32 pos;
+	/* the waiting copies go home now (with the log's last run) only when
+	 * this transaction's might not fit beside them */
 	struct log_run last;
-	if ((r = write_log(fs, &pos, &last)) < 0 || (r = pend_out(fs, &last)) < 0)
+	bool out = j->npend + n > JBD2_PEND_MAX;
+	if ((r = write_log(fs, &pos, &last)) < 0 ||
+	    (r = out ? pend_out(fs, &last) : run_flush(fs, &last)) < 0)
 		return jabort(fs, r, "writing the log");
 	if (!j->in_log) {
 		put_be32(j->jsb + JSB_START, j->head);
@@ -565,9 +569,11 @@ int jbd2_commit(struct ext2_fs *fs)
 	if ((r = jbd2_flush(fs)) < 0 || (r = write_commit(fs, pos)) < 0 || (r = jbd2_flush(fs)) < 0)
 		return jabort(fs, r, "committing");
 	/* committed: a crash from here on replays it. The copies stay in the
-	 * log until a checkpoint flushes them home. A few wait in memory to
-	 * go home with the next commit's log; more go now, JBD2_HOME_BATCH at
-	 * a time, together when the disk can */
+	 * log until a checkpoint flushes them home. Up to JBD2_PEND_MAX wait
+	 * in memory (the newest copy of each block: a block that every commit
+	 * changes goes home once), to go home at a checkpoint or with a later
+	 * commit's log; a bigger transaction's go now (pend is empty then),
+	 * JBD2_HOME_BATCH at a time, together when the disk can */
 	j->head = pos + 1;
 	j->in_log++;
 	bool full = false, wait = n <= JBD2_PEND_MAX;
@@ -577,11 +583,18 @@ int jbd2_commit(struct ext2_fs *fs)
 		struct jbd2_shadow *s = i < j->ntxn ? &j->txn[i] : NULL;
 		if (s && !s->dead) {
 			full |= !logged_add(j, s->block);
-			if (wait) {   /* the copy moves to pend */
-				u32 h = hash_of(s->block);
-				j->pend[j->npend] = (struct jbd2_shadow){ s->block, false, j->phash[h],
-									  s->data };
-				j->phash[h] = (s32)j->npend++;
+			if (wait) {   /* the copy moves to pend, over an older one */
+				s32 k = find_in(j->pend, j->phash, s->block);
+				if (k >= 0) {
+					kfree(j->pend[k].data);
+					j->pend[k].data = s->data;
+					j->pend[k].dead = false;
+				} else {
+					u32 h = hash_of(s->block);
+					j->pend[j->npend] = (struct jbd2_shadow){ s->block, false,
+										  j->phash[h], s->data };
+					j->phash[h] = (s32)j->npend++;
+				}
 				s->data = NULL;
 				continue;
 			}
