@@ -814,6 +814,13 @@ static u32 window_alloc(struct e2_node *n, u64 idx, u32 count, struct page **pg)
 	return np;
 }
 
+/* The disk reads a file's blocks straight into its pages: its sectors are
+ * no bigger than a block's piece of a page. */
+static bool direct_io(const struct e2_mount *m)
+{
+	return m->disk->sector_size <= MIN(m->fs.block_size, (u32)PAGE_SIZE);
+}
+
 static void window_put(struct page **pg, u32 from, u32 np)
 {
 	for (u32 p = from; p < np; p++)
@@ -906,7 +913,7 @@ static int fill(struct e2_node *n, u64 idx, u32 count, struct page **out)
 	if (!np)
 		return -ENOMEM;
 	int r = 0;
-	if (m->disk->sector_size > MIN(m->fs.block_size, (u32)PAGE_SIZE)) {
+	if (!direct_io(m)) {
 		/* a disk whose sectors are bigger than a block: through the reader */
 		for (u32 p = 0; p < np && r == 0; p++) {
 			u8 *va = page_address(pg[p]);
@@ -938,7 +945,7 @@ static int fill(struct e2_node *n, u64 idx, u32 count, struct page **out)
 static void ra_start(struct e2_node *n, u64 idx)
 {
 	struct e2_mount *m = n->m;
-	if (m->disk->sector_size > MIN(m->fs.block_size, (u32)PAGE_SIZE) || (n->ra && n->ra->io))
+	if (!direct_io(m) || (n->ra && n->ra->io) || pcache_has(&n->pc, idx))
 		return;
 	if (!n->ra && !(n->ra = kzalloc(sizeof(*n->ra))))
 		return;   /* no memory: reads fill as they come */
@@ -946,7 +953,7 @@ static void ra_start(struct e2_node *n, u64 idx)
 	u32 np = window_alloc(n, idx, E2_RA_PAGES, ra->pg), planned = 0;
 	if (!np)
 		return;
-	if (pcache_has(&n->pc, idx) || plan_window(n, idx, ra->pg, np, &m->plan, &planned) < 0) {
+	if (plan_window(n, idx, ra->pg, np, &m->plan, &planned) < 0) {
 		window_put(ra->pg, 0, np);
 		return;   /* a bad block ahead fails the read that gets to it, not this one */
 	}
