@@ -13,9 +13,9 @@
  * written after that flush and flushed itself, is what makes the
  * transaction count. A replay walks from s_start through consecutive
  * sequence numbers, so the blocks of older, checkpointed transactions
- * past the head end the walk. A checkpoint flushes (the copies written
- * home after each commit are on the disk), writes s_start = 0 and
- * flushes, so no later write into the log can come before it.
+ * past the head end the walk. A checkpoint writes the waiting copies
+ * home (pend_out), flushes, writes s_start = 0 and flushes, so no later
+ * write into the log can come before it.
  */
 #include "fs/ext2/jbd2.h"
 #include "kernel/console/console.h"
@@ -476,8 +476,8 @@ static int home_writes(struct ext2_fs *fs, const struct ext2_wvec *v, unsigned n
 	return 0;
 }
 
-/* The last commit's waiting copies home, with the log's staged run (if
- * any) in the same batch of writes; then none wait. */
+/* The waiting copies home, with the log's staged run (if any) in the
+ * same batch of writes; then none wait. */
 static int pend_out(struct ext2_fs *fs, struct log_run *rn)
 {
 	struct jbd2 *j = fs->journal;

@@ -58,7 +58,7 @@ int jbd2_set_recover(struct ext2_fs *fs, bool on)
 		fs->incompat = inc;
 		if (fs->journal)
 			fs->journal->recover_on_disk = on;
-		if (fs->journal && fs->journal->ntxn)
+		if (fs->journal)   /* the copies of the superblock's block, running or waiting */
 			jbd2_data_written(fs, EXT2_SB_OFFSET + SB_FEATURE_INCOMPAT, v, 4);
 	}
 	return r;
