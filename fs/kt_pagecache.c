@@ -75,6 +75,80 @@ KTEST(pcache_writes_lending_and_fillers)
 		  (unsigned long long)(s1.added - s0.added));
 }
 
+/* Write-back: a write into a page only the cache and the writer hold
+ * changes it in place and makes it dirty; one held by anyone else (a
+ * packet, a write-back in flight) keeps its bytes and the cache takes a
+ * copy; dirty pages are never evicted; taking them makes them clean and
+ * counted under write-back until written; a drop lets them go. */
+KTEST(pcache_write_back_dirty_lent_and_taken)
+{
+	static struct pcache_map m;
+	pcache_map_init(&m);
+	u64 old_limit = pcache_set_limit(16);
+	struct pcache_stats s0, s1;
+	pcache_stats(&s0);
+	struct page *a = filled('a');
+	KT_ASSERT(a && pcache_add(&m, 0, a) == a);
+	KT_ASSERT(pcache_write_page(&m, 0, a, NULL, 10, "hello", 5, 1) == 0);
+	const u8 *q = page_address(a);
+	KT_ASSERT(memcmp(q + 10, "hello", 5) == 0 && q[9] == 'a' && q[15] == 'a');
+	KT_ASSERT(m.ndirty == 1 && pcache_dirty_count() >= 1);
+	KT_ASSERT(pcache_write_page(&m, 0, a, NULL, 4095, "xy", 2, 1) == -EINVAL,
+		  "past the page's end");
+	struct page *other = filled('o');
+	KT_ASSERT(other);
+	KT_ASSERT(pcache_write_page(&m, 0, other, NULL, 0, "z", 1, 1) == -ENOENT,
+		  "a page that is not the cached one");
+	page_put(other);
+	/* dirty: the clock passes it over at the limit */
+	for (u64 i = 1; i <= 40; i++) {
+		struct page *p = filled('c');
+		KT_ASSERT(p);
+		page_put(pcache_add(&m, i, p));
+	}
+	KT_ASSERT(pcache_has(&m, 0), "the dirty page was evicted");
+	KT_ASSERT(m.npages <= 17, "the clean ones were not: %llu", (unsigned long long)m.npages);
+	/* lent: the write needs a spare, then goes to a copy */
+	struct page *lent = pcache_find(&m, 0);
+	KT_ASSERT(lent == a);
+	KT_ASSERT(pcache_write_page(&m, 0, a, NULL, 0, "LL", 2, 2) == -EAGAIN);
+	struct page *spare = page_alloc(0);
+	KT_ASSERT(spare);
+	KT_ASSERT(pcache_write_page(&m, 0, a, &spare, 0, "LL", 2, 2) == 0 && spare == NULL);
+	KT_ASSERT(q[0] == 'a' && q[1] == 'a', "a lent page changed under its holder");
+	struct page *now = pcache_find(&m, 0);
+	KT_ASSERT(now && now != a);
+	const u8 *c = page_address(now);
+	KT_ASSERT(c[0] == 'L' && c[1] == 'L' && c[2] == 'a' && memcmp(c + 10, "hello", 5) == 0,
+		  "the copy has the old bytes and the new");
+	page_put(lent);
+	page_put(a);   /* the writer's: the cache's went with the copy */
+	/* taken for write-back: clean, counted, and a write meanwhile copies */
+	struct pcache_dirty d[4];
+	KT_ASSERT(pcache_take_dirty(&m, d, 4) == 1);
+	KT_ASSERT(d[0].idx == 0 && d[0].pg == now && d[0].units == 3, "units %u", d[0].units);
+	KT_ASSERT(m.ndirty == 0 && pcache_take_dirty(&m, d + 1, 3) == 0);
+	pcache_stats(&s1);
+	KT_ASSERT(s1.writeback >= 1);
+	struct page *sp2 = page_alloc(0);
+	KT_ASSERT(sp2 && pcache_write_page(&m, 0, now, &sp2, 0, "N", 1, 1) == 0 && !sp2,
+		  "the page under write-back is copied");
+	KT_ASSERT(c[0] == 'L' && m.ndirty == 1);
+	pcache_written(d, 1, true);
+	page_put(now);
+	/* a drop lets dirty pages go with their bytes */
+	pcache_drop(&m, 0);
+	KT_ASSERT(m.npages == 0 && m.ndirty == 0);
+	pcache_stats(&s1);
+	KT_ASSERT(s1.dirty == s0.dirty && s1.writeback == s0.writeback &&
+		  s1.written_back - s0.written_back == 1 && s1.write_copies - s0.write_copies == 2,
+		  "dirty %llu->%llu, written back +%llu, copies +%llu",
+		  (unsigned long long)s0.dirty, (unsigned long long)s1.dirty,
+		  (unsigned long long)(s1.written_back - s0.written_back),
+		  (unsigned long long)(s1.write_copies - s0.write_copies));
+	pcache_set_limit(old_limit);
+}
+
 /* At its limit the clock lets go of pages nobody holds, never of a lent
  * one; the pages come back to the allocator. */
 KTEST(pcache_evicts_at_its_limit_but_not_lent_pages)

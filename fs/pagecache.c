@@ -25,7 +25,9 @@ struct pc_entry {
 	struct pc_entry *hnext;      /* its hash chain */
 	struct list_node in_map;     /* the map's list, or the spare list */
 	struct list_node clock;
+	struct list_node dirty_link; /* the map's dirty list, while dirty */
 	bool used;                   /* found since the hand last passed */
+	u8 dirty;                    /* the file system's units to write (0: clean) */
 };
 
 static spinlock_t pcache_lock = SPINLOCK_INIT("pcache");
@@ -34,12 +36,17 @@ static struct list_node clock_list = LIST_INIT(clock_list);   /* [pcache_lock] *
 static struct list_node spare = LIST_INIT(spare);   /* [pcache_lock] */
 static u64 npages, limit;                            /* [pcache_lock] */
 static u64 st_hits, st_misses, st_added, st_evicted, st_dropped, st_in_place, st_reclaims;
+static u64 ndirty, nwriteback, st_written, st_copied;   /* [pcache_lock] */
 static bool reclaim_set;
 
 KCOUNTER_VAR("pagecache.pages", "pages", npages);
 KCOUNTER_VAR("pagecache.hits", "pages", st_hits);
 KCOUNTER_VAR("pagecache.misses", "pages", st_misses);
 KCOUNTER_VAR("pagecache.evicted", "pages", st_evicted);
+KCOUNTER_VAR("pagecache.dirty", "pages", ndirty);
+KCOUNTER_VAR("pagecache.writeback", "pages", nwriteback);
+KCOUNTER_VAR("pagecache.written_back", "pages", st_written);
+KCOUNTER_VAR("pagecache.write_copies", "pages", st_copied);
 
 static int set_limit(const char *v)
 {
@@ -76,6 +83,12 @@ static struct page *unlink_entry(struct pc_entry *e)
 	*s = e->hnext;
 	list_remove(&e->in_map);
 	list_remove(&e->clock);
+	if (e->dirty) {   /* its bytes go with it (a truncate, a file removed) */
+		list_remove(&e->dirty_link);
+		e->map->ndirty--;
+		ndirty--;
+		e->dirty = 0;
+	}
 	e->map->npages--;
 	npages--;
 	e->map = NULL;
@@ -100,8 +113,8 @@ static unsigned evict_locked(struct page **out, unsigned n)
 			e->used = false;
 			continue;
 		}
-		if (page_refcount(e->pg) != 1)
-			continue;   /* lent or being read: not ours alone */
+		if (page_refcount(e->pg) != 1 || e->dirty)
+			continue;   /* lent or being read: not ours alone; dirty: not on the disk */
 		out[got++] = unlink_entry(e);
 		st_evicted++;
 	}
@@ -134,7 +147,9 @@ static u64 reclaim(u64 want)
 void pcache_map_init(struct pcache_map *m)
 {
 	list_init(&m->pages);
+	list_init(&m->dirty);
 	m->npages = 0;
+	m->ndirty = 0;
 }
 
 struct page *pcache_find(struct pcache_map *m, u64 idx)
@@ -276,6 +291,85 @@ void pcache_drop(struct pcache_map *m, u64 idx)
 	}
 }
 
+int pcache_write_page(struct pcache_map *m, u64 idx, struct page *held, struct page **spare,
+		      u32 at, const void *buf, u32 len, u8 units)
+{
+	if (at > PAGE_SIZE || len > PAGE_SIZE - at || !units)
+		return -EINVAL;
+	struct page *gone = NULL;
+	int r = 0;
+	unsigned long f = spin_lock_irqsave(&pcache_lock);
+	struct pc_entry *e = *slot_of(m, idx);
+	if (!e || e->pg != held) {
+		r = -ENOENT;
+	} else if (page_refcount(held) == 2) {   /* the cache's and the caller's */
+		memcpy((u8 *)page_address(held) + at, buf, len);
+		st_in_place++;
+	} else if (!spare || !*spare) {
+		r = -EAGAIN;
+	} else {   /* lent: it keeps its bytes, the cache takes a copy */
+		struct page *c = *spare;
+		*spare = NULL;
+		memcpy(page_address(c), page_address(held), PAGE_SIZE);
+		memcpy((u8 *)page_address(c) + at, buf, len);
+		e->pg = c;
+		gone = held;   /* the cache's reference to it */
+		st_copied++;
+	}
+	if (r == 0) {
+		if (!e->dirty) {
+			list_push_back(&m->dirty, &e->dirty_link);
+			m->ndirty++;
+			ndirty++;
+		}
+		e->dirty |= units;
+		e->used = true;
+	}
+	spin_unlock_irqrestore(&pcache_lock, f);
+	if (gone)
+		page_put(gone);
+	return r;
+}
+
+unsigned pcache_take_dirty(struct pcache_map *m, struct pcache_dirty *out, unsigned max)
+{
+	unsigned n = 0;
+	unsigned long f = spin_lock_irqsave(&pcache_lock);
+	while (n < max && !list_empty(&m->dirty)) {
+		struct pc_entry *e = list_entry(m->dirty.next, struct pc_entry, dirty_link);
+		list_remove(&e->dirty_link);
+		m->ndirty--;
+		ndirty--;
+		nwriteback++;
+		page_get(e->pg);
+		out[n++] = (struct pcache_dirty){ e->idx, e->pg, e->dirty };
+		e->dirty = 0;
+	}
+	spin_unlock_irqrestore(&pcache_lock, f);
+	return n;
+}
+
+void pcache_written(struct pcache_dirty *d, unsigned n, bool ok)
+{
+	unsigned long f = spin_lock_irqsave(&pcache_lock);
+	nwriteback -= n;
+	if (ok)
+		st_written += n;
+	spin_unlock_irqrestore(&pcache_lock, f);
+	for (unsigned i = 0; i < n; i++)
+		page_put(d[i].pg);
+}
+
+u64 pcache_limit(void)
+{
+	return __atomic_load_n(&limit, __ATOMIC_RELAXED);
+}
+
+u64 pcache_dirty_count(void)
+{
+	return __atomic_load_n(&ndirty, __ATOMIC_RELAXED);
+}
+
 u64 pcache_set_limit(u64 pages)
 {
 	struct page *out[32];
@@ -312,5 +406,9 @@ void pcache_stats(struct pcache_stats *s)
 	s->evicted = st_evicted;
 	s->dropped = st_dropped;
 	s->written_in_place = st_in_place;
+	s->dirty = ndirty;
+	s->writeback = nwriteback;
+	s->written_back = st_written;
+	s->write_copies = st_copied;
 	s->reclaims = st_reclaims;
 }

@@ -20,8 +20,10 @@
  * place; a page someone holds (a packet under transmission, a read copying
  * out of it) is never changed: it leaves the cache, and the next read
  * fills a new one. So a lent page keeps the bytes it had when it was lent.
- * Pages are never dirty: the file systems write through to their disk and
- * call pcache_write after, so a page is always what the disk holds.
+ * A file system that writes through to its disk calls pcache_write after,
+ * so a page is what the disk holds; one that writes back (ext2) writes
+ * into the cached page with pcache_write_page and the page is dirty until
+ * the file system takes it to write (below).
  *
  * Eviction: a CLOCK over every cached page of every file; a page found
  * used since the hand last passed gets a second chance, a page held by
@@ -46,7 +48,8 @@ struct page;
 
 struct pcache_map {
 	struct list_node pages;      /* [pcache_lock] its entries */
-	u64 npages;                  /* [pcache_lock] */
+	struct list_node dirty;      /* [pcache_lock] its dirty entries, oldest first */
+	u64 npages, ndirty;          /* [pcache_lock] */
 };
 
 void pcache_map_init(struct pcache_map *m);
@@ -69,6 +72,40 @@ void pcache_drop(struct pcache_map *m, u64 idx);
  * question). */
 bool pcache_has(struct pcache_map *m, u64 idx);
 
+/*
+ * Write-back (a file system that keeps written data in the cache and
+ * writes it to its disk later: ext2). A dirty page holds bytes its disk
+ * does not have yet; the file system says which of the page's units (its
+ * blocks' pieces, a bit each) to write. Dirty pages are never evicted;
+ * pcache_drop lets them go with their bytes (a truncate, a file removed).
+ *
+ * pcache_write_page: len bytes of buf go at byte at of cached page idx,
+ * which the caller holds (held: from pcache_find or pcache_add), and the
+ * units are marked dirty. A page only the cache and the caller hold is
+ * changed in place; one held by anyone else too (a packet, a reader, a
+ * write-back in flight) keeps its bytes: the cache takes *spare instead,
+ * a copy of it with the bytes written, and *spare becomes NULL. Returns 0;
+ * -EAGAIN when that needs a spare and *spare is NULL (allocate one, call
+ * again); -ENOENT when held is not the cached page idx. The caller still
+ * puts its reference to held.
+ */
+int pcache_write_page(struct pcache_map *m, u64 idx, struct page *held, struct page **spare,
+		      u32 at, const void *buf, u32 len, u8 units);
+struct pcache_dirty {
+	u64 idx;
+	struct page *pg;             /* a reference for the writer */
+	u8 units;
+};
+/* Up to max of m's dirty pages, oldest first, each with a reference: they
+ * are clean from now on (a write meanwhile dirties them again, on a copy
+ * if the writer's reference is still out) and count as under write-back
+ * until pcache_written, which puts the references. ok: the disk has them. */
+unsigned pcache_take_dirty(struct pcache_map *m, struct pcache_dirty *out, unsigned max);
+void pcache_written(struct pcache_dirty *d, unsigned n, bool ok);
+/* The limit now, and the pages dirty now (every map's) */
+u64 pcache_limit(void);
+u64 pcache_dirty_count(void);
+
 /* Set the limit (pages, at least 16; 0: the default), evicting down to
  * it now; returns the limit it had (tests). */
 u64 pcache_set_limit(u64 pages);
@@ -79,6 +116,9 @@ struct pcache_stats {
 	u64 added, evicted, dropped; /* pcache_add; clock or reclaim; pcache_write/drop */
 	u64 written_in_place;        /* pages pcache_write changed */
 	u64 lent;                    /* cached pages someone else holds now */
+	u64 dirty, writeback;        /* now: not on the disk yet; being written */
+	u64 written_back;            /* pages pcache_take_dirty gave that reached the disk */
+	u64 write_copies;            /* pcache_write_page: lent pages copied */
 	u64 reclaims;                /* calls from the page allocator */
 };
 void pcache_stats(struct pcache_stats *out);

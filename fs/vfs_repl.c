@@ -309,7 +309,8 @@ static int cmd_cat(struct repl_out *o, int argc, char **argv)
 REPL_CMD("pagecache", cmd_pagecache, "",
 	 "the page cache: pages, limit, hits, misses, added, evicted (clock or memory pressure), "
 	 "dropped (by writes and truncates), changed in place by writes, lent (held by packets "
-	 "or readers now), reclaim calls; no page is ever dirty (the disks are written through)");
+	 "or readers now), dirty (written, not on the disk yet), under write-back now, written "
+	 "back since boot, lent pages a write copied instead of changing, reclaim calls");
 static int cmd_pagecache(struct repl_out *o, int argc, char **argv)
 {
 	(void)argc;
@@ -329,6 +330,10 @@ static int cmd_pagecache(struct repl_out *o, int argc, char **argv)
 	repl_kv_u64(o, "dropped", st.dropped);
 	repl_kv_u64(o, "written_in_place", st.written_in_place);
 	repl_kv_u64(o, "lent", st.lent);
+	repl_kv_u64(o, "dirty", st.dirty);
+	repl_kv_u64(o, "writeback", st.writeback);
+	repl_kv_u64(o, "written_back", st.written_back);
+	repl_kv_u64(o, "write_copies", st.write_copies);
 	repl_kv_u64(o, "reclaims", st.reclaims);
 	repl_obj_end(o);
 	return 0;

@@ -99,6 +99,10 @@ struct ext2_fs {
 	 * ext2_replay; flush makes the disk's writes durable (set by the
 	 * caller before ext2_enable_write; required for ext3) */
 	int (*flush)(void *ctx);
+	/* ordered data: the caller's file data that a transaction maps but
+	 * the disk does not have yet goes there now (a commit calls it
+	 * first; a caller that writes data at once leaves it NULL) */
+	int (*data_out)(void *ctx);
 	struct jbd2 *journal;
 	bool recovering;          /* ext2_replay's own mount of an image needing recovery */
 	/* ext3's orphan list (fs/ext2/ext2_orphan.c): inodes whose last link
@@ -221,6 +225,22 @@ int ext2_enable_write(struct ext2_fs *fs, ext2_write_fn write, char *msg, size_t
  * where nothing was written): the count, short only when the disk filled
  * (then -ENOSPC if nothing was written). */
 long ext2_write(struct ext2_fs *fs, struct ext2_inode *in, u64 off, const void *buf, size_t len);
+/* Write-back's half of ext2_write (the kernel's page cache holds the
+ * bytes and writes them later, with ext2_data_write or its own requests,
+ * before the transaction that maps them commits): map [off, off + len) of
+ * a regular file, allocating the blocks missing, and grow the size to
+ * cover it. A new block past the old end is not zeroed on the disk unless
+ * zero (the caller writes whole blocks only when a block is no bigger
+ * than its page); a hole inside the file is. The count mapped from off,
+ * short only when the disk filled (then -ENOSPC if nothing was). */
+long ext2_write_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 off, size_t len, bool zero);
+/* A write after ext2_write_alloc that got only to byte end: the blocks
+ * past the old end and past end are freed (nobody wrote them: they hold
+ * the disk's old bytes) and the size goes back to what was written. */
+int ext2_write_undo(struct ext2_fs *fs, struct ext2_inode *in, u64 old_size, u64 end);
+/* Bytes of file data written to the disk by the caller itself at off:
+ * the journal's and the reader's copies of those blocks get them too. */
+void ext2_data_written(struct ext2_fs *fs, u64 off, const void *buf, size_t len);
 /* Set a regular file's size: shrinking frees the blocks past it. */
 int ext2_truncate(struct ext2_fs *fs, struct ext2_inode *in, u64 size);
 /* A new inode of mode (S_IF* | permissions; a directory gets "." and "..",

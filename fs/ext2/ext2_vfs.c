@@ -35,19 +35,42 @@
  * truncate lets a window in flight go. A read copies out of the cached
  * page (one copy), and
  * sendfile and the HTTP responder lend it to the packets (page_ref: no
- * copy). File data never sits in the block cache or the journal (ordered
- * data goes home at once: jbd2.h), so the disk is what a fill must read.
+ * copy). File data never sits in the block cache or the journal, and a
+ * page not on the disk yet is dirty, which the cache never evicts, so the
+ * disk is what a fill must read.
  *
- * Writes: write-through. Every change the on-disk code makes goes into the
- * cached page and out to the disk with blk_write at once (the sectors it
- * touched); file data in whole sectors goes to the disk straight from the
- * write's buffer instead (e2_disk_write_data: a run of adjacent blocks in
- * one request, the block cache's copies of it updated, no read of the
- * block first); fsync adds a cache flush of the device
- * (blk_flush). A file write then updates the file's cached pages
- * (pcache_write: in place, or the page leaves the cache if it is lent),
- * a truncate lets go of the pages from the new end on. A read-only mount's VFS table says read_only, so the VFS
- * refuses changes with -EROFS before calling in; its ops return -EROFS too.
+ * Metadata writes: write-through. Every change the on-disk code makes
+ * (ext3: a transaction's home writes) goes into the block cache's page and
+ * out to the disk with blk_write at once (the sectors it touched);
+ * e2_disk_write_data writes whole sectors straight from the caller's
+ * buffer (a run of adjacent blocks in one request, the block cache's
+ * copies updated, no read first); fsync adds a cache flush of the device
+ * (blk_flush).
+ *
+ * File data: write-back. A write maps the blocks it needs
+ * (ext2_write_alloc: an operation like any other) and copies the bytes
+ * into the file's cached pages (pcache_write_page: in place, or into a
+ * copy when the page is lent), which become dirty; the node goes on its
+ * mount's dirty list of the CPU it was written on. The pages go to the
+ * disk straight from the cache (write_pages: a request per run of
+ * adjacent blocks, all submitted together):
+ *   - by that CPU's flusher (e2_flusher), once the file has been dirty
+ *     E2_DIRTY_AGE_NS, or at once when an eighth of the cache is dirty;
+ *   - before a journal commit, for every file whose new blocks or new
+ *     size the transaction records (ext2_fs data_out: ordered data, so a
+ *     crash never shows a file longer than its data or a block's old
+ *     bytes);
+ *   - on fsync (the file's) and sync (all), before the flush or commit;
+ *   - by a writer that finds a quarter of the cache dirty (its file).
+ * A truncate lets go of the pages past the new end (their bytes with
+ * them) after writing the dirty page of the new end; removing a file
+ * lets go of its pages. A write-back's error goes to the file's next
+ * fsync (the pages stay as written, clean: Linux does the same); in an
+ * ext3 commit it stops the journal, so no transaction maps data that did
+ * not reach the disk.
+ *
+ * A read-only mount's VFS table says read_only, so the VFS refuses changes
+ * with -EROFS before calling in; its ops return -EROFS too.
  * New inodes: the VFS makes a RAM inode as a template (vfs_open, mkdir,
  * symlink); link() of a template creates the ext2 inode of its mode (its
  * link target, its device number) and the template goes away unlinked.
@@ -58,8 +81,9 @@
  *
  * Locks: vfs_ns_lock (held by the VFS around lookup and readdir) before
  * m->lock, which guards everything of a mount [m]: every call into the
- * reader, the block cache, the node table. File reads take m->lock only,
- * and copy to the caller after dropping it.
+ * reader, the block cache, the node table, the dirty lists, every write
+ * and write-back of a file's pages. File reads take m->lock only on a
+ * miss, and copy to the caller after dropping it.
  */
 #include "fs/ext2/ext2_priv.h"
 #include "fs/ext2/jbd2.h"   /* its counters only */
@@ -79,6 +103,10 @@
 #define E2_SECTORS_PER_PAGE (PAGE_SIZE / BLK_SECTOR)
 /* a window's pieces: a block is 1 KiB at least */
 #define E2_PLAN_SEGS (E2_RA_PAGES * (PAGE_SIZE / 1024))
+#define E2_WRITE_PAGES (E2_READ_CHUNK / PAGE_SIZE + 1)   /* a chunk's pages */
+#define E2_WB_BATCH 32           /* dirty pages taken at a time */
+#define E2_DIRTY_AGE_NS 2000000000ull   /* a flusher writes a file dirty this long */
+#define E2_FLUSH_TICK_NS 500000000ull   /* how often the flushers look */
 
 /* The reads that fill a window of a file's pages: runs of adjacent blocks,
  * each one request over the pages' pieces (wr[i].seg points into seg). */
@@ -116,7 +144,11 @@ struct e2_mount {
 	struct e2_node *nodes[E2_HASH];           /* [m] */
 	u64 nnodes;                  /* [m] */
 	struct ext2_dirent de;       /* [m] readdir's (too big for a kernel stack) */
-	struct e2_plan plan;         /* [m] a fill's reads (the same) */
+	struct e2_plan plan;         /* [m] a fill's reads, a write-back's writes (the same) */
+	struct pcache_dirty wb[E2_WB_BATCH];   /* [m] the pages a write-back took */
+	/* [m] nodes with dirty pages, by the CPU that first dirtied them:
+	 * that CPU's flusher writes them (struct e2_node dirty_link) */
+	struct list_node dirty[MAX_CPUS];
 };
 
 /* Read-ahead windows read while the reader copied the one before, used
@@ -135,6 +167,12 @@ struct e2_node {
 	struct pcache_map pc;        /* its cached data pages (fills and writes: [m]) */
 	u64 ra_next;                 /* the page after the last one read (read-ahead) */
 	struct e2_ra *ra;            /* [m] its window in flight, once it had one */
+	/* write-back: on m->dirty[cpu] while dirtied != 0 (ns, the first
+	 * write since it was clean) */
+	struct list_node dirty_link; /* [m] */
+	u64 dirtied;                 /* [m] */
+	bool ordered;                /* [m] it wrote into blocks it allocated: before a commit */
+	int wb_err;                  /* [m] a write-back's error, for the next fsync */
 };
 
 static struct e2_node *node_of(struct inode *i) { return (struct e2_node *)i; }
@@ -357,6 +395,7 @@ static void op_end(struct e2_mount *m, int *r)
 static const struct file_ops e2_file_fops;
 static int e2_sync(struct inode *root);
 static int ra_end(struct e2_node *n, bool keep);
+static int writeback_node(struct e2_node *n);
 
 static u64 to_ns(s64 sec, u32 ns)
 {
@@ -654,7 +693,15 @@ static int e2_truncate(struct inode *ino, u64 size)
 		return -EROFS;
 	mutex_lock(&m->lock);
 	(void)ra_end(n, false);   /* its pages would be read from before the change */
-	int r = ext2_truncate(&m->fs, &n->di, size);
+	/* the pages past the new end go with their bytes; the page of the
+	 * new end, dirty, goes to the disk first (it is let go below: its
+	 * tail must read as zeros) */
+	pcache_drop(&n->pc, (size + PAGE_SIZE - 1) / PAGE_SIZE);
+	int r = 0;
+	if (n->dirtied && size < n->di.size)
+		r = writeback_node(n);
+	if (r == 0)
+		r = ext2_truncate(&m->fs, &n->di, size);
 	sync_node(n);
 	op_end(m, &r);
 	pcache_drop(&n->pc, size / PAGE_SIZE);   /* the page of the new end too: its tail */
@@ -712,6 +759,11 @@ static void e2_destroy(struct inode *ino)
 	(void)ra_end(n, false);
 	kfree(n->ra);
 	n->ra = NULL;
+	pcache_drop(&n->pc, 0);   /* dirty pages too: their blocks are freed now */
+	if (n->dirtied) {
+		list_remove(&n->dirty_link);
+		n->dirtied = 0;
+	}
 	int r = ext2_evict(&m->fs, &n->di);
 	if (r < 0)
 		pr_err("ext2 %s: freeing inode %u failed (error %d): its blocks stay used (e2fsck "
@@ -723,7 +775,6 @@ static void e2_destroy(struct inode *ino)
 	if (*pp)
 		*pp = n->next;
 	m->nnodes--;
-	pcache_drop(&n->pc, 0);
 	mutex_unlock(&m->lock);
 	kfree(ino->name);
 	ino->name = NULL;
@@ -827,6 +878,31 @@ static void window_put(struct page **pg, u32 from, u32 np)
 		page_put(pg[p]);
 }
 
+/* One piece of a page (unit bytes at at) for the disk's sector into pl:
+ * it joins the last request when it follows it on the disk and the disk
+ * takes it (*run_end, *run_bytes: that request's next sector, its size). */
+static void plan_piece(struct e2_plan *pl, const struct blk_disk *d, struct page *pg, u32 at,
+		       u32 unit, u64 sector, u64 *run_end, u64 *run_bytes)
+{
+	struct blk_wr *w = pl->nwr ? &pl->wr[pl->nwr - 1] : NULL;
+	struct blk_seg *last = w ? &pl->seg[pl->nseg - 1] : NULL;
+	bool follows = w && sector == *run_end && (*run_bytes + unit) / BLK_SECTOR <= d->max_sectors;
+	if (follows && last->page == pg && last->off + last->len == at &&
+	    last->len + unit <= d->max_seg_len) {
+		last->len += unit;
+	} else if (follows && w->nsegs < d->max_segs) {
+		pl->seg[pl->nseg++] = (struct blk_seg){ pg, at, unit };
+		w->nsegs++;
+	} else {
+		pl->seg[pl->nseg] = (struct blk_seg){ pg, at, unit };
+		pl->wr[pl->nwr++] = (struct blk_wr){ sector, &pl->seg[pl->nseg], 1 };
+		pl->nseg++;
+		*run_bytes = 0;
+	}
+	*run_bytes += unit;
+	*run_end = sector + unit / BLK_SECTOR;
+}
+
 /* Plan the reads of pg[0..np), pages idx on of n's file, into pl (holes
  * and whatever lies past the end zeroed now): 0 or an error; *planned is
  * how many pages the plan covers (fewer than np when it is full). [m] */
@@ -835,7 +911,7 @@ static int plan_window(struct e2_node *n, u64 idx, struct page **pg, u32 np,
 {
 	struct blk_disk *d = n->m->disk;
 	u32 bs = n->m->fs.block_size, unit = MIN(bs, (u32)PAGE_SIZE);
-	u64 size = n->di.size, run_end = 0, run_bytes = 0;   /* the last run's next sector, bytes */
+	u64 size = n->di.size, run_end = 0, run_bytes = 0;
 	pl->nwr = pl->nseg = 0;
 	u32 p = 0;
 	for (; p < np; p++) {
@@ -857,25 +933,8 @@ static int plan_window(struct e2_node *n, u64 idx, struct page **pg, u32 np,
 				memset(va + at, 0, unit);
 				continue;
 			}
-			u64 sector = ((u64)pb * bs + off % bs) / BLK_SECTOR;
-			struct blk_wr *w = pl->nwr ? &pl->wr[pl->nwr - 1] : NULL;
-			struct blk_seg *last = w ? &pl->seg[pl->nseg - 1] : NULL;
-			bool follows = w && sector == run_end &&
-				       (run_bytes + unit) / BLK_SECTOR <= d->max_sectors;
-			if (follows && last->page == pg[p] && last->off + last->len == at &&
-			    last->len + unit <= d->max_seg_len) {
-				last->len += unit;
-			} else if (follows && w->nsegs < d->max_segs) {
-				pl->seg[pl->nseg++] = (struct blk_seg){ pg[p], at, unit };
-				w->nsegs++;
-			} else {
-				pl->seg[pl->nseg] = (struct blk_seg){ pg[p], at, unit };
-				pl->wr[pl->nwr++] = (struct blk_wr){ sector, &pl->seg[pl->nseg], 1 };
-				pl->nseg++;
-				run_bytes = 0;
-			}
-			run_bytes += unit;
-			run_end = sector + unit / BLK_SECTOR;
+			plan_piece(pl, d, pg[p], at, unit, ((u64)pb * bs + off % bs) / BLK_SECTOR,
+				   &run_end, &run_bytes);
 		}
 	}
 	*planned = p;
@@ -1080,6 +1139,279 @@ static int e2_page_ref(struct file *f, u64 off, struct page **pg, u32 *pg_off, u
 	return 0;
 }
 
+/* ---- write-back ---- */
+
+/* Write-back counts: files written by a flusher, by a commit (ordered
+ * data), by fsync/sync, by a writer over the dirty limit; write-backs
+ * that failed (the error goes to the file's next fsync). */
+static u64 wb_flusher, wb_ordered, wb_sync, wb_throttled, wb_errors;
+KCOUNTER_VAR("ext2.writeback_flusher", "files", wb_flusher);
+KCOUNTER_VAR("ext2.writeback_ordered", "files", wb_ordered);
+KCOUNTER_VAR("ext2.writeback_sync", "files", wb_sync);
+KCOUNTER_VAR("ext2.writeback_throttled", "files", wb_throttled);
+KCOUNTER_VAR("ext2.writeback_errors", "files", wb_errors);
+/* A write's copies (DESIGN principle 2): the user's bytes into a bounce
+ * buffer (the user's memory is not touched under [m]: a fault on a page
+ * mapped from this disk would take [m] again), then into the cache */
+static u64 copied_bounce, copied_cache;
+KCOUNTER_VAR("copy.file_write_bounce", "bytes", copied_bounce);
+KCOUNTER_VAR("copy.file_write", "bytes", copied_cache);
+
+/* The planned writes to the disk, all submitted together; the block
+ * cache's and the journal's copies of those blocks get the bytes. [m] */
+static int plan_write(struct e2_mount *m)
+{
+	struct e2_plan *pl = &m->plan;
+	int r = blk_rw_many(m->disk, BLK_WRITE, pl->wr, pl->nwr);
+	if (r < 0) {
+		r = ext2_complain(&m->fs, -EIO, "writing file data back (%u requests): error %d",
+				  pl->nwr, r);
+	} else {
+		for (u32 i = 0; i < pl->nwr; i++) {
+			u64 off = pl->wr[i].sector * BLK_SECTOR;
+			for (unsigned k = 0; k < pl->wr[i].nsegs; k++) {
+				const struct blk_seg *sg = &pl->wr[i].seg[k];
+				const u8 *va = (const u8 *)page_address(sg->page) + sg->off;
+				cache_update(m, off, va, sg->len);
+				ext2_data_written(&m->fs, off, va, sg->len);
+				off += sg->len;
+			}
+		}
+	}
+	m->writes += pl->nwr;
+	pl->nwr = pl->nseg = 0;
+	return r;
+}
+
+/* The dirty units of the pages taken (d[0..k), in index order) to the
+ * disk, straight from the pages: one request per run of adjacent blocks,
+ * a plan's requests submitted together. [m] */
+static int write_pages(struct e2_node *n, const struct pcache_dirty *d, unsigned k)
+{
+	struct e2_mount *m = n->m;
+	struct ext2_fs *fs = &m->fs;
+	if (fs->journal && fs->journal->aborted)
+		return -EROFS;
+	u32 bs = fs->block_size, unit = MIN(bs, (u32)PAGE_SIZE);
+	u64 size = n->di.size, run_end = 0, run_bytes = 0;
+	struct e2_plan *pl = &m->plan;
+	bool direct = direct_io(m);
+	int r = 0;
+	pl->nwr = pl->nseg = 0;
+	for (unsigned i = 0; i < k && r == 0; i++) {
+		if (direct && pl->nseg + PAGE_SIZE / unit > E2_PLAN_SEGS && (r = plan_write(m)) < 0)
+			break;
+		u8 *va = page_address(d[i].pg);
+		for (u32 u = 0; u < PAGE_SIZE / unit && r == 0; u++) {
+			u64 off = d[i].idx * PAGE_SIZE + (u64)u * unit;
+			if (!(d[i].units & (1u << u)))
+				continue;
+			if (off >= size)
+				break;   /* past the end: nothing of the file */
+			u32 pb;
+			if ((r = ext2_bmap(fs, &n->di, off / bs, &pb)) < 0)
+				break;
+			if (!pb) {
+				r = ext2_complain(fs, -EIO, "inode %u: dirty data at byte %llu has no "
+						  "block", n->di.ino, (unsigned long long)off);
+				break;
+			}
+			u64 at = (u64)pb * bs + off % bs;
+			if (direct)
+				plan_piece(pl, m->disk, d[i].pg, u * unit, unit, at / BLK_SECTOR,
+					   &run_end, &run_bytes);
+			else   /* sectors bigger than a block: through the block cache */
+				r = ext2_data_write(fs, at, va + u * unit, unit);
+		}
+	}
+	if (r == 0 && pl->nwr)
+		r = plan_write(m);
+	pl->nwr = pl->nseg = 0;
+	return r;
+}
+
+/* Every dirty page of n's file to the disk: 0, or the first error (the
+ * pages that failed are clean all the same, as Linux leaves them: the
+ * file's next fsync reports it). n leaves its dirty list. [m] */
+static int writeback_node(struct e2_node *n)
+{
+	struct e2_mount *m = n->m;
+	int err = 0;
+	unsigned k;
+	while ((k = pcache_take_dirty(&n->pc, m->wb, E2_WB_BATCH))) {
+		for (unsigned i = 1; i < k; i++) {   /* index order: adjacent blocks merge */
+			struct pcache_dirty t = m->wb[i];
+			unsigned j = i;
+			for (; j && m->wb[j - 1].idx > t.idx; j--)
+				m->wb[j] = m->wb[j - 1];
+			m->wb[j] = t;
+		}
+		int r = write_pages(n, m->wb, k);
+		pcache_written(m->wb, k, r == 0);
+		if (r < 0 && !err)
+			err = r;
+	}
+	if (err) {
+		n->wb_err = err;
+		wb_errors++;
+	}
+	if (n->dirtied) {   /* nobody dirties without [m]: clean now */
+		list_remove(&n->dirty_link);
+		n->dirtied = 0;
+	}
+	n->ordered = false;
+	return err;
+}
+
+/* Every dirty file of m (ordered_only: those that wrote into blocks they
+ * allocated) to the disk: 0 or the first error. [m] */
+static int writeback_mount(struct e2_mount *m, bool ordered_only, u64 *count)
+{
+	int err = 0;
+	for (unsigned c = 0; c < ncpus; c++) {
+		struct list_node *it, *tmp;
+		list_for_each_safe(it, tmp, &m->dirty[c]) {
+			struct e2_node *n = list_entry(it, struct e2_node, dirty_link);
+			if (ordered_only && !n->ordered)
+				continue;
+			int r = writeback_node(n);
+			(*count)++;
+			if (r < 0 && !err)
+				err = r;
+		}
+	}
+	return err;
+}
+
+/* ext2_fs data_out: before a commit ([m] held by whoever commits) */
+static int e2_data_out(void *ctx)
+{
+	return writeback_mount(ctx, true, &wb_ordered);
+}
+
+/* The writable mounts, for the flushers (written at boot only) */
+static struct e2_mount *wmounts[BLK_MAX_DISKS];
+static int nwmounts;
+
+/* The flusher of one CPU: every E2_FLUSH_TICK_NS, the files first dirtied
+ * on this CPU that have been dirty for E2_DIRTY_AGE_NS (all of them when
+ * the cache holds more than an eighth of its limit dirty) go to the disk,
+ * from this CPU (its queue of the disk). Runs for as long as the kernel. */
+static void e2_flusher(void *arg)
+{
+	unsigned c = (unsigned)(uptr)arg;
+	for (;;) {
+		thread_sleep_ns(E2_FLUSH_TICK_NS);
+		for (int i = 0; i < nwmounts; i++) {
+			struct e2_mount *m = wmounts[i];
+			mutex_lock(&m->lock);
+			bool all = pcache_dirty_count() > pcache_limit() / 8;
+			u64 now = arch_clock_ns();
+			struct list_node *it, *tmp;
+			list_for_each_safe(it, tmp, &m->dirty[c]) {
+				struct e2_node *n = list_entry(it, struct e2_node, dirty_link);
+				if (!all && now - n->dirtied < E2_DIRTY_AGE_NS)
+					break;   /* oldest first: the rest are younger */
+				(void)writeback_node(n);   /* its error waits for fsync */
+				wb_flusher++;
+			}
+			mutex_unlock(&m->lock);
+		}
+	}
+}
+
+/* One chunk of a write ([m] held, len > 0, at most E2_READ_CHUNK): its
+ * pages found or made (a page the write covers only in part, inside the
+ * file, is read first), its blocks mapped, the bytes copied into the
+ * pages, which become dirty. The count written, short when the disk or
+ * the memory ran out (then the error if nothing was). */
+static long write_chunk(struct e2_node *n, u64 off, const u8 *buf, size_t len)
+{
+	struct e2_mount *m = n->m;
+	struct ext2_fs *fs = &m->fs;
+	u64 old_size = n->di.size, first = off / PAGE_SIZE;
+	u32 np = (u32)((off + len - 1) / PAGE_SIZE - first + 1);
+	u32 unit = MIN(fs->block_size, (u32)PAGE_SIZE);
+	struct page *pg[E2_WRITE_PAGES], *spare[E2_WRITE_PAGES];
+	long r = 0;
+	u32 have = 0;
+	for (; have < np; have++) {
+		u64 idx = first + have, base = idx * PAGE_SIZE;
+		spare[have] = NULL;
+		if ((pg[have] = pcache_find(&n->pc, idx)))
+			continue;
+		bool whole = off <= base && off + len >= base + PAGE_SIZE;
+		if (!whole && base < old_size) {   /* its other bytes are the file's */
+			if ((r = fill(n, idx, 1, &pg[have])) < 0)
+				break;
+			continue;
+		}
+		struct page *p = page_alloc(0);
+		if (!p) {
+			r = -ENOMEM;
+			break;
+		}
+		memset(page_address(p), 0, PAGE_SIZE);
+		pg[have] = pcache_add(&n->pc, idx, p);
+	}
+	/* a page someone holds (a packet, a reader) keeps its bytes: a spare
+	 * for the copy now, while nothing is changed yet */
+	for (u32 p = 0; p < have && r == 0; p++)
+		if (page_refcount(pg[p]) > 2 && !(spare[p] = page_alloc(0)))
+			r = -ENOMEM;
+	size_t want = have == np ? len : (have ? (size_t)((first + have) * PAGE_SIZE - off) : 0);
+	if (r < 0)
+		want = 0;
+	long mapped = want ? ext2_write_alloc(fs, &n->di, off, want,
+					       fs->block_size > PAGE_SIZE) : r;
+	/* new blocks or a new size: the transaction that records them commits
+	 * after these bytes are on the disk (ordered data), so a crash never
+	 * shows a file longer than its data or a block's old bytes */
+	if (mapped > 0 && (n->di.blocks != n->inode.blocks || n->di.size != old_size))
+		n->ordered = true;
+	size_t done = 0;
+	while (mapped > 0 && done < (size_t)mapped) {
+		u32 p = (u32)((off + done) / PAGE_SIZE - first);
+		u32 at = (u32)((off + done) % PAGE_SIZE);
+		u32 k = (u32)MIN((size_t)(PAGE_SIZE - at), (size_t)mapped - done);
+		u8 units = 0;
+		for (u32 u = at / unit; u <= (at + k - 1) / unit; u++)
+			units |= (u8)(1u << u);
+		int w = pcache_write_page(&n->pc, first + p, pg[p], &spare[p], at, buf + done, k,
+					  units);
+		if (w == -EAGAIN && (spare[p] = page_alloc(0)))   /* lent since we looked */
+			w = pcache_write_page(&n->pc, first + p, pg[p], &spare[p], at, buf + done,
+					      k, units);
+		if (w < 0) {   /* -ENOENT: the cache had no room for the page */
+			r = w == -EAGAIN || w == -ENOENT ? -ENOMEM : w;
+			break;
+		}
+		done += k;
+	}
+	if (mapped > 0 && done < (size_t)mapped) {
+		int u = ext2_write_undo(fs, &n->di, old_size, off + done);
+		if (u < 0 && r == 0)
+			r = u;
+	}
+	if (done && !n->dirtied) {
+		n->dirtied = arch_clock_ns() | 1;
+		list_push_back(&m->dirty[cpu_id()], &n->dirty_link);
+	}
+	for (u32 p = 0; p < have; p++) {
+		page_put(pg[p]);
+		if (spare[p])
+			page_put(spare[p]);
+	}
+	if (done)
+		return (long)done;
+	return mapped < 0 ? mapped : r < 0 ? r : -ENOSPC;
+}
+
+/* A write: into the page cache (write_chunk), to the disk later (a
+ * flusher, the commit that maps new blocks, fsync, sync; a writer that
+ * finds more than a quarter of the cache's limit dirty writes its own
+ * file out first). Two copies: into a bounce buffer, then into the cache
+ * (copy.file_write_bounce, copy.file_write); none to the disk. */
 static long e2_write(struct file *f, struct uio *u, u64 *pos)
 {
 	struct e2_node *n = node_of(f->inode);
@@ -1102,19 +1434,20 @@ static long e2_write(struct file *f, struct uio *u, u64 *pos)
 			r = -EFAULT;
 			break;
 		}
+		__atomic_fetch_add(&copied_bounce, got, __ATOMIC_RELAXED);
 		mutex_lock(&m->lock);
 		(void)ra_end(n, false);   /* its pages would be read from before the write */
-		r = ext2_write(&m->fs, &n->di, off, buf, got);
-		sync_node(n);
+		r = write_chunk(n, off, buf, got);
 		if (r > 0)
-			pcache_write(&n->pc, off, buf, (size_t)r);
-		else if (r < 0)   /* what reached the disk of a failed write is unknown */
-			pcache_drop(&n->pc, off / PAGE_SIZE);
+			__atomic_fetch_add(&copied_cache, (u64)r, __ATOMIC_RELAXED);
+		sync_node(n);
 		int e = 0;
 		op_end(m, &e);
-		if (e < 0 && r >= 0) {
+		if (e < 0 && r >= 0)
 			r = e;   /* the journal aborted: what was written is lost */
-			pcache_drop(&n->pc, 0);
+		if (r > 0 && pcache_dirty_count() > pcache_limit() / 4) {
+			(void)writeback_node(n);   /* its error waits for fsync */
+			wb_throttled++;
 		}
 		mutex_unlock(&m->lock);
 		if (r <= 0)
@@ -1134,9 +1467,21 @@ static long e2_write(struct file *f, struct uio *u, u64 *pos)
  * data went to the disk before it: ordered), durable */
 static int e2_fsync(struct file *f)
 {
-	struct e2_mount *m = node_of(f->inode)->m;
+	struct e2_node *n = node_of(f->inode);
+	struct e2_mount *m = n->m;
 	mutex_lock(&m->lock);
-	int r = m->rw ? ext2_fsync(&m->fs) : 0;
+	int r = 0;
+	if (m->rw) {
+		if (n->dirtied) {
+			(void)writeback_node(n);
+			wb_sync++;
+		}
+		r = n->wb_err;   /* this write-back's, or an earlier one's */
+		n->wb_err = 0;
+		int e = ext2_fsync(&m->fs);
+		if (r == 0)
+			r = e;
+	}
 	mutex_unlock(&m->lock);
 	return r;
 }
@@ -1145,7 +1490,13 @@ static int e2_sync(struct inode *root)
 {
 	struct e2_mount *m = node_of(root)->m;
 	mutex_lock(&m->lock);
-	int r = m->rw ? ext2_sync(&m->fs) : 0;
+	int r = 0;
+	if (m->rw) {
+		r = writeback_mount(m, false, &wb_sync);
+		int e = ext2_sync(&m->fs);
+		if (r == 0)
+			r = e;
+	}
 	mutex_unlock(&m->lock);
 	if (r < 0)
 		pr_err("ext2 %s: sync failed (error %d)", m->fs.name, r);
@@ -1175,6 +1526,20 @@ KCOUNTER("ext2.journal_commits", "transactions", j_commits);
 KCOUNTER("ext2.journal_checkpoints", "checkpoints", j_checkpoints);
 KCOUNTER("ext2.journal_revokes", "records", j_revokes);
 KCOUNTER("ext2.journal_logged", "blocks", j_logged);
+
+/* Blocks in the running transactions now: 0 once everything written so
+ * far is committed (tests wait for it) */
+static u64 j_running(void)
+{
+	u64 sum = 0;
+	for (int i = 0; i < njournals; i++) {
+		struct jbd2 *j = journals[i]->fs.journal;
+		if (j)
+			sum += __atomic_load_n(&j->ntxn, __ATOMIC_RELAXED);
+	}
+	return sum;
+}
+KCOUNTER("ext2.journal_running", "blocks", j_running);
 
 /* The journal's timer: a transaction older than JBD2_COMMIT_AGE seconds
  * commits even when no operation ends it. Runs for as long as the kernel. */
@@ -1208,6 +1573,8 @@ static int mount_disk(struct blk_disk *d, int index)
 	if (!m)
 		return -ENOMEM;
 	mutex_init(&m->lock, "ext2");
+	for (unsigned c = 0; c < MAX_CPUS; c++)
+		list_init(&m->dirty[c]);
 	m->disk = d;
 	m->dev = MKDEV(E2_DEV_MAJOR, index * 16);
 	int r = 0;
@@ -1236,6 +1603,7 @@ static int mount_disk(struct blk_disk *d, int index)
 			w = ext2_enable_write(&m->fs, e2_disk_write, romsg, sizeof(romsg));
 			m->fs.write_data = e2_disk_write_data;
 			m->fs.write_many = e2_disk_write_many;
+			m->fs.data_out = e2_data_out;
 		}
 		m->rw = w == 0;
 		m->fs.now = e2_now;
@@ -1257,7 +1625,7 @@ static int mount_disk(struct blk_disk *d, int index)
 		ksnprintf(info.source, sizeof(info.source), "%s", d->name);
 		ksnprintf(info.type, sizeof(info.type), "%s", ext3 ? "ext3" : "ext2");
 		ksnprintf(info.options, sizeof(info.options), !m->rw ? "ro" : ext3 ? "rw,data=ordered" :
-			  "rw,write-through");
+			  "rw");
 		ksnprintf(info.state, sizeof(info.state), "journal: %s (%u transactions replayed at "
 			  "mount); %u-byte blocks, %u inodes", ext2_journal_state(&m->fs), replayed,
 			  m->fs.block_size, m->fs.inodes_count);
@@ -1270,11 +1638,13 @@ static int mount_disk(struct blk_disk *d, int index)
 			pr_info("ext2 %s: %s mounted %s at %s ('%s', %u blocks of %u bytes; "
 				"features: %s; journal: %s)", d->name, info.type,
 				!m->rw ? "read-only" : ext3 ? "read-write (journaled, ordered data)" :
-				"read-write (write-through)", info.path,
+				"read-write", info.path,
 				m->fs.label, m->fs.blocks_count, m->fs.block_size, feat,
 				ext2_journal_state(&m->fs));
 			if (!m->rw)
 				pr_warn("ext2 %s: writes refused (EROFS): %s", d->name, romsg);
+			if (m->rw && nwmounts < BLK_MAX_DISKS)
+				wmounts[nwmounts++] = m;   /* before a flusher starts */
 			if (m->rw && ext3) {
 				if (njournals < BLK_MAX_DISKS)
 					journals[njournals++] = m;   /* before any thread reads it */
@@ -1315,4 +1685,13 @@ void ext2_boot(void)
 	if (rd && !root_done)
 		pr_err("ext2: root=/dev/%s: %s; the RAM root stays /", rd,
 		       blk_find(rd) ? "not mounted (its log line above says why)" : "no such disk");
+	for (unsigned c = 0; nwmounts && c < ncpus; c++) {   /* a flusher per CPU */
+		struct thread *t = thread_create("e2flush", e2_flusher, (void *)(uptr)c, (int)c,
+						 THREAD_PINNED);
+		if (t)
+			thread_put(t);
+		else
+			pr_warn("ext2: no flusher on CPU %u: its files' dirty pages go to the disk at "
+				"commits, fsync and sync only", c);
+	}
 }

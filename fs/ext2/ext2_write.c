@@ -62,6 +62,14 @@ int ext2_data_write(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
 	return 0;
 }
 
+void ext2_data_written(struct ext2_fs *fs, u64 off, const void *buf, size_t len)
+{
+	if (fs->journal)
+		jbd2_data_written(fs, off, buf, len);
+	else
+		dirbuf_written(fs, off, buf, len);
+}
+
 /* ---- enabling ---- */
 
 /* ro_compat features whose metadata this code keeps right */
@@ -647,6 +655,49 @@ long ext2_write(struct ext2_fs *fs, struct ext2_inode *in, u64 off, const void *
 	int w = ext2_iput_disk(fs, in);   /* the block map may have grown even with nothing written */
 	if (done)
 		return w < 0 ? w : (long)done;
+	return r < 0 ? r : w;
+}
+
+long ext2_write_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 off, size_t len, bool zero)
+{
+	if (!fs->write)
+		return -EROFS;
+	if (!EXT2_S_ISREG(in->mode))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (off >= fs->max_file_size || len > fs->max_file_size - off)
+		return -EFBIG;
+	int r = large_file(fs, off + len);
+	if (r < 0)
+		return r;
+	u32 bs = fs->block_size;
+	u64 old_size = in->size, lblk = off / bs, end = (off + len - 1) / bs;
+	for (; lblk <= end; lblk++) {
+		u32 pb;
+		/* a hole inside the file is zeroed now: a failed write frees
+		 * only what lies past the old end (ext2_write_undo) */
+		if ((r = map_alloc(fs, in, lblk, &pb, zero || lblk * bs < old_size)) < 0)
+			break;
+	}
+	size_t done = (size_t)MIN((u64)len, lblk * bs - off);
+	if (done && off + done > in->size)
+		in->size = off + done;
+	if (done)
+		touch(fs, in, true);
+	int w = ext2_iput_disk(fs, in);   /* the block map may have grown even with nothing mapped */
+	if (done)
+		return w < 0 ? w : (long)done;
+	return r < 0 ? r : w;
+}
+
+int ext2_write_undo(struct ext2_fs *fs, struct ext2_inode *in, u64 old_size, u64 end)
+{
+	u32 bs = fs->block_size;
+	u64 keep = MAX((old_size + bs - 1) / bs, (end + bs - 1) / bs);
+	int r = ext2_free_blocks_from(fs, in, keep);
+	in->size = MAX(old_size, MIN(in->size, end));
+	int w = ext2_iput_disk(fs, in);
 	return r < 0 ? r : w;
 }
 

@@ -544,6 +544,10 @@ int jbd2_commit(struct ext2_fs *fs)
 		return 0;
 	}
 	int r;
+	/* ordered: the file data it maps reaches the disk before it (data
+	 * that did not may not be exposed: the journal stops) */
+	if (fs->data_out && (r = fs->data_out(fs->ctx)) < 0)
+		return jabort(fs, r, "writing the file data a transaction maps");
 	if (j->head + log_need(j, n, j->nrevoke) > j->maxlen) {
 		if ((r = jbd2_checkpoint(fs)) < 0)
 			return r;

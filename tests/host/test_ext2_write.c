@@ -408,6 +408,70 @@ Test(ext2_write, write_data_in_runs_and_a_failed_write_keeps_no_block_past_the_e
 	ext2t_close(&d);
 }
 
+/* Write-back's half (ext2_write_alloc): blocks mapped, no data written
+ * but the zeroing of a hole inside the file; the caller writes the data
+ * itself; ext2_write_undo frees what lies past the old end and past what
+ * was written */
+Test(ext2_write, write_alloc_maps_without_data_and_undo_frees_past_the_end)
+{
+	ext2t_mkdir("", 0755);
+	ext2t_mkfs("-t ext3 -b 1024", 16);
+	struct ext2_fs fs;
+	struct ext2t_disk d;
+	wmount(&fs, &d);
+	fs.write_data = counting_write;
+	cr_assert_eq(w_create(&fs, "/wa", EXT2_S_IFREG | 0644, NULL), 0);
+	struct ext2_inode in;
+	cr_assert_eq(resolve(&fs, "/wa", &in), 0);
+	static u8 buf[10000], back[10000];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (u8)(i * 7 + 3);
+	data_calls = 0;
+	cr_assert_eq(ext2_write_alloc(&fs, &in, 0, sizeof(buf), false), (long)sizeof(buf));
+	cr_assert_eq(data_calls, 0, "new blocks past the end were written (%d)", data_calls);
+	cr_assert_eq(in.size, (u64)sizeof(buf));
+	for (u64 b = 0; b < 10; b++) {   /* the caller's own data writes */
+		u32 pb;
+		cr_assert_eq(ext2_bmap(&fs, &in, b, &pb), 0);
+		cr_assert_neq(pb, 0, "block %llu not mapped", (unsigned long long)b);
+		size_t k = b == 9 ? sizeof(buf) - 9 * 1024 : 1024;
+		static u8 blk[1024];
+		memset(blk, 0, sizeof(blk));
+		memcpy(blk, buf + b * 1024, k);
+		cr_assert_eq(ext2_data_write(&fs, (u64)pb * 1024, blk, 1024), 0);
+	}
+	cr_assert_eq(ext2_read(&fs, &in, 0, back, sizeof(back)), (long)sizeof(back));
+	cr_assert(memcmp(back, buf, sizeof(buf)) == 0, "the caller's bytes do not read back");
+	/* a hole inside the file is zeroed when mapped */
+	cr_assert_eq(ext2_truncate(&fs, &in, 20000), 0);
+	data_calls = 0;
+	cr_assert_eq(ext2_write_alloc(&fs, &in, 12000, 100, false), 100);
+	cr_assert_geq(data_calls, 1, "a hole inside the file was mapped without zeroing it");
+	cr_assert_eq(ext2_read(&fs, &in, 11264, back, 1024), 1024);
+	for (int i = 0; i < 1024; i++)
+		cr_assert_eq(back[i], 0, "byte %d of the hole's new block", i);
+	/* undo: a write that got to byte 21000 of 20000 + 8192 */
+	u32 free0 = fs.free_blocks;
+	cr_assert_eq(ext2_write_alloc(&fs, &in, 20000, 8192, false), 8192);
+	cr_assert_eq(in.size, 28192u);
+	cr_assert_eq(ext2_write_undo(&fs, &in, 20000, 21000), 0);
+	cr_assert_eq(in.size, 21000u, "size %llu", (unsigned long long)in.size);
+	u32 pb;
+	cr_assert_eq(ext2_bmap(&fs, &in, 20, &pb), 0);
+	cr_assert_neq(pb, 0, "a block the write reached was freed");
+	for (u64 b = 21; b < 28; b++) {
+		cr_assert_eq(ext2_bmap(&fs, &in, b, &pb), 0);
+		cr_assert_eq(pb, 0, "block %llu past what was written kept", (unsigned long long)b);
+	}
+	cr_assert_eq(fs.free_blocks, free0 - 3, "free %u, %u before (blocks 19, 20 and the "
+		     "indirect block over them kept)",
+		     fs.free_blocks, free0);
+	fs.write_data = NULL;
+	fsck_clean("write_alloc and undo");
+	ext2_unmount(&fs);
+	ext2t_close(&d);
+}
+
 static void md5_of(char *out, size_t n)
 {
 	char cmd[300];
