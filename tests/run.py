@@ -1137,15 +1137,15 @@ def bench_checks(name, doc):
     elif name == "disk":
         for sname, sysd in sorted(doc.get("systems", {}).items()):
             jobs = sysd.get("jobs", {})
-            out.append(("%s: every job ran (5)" % sname,
-                        len(jobs) == 5 and not sysd.get("problem") and
+            out.append(("%s: every job ran (6)" % sname,
+                        len(jobs) == 6 and not sysd.get("problem") and
                         all(j.get("rate", 0) > 0 for j in jobs.values()),
                         "%s; %s" % (sysd.get("problem"), json.dumps(jobs)[:300])))
             out.append(("%s: e2fsck -fn finds its image clean afterwards" % sname,
                         (sysd.get("fsck") or {}).get("clean") is True,
                         json.dumps(sysd.get("fsck"))[:300]))
         rows = doc.get("jobs", [])
-        out.append(("a ratio for every job, both kernels read the same bytes", len(rows) == 5 and
+        out.append(("a ratio for every job, both kernels read the same bytes", len(rows) == 6 and
                     all(r.get("caboose_over_linux") and r.get("same_bytes") for r in rows),
                     json.dumps(rows)[:300]))
     return out

@@ -20,6 +20,8 @@
  *                 then fsync (the fsync in the time)
  *   create        files DIR/c/fNNNN of 4 KiB each: open (O_CREAT), write,
  *                 fsync, close
+ *   append        DIR/log.txt: 100-byte lines, one write(2) each (O_APPEND,
+ *                 as a log is written), then fsync (in the time)
  * sum: a checksum of the bytes read (big.bin's pattern, so a wrong read
  * shows) or written. `quick`: a tenth of the work (the bench tier's check).
  * Ends with `diskbench: done`, or `diskbench: FAIL what: error`. */
@@ -174,6 +176,29 @@ static void create(long n)
 	report("create", n, (uint64_t)n * 4096, t, sum_of(buf, 4096));
 }
 
+static void append(long n)
+{
+	char p[512];
+	path(p, sizeof(p), "log.txt");
+	int fd = open(p, O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0644);
+	if (fd < 0)
+		fail("open log.txt");
+	uint64_t sum = 0;
+	uint64_t t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		char line[101];
+		int k = snprintf(line, sizeof(line), "%08ld %090ld\n", i, i * 7919);
+		if (k != 100 || write(fd, line, 100) != 100)
+			fail("write log.txt");
+		sum += sum_of((unsigned char *)line, 100);
+	}
+	if (fsync(fd) < 0)
+		fail("fsync log.txt");
+	uint64_t t = now_ns() - t0;
+	close(fd);
+	report("append", n, (uint64_t)n * 100, t, sum);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strlen(argv[1]) >= sizeof(dir)) {
@@ -187,6 +212,7 @@ int main(int argc, char **argv)
 	randread(size, 20000 / k);
 	seqwrite(size / (uint64_t)k);
 	create(400 / k);
+	append(20000 / k);
 	printf("diskbench: done\n");
 	fflush(stdout);
 	return 0;
