@@ -1381,7 +1381,7 @@ def user_iperf3(res, opts):
 # archive; sh/coreutils.sh runs Debian's dynamically linked ls, sha256sum,
 # sort and date unchanged from their .debs (tools/debroot.py); interp: execve
 # of programs naming good and bad interpreters.
-DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("mem", ""), ("efault", ""),
+DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("bigargs", ""), ("mem", ""), ("efault", ""),
                  ("files", ""), ("pipe", ""), ("procs", ""),
                  ("threads", ""), ("threads", "", 1), ("threads-glibc", ""),
                  ("threads-glibc", "", 1), ("futex", ""), ("futex", "", 1),

@@ -24,8 +24,6 @@
 #include "kernel/proc/vdso/vdso_data.h"
 
 #define MAX_PHNUM   64
-#define MAX_ARGS    256          /* argv and envp entries each */
-#define MAX_STRINGS (64 * 1024)  /* bytes of argument and environment strings */
 #define NAUX        20
 #define INTERP_MAX  4096         /* PATH_MAX, as Linux limits PT_INTERP */
 /* where an ET_DYN program goes (Linux's ELF_ET_DYN_BASE on x86-64: 2/3 of
@@ -199,15 +197,20 @@ static int load_interp(struct vm *vm, const u8 *file, size_t size, struct elf_lo
 	return r == -ENOEXEC ? -ELIBBAD : r;
 }
 
+/* How many strings v holds, adding their bytes and their pointers' to
+ * *bytes: -E2BIG past execve's limits (proc.h EXEC_ARG_*) */
 static int count(const char *const *v, size_t *bytes)
 {
 	int n = 0;
 	for (; v && v[n]; n++) {
-		if (n >= MAX_ARGS)
+		size_t k = strlen(v[n]) + 1;
+		if (k > EXEC_ARG_STRLEN)
 			return -E2BIG;
-		*bytes += strlen(v[n]) + 1;
+		*bytes += k + sizeof(u64);
+		if (*bytes > EXEC_ARG_MAX)
+			return -E2BIG;
 	}
-	return *bytes > MAX_STRINGS ? -E2BIG : n;
+	return n;
 }
 
 /* Copy the strings below *sp as one block in order (v[0] lowest, as Linux

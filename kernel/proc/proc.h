@@ -53,7 +53,12 @@
 
 #define VM_MIN        0x10000UL
 #define VM_STACK_TOP  0x00007fffff000000UL
-#define VM_STACK_SIZE (256 * 1024UL)
+#define VM_STACK_SIZE (8UL << 20)  /* RLIMIT_STACK's default, as Linux's (demand zero) */
+/* execve's arguments, as Linux limits them with that stack: each string at
+ * most MAX_ARG_STRLEN bytes (its NUL too), the strings and their pointers
+ * together at most a quarter of the stack (ARG_MAX); -E2BIG past either */
+#define EXEC_ARG_STRLEN (128 * 1024UL)
+#define EXEC_ARG_MAX    (VM_STACK_SIZE / 4)
 #define VM_GUARD_GAP  (1024 * 1024UL)
 #define VM_BRK_MAX    (1024UL * 1024 * 1024)
 

@@ -200,36 +200,73 @@ long sys_unshare(const u64 a[6])
 	return proc_unshare(fl);
 }
 
-#define EXEC_STRINGS (128 * 1024)   /* argument and environment bytes */
-#define EXEC_PTRS    1024
+/* execve's strings, copied in: a pool that doubles as it fills (the
+ * strings at offsets, made pointers once all are in), bounded by Linux's
+ * limits (proc.h EXEC_ARG_*: -E2BIG) */
+struct strpool {
+	char *buf;
+	size_t used, cap, total;     /* total: strings and pointers, as Linux counts */
+};
 
-/* A NULL-ended user array of strings into kernel memory (pool). */
-static int copy_strv(u64 uv, char **pool, size_t *left, const char **out, int max)
+/* A NULL-ended user array of strings into the pool: how many, their
+ * offsets in *offs (grown as needed, n + 1 entries), or an error. */
+static long copy_strv(u64 uv, struct strpool *p, size_t **offs)
 {
-	int n = 0;
+	size_t n = 0, ncap = 0;
 	for (; uv; n++) {
 		u64 up;
 		if (copy_from_user(&up, uv + 8 * (u64)n, 8) < 0)
 			return -EFAULT;
 		if (!up)
 			break;
-		if (n == max)
-			return -E2BIG;
-		size_t k = 0;
-		for (;;) {
-			if (k == *left)
-				return -E2BIG;
-			if (copy_from_user(*pool + k, up + k, 1) < 0)
-				return -EFAULT;
-			if (!(*pool)[k++])
-				break;
+		if (n + 1 >= ncap) {
+			size_t nc = ncap ? 2 * ncap : 64;
+			size_t *no = kmalloc(nc * sizeof(*no), 0);
+			if (!no)
+				return -ENOMEM;
+			if (*offs)
+				memcpy(no, *offs, n * sizeof(*no));
+			kfree(*offs);
+			*offs = no;
+			ncap = nc;
 		}
-		out[n] = *pool;
-		*pool += k;
-		*left -= k;
+		(*offs)[n] = p->used;
+		for (size_t k = 0;; k++) {
+			if (k >= EXEC_ARG_STRLEN || p->total + k + 1 + 8 > EXEC_ARG_MAX)
+				return -E2BIG;
+			if (p->used == p->cap) {
+				size_t nc = p->cap ? 2 * p->cap : 4096;
+				char *nb = kmalloc(nc, 0);
+				if (!nb)
+					return -ENOMEM;
+				memcpy(nb, p->buf, p->used);
+				kfree(p->buf);
+				p->buf = nb;
+				p->cap = nc;
+			}
+			if (copy_from_user(p->buf + p->used, up + k, 1) < 0)
+				return -EFAULT;
+			if (!p->buf[p->used++]) {
+				p->total += k + 1 + 8;
+				break;
+			}
+		}
 	}
-	out[n] = NULL;
-	return n;
+	if (!*offs && !(*offs = kmalloc(sizeof(**offs), 0)))
+		return -ENOMEM;
+	return (long)n;
+}
+
+/* The pool's strings as a NULL-ended array of pointers (freed by the caller) */
+static const char **strv_of(const struct strpool *p, const size_t *offs, long n)
+{
+	const char **v = kmalloc(sizeof(*v) * (size_t)(n + 1), 0);
+	if (!v)
+		return NULL;
+	for (long i = 0; i < n; i++)
+		v[i] = p->buf + offs[i];
+	v[n] = NULL;
+	return v;
 }
 
 long sys_execve(const u64 a[6])
@@ -238,23 +275,23 @@ long sys_execve(const u64 a[6])
 	int r = sys_path(a[0], &path);
 	if (r < 0)
 		return r;
-	char *strings = kmalloc(EXEC_STRINGS, 0);
-	const char **argv = kmalloc(sizeof(char *) * (EXEC_PTRS + 1), 0);
-	const char **envp = kmalloc(sizeof(char *) * (EXEC_PTRS + 1), 0);
-	if (!strings || !argv || !envp) {
+	struct strpool pool = { 0 };
+	size_t *aoff = NULL, *eoff = NULL;
+	const char **argv = NULL, **envp = NULL;
+	long argc = copy_strv(a[1], &pool, &aoff), envc = 0;
+	if (argc >= 0)
+		envc = copy_strv(a[2], &pool, &eoff);
+	if (argc < 0 || envc < 0) {
+		r = (int)(argc < 0 ? argc : envc);
+	} else if (!(argv = strv_of(&pool, aoff, argc)) || !(envp = strv_of(&pool, eoff, envc))) {
 		r = -ENOMEM;
-		goto out;
-	}
-	char *pool = strings;
-	size_t left = EXEC_STRINGS;
-	r = copy_strv(a[1], &pool, &left, argv, EXEC_PTRS);
-	if (r >= 0)
-		r = copy_strv(a[2], &pool, &left, envp, EXEC_PTRS);
-	if (r >= 0)
+	} else {
 		r = proc_execve(path, argv, envp);
-out:
+	}
 	kfree(path);
-	kfree(strings);
+	kfree(pool.buf);
+	kfree(aoff);
+	kfree(eoff);
 	kfree(argv);
 	kfree(envp);
 	return r;
