@@ -224,6 +224,22 @@ void dcache_forget_dir(struct inode *dir)
 		}
 }
 
+void dcache_forget_dead(void)
+{
+	if (!nentries)
+		return;
+	for (u32 b = 0; b < ARRAY_SIZE(table); b++)
+		for (struct dentry **p = &table[b]; *p;) {
+			struct inode *ino = (*p)->ino;
+			if (ino && __atomic_load_n(&ino->refs, __ATOMIC_ACQUIRE) == VFS_INODE_DEAD) {
+				drop(p);
+				st_forgotten++;
+			} else {
+				p = &(*p)->hnext;
+			}
+		}
+}
+
 void dcache_stats(struct dcache_stats *s)
 {
 	s->entries = nentries;

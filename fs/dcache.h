@@ -8,8 +8,9 @@
  *
  * Ownership: an entry holds no reference. A positive entry names an inode
  * that is linked there; every VFS call that changes a name forgets it
- * (dcache_forget after link, unlink, rename), and a directory that goes
- * away takes its entries with it (dcache_forget_dir). At most DCACHE_MAX
+ * (dcache_forget after link, unlink, rename), a directory that goes
+ * away takes its entries with it (dcache_forget_dir), and an inode its
+ * file system evicts takes the entries that name it (dcache_forget_dead). At most DCACHE_MAX
  * entries: CLOCK over a list, a looked-up entry gets a second chance.
  *
  * Locks: changes under the namespace lock (vfs_ns_lock). Lookups come two
@@ -51,6 +52,8 @@ void dcache_add(struct inode *dir, const char *name, size_t len, struct inode *i
 void dcache_forget(struct inode *dir, const char *name, size_t len);
 /* dir goes away: every entry in it */
 void dcache_forget_dir(struct inode *dir);
+/* Every positive entry whose inode is dead (evicted: vfs_evict_begin) */
+void dcache_forget_dead(void);
 
 struct dcache_stats {
 	u64 entries, negative, max;

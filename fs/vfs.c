@@ -92,6 +92,20 @@ void vfs_maybe_destroy(struct inode *ino)
 	destroy_if_unused(ino);
 }
 
+bool vfs_evict_begin(struct inode *ino)
+{
+	int zero = 0;
+	if (S_ISDIR(ino->mode) || ino->nlink == 0 || ino->mounted || ino->covers)
+		return false;
+	return __atomic_compare_exchange_n(&ino->refs, &zero, VFS_INODE_DEAD, false,
+					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+void vfs_evict_end(void)
+{
+	dcache_forget_dead();
+}
+
 /* Without a lock while the inode keeps a link (a lock-free walk's put
  * stays lock-free). A put that leaves no reference on an unlinked inode
  * takes a reference back (unless it is destroyed already) and drops it

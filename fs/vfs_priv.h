@@ -12,6 +12,17 @@ extern struct inode *vfs_ram_ino;
 /* Free an inode whose references and links are both gone ([ns] held or
  * the inode unreachable). */
 void vfs_maybe_destroy(struct inode *ino);
+/* Eviction of an unused inode that keeps its links (a file system's
+ * inode cache over its limit; [ns] held throughout): vfs_evict_begin
+ * makes it dead if nothing holds a reference (from then on lock-free
+ * walks refuse it and fall back to the locked walk, which waits for
+ * [ns]): true, or false (leave it). Once for a batch, vfs_evict_end
+ * forgets the directory cache's entries that name a dead inode; the file
+ * system then unlinks each from its own tables and frees it after a grace
+ * period (call_rcu), as destroy does. Never a directory: its children
+ * name it as their parent. */
+bool vfs_evict_begin(struct inode *ino);
+void vfs_evict_end(void);
 void vfs_inode_born(void);
 void vfs_inode_died(void);
 static inline bool vfs_signalled(void) { return vfs_interrupted && vfs_interrupted(); }

@@ -14,11 +14,15 @@
  *   struct e2_mount  one mounted disk: the on-disk reader's state (ext2.h),
  *                    a small block cache and the inodes met so far.
  *   struct e2_node   a VFS inode of it (the inode first), with the checked
- *                    on-disk inode. Nodes are made on first lookup and
- *                    kept for as long as the kernel runs (no eviction yet:
- *                    memory grows with the files touched, about 300 bytes
- *                    each; the dentry and inode caches of issue 14 replace
- *                    this), so the pointers lookup hands the VFS stay valid.
+ *                    on-disk inode. Nodes are made on first lookup. A
+ *                    mount keeps at most ext2.nodes_max (8192) of them:
+ *                    past it CPU 0's flusher evicts unused ones (shrink:
+ *                    no reference, links kept, no dirty page, not a
+ *                    directory, whose children name it as their parent);
+ *                    the directory cache's entries naming them go first,
+ *                    their memory after a grace period, as a destroyed
+ *                    node's. Directories stay for as long as the kernel
+ *                    runs (about 300 bytes each).
  *
  * The block cache: E2_CACHE_PAGES pages of the disk (4 KiB-aligned), least
  * recently used evicted, filled by blk_read straight into the page: the
@@ -93,6 +97,7 @@
 #include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
+#include "kernel/lib/param.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 
@@ -107,6 +112,7 @@
 #define E2_WB_BATCH 32           /* dirty pages taken at a time */
 #define E2_DIRTY_AGE_NS 2000000000ull   /* a flusher writes a file dirty this long */
 #define E2_FLUSH_TICK_NS 500000000ull   /* how often the flushers look */
+#define E2_NODES_MAX 8192        /* nodes a mount keeps (ext2.nodes_max=) */
 
 /* The reads that fill a window of a file's pages: runs of adjacent blocks,
  * each one request over the pages' pieces (wr[i].seg points into seg). */
@@ -143,6 +149,7 @@ struct e2_mount {
 	bool rw;                     /* writes enabled (an ext2 without journal) */
 	struct e2_node *nodes[E2_HASH];           /* [m] */
 	u64 nnodes;                  /* [m] */
+	u32 hand;                    /* [m] the bucket eviction looks at next */
 	struct ext2_dirent de;       /* [m] readdir's (too big for a kernel stack) */
 	struct e2_plan plan;         /* [m] a fill's reads, a write-back's writes (the same) */
 	struct pcache_dirty wb[E2_WB_BATCH];   /* [m] the pages a write-back took */
@@ -444,6 +451,61 @@ static int e2_iget(struct e2_mount *m, u32 ino, struct e2_node **out)
 	vfs_inode_born();
 	*out = n;
 	return 0;
+}
+
+/* The node cache: a mount keeps at most nodes_max nodes; CPU 0's flusher
+ * lets go of unused ones (no reference, links kept, not a directory, no
+ * dirty page) past it, a clock over the hash's buckets choosing them. */
+static u64 nodes_max = E2_NODES_MAX, nodes_evicted;
+static int set_nodes_max(const char *v)
+{
+	u64 n = 0;
+	for (; *v >= '0' && *v <= '9'; v++)
+		n = n * 10 + (u64)(*v - '0');
+	if (*v || n < 16)
+		return -EINVAL;
+	nodes_max = n;
+	return 0;
+}
+KPARAM("ext2.nodes_max", set_nodes_max, "inodes an ext2/ext3 mount keeps in memory at most "
+       "(at least 16; default 8192): unused ones past it are evicted, their cached pages too");
+KCOUNTER_VAR("ext2.nodes_evicted", "inodes", nodes_evicted);
+
+static void e2_free_rcu(struct rcu_head *h);
+
+/* Evict unused nodes until m keeps at most keep, or a whole turn of the
+ * clock found no more ([ns] and [m] held: no VFS call is half way through
+ * with a node it holds no reference to). */
+static void shrink(struct e2_mount *m, u64 keep)
+{
+	struct e2_node *victims = NULL;
+	for (u32 looked = 0; m->nnodes > keep && looked < E2_HASH; looked++) {
+		struct e2_node **pp = &m->nodes[m->hand++ % E2_HASH];
+		while (*pp && m->nnodes > keep) {
+			struct e2_node *n = *pp;
+			if (n->dirtied || (n->ra && n->ra->io) || !vfs_evict_begin(&n->inode)) {
+				pp = &n->next;
+				continue;
+			}
+			*pp = n->next;   /* a lookup from now on reads the inode again */
+			n->next = victims;
+			victims = n;
+			m->nnodes--;
+		}
+	}
+	if (!victims)
+		return;
+	vfs_evict_end();   /* no directory cache entry names them now */
+	while (victims) {
+		struct e2_node *n = victims;
+		victims = n->next;
+		kfree(n->ra);
+		n->ra = NULL;
+		pcache_drop(&n->pc, 0);   /* clean: nothing is lost */
+		vfs_inode_died();
+		nodes_evicted++;
+		call_rcu(&n->inode.rcu, e2_free_rcu);   /* lock-free walks may still read it */
+	}
 }
 
 static int e2_lookup(struct inode *dir, const char *name, size_t len, struct inode **out)
@@ -1289,9 +1351,19 @@ static int e2_data_out(void *ctx)
 	return writeback_mount(ctx, true, &wb_ordered);
 }
 
-/* The writable mounts, for the flushers (written at boot only) */
-static struct e2_mount *wmounts[BLK_MAX_DISKS];
-static int nwmounts;
+/* The writable mounts, for the flushers, and all of them, for the node
+ * cache (written at boot only) */
+static struct e2_mount *wmounts[BLK_MAX_DISKS], *mounts[BLK_MAX_DISKS];
+static int nwmounts, nmounts;
+
+static u64 nodes_now(void)
+{
+	u64 sum = 0;
+	for (int i = 0; i < nmounts; i++)
+		sum += __atomic_load_n(&mounts[i]->nnodes, __ATOMIC_RELAXED);
+	return sum;
+}
+KCOUNTER("ext2.nodes", "inodes", nodes_now);
 
 /* The flusher of one CPU: every E2_FLUSH_TICK_NS, the files first dirtied
  * on this CPU that have been dirty for E2_DIRTY_AGE_NS (all of them when
@@ -1316,6 +1388,16 @@ static void e2_flusher(void *arg)
 				wb_flusher++;
 			}
 			mutex_unlock(&m->lock);
+		}
+		for (int i = 0; c == 0 && i < nmounts; i++) {
+			struct e2_mount *m = mounts[i];
+			if (__atomic_load_n(&m->nnodes, __ATOMIC_RELAXED) <= nodes_max)
+				continue;
+			mutex_lock(&vfs_ns_lock);
+			mutex_lock(&m->lock);
+			shrink(m, nodes_max - nodes_max / 8);   /* room for a while */
+			mutex_unlock(&m->lock);
+			mutex_unlock(&vfs_ns_lock);
 		}
 	}
 }
@@ -1645,6 +1727,8 @@ static int mount_disk(struct blk_disk *d, int index)
 				pr_warn("ext2 %s: writes refused (EROFS): %s", d->name, romsg);
 			if (m->rw && nwmounts < BLK_MAX_DISKS)
 				wmounts[nwmounts++] = m;   /* before a flusher starts */
+			if (nmounts < BLK_MAX_DISKS)
+				mounts[nmounts++] = m;
 			if (m->rw && ext3) {
 				if (njournals < BLK_MAX_DISKS)
 					journals[njournals++] = m;   /* before any thread reads it */
@@ -1685,13 +1769,14 @@ void ext2_boot(void)
 	if (rd && !root_done)
 		pr_err("ext2: root=/dev/%s: %s; the RAM root stays /", rd,
 		       blk_find(rd) ? "not mounted (its log line above says why)" : "no such disk");
-	for (unsigned c = 0; nwmounts && c < ncpus; c++) {   /* a flusher per CPU */
+	for (unsigned c = 0; nmounts && c < ncpus; c++) {   /* a flusher per CPU */
 		struct thread *t = thread_create("e2flush", e2_flusher, (void *)(uptr)c, (int)c,
 						 THREAD_PINNED);
 		if (t)
 			thread_put(t);
 		else
 			pr_warn("ext2: no flusher on CPU %u: its files' dirty pages go to the disk at "
-				"commits, fsync and sync only", c);
+				"commits, fsync and sync only%s", c,
+				c == 0 ? ", and no inode is evicted" : "");
 	}
 }

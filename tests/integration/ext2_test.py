@@ -40,6 +40,10 @@ does), and boots Caboose with the image as a virtio disk:
          remove, sticky and set-group-ID directories, chmod, chown, utimes,
          owners of new files) on a read-write ext2 and ext3 disk prints what
          it prints on the RAM root; e2fsck -fn clean afterwards
+  evict  the inode cache at ext2.nodes_max=64: busybox reads 600 files
+         three times, makes 200, renames and links: checksums as the
+         host's, nodes evicted and read again, ext2.nodes back at the
+         limit, no freed directory entry seen, e2fsck clean
   wback  write-back: busybox appends 1500 lines and writes 2.5 MiB, never
          syncs; every dirty page reaches the disk within 30 s. ext2: by the
          flushers; after QEMU is killed the image holds both files (sha256
@@ -938,6 +942,105 @@ def run_writeback(logdir, check, work, initrd, fstype):
               "%d bytes, want %d; tail %r" % (len(log), len(want), log[-80:]))
 
 
+EVICT_SCRIPT = r"""#!/bin/busybox sh
+B=/bin/busybox
+cd /mnt/vda || exit 3
+for pass in 1 2 3; do
+    echo "== pass $pass $($B sha256sum many/* | $B sha256sum)"
+    $B sleep 1
+done
+$B sha256sum many/* > /dev/null &
+$B sha256sum many/* > /dev/null &
+wait
+$B mkdir new
+i=1
+while [ $i -le 200 ]; do
+    echo "new file $i" > new/f$i
+    i=$((i + 1))
+done
+$B mv many/f1 many/moved
+$B ln many/f2 many/hard
+$B sleep 4
+echo "== new $($B cat new/* | $B sha256sum)"
+echo "== moved $($B sha256sum < many/moved) hard $($B sha256sum < many/hard)"
+echo "== done"
+$B sleep 600
+"""
+EVICT_FILES = 600
+EVICT_MAX = 64
+
+
+def run_evict(logdir, check, work, initrd):
+    """The inode cache's eviction: with ext2.nodes_max=64, busybox reads
+    600 files three times (the third time twice at once as well), makes
+    200 files, renames one and links another; CPU 0's flusher evicts
+    unused nodes past the limit each half second, so most reads find the
+    inode evicted and read it again. Every pass's checksums are the
+    host's, the new files read back (from the disk once evicted), the
+    renamed and linked files hold their bytes; ext2.nodes_evicted grew
+    past the files' count, ext2.nodes falls back to the limit, no lock-free
+    walk saw a freed entry (dcache.freed_seen 0), e2fsck -fn clean after."""
+    src = os.path.join(work, "evict-src")
+    shutil.rmtree(src, ignore_errors=True)
+    os.makedirs(os.path.join(src, "many"))
+    blobs = {}
+    for i in range(1, EVICT_FILES + 1):
+        data = ("file %d\n" % i).encode() * (1 + i % 40)
+        blobs["f%d" % i] = data
+        with open(os.path.join(src, "many", "f%d" % i), "wb") as f:
+            f.write(data)
+    with open(os.path.join(src, "ev.sh"), "w") as f:
+        f.write(EVICT_SCRIPT)
+    lines = "".join("%s  many/%s\n" % (hashlib.sha256(blobs[n]).hexdigest(), n)
+                    for n in sorted(blobs))
+    want_pass = hashlib.sha256(lines.encode()).hexdigest()
+    want_new = hashlib.sha256("".join("new file %d\n" % i for i in
+                                      sorted(range(1, 201), key=lambda i: "f%d" % i))
+                              .encode()).hexdigest()
+    img = os.path.join(logdir, "ext3-evict.img")
+    mkfs(src, img, ("-t", "ext3"), "32M")
+    label = "ext3 inode eviction (ext2.nodes_max=%d)" % EVICT_MAX
+    cmdline = ("console=ttyS0 loglevel=2 ip=off init=/bin/busybox "
+               "init.args=sh,/mnt/vda/ev.sh ext2.nodes_max=%d" % EVICT_MAX)
+    g = harness.boot(logdir, "ext3-evict", 2, cmdline, KERNEL, initrd,
+                     ["-cpu", "max"] + blk_test.drive(img, "d0"))
+    try:
+        done = harness.wait_for(lambda: "== done" in g.console_text(), 300, 0.5)
+        text = g.console_text()
+        check("%s: busybox's script ran" % label, done, text[-600:])
+        if not done:
+            return
+        passes = re.findall(r"^== pass (\d) ([0-9a-f]{64})", text, re.M)
+        check("%s: three passes over %d files, each as the host's sha256sum"
+              % (label, EVICT_FILES), len(passes) == 3 and
+              all(h == want_pass for _, h in passes), "%r, want %s" % (passes, want_pass))
+        new = re.findall(r"^== new ([0-9a-f]{64})", text, re.M)
+        check("%s: 200 files made, read back after a 4 s pause (written back and "
+              "evicted meanwhile when the flushers kept up)" % label,
+              new == [want_new], "%r, want %s" % (new, want_new))
+        mv = re.findall(r"^== moved ([0-9a-f]{64})\s+-\s+hard ([0-9a-f]{64})", text, re.M)
+        check("%s: a renamed and a hard-linked file hold their bytes" % label,
+              mv == [(hashlib.sha256(blobs["f1"]).hexdigest(),
+                      hashlib.sha256(blobs["f2"]).hexdigest())], repr(mv))
+        ev = counter(g, "ext2.nodes_evicted") or 0
+        back = harness.wait_for(lambda: (counter(g, "ext2.nodes") or 1 << 30) <= EVICT_MAX,
+                                15, 0.5)
+        nodes = counter(g, "ext2.nodes")
+        freed = counter(g, "dcache.freed_seen")
+        check("%s: nodes evicted (ext2.nodes_evicted %d > %d), ext2.nodes back at the "
+              "limit (%s), no freed directory entry seen (dcache.freed_seen %s)"
+              % (label, ev, EVICT_FILES, nodes, freed),
+              ev > EVICT_FILES and back and freed == 0, "")
+        panic = "panic" in text.lower()
+        check("%s: no panic" % label, not panic, text[-400:] if panic else "")
+    finally:
+        g.close()
+    subprocess.run(["e2fsck", "-fy", img], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    code, out = fsck(img)
+    check("%s: e2fsck -fn clean afterwards (after -fy's replay)" % label, code == 0,
+          out[-400:])
+
+
 def counter(g, name):
     out = g.cmd("counters " + name)
     m = re.search(r"^\s*%s\s+(\d+)" % re.escape(name), out, re.M)
@@ -985,6 +1088,12 @@ def run_all(logdir, initrd=INITRD):
             except Exception as e:
                 check("run_perms %s harness" % fstype, False, "%s: %s" % (type(e).__name__, e))
             sys.stderr.write("ext2: run_perms %s took %.0f s\n" % (fstype, time.time() - t0))
+        t0 = time.time()
+        try:
+            run_evict(logdir, check, work, initrd)
+        except Exception as e:
+            check("run_evict harness", False, "%s: %s" % (type(e).__name__, e))
+        sys.stderr.write("ext2: run_evict took %.0f s\n" % (time.time() - t0))
         for fstype in ("ext2", "ext3"):
             t0 = time.time()
             try:
