@@ -177,6 +177,10 @@ struct inode_ops {
 	/* a mounted file system's root: everything written so far made
 	 * durable (sync(2), and before QEMU exits); NULL: nothing to do */
 	int (*sync)(struct inode *fsroot);
+	/* fsync(2) of a file whose file_ops have none (a directory): its
+	 * changes so far (names made, removed, renamed in it) made durable;
+	 * NULL: nothing to do (the RAM file system) */
+	int (*fsync)(struct inode *ino);
 	/* any inode of a mounted file system: its counts for statfs(2) and
 	 * the REPL's df; NULL: the RAM file system's (no counts) */
 	int (*statfs)(struct inode *ino, struct vfs_statfs *out);

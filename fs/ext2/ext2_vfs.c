@@ -401,6 +401,7 @@ static void op_end(struct e2_mount *m, int *r)
 }
 static const struct file_ops e2_file_fops;
 static int e2_sync(struct inode *root);
+static int e2_fsync_inode(struct inode *ino);
 static int ra_end(struct e2_node *n, bool keep);
 static int writeback_node(struct e2_node *n);
 
@@ -885,6 +886,7 @@ static const struct inode_ops e2_iops_rw = {
 	.setattr = e2_setattr,
 	.chown = e2_chown,
 	.sync = e2_sync,
+	.fsync = e2_fsync_inode,
 	.statfs = e2_statfs,
 };
 
@@ -1564,6 +1566,18 @@ static int e2_fsync(struct file *f)
 		if (r == 0)
 			r = e;
 	}
+	mutex_unlock(&m->lock);
+	return r;
+}
+
+/* fsync of a directory (or anything without file ops of ours): ext3, the
+ * running transaction committed (the names changed in it with it); ext2,
+ * a flush (its metadata is written through) */
+static int e2_fsync_inode(struct inode *ino)
+{
+	struct e2_mount *m = node_of(ino)->m;
+	mutex_lock(&m->lock);
+	int r = m->rw ? ext2_fsync(&m->fs) : 0;
 	mutex_unlock(&m->lock);
 	return r;
 }

@@ -472,6 +472,8 @@ long sys_fsync(const u64 a[6])
 	long r = f->inode && !S_ISCHR(f->inode->mode) ? 0 : -EINVAL;
 	if (r == 0 && f->ops && f->ops->fsync)
 		r = f->ops->fsync(f);
+	else if (r == 0 && f->inode->iops && f->inode->iops->fsync)
+		r = f->inode->iops->fsync(f->inode);   /* a directory: its names */
 	file_put(f);
 	return r;
 }

@@ -60,6 +60,8 @@ does), and boots Caboose with the image as a virtio disk:
          the crashed image (a boot that runs `true`) is e2fsck -fn clean
          with the same files intact. `make crash CUTS=100 [SEED=N]` runs
          only these (--crash CUTS --seed N), a JSON summary on stdout
+  dirsync a rename, then fsync of the directory (`sync .`), then QEMU
+         killed at once: after the replay the rename is there
   orphan a file opened, written, unlinked and synced by busybox, still open
          when QEMU is killed: on the orphan list (e2fsck -fn flags it);
          Caboose's next mount frees it (e2fsck -fn clean, the free counts
@@ -627,6 +629,66 @@ def sb_field(img, field):
     return None
 
 
+DIRSYNC_SCRIPT = r"""#!/bin/busybox sh
+B=/bin/busybox
+cd /mnt/vda || exit 3
+echo data > a
+$B sync a
+$B mv a b
+$B sync .
+echo "== synced $?"
+$B sleep 600
+"""
+
+
+def run_dirsync(logdir, check, initrd):
+    """fsync of a directory makes its names durable (ext3: it commits):
+    a file is made and fsync'd, renamed, and the directory fsync'd
+    (`sync .`); QEMU is killed as soon as that returned, well before the
+    journal's 5 s timer would commit the rename. After e2fsck -fy's replay
+    the file is there under its new name only, with its bytes."""
+    wsrc = os.path.join(logdir, "ext3-dirsync-src")
+    shutil.rmtree(wsrc, ignore_errors=True)
+    os.makedirs(wsrc)
+    with open(os.path.join(wsrc, "dirsync.sh"), "w") as f:
+        f.write(DIRSYNC_SCRIPT)
+    name = "ext3-dirsync"
+    img = os.path.join(logdir, name + ".img")
+    mkfs(wsrc, img, ("-t", "ext3"), "32M")
+    log = os.path.join(logdir, name + ".console.log")
+    if os.path.exists(log):
+        os.unlink(log)
+    p = start_script(logdir, name, initrd, img, "dirsync.sh")
+    seen = None
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and p.poll() is None and not seen:
+            try:
+                with open(log, "rb") as f:
+                    seen = re.search(rb"== synced (\d+)", f.read())
+            except FileNotFoundError:
+                pass
+            time.sleep(0.05)
+    finally:
+        p.kill()   # QEMU's own PID (guest.start): a power cut
+        p.wait()
+    with open(log, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    label = "ext3 directory fsync"
+    check("%s: the file made, fsync'd, renamed, the directory fsync'd (exit 0)" % label,
+          seen is not None and seen.group(1) == b"0", text[-800:])
+    subprocess.run(["e2fsck", "-fy", img], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    code, out = fsck(img)
+    b = subprocess.run(["debugfs", "-R", "cat /b", img], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL).stdout
+    a = subprocess.run(["debugfs", "-R", "stat /a", img], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True).stdout
+    check("%s: after the power cut and the replay the rename is there (b holds the "
+          "bytes, a is gone), e2fsck -fn clean" % label,
+          b == b"data\n" and "not found" in a.lower() and code == 0,
+          "b %r; stat /a: %s; e2fsck %d: %s" % (b, a[-200:], code, out[-300:]))
+
+
 def run_orphan(logdir, check, initrd):
     """A file opened, written, unlinked and synced, still open when QEMU is
     killed: the image holds it on its orphan list (e2fsck -fn flags it),
@@ -1170,6 +1232,12 @@ def run_all(logdir, initrd=INITRD):
         except Exception as e:
             check("run_crash harness", False, "%s: %s" % (type(e).__name__, e))
         sys.stderr.write("ext2: run_crash took %.0f s\n" % (time.time() - t0))
+        t0 = time.time()
+        try:
+            run_dirsync(logdir, check, initrd)
+        except Exception as e:
+            check("run_dirsync harness", False, "%s: %s" % (type(e).__name__, e))
+        sys.stderr.write("ext2: run_dirsync took %.0f s\n" % (time.time() - t0))
         t0 = time.time()
         try:
             run_orphan(logdir, check, initrd)
