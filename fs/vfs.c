@@ -516,6 +516,8 @@ static void drop_new(struct inode *ino)
 		destroy_if_unused(ino);
 }
 
+/* accepted; O_SYNC and O_DSYNC stay in the file's flags for its write
+ * (ext2 makes each write durable) */
 #define OPEN_IGNORED (O_NOCTTY | O_LARGEFILE | O_NOATIME | O_SYNC | O_DSYNC | O_NOFOLLOW | \
 		      O_CLOEXEC)
 

@@ -1494,8 +1494,9 @@ static long write_chunk(struct e2_node *n, u64 off, const u8 *buf, size_t len)
 /* A write: into the page cache (write_chunk), to the disk later (a
  * flusher, the commit that maps new blocks, fsync, sync; a writer that
  * finds more than a quarter of the cache's limit dirty writes its own
- * file out first). Two copies: into a bounce buffer, then into the cache
- * (copy.file_write_bounce, copy.file_write); none to the disk. */
+ * file out first; a file opened O_SYNC or O_DSYNC is written and committed
+ * before the call returns). Two copies: into a bounce buffer, then into
+ * the cache (copy.file_write_bounce, copy.file_write); none to the disk. */
 static long e2_write(struct file *f, struct uio *u, u64 *pos)
 {
 	struct e2_node *n = node_of(f->inode);
@@ -1540,6 +1541,19 @@ static long e2_write(struct file *f, struct uio *u, u64 *pos)
 		off += (u64)r;
 		if ((size_t)r < got || got < want)
 			break;
+	}
+	if (done && (f->flags & O_DSYNC)) {   /* O_SYNC and O_DSYNC: durable on return */
+		mutex_lock(&m->lock);
+		int e = writeback_node(n);
+		wb_sync++;
+		if (e == 0 && (e = n->wb_err) == 0)
+			e = ext2_fsync(&m->fs);   /* its blocks and size, committed */
+		n->wb_err = 0;
+		mutex_unlock(&m->lock);
+		if (e < 0) {   /* as Linux's generic_write_sync: the error, not the count */
+			done = 0;
+			r = e;
+		}
 	}
 	*pos = off;
 	mutex_unlock(&f->inode->lock);

@@ -60,6 +60,8 @@ does), and boots Caboose with the image as a virtio disk:
          the crashed image (a boot that runs `true`) is e2fsck -fn clean
          with the same files intact. `make crash CUTS=100 [SEED=N]` runs
          only these (--crash CUTS --seed N), a JSON summary on stdout
+  osync  200 writes to a file opened O_DSYNC and to one opened O_SYNC,
+         no fsync, QEMU killed at once: after the replay every line is there
   dirsync a rename, then fsync of the directory (`sync .`), then QEMU
          killed at once: after the replay the rename is there
   orphan a file opened, written, unlinked and synced by busybox, still open
@@ -627,6 +629,58 @@ def sb_field(img, field):
         if line.startswith(field + ":"):
             return line.split(":", 1)[1].strip()
     return None
+
+
+OSYNC_SCRIPT = r"""#!/bin/busybox sh
+/tests/osync /mnt/vda/d dsync &
+/tests/osync /mnt/vda/s sync
+"""
+
+
+def run_osync(logdir, check, initrd):
+    """O_DSYNC and O_SYNC: apps/tests/osync writes 200 lines to a file
+    opened with each, one write(2) a line, never fsync, and says so;
+    QEMU is killed as soon as both said it. After e2fsck -fy's replay both
+    files hold every line (each write was on the disk and committed when
+    it returned)."""
+    wsrc = os.path.join(logdir, "ext3-osync-src")
+    shutil.rmtree(wsrc, ignore_errors=True)
+    os.makedirs(wsrc)
+    with open(os.path.join(wsrc, "osync.sh"), "w") as f:
+        f.write(OSYNC_SCRIPT)
+    name = "ext3-osync"
+    img = os.path.join(logdir, name + ".img")
+    mkfs(wsrc, img, ("-t", "ext3"), "32M")
+    log = os.path.join(logdir, name + ".console.log")
+    if os.path.exists(log):
+        os.unlink(log)
+    p = start_script(logdir, name, initrd, img, "osync.sh")
+    n = 0
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and p.poll() is None and n < 2:
+            try:
+                with open(log, "rb") as f:
+                    n = f.read().count(b"== written")
+            except FileNotFoundError:
+                pass
+            time.sleep(0.05)
+    finally:
+        p.kill()   # QEMU's own PID (guest.start): a power cut
+        p.wait()
+    with open(log, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    label = "ext3 O_SYNC/O_DSYNC"
+    check("%s: both files written, 200 lines each, no fsync" % label, n == 2, text[-800:])
+    subprocess.run(["e2fsck", "-fy", img], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    code, out = fsck(img)
+    want = "".join("line %d\n" % i for i in range(1, 201)).encode()
+    got = {k: subprocess.run(["debugfs", "-R", "cat /" + k, img], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL).stdout for k in ("d", "s")}
+    check("%s: after the power cut and the replay both files hold every line, e2fsck -fn "
+          "clean" % label, got["d"] == want and got["s"] == want and code == 0,
+          "O_DSYNC file %d bytes, O_SYNC file %d bytes (want %d); e2fsck %d: %s"
+          % (len(got["d"]), len(got["s"]), len(want), code, out[-300:]))
 
 
 DIRSYNC_SCRIPT = r"""#!/bin/busybox sh
@@ -1232,6 +1286,12 @@ def run_all(logdir, initrd=INITRD):
         except Exception as e:
             check("run_crash harness", False, "%s: %s" % (type(e).__name__, e))
         sys.stderr.write("ext2: run_crash took %.0f s\n" % (time.time() - t0))
+        t0 = time.time()
+        try:
+            run_osync(logdir, check, initrd)
+        except Exception as e:
+            check("run_osync harness", False, "%s: %s" % (type(e).__name__, e))
+        sys.stderr.write("ext2: run_osync took %.0f s\n" % (time.time() - t0))
         t0 = time.time()
         try:
             run_dirsync(logdir, check, initrd)
