@@ -1148,6 +1148,14 @@ def bench_checks(name, doc):
         out.append(("a ratio for every job, both kernels read the same bytes", len(rows) == 6 and
                     all(r.get("caboose_over_linux") and r.get("same_bytes") for r in rows),
                     json.dumps(rows)[:300]))
+        wr = {r.get("job"): {k: (r.get("io") or {}).get(k, {}).get("write_requests_per_op")
+                             for k in ("caboose", "linux")} for r in rows}
+        out.append(("the disk's write requests counted on both kernels (/proc/diskstats), "
+                    "some for every writing job",
+                    len(rows) == 6 and all(v["caboose"] is not None and v["linux"] is not None
+                                           for v in wr.values()) and
+                    all(wr.get(j, {}).get(k) for j in ("seqwrite", "create", "append")
+                        for k in ("caboose", "linux")), json.dumps(wr)[:300]))
     return out
 
 

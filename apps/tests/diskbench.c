@@ -8,7 +8,7 @@
  * on each (DIR: where the image is mounted) and compares the lines it
  * prints, one per job (ns: CLOCK_MONOTONIC around the job):
  *
- *   diskbench: NAME ops=N bytes=B ns=T sum=S
+ *   diskbench: NAME ops=N bytes=B ns=T sum=S wreq=W flush=F
  *
  * Jobs, one after the other, as fio's of the same names would do them:
  *   seqread-cold  DIR/big.bin from the start to its end in 256 KiB reads,
@@ -23,7 +23,9 @@
  *   append        DIR/log.txt: 100-byte lines, one write(2) each (O_APPEND,
  *                 as a log is written), then fsync (in the time)
  * sum: a checksum of the bytes read (big.bin's pattern, so a wrong read
- * shows) or written. `quick`: a tenth of the work (the bench tier's check).
+ * shows) or written. wreq, flush: the write and flush requests of the
+ * disk (vda) during the job, from /proc/diskstats on both kernels (counts
+ * that the host's load does not move, unlike the rates). `quick`: a tenth of the work (the bench tier's check).
  * Ends with `diskbench: done`, or `diskbench: FAIL what: error`. */
 
 #include <errno.h>
@@ -55,10 +57,51 @@ static void fail(const char *what)
 	exit(1);
 }
 
+/* The disk's write and flush requests so far (/proc/diskstats' fields 5
+ * and 16 of vda): 0, or -1 when the kernel has no such line */
+static int diskstats(uint64_t *writes, uint64_t *flushes)
+{
+	FILE *f = fopen("/proc/diskstats", "r");
+	if (!f)
+		return -1;
+	char line[512];
+	int r = -1;
+	while (r && fgets(line, sizeof(line), f)) {
+		unsigned long long v[17];
+		char name[32];
+		int n = sscanf(line, "%*u %*u %31s %llu %llu %llu %llu %llu %llu %llu %llu %llu "
+			       "%llu %llu %llu %llu %llu %llu %llu %llu", name, &v[0], &v[1], &v[2],
+			       &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11],
+			       &v[12], &v[13], &v[14], &v[15], &v[16]);
+		if (n == 18 && !strcmp(name, "vda")) {
+			*writes = v[4];
+			*flushes = v[15];
+			r = 0;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+static uint64_t w0, f0;
+static int have0;
+
+/* A job starts: its clock, and the disk's counts */
+static uint64_t start(void)
+{
+	have0 = diskstats(&w0, &f0) == 0;
+	return now_ns();
+}
+
+/* A job's line; wreq and flush: the write and flush requests the disk
+ * saw during it (-1: not known) */
 static void report(const char *name, long ops, uint64_t bytes, uint64_t ns, uint64_t sum)
 {
-	printf("diskbench: %s ops=%ld bytes=%llu ns=%llu sum=%llu\n", name, ops,
-	       (unsigned long long)bytes, (unsigned long long)ns, (unsigned long long)sum);
+	uint64_t w1 = 0, f1 = 0;
+	int have = have0 && diskstats(&w1, &f1) == 0;
+	printf("diskbench: %s ops=%ld bytes=%llu ns=%llu sum=%llu wreq=%lld flush=%lld\n", name,
+	       ops, (unsigned long long)bytes, (unsigned long long)ns, (unsigned long long)sum,
+	       have ? (long long)(w1 - w0) : -1LL, have ? (long long)(f1 - f0) : -1LL);
 	fflush(stdout);
 }
 
@@ -82,7 +125,7 @@ static uint64_t seqread(const char *name)
 	int fd = open(p, O_RDONLY);
 	if (fd < 0)
 		fail("open big.bin");
-	uint64_t t0 = now_ns(), bytes = 0, sum = 0;
+	uint64_t t0 = start(), bytes = 0, sum = 0;
 	long ops = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf, CHUNK);
@@ -110,7 +153,7 @@ static void randread(uint64_t size, long n)
 	uint64_t blocks = size / 4096, x = 0x2545f4914f6cdd1dull, sum = 0;
 	if (!blocks)
 		fail("big.bin is empty");
-	uint64_t t0 = now_ns();
+	uint64_t t0 = start();
 	for (long i = 0; i < n; i++) {
 		x ^= x >> 12;
 		x ^= x << 25;
@@ -134,7 +177,7 @@ static void seqwrite(uint64_t size)
 	int fd = open(p, O_CREAT | O_TRUNC | O_WRONLY, 0644);
 	if (fd < 0)
 		fail("open seq.bin");
-	uint64_t t0 = now_ns(), done = 0;
+	uint64_t t0 = start(), done = 0;
 	long ops = 0;
 	while (done < size) {
 		size_t k = size - done < CHUNK ? (size_t)(size - done) : CHUNK;
@@ -158,7 +201,7 @@ static void create(long n)
 		fail("mkdir c");
 	for (size_t i = 0; i < 4096; i++)
 		buf[i] = (unsigned char)(i ^ 0x5a);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = start();
 	for (long i = 0; i < n; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "c/f%04ld", i);
@@ -184,7 +227,7 @@ static void append(long n)
 	if (fd < 0)
 		fail("open log.txt");
 	uint64_t sum = 0;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = start();
 	for (long i = 0; i < n; i++) {
 		char line[101];
 		int k = snprintf(line, sizeof(line), "%08ld %090ld\n", i, i * 7919);

@@ -10,7 +10,9 @@
  *                       what the descriptors name), task/ (the thread
  *                       ids, ascending; task/TID/ holds the thread's
  *                       stat, status and comm)
- *   /proc/cpuinfo, meminfo, uptime, stat, mounts
+ *   /proc/cpuinfo, meminfo, uptime, stat, mounts, diskstats (Linux's
+ *                       17 fields a disk, its queues summed; the time
+ *                       fields 0: not kept)
  * Read-only (-EROFS for every change). A file's text is made anew by each
  * read (from its offset), as Linux's seq files do.
  *
@@ -33,6 +35,7 @@
  */
 #include "kernel/proc/proc.h"
 #include "kernel/proc/proc_priv.h"
+#include "fs/blk/blk.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -42,7 +45,7 @@ enum pkind {
 	PK_ROOT, PK_SELF, PK_CPUINFO, PK_MEMINFO, PK_UPTIME, PK_STAT,
 	PK_PID, PK_MAPS, PK_PSTAT, PK_STATUS, PK_COMM, PK_FDDIR, PK_FD,
 	PK_CMDLINE, PK_ENVIRON, PK_EXE, PK_CWD, PK_MOUNTS,
-	PK_TASKDIR, PK_TASK, PK_TSTAT, PK_TSTATUS, PK_TCOMM,
+	PK_TASKDIR, PK_TASK, PK_TSTAT, PK_TSTATUS, PK_TCOMM, PK_DISKSTATS,
 };
 
 struct pnode {
@@ -67,6 +70,7 @@ static struct pnode *pn(struct inode *i) { return (struct pnode *)i; }
 static const struct { const char *name; enum pkind kind; } top[] = {
 	{ "self", PK_SELF }, { "cpuinfo", PK_CPUINFO }, { "meminfo", PK_MEMINFO },
 	{ "uptime", PK_UPTIME }, { "stat", PK_STAT }, { "mounts", PK_MOUNTS },
+	{ "diskstats", PK_DISKSTATS },
 };
 static const struct { const char *name; enum pkind kind; } per_pid[] = {
 	{ "fd", PK_FDDIR }, { "maps", PK_MAPS }, { "stat", PK_PSTAT }, { "status", PK_STATUS },
@@ -870,6 +874,39 @@ static void gen_mounts(struct text *t)
 		tprintf(t, "%s %s %s %s 0 0\n", m->source, m->path, m->type, m->options);
 }
 
+/* Linux's format (Documentation/admin-guide/iostats.rst): major, minor,
+ * name, then reads, reads merged, sectors read, ms reading, writes,
+ * writes merged, sectors written, ms writing, in flight, ms doing I/O,
+ * weighted ms, discards, discards merged, sectors discarded, ms
+ * discarding, flushes, ms flushing. Nothing is merged and no time is
+ * kept: those are 0. The device numbers are those stat gives the disk's
+ * files (ext2_vfs.c: 254, 16 a disk). */
+static void gen_diskstats(struct text *t)
+{
+	for (int i = 0; i < blk_count(); i++) {
+		struct blk_disk *d = blk_get(i);
+		if (!d)
+			continue;
+		struct blk_queue_stats sum, st;
+		memset(&sum, 0, sizeof(sum));
+		for (unsigned q = 0; q < d->nqueues; q++) {
+			d->ops->stats(d, q, &st);
+			sum.reads += st.reads;
+			sum.writes += st.writes;
+			sum.sectors_read += st.sectors_read;
+			sum.sectors_written += st.sectors_written;
+			sum.inflight += st.inflight;
+			sum.discards += st.discards;
+			sum.flushes += st.flushes;
+		}
+		tprintf(t, "%4u %7u %s %llu 0 %llu 0 %llu 0 %llu 0 %llu 0 0 %llu 0 0 0 %llu 0\n",
+			254u, (unsigned)i * 16, d->name, (unsigned long long)sum.reads,
+			(unsigned long long)sum.sectors_read, (unsigned long long)sum.writes,
+			(unsigned long long)sum.sectors_written, (unsigned long long)sum.inflight,
+			(unsigned long long)sum.discards, (unsigned long long)sum.flushes);
+	}
+}
+
 #define PROCFS_TEXT_MAX (64 * 1024)
 
 static long procfs_read(struct file *f, struct uio *u, u64 *pos)
@@ -887,6 +924,7 @@ static long procfs_read(struct file *f, struct uio *u, u64 *pos)
 	case PK_UPTIME: gen_uptime(&t); break;
 	case PK_STAT: gen_stat(&t); break;
 	case PK_MOUNTS: gen_mounts(&t); break;
+	case PK_DISKSTATS: gen_diskstats(&t); break;
 	case PK_CMDLINE:
 	case PK_ENVIRON:
 	case PK_MAPS:
