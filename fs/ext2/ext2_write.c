@@ -586,7 +586,8 @@ static int large_file(struct ext2_fs *fs, u64 size)
 
 /* ---- files ---- */
 
-long ext2_write(struct ext2_fs *fs, struct ext2_inode *in, u64 off, const void *buf, size_t len)
+/* A write of [off, off + len) may start: 0, or why not */
+static int write_start(struct ext2_fs *fs, const struct ext2_inode *in, u64 off, size_t len)
 {
 	if (!fs->write)
 		return -EROFS;
@@ -594,7 +595,26 @@ long ext2_write(struct ext2_fs *fs, struct ext2_inode *in, u64 off, const void *
 		return -EINVAL;
 	if (off >= fs->max_file_size || len > fs->max_file_size - off)
 		return -EFBIG;
-	int r = large_file(fs, off + len);
+	return large_file(fs, off + len);
+}
+
+/* A write got done bytes from off (r: its error, if any): the size and
+ * the times, the inode written; what the write returns */
+static long write_end(struct ext2_fs *fs, struct ext2_inode *in, u64 off, size_t done, int r)
+{
+	if (done && off + done > in->size)
+		in->size = off + done;
+	if (done)
+		touch(fs, in, true);
+	int w = ext2_iput_disk(fs, in);   /* the block map may have grown even with nothing done */
+	if (done)
+		return w < 0 ? w : (long)done;
+	return r < 0 ? r : w;
+}
+
+long ext2_write(struct ext2_fs *fs, struct ext2_inode *in, u64 off, const void *buf, size_t len)
+{
+	int r = write_start(fs, in, off, len);
 	if (r < 0)
 		return r;
 	u32 bs = fs->block_size;
@@ -648,28 +668,13 @@ long ext2_write(struct ext2_fs *fs, struct ext2_inode *in, u64 off, const void *
 		u64 keep = MAX((old_size + bs - 1) / bs, (off + done + bs - 1) / bs);
 		ext2_free_blocks_from(fs, in, keep);
 	}
-	if (off + done > in->size)
-		in->size = off + done;
-	if (done)
-		touch(fs, in, true);
-	int w = ext2_iput_disk(fs, in);   /* the block map may have grown even with nothing written */
-	if (done)
-		return w < 0 ? w : (long)done;
-	return r < 0 ? r : w;
+	return write_end(fs, in, off, done, r);
 }
 
 long ext2_write_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 off, size_t len, bool zero)
 {
-	if (!fs->write)
-		return -EROFS;
-	if (!EXT2_S_ISREG(in->mode))
-		return -EINVAL;
-	if (!len)
-		return 0;
-	if (off >= fs->max_file_size || len > fs->max_file_size - off)
-		return -EFBIG;
-	int r = large_file(fs, off + len);
-	if (r < 0)
+	int r = write_start(fs, in, off, len);
+	if (r < 0 || !len)
 		return r;
 	u32 bs = fs->block_size;
 	u64 old_size = in->size, lblk = off / bs, end = (off + len - 1) / bs;
@@ -680,15 +685,7 @@ long ext2_write_alloc(struct ext2_fs *fs, struct ext2_inode *in, u64 off, size_t
 		if ((r = map_alloc(fs, in, lblk, &pb, zero || lblk * bs < old_size)) < 0)
 			break;
 	}
-	size_t done = (size_t)MIN((u64)len, lblk * bs - off);
-	if (done && off + done > in->size)
-		in->size = off + done;
-	if (done)
-		touch(fs, in, true);
-	int w = ext2_iput_disk(fs, in);   /* the block map may have grown even with nothing mapped */
-	if (done)
-		return w < 0 ? w : (long)done;
-	return r < 0 ? r : w;
+	return write_end(fs, in, off, (size_t)MIN((u64)len, lblk * bs - off), r);
 }
 
 int ext2_write_undo(struct ext2_fs *fs, struct ext2_inode *in, u64 old_size, u64 end)

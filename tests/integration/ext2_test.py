@@ -637,42 +637,51 @@ OSYNC_SCRIPT = r"""#!/bin/busybox sh
 """
 
 
+def cut_when(logdir, name, initrd, script, ready):
+    """A fresh ext3 image holding SCRIPT (as NAME.sh), run by busybox on
+    Caboose (start_script); QEMU killed (its PID: a power cut) as soon as
+    ready(console bytes) is true, or after 180 s; then e2fsck -fy replays
+    the journal. (console text, whether ready was seen, the image)."""
+    wsrc = os.path.join(logdir, name + "-src")
+    shutil.rmtree(wsrc, ignore_errors=True)
+    os.makedirs(wsrc)
+    with open(os.path.join(wsrc, name + ".sh"), "w") as f:
+        f.write(script)
+    img = os.path.join(logdir, name + ".img")
+    mkfs(wsrc, img, ("-t", "ext3"), "32M")
+    log = os.path.join(logdir, name + ".console.log")
+    if os.path.exists(log):   # an earlier run's lines would end the wait early
+        os.unlink(log)
+    p = start_script(logdir, name, initrd, img, name + ".sh")
+    seen = False
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and p.poll() is None and not seen:
+            try:
+                with open(log, "rb") as f:
+                    seen = ready(f.read())
+            except FileNotFoundError:
+                pass
+            time.sleep(0.05)
+    finally:
+        p.kill()
+        p.wait()
+    with open(log, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    subprocess.run(["e2fsck", "-fy", img], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return text, seen, img
+
+
 def run_osync(logdir, check, initrd):
     """O_DSYNC and O_SYNC: apps/tests/osync writes 200 lines to a file
     opened with each, one write(2) a line, never fsync, and says so;
     QEMU is killed as soon as both said it. After e2fsck -fy's replay both
     files hold every line (each write was on the disk and committed when
     it returned)."""
-    wsrc = os.path.join(logdir, "ext3-osync-src")
-    shutil.rmtree(wsrc, ignore_errors=True)
-    os.makedirs(wsrc)
-    with open(os.path.join(wsrc, "osync.sh"), "w") as f:
-        f.write(OSYNC_SCRIPT)
-    name = "ext3-osync"
-    img = os.path.join(logdir, name + ".img")
-    mkfs(wsrc, img, ("-t", "ext3"), "32M")
-    log = os.path.join(logdir, name + ".console.log")
-    if os.path.exists(log):
-        os.unlink(log)
-    p = start_script(logdir, name, initrd, img, "osync.sh")
-    n = 0
-    try:
-        deadline = time.time() + 180
-        while time.time() < deadline and p.poll() is None and n < 2:
-            try:
-                with open(log, "rb") as f:
-                    n = f.read().count(b"== written")
-            except FileNotFoundError:
-                pass
-            time.sleep(0.05)
-    finally:
-        p.kill()   # QEMU's own PID (guest.start): a power cut
-        p.wait()
-    with open(log, "rb") as f:
-        text = f.read().decode("utf-8", "replace")
+    text, seen, img = cut_when(logdir, "ext3-osync", initrd, OSYNC_SCRIPT,
+                               lambda b: b.count(b"== written") >= 2)
     label = "ext3 O_SYNC/O_DSYNC"
-    check("%s: both files written, 200 lines each, no fsync" % label, n == 2, text[-800:])
-    subprocess.run(["e2fsck", "-fy", img], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    check("%s: both files written, 200 lines each, no fsync" % label, seen, text[-800:])
     code, out = fsck(img)
     want = "".join("line %d\n" % i for i in range(1, 201)).encode()
     got = {k: subprocess.run(["debugfs", "-R", "cat /" + k, img], stdout=subprocess.PIPE,
@@ -701,37 +710,11 @@ def run_dirsync(logdir, check, initrd):
     (`sync .`); QEMU is killed as soon as that returned, well before the
     journal's 5 s timer would commit the rename. After e2fsck -fy's replay
     the file is there under its new name only, with its bytes."""
-    wsrc = os.path.join(logdir, "ext3-dirsync-src")
-    shutil.rmtree(wsrc, ignore_errors=True)
-    os.makedirs(wsrc)
-    with open(os.path.join(wsrc, "dirsync.sh"), "w") as f:
-        f.write(DIRSYNC_SCRIPT)
-    name = "ext3-dirsync"
-    img = os.path.join(logdir, name + ".img")
-    mkfs(wsrc, img, ("-t", "ext3"), "32M")
-    log = os.path.join(logdir, name + ".console.log")
-    if os.path.exists(log):
-        os.unlink(log)
-    p = start_script(logdir, name, initrd, img, "dirsync.sh")
-    seen = None
-    try:
-        deadline = time.time() + 180
-        while time.time() < deadline and p.poll() is None and not seen:
-            try:
-                with open(log, "rb") as f:
-                    seen = re.search(rb"== synced (\d+)", f.read())
-            except FileNotFoundError:
-                pass
-            time.sleep(0.05)
-    finally:
-        p.kill()   # QEMU's own PID (guest.start): a power cut
-        p.wait()
-    with open(log, "rb") as f:
-        text = f.read().decode("utf-8", "replace")
+    text, seen, img = cut_when(logdir, "ext3-dirsync", initrd, DIRSYNC_SCRIPT,
+                               lambda b: re.search(rb"== synced \d+", b) is not None)
     label = "ext3 directory fsync"
     check("%s: the file made, fsync'd, renamed, the directory fsync'd (exit 0)" % label,
-          seen is not None and seen.group(1) == b"0", text[-800:])
-    subprocess.run(["e2fsck", "-fy", img], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+          seen and "== synced 0" in text, text[-800:])
     code, out = fsck(img)
     b = subprocess.run(["debugfs", "-R", "cat /b", img], stdout=subprocess.PIPE,
                        stderr=subprocess.DEVNULL).stdout
