@@ -1201,6 +1201,17 @@ def counter(g, name):
     return int(m.group(1)) if m else None
 
 
+def timed(check, name, fn, *args):
+    """fn(*args), its time on stderr; an exception out of it (a harness
+    failure) is one failed result named after it"""
+    t0 = time.time()
+    try:
+        fn(*args)
+    except Exception as e:
+        check("%s harness" % name, False, "%s: %s" % (type(e).__name__, e))
+    sys.stderr.write("ext2: %s took %.0f s\n" % (name, time.time() - t0))
+
+
 def run_all(logdir, initrd=INITRD):
     os.makedirs(logdir, exist_ok=True)
     blk_test.KERNEL = KERNEL
@@ -1214,100 +1225,33 @@ def run_all(logdir, initrd=INITRD):
         mkfs(src, img)
         code, out = fsck(img)
         check("ext2 image: e2fsck -fn clean before booting", code == 0, out[-400:])
-        for fn, args in ((run_repl, (img, tree)), (run_user, (img, tree, initrd))):
-            t0 = time.time()
-            try:
-                fn(logdir, check, *args)
-            except Exception as e:  # a harness failure is one failed result
-                check("%s harness" % fn.__name__, False, "%s: %s" % (type(e).__name__, e))
-            sys.stderr.write("ext2: %s took %.0f s\n" % (fn.__name__, time.time() - t0))
+        timed(check, "run_repl", run_repl, logdir, check, img, tree)
+        timed(check, "run_user", run_user, logdir, check, img, tree, initrd)
         code, out = fsck(img)
         check("ext2 image: e2fsck -fn clean after Caboose read it", code == 0, out[-400:])
-        t0 = time.time()
-        try:
-            run_write(logdir, check, work, initrd)
-        except Exception as e:
-            check("run_write harness", False, "%s: %s" % (type(e).__name__, e))
-        sys.stderr.write("ext2: run_write took %.0f s\n" % (time.time() - t0))
-        t0 = time.time()
-        try:
-            run_write(logdir, check, work, initrd, "ext3")
-        except Exception as e:
-            check("run_write ext3 harness", False, "%s: %s" % (type(e).__name__, e))
-        sys.stderr.write("ext2: run_write ext3 took %.0f s\n" % (time.time() - t0))
-        for fstype in ("ext2", "ext3"):
-            t0 = time.time()
-            try:
-                run_perms(logdir, check, work, initrd, fstype)
-            except Exception as e:
-                check("run_perms %s harness" % fstype, False, "%s: %s" % (type(e).__name__, e))
-            sys.stderr.write("ext2: run_perms %s took %.0f s\n" % (fstype, time.time() - t0))
-        t0 = time.time()
-        try:
-            run_wberr(logdir, check, work, initrd)
-        except Exception as e:
-            check("run_wberr harness", False, "%s: %s" % (type(e).__name__, e))
-        sys.stderr.write("ext2: run_wberr took %.0f s\n" % (time.time() - t0))
-        t0 = time.time()
-        try:
-            run_evict(logdir, check, work, initrd)
-        except Exception as e:
-            check("run_evict harness", False, "%s: %s" % (type(e).__name__, e))
-        sys.stderr.write("ext2: run_evict took %.0f s\n" % (time.time() - t0))
-        for fstype in ("ext2", "ext3"):
-            t0 = time.time()
-            try:
-                run_writeback(logdir, check, work, initrd, fstype)
-            except Exception as e:
-                check("run_writeback %s harness" % fstype, False,
-                      "%s: %s" % (type(e).__name__, e))
-            sys.stderr.write("ext2: run_writeback %s took %.0f s\n"
-                             % (fstype, time.time() - t0))
-        t0 = time.time()
-        try:
-            run_crash(logdir, check, initrd)
-        except Exception as e:
-            check("run_crash harness", False, "%s: %s" % (type(e).__name__, e))
-        sys.stderr.write("ext2: run_crash took %.0f s\n" % (time.time() - t0))
-        t0 = time.time()
-        try:
-            run_osync(logdir, check, initrd)
-        except Exception as e:
-            check("run_osync harness", False, "%s: %s" % (type(e).__name__, e))
-        sys.stderr.write("ext2: run_osync took %.0f s\n" % (time.time() - t0))
-        t0 = time.time()
-        try:
-            run_dirsync(logdir, check, initrd)
-        except Exception as e:
-            check("run_dirsync harness", False, "%s: %s" % (type(e).__name__, e))
-        sys.stderr.write("ext2: run_dirsync took %.0f s\n" % (time.time() - t0))
-        t0 = time.time()
-        try:
-            run_orphan(logdir, check, initrd)
-        except Exception as e:
-            check("run_orphan harness", False, "%s: %s" % (type(e).__name__, e))
-        sys.stderr.write("ext2: run_orphan took %.0f s\n" % (time.time() - t0))
-        t0 = time.time()
-        try:
-            run_root(logdir, check, work, initrd)
-        except Exception as e:
-            check("run_root harness", False, "%s: %s" % (type(e).__name__, e))
-        sys.stderr.write("ext2: run_root took %.0f s\n" % (time.time() - t0))
-        try:
-            run_replay(logdir, check, os.path.join(src, "tree", "deep"))
-        except Exception as e:
-            check("run_replay harness", False, "%s: %s" % (type(e).__name__, e))
-        try:
-            run_refused(logdir, check, os.path.join(src, "tree", "deep"))
-        except Exception as e:
-            check("run_refused harness", False, "%s: %s" % (type(e).__name__, e))
-        t0 = time.time()
-        try:
+        deep = os.path.join(src, "tree", "deep")
+
+        def linux():
             import ext2_linux
             ext2_linux.run(logdir, check, initrd)
-        except Exception as e:
-            check("ext2_linux harness", False, "%s: %s" % (type(e).__name__, e))
-        sys.stderr.write("ext2: ext2_linux took %.0f s\n" % (time.time() - t0))
+        for name, fn, args in (
+                ("run_write", run_write, (work, initrd)),
+                ("run_write ext3", run_write, (work, initrd, "ext3")),
+                ("run_perms ext2", run_perms, (work, initrd, "ext2")),
+                ("run_perms ext3", run_perms, (work, initrd, "ext3")),
+                ("run_wberr", run_wberr, (work, initrd)),
+                ("run_evict", run_evict, (work, initrd)),
+                ("run_writeback ext2", run_writeback, (work, initrd, "ext2")),
+                ("run_writeback ext3", run_writeback, (work, initrd, "ext3")),
+                ("run_crash", run_crash, (initrd,)),
+                ("run_osync", run_osync, (initrd,)),
+                ("run_dirsync", run_dirsync, (initrd,)),
+                ("run_orphan", run_orphan, (initrd,)),
+                ("run_root", run_root, (work, initrd)),
+                ("run_replay", run_replay, (deep,)),
+                ("run_refused", run_refused, (deep,))):
+            timed(check, name, fn, logdir, check, *args)
+        timed(check, "ext2_linux", linux)
     except Exception as e:
         check("ext2 harness", False, "%s: %s" % (type(e).__name__, e))
     finally:
