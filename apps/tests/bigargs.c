@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include "show.h"
 
-extern char **environ;
+/* environ comes from <unistd.h> (the build defines _GNU_SOURCE) */
 
 /* 65 frames of 64 KiB each: a little over 4 MiB of stack, every frame
  * touched at both ends */
