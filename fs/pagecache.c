@@ -50,10 +50,8 @@ KCOUNTER_VAR("pagecache.write_copies", "pages", st_copied);
 
 static int set_limit(const char *v)
 {
-	u64 n = 0;
-	for (; *v >= '0' && *v <= '9'; v++)
-		n = n * 10 + (u64)(*v - '0');
-	if (*v || n < 16)
+	u64 n;
+	if (kstrtou64(v, NULL, false, &n) < 0 || n < 16)
 		return -EINVAL;
 	limit = n;
 	return 0;

@@ -460,10 +460,8 @@ static int e2_iget(struct e2_mount *m, u32 ino, struct e2_node **out)
 static u64 nodes_max = E2_NODES_MAX, nodes_evicted;
 static int set_nodes_max(const char *v)
 {
-	u64 n = 0;
-	for (; *v >= '0' && *v <= '9'; v++)
-		n = n * 10 + (u64)(*v - '0');
-	if (*v || n < 16)
+	u64 n;
+	if (kstrtou64(v, NULL, false, &n) < 0 || n < 16)
 		return -EINVAL;
 	nodes_max = n;
 	return 0;
