@@ -180,8 +180,12 @@ KTEST(user_exit_status_and_pages_back)
 	KT_ASSERT(run(&t, make_program(&t, null_write, sizeof(null_write)), &status) == 0, "spawn");
 	KT_ASSERT(status == SIGSEGV, "a NULL write gave status %#x", status);
 	u64 after = free_pages_settled();
-	/* 7 threads: at most one new page table for the stack slots */
-	KT_ASSERT(after + 1 >= before, "free pages %llu before, %llu after 7 processes",
+	/* 7 threads: at most one new page table for the stack slots, and the
+	 * rest of the kernel may take a page or two meanwhile (a slab of a
+	 * cache it shares, a free still waiting for its grace period; CI saw 2
+	 * at -smp 4 in the ktest=all boot): 4 pages at most. A page kept per
+	 * process would be 7 */
+	KT_ASSERT(after + 4 >= before, "free pages %llu before, %llu after 7 processes",
 		  (unsigned long long)before, (unsigned long long)after);
 }
 
