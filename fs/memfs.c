@@ -226,14 +226,16 @@ static void memfs_destroy(struct inode *i)
 /* Make page k the file's alone before it is changed: a page that sendfile
  * handed to the network (a packet in a send queue holds a reference) is
  * replaced by a copy, so a retransmission sends the bytes that were sent
- * the first time (counted: fs.memfs_cow). */
+ * the first time (counted: fs.memfs_cow). A page that a shared mapping
+ * maps (PG_FMAPPED) is changed in place: the mapping must see the file's
+ * writes (a packet holding it may then send the new bytes, as on Linux). */
 static u64 cow_pages;   /* [atomic] */
 KCOUNTER_VAR("fs.memfs_cow", "pages", cow_pages);
 
 static int own_page(struct memfs_node *m, size_t k)
 {
 	struct page *pg = m->pages[k];
-	if (!pg || page_refcount(pg) == 1)
+	if (!pg || page_refcount(pg) == 1 || page_fmapped(pg))
 		return 0;
 	struct page *c = page_alloc(0);
 	if (!c)
@@ -412,10 +414,34 @@ out:
 	return r;
 }
 
+/* A shared mapping's page: made the file's own (the archive's bytes
+ * copied in first; a hole gets a zeroed page) and marked PG_FMAPPED under
+ * the inode's lock, so every later write changes it in place. The
+ * mapping's writes are the file's at once: a RAM file has nothing to
+ * write back (map_write). */
+static int memfs_map_page(struct file *f, u64 idx, bool write, struct page **pg)
+{
+	(void)write;
+	struct inode *i = f->inode;
+	struct memfs_node *m = node_of(i);
+	mutex_lock(&i->lock);
+	size_t np = ALIGN_UP(i->size, PAGE_SIZE) >> PAGE_SHIFT;
+	int r = idx < np ? reserve(m, np, (size_t)idx, (size_t)idx + 1) : -ENXIO;
+	if (r == 0) {
+		*pg = m->pages[idx];
+		page_set_fmapped(*pg);
+		page_get(*pg);
+	}
+	mutex_unlock(&i->lock);
+	return r;
+}
+
 const struct file_ops memfs_file_fops = {
 	.read = memfs_read,
 	.write = memfs_write,
 	.page_ref = memfs_page_ref,
+	.map_page = memfs_map_page,
+	.map_write = true,
 	.seekable = true,
 };
 

@@ -175,6 +175,17 @@ bool pcache_has(struct pcache_map *m, u64 idx)
 	return r;
 }
 
+bool pcache_mark_fmapped(struct pcache_map *m, u64 idx, struct page *held)
+{
+	unsigned long f = spin_lock_irqsave(&pcache_lock);
+	struct pc_entry *e = *slot_of(m, idx);
+	bool r = e && e->pg == held;
+	if (r)
+		page_set_fmapped(held);
+	spin_unlock_irqrestore(&pcache_lock, f);
+	return r;
+}
+
 struct page *pcache_add(struct pcache_map *m, u64 idx, struct page *pg)
 {
 	if (!reclaim_set) {   /* first use: the default limit, the reclaimer */
@@ -300,7 +311,9 @@ int pcache_write_page(struct pcache_map *m, u64 idx, struct page *held, struct p
 	struct pc_entry *e = *slot_of(m, idx);
 	if (!e || e->pg != held) {
 		r = -ENOENT;
-	} else if (page_refcount(held) == 2) {   /* the cache's and the caller's */
+	} else if (page_refcount(held) == 2 || page_fmapped(held)) {
+		/* the cache's and the caller's, or a shared mapping's: it must
+		 * see the bytes */
 		memcpy((u8 *)page_address(held) + at, buf, len);
 		st_in_place++;
 	} else if (!spare || !*spare) {

@@ -71,6 +71,12 @@ void pcache_drop(struct pcache_map *m, u64 idx);
 /* Whether page idx is cached (no reference, no clock use: read-ahead's
  * question). */
 bool pcache_has(struct pcache_map *m, u64 idx);
+/* A shared mapping takes held (a reference from pcache_find/pcache_add):
+ * if it is still the cached page idx, it becomes PG_FMAPPED under the
+ * cache's lock, so pcache_write_page changes it in place from now on
+ * (the mapping sees every write), and true; false: it left the cache or
+ * was replaced meanwhile (look it up again). */
+bool pcache_mark_fmapped(struct pcache_map *m, u64 idx, struct page *held);
 
 /*
  * Write-back (a file system that keeps written data in the cache and
@@ -81,8 +87,9 @@ bool pcache_has(struct pcache_map *m, u64 idx);
  *
  * pcache_write_page: len bytes of buf go at byte at of cached page idx,
  * which the caller holds (held: from pcache_find or pcache_add), and the
- * units are marked dirty. A page only the cache and the caller hold is
- * changed in place; one held by anyone else too (a packet, a reader, a
+ * units are marked dirty. A page only the cache and the caller hold, or
+ * one a shared mapping maps (PG_FMAPPED), is changed in place; one held
+ * by anyone else too (a packet, a reader, a
  * write-back in flight) keeps its bytes: the cache takes *spare instead,
  * a copy of it with the bytes written, and *spare becomes NULL. Returns 0;
  * -EAGAIN when that needs a spare and *spare is NULL (allocate one, call

@@ -258,6 +258,18 @@ struct file_ops {
 	 * (0: off is at or past the end). -EOPNOTSUPP where no page holds
 	 * them (a hole): the caller copies. NULL: the caller always copies */
 	int (*page_ref)(struct file *f, u64 off, struct page **pg, u32 *pg_off, u32 *len);
+	/* map_page: a shared mapping's page (mmap MAP_SHARED): the file's
+	 * own page holding bytes [idx * PAGE_SIZE, +PAGE_SIZE), a reference
+	 * taken for the caller and PG_FMAPPED set on it under the lock that
+	 * orders the file's writes, so that every later write changes this
+	 * page in place and the mapping sees it. May sleep (a disk read).
+	 * -ENXIO: the page starts at or past the end (SIGBUS); -EOPNOTSUPP:
+	 * no page holds them (a hole of a file whose map_write is false: the
+	 * caller maps zeros). write: the mapping may write it (only where
+	 * map_write). NULL: MAP_SHARED of the file is -ENODEV */
+	int (*map_page)(struct file *f, u64 idx, bool write, struct page **pg);
+	bool map_write;              /* a shared mapping may be writable (its
+				      * writes need no write-back: RAM files) */
 	/* open: a device's check when a node of it is opened (called with
 	 * the namespace lock held: no sleeping); an error fails the open.
 	 * NULL: none */

@@ -1397,7 +1397,7 @@ DIFF_PROGRAMS = [("hello", ""), ("args", "one,two"), ("bigargs", ""), ("mem", ""
                  ("sockets", ""), ("sockets", "", 2, "nonic"), ("unixgc", ""), ("unixgc", "", 1), ("fifo", ""), ("fifo", "", 1), ("itimer", ""), ("itimer", "", 1), ("clock", ""), ("clock", "", 1), ("epoll", ""), ("tty", ""), ("epoll", "", 1), ("sigwait", ""),
                  ("daemon", ""),
                  ("sigwait", "", 1),
-                 ("interp", ""), ("mmapfile", ""), ("vdso", ""), ("hello-dyn", ""),
+                 ("interp", ""), ("mmapfile", ""), ("mmapshared", ""), ("mmapshared", "", 1), ("vdso", ""), ("hello-dyn", ""),
                  ("args-dyn", "one,two"),
                  ("procs-dyn", ""), ("threads-dyn", ""), ("threads-dyn", "", 1),
                  ("sh/coreutils.sh", ""),

@@ -1201,6 +1201,35 @@ static int e2_page_ref(struct file *f, u64 off, struct page **pg, u32 *pg_off, u
 	return 0;
 }
 
+/* A shared mapping's page (mmap MAP_SHARED): the cached page itself,
+ * marked PG_FMAPPED while it is still the cached one, so that every later
+ * write() changes it in place and the mapping sees it. Read-only: the
+ * mapping's own writes would need the write-back of mapped pages (their
+ * dirty bits, msync), not built yet, so map_write is false and mmap
+ * refuses PROT_WRITE with -ENODEV. */
+static int e2_map_page(struct file *f, u64 idx, bool write, struct page **pg)
+{
+	struct e2_node *n = node_of(f->inode);
+	if (write)
+		return -EOPNOTSUPP;
+	/* a write that copied the page, or a truncate, may replace it
+	 * between the lookup and the mark: look again */
+	for (int tries = 0; tries < 8; tries++) {
+		struct page *p;
+		int r = e2_page(n, idx, &p);
+		if (r < 0)
+			return r;
+		if (!p)
+			return -ENXIO;
+		if (pcache_mark_fmapped(&n->pc, idx, p)) {
+			*pg = p;
+			return 0;
+		}
+		page_put(p);
+	}
+	return -ENOMEM;   /* the cache had no room for it */
+}
+
 /* ---- write-back ---- */
 
 /* Write-back counts: files written by a flusher, by a commit (ordered
@@ -1439,7 +1468,7 @@ static long write_chunk(struct e2_node *n, u64 off, const u8 *buf, size_t len)
 	/* a page someone holds (a packet, a reader) keeps its bytes: a spare
 	 * for the copy now, while nothing is changed yet */
 	for (u32 p = 0; p < have && r == 0; p++)
-		if (page_refcount(pg[p]) > 2 && !(spare[p] = page_alloc(0)))
+		if (page_refcount(pg[p]) > 2 && !page_fmapped(pg[p]) && !(spare[p] = page_alloc(0)))
 			r = -ENOMEM;
 	size_t want = have == np ? len : (have ? (size_t)((first + have) * PAGE_SIZE - off) : 0);
 	if (r < 0)
@@ -1668,6 +1697,7 @@ static const struct file_ops e2_file_fops = {
 	.write = e2_write,
 	.fsync = e2_fsync,
 	.page_ref = e2_page_ref,
+	.map_page = e2_map_page,
 	.seekable = true,
 };
 

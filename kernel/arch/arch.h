@@ -335,11 +335,14 @@ void arch_user_fpu_save(void *buf);
 void arch_user_fpu_restore(const void *buf);
 /* execve: a fresh FPU state and FS base, and the new tables loaded. */
 void arch_user_exec(struct arch_user *u, u64 root);
-/* fn(addr, write, exec) makes a user page present (demand zero, copy on
- * write) and returns true, or false for a bad access. Called for page
- * faults in user mode and for those of arch_copy_user on user addresses
- * (interrupts off), before either is treated as an error. */
-void arch_set_user_pf_resolver(bool (*fn)(u64 addr, bool write, bool exec));
+/* fn(addr, write, exec, user) makes a user page present (demand zero,
+ * copy on write, a file's page) and returns true, or false for a bad
+ * access. Called for page faults in user mode (user: no lock held, so fn
+ * may enable interrupts and sleep, and disables them again before it
+ * returns) and for those of arch_copy_user on user addresses (user
+ * false: the copy's caller may hold locks), interrupts off, before either
+ * is treated as an error. */
+void arch_set_user_pf_resolver(bool (*fn)(u64 addr, bool write, bool exec, bool user));
 /* fn runs on every return to user mode (interrupts off): pending signals. */
 void arch_set_user_return_hook(void (*fn)(void));
 /* Copy n bytes where one side is user memory, through the fault fixup:

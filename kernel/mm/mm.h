@@ -34,6 +34,10 @@ enum page_flags {
 	PG_SLAB = 1 << 3,       /* part of a slab */
 	PG_LARGE = 1 << 4,      /* head of a large kmalloc block */
 	PG_GC = 1 << 5,         /* part of a GC heap span (kernel/gc) */
+	PG_FMAPPED = 1 << 6,    /* a file's page that a shared mapping maps: the
+				 * file's writes change it in place (set by the
+				 * file system under its lock, page_set_fmapped;
+				 * until the page is freed) */
 };
 
 struct page {
@@ -54,6 +58,10 @@ struct page *page_alloc_zeroed(unsigned order);
 void page_get(struct page *p);
 void page_put(struct page *p);
 u32 page_refcount(const struct page *p);
+/* PG_FMAPPED: set atomically (the page's owner may set it while another
+ * CPU reads the flags), read without a lock */
+void page_set_fmapped(struct page *p);
+bool page_fmapped(const struct page *p);
 u64 page_to_phys(const struct page *p);
 struct page *phys_to_page(u64 pa);
 void *page_address(const struct page *p);

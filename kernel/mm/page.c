@@ -257,6 +257,16 @@ void page_get(struct page *p)
 
 u32 page_refcount(const struct page *p) { return __atomic_load_n(&p->refcount, __ATOMIC_RELAXED); }
 
+void page_set_fmapped(struct page *p)
+{
+	__atomic_fetch_or(&p->flags, (u16)PG_FMAPPED, __ATOMIC_RELAXED);
+}
+
+bool page_fmapped(const struct page *p)
+{
+	return __atomic_load_n(&p->flags, __ATOMIC_RELAXED) & PG_FMAPPED;
+}
+
 void page_put(struct page *p)
 {
 	u32 old = __atomic_fetch_sub(&p->refcount, 1, __ATOMIC_ACQ_REL);
@@ -269,7 +279,7 @@ void page_put(struct page *p)
 		panic("page_put: page %#llx has flags %#x, cannot be freed",
 		      (unsigned long long)page_to_phys(p), p->flags);
 	unsigned order = p->order;
-	p->flags &= (u16)~(PG_SLAB | PG_LARGE);
+	p->flags &= (u16)~(PG_SLAB | PG_LARGE | PG_FMAPPED);
 	p->private = NULL;
 	__atomic_fetch_add(&stat_frees, 1, __ATOMIC_RELAXED);
 	if (order == 0) {

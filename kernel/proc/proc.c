@@ -10,6 +10,7 @@
 #include "kernel/proc/proc_priv.h"
 #include "kernel/proc/uaccess.h"
 #include "kernel/console/console.h"
+#include "kernel/lib/counter.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/repl/repl.h"
@@ -719,7 +720,8 @@ static void user_fault(const struct user_fault *f)
 	struct proc *p = ut->proc;
 	int sig = fault_signal(f->kind);
 	/* past the last page of a mapped file: SIGBUS (BUS_ADRERR), as Linux */
-	if (f->kind == UFAULT_PAGE && f->addr < USER_TOP && vm_kind_at(p->vm, f->addr) == VMA_FILE_EOF)
+	if (f->kind == UFAULT_PAGE && f->addr < USER_TOP &&
+	    vm_fault_sigbus(p->vm, f->addr, f->write, f->exec))
 		sig = SIGBUS;
 	/* a handler the program set runs (on the way back to user mode); an
 	 * ignored or blocked fault signal ends the process, as on Linux */
@@ -736,6 +738,8 @@ static void user_fault(const struct user_fault *f)
 				    kind < 0 ? "unmapped address" :
 				    kind == VMA_GUARD ? "the stack guard gap" :
 				    kind == VMA_FILE_EOF ? "a file mapping past the file's end" :
+				    kind == VMA_FSHARED && sig == SIGBUS ?
+				    "a shared file mapping past the file's end, or a page not read" :
 				    "a mapping that forbids it";
 		pr_info("proc: pid %d (%s): %s: %s of %s %#llx at pc %#llx", p->pid, p->name,
 			signal_name(sig), f->exec ? "instruction fetch" : f->write ? "write" : "read",
@@ -753,7 +757,10 @@ void proc_raise_sigpipe(void)
 	uthread_signal(uthread_current(), SIGPIPE);   /* to the thread, as Linux */
 }
 
-static bool resolve_fault(u64 addr, bool write, bool exec)
+static u64 file_fault_in_copy;   /* [atomic] */
+KCOUNTER_VAR("vm.file_shared_copy_faults", "faults", file_fault_in_copy);
+
+static bool resolve_fault(u64 addr, bool write, bool exec, bool user)
 {
 	struct uthread *ut = uthread_current();
 	if (!ut || !ut->proc->vm)
@@ -761,6 +768,20 @@ static bool resolve_fault(u64 addr, bool write, bool exec)
 	int r = vm_fault(ut->proc->vm, addr, write, exec);
 	if (r == VM_FAULT_FLUSH)   /* done before this thread goes back to user mode */
 		ut->flush_pending = true;
+	if (r == VM_FAULT_FILE) {
+		/* the file's page may need the disk: only the program's own
+		 * touch waits for it. A system call's copy (which may hold
+		 * locks, the file's among them) finds the pages the mmap
+		 * mapped, and -EFAULT for one the file gained since, until
+		 * the program touches it (counted) */
+		if (!user) {
+			__atomic_add_fetch(&file_fault_in_copy, 1, __ATOMIC_RELAXED);
+			return false;
+		}
+		irq_enable();
+		r = vm_fault_file(ut->proc->vm, addr, write);
+		irq_disable();
+	}
 	return r >= 0;
 }
 

@@ -794,16 +794,18 @@ static void gen_maps(struct text *t, struct psnap *s)
 		struct vma *v = list_entry(n, struct vma, link);
 		if (v->kind == VMA_GUARD)
 			continue;   /* a gap, not a mapping, as on Linux */
-		bool none = v->kind == VMA_RESERVED || (v->kind == VMA_SHARED && !v->prot);
+		bool none = v->kind == VMA_RESERVED || (v->kind == VMA_SHARED && !v->prot) ||
+			    v->noaccess;
 		/* as Linux: whatever lies between the heap's start and the break */
 		bool heap = v->kind == VMA_HEAP ||
 			    (v->start >= brk_lo && v->end <= brk_hi && brk_hi > brk_lo);
 		const char *what = heap ? "[heap]" : v->kind == VMA_STACK ? "[stack]" :
 				   v->kind == VMA_VVAR ? "[vvar]" : v->kind == VMA_ELF ? s->name : "";
-		tprintf(t, "%08llx-%08llx %c%c%c%c 00000000 00:00 0", (unsigned long long)v->start,
+		tprintf(t, "%08llx-%08llx %c%c%c%c %08llx 00:00 0", (unsigned long long)v->start,
 			(unsigned long long)v->end, none ? '-' : 'r',
 			!none && (v->prot & UMAP_W) ? 'w' : '-', !none && (v->prot & UMAP_X) ? 'x' : '-',
-			v->kind == VMA_SHARED ? 's' : 'p');
+			v->kind == VMA_SHARED || v->kind == VMA_FSHARED ? 's' : 'p',
+			(unsigned long long)v->off);
 		if (*what)
 			tprintf(t, "%*s%s%s", 25, "", v->kind == VMA_ELF ? "/" : "", what);
 		tprintf(t, "\n");

@@ -6,9 +6,13 @@
 
 static struct vma *vma_at(struct list_node *n) { return list_entry(n, struct vma, link); }
 
-static u64 vm_zero_faults, vm_cow_copies;   /* [atomic] */
+static u64 vm_zero_faults, vm_cow_copies, vm_file_maps, vm_file_faults;   /* [atomic] */
 KCOUNTER_VAR("vm.zero_faults", "pages", vm_zero_faults);
 KCOUNTER_VAR("vm.cow_copies", "pages", vm_cow_copies);
+/* shared file mappings' pages: mapped at the mmap; at a program's touch
+ * (the file grew since) */
+KCOUNTER_VAR("vm.file_shared_pages", "pages", vm_file_maps);
+KCOUNTER_VAR("vm.file_shared_faults", "pages", vm_file_faults);
 
 struct vm *vm_create(void)
 {
@@ -103,6 +107,8 @@ void vm_destroy(struct vm *vm)
 	while ((n = list_pop_front(&vm->vmas))) {
 		struct vma *v = vma_at(n);
 		unmap_pages(vm, v->start, v->end);
+		if (v->file)
+			file_put(v->file);
 		kfree(v);
 	}
 	if (vm->pages)
@@ -192,7 +198,7 @@ static void vma_insert(struct vm *vm, struct vma *v)
 	struct list_node *prev = n->prev;
 	if (prev != &vm->vmas) {
 		struct vma *p = vma_at(prev);
-		if (p->end == v->start && p->prot == v->prot && p->kind == v->kind) {
+		if (p->end == v->start && p->prot == v->prot && p->kind == v->kind && !v->file) {
 			p->end = v->end;
 			kfree(v);
 			return;
@@ -261,6 +267,103 @@ int vm_map_page(struct vm *vm, u64 va, struct page *pg)
 	return r;
 }
 
+/* Map page idx of f at va, in a VMA_FSHARED mapping of f, if it is still
+ * there and the page is not present yet. No lock held: map_page may
+ * sleep. A hole that the file system maps no page for (a read-only
+ * mapping only) reads as zeros, from a page of the mapping's own. 0
+ * (mapped, present already, or the mapping changed meanwhile), -ENXIO
+ * (past the file's end), or map_page's error. */
+static int map_file_page(struct vm *vm, u64 va, struct file *f, u64 idx, bool write)
+{
+	struct page *pg = NULL;
+	int r = f->ops->map_page(f, idx, write, &pg);
+	if (r == -EOPNOTSUPP && !write) {
+		pg = page_alloc_zeroed(0);
+		r = pg ? 0 : -ENOMEM;
+	}
+	if (r < 0)
+		return r;
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
+	const struct vma *v = vm_find(vm, va);
+	if (v && v->kind == VMA_FSHARED && v->file == f &&
+	    v->off + (va - v->start) == idx << PAGE_SHIFT && !arch_uspace_lookup(vm->root, va, NULL)) {
+		r = arch_uspace_map(vm->root, va, page_to_phys(pg), v->noaccess ? UMAP_NONE : v->prot);
+		if (r == 0) {
+			vm->pages++;
+			pg = NULL;   /* the mapping's reference now */
+		}
+	}
+	spin_unlock_irqrestore(&vm->lock, fl);
+	if (pg)
+		page_put(pg);
+	return r;
+}
+
+int vm_map_file_shared(struct vm *vm, u64 start, u64 len, unsigned prot, struct file *f,
+		       u64 off, bool maywrite)
+{
+	if (!IS_ALIGNED(start | len | off, PAGE_SIZE) || len == 0 || !f->ops->map_page ||
+	    (prot & (UMAP_W | UMAP_X)) == (UMAP_W | UMAP_X) || !vm_range_free(vm, start, len))
+		return -EINVAL;
+	struct vma *v = kzalloc(sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->start = start;
+	v->end = start + len;
+	v->prot = prot;
+	v->kind = VMA_FSHARED;
+	v->file = f;
+	file_get(f);
+	v->off = off;
+	v->maywrite = maywrite;
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
+	vma_insert(vm, v);
+	spin_unlock_irqrestore(&vm->lock, fl);
+	/* the pages up to the file's end now: a system call handed the
+	 * mapping finds them (a kernel copy cannot wait for a disk) */
+	for (u64 at = 0; at < len; at += PAGE_SIZE) {
+		int r = map_file_page(vm, start + at, f, (off + at) >> PAGE_SHIFT, prot & UMAP_W);
+		if (r == -ENXIO)
+			break;
+		if (r < 0) {
+			vm_unmap(vm, start, len);
+			return r;
+		}
+		__atomic_add_fetch(&vm_file_maps, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+int vm_fault_file(struct vm *vm, u64 addr, bool write)
+{
+	u64 va = ALIGN_DOWN(addr, PAGE_SIZE);
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
+	const struct vma *v = vm_find(vm, va);
+	struct file *f = v && v->kind == VMA_FSHARED ? v->file : NULL;
+	u64 idx = f ? (v->off + (va - v->start)) >> PAGE_SHIFT : 0;
+	if (f)
+		file_get(f);
+	spin_unlock_irqrestore(&vm->lock, fl);
+	if (!f)
+		return 0;   /* unmapped meanwhile: the access faults again */
+	int r = map_file_page(vm, va, f, idx, write);
+	file_put(f);
+	if (r == 0)
+		__atomic_add_fetch(&vm_file_faults, 1, __ATOMIC_RELAXED);
+	return r;
+}
+
+bool vm_fault_sigbus(struct vm *vm, u64 addr, bool write, bool exec)
+{
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
+	const struct vma *v = vm_find(vm, addr);
+	bool r = v && (v->kind == VMA_FILE_EOF ||
+		       (v->kind == VMA_FSHARED && !v->noaccess && (!write || (v->prot & UMAP_W)) &&
+			(!exec || (v->prot & UMAP_X))));
+	spin_unlock_irqrestore(&vm->lock, fl);
+	return r;
+}
+
 /* One step of vm_unmap under [V]: the first VMA overlapping [start, end)
  * loses its part in the range; that part in *lo, *hi. False: none left. */
 static bool unmap_step(struct vm *vm, u64 start, u64 end, struct vma **spare, struct vma **dead,
@@ -277,6 +380,7 @@ static bool unmap_step(struct vm *vm, u64 start, u64 end, struct vma **spare, st
 			list_remove(&v->link);
 			*dead = v;
 		} else if (*lo == v->start) {
+			v->off += v->file ? *hi - v->start : 0;
 			v->start = *hi;
 		} else if (*hi == v->end) {
 			v->end = *lo;
@@ -286,6 +390,10 @@ static bool unmap_step(struct vm *vm, u64 start, u64 end, struct vma **spare, st
 			*spare = NULL;
 			*h = *v;
 			h->start = *hi;
+			if (h->file) {
+				h->off += *hi - v->start;
+				file_get(h->file);
+			}
 			v->end = *lo;
 			list_insert_between(&h->link, &v->link, v->link.next);
 		}
@@ -309,6 +417,8 @@ int vm_unmap(struct vm *vm, u64 start, u64 len)
 		spin_unlock_irqrestore(&vm->lock, fl);
 		if (!more)
 			break;
+		if (dead && dead->file)
+			file_put(dead->file);
 		kfree(dead);
 		unmap_pages_flush(vm, lo, hi);
 		if (!spare)
@@ -388,13 +498,15 @@ static int fault_locked(struct vm *vm, u64 addr, bool write, bool exec)
 {
 	const struct vma *v = vm_find(vm, addr);
 	if (!v || !holds_pages(v->kind) || (write && !(v->prot & UMAP_W)) ||
-	    (exec && !(v->prot & UMAP_X)) || (v->kind == VMA_SHARED && !v->prot))
+	    (exec && !(v->prot & UMAP_X)) || (v->kind == VMA_SHARED && !v->prot) || v->noaccess)
 		return -EFAULT;
 	u64 va = ALIGN_DOWN(addr, PAGE_SIZE);
 	unsigned prot;
 	u64 pa = arch_uspace_lookup(vm->root, va, &prot);
 	if (!pa && v->kind == VMA_VVAR)
 		return -EFAULT;   /* the shared page or nothing: never a zeroed one */
+	if (!pa && v->kind == VMA_FSHARED)
+		return VM_FAULT_FILE;   /* the file's page, never a zeroed one */
 	if (!pa) {   /* first touch: a zeroed page */
 		struct page *pg = page_alloc_zeroed(0);
 		if (!pg)
@@ -415,7 +527,8 @@ static int fault_locked(struct vm *vm, u64 addr, bool write, bool exec)
 	}
 	/* a write to a page shared since fork */
 	struct page *old = phys_to_page(ALIGN_DOWN(pa, PAGE_SIZE));
-	if (page_refcount(old) == 1 || v->kind == VMA_SHARED)   /* ours, or meant to be shared */
+	if (page_refcount(old) == 1 || v->kind == VMA_SHARED || v->kind == VMA_FSHARED)
+		/* ours, or meant to be shared */
 		return arch_uspace_map(vm->root, va, page_to_phys(old), v->prot);
 	struct page *pg = page_alloc(0);
 	if (!pg)
@@ -460,6 +573,8 @@ struct vm *vm_clone(struct vm *src)
 		if (!c)
 			goto fail;
 		*c = *v;
+		if (c->file)
+			file_get(c->file);
 		list_push_back(&vm->vmas, &c->link);
 		if (v->kind == VMA_GUARD || v->kind == VMA_FILE_EOF)
 			continue;   /* PROT_NONE (VMA_RESERVED) may keep pages */
@@ -472,12 +587,13 @@ struct vm *vm_clone(struct vm *src)
 			/* both read-only now: the first write copies (vm_fault);
 			 * a PROT_NONE page stays inaccessible in both; shared
 			 * memory stays as it is, the same page in both */
-			unsigned shared = v->kind == VMA_SHARED ? prot : prot & ~UMAP_W;
+			bool same = v->kind == VMA_SHARED || v->kind == VMA_FSHARED;
+			unsigned shared = same ? prot : prot & ~UMAP_W;
 			if (arch_uspace_map(vm->root, va, pa, shared) < 0)
 				goto fail;
 			page_get(phys_to_page(pa));
 			vm->pages++;
-			if ((prot & UMAP_W) && v->kind != VMA_SHARED)
+			if ((prot & UMAP_W) && !same)
 				arch_uspace_map(src->root, va, pa, shared);   /* its table exists */
 		}
 	}
@@ -512,6 +628,14 @@ static bool range_mapped(struct vm *vm, u64 start, u64 end)
 	return at >= end;
 }
 
+bool vm_range_mapped(struct vm *vm, u64 start, u64 len)
+{
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
+	bool r = range_mapped(vm, start, start + len);
+	spin_unlock_irqrestore(&vm->lock, fl);
+	return r;
+}
+
 int vm_discard(struct vm *vm, u64 start, u64 len, bool free)
 {
 	if (!range_mapped(vm, start, start + len))
@@ -523,7 +647,8 @@ int vm_discard(struct vm *vm, u64 start, u64 len, bool free)
 	/* Linux keeps shared memory's contents after MADV_DONTNEED (only this
 	 * process's mapping of them goes): freeing the pages here would lose
 	 * them for every sharer */
-	if (free && vm_range_has(vm, start, len, VMA_SHARED))
+	if (free && (vm_range_has(vm, start, len, VMA_SHARED) ||
+		     vm_range_has(vm, start, len, VMA_FSHARED)))
 		return -EINVAL;
 	/* the vDSO's data: Linux's madvise refuses its VM_PFNMAP mapping */
 	if (free && vm_range_has(vm, start, len, VMA_VVAR))
@@ -542,6 +667,10 @@ static void split_at(struct vma *v, u64 addr, struct vma **sp)
 	*sp = NULL;
 	*h = *v;
 	h->start = addr;
+	if (h->file) {
+		h->off += addr - v->start;
+		file_get(h->file);
+	}
 	v->end = addr;
 	list_insert_between(&h->link, &v->link, v->link.next);
 }
@@ -567,6 +696,15 @@ int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
 	/* Linux's [vvar] may never be written nor run (no VM_MAYWRITE/MAYEXEC) */
 	if (!none && (prot & (UMAP_W | UMAP_X)) && vm_range_has(vm, start, len, VMA_VVAR))
 		return -EACCES;
+	/* a shared file mapping gains PROT_WRITE only where it may (the file
+	 * open for writing: Linux's EACCES) */
+	if (!none && (prot & UMAP_W)) {
+		list_for_each(n, &vm->vmas) {
+			struct vma *v = vma_at(n);
+			if (v->end > start && v->start < end && v->kind == VMA_FSHARED && !v->maywrite)
+				return -EACCES;
+		}
+	}
 	struct vma *spare[2] = { kmalloc(sizeof(struct vma), 0), kmalloc(sizeof(struct vma), 0) };
 	if (!spare[0] || !spare[1]) {
 		kfree(spare[0]);
@@ -585,7 +723,8 @@ int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
 		if (v->end > end)
 			split_at(v, end, &spare[1]);
 		v->prot = prot;
-		if (none && v->kind != VMA_FILE_EOF && v->kind != VMA_SHARED)
+		v->noaccess = none && v->kind == VMA_FSHARED;
+		if (none && v->kind != VMA_FILE_EOF && v->kind != VMA_SHARED && v->kind != VMA_FSHARED)
 			v->kind = VMA_RESERVED;
 		else if (v->kind == VMA_RESERVED)
 			v->kind = VMA_MMAP;

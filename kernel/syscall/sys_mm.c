@@ -17,13 +17,30 @@
  * mmap and fork maps the same ones in the child (kernel/proc/vm.c).
  * MADV_DONTNEED over it is -EINVAL (its pages cannot be dropped here).
  *
+ * Shared file mappings (MAP_SHARED of a regular file) are VMA_FSHARED:
+ * the file's own pages (the page cache's, or a RAM file's), marked so that
+ * the file's writes change them in place: the mapping sees every write(),
+ * and on a RAM file (the root, /tmp) a writable mapping's stores are the
+ * file's at once. The pages up to the file's end are mapped at the mmap
+ * (so read(2)/write(2) may be handed the mapping at once); a page the file
+ * gains later is mapped at the program's first touch of it.
+ *
  * Differences from Linux, each an error rather than silent wrong
- * behaviour: MAP_SHARED of a file (-ENODEV: not supported yet), mappings
- * of anything but a regular file (-ENODEV), MAP_GROWSDOWN, MAP_HUGETLB
- * and MAP_LOCKED (-EINVAL), and PROT_WRITE|PROT_EXEC together (-EACCES:
- * W^X).
+ * behaviour: a writable MAP_SHARED of a file on ext2/ext3 (-ENODEV: the
+ * write-back of mapped pages is not built yet; read-only ones work),
+ * mappings of anything but a regular file (-ENODEV), MAP_GROWSDOWN,
+ * MAP_HUGETLB and MAP_LOCKED (-EINVAL), and PROT_WRITE|PROT_EXEC together
+ * (-EACCES: W^X). And where a shared file mapping differs without an
+ * error: its pages stay in memory while mapped (the cache cannot evict
+ * them: a mapping bigger than the page cache fails with -ENOMEM); a
+ * truncate leaves pages already mapped in place (Linux unmaps them, and a
+ * touch is SIGBUS); a system call handed a page the file gained after the
+ * mmap, before the program touched it, gets -EFAULT
+ * (vm.file_shared_copy_faults); a hole of a read-only file system's file
+ * reads as zeros from a page of the mapping's own.
  */
 #include "kernel/syscall/sys_priv.h"
+#include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 
 static u64 file_copies, file_copy_bytes;   /* [atomic] */
@@ -51,7 +68,7 @@ KCOUNTER_VAR("vm.file_copy_bytes", "bytes", file_copy_bytes);
 		       MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_FIXED_NOREPLACE)
 
 static long do_mmap(struct vm *vm, const u64 a[6]);
-static long mmap_checks(struct file *f, u64 type, u64 len, u64 off);
+static long mmap_checks(struct file *f, u64 type, u64 prot, u64 len, u64 off);
 static long mmap_place(struct vm *vm, struct file *f, u64 addr, u64 len, u64 prot, u64 flags,
 		       u64 off);
 
@@ -88,7 +105,7 @@ static long do_mmap(struct vm *vm, const u64 a[6])
 		if (!f)
 			return -EBADF;
 	}
-	long r = mmap_checks(f, type, len, off);
+	long r = mmap_checks(f, type, prot, len, off);
 	if (r == 0)
 		r = mmap_place(vm, f, addr, ALIGN_UP(len, PAGE_SIZE), prot, flags, off);
 	if (f)
@@ -96,8 +113,10 @@ static long do_mmap(struct vm *vm, const u64 a[6])
 	return r;
 }
 
+static bool map_write_noted;   /* [atomic] */
+
 /* Linux's order of checks (mm/mmap.c do_mmap, then the file's). */
-static long mmap_checks(struct file *f, u64 type, u64 len, u64 off)
+static long mmap_checks(struct file *f, u64 type, u64 prot, u64 len, u64 off)
 {
 	if (len == 0 || (off & (PAGE_SIZE - 1)))
 		return -EINVAL;
@@ -107,12 +126,20 @@ static long mmap_checks(struct file *f, u64 type, u64 len, u64 off)
 		return 0;
 	if (off + ALIGN_UP(len, PAGE_SIZE) < off)
 		return -EOVERFLOW;
+	if (type != MAP_PRIVATE && (prot & PROT_WRITE) && (f->flags & O_ACCMODE) != O_RDWR)
+		return -EACCES;
 	if ((f->flags & O_ACCMODE) == O_WRONLY)
 		return -EACCES;
 	if (!f->inode || !S_ISREG(f->inode->mode))
 		return -ENODEV;   /* devices, pipes, sockets: not supported */
-	if (type != MAP_PRIVATE)
-		return -ENODEV;   /* shared file mappings: not supported yet */
+	if (type != MAP_PRIVATE && !f->ops->map_page)
+		return -ENODEV;
+	if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !f->ops->map_write) {
+		if (!__atomic_exchange_n(&map_write_noted, true, __ATOMIC_RELAXED))
+			pr_info("mmap: a writable MAP_SHARED of a file on this file system is not "
+				"supported yet (-ENODEV); read-only ones and RAM files' are");
+		return -ENODEV;
+	}
 	return 0;
 }
 
@@ -144,6 +171,7 @@ static long mmap_place(struct vm *vm, struct file *f, u64 addr, u64 len, u64 pro
 		return -EACCES;
 	unsigned uprot = ((prot & PROT_WRITE) ? UMAP_W : 0) | ((prot & PROT_EXEC) ? UMAP_X : 0);
 	bool shared = !f && (flags & MAP_TYPE) != MAP_PRIVATE;
+	bool fshared = f && (flags & MAP_TYPE) != MAP_PRIVATE;
 	enum vma_kind kind = shared ? VMA_SHARED : prot ? VMA_MMAP : VMA_RESERVED;
 	/* a file's pages: those holding its bytes, then SIGBUS past its end */
 	u64 flen = 0;
@@ -185,6 +213,13 @@ static long mmap_place(struct vm *vm, struct file *f, u64 addr, u64 len, u64 pro
 		return r < 0 ? r : (long)addr;
 	}
 	int r = 0;
+	if (fshared) {
+		bool maywrite = (f->flags & O_ACCMODE) == O_RDWR && f->ops->map_write;
+		r = vm_map_file_shared(vm, addr, len, uprot, f, off, maywrite);
+		if (r == 0 && !prot && (r = vm_protect(vm, addr, len, 0, true)) < 0)
+			vm_unmap(vm, addr, len);
+		return r < 0 ? r : (long)addr;
+	}
 	if (flen)
 		r = vm_map_anon(vm, addr, flen, uprot, VMA_FILE);
 	if (!r && flen < len)
@@ -210,6 +245,32 @@ long sys_munmap(const u64 a[6])
 	long r = vm_unmap(vm, addr, ALIGN_UP(len, PAGE_SIZE));
 	vm_unlock(vm);
 	return r;
+}
+
+/* msync: Linux's checks of its arguments. Nothing to write: a shared
+ * mapping's stores go straight into the file's pages, and only RAM files
+ * (nothing to write back) map pages writable. */
+#define MS_ASYNC      1
+#define MS_INVALIDATE 2
+#define MS_SYNC       4
+long sys_msync(const u64 a[6])
+{
+	u64 addr = a[0], len = a[1], flags = a[2];
+	if ((flags & ~(u64)(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) || (addr & (PAGE_SIZE - 1)) ||
+	    ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+		return -EINVAL;
+	u64 end = addr + ALIGN_UP(len, PAGE_SIZE);
+	if (end < addr)
+		return -ENOMEM;
+	if (end == addr)
+		return 0;
+	if (addr >= USER_TOP || end > USER_TOP)
+		return -ENOMEM;
+	struct vm *vm = proc_current()->vm;
+	vm_lock(vm);
+	bool mapped = vm_range_mapped(vm, addr, end - addr);
+	vm_unlock(vm);
+	return mapped ? 0 : -ENOMEM;
 }
 
 long sys_brk(const u64 a[6])

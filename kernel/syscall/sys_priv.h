@@ -136,6 +136,7 @@ long sys_mmap(const u64 a[6]);
 long sys_munmap(const u64 a[6]);
 long sys_brk(const u64 a[6]);
 long sys_mprotect(const u64 a[6]);
+long sys_msync(const u64 a[6]);
 /* sys_proc.c */
 long sys_fork(const u64 a[6]);
 long sys_clone(const u64 a[6]);

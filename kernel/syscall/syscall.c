@@ -123,6 +123,7 @@ static const struct sys_entry table[NR_MAX] = {
 	[37] = { sys_alarm, "alarm" },
 	[38] = { sys_setitimer, "setitimer" },
 	[10] = { sys_mprotect, "mprotect" },
+	[26] = { sys_msync, "msync" },
 	[88] = { sys_symlink, "symlink" },
 	[7] = { sys_poll, "poll" },
 	[40] = { sys_sendfile, "sendfile" },

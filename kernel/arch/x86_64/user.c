@@ -33,12 +33,15 @@ static void no_user_return(void) {}
 long (*syscall_fn)(u64 nr, const u64 args[6]) = no_syscalls;   /* syscall_entry's */
 void (*user_return_fn)(void) = no_user_return;                  /* syscall_entry's */
 static void (*user_fault_fn)(const struct user_fault *f);
-static bool (*user_pf_fn)(u64 addr, bool write, bool exec);
+static bool (*user_pf_fn)(u64 addr, bool write, bool exec, bool user);
 _Static_assert(offsetof(struct trapframe, rax) == TF_RAX, "TF_RAX");
 _Static_assert(offsetof(struct trapframe, error) == TF_ERROR, "TF_ERROR");
 _Static_assert(offsetof(struct trapframe, r9) == 5 * sizeof(u64), "the arguments first");
 
-void arch_set_user_pf_resolver(bool (*fn)(u64 addr, bool write, bool exec)) { user_pf_fn = fn; }
+void arch_set_user_pf_resolver(bool (*fn)(u64 addr, bool write, bool exec, bool user))
+{
+	user_pf_fn = fn;
+}
 void arch_set_user_return_hook(void (*fn)(void)) { user_return_fn = fn; }
 
 void arch_set_syscall_handler(long (*fn)(u64 nr, const u64 args[6])) { syscall_fn = fn; }
@@ -186,7 +189,15 @@ bool trap_user_pf(struct trapframe *tf)
 		if (!in_copy)
 			return false;
 	}
-	return user_pf_fn(addr, tf->error & 2, tf->error & 16);
+	bool user = (tf->cs & 3) == 3;
+	if (user_pf_fn(addr, tf->error & 2, tf->error & 16, user))
+		return true;
+	/* a user fault's resolver may have slept (a file's page from the
+	 * disk), and another thread's fault on this CPU meanwhile changed
+	 * CR2: the report that follows reads this fault's address */
+	if (user)
+		write_cr2(addr);
+	return false;
 }
 
 /* An exception in user mode: hand it to the process layer. */

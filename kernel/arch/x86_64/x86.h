@@ -67,6 +67,10 @@ static inline u64 read_cr2(void)
 	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
 	return v;
 }
+static inline void write_cr2(u64 v)
+{
+	__asm__ volatile("mov %0, %%cr2" : : "r"(v) : "memory");
+}
 static inline u64 read_cr3(void)
 {
 	u64 v;
