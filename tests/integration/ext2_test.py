@@ -1096,6 +1096,49 @@ def run_wberr(logdir, check, work, initrd):
           "writing file data back" in text and "panic: " not in text, text[-800:])
 
 
+def run_mmap(logdir, check, work, initrd):
+    """A shared mapping of a file on ext3 (apps/tests/mmapdisk): the page
+    cache's own pages, read-only. 1 MiB + 4,567 random bytes: the
+    mapping's bytes are the file's, a pwrite and an append into a new page
+    show through it, past the end is SIGBUS, a child sees the same, and
+    a writable mapping is refused with ENODEV (not built yet). Then the
+    image is clean and holds the written bytes."""
+    src = os.path.join(work, "mmap-src")
+    shutil.rmtree(src, ignore_errors=True)
+    os.makedirs(src)
+    body = random.Random(7).randbytes((1 << 20) + 4567)
+    with open(os.path.join(src, "big"), "wb") as f:
+        f.write(body)
+    img = os.path.join(logdir, "ext3-mmap.img")
+    mkfs(src, img, ("-t", "ext3"), "32M")
+    status, text = boot_init(logdir, "ext3-mmap", initrd, "/tests/mmapdisk", "/mnt/vda/big", img)
+    size = len(body)
+    add = 4096 + 100 - size % 4096
+    want = ["writable shared mapping: No such device",
+            "%d bytes: the mapping's hash equals the file's: yes" % size,
+            "after pwrite at 5000: Z",
+            "appended %d bytes: the old end E, the new page's last byte E" % add,
+            "past the end: SIGBUS",
+            "the child's hash equals the file's: yes",
+            "the mapping's hash equals the file's after the writes: yes",
+            "mmapdisk: done"]
+    got = [l.strip() for l in text.split("\n") if l.strip() in want]
+    label = "ext3 shared mapping"
+    check("%s: the cache's pages, the file's writes seen at once, SIGBUS past the end, "
+          "shared with a child, writable refused (ENODEV)" % label,
+          got == want and status == 1,
+          "QEMU status %s; missing %r; console tail %s"
+          % (status, [w for w in want if w not in got], text[-1200:]))
+    code, out = fsck(img)
+    data = subprocess.run(["debugfs", "-R", "cat /big", img], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL).stdout
+    exp = body[:5000] + b"Z" + body[5001:] + b"E" * add
+    check("%s: e2fsck -fn clean, the file holds the pwrite and the append" % label,
+          code == 0 and data == exp,
+          "e2fsck %d: %s; file %d bytes (want %d), equal %s"
+          % (code, out[-300:], len(data), len(exp), data == exp))
+
+
 EVICT_SCRIPT = r"""#!/bin/busybox sh
 B=/bin/busybox
 cd /mnt/vda || exit 3
@@ -1241,6 +1284,7 @@ def run_all(logdir, initrd=INITRD):
                 ("run_perms ext3", run_perms, (work, initrd, "ext3")),
                 ("run_wberr", run_wberr, (work, initrd)),
                 ("run_evict", run_evict, (work, initrd)),
+                ("run_mmap", run_mmap, (work, initrd)),
                 ("run_writeback ext2", run_writeback, (work, initrd, "ext2")),
                 ("run_writeback ext3", run_writeback, (work, initrd, "ext3")),
                 ("run_crash", run_crash, (initrd,)),

@@ -1,0 +1,116 @@
+/* A shared mapping of a file on an ext2/ext3 disk (Caboose maps the page
+ * cache's own pages; tests/integration/ext2_test.py runs this with a
+ * file's path on /mnt/vda): the mapping holds the file's bytes, sees a
+ * pwrite(2) and an append that reaches a new page at once, is SIGBUS past
+ * the end, is shared with a child, and a writable one is refused
+ * (-ENODEV: the write-back of mapped pages is not built yet). Prints one
+ * line per check. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PAGE 4096
+
+static sigjmp_buf jb;
+static volatile int got_sig;
+
+static void on_fault(int sig)
+{
+	got_sig = sig;
+	siglongjmp(jb, 1);
+}
+
+static uint64_t fnv(const unsigned char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+/* the file's bytes [0, n) read with pread, hashed */
+static uint64_t file_hash(int fd, size_t n)
+{
+	static unsigned char buf[65536];
+	uint64_t h = 14695981039346656037ull;
+	for (size_t at = 0; at < n;) {
+		ssize_t k = pread(fd, buf, n - at < sizeof(buf) ? n - at : sizeof(buf), (off_t)at);
+		if (k <= 0)
+			return 0;
+		for (ssize_t i = 0; i < k; i++)
+			h = (h ^ buf[i]) * 1099511628211ull;
+		at += (size_t)k;
+	}
+	return h;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc < 2) {
+		fprintf(stderr, "usage: mmapdisk FILE\n");
+		return 2;
+	}
+	signal(SIGBUS, on_fault);
+	signal(SIGSEGV, on_fault);
+	int fd = open(argv[1], O_RDWR);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		printf("open %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	size_t size = (size_t)st.st_size;
+	size_t len = (size + 3 * PAGE) & ~(size_t)(PAGE - 1);
+	void *w = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	printf("writable shared mapping: %s\n", w == MAP_FAILED ? strerror(errno) : "ok");
+	unsigned char *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		printf("read-only shared mapping: %s\n", strerror(errno));
+		return 1;
+	}
+	uint64_t mh = fnv(p, size), fh = file_hash(fd, size);
+	printf("%zu bytes: the mapping's hash equals the file's: %s\n", size,
+	       mh == fh && fh ? "yes" : "no");
+
+	/* the file's writes show through the mapping */
+	pwrite(fd, "Z", 1, 5000);
+	printf("after pwrite at 5000: %c\n", p[5000]);
+	/* an append that fills the last page and starts a new one */
+	size_t add = PAGE + 100 - size % PAGE;
+	char *e = malloc(add);
+	memset(e, 'E', add);
+	ssize_t n = pwrite(fd, e, add, (off_t)size);
+	size_t end = size + add;
+	printf("appended %zd bytes: the old end %c, the new page's last byte %c\n", n, p[size],
+	       p[end - 1]);
+	size_t past = (end + PAGE - 1) & ~(size_t)(PAGE - 1);
+	got_sig = 0;
+	if (sigsetjmp(jb, 1) == 0)
+		printf("past the end: byte %u\n", p[past]);
+	else
+		printf("past the end: %s\n", got_sig == SIGBUS ? "SIGBUS" : "another signal");
+	/* a child sees the same pages */
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(fnv(p, end) == file_hash(fd, end) ? 0 : 1);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	printf("the child's hash equals the file's: %s\n",
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "yes" : "no");
+	printf("the mapping's hash equals the file's after the writes: %s\n",
+	       fnv(p, end) == file_hash(fd, end) ? "yes" : "no");
+	munmap(p, len);
+	fsync(fd);
+	close(fd);
+	printf("mmapdisk: done\n");
+	return 0;
+}
