@@ -548,12 +548,12 @@ BUSYBOX_APPLETS := $(filter-out busybox,$(if $(wildcard $(BUSYBOX)),$(shell $(BU
 USER_DEV_NODES := proc=@dir dev/console=@chr:5:1:0600 dev/null=@chr:1:3:0666 dev/zero=@chr:1:5:0666 \
 	dev/urandom=@chr:1:9:0666 dev/ttyS0=@chr:4:64:0660 dev/tty=@chr:5:0:0666
 
-$(BUILD)/user/tests/%: apps/tests/%.c apps/tests/show.h apps/tests/lo.h Makefile
+$(BUILD)/user/tests/%: apps/tests/%.c apps/tests/show.h apps/tests/lo.h apps/tests/probe.h Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MUSLCC  $<" >&2)
 	$(Q)$(MUSLCC) $(APP_CFLAGS) -o $@ $<
 
-$(BUILD)/user/tests/%-glibc: apps/tests/%.c apps/tests/show.h apps/tests/lo.h Makefile
+$(BUILD)/user/tests/%-glibc: apps/tests/%.c apps/tests/show.h apps/tests/lo.h apps/tests/probe.h Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  GLIBCC  $<" >&2)
 	$(Q)gcc $(APP_CFLAGS) -o $@ $<

@@ -8,8 +8,6 @@
  * on Linux (tests/run.py compares them). */
 #include <errno.h>
 #include <fcntl.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,59 +15,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "probe.h"
 #include "show.h"
 
-#define PAGE 4096
-
-static void *map(const char *what, void *addr, size_t len, int prot, int flags, int fd,
-		 off_t off)
-{
-	void *p = mmap(addr, len, prot, flags, fd, off);
-	if (p == MAP_FAILED)
-		printf("%s = -1 %s\n", what, strerror(errno));
-	else
-		printf("%s = ok%s\n", what, addr && p == addr ? " (at the address asked)" : "");
-	return p;
-}
-
-static sigjmp_buf jb;
-static volatile int got_sig, got_code;
-
-static void on_fault(int sig, siginfo_t *si, void *uc)
-{
-	(void)uc;
-	got_sig = sig;
-	got_code = si->si_code;
-	siglongjmp(jb, 1);
-}
-
-/* read one byte at p: its value, or the signal the read met */
-static void probe(const char *what, volatile const unsigned char *p)
-{
-	got_sig = 0;
-	if (sigsetjmp(jb, 1) == 0) {
-		unsigned v = *p;
-		printf("%s: byte %u\n", what, v);
-	} else {
-		printf("%s: signal %s code %d\n", what, got_sig == SIGBUS ? "SIGBUS" :
-		       got_sig == SIGSEGV ? "SIGSEGV" : "other", got_code);
-	}
-}
 
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
-	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-	mkdir("/tmp", 01777);
-	/* a file of 2.5 pages: page i holds 'a' + i, the last half page 'z' */
-	static unsigned char buf[PAGE * 2 + PAGE / 2];
-	for (int i = 0; i < 2; i++)
-		memset(buf + i * PAGE, 'a' + i, PAGE);
-	memset(buf + 2 * PAGE, 'z', PAGE / 2);
-	int fd = open("/tmp/mapped", O_CREAT | O_RDWR | O_TRUNC, 0644);
-	show("write file", write(fd, buf, sizeof(buf)));
+	probe_init();
+	int fd = pages_file("/tmp/mapped");
 
 	unsigned char *p = map("mmap whole file, read-only", NULL, 4 * PAGE, PROT_READ,
 			       MAP_PRIVATE, fd, 0);
@@ -80,13 +34,7 @@ int main(void)
 		probe("page 2, after the end", p + 2 * PAGE + PAGE / 2);
 		probe("page 2, last byte", p + 3 * PAGE - 1);
 		probe("page 3, past the file", p + 3 * PAGE);
-		got_sig = 0;
-		if (sigsetjmp(jb, 1) == 0) {
-			p[0] = 1;
-			printf("write to a read-only mapping: done\n");
-		} else {
-			printf("write to a read-only mapping: signal %d\n", got_sig);
-		}
+		poke("write to a read-only mapping", p, 1);
 		show("mprotect page 2 PROT_NONE", mprotect(p + 2 * PAGE, PAGE, PROT_NONE));
 		probe("page 2 under PROT_NONE", p + 2 * PAGE);
 		show("mprotect page 2 PROT_READ", mprotect(p + 2 * PAGE, PAGE, PROT_READ));
@@ -148,12 +96,7 @@ int main(void)
 
 	map("unaligned offset", NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 100);
 	map("bad descriptor", NULL, PAGE, PROT_READ, MAP_PRIVATE, 99, 0);
-	int wo = open("/tmp/mapped", O_WRONLY);
-	map("write-only descriptor", NULL, PAGE, PROT_READ, MAP_PRIVATE, wo, 0);
-	close(wo);
-	int dir = open("/tmp", O_RDONLY);
-	map("a directory", NULL, PAGE, PROT_READ, MAP_PRIVATE, dir, 0);
-	close(dir);
+	map_bad_files("/tmp/mapped", MAP_PRIVATE);
 	unsigned char *e = map("empty file region past the end", NULL, PAGE, PROT_READ,
 			       MAP_PRIVATE, fd, 8 * PAGE);
 	if (e != MAP_FAILED)

@@ -12,8 +12,6 @@
  * output is the same on Linux (tests/run.py compares them). */
 #include <errno.h>
 #include <fcntl.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -21,60 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "probe.h"
 #include "show.h"
 
-#define PAGE 4096
-
-static void *map(const char *what, void *addr, size_t len, int prot, int flags, int fd,
-		 off_t off)
-{
-	void *p = mmap(addr, len, prot, flags, fd, off);
-	if (p == MAP_FAILED)
-		printf("%s = -1 %s\n", what, strerror(errno));
-	else
-		printf("%s = ok\n", what);
-	return p;
-}
-
-static sigjmp_buf jb;
-static volatile int got_sig, got_code;
-
-static void on_fault(int sig, siginfo_t *si, void *uc)
-{
-	(void)uc;
-	got_sig = sig;
-	got_code = si->si_code;
-	siglongjmp(jb, 1);
-}
-
-static const char *sig_name(int sig)
-{
-	return sig == SIGBUS ? "SIGBUS" : sig == SIGSEGV ? "SIGSEGV" : "other";
-}
-
-/* read one byte at p: its value, or the signal the read met */
-static void probe(const char *what, volatile const unsigned char *p)
-{
-	got_sig = 0;
-	if (sigsetjmp(jb, 1) == 0) {
-		unsigned v = *p;
-		printf("%s: byte %u\n", what, v);
-	} else {
-		printf("%s: signal %s code %d\n", what, sig_name(got_sig), got_code);
-	}
-}
-
-/* write one byte at p: done, or the signal the write met */
-static void poke(const char *what, volatile unsigned char *p, unsigned char v)
-{
-	got_sig = 0;
-	if (sigsetjmp(jb, 1) == 0) {
-		*p = v;
-		printf("%s: done\n", what);
-	} else {
-		printf("%s: signal %s code %d\n", what, sig_name(got_sig), got_code);
-	}
-}
 
 /* the file's byte at off, by pread */
 static void file_byte(const char *what, int fd, off_t off)
@@ -87,17 +34,8 @@ static void file_byte(const char *what, int fd, off_t off)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
-	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-	mkdir("/tmp", 01777);
-	/* a file of 2.5 pages: page i holds 'a' + i, the last half page 'z' */
-	static unsigned char buf[PAGE * 2 + PAGE / 2];
-	for (int i = 0; i < 2; i++)
-		memset(buf + i * PAGE, 'a' + i, PAGE);
-	memset(buf + 2 * PAGE, 'z', PAGE / 2);
-	int fd = open("/tmp/shared", O_CREAT | O_RDWR | O_TRUNC, 0644);
-	show("write file", write(fd, buf, sizeof(buf)));
+	probe_init();
+	int fd = pages_file("/tmp/shared");
 
 	unsigned char *p = map("mmap 4 pages shared, read-write", NULL, 4 * PAGE,
 			       PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -181,7 +119,9 @@ int main(void)
 
 	/* a read-only descriptor */
 	fd = open("/tmp/ro", O_CREAT | O_RDWR | O_TRUNC, 0644);
-	show("write 'r' x 100", write(fd, buf + 2 * PAGE, 100));
+	char zs[100];
+	memset(zs, 'z', sizeof(zs));
+	show("write 'z' x 100", write(fd, zs, sizeof(zs)));
 	close(fd);
 	fd = open("/tmp/ro", O_RDONLY);
 	map("PROT_WRITE over a read-only descriptor", NULL, PAGE, PROT_READ | PROT_WRITE,
@@ -200,12 +140,7 @@ int main(void)
 	map("private writable over it still", NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
 	    0);
 	close(fd);
-	int wo = open("/tmp/ro", O_WRONLY);
-	map("a write-only descriptor", NULL, PAGE, PROT_READ, MAP_SHARED, wo, 0);
-	close(wo);
-	int dir = open("/tmp", O_RDONLY);
-	map("a directory", NULL, PAGE, PROT_READ, MAP_SHARED, dir, 0);
-	close(dir);
+	map_bad_files("/tmp/ro", MAP_SHARED);
 	unlink("/tmp/ro");
 	printf("mmapshared: done\n");
 	return 0;
