@@ -418,7 +418,7 @@ out:
  * copied in first; a hole gets a zeroed page) and marked PG_FMAPPED under
  * the inode's lock, so every later write changes it in place. The
  * mapping's writes are the file's at once: a RAM file has nothing to
- * write back (map_write). */
+ * write back (no map_writers). */
 static int memfs_map_page(struct file *f, u64 idx, bool write, struct page **pg)
 {
 	(void)write;
@@ -441,7 +441,6 @@ const struct file_ops memfs_file_fops = {
 	.write = memfs_write,
 	.page_ref = memfs_page_ref,
 	.map_page = memfs_map_page,
-	.map_write = true,
 	.seekable = true,
 };
 

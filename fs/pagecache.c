@@ -186,6 +186,38 @@ bool pcache_mark_fmapped(struct pcache_map *m, u64 idx, struct page *held)
 	return r;
 }
 
+/* e's units become dirty ([pcache_lock] held) */
+static void dirty_locked(struct pcache_map *m, struct pc_entry *e, u8 units)
+{
+	if (!e->dirty) {
+		list_push_back(&m->dirty, &e->dirty_link);
+		m->ndirty++;
+		ndirty++;
+	}
+	e->dirty |= units;
+}
+
+unsigned pcache_dirty_fmapped(struct pcache_map *m, u64 size, u32 unit)
+{
+	unsigned n = 0;
+	unsigned long f = spin_lock_irqsave(&pcache_lock);
+	struct list_node *it;
+	list_for_each(it, &m->pages) {
+		struct pc_entry *e = list_entry(it, struct pc_entry, in_map);
+		if (!page_fmapped(e->pg))
+			continue;
+		u8 units = 0;
+		for (u32 u = 0; u < PAGE_SIZE / unit && e->idx * PAGE_SIZE + (u64)u * unit < size; u++)
+			units |= (u8)(1u << u);
+		if (units) {
+			dirty_locked(m, e, units);
+			n++;
+		}
+	}
+	spin_unlock_irqrestore(&pcache_lock, f);
+	return n;
+}
+
 struct page *pcache_add(struct pcache_map *m, u64 idx, struct page *pg)
 {
 	if (!reclaim_set) {   /* first use: the default limit, the reclaimer */
@@ -328,12 +360,7 @@ int pcache_write_page(struct pcache_map *m, u64 idx, struct page *held, struct p
 		st_copied++;
 	}
 	if (r == 0) {
-		if (!e->dirty) {
-			list_push_back(&m->dirty, &e->dirty_link);
-			m->ndirty++;
-			ndirty++;
-		}
-		e->dirty |= units;
+		dirty_locked(m, e, units);
 		e->used = true;
 	}
 	spin_unlock_irqrestore(&pcache_lock, f);

@@ -77,6 +77,11 @@ bool pcache_has(struct pcache_map *m, u64 idx);
  * (the mapping sees every write), and true; false: it left the cache or
  * was replaced meanwhile (look it up again). */
 bool pcache_mark_fmapped(struct pcache_map *m, u64 idx, struct page *held);
+/* A writable shared mapping may have stored into any of m's PG_FMAPPED
+ * pages (nothing tells which: no dirty bits are read): each becomes dirty
+ * in its units (of unit bytes, a bit each) that hold bytes of the file
+ * (below size). How many pages were marked. */
+unsigned pcache_dirty_fmapped(struct pcache_map *m, u64 size, u32 unit);
 
 /*
  * Write-back (a file system that keeps written data in the cache and

@@ -264,12 +264,16 @@ struct file_ops {
 	 * orders the file's writes, so that every later write changes this
 	 * page in place and the mapping sees it. May sleep (a disk read).
 	 * -ENXIO: the page starts at or past the end (SIGBUS); -EOPNOTSUPP:
-	 * no page holds them (a hole of a file whose map_write is false: the
-	 * caller maps zeros). write: the mapping may write it (only where
-	 * map_write). NULL: MAP_SHARED of the file is -ENODEV */
+	 * no page holds them (only when !write: the caller maps zeros).
+	 * write: the mapping may write it: a file system with blocks
+	 * allocates them now. NULL: MAP_SHARED of the file is -ENODEV */
 	int (*map_page)(struct file *f, u64 idx, bool write, struct page **pg);
-	bool map_write;              /* a shared mapping may be writable (its
-				      * writes need no write-back: RAM files) */
+	/* map_writers: a shared mapping that may write the file's pages came
+	 * (+1; no lock taken: called under the address space's spinlock) or
+	 * went (-1; its pages are unmapped already; may sleep). A file
+	 * system with write-back keeps the file's mapped pages dirty while
+	 * any such mapping exists. NULL: nothing to do (RAM files) */
+	void (*map_writers)(struct file *f, int delta);
 	/* open: a device's check when a node of it is opened (called with
 	 * the namespace lock held: no sleeping); an error fails the open.
 	 * NULL: none */

@@ -1,10 +1,18 @@
-/* A shared mapping of a file on an ext2/ext3 disk (Caboose maps the page
- * cache's own pages; tests/integration/ext2_test.py runs this with a
- * file's path on /mnt/vda): the mapping holds the file's bytes, sees a
- * pwrite(2) and an append that reaches a new page at once, is SIGBUS past
- * the end, is shared with a child, and a writable one is refused
- * (-ENODEV: the write-back of mapped pages is not built yet). Prints one
- * line per check. */
+/* Shared mappings of a file on an ext2/ext3 disk (Caboose maps the page
+ * cache's own pages; tests/integration/ext2_test.py runs this on
+ * /mnt/vda).
+ *
+ * mmapdisk FILE: a read-only and a writable mapping of FILE hold its
+ * bytes; a store through the writable one is read back by pread and seen
+ * by the other; a pwrite(2) and an append that reaches a new page show
+ * through at once; past the end is SIGBUS; a child sees the same; a hole
+ * the file gains (ftruncate) takes a store through the mapping; msync
+ * MS_SYNC succeeds. Prints one line per check.
+ *
+ * mmapdisk cut FILE: for a power cut (the harness kills QEMU): FILE made
+ * (64 KiB of 'o', fsync'd), stores of 'S' at 1000-1099 through a writable
+ * mapping then msync MS_SYNC ("== msynced"); stores of 'T' at
+ * 20000-20099, munmap, no msync, 5 s asleep ("== slept"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -53,11 +61,39 @@ static uint64_t file_hash(int fd, size_t n)
 	return h;
 }
 
+static int cut(const char *path)
+{
+	int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	static char o[65536];
+	memset(o, 'o', sizeof(o));
+	if (fd < 0 || write(fd, o, sizeof(o)) != (ssize_t)sizeof(o) || fsync(fd) < 0) {
+		printf("making %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	unsigned char *w = mmap(NULL, sizeof(o), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (w == MAP_FAILED) {
+		printf("writable shared mapping: %s\n", strerror(errno));
+		return 1;
+	}
+	memset(w + 1000, 'S', 100);
+	int r = msync(w, sizeof(o), MS_SYNC);
+	printf("== msynced %d\n", r);
+	memset(w + 20000, 'T', 100);
+	munmap(w, sizeof(o));
+	close(fd);
+	printf("== unmapped\n");
+	sleep(5);
+	printf("== slept\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
-	if (argc < 2) {
-		fprintf(stderr, "usage: mmapdisk FILE\n");
+	if (argc == 3 && strcmp(argv[1], "cut") == 0)
+		return cut(argv[2]);
+	if (argc != 2) {
+		fprintf(stderr, "usage: mmapdisk FILE | mmapdisk cut FILE\n");
 		return 2;
 	}
 	signal(SIGBUS, on_fault);
@@ -70,16 +106,22 @@ int main(int argc, char **argv)
 	}
 	size_t size = (size_t)st.st_size;
 	size_t len = (size + 3 * PAGE) & ~(size_t)(PAGE - 1);
-	void *w = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	printf("writable shared mapping: %s\n", w == MAP_FAILED ? strerror(errno) : "ok");
+	unsigned char *w = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	unsigned char *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		printf("read-only shared mapping: %s\n", strerror(errno));
+	if (w == MAP_FAILED || p == MAP_FAILED) {
+		printf("shared mappings: %s\n", strerror(errno));
 		return 1;
 	}
 	uint64_t mh = fnv(p, size), fh = file_hash(fd, size);
 	printf("%zu bytes: the mapping's hash equals the file's: %s\n", size,
 	       mh == fh && fh ? "yes" : "no");
+
+	/* stores through the writable mapping are the file's */
+	memset(w + 100, 'M', 100);
+	unsigned char m[100];
+	pread(fd, m, sizeof(m), 100);
+	printf("stores at 100: pread reads them back: %s; the read-only mapping: %c\n",
+	       memcmp(m, w + 100, sizeof(m)) == 0 && m[0] == 'M' ? "yes" : "no", p[150]);
 
 	/* the file's writes show through the mapping */
 	pwrite(fd, "Z", 1, 5000);
@@ -108,6 +150,16 @@ int main(int argc, char **argv)
 	       WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "yes" : "no");
 	printf("the mapping's hash equals the file's after the writes: %s\n",
 	       fnv(p, end) == file_hash(fd, end) ? "yes" : "no");
+	/* a hole the file gains, stored into through the mapping */
+	size_t hole = past + PAGE;
+	printf("ftruncate to %zu: %d\n", hole, ftruncate(fd, (off_t)hole));
+	w[past + 10] = 'H';
+	unsigned char h = 0;
+	pread(fd, &h, 1, (off_t)(past + 10));
+	printf("a store into the new hole: pread reads %c\n", h);
+	int ms = msync(w, len, MS_SYNC);
+	printf("msync MS_SYNC: %s\n", ms == 0 ? "0" : strerror(errno));
+	munmap(w, len);
 	munmap(p, len);
 	fsync(fd);
 	close(fd);

@@ -180,6 +180,11 @@ struct e2_node {
 	u64 dirtied;                 /* [m] */
 	bool ordered;                /* [m] it wrote into blocks it allocated: before a commit */
 	int wb_err;                  /* [m] a write-back's error, for the next fsync */
+	/* [atomic; its fall to 0 under m] writable shared mappings of the
+	 * file: while there are any, every write-back of it writes its mapped
+	 * pages too (their stores are not seen one by one), and it stays on
+	 * its dirty list */
+	int wmaps;
 };
 
 static struct e2_node *node_of(struct inode *i) { return (struct e2_node *)i; }
@@ -404,6 +409,7 @@ static int e2_sync(struct inode *root);
 static int e2_fsync_inode(struct inode *ino);
 static int ra_end(struct e2_node *n, bool keep);
 static int writeback_node(struct e2_node *n);
+static int mapped_grow(struct e2_node *n, u64 old);
 
 static u64 to_ns(s64 sec, u32 ns)
 {
@@ -759,10 +765,13 @@ static int e2_truncate(struct inode *ino, u64 size)
 	 * tail must read as zeros) */
 	pcache_drop(&n->pc, (size + PAGE_SIZE - 1) / PAGE_SIZE);
 	int r = 0;
+	u64 old = n->di.size;
 	if (n->dirtied && size < n->di.size)
 		r = writeback_node(n);
 	if (r == 0)
 		r = ext2_truncate(&m->fs, &n->di, size);
+	if (r == 0 && size > old)
+		r = mapped_grow(n, old);
 	sync_node(n);
 	op_end(m, &r);
 	pcache_drop(&n->pc, size / PAGE_SIZE);   /* the page of the new end too: its tail */
@@ -1201,17 +1210,87 @@ static int e2_page_ref(struct file *f, u64 off, struct page **pg, u32 *pg_off, u
 	return 0;
 }
 
-/* A shared mapping's page (mmap MAP_SHARED): the cached page itself,
- * marked PG_FMAPPED while it is still the cached one, so that every later
- * write() changes it in place and the mapping sees it. Read-only: the
- * mapping's own writes would need the write-back of mapped pages (their
- * dirty bits, msync), not built yet, so map_write is false and mmap
- * refuses PROT_WRITE with -ENODEV. */
+/* ---- shared mappings (mmap MAP_SHARED) ----
+ *
+ * A mapping maps the cached page itself, marked PG_FMAPPED while it is
+ * still the cached one, so that every later write() changes it in place
+ * and the mapping sees it. A writable mapping's stores are not seen one
+ * by one (no dirty bits are read, there is no reverse map to write-protect
+ * the pages again): while a file has writable mappings (wmaps), every
+ * write-back of it (the flusher's, every 2 s while it stays on its dirty
+ * list; a commit's, fsync's, sync's) writes all its mapped pages, and when
+ * the last one goes they are made dirty once more. A writable mapping's
+ * page has its blocks allocated when it is mapped (a hole's too), so a
+ * store always has a place on the disk. */
+
+/* n on its dirty list, if it was clean ([m]) */
+static void node_dirty(struct e2_node *n)
+{
+	if (!n->dirtied) {
+		n->dirtied = arch_clock_ns() | 1;
+		list_push_back(&n->m->dirty[cpu_id()], &n->dirty_link);
+	}
+}
+
+/* Every mapped page of n's file dirty ([m]); how many */
+static unsigned mapped_dirty(struct e2_node *n)
+{
+	return pcache_dirty_fmapped(&n->pc, n->di.size, MIN(n->m->fs.block_size, (u32)PAGE_SIZE));
+}
+
+/* The file grew from old while it has writable mappings ([m]): the
+ * blocks under the rest of old's page, which a mapping may hold writable
+ * already and store into without a fault (the pages after it fault
+ * first: map_for_write). A hole of a mapped page is skipped at write-back
+ * (write_pages): only a store into one would be lost, and this prevents
+ * that. */
+static int mapped_grow(struct e2_node *n, u64 old)
+{
+	if (!__atomic_load_n(&n->wmaps, __ATOMIC_ACQUIRE) || !(old % PAGE_SIZE) || n->di.size <= old)
+		return 0;
+	u64 end = MIN(ALIGN_UP(old, (u64)PAGE_SIZE), n->di.size);
+	long r = ext2_write_alloc(&n->m->fs, &n->di, old, (size_t)(end - old), false);
+	if (r >= 0 && (u64)r < end - old)
+		r = -ENOSPC;
+	if (n->di.blocks != n->inode.blocks)
+		n->ordered = true;
+	return r < 0 ? (int)r : 0;
+}
+
+/* A writable mapping's page idx: the blocks under its bytes of the file
+ * allocated (a hole's are zeroed on the disk), and n on its dirty list. */
+static int map_for_write(struct e2_node *n, u64 idx)
+{
+	struct e2_mount *m = n->m;
+	struct ext2_fs *fs = &m->fs;
+	if (!m->rw)
+		return -EROFS;
+	mutex_lock(&n->inode.lock);
+	mutex_lock(&m->lock);
+	u64 base = idx * PAGE_SIZE, size = n->di.size;
+	long r = 0;
+	if (base < size) {
+		size_t len = (size_t)MIN((u64)PAGE_SIZE, size - base);
+		r = ext2_write_alloc(fs, &n->di, base, len, false);
+		if (r >= 0 && (size_t)r < len)
+			r = -ENOSPC;
+		if (n->di.blocks != n->inode.blocks)
+			n->ordered = true;   /* its data before the commit that maps them */
+		node_dirty(n);
+		sync_node(n);
+		int e = 0;
+		op_end(m, &e);
+		if (e < 0 && r >= 0)
+			r = e;
+	}
+	mutex_unlock(&m->lock);
+	mutex_unlock(&n->inode.lock);
+	return r < 0 ? (int)r : 0;
+}
+
 static int e2_map_page(struct file *f, u64 idx, bool write, struct page **pg)
 {
 	struct e2_node *n = node_of(f->inode);
-	if (write)
-		return -EOPNOTSUPP;
 	/* a write that copied the page, or a truncate, may replace it
 	 * between the lookup and the mark: look again */
 	for (int tries = 0; tries < 8; tries++) {
@@ -1221,13 +1300,33 @@ static int e2_map_page(struct file *f, u64 idx, bool write, struct page **pg)
 			return r;
 		if (!p)
 			return -ENXIO;
-		if (pcache_mark_fmapped(&n->pc, idx, p)) {
-			*pg = p;
-			return 0;
+		if (!pcache_mark_fmapped(&n->pc, idx, p)) {
+			page_put(p);
+			continue;
 		}
-		page_put(p);
+		if (write && (r = map_for_write(n, idx)) < 0) {
+			page_put(p);
+			return r;
+		}
+		*pg = p;
+		return 0;
 	}
 	return -ENOMEM;   /* the cache had no room for it */
+}
+
+static void e2_map_writers(struct file *f, int delta)
+{
+	struct e2_node *n = node_of(f->inode);
+	if (delta > 0) {
+		__atomic_add_fetch(&n->wmaps, delta, __ATOMIC_RELAXED);
+		return;
+	}
+	struct e2_mount *m = n->m;
+	mutex_lock(&m->lock);
+	/* the last one gone: its final stores go with the next write-back */
+	if (__atomic_sub_fetch(&n->wmaps, 1, __ATOMIC_ACQ_REL) == 0 && mapped_dirty(n))
+		node_dirty(n);
+	mutex_unlock(&m->lock);
 }
 
 /* ---- write-back ---- */
@@ -1302,6 +1401,9 @@ static int write_pages(struct e2_node *n, const struct pcache_dirty *d, unsigned
 			u32 pb;
 			if ((r = ext2_bmap(fs, &n->di, off / bs, &pb)) < 0)
 				break;
+			if (!pb && page_fmapped(d[i].pg))
+				continue;   /* a hole of a mapped page: zeros (a writable
+					     * mapping's pages have their blocks) */
 			if (!pb) {
 				r = ext2_complain(fs, -EIO, "inode %u: dirty data at byte %llu has no "
 						  "block", n->di.ino, (unsigned long long)off);
@@ -1329,6 +1431,9 @@ static int writeback_node(struct e2_node *n)
 	struct e2_mount *m = n->m;
 	int err = 0;
 	unsigned k;
+	bool mapped = __atomic_load_n(&n->wmaps, __ATOMIC_ACQUIRE) > 0;
+	if (mapped)
+		(void)mapped_dirty(n);
 	while ((k = pcache_take_dirty(&n->pc, m->wb, E2_WB_BATCH))) {
 		for (unsigned i = 1; i < k; i++) {   /* index order: adjacent blocks merge */
 			struct pcache_dirty t = m->wb[i];
@@ -1350,6 +1455,8 @@ static int writeback_node(struct e2_node *n)
 		list_remove(&n->dirty_link);
 		n->dirtied = 0;
 	}
+	if (mapped)   /* a writable mapping may store again at once */
+		node_dirty(n);
 	n->ordered = false;
 	return err;
 }
@@ -1359,12 +1466,14 @@ static int writeback_node(struct e2_node *n)
 static int writeback_mount(struct e2_mount *m, bool ordered_only, u64 *count)
 {
 	int err = 0;
+	u64 start = arch_clock_ns();
 	for (unsigned c = 0; c < ncpus; c++) {
 		struct list_node *it, *tmp;
 		list_for_each_safe(it, tmp, &m->dirty[c]) {
 			struct e2_node *n = list_entry(it, struct e2_node, dirty_link);
-			if (ordered_only && !n->ordered)
-				continue;
+			if ((ordered_only && !n->ordered) || n->dirtied > start)
+				continue;   /* > start: back on the list after its write-back
+					     * (a writable mapping) */
 			int r = writeback_node(n);
 			(*count)++;
 			if (r < 0 && !err)
@@ -1411,6 +1520,9 @@ static void e2_flusher(void *arg)
 			struct list_node *it, *tmp;
 			list_for_each_safe(it, tmp, &m->dirty[c]) {
 				struct e2_node *n = list_entry(it, struct e2_node, dirty_link);
+				if (n->dirtied > now)
+					break;   /* back after this pass wrote it (a writable
+						  * mapping), as is what follows it */
 				if (!all && now - n->dirtied < E2_DIRTY_AGE_NS)
 					break;   /* oldest first: the rest are younger */
 				(void)writeback_node(n);   /* its error waits for fsync */
@@ -1480,6 +1592,10 @@ static long write_chunk(struct e2_node *n, u64 off, const u8 *buf, size_t len)
 	 * shows a file longer than its data or a block's old bytes */
 	if (mapped > 0 && (n->di.blocks != n->inode.blocks || n->di.size != old_size))
 		n->ordered = true;
+	/* past the end: a writable mapping's page of the old end gets its
+	 * blocks (ENOSPC there: a store into that page's tail is not kept) */
+	if (mapped > 0 && n->di.size > old_size)
+		(void)mapped_grow(n, old_size);
 	size_t done = 0;
 	while (mapped > 0 && done < (size_t)mapped) {
 		u32 p = (u32)((off + done) / PAGE_SIZE - first);
@@ -1504,10 +1620,8 @@ static long write_chunk(struct e2_node *n, u64 off, const u8 *buf, size_t len)
 		if (u < 0 && r == 0)
 			r = u;
 	}
-	if (done && !n->dirtied) {
-		n->dirtied = arch_clock_ns() | 1;
-		list_push_back(&m->dirty[cpu_id()], &n->dirty_link);
-	}
+	if (done)
+		node_dirty(n);
 	for (u32 p = 0; p < have; p++) {
 		page_put(pg[p]);
 		if (spare[p])
@@ -1698,6 +1812,7 @@ static const struct file_ops e2_file_fops = {
 	.fsync = e2_fsync,
 	.page_ref = e2_page_ref,
 	.map_page = e2_map_page,
+	.map_writers = e2_map_writers,
 	.seekable = true,
 };
 

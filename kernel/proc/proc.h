@@ -184,6 +184,9 @@ bool vm_fault_sigbus(struct vm *vm, u64 addr, bool write, bool exec);
 int vm_discard(struct vm *vm, u64 start, u64 len, bool free);
 /* Is every byte of [start, start+len) in a VMA (the guard gap is not)? */
 bool vm_range_mapped(struct vm *vm, u64 start, u64 len);
+/* The files of the VMA_FSHARED mappings over [start, start+len), each
+ * once and with a reference (file_put them), into out[0..max); how many */
+int vm_shared_files(struct vm *vm, u64 start, u64 len, struct file **out, int max);
 /* mprotect: [start, start+len) (page-aligned) takes prot (none: no access
  * at all; the pages keep their data). 0, -ENOMEM (a part is not mapped),
  * -EACCES (write or execute asked of the vDSO's data). */

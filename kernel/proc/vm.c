@@ -43,6 +43,24 @@ KCOUNTER_VAR("vm.shootdowns", "calls", vm_shootdowns);
  * runs there (or ran there last). */
 static bool vm_shared(struct vm *vm) { return READ_ONCE(vm->threads) > 1; }
 
+/* A VMA_FSHARED's hold on its file: a reference, and a writer's count
+ * when it may write the pages (file_ops.map_writers). The hold is taken
+ * under [V] (a fork's copy, a split); dropped once the VMA's pages are
+ * unmapped, with no spinlock held. */
+static void vma_file_hold(struct vma *v)
+{
+	file_get(v->file);
+	if (v->maywrite && v->file->ops->map_writers)
+		v->file->ops->map_writers(v->file, 1);
+}
+
+static void vma_file_drop(struct vma *v)
+{
+	if (v->maywrite && v->file->ops->map_writers)
+		v->file->ops->map_writers(v->file, -1);
+	file_put(v->file);
+}
+
 static void vm_shootdown(struct vm *vm, u64 start, u64 len)
 {
 	if (!vm_shared(vm))
@@ -108,7 +126,7 @@ void vm_destroy(struct vm *vm)
 		struct vma *v = vma_at(n);
 		unmap_pages(vm, v->start, v->end);
 		if (v->file)
-			file_put(v->file);
+			vma_file_drop(v);
 		kfree(v);
 	}
 	if (vm->pages)
@@ -313,9 +331,9 @@ int vm_map_file_shared(struct vm *vm, u64 start, u64 len, unsigned prot, struct 
 	v->prot = prot;
 	v->kind = VMA_FSHARED;
 	v->file = f;
-	file_get(f);
 	v->off = off;
 	v->maywrite = maywrite;
+	vma_file_hold(v);
 	unsigned long fl = spin_lock_irqsave(&vm->lock);
 	vma_insert(vm, v);
 	spin_unlock_irqrestore(&vm->lock, fl);
@@ -392,7 +410,7 @@ static bool unmap_step(struct vm *vm, u64 start, u64 end, struct vma **spare, st
 			h->start = *hi;
 			if (h->file) {
 				h->off += *hi - v->start;
-				file_get(h->file);
+				vma_file_hold(h);
 			}
 			v->end = *lo;
 			list_insert_between(&h->link, &v->link, v->link.next);
@@ -417,10 +435,10 @@ int vm_unmap(struct vm *vm, u64 start, u64 len)
 		spin_unlock_irqrestore(&vm->lock, fl);
 		if (!more)
 			break;
-		if (dead && dead->file)
-			file_put(dead->file);
-		kfree(dead);
 		unmap_pages_flush(vm, lo, hi);
+		if (dead && dead->file)
+			vma_file_drop(dead);   /* after its pages: their stores are all in */
+		kfree(dead);
 		if (!spare)
 			break;   /* the range lay inside one VMA: nothing else overlaps */
 	}
@@ -574,7 +592,7 @@ struct vm *vm_clone(struct vm *src)
 			goto fail;
 		*c = *v;
 		if (c->file)
-			file_get(c->file);
+			vma_file_hold(c);
 		list_push_back(&vm->vmas, &c->link);
 		if (v->kind == VMA_GUARD || v->kind == VMA_FILE_EOF)
 			continue;   /* PROT_NONE (VMA_RESERVED) may keep pages */
@@ -628,6 +646,27 @@ static bool range_mapped(struct vm *vm, u64 start, u64 end)
 	return at >= end;
 }
 
+int vm_shared_files(struct vm *vm, u64 start, u64 len, struct file **out, int max)
+{
+	int n = 0;
+	unsigned long fl = spin_lock_irqsave(&vm->lock);
+	struct list_node *it;
+	list_for_each(it, &vm->vmas) {
+		struct vma *v = vma_at(it);
+		if (v->kind != VMA_FSHARED || v->end <= start || v->start >= start + len)
+			continue;
+		bool seen = false;
+		for (int i = 0; i < n; i++)
+			seen |= out[i] == v->file;
+		if (!seen && n < max) {
+			file_get(v->file);
+			out[n++] = v->file;
+		}
+	}
+	spin_unlock_irqrestore(&vm->lock, fl);
+	return n;
+}
+
 bool vm_range_mapped(struct vm *vm, u64 start, u64 len)
 {
 	unsigned long fl = spin_lock_irqsave(&vm->lock);
@@ -669,7 +708,7 @@ static void split_at(struct vma *v, u64 addr, struct vma **sp)
 	h->start = addr;
 	if (h->file) {
 		h->off += addr - v->start;
-		file_get(h->file);
+		vma_file_hold(h);
 	}
 	v->end = addr;
 	list_insert_between(&h->link, &v->link, v->link.next);

@@ -20,27 +20,29 @@
  * Shared file mappings (MAP_SHARED of a regular file) are VMA_FSHARED:
  * the file's own pages (the page cache's, or a RAM file's), marked so that
  * the file's writes change them in place: the mapping sees every write(),
- * and on a RAM file (the root, /tmp) a writable mapping's stores are the
- * file's at once. The pages up to the file's end are mapped at the mmap
- * (so read(2)/write(2) may be handed the mapping at once); a page the file
- * gains later is mapped at the program's first touch of it.
+ * and a writable mapping's stores are the file's at once (read(2) sees
+ * them). On ext2/ext3 they reach the disk by write-back: while a file has
+ * writable mappings, each write-back of it writes all its mapped pages
+ * (the flusher's every 2 s, fsync's, a commit's), and once more after the
+ * last one goes; msync(MS_SYNC) is the file's fsync (fs/ext2/ext2_vfs.c).
+ * The pages up to the file's end are mapped at the mmap (so read(2) and
+ * write(2) may be handed the mapping at once); a page the file gains later
+ * is mapped at the program's first touch of it.
  *
  * Differences from Linux, each an error rather than silent wrong
- * behaviour: a writable MAP_SHARED of a file on ext2/ext3 (-ENODEV: the
- * write-back of mapped pages is not built yet; read-only ones work),
- * mappings of anything but a regular file (-ENODEV), MAP_GROWSDOWN,
- * MAP_HUGETLB and MAP_LOCKED (-EINVAL), and PROT_WRITE|PROT_EXEC together
- * (-EACCES: W^X). And where a shared file mapping differs without an
- * error: its pages stay in memory while mapped (the cache cannot evict
- * them: a mapping bigger than the page cache fails with -ENOMEM); a
- * truncate leaves pages already mapped in place (Linux unmaps them, and a
- * touch is SIGBUS); a system call handed a page the file gained after the
- * mmap, before the program touched it, gets -EFAULT
- * (vm.file_shared_copy_faults); a hole of a read-only file system's file
- * reads as zeros from a page of the mapping's own.
+ * behaviour: mappings of anything but a regular file (-ENODEV),
+ * MAP_GROWSDOWN, MAP_HUGETLB and MAP_LOCKED (-EINVAL), and
+ * PROT_WRITE|PROT_EXEC together (-EACCES: W^X). And where a shared file
+ * mapping differs without an error: its pages stay in memory while mapped
+ * (the cache cannot evict them: a mapping bigger than the page cache fails
+ * with -ENOMEM); a truncate leaves pages already mapped in place (Linux
+ * unmaps them, and a touch is SIGBUS), and a store into such a page is not
+ * the file's; a system call handed a page the file gained after the mmap,
+ * before the program touched it, gets -EFAULT (vm.file_shared_copy_faults);
+ * a writable ext2 mapping is written back whole, not page by page as it is
+ * stored into (no dirty bits are read).
  */
 #include "kernel/syscall/sys_priv.h"
-#include "kernel/console/console.h"
 #include "kernel/lib/counter.h"
 
 static u64 file_copies, file_copy_bytes;   /* [atomic] */
@@ -113,8 +115,6 @@ static long do_mmap(struct vm *vm, const u64 a[6])
 	return r;
 }
 
-static bool map_write_noted;   /* [atomic] */
-
 /* Linux's order of checks (mm/mmap.c do_mmap, then the file's). */
 static long mmap_checks(struct file *f, u64 type, u64 prot, u64 len, u64 off)
 {
@@ -134,12 +134,6 @@ static long mmap_checks(struct file *f, u64 type, u64 prot, u64 len, u64 off)
 		return -ENODEV;   /* devices, pipes, sockets: not supported */
 	if (type != MAP_PRIVATE && !f->ops->map_page)
 		return -ENODEV;
-	if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !f->ops->map_write) {
-		if (!__atomic_exchange_n(&map_write_noted, true, __ATOMIC_RELAXED))
-			pr_info("mmap: a writable MAP_SHARED of a file on this file system is not "
-				"supported yet (-ENODEV); read-only ones and RAM files' are");
-		return -ENODEV;
-	}
 	return 0;
 }
 
@@ -214,7 +208,7 @@ static long mmap_place(struct vm *vm, struct file *f, u64 addr, u64 len, u64 pro
 	}
 	int r = 0;
 	if (fshared) {
-		bool maywrite = (f->flags & O_ACCMODE) == O_RDWR && f->ops->map_write;
+		bool maywrite = (f->flags & O_ACCMODE) == O_RDWR;
 		r = vm_map_file_shared(vm, addr, len, uprot, f, off, maywrite);
 		if (r == 0 && !prot && (r = vm_protect(vm, addr, len, 0, true)) < 0)
 			vm_unmap(vm, addr, len);
@@ -247,9 +241,10 @@ long sys_munmap(const u64 a[6])
 	return r;
 }
 
-/* msync: Linux's checks of its arguments. Nothing to write: a shared
- * mapping's stores go straight into the file's pages, and only RAM files
- * (nothing to write back) map pages writable. */
+/* msync: Linux's checks of its arguments; MS_SYNC makes each shared file
+ * mapped in the range durable (its fsync: ext2 writes its mapped pages
+ * back and commits), as Linux's vfs_fsync_range; MS_ASYNC has nothing to
+ * start (the flushers write mapped pages within seconds). */
 #define MS_ASYNC      1
 #define MS_INVALIDATE 2
 #define MS_SYNC       4
@@ -267,10 +262,21 @@ long sys_msync(const u64 a[6])
 	if (addr >= USER_TOP || end > USER_TOP)
 		return -ENOMEM;
 	struct vm *vm = proc_current()->vm;
+	struct file *files[8];
+	int n = 0;
 	vm_lock(vm);
 	bool mapped = vm_range_mapped(vm, addr, end - addr);
+	if (flags & MS_SYNC)
+		n = vm_shared_files(vm, addr, end - addr, files, ARRAY_SIZE(files));
 	vm_unlock(vm);
-	return mapped ? 0 : -ENOMEM;
+	long r = 0;
+	for (int i = 0; i < n; i++) {
+		int e = files[i]->ops->fsync ? files[i]->ops->fsync(files[i]) : 0;
+		if (e < 0 && r == 0)
+			r = e;
+		file_put(files[i]);
+	}
+	return r < 0 ? r : mapped ? 0 : -ENOMEM;
 }
 
 long sys_brk(const u64 a[6])

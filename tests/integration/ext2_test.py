@@ -1097,12 +1097,13 @@ def run_wberr(logdir, check, work, initrd):
 
 
 def run_mmap(logdir, check, work, initrd):
-    """A shared mapping of a file on ext3 (apps/tests/mmapdisk): the page
-    cache's own pages, read-only. 1 MiB + 4,567 random bytes: the
-    mapping's bytes are the file's, a pwrite and an append into a new page
-    show through it, past the end is SIGBUS, a child sees the same, and
-    a writable mapping is refused with ENODEV (not built yet). Then the
-    image is clean and holds the written bytes."""
+    """Shared mappings of a file on ext3 (apps/tests/mmapdisk): the page
+    cache's own pages. 1 MiB + 4,567 random bytes: the mappings' bytes are
+    the file's, stores through the writable one are read back at once, a
+    pwrite and an append into a new page show through, past the end is
+    SIGBUS, a child sees the same, a hole the file gains takes a store
+    through the mapping, msync succeeds. Then the image is clean and holds
+    every byte written, by the calls and through the mapping."""
     src = os.path.join(work, "mmap-src")
     shutil.rmtree(src, ignore_errors=True)
     os.makedirs(src)
@@ -1114,29 +1115,69 @@ def run_mmap(logdir, check, work, initrd):
     status, text = boot_init(logdir, "ext3-mmap", initrd, "/tests/mmapdisk", "/mnt/vda/big", img)
     size = len(body)
     add = 4096 + 100 - size % 4096
-    want = ["writable shared mapping: No such device",
-            "%d bytes: the mapping's hash equals the file's: yes" % size,
+    past = (size + add + 4095) // 4096 * 4096
+    want = ["%d bytes: the mapping's hash equals the file's: yes" % size,
+            "stores at 100: pread reads them back: yes; the read-only mapping: M",
             "after pwrite at 5000: Z",
             "appended %d bytes: the old end E, the new page's last byte E" % add,
             "past the end: SIGBUS",
             "the child's hash equals the file's: yes",
             "the mapping's hash equals the file's after the writes: yes",
+            "ftruncate to %d: 0" % (past + 4096),
+            "a store into the new hole: pread reads H",
+            "msync MS_SYNC: 0",
             "mmapdisk: done"]
     got = [l.strip() for l in text.split("\n") if l.strip() in want]
     label = "ext3 shared mapping"
-    check("%s: the cache's pages, the file's writes seen at once, SIGBUS past the end, "
-          "shared with a child, writable refused (ENODEV)" % label,
+    check("%s: the cache's pages, stores and the file's writes seen at once, SIGBUS past "
+          "the end, shared with a child, a store into a new hole, msync" % label,
           got == want and status == 1,
           "QEMU status %s; missing %r; console tail %s"
           % (status, [w for w in want if w not in got], text[-1200:]))
     code, out = fsck(img)
     data = subprocess.run(["debugfs", "-R", "cat /big", img], stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL).stdout
-    exp = body[:5000] + b"Z" + body[5001:] + b"E" * add
-    check("%s: e2fsck -fn clean, the file holds the pwrite and the append" % label,
+    exp = bytearray(body[:5000] + b"Z" + body[5001:] + b"E" * add)
+    exp[100:200] = b"M" * 100
+    exp += bytes(past + 4096 - len(exp))
+    exp[past + 10] = ord("H")
+    exp = bytes(exp)
+    check("%s: e2fsck -fn clean, the file holds the stores through the mapping (one into "
+          "a hole), the pwrite and the append" % label,
           code == 0 and data == exp,
           "e2fsck %d: %s; file %d bytes (want %d), equal %s"
           % (code, out[-300:], len(data), len(exp), data == exp))
+
+
+MMAP_CUT_SCRIPT = r"""#!/bin/busybox sh
+/tests/mmapdisk cut /mnt/vda/m
+"""
+
+
+def run_mmap_cut(logdir, check, initrd):
+    """Stores through a writable shared mapping of an ext3 file reach the
+    disk: power cuts (QEMU killed) right after msync(MS_SYNC) returned,
+    and 5 s after the last stores and the munmap, with no msync (the
+    flusher writes them). After e2fsck -fy's replay the file holds them."""
+    for at, want_t in ((b"== msynced", False), (b"== slept", True)):
+        name = "ext3-mmapcut-" + at.decode().split()[-1]
+        text, seen, img = cut_when(logdir, name, initrd, MMAP_CUT_SCRIPT,
+                                   lambda b, at=at: at in b)
+        data = subprocess.run(["debugfs", "-R", "cat /m", img], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL).stdout
+        code, out = fsck(img)
+        exp = bytearray(b"o" * 65536)
+        exp[1000:1100] = b"S" * 100
+        what = "the msync'd stores"
+        if want_t:
+            exp[20000:20100] = b"T" * 100
+            what += " and those unmapped 5 s before, never msync'd,"
+        check("ext3 shared mapping: a power cut at %r: %s are on the disk, e2fsck clean"
+              % (at.decode(), what),
+              seen and "== msynced 0" in text and data == bytes(exp) and code == 0,
+              "seen %s; file %d bytes, S %s, T %s; e2fsck %d; console tail %s"
+              % (seen, len(data), data[1000:1100] == b"S" * 100,
+                 data[20000:20100] == b"T" * 100, code, text[-600:]))
 
 
 EVICT_SCRIPT = r"""#!/bin/busybox sh
@@ -1285,6 +1326,7 @@ def run_all(logdir, initrd=INITRD):
                 ("run_wberr", run_wberr, (work, initrd)),
                 ("run_evict", run_evict, (work, initrd)),
                 ("run_mmap", run_mmap, (work, initrd)),
+                ("run_mmap_cut", run_mmap_cut, (initrd,)),
                 ("run_writeback ext2", run_writeback, (work, initrd, "ext2")),
                 ("run_writeback ext3", run_writeback, (work, initrd, "ext3")),
                 ("run_crash", run_crash, (initrd,)),
