@@ -6,8 +6,9 @@
  * bytes; a store through the writable one is read back by pread and seen
  * by the other; a pwrite(2) and an append that reaches a new page show
  * through at once; past the end is SIGBUS; a child sees the same; a hole
- * the file gains (ftruncate) takes a store through the mapping; msync
- * MS_SYNC succeeds. Prints one line per check.
+ * the file gains (ftruncate) takes a store through the mapping, and so
+ * does another through a read-only mapping made writable (mprotect);
+ * msync MS_SYNC succeeds. Prints one line per check.
  *
  * mmapdisk cut FILE: for a power cut (the harness kills QEMU): FILE made
  * (64 KiB of 'o', fsync'd), stores of 'S' at 1000-1099 through a writable
@@ -161,6 +162,18 @@ int main(int argc, char **argv)
 	printf("msync MS_SYNC: %s\n", ms == 0 ? "0" : strerror(errno));
 	munmap(w, len);
 	munmap(p, len);
+	/* a read-only mapping made writable: a store into a hole's page that
+	 * was mapped for reading gets the page's blocks first */
+	printf("ftruncate to %zu: %d\n", hole + PAGE, ftruncate(fd, (off_t)(hole + PAGE)));
+	unsigned char *q = mmap(NULL, hole + PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	printf("a byte of the new hole: %u\n", q == MAP_FAILED ? 999u : q[hole + 20]);
+	printf("mprotect read-write: %d\n", mprotect(q, hole + PAGE, PROT_READ | PROT_WRITE));
+	q[hole + 20] = 'P';
+	pread(fd, &h, 1, (off_t)(hole + 20));
+	printf("a store after the mprotect: pread reads %c\n", h);
+	ms = msync(q, hole + PAGE, MS_SYNC);
+	printf("msync MS_SYNC: %s\n", ms == 0 ? "0" : strerror(errno));
+	munmap(q, hole + PAGE);
 	fsync(fd);
 	close(fd);
 	printf("mmapdisk: done\n");

@@ -286,11 +286,13 @@ int vm_map_page(struct vm *vm, u64 va, struct page *pg)
 }
 
 /* Map page idx of f at va, in a VMA_FSHARED mapping of f, if it is still
- * there and the page is not present yet. No lock held: map_page may
- * sleep. A hole that the file system maps no page for (a read-only
- * mapping only) reads as zeros, from a page of the mapping's own. 0
- * (mapped, present already, or the mapping changed meanwhile), -ENXIO
- * (past the file's end), or map_page's error. */
+ * there and the page is not present yet; or, for a write, give the
+ * present page (the same one) the mapping's protection (W) now that
+ * map_page had it made writable. No lock held: map_page may sleep. A hole
+ * that the file system maps no page for (a read-only mapping only) reads
+ * as zeros, from a page of the mapping's own. 0 (mapped, present already,
+ * or the mapping changed meanwhile), -ENXIO (past the file's end), or
+ * map_page's error. */
 static int map_file_page(struct vm *vm, u64 va, struct file *f, u64 idx, bool write)
 {
 	struct page *pg = NULL;
@@ -304,11 +306,18 @@ static int map_file_page(struct vm *vm, u64 va, struct file *f, u64 idx, bool wr
 	unsigned long fl = spin_lock_irqsave(&vm->lock);
 	const struct vma *v = vm_find(vm, va);
 	if (v && v->kind == VMA_FSHARED && v->file == f &&
-	    v->off + (va - v->start) == idx << PAGE_SHIFT && !arch_uspace_lookup(vm->root, va, NULL)) {
-		r = arch_uspace_map(vm->root, va, page_to_phys(pg), v->noaccess ? UMAP_NONE : v->prot);
-		if (r == 0) {
-			vm->pages++;
-			pg = NULL;   /* the mapping's reference now */
+	    v->off + (va - v->start) == idx << PAGE_SHIFT) {
+		u64 pa = arch_uspace_lookup(vm->root, va, NULL);
+		if (!pa) {
+			r = arch_uspace_map(vm->root, va, page_to_phys(pg),
+					    v->noaccess ? UMAP_NONE : v->prot);
+			if (r == 0) {
+				vm->pages++;
+				pg = NULL;   /* the mapping's reference now */
+			}
+		} else if (write && !v->noaccess && (v->prot & UMAP_W) &&
+			   ALIGN_DOWN(pa, PAGE_SIZE) == page_to_phys(pg)) {
+			r = arch_uspace_map(vm->root, va, page_to_phys(pg), v->prot);
 		}
 	}
 	spin_unlock_irqrestore(&vm->lock, fl);
@@ -447,6 +456,8 @@ int vm_unmap(struct vm *vm, u64 start, u64 len)
 }
 
 static int fault_locked(struct vm *vm, u64 addr, bool write, bool exec);
+/* the page is present now (not VM_FAULT_FILE: that needs vm_fault_file) */
+static bool resolved(int r) { return r == 0 || r == VM_FAULT_FLUSH; }
 
 /* Used on a space no other thread runs in (loading, a fork child's). */
 int vm_poke(struct vm *vm, u64 va, const void *src, size_t len)
@@ -459,9 +470,9 @@ int vm_poke(struct vm *vm, u64 va, const void *src, size_t len)
 		const struct vma *v = vm_find(vm, va);
 		/* a page shared since fork gets its own copy first */
 		if ((!pa || !(prot & UMAP_W)) && v && (v->prot & UMAP_W) &&
-		    fault_locked(vm, va, true, false) >= 0)
+		    resolved(fault_locked(vm, va, true, false)))
 			pa = arch_uspace_lookup(vm->root, va, NULL);
-		if (!pa && fault_locked(vm, va, false, false) >= 0)
+		if (!pa && resolved(fault_locked(vm, va, false, false)))
 			pa = arch_uspace_lookup(vm->root, va, NULL);
 		if (v && v->kind == VMA_VVAR)
 			pa = 0;   /* every process's page: never written for one */
@@ -545,6 +556,10 @@ static int fault_locked(struct vm *vm, u64 addr, bool write, bool exec)
 	}
 	/* a write to a page shared since fork */
 	struct page *old = phys_to_page(ALIGN_DOWN(pa, PAGE_SIZE));
+	/* a file's page becoming writable: its file system first allocates
+	 * its blocks (map_page with write; it may sleep) */
+	if (v->kind == VMA_FSHARED && v->file->ops->map_writers)
+		return VM_FAULT_FILE;
 	if (page_refcount(old) == 1 || v->kind == VMA_SHARED || v->kind == VMA_FSHARED)
 		/* ours, or meant to be shared */
 		return arch_uspace_map(vm->root, va, page_to_phys(old), v->prot);

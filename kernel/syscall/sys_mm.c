@@ -38,7 +38,10 @@
  * with -ENOMEM); a truncate leaves pages already mapped in place (Linux
  * unmaps them, and a touch is SIGBUS), and a store into such a page is not
  * the file's; a system call handed a page the file gained after the mmap,
- * before the program touched it, gets -EFAULT (vm.file_shared_copy_faults);
+ * before the program touched it, gets -EFAULT (vm.file_shared_copy_faults),
+ * and so does one that would store into a page of an ext2 mapping made
+ * writable by mprotect before the program stored into it (its blocks are
+ * allocated at the program's first store);
  * a writable ext2 mapping is written back whole, not page by page as it is
  * stored into (no dirty bits are read).
  */

@@ -1102,7 +1102,8 @@ def run_mmap(logdir, check, work, initrd):
     the file's, stores through the writable one are read back at once, a
     pwrite and an append into a new page show through, past the end is
     SIGBUS, a child sees the same, a hole the file gains takes a store
-    through the mapping, msync succeeds. Then the image is clean and holds
+    through the mapping, and another through a read-only mapping made
+    writable, msync succeeds. Then the image is clean and holds
     every byte written, by the calls and through the mapping."""
     src = os.path.join(work, "mmap-src")
     shutil.rmtree(src, ignore_errors=True)
@@ -1126,11 +1127,17 @@ def run_mmap(logdir, check, work, initrd):
             "ftruncate to %d: 0" % (past + 4096),
             "a store into the new hole: pread reads H",
             "msync MS_SYNC: 0",
+            "ftruncate to %d: 0" % (past + 8192),
+            "a byte of the new hole: 0",
+            "mprotect read-write: 0",
+            "a store after the mprotect: pread reads P",
+            "msync MS_SYNC: 0",
             "mmapdisk: done"]
     got = [l.strip() for l in text.split("\n") if l.strip() in want]
     label = "ext3 shared mapping"
     check("%s: the cache's pages, stores and the file's writes seen at once, SIGBUS past "
-          "the end, shared with a child, a store into a new hole, msync" % label,
+          "the end, shared with a child, stores into new holes (one after an mprotect), "
+          "msync" % label,
           got == want and status == 1,
           "QEMU status %s; missing %r; console tail %s"
           % (status, [w for w in want if w not in got], text[-1200:]))
@@ -1139,11 +1146,12 @@ def run_mmap(logdir, check, work, initrd):
                           stderr=subprocess.DEVNULL).stdout
     exp = bytearray(body[:5000] + b"Z" + body[5001:] + b"E" * add)
     exp[100:200] = b"M" * 100
-    exp += bytes(past + 4096 - len(exp))
+    exp += bytes(past + 8192 - len(exp))
     exp[past + 10] = ord("H")
+    exp[past + 4096 + 20] = ord("P")
     exp = bytes(exp)
-    check("%s: e2fsck -fn clean, the file holds the stores through the mapping (one into "
-          "a hole), the pwrite and the append" % label,
+    check("%s: e2fsck -fn clean, the file holds the stores through the mappings (into "
+          "holes, one after an mprotect), the pwrite and the append" % label,
           code == 0 and data == exp,
           "e2fsck %d: %s; file %d bytes (want %d), equal %s"
           % (code, out[-300:], len(data), len(exp), data == exp))
