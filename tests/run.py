@@ -1349,6 +1349,7 @@ def tier_user(res, opts, state):
             problems.append("%s, expected %d" % (b.status_str(), want))
         res.add(name, not problems, "; ".join(problems), b.tail() if problems else None)
     user_repl(res, opts)
+    user_file_maps(res, opts)
     user_fuzz_baseline(res, opts)
     user_vs_linux(res, opts)
     user_tty(res, opts)
@@ -1578,6 +1579,61 @@ FUZZ_SLAB_BOUND = 8      # objects (a call leaking one each time: about 17 in 6,
 FUZZ_PAGE_BOUND = 256    # pages (1 MiB), sysfuzz's own bound on MemFree
 
 
+def repl_json(sock, *cmds):
+    """The REPL's JSON answers to cmds (tools/repl.py over the socket), one
+    document each; a RuntimeError when one is missing or not ok."""
+    argv = [sys.executable, os.path.join(ROOT, "tools", "repl.py"), sock]
+    for c in cmds:
+        argv += ["-c", "json " + c]
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=60)
+    docs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    if len(docs) != len(cmds) or not all(d.get("ok") for d in docs):
+        raise RuntimeError("REPL answers to %r: %r %r" % (cmds, p.stdout[-400:], p.stderr[-400:]))
+    return docs
+
+
+def user_file_maps(res, opts):
+    """Libraries are mapped, not copied: Debian's ld.so maps libc and
+    friends (MAP_PRIVATE) as the RAM file's own pages. hello-dyn runs as
+    init, then again through the REPL's run: vm.file_copies stays 0 and
+    vm.file_map_pages grows by at least 100 pages for the second run."""
+    name = "user dynamic program: its libraries' pages mapped, none copied (REPL counters)"
+    err("== %s" % name)
+    proc, sock, log = user_boot_with_repl(opts, "user-filemaps", "init=/tests/hello-dyn")
+    problems = []
+
+    def counters():
+        rows = repl_json(sock, "counters vm.file")[0].get("counters", [])
+        return {r.get("name"): r.get("value") for r in rows}
+
+    try:
+        ok, text = console_until(proc, log, "init: /tests/hello-dyn ended with code",
+                                 opts.explicit_timeout)
+        if not ok or "hello, world" not in text:
+            problems.append("the first run: %r" % text[-300:])
+        else:
+            a = counters()
+            pid = repl_json(sock, "run /tests/hello-dyn")[0]["run"]["pid"]
+            end = "init: /tests/hello-dyn (pid %d) ended with code 0" % pid
+            ok, text = console_until(proc, log, end, opts.explicit_timeout)
+            b = counters()
+            err("user file maps: %r -> %r" % (a, b))
+            if not ok:
+                problems.append("the second run (pid %d) did not end with code 0" % pid)
+            if a.get("vm.file_copies") != 0 or b.get("vm.file_copies") != 0:
+                problems.append("pages copied: vm.file_copies %r, then %r"
+                                % (a.get("vm.file_copies"), b.get("vm.file_copies")))
+            grew = (b.get("vm.file_map_pages") or 0) - (a.get("vm.file_map_pages") or 0)
+            if grew < 100:
+                problems.append("vm.file_map_pages grew by %d for the second run" % grew)
+    except Exception as e:  # noqa: BLE001 - a harness failure is this check's failure
+        problems.append("%s: %s" % (type(e).__name__, e))
+    finally:
+        kill_child(proc)
+    res.add(name, not problems, "; ".join(problems))
+
+
 def user_fuzz_baseline(res, opts):
     """sysfuzz twice in one boot, the second time (four times the calls)
     started by the REPL's run once the first has ended: after the second
@@ -1594,15 +1650,7 @@ def user_fuzz_baseline(res, opts):
     problems = []
 
     def repl(*cmds):
-        argv = [sys.executable, os.path.join(ROOT, "tools", "repl.py"), sock]
-        for c in cmds:
-            argv += ["-c", "json " + c]
-        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=60)
-        docs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
-        if len(docs) != len(cmds) or not all(d.get("ok") for d in docs):
-            raise RuntimeError("REPL answers to %r: %r %r" % (cmds, p.stdout[-400:], p.stderr[-400:]))
-        return docs
+        return repl_json(sock, *cmds)
 
     def snapshot():
         slab, mem = repl("slab", "mem")

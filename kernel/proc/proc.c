@@ -758,7 +758,7 @@ void proc_raise_sigpipe(void)
 }
 
 static u64 file_fault_in_copy;   /* [atomic] */
-KCOUNTER_VAR("vm.file_shared_copy_faults", "faults", file_fault_in_copy);
+KCOUNTER_VAR("vm.file_map_copy_faults", "faults", file_fault_in_copy);
 
 static bool resolve_fault(u64 addr, bool write, bool exec, bool user)
 {

@@ -73,19 +73,23 @@
  * kind. VMA_VVAR: the vDSO's data page, a kernel page shared read-only by
  * every process (vm_map_page): never writable (mprotect: -EACCES, as
  * Linux's [vvar]), never discarded (madvise: -EINVAL). VMA_FSHARED: a
- * shared mapping of a file (MAP_SHARED; vm_map_file_shared): its pages
+ * shared mapping of a file (MAP_SHARED; vm_map_file): its pages
  * are the file's own (file_ops.map_page), so the file's writes show
  * through it and, where the file system allows writable mappings, its
- * writes are the file's; fork shares them as VMA_SHARED's. */
+ * writes are the file's; fork shares them as VMA_SHARED's. VMA_FPRIVATE: a
+ * private mapping of a file whose file system gives its pages
+ * (MAP_PRIVATE; vm_map_file): the file's own pages, mapped read-only, so
+ * every process mapping a library shares them; a store copies the page
+ * first (copy on write, as after fork). */
 enum vma_kind { VMA_ELF, VMA_HEAP, VMA_MMAP, VMA_STACK, VMA_GUARD, VMA_RESERVED,
-		VMA_FILE, VMA_FILE_EOF, VMA_SHARED, VMA_VVAR, VMA_FSHARED };
+		VMA_FILE, VMA_FILE_EOF, VMA_SHARED, VMA_VVAR, VMA_FSHARED, VMA_FPRIVATE };
 
 struct vma {
 	struct list_node link;   /* [owner] in start order */
 	u64 start, end;          /* page-aligned, end exclusive */
 	unsigned prot;           /* UMAP_W, UMAP_X (readable always) */
 	enum vma_kind kind;
-	/* VMA_FSHARED only (else NULL, 0, false): */
+	/* VMA_FSHARED and VMA_FPRIVATE only (else NULL, 0, false): */
 	struct file *file;       /* a reference */
 	u64 off;                 /* the file's byte at start (page-aligned) */
 	bool maywrite;           /* mprotect may give UMAP_W (the file is open
@@ -132,14 +136,16 @@ int vm_map_anon(struct vm *vm, u64 start, u64 len, unsigned prot, enum vma_kind 
  * page-aligned) as VMA_VVAR; the mapping takes a reference of its own.
  * 0, -ENOMEM, -EINVAL. */
 int vm_map_page(struct vm *vm, u64 va, struct page *pg);
-/* A VMA_FSHARED mapping of f from byte off (page-aligned) at [start,
- * start+len) (free, page-aligned), prot as vm_map_anon's. The file's pages
- * up to its end are mapped now (so a system call can use the mapping
- * before the program touches it); a page that comes later (the file grew)
- * is mapped at the program's first touch of it, and a touch past the end
- * is SIGBUS. 0, -EINVAL, -ENOMEM, or map_page's error (nothing mapped). */
-int vm_map_file_shared(struct vm *vm, u64 start, u64 len, unsigned prot, struct file *f,
-		       u64 off, bool maywrite);
+/* A VMA_FSHARED (shared) or VMA_FPRIVATE mapping of f from byte off
+ * (page-aligned) at [start, start+len) (free, page-aligned), prot as
+ * vm_map_anon's (maywrite: shared only). The file's pages up to its end
+ * are mapped now (so a system call can use the mapping before the program
+ * touches it; a private mapping's read-only, a store copies); a page that
+ * comes later (the file grew) is mapped at the program's first touch of
+ * it, and a touch past the end is SIGBUS. 0, -EINVAL, -ENOMEM, or
+ * map_page's error (nothing mapped). */
+int vm_map_file(struct vm *vm, u64 start, u64 len, unsigned prot, struct file *f, u64 off,
+		bool shared, bool maywrite);
 /* Unmap whatever lies in [start, start+len); the guard gap stays.
  * 0 or -ENOMEM (a split needed a VMA there was no memory for). */
 int vm_unmap(struct vm *vm, u64 start, u64 len);
@@ -168,8 +174,8 @@ int vm_kind_at(struct vm *vm, u64 addr);
 int vm_fault(struct vm *vm, u64 addr, bool write, bool exec);
 /* A fault of the program itself (user mode: no lock held, interrupts
  * enabled here while it waits) that vm_fault could not resolve
- * because the page must come from a file (VMA_FSHARED, the file grew
- * since the mmap): the file's page, read from the disk if need be. 0
+ * because the page must come from a file (VMA_FSHARED or VMA_FPRIVATE,
+ * the file grew since the mmap): the file's page, read from the disk if need be. 0
  * (present now, or another thread changed the mapping: the access is
  * retried), -EFAULT, -ENOMEM, -ENXIO (past the file's end: SIGBUS), -EIO. */
 #define VM_FAULT_FILE 2

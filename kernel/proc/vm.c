@@ -9,10 +9,10 @@ static struct vma *vma_at(struct list_node *n) { return list_entry(n, struct vma
 static u64 vm_zero_faults, vm_cow_copies, vm_file_maps, vm_file_faults;   /* [atomic] */
 KCOUNTER_VAR("vm.zero_faults", "pages", vm_zero_faults);
 KCOUNTER_VAR("vm.cow_copies", "pages", vm_cow_copies);
-/* shared file mappings' pages: mapped at the mmap; at a program's touch
+/* file mappings' pages (VMA_FSHARED, VMA_FPRIVATE): mapped at the mmap; at a program's touch
  * (the file grew since) */
-KCOUNTER_VAR("vm.file_shared_pages", "pages", vm_file_maps);
-KCOUNTER_VAR("vm.file_shared_faults", "pages", vm_file_faults);
+KCOUNTER_VAR("vm.file_map_pages", "pages", vm_file_maps);
+KCOUNTER_VAR("vm.file_map_faults", "pages", vm_file_faults);
 
 struct vm *vm_create(void)
 {
@@ -43,7 +43,10 @@ KCOUNTER_VAR("vm.shootdowns", "calls", vm_shootdowns);
  * runs there (or ran there last). */
 static bool vm_shared(struct vm *vm) { return READ_ONCE(vm->threads) > 1; }
 
-/* A VMA_FSHARED's hold on its file: a reference, and a writer's count
+/* A file mapping's: VMA_FSHARED or VMA_FPRIVATE */
+static bool file_kind(enum vma_kind k) { return k == VMA_FSHARED || k == VMA_FPRIVATE; }
+
+/* A VMA_FSHARED's or VMA_FPRIVATE's hold on its file: a reference, and a writer's count
  * when it may write the pages (file_ops.map_writers). The hold is taken
  * under [V] (a fork's copy, a split); dropped once the VMA's pages are
  * unmapped, with no spinlock held. */
@@ -285,10 +288,11 @@ int vm_map_page(struct vm *vm, u64 va, struct page *pg)
 	return r;
 }
 
-/* Map page idx of f at va, in a VMA_FSHARED mapping of f, if it is still
- * there and the page is not present yet; or, for a write, give the
- * present page (the same one) the mapping's protection (W) now that
- * map_page had it made writable. No lock held: map_page may sleep. A hole
+/* Map page idx of f at va, in a VMA_FSHARED or VMA_FPRIVATE mapping of
+ * f, if it is still there and the page is not present yet (a private
+ * mapping's without W: a store copies it); or, for a write to a shared
+ * one, give the present page (the same one) the mapping's protection (W)
+ * now that map_page had it made writable. No lock held: map_page may sleep. A hole
  * that the file system maps no page for (a read-only mapping only) reads
  * as zeros, from a page of the mapping's own. 0 (mapped, present already,
  * or the mapping changed meanwhile), -ENXIO (past the file's end), or
@@ -296,7 +300,7 @@ int vm_map_page(struct vm *vm, u64 va, struct page *pg)
 static int map_file_page(struct vm *vm, u64 va, struct file *f, u64 idx, bool write)
 {
 	struct page *pg = NULL;
-	int r = f->ops->map_page(f, idx, write, &pg);
+	int r = f->ops->map_page(f, idx, write, &pg);   /* write: a shared mapping's */
 	if (r == -EOPNOTSUPP && !write) {
 		pg = page_alloc_zeroed(0);
 		r = pg ? 0 : -ENOMEM;
@@ -305,17 +309,17 @@ static int map_file_page(struct vm *vm, u64 va, struct file *f, u64 idx, bool wr
 		return r;
 	unsigned long fl = spin_lock_irqsave(&vm->lock);
 	const struct vma *v = vm_find(vm, va);
-	if (v && v->kind == VMA_FSHARED && v->file == f &&
-	    v->off + (va - v->start) == idx << PAGE_SHIFT) {
+	if (v && file_kind(v->kind) && v->file == f && v->off + (va - v->start) == idx << PAGE_SHIFT) {
 		u64 pa = arch_uspace_lookup(vm->root, va, NULL);
+		unsigned prot = v->noaccess ? UMAP_NONE :
+				v->kind == VMA_FPRIVATE ? v->prot & ~UMAP_W : v->prot;
 		if (!pa) {
-			r = arch_uspace_map(vm->root, va, page_to_phys(pg),
-					    v->noaccess ? UMAP_NONE : v->prot);
+			r = arch_uspace_map(vm->root, va, page_to_phys(pg), prot);
 			if (r == 0) {
 				vm->pages++;
 				pg = NULL;   /* the mapping's reference now */
 			}
-		} else if (write && !v->noaccess && (v->prot & UMAP_W) &&
+		} else if (write && v->kind == VMA_FSHARED && !v->noaccess && (v->prot & UMAP_W) &&
 			   ALIGN_DOWN(pa, PAGE_SIZE) == page_to_phys(pg)) {
 			r = arch_uspace_map(vm->root, va, page_to_phys(pg), v->prot);
 		}
@@ -326,8 +330,8 @@ static int map_file_page(struct vm *vm, u64 va, struct file *f, u64 idx, bool wr
 	return r;
 }
 
-int vm_map_file_shared(struct vm *vm, u64 start, u64 len, unsigned prot, struct file *f,
-		       u64 off, bool maywrite)
+int vm_map_file(struct vm *vm, u64 start, u64 len, unsigned prot, struct file *f, u64 off,
+		bool shared, bool maywrite)
 {
 	if (!IS_ALIGNED(start | len | off, PAGE_SIZE) || len == 0 || !f->ops->map_page ||
 	    (prot & (UMAP_W | UMAP_X)) == (UMAP_W | UMAP_X) || !vm_range_free(vm, start, len))
@@ -338,10 +342,10 @@ int vm_map_file_shared(struct vm *vm, u64 start, u64 len, unsigned prot, struct 
 	v->start = start;
 	v->end = start + len;
 	v->prot = prot;
-	v->kind = VMA_FSHARED;
+	v->kind = shared ? VMA_FSHARED : VMA_FPRIVATE;
 	v->file = f;
 	v->off = off;
-	v->maywrite = maywrite;
+	v->maywrite = shared && maywrite;
 	vma_file_hold(v);
 	unsigned long fl = spin_lock_irqsave(&vm->lock);
 	vma_insert(vm, v);
@@ -349,7 +353,8 @@ int vm_map_file_shared(struct vm *vm, u64 start, u64 len, unsigned prot, struct 
 	/* the pages up to the file's end now: a system call handed the
 	 * mapping finds them (a kernel copy cannot wait for a disk) */
 	for (u64 at = 0; at < len; at += PAGE_SIZE) {
-		int r = map_file_page(vm, start + at, f, (off + at) >> PAGE_SHIFT, prot & UMAP_W);
+		int r = map_file_page(vm, start + at, f, (off + at) >> PAGE_SHIFT,
+				      shared && (prot & UMAP_W));
 		if (r == -ENXIO)
 			break;
 		if (r < 0) {
@@ -366,8 +371,9 @@ int vm_fault_file(struct vm *vm, u64 addr, bool write)
 	u64 va = ALIGN_DOWN(addr, PAGE_SIZE);
 	unsigned long fl = spin_lock_irqsave(&vm->lock);
 	const struct vma *v = vm_find(vm, va);
-	struct file *f = v && v->kind == VMA_FSHARED ? v->file : NULL;
+	struct file *f = v && file_kind(v->kind) ? v->file : NULL;
 	u64 idx = f ? (v->off + (va - v->start)) >> PAGE_SHIFT : 0;
+	write = write && f && v->kind == VMA_FSHARED;   /* a private store: a copy, after */
 	if (f)
 		file_get(f);
 	spin_unlock_irqrestore(&vm->lock, fl);
@@ -385,7 +391,7 @@ bool vm_fault_sigbus(struct vm *vm, u64 addr, bool write, bool exec)
 	unsigned long fl = spin_lock_irqsave(&vm->lock);
 	const struct vma *v = vm_find(vm, addr);
 	bool r = v && (v->kind == VMA_FILE_EOF ||
-		       (v->kind == VMA_FSHARED && !v->noaccess && (!write || (v->prot & UMAP_W)) &&
+		       (file_kind(v->kind) && !v->noaccess && (!write || (v->prot & UMAP_W)) &&
 			(!exec || (v->prot & UMAP_X))));
 	spin_unlock_irqrestore(&vm->lock, fl);
 	return r;
@@ -534,7 +540,7 @@ static int fault_locked(struct vm *vm, u64 addr, bool write, bool exec)
 	u64 pa = arch_uspace_lookup(vm->root, va, &prot);
 	if (!pa && v->kind == VMA_VVAR)
 		return -EFAULT;   /* the shared page or nothing: never a zeroed one */
-	if (!pa && v->kind == VMA_FSHARED)
+	if (!pa && file_kind(v->kind))
 		return VM_FAULT_FILE;   /* the file's page, never a zeroed one */
 	if (!pa) {   /* first touch: a zeroed page */
 		struct page *pg = page_alloc_zeroed(0);
@@ -702,7 +708,8 @@ int vm_discard(struct vm *vm, u64 start, u64 len, bool free)
 	 * process's mapping of them goes): freeing the pages here would lose
 	 * them for every sharer */
 	if (free && (vm_range_has(vm, start, len, VMA_SHARED) ||
-		     vm_range_has(vm, start, len, VMA_FSHARED)))
+		     vm_range_has(vm, start, len, VMA_FSHARED) ||
+		     vm_range_has(vm, start, len, VMA_FPRIVATE)))
 		return -EINVAL;
 	/* the vDSO's data: Linux's madvise refuses its VM_PFNMAP mapping */
 	if (free && vm_range_has(vm, start, len, VMA_VVAR))
@@ -777,8 +784,8 @@ int vm_protect(struct vm *vm, u64 start, u64 len, unsigned prot, bool none)
 		if (v->end > end)
 			split_at(v, end, &spare[1]);
 		v->prot = prot;
-		v->noaccess = none && v->kind == VMA_FSHARED;
-		if (none && v->kind != VMA_FILE_EOF && v->kind != VMA_SHARED && v->kind != VMA_FSHARED)
+		v->noaccess = none && file_kind(v->kind);
+		if (none && v->kind != VMA_FILE_EOF && v->kind != VMA_SHARED && !file_kind(v->kind))
 			v->kind = VMA_RESERVED;
 		else if (v->kind == VMA_RESERVED)
 			v->kind = VMA_MMAP;

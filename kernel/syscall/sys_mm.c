@@ -4,13 +4,16 @@
  * zero).
  *
  * File mappings: MAP_PRIVATE of a regular file opened for reading (what
- * ld.so and glibc do with libraries and locale files). The pages are
- * private copies of the file's bytes, made when mmap is called (counted:
- * vm.file_copies), not the page cache's own pages: sharing those
- * copy-on-write is for later. Bytes past the end of the file in its last
+ * ld.so and glibc do with libraries and locale files) is VMA_FPRIVATE:
+ * the file's own pages (a RAM file's, the page cache's; file_ops.map_page)
+ * mapped read-only, so every process that maps a library shares its
+ * pages, and a store copies the page first (vm.cow_copies). A page not
+ * yet copied sees the file's later writes, as on Linux (MAP_PRIVATE
+ * leaves that unspecified). Bytes past the end of the file in its last
  * page read as zeros; a page wholly past the end is SIGBUS on access, as
- * on Linux (VMA_FILE_EOF). A later change to the file is not seen through
- * the mapping (MAP_PRIVATE leaves that unspecified).
+ * on Linux. A regular file whose file system gives no pages (none today)
+ * is copied at the mmap instead (VMA_FILE, counted: vm.file_copies; past
+ * the end VMA_FILE_EOF).
  *
  * Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, what nginx's master
  * shares with its workers) is VMA_SHARED: its pages are allocated at the
@@ -38,7 +41,7 @@
  * with -ENOMEM); a truncate leaves pages already mapped in place (Linux
  * unmaps them, and a touch is SIGBUS), and a store into such a page is not
  * the file's; a system call handed a page the file gained after the mmap,
- * before the program touched it, gets -EFAULT (vm.file_shared_copy_faults),
+ * before the program touched it, gets -EFAULT (vm.file_map_copy_faults),
  * and so does one that would store into a page of an ext2 mapping made
  * writable by mprotect before the program stored into it (its blocks are
  * allocated at the program's first store);
@@ -210,9 +213,9 @@ static long mmap_place(struct vm *vm, struct file *f, u64 addr, u64 len, u64 pro
 		return r < 0 ? r : (long)addr;
 	}
 	int r = 0;
-	if (fshared) {
+	if (fshared || f->ops->map_page) {
 		bool maywrite = (f->flags & O_ACCMODE) == O_RDWR;
-		r = vm_map_file_shared(vm, addr, len, uprot, f, off, maywrite);
+		r = vm_map_file(vm, addr, len, uprot, f, off, fshared, maywrite);
 		if (r == 0 && !prot && (r = vm_protect(vm, addr, len, 0, true)) < 0)
 			vm_unmap(vm, addr, len);
 		return r < 0 ? r : (long)addr;
