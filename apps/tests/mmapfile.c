@@ -62,6 +62,10 @@ int main(void)
 		       WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "yes" : "no", w[1]);
 		show("mprotect read-only", mprotect(w, PAGE, PROT_READ));
 		probe("still there", w);
+		/* the private copy goes: the file's byte again */
+		show("MADV_FREE over it", madvise(w, PAGE, MADV_FREE));
+		show("MADV_DONTNEED over it", madvise(w, PAGE, MADV_DONTNEED));
+		probe("the file's byte again", w);
 		munmap(w, PAGE);
 	}
 

@@ -109,6 +109,11 @@ int main(void)
 	show("msync unaligned", msync(p + 1, PAGE, MS_SYNC));
 	show("msync bad flag", msync(p, PAGE, 8));
 	show("msync length 0", msync(p, 0, MS_SYNC));
+	/* a shared mapping's pages are the file's: MADV_DONTNEED keeps them */
+	show("MADV_FREE", madvise(p, PAGE, MADV_FREE));
+	show("MADV_DONTNEED", madvise(p, PAGE, MADV_DONTNEED));
+	probe("page 0 after MADV_DONTNEED", p + 10);
+	show("MADV_DONTNEED over the hole", madvise(p, 3 * PAGE, MADV_DONTNEED));
 
 	/* unlinked while mapped: the pages stay */
 	show("unlink", unlink("/tmp/shared"));

@@ -437,7 +437,7 @@ KTEST(vm_vvar_shared_read_only)
 	KT_ASSERT(vm_fault(a, at, true, false) == -EFAULT, "never written");
 	KT_ASSERT(vm_protect(a, at, PAGE_SIZE, UMAP_W, false) == -EACCES);
 	KT_ASSERT(vm_protect(a, at, PAGE_SIZE, UMAP_X, false) == -EACCES);
-	KT_ASSERT(vm_discard(a, at, PAGE_SIZE, true) == -EINVAL);
+	KT_ASSERT(vm_discard(a, at, PAGE_SIZE, true, false) == -EINVAL);
 	KT_ASSERT(vm_poke(a, at + 64, "x", 1) == -EFAULT);
 	const volatile struct vdso_data *d = page_address(pg);
 	KT_ASSERT(d->realtime_off == arch_realtime_offset_ns() && !(d->seq & 1));

@@ -184,10 +184,12 @@ int vm_fault_file(struct vm *vm, u64 addr, bool write);
  * file, or its page could not be read) rather than a SIGSEGV? */
 bool vm_fault_sigbus(struct vm *vm, u64 addr, bool write, bool exec);
 /* madvise: [start, start+len) must be mapped (else -ENOMEM); free:
- * its pages go (the next touch finds zeros); -EINVAL over a file mapping
- * (its pages cannot be read again from the file: not supported) and over
- * the vDSO's data. */
-int vm_discard(struct vm *vm, u64 start, u64 len, bool free);
+ * its pages go (the next touch finds zeros; over VMA_FSHARED and
+ * VMA_FPRIVATE the file's pages are mapped again, a private mapping's
+ * copies gone, as Linux's MADV_DONTNEED); -EINVAL over a VMA_FILE mapping
+ * (copies made at the mmap), shared anonymous memory and the vDSO's data,
+ * and with anon_only (MADV_FREE) over any file mapping. */
+int vm_discard(struct vm *vm, u64 start, u64 len, bool free, bool anon_only);
 /* Is every byte of [start, start+len) in a VMA (the guard gap is not)? */
 bool vm_range_mapped(struct vm *vm, u64 start, u64 len);
 /* The files of the VMA_FSHARED mappings over [start, start+len), each

@@ -696,26 +696,49 @@ bool vm_range_mapped(struct vm *vm, u64 start, u64 len)
 	return r;
 }
 
-int vm_discard(struct vm *vm, u64 start, u64 len, bool free)
+/* After MADV_DONTNEED over file mappings ([M] held: the VMAs stay): the
+ * file's pages of [start, end) mapped again, as at the mmap (a private
+ * mapping's copies are gone: it reads the file again) */
+static void file_pages_again(struct vm *vm, u64 start, u64 end)
+{
+	struct list_node *n;
+	list_for_each(n, &vm->vmas) {
+		struct vma *v = vma_at(n);
+		if (!file_kind(v->kind) || v->end <= start || v->start >= end)
+			continue;
+		bool write = v->kind == VMA_FSHARED && (v->prot & UMAP_W);
+		for (u64 va = MAX(v->start, start); va < MIN(v->end, end); va += PAGE_SIZE)
+			if (map_file_page(vm, va, v->file, (v->off + (va - v->start)) >> PAGE_SHIFT,
+					  write) < 0)
+				break;   /* past the end, or an error: a touch faults it in */
+	}
+}
+
+int vm_discard(struct vm *vm, u64 start, u64 len, bool free, bool anon_only)
 {
 	if (!range_mapped(vm, start, start + len))
 		return -ENOMEM;
 	/* Linux reads a private file page in again after MADV_DONTNEED; a
-	 * file mapping's pages here are copies made at mmap: not supported */
+	 * VMA_FILE mapping's pages are copies made at mmap: not supported */
 	if (free && vm_range_has(vm, start, len, VMA_FILE))
 		return -EINVAL;
 	/* Linux keeps shared memory's contents after MADV_DONTNEED (only this
 	 * process's mapping of them goes): freeing the pages here would lose
 	 * them for every sharer */
-	if (free && (vm_range_has(vm, start, len, VMA_SHARED) ||
-		     vm_range_has(vm, start, len, VMA_FSHARED) ||
-		     vm_range_has(vm, start, len, VMA_FPRIVATE)))
+	if (free && vm_range_has(vm, start, len, VMA_SHARED))
+		return -EINVAL;
+	/* MADV_FREE: private anonymous memory only, as Linux */
+	if (free && anon_only && (vm_range_has(vm, start, len, VMA_FSHARED) ||
+				  vm_range_has(vm, start, len, VMA_FPRIVATE)))
 		return -EINVAL;
 	/* the vDSO's data: Linux's madvise refuses its VM_PFNMAP mapping */
 	if (free && vm_range_has(vm, start, len, VMA_VVAR))
 		return -EINVAL;
 	if (free)
 		unmap_pages_flush(vm, start, start + len);
+	if (free && (vm_range_has(vm, start, len, VMA_FSHARED) ||
+		     vm_range_has(vm, start, len, VMA_FPRIVATE)))
+		file_pages_again(vm, start, start + len);
 	return 0;
 }
 

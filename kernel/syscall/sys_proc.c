@@ -757,7 +757,8 @@ long sys_setrlimit(const u64 a[6]) { return do_prlimit(0, a[0], a[1], 0); }
 
 /* The hints are taken (and do nothing); MADV_DONTNEED and MADV_FREE give
  * the pages back (the next touch finds zeros, as Linux's private anonymous
- * memory); the rest: -EINVAL. */
+ * memory; over a file mapping, MADV_DONTNEED only: the file's bytes, a
+ * private mapping's copies gone); the rest: -EINVAL. */
 long sys_madvise(const u64 a[6])
 {
 	u64 addr = a[0], len = a[1], adv = a[2];
@@ -781,7 +782,8 @@ long sys_madvise(const u64 a[6])
 		return 0;
 	struct vm *vm = proc_current()->vm;
 	vm_lock(vm);
-	long r = vm_discard(vm, addr, len, adv == MADV_DONTNEED || adv == MADV_FREE);
+	long r = vm_discard(vm, addr, len, adv == MADV_DONTNEED || adv == MADV_FREE,
+			    adv == MADV_FREE);
 	vm_unlock(vm);
 	return r;
 }
