@@ -738,8 +738,8 @@ static void user_fault(const struct user_fault *f)
 				    kind < 0 ? "unmapped address" :
 				    kind == VMA_GUARD ? "the stack guard gap" :
 				    kind == VMA_FILE_EOF ? "a file mapping past the file's end" :
-				    kind == VMA_FSHARED && sig == SIGBUS ?
-				    "a shared file mapping past the file's end, or a page not read" :
+				    (kind == VMA_FSHARED || kind == VMA_FPRIVATE) && sig == SIGBUS ?
+				    "a file mapping past the file's end, or a page not read" :
 				    "a mapping that forbids it";
 		pr_info("proc: pid %d (%s): %s: %s of %s %#llx at pc %#llx", p->pid, p->name,
 			signal_name(sig), f->exec ? "instruction fetch" : f->write ? "write" : "read",

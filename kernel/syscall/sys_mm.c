@@ -11,8 +11,8 @@
  * yet copied sees the file's later writes, as on Linux (MAP_PRIVATE
  * leaves that unspecified). Bytes past the end of the file in its last
  * page read as zeros; a page wholly past the end is SIGBUS on access, as
- * on Linux. A regular file whose file system gives no pages (none today)
- * is copied at the mmap instead (VMA_FILE, counted: vm.file_copies; past
+ * on Linux. A regular file whose file system gives no pages (/proc's) is
+ * copied at the mmap instead (VMA_FILE, counted: vm.file_copies; past
  * the end VMA_FILE_EOF).
  *
  * Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, what nginx's master
